@@ -1,0 +1,354 @@
+"""Worker, Minder and State: the agents of the mesa engine.
+
+Each phase of the month (see model.py) is one method here, and reads like the
+sentence in docs/ODD.md that describes it. The equations themselves live in
+rules.py, shared with the array engine. Every random number is
+``self.model.draw(decision, id)``: a pure function of (seed, decision, month,
+id), so the order in which agents act never matters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+from . import random as rnd
+from . import rules
+
+ACTIVE = "active"
+EXIT_STATUSES = ("completed", "sent_home", "repatriated", "escaped", "caught", "dead")
+
+
+@dataclass(eq=False)
+class Camp:
+    """Workers of one host posted together; the unit of a group quota."""
+
+    camp_id: int
+    host: int
+    minders: list = field(default_factory=list)
+    arrears: float = 0.0  # what the camp owes the plan from earlier months
+    gross: float = 0.0  # this month's gross wages of the camp
+    due: float = 0.0  # this month's quota plus arrears
+
+
+class Worker(mesa.Agent):
+    """A worker posted abroad by the state."""
+
+    def __init__(self, model, worker_id, host, camp, team, minder, month_deployed, months_abroad, traits):
+        super().__init__(model)
+        self.worker_id = worker_id
+        self._id_term = rnd.id_term(worker_id)  # precomputed part of every draw
+        self.host = host  # index into model.host_names
+        self.camp = camp
+        self.team = team
+        self.minder = minder
+        self.status = ACTIVE
+        self.month_deployed = month_deployed
+        self.month_left = None
+        self.months_abroad = months_abroad
+        self.contract_months = model.p.population.contract_months
+        # traits (drawn by rules.new_worker_attributes)
+        self.productivity = traits["productivity"]
+        self.loyalty = traits["loyalty"]
+        self.risk_aversion = traits["risk_aversion"]
+        self.family = traits["family"]
+        self.informant = traits["informant"]
+        self.passport_held = traits["passport_held"]
+        self.entry_bribe = traits["entry_bribe"]
+        self.kept_avg = traits["kept_avg"]
+        self.gross_avg = traits["gross_avg"]
+        # money
+        self.cash = 0.0
+        self.ledger = 0.0
+        self.plan_arrears = 0.0
+        self.retained_total = 0.0
+        self.bribes_total = 0.0
+        self.side_earnings_total = 0.0
+        self.forfeited_total = 0.0
+        self.ledger_paid = 0.0
+        self.history: list[str] = []  # one line per notable event, for the classroom page
+        self.shortfall = 0.0
+        self.plan = 0.0
+        self._clear_month()
+
+    def _clear_month(self):
+        self.hours = 0.0
+        self.gross = self.take = self.side = self.side_bribe = self.threat_bribe = self.retained = 0.0
+        self.intends = self.reported = False
+        self.success_prob = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    def draw(self, decision: str) -> float:
+        """A uniform for (seed, decision, this month, this worker)."""
+        return rnd.uniform_term(self.model.month_key(decision), self._id_term)
+
+    # -- employers under a policy: the same employers comply as long as compliance holds
+    def paid_directly(self) -> bool:
+        c = self.model.levers.direct_wages[self.host]
+        return c > 0 and self.model.draw_once("employer.direct_wages", self.worker_id) < c
+
+    def inspected(self) -> bool:
+        c = self.model.levers.inspections[self.host]
+        return c > 0 and self.model.draw_once("employer.inspections", self.worker_id) < c
+
+    # -- phase 4
+    def work(self):
+        """Work the hours the minder's pressure sets (capped by inspectors); earn the gross wage."""
+        self._clear_month()
+        p, lv = self.model.p.work, self.model.levers
+        cap = lv.max_hours[self.host] if self.inspected() else math.inf
+        self.hours = rules.hours_worked(self.minder.pressure, p.hours_base, p.hours_max, cap)
+        wage = self.model.wages[self.host]
+        self.gross = rules.gross_wage(wage, self.productivity, self.hours, p.hours_base)
+
+    # -- phase 5
+    def remit(self):
+        """The remittance rule splits the gross between the state and the worker."""
+        r = self.model.p.remittance
+        self.plan = self.model.plans[self.host]
+        if r.rule == "plan":
+            due = self.plan + self.plan_arrears
+            self.take = rules.plan_take(self.gross, due)
+            self.plan_arrears = due - self.take
+        elif r.rule == "share":
+            self.take = rules.share_take(self.gross, r.share)
+        else:
+            self.take = rules.group_quota_take(self.gross, self.camp.gross, self.camp.due)
+        direct = self.paid_directly()
+        if direct:
+            self.take = rules.direct_wage_take(self.take, self.model.levers.coercion[self.host])
+        kept = self.gross - self.take
+        credit = 0.0 if direct else rules.ledger_credit(kept, r.ledger_monthly)
+        self.ledger += credit
+        self.cash += kept - credit
+
+    # -- phase 6
+    def seek_side_job(self):
+        """A worker keeping less than he expected asks his minder for a side job; the minder may sell it."""
+        w = self.model.p.worker
+        side_wage = self.model.side_wages[self.host]
+        # (draws are counter-based, so skipping one for a worker who cannot want a job changes nothing else)
+        if side_wage <= 0 or self.kept_avg >= w.expected_share * self.gross_avg:
+            return
+        if not rules.wants_side_job(self.kept_avg, self.gross_avg, w.expected_share, self.draw("side.seek"), w.side_job_seek):
+            return
+        if rules.side_job_granted(self.minder.greed, self.draw("side.grant")):
+            self.side = rules.side_earnings(side_wage, self.model.p.work.side_job_share)
+            self.side_bribe = self.side * self.model.p.minder.side_bribe_share
+            self.cash += self.side - self.side_bribe
+            self.minder.bribes_taken += self.side_bribe
+
+    # -- phase 7
+    def face_threat(self):
+        """Short of the plan, he pays the minder to stay, or is sent home."""
+        m = self.model.p.minder
+        self.shortfall = rules.plan_shortfall(self.gross, self.plan)
+        sent_home = False
+        if rules.threatened(self.shortfall, self.draw("threat"), m.threat_prob):
+            if rules.pays_to_stay(self.cash, m.threat_bribe):
+                self.threat_bribe = m.threat_bribe
+                self.cash -= m.threat_bribe
+                self.minder.bribes_taken += m.threat_bribe
+                self.note(f"paid his minder ${m.threat_bribe:.0f} not to be sent home")
+            else:
+                sent_home = True
+        # the month's books: what he kept after the state and the bribes
+        self.retained = self.gross + self.side - self.take - self.side_bribe - self.threat_bribe
+        self.retained_total += self.retained
+        self.bribes_total += self.side_bribe + self.threat_bribe
+        self.side_earnings_total += self.side
+        memory = self.model.p.escape.memory
+        self.kept_avg = rules.running_average(self.kept_avg, self.retained, memory)
+        self.gross_avg = rules.running_average(self.gross_avg, self.gross + self.side, memory)
+        if sent_home:
+            self.leave("sent_home", "could not pay the minder and was sent home")
+
+    # -- phase 8
+    def consider_escape(self):
+        """Grievance against risk (Epstein's rule); informants in the team may report an intent."""
+        p, lv, h = self.model.p, self.model.levers, self.host
+        u = self.draw("escape.intend")
+        if u >= p.escape.attempt_rate:
+            return  # the chance of trying never exceeds attempt_rate: no need to weigh it
+        debt = max(self.entry_bribe - self.retained_total, 0.0) + self.plan_arrears
+        grievance = rules.grievance(rules.hardship(self.kept_avg, self.gross_avg, self.hours, debt, self.plan, p), self.loyalty)
+        route = self.model.routes[h]
+        route = route + (1.0 - route) * lv.asylum_boost[h]
+        passport = self.passport_held and not (lv.return_passports[h] and self.inspected())
+        self.success_prob = rules.escape_success_prob(route, self.minder.vigilance, float(passport), p.escape.passport_effect)
+        risk = rules.escape_risk(self.risk_aversion, self.success_prob, p.state.reprisal_severity, self.family)
+        chance = rules.attempt_prob(grievance, risk, p.escape.threshold, p.escape.steepness, p.escape.attempt_rate)
+        self.intends = u < chance
+        if self.intends:
+            informants = self.model.informants_in_team[self.team] - (1 if self.informant else 0)
+            self.reported = self.draw("escape.report") < rules.reported_prob(informants, p.escape.report_prob)
+
+    # -- phase 9
+    def attempt_escape(self):
+        """Reported, he is caught before he goes; otherwise he succeeds or is caught."""
+        if not self.intends:
+            return
+        self.model.escape_attempts[self.host] += 1
+        if self.reported:
+            self.leave("caught", "was reported by an informant and caught")
+        elif self.draw("escape.success") < self.success_prob:
+            self.leave("escaped", "escaped")
+            self.model.escapes_this_month.append(self)
+        else:
+            self.leave("caught", "tried to escape and was caught")
+
+    # -- phase 10
+    def face_hazards(self):
+        """Accidents and exhaustion: a death hazard rising with hours."""
+        d, wk = self.model.p.deaths, self.model.p.work
+        u = self.draw("death")
+        if u < self.model.death_prob_max and u < rules.death_prob(self.hours, d.rate, d.hours_slope, wk.hours_base):
+            self.leave("dead", "died")
+
+    # -- phase 11
+    def finish_contract(self):
+        """One more month abroad; at the end of the contract he goes home."""
+        self.months_abroad += 1
+        if self.months_abroad >= self.contract_months:
+            self.leave("completed", "finished his contract and went home")
+
+    # -- leaving, in any phase
+    def leave(self, status: str, story: str = ""):
+        """Leave the posting; settle the ledger and the cash he holds."""
+        model = self.model
+        self.status = status
+        self.month_left = model.month
+        lost = self.ledger
+        if status in ("completed", "repatriated") and self.draw("ledger") < model.p.remittance.ledger_pay_prob:
+            self.ledger_paid = self.ledger
+            lost = 0.0
+        if status in ("caught", "dead"):
+            lost += self.cash  # confiscated, or never reaches the family
+            self.cash = 0.0
+        self.forfeited_total += lost
+        model.forfeited[self.host] += lost
+        model.ledger_paid[self.host] += self.ledger_paid
+        self.ledger = 0.0
+        self.note(story or status)
+
+    def note(self, text: str):
+        self.history.append(f"{self.model.calendar.date(self.model.month)}: {text}")
+
+    @property
+    def net_gain(self) -> float:
+        return self.retained_total - self.forfeited_total - self.entry_bribe
+
+
+class Minder(mesa.Agent):
+    """A security officer who lives with his workers, holds their passports and watches them."""
+
+    def __init__(self, model, minder_id, host, camp, vigilance, greed):
+        super().__init__(model)
+        self.minder_id = minder_id
+        self.host = host
+        self.camp = camp
+        self.workers: list[Worker] = []
+        self.vigilance_base = vigilance
+        self.vigilance_extra = 0.0
+        self.greed = greed
+        self.pressure = model.p.minder.pressure_base
+        self.bribes_taken = 0.0
+        self.status = ACTIVE
+
+    @property
+    def vigilance(self) -> float:
+        return min(1.0, self.vigilance_base + self.vigilance_extra)
+
+    # -- phase 3
+    def set_pressure(self):
+        """Pressure (hours) rises with his workers' shortfall of the plan last month; alarm fades."""
+        m = self.model.p.minder
+        short = sum(w.shortfall for w in self.workers)
+        owed = sum(w.plan for w in self.workers)
+        ratio = short / owed if owed > 0 else 0.0
+        self.pressure = rules.minder_pressure(ratio, m.pressure_base, m.pressure_gain)
+        self.vigilance_extra *= 1.0 - m.vigilance_decay
+
+    def alarm(self):
+        """An escape in the camp: every minder there watches harder."""
+        self.vigilance_extra = min(1.0 - self.vigilance_base, self.vigilance_extra + self.model.p.minder.vigilance_boost)
+
+
+class State(mesa.Agent):
+    """The state: plans, deployments, repatriation, money channels, revenue accounts."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        p = model.p
+        self.plans_initial = np.array([h.plan for h in p.hosts.values()], dtype=float)
+        self.plans = self.plans_initial.copy()
+        self.target_workers = np.array([h.workers for h in p.hosts.values()], dtype=float)
+        self.revenue_target = p.state.revenue_target_share * float(self.plans_initial @ self.target_workers)
+        c = p.channels
+        w = np.array([c.bank, c.courier, c.mule], dtype=float)
+        self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
+        self.carry = np.zeros(len(p.hosts))
+        self.delivered_last: float | None = None
+        self.loss_rate_last: np.ndarray | None = None
+
+    # -- phase 2
+    def set_plans(self):
+        """Raise the plans (bounded) when last month's delivered revenue fell short of the target."""
+        if self.delivered_last is not None:
+            s = self.model.p.state
+            self.plans = rules.next_plans(self.plans, self.plans_initial, self.delivered_last, self.revenue_target, s.plan_raise, s.plan_cap)
+
+    def repatriate(self) -> list:
+        """Under a mandate, complying hosts send minders home with their workers."""
+        model = self.model
+        hazard = model.levers.repatriation_hazard
+        sent = []
+        for minder in model.active_minders():
+            if hazard[minder.host] > 0 and model.draw("repatriate", minder.minder_id) < hazard[minder.host]:
+                minder.status = "repatriated"
+                for w in minder.workers:
+                    if w.active:
+                        w.leave("repatriated", "was sent home under a UN repatriation mandate")
+                        sent.append(w)
+        return sent
+
+    def deploy(self):
+        """Replace those who left; bans block permits, visas evade them, blocked posts shift elsewhere."""
+        model, lv = self.model, self.model.policy
+        need = self.target_workers - model.active_count_by_host()
+        counts, shifted, self.carry = rules.deployments(
+            need, lv.ban, lv.evasion, lv.repatriation, model.p.state.shift_share, self.target_workers, self.carry
+        )
+        self.target_workers = self.target_workers + shifted
+        for h, n in enumerate(counts):
+            if n > 0:
+                model.deploy_cohort(h, int(n), model.month, months_abroad=0)
+        model.deployed += counts
+
+    def pick_channels(self):
+        """Shift money away from channels that lost it last month."""
+        if self.loss_rate_last is not None:
+            c = self.model.p.channels
+            self.channel_weights = rules.next_channel_weights(self.channel_weights, self.loss_rate_last, c.adapt, c.min_weight)
+
+    # -- phase 12
+    def move_money(self, take: np.ndarray, returning: np.ndarray):
+        """Send the month's take home by bank, courier and mule; some is seized, some lost to fees."""
+        from .policies import channel_losses
+
+        p = self.model.p
+        loss = channel_losses(p, self.model.policy)
+        fees = {"bank": p.channels.bank_fee, "courier": p.channels.courier_fee, "mule": p.channels.mule_fee}
+        delivered, interdicted, costs, _ = rules.move_money(take, self.channel_weights, returning * p.channels.mule_capacity, loss, fees)
+        # the loss rate of each channel, as the state sees it, guides next month's choice
+        self.loss_rate_last = np.stack(
+            [loss[c] + (1 - loss[c]) * fees[c] for c in rules.CHANNELS], axis=1
+        )
+        self.delivered_last = math.fsum(delivered)
+        return delivered, interdicted, costs

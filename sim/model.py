@@ -1,0 +1,313 @@
+"""The mesa engine: the reference implementation of the month.
+
+`OverseasLaborModel.step` runs the thirteen phases of docs/ODD.md in order.
+Within a phase every agent acts on the state the previous phase left
+(staged): a phase's effects on others (alarms, replacements, exits from the
+model) are applied after the phase, so the order of agents never matters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import mesa
+import numpy as np
+
+from . import random as rnd
+from . import rules
+from .agents import ACTIVE, Camp, Minder, State, Worker
+from .params import Params, load_params
+from .policies import policy_levers
+from .results import MonthAggregator
+
+
+def _resolve_params(params, overrides) -> Params:
+    if params is None or isinstance(params, (str, bytes)) or hasattr(params, "__fspath__"):
+        return load_params(params, overrides)
+    if isinstance(params, Params):
+        if overrides:
+            from .params import params_to_dict, apply_overrides, defaults_dict
+
+            return Params.model_validate(apply_overrides(params_to_dict(params), overrides, defaults_dict()))
+        return params
+    if isinstance(params, dict):
+        return load_params(None, {**params, **(overrides or {})})
+    raise TypeError(f"params must be a Params, a path or None, not {type(params).__name__}")
+
+
+class OverseasLaborModel(mesa.Model):
+    """A state-run overseas labour system, one month per step.
+
+    Args:
+        params: a `Params`, a path to a TOML file, or None for the baseline.
+        seed: the seed of every counter-based draw (default: ``rng`` if it is an int, else 0).
+        rng: passed on to mesa.Model (SolaraViz and batch_run pass it).
+        overrides: dotted keys, e.g. ``{"hosts.russia.workers": 500}``.
+        **levers: more overrides as keywords, ``__`` standing for ``.``
+            (``remittance__rule="share"``), so a page can rebuild the model.
+    """
+
+    def __init__(self, params=None, seed: int | None = None, rng=None, overrides: dict | None = None, **levers):
+        overrides = dict(overrides or {})
+        overrides.update({k.replace("__", "."): v for k, v in levers.items()})
+        self.p = _resolve_params(params, overrides)
+        if seed is None:
+            seed = int(rng) if isinstance(rng, (int, np.integer)) else 0
+        self.seed = int(seed)
+        super().__init__(rng=self.seed if rng is None else rng)
+        p = self.p
+        self.calendar = p.calendar
+        self.host_names = list(p.hosts)
+        self.wages = [h.wage for h in p.hosts.values()]
+        self.side_wages = [h.side_wage for h in p.hosts.values()]
+        self.routes = [h.escape_route for h in p.hosts.values()]
+        # the death hazard at the longest hours: a draw above it cannot be a death
+        self.death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
+        self.month = 0
+        self.workers: list[Worker] = []  # posted now (registered with mesa)
+        self.minders: list[Minder] = []
+        self.everyone: list[Worker] = []  # every worker ever posted, in id order
+        self.camps: list[Camp] = []
+        self._next = {"worker": 0, "minder": 0, "camp": 0, "team": 0}
+        self._keys: dict[str, int] = {}
+        self._keys_month = None
+        self._once: dict[str, int] = {}
+        self.state = State(self)
+        self.policy = policy_levers(p, 0)
+        self.levers = self.policy.as_lists()
+        self.aggregator = MonthAggregator(p)
+        self.workers_initial = sum(h.workers for h in p.hosts.values())
+        self._reset_counters()
+        # the workforce at month 0, spread over the contract so completions are steady
+        C = p.population.contract_months
+        for k in range(C - 1, -1, -1):
+            for h, host in enumerate(p.hosts.values()):
+                n = host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0)
+                if n:
+                    self.deploy_cohort(h, n, month=-k, months_abroad=k)
+        self.latest: dict = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                name: (lambda m, name=name: m.latest.get(name, float("nan")))
+                for name in ("workers_active", "revenue_delivered", "state_take", "escaped", "caught", "sent_home", "plan_mean", "retained_mean")
+            }
+        )
+
+    # ------------------------------------------------------------ randomness
+    def draw(self, decision: str, agent_id: int) -> float:
+        """A uniform for (seed, decision, this month, agent id)."""
+        if self._keys_month != self.month:
+            self._keys, self._keys_month = {}, self.month
+        key = self._keys.get(decision)
+        if key is None:
+            key = self._keys[decision] = rnd.stream_key(self.seed, decision, self.month)
+        return rnd.uniform(key, agent_id)
+
+    def month_key(self, decision: str) -> int:
+        """The stream key of a decision this month (cached)."""
+        if self._keys_month != self.month:
+            self._keys, self._keys_month = {}, self.month
+        key = self._keys.get(decision)
+        if key is None:
+            key = self._keys[decision] = rnd.stream_key(self.seed, decision, self.month)
+        return key
+
+    def draw_once(self, decision: str, agent_id: int) -> float:
+        """A uniform fixed for the whole run (an employer's compliance type)."""
+        key = self._once.get(decision)
+        if key is None:
+            key = self._once[decision] = rnd.stream_key(self.seed, decision, -1)
+        return rnd.uniform(key, agent_id)
+
+    # ------------------------------------------------------------ population
+    def _new_id(self, kind: str) -> int:
+        i = self._next[kind]
+        self._next[kind] = i + 1
+        return i
+
+    def deploy_cohort(self, host: int, n: int, month: int, months_abroad: int = 0):
+        """Post n workers to a host: camps of camp_size, a minder per minder_ratio, teams of team_size."""
+        pop = self.p.population
+        first = self._next["worker"]
+        ids = np.arange(first, first + n)
+        self._next["worker"] = first + n
+        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host])
+        traits = {k: v.tolist() for k, v in traits.items()}
+        for camp_start in range(0, n, pop.camp_size):
+            camp = Camp(self._new_id("camp"), host)
+            self.camps.append(camp)
+            camp_end = min(n, camp_start + pop.camp_size)
+            for unit_start in range(camp_start, camp_end, pop.minder_ratio):
+                mid = self._new_id("minder")
+                m = rules.new_minder_attributes(self.seed, [mid], self.p)
+                minder = Minder(self, mid, host, camp, float(m["vigilance"][0]), float(m["greed"][0]))
+                camp.minders.append(minder)
+                self.minders.append(minder)
+                unit_end = min(camp_end, unit_start + pop.minder_ratio)
+                for team_start in range(unit_start, unit_end, pop.team_size):
+                    team = self._new_id("team")
+                    for i in range(team_start, min(unit_end, team_start + pop.team_size)):
+                        t = {k: v[i] for k, v in traits.items()}
+                        w = Worker(self, first + i, host, camp, team, minder, month - months_abroad if month < 0 else month, months_abroad, t)
+                        w.note(f"posted to {self.host_names[host]}, paid an entry bribe of ${w.entry_bribe:,.0f}")
+                        minder.workers.append(w)
+                        self.workers.append(w)
+                        self.everyone.append(w)
+
+    def replace_minder(self, old: Minder):
+        """A minder on whose watch a worker escaped is punished and replaced."""
+        old.status = "punished"
+        mid = self._new_id("minder")
+        m = rules.new_minder_attributes(self.seed, [mid], self.p, replacement=True)
+        new = Minder(self, mid, old.host, old.camp, float(m["vigilance"][0]), float(m["greed"][0]))
+        new.workers = [w for w in old.workers if w.active]
+        for w in new.workers:
+            w.minder = new
+        old.camp.minders[old.camp.minders.index(old)] = new
+        self.minders.append(new)
+
+    def active_minders(self) -> list[Minder]:
+        return [m for m in self.minders if m.status == ACTIVE]
+
+    def active_count_by_host(self) -> np.ndarray:
+        counts = np.zeros(len(self.host_names))
+        for w in self.workers:
+            if w.active:
+                counts[w.host] += 1
+        return counts
+
+    def _reset_counters(self):
+        n = len(self.host_names)
+        self.deployed = np.zeros(n, dtype=np.int64)
+        self.escape_attempts = np.zeros(n, dtype=np.int64)
+        self.forfeited = np.zeros(n)
+        self.ledger_paid = np.zeros(n)
+        self.escapes_this_month: list[Worker] = []
+
+    # ------------------------------------------------------------ the month
+    def step(self):
+        """One month: the thirteen phases of the ODD, in order."""
+        self._reset_counters()
+        entry_before = self._next["worker"]
+        # 1. policies switch on or off
+        self.policy = policy_levers(self.p, self.month)  # arrays, for the state
+        self.levers = self.policy.as_lists()  # lists, for one agent at a time
+        # 2. the state sets plans, repatriates under a mandate, deploys, picks channels
+        self.state.set_plans()
+        self.repatriated_now = self.state.repatriate()
+        self.state.deploy()
+        self.state.pick_channels()
+        self.plans = self.state.plans.tolist()
+        working = [w for w in self.workers if w.active]
+        # 3. minders set pressure from last month's shortfall
+        for m in self.active_minders():
+            m.set_pressure()
+        # 4. workers work
+        for w in working:
+            w.work()
+        # 5. the remittance rule splits the gross (a group quota needs camp totals first)
+        if self.p.remittance.rule == "group_quota":
+            self._camp_accounts(working)
+        for w in working:
+            w.remit()
+        # 6. side jobs; 7. the send-home threat
+        for w in working:
+            w.seek_side_job()
+        for w in working:
+            w.face_threat()
+        # 8. surveillance: who intends to escape, who is reported
+        still = [w for w in working if w.active]
+        self.informants_in_team = Counter(w.team for w in still if w.informant)
+        for w in still:
+            w.consider_escape()
+        # 9. escapes; afterwards, minders are punished and camps alarmed
+        for w in still:
+            w.attempt_escape()
+        self._after_escapes()
+        # 10. deaths; 11. contracts end
+        for w in [w for w in working if w.active]:
+            w.face_hazards()
+        for w in [w for w in working if w.active]:
+            w.finish_contract()
+        # 12. money moves home
+        n = len(self.host_names)
+        take_by_host = [[] for _ in range(n)]
+        returning = np.zeros(n)
+        for w in working:
+            take_by_host[w.host].append(w.take)
+            if w.status in ("completed", "repatriated"):
+                returning[w.host] += 1
+        # workers repatriated in phase 2 did not work, but they carry cash home too
+        for w in self.repatriated_now:
+            returning[w.host] += 1
+        take = np.array([math.fsum(t) for t in take_by_host])
+        delivered, interdicted, costs = self.state.move_money(take, returning)
+        # 13. data are collected
+        self._collect(working, delivered, interdicted, costs, self._next["worker"] - entry_before)
+        self._end_month()
+
+    def _camp_accounts(self, working):
+        sums: dict[int, list] = {}
+        dues: dict[int, list] = {}
+        for w in working:
+            sums.setdefault(w.camp.camp_id, []).append(w.gross)
+            dues.setdefault(w.camp.camp_id, []).append(self.state.plans[w.host])
+        for camp in {w.camp.camp_id: w.camp for w in working}.values():
+            camp.gross = math.fsum(sums[camp.camp_id])
+            camp.due = math.fsum(dues[camp.camp_id]) + camp.arrears
+            camp.arrears = camp.due - min(camp.gross, camp.due)
+
+    def _after_escapes(self):
+        punished = {w.minder.minder_id: w.minder for w in self.escapes_this_month}
+        alarmed = {w.camp.camp_id: w.camp for w in self.escapes_this_month}
+        for camp in sorted(alarmed.values(), key=lambda c: c.camp_id):
+            for m in camp.minders:
+                m.alarm()
+        for mid in sorted(punished):
+            self.replace_minder(punished[mid])
+
+    def _collect(self, working, delivered, interdicted, costs, entered):
+        n = len(self.host_names)
+        newcomers = self.everyone[len(self.everyone) - entered:] if entered else []
+        rec = self.aggregator.month(
+            month=self.month,
+            host=np.array([w.host for w in working], dtype=np.int64),
+            gross=np.array([w.gross for w in working]),
+            side=np.array([w.side for w in working]),
+            take=np.array([w.take for w in working]),
+            bribes=np.array([w.side_bribe + w.threat_bribe for w in working]),
+            retained=np.array([w.retained for w in working]),
+            hours=np.array([w.hours for w in working]),
+            status=np.array([w.status for w in working], dtype=object),
+            repatriated_idle=np.bincount([w.host for w in self.repatriated_now], minlength=n),
+            deployed=self.deployed,
+            escape_attempts=self.escape_attempts,
+            entry_bribes=np.bincount([w.host for w in newcomers], weights=[w.entry_bribe for w in newcomers], minlength=n),
+            delivered=delivered,
+            interdicted=interdicted,
+            costs=costs,
+            plans=self.state.plans,
+            forfeited=self.forfeited,
+            ledger_paid=self.ledger_paid,
+            workers_active=self.active_count_by_host(),
+            minders_active=np.bincount([m.host for m in self.active_minders()], minlength=n),
+            policies=self.levers.active,
+        )
+        self.latest = rec
+        self.datacollector.collect(self)
+
+    def _end_month(self):
+        # staged exits: leavers are deregistered from mesa at the end of the month
+        gone = [w for w in self.workers if not w.active]
+        self.workers = [w for w in self.workers if w.active]
+        for w in gone:
+            w.remove()
+        for m in self.minders:
+            m.workers = [w for w in m.workers if w.active]
+            if m.status == ACTIVE and not m.workers:
+                m.status = "left"
+        for m in [m for m in self.minders if m.status != ACTIVE]:
+            m.remove()
+        self.minders = [m for m in self.minders if m.status == ACTIVE]
+        self.month += 1

@@ -1,0 +1,605 @@
+"""The parameter schema, loading, overrides and validation.
+
+Every default here is the baseline: ``params/baseline.toml`` states them in
+full and a test keeps the two equal. Each field's description ends with its
+source (a row of ``facts.md``) or says "assumption".
+
+Loading never raises a traceback at a user: every problem becomes a
+`ParamsError` whose lines each name the key at fault.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class ParamsError(ValueError):
+    """Invalid parameters; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str] | str):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+def F(default, source: str, description: str = "", **constraints):
+    """A field with its source recorded (shown in baseline.toml and the ODD)."""
+    return Field(default, description=description, json_schema_extra={"source": source}, **constraints)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+
+def parse_month(value: str) -> tuple[int, int]:
+    m = MONTH_RE.match(value)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValueError(f"'{value}' is not a month written YYYY-MM")
+    return int(m.group(1)), int(m.group(2))
+
+
+# ---------------------------------------------------------------- sections
+
+
+class Calendar(Strict):
+    start: str = F("2016-01", "brief (model.md): month 0 = 2016-01", "first month, YYYY-MM")
+    months: int = F(120, "brief (model.md): 120 months", "months to simulate", ge=1, le=1200)
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, v: str) -> str:
+        parse_month(v)
+        return v
+
+    def index(self, when: int | str) -> int:
+        """Month index of an int (returned as is) or a 'YYYY-MM' string."""
+        if isinstance(when, int):
+            return when
+        y0, m0 = parse_month(self.start)
+        y, m = parse_month(when)
+        return (y - y0) * 12 + (m - m0)
+
+    def date(self, month: int) -> str:
+        y0, m0 = parse_month(self.start)
+        k = (m0 - 1) + month
+        return f"{y0 + k // 12:04d}-{k % 12 + 1:02d}"
+
+
+class Host(Strict):
+    workers: int = Field(description="workers posted here at month 0 (the state keeps this many)", ge=0, le=10_000_000)
+    wage: float = Field(description="employer's monthly payment per worker at the base hours, USD", gt=0, le=100_000)
+    plan: float | None = Field(None, description="monthly plan contribution per worker, USD (default 0.7 x wage)", ge=0, le=100_000)
+    side_wage: float = F(150.0, "assumption", "monthly earnings of a side job, USD", ge=0, le=100_000)
+    escape_route: float = F(0.3, "assumption", "chance an escape attempt succeeds with no vigilance and no passport held", ge=0, le=1)
+    base_interdiction: float = F(0.01, "assumption", "share of bulk cash seized at this host's borders without sanctions", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _default_plan(self):
+        if self.plan is None:
+            object.__setattr__(self, "plan", round(0.7 * self.wage, 2))
+        return self
+
+
+def _default_hosts() -> dict[str, Host]:
+    # sources: facts.md "Scale and revenue" and "Wages, the state's take, bribes"
+    return {
+        "china": Host(workers=50_000, wage=370.0, plan=260.0, side_wage=150.0, escape_route=0.10, base_interdiction=0.01),
+        "russia": Host(workers=30_000, wage=900.0, plan=600.0, side_wage=900.0, escape_route=0.50, base_interdiction=0.01),
+        "gulf": Host(workers=8_000, wage=700.0, plan=550.0, side_wage=100.0, escape_route=0.30, base_interdiction=0.01),
+        "africa": Host(workers=5_000, wage=500.0, plan=350.0, side_wage=150.0, escape_route=0.20, base_interdiction=0.01),
+        "asia": Host(workers=4_000, wage=400.0, plan=280.0, side_wage=100.0, escape_route=0.30, base_interdiction=0.01),
+        "europe": Host(workers=1_000, wage=850.0, plan=650.0, side_wage=200.0, escape_route=0.70, base_interdiction=0.01),
+    }
+
+
+HOST_SOURCES = {
+    "china": "workers: ~50k (US officials via Reuters 2020); wage 2,500-2,800 yuan ~ $370 and the worker gets 600-1,000 yuan, so plan ~ $260 (Yomiuri, Asahi 2024); side_wage, escape_route (China returns escapees), base_interdiction: assumption",
+    "russia": "workers: ~30k (Reuters 2020; 30,023 permits end 2017); wage $800-1,000 (Daily NK 2015); plan $7,200/yr = $600/month (Daily NK ~2019-21; RFA ~$760); side_wage $800-1,000 (Daily NK 2015); escape_route, base_interdiction: assumption",
+    "gulf": "workers: 8k (Kuwait 5k, UAE 2k, Qatar 1.8k in 2013, Asan); wage, plan: assumption (workers keep ~10% in Qatar, Guardian 2014); side_wage, escape_route (embassy route, Kuwait 1997), base_interdiction: assumption",
+    "africa": "workers: 5k (brief; Angola, Nigeria, Algeria, Eq. Guinea, Libya in Asan 2013); wage, plan, side_wage, escape_route, base_interdiction: assumption",
+    "asia": "workers: 4k (brief; Mongolia 1.3k, Malaysia, Myanmar in Asan 2013); wage, plan, side_wage, escape_route, base_interdiction: assumption",
+    "europe": "workers: 1k (brief; Poland ~450 in Asan 2013); wage $850 promised (ILO via Reuters 2017); plan: assumption (workers kept EUR 60-140, Volkskrant 2017); side_wage, escape_route, base_interdiction: assumption",
+}
+
+
+class Population(Strict):
+    contract_months: int = F(36, "facts: contract typically 3 years (Lankov; Daily NK)", "contract length in months", ge=1, le=240)
+    team_size: int = F(8, "facts: teams of 6-10 (Daily NK 2016; RFA 2016)", "workers per team (mutual surveillance group)", ge=1, le=1000)
+    minder_ratio: int = F(50, "facts: one security officer per 50 workers (Chosun 2012)", "workers per minder", ge=1, le=10_000)
+    camp_size: int = F(200, "assumption; facts: companies of 150+ (Daily NK 2016), one camp of 1,800 (NYT 2015)", "workers per camp (the unit of a group quota)", ge=1, le=100_000)
+
+
+class WorkerParams(Strict):
+    productivity_sigma: float = F(0.15, "assumption", "sd of log productivity (lognormal, median 1)", ge=0, le=2)
+    loyalty_min: float = F(0.4, "assumption; facts: selection of married workers with no defectors among relatives (Daily NK; Asiapress 2020)", "lowest loyalty (uniform)", ge=0, le=1)
+    loyalty_max: float = F(1.0, "assumption", "highest loyalty (uniform)", ge=0, le=1)
+    risk_aversion_min: float = F(0.0, "assumption (Epstein 2002: U(0,1))", "lowest risk aversion (uniform)", ge=0, le=1)
+    risk_aversion_max: float = F(1.0, "assumption (Epstein 2002: U(0,1))", "highest risk aversion (uniform)", ge=0, le=1)
+    family_min: float = F(0.5, "assumption; facts: workers must be married with children (Daily NK; Asiapress 2020)", "lowest hostage weight of the family left behind", ge=0, le=1)
+    family_max: float = F(1.0, "assumption", "highest hostage weight of the family left behind", ge=0, le=1)
+    informant_share: float = F(0.2, "facts: mutual surveillance groups of 5 (RFA 2016): one informant in five, assumption", "share of workers who inform on teammates", ge=0, le=1)
+    passport_confiscation: float = F(0.9, "facts: passports routinely confiscated (NYT 2015; US State Dept 2014)", "share of workers whose passport the minder holds", ge=0, le=1)
+    entry_bribe_median: float = F(500.0, "facts: $20-$3,000 to be posted (Chosun 2013; HRNK 2016)", "median entry bribe, USD (lognormal)", gt=0, le=1_000_000)
+    entry_bribe_sigma: float = F(1.0, "assumption, spanning the reported $20-$3,000", "sd of log entry bribe", ge=0, le=5)
+    expected_share: float = F(0.3, "assumption; facts: promised pay vs ~10% received (NK Watch via NYT 2015)", "share of gross pay a worker expected to keep; below it he feels hardship", gt=0, le=1)
+    side_job_seek: float = F(0.5, "assumption", "chance a worker below his expectation asks for a side job this month", ge=0, le=1)
+
+
+class MinderParams(Strict):
+    vigilance_min: float = F(0.3, "assumption", "lowest minder vigilance (uniform)", ge=0, le=1)
+    vigilance_max: float = F(0.7, "assumption", "highest minder vigilance (uniform)", ge=0, le=1)
+    greed_min: float = F(0.2, "assumption", "lowest greed: chance of granting a side job for a bribe", ge=0, le=1)
+    greed_max: float = F(0.8, "assumption", "highest greed", ge=0, le=1)
+    pressure_base: float = F(0.2, "assumption, giving 13-14 h days (facts: 12-16 h, US advisory 2018)", "pressure with no shortfall (share of the way from base to max hours)", ge=0, le=1)
+    pressure_gain: float = F(3.0, "assumption", "extra pressure per unit of the team's shortfall ratio last month", ge=0, le=100)
+    side_bribe_share: float = F(0.3, "assumption; facts: side earnings split with the minder (NYT 2015)", "minder's share of side-job earnings", ge=0, le=1)
+    threat_prob: float = F(0.5, "assumption; facts: send-home threat for missed targets (NYT 2015)", "chance a worker short of the plan is threatened this month", ge=0, le=1)
+    threat_bribe: float = F(100.0, "assumption", "bribe demanded to stay when threatened, USD", ge=0, le=1_000_000)
+    vigilance_boost: float = F(0.1, "assumption", "vigilance added to the camp's minders after an escape", ge=0, le=1)
+    vigilance_decay: float = F(0.1, "assumption", "share of the excess over his own level a minder's vigilance loses each month", ge=0, le=1)
+    replacement_boost: float = F(0.2, "assumption", "extra vigilance of a minder sent to replace a punished one", ge=0, le=1)
+
+
+class WorkParams(Strict):
+    hours_base: float = F(12.0, "facts: 12-16 h/day, 7 a.m.-7 p.m. (US advisory 2018; NYT 2015)", "hours per day at no pressure", gt=0, le=24)
+    hours_max: float = F(18.0, "facts: up to 20 h/day (NYT 2015); assumption", "hours per day at full pressure", gt=0, le=24)
+    side_job_share: float = F(0.3, "assumption", "share of a full side-job month worked in spare time", ge=0, le=1)
+
+
+class RemittanceParams(Strict):
+    rule: Literal["plan", "share", "group_quota"] = F("plan", "facts: fixed monthly plan per worker (Daily NK; RFA)", "how the gross is split: plan | share | group_quota")
+    share: float = F(0.7, "facts: workers keep 10-33% (Guardian 2014; Asan; Chosun 2012; Daily NK 2016)", "state's share of gross under the share rule", ge=0, le=1)
+    ledger_monthly: float = F(150.0, "facts: $100-200/month written in a ledger (BBC 2025)", "part of what a worker keeps that is held on a ledger until return, USD/month", ge=0, le=100_000)
+    ledger_pay_prob: float = F(0.7, "assumption; facts: ledger 'may never be paid' (BBC 2025)", "chance the ledger is paid when the worker returns", ge=0, le=1)
+
+
+class EscapeParams(Strict):
+    weight_pay: float = F(0.5, "assumption", "weight of the pay gap in hardship", ge=0, le=1)
+    weight_hours: float = F(0.25, "assumption", "weight of overwork in hardship", ge=0, le=1)
+    weight_debt: float = F(0.25, "assumption", "weight of unpaid entry-bribe and plan debt in hardship", ge=0, le=1)
+    threshold: float = F(0.35, "assumption (Epstein 2002 uses 0.1)", "grievance minus risk above which escape is attractive", ge=-2, le=2)
+    steepness: float = F(0.05, "assumption", "scale of the logistic smoothing of Epstein's threshold", gt=0, le=10)
+    attempt_rate: float = F(0.05, "assumption, tuned to 0.5-5 escapes per 1,000 worker-years (facts: inferred)", "monthly chance of trying when escape is clearly attractive", ge=0, le=1)
+    report_prob: float = F(0.3, "assumption; facts: mutual surveillance (RFA 2016)", "chance one informant in the team reports an intending teammate", ge=0, le=1)
+    passport_effect: float = F(0.5, "assumption; facts: passports confiscated (NYT 2015)", "cut in the chance of success when the minder holds the passport", ge=0, le=1)
+    memory: float = F(0.3, "assumption", "weight of this month in a worker's running average of pay", gt=0, le=1)
+
+
+class DeathParams(Strict):
+    rate: float = F(14.0, "facts: ~16 per 10,000 workers a year (RFA 2016) at a mean above the base hours", "deaths per 10,000 worker-years at the base hours", ge=0, le=10_000)
+    hours_slope: float = F(0.15, "assumption", "log-increase of the death hazard per extra hour a day", ge=0, le=5)
+
+
+class ChannelParams(Strict):
+    bank: float = F(0.5, "assumption", "initial share of revenue sent by bank transfer", ge=0, le=1)
+    courier: float = F(0.3, "assumption; facts: bulk cash by couriers", "initial share sent as bulk cash by couriers", ge=0, le=1)
+    mule: float = F(0.2, "assumption; facts: returning workers act as mules", "initial share carried by returning workers", ge=0, le=1)
+    bank_fee: float = F(0.02, "assumption", "share lost to fees and front companies by bank", ge=0, le=1)
+    courier_fee: float = F(0.05, "assumption", "share lost to courier costs", ge=0, le=1)
+    mule_fee: float = F(0.03, "assumption", "share lost when workers carry cash", ge=0, le=1)
+    mule_capacity: float = F(5000.0, "assumption", "cash one returning worker can carry, USD", ge=0, le=1e9)
+    adapt: float = F(0.5, "assumption", "how fast the state moves money away from a channel that loses it", ge=0, le=10)
+    min_weight: float = F(0.02, "assumption", "smallest share the state keeps in any channel", ge=0, le=0.33)
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if self.bank + self.courier + self.mule <= 0:
+            raise ValueError("bank + courier + mule must be > 0")
+        return self
+
+
+class StateParams(Strict):
+    revenue_target_share: float = F(0.9, "assumption", "revenue target as a share of plan x initial workforce", ge=0, le=10)
+    plan_raise: float = F(0.02, "assumption", "monthly rise of every plan while revenue is short of target", ge=0, le=1)
+    plan_cap: float = F(1.5, "facts: plans rose $7,200 -> $10,000 and $4,500 -> $7,000 (Daily NK ~2019-21)", "highest plan as a multiple of the initial one", ge=1, le=10)
+    shift_share: float = F(0.5, "assumption", "share of deployments blocked by a ban that the state sends to other hosts", ge=0, le=1)
+    reprisal_severity: float = F(0.5, "facts: reprisals against families, camps (US State Dept; rights groups); weight: assumption", "weight of the family's punishment in a worker's risk", ge=0, le=5)
+
+
+# ---------------------------------------------------------------- policies
+
+
+class PolicyBase(Strict):
+    start: int | str = Field(description="first month: an index or 'YYYY-MM'")
+    end: int | str | None = Field(None, description="first month it no longer applies (optional)")
+    hosts: Literal["all"] | list[str] = Field("all", description="'all' or host names")
+    compliance: float | dict[str, float] = Field(1.0, description="one level, or one per host")
+    label: str = Field("", description="free text, e.g. 'UNSCR 2375'")
+
+    @field_validator("compliance")
+    @classmethod
+    def _compliance(cls, v):
+        values = v.values() if isinstance(v, dict) else [v]
+        for x in values:
+            if not (0.0 <= x <= 1.0) or math.isnan(x):
+                raise ValueError(f"compliance must be between 0 and 1 (got {x})")
+        return v
+
+    @field_validator("start", "end")
+    @classmethod
+    def _month(cls, v):
+        if isinstance(v, str):
+            parse_month(v)
+        return v
+
+
+class PermitBan(PolicyBase):
+    kind: Literal["permit_ban"]
+    evasion: float = F(0.3, "facts: Russia 2018, 700+ permits but 10,000+ registrations (RFA, WSJ); share: assumption", "share of blocked deployments sent anyway on student or tourist visas", ge=0, le=1)
+
+
+class Repatriation(PolicyBase):
+    kind: Literal["repatriation"]
+    deadline: int | str = Field(description="month by which complying hosts have sent the workers home (UNSCR 2397: 2019-12)")
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, v):
+        if isinstance(v, str):
+            parse_month(v)
+        return v
+
+
+class CashInterdiction(PolicyBase):
+    kind: Literal["cash_interdiction"]
+    seizure: float = F(0.5, "assumption", "share of couriers' bulk cash seized at full compliance", ge=0, le=1)
+    mule_seizure: float = F(0.2, "assumption", "share of cash carried by returning workers seized at full compliance", ge=0, le=1)
+
+
+class FinancialSanctions(PolicyBase):
+    kind: Literal["financial_sanctions"]
+    block: float = F(0.9, "assumption", "share of bank transfers blocked at full compliance", ge=0, le=1)
+
+
+class DirectWages(PolicyBase):
+    kind: Literal["direct_wages"]
+    coercion: float = F(0.5, "assumption; facts: remedy suggested by a researcher (NYT 2015)", "share of the usual take the state still extracts from a worker paid directly", ge=0, le=1)
+
+
+class LaborInspections(PolicyBase):
+    kind: Literal["labor_inspections"]
+    max_hours: float = F(10.0, "assumption", "hours per day inspectors allow", gt=0, le=24)
+    return_passports: bool = F(True, "assumption", "inspectors return confiscated passports")
+
+
+class AsylumAccess(PolicyBase):
+    kind: Literal["asylum_access"]
+    route_boost: float = F(0.5, "assumption; facts: escape into an embassy (Kuwait 1997, NYT 2015)", "share of the remaining gap to a sure route that asylum access closes", ge=0, le=1)
+
+
+Policy = Annotated[
+    Union[PermitBan, Repatriation, CashInterdiction, FinancialSanctions, DirectWages, LaborInspections, AsylumAccess],
+    Field(discriminator="kind"),
+]
+POLICY_CLASSES = {
+    "permit_ban": PermitBan, "repatriation": Repatriation, "cash_interdiction": CashInterdiction,
+    "financial_sanctions": FinancialSanctions, "direct_wages": DirectWages,
+    "labor_inspections": LaborInspections, "asylum_access": AsylumAccess,
+}
+POLICY_KINDS = tuple(POLICY_CLASSES)
+
+
+# ---------------------------------------------------------------- root
+
+
+class Params(Strict):
+    description: str = Field("", description="free text describing this parameter set")
+    calendar: Calendar = Field(default_factory=Calendar)
+    population: Population = Field(default_factory=Population)
+    hosts: dict[str, Host] = Field(default_factory=_default_hosts)
+    worker: WorkerParams = Field(default_factory=WorkerParams)
+    minder: MinderParams = Field(default_factory=MinderParams)
+    work: WorkParams = Field(default_factory=WorkParams)
+    remittance: RemittanceParams = Field(default_factory=RemittanceParams)
+    escape: EscapeParams = Field(default_factory=EscapeParams)
+    deaths: DeathParams = Field(default_factory=DeathParams)
+    channels: ChannelParams = Field(default_factory=ChannelParams)
+    state: StateParams = Field(default_factory=StateParams)
+    policies: list[Policy] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        errors: list[str] = []
+        if not self.hosts:
+            errors.append("hosts: at least one host group is needed")
+        for name in self.hosts:
+            if not re.match(r"^[a-z][a-z0-9_]*$", name):
+                errors.append(f"hosts.{name}: host names must be lower-case letters, digits and _")
+        w, m = self.worker, self.minder
+        for lo, hi, sec in [
+            ("loyalty_min", "loyalty_max", w), ("risk_aversion_min", "risk_aversion_max", w),
+            ("family_min", "family_max", w), ("vigilance_min", "vigilance_max", m), ("greed_min", "greed_max", m),
+        ]:
+            if getattr(sec, lo) > getattr(sec, hi):
+                name = "worker" if sec is w else "minder"
+                errors.append(f"{name}.{lo}: must not exceed {name}.{hi} ({getattr(sec, lo)} > {getattr(sec, hi)})")
+        if self.work.hours_max < self.work.hours_base:
+            errors.append(f"work.hours_max: must be at least work.hours_base ({self.work.hours_max} < {self.work.hours_base})")
+        if self.escape.weight_pay + self.escape.weight_hours + self.escape.weight_debt <= 0:
+            errors.append("escape.weight_pay: the three hardship weights must not all be 0")
+        for i, p in enumerate(self.policies):
+            key = f"policies[{i}]"
+            try:
+                start = self.calendar.index(p.start)
+                end = None if p.end is None else self.calendar.index(p.end)
+            except ValueError as e:  # pragma: no cover - checked by field validators
+                errors.append(f"{key}.start: {e}")
+                continue
+            if end is not None and end <= start:
+                errors.append(f"{key}.end: ends ({p.end}) before or when it starts ({p.start})")
+            if isinstance(p, Repatriation) and self.calendar.index(p.deadline) <= start:
+                errors.append(f"{key}.deadline: deadline ({p.deadline}) is not after the start ({p.start})")
+            if p.hosts != "all":
+                if not p.hosts:
+                    errors.append(f"{key}.hosts: empty list; use \"all\" or host names")
+                for h in p.hosts:
+                    if h not in self.hosts:
+                        errors.append(f"{key}.hosts: unknown host '{h}'{_suggest(h, self.hosts)} (hosts: {', '.join(self.hosts)})")
+            if isinstance(p.compliance, dict):
+                covered = self.hosts if p.hosts == "all" else p.hosts
+                for h in p.compliance:
+                    if h not in self.hosts:
+                        errors.append(f"{key}.compliance.{h}: unknown host{_suggest(h, self.hosts)} (hosts: {', '.join(self.hosts)})")
+                for h in covered:
+                    if h in self.hosts and h not in p.compliance:
+                        errors.append(f"{key}.compliance: no level for host '{h}'")
+        if errors:
+            raise ValueError("\n".join(errors))
+        return self
+
+    # conveniences used by both engines
+    def policy_hosts(self, policy) -> list[str]:
+        return list(self.hosts) if policy.hosts == "all" else list(policy.hosts)
+
+    def compliance(self, policy, host: str) -> float:
+        """Compliance of one host with a policy (0 if the policy does not cover it)."""
+        if policy.hosts != "all" and host not in policy.hosts:
+            return 0.0
+        c = policy.compliance
+        return float(c.get(host, 0.0)) if isinstance(c, dict) else float(c)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _loc_str(loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in POLICY_KINDS:  # the discriminated union adds the kind to the path
+            continue
+        elif part in ("function-after[_default_plan(), Host]",) or str(part).startswith(("function-", "literal[", "str", "int", "float", "dict[")):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _fields_at(loc) -> list[str]:
+    """Field names allowed at a location, for 'did you mean' suggestions."""
+    model: Any = Params
+    for part in loc[:-1]:
+        if part in POLICY_KINDS:
+            model = POLICY_CLASSES[part]
+            continue
+        if model is None:
+            return []
+        if isinstance(part, int):
+            if model == "policies":
+                model = None  # resolved by the kind that follows
+            continue
+        if part in POLICY_KINDS:
+            model = POLICY_CLASSES[part]
+            continue
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            if part == "hosts" and model is Params:
+                model = "hosts"
+                continue
+            if part == "policies" and model is Params:
+                model = "policies"
+                continue
+            f = model.model_fields.get(part)
+            if f is None:
+                return []
+            ann = f.annotation
+            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        elif model == "hosts":
+            model = Host
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def format_validation_error(err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = e["loc"]
+        key = _loc_str(loc) or "(top level)"
+        typ = e["type"]
+        msg = e["msg"]
+        if typ == "extra_forbidden":
+            lines.append(f"{key}: unknown key{_suggest(loc[-1], _fields_at(loc))}")
+        elif typ == "union_tag_invalid":
+            got = e.get("ctx", {}).get("tag")
+            lines.append(f"{key}.kind: unknown policy kind '{got}'{_suggest(got, POLICY_KINDS)} (kinds: {', '.join(POLICY_KINDS)})")
+        elif typ == "union_tag_not_found":
+            lines.append(f"{key}.kind: missing (kinds: {', '.join(POLICY_KINDS)})")
+        elif typ == "value_error":
+            text = str(e.get("ctx", {}).get("error", msg))
+            if key == "(top level)" and "\n" in text or text.startswith(("policies[", "worker.", "minder.", "work.", "hosts", "escape.")):
+                lines.extend(text.splitlines())
+            else:
+                lines.append(f"{key}: {text}")
+        elif typ == "finite_number":
+            lines.append(f"{key}: must be a finite number (got {e.get('input')!r})")
+        elif typ == "missing":
+            lines.append(f"{key}: required")
+        else:
+            got = e.get("input")
+            got_s = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+            lines.append(f"{key}: {msg[0].lower() + msg[1:]}{got_s}")
+    # the same key can fail several union branches (int | str); keep the first
+    seen, out = set(), []
+    for line in lines:
+        k = line.split(":", 1)[0]
+        if k in seen and not line.startswith("policies["):
+            continue
+        seen.add(k)
+        out.append(line)
+    return out
+
+
+def parse_value(text: str) -> Any:
+    """A --set value: TOML syntax (numbers, true/false, "str", [lists]); bare words are strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict) -> dict:
+    """Set dotted keys (``hosts.russia.workers``, ``policies.0.compliance``) in a raw dict."""
+    raw = copy.deepcopy(raw)
+    for dotted, value in (overrides or {}).items():
+        if not isinstance(dotted, str) or not dotted or any(not p for p in dotted.split(".")):
+            raise ParamsError(f"{dotted}: not a dotted key such as hosts.russia.workers")
+        parts = dotted.split(".")
+        if parts[0] not in raw and parts[0] in defaults:
+            raw[parts[0]] = copy.deepcopy(defaults[parts[0]])
+        node: Any = raw
+        for i, part in enumerate(parts[:-1]):
+            where = ".".join(parts[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ParamsError(f"{dotted}: no entry {where} (there are {len(node)})")
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                if part not in node:
+                    node[part] = {}
+                node = node[part]
+            else:
+                raise ParamsError(f"{dotted}: {'.'.join(parts[:i])} is a value, not a table")
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ParamsError(f"{dotted}: no entry {dotted} (there are {len(node)})")
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ParamsError(f"{dotted}: {'.'.join(parts[:-1])} is a value, not a table")
+    return raw
+
+
+def _check_finite(raw: Any, key: str = "") -> list[str]:
+    """TOML admits nan and inf; reject them with the key's name."""
+    errors = []
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            errors += _check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(raw, list):
+        for i, v in enumerate(raw):
+            errors += _check_finite(v, f"{key}[{i}]")
+    elif isinstance(raw, float) and not math.isfinite(raw):
+        errors.append(f"{key}: must be a finite number (got {raw})")
+    return errors
+
+
+def defaults_dict() -> dict:
+    return Params().model_dump(mode="python")
+
+
+def read_toml(path: str | os.PathLike) -> dict:
+    p = Path(path)
+    if not p.exists():
+        raise ParamsError(f"{p}: no such file")
+    if p.is_dir():
+        raise ParamsError(f"{p}: is a folder, not a parameter file")
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ParamsError(f"{p}: not a text file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ParamsError(f"{p}: malformed TOML: {e}") from None
+
+
+def load_params(path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None) -> Params:
+    """Load and validate parameters.
+
+    ``path=None`` means the built-in defaults (the baseline); ``overrides``
+    maps dotted keys to values, e.g. ``{"hosts.russia.workers": 5000}``.
+    Raises `ParamsError` listing every problem, one line each.
+    """
+    raw = read_toml(path) if path is not None else {}
+    prefix = f"{path}: " if path is not None else ""
+    raw = apply_overrides(raw, overrides or {}, defaults_dict())
+    bad = _check_finite(raw)
+    if bad:
+        raise ParamsError([prefix + b for b in bad])
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as e:
+        raise ParamsError([prefix + line for line in format_validation_error(e)]) from None
+
+
+def params_to_dict(params: Params) -> dict:
+    """Plain dict of every resolved value (for manifests and TOML)."""
+    return params.model_dump(mode="json", exclude_none=True)
+
+
+# ---------------------------------------------------------------- memory
+
+BYTES_PER_WORKER = {"mesa": 3_000, "array": 400}
+
+
+def estimate_memory(params: Params, engine: str = "mesa") -> tuple[int, int]:
+    """(workers ever deployed, bytes) a run will need, estimated before allocating."""
+    initial = sum(h.workers for h in params.hosts.values())
+    turnover = params.calendar.months / params.population.contract_months
+    ever = int(initial * (1 + 1.2 * turnover))  # 20% margin for early exits
+    return ever, ever * BYTES_PER_WORKER.get(engine, 3_000) + 200 * 2**20
+
+
+def available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(params: Params, engine: str = "mesa") -> None:
+    ever, need = estimate_memory(params, engine)
+    have = available_memory()
+    if need > 0.8 * have:
+        raise ParamsError(
+            f"hosts.*.workers: population too large: ~{ever:,} workers over the run would need "
+            f"~{need / 2**30:.1f} GiB with the {engine} engine, more than the {0.8 * have / 2**30:.1f} GiB "
+            f"that can be used here; lower the workers or calendar.months"
+        )

@@ -1,0 +1,101 @@
+"""Counter-based random numbers: every draw is a pure function of
+(seed, decision, month, agent id).
+
+There is no shared generator whose sequence could depend on how many draws
+came before, so
+
+* the same worker facing the same decision in the same month gets the same
+  number under any policy (common random numbers: a difference between two
+  scenarios is the policy, not noise);
+* the mesa engine (one draw at a time, pure Python) and the array engine
+  (numpy, all agents at once) get bit-identical numbers;
+* the order in which agents act, processes and executors do not matter.
+
+The hash is SplitMix64's finaliser (Steele, Lea & Flood 2014), applied to a
+key built from the seed, a 64-bit code of the decision's name and the month,
+then to the agent id. Uniforms take the top 53 bits, so they are exact
+float64 values in [0, 1), identical in Python and numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+MASK64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
+_TO_UNIT = 2.0**-53
+# months may be negative (workers already abroad when the run starts)
+_MONTH_OFFSET = 1 << 20
+
+_codes: dict[str, int] = {}
+
+
+def decision_code(decision: str) -> int:
+    """A stable 64-bit code for a decision's name (not Python's salted hash)."""
+    code = _codes.get(decision)
+    if code is None:
+        digest = hashlib.blake2b(decision.encode(), digest_size=8).digest()
+        code = _codes[decision] = int.from_bytes(digest, "little")
+    return code
+
+
+def mix(z: int) -> int:
+    """SplitMix64 finaliser on a Python int (0 <= z < 2**64)."""
+    z = ((z ^ (z >> 30)) * _M1) & MASK64
+    z = ((z ^ (z >> 27)) * _M2) & MASK64
+    return z ^ (z >> 31)
+
+
+def stream_key(seed: int, decision: str, month: int) -> int:
+    """The key of one decision in one month; agents are hashed into it."""
+    z = mix((int(seed) * GOLDEN + 0x2545F4914F6CDD1D) & MASK64)
+    z = mix(z ^ decision_code(decision))
+    return mix((z + (int(month) + _MONTH_OFFSET) * GOLDEN) & MASK64)
+
+
+def uniform(key: int, agent_id: int) -> float:
+    """One uniform in [0, 1) for one agent under a stream key."""
+    return (mix((key + (int(agent_id) + 1) * GOLDEN) & MASK64) >> 11) * _TO_UNIT
+
+
+def id_term(agent_id: int) -> int:
+    """The agent's part of the hash, precomputed once per agent (mesa engine)."""
+    return ((int(agent_id) + 1) * GOLDEN) & MASK64
+
+
+def uniform_term(key: int, term: int) -> float:
+    """`uniform` with the agent's part precomputed: uniform(key, id) == uniform_term(key, id_term(id))."""
+    z = (key + term) & MASK64
+    z = ((z ^ (z >> 30)) * _M1) & MASK64
+    z = ((z ^ (z >> 27)) * _M2) & MASK64
+    return ((z ^ (z >> 31)) >> 11) * _TO_UNIT
+
+
+def _mix_array(z: np.ndarray) -> np.ndarray:
+    # uint64 arithmetic wraps modulo 2**64, exactly like the masked Python ints
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
+    return z ^ (z >> np.uint64(31))
+
+
+def uniforms(key: int, agent_ids) -> np.ndarray:
+    """Uniforms in [0, 1) for an array of agent ids (vectorised `uniform`)."""
+    ids = np.asarray(agent_ids, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + (ids + np.uint64(1)) * np.uint64(GOLDEN)
+        z = _mix_array(z)
+    return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+
+
+def draw(seed: int, decision: str, month: int, agent_id: int) -> float:
+    """Convenience: one uniform for (seed, decision, month, agent id)."""
+    return uniform(stream_key(seed, decision, month), agent_id)
+
+
+def draws(seed: int, decision: str, month: int, agent_ids) -> np.ndarray:
+    """Convenience: uniforms for (seed, decision, month, each agent id)."""
+    return uniforms(stream_key(seed, decision, month), agent_ids)

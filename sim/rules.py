@@ -1,0 +1,293 @@
+"""The behavioural equations: plain functions, called by both engines.
+
+Each function works on Python floats (the mesa engine, one agent at a time,
+with ``xp=SCALAR``) and on numpy arrays (the array engine, ``xp=np``), so a
+rule is written once. Only + - * / and the operations of ``xp`` are used,
+which give the same IEEE result in both cases; ``exp`` may differ in the
+last bit between ``math`` and numpy, far below the docking tolerance.
+
+The ODD (docs/ODD.md, "Submodels") states each equation in words.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import ndtri
+
+from . import random as rnd
+
+
+class SCALAR:
+    """The operations rules need, for plain Python floats."""
+
+    minimum = staticmethod(min)
+    maximum = staticmethod(max)
+    exp = staticmethod(math.exp)
+
+    @staticmethod
+    def where(cond, a, b):
+        return a if cond else b
+
+
+def clip(x, lo, hi, xp=SCALAR):
+    return xp.minimum(xp.maximum(x, lo), hi)
+
+
+# ---------------------------------------------------------------- agents are born
+# (always vectorised: a cohort is drawn at once, by either engine)
+
+
+def new_worker_attributes(seed: int, worker_ids, params, wage) -> dict[str, np.ndarray]:
+    """Traits of newly posted workers, each a pure function of (seed, trait, id)."""
+    ids = np.asarray(worker_ids, dtype=np.int64)
+    w = params.worker
+
+    def u(trait):
+        # month key -1: traits are drawn once, at birth
+        return rnd.draws(seed, f"worker.{trait}", -1, ids)
+
+    def between(trait, lo, hi):
+        return lo + (hi - lo) * u(trait)
+
+    def lognormal(trait, median, sigma):
+        # clip the uniform away from 0 so ndtri stays finite
+        return median * np.exp(sigma * ndtri(np.clip(u(trait), 1e-12, 1 - 1e-12)))
+
+    return {
+        "productivity": lognormal("productivity", 1.0, w.productivity_sigma),
+        "loyalty": between("loyalty", w.loyalty_min, w.loyalty_max),
+        "risk_aversion": between("risk_aversion", w.risk_aversion_min, w.risk_aversion_max),
+        "family": between("family", w.family_min, w.family_max),
+        "informant": u("informant") < w.informant_share,
+        "passport_held": u("passport") < w.passport_confiscation,
+        "entry_bribe": np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma), 2),
+        # a worker starts out expecting what he was promised: no pay gap yet
+        "kept_avg": np.full(len(ids), w.expected_share * float(wage)),
+        "gross_avg": np.full(len(ids), float(wage)),
+    }
+
+
+def new_minder_attributes(seed: int, minder_ids, params, replacement: bool = False) -> dict[str, np.ndarray]:
+    ids = np.asarray(minder_ids, dtype=np.int64)
+    m = params.minder
+    vig = m.vigilance_min + (m.vigilance_max - m.vigilance_min) * rnd.draws(seed, "minder.vigilance", -1, ids)
+    if replacement:
+        vig = np.minimum(1.0, vig + m.replacement_boost)
+    greed = m.greed_min + (m.greed_max - m.greed_min) * rnd.draws(seed, "minder.greed", -1, ids)
+    return {"vigilance": vig, "greed": greed}
+
+
+# ---------------------------------------------------------------- phase 3: pressure
+
+
+def minder_pressure(shortfall_ratio, pressure_base, pressure_gain, xp=SCALAR):
+    """Pressure in [0, 1] from the team's shortfall of the plan last month."""
+    return clip(pressure_base + pressure_gain * shortfall_ratio, 0.0, 1.0, xp)
+
+
+def hours_worked(pressure, hours_base, hours_max, hours_cap, xp=SCALAR):
+    """Hours a day: the base plus pressure's share of the way to the max, under any cap."""
+    return xp.minimum(hours_base + pressure * (hours_max - hours_base), hours_cap)
+
+
+# ---------------------------------------------------------------- phase 4: work
+
+
+def gross_wage(wage, productivity, hours, hours_base):
+    """What the employer pays for this worker's month (wage is quoted at the base hours)."""
+    return wage * productivity * hours / hours_base
+
+
+# ---------------------------------------------------------------- phase 5: remittance
+
+
+def plan_take(gross, due, xp=SCALAR):
+    """Fixed plan: the state takes what is due (plan + arrears), up to the gross."""
+    return xp.minimum(gross, due)
+
+
+def share_take(gross, share):
+    return gross * share
+
+
+def group_quota_take(gross, camp_gross, camp_due, xp=SCALAR):
+    """Group quota: each worker pays his share of what the camp owes, up to his gross."""
+    ratio = xp.where(camp_gross > 0, camp_due / xp.maximum(camp_gross, 1e-300), 0.0)
+    return gross * xp.minimum(ratio, 1.0)
+
+
+def direct_wage_take(take, coercion):
+    """Paid directly by a complying employer, the worker hands back only part."""
+    return take * coercion
+
+
+def ledger_credit(kept, ledger_monthly, xp=SCALAR):
+    """Part of what is kept that is written in the ledger, paid only on return."""
+    return xp.minimum(xp.maximum(kept, 0.0), ledger_monthly)
+
+
+# ---------------------------------------------------------------- phase 6: side jobs
+
+
+def wants_side_job(kept_avg, gross_avg, expected_share, u, side_job_seek):
+    """A worker who keeps less than he expected asks for a side job, with some chance."""
+    return (kept_avg < expected_share * gross_avg) & (u < side_job_seek)
+
+
+def side_job_granted(greed, u):
+    """The minder grants the side job with a chance equal to his greed."""
+    return u < greed
+
+
+def side_earnings(side_wage, side_job_share):
+    return side_wage * side_job_share
+
+
+# ---------------------------------------------------------------- phase 7: send-home threat
+
+
+def plan_shortfall(gross, plan, xp=SCALAR):
+    return xp.maximum(plan - gross, 0.0)
+
+
+def threatened(shortfall, u, threat_prob):
+    return (shortfall > 0) & (u < threat_prob)
+
+
+def pays_to_stay(cash, bribe):
+    return cash >= bribe
+
+
+def running_average(old, new, memory):
+    return (1.0 - memory) * old + memory * new
+
+
+# ---------------------------------------------------------------- phases 8-9: surveillance and escape
+
+
+def hardship(kept_avg, gross_avg, hours, debt, plan, params, xp=SCALAR):
+    """Hardship in [0, 1]: pay gap, overwork and debt, weighted."""
+    w, e, wk = params.worker, params.escape, params.work
+    expected = xp.maximum(w.expected_share * gross_avg, 1e-9)
+    pay_gap = clip(1.0 - kept_avg / expected, 0.0, 1.0, xp)
+    span = wk.hours_max - wk.hours_base
+    overwork = clip((hours - wk.hours_base) / span, 0.0, 1.0, xp) if span > 0 else 0.0 * hours
+    debt_load = debt / (debt + 6.0 * xp.maximum(plan, 1.0))  # half-saturates at six months of plan
+    total = e.weight_pay + e.weight_hours + e.weight_debt
+    return (e.weight_pay * pay_gap + e.weight_hours * overwork + e.weight_debt * debt_load) / total
+
+
+def grievance(hardship_, loyalty):
+    """Epstein (2002): grievance = hardship x (1 - legitimacy); here loyalty plays legitimacy."""
+    return hardship_ * (1.0 - loyalty)
+
+
+def escape_success_prob(route, vigilance, passport_held, passport_effect):
+    """Chance an attempt succeeds: the host's route, cut by vigilance and a held passport."""
+    return route * (1.0 - vigilance) * (1.0 - passport_effect * passport_held)
+
+
+def escape_risk(risk_aversion, success_prob, reprisal_severity, family):
+    """Epstein's net risk (risk aversion x chance of arrest) plus reprisals on the family."""
+    return risk_aversion * (1.0 - success_prob) + reprisal_severity * family
+
+
+def attempt_prob(grievance_, risk, threshold, steepness, attempt_rate, xp=SCALAR):
+    """Epstein's rule G - N > T, smoothed: a logistic in (G - N - T), times an opportunity rate."""
+    z = clip((grievance_ - risk - threshold) / steepness, -50.0, 50.0, xp)
+    return attempt_rate / (1.0 + xp.exp(-z))
+
+
+def reported_prob(informants, report_prob):
+    """Chance at least one informant in the team reports an intending teammate."""
+    return 1.0 - (1.0 - report_prob) ** informants
+
+
+# ---------------------------------------------------------------- phase 10: deaths
+
+
+def death_prob(hours, rate_per_10k_years, hours_slope, hours_base, xp=SCALAR):
+    """Monthly death hazard, rising exponentially with hours above the base."""
+    return rate_per_10k_years / 120_000.0 * xp.exp(hours_slope * (hours - hours_base))
+
+
+# ---------------------------------------------------------------- the state (one agent; vectorised over hosts)
+
+
+def next_plans(plans: np.ndarray, initial: np.ndarray, delivered_last: float, target: float, raise_: float, cap: float) -> np.ndarray:
+    """Raise every plan while delivered revenue falls short of the target, up to the cap."""
+    if delivered_last < target:
+        return np.minimum(plans * (1.0 + raise_), initial * cap)
+    return plans.copy()
+
+
+def deployments(need, ban, evasion, repatriation, shift_share, weight, carry):
+    """New workers per host this month.
+
+    need: workers each host lacks of the state's target; ban/repatriation:
+    each host's compliance with a permit ban / a repatriation mandate; a share
+    ``evasion`` of banned deployments goes on student and tourist visas; of
+    the rest, ``shift_share`` is sent to hosts in proportion to how open they
+    are (``weight`` x openness). Fractions are carried to the next month so
+    counts are whole and deterministic. Returns (counts, shifted, new carry).
+    """
+    need = np.maximum(np.asarray(need, dtype=float), 0.0)
+    open_ = (1.0 - ban) * (1.0 - repatriation)
+    allowed = need * open_ + need * ban * (1.0 - repatriation) * evasion
+    blocked = need - allowed
+    openness = weight * open_
+    total_open = openness.sum()
+    shifted = shift_share * blocked.sum() * openness / total_open if total_open > 0 else 0.0 * need
+    wanted = carry + allowed + shifted
+    counts = np.floor(wanted + 1e-9)
+    return counts.astype(np.int64), shifted, wanted - counts
+
+
+def repatriation_prob(compliance, total_months, months_left):
+    """Monthly chance a minder's unit is sent home under a mandate.
+
+    A constant hazard leaves a share (1 - compliance) by the deadline. At
+    full compliance that hazard would be 1 at once, so instead 1/(months
+    left) of those remaining go each month, and none are left at the deadline.
+    """
+    c = np.asarray(compliance, dtype=float)
+    partial = 1.0 - (1.0 - np.minimum(c, 1.0)) ** (1.0 / max(total_months, 1))
+    return np.where(c >= 1.0, 1.0 / max(months_left, 1), partial)
+
+
+CHANNELS = ("bank", "courier", "mule")
+
+
+def move_money(take: np.ndarray, weights: np.ndarray, mule_capacity: np.ndarray, loss: dict[str, np.ndarray], fees: dict[str, float]):
+    """Send each host's take home through the channels.
+
+    weights: hosts x 3 (bank, courier, mule); mule_capacity: cash the
+    returning workers can carry per host; loss: share seized or blocked per
+    channel and host. Returns (delivered, interdicted, costs, amounts) per
+    host, with delivered = take - interdicted - costs exactly.
+    """
+    take = np.asarray(take, dtype=float)
+    mule = np.minimum(weights[:, 2] * take, mule_capacity)
+    rest = take - mule
+    bc = weights[:, 0] + weights[:, 1]
+    bank = np.where(bc > 0, rest * weights[:, 0] / np.where(bc > 0, bc, 1.0), rest * 0.5)
+    courier = rest - bank
+    amounts = np.stack([bank, courier, mule], axis=1)
+    seized = np.stack([bank * loss["bank"], courier * loss["courier"], mule * loss["mule"]], axis=1)
+    costs = np.stack(
+        [(bank - seized[:, 0]) * fees["bank"], (courier - seized[:, 1]) * fees["courier"], (mule - seized[:, 2]) * fees["mule"]], axis=1
+    )
+    interdicted = seized.sum(axis=1)
+    cost = costs.sum(axis=1)
+    delivered = take - interdicted - cost
+    return delivered, interdicted, cost, amounts
+
+
+def next_channel_weights(weights: np.ndarray, loss_rate: np.ndarray, adapt: float, min_weight: float) -> np.ndarray:
+    """Move money away from channels that lose it: w <- w exp(-adapt x loss), normalised, floored."""
+    w = weights * np.exp(-adapt * loss_rate)
+    w = w / w.sum(axis=1, keepdims=True)
+    w = np.maximum(w, min_weight)
+    return w / w.sum(axis=1, keepdims=True)
