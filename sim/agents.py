@@ -114,12 +114,12 @@ class Worker(mesa.Agent):
         self.plan = self.model.plans[self.host]
         if r.rule == "plan":
             due = self.plan + self.plan_arrears
-            self.take = rules.plan_take(self.gross, due)
-            self.plan_arrears = due - self.take
+            self.take = rules.plan_take(self.gross, due, r.fees_share)
+            self.plan_arrears = rules.plan_arrears(self.gross, due)
         elif r.rule == "share":
             self.take = rules.share_take(self.gross, r.share)
         else:
-            self.take = rules.group_quota_take(self.gross, self.camp.gross, self.camp.due)
+            self.take = rules.group_quota_take(self.gross, self.camp.gross, self.camp.due, r.fees_share)
         direct = self.paid_directly()
         if direct:
             self.take = rules.direct_wage_take(self.take, self.model.levers.coercion[self.host])

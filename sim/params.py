@@ -138,13 +138,13 @@ class WorkerParams(Strict):
     passport_confiscation: float = F(0.9, "facts: passports routinely confiscated (NYT 2015; US State Dept 2014)", "share of workers whose passport the minder holds", ge=0, le=1)
     entry_bribe_median: float = F(500.0, "facts: $20-$3,000 to be posted (Chosun 2013; HRNK 2016)", "median entry bribe, USD (lognormal)", gt=0, le=1_000_000)
     entry_bribe_sigma: float = F(1.0, "assumption, spanning the reported $20-$3,000", "sd of log entry bribe", ge=0, le=5)
-    expected_share: float = F(0.3, "assumption; facts: promised pay vs ~10% received (NK Watch via NYT 2015)", "share of gross pay a worker expected to keep; below it he feels hardship", gt=0, le=1)
+    expected_share: float = F(0.5, "assumption; facts: promised pay vs ~10% received (NK Watch via NYT 2015)", "share of gross pay a worker expected to keep; below it he feels hardship", gt=0, le=1)
     side_job_seek: float = F(0.5, "assumption", "chance a worker below his expectation asks for a side job this month", ge=0, le=1)
 
 
 class MinderParams(Strict):
-    vigilance_min: float = F(0.3, "assumption", "lowest minder vigilance (uniform)", ge=0, le=1)
-    vigilance_max: float = F(0.7, "assumption", "highest minder vigilance (uniform)", ge=0, le=1)
+    vigilance_min: float = F(0.2, "assumption", "lowest minder vigilance (uniform)", ge=0, le=1)
+    vigilance_max: float = F(0.6, "assumption", "highest minder vigilance (uniform)", ge=0, le=1)
     greed_min: float = F(0.2, "assumption", "lowest greed: chance of granting a side job for a bribe", ge=0, le=1)
     greed_max: float = F(0.8, "assumption", "highest greed", ge=0, le=1)
     pressure_base: float = F(0.2, "assumption, giving 13-14 h days (facts: 12-16 h, US advisory 2018)", "pressure with no shortfall (share of the way from base to max hours)", ge=0, le=1)
@@ -165,6 +165,7 @@ class WorkParams(Strict):
 
 class RemittanceParams(Strict):
     rule: Literal["plan", "share", "group_quota"] = F("plan", "facts: fixed monthly plan per worker (Daily NK; RFA)", "how the gross is split: plan | share | group_quota")
+    fees_share: float = F(0.3, "facts: the state keeps a fixed plan 'plus fees and voluntary contributions' (NYT 2015; Daily NK); share: assumption", "share of what is left after the plan taken as fees, contributions and board (plan and group_quota rules)", ge=0, le=1)
     share: float = F(0.7, "facts: workers keep 10-33% (Guardian 2014; Asan; Chosun 2012; Daily NK 2016)", "state's share of gross under the share rule", ge=0, le=1)
     ledger_monthly: float = F(150.0, "facts: $100-200/month written in a ledger (BBC 2025)", "part of what a worker keeps that is held on a ledger until return, USD/month", ge=0, le=100_000)
     ledger_pay_prob: float = F(0.7, "assumption; facts: ledger 'may never be paid' (BBC 2025)", "chance the ledger is paid when the worker returns", ge=0, le=1)
@@ -174,10 +175,10 @@ class EscapeParams(Strict):
     weight_pay: float = F(0.5, "assumption", "weight of the pay gap in hardship", ge=0, le=1)
     weight_hours: float = F(0.25, "assumption", "weight of overwork in hardship", ge=0, le=1)
     weight_debt: float = F(0.25, "assumption", "weight of unpaid entry-bribe and plan debt in hardship", ge=0, le=1)
-    threshold: float = F(0.35, "assumption (Epstein 2002 uses 0.1)", "grievance minus risk above which escape is attractive", ge=-2, le=2)
+    threshold: float = F(0.0, "assumption, tuned to 0.5-5 escapes per 1,000 worker-years (Epstein 2002 uses 0.1)", "grievance minus risk above which escape is attractive", ge=-2, le=2)
     steepness: float = F(0.05, "assumption", "scale of the logistic smoothing of Epstein's threshold", gt=0, le=10)
     attempt_rate: float = F(0.05, "assumption, tuned to 0.5-5 escapes per 1,000 worker-years (facts: inferred)", "monthly chance of trying when escape is clearly attractive", ge=0, le=1)
-    report_prob: float = F(0.3, "assumption; facts: mutual surveillance (RFA 2016)", "chance one informant in the team reports an intending teammate", ge=0, le=1)
+    report_prob: float = F(0.2, "assumption; facts: mutual surveillance (RFA 2016)", "chance one informant in the team reports an intending teammate", ge=0, le=1)
     passport_effect: float = F(0.5, "assumption; facts: passports confiscated (NYT 2015)", "cut in the chance of success when the minder holds the passport", ge=0, le=1)
     memory: float = F(0.3, "assumption", "weight of this month in a worker's running average of pay", gt=0, le=1)
 
@@ -210,7 +211,7 @@ class StateParams(Strict):
     plan_raise: float = F(0.02, "assumption", "monthly rise of every plan while revenue is short of target", ge=0, le=1)
     plan_cap: float = F(1.5, "facts: plans rose $7,200 -> $10,000 and $4,500 -> $7,000 (Daily NK ~2019-21)", "highest plan as a multiple of the initial one", ge=1, le=10)
     shift_share: float = F(0.5, "assumption", "share of deployments blocked by a ban that the state sends to other hosts", ge=0, le=1)
-    reprisal_severity: float = F(0.5, "facts: reprisals against families, camps (US State Dept; rights groups); weight: assumption", "weight of the family's punishment in a worker's risk", ge=0, le=5)
+    reprisal_severity: float = F(0.1, "facts: reprisals against families, camps (US State Dept; rights groups); weight: assumption", "weight of the family's punishment in a worker's risk", ge=0, le=5)
 
 
 # ---------------------------------------------------------------- policies

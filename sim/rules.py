@@ -103,19 +103,27 @@ def gross_wage(wage, productivity, hours, hours_base):
 # ---------------------------------------------------------------- phase 5: remittance
 
 
-def plan_take(gross, due, xp=SCALAR):
-    """Fixed plan: the state takes what is due (plan + arrears), up to the gross."""
-    return xp.minimum(gross, due)
+def plan_take(gross, due, fees_share, xp=SCALAR):
+    """Fixed plan: the state takes what is due (plan + arrears), up to the gross,
+    then fees and 'voluntary' contributions as a share of what is left."""
+    paid = xp.minimum(gross, due)
+    return paid + fees_share * (gross - paid)
+
+
+def plan_arrears(gross, due, xp=SCALAR):
+    """What is still owed to the plan after this month: the shortfall becomes a debt."""
+    return due - xp.minimum(gross, due)
 
 
 def share_take(gross, share):
     return gross * share
 
 
-def group_quota_take(gross, camp_gross, camp_due, xp=SCALAR):
-    """Group quota: each worker pays his share of what the camp owes, up to his gross."""
-    ratio = xp.where(camp_gross > 0, camp_due / xp.maximum(camp_gross, 1e-300), 0.0)
-    return gross * xp.minimum(ratio, 1.0)
+def group_quota_take(gross, camp_gross, camp_due, fees_share, xp=SCALAR):
+    """Group quota: each worker pays his share of what the camp owes (up to his gross),
+    then fees as a share of what is left."""
+    ratio = xp.minimum(xp.where(camp_gross > 0, camp_due / xp.maximum(camp_gross, 1e-300), 0.0), 1.0)
+    return gross * ratio + fees_share * (gross - gross * ratio)
 
 
 def direct_wage_take(take, coercion):

@@ -1,0 +1,214 @@
+"""The command line: ``olsim run`` and ``olsim validate``.
+
+Every user error (bad file, bad key, bad value, bad flag, an output folder
+that exists) ends with exit status 2 and one line per problem naming the key
+or flag, never a traceback, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from .params import ParamsError, load_params, parse_value
+
+EXAMPLES_RUN = """examples:
+  olsim run                                  the baseline (no sanctions), full scale
+  olsim run params/history.toml --seed 3     the history of UNSCR 2375 and 2397
+  olsim run --set hosts.russia.workers=5000 --set calendar.months=24
+  olsim run params/classroom.toml --out results/class --force
+"""
+EXAMPLES_VALIDATE = """examples:
+  olsim validate params/history.toml
+  olsim validate params/baseline.toml --set remittance.rule=share
+"""
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: one line each, exit status 2."""
+
+    def __init__(self, lines):
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not a usage block
+        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _overrides(pairs: list[str] | None) -> dict:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise UserError(f"--set {pair}: expected KEY=VALUE, e.g. --set hosts.russia.workers=5000")
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise UserError(f"--set {pair}: the key before '=' is empty")
+        out[key] = parse_value(value.strip())
+    return out
+
+
+def _load(args) -> object:
+    overrides = _overrides(args.set)
+    if getattr(args, "months", None) is not None:
+        overrides["calendar.months"] = args.months
+    try:
+        return load_params(args.params, overrides)
+    except ParamsError as e:
+        raise UserError(e.errors) from None
+
+
+def _default_out(params_path: str | None, seed: int) -> Path:
+    stem = Path(params_path).stem if params_path else "baseline"
+    base = Path("results") / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}-seed{seed}"
+    out, k = base, 1
+    while out.exists():
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
+
+
+def _fmt_money(x: float) -> str:
+    if x != x:
+        return "n/a"
+    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= div:
+            return f"${x / div:,.1f}{unit}"
+    return f"${x:,.0f}"
+
+
+def summary_table(summary: dict) -> str:
+    cal = summary["calibration"]
+
+    def check(key):
+        c = cal.get(key)
+        if not c:
+            return ""
+        mark = "in" if c["inside"] else "OUT of"
+        return f"  ({mark} target {c['low']:g}-{c['high']:g})"
+
+    rows = [
+        ("revenue delivered per year", _fmt_money(summary["revenue_delivered_per_year"]), ""),
+        ("state take per year", _fmt_money(summary["state_take_per_year"]), ""),
+        ("state take per worker-month", f"${summary['state_take_per_worker_month']:,.0f}", check("state_take_per_worker_month")),
+        ("share of earnings the worker keeps", f"{100 * summary['worker_share_kept']:.1f}%", check("worker_share_kept")),
+        ("mean hours per day", f"{summary['hours_mean']:.1f}", check("hours_mean")),
+        ("escapes per 1,000 worker-years", f"{summary['escapes_per_1000_worker_years']:.2f}", check("escapes_per_1000_worker_years")),
+        ("caught per 1,000 worker-years", f"{summary['caught_per_1000_worker_years']:.2f}", ""),
+        ("deaths per 10,000 worker-years", f"{summary['deaths_per_10000_worker_years']:.1f}", check("deaths_per_10000_worker_years")),
+        ("sent home per 1,000 worker-years", f"{summary['sent_home_per_1000_worker_years']:.2f}", ""),
+        ("median entry bribe", f"${summary['entry_bribe_median']:,.0f}", check("entry_bribe_median")),
+        ("net gain per worker p10 / median / p90",
+         f"{_fmt_money(summary['net_gain_p10'])} / {_fmt_money(summary['net_gain_p50'])} / {_fmt_money(summary['net_gain_p90'])}", ""),
+        ("workers at start / end", f"{summary['workers_initial']:,} / {summary['workers_final']:,}", ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"  {name:<{width}}  {value}{note}" for name, value, note in rows)
+
+
+def cmd_run(args) -> int:
+    from .params import check_memory
+    from .run import ENGINES, run
+
+    params = _load(args)
+    if args.engine not in ENGINES:
+        raise UserError(f"--engine {args.engine}: unknown engine (engines: {', '.join(ENGINES)})")
+    try:
+        check_memory(params, args.engine)
+    except ParamsError as e:
+        raise UserError(e.errors) from None
+    out = Path(args.out) if args.out else _default_out(args.params, args.seed)
+    if out.exists() and not args.force:
+        raise UserError(f"--out {out}: already exists; choose another folder or add --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    workers = sum(h.workers for h in params.hosts.values())
+    show = not args.quiet and workers * params.calendar.months >= 200_000
+    command = " ".join(shlex.quote(a) for a in ["olsim", *sys.argv[1:]]) if sys.argv else None
+    if not args.quiet:
+        print(f"running {workers:,} workers for {params.calendar.months} months, {args.engine} engine, seed {args.seed}", file=sys.stderr)
+    result = run(params, engine=args.engine, seed=args.seed, progress=show, command=command)
+    result.manifest["params_file"] = args.params
+    try:
+        folder = result.save(out, force=args.force)
+    except FileExistsError:
+        raise UserError(f"--out {out}: already exists (created while running); nothing was replaced") from None
+    s = result.summary
+    print(f"overseas-labor-sim: {s['months']} months from {params.calendar.start}, {args.engine} engine, seed {args.seed}, "
+          f"{result.manifest['wall_seconds']:.1f} s")
+    print(summary_table(s))
+    print(f"results: {folder}/ (monthly.parquet, hosts.parquet, workers.parquet, manifest.json)")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .tomlio import params_toml
+
+    params = _load(args)
+    sys.stdout.write(params_toml(params, with_comments=False, header=f"resolved parameters of {args.params}: valid"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="olsim",
+        description="overseas-labor-sim: an agent-based model of a state-run overseas labour system under sanctions.",
+        epilog="Run 'olsim COMMAND --help' for a command's options and examples.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    run = sub.add_parser(
+        "run", help="run the model and write a results folder",
+        description="Run the model once and write monthly.parquet, hosts.parquet, workers.parquet and manifest.json "
+                    "to a new folder (under results/ unless --out). Prints a summary table.",
+        epilog=EXAMPLES_RUN, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("params", nargs="?", default=None, help="parameter file (TOML); default: the built-in baseline")
+    run.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    run.add_argument("--months", type=int, default=None, help="months to simulate (overrides calendar.months)")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable")
+    run.add_argument("--out", default=None, help="output folder (default: a new folder under results/)")
+    run.add_argument("--engine", default="mesa", help="engine: mesa (default)")
+    run.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or preamble")
+    run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser(
+        "validate", help="check a parameter file and print the resolved parameters",
+        description="Validate a parameter file (and any --set overrides); print every resolved value, or every error.",
+        epilog=EXAMPLES_VALIDATE, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    val.add_argument("params", help="parameter file (TOML)")
+    val.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable")
+    val.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except UserError as e:
+        for line in e.lines:
+            print(f"olsim: error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("olsim: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
