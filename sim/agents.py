@@ -275,6 +275,13 @@ class Minder(mesa.Agent):
         self.pressure = rules.minder_pressure(ratio, m.pressure_base, m.pressure_gain)
         self.vigilance_extra *= 1.0 - m.vigilance_decay
 
+    # -- phase 11
+    def check_unit(self):
+        """Forget workers who have left; with none left, the minder goes home too."""
+        self.workers = [w for w in self.workers if w.active]
+        if not self.workers:
+            self.status = "left"
+
     def alarm(self):
         """An escape in the camp: every minder there watches harder."""
         self.vigilance_extra = min(1.0 - self.vigilance_base, self.vigilance_extra + self.model.p.minder.vigilance_boost)

@@ -230,6 +230,8 @@ class OverseasLaborModel(mesa.Model):
             w.face_hazards()
         for w in [w for w in working if w.active]:
             w.finish_contract()
+        for minder in self.active_minders():
+            minder.check_unit()
         # 12. money moves home
         n = len(self.host_names)
         take_by_host = [[] for _ in range(n)]
@@ -303,10 +305,6 @@ class OverseasLaborModel(mesa.Model):
         self.workers = [w for w in self.workers if w.active]
         for w in gone:
             w.remove()
-        for m in self.minders:
-            m.workers = [w for w in m.workers if w.active]
-            if m.status == ACTIVE and not m.workers:
-                m.status = "left"
         for m in [m for m in self.minders if m.status != ACTIVE]:
             m.remove()
         self.minders = [m for m in self.minders if m.status == ACTIVE]

@@ -1,0 +1,32 @@
+"""Shared helpers: small populations that run in well under a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim import load_params, run
+
+SMALL_HOSTS = {"china": 250, "russia": 150, "gulf": 40, "africa": 25, "asia": 20, "europe": 15}
+
+
+def small_overrides(scale: float = 1.0, months: int = 36, **extra) -> dict:
+    ov = {f"hosts.{h}.workers": max(1, int(n * scale)) for h, n in SMALL_HOSTS.items()}
+    ov["calendar.months"] = months
+    ov.update({k.replace("__", "."): v for k, v in extra.items()})
+    return ov
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def small_params(scale: float = 1.0, months: int = 36, path=None, **extra):
+    """Parameters at a small scale; ``path`` is relative to the repository root."""
+    return load_params(ROOT / path if path else None, small_overrides(scale, months, **extra))
+
+
+@pytest.fixture(scope="session")
+def baseline_small():
+    """The no-sanctions baseline at 500 workers, 36 months (shared by several tests)."""
+    return run(small_params(), seed=11)

@@ -1,0 +1,132 @@
+"""Parameters: the baseline file equals the defaults; every bad input gets one clear line."""
+
+from pathlib import Path
+
+import pytest
+
+from sim import Params, ParamsError, load_params
+from sim.params import parse_value
+from sim.tomlio import BASELINE_HEADER, params_toml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_baseline_file_states_every_default():
+    assert load_params(ROOT / "params" / "baseline.toml") == Params()
+    assert load_params() == Params()
+
+
+def test_baseline_file_is_what_the_generator_writes():
+    # so a changed default cannot be forgotten in the file
+    assert (ROOT / "params" / "baseline.toml").read_text() == params_toml(Params(), header=BASELINE_HEADER)
+
+
+def test_every_default_cites_a_source_or_says_assumption():
+    for section_name, field in Params.model_fields.items():
+        ann = field.annotation
+        if not (isinstance(ann, type) and hasattr(ann, "model_fields")):
+            continue
+        for name, f in ann.model_fields.items():
+            source = (f.json_schema_extra or {}).get("source", "")
+            assert source, f"{section_name}.{name} has no source"
+            assert "assumption" in source or "facts" in source or "brief" in source, f"{section_name}.{name}: {source}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "params").rglob("*.toml")), ids=lambda p: p.name)
+def test_shipped_parameter_files_load(path):
+    p = load_params(path)
+    assert sum(h.workers for h in p.hosts.values()) > 0
+
+
+def test_history_has_2375_and_2397_per_host():
+    p = load_params(ROOT / "params" / "history.toml")
+    kinds = {x.kind: x for x in p.policies}
+    assert set(kinds) == {"permit_ban", "repatriation"}
+    assert p.calendar.index(kinds["permit_ban"].start) == 20  # 2017-09
+    assert p.calendar.index(kinds["repatriation"].deadline) == 47  # 2019-12
+    assert isinstance(kinds["repatriation"].compliance, dict) and set(kinds["repatriation"].compliance) == set(p.hosts)
+
+
+def test_overrides_by_dotted_key():
+    p = load_params(overrides={"hosts.russia.workers": 5000, "calendar.months": 24, "remittance.rule": "share"})
+    assert p.hosts["russia"].workers == 5000 and p.calendar.months == 24 and p.remittance.rule == "share"
+    assert p.hosts["china"].workers == Params().hosts["china"].workers  # the rest untouched
+    q = load_params(ROOT / "params" / "history.toml", {"policies.1.compliance": 0.5})
+    assert q.policies[1].compliance == 0.5
+
+
+def test_plan_defaults_to_share_of_wage():
+    p = load_params(overrides={"hosts": {"testland": {"workers": 10, "wage": 1000}}})
+    assert p.hosts["testland"].plan == 700.0
+
+
+def test_parse_value():
+    assert parse_value("5") == 5 and parse_value("0.5") == 0.5 and parse_value("true") is True
+    assert parse_value("share") == "share" and parse_value('"2017-09"') == "2017-09" and parse_value("[1, 2]") == [1, 2]
+
+
+def _errors(tmp_path, text=None, overrides=None):
+    path = None
+    if text is not None:
+        path = tmp_path / "p.toml"
+        path.write_text(text)
+    with pytest.raises(ParamsError) as e:
+        load_params(path, overrides)
+    return e.value.errors
+
+
+BAD = [
+    # (toml text, overrides, what the error line must contain)
+    ("[calendar\nmonths = 3", None, "malformed TOML"),
+    ("[calendar]\nmonts = 3", None, "calendar.monts: unknown key (did you mean 'months'?)"),
+    ("[hosts.russia]\nworkers = 10\nwage = 900\nplam = 3", None, "hosts.russia.plam: unknown key (did you mean 'plan'?)"),
+    ("[calendar]\nmonths = 'ten'", None, "calendar.months"),
+    ("[calendar]\nmonths = 0", None, "calendar.months: input should be greater than or equal to 1"),
+    ("[escape]\nattempt_rate = 1.5", None, "escape.attempt_rate"),
+    ("[escape]\nattempt_rate = nan", None, "escape.attempt_rate: must be a finite number"),
+    ("[work]\nhours_max = inf", None, "work.hours_max: must be a finite number"),
+    ("[calendar]\nstart = '2016-13'", None, "calendar.start: '2016-13' is not a month"),
+    ("[hosts.russia]\nworkers = 10", None, "hosts.russia.wage: required"),
+    ("[[policies]]\nkind = 'permit_bam'\nstart = '2017-09'", None, "policies[0].kind: unknown policy kind 'permit_bam' (did you mean 'permit_ban'?)"),
+    ("[[policies]]\nkind = 'permit_ban'\nstart = '2018-01'\nend = '2017-01'", None, "policies[0].end: ends (2017-01) before"),
+    ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\nhosts = ['rusia']", None, "policies[0].hosts: unknown host 'rusia' (did you mean 'russia'?)"),
+    ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\ncompliance = 1.2", None, "policies[0].compliance"),
+    ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-99'", None, "policies[0].start"),
+    ("[[policies]]\nkind = 'repatriation'\nstart = '2017-12'", None, "policies[0].deadline: required"),
+    ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\nevasio = 0.2", None, "policies[0].evasio: unknown key (did you mean 'evasion'?)"),
+    ("[worker]\nloyalty_min = 0.9\nloyalty_max = 0.5", None, "worker.loyalty_min: must not exceed worker.loyalty_max"),
+    (None, {"remittance.rule": "sharre"}, "remittance.rule"),
+    (None, {"calendar.months.x": 3}, "calendar.months is a value"),
+    (None, {"policies.3.compliance": 0.5}, "no entry policies.3"),
+]
+
+
+@pytest.mark.parametrize("text,overrides,expected", BAD, ids=[b[2][:40] for b in BAD])
+def test_bad_input_gets_one_clear_line_naming_the_key(tmp_path, text, overrides, expected):
+    errors = _errors(tmp_path, text, overrides)
+    assert any(expected in line for line in errors), errors
+    assert all("\n" not in line and "Traceback" not in line for line in errors)
+
+
+def test_missing_and_non_text_files(tmp_path):
+    with pytest.raises(ParamsError, match="no such file"):
+        load_params(tmp_path / "missing.toml")
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ParamsError, match="not a text file|malformed"):
+        load_params(tmp_path / "bin.toml")
+    with pytest.raises(ParamsError, match="is a folder"):
+        load_params(tmp_path)
+
+
+def test_every_error_is_reported_not_just_the_first(tmp_path):
+    errors = _errors(tmp_path, "[calendar]\nmonts = 3\n[escape]\nattempt_rate = 2")
+    assert len(errors) == 2
+
+
+def test_memory_estimate_rejects_a_population_that_cannot_fit():
+    from sim.params import check_memory
+
+    p = load_params(overrides={"hosts.china.workers": 10_000_000, "hosts.russia.workers": 10_000_000, "calendar.months": 1200})
+    with pytest.raises(ParamsError, match="population too large"):
+        check_memory(p, "mesa")
+    check_memory(load_params(), "mesa")  # the real population fits
