@@ -300,7 +300,6 @@ class State(mesa.Agent):
         c = p.channels
         w = np.array([c.bank, c.courier, c.mule], dtype=float)
         self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
-        self.carry = np.zeros(len(p.hosts))
         self.delivered_last: float | None = None
         self.loss_rate_last: np.ndarray | None = None
 
@@ -326,13 +325,12 @@ class State(mesa.Agent):
         return sent
 
     def deploy(self):
-        """Replace those who left; bans block permits, visas evade them, blocked posts shift elsewhere."""
+        """Fill each host up to what sanctions leave reachable of the target; move lost posts to open hosts."""
         model, lv = self.model, self.model.policy
-        need = self.target_workers - model.active_count_by_host()
-        counts, shifted, self.carry = rules.deployments(
-            need, lv.ban, lv.evasion, lv.repatriation, model.p.state.shift_share, self.target_workers, self.carry
+        counts, target_change = rules.deployments(
+            self.target_workers, model.active_count_by_host(), lv.ban, lv.evasion, lv.repatriation, model.p.state.shift_share
         )
-        self.target_workers = self.target_workers + shifted
+        self.target_workers = self.target_workers + target_change
         for h, n in enumerate(counts):
             if n > 0:
                 model.deploy_cohort(h, int(n), model.month, months_abroad=0)

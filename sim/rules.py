@@ -231,26 +231,29 @@ def next_plans(plans: np.ndarray, initial: np.ndarray, delivered_last: float, ta
     return plans.copy()
 
 
-def deployments(need, ban, evasion, repatriation, shift_share, weight, carry):
-    """New workers per host this month.
+def deployments(target, active, ban, evasion, repatriation, shift_share):
+    """New workers per host this month, and how the state re-allocates its targets.
 
-    need: workers each host lacks of the state's target; ban/repatriation:
-    each host's compliance with a permit ban / a repatriation mandate; a share
-    ``evasion`` of banned deployments goes on student and tourist visas; of
-    the rest, ``shift_share`` is sent to hosts in proportion to how open they
-    are (``weight`` x openness). Fractions are carried to the next month so
-    counts are whole and deterministic. Returns (counts, shifted, new carry).
+    A host's compliance with a permit ban or a repatriation mandate closes
+    that share of its market to new workers; of the banned share, a share
+    ``evasion`` stays reachable on student and tourist visas. The state
+    fills each host up to what is reachable of its target (whole workers,
+    rounded down). Each month it also moves a share ``shift_share`` of the
+    posts it has lost to hosts more reachable than the one that closed them,
+    in proportion to their target times how much more reachable they are;
+    with equal compliance everywhere nothing moves.
+    Returns (counts, change of each host's target).
     """
-    need = np.maximum(np.asarray(need, dtype=float), 0.0)
-    open_ = (1.0 - ban) * (1.0 - repatriation)
-    allowed = need * open_ + need * ban * (1.0 - repatriation) * evasion
-    blocked = need - allowed
-    openness = weight * open_
-    total_open = openness.sum()
-    shifted = shift_share * blocked.sum() * openness / total_open if total_open > 0 else 0.0 * need
-    wanted = carry + allowed + shifted
-    counts = np.floor(wanted + 1e-9)
-    return counts.astype(np.int64), shifted, wanted - counts
+    target = np.asarray(target, dtype=float)
+    reachable = (1.0 - ban) * (1.0 - repatriation) + ban * (1.0 - repatriation) * evasion
+    counts = np.floor(np.maximum(target * reachable - np.asarray(active, dtype=float), 0.0) + 1e-9).astype(np.int64)
+    lost = target * (1.0 - reachable)
+    gain = np.maximum(reachable[None, :] - reachable[:, None], 0.0) * target[None, :]  # from row host to column host
+    rows = gain.sum(axis=1)
+    has_dest = rows > 0
+    share = np.where(has_dest[:, None], gain / np.where(has_dest, rows, 1.0)[:, None], 0.0)
+    moved_out = shift_share * lost * has_dest
+    return counts, moved_out @ share - moved_out
 
 
 def repatriation_prob(compliance, total_months, months_left):

@@ -114,16 +114,23 @@ def test_state_raises_plans_within_the_cap():
     assert np.allclose(rules.next_plans(plans0, plans0, 150.0, 100.0, 0.1, 1.5), plans0)
 
 
-def test_deployments_are_whole_blocked_by_bans_and_shifted():
-    need = np.array([10.0, 10.0])
-    counts, shifted, carry = rules.deployments(need, np.zeros(2), np.zeros(2), np.zeros(2), 0.5, np.ones(2), np.zeros(2))
-    assert list(counts) == [10, 10] and np.allclose(carry, 0)
-    # host 0 bans fully with no evasion; half of the blocked ten go to host 1
-    counts, shifted, carry = rules.deployments(need, np.array([1.0, 0.0]), np.zeros(2), np.zeros(2), 0.5, np.ones(2), np.zeros(2))
-    assert list(counts) == [0, 15] and shifted[1] == pytest.approx(5)
-    # evasion lets a share through on visas; fractions carry over
-    counts, _, carry = rules.deployments(np.array([3.0, 0.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), np.zeros(2), 0.0, np.ones(2), np.zeros(2))
-    assert list(counts) == [1] + [0] and carry[0] == pytest.approx(0.5)
+def test_deployments_fill_what_sanctions_leave_reachable():
+    target, active = np.array([100.0, 100.0]), np.array([90.0, 95.0])
+    z = np.zeros(2)
+    counts, change = rules.deployments(target, active, z, z, z, 0.5)
+    assert list(counts) == [10, 5] and np.allclose(change, 0)
+    # host 0 bans fully, no evasion: nothing goes there, and half its lost posts move to host 1
+    counts, change = rules.deployments(target, active, np.array([1.0, 0.0]), z, z, 0.5)
+    assert list(counts) == [0, 5] and change[0] == pytest.approx(-50) and change[1] == pytest.approx(50)
+    # a ban with 50% evasion leaves half the market reachable on visas
+    counts, _ = rules.deployments(target, np.array([40.0, 0.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), z, 0.5)
+    assert list(counts) == [10, 50]
+    # equal compliance everywhere: nowhere more open to move to
+    counts, change = rules.deployments(target, np.array([0.0, 0.0]), np.array([0.5, 0.5]), z, z, 0.5)
+    assert list(counts) == [50, 50] and np.allclose(change, 0)
+    # whole workers, rounded down
+    counts, _ = rules.deployments(np.array([10.0]), np.array([0.0]), np.array([0.55]), np.zeros(1), np.zeros(1), 0.0)
+    assert list(counts) == [4]
 
 
 def test_repatriation_reaches_compliance_by_the_deadline():
