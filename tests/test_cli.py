@@ -1,0 +1,115 @@
+"""The command line: runs write a complete folder; bad input exits 2 with one line and writes nothing."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["--set", "hosts.china.workers=60", "--set", "hosts.russia.workers=40", "--set", "hosts.gulf.workers=10",
+         "--set", "hosts.africa.workers=5", "--set", "hosts.asia.workers=5", "--set", "hosts.europe.workers=5"]
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_run_writes_the_four_files_and_prints_a_summary(in_tmp, capsys):
+    assert main(["run", *SMALL, "--months", "12", "--seed", "3", "--out", "r1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "revenue delivered per year" in out and "escapes per 1,000 worker-years" in out and "results: r1" in out
+    folder = in_tmp / "r1"
+    assert sorted(p.name for p in folder.iterdir()) == ["hosts.parquet", "manifest.json", "monthly.parquet", "workers.parquet"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["engine"] == "mesa" and manifest["params"]["calendar"]["months"] == 12
+    assert manifest["versions"]["mesa"].startswith("3.") and "python" in manifest["versions"]
+    assert "olsim" in manifest["command"]
+    assert len(pd.read_parquet(folder / "monthly.parquet")) == 12
+
+
+def test_run_without_out_writes_a_new_folder_under_results(in_tmp, capsys):
+    assert main(["run", *SMALL, "--months", "2", "--quiet"]) == 0
+    assert main(["run", *SMALL, "--months", "2", "--quiet"]) == 0
+    folders = sorted((in_tmp / "results").iterdir())
+    assert len(folders) == 2 and all((f / "monthly.parquet").exists() for f in folders)
+
+
+def test_existing_output_is_kept_unless_force(in_tmp, capsys):
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--quiet"]) == 0
+    (in_tmp / "r" / "notes.txt").write_text("keep me")
+    capsys.readouterr()
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out r: already exists" in err[0]
+    assert (in_tmp / "r" / "notes.txt").exists()
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--force", "--quiet"]) == 0
+    assert not (in_tmp / "r" / "notes.txt").exists()
+
+
+BAD_ARGS = [
+    (["run", "--set", "hosts.russia.workers"], "--set hosts.russia.workers: expected KEY=VALUE"),
+    (["run", "--set", "calendar.monts=3"], "calendar.monts: unknown key (did you mean 'months'?)"),
+    (["run", "--set", "escape.attempt_rate=nan"], "escape.attempt_rate: must be a finite number"),
+    (["run", "--set", "calendar.months=ten"], "calendar.months"),
+    (["run", "--months", "0"], "calendar.months"),
+    (["run", "--seed", "x"], "--seed"),
+    (["run", "--engine", "warp"], "--engine warp: unknown engine"),
+    (["run", "missing.toml"], "missing.toml: no such file"),
+    (["run", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=9000000"], "population too large"),
+    (["run", "--frobnicate"], "unrecognized arguments"),
+    (["validate"], "the following arguments are required"),
+    (["fly"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize("args,expected", BAD_ARGS, ids=[a[1][:30] for a in BAD_ARGS])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(in_tmp, capsys, args, expected):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1, err
+    assert expected in err[0] and "Traceback" not in captured.err
+    assert list(in_tmp.iterdir()) == []  # nothing written
+
+
+def test_bad_files_are_named_with_their_key(in_tmp, capsys):
+    (in_tmp / "bad.toml").write_text("[[policies]]\nkind = 'permit_ban'\nstart = '2018-01'\nend = '2017-01'\n")
+    assert main(["run", "bad.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml: policies[0].end: ends (2017-01) before" in err
+    (in_tmp / "broken.toml").write_text("[calendar\n")
+    assert main(["validate", "broken.toml"]) == 2
+    assert "malformed TOML" in capsys.readouterr().err
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["bad.toml", "broken.toml"]
+
+
+def test_validate_prints_resolved_parameters_or_every_error(in_tmp, capsys):
+    assert main(["validate", str(ROOT / "params" / "history.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "UNSCR 2397" in out and "[hosts.russia]" in out and "valid" in out
+    (in_tmp / "two.toml").write_text("[calendar]\nmonts = 3\n[escape]\nattempt_rate = 2\n")
+    assert main(["validate", "two.toml"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2
+
+
+def test_help_has_examples_on_every_command():
+    for args in (["--help"], ["run", "--help"], ["validate", "--help"]):
+        out = subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0
+        assert "olsim" in out.stdout
+    run_help = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--help"], capture_output=True, text=True).stdout
+    assert "examples:" in run_help and "--set" in run_help
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-c", "from importlib.metadata import entry_points; "
+                          "print([e.value for e in entry_points(group='console_scripts') if e.name == 'olsim'])"],
+                         capture_output=True, text=True)
+    assert "sim.cli:main" in out.stdout
