@@ -58,6 +58,7 @@ class Worker(mesa.Agent):
         self.informant = traits["informant"]
         self.passport_held = traits["passport_held"]
         self.entry_bribe = traits["entry_bribe"]
+        self.entry_debt = traits["entry_debt"]  # what is still owed for the entry bribe
         self.kept_avg = traits["kept_avg"]
         self.gross_avg = traits["gross_avg"]
         # money
@@ -163,6 +164,7 @@ class Worker(mesa.Agent):
         self.retained_total += self.retained
         self.bribes_total += self.side_bribe + self.threat_bribe
         self.side_earnings_total += self.side
+        self.entry_debt = rules.repay_entry_debt(self.entry_debt, self.retained)
         memory = self.model.p.escape.memory
         self.kept_avg = rules.running_average(self.kept_avg, self.retained, memory)
         self.gross_avg = rules.running_average(self.gross_avg, self.gross + self.side, memory)
@@ -176,7 +178,7 @@ class Worker(mesa.Agent):
         u = self.draw("escape.intend")
         if u >= p.escape.attempt_rate:
             return  # the chance of trying never exceeds attempt_rate: no need to weigh it
-        debt = max(self.entry_bribe - self.retained_total, 0.0) + self.plan_arrears
+        debt = self.entry_debt + self.plan_arrears
         grievance = rules.grievance(rules.hardship(self.kept_avg, self.gross_avg, self.hours, debt, self.plan, p), self.loyalty)
         route = self.model.routes[h]
         route = route + (1.0 - route) * lv.asylum_boost[h]

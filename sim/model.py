@@ -132,7 +132,7 @@ class OverseasLaborModel(mesa.Model):
         first = self._next["worker"]
         ids = np.arange(first, first + n)
         self._next["worker"] = first + n
-        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host])
+        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host], self.state.plans[host], months_abroad)
         traits = {k: v.tolist() for k, v in traits.items()}
         for camp_start in range(0, n, pop.camp_size):
             camp = Camp(self._new_id("camp"), host)

@@ -39,8 +39,14 @@ def clip(x, lo, hi, xp=SCALAR):
 # (always vectorised: a cohort is drawn at once, by either engine)
 
 
-def new_worker_attributes(seed: int, worker_ids, params, wage) -> dict[str, np.ndarray]:
-    """Traits of newly posted workers, each a pure function of (seed, trait, id)."""
+def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abroad=0) -> dict[str, np.ndarray]:
+    """Traits of newly posted workers, each a pure function of (seed, trait, id).
+
+    A new worker expects to keep ``expected_share`` of his pay: he has no
+    grievance yet. Workers already abroad when the run starts (months_abroad
+    > 0) have learnt what the rule leaves them at the base pressure, and have
+    paid off that much of their entry bribe each month.
+    """
     ids = np.asarray(worker_ids, dtype=np.int64)
     w = params.worker
 
@@ -55,18 +61,33 @@ def new_worker_attributes(seed: int, worker_ids, params, wage) -> dict[str, np.n
         # clip the uniform away from 0 so ndtri stays finite
         return median * np.exp(sigma * ndtri(np.clip(u(trait), 1e-12, 1 - 1e-12)))
 
+    productivity = lognormal("productivity", 1.0, w.productivity_sigma)
+    wk = params.work
+    hours0 = hours_worked(params.minder.pressure_base, wk.hours_base, wk.hours_max, math.inf, xp=np)
+    gross0 = gross_wage(float(wage), productivity, hours0, wk.hours_base)
+    kept0 = gross0 - expected_take(gross0, float(plan), params)
+    entry_bribe = np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma), 2)
+    veteran = np.asarray(months_abroad) > 0
     return {
-        "productivity": lognormal("productivity", 1.0, w.productivity_sigma),
+        "productivity": productivity,
         "loyalty": between("loyalty", w.loyalty_min, w.loyalty_max),
         "risk_aversion": between("risk_aversion", w.risk_aversion_min, w.risk_aversion_max),
         "family": between("family", w.family_min, w.family_max),
         "informant": u("informant") < w.informant_share,
         "passport_held": u("passport") < w.passport_confiscation,
-        "entry_bribe": np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma), 2),
-        # a worker starts out expecting what he was promised: no pay gap yet
-        "kept_avg": np.full(len(ids), w.expected_share * float(wage)),
-        "gross_avg": np.full(len(ids), float(wage)),
+        "entry_bribe": entry_bribe,
+        "entry_debt": np.where(veteran, np.maximum(entry_bribe - np.asarray(months_abroad) * kept0, 0.0), entry_bribe),
+        "kept_avg": np.where(veteran, kept0, w.expected_share * gross0),
+        "gross_avg": gross0,
     }
+
+
+def expected_take(gross, plan, params):
+    """What the remittance rule takes from a gross, with no arrears (used to initialise veterans)."""
+    r = params.remittance
+    if r.rule == "share":
+        return share_take(gross, r.share)
+    return plan_take(gross, plan, r.fees_share, xp=np)  # a group quota is a plan per head on average
 
 
 def new_minder_attributes(seed: int, minder_ids, params, replacement: bool = False) -> dict[str, np.ndarray]:
@@ -166,6 +187,11 @@ def threatened(shortfall, u, threat_prob):
 
 def pays_to_stay(cash, bribe):
     return cash >= bribe
+
+
+def repay_entry_debt(debt, retained, xp=SCALAR):
+    """What a worker keeps pays off the debt he took on for his entry bribe."""
+    return xp.maximum(debt - xp.maximum(retained, 0.0), 0.0)
 
 
 def running_average(old, new, memory):
