@@ -304,6 +304,9 @@ class State(mesa.Agent):
         self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
         self.delivered_last: float | None = None
         self.loss_rate_last: np.ndarray | None = None
+        # revenue accounts, per host, since the start of the run
+        n = len(p.hosts)
+        self.accounts = {"taken": np.zeros(n), "delivered": np.zeros(n), "interdicted": np.zeros(n), "costs": np.zeros(n)}
 
     # -- phase 2
     def set_plans(self):
@@ -358,4 +361,6 @@ class State(mesa.Agent):
             [loss[c] + (1 - loss[c]) * fees[c] for c in rules.CHANNELS], axis=1
         )
         self.delivered_last = math.fsum(delivered)
+        for name, amount in (("taken", take), ("delivered", delivered), ("interdicted", interdicted), ("costs", costs)):
+            self.accounts[name] += amount
         return delivered, interdicted, costs
