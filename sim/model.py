@@ -19,7 +19,7 @@ from . import rules
 from .agents import ACTIVE, Camp, Minder, State, Worker
 from .params import Params, load_params
 from .policies import policy_levers
-from .results import MonthAggregator
+from .results import STATUS_CODE, MonthAggregator
 
 
 def _resolve_params(params, overrides) -> Params:
@@ -233,32 +233,27 @@ class OverseasLaborModel(mesa.Model):
         for minder in self.active_minders():
             minder.check_unit()
         # 12. money moves home
+        take = np.array([w.take for w in working])
+        host = np.array([w.host for w in working], dtype=np.int64)
         n = len(self.host_names)
-        take_by_host = [[] for _ in range(n)]
-        returning = np.zeros(n)
-        for w in working:
-            take_by_host[w.host].append(w.take)
-            if w.status in ("completed", "repatriated"):
-                returning[w.host] += 1
+        take_by_host = np.bincount(host, weights=take, minlength=n)
+        returning = np.bincount([w.host for w in working if w.status in ("completed", "repatriated")], minlength=n)
         # workers repatriated in phase 2 did not work, but they carry cash home too
-        for w in self.repatriated_now:
-            returning[w.host] += 1
-        take = np.array([math.fsum(t) for t in take_by_host])
-        delivered, interdicted, costs = self.state.move_money(take, returning)
+        returning = returning + np.bincount([w.host for w in self.repatriated_now], minlength=n)
+        delivered, interdicted, costs = self.state.move_money(take_by_host, returning.astype(float))
         # 13. data are collected
-        self._collect(working, delivered, interdicted, costs, self._next["worker"] - entry_before)
+        self._collect(working, host, take, delivered, interdicted, costs, self._next["worker"] - entry_before)
         self._end_month()
 
     def _camp_accounts(self, working):
-        sums: dict[int, list] = {}
-        dues: dict[int, list] = {}
-        for w in working:
-            sums.setdefault(w.camp.camp_id, []).append(w.gross)
-            dues.setdefault(w.camp.camp_id, []).append(self.state.plans[w.host])
+        """Group quota: each camp's gross and what it owes (quota + arrears), summed in worker-id order."""
+        camp_ids = np.array([w.camp.camp_id for w in working], dtype=np.int64)
+        gross = np.bincount(camp_ids, weights=[w.gross for w in working], minlength=self._next["camp"])
+        quota = np.bincount(camp_ids, weights=[self.plans[w.host] for w in working], minlength=self._next["camp"])
         for camp in {w.camp.camp_id: w.camp for w in working}.values():
-            camp.gross = math.fsum(sums[camp.camp_id])
-            camp.due = math.fsum(dues[camp.camp_id]) + camp.arrears
-            camp.arrears = camp.due - min(camp.gross, camp.due)
+            camp.gross = float(gross[camp.camp_id])
+            camp.due = float(quota[camp.camp_id]) + camp.arrears
+            camp.arrears = rules.plan_arrears(camp.gross, camp.due)
 
     def _after_escapes(self):
         punished = {w.minder.minder_id: w.minder for w in self.escapes_this_month}
@@ -269,19 +264,19 @@ class OverseasLaborModel(mesa.Model):
         for mid in sorted(punished):
             self.replace_minder(punished[mid])
 
-    def _collect(self, working, delivered, interdicted, costs, entered):
+    def _collect(self, working, host, take, delivered, interdicted, costs, entered):
         n = len(self.host_names)
         newcomers = self.everyone[len(self.everyone) - entered:] if entered else []
         rec = self.aggregator.month(
             month=self.month,
-            host=np.array([w.host for w in working], dtype=np.int64),
+            host=host,
             gross=np.array([w.gross for w in working]),
             side=np.array([w.side for w in working]),
-            take=np.array([w.take for w in working]),
+            take=take,
             bribes=np.array([w.side_bribe + w.threat_bribe for w in working]),
             retained=np.array([w.retained for w in working]),
             hours=np.array([w.hours for w in working]),
-            status=np.array([w.status for w in working], dtype=object),
+            status=np.array([STATUS_CODE[w.status] for w in working], dtype=np.int64),
             repatriated_idle=np.bincount([w.host for w in self.repatriated_now], minlength=n),
             deployed=self.deployed,
             escape_attempts=self.escape_attempts,

@@ -1,10 +1,9 @@
 """Results: the monthly, hosts and workers tables, a summary, save and load.
 
 `MonthAggregator` turns one month's per-worker flows into a row of
-``monthly`` and one row per host of ``hosts``; both engines call it, so the
-tables are computed by the same code. Sums use ``math.fsum`` (exactly rounded,
-independent of order), so the identities of the brief hold to the last bit
-the inputs allow and agent order cannot change a total.
+``monthly`` and one row per host of ``hosts``; both engines call it with the
+workers in id order, so the tables are computed by the same code, adding the
+same numbers in the same order.
 """
 
 from __future__ import annotations
@@ -39,6 +38,8 @@ WORKER_COLUMNS = [
     "side_earnings_total", "forfeited_total", "net_gain", "months_abroad", "productivity", "loyalty",
 ]
 EXITS = ("completed", "sent_home", "repatriated", "escaped", "caught", "dead")
+STATUSES = ("active", *EXITS)
+STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}
 
 # calibration targets of the brief (model.md), no-sanctions scenario
 TARGETS = {
@@ -74,28 +75,44 @@ class MonthAggregator:
     def month(self, *, month, host, gross, side, take, bribes, retained, hours, status, repatriated_idle, deployed,
               escape_attempts, entry_bribes, delivered, interdicted, costs, plans, forfeited, ledger_paid,
               workers_active, minders_active, policies) -> dict:
+        """One month's rows from the arrays of the workers who worked (in id order) and per-host totals.
+
+        ``status`` holds each worker's status code (STATUS_CODE) after the month.
+        Sums run in worker-id order (np.bincount adds sequentially), so both
+        engines, which pass the same workers in the same order, get the same bits.
+        """
         date = self.params.calendar.date(month)
-        fs = math.fsum
         n_hosts = len(self.hosts)
+        host = np.asarray(host, dtype=np.int64)
+
+        def by_host(values):
+            return np.bincount(host, weights=values, minlength=n_hosts)
+
+        working = np.bincount(host, minlength=n_hosts)
+        exits = np.zeros((len(STATUSES), n_hosts), dtype=np.int64)
+        np.add.at(exits, (np.asarray(status, dtype=np.int64), host), 1)
+        sums = {name: by_host(values) for name, values in
+                (("wages_gross", gross), ("side_earnings", side), ("state_take", take), ("bribes_paid", bribes),
+                 ("worker_retained", retained), ("hours", hours))}
         rows = []
         for h in range(n_hosts):
-            mask = host == h
-            st = status[mask]
+            n_h = int(working[h])
             r = {
                 "month": month, "date": date, "host": self.hosts[h],
                 "workers_active": int(workers_active[h]), "minders_active": int(minders_active[h]),
                 "deployed": int(deployed[h]),
-                "completed": int((st == "completed").sum()), "sent_home": int((st == "sent_home").sum()),
-                "repatriated": int((st == "repatriated").sum()) + int(repatriated_idle[h]),
-                "escape_attempts": int(escape_attempts[h]), "escaped": int((st == "escaped").sum()),
-                "caught": int((st == "caught").sum()), "deaths": int((st == "dead").sum()),
-                "wages_gross": fs(gross[mask]), "side_earnings": fs(side[mask]), "state_take": fs(take[mask]),
-                "bribes_paid": fs(bribes[mask]), "worker_retained": fs(retained[mask]),
+                "completed": int(exits[STATUS_CODE["completed"], h]), "sent_home": int(exits[STATUS_CODE["sent_home"], h]),
+                "repatriated": int(exits[STATUS_CODE["repatriated"], h]) + int(repatriated_idle[h]),
+                "escape_attempts": int(escape_attempts[h]), "escaped": int(exits[STATUS_CODE["escaped"], h]),
+                "caught": int(exits[STATUS_CODE["caught"], h]), "deaths": int(exits[STATUS_CODE["dead"], h]),
+                "wages_gross": float(sums["wages_gross"][h]), "side_earnings": float(sums["side_earnings"][h]),
+                "state_take": float(sums["state_take"][h]), "bribes_paid": float(sums["bribes_paid"][h]),
+                "worker_retained": float(sums["worker_retained"][h]),
                 "revenue_delivered": float(delivered[h]), "revenue_interdicted": float(interdicted[h]),
                 "transfer_costs": float(costs[h]), "plan": float(plans[h]),
-                "hours_mean": fs(hours[mask]) / mask.sum() if mask.any() else float("nan"),
-                "retained_mean": fs(retained[mask]) / mask.sum() if mask.any() else float("nan"),
-                "workers_working": int(mask.sum()), "entry_bribes": float(entry_bribes[h]),
+                "hours_mean": float(sums["hours"][h]) / n_h if n_h else float("nan"),
+                "retained_mean": float(sums["worker_retained"][h]) / n_h if n_h else float("nan"),
+                "workers_working": n_h, "entry_bribes": float(entry_bribes[h]),
                 "forfeited": float(forfeited[h]), "ledger_paid": float(ledger_paid[h]),
             }
             rows.append(r)
@@ -103,13 +120,15 @@ class MonthAggregator:
         n = len(retained)
         total = {k: sum(r[k] for r in rows) for k in ("workers_active", "minders_active", "deployed", *EXITS[:2], "repatriated",
                                                       "escape_attempts", "escaped", "caught", "deaths", "workers_working")}
-        money = {k: fs(r[k] for r in rows) for k in ("wages_gross", "side_earnings", "state_take", "bribes_paid", "worker_retained",
-                                                     "revenue_delivered", "revenue_interdicted", "transfer_costs", "entry_bribes",
-                                                     "forfeited", "ledger_paid")}
+        money = {k: math.fsum(r[k] for r in rows) for k in ("wages_gross", "side_earnings", "state_take", "bribes_paid",
+                                                            "worker_retained", "revenue_delivered", "revenue_interdicted",
+                                                            "transfer_costs", "entry_bribes", "forfeited", "ledger_paid")}
         if n:
+            retained = np.asarray(retained, dtype=float)
             p10, p50, p90 = np.percentile(retained, [10, 50, 90])
             dist = {
-                "plan_mean": fs(plans[host]) / n, "hours_mean": fs(hours) / n, "retained_mean": fs(retained) / n,
+                "plan_mean": float(np.asarray(plans)[host].sum()) / n, "hours_mean": math.fsum(sums["hours"]) / n,
+                "retained_mean": money["worker_retained"] / n,
                 "retained_p10": float(p10), "retained_median": float(p50), "retained_p90": float(p90),
                 "retained_gini": gini(np.maximum(retained, 0.0)), "share_zero_retained": float((retained <= 0).sum() / n),
             }
