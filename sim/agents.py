@@ -17,6 +17,7 @@ import numpy as np
 
 from . import random as rnd
 from . import rules
+from .state import StateLogic
 
 ACTIVE = "active"
 EXIT_STATUSES = ("completed", "sent_home", "repatriated", "escaped", "caught", "dead")
@@ -289,32 +290,17 @@ class Minder(mesa.Agent):
         self.vigilance_extra = min(1.0 - self.vigilance_base, self.vigilance_extra + self.model.p.minder.vigilance_boost)
 
 
-class State(mesa.Agent):
-    """The state: plans, deployments, repatriation, money channels, revenue accounts."""
+class State(StateLogic, mesa.Agent):
+    """The state: plans, deployments, repatriation, money channels, revenue accounts.
+
+    Its books and decisions are `StateLogic` (state.py), shared with the array engine.
+    """
 
     def __init__(self, model):
-        super().__init__(model)
-        p = model.p
-        self.plans_initial = np.array([h.plan for h in p.hosts.values()], dtype=float)
-        self.plans = self.plans_initial.copy()
-        self.target_workers = np.array([h.workers for h in p.hosts.values()], dtype=float)
-        self.revenue_target = p.state.revenue_target_share * float(self.plans_initial @ self.target_workers)
-        c = p.channels
-        w = np.array([c.bank, c.courier, c.mule], dtype=float)
-        self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
-        self.delivered_last: float | None = None
-        self.loss_rate_last: np.ndarray | None = None
-        # revenue accounts, per host, since the start of the run
-        n = len(p.hosts)
-        self.accounts = {"taken": np.zeros(n), "delivered": np.zeros(n), "interdicted": np.zeros(n), "costs": np.zeros(n)}
+        mesa.Agent.__init__(self, model)
+        self._init_books(model.p)
 
-    # -- phase 2
-    def set_plans(self):
-        """Raise the plans (bounded) when last month's delivered revenue fell short of the target."""
-        if self.delivered_last is not None:
-            s = self.model.p.state
-            self.plans = rules.next_plans(self.plans, self.plans_initial, self.delivered_last, self.revenue_target, s.plan_raise, s.plan_cap)
-
+    # -- phase 2 (set_plans and pick_channels come from StateLogic)
     def repatriate(self) -> list:
         """Under a mandate, complying hosts send minders home with their workers."""
         model = self.model
@@ -331,36 +317,14 @@ class State(mesa.Agent):
 
     def deploy(self):
         """Fill each host up to what sanctions leave reachable of the target; move lost posts to open hosts."""
-        model, lv = self.model, self.model.policy
-        counts, target_change = rules.deployments(
-            self.target_workers, model.active_count_by_host(), lv.ban, lv.evasion, lv.repatriation, model.p.state.shift_share
-        )
-        self.target_workers = self.target_workers + target_change
+        model = self.model
+        counts = self.plan_deployments(model.active_count_by_host(), model.policy)
         for h, n in enumerate(counts):
             if n > 0:
-                model.deploy_cohort(h, int(n), model.month, months_abroad=0)
+                model.deploy_cohort(h, int(n), month_deployed=model.month, months_abroad=0)
         model.deployed += counts
-
-    def pick_channels(self):
-        """Shift money away from channels that lost it last month."""
-        if self.loss_rate_last is not None:
-            c = self.model.p.channels
-            self.channel_weights = rules.next_channel_weights(self.channel_weights, self.loss_rate_last, c.adapt, c.min_weight)
 
     # -- phase 12
     def move_money(self, take: np.ndarray, returning: np.ndarray):
         """Send the month's take home by bank, courier and mule; some is seized, some lost to fees."""
-        from .policies import channel_losses
-
-        p = self.model.p
-        loss = channel_losses(p, self.model.policy)
-        fees = {"bank": p.channels.bank_fee, "courier": p.channels.courier_fee, "mule": p.channels.mule_fee}
-        delivered, interdicted, costs, _ = rules.move_money(take, self.channel_weights, returning * p.channels.mule_capacity, loss, fees)
-        # the loss rate of each channel, as the state sees it, guides next month's choice
-        self.loss_rate_last = np.stack(
-            [loss[c] + (1 - loss[c]) * fees[c] for c in rules.CHANNELS], axis=1
-        )
-        self.delivered_last = math.fsum(delivered)
-        for name, amount in (("taken", take), ("delivered", delivered), ("interdicted", interdicted), ("costs", costs)):
-            self.accounts[name] += amount
-        return delivered, interdicted, costs
+        return self.send_money_home(take, returning, self.model.policy)

@@ -85,7 +85,7 @@ class OverseasLaborModel(mesa.Model):
             for h, host in enumerate(p.hosts.values()):
                 n = host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0)
                 if n:
-                    self.deploy_cohort(h, n, month=-k, months_abroad=k)
+                    self.deploy_cohort(h, n, month_deployed=-k, months_abroad=k)
         self.latest: dict = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -126,7 +126,7 @@ class OverseasLaborModel(mesa.Model):
         self._next[kind] = i + 1
         return i
 
-    def deploy_cohort(self, host: int, n: int, month: int, months_abroad: int = 0):
+    def deploy_cohort(self, host: int, n: int, month_deployed: int, months_abroad: int = 0):
         """Post n workers to a host: camps of camp_size, a minder per minder_ratio, teams of team_size."""
         pop = self.p.population
         first = self._next["worker"]
@@ -149,7 +149,7 @@ class OverseasLaborModel(mesa.Model):
                     team = self._new_id("team")
                     for i in range(team_start, min(unit_end, team_start + pop.team_size)):
                         t = {k: v[i] for k, v in traits.items()}
-                        w = Worker(self, first + i, host, camp, team, minder, month - months_abroad if month < 0 else month, months_abroad, t)
+                        w = Worker(self, first + i, host, camp, team, minder, month_deployed, months_abroad, t)
                         w.note(f"posted to {self.host_names[host]}, paid an entry bribe of ${w.entry_bribe:,.0f}")
                         minder.workers.append(w)
                         self.workers.append(w)

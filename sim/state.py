@@ -1,0 +1,66 @@
+"""The state's books and decisions, shared by both engines.
+
+`StateLogic` holds the plans, the workforce targets, the money channels and
+the revenue accounts, and decides on them once a month. The mesa engine's
+`State` agent (agents.py) is this logic plus a mesa.Agent; the array engine
+uses it as it is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import rules
+from .policies import Levers, channel_losses
+
+
+class StateLogic:
+    def _init_books(self, p):
+        self.p_state = p
+        self.plans_initial = np.array([h.plan for h in p.hosts.values()], dtype=float)
+        self.plans = self.plans_initial.copy()
+        self.target_workers = np.array([h.workers for h in p.hosts.values()], dtype=float)
+        self.revenue_target = p.state.revenue_target_share * float(self.plans_initial @ self.target_workers)
+        c = p.channels
+        w = np.array([c.bank, c.courier, c.mule], dtype=float)
+        self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
+        self.delivered_last: float | None = None
+        self.loss_rate_last: np.ndarray | None = None
+        # revenue accounts, per host, since the start of the run
+        n = len(p.hosts)
+        self.accounts = {"taken": np.zeros(n), "delivered": np.zeros(n), "interdicted": np.zeros(n), "costs": np.zeros(n)}
+
+    def set_plans(self):
+        """Raise the plans (bounded) when last month's delivered revenue fell short of the target."""
+        if self.delivered_last is not None:
+            s = self.p_state.state
+            self.plans = rules.next_plans(self.plans, self.plans_initial, self.delivered_last, self.revenue_target, s.plan_raise, s.plan_cap)
+
+    def plan_deployments(self, active_by_host: np.ndarray, lv: Levers) -> np.ndarray:
+        """How many to post to each host this month; lost posts move toward hosts that do not comply."""
+        counts, target_change = rules.deployments(
+            self.target_workers, active_by_host, lv.ban, lv.evasion, lv.repatriation, self.p_state.state.shift_share
+        )
+        self.target_workers = self.target_workers + target_change
+        return counts
+
+    def pick_channels(self):
+        """Shift money away from channels that lost it last month."""
+        if self.loss_rate_last is not None:
+            c = self.p_state.channels
+            self.channel_weights = rules.next_channel_weights(self.channel_weights, self.loss_rate_last, c.adapt, c.min_weight)
+
+    def send_money_home(self, take: np.ndarray, returning: np.ndarray, lv: Levers):
+        """Send the month's take home by bank, courier and mule; some is seized, some lost to fees."""
+        p = self.p_state
+        loss = channel_losses(p, lv)
+        fees = {"bank": p.channels.bank_fee, "courier": p.channels.courier_fee, "mule": p.channels.mule_fee}
+        delivered, interdicted, costs, _ = rules.move_money(take, self.channel_weights, returning * p.channels.mule_capacity, loss, fees)
+        # the loss rate of each channel, as the state sees it, guides next month's choice
+        self.loss_rate_last = np.stack([loss[c] + (1 - loss[c]) * fees[c] for c in rules.CHANNELS], axis=1)
+        self.delivered_last = math.fsum(delivered)
+        for name, amount in (("taken", take), ("delivered", delivered), ("interdicted", interdicted), ("costs", costs)):
+            self.accounts[name] += amount
+        return delivered, interdicted, costs
