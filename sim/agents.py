@@ -235,8 +235,8 @@ class Worker(mesa.Agent):
             lost += self.cash  # confiscated, or never reaches the family
             self.cash = 0.0
         self.forfeited_total += lost
-        model.forfeited[self.host] += lost
-        model.ledger_paid[self.host] += self.ledger_paid
+        self.lost_on_leaving = lost
+        model.leavers.append(self)
         self.ledger = 0.0
         self.note(story or status)
 
@@ -272,8 +272,8 @@ class Minder(mesa.Agent):
     def set_pressure(self):
         """Pressure (hours) rises with his workers' shortfall of the plan last month; alarm fades."""
         m = self.model.p.minder
-        short = sum(w.shortfall for w in self.workers)
-        owed = sum(w.plan for w in self.workers)
+        short = rules.total(w.shortfall for w in self.workers)
+        owed = rules.total(w.plan for w in self.workers)
         ratio = short / owed if owed > 0 else 0.0
         self.pressure = rules.minder_pressure(ratio, m.pressure_base, m.pressure_gain)
         self.vigilance_extra *= 1.0 - m.vigilance_decay

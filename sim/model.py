@@ -181,8 +181,7 @@ class OverseasLaborModel(mesa.Model):
         n = len(self.host_names)
         self.deployed = np.zeros(n, dtype=np.int64)
         self.escape_attempts = np.zeros(n, dtype=np.int64)
-        self.forfeited = np.zeros(n)
-        self.ledger_paid = np.zeros(n)
+        self.leavers: list[Worker] = []  # who left this month, in any phase
         self.escapes_this_month: list[Worker] = []
 
     # ------------------------------------------------------------ the month
@@ -267,6 +266,7 @@ class OverseasLaborModel(mesa.Model):
     def _collect(self, working, host, take, delivered, interdicted, costs, entered):
         n = len(self.host_names)
         newcomers = self.everyone[len(self.everyone) - entered:] if entered else []
+        leavers = sorted(self.leavers, key=lambda w: w.worker_id)  # summed in id order, as the array engine does
         rec = self.aggregator.month(
             month=self.month,
             host=host,
@@ -285,8 +285,8 @@ class OverseasLaborModel(mesa.Model):
             interdicted=interdicted,
             costs=costs,
             plans=self.state.plans,
-            forfeited=self.forfeited,
-            ledger_paid=self.ledger_paid,
+            forfeited=np.bincount([w.host for w in leavers], weights=[w.lost_on_leaving for w in leavers], minlength=n),
+            ledger_paid=np.bincount([w.host for w in leavers], weights=[w.ledger_paid for w in leavers], minlength=n),
             workers_active=self.active_count_by_host(),
             minders_active=np.bincount([m.host for m in self.active_minders()], minlength=n),
             policies=self.levers.active,

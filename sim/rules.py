@@ -31,6 +31,18 @@ class SCALAR:
         return a if cond else b
 
 
+def total(values) -> float:
+    """Plain left-to-right addition, as np.bincount adds.
+
+    Python 3.12's sum() compensates rounding; the array engine cannot, so
+    the mesa engine adds this way to agree with it to the last bit.
+    """
+    acc = 0.0
+    for v in values:
+        acc += v
+    return acc
+
+
 def clip(x, lo, hi, xp=SCALAR):
     return xp.minimum(xp.maximum(x, lo), hi)
 

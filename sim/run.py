@@ -14,7 +14,7 @@ import pandas as pd
 from .params import Params, check_memory, params_to_dict
 from .results import HOST_COLUMNS, MONTHLY_COLUMNS, WORKER_COLUMNS, Result
 
-ENGINES = ("mesa",)
+ENGINES = ("mesa", "array")
 
 
 def _git_commit() -> str | None:
@@ -62,7 +62,8 @@ def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progr
 
     Args:
         params: from `load_params` (None = the baseline).
-        engine: "mesa" (the reference).
+        engine: "mesa" (the reference, one Python object per agent) or "array"
+            (the same phases over numpy arrays; docked to the reference).
         seed: the seed of every random draw; the same seed gives the same tables.
         progress: show a progress bar over months.
     """
@@ -75,7 +76,12 @@ def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progr
         raise ParamsError(f"engine: unknown engine '{engine}' (engines: {', '.join(ENGINES)})")
     check_memory(params, engine)
     t0 = time.perf_counter()
-    model = OverseasLaborModel(params, seed=seed)
+    if engine == "array":
+        from .arrays import ArrayModel
+
+        model = ArrayModel(params, seed=seed)
+    else:
+        model = OverseasLaborModel(params, seed=seed)
     months = params.calendar.months
     bar = None
     if progress:
@@ -90,7 +96,7 @@ def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progr
         bar.close()
     monthly = pd.DataFrame(model.aggregator.monthly, columns=MONTHLY_COLUMNS)
     hosts = pd.DataFrame(model.aggregator.host_rows, columns=HOST_COLUMNS)
-    workers = workers_table(model.everyone)
+    workers = model.workers_table() if engine == "array" else workers_table(model.everyone)
     wall = time.perf_counter() - t0
     manifest = {
         "engine": engine,

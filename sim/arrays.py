@@ -1,0 +1,450 @@
+"""The array engine: the same month as the mesa engine, over numpy arrays.
+
+Every phase of `OverseasLaborModel.step` (model.py) has its counterpart in
+`ArrayModel.step`, calling the same rule functions (rules.py) with ``xp=np``,
+the same state logic (state.py), the same policy levers (policies.py) and the
+same counter-based draws (random.py), keyed by the same worker and minder ids.
+Workers are kept in dense arrays in id order, holding only those posted now;
+leavers are moved to an archive at the end of each month.
+
+Docking: tests/test_docking.py checks that both engines give the same tables.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from . import random as rnd
+from . import rules
+from .params import Params
+from .policies import policy_levers
+from .results import STATUS_CODE, STATUSES, MonthAggregator
+from .state import StateLogic
+
+ACTIVE = STATUS_CODE["active"]
+M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
+
+FLOAT_FIELDS = (
+    "productivity", "loyalty", "risk_aversion", "family", "entry_bribe", "entry_debt", "kept_avg", "gross_avg",
+    "cash", "ledger", "plan_arrears", "retained_total", "bribes_total", "side_total", "forfeited_total",
+    "ledger_paid", "shortfall", "plan", "lost",
+)
+INT_FIELDS = ("worker_id", "host", "camp", "team", "minder", "status", "month_deployed", "month_left", "months_abroad")
+BOOL_FIELDS = ("informant", "passport_held")
+FIELDS = FLOAT_FIELDS + INT_FIELDS + BOOL_FIELDS
+
+
+class _Growable:
+    """Per-minder or per-camp arrays that grow as agents are created."""
+
+    def __init__(self, **dtypes):
+        self.n = 0
+        self._dtypes = dtypes
+        for name, dt in dtypes.items():
+            setattr(self, name, np.zeros(64, dtype=dt))
+
+    def extend(self, **values):
+        k = len(next(iter(values.values())))
+        need = self.n + k
+        cap = len(getattr(self, next(iter(self._dtypes))))
+        if need > cap:
+            new_cap = max(need, 2 * cap)
+            for name, dt in self._dtypes.items():
+                old = getattr(self, name)
+                grown = np.zeros(new_cap, dtype=dt)
+                grown[: self.n] = old[: self.n]
+                setattr(self, name, grown)
+        for name in self._dtypes:
+            getattr(self, name)[self.n:need] = values.get(name, 0)
+        self.n = need
+
+    def view(self, name):
+        return getattr(self, name)[: self.n]
+
+
+class ArrayModel:
+    """The model over arrays of all workers and minders; one `step` is one month."""
+
+    def __init__(self, params: Params, seed: int = 0):
+        self.p = p = params
+        self.seed = int(seed)
+        self.calendar = p.calendar
+        self.host_names = list(p.hosts)
+        self.n_hosts = len(self.host_names)
+        self.wages = np.array([h.wage for h in p.hosts.values()])
+        self.side_wages = np.array([h.side_wage for h in p.hosts.values()])
+        self.routes = np.array([h.escape_route for h in p.hosts.values()])
+        self.month = 0
+        self.state = StateLogic()
+        self.state._init_books(p)
+        self.aggregator = MonthAggregator(p)
+        self.w = {name: np.zeros(0, dtype=self._dtype(name)) for name in FIELDS}
+        self.archive: list[dict] = []
+        self.minders = _Growable(host=np.int64, camp=np.int64, vig_base=float, vig_extra=float, greed=float,
+                                 pressure=float, bribes=float, status=np.int8)
+        self.camps = _Growable(host=np.int64, arrears=float)
+        self.next_worker = 0
+        self.next_team = 0
+        self.workers_initial = sum(h.workers for h in p.hosts.values())
+        self.phase_seconds: dict[str, float] = defaultdict(float)
+        self._pending: list[dict] = []
+        C = p.population.contract_months
+        for k in range(C - 1, -1, -1):
+            for h, host in enumerate(p.hosts.values()):
+                n = host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0)
+                if n:
+                    self.deploy_cohort(h, n, month_deployed=-k, months_abroad=k)
+        self._flush_pending()
+
+    @staticmethod
+    def _dtype(name):
+        return float if name in FLOAT_FIELDS else (bool if name in BOOL_FIELDS else np.int64)
+
+    # ------------------------------------------------------------ population
+    def deploy_cohort(self, host: int, n: int, month_deployed: int, months_abroad: int = 0):
+        """Post n workers: camps of camp_size, a minder per minder_ratio, teams of team_size (as the mesa engine)."""
+        pop = self.p.population
+        ids = np.arange(self.next_worker, self.next_worker + n)
+        self.next_worker += n
+        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host], self.state.plans[host], months_abroad)
+        camp_of = np.empty(n, dtype=np.int64)
+        minder_of = np.empty(n, dtype=np.int64)
+        team_of = np.empty(n, dtype=np.int64)
+        new_minders, minder_camps = [], []
+        for camp_start in range(0, n, pop.camp_size):
+            camp = self.camps.n
+            self.camps.extend(host=[host], arrears=[0.0])
+            camp_end = min(n, camp_start + pop.camp_size)
+            camp_of[camp_start:camp_end] = camp
+            for unit_start in range(camp_start, camp_end, pop.minder_ratio):
+                mid = self.minders.n + len(new_minders)
+                new_minders.append(mid)
+                minder_camps.append(camp)
+                unit_end = min(camp_end, unit_start + pop.minder_ratio)
+                minder_of[unit_start:unit_end] = mid
+                size = unit_end - unit_start
+                team_of[unit_start:unit_end] = self.next_team + np.arange(size) // pop.team_size
+                self.next_team += -(-size // pop.team_size)
+        m = rules.new_minder_attributes(self.seed, new_minders, self.p)
+        k = len(new_minders)
+        self.minders.extend(host=np.full(k, host), camp=minder_camps, vig_base=m["vigilance"], vig_extra=np.zeros(k),
+                            greed=m["greed"], pressure=np.full(k, self.p.minder.pressure_base), bribes=np.zeros(k),
+                            status=np.zeros(k, dtype=np.int8))
+        cohort = {name: np.zeros(n, dtype=self._dtype(name)) for name in FIELDS}
+        for name in ("productivity", "loyalty", "risk_aversion", "family", "entry_bribe", "entry_debt", "kept_avg",
+                     "gross_avg", "informant", "passport_held"):
+            cohort[name][:] = traits[name]
+        cohort["worker_id"][:] = ids
+        cohort["host"][:] = host
+        cohort["camp"][:] = camp_of
+        cohort["team"][:] = team_of
+        cohort["minder"][:] = minder_of
+        cohort["month_deployed"][:] = month_deployed
+        cohort["month_left"][:] = -1
+        cohort["months_abroad"][:] = months_abroad
+        self._pending.append(cohort)
+
+    def _flush_pending(self):
+        if self._pending:
+            self.w = {name: np.concatenate([self.w[name]] + [c[name] for c in self._pending]) for name in FIELDS}
+            self._pending = []
+
+    def _archive_leavers(self):
+        gone = self.w["status"] != ACTIVE
+        if gone.any():
+            self.archive.append({name: v[gone] for name, v in self.w.items()})
+            keep = ~gone
+            self.w = {name: v[keep] for name, v in self.w.items()}
+
+    # ------------------------------------------------------------ helpers
+    def draws(self, decision: str, ids) -> np.ndarray:
+        return rnd.draws(self.seed, decision, self.month, ids)
+
+    def draws_once(self, decision: str, ids) -> np.ndarray:
+        return rnd.draws(self.seed, decision, -1, ids)
+
+    def leave(self, mask: np.ndarray, status: str):
+        """Vectorised Worker.leave: settle the ledger and the cash of those leaving."""
+        if not mask.any():
+            return
+        w = self.w
+        w["status"][mask] = STATUS_CODE[status]
+        w["month_left"][mask] = self.month
+        ledger = w["ledger"][mask]
+        lost = ledger.copy()
+        paid = np.zeros(len(ledger))
+        if status in ("completed", "repatriated"):
+            ok = self.draws("ledger", w["worker_id"][mask]) < self.p.remittance.ledger_pay_prob
+            paid = np.where(ok, ledger, 0.0)
+            lost = np.where(ok, 0.0, ledger)
+            w["ledger_paid"][mask] = paid
+        if status in ("caught", "dead"):
+            lost = lost + w["cash"][mask]
+            w["cash"][mask] = 0.0
+        w["forfeited_total"][mask] += lost
+        w["lost"][mask] = lost
+        w["ledger"][mask] = 0.0
+
+    def _tick(self, phase: str, t0: float) -> float:
+        t = time.perf_counter()
+        self.phase_seconds[phase] += t - t0
+        return t
+
+    # ------------------------------------------------------------ the month
+    def step(self):
+        p, H, w = self.p, self.n_hosts, None
+        repatriated_rows = {"worker_id": np.zeros(0, np.int64), "host": np.zeros(0, np.int64), "lost": np.zeros(0), "ledger_paid": np.zeros(0)}
+        t = time.perf_counter()
+        # 1. policies switch on or off
+        lv = policy_levers(p, self.month)
+        t = self._tick("1 policies", t)
+
+        # 2. the state: plans, repatriation, deployments, channels
+        self.state.set_plans()
+        ms = self.minders
+        m_status, m_host = ms.view("status"), ms.view("host")
+        repatriated_idle = np.zeros(H, dtype=np.int64)
+        hazard = lv.repatriation_hazard
+        if (hazard > 0).any():
+            cand = np.flatnonzero((m_status == M_ACTIVE) & (hazard[m_host] > 0))
+            sent = cand[self.draws("repatriate", cand) < hazard[m_host[cand]]]
+            if len(sent):
+                m_status[sent] = M_REPATRIATED
+                flag = np.zeros(ms.n, dtype=bool)
+                flag[sent] = True
+                mask = (self.w["status"] == ACTIVE) & flag[self.w["minder"]]
+                self.leave(mask, "repatriated")
+                repatriated_idle = np.bincount(self.w["host"][mask], minlength=H)
+                repatriated_rows = {k: self.w[k][mask] for k in repatriated_rows}
+                self._archive_leavers()
+        active_by_host = np.bincount(self.w["host"], minlength=H).astype(float)
+        counts = self.state.plan_deployments(active_by_host, lv)
+        first_new = self.next_worker
+        for h, n in enumerate(counts):
+            if n > 0:
+                self.deploy_cohort(h, int(n), month_deployed=self.month, months_abroad=0)
+        self._flush_pending()
+        self.state.pick_channels()
+        plans = self.state.plans
+        w = self.w
+        n = len(w["status"])
+        ids, host, minder = w["worker_id"], w["host"], w["minder"]
+        new = ids >= first_new
+        entry_bribes = np.bincount(host[new], weights=w["entry_bribe"][new], minlength=H)
+        t = self._tick("2 state", t)
+
+        # 3. minders set pressure from last month's shortfall (sums over their workers, in id order)
+        mp = p.minder
+        short = np.bincount(minder, weights=w["shortfall"], minlength=ms.n)
+        owed = np.bincount(minder, weights=w["plan"], minlength=ms.n)
+        m_status = ms.view("status")
+        active_m = m_status == M_ACTIVE
+        ratio = np.where(owed > 0, short / np.where(owed > 0, owed, 1.0), 0.0)
+        pressure = ms.view("pressure")
+        pressure[active_m] = rules.minder_pressure(ratio[active_m], mp.pressure_base, mp.pressure_gain, xp=np)
+        extra = ms.view("vig_extra")
+        extra[active_m] *= 1.0 - mp.vigilance_decay
+        t = self._tick("3 pressure", t)
+
+        # 4. workers work
+        wk = p.work
+        c_insp = lv.inspections[host]
+        inspected = (c_insp > 0) & (self.draws_once("employer.inspections", ids) < c_insp)
+        cap = np.where(inspected, lv.max_hours[host], math.inf)
+        hours = rules.hours_worked(pressure[minder], wk.hours_base, wk.hours_max, cap, xp=np)
+        gross = rules.gross_wage(self.wages[host], w["productivity"], hours, wk.hours_base)
+        t = self._tick("4 work", t)
+
+        # 5. the remittance rule
+        r = p.remittance
+        plan = plans[host]
+        w["plan"] = plan
+        if r.rule == "plan":
+            due = plan + w["plan_arrears"]
+            take = rules.plan_take(gross, due, r.fees_share, xp=np)
+            w["plan_arrears"] = rules.plan_arrears(gross, due, xp=np)
+        elif r.rule == "share":
+            take = rules.share_take(gross, r.share)
+        else:
+            camp = w["camp"]
+            camp_gross = np.bincount(camp, weights=gross, minlength=self.camps.n)
+            quota = np.bincount(camp, weights=plan, minlength=self.camps.n)
+            present = np.bincount(camp, minlength=self.camps.n) > 0
+            arrears = self.camps.view("arrears")
+            camp_due = quota + arrears
+            arrears[present] = rules.plan_arrears(camp_gross[present], camp_due[present], xp=np)
+            take = rules.group_quota_take(gross, camp_gross[camp], camp_due[camp], r.fees_share, xp=np)
+        c_direct = lv.direct_wages[host]
+        direct = (c_direct > 0) & (self.draws_once("employer.direct_wages", ids) < c_direct)
+        take = np.where(direct, rules.direct_wage_take(take, lv.coercion[host]), take)
+        kept = gross - take
+        credit = np.where(direct, 0.0, rules.ledger_credit(kept, r.ledger_monthly, xp=np))
+        w["ledger"] += credit
+        w["cash"] += kept - credit
+        t = self._tick("5 remittance", t)
+
+        # 6. side jobs, sold by the minder
+        wp = p.worker
+        side_wage = self.side_wages[host]
+        wants = (side_wage > 0) & rules.wants_side_job(w["kept_avg"], w["gross_avg"], wp.expected_share,
+                                                       self.draws("side.seek", ids), wp.side_job_seek)
+        granted = wants & rules.side_job_granted(ms.view("greed")[minder], self.draws("side.grant", ids))
+        side = np.where(granted, rules.side_earnings(side_wage, wk.side_job_share), 0.0)
+        side_bribe = side * mp.side_bribe_share
+        w["cash"] += side - side_bribe
+        t = self._tick("6 side jobs", t)
+
+        # 7. the send-home threat
+        shortfall = rules.plan_shortfall(gross, plan, xp=np)
+        w["shortfall"] = shortfall
+        threatened = rules.threatened(shortfall, self.draws("threat", ids), mp.threat_prob)
+        pays = threatened & rules.pays_to_stay(w["cash"], mp.threat_bribe)
+        threat_bribe = np.where(pays, mp.threat_bribe, 0.0)
+        w["cash"] -= threat_bribe
+        retained = gross + side - take - side_bribe - threat_bribe
+        w["retained_total"] += retained
+        w["bribes_total"] += side_bribe + threat_bribe
+        w["side_total"] += side
+        w["entry_debt"] = rules.repay_entry_debt(w["entry_debt"], retained, xp=np)
+        memory = p.escape.memory
+        w["kept_avg"] = rules.running_average(w["kept_avg"], retained, memory)
+        w["gross_avg"] = rules.running_average(w["gross_avg"], gross + side, memory)
+        self.leave(threatened & ~pays, "sent_home")
+        t = self._tick("7 threat", t)
+
+        # 8. surveillance: who intends to escape, who is reported
+        e = p.escape
+        still = w["status"] == ACTIVE
+        informants = np.bincount(w["team"][still & w["informant"]], minlength=self.next_team)
+        u = self.draws("escape.intend", ids)
+        cand = np.flatnonzero(still & (u < e.attempt_rate))  # the chance never exceeds attempt_rate
+        intends = np.zeros(n, dtype=bool)
+        reported = np.zeros(n, dtype=bool)
+        success = np.zeros(n)
+        if len(cand):
+            hc = host[cand]
+            debt = w["entry_debt"][cand] + w["plan_arrears"][cand]
+            hard = rules.hardship(w["kept_avg"][cand], w["gross_avg"][cand], hours[cand], debt, plan[cand], p, xp=np)
+            grievance = rules.grievance(hard, w["loyalty"][cand])
+            route = self.routes[hc]
+            route = route + (1.0 - route) * lv.asylum_boost[hc]
+            passport = w["passport_held"][cand] & ~(lv.return_passports[hc] & inspected[cand])
+            vigilance = np.minimum(1.0, ms.view("vig_base")[minder[cand]] + ms.view("vig_extra")[minder[cand]])
+            success[cand] = rules.escape_success_prob(route, vigilance, passport.astype(float), e.passport_effect)
+            risk = rules.escape_risk(w["risk_aversion"][cand], success[cand], p.state.reprisal_severity, w["family"][cand])
+            chance = rules.attempt_prob(grievance, risk, e.threshold, e.steepness, e.attempt_rate, xp=np)
+            intends[cand] = u[cand] < chance
+            who = np.flatnonzero(intends)
+            if len(who):
+                n_inf = informants[w["team"][who]] - w["informant"][who].astype(np.int64)
+                reported[who] = self.draws("escape.report", ids[who]) < rules.reported_prob(n_inf, e.report_prob)
+        t = self._tick("8 surveillance", t)
+
+        # 9. escapes; then minders are punished and camps alarmed
+        escape_attempts = np.bincount(host[intends], minlength=H)
+        tries = intends & ~reported
+        escaped = np.zeros(n, dtype=bool)
+        if tries.any():
+            escaped[tries] = self.draws("escape.success", ids[tries]) < success[tries]
+        self.leave(intends & ~escaped, "caught")
+        self.leave(escaped, "escaped")
+        if escaped.any():
+            self._after_escapes(np.unique(minder[escaped]), np.unique(w["camp"][escaped]))
+        t = self._tick("9 escape", t)
+
+        # 10. deaths
+        d = p.deaths
+        alive = w["status"] == ACTIVE
+        dies = alive & (self.draws("death", ids) < rules.death_prob(hours, d.rate, d.hours_slope, wk.hours_base, xp=np))
+        self.leave(dies, "dead")
+        t = self._tick("10 deaths", t)
+
+        # 11. contracts end; minders with nobody left go home
+        alive = w["status"] == ACTIVE
+        w["months_abroad"][alive] += 1
+        self.leave(alive & (w["months_abroad"] >= p.population.contract_months), "completed")
+        left_per_minder = np.bincount(w["minder"][w["status"] == ACTIVE], minlength=ms.n)
+        m_status = ms.view("status")
+        m_status[(m_status == M_ACTIVE) & (left_per_minder == 0)] = M_LEFT
+        t = self._tick("11 contracts", t)
+
+        # 12. money moves home
+        status = w["status"]
+        take_by_host = np.bincount(host, weights=take, minlength=H)
+        mules = (status == STATUS_CODE["completed"]) | (status == STATUS_CODE["repatriated"])
+        returning = np.bincount(host[mules], minlength=H) + repatriated_idle
+        delivered, interdicted, costs = self.state.send_money_home(take_by_host, returning.astype(float), lv)
+        t = self._tick("12 money", t)
+
+        # 13. data are collected
+        gone = status != ACTIVE
+        leaver_ids = np.concatenate([repatriated_rows["worker_id"], ids[gone]])
+        order = np.argsort(leaver_ids, kind="stable")  # summed in id order, as the mesa engine does
+        leaver_host = np.concatenate([repatriated_rows["host"], host[gone]])[order]
+        lost = np.concatenate([repatriated_rows["lost"], w["lost"][gone]])[order]
+        paid = np.concatenate([repatriated_rows["ledger_paid"], w["ledger_paid"][gone]])[order]
+        self.latest = self.aggregator.month(
+            month=self.month, host=host, gross=gross, side=side, take=take, bribes=side_bribe + threat_bribe,
+            retained=retained, hours=hours, status=status, repatriated_idle=repatriated_idle, deployed=counts,
+            escape_attempts=escape_attempts, entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted,
+            costs=costs, plans=plans, forfeited=np.bincount(leaver_host, weights=lost, minlength=H),
+            ledger_paid=np.bincount(leaver_host, weights=paid, minlength=H),
+            workers_active=np.bincount(host[status == ACTIVE], minlength=H),
+            minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
+            policies=lv.active,
+        )
+        self._archive_leavers()
+        self.month += 1
+        self._tick("13 collect", t)
+
+    def _after_escapes(self, punished: np.ndarray, camps: np.ndarray):
+        """Alarm every minder of the camps with an escape; replace each punished minder (in id order)."""
+        ms = self.minders
+        m_camp, m_status = ms.view("camp"), ms.view("status")
+        alarmed = np.isin(m_camp, camps) & (m_status != M_PUNISHED)
+        base, extra = ms.view("vig_base"), ms.view("vig_extra")
+        extra[alarmed] = np.minimum(1.0 - base[alarmed], extra[alarmed] + self.p.minder.vigilance_boost)
+        new_ids = np.arange(ms.n, ms.n + len(punished))
+        attrs = rules.new_minder_attributes(self.seed, new_ids, self.p, replacement=True)
+        m_status[punished] = M_PUNISHED
+        ms.extend(host=ms.view("host")[punished], camp=m_camp[punished], vig_base=attrs["vigilance"],
+                  vig_extra=np.zeros(len(punished)), greed=attrs["greed"],
+                  pressure=np.full(len(punished), self.p.minder.pressure_base), bribes=np.zeros(len(punished)),
+                  status=np.zeros(len(punished), dtype=np.int8))
+        remap = np.arange(ms.n)
+        remap[punished] = new_ids
+        w = self.w
+        active = w["status"] == ACTIVE
+        w["minder"][active] = remap[w["minder"][active]]
+
+    # ------------------------------------------------------------ tables
+    def workers_table(self):
+        import pandas as pd
+
+        from .results import WORKER_COLUMNS
+
+        parts = self.archive + [self.w]
+        cols = {name: np.concatenate([p[name] for p in parts]) for name in FIELDS}
+        order = np.argsort(cols["worker_id"], kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        df = pd.DataFrame({
+            "worker_id": cols["worker_id"],
+            "host": np.array(self.host_names, dtype=object)[cols["host"]],
+            "status": np.array(STATUSES, dtype=object)[cols["status"]],
+            "month_deployed": cols["month_deployed"],
+            "month_left": cols["month_left"],
+            "entry_bribe": cols["entry_bribe"],
+            "retained_total": cols["retained_total"],
+            "bribes_total": cols["bribes_total"],
+            "side_earnings_total": cols["side_total"],
+            "forfeited_total": cols["forfeited_total"],
+            "net_gain": cols["retained_total"] - cols["forfeited_total"] - cols["entry_bribe"],
+            "months_abroad": cols["months_abroad"],
+            "productivity": cols["productivity"],
+            "loyalty": cols["loyalty"],
+        }, columns=WORKER_COLUMNS)
+        return df
