@@ -167,6 +167,22 @@ class ArrayModel:
     def draws_once(self, decision: str, ids) -> np.ndarray:
         return rnd.draws(self.seed, decision, -1, ids)
 
+    def _employers_complying(self, decision: str, compliance: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Which workers' employers comply with a policy (Worker.paid_directly / Worker.inspected)."""
+        out = np.zeros(len(ids), dtype=bool)
+        who = np.flatnonzero(compliance > 0)
+        if len(who):
+            out[who] = self.draws_once(decision, ids[who]) < compliance[who]
+        return out
+
+    def _draw_where(self, decision: str, mask: np.ndarray, ids: np.ndarray, fill: float = 1.0) -> np.ndarray:
+        """Draws for the workers in mask only (a draw depends on nothing but its key, so skipping others changes nothing)."""
+        u = np.full(len(ids), fill)
+        who = np.flatnonzero(mask)
+        if len(who):
+            u[who] = self.draws(decision, ids[who])
+        return u
+
     def leave(self, mask: np.ndarray, status: str):
         """Vectorised Worker.leave: settle the ledger and the cash of those leaving."""
         if not mask.any():
@@ -252,8 +268,7 @@ class ArrayModel:
 
         # 4. workers work
         wk = p.work
-        c_insp = lv.inspections[host]
-        inspected = (c_insp > 0) & (self.draws_once("employer.inspections", ids) < c_insp)
+        inspected = self._employers_complying("employer.inspections", lv.inspections[host], ids)
         cap = np.where(inspected, lv.max_hours[host], math.inf)
         hours = rules.hours_worked(pressure[minder], wk.hours_base, wk.hours_max, cap, xp=np)
         gross = rules.gross_wage(self.wages[host], w["productivity"], hours, wk.hours_base)
@@ -278,8 +293,7 @@ class ArrayModel:
             camp_due = quota + arrears
             arrears[present] = rules.plan_arrears(camp_gross[present], camp_due[present], xp=np)
             take = rules.group_quota_take(gross, camp_gross[camp], camp_due[camp], r.fees_share, xp=np)
-        c_direct = lv.direct_wages[host]
-        direct = (c_direct > 0) & (self.draws_once("employer.direct_wages", ids) < c_direct)
+        direct = self._employers_complying("employer.direct_wages", lv.direct_wages[host], ids)
         take = np.where(direct, rules.direct_wage_take(take, lv.coercion[host]), take)
         kept = gross - take
         credit = np.where(direct, 0.0, rules.ledger_credit(kept, r.ledger_monthly, xp=np))
@@ -290,9 +304,10 @@ class ArrayModel:
         # 6. side jobs, sold by the minder
         wp = p.worker
         side_wage = self.side_wages[host]
-        wants = (side_wage > 0) & rules.wants_side_job(w["kept_avg"], w["gross_avg"], wp.expected_share,
-                                                       self.draws("side.seek", ids), wp.side_job_seek)
-        granted = wants & rules.side_job_granted(ms.view("greed")[minder], self.draws("side.grant", ids))
+        may_want = (side_wage > 0) & (w["kept_avg"] < wp.expected_share * w["gross_avg"])
+        wants = may_want & rules.wants_side_job(w["kept_avg"], w["gross_avg"], wp.expected_share,
+                                                self._draw_where("side.seek", may_want, ids), wp.side_job_seek)
+        granted = wants & rules.side_job_granted(ms.view("greed")[minder], self._draw_where("side.grant", wants, ids))
         side = np.where(granted, rules.side_earnings(side_wage, wk.side_job_share), 0.0)
         side_bribe = side * mp.side_bribe_share
         w["cash"] += side - side_bribe
@@ -301,7 +316,7 @@ class ArrayModel:
         # 7. the send-home threat
         shortfall = rules.plan_shortfall(gross, plan, xp=np)
         w["shortfall"] = shortfall
-        threatened = rules.threatened(shortfall, self.draws("threat", ids), mp.threat_prob)
+        threatened = rules.threatened(shortfall, self._draw_where("threat", shortfall > 0, ids), mp.threat_prob)
         pays = threatened & rules.pays_to_stay(w["cash"], mp.threat_bribe)
         threat_bribe = np.where(pays, mp.threat_bribe, 0.0)
         w["cash"] -= threat_bribe

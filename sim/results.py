@@ -52,9 +52,19 @@ TARGETS = {
 }
 
 
-def gini(values: np.ndarray) -> float:
+def percentile_sorted(ordered: np.ndarray, q: float) -> float:
+    """The q-th percentile of sorted values, interpolating linearly (numpy's default method)."""
+    n = len(ordered)
+    pos = q / 100.0 * (n - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * frac)
+
+
+def gini(values: np.ndarray, is_sorted: bool = False) -> float:
     """Gini coefficient of non-negative values (0 = equal; NaN if all are 0)."""
-    x = np.sort(np.asarray(values, dtype=float))
+    x = np.asarray(values, dtype=float) if is_sorted else np.sort(np.asarray(values, dtype=float))
     n = len(x)
     total = x.sum()
     if n == 0 or total <= 0:
@@ -89,8 +99,8 @@ class MonthAggregator:
             return np.bincount(host, weights=values, minlength=n_hosts)
 
         working = np.bincount(host, minlength=n_hosts)
-        exits = np.zeros((len(STATUSES), n_hosts), dtype=np.int64)
-        np.add.at(exits, (np.asarray(status, dtype=np.int64), host), 1)
+        code = np.asarray(status, dtype=np.int64) * n_hosts + host
+        exits = np.bincount(code, minlength=len(STATUSES) * n_hosts).reshape(len(STATUSES), n_hosts)
         sums = {name: by_host(values) for name, values in
                 (("wages_gross", gross), ("side_earnings", side), ("state_take", take), ("bribes_paid", bribes),
                  ("worker_retained", retained), ("hours", hours))}
@@ -124,13 +134,14 @@ class MonthAggregator:
                                                             "worker_retained", "revenue_delivered", "revenue_interdicted",
                                                             "transfer_costs", "entry_bribes", "forfeited", "ledger_paid")}
         if n:
-            retained = np.asarray(retained, dtype=float)
-            p10, p50, p90 = np.percentile(retained, [10, 50, 90])
+            ordered = np.sort(np.asarray(retained, dtype=float))
             dist = {
-                "plan_mean": float(np.asarray(plans)[host].sum()) / n, "hours_mean": math.fsum(sums["hours"]) / n,
+                "plan_mean": float(np.dot(np.asarray(plans, dtype=float), working)) / n, "hours_mean": math.fsum(sums["hours"]) / n,
                 "retained_mean": money["worker_retained"] / n,
-                "retained_p10": float(p10), "retained_median": float(p50), "retained_p90": float(p90),
-                "retained_gini": gini(np.maximum(retained, 0.0)), "share_zero_retained": float((retained <= 0).sum() / n),
+                "retained_p10": percentile_sorted(ordered, 10), "retained_median": percentile_sorted(ordered, 50),
+                "retained_p90": percentile_sorted(ordered, 90),
+                "retained_gini": gini(np.maximum(ordered, 0.0), is_sorted=True),
+                "share_zero_retained": float(np.searchsorted(ordered, 0.0, side="right")) / n,
             }
         else:
             dist = {k: float("nan") for k in ("plan_mean", "hours_mean", "retained_mean", "retained_p10", "retained_median",
