@@ -36,6 +36,10 @@ FLOAT_FIELDS = (
 INT_FIELDS = ("worker_id", "host", "camp", "team", "minder", "status", "month_deployed", "month_left", "months_abroad")
 BOOL_FIELDS = ("informant", "passport_held")
 FIELDS = FLOAT_FIELDS + INT_FIELDS + BOOL_FIELDS
+# what the workers table needs of those who have left
+ARCHIVE_FIELDS = ("worker_id", "host", "status", "month_deployed", "month_left", "entry_bribe", "retained_total",
+                  "bribes_total", "side_total", "forfeited_total", "months_abroad", "productivity", "loyalty")
+COMPACT_SHARE = 0.2  # rows of leavers are dropped once they are this share of the arrays
 
 
 class _Growable:
@@ -82,7 +86,11 @@ class ArrayModel:
         self.state = StateLogic()
         self.state._init_books(p)
         self.aggregator = MonthAggregator(p)
-        self.w = {name: np.zeros(0, dtype=self._dtype(name)) for name in FIELDS}
+        # workers: dense arrays in id order; rows of those who left stay (status != active)
+        # until they are COMPACT_SHARE of the rows, then move to the archive
+        self._data = {name: np.zeros(0, dtype=self._dtype(name)) for name in FIELDS}
+        self.n = 0
+        self._refresh()
         self.archive: list[dict] = []
         self.minders = _Growable(host=np.int64, camp=np.int64, vig_base=float, vig_extra=float, greed=float,
                                  pressure=float, bribes=float, status=np.int8)
@@ -91,14 +99,12 @@ class ArrayModel:
         self.next_team = 0
         self.workers_initial = sum(h.workers for h in p.hosts.values())
         self.phase_seconds: dict[str, float] = defaultdict(float)
-        self._pending: list[dict] = []
         C = p.population.contract_months
         for k in range(C - 1, -1, -1):
             for h, host in enumerate(p.hosts.values()):
                 n = host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0)
                 if n:
                     self.deploy_cohort(h, n, month_deployed=-k, months_abroad=k)
-        self._flush_pending()
 
     @staticmethod
     def _dtype(name):
@@ -146,19 +152,37 @@ class ArrayModel:
         cohort["month_deployed"][:] = month_deployed
         cohort["month_left"][:] = -1
         cohort["months_abroad"][:] = months_abroad
-        self._pending.append(cohort)
+        self._append(cohort)
 
-    def _flush_pending(self):
-        if self._pending:
-            self.w = {name: np.concatenate([self.w[name]] + [c[name] for c in self._pending]) for name in FIELDS}
-            self._pending = []
+    def _refresh(self):
+        self.w = {name: a[: self.n] for name, a in self._data.items()}
 
-    def _archive_leavers(self):
-        gone = self.w["status"] != ACTIVE
-        if gone.any():
-            self.archive.append({name: v[gone] for name, v in self.w.items()})
-            keep = ~gone
-            self.w = {name: v[keep] for name, v in self.w.items()}
+    def _append(self, cohort: dict):
+        k = len(cohort["worker_id"])
+        cap = len(self._data["worker_id"])
+        if self.n + k > cap:
+            new_cap = max(self.n + k, int(1.25 * cap) + 1024)
+            for name, a in self._data.items():
+                grown = np.zeros(new_cap, dtype=a.dtype)
+                grown[: self.n] = a[: self.n]
+                self._data[name] = grown
+        for name, a in self._data.items():
+            a[self.n:self.n + k] = cohort[name]
+        self.n += k
+        self._refresh()
+
+    def _compact(self, force: bool = False):
+        """Move the rows of those who have left to the archive, keeping id order."""
+        dead = self.w["status"] != ACTIVE
+        n_dead = int(dead.sum())
+        if n_dead == 0 or (not force and n_dead < COMPACT_SHARE * self.n):
+            return
+        gone, keep = np.flatnonzero(dead), np.flatnonzero(~dead)
+        self.archive.append({name: self.w[name][gone] for name in ARCHIVE_FIELDS})
+        for name, a in self._data.items():
+            a[: len(keep)] = a[: self.n].take(keep)
+        self.n = len(keep)
+        self._refresh()
 
     # ------------------------------------------------------------ helpers
     def draws(self, decision: str, ids) -> np.ndarray:
@@ -204,6 +228,9 @@ class ArrayModel:
         w["forfeited_total"][mask] += lost
         w["lost"][mask] = lost
         w["ledger"][mask] = 0.0
+        # a leaver adds nothing to his minder's sums next month (the mesa minder forgets him)
+        w["shortfall"][mask] = 0.0
+        w["plan"][mask] = 0.0
 
     def _tick(self, phase: str, t0: float) -> float:
         t = time.perf_counter()
@@ -236,19 +263,20 @@ class ArrayModel:
                 self.leave(mask, "repatriated")
                 repatriated_idle = np.bincount(self.w["host"][mask], minlength=H)
                 repatriated_rows = {k: self.w[k][mask] for k in repatriated_rows}
-                self._archive_leavers()
-        active_by_host = np.bincount(self.w["host"], minlength=H).astype(float)
+        posted = self.w["status"] == ACTIVE
+        active_by_host = np.bincount(self.w["host"][posted], minlength=H).astype(float)
         counts = self.state.plan_deployments(active_by_host, lv)
         first_new = self.next_worker
         for h, n in enumerate(counts):
             if n > 0:
                 self.deploy_cohort(h, int(n), month_deployed=self.month, months_abroad=0)
-        self._flush_pending()
         self.state.pick_channels()
         plans = self.state.plans
         w = self.w
-        n = len(w["status"])
+        n = self.n
         ids, host, minder = w["worker_id"], w["host"], w["minder"]
+        alive = w["status"] == ACTIVE  # who works this month (rows of earlier leavers are still here)
+        working = np.flatnonzero(alive)
         new = ids >= first_new
         entry_bribes = np.bincount(host[new], weights=w["entry_bribe"][new], minlength=H)
         t = self._tick("2 state", t)
@@ -277,18 +305,18 @@ class ArrayModel:
         # 5. the remittance rule
         r = p.remittance
         plan = plans[host]
-        w["plan"] = plan
+        w["plan"][:] = np.where(alive, plan, 0.0)
         if r.rule == "plan":
             due = plan + w["plan_arrears"]
             take = rules.plan_take(gross, due, r.fees_share, xp=np)
-            w["plan_arrears"] = rules.plan_arrears(gross, due, xp=np)
+            w["plan_arrears"][:] = rules.plan_arrears(gross, due, xp=np)
         elif r.rule == "share":
             take = rules.share_take(gross, r.share)
         else:
             camp = w["camp"]
-            camp_gross = np.bincount(camp, weights=gross, minlength=self.camps.n)
-            quota = np.bincount(camp, weights=plan, minlength=self.camps.n)
-            present = np.bincount(camp, minlength=self.camps.n) > 0
+            camp_gross = np.bincount(camp, weights=gross * alive, minlength=self.camps.n)
+            quota = np.bincount(camp, weights=plan * alive, minlength=self.camps.n)
+            present = np.bincount(camp[alive], minlength=self.camps.n) > 0
             arrears = self.camps.view("arrears")
             camp_due = quota + arrears
             arrears[present] = rules.plan_arrears(camp_gross[present], camp_due[present], xp=np)
@@ -304,7 +332,7 @@ class ArrayModel:
         # 6. side jobs, sold by the minder
         wp = p.worker
         side_wage = self.side_wages[host]
-        may_want = (side_wage > 0) & (w["kept_avg"] < wp.expected_share * w["gross_avg"])
+        may_want = alive & (side_wage > 0) & (w["kept_avg"] < wp.expected_share * w["gross_avg"])
         wants = may_want & rules.wants_side_job(w["kept_avg"], w["gross_avg"], wp.expected_share,
                                                 self._draw_where("side.seek", may_want, ids), wp.side_job_seek)
         granted = wants & rules.side_job_granted(ms.view("greed")[minder], self._draw_where("side.grant", wants, ids))
@@ -314,20 +342,20 @@ class ArrayModel:
         t = self._tick("6 side jobs", t)
 
         # 7. the send-home threat
-        shortfall = rules.plan_shortfall(gross, plan, xp=np)
-        w["shortfall"] = shortfall
+        shortfall = np.where(alive, rules.plan_shortfall(gross, plan, xp=np), 0.0)
+        w["shortfall"][:] = shortfall
         threatened = rules.threatened(shortfall, self._draw_where("threat", shortfall > 0, ids), mp.threat_prob)
         pays = threatened & rules.pays_to_stay(w["cash"], mp.threat_bribe)
         threat_bribe = np.where(pays, mp.threat_bribe, 0.0)
         w["cash"] -= threat_bribe
-        retained = gross + side - take - side_bribe - threat_bribe
+        retained = np.where(alive, gross + side - take - side_bribe - threat_bribe, 0.0)
         w["retained_total"] += retained
         w["bribes_total"] += side_bribe + threat_bribe
         w["side_total"] += side
-        w["entry_debt"] = rules.repay_entry_debt(w["entry_debt"], retained, xp=np)
+        w["entry_debt"][:] = rules.repay_entry_debt(w["entry_debt"], retained, xp=np)
         memory = p.escape.memory
-        w["kept_avg"] = rules.running_average(w["kept_avg"], retained, memory)
-        w["gross_avg"] = rules.running_average(w["gross_avg"], gross + side, memory)
+        w["kept_avg"][:] = rules.running_average(w["kept_avg"], retained, memory)
+        w["gross_avg"][:] = rules.running_average(w["gross_avg"], gross + side, memory)
         self.leave(threatened & ~pays, "sent_home")
         t = self._tick("7 threat", t)
 
@@ -373,15 +401,15 @@ class ArrayModel:
 
         # 10. deaths
         d = p.deaths
-        alive = w["status"] == ACTIVE
-        dies = alive & (self.draws("death", ids) < rules.death_prob(hours, d.rate, d.hours_slope, wk.hours_base, xp=np))
+        posted = w["status"] == ACTIVE
+        dies = posted & (self.draws("death", ids) < rules.death_prob(hours, d.rate, d.hours_slope, wk.hours_base, xp=np))
         self.leave(dies, "dead")
         t = self._tick("10 deaths", t)
 
         # 11. contracts end; minders with nobody left go home
-        alive = w["status"] == ACTIVE
-        w["months_abroad"][alive] += 1
-        self.leave(alive & (w["months_abroad"] >= p.population.contract_months), "completed")
+        posted = w["status"] == ACTIVE
+        w["months_abroad"][posted] += 1
+        self.leave(posted & (w["months_abroad"] >= p.population.contract_months), "completed")
         left_per_minder = np.bincount(w["minder"][w["status"] == ACTIVE], minlength=ms.n)
         m_status = ms.view("status")
         m_status[(m_status == M_ACTIVE) & (left_per_minder == 0)] = M_LEFT
@@ -389,22 +417,24 @@ class ArrayModel:
 
         # 12. money moves home
         status = w["status"]
-        take_by_host = np.bincount(host, weights=take, minlength=H)
-        mules = (status == STATUS_CODE["completed"]) | (status == STATUS_CODE["repatriated"])
+        take_by_host = np.bincount(host, weights=take * alive, minlength=H)
+        mules = alive & ((status == STATUS_CODE["completed"]) | (status == STATUS_CODE["repatriated"]))
         returning = np.bincount(host[mules], minlength=H) + repatriated_idle
         delivered, interdicted, costs = self.state.send_money_home(take_by_host, returning.astype(float), lv)
         t = self._tick("12 money", t)
 
         # 13. data are collected
-        gone = status != ACTIVE
+        gone = alive & (status != ACTIVE)
         leaver_ids = np.concatenate([repatriated_rows["worker_id"], ids[gone]])
         order = np.argsort(leaver_ids, kind="stable")  # summed in id order, as the mesa engine does
         leaver_host = np.concatenate([repatriated_rows["host"], host[gone]])[order]
         lost = np.concatenate([repatriated_rows["lost"], w["lost"][gone]])[order]
         paid = np.concatenate([repatriated_rows["ledger_paid"], w["ledger_paid"][gone]])[order]
+        wk_ = working
         self.latest = self.aggregator.month(
-            month=self.month, host=host, gross=gross, side=side, take=take, bribes=side_bribe + threat_bribe,
-            retained=retained, hours=hours, status=status, repatriated_idle=repatriated_idle, deployed=counts,
+            month=self.month, host=host[wk_], gross=gross[wk_], side=side[wk_], take=take[wk_],
+            bribes=(side_bribe + threat_bribe)[wk_], retained=retained[wk_], hours=hours[wk_], status=status[wk_],
+            repatriated_idle=repatriated_idle, deployed=counts,
             escape_attempts=escape_attempts, entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted,
             costs=costs, plans=plans, forfeited=np.bincount(leaver_host, weights=lost, minlength=H),
             ledger_paid=np.bincount(leaver_host, weights=paid, minlength=H),
@@ -412,7 +442,7 @@ class ArrayModel:
             minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
             policies=lv.active,
         )
-        self._archive_leavers()
+        self._compact()
         self.month += 1
         self._tick("13 collect", t)
 
@@ -443,7 +473,7 @@ class ArrayModel:
         from .results import WORKER_COLUMNS
 
         parts = self.archive + [self.w]
-        cols = {name: np.concatenate([p[name] for p in parts]) for name in FIELDS}
+        cols = {name: np.concatenate([p[name] for p in parts]) for name in ARCHIVE_FIELDS}
         order = np.argsort(cols["worker_id"], kind="stable")
         cols = {k: v[order] for k, v in cols.items()}
         df = pd.DataFrame({

@@ -21,6 +21,8 @@ EXAMPLES_RUN = """examples:
   olsim run params/history.toml --seed 3     the history of UNSCR 2375 and 2397
   olsim run --set hosts.russia.workers=5000 --set calendar.months=24
   olsim run params/classroom.toml --out results/class --force
+  olsim run --engine mesa params/classroom.toml   the reference engine (slower)
+  olsim run --profile                        time per phase of the month
 """
 EXAMPLES_VALIDATE = """examples:
   olsim validate params/history.toml
@@ -144,7 +146,24 @@ def cmd_run(args) -> int:
           f"{result.manifest['wall_seconds']:.1f} s")
     print(summary_table(s))
     print(f"results: {folder}/ (monthly.parquet, hosts.parquet, workers.parquet, manifest.json)")
+    if args.profile:
+        print(profile_table(result))
     return 0
+
+
+def profile_table(result) -> str:
+    """Seconds per phase of the month, summed over the run."""
+    phases = getattr(getattr(result, "model", None), "phase_seconds", None)
+    if not phases:
+        return "profile: per-phase times are recorded by the array engine only (use --engine array)"
+    total = sum(phases.values())
+    months = len(result.monthly)
+    lines = [f"  {'phase':<16} {'seconds':>8} {'share':>7} {'ms/month':>9}"]
+    for name in sorted(phases, key=lambda k: int(k.split()[0])):
+        sec = phases[name]
+        lines.append(f"  {name:<16} {sec:8.3f} {100 * sec / total:6.1f}% {1000 * sec / months:9.2f}")
+    lines.append(f"  {'total':<16} {total:8.3f} {100.0:6.1f}% {1000 * total / months:9.2f}")
+    return "time per phase of the month (array engine):\n" + "\n".join(lines)
 
 
 def cmd_validate(args) -> int:
@@ -174,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--months", type=int, default=None, help="months to simulate (overrides calendar.months)")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable")
     run.add_argument("--out", default=None, help="output folder (default: a new folder under results/)")
-    run.add_argument("--engine", default="mesa", help="engine: mesa (default)")
+    run.add_argument("--engine", default="array", help="engine: array (default; numpy, fast) or mesa (the reference, one object per agent)")
+    run.add_argument("--profile", action="store_true", help="print the time spent in each phase of the month (array engine)")
     run.add_argument("--force", action="store_true", help="replace the output folder if it exists")
     run.add_argument("--quiet", action="store_true", help="no progress bar or preamble")
     run.set_defaults(func=cmd_run)

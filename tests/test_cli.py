@@ -28,7 +28,7 @@ def test_run_writes_the_four_files_and_prints_a_summary(in_tmp, capsys):
     folder = in_tmp / "r1"
     assert sorted(p.name for p in folder.iterdir()) == ["hosts.parquet", "manifest.json", "monthly.parquet", "workers.parquet"]
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["seed"] == 3 and manifest["engine"] == "mesa" and manifest["params"]["calendar"]["months"] == 12
+    assert manifest["seed"] == 3 and manifest["engine"] == "array"  # the default engine and manifest["params"]["calendar"]["months"] == 12
     assert manifest["versions"]["mesa"].startswith("3.") and "python" in manifest["versions"]
     assert "olsim" in manifest["command"]
     assert len(pd.read_parquet(folder / "monthly.parquet")) == 12
@@ -61,6 +61,7 @@ BAD_ARGS = [
     (["run", "--months", "0"], "calendar.months"),
     (["run", "--seed", "x"], "--seed"),
     (["run", "--engine", "warp"], "--engine warp: unknown engine"),
+    (["run", "--engine", "mesa", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=3000000"], "population too large"),
     (["run", "missing.toml"], "missing.toml: no such file"),
     (["run", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=9000000"], "population too large"),
     (["run", "--frobnicate"], "unrecognized arguments"),
