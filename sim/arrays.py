@@ -101,51 +101,59 @@ class ArrayModel:
         self.phase_seconds: dict[str, float] = defaultdict(float)
         C = p.population.contract_months
         for k in range(C - 1, -1, -1):
-            for h, host in enumerate(p.hosts.values()):
-                n = host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0)
-                if n:
-                    self.deploy_cohort(h, n, month_deployed=-k, months_abroad=k)
+            counts = [host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0) for host in p.hosts.values()]
+            self.deploy(counts, month_deployed=-k, months_abroad=k)
 
     @staticmethod
     def _dtype(name):
         return float if name in FLOAT_FIELDS else (bool if name in BOOL_FIELDS else np.int64)
 
     # ------------------------------------------------------------ population
-    def deploy_cohort(self, host: int, n: int, month_deployed: int, months_abroad: int = 0):
-        """Post n workers: camps of camp_size, a minder per minder_ratio, teams of team_size (as the mesa engine)."""
+    def deploy(self, counts, month_deployed: int, months_abroad: int = 0):
+        """Post counts[h] workers to each host h, in host order, as the mesa engine's cohorts:
+        camps of camp_size, a minder per minder_ratio, teams of team_size."""
         pop = self.p.population
-        ids = np.arange(self.next_worker, self.next_worker + n)
-        self.next_worker += n
-        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host], self.state.plans[host], months_abroad)
-        camp_of = np.empty(n, dtype=np.int64)
-        minder_of = np.empty(n, dtype=np.int64)
-        team_of = np.empty(n, dtype=np.int64)
-        new_minders, minder_camps = [], []
-        for camp_start in range(0, n, pop.camp_size):
-            camp = self.camps.n
-            self.camps.extend(host=[host], arrears=[0.0])
-            camp_end = min(n, camp_start + pop.camp_size)
-            camp_of[camp_start:camp_end] = camp
-            for unit_start in range(camp_start, camp_end, pop.minder_ratio):
-                mid = self.minders.n + len(new_minders)
-                new_minders.append(mid)
-                minder_camps.append(camp)
-                unit_end = min(camp_end, unit_start + pop.minder_ratio)
-                minder_of[unit_start:unit_end] = mid
-                size = unit_end - unit_start
-                team_of[unit_start:unit_end] = self.next_team + np.arange(size) // pop.team_size
-                self.next_team += -(-size // pop.team_size)
+        counts = np.asarray(counts, dtype=np.int64)
+        total = int(counts.sum())
+        if total == 0:
+            return
+        ids = np.arange(self.next_worker, self.next_worker + total)
+        self.next_worker += total
+        host_of = np.repeat(np.arange(self.n_hosts), counts)
+        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host_of], self.state.plans[host_of], months_abroad)
+        camp_of = np.empty(total, dtype=np.int64)
+        minder_of = np.empty(total, dtype=np.int64)
+        team_of = np.empty(total, dtype=np.int64)
+        new_minders, minder_camps, minder_hosts = [], [], []
+        offset = 0
+        for host, n in enumerate(counts.tolist()):
+            for camp_start in range(offset, offset + n, pop.camp_size):
+                camp = self.camps.n
+                self.camps.extend(host=[host], arrears=[0.0])
+                camp_end = min(offset + n, camp_start + pop.camp_size)
+                camp_of[camp_start:camp_end] = camp
+                for unit_start in range(camp_start, camp_end, pop.minder_ratio):
+                    mid = self.minders.n + len(new_minders)
+                    new_minders.append(mid)
+                    minder_camps.append(camp)
+                    minder_hosts.append(host)
+                    unit_end = min(camp_end, unit_start + pop.minder_ratio)
+                    minder_of[unit_start:unit_end] = mid
+                    size = unit_end - unit_start
+                    team_of[unit_start:unit_end] = self.next_team + np.arange(size) // pop.team_size
+                    self.next_team += -(-size // pop.team_size)
+            offset += n
         m = rules.new_minder_attributes(self.seed, new_minders, self.p)
         k = len(new_minders)
-        self.minders.extend(host=np.full(k, host), camp=minder_camps, vig_base=m["vigilance"], vig_extra=np.zeros(k),
+        self.minders.extend(host=minder_hosts, camp=minder_camps, vig_base=m["vigilance"], vig_extra=np.zeros(k),
                             greed=m["greed"], pressure=np.full(k, self.p.minder.pressure_base), bribes=np.zeros(k),
                             status=np.zeros(k, dtype=np.int8))
-        cohort = {name: np.zeros(n, dtype=self._dtype(name)) for name in FIELDS}
+        cohort = {name: np.zeros(total, dtype=self._dtype(name)) for name in FIELDS}
         for name in ("productivity", "loyalty", "risk_aversion", "family", "entry_bribe", "entry_debt", "kept_avg",
                      "gross_avg", "informant", "passport_held"):
             cohort[name][:] = traits[name]
         cohort["worker_id"][:] = ids
-        cohort["host"][:] = host
+        cohort["host"][:] = host_of
         cohort["camp"][:] = camp_of
         cohort["team"][:] = team_of
         cohort["minder"][:] = minder_of
@@ -267,9 +275,7 @@ class ArrayModel:
         active_by_host = np.bincount(self.w["host"][posted], minlength=H).astype(float)
         counts = self.state.plan_deployments(active_by_host, lv)
         first_new = self.next_worker
-        for h, n in enumerate(counts):
-            if n > 0:
-                self.deploy_cohort(h, int(n), month_deployed=self.month, months_abroad=0)
+        self.deploy(counts, month_deployed=self.month, months_abroad=0)
         self.state.pick_channels()
         plans = self.state.plans
         w = self.w

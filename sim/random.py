@@ -75,20 +75,27 @@ def uniform_term(key: int, term: int) -> float:
     return ((z ^ (z >> 31)) >> 11) * _TO_UNIT
 
 
-def _mix_array(z: np.ndarray) -> np.ndarray:
-    # uint64 arithmetic wraps modulo 2**64, exactly like the masked Python ints
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
-    return z ^ (z >> np.uint64(31))
-
-
 def uniforms(key: int, agent_ids) -> np.ndarray:
-    """Uniforms in [0, 1) for an array of agent ids (vectorised `uniform`)."""
-    ids = np.asarray(agent_ids, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        z = np.uint64(key) + (ids + np.uint64(1)) * np.uint64(GOLDEN)
-        z = _mix_array(z)
-    return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    """Uniforms in [0, 1) for an array of agent ids (vectorised `uniform`, bit-identical).
+
+    The SplitMix64 finaliser in place on one uint64 buffer: uint64 arithmetic
+    wraps modulo 2**64, exactly like the masked Python ints of `uniform`.
+    """
+    z = np.asarray(agent_ids, dtype=np.uint64) + np.uint64(1)
+    z *= np.uint64(GOLDEN)
+    z += np.uint64(key)
+    t = z >> np.uint64(30)
+    z ^= t
+    z *= np.uint64(_M1)
+    np.right_shift(z, np.uint64(27), out=t)
+    z ^= t
+    z *= np.uint64(_M2)
+    np.right_shift(z, np.uint64(31), out=t)
+    z ^= t
+    z >>= np.uint64(11)
+    out = z.astype(np.float64)
+    out *= _TO_UNIT
+    return out
 
 
 def draw(seed: int, decision: str, month: int, agent_id: int) -> float:

@@ -69,8 +69,9 @@ def gini(values: np.ndarray, is_sorted: bool = False) -> float:
     total = x.sum()
     if n == 0 or total <= 0:
         return float("nan")
-    ranks = np.arange(1, n + 1)
-    return float(((2 * ranks - n - 1) * x).sum() / (n * total))
+    # G = sum_i (2i - n - 1) x_(i) / (n sum x), with ranks i = 1..n of the sorted values
+    weighted = float(np.dot(np.arange(1, n + 1, dtype=float), x))
+    return 2.0 * weighted / (n * total) - (n + 1) / n
 
 
 class MonthAggregator:

@@ -76,8 +76,8 @@ def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abro
     productivity = lognormal("productivity", 1.0, w.productivity_sigma)
     wk = params.work
     hours0 = hours_worked(params.minder.pressure_base, wk.hours_base, wk.hours_max, math.inf, xp=np)
-    gross0 = gross_wage(float(wage), productivity, hours0, wk.hours_base)
-    kept0 = gross0 - expected_take(gross0, float(plan), params)
+    gross0 = gross_wage(np.asarray(wage, dtype=float), productivity, hours0, wk.hours_base)
+    kept0 = gross0 - expected_take(gross0, np.asarray(plan, dtype=float), params)
     entry_bribe = np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma), 2)
     veteran = np.asarray(months_abroad) > 0
     return {

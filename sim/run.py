@@ -27,11 +27,15 @@ def _git_commit() -> str | None:
 
 
 def versions() -> dict:
-    import mesa
+    from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__
 
-    return {"package": __version__, "python": platform.python_version(), "numpy": np.__version__, "mesa": mesa.__version__, "pandas": pd.__version__}
+    try:
+        mesa_version = version("mesa")  # without importing mesa (a second's import the array engine does not need)
+    except PackageNotFoundError:  # pragma: no cover
+        mesa_version = None
+    return {"package": __version__, "python": platform.python_version(), "numpy": np.__version__, "mesa": mesa_version, "pandas": pd.__version__}
 
 
 def workers_table(workers) -> pd.DataFrame:
@@ -67,7 +71,6 @@ def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progr
         seed: the seed of every random draw; the same seed gives the same tables.
         progress: show a progress bar over months.
     """
-    from .model import OverseasLaborModel
     from .params import ParamsError, load_params
 
     if params is None:
@@ -81,6 +84,8 @@ def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progr
 
         model = ArrayModel(params, seed=seed)
     else:
+        from .model import OverseasLaborModel
+
         model = OverseasLaborModel(params, seed=seed)
     months = params.calendar.months
     bar = None

@@ -1,0 +1,124 @@
+"""Benchmark the engines: wall time, time per worker-month, peak memory, phases.
+
+Run by hand, not by pytest:
+
+    python benchmarks/engines.py            # the full table (about 15 minutes here)
+    python benchmarks/engines.py --quick    # 1 run each, small sizes (under a minute)
+
+Each run is a fresh process (so its peak memory is its own), running the
+baseline scaled to the given population for 120 months with seed 0. Prints
+one table per engine and population: median wall seconds of the runs (the
+model's run time, without Python's start-up and imports), microseconds per
+worker-month, peak resident memory; the array/mesa ratio at 10,000 workers;
+and the array engine's time per phase at the largest common size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scaled_overrides(workers: int, months: int) -> dict:
+    from sim import Params
+
+    base = Params().hosts
+    total = sum(h.workers for h in base.values())
+    ov = {f"hosts.{name}.workers": max(1, round(h.workers * workers / total)) for name, h in base.items()}
+    ov["calendar.months"] = months
+    return ov
+
+
+def one_run(engine: str, workers: int, months: int, seed: int) -> dict:
+    """In the child process: one run, reported as JSON on stdout."""
+    sys.path.insert(0, str(ROOT))
+    from sim import load_params, run
+
+    params = load_params(overrides=scaled_overrides(workers, months))
+    t0 = time.perf_counter()
+    result = run(params, engine=engine, seed=seed)
+    wall = time.perf_counter() - t0
+    worker_months = int(result.monthly["workers_working"].sum())
+    phases = dict(getattr(result.model, "phase_seconds", {}) or {})
+    return {
+        "engine": engine, "workers": sum(h.workers for h in params.hosts.values()), "months": months, "wall": wall,
+        "worker_months": worker_months, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "phases": phases,
+    }
+
+
+def measure(engine: str, workers: int, months: int, runs: int) -> list[dict]:
+    out = []
+    for i in range(runs):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", engine, str(workers), str(months), "0"],
+            capture_output=True, text=True, cwd=ROOT,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"run failed: {engine} {workers}\n{proc.stderr}")
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(f"  {engine:5} {workers:>9,} workers  run {i + 1}/{runs}: {out[-1]['wall']:.2f} s", file=sys.stderr, flush=True)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="one run each at 1k and 10k workers")
+    ap.add_argument("--runs", type=int, default=3, help="runs per engine and size (default 3)")
+    ap.add_argument("--months", type=int, default=120)
+    ap.add_argument("--one", nargs=4, metavar=("ENGINE", "WORKERS", "MONTHS", "SEED"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        engine, workers, months, seed = args.one
+        print(json.dumps(one_run(engine, int(workers), int(months), int(seed))))
+        return 0
+    runs = 1 if args.quick else args.runs
+    plan = [("array", 1_000), ("array", 10_000), ("mesa", 1_000), ("mesa", 10_000)]
+    if not args.quick:
+        plan += [("array", 100_000), ("array", 1_000_000)]
+    results = {}
+    for engine, workers in plan:
+        results[(engine, workers)] = measure(engine, workers, args.months, runs)
+
+    import numpy as np
+
+    print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, {__import__('os').cpu_count()} cores; "
+          f"Python {platform.python_version()}, numpy {np.__version__}; {args.months} months, seed 0, "
+          f"median of {runs} run(s)\n")
+    print(f"| engine | workers | median wall s | min-max s | µs per worker-month | peak memory MiB |")
+    print(f"|---|---:|---:|---:|---:|---:|")
+    per_wm = {}
+    for (engine, workers), rs in sorted(results.items(), key=lambda kv: (kv[0][0] != "array", kv[0][1])):
+        walls = [r["wall"] for r in rs]
+        med = statistics.median(walls)
+        us = 1e6 * med / rs[0]["worker_months"]
+        per_wm[(engine, workers)] = us
+        peak = max(r["peak_mib"] for r in rs)
+        print(f"| {engine} | {rs[0]['workers']:,} | {med:.2f} | {min(walls):.2f}-{max(walls):.2f} | {us:.2f} | {peak:,.0f} |")
+    if ("mesa", 10_000) in per_wm and ("array", 10_000) in per_wm:
+        print(f"\narray engine speed-up over mesa at 10,000 workers (per worker-month): "
+              f"{per_wm[('mesa', 10_000)] / per_wm[('array', 10_000)]:.0f}x")
+    largest = max(w for (e, w) in results if e == "array" and w <= 100_000)
+    rs = results[("array", largest)]
+    median_run = sorted(rs, key=lambda r: r["wall"])[len(rs) // 2]
+    phases = median_run["phases"]
+    total = sum(phases.values())
+    print(f"\narray engine, {median_run['workers']:,} workers, time per phase (median run):\n")
+    print("| phase | seconds | share | ms per month |")
+    print("|---|---:|---:|---:|")
+    for name in sorted(phases, key=lambda k: int(k.split()[0])):
+        print(f"| {name} | {phases[name]:.3f} | {100 * phases[name] / total:.1f}% | {1000 * phases[name] / args.months:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
