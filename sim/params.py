@@ -210,6 +210,7 @@ class StateParams(Strict):
     revenue_target_share: float = F(0.9, "assumption", "revenue target as a share of plan x initial workforce", ge=0, le=10)
     plan_raise: float = F(0.02, "assumption", "monthly rise of every plan while revenue is short of target", ge=0, le=1)
     plan_cap: float = F(1.5, "facts: plans rose $7,200 -> $10,000 and $4,500 -> $7,000 (Daily NK ~2019-21)", "highest plan as a multiple of the initial one", ge=1, le=10)
+    host_growth_cap: float = F(2.0, "assumption", "largest workforce target a host can reach by the state's shifting, as a multiple of its initial workers", ge=1, le=100)
     shift_share: float = F(0.05, "assumption", "monthly share of the posts closed by sanctions that the state moves to more open hosts", ge=0, le=1)
     reprisal_severity: float = F(0.1, "facts: reprisals against families, camps (US State Dept; rights groups); weight: assumption", "weight of the family's punishment in a worker's risk", ge=0, le=5)
 

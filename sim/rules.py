@@ -269,7 +269,7 @@ def next_plans(plans: np.ndarray, initial: np.ndarray, delivered_last: float, ta
     return plans.copy()
 
 
-def deployments(target, active, ban, evasion, repatriation, shift_share):
+def deployments(target, active, ban, evasion, repatriation, shift_share, target_cap):
     """New workers per host this month, and how the state re-allocates its targets.
 
     A host's compliance with a permit ban or a repatriation mandate closes
@@ -278,20 +278,24 @@ def deployments(target, active, ban, evasion, repatriation, shift_share):
     fills each host up to what is reachable of its target (whole workers,
     rounded down). Each month it also moves a share ``shift_share`` of the
     posts it has lost to hosts more reachable than the one that closed them,
-    in proportion to their target times how much more reachable they are;
-    with equal compliance everywhere nothing moves.
-    Returns (counts, change of each host's target).
+    in proportion to their target times how much more reachable they are,
+    and no host's target beyond ``target_cap``; with equal compliance
+    everywhere nothing moves. Returns (counts, change of each host's target).
     """
     target = np.asarray(target, dtype=float)
     reachable = (1.0 - ban) * (1.0 - repatriation) + ban * (1.0 - repatriation) * evasion
     counts = np.floor(np.maximum(target * reachable - np.asarray(active, dtype=float), 0.0) + 1e-9).astype(np.int64)
+    room = np.maximum(np.asarray(target_cap, dtype=float) - target, 0.0)
     lost = target * (1.0 - reachable)
-    gain = np.maximum(reachable[None, :] - reachable[:, None], 0.0) * target[None, :]  # from row host to column host
+    gain = np.maximum(reachable[None, :] - reachable[:, None], 0.0) * (target * (room > 0))[None, :]  # row host -> column host
     rows = gain.sum(axis=1)
     has_dest = rows > 0
     share = np.where(has_dest[:, None], gain / np.where(has_dest, rows, 1.0)[:, None], 0.0)
-    moved_out = shift_share * lost * has_dest
-    return counts, moved_out @ share - moved_out
+    flows = (shift_share * lost * has_dest)[:, None] * share
+    arriving = flows.sum(axis=0)
+    scale = np.where(arriving > room, room / np.where(arriving > 0, arriving, 1.0), 1.0)
+    flows = flows * scale[None, :]
+    return counts, flows.sum(axis=0) - flows.sum(axis=1)
 
 
 def repatriation_prob(compliance, total_months, months_left):

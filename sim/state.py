@@ -22,6 +22,7 @@ class StateLogic:
         self.plans_initial = np.array([h.plan for h in p.hosts.values()], dtype=float)
         self.plans = self.plans_initial.copy()
         self.target_workers = np.array([h.workers for h in p.hosts.values()], dtype=float)
+        self.target_cap = p.state.host_growth_cap * self.target_workers
         self.revenue_target = p.state.revenue_target_share * float(self.plans_initial @ self.target_workers)
         c = p.channels
         w = np.array([c.bank, c.courier, c.mule], dtype=float)
@@ -41,7 +42,7 @@ class StateLogic:
     def plan_deployments(self, active_by_host: np.ndarray, lv: Levers) -> np.ndarray:
         """How many to post to each host this month; lost posts move toward hosts that do not comply."""
         counts, target_change = rules.deployments(
-            self.target_workers, active_by_host, lv.ban, lv.evasion, lv.repatriation, self.p_state.state.shift_share
+            self.target_workers, active_by_host, lv.ban, lv.evasion, lv.repatriation, self.p_state.state.shift_share, self.target_cap
         )
         self.target_workers = self.target_workers + target_change
         return counts

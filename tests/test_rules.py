@@ -117,20 +117,23 @@ def test_state_raises_plans_within_the_cap():
 def test_deployments_fill_what_sanctions_leave_reachable():
     target, active = np.array([100.0, 100.0]), np.array([90.0, 95.0])
     z = np.zeros(2)
-    counts, change = rules.deployments(target, active, z, z, z, 0.5)
+    counts, change = rules.deployments(target, active, z, z, z, 0.5, 10 * target)
     assert list(counts) == [10, 5] and np.allclose(change, 0)
     # host 0 bans fully, no evasion: nothing goes there, and half its lost posts move to host 1
-    counts, change = rules.deployments(target, active, np.array([1.0, 0.0]), z, z, 0.5)
+    counts, change = rules.deployments(target, active, np.array([1.0, 0.0]), z, z, 0.5, 10 * target)
     assert list(counts) == [0, 5] and change[0] == pytest.approx(-50) and change[1] == pytest.approx(50)
     # a ban with 50% evasion leaves half the market reachable on visas
-    counts, _ = rules.deployments(target, np.array([40.0, 0.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), z, 0.5)
+    counts, _ = rules.deployments(target, np.array([40.0, 0.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), z, 0.5, 10 * target)
     assert list(counts) == [10, 50]
     # equal compliance everywhere: nowhere more open to move to
-    counts, change = rules.deployments(target, np.array([0.0, 0.0]), np.array([0.5, 0.5]), z, z, 0.5)
+    counts, change = rules.deployments(target, np.array([0.0, 0.0]), np.array([0.5, 0.5]), z, z, 0.5, 10 * target)
     assert list(counts) == [50, 50] and np.allclose(change, 0)
     # whole workers, rounded down
-    counts, _ = rules.deployments(np.array([10.0]), np.array([0.0]), np.array([0.55]), np.zeros(1), np.zeros(1), 0.0)
+    counts, _ = rules.deployments(np.array([10.0]), np.array([0.0]), np.array([0.55]), np.zeros(1), np.zeros(1), 0.0, np.array([20.0]))
     assert list(counts) == [4]
+    # a host full to its cap takes no more posts: they stay lost
+    counts, change = rules.deployments(target, active, np.array([1.0, 0.0]), z, z, 0.5, np.array([100.0, 120.0]))
+    assert change[1] == pytest.approx(20) and change[0] == pytest.approx(-20)
 
 
 def test_repatriation_reaches_compliance_by_the_deadline():
