@@ -30,6 +30,7 @@ class Camp:
     camp_id: int
     host: int
     minders: list = field(default_factory=list)
+    occupancy: int = 0  # workers posted here now
     arrears: float = 0.0  # what the camp owes the plan from earlier months
     gross: float = 0.0  # this month's gross wages of the camp
     due: float = 0.0  # this month's quota plus arrears
@@ -227,6 +228,7 @@ class Worker(mesa.Agent):
         model = self.model
         self.status = status
         self.month_left = model.month
+        self.camp.occupancy -= 1
         lost = self.ledger
         if status in ("completed", "repatriated") and self.draw("ledger") < model.p.remittance.ledger_pay_prob:
             self.ledger_paid = self.ledger

@@ -94,7 +94,7 @@ class ArrayModel:
         self.archive: list[dict] = []
         self.minders = _Growable(host=np.int64, camp=np.int64, vig_base=float, vig_extra=float, greed=float,
                                  pressure=float, bribes=float, status=np.int8)
-        self.camps = _Growable(host=np.int64, arrears=float)
+        self.camps = _Growable(host=np.int64, arrears=float, occupancy=np.int64)
         self.next_worker = 0
         self.next_team = 0
         self.workers_initial = sum(h.workers for h in p.hosts.values())
@@ -127,21 +127,30 @@ class ArrayModel:
         new_minders, minder_camps, minder_hosts = [], [], []
         offset = 0
         for host, n in enumerate(counts.tolist()):
-            for camp_start in range(offset, offset + n, pop.camp_size):
-                camp = self.camps.n
-                self.camps.extend(host=[host], arrears=[0.0])
-                camp_end = min(offset + n, camp_start + pop.camp_size)
-                camp_of[camp_start:camp_end] = camp
-                for unit_start in range(camp_start, camp_end, pop.minder_ratio):
+            if n == 0:
+                continue
+            # newcomers fill the host's camps that have room, then open new camps
+            c_host, c_occ = self.camps.view("host"), self.camps.view("occupancy")
+            has_room = np.flatnonzero((c_host == host) & (c_occ < pop.camp_size))
+            open_camps = list(zip(has_room.tolist(), (pop.camp_size - c_occ[has_room]).tolist()))
+            start = offset
+            for camp_id, k in rules.fill_camps(n, open_camps, pop.camp_size):
+                if camp_id is None:
+                    camp_id = self.camps.n
+                    self.camps.extend(host=[host], arrears=[0.0], occupancy=[0])
+                self.camps.view("occupancy")[camp_id] += k
+                camp_of[start:start + k] = camp_id
+                for unit_start in range(start, start + k, pop.minder_ratio):
                     mid = self.minders.n + len(new_minders)
                     new_minders.append(mid)
-                    minder_camps.append(camp)
+                    minder_camps.append(camp_id)
                     minder_hosts.append(host)
-                    unit_end = min(camp_end, unit_start + pop.minder_ratio)
+                    unit_end = min(start + k, unit_start + pop.minder_ratio)
                     minder_of[unit_start:unit_end] = mid
                     size = unit_end - unit_start
                     team_of[unit_start:unit_end] = self.next_team + np.arange(size) // pop.team_size
                     self.next_team += -(-size // pop.team_size)
+                start += k
             offset += n
         m = rules.new_minder_attributes(self.seed, new_minders, self.p)
         k = len(new_minders)
@@ -222,6 +231,7 @@ class ArrayModel:
         w = self.w
         w["status"][mask] = STATUS_CODE[status]
         w["month_left"][mask] = self.month
+        self.camps.view("occupancy")[:] -= np.bincount(w["camp"][mask], minlength=self.camps.n)
         ledger = w["ledger"][mask]
         lost = ledger.copy()
         paid = np.zeros(len(ledger))

@@ -127,33 +127,42 @@ class OverseasLaborModel(mesa.Model):
         return i
 
     def deploy_cohort(self, host: int, n: int, month_deployed: int, months_abroad: int = 0):
-        """Post n workers to a host: camps of camp_size, a minder per minder_ratio, teams of team_size."""
+        """Post n workers to a host: into camps (of at most camp_size), a minder per minder_ratio, teams of team_size."""
         pop = self.p.population
         first = self._next["worker"]
         ids = np.arange(first, first + n)
         self._next["worker"] = first + n
         traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host], self.state.plans[host], months_abroad)
         traits = {k: v.tolist() for k, v in traits.items()}
-        for camp_start in range(0, n, pop.camp_size):
-            camp = Camp(self._new_id("camp"), host)
-            self.camps.append(camp)
-            camp_end = min(n, camp_start + pop.camp_size)
-            for unit_start in range(camp_start, camp_end, pop.minder_ratio):
+        # newcomers fill the host's camps that have room, then open new camps
+        open_camps = [(c.camp_id, pop.camp_size - c.occupancy) for c in self.camps if c.host == host and c.occupancy < pop.camp_size]
+        by_id = {c.camp_id: c for c in self.camps}
+        start = 0
+        for camp_id, k in rules.fill_camps(n, open_camps, pop.camp_size):
+            if camp_id is None:
+                camp = Camp(self._new_id("camp"), host)
+                self.camps.append(camp)
+            else:
+                camp = by_id[camp_id]
+            camp.occupancy += k
+            # a minder for every minder_ratio newcomers in the camp, teams of team_size under him
+            for unit_start in range(start, start + k, pop.minder_ratio):
                 mid = self._new_id("minder")
                 m = rules.new_minder_attributes(self.seed, [mid], self.p)
                 minder = Minder(self, mid, host, camp, float(m["vigilance"][0]), float(m["greed"][0]))
                 camp.minders.append(minder)
                 self.minders.append(minder)
-                unit_end = min(camp_end, unit_start + pop.minder_ratio)
+                unit_end = min(start + k, unit_start + pop.minder_ratio)
                 for team_start in range(unit_start, unit_end, pop.team_size):
                     team = self._new_id("team")
                     for i in range(team_start, min(unit_end, team_start + pop.team_size)):
-                        t = {k: v[i] for k, v in traits.items()}
+                        t = {key: v[i] for key, v in traits.items()}
                         w = Worker(self, first + i, host, camp, team, minder, month_deployed, months_abroad, t)
                         w.note(f"posted to {self.host_names[host]}, paid an entry bribe of ${w.entry_bribe:,.0f}")
                         minder.workers.append(w)
                         self.workers.append(w)
                         self.everyone.append(w)
+            start += k
 
     def replace_minder(self, old: Minder):
         """A minder on whose watch a worker escaped is punished and replaced."""

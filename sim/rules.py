@@ -298,6 +298,25 @@ def deployments(target, active, ban, evasion, repatriation, shift_share, target_
     return counts, flows.sum(axis=0) - flows.sum(axis=1)
 
 
+def fill_camps(n: int, open_camps, camp_size: int) -> list:
+    """Split n newcomers to a host over its camps that have room, in camp-id order
+    (``open_camps``: (camp id, room) pairs), then over new camps of camp_size.
+    Returns (camp id or None for a new camp, how many) chunks."""
+    chunks, left = [], int(n)
+    for camp_id, room in open_camps:
+        if left == 0:
+            break
+        k = min(int(room), left)
+        if k > 0:
+            chunks.append((camp_id, k))
+            left -= k
+    while left > 0:
+        k = min(camp_size, left)
+        chunks.append((None, k))
+        left -= k
+    return chunks
+
+
 def repatriation_prob(compliance, total_months, months_left):
     """Monthly chance a minder's unit is sent home under a mandate.
 

@@ -123,3 +123,25 @@ def test_group_quota_and_share_rules_run_and_differ():
     assert not np.allclose(plan["state_take"], quota["state_take"])
     # the share rule takes exactly its share of the gross
     assert np.allclose(share["state_take"], 0.7 * share["wages_gross"])
+
+
+def test_camps_fill_before_new_ones_open_and_never_overflow():
+    from conftest import ROOT
+
+    m = OverseasLaborModel(ROOT / "params" / "classroom.toml", seed=2, calendar__months=24)
+    assert len(m.camps) == 1 and m.camps[0].occupancy == m.p.hosts["gulf"].workers
+    for _ in range(24):
+        m.step()
+        counts = {}
+        for w in m.workers:
+            counts[w.camp.camp_id] = counts.get(w.camp.camp_id, 0) + 1
+        for camp in m.camps:
+            assert camp.occupancy == counts.get(camp.camp_id, 0) <= m.p.population.camp_size
+    assert len(m.camps) == 1  # replacements moved into the same camp
+
+
+def test_initial_workers_are_dated_by_their_months_abroad():
+    r = run(small_params(months=2), seed=0)
+    w = r.workers[r.workers["month_deployed"] < 0]
+    C = 36
+    assert w["month_deployed"].min() == -(C - 1)
