@@ -8,7 +8,7 @@ Run by hand, not by pytest:
 Each run is a fresh process (so its peak memory is its own), running the
 baseline scaled to the given population for 120 months with seed 0. Prints
 one table per engine and population: median wall seconds of the runs (the
-model's run time, without Python's start-up and imports), microseconds per
+model's run time, `sim.run`, without Python's start-up and imports), microseconds per
 worker-month, peak resident memory; the array/mesa ratio at 10,000 workers;
 and the array engine's time per phase at the largest common size.
 """
@@ -41,6 +41,8 @@ def scaled_overrides(workers: int, months: int) -> dict:
 def one_run(engine: str, workers: int, months: int, seed: int) -> dict:
     """In the child process: one run, reported as JSON on stdout."""
     sys.path.insert(0, str(ROOT))
+    import sim.arrays  # noqa: F401  (imports are start-up, not model time)
+    import sim.model  # noqa: F401
     from sim import load_params, run
 
     params = load_params(overrides=scaled_overrides(workers, months))
