@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from .params import ParamsError, load_params, parse_value
+from .results import check_output_folder
 
 EXAMPLES_RUN = """examples:
   olsim run                                  the baseline (no sanctions), full scale
@@ -76,6 +77,17 @@ def _default_out(params_path: str | None, seed: int) -> Path:
     return out
 
 
+def _reason(error: OSError, out: Path) -> str:
+    """The message of an output-folder error, without repeating the folder's path."""
+    text = str(error)
+    prefix = f"{out.absolute()}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _num(x: float, fmt: str) -> str:
+    return "n/a" if x != x else fmt.format(x)
+
+
 def _fmt_money(x: float) -> str:
     if x != x:
         return "n/a"
@@ -90,7 +102,7 @@ def summary_table(summary: dict) -> str:
 
     def check(key):
         c = cal.get(key)
-        if not c:
+        if not c or c["value"] != c["value"]:
             return ""
         mark = "in" if c["inside"] else "OUT of"
         return f"  ({mark} target {c['low']:g}-{c['high']:g})"
@@ -98,14 +110,14 @@ def summary_table(summary: dict) -> str:
     rows = [
         ("revenue delivered per year", _fmt_money(summary["revenue_delivered_per_year"]), ""),
         ("state take per year", _fmt_money(summary["state_take_per_year"]), ""),
-        ("state take per worker-month", f"${summary['state_take_per_worker_month']:,.0f}", check("state_take_per_worker_month")),
-        ("share of earnings the worker keeps", f"{100 * summary['worker_share_kept']:.1f}%", check("worker_share_kept")),
-        ("mean hours per day", f"{summary['hours_mean']:.1f}", check("hours_mean")),
-        ("escapes per 1,000 worker-years", f"{summary['escapes_per_1000_worker_years']:.2f}", check("escapes_per_1000_worker_years")),
-        ("caught per 1,000 worker-years", f"{summary['caught_per_1000_worker_years']:.2f}", ""),
-        ("deaths per 10,000 worker-years", f"{summary['deaths_per_10000_worker_years']:.1f}", check("deaths_per_10000_worker_years")),
-        ("sent home per 1,000 worker-years", f"{summary['sent_home_per_1000_worker_years']:.2f}", ""),
-        ("median entry bribe", f"${summary['entry_bribe_median']:,.0f}", check("entry_bribe_median")),
+        ("state take per worker-month", _num(summary["state_take_per_worker_month"], "${:,.0f}"), check("state_take_per_worker_month")),
+        ("share of earnings the worker keeps", _num(100 * summary["worker_share_kept"], "{:.1f}%"), check("worker_share_kept")),
+        ("mean hours per day", _num(summary["hours_mean"], "{:.1f}"), check("hours_mean")),
+        ("escapes per 1,000 worker-years", _num(summary["escapes_per_1000_worker_years"], "{:.2f}"), check("escapes_per_1000_worker_years")),
+        ("caught per 1,000 worker-years", _num(summary["caught_per_1000_worker_years"], "{:.2f}"), ""),
+        ("deaths per 10,000 worker-years", _num(summary["deaths_per_10000_worker_years"], "{:.1f}"), check("deaths_per_10000_worker_years")),
+        ("sent home per 1,000 worker-years", _num(summary["sent_home_per_1000_worker_years"], "{:.2f}"), ""),
+        ("median entry bribe", _num(summary["entry_bribe_median"], "${:,.0f}"), check("entry_bribe_median")),
         ("net gain per worker p10 / median / p90",
          f"{_fmt_money(summary['net_gain_p10'])} / {_fmt_money(summary['net_gain_p50'])} / {_fmt_money(summary['net_gain_p90'])}", ""),
         ("workers at start / end", f"{summary['workers_initial']:,} / {summary['workers_final']:,}", ""),
@@ -125,11 +137,15 @@ def cmd_run(args) -> int:
         check_memory(params, args.engine)
     except ParamsError as e:
         raise UserError(e.errors) from None
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: must be 0 or more")
+    if args.out is not None and not args.out.strip():
+        raise UserError("--out: empty folder name")
     out = Path(args.out) if args.out else _default_out(args.params, args.seed)
-    if out.exists() and not args.force:
-        raise UserError(f"--out {out}: already exists; choose another folder or add --force to replace it")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
+    try:
+        check_output_folder(out, args.force)
+    except OSError as e:
+        raise UserError(f"--out {args.out or out}: {_reason(e, out)}") from None
     workers = sum(h.workers for h in params.hosts.values())
     show = not args.quiet and workers * params.calendar.months >= 200_000
     command = " ".join(shlex.quote(a) for a in ["olsim", *sys.argv[1:]]) if sys.argv else None
@@ -139,8 +155,15 @@ def cmd_run(args) -> int:
     result.manifest["params_file"] = args.params
     try:
         folder = result.save(out, force=args.force)
-    except FileExistsError:
-        raise UserError(f"--out {out}: already exists (created while running); nothing was replaced") from None
+    except OSError as e:
+        # keep the finished run: write it next to the requested folder instead
+        fallback = _default_out(args.params, args.seed)
+        try:
+            folder = result.save(fallback)
+        except OSError:
+            raise UserError(f"--out {out}: {e}; the results could not be saved") from None
+        print(f"olsim: warning: --out {out}: {_reason(e, out)}; results saved to {folder} instead", file=sys.stderr)
+    folder = out if folder == out.absolute() else folder
     s = result.summary
     print(f"overseas-labor-sim: {s['months']} months from {params.calendar.start}, {args.engine} engine, seed {args.seed}, "
           f"{result.manifest['wall_seconds']:.1f} s")

@@ -29,7 +29,14 @@ def _resolve_params(params, overrides) -> Params:
         if overrides:
             from .params import params_to_dict, apply_overrides, defaults_dict
 
-            return Params.model_validate(apply_overrides(params_to_dict(params), overrides, defaults_dict()))
+            from pydantic import ValidationError
+
+            from .params import ParamsError, format_validation_error
+
+            try:
+                return Params.model_validate(apply_overrides(params_to_dict(params), overrides, defaults_dict()))
+            except ValidationError as e:
+                raise ParamsError(format_validation_error(e)) from None
         return params
     if isinstance(params, dict):
         return load_params(None, {**params, **(overrides or {})})

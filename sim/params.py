@@ -45,14 +45,27 @@ def F(default, source: str, description: str = "", **constraints):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+    # strict: no silent true -> 1 or "0.5" -> 0.5 (ints still fill float fields)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True, strict=True)
 
 
 def parse_month(value: str) -> tuple[int, int]:
     m = MONTH_RE.match(value)
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise ValueError(f"'{value}' is not a month written YYYY-MM")
+    if not 1900 <= int(m.group(1)) <= 2200:
+        raise ValueError(f"'{value}': year out of range (1900-2200)")
     return int(m.group(1)), int(m.group(2))
+
+
+def _check_month(v):
+    if isinstance(v, bool):
+        raise ValueError("must be a month index or 'YYYY-MM', not true/false")
+    if isinstance(v, str):
+        parse_month(v)
+    elif not -2400 <= v <= 2400:
+        raise ValueError(f"month index {v} out of range (-2400 to 2400)")
+    return v
 
 
 # ---------------------------------------------------------------- sections
@@ -237,9 +250,7 @@ class PolicyBase(Strict):
     @field_validator("start", "end")
     @classmethod
     def _month(cls, v):
-        if isinstance(v, str):
-            parse_month(v)
-        return v
+        return _check_month(v)
 
 
 class PermitBan(PolicyBase):
@@ -254,9 +265,7 @@ class Repatriation(PolicyBase):
     @field_validator("deadline")
     @classmethod
     def _deadline(cls, v):
-        if isinstance(v, str):
-            parse_month(v)
-        return v
+        return _check_month(v)
 
 
 class CashInterdiction(PolicyBase):
@@ -348,6 +357,8 @@ class Params(Strict):
                 errors.append(f"{key}.end: ends ({p.end}) before or when it starts ({p.start})")
             if isinstance(p, Repatriation) and self.calendar.index(p.deadline) <= start:
                 errors.append(f"{key}.deadline: deadline ({p.deadline}) is not after the start ({p.start})")
+            elif isinstance(p, Repatriation) and self.calendar.index(p.deadline) <= 0:
+                errors.append(f"{key}.deadline: deadline ({p.deadline}) is not after the first month of the run ({self.calendar.start})")
             if p.hosts != "all":
                 if not p.hosts:
                     errors.append(f"{key}.hosts: empty list; use \"all\" or host names")

@@ -170,24 +170,31 @@ class Result:
     def save(self, folder: str | os.PathLike, force: bool = False) -> Path:
         """Write the four files into ``folder`` atomically (a temporary folder, then a rename).
 
-        An existing folder is never overwritten unless ``force``; then it is
-        replaced only once the new one is complete.
+        An existing folder is never overwritten unless ``force``, and even
+        then only if it is a run folder (it holds manifest.json) or empty; it
+        is replaced only once the new one is complete, and put back if the
+        replacement fails.
         """
-        folder = Path(folder)
-        if folder.exists() and not force:
-            raise FileExistsError(f"{folder} already exists (use --force to replace it)")
+        folder = Path(folder).absolute()
+        check_output_folder(folder, force)
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
+            os.chmod(tmp, 0o777 & ~_umask())
             self.monthly.to_parquet(tmp / "monthly.parquet", index=False)
             self.hosts.to_parquet(tmp / "hosts.parquet", index=False)
             self.workers.to_parquet(tmp / "workers.parquet", index=False)
             manifest = {**self.manifest, "summary": _jsonable(self.summary)}
             (tmp / "manifest.json").write_text(json.dumps(_jsonable(manifest), indent=2) + "\n")
             if folder.exists():
+                check_output_folder(folder, force)  # it may have appeared while running
                 old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
                 folder.rename(old)
-                tmp.rename(folder)
+                try:
+                    tmp.rename(folder)
+                except BaseException:
+                    old.rename(folder)
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 tmp.rename(folder)
@@ -210,6 +217,33 @@ class Result:
             workers=pd.read_parquet(folder / "workers.parquet"),
             manifest=manifest,
         )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_output_folder(folder: str | os.PathLike, force: bool = False) -> None:
+    """Raise FileExistsError/NotADirectoryError/PermissionError (one line) if results cannot go to ``folder``."""
+    folder = Path(folder).absolute()
+    if not folder.name or folder.name in (".", ".."):
+        raise NotADirectoryError(f"{folder}: give a folder name for the results")
+    if folder.exists():
+        if not folder.is_dir():
+            raise FileExistsError(f"{folder}: exists and is not a folder; nothing was replaced")
+        if not force:
+            raise FileExistsError(f"{folder}: already exists; choose another folder or add --force to replace it")
+        if any(folder.iterdir()) and not (folder / "manifest.json").exists():
+            raise FileExistsError(f"{folder}: not a run folder (no manifest.json); --force replaces only earlier runs, so nothing was replaced")
+    parent = folder.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{folder}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{folder}: cannot write in {parent}")
 
 
 def _jsonable(x):
@@ -253,7 +287,7 @@ def summarise(result: Result) -> dict:
         s[f"net_gain_p{q}"] = float(np.percentile(left["net_gain"], q)) if len(left) else float("nan")
     s["retained_median_mean"] = float(m["retained_median"].mean()) if months else float("nan")
     s["calibration"] = {
-        k: {"value": s[k], "low": lo, "high": hi, "inside": bool(lo <= s[k] <= hi), "what": what}
+        k: {"value": s[k], "low": lo, "high": hi, "inside": None if s[k] != s[k] else bool(lo <= s[k] <= hi), "what": what}
         for k, (lo, hi, what) in TARGETS.items()
     }
     return s

@@ -65,6 +65,10 @@ BAD_ARGS = [
     (["run", "missing.toml"], "missing.toml: no such file"),
     (["run", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=9000000"], "population too large"),
     (["run", "--frobnicate"], "unrecognized arguments"),
+    (["run", "--seed", "-1"], "--seed -1: must be 0 or more"),
+    (["run", "--out", ""], "--out: empty folder name"),
+    (["run", "--set", "hosts.china.workers=true"], "hosts.china.workers: input should be a valid integer"),
+    (["run", "--set", 'remittance.share="0.5"'], "remittance.share: input should be a valid number"),
     (["validate"], "the following arguments are required"),
     (["fly"], "invalid choice"),
 ]
@@ -114,3 +118,20 @@ def test_console_script_is_installed():
                           "print([e.value for e in entry_points(group='console_scripts') if e.name == 'olsim'])"],
                          capture_output=True, text=True)
     assert "sim.cli:main" in out.stdout
+
+
+def test_force_replaces_only_earlier_runs(in_tmp, capsys):
+    precious = in_tmp / "thesis"
+    (precious / "chapter1").mkdir(parents=True)
+    (precious / "notes.txt").write_text("years of work")
+    assert main(["run", *SMALL, "--months", "2", "--out", "thesis", "--force", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "not a run folder" in err and len(err.strip().splitlines()) == 1
+    assert (precious / "notes.txt").read_text() == "years of work" and (precious / "chapter1").is_dir()
+
+
+def test_output_under_a_file_is_refused_before_running(in_tmp, capsys):
+    (in_tmp / "afile").write_text("x")
+    assert main(["run", *SMALL, "--months", "2", "--out", "afile/sub", "--quiet"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["afile"]

@@ -96,6 +96,11 @@ BAD = [
     ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\nevasio = 0.2", None, "policies[0].evasio: unknown key (did you mean 'evasion'?)"),
     ("[worker]\nloyalty_min = 0.9\nloyalty_max = 0.5", None, "worker.loyalty_min: must not exceed worker.loyalty_max"),
     (None, {"remittance.rule": "sharre"}, "remittance.rule"),
+    ("[[policies]]\nkind = 'permit_ban'\nstart = 99999999", None, "policies[0].start: month index 99999999 out of range"),
+    ("[[policies]]\nkind = 'permit_ban'\nstart = '9999-01'", None, "year out of range"),
+    ("[calendar]\nstart = '2020-01'\n[[policies]]\nkind = 'repatriation'\nstart = '2017-12'\ndeadline = '2019-12'", None,
+     "policies[0].deadline: deadline (2019-12) is not after the first month of the run"),
+    ("[worker]\nexpected_share = true", None, "worker.expected_share: input should be a valid number"),
     (None, {"calendar.months.x": 3}, "calendar.months is a value"),
     (None, {"policies.3.compliance": 0.5}, "no entry policies.3"),
 ]
