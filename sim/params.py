@@ -404,7 +404,7 @@ def _loc_str(loc) -> str:
             out += f"[{part}]"
         elif part in POLICY_KINDS:  # the discriminated union adds the kind to the path
             continue
-        elif part in ("function-after[_default_plan(), Host]",) or str(part).startswith(("function-", "literal[", "str", "int", "float", "dict[")):
+        elif part in ("function-after[_default_plan(), Host]",) or str(part).startswith(("function-", "literal[", "str", "int", "float", "dict[", "list[", "bool")):
             continue
         else:
             out += ("." if out else "") + str(part)
