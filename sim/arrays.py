@@ -97,6 +97,7 @@ class ArrayModel:
         self.camps = _Growable(host=np.int64, arrears=float, occupancy=np.int64)
         self.next_worker = 0
         self.next_team = 0
+        self.team_minder = np.zeros(0, dtype=np.int64)  # each team's minder
         self.workers_initial = sum(h.workers for h in p.hosts.values())
         self.phase_seconds: dict[str, float] = defaultdict(float)
         C = p.population.contract_months
@@ -124,7 +125,13 @@ class ArrayModel:
         camp_of = np.empty(total, dtype=np.int64)
         minder_of = np.empty(total, dtype=np.int64)
         team_of = np.empty(total, dtype=np.int64)
-        new_minders, minder_camps, minder_hosts = [], [], []
+        new_minders, minder_camps, minder_hosts, new_team_minders = [], [], [], []
+        posted = self.w["status"] == ACTIVE
+        m_count = np.bincount(self.w["minder"][posted], minlength=self.minders.n)
+        t_count = np.bincount(self.w["team"][posted], minlength=self.next_team)
+        team_minder = self.team_minder
+        m_camp, m_status = self.minders.view("camp"), self.minders.view("status")
+        n_camps_before = self.camps.n
         offset = 0
         for host, n in enumerate(counts.tolist()):
             if n == 0:
@@ -140,18 +147,33 @@ class ArrayModel:
                     self.camps.extend(host=[host], arrears=[0.0], occupancy=[0])
                 self.camps.view("occupancy")[camp_id] += k
                 camp_of[start:start + k] = camp_id
-                for unit_start in range(start, start + k, pop.minder_ratio):
-                    mid = self.minders.n + len(new_minders)
-                    new_minders.append(mid)
-                    minder_camps.append(camp_id)
-                    minder_hosts.append(host)
-                    unit_end = min(start + k, unit_start + pop.minder_ratio)
-                    minder_of[unit_start:unit_end] = mid
-                    size = unit_end - unit_start
-                    team_of[unit_start:unit_end] = self.next_team + np.arange(size) // pop.team_size
-                    self.next_team += -(-size // pop.team_size)
+                # newcomers join the camp's minders with room, then new minders; teams likewise
+                open_minders = []
+                if camp_id < n_camps_before:
+                    cand = np.flatnonzero((m_camp == camp_id) & (m_status == M_ACTIVE) & (m_count < pop.minder_ratio))
+                    open_minders = list(zip(cand.tolist(), (pop.minder_ratio - m_count[cand]).tolist()))
+                i = start
+                for mid, j in rules.fill_camps(k, open_minders, pop.minder_ratio):
+                    open_teams = []
+                    if mid is None:
+                        mid = self.minders.n + len(new_minders)
+                        new_minders.append(mid)
+                        minder_camps.append(camp_id)
+                        minder_hosts.append(host)
+                    else:
+                        tc = np.flatnonzero((team_minder == mid) & (t_count > 0) & (t_count < pop.team_size))
+                        open_teams = list(zip(tc.tolist(), (pop.team_size - t_count[tc]).tolist()))
+                    minder_of[i:i + j] = mid
+                    for team, q in rules.fill_camps(j, open_teams, pop.team_size):
+                        if team is None:
+                            team = self.next_team
+                            self.next_team += 1
+                            new_team_minders.append(mid)
+                        team_of[i:i + q] = team
+                        i += q
                 start += k
             offset += n
+        self.team_minder = np.concatenate([self.team_minder, np.array(new_team_minders, dtype=np.int64)])
         m = rules.new_minder_attributes(self.seed, new_minders, self.p)
         k = len(new_minders)
         self.minders.extend(host=minder_hosts, camp=minder_camps, vig_base=m["vigilance"], vig_extra=np.zeros(k),
@@ -478,6 +500,7 @@ class ArrayModel:
                   status=np.zeros(len(punished), dtype=np.int8))
         remap = np.arange(ms.n)
         remap[punished] = new_ids
+        self.team_minder = remap[self.team_minder]
         w = self.w
         active = w["status"] == ACTIVE
         w["minder"][active] = remap[w["minder"][active]]

@@ -152,23 +152,34 @@ class OverseasLaborModel(mesa.Model):
             else:
                 camp = by_id[camp_id]
             camp.occupancy += k
-            # a minder for every minder_ratio newcomers in the camp, teams of team_size under him
-            for unit_start in range(start, start + k, pop.minder_ratio):
-                mid = self._new_id("minder")
-                m = rules.new_minder_attributes(self.seed, [mid], self.p)
-                minder = Minder(self, mid, host, camp, float(m["vigilance"][0]), float(m["greed"][0]))
-                camp.minders.append(minder)
-                self.minders.append(minder)
-                unit_end = min(start + k, unit_start + pop.minder_ratio)
-                for team_start in range(unit_start, unit_end, pop.team_size):
-                    team = self._new_id("team")
-                    for i in range(team_start, min(unit_end, team_start + pop.team_size)):
+            # newcomers join the camp's minders with room, then new minders; teams likewise
+            active_minders = sorted((mi for mi in camp.minders if mi.status == ACTIVE), key=lambda mi: mi.minder_id)
+            sizes = {mi.minder_id: sum(1 for w in mi.workers if w.active) for mi in active_minders}
+            open_minders = [(mi.minder_id, pop.minder_ratio - sizes[mi.minder_id]) for mi in active_minders if sizes[mi.minder_id] < pop.minder_ratio]
+            by_mid = {mi.minder_id: mi for mi in active_minders}
+            i = start
+            for mid, j in rules.fill_camps(k, open_minders, pop.minder_ratio):
+                if mid is None:
+                    mid = self._new_id("minder")
+                    m = rules.new_minder_attributes(self.seed, [mid], self.p)
+                    minder = Minder(self, mid, host, camp, float(m["vigilance"][0]), float(m["greed"][0]))
+                    camp.minders.append(minder)
+                    self.minders.append(minder)
+                else:
+                    minder = by_mid[mid]
+                members = Counter(w.team for w in minder.workers if w.active)
+                open_teams = sorted((team, pop.team_size - c) for team, c in members.items() if c < pop.team_size)
+                for team, q in rules.fill_camps(j, open_teams, pop.team_size):
+                    if team is None:
+                        team = self._new_id("team")
+                    for _ in range(q):
                         t = {key: v[i] for key, v in traits.items()}
                         w = Worker(self, first + i, host, camp, team, minder, month_deployed, months_abroad, t)
                         w.note(f"posted to {self.host_names[host]}, paid an entry bribe of ${w.entry_bribe:,.0f}")
                         minder.workers.append(w)
                         self.workers.append(w)
                         self.everyone.append(w)
+                        i += 1
             start += k
 
     def replace_minder(self, old: Minder):

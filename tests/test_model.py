@@ -145,3 +145,16 @@ def test_initial_workers_are_dated_by_their_months_abroad():
     w = r.workers[r.workers["month_deployed"] < 0]
     C = 36
     assert w["month_deployed"].min() == -(C - 1)
+
+
+def test_minders_and_teams_stay_near_their_sizes_over_a_run():
+    """Newcomers join minders and teams with room before new ones are made (no drift to tiny units)."""
+    r = run(small_params(scale=4, months=60), engine="array", seed=3)
+    m = r.monthly
+    ratio = m["workers_active"] / m["minders_active"]
+    # cohorts of ~55 a month spread over 6 hosts keep some units part-full: 30+ of 50 is healthy, the old drift gave ~9
+    assert (ratio.iloc[12:] > 30).all() and (ratio <= 50).all()
+    model = r.model
+    alive = model.w["status"] == 0
+    teams = np.bincount(model.w["team"][alive])
+    assert teams[teams > 0].mean() > 5 and teams.max() <= 8
