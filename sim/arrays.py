@@ -132,6 +132,15 @@ class ArrayModel:
         team_minder = self.team_minder
         m_camp, m_status = self.minders.view("camp"), self.minders.view("status")
         n_camps_before = self.camps.n
+        # who has room, grouped once (in id order): camp -> [(minder, room)], minder -> [(team, room)]
+        minders_with_room: dict[int, list] = defaultdict(list)
+        cand = np.flatnonzero((m_status == M_ACTIVE) & (m_count < pop.minder_ratio))
+        for mid, camp, room in zip(cand.tolist(), m_camp[cand].tolist(), (pop.minder_ratio - m_count[cand]).tolist()):
+            minders_with_room[camp].append((mid, room))
+        teams_with_room: dict[int, list] = defaultdict(list)
+        cand = np.flatnonzero((t_count > 0) & (t_count < pop.team_size))
+        for team, mid, room in zip(cand.tolist(), team_minder[cand].tolist(), (pop.team_size - t_count[cand]).tolist()):
+            teams_with_room[mid].append((team, room))
         offset = 0
         for host, n in enumerate(counts.tolist()):
             if n == 0:
@@ -150,8 +159,7 @@ class ArrayModel:
                 # newcomers join the camp's minders with room, then new minders; teams likewise
                 open_minders = []
                 if camp_id < n_camps_before:
-                    cand = np.flatnonzero((m_camp == camp_id) & (m_status == M_ACTIVE) & (m_count < pop.minder_ratio))
-                    open_minders = list(zip(cand.tolist(), (pop.minder_ratio - m_count[cand]).tolist()))
+                    open_minders = minders_with_room.get(camp_id, [])
                 i = start
                 for mid, j in rules.fill_camps(k, open_minders, pop.minder_ratio):
                     open_teams = []
@@ -161,8 +169,7 @@ class ArrayModel:
                         minder_camps.append(camp_id)
                         minder_hosts.append(host)
                     else:
-                        tc = np.flatnonzero((team_minder == mid) & (t_count > 0) & (t_count < pop.team_size))
-                        open_teams = list(zip(tc.tolist(), (pop.team_size - t_count[tc]).tolist()))
+                        open_teams = teams_with_room.get(mid, [])
                     minder_of[i:i + j] = mid
                     for team, q in rules.fill_camps(j, open_teams, pop.team_size):
                         if team is None:
