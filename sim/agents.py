@@ -137,7 +137,7 @@ class Worker(mesa.Agent):
         w = self.model.p.worker
         side_wage = self.model.side_wages[self.host]
         # (draws are counter-based, so skipping one for a worker who cannot want a job changes nothing else)
-        if side_wage <= 0 or self.kept_avg >= w.expected_share * self.gross_avg:
+        if side_wage <= 0 or not rules.short_of_expectation(self.kept_avg, self.gross_avg, w.expected_share):
             return
         if not rules.wants_side_job(self.kept_avg, self.gross_avg, w.expected_share, self.draw("side.seek"), w.side_job_seek):
             return
@@ -182,8 +182,7 @@ class Worker(mesa.Agent):
             return  # the chance of trying never exceeds attempt_rate: no need to weigh it
         debt = self.entry_debt + self.plan_arrears
         grievance = rules.grievance(rules.hardship(self.kept_avg, self.gross_avg, self.hours, debt, self.plan, p), self.loyalty)
-        route = self.model.routes[h]
-        route = route + (1.0 - route) * lv.asylum_boost[h]
+        route = rules.open_route(self.model.routes[h], lv.asylum_boost[h])
         passport = self.passport_held and not (lv.return_passports[h] and self.inspected())
         self.success_prob = rules.escape_success_prob(route, self.minder.vigilance, float(passport), p.escape.passport_effect)
         risk = rules.escape_risk(self.risk_aversion, self.success_prob, p.state.reprisal_severity, self.family)
@@ -268,7 +267,7 @@ class Minder(mesa.Agent):
 
     @property
     def vigilance(self) -> float:
-        return min(1.0, self.vigilance_base + self.vigilance_extra)
+        return rules.minder_vigilance(self.vigilance_base, self.vigilance_extra)
 
     # -- phase 3
     def set_pressure(self):
@@ -289,7 +288,7 @@ class Minder(mesa.Agent):
 
     def alarm(self):
         """An escape in the camp: every minder there watches harder."""
-        self.vigilance_extra = min(1.0 - self.vigilance_base, self.vigilance_extra + self.model.p.minder.vigilance_boost)
+        self.vigilance_extra = rules.alarm_extra(self.vigilance_base, self.vigilance_extra, self.model.p.minder.vigilance_boost)
 
 
 class State(StateLogic, mesa.Agent):

@@ -93,7 +93,7 @@ class ArrayModel:
         self._refresh()
         self.archive: list[dict] = []
         self.minders = _Growable(host=np.int64, camp=np.int64, vig_base=float, vig_extra=float, greed=float,
-                                 pressure=float, bribes=float, status=np.int8)
+                                 pressure=float, status=np.int8)
         self.camps = _Growable(host=np.int64, arrears=float, occupancy=np.int64)
         self.next_worker = 0
         self.next_team = 0
@@ -150,7 +150,7 @@ class ArrayModel:
             has_room = np.flatnonzero((c_host == host) & (c_occ < pop.camp_size))
             open_camps = list(zip(has_room.tolist(), (pop.camp_size - c_occ[has_room]).tolist()))
             start = offset
-            for camp_id, k in rules.fill_camps(n, open_camps, pop.camp_size):
+            for camp_id, k in rules.fill_units(n, open_camps, pop.camp_size):
                 if camp_id is None:
                     camp_id = self.camps.n
                     self.camps.extend(host=[host], arrears=[0.0], occupancy=[0])
@@ -161,7 +161,7 @@ class ArrayModel:
                 if camp_id < n_camps_before:
                     open_minders = minders_with_room.get(camp_id, [])
                 i = start
-                for mid, j in rules.fill_camps(k, open_minders, pop.minder_ratio):
+                for mid, j in rules.fill_units(k, open_minders, pop.minder_ratio):
                     open_teams = []
                     if mid is None:
                         mid = self.minders.n + len(new_minders)
@@ -171,7 +171,7 @@ class ArrayModel:
                     else:
                         open_teams = teams_with_room.get(mid, [])
                     minder_of[i:i + j] = mid
-                    for team, q in rules.fill_camps(j, open_teams, pop.team_size):
+                    for team, q in rules.fill_units(j, open_teams, pop.team_size):
                         if team is None:
                             team = self.next_team
                             self.next_team += 1
@@ -184,7 +184,7 @@ class ArrayModel:
         m = rules.new_minder_attributes(self.seed, new_minders, self.p)
         k = len(new_minders)
         self.minders.extend(host=minder_hosts, camp=minder_camps, vig_base=m["vigilance"], vig_extra=np.zeros(k),
-                            greed=m["greed"], pressure=np.full(k, self.p.minder.pressure_base), bribes=np.zeros(k),
+                            greed=m["greed"], pressure=np.full(k, self.p.minder.pressure_base),
                             status=np.zeros(k, dtype=np.int8))
         cohort = {name: np.zeros(total, dtype=self._dtype(name)) for name in FIELDS}
         for name in ("productivity", "loyalty", "risk_aversion", "family", "entry_bribe", "entry_debt", "kept_avg",
@@ -286,7 +286,7 @@ class ArrayModel:
 
     # ------------------------------------------------------------ the month
     def step(self):
-        p, H, w = self.p, self.n_hosts, None
+        p, H = self.p, self.n_hosts
         repatriated_rows = {"worker_id": np.zeros(0, np.int64), "host": np.zeros(0, np.int64), "lost": np.zeros(0), "ledger_paid": np.zeros(0)}
         t = time.perf_counter()
         # 1. policies switch on or off
@@ -377,7 +377,7 @@ class ArrayModel:
         # 6. side jobs, sold by the minder
         wp = p.worker
         side_wage = self.side_wages[host]
-        may_want = alive & (side_wage > 0) & (w["kept_avg"] < wp.expected_share * w["gross_avg"])
+        may_want = alive & (side_wage > 0) & rules.short_of_expectation(w["kept_avg"], w["gross_avg"], wp.expected_share)
         wants = may_want & rules.wants_side_job(w["kept_avg"], w["gross_avg"], wp.expected_share,
                                                 self._draw_where("side.seek", may_want, ids), wp.side_job_seek)
         granted = wants & rules.side_job_granted(ms.view("greed")[minder], self._draw_where("side.grant", wants, ids))
@@ -418,10 +418,9 @@ class ArrayModel:
             debt = w["entry_debt"][cand] + w["plan_arrears"][cand]
             hard = rules.hardship(w["kept_avg"][cand], w["gross_avg"][cand], hours[cand], debt, plan[cand], p, xp=np)
             grievance = rules.grievance(hard, w["loyalty"][cand])
-            route = self.routes[hc]
-            route = route + (1.0 - route) * lv.asylum_boost[hc]
+            route = rules.open_route(self.routes[hc], lv.asylum_boost[hc])
             passport = w["passport_held"][cand] & ~(lv.return_passports[hc] & inspected[cand])
-            vigilance = np.minimum(1.0, ms.view("vig_base")[minder[cand]] + ms.view("vig_extra")[minder[cand]])
+            vigilance = rules.minder_vigilance(ms.view("vig_base")[minder[cand]], ms.view("vig_extra")[minder[cand]], xp=np)
             success[cand] = rules.escape_success_prob(route, vigilance, passport.astype(float), e.passport_effect)
             risk = rules.escape_risk(w["risk_aversion"][cand], success[cand], p.state.reprisal_severity, w["family"][cand])
             chance = rules.attempt_prob(grievance, risk, e.threshold, e.steepness, e.attempt_rate, xp=np)
@@ -475,10 +474,10 @@ class ArrayModel:
         leaver_host = np.concatenate([repatriated_rows["host"], host[gone]])[order]
         lost = np.concatenate([repatriated_rows["lost"], w["lost"][gone]])[order]
         paid = np.concatenate([repatriated_rows["ledger_paid"], w["ledger_paid"][gone]])[order]
-        wk_ = working
         self.latest = self.aggregator.month(
-            month=self.month, host=host[wk_], gross=gross[wk_], side=side[wk_], take=take[wk_],
-            bribes=(side_bribe + threat_bribe)[wk_], retained=retained[wk_], hours=hours[wk_], status=status[wk_],
+            month=self.month, host=host[working], gross=gross[working], side=side[working], take=take[working],
+            bribes=(side_bribe + threat_bribe)[working], retained=retained[working], hours=hours[working],
+            status=status[working],
             repatriated_idle=repatriated_idle, deployed=counts,
             escape_attempts=escape_attempts, entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted,
             costs=costs, plans=plans, forfeited=np.bincount(leaver_host, weights=lost, minlength=H),
@@ -497,13 +496,13 @@ class ArrayModel:
         m_camp, m_status = ms.view("camp"), ms.view("status")
         alarmed = np.isin(m_camp, camps) & (m_status != M_PUNISHED)
         base, extra = ms.view("vig_base"), ms.view("vig_extra")
-        extra[alarmed] = np.minimum(1.0 - base[alarmed], extra[alarmed] + self.p.minder.vigilance_boost)
+        extra[alarmed] = rules.alarm_extra(base[alarmed], extra[alarmed], self.p.minder.vigilance_boost, xp=np)
         new_ids = np.arange(ms.n, ms.n + len(punished))
         attrs = rules.new_minder_attributes(self.seed, new_ids, self.p, replacement=True)
         m_status[punished] = M_PUNISHED
         ms.extend(host=ms.view("host")[punished], camp=m_camp[punished], vig_base=attrs["vigilance"],
                   vig_extra=np.zeros(len(punished)), greed=attrs["greed"],
-                  pressure=np.full(len(punished), self.p.minder.pressure_base), bribes=np.zeros(len(punished)),
+                  pressure=np.full(len(punished), self.p.minder.pressure_base),
                   status=np.zeros(len(punished), dtype=np.int8))
         remap = np.arange(ms.n)
         remap[punished] = new_ids

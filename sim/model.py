@@ -104,12 +104,7 @@ class OverseasLaborModel(mesa.Model):
     # ------------------------------------------------------------ randomness
     def draw(self, decision: str, agent_id: int) -> float:
         """A uniform for (seed, decision, this month, agent id)."""
-        if self._keys_month != self.month:
-            self._keys, self._keys_month = {}, self.month
-        key = self._keys.get(decision)
-        if key is None:
-            key = self._keys[decision] = rnd.stream_key(self.seed, decision, self.month)
-        return rnd.uniform(key, agent_id)
+        return rnd.uniform(self.month_key(decision), agent_id)
 
     def month_key(self, decision: str) -> int:
         """The stream key of a decision this month (cached)."""
@@ -145,7 +140,7 @@ class OverseasLaborModel(mesa.Model):
         open_camps = [(c.camp_id, pop.camp_size - c.occupancy) for c in self.camps if c.host == host and c.occupancy < pop.camp_size]
         by_id = {c.camp_id: c for c in self.camps}
         start = 0
-        for camp_id, k in rules.fill_camps(n, open_camps, pop.camp_size):
+        for camp_id, k in rules.fill_units(n, open_camps, pop.camp_size):
             if camp_id is None:
                 camp = Camp(self._new_id("camp"), host)
                 self.camps.append(camp)
@@ -158,7 +153,7 @@ class OverseasLaborModel(mesa.Model):
             open_minders = [(mi.minder_id, pop.minder_ratio - sizes[mi.minder_id]) for mi in active_minders if sizes[mi.minder_id] < pop.minder_ratio]
             by_mid = {mi.minder_id: mi for mi in active_minders}
             i = start
-            for mid, j in rules.fill_camps(k, open_minders, pop.minder_ratio):
+            for mid, j in rules.fill_units(k, open_minders, pop.minder_ratio):
                 if mid is None:
                     mid = self._new_id("minder")
                     m = rules.new_minder_attributes(self.seed, [mid], self.p)
@@ -169,7 +164,7 @@ class OverseasLaborModel(mesa.Model):
                     minder = by_mid[mid]
                 members = Counter(w.team for w in minder.workers if w.active)
                 open_teams = sorted((team, pop.team_size - c) for team, c in members.items() if c < pop.team_size)
-                for team, q in rules.fill_camps(j, open_teams, pop.team_size):
+                for team, q in rules.fill_units(j, open_teams, pop.team_size):
                     if team is None:
                         team = self._new_id("team")
                     for _ in range(q):

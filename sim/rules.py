@@ -172,9 +172,14 @@ def ledger_credit(kept, ledger_monthly, xp=SCALAR):
 # ---------------------------------------------------------------- phase 6: side jobs
 
 
+def short_of_expectation(kept_avg, gross_avg, expected_share):
+    """He keeps less than he expected to keep of what he earns."""
+    return kept_avg < expected_share * gross_avg
+
+
 def wants_side_job(kept_avg, gross_avg, expected_share, u, side_job_seek):
     """A worker who keeps less than he expected asks for a side job, with some chance."""
-    return (kept_avg < expected_share * gross_avg) & (u < side_job_seek)
+    return short_of_expectation(kept_avg, gross_avg, expected_share) & (u < side_job_seek)
 
 
 def side_job_granted(greed, u):
@@ -228,6 +233,21 @@ def hardship(kept_avg, gross_avg, hours, debt, plan, params, xp=SCALAR):
 def grievance(hardship_, loyalty):
     """Epstein (2002): grievance = hardship x (1 - legitimacy); here loyalty plays legitimacy."""
     return hardship_ * (1.0 - loyalty)
+
+
+def minder_vigilance(base, extra, xp=SCALAR):
+    """A minder's vigilance: his own level plus any alarm, at most 1."""
+    return xp.minimum(1.0, base + extra)
+
+
+def alarm_extra(base, extra, boost, xp=SCALAR):
+    """After an escape in the camp, the alarm adds ``boost``, up to full vigilance."""
+    return xp.minimum(1.0 - base, extra + boost)
+
+
+def open_route(route, asylum_boost):
+    """Asylum access closes a share of the gap between the host's route and a sure one."""
+    return route + (1.0 - route) * asylum_boost
 
 
 def escape_success_prob(route, vigilance, passport_held, passport_effect):
@@ -298,10 +318,10 @@ def deployments(target, active, ban, evasion, repatriation, shift_share, target_
     return counts, flows.sum(axis=0) - flows.sum(axis=1)
 
 
-def fill_camps(n: int, open_camps, camp_size: int) -> list:
-    """Split n newcomers to a host over its camps that have room, in camp-id order
-    (``open_camps``: (camp id, room) pairs), then over new camps of camp_size.
-    Returns (camp id or None for a new camp, how many) chunks."""
+def fill_units(n: int, open_camps, camp_size: int) -> list:
+    """Split n newcomers over the units (camps, minders, teams) that have room, in id
+    order (``open_camps``: (id, room) pairs), then over new units of ``camp_size``
+    (the unit's size). Returns (id or None for a new unit, how many) chunks."""
     chunks, left = [], int(n)
     for camp_id, room in open_camps:
         if left == 0:
