@@ -1,4 +1,4 @@
-"""The command line: ``olsim run`` and ``olsim validate``.
+"""The command line: ``olsim run``, ``olsim validate``, ``olsim experiment`` and ``olsim plot``.
 
 Every user error (bad file, bad key, bad value, bad flag, an output folder
 that exists) ends with exit status 2 and one line per problem naming the key
@@ -28,6 +28,17 @@ EXAMPLES_RUN = """examples:
 EXAMPLES_VALIDATE = """examples:
   olsim validate params/history.toml
   olsim validate params/baseline.toml --set remittance.rule=share
+"""
+EXAMPLES_EXPERIMENT = """examples:
+  olsim experiment experiments/quick.toml                 three scenarios, small population (< 1 minute)
+  olsim experiment experiments/sanctions.toml             every sanction, 20 replicates, full scale
+  olsim experiment experiments/sanctions.toml --resume    finish an interrupted experiment
+  olsim experiment experiments/sensitivity.toml --processes 2
+  olsim experiment experiments/sensitivity.toml --scheduler tcp://10.0.0.5:8786   on a Dask cluster
+"""
+EXAMPLES_PLOT = """examples:
+  olsim plot results/experiments/quick              redraw an experiment's figures (into its plots/)
+  olsim plot results/run-a results/run-b -o ab.png  runs side by side
 """
 
 
@@ -197,6 +208,88 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_experiment(args) -> int:
+    from .experiment import ExperimentError, load_experiment, run_experiment
+
+    try:
+        plan = load_experiment(args.file)
+    except ExperimentError as e:
+        raise UserError(e.errors) from None
+    if args.processes is not None and args.processes < 1:
+        raise UserError(f"--processes {args.processes}: must be 1 or more")
+    if args.scheduler is not None and args.processes is not None:
+        raise UserError("--processes and --scheduler: choose one (the cluster decides how many processes)")
+    if args.resume and args.force:
+        raise UserError("--resume and --force: choose one (--resume keeps the finished runs, --force replaces them)")
+    if args.out is not None and not args.out.strip():
+        raise UserError("--out: empty folder name")
+    out = Path(args.out) if args.out else Path("results") / "experiments" / plan.spec.name
+    if plan.spec.engine == "mesa" or args.scheduler is None:
+        from .params import Params, check_memory
+
+        try:
+            for params in plan.scenario_params.values():
+                check_memory(Params.model_validate(params), plan.spec.engine)
+        except ParamsError as e:
+            raise UserError(e.errors) from None
+    runs = len(plan.tasks)
+    if not args.quiet:
+        where = f"Dask cluster {args.scheduler}" if args.scheduler else \
+            f"{args.processes or os.cpu_count()} local processes" if (args.processes or os.cpu_count()) > 1 else "this process"
+        print(f"experiment {plan.spec.name}: {len(plan.spec.scenarios)} scenarios x {len(plan.samples)} samples x "
+              f"{plan.spec.replicates} replicates = {runs} runs, {plan.spec.engine} engine, on {where}; results in {out}/",
+              file=sys.stderr)
+    try:
+        result = run_experiment(plan, out, processes=args.processes, scheduler=args.scheduler, resume=args.resume,
+                                force=args.force, progress=not args.quiet)
+    except ExperimentError as e:
+        raise UserError(e.errors) from None
+    except KeyboardInterrupt:
+        from .experiment import Store
+
+        done = len(Store(out).done())
+        print(f"olsim: interrupted; {done} of {runs} runs are saved in {out}/; "
+              f"run the same command with --resume to finish", file=sys.stderr)
+        return 130
+    print(result.report())
+    print(f"results: {out}/ (runs.parquet, monthly/, distributions/, summary.csv"
+          f"{', sensitivity.csv' if (out / 'sensitivity.csv').exists() else ''}, plots/, manifest.json)")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from .analysis import ExperimentResult
+    from .experiment import ExperimentError
+    from .results import Result
+
+    folders = [Path(f) for f in args.folders]
+    for f in folders:
+        if not f.is_dir():
+            raise UserError(f"{f}: no such folder")
+    if all((f / "runs.parquet").exists() for f in folders):
+        if len(folders) > 1 or args.output:
+            raise UserError("olsim plot: give one experiment folder (its figures go into its plots/ folder)")
+        try:
+            result = ExperimentResult.load(folders[0])
+            files = result.write_analysis()
+        except ExperimentError as e:
+            raise UserError(e.errors) from None
+        for f in files:
+            print(f)
+        return 0
+    from .plots import overview
+
+    runs = {}
+    for f in folders:
+        try:
+            r = Result.load(f)
+        except FileNotFoundError as e:
+            raise UserError(f"{e} (olsim plot takes run folders or one experiment folder)") from None
+        runs[Path(r.manifest.get("params_file") or f).stem if len(folders) == 1 else f.name] = r
+    print(overview(runs, args.output or "overview.png"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="olsim",
@@ -230,6 +323,34 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("params", help="parameter file (TOML)")
     val.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable")
     val.set_defaults(func=cmd_validate)
+
+    exp = sub.add_parser(
+        "experiment", help="run an experiment: scenarios x samples x replicates, with intervals and sensitivity",
+        description="Run every (scenario, sample, replicate) of an experiment file, in parallel, streaming each finished run "
+                    "to the output folder; then write summary.csv (means, 95%% intervals, paired differences from the "
+                    "reference scenario), sensitivity.csv (Sobol or Morris) and plots/. An interrupted experiment keeps "
+                    "every finished run: run it again with --resume.",
+        epilog=EXAMPLES_EXPERIMENT, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    exp.add_argument("file", help="experiment file (TOML), e.g. experiments/quick.toml")
+    exp.add_argument("--out", default=None, help="results folder (default: results/experiments/NAME)")
+    exp.add_argument("--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)")
+    exp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="run on a Dask distributed cluster, e.g. tcp://HOST:8786 (start one with 'dask scheduler' and 'dask worker')")
+    exp.add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
+    exp.add_argument("--force", action="store_true", help="replace an earlier experiment in --out")
+    exp.add_argument("--quiet", action="store_true", help="no progress bar or preamble")
+    exp.set_defaults(func=cmd_experiment)
+
+    plot = sub.add_parser(
+        "plot", help="draw the figures of an experiment folder, or of run folders side by side",
+        description="With one experiment folder: (re)write its summary.csv, sensitivity.csv and plots/ (series with bands, "
+                    "welfare distributions, revenue-welfare trade-off, sensitivity bars). With run folders: one overview figure.",
+        epilog=EXAMPLES_PLOT, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plot.add_argument("folders", nargs="+", help="an experiment folder, or run folders")
+    plot.add_argument("-o", "--output", default=None, help="PNG file for run folders (default overview.png)")
+    plot.set_defaults(func=cmd_plot)
     return parser
 
 

@@ -1,0 +1,223 @@
+"""What an experiment found: per-scenario intervals, paired differences, sensitivity indices.
+
+- Per scenario and outcome: the mean over runs and its 95% interval (Student t
+  over replicates, which are independent seeds), and the 2.5-97.5 percentile
+  spread of the runs.
+- Paired difference from the reference scenario: replicate k of every scenario
+  uses the same seed (common random numbers), so the difference is taken run
+  by run, matched on (sample, replicate), and its interval is the t interval
+  of the paired differences: far narrower than the difference of two
+  independent intervals.
+- Sensitivity (sobol, morris sampling): SALib's Sobol first-order and total
+  indices with bootstrap confidence intervals, and Morris mu* (with its
+  interval) and sigma, per scenario and outcome, on the outcome averaged over
+  replicates at each sample point.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .experiment import ExperimentError, OUTCOMES
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): the Student-t interval of the mean; NaN bounds with fewer than 2 values."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if n < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) -> pd.DataFrame:
+    """One row per (scenario, outcome): n, mean, 95% interval, spread, and the paired difference from the reference."""
+    rows = []
+    ref = runs[runs["scenario"] == reference].set_index(["sample", "replicate"])
+    for scenario, g in runs.groupby("scenario", sort=False):
+        keyed = g.set_index(["sample", "replicate"])
+        common = keyed.index.intersection(ref.index)
+        for o in outcomes:
+            v = g[o].to_numpy(float)
+            mean, lo, hi = t_interval(v)
+            finite = v[np.isfinite(v)]
+            d = keyed.loc[common, o].to_numpy(float) - ref.loc[common, o].to_numpy(float)
+            dm, dlo, dhi = t_interval(d) if scenario != reference else (0.0, 0.0, 0.0)
+            rows.append({
+                "scenario": scenario, "outcome": o, "runs": int(len(finite)), "mean": mean, "ci_low": lo, "ci_high": hi,
+                "sd": float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
+                "p2_5": float(np.percentile(finite, 2.5)) if len(finite) else math.nan,
+                "p97_5": float(np.percentile(finite, 97.5)) if len(finite) else math.nan,
+                "pairs": int(np.isfinite(d).sum()), "diff_mean": dm, "diff_ci_low": dlo, "diff_ci_high": dhi,
+                "diff_pct": 100 * dm / ref[o].mean() if len(ref) and ref[o].mean() else math.nan,
+            })
+    return pd.DataFrame(rows)
+
+
+def sobol_indices(problem: dict, y: np.ndarray, second_order: bool = False, seed: int = 0) -> pd.DataFrame:
+    """First-order (S1) and total (ST) Sobol indices with 95% bootstrap intervals (SALib)."""
+    from SALib.analyze import sobol
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        si = sobol.analyze(problem, np.asarray(y, dtype=float), calc_second_order=second_order, seed=seed)
+    return pd.DataFrame({"parameter": problem["names"], "S1": si["S1"], "S1_conf": si["S1_conf"],
+                         "ST": si["ST"], "ST_conf": si["ST_conf"]})
+
+
+def morris_indices(problem: dict, x: np.ndarray, y: np.ndarray, levels: int = 4, seed: int = 0) -> pd.DataFrame:
+    """Morris elementary effects: mu* (with its 95% bootstrap interval), mu and sigma (SALib)."""
+    from SALib.analyze import morris
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        si = morris.analyze(problem, np.asarray(x, dtype=float), np.asarray(y, dtype=float), num_levels=levels, seed=seed)
+    return pd.DataFrame({"parameter": problem["names"], "mu_star": si["mu_star"], "mu_star_conf": si["mu_star_conf"],
+                         "mu": si["mu"], "sigma": si["sigma"]})
+
+
+@dataclass
+class ExperimentResult:
+    """An experiment's folder, read back: runs, samples, manifest, and the analyses."""
+
+    folder: Path
+    manifest: dict
+    runs: pd.DataFrame
+    samples: pd.DataFrame
+    sample_matrix: np.ndarray | None
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "ExperimentResult":
+        folder = Path(folder)
+        if not (folder / "manifest.json").exists() or not (folder / "runs.parquet").exists():
+            raise ExperimentError(f"{folder}: not an experiment folder (no manifest.json and runs.parquet)")
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("kind") != "experiment":
+            raise ExperimentError(f"{folder}: not an experiment folder")
+        matrix = np.load(folder / "sample_matrix.npy") if (folder / "sample_matrix.npy").exists() else None
+        return cls(folder=folder, manifest=manifest, runs=pd.read_parquet(folder / "runs.parquet"),
+                   samples=pd.read_parquet(folder / "samples.parquet"), sample_matrix=matrix)
+
+    @property
+    def outcomes(self) -> list[str]:
+        return list(self.manifest["experiment"]["outcomes"])
+
+    @property
+    def reference(self) -> str:
+        return self.manifest["reference"]
+
+    @property
+    def complete(self) -> bool:
+        return len(self.runs) == self.manifest["runs_total"]
+
+    def monthly(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The monthly series of every run (the Parquet dataset monthly/)."""
+        cols = None if columns is None else ["run_id", "scenario", "sample", "replicate", "month", "date", *columns]
+        return pd.read_parquet(self.folder / "monthly", columns=cols)
+
+    def distributions(self) -> pd.DataFrame:
+        """Percentiles 0-100 of net gain and of monthly retained income, per run."""
+        return pd.read_parquet(self.folder / "distributions")
+
+    def summary(self) -> pd.DataFrame:
+        return scenario_summary(self.runs, self.outcomes, self.reference)
+
+    def sensitivity(self) -> pd.DataFrame:
+        """Sobol or Morris indices per scenario and outcome (empty unless sampled so, and complete)."""
+        method = self.manifest["sampling"]["method"]
+        problem = self.manifest.get("problem")
+        if method not in ("sobol", "morris") or problem is None or not self.complete:
+            return pd.DataFrame()
+        n_samples = len(self.samples)
+        frames = []
+        for scenario, g in self.runs.groupby("scenario", sort=False):
+            means = g.groupby("sample")[self.outcomes].mean().reindex(range(n_samples))
+            for o in self.outcomes:
+                y = means[o].to_numpy(float)
+                if not np.all(np.isfinite(y)) or np.std(y) == 0:
+                    continue  # undefined somewhere, or constant: no indices
+                seed = self.manifest["sampling"]["seed"]
+                if method == "sobol":
+                    df = sobol_indices(problem, y, self.manifest["sampling"]["second_order"], seed=seed)
+                else:
+                    df = morris_indices(problem, self.sample_matrix, y, self.manifest["sampling"]["levels"], seed=seed)
+                df.insert(0, "outcome", o)
+                df.insert(0, "scenario", scenario)
+                frames.append(df)
+        out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if len(out):
+            out.insert(2, "method", method)
+        return out
+
+    def write_analysis(self, plots: bool = True) -> list[Path]:
+        """summary.csv, sensitivity.csv and the figures in plots/; returns the files written."""
+        written = []
+        if len(self.runs):
+            self.summary().to_csv(self.folder / "summary.csv", index=False, float_format="%.6g")
+            written.append(self.folder / "summary.csv")
+        sens = self.sensitivity()
+        if len(sens):
+            sens.to_csv(self.folder / "sensitivity.csv", index=False, float_format="%.6g")
+            written.append(self.folder / "sensitivity.csv")
+        if plots and len(self.runs):
+            from .plots import experiment_figures
+
+            written += experiment_figures(self, self.folder / "plots")
+        return written
+
+    def report(self, outcomes: list[str] | None = None) -> str:
+        """A plain-text table: per scenario, each outcome's mean [95% interval] and paired difference from the reference."""
+        s = self.summary()
+        outcomes = outcomes or self.outcomes
+        lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs; "
+                 f"mean [95% interval]; change vs {self.reference} (paired, same seeds) [95% interval]"]
+        for o in outcomes:
+            lines.append(f"  {o} ({OUTCOMES[o]})")
+            for _, r in s[s["outcome"] == o].iterrows():
+                ref = "" if r["scenario"] == self.reference else \
+                    f"   {_signed(r['diff_mean'])} [{_fmt(r['diff_ci_low'])}, {_fmt(r['diff_ci_high'])}]" + \
+                    (f" ({r['diff_pct']:+.0f}%)" if r["diff_pct"] == r["diff_pct"] else "")
+                lines.append(f"    {r['scenario']:<22} {_fmt(r['mean']):>10} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]{ref}")
+        sens = self.sensitivity()
+        if len(sens):
+            key = "ST" if "ST" in sens else "mu_star"
+            lines.append(f"  sensitivity ({sens['method'].iloc[0]}; ranked by {key}):")
+            for (scenario, o), g in sens.groupby(["scenario", "outcome"], sort=False):
+                top = g.sort_values(key, ascending=False).head(3)
+                lines.append(f"    {scenario} / {o}: " + ", ".join(f"{p} {v:.2f}" for p, v in zip(top["parameter"], top[key])))
+        return "\n".join(lines)
+
+
+def _fmt(x: float) -> str:
+    if x != x:
+        return "n/a"
+    a = abs(x)
+    if a >= 1e9:
+        return f"{x / 1e9:.2f}B"
+    if a >= 1e6:
+        return f"{x / 1e6:.1f}M"
+    if a >= 1e4:
+        return f"{x / 1e3:.1f}k"
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def _signed(x: float) -> str:
+    return "n/a" if x != x else ("+" if x >= 0 else "") + _fmt(x)
