@@ -1,0 +1,379 @@
+"""Experiments: files, executors, streaming and resume, summaries, sensitivity analysis."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis import ExperimentResult, morris_indices, scenario_summary, sobol_indices, t_interval
+from sim.cli import main
+from sim.experiment import (
+    Experiment,
+    ExperimentError,
+    _sample,
+    load_experiment,
+    plan_experiment,
+    run_experiment,
+    sample_matrix,
+    salib_problem,
+)
+
+from .conftest import ROOT
+
+# a small experiment: 2 scenarios x 4 replicates of ~600 workers for 2 years
+SMALL = f"""
+name = "small"
+replicates = 4
+seed = 7
+months = 24
+scale = 0.006
+reference = "none"
+outcomes = ["revenue_delivered_per_year", "worker_share_kept", "net_gain_p50", "escapes_per_1000_worker_years"]
+
+[[scenarios]]
+name = "none"
+params = "{ROOT}/params/no_sanctions.toml"
+
+[[scenarios]]
+name = "history"
+params = "{ROOT}/params/history.toml"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def frames_equal(a: Path, b: Path) -> None:
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "runs.parquet"), pd.read_parquet(b / "runs.parquet"))
+    ma = pd.read_parquet(a / "monthly").sort_values(["run_id", "month"]).reset_index(drop=True)
+    mb = pd.read_parquet(b / "monthly").sort_values(["run_id", "month"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ma, mb)
+
+
+@pytest.fixture(scope="module")
+def small_done(tmp_path_factory):
+    """The small experiment run in this process, uninterrupted: the reference for the other executors."""
+    folder = tmp_path_factory.mktemp("small") / "out"
+    plan = load_experiment(write(folder.parent, SMALL))
+    result = run_experiment(plan, folder, processes=1)
+    return folder, result
+
+
+# ---------------------------------------------------------------- sampling and analysis
+
+
+def test_sobol_recovers_ishigami_indices():
+    """Saltelli sampling + Sobol analysis on the Ishigami function (a=7, b=0.1), whose indices are known analytically.
+
+    Tolerance 0.04: with N=4096 base samples the estimators' standard error is
+    ~0.01 (SALib's own bootstrap intervals are ~0.02 wide), so 0.04 is about
+    four standard errors.
+    """
+    spec = Experiment.model_validate({
+        "name": "ishigami",
+        "uncertainties": {f"x{i}": {"low": -math.pi, "high": math.pi} for i in (1, 2, 3)},
+        "sampling": {"method": "sobol", "n": 4096, "seed": 1},
+    })
+    samples, matrix, problem = _sample(spec)
+    x = samples[["x1", "x2", "x3"]].to_numpy()
+    assert np.array_equal(x, matrix)
+    y = np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])
+    si = sobol_indices(problem, y, seed=2).set_index("parameter")
+    # analytic values (Ishigami & Homma 1990; Saltelli et al. 2008, table 4.x)
+    s1 = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
+    st = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
+    for p in s1:
+        assert si.loc[p, "S1"] == pytest.approx(s1[p], abs=0.04), p
+        assert si.loc[p, "ST"] == pytest.approx(st[p], abs=0.04), p
+
+
+def test_morris_recovers_linear_effects():
+    """For y = 3a - 2b + 0c on [0,1]^3 every elementary effect is exact: mu* = |coefficient|, sigma = 0."""
+    problem = salib_problem(Experiment.model_validate({
+        "name": "linear", "uncertainties": {k: {"low": 0.0, "high": 1.0} for k in "abc"},
+        "sampling": {"method": "morris", "n": 20}}).uncertainties)
+    x = sample_matrix(problem, "morris", 20, levels=4, seed=3)
+    y = 3 * x[:, 0] - 2 * x[:, 1]
+    m = morris_indices(problem, x, y, levels=4).set_index("parameter")
+    assert m["mu_star"].to_dict() == pytest.approx({"a": 3.0, "b": 2.0, "c": 0.0}, abs=1e-9)
+    assert m["sigma"].max() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_grid_and_lhs_sampling():
+    grid = Experiment.model_validate({
+        "name": "g", "sampling": {"method": "grid", "levels": 3},
+        "uncertainties": {"escape.attempt_rate": {"low": 0.0, "high": 0.1}, "remittance.rule": {"values": ["plan", "share"]}}})
+    table, _, _ = _sample(grid)
+    assert len(table) == 6 and sorted(set(table["remittance.rule"])) == ["plan", "share"]
+    assert sorted(set(table["escape.attempt_rate"])) == pytest.approx([0.0, 0.05, 0.1])
+    lhs = Experiment.model_validate({"name": "l", "sampling": {"method": "lhs", "n": 10, "seed": 4},
+                                     "uncertainties": {"a": {"low": 2.0, "high": 3.0}, "b": {"low": 0.0, "high": 1.0}}})
+    table, _, _ = _sample(lhs)
+    # one point in each tenth of each range: the Latin hypercube property
+    for col, lo in (("a", 2.0), ("b", 0.0)):
+        assert sorted(np.floor((table[col] - lo) * 10).astype(int)) == list(range(10))
+
+
+def test_t_interval_and_paired_difference():
+    runs = pd.DataFrame({
+        "scenario": ["ref"] * 4 + ["b"] * 4, "sample": [0] * 8, "replicate": [0, 1, 2, 3] * 2,
+        "y": [10.0, 12.0, 11.0, 13.0, 7.0, 9.1, 7.9, 10.2],
+    })
+    s = scenario_summary(runs, ["y"], "ref").set_index("scenario")
+    mean, lo, hi = t_interval(np.array([10.0, 12.0, 11.0, 13.0]))
+    # t(0.975, 3) = 3.182; sd = 1.291; half-width = 3.182 * 1.291 / 2
+    assert (mean, hi - mean) == pytest.approx((11.5, 3.1824 * 1.29099 / 2), rel=1e-4)
+    d = np.array([-3.0, -2.9, -3.1, -2.8])
+    assert s.loc["b", "diff_mean"] == pytest.approx(d.mean())
+    assert s.loc["b", "diff_ci_high"] - s.loc["b", "diff_mean"] == pytest.approx(3.1824 * d.std(ddof=1) / 2, rel=1e-4)
+    # pairing: the paired interval is far narrower than the spread of either scenario
+    assert s.loc["b", "diff_ci_high"] - s.loc["b", "diff_ci_low"] < 0.2 * (s.loc["b", "ci_high"] - s.loc["b", "ci_low"])
+
+
+def test_relative_and_wildcard_uncertainties(tmp_path):
+    plan = plan_experiment({
+        "name": "w", "scale": 0.01, "months": 12,
+        "uncertainties": {"hosts.*.wage": {"low": 0.5, "high": 1.5, "relative": True},
+                          "population.minder_ratio": {"low": 10.0, "high": 90.0}},
+        "sampling": {"method": "lhs", "n": 3, "seed": 0},
+    })
+    base_wage = plan.scenario_params["base"]["hosts"]["russia"]["wage"]
+    assert plan.scenario_params["base"]["hosts"]["china"]["workers"] == 500  # 50,000 x 0.01
+    for t in plan.tasks:
+        factor = t["values"]["hosts.*.wage"]
+        assert t["params"]["hosts"]["russia"]["wage"] == pytest.approx(base_wage * factor)
+        assert isinstance(t["params"]["population"]["minder_ratio"], int)  # an integer parameter is rounded
+
+
+# ---------------------------------------------------------------- executors, streaming, resume
+
+
+def test_small_experiment_outputs(small_done):
+    folder, result = small_done
+    runs = pd.read_parquet(folder / "runs.parquet")
+    assert len(runs) == 8 and list(runs["run_id"]) == [f"{s}.s00000.r{k:04d}" for s in ("none", "history") for k in range(4)]
+    # common random numbers: replicate k uses seed 7 + k in every scenario
+    assert list(runs["seed"]) == [7, 8, 9, 10] * 2
+    monthly = pd.read_parquet(folder / "monthly")
+    assert len(monthly) == 8 * 24 and set(monthly["run_id"]) == set(runs["run_id"])
+    dist = pd.read_parquet(folder / "distributions")
+    assert len(dist) == 8 * 101 and (dist.groupby("run_id")["net_gain"].apply(lambda s: s.is_monotonic_increasing)).all()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["runs_done"] == 8 and manifest["base_params"]["calendar"]["months"] == 24
+    summary = pd.read_csv(folder / "summary.csv")
+    assert set(summary["scenario"]) == {"none", "history"}
+    for name in ("series.png", "welfare.png", "tradeoff.png"):
+        assert (folder / "plots" / name).stat().st_size > 10_000
+    # sanctions cut revenue; the paired interval says so
+    s = result.summary().set_index(["scenario", "outcome"])
+    assert s.loc[("history", "revenue_delivered_per_year"), "diff_ci_high"] < 0
+
+
+def test_process_pool_gives_identical_results(small_done, tmp_path):
+    folder, _ = small_done
+    plan = load_experiment(write(tmp_path, SMALL))
+    run_experiment(plan, tmp_path / "pool", processes=2)
+    frames_equal(folder, tmp_path / "pool")
+
+
+def test_dask_cluster_gives_identical_results(small_done, tmp_path):
+    distributed = pytest.importorskip("distributed") if not os.environ.get("CI") else __import__("distributed")
+    folder, _ = small_done
+    plan = load_experiment(write(tmp_path, SMALL))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        code = main(["experiment", str(plan.path), "--out", str(tmp_path / "dask"), "--scheduler", cluster.scheduler_address,
+                     "--quiet"])
+    assert code == 0
+    frames_equal(folder, tmp_path / "dask")
+    manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert manifest["sessions"][-1]["executor"].startswith("dask tcp://127.0.0.1")
+
+
+def _olsim(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
+
+
+def _wait_rows(folder: Path, n: int, proc, timeout: float = 120) -> None:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        rows = folder / "rows"
+        if rows.exists() and len(list(rows.glob("*.json"))) >= n:
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"finished before being interrupted: {proc.communicate()}")
+        time.sleep(0.05)
+    raise AssertionError("no runs finished in time")
+
+
+@pytest.mark.parametrize("how", ["kill", "interrupt"])
+def test_interrupted_experiment_resumes_to_the_same_results(small_done, tmp_path, how):
+    """Killed (SIGKILL, nothing can clean up) or interrupted (Ctrl-C) half-way, then --resume:
+    no finished run is lost or run again, and the results equal an uninterrupted run's."""
+    folder, _ = small_done
+    exp = write(tmp_path, SMALL)
+    out = tmp_path / "out"
+    proc = _olsim("experiment", str(exp), "--out", str(out), "--processes", "1", "--quiet")
+    _wait_rows(out, 3, proc)
+    os.killpg(proc.pid, signal.SIGKILL if how == "kill" else signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if how == "interrupt":
+        assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
+    done = {p.name: p.stat().st_mtime_ns for p in (out / "rows").glob("*.json")}
+    assert 3 <= len(done) < 8
+    # without --resume the finished runs are not touched
+    again = _olsim("experiment", str(exp), "--out", str(out), "--quiet")
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 2 and "--resume" in err and len(err.strip().splitlines()) == 1
+    resumed = _olsim("experiment", str(exp), "--out", str(out), "--resume", "--quiet")
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    for name, mtime in done.items():
+        assert (out / "rows" / name).stat().st_mtime_ns == mtime, f"{name} was run again"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sessions"][-1]["runs_run"] == 8 - len(done) and manifest["complete"]
+    frames_equal(folder, out)
+    assert not list(out.rglob(".*.tmp"))  # no half-written file left behind
+
+
+def test_resume_of_a_complete_experiment_runs_nothing(small_done, tmp_path, capsys):
+    folder, _ = small_done
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    exp = write(tmp_path, SMALL)
+    assert main(["experiment", str(exp), "--out", str(copy), "--resume", "--quiet"]) == 0
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["sessions"][-1]["runs_run"] == 0 and manifest["complete"]
+    assert "history" in capsys.readouterr().out
+    frames_equal(folder, copy)
+
+
+def test_resume_refuses_a_different_experiment(small_done, tmp_path, capsys):
+    folder, _ = small_done
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    exp = write(tmp_path, SMALL.replace("seed = 7", "seed = 8"))
+    assert main(["experiment", str(exp), "--out", str(copy), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different experiment" in err[0]
+    frames_equal(folder, copy)  # nothing was touched
+
+
+def test_plot_command_redraws_figures(small_done, tmp_path, capsys):
+    folder, _ = small_done
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    shutil.rmtree(copy / "plots")
+    assert main(["plot", str(copy)]) == 0
+    assert (copy / "plots" / "welfare.png").exists() and "series.png" in capsys.readouterr().out
+    assert main(["plot", str(tmp_path / "nowhere")]) == 2
+
+
+# ---------------------------------------------------------------- bad files
+
+
+BAD = [
+    ("name = 'x'\nreplicates = ", "malformed TOML"),
+    ("name = 'x'\nreplicate = 3", "replicate: unknown key (did you mean 'replicates'?)"),
+    ("replicates = 3", "name: required"),
+    ("name = 'x'\nreplicates = 0", "replicates: input should be greater than or equal to 1"),
+    ("name = 'x'\nreplicates = 2.5", "replicates: input should be a valid integer"),
+    ("name = 'a b'", "name: 'a b' must be letters, digits"),
+    ("name = 'x'\noutcomes = ['revenue']", "outcomes: unknown outcome 'revenue'"),
+    ("name = 'x'\n[[scenarios]]\nname = 'a'\n[[scenarios]]\nname = 'a'", "scenarios[1].name: 'a' is used twice"),
+    ("name = 'x'\nreference = 'b'\n[[scenarios]]\nname = 'a'", "reference: no scenario named 'b'"),
+    ("name = 'x'\n[[scenarios]]\nname = 'a'\nparams = 'nope.toml'", "scenarios[0] (a).params:"),
+    ("name = 'x'\n[[scenarios]]\nname = 'a'\noverrides = {'worker.nope' = 1}", "worker.nope: unknown key"),
+    ("name = 'x'\n[uncertainties]\n'escape.attempt_rate' = {low = 0.0, high = 0.1}", "sampling.method: uncertainties are given"),
+    ("name = 'x'\n[sampling]\nmethod = 'sobol'\nn = 100\n[uncertainties]\na = {low = 0.0, high = 1.0}\nb = {low = 0.0, high = 1.0}",
+     "sampling.n: Sobol sampling needs a power of 2 (got 100; try 128)"),
+    ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5, high = 0.1}",
+     "uncertainties.escape.attempt_rate: low (0.5) must be below high (0.1)"),
+    ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5}",
+     "a uniform distribution needs high"),
+    ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.nope' = {low = 0.0, high = 1.0}",
+     "uncertainties.escape.nope: no parameter escape.nope"),
+    ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5, high = 2.0}",
+     "escape.attempt_rate: input should be less than or equal to 1"),
+    ("name = 'x'\nscale = 0", "scale: input should be greater than 0"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD, ids=[m[:40] for _, m in BAD])
+def test_bad_experiment_files_are_rejected_in_one_line(tmp_path, capsys, text, message):
+    exp = write(tmp_path, text)
+    out = tmp_path / "out"
+    assert main(["experiment", str(exp), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert message in err[0] and err[0].startswith("olsim: error: ") and str(exp) in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--processes", "0"], "--processes 0: must be 1 or more"),
+    (["--resume", "--force"], "choose one"),
+    (["--processes", "2", "--scheduler", "tcp://127.0.0.1:1"], "choose one"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler tcp://127.0.0.1:1: cannot connect"),
+])
+def test_bad_flags_are_rejected(tmp_path, capsys, flags, message):
+    exp = write(tmp_path, SMALL)
+    assert main(["experiment", str(exp), "--out", str(tmp_path / "out"), "--quiet", *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_out_folder_holding_other_things_is_never_touched(tmp_path, capsys):
+    exp = write(tmp_path, SMALL)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    for flags in ([], ["--force"], ["--resume"]):
+        assert main(["experiment", str(exp), "--out", str(out), "--quiet", *flags]) == 2
+    assert (out / "notes.txt").read_text() == "keep me" and len(list(out.iterdir())) == 1
+    assert "not an experiment folder" in capsys.readouterr().err
+
+
+def test_shipped_experiments_are_valid():
+    files = sorted((ROOT / "experiments").glob("*.toml"))
+    assert {f.stem for f in files} >= {"quick", "sanctions", "sensitivity"}
+    for f in files:
+        plan = load_experiment(f)
+        assert plan.tasks, f
+    sanctions = load_experiment(ROOT / "experiments" / "sanctions.toml")
+    assert sanctions.spec.replicates >= 20 and len(sanctions.spec.scenarios) == 10
+    assert sum(h["workers"] for h in sanctions.scenario_params["no_sanctions"]["hosts"].values()) == 98_000
+    sens = load_experiment(ROOT / "experiments" / "sensitivity.toml")
+    assert sens.spec.sampling.method == "sobol" and len(sens.spec.uncertainties) >= 6
+
+
+def test_quick_experiment_runs_under_the_cli(tmp_path, capsys):
+    out = tmp_path / "quick"
+    assert main(["experiment", str(ROOT / "experiments" / "quick.toml"), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "no_sanctions" in text and "full_compliance" in text and "paired" in text
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == len(load_experiment(ROOT / "experiments" / "quick.toml").tasks)
+    with pytest.raises(ExperimentError):
+        ExperimentResult.load(tmp_path)
