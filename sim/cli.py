@@ -209,7 +209,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_experiment(args) -> int:
-    from .experiment import ExperimentError, load_experiment, run_experiment
+    from .experiment import ExperimentError, cores, load_experiment, run_experiment
 
     try:
         plan = load_experiment(args.file)
@@ -235,7 +235,7 @@ def cmd_experiment(args) -> int:
     runs = len(plan.tasks)
     if not args.quiet:
         where = f"Dask cluster {args.scheduler}" if args.scheduler else \
-            f"{args.processes or os.cpu_count()} local processes" if (args.processes or os.cpu_count()) > 1 else "this process"
+            f"{args.processes or cores()} local processes" if (args.processes or cores()) > 1 else "this process"
         print(f"experiment {plan.spec.name}: {len(plan.spec.scenarios)} scenarios x {len(plan.samples)} samples x "
               f"{plan.spec.replicates} replicates = {runs} runs, {plan.spec.engine} engine, on {where}; results in {out}/",
               file=sys.stderr)

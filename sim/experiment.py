@@ -53,7 +53,7 @@ OUTCOMES = {
     "state_take_per_worker_month": "state take per worker-month, USD",
     "worker_share_kept": "share of gross earnings the worker keeps",
     "retained_per_worker_month": "what a worker keeps per month worked, USD",
-    "net_gain_mean": "mean net gain of a worker over his posting (kept + ledger paid + side - bribes), USD",
+    "net_gain_mean": "mean net gain of a worker over his posting (kept, less ledger forfeited, less entry bribe), USD",
     "net_gain_p10": "10th percentile of net gain of workers who left, USD",
     "net_gain_p50": "median net gain of workers who left, USD",
     "net_gain_p90": "90th percentile of net gain of workers who left, USD",
@@ -667,6 +667,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------- executors
 
 
+def cores() -> int:
+    """Cores this process may use (the affinity mask, which containers and batch systems set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def _ignore_sigint():  # pool workers: Ctrl-C is the coordinator's to handle
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -684,7 +692,7 @@ def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int |
     if scheduler is not None:
         _execute_dask(tasks, on_done, scheduler)
         return
-    processes = processes or os.cpu_count() or 1
+    processes = processes or cores()
     if processes == 1 or len(tasks) == 1:
         for t in tasks:
             on_done(run_task(t))
@@ -757,7 +765,7 @@ def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = N
     """
     store = Store(out)
     executor = f"dask {scheduler if isinstance(scheduler, str) else 'client'}" if scheduler is not None \
-        else f"local pool of {processes or os.cpu_count()}" if (processes or os.cpu_count() or 1) > 1 else "in-process"
+        else f"local pool of {processes or cores()}" if (processes or cores()) > 1 else "in-process"
     done = store.prepare(plan, resume=resume, force=force, executor=executor)
     todo = [t for t in plan.tasks if t["run_id"] not in done]
     bar = None

@@ -69,8 +69,10 @@ def gini(values: np.ndarray, is_sorted: bool = False) -> float:
     total = x.sum()
     if n == 0 or total <= 0:
         return float("nan")
-    # G = sum_i (2i - n - 1) x_(i) / (n sum x), with ranks i = 1..n of the sorted values
-    weighted = float(np.dot(np.arange(1, n + 1, dtype=float), x))
+    # G = sum_i (2i - n - 1) x_(i) / (n sum x), with ranks i = 1..n of the sorted values.
+    # np.sum, not np.dot: a BLAS dot product splits the sum over threads, so its
+    # rounding would depend on the thread count (and it spins a core in pool workers)
+    weighted = float(np.sum(np.arange(1, n + 1, dtype=float) * x))
     return 2.0 * weighted / (n * total) - (n + 1) / n
 
 

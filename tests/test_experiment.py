@@ -190,7 +190,7 @@ def test_process_pool_gives_identical_results(small_done, tmp_path):
 
 
 def test_dask_cluster_gives_identical_results(small_done, tmp_path):
-    distributed = pytest.importorskip("distributed") if not os.environ.get("CI") else __import__("distributed")
+    import distributed
     folder, _ = small_done
     plan = load_experiment(write(tmp_path, SMALL))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
