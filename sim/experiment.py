@@ -375,19 +375,19 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
     samples, matrix, problem = _sample(spec)
     plan = Plan(spec=spec, path=path, text=text, base=base, scenario_params=scenario_params, problem=problem,
                 samples=samples, raw_samples=matrix)
-    errors: list[str] = []
+    failed: dict[tuple[str, str], list] = {}  # (scenario, problem) -> the samples that have it
     for sc in spec.scenarios:
         r, ov = scenario_raw[sc.name]
         resolved = scenario_params[sc.name]
         for j, row in enumerate(samples.to_dict("records")):
             values = {k: v for k, v in row.items() if k != "sample"}
             try:
-                params = _resolve(r, {**ov, **_expand(values, resolved, spec.uncertainties)}, spec.scale, defaults,
-                                  f"scenario {sc.name}, sample {j}")
+                params = _resolve(r, {**ov, **_expand(values, resolved, spec.uncertainties)}, spec.scale, defaults, "")
             except ExperimentError as e:
-                errors.extend(e.errors)
-                if len(errors) >= 10:
-                    raise ExperimentError(errors) from None
+                for line in e.errors:
+                    problem = line.removeprefix(": ")
+                    key = (sc.name, re.sub(r" \(got [^)]*\)$", "", problem))  # the same problem, other values
+                    failed.setdefault(key, []).append((j, problem))
                 continue
             for k in range(spec.replicates):
                 plan.tasks.append({
@@ -395,8 +395,13 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
                     "seed": spec.seed + k, "engine": spec.engine, "params": params, "outcomes": list(spec.outcomes),
                     "values": values,
                 })
-    if errors:
-        raise ExperimentError(errors)
+    if failed:
+        lines = []
+        for (scenario, _), cases in failed.items():
+            (j, problem), more = cases[0], len(cases) - 1
+            where = f"sample {j}" + (f" (and {more} more)" if more else "")
+            lines.append(problem if problem.startswith("uncertainties.") else f"scenario {scenario}, {where}: {problem}")
+        raise ExperimentError(list(dict.fromkeys(lines)))
     return plan
 
 

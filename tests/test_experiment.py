@@ -28,7 +28,7 @@ from sim.experiment import (
     salib_problem,
 )
 
-from .conftest import ROOT
+from conftest import ROOT
 
 # a small experiment: 2 scenarios x 4 replicates of ~600 workers for 2 years
 SMALL = f"""
