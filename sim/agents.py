@@ -72,6 +72,8 @@ class Worker(mesa.Agent):
         self.side_earnings_total = 0.0
         self.forfeited_total = 0.0
         self.ledger_paid = 0.0
+        self.gross_total = 0.0  # wages earned, for the classroom page's story
+        self.take_total = 0.0  # what the state took from him
         self.history: list[str] = []  # one line per notable event, for the classroom page
         self.shortfall = 0.0
         self.plan = 0.0
@@ -126,6 +128,8 @@ class Worker(mesa.Agent):
         direct = self.paid_directly()
         if direct:
             self.take = rules.direct_wage_take(self.take, self.model.levers.coercion[self.host])
+        self.gross_total += self.gross
+        self.take_total += self.take
         kept = self.gross - self.take
         credit = 0.0 if direct else rules.ledger_credit(kept, r.ledger_monthly)
         self.ledger += credit

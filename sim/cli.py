@@ -1,4 +1,4 @@
-"""The command line: ``olsim run``, ``olsim validate``, ``olsim experiment`` and ``olsim plot``.
+"""The command line: ``olsim run``, ``validate``, ``experiment``, ``plot`` and ``classroom``.
 
 Every user error (bad file, bad key, bad value, bad flag, an output folder
 that exists) ends with exit status 2 and one line per problem naming the key
@@ -39,6 +39,11 @@ EXAMPLES_EXPERIMENT = """examples:
 EXAMPLES_PLOT = """examples:
   olsim plot results/experiments/quick              redraw an experiment's figures (into its plots/)
   olsim plot results/run-a results/run-b -o ab.png  runs side by side
+"""
+EXAMPLES_CLASSROOM = """examples:
+  olsim classroom                              params/classroom.toml on http://127.0.0.1:8765
+  olsim classroom --port 8800                  another port
+  olsim classroom params/my_camp.toml          your own camp (keep it small: the page runs the mesa engine)
 """
 
 
@@ -290,6 +295,42 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_classroom(args) -> int:
+    import socket
+
+    from .params import check_memory
+
+    path = Path(args.params) if args.params else Path(__file__).resolve().parent.parent / "params" / "classroom.toml"
+    try:
+        params = load_params(path)
+        check_memory(params, "mesa")
+    except ParamsError as e:
+        raise UserError(e.errors) from None
+    workers = sum(h.workers for h in params.hosts.values())
+    if workers > 20_000:
+        raise UserError(f"{path}: {workers:,} workers is too many for the page (it runs the mesa engine, about "
+                        f"{workers * 25e-6:.1f} s a month); use at most 20,000")
+    if not 1 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: must be between 1 and 65535")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a closed socket's wait is no conflict
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError:
+            raise UserError(f"--port {args.port}: already in use on 127.0.0.1; choose another with --port") from None
+    env = {**os.environ, "OLSIM_CLASSROOM_PARAMS": str(path.absolute())}
+    print(f"olsim classroom: {path} ({workers:,} workers, {params.calendar.months} months, mesa engine)")
+    print(f"open http://127.0.0.1:{args.port} in a browser; Ctrl-C stops the page", flush=True)
+    command = [sys.executable, "-m", "solara", "run", "sim.app", "--host", "127.0.0.1", "--port", str(args.port),
+               "--production", "--no-open", "--log-level", "warning"]
+    import subprocess
+
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="olsim",
@@ -351,6 +392,17 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("folders", nargs="+", help="an experiment folder, or run folders")
     plot.add_argument("-o", "--output", default=None, help="PNG file for run folders (default overview.png)")
     plot.set_defaults(func=cmd_plot)
+
+    cls = sub.add_parser(
+        "classroom", help="serve the classroom page (step the model, pull the levers, read a worker's story)",
+        description="Serve an interactive page (Mesa SolaraViz) on 127.0.0.1 running the mesa engine: step the model "
+                    "month by month, switch sanctions on and off, move the levers, read one worker's story. "
+                    "The lesson is docs/classroom.md.",
+        epilog=EXAMPLES_CLASSROOM, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cls.add_argument("params", nargs="?", default=None, help="parameter file (default: params/classroom.toml)")
+    cls.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    cls.set_defaults(func=cmd_classroom)
     return parser
 
 
