@@ -252,8 +252,9 @@ def kept_figure(model) -> Figure:
 def month_story(model) -> str:
     """A short plain-language account of the last month."""
     if not model.month:
-        return (f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad. "
-                "Press **Step** to run one month, or ▶ to play.")
+        return (f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
+                f"watched by {len(model.active_minders())} minders (one per {model.p.population.minder_ratio} workers) "
+                f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. Press **Step** to run one month, or ▶ to play.")
     r = model.aggregator.monthly[-1]
     lines = [f"### {r['date']} (month {r['month'] + 1} of {model.p.calendar.months})",
              f"{r['workers_working']:,} workers worked about {r['hours_mean']:.1f} hours a day and earned "

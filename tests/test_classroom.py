@@ -1,0 +1,178 @@
+"""The classroom page: its model and controls, and the page itself in a real browser (Chromium, headless)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from sim.app import SANCTIONS, ClassroomModel, classroom_params, model_params, month_story, worker_story
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def defaults(**changes) -> dict:
+    controls = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params().items()}
+    return {**controls, **changes}
+
+
+# ---------------------------------------------------------------- the model behind the page
+
+
+def test_every_control_is_a_constructor_keyword():
+    """SolaraViz's Reset calls type(model)(**controls): each control must be a keyword of ClassroomModel."""
+    from mesa.visualization.solara_viz import _check_model_params
+
+    model = ClassroomModel(**defaults())
+    _check_model_params(model, model_params())  # raises ValueError on an unknown or missing keyword
+    assert set(SANCTIONS) <= set(model_params()) and {"seed", "minder_ratio", "plan_level", "reprisal_severity",
+                                                      "remittance_rule"} <= set(model_params())
+
+
+def test_controls_change_the_parameters():
+    base = classroom_params()
+    p = classroom_params(permit_ban=True, permit_ban_compliance=0.4, repatriation=True, sanctions_start=6,
+                         minder_ratio=25, plan_level=1.2, reprisal_severity=0.5, remittance_rule="share")
+    kinds = {q.kind: q for q in p.policies}
+    assert set(kinds) == {"permit_ban", "repatriation"} and kinds["permit_ban"].compliance == 0.4
+    assert p.calendar.index(kinds["repatriation"].deadline) == 30 and p.calendar.index(kinds["permit_ban"].start) == 6
+    assert p.population.minder_ratio == 25 and p.state.reprisal_severity == 0.5 and p.remittance.rule == "share"
+    assert p.hosts["gulf"].plan == pytest.approx(1.2 * base.hosts["gulf"].plan)
+    assert not base.policies
+
+
+def test_reset_rebuilds_the_same_model_and_levers_move_it():
+    a, b = ClassroomModel(**defaults()), ClassroomModel(**defaults())
+    c = ClassroomModel(**defaults(repatriation=True, sanctions_start=0))
+    for m in (a, b, c):
+        for _ in range(6):
+            m.step()
+    assert a.aggregator.monthly == b.aggregator.monthly  # same controls, same model
+    assert c.aggregator.monthly[-1]["repatriated"] > 0 and a.aggregator.monthly[-1]["repatriated"] == 0
+
+
+def test_model_stops_at_the_end_of_the_calendar():
+    m = ClassroomModel(**defaults())
+    months = m.p.calendar.months
+    for _ in range(months - 1):
+        m.step()
+    assert m.running
+    m.step()
+    assert not m.running and m.month == months
+
+
+def test_stories_in_plain_language():
+    m = ClassroomModel(**defaults(asylum_access=True, sanctions_start=0))
+    assert "Before month 1" in month_story(m) and "minders" in month_story(m)
+    for _ in range(3):
+        m.step()
+    text = month_story(m)
+    assert "2016-03 (month 3 of 60)" in text and "The state took" in text and "Open embassies" in text
+    story = worker_story(m, 1799)
+    assert "Worker 1799" in story and "months abroad" in story and "posted to gulf" in story
+    assert "No worker" in worker_story(m, 10**6)
+
+
+# ---------------------------------------------------------------- the page in a browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI fails instead of skipping")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`olsim classroom` on a free port of 127.0.0.1, as a teacher would start it."""
+    port = _free_port()
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"olsim-classroom-{port}.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        t0 = time.time()
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() - t0 > 120:
+                log.seek(0)
+                pytest.fail(f"olsim classroom did not start: {log.read()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_page_in_a_browser(browser, server, tmp_path):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.set_default_timeout(90_000)
+    page.goto(server)
+    # the page loads with the model before its first month
+    page.get_by_text("Before month 1").wait_for()
+    assert "one per 50 workers" in page.inner_text("body")
+    # Step advances the month
+    page.get_by_role("button", name="Step").click()
+    page.get_by_text("(month 1 of 60)").wait_for()
+    page.get_by_role("button", name="Step").click()
+    page.get_by_text("(month 2 of 60)").wait_for()
+    # a slider, then Reset: the model is rebuilt with the new value
+    slider = page.locator(".v-input", has_text="Workers per minder").get_by_role("slider")
+    slider.focus()
+    for _ in range(2):
+        slider.press("ArrowRight")
+    assert slider.get_attribute("aria-valuenow") == "60"
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("one per 60 workers").wait_for()
+    assert "(month 2 of 60)" not in page.inner_text("body")
+    # a switch, then Reset and Step: the sanction is in force
+    page.get_by_label("Send all workers home within 2 years (UNSCR 2397)").check()
+    page.locator(".v-input", has_text="Sanctions start in month").get_by_role("slider").press("Home")
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("Before month 1").wait_for()
+    page.get_by_role("button", name="Step").click()
+    page.get_by_text("Sanctions in force: Send all workers home").wait_for()
+    # a worker's story
+    box = page.get_by_label("worker id")
+    box.fill("7")
+    box.press("Enter")
+    page.get_by_text("Worker 7,").wait_for()
+    assert "What happened to him" in page.inner_text("body") and "posted to gulf" in page.inner_text("body")
+    shot = tmp_path / "classroom.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
+    if os.environ.get("OLSIM_SCREENSHOT"):  # to refresh the README's picture
+        shutil.copy(shot, os.environ["OLSIM_SCREENSHOT"])
+    page.close()
