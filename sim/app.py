@@ -252,7 +252,7 @@ def kept_figure(model) -> Figure:
 def month_story(model) -> str:
     """A short plain-language account of the last month."""
     if not model.month:
-        return (f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
+        return _markdown(f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
                 f"watched by {len(model.active_minders())} minders (one per {model.p.population.minder_ratio} workers) "
                 f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. Press **Step** to run one month, or ▶ to play.")
     r = model.aggregator.monthly[-1]
@@ -272,7 +272,12 @@ def month_story(model) -> str:
     if events:
         lines.append("This month: " + "; ".join(events) + ".")
     lines.append(f"Sanctions in force: {r['policies'] or 'none'}.")
-    return "\n\n".join(lines)
+    return _markdown("\n\n".join(lines))
+
+
+def _markdown(text: str) -> str:
+    """Dollar signs as text: the page's Markdown would read $...$ as mathematics."""
+    return text.replace("$", "&#36;")
 
 
 def worker_story(model, worker_id: int) -> str:
@@ -284,17 +289,19 @@ def worker_story(model, worker_id: int) -> str:
     lines = [
         f"**Worker {w.worker_id}**, {model.host_names[w.host]}, team {w.team}, minder {w.minder.minder_id}: "
         f"**{STATUS_WORDS[w.status]}**.",
+        "",
         f"- months abroad: {w.months_abroad} (contract {w.contract_months})",
-        f"- earned {_money(earned)}, the state took {_money(w.take_total)}, he kept {_money(w.retained_total)}"
+        f"- in the months simulated he earned {_money(earned)}, the state took {_money(w.take_total)}, he kept {_money(w.retained_total)}"
         + (f" ({100 * w.retained_total / earned:.0f}%)" if earned > 0 else ""),
         f"- bribes paid: entry {_money(w.entry_bribe)}, to his minder {_money(w.bribes_total)}",
         f"- on the ledger, paid only when he returns: {_money(w.ledger)}",
         f"- loyalty {w.loyalty:.2f}, passport held by the minder: {'yes' if w.passport_held else 'no'}",
         "",
         "What happened to him:",
+        "",
         *[f"1. {line}" for line in (w.history or ["nothing notable yet"])],
     ]
-    return "\n".join(lines)
+    return _markdown("\n".join(lines))
 
 
 @solara.component

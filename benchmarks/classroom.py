@@ -1,0 +1,104 @@
+"""Benchmark the classroom page: is a month fast enough to feel live?
+
+Run by hand, not by pytest:
+
+    python benchmarks/classroom.py              # model and figures (a few seconds)
+    python benchmarks/classroom.py --browser    # also the page in headless Chromium (needs /usr/bin/chromium)
+
+Prints the median and max over 30 months (params/classroom.toml, seed 0, no
+sanctions) of: one model step (the mesa engine, 1,800 workers); redrawing
+the page's three figures to PNG, as the server does after each step; and,
+with --browser, the time from clicking Step until the page shows the new
+month (server, websocket, the browser drawing the images), with
+`olsim classroom` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def row(name, values):
+    print(f"| {name} | {1000 * statistics.median(values):.0f} | {1000 * max(values):.0f} |")
+
+
+def model_and_figures(months: int = 30):
+    from sim.app import ClassroomModel, camp_figure, kept_figure, model_params, series_figure
+
+    controls = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params().items()}
+    model = ClassroomModel(**controls)
+    steps, figures = [], []
+    for _ in range(months):
+        t = time.perf_counter()
+        model.step()
+        steps.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for make in (camp_figure, series_figure, kept_figure):
+            make(model).savefig(io.BytesIO(), format="png")
+        figures.append(time.perf_counter() - t)
+    return steps, figures
+
+
+def browser(months: int = 30):
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"])
+            page = b.new_page(viewport={"width": 1500, "height": 1100})
+            page.set_default_timeout(90_000)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_text("Before month 1").wait_for()
+            clicks = []
+            for k in range(1, months + 1):
+                t = time.perf_counter()
+                page.get_by_role("button", name="Step").click()
+                page.get_by_text(f"(month {k} of 60)").wait_for()
+                clicks.append(time.perf_counter() - t)
+            b.close()
+        return clicks
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--browser", action="store_true")
+    args = ap.parse_args(argv)
+    steps, figures = model_and_figures()
+    print("| per month (30 months, 1,800 workers) | median ms | max ms |")
+    print("|---|---:|---:|")
+    row("model step (mesa engine)", steps)
+    row("three figures redrawn (matplotlib, PNG)", figures)
+    if args.browser:
+        row("click Step -> new month shown (headless Chromium)", browser())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
