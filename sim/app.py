@@ -252,7 +252,7 @@ def kept_figure(model) -> Figure:
 def month_story(model) -> str:
     """A short plain-language account of the last month."""
     if not model.month:
-        return _markdown(f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
+        return (f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
                 f"watched by {len(model.active_minders())} minders (one per {model.p.population.minder_ratio} workers) "
                 f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. Press **Step** to run one month, or ▶ to play.")
     r = model.aggregator.monthly[-1]
@@ -272,12 +272,8 @@ def month_story(model) -> str:
     if events:
         lines.append("This month: " + "; ".join(events) + ".")
     lines.append(f"Sanctions in force: {r['policies'] or 'none'}.")
-    return _markdown("\n\n".join(lines))
+    return "\n\n".join(lines)
 
-
-def _markdown(text: str) -> str:
-    """Dollar signs as text: the page's Markdown would read $...$ as mathematics."""
-    return text.replace("$", "&#36;")
 
 
 def worker_story(model, worker_id: int) -> str:
@@ -301,7 +297,16 @@ def worker_story(model, worker_id: int) -> str:
         "",
         *[f"1. {line}" for line in (w.history or ["nothing notable yet"])],
     ]
-    return _markdown("\n".join(lines))
+    return "\n".join(lines)
+
+
+def show(markdown_text: str, classes: list[str]):
+    """Markdown as HTML: solara.Markdown would typeset '$1.4M ... $1.1M' as mathematics."""
+    import html
+
+    import markdown
+
+    solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(html.escape(markdown_text, quote=False)), classes=classes)
 
 
 @solara.component
@@ -325,8 +330,7 @@ def KeptView(model):
 @solara.component
 def MonthView(model):
     update_counter.get()
-    with solara.Column(classes=["olsim-month"]):
-        solara.Markdown(month_story(model))
+    show(month_story(model), ["olsim-month"])
 
 
 @solara.component
@@ -336,7 +340,7 @@ def WorkerView(model):
     with solara.Column(classes=["olsim-worker"]):
         solara.Markdown("### One worker's story\nType a worker's id (0 is the first posted) to read what happened to him.")
         solara.InputInt("worker id", value=worker_id, on_value=lambda v: set_worker_id(int(v or 0)), continuous_update=False)
-        solara.Markdown(worker_story(model, worker_id))
+        show(worker_story(model, worker_id), ["olsim-worker-story"])
 
 
 def make_page(path: str | os.PathLike | None = None):

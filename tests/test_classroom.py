@@ -73,7 +73,6 @@ def test_model_stops_at_the_end_of_the_calendar():
 def test_stories_in_plain_language():
     m = ClassroomModel(**defaults(asylum_access=True, sanctions_start=0))
     assert "Before month 1" in month_story(m) and "minders" in month_story(m)
-    assert "$" not in month_story(m) + worker_story(m, 0)  # written &#36;: Markdown would read $...$ as mathematics
     for _ in range(3):
         m.step()
     text = month_story(m)
@@ -172,7 +171,8 @@ def test_page_in_a_browser(browser, server, tmp_path):
     page.get_by_text("Worker 7,").wait_for()
     body = page.inner_text("body")
     assert "What happened to him" in body and "posted to gulf" in body
-    assert "paid an entry bribe of $" in body and "\\$" not in body  # dollars shown as text, not read as mathematics
+    # dollars shown as text, not typeset as mathematics between two dollar signs
+    assert "paid an entry bribe of $" in body and "The state took $" in body and "he kept $" in body
     shot = tmp_path / "classroom.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 50_000
