@@ -45,7 +45,15 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
 
 
 def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) -> pd.DataFrame:
-    """One row per (scenario, outcome): n, mean, 95% interval, spread, and the paired difference from the reference."""
+    """One row per (scenario, outcome): n, mean, 95% interval, spread, and the paired difference from the reference.
+
+    Replicates are the independent units: replicate k of every sample shares
+    seed + k, so runs of one replicate are not independent of each other. The
+    intervals are t intervals over the replicates' means (averaged over the
+    samples, if any): the model's noise, given the samples. The spread
+    (p2_5, p97_5) is over all runs, and so also shows the parameters'
+    uncertainty in a sampled experiment.
+    """
     rows = []
     ref = runs[runs["scenario"] == reference].set_index(["sample", "replicate"])
     for scenario, g in runs.groupby("scenario", sort=False):
@@ -53,17 +61,25 @@ def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) ->
         common = keyed.index.intersection(ref.index)
         for o in outcomes:
             v = g[o].to_numpy(float)
-            mean, lo, hi = t_interval(v)
             finite = v[np.isfinite(v)]
-            d = keyed.loc[common, o].to_numpy(float) - ref.loc[common, o].to_numpy(float)
-            dm, dlo, dhi = t_interval(d) if scenario != reference else (0.0, 0.0, 0.0)
+            _, lo, hi = t_interval(g.groupby("replicate")[o].mean().to_numpy(float))
+            d = pd.Series(keyed.loc[common, o].to_numpy(float) - ref.loc[common, o].to_numpy(float),
+                          index=common.get_level_values("replicate"))
+            base = float(np.nanmean(ref.loc[common, o].to_numpy(float))) if len(common) else math.nan
+            if scenario == reference:
+                dm, dlo, dhi = 0.0, 0.0, 0.0
+            else:
+                _, dlo, dhi = t_interval(d.groupby(level=0).mean().to_numpy(float))
+                dm = float(np.nanmean(d.to_numpy())) if np.isfinite(d.to_numpy()).any() else math.nan
             rows.append({
-                "scenario": scenario, "outcome": o, "runs": int(len(finite)), "mean": mean, "ci_low": lo, "ci_high": hi,
+                "scenario": scenario, "outcome": o, "runs": int(len(finite)),
+                "mean": float(finite.mean()) if len(finite) else math.nan, "ci_low": lo, "ci_high": hi,
                 "sd": float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
                 "p2_5": float(np.percentile(finite, 2.5)) if len(finite) else math.nan,
                 "p97_5": float(np.percentile(finite, 97.5)) if len(finite) else math.nan,
-                "pairs": int(np.isfinite(d).sum()), "diff_mean": dm, "diff_ci_low": dlo, "diff_ci_high": dhi,
-                "diff_pct": 100 * dm / ref[o].mean() if len(ref) and ref[o].mean() else math.nan,
+                "pairs": int(np.isfinite(d.to_numpy()).sum()), "diff_mean": dm, "diff_ci_low": dlo, "diff_ci_high": dhi,
+                # relative to the size of the reference's (paired) mean, so the sign is the change's
+                "diff_pct": 100 * dm / abs(base) if base == base and base != 0 else math.nan,
             })
     return pd.DataFrame(rows)
 
@@ -105,12 +121,17 @@ class ExperimentResult:
         folder = Path(folder)
         if not (folder / "manifest.json").exists() or not (folder / "runs.parquet").exists():
             raise ExperimentError(f"{folder}: not an experiment folder (no manifest.json and runs.parquet)")
-        manifest = json.loads((folder / "manifest.json").read_text())
-        if manifest.get("kind") != "experiment":
-            raise ExperimentError(f"{folder}: not an experiment folder")
-        matrix = np.load(folder / "sample_matrix.npy") if (folder / "sample_matrix.npy").exists() else None
-        return cls(folder=folder, manifest=manifest, runs=pd.read_parquet(folder / "runs.parquet"),
-                   samples=pd.read_parquet(folder / "samples.parquet"), sample_matrix=matrix)
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text())
+            if manifest.get("kind") != "experiment":
+                raise ExperimentError(f"{folder}: not an experiment folder")
+            matrix = np.load(folder / "sample_matrix.npy") if (folder / "sample_matrix.npy").exists() else None
+            return cls(folder=folder, manifest=manifest, runs=pd.read_parquet(folder / "runs.parquet"),
+                       samples=pd.read_parquet(folder / "samples.parquet"), sample_matrix=matrix)
+        except ExperimentError:
+            raise
+        except Exception as e:  # a damaged folder: a file missing, unreadable or truncated
+            raise ExperimentError(f"{folder}: cannot read the experiment ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
 
     @property
     def outcomes(self) -> list[str]:

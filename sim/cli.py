@@ -279,6 +279,9 @@ def cmd_plot(args) -> int:
             files = result.write_analysis()
         except ExperimentError as e:
             raise UserError(e.errors) from None
+        except (OSError, ValueError, KeyError) as e:  # a damaged folder (e.g. monthly/ emptied)
+            first = str(e).splitlines()[0] if str(e) else ""
+            raise UserError(f"{folders[0]}: cannot draw the experiment ({type(e).__name__}: {first})") from None
         for f in files:
             print(f)
         return 0

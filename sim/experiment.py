@@ -23,6 +23,7 @@ file per run, atomically; ``--resume`` runs only the ids that have no file.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -241,7 +242,19 @@ class Experiment(Strict):
             errors.append(f"sampling.n: Sobol sampling needs a power of 2 (got {n}; try {1 << max(n - 1, 1).bit_length()})")
         if method in ("sobol", "morris") and len(self.uncertainties) < 2:
             errors.append(f"uncertainties: {method} analysis needs at least 2 uncertain parameters")
+        lowered = [n.lower() for n in names]
+        for i, n in enumerate(lowered):
+            if lowered.index(n) != i and names.index(names[i]) == i:
+                errors.append(f"scenarios[{i}].name: '{names[i]}' differs from '{names[lowered.index(n)]}' only in case "
+                              f"(their files would collide on some systems)")
+        if method == "morris" and self.sampling.levels % 2:
+            errors.append(f"sampling.levels: Morris needs an even number of levels (got {self.sampling.levels})")
         for key, u in self.uncertainties.items():
+            if method == "morris" and u.distribution in ("normal", "lognormal"):
+                errors.append(f"uncertainties.{key}: Morris samples the ends of each range, so it needs a bounded "
+                              f"distribution (uniform, triangular, truncnormal), not {u.distribution}")
+            if u.values is not None and len({float if type(v) is int else type(v) for v in u.values}) > 1:
+                errors.append(f"uncertainties.{key}.values: mixes types ({', '.join(sorted({type(v).__name__ for v in u.values}))}); give one kind")
             if u.values is not None and method != "grid":
                 errors.append(f"uncertainties.{key}.values: a list of values is for grid sampling only (sampling.method = {method})")
             if method == "grid" and u.values is None and u.distribution != "uniform":
@@ -372,6 +385,11 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
         scenario_params[sc.name] = _resolve(r, ov, spec.scale, defaults, key)
         scenario_raw[sc.name] = (r, ov)
 
+    n_samples, n_tasks = planned_size(spec)
+    if n_samples * len(spec.scenarios) > MAX_SAMPLES or n_tasks > MAX_TASKS:
+        raise ExperimentError(f"sampling: {n_samples:,} samples x {len(spec.scenarios)} scenarios x {spec.replicates} replicates "
+                              f"= {n_tasks:,} runs is more than one experiment can plan (at most {MAX_SAMPLES:,} samples x "
+                              f"scenarios and {MAX_TASKS:,} runs); split it into several experiments")
     samples, matrix, problem = _sample(spec)
     plan = Plan(spec=spec, path=path, text=text, base=base, scenario_params=scenario_params, problem=problem,
                 samples=samples, raw_samples=matrix)
@@ -382,7 +400,9 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
         for j, row in enumerate(samples.to_dict("records")):
             values = {k: v for k, v in row.items() if k != "sample"}
             try:
-                params = _resolve(r, {**ov, **_expand(values, resolved, spec.uncertainties)}, spec.scale, defaults, "")
+                # on the scenario's resolved parameters, already scaled: a relative factor on hosts.*.workers
+                # multiplies the simulated workers once
+                params = _resolve(resolved, _expand(values, resolved, spec.uncertainties), 1.0, defaults, "")
             except ExperimentError as e:
                 for line in e.errors:
                     problem = line.removeprefix(": ")
@@ -413,8 +433,9 @@ def _resolve(raw: dict, overrides: dict, scale: float, defaults: dict, where: st
         r = apply_overrides(raw, overrides, defaults)
         if scale != 1.0:
             hosts = r.get("hosts", defaults["hosts"])
-            r = apply_overrides(r, {f"hosts.{h}.workers": max(1, round(hosts[h].get("workers", 0) * scale))
-                                    for h in hosts if hosts[h].get("workers", 0) > 0}, defaults)
+            if isinstance(hosts, dict):  # anything malformed is left for validation to name
+                r = apply_overrides(r, {f"hosts.{h}.workers": max(1, round(v["workers"] * scale)) for h, v in hosts.items()
+                                        if isinstance(v, dict) and type(v.get("workers")) is int and v["workers"] > 0}, defaults)
         bad = _check_finite(r)
         if bad:
             raise ParamsError(bad)
@@ -457,6 +478,18 @@ def _expand(values: dict, resolved: dict, uncertainties: dict[str, Uncertainty])
     return out
 
 
+MAX_SAMPLES = 100_000  # samples x scenarios planned at once (~25 kB of parameters each)
+MAX_TASKS = 1_000_000
+
+
+def planned_size(spec: Experiment) -> tuple[int, int]:
+    """(samples, tasks) an experiment will have, computed without building them."""
+    s, d = spec.sampling, len(spec.uncertainties)
+    samples = {"none": 1, "lhs": s.n, "sobol": s.n * ((2 * d + 2) if s.second_order else (d + 2)), "morris": s.n * (d + 1),
+               "grid": math.prod(len(u.values) if u.values is not None else s.levels for u in spec.uncertainties.values())}[s.method]
+    return samples, samples * len(spec.scenarios) * spec.replicates
+
+
 def _sample(spec: Experiment) -> tuple[pd.DataFrame, np.ndarray | None, dict | None]:
     """The sample table (one row per sample) and the sampler's matrix."""
     names = list(spec.uncertainties)
@@ -468,9 +501,10 @@ def _sample(spec: Experiment) -> tuple[pd.DataFrame, np.ndarray | None, dict | N
         axes = []
         for u in spec.uncertainties.values():
             axes.append(list(u.values) if u.values is not None else list(np.linspace(u.low, u.high, s.levels)))
+        points = math.prod(len(a) for a in axes)
+        if points > MAX_SAMPLES:
+            raise ExperimentError(f"sampling: the grid has {points:,} points, more than {MAX_SAMPLES:,}; use fewer levels or values, or lhs")
         rows = list(itertools.product(*axes))
-        if len(rows) > 1_000_000:
-            raise ExperimentError(f"sampling: the grid has {len(rows):,} points; use fewer levels or lhs")
         table = pd.DataFrame(rows, columns=names)
         matrix = None
     else:
@@ -555,6 +589,16 @@ class Store:
         """Check the folder and write the manifest; return the run ids already done."""
         f = self.folder
         manifest = f / "manifest.json"
+        samples_bytes = io.BytesIO()
+        plan.samples.to_parquet(samples_bytes, index=False)  # fails here, before the folder is touched
+        try:
+            return self._prepare(plan, resume, force, executor, samples_bytes.getvalue())
+        except OSError as e:
+            raise ExperimentError(f"--out {f}: {e.strerror or e}") from None
+
+    def _prepare(self, plan: Plan, resume: bool, force: bool, executor: str, samples_bytes: bytes) -> set[str]:
+        f = self.folder
+        manifest = f / "manifest.json"
         if f.exists() and not f.is_dir():
             raise ExperimentError(f"--out {f}: exists and is not a folder; nothing was written")
         existing = f.exists() and any(f.iterdir())
@@ -570,8 +614,8 @@ class Store:
                 raise ExperimentError(f"--out {f}: holds a single run, not an experiment; choose another folder")
             if resume:
                 if old.get("fingerprint") != plan.fingerprint:
-                    raise ExperimentError(f"--resume: {f} holds results of a different experiment (its file, parameters or "
-                                          f"code changed); use another --out, or --force to replace them")
+                    raise ExperimentError(f"--resume: {f} holds results of a different experiment (its runs, seeds, "
+                                          f"parameters or outcomes differ); use another --out, or --force to replace them")
             elif force:
                 shutil.rmtree(f)
             else:
@@ -587,20 +631,25 @@ class Store:
             raise ExperimentError(f"--resume: {len(stray)} runs in {f} are not in this experiment (e.g. {sorted(stray)[0]})")
         from .run import _git_commit, versions
 
+        commit = _git_commit()
+        if resume and old and done and old.get("git_commit") and commit and old["git_commit"] != commit:
+            # the inputs are the same, but the code that ran the finished runs may not be
+            print(f"olsim: warning: --resume: the finished runs in {f} were made by commit {old['git_commit'][:10]}, "
+                  f"this code is {commit[:10]}; if the model changed in between, the runs are not comparable",
+                  file=sys.stderr)
         info = {
             "kind": "experiment", "name": plan.spec.name, "fingerprint": plan.fingerprint,
             "experiment_file": str(plan.path) if plan.path else None, "experiment": plan.spec.model_dump(mode="json"),
             "experiment_text": plan.text, "base_params": plan.base, "reference": plan.reference,
             "problem": plan.problem, "sampling": plan.spec.sampling.model_dump(mode="json"),
-            "runs_total": len(plan.tasks), "versions": versions(), "git_commit": _git_commit(),
+            "runs_total": len(plan.tasks), "versions": versions(), "git_commit": commit,
             "sessions": (old or {}).get("sessions", []) if resume else [],
         }
         info["sessions"].append({"started": _now(), "executor": executor, "runs_done_before": len(done)})
         self.write_json("manifest.json", info)
         if plan.path is not None:
             _atomic_write(f / "experiment.toml", plan.text.encode())
-        plan.samples.to_parquet(f / ".samples.parquet", index=False)
-        os.replace(f / ".samples.parquet", f / "samples.parquet")
+        _atomic_write(f / "samples.parquet", samples_bytes)
         if plan.raw_samples is not None:
             np.save(f / ".sample_matrix.npy", plan.raw_samples)
             os.replace(f / ".sample_matrix.npy", f / "sample_matrix.npy")
@@ -731,19 +780,24 @@ def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int |
             p.join(timeout=5)
 
 
-def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
+def connect(address: str):
+    """A Dask client for a scheduler address; `ExperimentError` (one line) if it cannot connect."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:  # pragma: no cover - a dependency
         raise ExperimentError("--scheduler needs dask distributed: pip install 'dask[distributed]'") from None
+    try:
+        return Client(address, timeout="20s")
+    except Exception as e:  # distributed raises OSError, TimeoutError or ValueError (a malformed address)
+        text = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ExperimentError(f"--scheduler {address}: cannot connect ({text}); start one with 'dask scheduler'") from None
+
+
+def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
+    from distributed import as_completed
+
     own = not hasattr(scheduler, "submit")
-    if own:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as e:
-            raise ExperimentError(f"--scheduler {scheduler}: cannot connect ({e})") from None
-    else:
-        client = scheduler
+    client = connect(scheduler) if own else scheduler
     try:
         # pure=False: every stochastic task is its own key, never merged with another
         futures = [client.submit(run_task, t, pure=False, retries=2, key=f"olsim-{t['run_id']}-{os.urandom(4).hex()}")
@@ -771,6 +825,17 @@ def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = N
     store = Store(out)
     executor = f"dask {scheduler if isinstance(scheduler, str) else 'client'}" if scheduler is not None \
         else f"local pool of {processes or cores()}" if (processes or cores()) > 1 else "in-process"
+    own_client = isinstance(scheduler, str)
+    if own_client:
+        scheduler = connect(scheduler)  # before anything is written
+    try:
+        return _run(plan, store, executor, processes, scheduler, resume, force, progress)
+    finally:
+        if own_client:
+            scheduler.close()
+
+
+def _run(plan, store, executor, processes, scheduler, resume, force, progress):
     done = store.prepare(plan, resume=resume, force=force, executor=executor)
     todo = [t for t in plan.tasks if t["run_id"] not in done]
     bar = None

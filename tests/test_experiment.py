@@ -317,6 +317,16 @@ BAD = [
     ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5, high = 2.0}",
      "escape.attempt_rate: input should be less than or equal to 1"),
     ("name = 'x'\nscale = 0", "scale: input should be greater than 0"),
+    ("name = 'x'\n[sampling]\nmethod = 'grid'\nlevels = 1000\n[uncertainties]\na = {low = 0.0, high = 1.0}\n"
+     "b = {low = 0.0, high = 1.0}\nc = {low = 0.0, high = 1.0}", "sampling: 1,000,000,000 samples x 1 scenarios"),
+    ("name = 'x'\nscale = 0.1\n[overrides]\n'hosts.china' = 3", "hosts.china"),
+    ("name = 'x'\nscale = 0.1\n[overrides]\n'hosts.russia.workers' = 'many'", "hosts.russia.workers"),
+    ("name = 'x'\n[sampling]\nmethod = 'morris'\nn = 4\n[uncertainties]\n'population.minder_ratio' = {distribution = 'normal', mean = 50.0, sd = 5.0}\n"
+     "'escape.attempt_rate' = {low = 0.0, high = 0.1}", "Morris samples the ends of each range"),
+    ("name = 'x'\n[sampling]\nmethod = 'morris'\nn = 4\nlevels = 3\n[uncertainties]\na = {low = 0.0, high = 1.0}\nb = {low = 0.0, high = 1.0}",
+     "sampling.levels: Morris needs an even number of levels (got 3)"),
+    ("name = 'x'\n[sampling]\nmethod = 'grid'\n[uncertainties]\n'policies.0.start' = {values = [3, '2017-09']}", "values: mixes types"),
+    ("name = 'x'\n[[scenarios]]\nname = 'a'\n[[scenarios]]\nname = 'A'", "differs from 'a' only in case"),
 ]
 
 
@@ -336,12 +346,49 @@ def test_bad_experiment_files_are_rejected_in_one_line(tmp_path, capsys, text, m
     (["--resume", "--force"], "choose one"),
     (["--processes", "2", "--scheduler", "tcp://127.0.0.1:1"], "choose one"),
     (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler tcp://127.0.0.1:1: cannot connect"),
+    (["--scheduler", "foo"], "--scheduler foo: cannot connect"),
 ])
 def test_bad_flags_are_rejected(tmp_path, capsys, flags, message):
     exp = write(tmp_path, SMALL)
     assert main(["experiment", str(exp), "--out", str(tmp_path / "out"), "--quiet", *flags]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_out_below_a_file_is_one_line(tmp_path, capsys):
+    exp = write(tmp_path, SMALL)
+    (tmp_path / "afile").write_text("x")
+    assert main(["experiment", str(exp), "--out", str(tmp_path / "afile" / "sub"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and (tmp_path / "afile").read_text() == "x"
+
+
+def test_relative_workers_are_scaled_once():
+    plan = plan_experiment({"name": "w", "scale": 0.005, "months": 12,
+                            "uncertainties": {"hosts.*.workers": {"low": 0.5, "high": 1.5, "relative": True},
+                                              "escape.attempt_rate": {"low": 0.0, "high": 0.1}},
+                            "sampling": {"method": "lhs", "n": 4, "seed": 0}})
+    assert plan.scenario_params["base"]["hosts"]["china"]["workers"] == 250  # 50,000 x 0.005
+    for t in plan.tasks:
+        assert t["params"]["hosts"]["china"]["workers"] == round(250 * t["values"]["hosts.*.workers"])
+
+
+def test_percent_change_keeps_its_sign_against_a_negative_reference():
+    runs = pd.DataFrame({"scenario": ["ref"] * 3 + ["b"] * 3, "sample": [0] * 6, "replicate": [0, 1, 2] * 2,
+                         "y": [-60.0, -58.0, -62.0, -30.0, -29.0, -31.0]})
+    s = scenario_summary(runs, ["y"], "ref").set_index("scenario")
+    assert s.loc["b", "diff_mean"] == pytest.approx(30.0) and s.loc["b", "diff_pct"] == pytest.approx(50.0)
+
+
+def test_intervals_count_replicates_not_samples():
+    """Runs of one replicate share a seed across samples: the interval is over the replicates' means."""
+    runs = pd.DataFrame({"scenario": ["a"] * 6, "sample": [0, 1, 2] * 2, "replicate": [0, 0, 0, 1, 1, 1],
+                         "y": [1.0, 2.0, 3.0, 1.5, 2.5, 3.5]})
+    s = scenario_summary(runs, ["y"], "a").set_index("scenario")
+    mean, lo, hi = t_interval(np.array([2.0, 2.5]))
+    assert (s.loc["a", "ci_low"], s.loc["a", "ci_high"]) == pytest.approx((lo, hi))
+    assert s.loc["a", "mean"] == pytest.approx(2.25) and s.loc["a", "runs"] == 6
 
 
 def test_out_folder_holding_other_things_is_never_touched(tmp_path, capsys):
