@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import solara  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
@@ -196,10 +197,9 @@ def camp_figure(model) -> Figure:
     ax.scatter(mx, my, c=mc, s=size * 3, marker="^", linewidths=0)
     ax.set_xlim(-1, width_cells)
     ax.set_ylim(-height_cells + 1, 1)
-    for status, colour in STATUS_COLOURS.items():
-        ax.scatter([], [], c=colour, marker="s", label=STATUS_WORDS[status])
-    ax.scatter([], [], c="#444444", marker="^", label="minder")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=4, fontsize=8, frameon=False)
+    handles = [Line2D([], [], ls="", marker="s", color=c, label=STATUS_WORDS[k]) for k, c in STATUS_COLOURS.items()]
+    handles.append(Line2D([], [], ls="", marker="^", color="#444444", label="minder"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=4, fontsize=8, frameon=False)
     ax.set_axis_off()
     active = sum(1 for w in model.everyone if w.active)
     ax.set_title(f"{model.calendar.date(model.month - 1) if model.month else 'before month 1'}: {active:,} workers in "
