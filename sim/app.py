@@ -25,10 +25,10 @@ from matplotlib.lines import Line2D  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
-from .agents import EXIT_STATUSES  # noqa: E402, F401
 from .assets import use_npm_registry  # noqa: E402
 from .model import OverseasLaborModel  # noqa: E402
 from .params import Params, load_params, params_to_dict  # noqa: E402
+from .results import format_money  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 use_npm_registry()  # the page's browser files, also where only package registries are reachable
@@ -149,12 +149,6 @@ def model_params(path: str | os.PathLike | None = None) -> dict:
 # ---------------------------------------------------------------- what the page shows
 
 
-def _money(x: float) -> str:
-    if x != x:
-        return "n/a"
-    return f"${x / 1e6:,.2f}M" if abs(x) >= 1e6 else f"${x / 1e3:,.1f}k" if abs(x) >= 1e4 else f"${x:,.0f}"
-
-
 def camp_figure(model) -> Figure:
     """Every worker ever posted, grouped by minder (a block) and team (a row), coloured by status."""
     fig = Figure(figsize=(9, 6.2), dpi=DPI)
@@ -258,10 +252,10 @@ def month_story(model) -> str:
     r = model.aggregator.monthly[-1]
     lines = [f"### {r['date']} (month {r['month'] + 1} of {model.p.calendar.months})",
              f"{r['workers_working']:,} workers worked about {r['hours_mean']:.1f} hours a day and earned "
-             f"{_money(r['wages_gross'] + r['side_earnings'])}. The state took {_money(r['state_take'])}; "
-             f"{_money(r['revenue_delivered'])} reached it at home"
-             + (f" ({_money(r['revenue_interdicted'])} was seized on the way)" if r["revenue_interdicted"] >= 1 else "") + ". "
-             f"Minders took {_money(r['bribes_paid'])} in bribes. The typical worker kept ${r['retained_median']:,.0f}."]
+             f"{format_money(r['wages_gross'] + r['side_earnings'])}. The state took {format_money(r['state_take'])}; "
+             f"{format_money(r['revenue_delivered'])} reached it at home"
+             + (f" ({format_money(r['revenue_interdicted'])} was seized on the way)" if r["revenue_interdicted"] >= 1 else "") + ". "
+             f"Minders took {format_money(r['bribes_paid'])} in bribes. The typical worker kept ${r['retained_median']:,.0f}."]
     events = []
     if r["escape_attempts"]:
         events.append(f"{r['escape_attempts']} tried to escape: {r['escaped']} got away, {r['caught']} were caught")
@@ -287,10 +281,10 @@ def worker_story(model, worker_id: int) -> str:
         f"**{STATUS_WORDS[w.status]}**.",
         "",
         f"- months abroad: {w.months_abroad} (contract {w.contract_months})",
-        f"- in the months simulated he earned {_money(earned)}, the state took {_money(w.take_total)}, he kept {_money(w.retained_total)}"
+        f"- in the months simulated he earned {format_money(earned)}, the state took {format_money(w.take_total)}, he kept {format_money(w.retained_total)}"
         + (f" ({100 * w.retained_total / earned:.0f}%)" if earned > 0 else ""),
-        f"- bribes paid: entry {_money(w.entry_bribe)}, to his minder {_money(w.bribes_total)}",
-        f"- on the ledger, paid only when he returns: {_money(w.ledger)}",
+        f"- bribes paid: entry {format_money(w.entry_bribe)}, to his minder {format_money(w.bribes_total)}",
+        f"- on the ledger, paid only when he returns: {format_money(w.ledger)}",
         f"- loyalty {w.loyalty:.2f}, passport held by the minder: {'yes' if w.passport_held else 'no'}",
         "",
         "What happened to him:",

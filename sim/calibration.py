@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .experiment import OUTCOMES, ExperimentError, _format, _suggest
+from .experiment import OUTCOMES, ExperimentError, _format
+from .params import _suggest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS = ROOT / "params" / "targets.toml"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .params import ParamsError, load_params, parse_value
-from .results import check_output_folder
+from .results import check_output_folder, format_money
 
 EXAMPLES_RUN = """examples:
   olsim run                                  the baseline (no sanctions), full scale
@@ -104,15 +104,6 @@ def _num(x: float, fmt: str) -> str:
     return "n/a" if x != x else fmt.format(x)
 
 
-def _fmt_money(x: float) -> str:
-    if x != x:
-        return "n/a"
-    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= div:
-            return f"${x / div:,.1f}{unit}"
-    return f"${x:,.0f}"
-
-
 def summary_table(summary: dict) -> str:
     cal = summary["calibration"]
 
@@ -124,8 +115,8 @@ def summary_table(summary: dict) -> str:
         return f"  ({mark} target {c['low']:g}-{c['high']:g})"
 
     rows = [
-        ("revenue delivered per year", _fmt_money(summary["revenue_delivered_per_year"]), ""),
-        ("state take per year", _fmt_money(summary["state_take_per_year"]), ""),
+        ("revenue delivered per year", format_money(summary["revenue_delivered_per_year"]), ""),
+        ("state take per year", format_money(summary["state_take_per_year"]), ""),
         ("state take per worker-month", _num(summary["state_take_per_worker_month"], "${:,.0f}"), check("state_take_per_worker_month")),
         ("share of earnings the worker keeps", _num(100 * summary["worker_share_kept"], "{:.1f}%"), check("worker_share_kept")),
         ("mean hours per day", _num(summary["hours_mean"], "{:.1f}"), check("hours_mean")),
@@ -135,7 +126,7 @@ def summary_table(summary: dict) -> str:
         ("sent home per 1,000 worker-years", _num(summary["sent_home_per_1000_worker_years"], "{:.2f}"), ""),
         ("median entry bribe", _num(summary["entry_bribe_median"], "${:,.0f}"), check("entry_bribe_median")),
         ("net gain per worker p10 / median / p90",
-         f"{_fmt_money(summary['net_gain_p10'])} / {_fmt_money(summary['net_gain_p50'])} / {_fmt_money(summary['net_gain_p90'])}", ""),
+         f"{format_money(summary['net_gain_p10'])} / {format_money(summary['net_gain_p50'])} / {format_money(summary['net_gain_p90'])}", ""),
         ("workers at start / end", f"{summary['workers_initial']:,} / {summary['workers_final']:,}", ""),
     ]
     width = max(len(r[0]) for r in rows)

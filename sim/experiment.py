@@ -42,8 +42,19 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .params import Params, ParamsError, apply_overrides, defaults_dict, format_validation_error, params_to_dict, read_toml
-from .results import MONTHLY_COLUMNS, _jsonable
+from .params import (
+    Params,
+    ParamsError,
+    _suggest,
+    apply_overrides,
+    defaults_dict,
+    first_per_key,
+    format_validation_error,
+    params_to_dict,
+    plain_error_line,
+    read_toml,
+)
+from .results import _jsonable
 
 # ---------------------------------------------------------------- outcomes
 
@@ -264,13 +275,6 @@ class Experiment(Strict):
         return self
 
 
-def _suggest(word, options) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _format(err: ValidationError, fields: dict) -> list[str]:
     lines = []
     for e in err.errors():
@@ -285,16 +289,8 @@ def _format(err: ValidationError, fields: dict) -> list[str]:
         elif e["type"] == "missing":
             lines.append(f"{key}: required")
         else:
-            got = e.get("input")
-            got_s = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-            lines.append(f"{key}: {e['msg'][0].lower() + e['msg'][1:]}{got_s}")
-    seen, out = set(), []
-    for line in lines:
-        k = line.split(":", 1)[0]
-        if k not in seen:
-            seen.add(k)
-            out.append(line)
-    return out
+            lines.append(plain_error_line(key, e))
+    return first_per_key(lines)
 
 
 # ---------------------------------------------------------------- the plan of runs
@@ -501,9 +497,6 @@ def _sample(spec: Experiment) -> tuple[pd.DataFrame, np.ndarray | None, dict | N
         axes = []
         for u in spec.uncertainties.values():
             axes.append(list(u.values) if u.values is not None else list(np.linspace(u.low, u.high, s.levels)))
-        points = math.prod(len(a) for a in axes)
-        if points > MAX_SAMPLES:
-            raise ExperimentError(f"sampling: the grid has {points:,} points, more than {MAX_SAMPLES:,}; use fewer levels or values, or lhs")
         rows = list(itertools.product(*axes))
         table = pd.DataFrame(rows, columns=names)
         matrix = None
@@ -588,7 +581,6 @@ class Store:
     def prepare(self, plan: Plan, resume: bool, force: bool, executor: str) -> set[str]:
         """Check the folder and write the manifest; return the run ids already done."""
         f = self.folder
-        manifest = f / "manifest.json"
         samples_bytes = io.BytesIO()
         plan.samples.to_parquet(samples_bytes, index=False)  # fails here, before the folder is touched
         try:
@@ -816,7 +808,7 @@ def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler)
 
 
 def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = None, scheduler=None,
-                   resume: bool = False, force: bool = False, progress: bool = False) -> "ExperimentResult":
+                   resume: bool = False, force: bool = False, progress: bool = False):
     """Run what is missing of an experiment into ``out``; return its results (analysed).
 
     Interrupted (Ctrl-C, a killed process, a lost worker), it loses no

@@ -471,14 +471,24 @@ def format_validation_error(err: ValidationError) -> list[str]:
         elif typ == "missing":
             lines.append(f"{key}: required")
         else:
-            got = e.get("input")
-            got_s = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-            lines.append(f"{key}: {msg[0].lower() + msg[1:]}{got_s}")
+            lines.append(plain_error_line(key, e))
     # the same key can fail several union branches (int | str); keep the first
+    return first_per_key(lines, keep_all=("policies[",))
+
+
+def plain_error_line(key: str, e: dict) -> str:
+    """A pydantic error as one line naming the key and the value it got."""
+    got = e.get("input")
+    got_s = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+    return f"{key}: {e['msg'][0].lower() + e['msg'][1:]}{got_s}"
+
+
+def first_per_key(lines: list[str], keep_all: tuple[str, ...] = ()) -> list[str]:
+    """The first line for each key (the text before ':'), except lines starting with ``keep_all``."""
     seen, out = set(), []
     for line in lines:
         k = line.split(":", 1)[0]
-        if k in seen and not line.startswith("policies["):
+        if k in seen and not line.startswith(keep_all):
             continue
         seen.add(k)
         out.append(line)

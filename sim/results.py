@@ -52,6 +52,16 @@ TARGETS = {
 }
 
 
+def format_money(x: float) -> str:
+    """$1.4M, $12.3k, $950; n/a for NaN (tables and the classroom page)."""
+    if x != x:
+        return "n/a"
+    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= div:
+            return f"${x / div:,.1f}{unit}"
+    return f"${x:,.0f}"
+
+
 def percentile_sorted(ordered: np.ndarray, q: float) -> float:
     """The q-th percentile of sorted values, interpolating linearly (numpy's default method)."""
     n = len(ordered)
