@@ -150,6 +150,13 @@ class ExperimentResult:
         cols = None if columns is None else ["run_id", "scenario", "sample", "replicate", "month", "date", *columns]
         return pd.read_parquet(self.folder / "monthly", columns=cols)
 
+    def hosts(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The monthly series per host of every run (hosts/; only when the experiment set hosts = true)."""
+        if not (self.folder / "hosts").is_dir():
+            raise ExperimentError(f"{self.folder}: no per-host tables (set hosts = true in the experiment)")
+        cols = None if columns is None else ["run_id", "scenario", "sample", "replicate", "month", "date", "host", *columns]
+        return pd.read_parquet(self.folder / "hosts", columns=cols)
+
     def distributions(self) -> pd.DataFrame:
         """Percentiles 0-100 of net gain and of monthly retained income, per run."""
         return pd.read_parquet(self.folder / "distributions")

@@ -1,26 +1,55 @@
-"""Calibration targets: the patterns a run should reproduce, read from params/targets.toml.
+"""Calibration: bring the no-sanctions run into the documented ranges, and say what that pins down.
 
-`load_targets` validates the file (one line per problem, like parameter and
-experiment files); `evaluate` says where a run's outcomes fall against each
-range, with a distance that is 0 inside the range and grows with the
-relative miss outside it (what a calibration search minimises).
+The targets (params/targets.toml) are *ranges* gathered from sources that
+disagree by up to a factor of ten, not point measurements with known errors.
+So the method is rejection approximate Bayesian computation with a uniform
+kernel on those ranges -- the "filtering" of pattern-oriented modelling
+(Grimm et al. 2005) and the non-implausible set of history matching:
+
+1. **search**: draw ``budget`` parameter sets from the priors (a Latin
+   hypercube through SALib, one experiment), run each with ``replicates``
+   seeds (common random numbers: replicate k uses seed + k for every set) at a
+   reduced ``scale`` on the array engine;
+2. **accept** every set whose replicate mean lands inside *every* range; the
+   accepted sets are the posterior sample. Their spread against the prior's
+   says which parameters the targets pin down and which they leave loose;
+3. **choose** the accepted set nearest the centre of all ranges (the root mean
+   square of each target's position in its range, -1 at the low end, +1 at the
+   high end, on a log scale for ranges wider than a factor of 4) and write it
+   as a complete parameter file (params/calibrated.toml);
+4. **check** it at full scale with fresh seeds (confirm/): each target's mean
+   and 95% interval, beside the uncalibrated defaults;
+5. **validate** out of sample (validation/): the history scenario with the
+   calibrated values against the reported figures of the 2017 resolutions'
+   aftermath, which the search never saw.
+
+Every stage is an experiment folder (sim.experiment), so it runs on the same
+executors (in-process, a local pool, or Dask) and resumes the same way.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .experiment import OUTCOMES, ExperimentError, _format
-from .params import _suggest
+from .experiment import OUTCOMES, ExperimentError, Uncertainty, _expand, _format, _resolve, plan_experiment
+from .params import _suggest, defaults_dict, parse_month, read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS = ROOT / "params" / "targets.toml"
+MARKER = "Written by `olsim calibrate`"  # first line of a calibrated parameter file: it may be rewritten
+WIDE = 4.0  # a range wider than this factor is read on a log scale
+WELFARE = ["retained_per_worker_month", "net_gain_p50", "revenue_delivered_per_year"]  # reported, not targeted
 
 
 class _Strict(BaseModel):
@@ -42,16 +71,111 @@ class Target(_Strict):
             raise ValueError(f"outcome: unknown outcome '{self.outcome}'{_suggest(self.outcome, OUTCOMES)}")
         return self
 
+    @property
+    def log(self) -> bool:
+        return self.low > 0 and self.high / self.low > WIDE
+
+
+class Prior(Uncertainty):
+    """An uncertain parameter's prior: a distribution (as in experiment files) and where it comes from."""
+
+    source: str = Field(min_length=1, description="the fact in facts.md behind the range, or 'assumption'")
+
+    @model_validator(mode="after")
+    def _not_grid(self):
+        if self.values is not None:
+            raise ValueError("values: a prior is a distribution (uniform, triangular, normal, truncnormal, lognormal), not grid points")
+        return self
+
+    def describe(self) -> str:
+        d = self.distribution
+        if d == "uniform":
+            body = f"uniform {self.low:g}-{self.high:g}"
+        elif d == "triangular":
+            body = f"triangular {self.low:g}-{self.high:g}, mode {self.mode:g}"
+        elif d == "normal":
+            body = f"normal {self.mean:g} +/- {self.sd:g}"
+        elif d == "truncnormal":
+            body = f"normal {self.mean:g} +/- {self.sd:g} in {self.low:g}-{self.high:g}"
+        else:
+            body = f"lognormal, median {self.median:g}, sigma {self.sigma:g}"
+        return body + (" x the scenario's value" if self.relative else "")
+
+
+class Search(_Strict):
+    budget: int = Field(384, ge=4, le=100_000, description="parameter sets drawn from the priors (Latin hypercube)")
+    replicates: int = Field(2, ge=1, le=1000, description="seeds per parameter set (common random numbers)")
+    scale: float = Field(0.1, gt=0, le=1, description="share of every host's workers simulated in the search")
+    months: int | None = Field(None, ge=1, le=2400, description="overrides calendar.months in the search")
+    seed: int = Field(0, ge=0, le=2**40, description="seed of the sample and of replicate 0")
+
+
+class Check(_Strict):
+    replicates: int = Field(10, ge=2, le=1000, description="fresh seeds for the confirmation and the validation")
+    scale: float = Field(1.0, gt=0, le=1, description="share of every host's workers in the confirmation and validation")
+
+
+class Fact(_Strict):
+    """A reported figure the fit never sees, computed from the per-host monthly tables of the validation scenario."""
+
+    what: str = Field(min_length=1)
+    measure: Literal["level", "change", "total", "share", "per_year"]
+    column: str
+    host: str | None = Field(None, description="a host, or none for all hosts together")
+    start: str | None = Field(None, description="first month (YYYY-MM); not used by level")
+    end: str = Field(description="last month (YYYY-MM)")
+    reported: float | None = None
+    low: float | None = None
+    high: float | None = None
+    source: str = Field(min_length=1)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _check(self):
+        from .results import HOST_COLUMNS
+
+        numeric = [c for c in HOST_COLUMNS if c not in ("month", "date", "host")]
+        if self.column not in numeric:
+            raise ValueError(f"column: unknown column '{self.column}'{_suggest(self.column, numeric)}")
+        for k in ("start", "end"):
+            v = getattr(self, k)
+            if v is not None:
+                try:
+                    parse_month(v)
+                except ValueError as e:
+                    raise ValueError(f"{k}: {e}") from None
+        if self.measure != "level" and self.start is None:
+            raise ValueError(f"start: a {self.measure} measure needs a first month")
+        if self.start is not None and self.start > self.end:
+            raise ValueError(f"start ({self.start}) must not be after end ({self.end})")
+        if self.measure == "share" and self.host is None:
+            raise ValueError("host: a share measure needs a host (its share of all hosts)")
+        if self.reported is None and (self.low is None or self.high is None):
+            raise ValueError("give reported, or low and high (a reported range)")
+        if (self.low is None) != (self.high is None):
+            raise ValueError("low and high: give both or neither")
+        if self.low is not None and not self.low <= self.high:
+            raise ValueError(f"low ({self.low}) must not be above high ({self.high})")
+        return self
+
 
 class TargetsFile(_Strict):
     description: str = ""
     scenario: str | None = Field(None, description="parameter file of the run the targets describe (relative to this file)")
+    output: str = Field("calibrated.toml", min_length=1, description="where olsim calibrate writes the calibrated file (relative to this file)")
     targets: dict[str, Target]
+    parameters: dict[str, Prior] = Field(default_factory=dict, description="the uncertain parameters searched, with priors")
+    search: Search = Field(default_factory=Search)
+    check: Check = Field(default_factory=Check)
+    validation_scenario: str | None = Field(None, description="parameter file of the out-of-sample scenario (relative to this file)")
+    validation: dict[str, Fact] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _some(self):
         if not self.targets:
             raise ValueError("targets: at least one target is needed")
+        if self.validation and self.validation_scenario is None:
+            raise ValueError("validation_scenario: the validation facts need the scenario they describe")
         return self
 
 
@@ -59,13 +183,29 @@ class TargetsFile(_Strict):
 class Targets:
     path: Path | None
     spec: TargetsFile
+    text: str = ""
+
+    def _rel(self, name: str | None) -> Path | None:
+        if name is None:
+            return None
+        base = self.path.parent if self.path else ROOT / "params"
+        return base / name
 
     @property
     def scenario_path(self) -> Path | None:
-        if self.spec.scenario is None:
-            return None
-        base = self.path.parent if self.path else ROOT / "params"
-        return base / self.spec.scenario
+        return self._rel(self.spec.scenario)
+
+    @property
+    def validation_path(self) -> Path | None:
+        return self._rel(self.spec.validation_scenario)
+
+    @property
+    def output_path(self) -> Path:
+        return self._rel(self.spec.output)
+
+    @property
+    def outcomes(self) -> list[str]:
+        return list(dict.fromkeys(t.outcome for t in self.spec.targets.values()))
 
 
 def load_targets(path: str | os.PathLike | None = None) -> Targets:
@@ -74,17 +214,27 @@ def load_targets(path: str | os.PathLike | None = None) -> Targets:
     if not p.is_file():
         raise ExperimentError(f"{p}: no such file" if not p.exists() else f"{p}: is a folder, not a targets file")
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        text = p.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ExperimentError(f"{p}: not a text file") from None
+    except tomllib.TOMLDecodeError as e:
         raise ExperimentError(f"{p}: malformed TOML: {e}") from None
     try:
         spec = TargetsFile.model_validate(raw)
     except ValidationError as e:
-        raise ExperimentError([f"{p}: {line}" for line in _format(e, {1: list(TargetsFile.model_fields), 3: list(Target.model_fields)})]) from None
-    targets = Targets(path=p, spec=spec)
-    if targets.scenario_path is not None and not targets.scenario_path.is_file():
-        raise ExperimentError(f"{p}: scenario: no such file {targets.scenario_path}")
+        fields = {1: list(TargetsFile.model_fields),
+                  2: list(Search.model_fields) + list(Check.model_fields),
+                  3: list(Target.model_fields) + list(Prior.model_fields) + list(Fact.model_fields)}
+        raise ExperimentError([f"{p}: {line}" for line in _format(e, fields)]) from None
+    targets = Targets(path=p, spec=spec, text=text)
+    for key, where in (("scenario", targets.scenario_path), ("validation_scenario", targets.validation_path)):
+        if where is not None and not where.is_file():
+            raise ExperimentError(f"{p}: {key}: no such file {where}")
     return targets
+
+
+# ---------------------------------------------------------------- distances
 
 
 def miss(value: float, low: float, high: float) -> float:
@@ -98,11 +248,531 @@ def miss(value: float, low: float, high: float) -> float:
     return 0.0
 
 
+def position(value: float, target: Target) -> float:
+    """Where a value sits in a target's range: -1 at the low end, 0 at the centre, +1 at the high end.
+
+    On a log scale when the range spans more than a factor of 4 (a median
+    bribe of $100-$3,000 is centred near $550, not $1,550). NaN is inf.
+    """
+    if value != value:
+        return math.inf
+    if target.log:
+        if value <= 0:
+            return -math.inf
+        lo, hi, v = math.log(target.low), math.log(target.high), math.log(value)
+    else:
+        lo, hi, v = target.low, target.high, value
+    return (v - (lo + hi) / 2) / ((hi - lo) / 2)
+
+
+def distance(positions: np.ndarray) -> np.ndarray:
+    """Root mean square of the positions (rows: sets, columns: targets); inside every range iff max |position| <= 1."""
+    p = np.asarray(positions, dtype=float)
+    return np.sqrt(np.mean(p ** 2, axis=-1))
+
+
 def evaluate(outcomes: dict[str, float], targets: Targets) -> list[dict]:
-    """One row per target: its range, the run's value, whether it is inside, and the miss."""
+    """One row per target: its range, the run's value, whether it is inside, the miss and the position."""
     rows = []
     for name, t in targets.spec.targets.items():
         value = float(outcomes[t.outcome])
         rows.append({"target": name, "outcome": t.outcome, "low": t.low, "high": t.high, "value": value,
-                     "inside": bool(t.low <= value <= t.high), "miss": miss(value, t.low, t.high), "source": t.source})
+                     "inside": bool(t.low <= value <= t.high), "miss": miss(value, t.low, t.high),
+                     "position": position(value, t), "source": t.source})
     return rows
+
+
+# ---------------------------------------------------------------- validation measures
+
+
+def measure(hosts: pd.DataFrame, fact: Fact, scale: float = 1.0) -> float:
+    """A fact's measure from one run's per-host monthly table (counts divided by the simulated scale)."""
+    h = hosts if fact.host is None else hosts[hosts["host"] == fact.host]
+    by_date = h.groupby("date")[fact.column].sum()
+
+    def level(d):
+        if d not in by_date.index:
+            raise ExperimentError(f"validation: month {d} is outside the run ({by_date.index.min()} to {by_date.index.max()})")
+        return float(by_date[d])
+
+    def total(frame):
+        sel = frame[(frame["date"] >= fact.start) & (frame["date"] <= fact.end)]
+        return float(sel[fact.column].sum())
+
+    for d in (fact.start, fact.end):
+        if d is not None:
+            level(d)  # inside the run
+    if fact.measure == "level":
+        return level(fact.end) / scale
+    if fact.measure == "change":
+        a = level(fact.start)
+        return (level(fact.end) - a) / a if a else math.nan
+    if fact.measure == "total":
+        return total(h) / scale
+    if fact.measure == "per_year":
+        y0, m0 = parse_month(fact.start)
+        y1, m1 = parse_month(fact.end)
+        months = (y1 - y0) * 12 + (m1 - m0) + 1
+        return total(h) / scale / (months / 12.0)
+    whole = total(hosts)
+    return total(h) / whole if whole else math.nan
+
+
+# ---------------------------------------------------------------- the stages as experiments
+
+
+def _priors_as_uncertainties(spec: TargetsFile) -> dict:
+    return {k: v.model_dump(exclude={"source"}, exclude_none=True) for k, v in spec.parameters.items()}
+
+
+def search_experiment(targets: Targets, budget: int | None = None) -> dict:
+    s = targets.spec.search
+    raw = {"name": "search", "description": "calibration search: Latin hypercube over the priors",
+           "base": str(targets.scenario_path.resolve()) if targets.scenario_path else None, "engine": "array",
+           "seed": s.seed, "replicates": s.replicates, "scale": s.scale,
+           "outcomes": list(dict.fromkeys(targets.outcomes + WELFARE)),
+           "scenarios": [{"name": "calibration"}], "uncertainties": _priors_as_uncertainties(targets.spec),
+           "sampling": {"method": "lhs", "n": budget or s.budget, "seed": s.seed}}
+    if s.months is not None:
+        raw["months"] = s.months
+    return {k: v for k, v in raw.items() if v is not None}
+
+
+def _check_experiment(name: str, description: str, targets: Targets, scenarios: list[dict], hosts: bool) -> dict:
+    c, s = targets.spec.check, targets.spec.search
+    # fresh seeds: the chosen set was selected on the search's seeds, so judging it on them would flatter it
+    return {"name": name, "description": description, "engine": "array", "seed": s.seed + s.replicates,
+            "replicates": c.replicates, "scale": c.scale, "outcomes": list(dict.fromkeys(targets.outcomes + WELFARE)),
+            "scenarios": scenarios, "hosts": hosts}
+
+
+@dataclass
+class Analysis:
+    """What the search found."""
+
+    per_set: pd.DataFrame  # one row per parameter set: values, mean outcomes, positions, distance, accepted
+    parameters: pd.DataFrame  # one row per parameter: prior, posterior spread, pinned or loose
+    chosen: int  # the sample chosen
+    accepted: int
+    reachable: bool  # some set landed inside every range
+
+
+def analyse_search(runs: pd.DataFrame, samples: pd.DataFrame, targets: Targets) -> Analysis:
+    names = list(targets.spec.parameters)
+    outcomes = list(dict.fromkeys(targets.outcomes + [w for w in WELFARE if w in runs]))
+    means = runs.groupby("sample")[outcomes].mean()
+    per_set = samples.set_index("sample").loc[means.index, names].join(means)
+    pos = np.column_stack([[position(v, t) for v in per_set[t.outcome]] for t in targets.spec.targets.values()])
+    for j, name in enumerate(targets.spec.targets):
+        per_set[f"position_{name}"] = pos[:, j]
+    per_set["distance"] = distance(pos)
+    per_set["accepted"] = np.all(np.abs(pos) <= 1.0, axis=1)
+    n_acc = int(per_set["accepted"].sum())
+    pool = per_set[per_set["accepted"]] if n_acc else per_set
+    chosen = int(pool["distance"].idxmin())
+    per_set = per_set.reset_index()
+
+    rows = []
+    prior_q = per_set[names].quantile([0.05, 0.5, 0.95])
+    post = per_set.loc[per_set["accepted"], names]
+    post_q = post.quantile([0.05, 0.5, 0.95]) if len(post) else None
+    for name in names:
+        prior = targets.spec.parameters[name]
+        width = prior_q.loc[0.95, name] - prior_q.loc[0.05, name]
+        if post_q is not None and len(post) >= 5:
+            ratio = float((post_q.loc[0.95, name] - post_q.loc[0.05, name]) / width) if width > 0 else math.nan
+        else:
+            ratio = math.nan
+        verdict = "n/a (too few accepted sets)" if ratio != ratio else \
+            "pinned" if ratio < 0.5 else "narrowed" if ratio < 0.8 else "loose"
+        # which target outcome moves most with this parameter, over all sets (Spearman's rho)
+        rho = {t: float(per_set[name].corr(per_set[t], method="spearman")) for t in targets.outcomes}
+        rho = {k: v for k, v in rho.items() if v == v}
+        driver = max(rho, key=lambda k: abs(rho[k])) if rho else ""
+        rows.append({
+            "parameter": name, "prior": prior.describe(), "source": prior.source,
+            "prior_p05": prior_q.loc[0.05, name], "prior_p50": prior_q.loc[0.5, name], "prior_p95": prior_q.loc[0.95, name],
+            "posterior_p05": post_q.loc[0.05, name] if post_q is not None else math.nan,
+            "posterior_p50": post_q.loc[0.5, name] if post_q is not None else math.nan,
+            "posterior_p95": post_q.loc[0.95, name] if post_q is not None else math.nan,
+            "width_ratio": ratio, "verdict": verdict, "calibrated": float(per_set.loc[per_set["sample"] == chosen, name].iloc[0]),
+            "strongest_target": driver, "rho": rho.get(driver, math.nan),
+        })
+    return Analysis(per_set=per_set, parameters=pd.DataFrame(rows), chosen=chosen, accepted=n_acc, reachable=n_acc > 0)
+
+
+def calibrated_params(targets: Targets, values: dict):
+    """The targets' scenario (at full scale) with a parameter set's values applied: a `Params`."""
+    from .params import Params
+
+    defaults = defaults_dict()
+    raw = read_toml(targets.scenario_path) if targets.scenario_path else {}
+    resolved = _resolve(raw, {}, 1.0, defaults, "scenario")
+    overrides = _expand(values, resolved, targets.spec.parameters)
+    return Params.model_validate(_resolve(resolved, overrides, 1.0, defaults, "calibrated")), overrides
+
+
+def calibrated_toml(targets: Targets, analysis: Analysis, params, overrides: dict) -> str:
+    from datetime import date
+
+    from .tomlio import params_toml
+
+    rows = analysis.parameters.set_index("parameter")
+    notes = {}
+    for key in overrides:
+        pattern = next((p for p in targets.spec.parameters if p == key or ("*" in p and _matches(p, key))), key)
+        r = rows.loc[pattern]
+        notes[key] = (f"calibrated: {r['verdict']}; prior {r['prior']} ({r['source']}); accepted 90%: "
+                      f"{r['posterior_p05']:.4g} to {r['posterior_p95']:.4g}")
+    name = targets.path.name if targets.path else "targets.toml"
+    header = (f"{MARKER} from {name} on {date.today().isoformat()}; regenerate with\n"
+              f"    olsim calibrate {targets.path.relative_to(ROOT) if targets.path and targets.path.is_relative_to(ROOT) else name}\n"
+              f"The no-sanctions scenario with the searched parameters set to the accepted set nearest the centre of\n"
+              f"every target range ({analysis.accepted} of {len(analysis.per_set)} sets accepted). Each calibrated value's comment gives\n"
+              f"its prior, its source and the spread of the accepted sets; see docs/ODD.md, 'Calibration'.")
+    params = params.model_copy(update={"description": "Calibrated: no sanctions, searched parameters fitted to params/targets.toml"})
+    return params_toml(params, header=header, notes=notes)
+
+
+def _matches(pattern: str, key: str) -> bool:
+    a, b = pattern.split("."), key.split(".")
+    return len(a) == len(b) and all(x == "*" or x == y for x, y in zip(a, b))
+
+
+# ---------------------------------------------------------------- the calibration folder
+
+
+class Folder:
+    """A calibration's folder: calibration.json marks it; search/, confirm/, validation/ are experiment folders."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path).absolute()
+
+    def prepare(self, targets: Targets, resume: bool, force: bool) -> None:
+        f, mark = self.path, self.path / "calibration.json"
+        if f.exists() and not f.is_dir():
+            raise ExperimentError(f"--out {f}: exists and is not a folder; nothing was written")
+        if f.exists() and any(f.iterdir()):
+            if not mark.exists():
+                raise ExperimentError(f"--out {f}: exists and is not a calibration folder (no calibration.json); nothing was written")
+            if force:
+                shutil.rmtree(f)
+            elif not resume:
+                raise ExperimentError(f"--out {f}: already holds a calibration; add --resume to finish it, --force to "
+                                      f"replace it, or choose another --out")
+            else:
+                old = json.loads(mark.read_text())
+                if old.get("targets_text") != targets.text:
+                    raise ExperimentError(f"--resume: {f} holds a calibration to another targets file; use another --out, "
+                                          f"or --force to replace it")
+        try:
+            f.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ExperimentError(f"--out {f}: {e.strerror or e}") from None
+        from .experiment import _atomic_write
+
+        _atomic_write(mark, (json.dumps({"kind": "calibration", "targets_file": str(targets.path),
+                                         "targets_text": targets.text}, indent=1) + "\n").encode())
+
+
+@dataclass
+class Calibration:
+    folder: Path
+    targets: Targets
+    analysis: Analysis
+    confirm: pd.DataFrame  # per target: range, calibrated and default means with 95% intervals
+    validation: pd.DataFrame  # per fact: reported, calibrated and default values with 95% intervals
+    params_file: Path | None
+    stages: dict = field(default_factory=dict)
+
+    def report(self) -> str:
+        return report_text(self)
+
+
+def check_output_file(targets: Targets, force: bool) -> Path:
+    """The calibrated file's path; refuses to replace a file `olsim calibrate` did not write (without --force)."""
+    out = targets.output_path
+    if out.exists():
+        if out.is_dir():
+            raise ExperimentError(f"output: {out} is a folder")
+        first = out.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+        if MARKER not in first and not force:
+            raise ExperimentError(f"output: {out} exists and was not written by olsim calibrate; move it, change "
+                                  f"'output' in the targets file, or add --force")
+    elif not out.parent.is_dir():
+        raise ExperimentError(f"output: folder {out.parent} does not exist")
+    return out
+
+
+def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None = None, processes: int | None = None,
+                    scheduler=None, resume: bool = False, force: bool = False, progress: bool = False,
+                    log=None) -> Calibration:
+    """Search, choose, confirm and validate; write the calibrated file and the report. Resumable stage by stage."""
+    from .analysis import t_interval
+    from .experiment import run_experiment
+
+    log = log or (lambda msg: None)
+    spec = targets.spec
+    if not spec.parameters:
+        raise ExperimentError(f"{targets.path}: parameters: no parameter to search (add [parameters.\"KEY\"] tables)")
+    if targets.scenario_path is None:
+        raise ExperimentError(f"{targets.path}: scenario: the calibration needs the scenario the targets describe")
+    try:
+        search_plan = plan_experiment(search_experiment(targets, budget), targets.path.parent)
+    except ExperimentError as e:
+        raise ExperimentError([f"{targets.path}: {line.replace('uncertainties.', 'parameters.')}" for line in e.errors]) from None
+    out_file = check_output_file(targets, force)
+    if spec.validation:
+        hosts = calibrated_params(targets, {})[0].hosts
+        for k, fct in spec.validation.items():
+            if fct.host is not None and fct.host not in hosts:
+                raise ExperimentError(f"{targets.path}: validation.{k}.host: no host '{fct.host}'{_suggest(fct.host, hosts)}")
+    folder = Folder(out)
+    folder.prepare(targets, resume, force)
+    f = folder.path
+
+    log(f"search: {len(search_plan.samples)} parameter sets x {spec.search.replicates} replicates at "
+        f"{spec.search.scale:g} scale = {len(search_plan.tasks)} runs")
+    search = run_experiment(search_plan, f / "search", processes=processes, scheduler=scheduler, resume=resume,
+                            progress=progress, plots=False)
+    if not search.complete:  # pragma: no cover - run_experiment raises or completes
+        raise ExperimentError("search: incomplete; run again with --resume")
+    analysis = analyse_search(search.runs, search.samples, targets)
+    chosen_values = {k: _round(_plain(v)) for k, v in
+                     analysis.per_set.loc[analysis.per_set["sample"] == analysis.chosen, list(spec.parameters)].iloc[0].items()}
+    params, overrides = calibrated_params(targets, chosen_values)
+    text = calibrated_toml(targets, analysis, params, overrides)
+    from .experiment import _atomic_write
+
+    _atomic_write(f / "calibrated.toml", text.encode())
+
+    scen_rel = str(targets.scenario_path.resolve())
+    confirm_raw = _check_experiment("confirm", "the calibrated parameters and the defaults, fresh seeds", targets, [
+        {"name": "calibrated", "params": str((f / "calibrated.toml"))},
+        {"name": "defaults", "params": scen_rel}], hosts=False)
+    confirm_plan = plan_experiment(confirm_raw, f)
+    log(f"confirm: {len(confirm_plan.tasks)} runs at {spec.check.scale:g} scale, fresh seeds")
+    confirm = run_experiment(confirm_plan, f / "confirm", processes=processes, scheduler=scheduler, resume=resume,
+                             progress=progress, plots=False)
+    rows = []
+    for name, t in spec.targets.items():
+        row = {"target": name, "what": t.what, "outcome": t.outcome, "low": t.low, "high": t.high, "source": t.source}
+        for scen in ("calibrated", "defaults"):
+            v = confirm.runs.loc[confirm.runs["scenario"] == scen, t.outcome].to_numpy(float)
+            m, lo, hi = t_interval(v)
+            row.update({f"{scen}_mean": m, f"{scen}_ci_low": lo, f"{scen}_ci_high": hi,
+                        f"{scen}_inside": bool(t.low <= m <= t.high), f"{scen}_position": position(m, t)})
+        s = analysis.per_set[t.outcome]
+        row.update({"search_p05": s.quantile(0.05), "search_p95": s.quantile(0.95),
+                    "search_inside": float(((s >= t.low) & (s <= t.high)).mean())})
+        rows.append(row)
+    for w in WELFARE:
+        row = {"target": f"({w})", "what": OUTCOMES[w], "outcome": w, "low": math.nan, "high": math.nan, "source": "not a target"}
+        for scen in ("calibrated", "defaults"):
+            m, lo, hi = t_interval(confirm.runs.loc[confirm.runs["scenario"] == scen, w].to_numpy(float))
+            row.update({f"{scen}_mean": m, f"{scen}_ci_low": lo, f"{scen}_ci_high": hi})
+        rows.append(row)
+    confirm_table = pd.DataFrame(rows)
+
+    validation_table = pd.DataFrame()
+    stages = {"search": search, "confirm": confirm}
+    if spec.validation:
+        val_rel = str(targets.validation_path.resolve())
+        val_raw = _check_experiment("validation", "out of sample: the validation scenario, calibrated and with the defaults",
+                                    targets, [{"name": "calibrated", "params": val_rel, "overrides": overrides},
+                                              {"name": "defaults", "params": val_rel}], hosts=True)
+        val_plan = plan_experiment(val_raw, f)
+        log(f"validation: {len(val_plan.tasks)} runs at {spec.check.scale:g} scale")
+        val = run_experiment(val_plan, f / "validation", processes=processes, scheduler=scheduler, resume=resume,
+                             progress=progress, plots=False)
+        validation_table = validation_rows(val, targets)
+        stages["validation"] = val
+
+    _atomic_write(out_file, text.encode())
+    cal = Calibration(folder=f, targets=targets, analysis=analysis, confirm=confirm_table, validation=validation_table,
+                      params_file=out_file, stages=stages)
+    write_report(cal)
+    return cal
+
+
+def validation_rows(val, targets: Targets) -> pd.DataFrame:
+    from .analysis import t_interval
+
+    scale = targets.spec.check.scale
+    cols = sorted({fct.column for fct in targets.spec.validation.values()})
+    hosts = val.hosts(cols)
+    per_run = {rid: g for rid, g in hosts.groupby("run_id", sort=False)}
+    rows = []
+    for name, fct in targets.spec.validation.items():
+        row = {"fact": name, "what": fct.what, "measure": fct.measure, "host": fct.host or "all",
+               "period": fct.end if fct.measure == "level" else f"{fct.start} to {fct.end}",
+               "reported": fct.reported if fct.reported is not None else math.nan,
+               "reported_low": fct.low if fct.low is not None else math.nan,
+               "reported_high": fct.high if fct.high is not None else math.nan, "source": fct.source, "note": fct.note}
+        for scen in ("calibrated", "defaults"):
+            ids = val.runs.loc[val.runs["scenario"] == scen, "run_id"]
+            values = np.array([measure(per_run[r], fct, scale) for r in ids], dtype=float)
+            m, lo, hi = t_interval(values)
+            row.update({f"{scen}_mean": m, f"{scen}_ci_low": lo, f"{scen}_ci_high": hi})
+            if fct.low is not None:
+                row[f"{scen}_inside"] = bool(fct.low <= m <= fct.high)
+            if fct.reported:
+                row[f"{scen}_ratio"] = m / fct.reported
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _round(v):
+    """Four significant figures: the file reads plainly, and the check runs the rounded values."""
+    return float(f"{v:.4g}") if isinstance(v, float) else v
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _num(x: float, money: bool = False) -> str:
+    if x != x:
+        return "n/a"
+    a = abs(x)
+    if money and a >= 1e6:
+        return f"${x / 1e6:,.1f}M"
+    if a >= 1000:
+        return f"{'$' if money else ''}{x:,.0f}"
+    if a >= 100:
+        return f"{'$' if money else ''}{x:.0f}"
+    if a >= 10:
+        return f"{'$' if money else ''}{x:.1f}"
+    return f"{'$' if money else ''}{x:.3g}"
+
+
+def _fmt_value(x: float, outcome: str) -> str:
+    if outcome == "worker_share_kept":
+        return "n/a" if x != x else f"{100 * x:.1f}%"
+    money = outcome in ("state_take_per_worker_month", "entry_bribe_median", "retained_per_worker_month", "net_gain_p50",
+                        "revenue_delivered_per_year")
+    return _num(x, money)
+
+
+def _fmt_fact(x: float, fct_measure: str) -> str:
+    if x != x:
+        return "n/a"
+    if fct_measure in ("change", "share"):
+        return f"{100 * x:+.0f}%" if fct_measure == "change" else f"{100 * x:.0f}%"
+    if fct_measure == "per_year":
+        return _num(x, money=True)
+    return f"{x:,.0f}"
+
+
+def report_text(cal: Calibration) -> str:
+    """The calibration report in Markdown (report.md)."""
+    a, spec = cal.analysis, cal.targets.spec
+    s = spec.search
+    n_sets = len(a.per_set)
+    lines = ["# Calibration report", "",
+             f"Targets: `{cal.targets.path}`. Method: rejection ABC with a uniform kernel on the target ranges "
+             f"(docs/ODD.md, 'Calibration'). Search: {n_sets} parameter sets (Latin hypercube over the priors) x "
+             f"{s.replicates} replicates at {s.scale:g} of the workforce, array engine; a set is accepted when its "
+             f"replicate mean lands inside every range.", "",
+             f"**Accepted: {a.accepted} of {n_sets} sets ({100 * a.accepted / n_sets:.0f}%).** " +
+             ("The calibrated file uses the accepted set nearest the centre of every range." if a.reachable else
+              "No set landed inside every range: the calibrated file uses the set nearest to them, and the table "
+              "below shows which targets it misses."), "",
+             f"## Targets (no sanctions, full check: {spec.check.replicates} fresh seeds at {spec.check.scale:g} scale)", "",
+             "| target | range | calibrated: mean [95% interval] | inside | defaults: mean [95% interval] | inside | search sets inside | source |",
+             "|---|---|---|---|---|---|---:|---|"]
+    for _, r in cal.confirm.iterrows():
+        o = r["outcome"]
+        if r["source"] == "not a target":
+            continue
+        lines.append(f"| {r['what'] or r['target']} | {_fmt_value(r['low'], o)}-{_fmt_value(r['high'], o)} | "
+                     f"{_fmt_value(r['calibrated_mean'], o)} [{_fmt_value(r['calibrated_ci_low'], o)}, {_fmt_value(r['calibrated_ci_high'], o)}] | "
+                     f"{'yes' if r['calibrated_inside'] else '**no**'} | "
+                     f"{_fmt_value(r['defaults_mean'], o)} [{_fmt_value(r['defaults_ci_low'], o)}, {_fmt_value(r['defaults_ci_high'], o)}] | "
+                     f"{'yes' if r['defaults_inside'] else 'no'} | {100 * r['search_inside']:.0f}% | {r['source']} |")
+    lines += ["", "Not targeted, shown for what the calibration does to welfare and revenue:", "",
+              "| outcome | calibrated | defaults |", "|---|---|---|"]
+    for _, r in cal.confirm[cal.confirm["source"] == "not a target"].iterrows():
+        o = r["outcome"]
+        lines.append(f"| {r['what']} | {_fmt_value(r['calibrated_mean'], o)} [{_fmt_value(r['calibrated_ci_low'], o)}, "
+                     f"{_fmt_value(r['calibrated_ci_high'], o)}] | {_fmt_value(r['defaults_mean'], o)} |")
+    lines += ["", "## Parameters: what the targets pin down", "",
+              "Width ratio: the accepted sets' 5-95% range over the prior's (from the same sample). Below 0.5 the "
+              "targets pin the parameter down; 0.5-0.8 they narrow it; above 0.8 they leave it loose. Strongest "
+              "target: the targeted outcome with the largest Spearman correlation with the parameter over all sets.", "",
+              "| parameter | prior | calibrated | accepted 5-95% | width ratio | verdict | strongest target (rho) | source |",
+              "|---|---|---:|---|---:|---|---|---|"]
+    for _, r in a.parameters.iterrows():
+        lines.append(f"| `{r['parameter']}` | {r['prior']} | {r['calibrated']:.4g} | {r['posterior_p05']:.4g} to "
+                     f"{r['posterior_p95']:.4g} | {r['width_ratio']:.2f} | {r['verdict']} | {r['strongest_target']} "
+                     f"({r['rho']:+.2f}) | {r['source']} |")
+    if len(cal.validation):
+        lines += ["", f"## Validation (out of sample): `{spec.validation_scenario}`", "",
+                  "These figures were not used in the fit. The scenario is run with the calibrated values and with "
+                  "the defaults, same seeds.", "",
+                  "| fact | period | reported | calibrated: mean [95% interval] | defaults | source | note |",
+                  "|---|---|---|---|---|---|---|"]
+        for _, r in cal.validation.iterrows():
+            m = r["measure"]
+            rep = _fmt_fact(r["reported"], m) if r["reported"] == r["reported"] else ""
+            if r["reported_low"] == r["reported_low"]:
+                rng = f"{_fmt_fact(r['reported_low'], m)}-{_fmt_fact(r['reported_high'], m)}"
+                rep = f"{rep} ({rng})" if rep else rng
+            lines.append(f"| {r['what']} | {r['period']} | {rep} | {_fmt_fact(r['calibrated_mean'], m)} "
+                         f"[{_fmt_fact(r['calibrated_ci_low'], m)}, {_fmt_fact(r['calibrated_ci_high'], m)}] | "
+                         f"{_fmt_fact(r['defaults_mean'], m)} | {r['source']} | {r['note']} |")
+    lines += ["", "## Files", "",
+              "- `targets.csv`, `parameters.csv`, `validation.csv`, `sets.csv` (every searched set: values, mean "
+              "outcomes, positions, distance, accepted)",
+              "- `plots/fit.png`, `plots/posterior.png`, `plots/profiles.png`" + (", `plots/validation.png`" if len(cal.validation) else ""),
+              "- `calibrated.toml` (also written to the targets file's `output`)",
+              "- `search/`, `confirm/`" + (", `validation/`" if len(cal.validation) else "") + ": the experiment folders (runs, monthly series, manifests)",
+              ""]
+    return "\n".join(lines)
+
+
+def write_report(cal: Calibration) -> list[Path]:
+    from .experiment import _atomic_write
+
+    f = cal.folder
+    written = []
+    for name, df in (("targets.csv", cal.confirm), ("parameters.csv", cal.analysis.parameters),
+                     ("sets.csv", cal.analysis.per_set), ("validation.csv", cal.validation)):
+        if len(df):
+            tmp = f / f".{name}.tmp"
+            df.to_csv(tmp, index=False, float_format="%.6g")
+            os.replace(tmp, f / name)
+            written.append(f / name)
+    from .plots import calibration_figures
+
+    written += calibration_figures(cal, f / "plots")
+    _atomic_write(f / "report.md", report_text(cal).encode())
+    written.append(f / "report.md")
+    return written
+
+
+def summary_lines(cal: Calibration) -> list[str]:
+    """A short plain-text account for the terminal."""
+    a = cal.analysis
+    lines = [f"accepted {a.accepted} of {len(a.per_set)} parameter sets (inside every target range)"]
+    for _, r in cal.confirm.iterrows():
+        if r["source"] == "not a target":
+            continue
+        o = r["outcome"]
+        lines.append(f"  {r['target']:<34} {_fmt_value(r['calibrated_mean'], o):>9} "
+                     f"[{_fmt_value(r['calibrated_ci_low'], o)}, {_fmt_value(r['calibrated_ci_high'], o)}]  "
+                     f"range {_fmt_value(r['low'], o)}-{_fmt_value(r['high'], o)}  {'inside' if r['calibrated_inside'] else 'OUTSIDE'}")
+    pinned = a.parameters.loc[a.parameters["verdict"] == "pinned", "parameter"].tolist()
+    loose = a.parameters.loc[a.parameters["verdict"] == "loose", "parameter"].tolist()
+    lines.append(f"  pinned: {', '.join(pinned) or 'none'}; loose: {', '.join(loose) or 'none'}")
+    for _, r in cal.validation.iterrows():
+        m = r["measure"]
+        rep = _fmt_fact(r["reported"], m) if r["reported"] == r["reported"] else \
+            f"{_fmt_fact(r['reported_low'], m)}-{_fmt_fact(r['reported_high'], m)}"
+        lines.append(f"  validation: {r['what']}: model {_fmt_fact(r['calibrated_mean'], m)}, reported {rep}")
+    return lines

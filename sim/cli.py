@@ -1,4 +1,4 @@
-"""The command line: ``olsim run``, ``validate``, ``experiment``, ``plot`` and ``classroom``.
+"""The command line: ``olsim run``, ``validate``, ``experiment``, ``calibrate``, ``plot`` and ``classroom``.
 
 Every user error (bad file, bad key, bad value, bad flag, an output folder
 that exists) ends with exit status 2 and one line per problem naming the key
@@ -35,6 +35,12 @@ EXAMPLES_EXPERIMENT = """examples:
   olsim experiment experiments/sanctions.toml --resume    finish an interrupted experiment
   olsim experiment experiments/sensitivity.toml --processes 2
   olsim experiment experiments/sensitivity.toml --scheduler tcp://10.0.0.5:8786   on a Dask cluster
+"""
+EXAMPLES_CALIBRATE = """examples:
+  olsim calibrate                              params/targets.toml: search, check, validate (~15 minutes on 2 cores)
+  olsim calibrate --resume                     finish an interrupted calibration
+  olsim calibrate --budget 64 --out /tmp/cal   a quick, rough calibration (the file's output is still written)
+  olsim calibrate --scheduler tcp://10.0.0.5:8786   the runs on a Dask cluster
 """
 EXAMPLES_PLOT = """examples:
   olsim plot results/experiments/quick              redraw an experiment's figures (into its plots/)
@@ -204,13 +210,8 @@ def cmd_validate(args) -> int:
     return 0
 
 
-def cmd_experiment(args) -> int:
-    from .experiment import ExperimentError, cores, load_experiment, run_experiment
-
-    try:
-        plan = load_experiment(args.file)
-    except ExperimentError as e:
-        raise UserError(e.errors) from None
+def _check_executor_flags(args) -> None:
+    """The flags `experiment` and `calibrate` share."""
     if args.processes is not None and args.processes < 1:
         raise UserError(f"--processes {args.processes}: must be 1 or more")
     if args.scheduler is not None and args.processes is not None:
@@ -219,6 +220,53 @@ def cmd_experiment(args) -> int:
         raise UserError("--resume and --force: choose one (--resume keeps the finished runs, --force replaces them)")
     if args.out is not None and not args.out.strip():
         raise UserError("--out: empty folder name")
+
+
+def _where(args) -> str:
+    from .experiment import cores
+
+    return f"Dask cluster {args.scheduler}" if args.scheduler else \
+        f"{args.processes or cores()} local processes" if (args.processes or cores()) > 1 else "this process"
+
+
+def cmd_calibrate(args) -> int:
+    from .calibration import load_targets, run_calibration, summary_lines
+    from .experiment import ExperimentError
+
+    try:
+        targets = load_targets(args.targets)
+    except ExperimentError as e:
+        raise UserError(e.errors) from None
+    _check_executor_flags(args)
+    if args.budget is not None and not 4 <= args.budget <= 100_000:
+        raise UserError(f"--budget {args.budget}: must be 4 to 100,000 parameter sets")
+    out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"calibrate {msg}", file=sys.stderr))
+    log(f"{targets.path}: {len(targets.spec.targets)} targets, {len(targets.spec.parameters)} parameters, "
+        f"{len(targets.spec.validation)} validation facts; on {_where(args)}; report in {out}/")
+    try:
+        cal = run_calibration(targets, out, budget=args.budget, processes=args.processes, scheduler=args.scheduler,
+                              resume=args.resume, force=args.force, progress=not args.quiet, log=log)
+    except ExperimentError as e:
+        raise UserError(e.errors) from None
+    except KeyboardInterrupt:
+        print(f"olsim: interrupted; the finished runs are saved in {out}/; run the same command with --resume to finish",
+              file=sys.stderr)
+        return 130
+    print("\n".join(summary_lines(cal)))
+    print(f"calibrated parameters: {cal.params_file}")
+    print(f"report: {cal.folder}/report.md (targets.csv, parameters.csv, validation.csv, sets.csv, plots/)")
+    return 0
+
+
+def cmd_experiment(args) -> int:
+    from .experiment import ExperimentError, load_experiment, run_experiment
+
+    try:
+        plan = load_experiment(args.file)
+    except ExperimentError as e:
+        raise UserError(e.errors) from None
+    _check_executor_flags(args)
     out = Path(args.out) if args.out else Path("results") / "experiments" / plan.spec.name
     if plan.spec.engine == "mesa" or args.scheduler is None:
         from .params import Params, check_memory
@@ -230,8 +278,7 @@ def cmd_experiment(args) -> int:
             raise UserError(e.errors) from None
     runs = len(plan.tasks)
     if not args.quiet:
-        where = f"Dask cluster {args.scheduler}" if args.scheduler else \
-            f"{args.processes or cores()} local processes" if (args.processes or cores()) > 1 else "this process"
+        where = _where(args)
         print(f"experiment {plan.spec.name}: {len(plan.spec.scenarios)} scenarios x {len(plan.samples)} samples x "
               f"{plan.spec.replicates} replicates = {runs} runs, {plan.spec.engine} engine, on {where}; results in {out}/",
               file=sys.stderr)
@@ -376,6 +423,26 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--force", action="store_true", help="replace an earlier experiment in --out")
     exp.add_argument("--quiet", action="store_true", help="no progress bar or preamble")
     exp.set_defaults(func=cmd_experiment)
+
+    cal = sub.add_parser(
+        "calibrate", help="fit the uncertain parameters to the documented patterns; write params/calibrated.toml and a report",
+        description="Calibrate by rejection ABC: run parameter sets drawn from the priors in the targets file (Latin "
+                    "hypercube, replicates with common random numbers, array engine), accept those whose mean lands in "
+                    "every target range, write the accepted set nearest the ranges' centres as a complete parameter file "
+                    "(the targets file's 'output', params/calibrated.toml), check it at full scale with fresh seeds, "
+                    "validate it out of sample on the history scenario, and write a report (report.md, CSV tables, "
+                    "plots/). Every stage streams its runs to disk: an interrupted calibration resumes with --resume.",
+        epilog=EXAMPLES_CALIBRATE, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cal.add_argument("targets", nargs="?", default=None, help="targets file (TOML); default params/targets.toml")
+    cal.add_argument("--budget", type=int, default=None, help="parameter sets to search (default: the file's search.budget)")
+    cal.add_argument("--out", default=None, help="report folder (default: results/calibration/TARGETS-NAME)")
+    cal.add_argument("--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)")
+    cal.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://HOST:8786")
+    cal.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run only the missing ones")
+    cal.add_argument("--force", action="store_true", help="replace an earlier calibration in --out (and an output file olsim did not write)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bars")
+    cal.set_defaults(func=cmd_calibrate)
 
     plot = sub.add_parser(
         "plot", help="draw the figures of an experiment folder, or of run folders side by side",

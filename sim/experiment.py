@@ -219,6 +219,7 @@ class Experiment(Strict):
     scenarios: list[Scenario] = Field(default_factory=lambda: [Scenario(name="base")])
     uncertainties: dict[str, Uncertainty] = Field(default_factory=dict)
     sampling: Sampling = Field(default_factory=Sampling)
+    hosts: bool = Field(False, description="also keep each run's monthly table per host (hosts/RUN_ID.parquet)")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -319,7 +320,10 @@ class Plan:
         """A hash of everything that determines the results (not of the executor)."""
         h = hashlib.sha256()
         for t in self.tasks:
-            h.update(json.dumps({k: t[k] for k in ("run_id", "seed", "engine", "params", "outcomes")}, sort_keys=True).encode())
+            key = {k: t[k] for k in ("run_id", "seed", "engine", "params", "outcomes")}
+            if t.get("hosts"):  # only when asked, so that earlier folders keep their fingerprints
+                key["hosts"] = True
+            h.update(json.dumps(key, sort_keys=True).encode())
         return h.hexdigest()[:16]
 
 
@@ -409,7 +413,7 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
                 plan.tasks.append({
                     "run_id": run_id(sc.name, j, k), "scenario": sc.name, "sample": j, "replicate": k,
                     "seed": spec.seed + k, "engine": spec.engine, "params": params, "outcomes": list(spec.outcomes),
-                    "values": values,
+                    "values": values, "hosts": spec.hosts,
                 })
     if failed:
         lines = []
@@ -552,8 +556,14 @@ def run_task(task: dict) -> dict:
     dist = distributions_of(result)
     for i, (k, v) in enumerate(ids.items()):
         dist.insert(i, k, v)
-    return {"row": row, "monthly": monthly, "distributions": dist, "seconds": time.perf_counter() - t0,
-            "host": os.uname().nodename, "pid": os.getpid()}
+    payload = {"row": row, "monthly": monthly, "distributions": dist, "seconds": time.perf_counter() - t0,
+               "host": os.uname().nodename, "pid": os.getpid()}
+    if task.get("hosts"):
+        hosts = result.hosts.copy()
+        for i, (k, v) in enumerate(ids.items()):
+            hosts.insert(i, k, v)
+        payload["hosts"] = hosts
+    return payload
 
 
 # ---------------------------------------------------------------- the results folder
@@ -614,7 +624,7 @@ class Store:
                 n = len(self.done())
                 raise ExperimentError(f"--out {f}: already holds {n} runs of an experiment; add --resume to finish it, "
                                       f"--force to replace it, or choose another --out")
-        for sub in ("rows", "monthly", "distributions"):
+        for sub in ("rows", "monthly", "distributions", *(("hosts",) if plan.spec.hosts else ())):
             (f / sub).mkdir(parents=True, exist_ok=True)
         done = self.done() if resume else set()
         ids = {t["run_id"] for t in plan.tasks}
@@ -649,7 +659,9 @@ class Store:
 
     def save_run(self, payload: dict) -> None:
         rid = payload["row"]["run_id"]
-        for sub in ("monthly", "distributions"):
+        for sub in ("monthly", "distributions", "hosts"):
+            if sub not in payload:
+                continue
             tmp = self.path(sub, f".{rid}.parquet.tmp")
             payload[sub].to_parquet(tmp, index=False)
             os.replace(tmp, self.path(sub, f"{rid}.parquet"))
@@ -808,7 +820,7 @@ def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler)
 
 
 def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = None, scheduler=None,
-                   resume: bool = False, force: bool = False, progress: bool = False):
+                   resume: bool = False, force: bool = False, progress: bool = False, plots: bool = True):
     """Run what is missing of an experiment into ``out``; return its results (analysed).
 
     Interrupted (Ctrl-C, a killed process, a lost worker), it loses no
@@ -821,13 +833,13 @@ def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = N
     if own_client:
         scheduler = connect(scheduler)  # before anything is written
     try:
-        return _run(plan, store, executor, processes, scheduler, resume, force, progress)
+        return _run(plan, store, executor, processes, scheduler, resume, force, progress, plots)
     finally:
         if own_client:
             scheduler.close()
 
 
-def _run(plan, store, executor, processes, scheduler, resume, force, progress):
+def _run(plan, store, executor, processes, scheduler, resume, force, progress, plots=True):
     done = store.prepare(plan, resume=resume, force=force, executor=executor)
     todo = [t for t in plan.tasks if t["run_id"] not in done]
     bar = None
@@ -862,5 +874,5 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress):
     from .analysis import ExperimentResult
 
     result = ExperimentResult.load(store.folder)
-    result.write_analysis()
+    result.write_analysis(plots=plots)
     return result

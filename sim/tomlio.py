@@ -18,12 +18,15 @@ def _value(v) -> str:
     return tomli_w.dumps({"v": v}).split("=", 1)[1].strip()
 
 
-def _section(lines: list[str], title: str, model: BaseModel, with_comments: bool):
+def _section(lines: list[str], title: str, model: BaseModel, with_comments: bool, notes: dict | None = None):
     lines.append(f"[{title}]")
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
         if value is None:
             continue
+        note = (notes or {}).get(f"{title}.{name}")
+        if note:
+            lines.append(f"# {note}")
         if with_comments:
             extra = field.json_schema_extra or {}
             source = extra.get("source") if isinstance(extra, dict) else None
@@ -34,7 +37,8 @@ def _section(lines: list[str], title: str, model: BaseModel, with_comments: bool
     lines.append("")
 
 
-def params_toml(params: Params, with_comments: bool = True, header: str | None = None) -> str:
+def params_toml(params: Params, with_comments: bool = True, header: str | None = None, notes: dict | None = None) -> str:
+    """The parameters as TOML; ``notes`` maps dotted keys to an extra comment line (e.g. how a value was calibrated)."""
     lines: list[str] = []
     if header:
         lines += [f"# {h}" if h else "#" for h in header.splitlines()] + [""]
@@ -46,17 +50,20 @@ def params_toml(params: Params, with_comments: bool = True, header: str | None =
             lines.append("# sanction policies: none (the no-sanctions baseline); see params/history.toml")
         lines += ["policies = []", ""]
     for name in ("calendar", "population"):
-        _section(lines, name, getattr(params, name), with_comments)
+        _section(lines, name, getattr(params, name), with_comments, notes)
     for host, h in params.hosts.items():
         if with_comments and host in HOST_SOURCES:
             lines.append(f"# {host}: {HOST_SOURCES[host]}")
         lines.append(f"[hosts.{host}]")
         for name, field in Host.model_fields.items():
             value = getattr(h, name)
+            note = (notes or {}).get(f"hosts.{host}.{name}")
+            if note:
+                lines.append(f"# {note}")
             lines.append(f"{name} = {_value(value)}")
         lines.append("")
     for name in ("worker", "minder", "work", "remittance", "escape", "deaths", "channels", "state"):
-        _section(lines, name, getattr(params, name), with_comments)
+        _section(lines, name, getattr(params, name), with_comments, notes)
     for p in params.policies:
         lines.append("[[policies]]")
         for name, value in p.model_dump(mode="json", exclude_none=True).items():
