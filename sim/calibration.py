@@ -355,6 +355,8 @@ class Analysis:
     chosen: int  # the sample chosen
     accepted: int
     reachable: bool  # some set landed inside every range
+    predictive: pd.DataFrame = field(default_factory=pd.DataFrame)  # untargeted outcomes: all sets against accepted
+    tradeoffs: list = field(default_factory=list)  # (rho, a, b): the strongest rank correlations among accepted sets
 
 
 def analyse_search(runs: pd.DataFrame, samples: pd.DataFrame, targets: Targets) -> Analysis:
@@ -398,7 +400,24 @@ def analyse_search(runs: pd.DataFrame, samples: pd.DataFrame, targets: Targets) 
             "width_ratio": ratio, "verdict": verdict, "calibrated": float(per_set.loc[per_set["sample"] == chosen, name].iloc[0]),
             "strongest_target": driver, "rho": rho.get(driver, math.nan),
         })
-    return Analysis(per_set=per_set, parameters=pd.DataFrame(rows), chosen=chosen, accepted=n_acc, reachable=n_acc > 0)
+    # what the targets leave uncertain: the untargeted outcomes over all sets and over the accepted ones
+    # (totals per year scale with the workforce, so they are shown at full scale)
+    pred = []
+    acc = per_set[per_set["accepted"]]
+    for w in [o for o in outcomes if o not in targets.outcomes]:
+        k = 1.0 / targets.spec.search.scale if w in ("revenue_delivered_per_year", "state_take_per_year") else 1.0
+        row = {"outcome": w, "what": OUTCOMES[w]}
+        for label, frame in (("all", per_set), ("accepted", acc)):
+            q = frame[w].quantile([0.05, 0.5, 0.95]) * k if len(frame) else pd.Series([math.nan] * 3, index=[0.05, 0.5, 0.95])
+            row.update({f"{label}_p05": q[0.05], f"{label}_p50": q[0.5], f"{label}_p95": q[0.95]})
+        pred.append(row)
+    tradeoffs = []
+    if len(acc) >= 5 and len(names) > 1:
+        c = acc[names].corr(method="spearman")
+        tradeoffs = sorted(((float(c.iloc[i, j]), names[j], names[i]) for i in range(len(names)) for j in range(i)
+                            if c.iloc[i, j] == c.iloc[i, j]), key=lambda t: -abs(t[0]))[:3]
+    return Analysis(per_set=per_set, parameters=pd.DataFrame(rows), chosen=chosen, accepted=n_acc, reachable=n_acc > 0,
+                    predictive=pd.DataFrame(pred), tradeoffs=tradeoffs)
 
 
 def calibrated_params(targets: Targets, values: dict):
@@ -639,16 +658,16 @@ def _plain(v):
 def _num(x: float, money: bool = False) -> str:
     if x != x:
         return "n/a"
-    a = abs(x)
+    sign, a, cur = ("-" if x < 0 else ""), abs(x), ("$" if money else "")
     if money and a >= 1e6:
-        return f"${x / 1e6:,.1f}M"
+        return f"{sign}${a / 1e6:,.1f}M"
     if a >= 1000:
-        return f"{'$' if money else ''}{x:,.0f}"
+        return f"{sign}{cur}{a:,.0f}"
     if a >= 100:
-        return f"{'$' if money else ''}{x:.0f}"
+        return f"{sign}{cur}{a:.0f}"
     if a >= 10:
-        return f"{'$' if money else ''}{x:.1f}"
-    return f"{'$' if money else ''}{x:.3g}"
+        return f"{sign}{cur}{a:.1f}"
+    return f"{sign}{cur}{a:.3g}"
 
 
 def _fmt_value(x: float, outcome: str) -> str:
@@ -711,6 +730,21 @@ def report_text(cal: Calibration) -> str:
         lines.append(f"| `{r['parameter']}` | {r['prior']} | {r['calibrated']:.4g} | {r['posterior_p05']:.4g} to "
                      f"{r['posterior_p95']:.4g} | {r['width_ratio']:.2f} | {r['verdict']} | {r['strongest_target']} "
                      f"({r['rho']:+.2f}) | {r['source']} |")
+    if a.tradeoffs:
+        lines += ["", f"The accepted sets fill {100 * a.accepted / n_sets:.0f}% of the prior, so the targets do constrain "
+                  "the parameters jointly even where each alone stays loose. The strongest trade-offs among the "
+                  "accepted sets (Spearman's rho): " + "; ".join(f"`{x}` and `{y}` {r:+.2f}" for r, x, y in a.tradeoffs) + "."]
+    if len(a.predictive):
+        lines += ["", "## What the targets leave uncertain", "",
+                  f"Outcomes no target measures, over every searched set and over the accepted ones (5%, median, 95%; "
+                  f"search runs at {s.scale:g} scale, revenue scaled to the whole workforce). A policy figure that "
+                  "depends on them carries this spread.", "",
+                  "| outcome | all sets | accepted sets |", "|---|---|---|"]
+        for _, r in a.predictive.iterrows():
+            o = r["outcome"]
+            lines.append(f"| {r['what']} | {_fmt_value(r['all_p05'], o)}, {_fmt_value(r['all_p50'], o)}, "
+                         f"{_fmt_value(r['all_p95'], o)} | {_fmt_value(r['accepted_p05'], o)}, "
+                         f"{_fmt_value(r['accepted_p50'], o)}, {_fmt_value(r['accepted_p95'], o)} |")
     if len(cal.validation):
         lines += ["", f"## Validation (out of sample): `{spec.validation_scenario}`", "",
                   "These figures were not used in the fit. The scenario is run with the calibrated values and with "
@@ -727,7 +761,7 @@ def report_text(cal: Calibration) -> str:
                          f"[{_fmt_fact(r['calibrated_ci_low'], m)}, {_fmt_fact(r['calibrated_ci_high'], m)}] | "
                          f"{_fmt_fact(r['defaults_mean'], m)} | {r['source']} | {r['note']} |")
     lines += ["", "## Files", "",
-              "- `targets.csv`, `parameters.csv`, `validation.csv`, `sets.csv` (every searched set: values, mean "
+              "- `targets.csv`, `parameters.csv`, `predictive.csv`, `validation.csv`, `sets.csv` (every searched set: values, mean "
               "outcomes, positions, distance, accepted)",
               "- `plots/fit.png`, `plots/posterior.png`, `plots/profiles.png`" + (", `plots/validation.png`" if len(cal.validation) else ""),
               "- `calibrated.toml` (also written to the targets file's `output`)",
@@ -742,6 +776,7 @@ def write_report(cal: Calibration) -> list[Path]:
     f = cal.folder
     written = []
     for name, df in (("targets.csv", cal.confirm), ("parameters.csv", cal.analysis.parameters),
+                     ("predictive.csv", cal.analysis.predictive),
                      ("sets.csv", cal.analysis.per_set), ("validation.csv", cal.validation)):
         if len(df):
             tmp = f / f".{name}.tmp"

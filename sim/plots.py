@@ -235,7 +235,12 @@ def fit_figure(cal, path: Path) -> Path:
                         color=colour, mfc=colour if k == 0 else "white", ms=5, capsize=3,
                         label=f"{scen} (full check, 95% interval)")
         if t.log and np.all(v[np.isfinite(v)] > 0):
+            from matplotlib.ticker import LogLocator, ScalarFormatter
+
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
+            ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.set_yticks([-0.5, 0, 1], ["defaults", "calibrated", "search"], fontsize=7)
         ax.set_ylim(-1, 1.6)
         ax.set_title(t.what or name, fontsize=8)
