@@ -43,12 +43,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .experiment import OUTCOMES, ExperimentError, Uncertainty, _expand, _format, _resolve, plan_experiment
-from .params import _suggest, defaults_dict, parse_month, read_toml
+from .params import ParamsError, _suggest, defaults_dict, parse_month, read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS = ROOT / "params" / "targets.toml"
 MARKER = "Written by `olsim calibrate`"  # first line of a calibrated parameter file: it may be rewritten
 WIDE = 4.0  # a range wider than this factor is read on a log scale
+MIN_ACCEPTED = 20  # accepted sets needed before a 5-95% spread (and a verdict) means anything
 WELFARE = ["retained_per_worker_month", "net_gain_p50", "revenue_delivered_per_year"]  # reported, not targeted
 
 
@@ -144,6 +145,8 @@ class Fact(_Strict):
                     parse_month(v)
                 except ValueError as e:
                     raise ValueError(f"{k}: {e}") from None
+        if self.measure == "level" and self.start is not None:
+            raise ValueError("start: a level measure is read at its end month only; remove start")
         if self.measure != "level" and self.start is None:
             raise ValueError(f"start: a {self.measure} measure needs a first month")
         if self.start is not None and self.start > self.end:
@@ -176,6 +179,10 @@ class TargetsFile(_Strict):
             raise ValueError("targets: at least one target is needed")
         if self.validation and self.validation_scenario is None:
             raise ValueError("validation_scenario: the validation facts need the scenario they describe")
+        for p in self.parameters:
+            for q in self.parameters:
+                if p != q and "*" in p and _matches(p, q):
+                    raise ValueError(f"parameters: '{q}' is also covered by '{p}'; give one prior per parameter")
         return self
 
 
@@ -380,17 +387,21 @@ def analyse_search(runs: pd.DataFrame, samples: pd.DataFrame, targets: Targets) 
     post_q = post.quantile([0.05, 0.5, 0.95]) if len(post) else None
     for name in names:
         prior = targets.spec.parameters[name]
-        width = prior_q.loc[0.95, name] - prior_q.loc[0.05, name]
-        if post_q is not None and len(post) >= 5:
-            ratio = float((post_q.loc[0.95, name] - post_q.loc[0.05, name]) / width) if width > 0 else math.nan
+        # a lognormal prior's spread is judged on the log scale, where it is symmetric
+        g = np.log if prior.distribution == "lognormal" else (lambda x: x)
+        width = g(prior_q.loc[0.95, name]) - g(prior_q.loc[0.05, name])
+        if post_q is not None and len(post) >= MIN_ACCEPTED:
+            ratio = float((g(post_q.loc[0.95, name]) - g(post_q.loc[0.05, name])) / width) if width > 0 else math.nan
         else:
             ratio = math.nan
-        verdict = "n/a (too few accepted sets)" if ratio != ratio else \
+        verdict = f"n/a (fewer than {MIN_ACCEPTED} accepted sets)" if ratio != ratio else \
             "pinned" if ratio < 0.5 else "narrowed" if ratio < 0.8 else "loose"
         # which target outcome moves most with this parameter, over all sets (Spearman's rho)
         rho = {t: float(per_set[name].corr(per_set[t], method="spearman")) for t in targets.outcomes}
         rho = {k: v for k, v in rho.items() if v == v}
         driver = max(rho, key=lambda k: abs(rho[k])) if rho else ""
+        if driver and abs(rho[driver]) < 0.1:
+            driver = ""  # no target moves with it
         rows.append({
             "parameter": name, "prior": prior.describe(), "source": prior.source,
             "prior_p05": prior_q.loc[0.05, name], "prior_p50": prior_q.loc[0.5, name], "prior_p95": prior_q.loc[0.95, name],
@@ -446,10 +457,12 @@ def calibrated_toml(targets: Targets, analysis: Analysis, params, overrides: dic
     name = targets.path.name if targets.path else "targets.toml"
     header = (f"{MARKER} from {name} on {date.today().isoformat()}; regenerate with\n"
               f"    olsim calibrate {targets.path.relative_to(ROOT) if targets.path and targets.path.is_relative_to(ROOT) else name}\n"
-              f"The no-sanctions scenario with the searched parameters set to the accepted set nearest the centre of\n"
-              f"every target range ({analysis.accepted} of {len(analysis.per_set)} sets accepted). Each calibrated value's comment gives\n"
+              f"{targets.spec.scenario} with the searched parameters set to the " +
+              ("accepted set nearest the centre of\nevery target range" if analysis.reachable else
+               "set nearest the target ranges (NONE landed\ninside every range)") +
+              f" ({analysis.accepted} of {len(analysis.per_set)} sets accepted). Each calibrated value's comment gives\n"
               f"its prior, its source and the spread of the accepted sets; see docs/ODD.md, 'Calibration'.")
-    params = params.model_copy(update={"description": "Calibrated: no sanctions, searched parameters fitted to params/targets.toml"})
+    params = params.model_copy(update={"description": f"Calibrated: {targets.spec.scenario} with the searched parameters fitted to {name}"})
     return params_toml(params, header=header, notes=notes)
 
 
@@ -466,32 +479,55 @@ class Folder:
 
     def __init__(self, path: Path):
         self.path = Path(path).absolute()
+        self.replace = False
 
-    def prepare(self, targets: Targets, resume: bool, force: bool) -> None:
+    def read_mark(self) -> dict:
+        mark = self.path / "calibration.json"
+        try:
+            old = json.loads(mark.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            raise ExperimentError(f"--out {self.path}: calibration.json is unreadable; nothing was written") from None
+        if not isinstance(old, dict) or old.get("kind") != "calibration":
+            raise ExperimentError(f"--out {self.path}: calibration.json is not a calibration's; nothing was written")
+        return old
+
+    def prepare(self, targets: Targets, resume: bool, force: bool, inputs: list[Path]) -> dict:
+        """Check the folder (refusing what is not a calibration's); return what an earlier session recorded."""
         f, mark = self.path, self.path / "calibration.json"
         if f.exists() and not f.is_dir():
             raise ExperimentError(f"--out {f}: exists and is not a folder; nothing was written")
+        for p in inputs:
+            if p is not None and p.resolve().is_relative_to(f.resolve()):
+                raise ExperimentError(f"--out {f}: holds an input of the calibration ({p}); choose another --out")
+        old = {}
         if f.exists() and any(f.iterdir()):
             if not mark.exists():
                 raise ExperimentError(f"--out {f}: exists and is not a calibration folder (no calibration.json); nothing was written")
+            old = self.read_mark()
             if force:
-                shutil.rmtree(f)
+                self.replace = True  # removed by mark(), once every other check has passed
+                old = {}
             elif not resume:
                 raise ExperimentError(f"--out {f}: already holds a calibration; add --resume to finish it, --force to "
                                       f"replace it, or choose another --out")
-            else:
-                old = json.loads(mark.read_text())
-                if old.get("targets_text") != targets.text:
-                    raise ExperimentError(f"--resume: {f} holds a calibration to another targets file; use another --out, "
-                                          f"or --force to replace it")
-        try:
-            f.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise ExperimentError(f"--out {f}: {e.strerror or e}") from None
+            elif old.get("targets_text") != targets.text:
+                raise ExperimentError(f"--resume: {f} holds a calibration to another targets file; use another --out, "
+                                      f"or --force to replace it")
+        return old
+
+    def mark(self, targets: Targets, info: dict) -> None:
         from .experiment import _atomic_write
 
-        _atomic_write(mark, (json.dumps({"kind": "calibration", "targets_file": str(targets.path),
-                                         "targets_text": targets.text}, indent=1) + "\n").encode())
+        try:
+            if self.replace:
+                shutil.rmtree(self.path)
+                self.replace = False
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ExperimentError(f"--out {self.path}: {e.strerror or e}") from None
+        _atomic_write(self.path / "calibration.json",
+                      (json.dumps({"kind": "calibration", "targets_file": str(targets.path), "targets_text": targets.text,
+                                   **info}, indent=1) + "\n").encode())
 
 
 @dataclass
@@ -509,8 +545,12 @@ class Calibration:
 
 
 def check_output_file(targets: Targets, force: bool) -> Path:
-    """The calibrated file's path; refuses to replace a file `olsim calibrate` did not write (without --force)."""
+    """The calibrated file's path; refuses an input of the calibration, and a file `olsim calibrate` did not write (without --force)."""
     out = targets.output_path
+    for name, p in (("the targets file", targets.path), ("scenario", targets.scenario_path),
+                    ("validation_scenario", targets.validation_path)):
+        if p is not None and out.exists() and p.exists() and out.resolve() == p.resolve():
+            raise ExperimentError(f"output: {out} is {name}, an input of the calibration; choose another output")
     if out.exists():
         if out.is_dir():
             raise ExperimentError(f"output: {out} is a folder")
@@ -523,13 +563,44 @@ def check_output_file(targets: Targets, force: bool) -> Path:
     return out
 
 
+def _check_validation(targets: Targets) -> None:
+    """The validation scenario loads, and every fact's host and months are in it (before anything is written)."""
+    from .params import Params
+
+    spec = targets.spec
+    if not spec.validation:
+        return
+    try:
+        raw = read_toml(targets.validation_path)
+        params = Params.model_validate(_resolve(raw, {}, 1.0, defaults_dict(), "validation_scenario"))
+    except ExperimentError as e:
+        raise ExperimentError([f"{targets.path}: {line}" for line in e.errors]) from None
+    except ParamsError as e:
+        raise ExperimentError([f"{targets.path}: validation_scenario: {line}" for line in e.errors]) from None
+    first = params.calendar.start
+    y, m = parse_month(first)
+    last_index = params.calendar.months - 1
+    last = f"{y + (m - 1 + last_index) // 12:04d}-{(m - 1 + last_index) % 12 + 1:02d}"
+    searched = set(calibrated_params(targets, {})[0].hosts)
+    for k, fct in spec.validation.items():
+        if fct.host is not None and fct.host not in params.hosts:
+            raise ExperimentError(f"{targets.path}: validation.{k}.host: no host '{fct.host}' in "
+                                  f"{targets.validation_path.name}{_suggest(fct.host, params.hosts)}")
+        for key in ("start", "end"):
+            d = getattr(fct, key)
+            if d is not None and not first <= d <= last:
+                raise ExperimentError(f"{targets.path}: validation.{k}.{key}: {d} is outside the validation scenario's "
+                                      f"calendar ({first} to {last})")
+    missing = searched - set(params.hosts)
+    if missing and any(p.startswith("hosts.") for p in spec.parameters):
+        raise ExperimentError(f"{targets.path}: validation_scenario: lacks the host(s) {', '.join(sorted(missing))} "
+                              f"of the scenario, so the calibrated values cannot be applied to it")
+
+
 def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None = None, processes: int | None = None,
                     scheduler=None, resume: bool = False, force: bool = False, progress: bool = False,
                     log=None) -> Calibration:
     """Search, choose, confirm and validate; write the calibrated file and the report. Resumable stage by stage."""
-    from .analysis import t_interval
-    from .experiment import run_experiment
-
     log = log or (lambda msg: None)
     spec = targets.spec
     if not spec.parameters:
@@ -540,16 +611,31 @@ def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None
         search_plan = plan_experiment(search_experiment(targets, budget), targets.path.parent)
     except ExperimentError as e:
         raise ExperimentError([f"{targets.path}: {line.replace('uncertainties.', 'parameters.')}" for line in e.errors]) from None
-    out_file = check_output_file(targets, force)
-    if spec.validation:
-        hosts = calibrated_params(targets, {})[0].hosts
-        for k, fct in spec.validation.items():
-            if fct.host is not None and fct.host not in hosts:
-                raise ExperimentError(f"{targets.path}: validation.{k}.host: no host '{fct.host}'{_suggest(fct.host, hosts)}")
     folder = Folder(out)
-    folder.prepare(targets, resume, force)
-    f = folder.path
+    old = folder.prepare(targets, resume, force, [targets.path, targets.scenario_path, targets.validation_path])
+    # only a calibration with the file's own settings replaces its output (a --budget trial writes the report folder only)
+    official = budget is None or budget == spec.search.budget
+    out_file = check_output_file(targets, force or old.get("force_output", False)) if official else None
+    _check_validation(targets)
+    own_client = isinstance(scheduler, str)
+    if own_client:
+        from .experiment import connect
 
+        scheduler = connect(scheduler)  # before anything is written
+    try:
+        folder.mark(targets, {"force_output": bool(force or old.get("force_output", False))})
+        return _calibrate(targets, folder, search_plan, out_file, processes, scheduler, resume, progress, log)
+    finally:
+        if own_client:
+            scheduler.close()
+
+
+def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, resume, progress, log) -> Calibration:
+    from .analysis import t_interval
+    from .experiment import _atomic_write, run_experiment
+
+    spec = targets.spec
+    f = folder.path
     log(f"search: {len(search_plan.samples)} parameter sets x {spec.search.replicates} replicates at "
         f"{spec.search.scale:g} scale = {len(search_plan.tasks)} runs")
     search = run_experiment(search_plan, f / "search", processes=processes, scheduler=scheduler, resume=resume,
@@ -561,8 +647,6 @@ def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None
                      analysis.per_set.loc[analysis.per_set["sample"] == analysis.chosen, list(spec.parameters)].iloc[0].items()}
     params, overrides = calibrated_params(targets, chosen_values)
     text = calibrated_toml(targets, analysis, params, overrides)
-    from .experiment import _atomic_write
-
     _atomic_write(f / "calibrated.toml", text.encode())
 
     scen_rel = str(targets.scenario_path.resolve())
@@ -607,7 +691,11 @@ def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None
         validation_table = validation_rows(val, targets)
         stages["validation"] = val
 
-    _atomic_write(out_file, text.encode())
+    if out_file is not None and analysis.reachable:
+        _atomic_write(out_file, text.encode())
+    elif out_file is not None:
+        log(f"no parameter set reached every range: {out_file} is left as it was; the nearest set is in {f}/calibrated.toml")
+        out_file = None
     cal = Calibration(folder=f, targets=targets, analysis=analysis, confirm=confirm_table, validation=validation_table,
                       params_file=out_file, stages=stages)
     write_report(cal)
@@ -693,8 +781,11 @@ def report_text(cal: Calibration) -> str:
     a, spec = cal.analysis, cal.targets.spec
     s = spec.search
     n_sets = len(a.per_set)
+    shown = cal.targets.path
+    if shown is not None and shown.is_relative_to(ROOT):
+        shown = shown.relative_to(ROOT)
     lines = ["# Calibration report", "",
-             f"Targets: `{cal.targets.path}`. Method: rejection ABC with a uniform kernel on the target ranges "
+             f"Targets: `{shown}`. Method: rejection ABC with a uniform kernel on the target ranges "
              f"(docs/ODD.md, 'Calibration'). Search: {n_sets} parameter sets (Latin hypercube over the priors) x "
              f"{s.replicates} replicates at {s.scale:g} of the workforce, array engine; a set is accepted when its "
              f"replicate mean lands inside every range.", "",
@@ -702,7 +793,9 @@ def report_text(cal: Calibration) -> str:
              ("The calibrated file uses the accepted set nearest the centre of every range." if a.reachable else
               "No set landed inside every range: the calibrated file uses the set nearest to them, and the table "
               "below shows which targets it misses."), "",
-             f"## Targets (no sanctions, full check: {spec.check.replicates} fresh seeds at {spec.check.scale:g} scale)", "",
+             f"## Targets (`{spec.scenario}`; check: {spec.check.replicates} fresh seeds at {spec.check.scale:g} scale)", "",
+             "Intervals are 95% t intervals of the mean over the seeds: the model's noise for these parameters, not "
+             "the parameters' uncertainty (for that, see 'What the targets leave uncertain').", "",
              "| target | range | calibrated: mean [95% interval] | inside | defaults: mean [95% interval] | inside | search sets inside | source |",
              "|---|---|---|---|---|---|---:|---|"]
     for _, r in cal.confirm.iterrows():
@@ -727,13 +820,17 @@ def report_text(cal: Calibration) -> str:
               "| parameter | prior | calibrated | accepted 5-95% | width ratio | verdict | strongest target (rho) | source |",
               "|---|---|---:|---|---:|---|---|---|"]
     for _, r in a.parameters.iterrows():
+        strongest = f"{r['strongest_target']} ({r['rho']:+.2f})" if r["strongest_target"] else "none (every rho < 0.1)"
         lines.append(f"| `{r['parameter']}` | {r['prior']} | {r['calibrated']:.4g} | {r['posterior_p05']:.4g} to "
-                     f"{r['posterior_p95']:.4g} | {r['width_ratio']:.2f} | {r['verdict']} | {r['strongest_target']} "
-                     f"({r['rho']:+.2f}) | {r['source']} |")
-    if a.tradeoffs:
-        lines += ["", f"The accepted sets fill {100 * a.accepted / n_sets:.0f}% of the prior, so the targets do constrain "
-                  "the parameters jointly even where each alone stays loose. The strongest trade-offs among the "
-                  "accepted sets (Spearman's rho): " + "; ".join(f"`{x}` and `{y}` {r:+.2f}" for r, x, y in a.tradeoffs) + "."]
+                     f"{r['posterior_p95']:.4g} | {r['width_ratio']:.2f} | {r['verdict']} | {strongest} | {r['source']} |")
+    if a.accepted:
+        text = (f"The accepted sets fill {100 * a.accepted / n_sets:.0f}% of the prior" +
+                (": the targets rule out the rest jointly, even where each parameter alone stays loose." if a.accepted < n_sets
+                 else ": the targets rule out nothing."))
+        if a.tradeoffs:
+            text += (" The strongest rank correlations among the accepted sets (Spearman's rho; below 0.3 in size, weak): " +
+                     "; ".join(f"`{x}` and `{y}` {r:+.2f}" for r, x, y in a.tradeoffs) + ".")
+        lines += ["", text]
     if len(a.predictive):
         lines += ["", "## What the targets leave uncertain", "",
                   f"Outcomes no target measures, over every searched set and over the accepted ones (5%, median, 95%; "
@@ -748,7 +845,7 @@ def report_text(cal: Calibration) -> str:
     if len(cal.validation):
         lines += ["", f"## Validation (out of sample): `{spec.validation_scenario}`", "",
                   "These figures were not used in the fit. The scenario is run with the calibrated values and with "
-                  "the defaults, same seeds.", "",
+                  "the defaults, same seeds. The interval is over the seeds only (noise, not parameter uncertainty).", "",
                   "| fact | period | reported | calibrated: mean [95% interval] | defaults | source | note |",
                   "|---|---|---|---|---|---|---|"]
         for _, r in cal.validation.iterrows():

@@ -254,7 +254,11 @@ def cmd_calibrate(args) -> int:
               file=sys.stderr)
         return 130
     print("\n".join(summary_lines(cal)))
-    print(f"calibrated parameters: {cal.params_file}")
+    if cal.params_file is not None:
+        print(f"calibrated parameters: {cal.params_file}")
+    else:
+        print(f"calibrated parameters: {cal.folder}/calibrated.toml only ({targets.output_path} is replaced only by a "
+              f"calibration with the file's own budget that reaches every range)")
     print(f"report: {cal.folder}/report.md (targets.csv, parameters.csv, validation.csv, sets.csv, plots/)")
     return 0
 

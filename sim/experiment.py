@@ -466,7 +466,13 @@ def _expand(values: dict, resolved: dict, uncertainties: dict[str, Uncertainty])
             try:
                 current = _lookup(resolved, k)
             except KeyError:
-                raise ExperimentError(f"uncertainties.{key}: no parameter {k}") from None
+                parent, _, last = k.rpartition(".")
+                try:
+                    siblings = _lookup(resolved, parent) if parent else resolved
+                except KeyError:
+                    siblings = resolved
+                hint = _suggest(last, list(siblings)) if isinstance(siblings, dict) else ""
+                raise ExperimentError(f"uncertainties.{key}: no parameter {k}{hint}") from None
             v = value
             if uncertainties[key].relative:
                 if isinstance(current, bool) or not isinstance(current, (int, float)):

@@ -8,7 +8,6 @@ model) are applied after the phase, so the order of agents never matters.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import mesa

@@ -26,7 +26,7 @@ def _section(lines: list[str], title: str, model: BaseModel, with_comments: bool
             continue
         note = (notes or {}).get(f"{title}.{name}")
         if note:
-            lines.append(f"# {note}")
+            lines.append(f"# {' '.join(note.split())}")
         if with_comments:
             extra = field.json_schema_extra or {}
             source = extra.get("source") if isinstance(extra, dict) else None
@@ -59,7 +59,7 @@ def params_toml(params: Params, with_comments: bool = True, header: str | None =
             value = getattr(h, name)
             note = (notes or {}).get(f"hosts.{host}.{name}")
             if note:
-                lines.append(f"# {note}")
+                lines.append(f"# {' '.join(note.split())}")
             lines.append(f"{name} = {_value(value)}")
         lines.append("")
     for name in ("worker", "minder", "work", "remittance", "escape", "deaths", "channels", "state"):

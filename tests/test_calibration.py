@@ -177,7 +177,7 @@ def test_analysis_when_no_set_reaches_the_ranges_chooses_the_nearest():
     assert not a.reachable and a.accepted == 0
     chosen = a.per_set.loc[a.per_set["sample"] == a.chosen, "remittance.fees_share"].iloc[0]
     assert chosen == pytest.approx(x_min := samples["remittance.fees_share"].min()) and x_min < 0.01
-    assert (a.parameters["verdict"] == "n/a (too few accepted sets)").all()
+    assert a.parameters["verdict"].str.startswith("n/a (fewer than 20 accepted").all()
 
 
 # ---------------------------------------------------------------- a whole (tiny) calibration
@@ -326,6 +326,12 @@ def test_calibration_leaves_foreign_folders_and_files_alone(tiny, tmp_path, caps
     (('"worker.entry_bribe_median"', '"worker.entry_bribe"'), "no parameter worker.entry_bribe"),
     (('validation_scenario = "{root}/params/history.toml"\n', ''), "validation_scenario: the validation facts need"),
     (('budget = 16', 'budget = 2'), "search.budget: input should be greater than or equal to 4"),
+    (('end = "2018-12"', 'end = "2099-12"'), "validation.ru.end: 2099-12 is outside the validation scenario's calendar"),
+    (('"worker.entry_bribe_median"', '"worker.entry_bribe_medain"'), "did you mean 'entry_bribe_median'"),
+    (('[validation.ru]', '[parameters."hosts.russia.wage"]\nlow = 1.0\nhigh = 2.0\nsource = "x"\n[validation.ru]'),
+     "'hosts.russia.wage' is also covered by 'hosts.*.wage'"),
+    (('measure = "change"', 'measure = "level"'), "a level measure is read at its end month only"),
+    (('output = "calibrated-out.toml"', 'output = "{root}/params/no_sanctions.toml"'), "is scenario, an input of the calibration"),
 ])
 def test_bad_calibration_files_are_one_line_and_write_nothing(tmp_path, capsys, edit, message):
     old, new = edit
@@ -350,3 +356,27 @@ def test_bad_calibrate_flags(tmp_path, capsys, flags, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "o").exists()
+
+
+def test_calibration_never_deletes_its_inputs_or_a_damaged_folder(tiny, tmp_path, capsys):
+    import shutil
+
+    path, out = tiny
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    inside = copy / "targets.toml"  # the targets file inside the folder --force would replace
+    inside.write_text(path.read_text())
+    assert main(["calibrate", str(inside), "--out", str(copy), "--force", "--quiet"]) == 2
+    assert "holds an input of the calibration" in capsys.readouterr().err and inside.exists()
+    (copy / "calibration.json").write_text("[1, 2")
+    assert main(["calibrate", str(path), "--out", str(copy), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "calibration.json is unreadable" in err[0] and (copy / "search").is_dir()
+
+
+def test_a_budget_trial_writes_its_folder_but_not_the_output_file(tmp_path, capsys):
+    p = tmp_path / "t.toml"
+    p.write_text(TINY.format(root=ROOT).replace("budget = 16", "budget = 8"))
+    assert main(["calibrate", str(p), "--out", str(tmp_path / "o"), "--budget", "4", "--quiet", "--processes", "1"]) == 0
+    assert (tmp_path / "o" / "calibrated.toml").exists() and not (tmp_path / "calibrated-out.toml").exists()
+    assert "report.md" in capsys.readouterr().out
