@@ -39,7 +39,7 @@ EXAMPLES_EXPERIMENT = """examples:
 EXAMPLES_CALIBRATE = """examples:
   olsim calibrate                              params/targets.toml: search, check, validate (~15 minutes on 2 cores)
   olsim calibrate --resume                     finish an interrupted calibration
-  olsim calibrate --budget 64 --out /tmp/cal   a quick, rough calibration (the file's output is still written)
+  olsim calibrate --budget 64 --out /tmp/cal   a quick, rough trial (report folder only; the output file is left alone)
   olsim calibrate --scheduler tcp://10.0.0.5:8786   the runs on a Dask cluster
 """
 EXAMPLES_PLOT = """examples:
