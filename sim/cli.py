@@ -37,7 +37,7 @@ EXAMPLES_EXPERIMENT = """examples:
   olsim experiment experiments/sensitivity.toml --scheduler tcp://10.0.0.5:8786   on a Dask cluster
 """
 EXAMPLES_CALIBRATE = """examples:
-  olsim calibrate                              params/targets.toml: search, check, validate (~15 minutes on 2 cores)
+  olsim calibrate                              params/targets.toml: search, check, validate (~8 minutes on 2 cores)
   olsim calibrate --resume                     finish an interrupted calibration
   olsim calibrate --budget 64 --out /tmp/cal   a quick, rough trial (report folder only; the output file is left alone)
   olsim calibrate --scheduler tcp://10.0.0.5:8786   the runs on a Dask cluster
