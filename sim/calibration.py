@@ -33,8 +33,8 @@ import json
 import math
 import os
 import shutil
-import tomllib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .experiment import OUTCOMES, ExperimentError, Uncertainty, _expand, _format, _resolve, plan_experiment
+from .experiment import OUTCOMES, ExperimentError, Uncertainty, _expand, _format, _resolve, plan_experiment, read_toml_file
 from .params import ParamsError, _suggest, defaults_dict, parse_month, read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,15 +218,7 @@ class Targets:
 def load_targets(path: str | os.PathLike | None = None) -> Targets:
     """Read and validate a targets file (default params/targets.toml); `ExperimentError` lists the problems."""
     p = Path(path) if path is not None else DEFAULT_TARGETS
-    if not p.is_file():
-        raise ExperimentError(f"{p}: no such file" if not p.exists() else f"{p}: is a folder, not a targets file")
-    try:
-        text = p.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
-    except UnicodeDecodeError:
-        raise ExperimentError(f"{p}: not a text file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ExperimentError(f"{p}: malformed TOML: {e}") from None
+    text, raw = read_toml_file(p, "a targets file")
     try:
         spec = TargetsFile.model_validate(raw)
     except ValidationError as e:
@@ -631,7 +623,6 @@ def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None
 
 
 def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, resume, progress, log) -> Calibration:
-    from .analysis import t_interval
     from .experiment import _atomic_write, run_experiment
 
     spec = targets.spec
@@ -661,10 +652,9 @@ def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, res
     for name, t in spec.targets.items():
         row = {"target": name, "what": t.what, "outcome": t.outcome, "low": t.low, "high": t.high, "source": t.source}
         for scen in ("calibrated", "defaults"):
-            v = confirm.runs.loc[confirm.runs["scenario"] == scen, t.outcome].to_numpy(float)
-            m, lo, hi = t_interval(v)
-            row.update({f"{scen}_mean": m, f"{scen}_ci_low": lo, f"{scen}_ci_high": hi,
-                        f"{scen}_inside": bool(t.low <= m <= t.high), f"{scen}_position": position(m, t)})
+            row.update(_interval_columns(scen, confirm.runs.loc[confirm.runs["scenario"] == scen, t.outcome]))
+            m = row[f"{scen}_mean"]
+            row.update({f"{scen}_inside": bool(t.low <= m <= t.high), f"{scen}_position": position(m, t)})
         s = analysis.per_set[t.outcome]
         row.update({"search_p05": s.quantile(0.05), "search_p95": s.quantile(0.95),
                     "search_inside": float(((s >= t.low) & (s <= t.high)).mean())})
@@ -672,8 +662,7 @@ def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, res
     for w in WELFARE:
         row = {"target": f"({w})", "what": OUTCOMES[w], "outcome": w, "low": math.nan, "high": math.nan, "source": "not a target"}
         for scen in ("calibrated", "defaults"):
-            m, lo, hi = t_interval(confirm.runs.loc[confirm.runs["scenario"] == scen, w].to_numpy(float))
-            row.update({f"{scen}_mean": m, f"{scen}_ci_low": lo, f"{scen}_ci_high": hi})
+            row.update(_interval_columns(scen, confirm.runs.loc[confirm.runs["scenario"] == scen, w]))
         rows.append(row)
     confirm_table = pd.DataFrame(rows)
 
@@ -703,7 +692,6 @@ def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, res
 
 
 def validation_rows(val, targets: Targets) -> pd.DataFrame:
-    from .analysis import t_interval
 
     scale = targets.spec.check.scale
     cols = sorted({fct.column for fct in targets.spec.validation.values()})
@@ -718,15 +706,27 @@ def validation_rows(val, targets: Targets) -> pd.DataFrame:
                "reported_high": fct.high if fct.high is not None else math.nan, "source": fct.source, "note": fct.note}
         for scen in ("calibrated", "defaults"):
             ids = val.runs.loc[val.runs["scenario"] == scen, "run_id"]
-            values = np.array([measure(per_run[r], fct, scale) for r in ids], dtype=float)
-            m, lo, hi = t_interval(values)
-            row.update({f"{scen}_mean": m, f"{scen}_ci_low": lo, f"{scen}_ci_high": hi})
+            row.update(_interval_columns(scen, [measure(per_run[r], fct, scale) for r in ids]))
+            m = row[f"{scen}_mean"]
             if fct.low is not None:
                 row[f"{scen}_inside"] = bool(fct.low <= m <= fct.high)
             if fct.reported:
                 row[f"{scen}_ratio"] = m / fct.reported
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _interval_columns(scen: str, values) -> dict:
+    """<scen>_mean, <scen>_ci_low, <scen>_ci_high: the mean over seeds and its 95% t interval."""
+    from .analysis import t_interval
+
+    m, lo, hi = t_interval(np.asarray(values, dtype=float))
+    return {f"{scen}_mean": m, f"{scen}_ci_low": lo, f"{scen}_ci_high": hi}
+
+
+def _with_interval(r, scen: str, fmt) -> str:
+    """'mean [low, high]' of a table row's <scen>_mean and interval, each formatted by fmt."""
+    return f"{fmt(r[f'{scen}_mean'])} [{fmt(r[f'{scen}_ci_low'])}, {fmt(r[f'{scen}_ci_high'])}]"
 
 
 def _round(v):
@@ -800,19 +800,19 @@ def report_text(cal: Calibration) -> str:
              "|---|---|---|---|---|---|---:|---|"]
     for _, r in cal.confirm.iterrows():
         o = r["outcome"]
+        fmt = partial(_fmt_value, outcome=o)
         if r["source"] == "not a target":
             continue
         lines.append(f"| {r['what'] or r['target']} | {_fmt_value(r['low'], o)}-{_fmt_value(r['high'], o)} | "
-                     f"{_fmt_value(r['calibrated_mean'], o)} [{_fmt_value(r['calibrated_ci_low'], o)}, {_fmt_value(r['calibrated_ci_high'], o)}] | "
-                     f"{'yes' if r['calibrated_inside'] else '**no**'} | "
-                     f"{_fmt_value(r['defaults_mean'], o)} [{_fmt_value(r['defaults_ci_low'], o)}, {_fmt_value(r['defaults_ci_high'], o)}] | "
+                     f"{_with_interval(r, 'calibrated', fmt)} | {'yes' if r['calibrated_inside'] else '**no**'} | "
+                     f"{_with_interval(r, 'defaults', fmt)} | "
                      f"{'yes' if r['defaults_inside'] else 'no'} | {100 * r['search_inside']:.0f}% | {r['source']} |")
     lines += ["", "Not targeted, shown for what the calibration does to welfare and revenue:", "",
               "| outcome | calibrated | defaults |", "|---|---|---|"]
     for _, r in cal.confirm[cal.confirm["source"] == "not a target"].iterrows():
         o = r["outcome"]
-        lines.append(f"| {r['what']} | {_fmt_value(r['calibrated_mean'], o)} [{_fmt_value(r['calibrated_ci_low'], o)}, "
-                     f"{_fmt_value(r['calibrated_ci_high'], o)}] | {_fmt_value(r['defaults_mean'], o)} |")
+        lines.append(f"| {r['what']} | {_with_interval(r, 'calibrated', partial(_fmt_value, outcome=o))} | "
+                     f"{_fmt_value(r['defaults_mean'], o)} |")
     lines += ["", "## Parameters: what the targets pin down", "",
               "Width ratio: the accepted sets' 5-95% range over the prior's (from the same sample). Below 0.5 the "
               "targets pin the parameter down; 0.5-0.8 they narrow it; above 0.8 they leave it loose. Strongest "
@@ -854,8 +854,8 @@ def report_text(cal: Calibration) -> str:
             if r["reported_low"] == r["reported_low"]:
                 rng = f"{_fmt_fact(r['reported_low'], m)}-{_fmt_fact(r['reported_high'], m)}"
                 rep = f"{rep} ({rng})" if rep else rng
-            lines.append(f"| {r['what']} | {r['period']} | {rep} | {_fmt_fact(r['calibrated_mean'], m)} "
-                         f"[{_fmt_fact(r['calibrated_ci_low'], m)}, {_fmt_fact(r['calibrated_ci_high'], m)}] | "
+            lines.append(f"| {r['what']} | {r['period']} | {rep} | "
+                         f"{_with_interval(r, 'calibrated', partial(_fmt_fact, fct_measure=m))} | "
                          f"{_fmt_fact(r['defaults_mean'], m)} | {r['source']} | {r['note']} |")
     lines += ["", "## Files", "",
               "- `targets.csv`, `parameters.csv`, `predictive.csv`, `validation.csv`, `sets.csv` (every searched set: values, mean "
@@ -896,8 +896,7 @@ def summary_lines(cal: Calibration) -> list[str]:
         if r["source"] == "not a target":
             continue
         o = r["outcome"]
-        lines.append(f"  {r['target']:<34} {_fmt_value(r['calibrated_mean'], o):>9} "
-                     f"[{_fmt_value(r['calibrated_ci_low'], o)}, {_fmt_value(r['calibrated_ci_high'], o)}]  "
+        lines.append(f"  {r['target']:<34} {_with_interval(r, 'calibrated', partial(_fmt_value, outcome=o)):>26}  "
                      f"range {_fmt_value(r['low'], o)}-{_fmt_value(r['high'], o)}  {'inside' if r['calibrated_inside'] else 'OUTSIDE'}")
     pinned = a.parameters.loc[a.parameters["verdict"] == "pinned", "parameter"].tolist()
     loose = a.parameters.loc[a.parameters["verdict"] == "loose", "parameter"].tolist()

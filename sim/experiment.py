@@ -331,20 +331,25 @@ def run_id(scenario: str, sample: int, replicate: int) -> str:
     return f"{scenario}.s{sample:05d}.r{replicate:04d}"
 
 
-def load_experiment(path: str | os.PathLike) -> Plan:
-    """Read, validate and expand an experiment file; raises `ExperimentError` (one line per problem)."""
-    p = Path(path)
+def read_toml_file(p: Path, kind: str) -> tuple[str, dict]:
+    """A TOML file's text and contents; `ExperimentError` (one line) if it is missing, a folder, not text or malformed."""
     if not p.exists():
         raise ExperimentError(f"{p}: no such file")
     if p.is_dir():
-        raise ExperimentError(f"{p}: is a folder, not an experiment file")
+        raise ExperimentError(f"{p}: is a folder, not {kind}")
     try:
         text = p.read_text(encoding="utf-8")
-        raw = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except UnicodeDecodeError:
         raise ExperimentError(f"{p}: not a text file") from None
     except tomllib.TOMLDecodeError as e:
         raise ExperimentError(f"{p}: malformed TOML: {e}") from None
+
+
+def load_experiment(path: str | os.PathLike) -> Plan:
+    """Read, validate and expand an experiment file; raises `ExperimentError` (one line per problem)."""
+    p = Path(path)
+    text, raw = read_toml_file(p, "an experiment file")
     try:
         return plan_experiment(raw, p.parent, text=text, path=p)
     except ExperimentError as e:
