@@ -14,8 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-from .params import ParamsError, load_params, parse_value
-from .results import check_output_folder, format_money
+from .common.errors import OlsimError
+from .common.formatting import format_money
+from .core.params import load_params, parse_value
+from .results.outcomes import OUTCOMES
+from .results.result import check_output_folder
 
 EXAMPLES_RUN = """examples:
   olsim run                                  the baseline (no sanctions), full scale
@@ -53,28 +56,24 @@ EXAMPLES_CLASSROOM = """examples:
 """
 
 
-class UserError(Exception):
-    """A problem with what the user asked for: one line each, exit status 2."""
-
-    def __init__(self, lines):
-        self.lines = [lines] if isinstance(lines, str) else list(lines)
-        super().__init__("\n".join(self.lines))
+class UsageError(OlsimError):
+    """A bad flag or flag value."""
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not a usage block
-        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def _overrides(pairs: list[str] | None) -> dict:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise UserError(f"--set {pair}: expected KEY=VALUE, e.g. --set hosts.russia.workers=5000")
+            raise UsageError(f"--set {pair}: expected KEY=VALUE, e.g. --set hosts.russia.workers=5000")
         key, value = pair.split("=", 1)
         key = key.strip()
         if not key:
-            raise UserError(f"--set {pair}: the key before '=' is empty")
+            raise UsageError(f"--set {pair}: the key before '=' is empty")
         out[key] = parse_value(value.strip())
     return out
 
@@ -83,10 +82,7 @@ def _load(args) -> object:
     overrides = _overrides(args.set)
     if getattr(args, "months", None) is not None:
         overrides["calendar.months"] = args.months
-    try:
-        return load_params(args.params, overrides)
-    except ParamsError as e:
-        raise UserError(e.errors) from None
+    return load_params(args.params, overrides)
 
 
 def _default_out(params_path: str | None, seed: int) -> Path:
@@ -106,11 +102,13 @@ def _reason(error: OSError, out: Path) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
-def _num(x: float, fmt: str) -> str:
-    return "n/a" if x != x else fmt.format(x)
+SUMMARY_ROWS = ("revenue_delivered_per_year", "state_take_per_year", "state_take_per_worker_month", "worker_share_kept",
+                "hours_mean", "escapes_per_1000_worker_years", "caught_per_1000_worker_years",
+                "deaths_per_10000_worker_years", "sent_home_per_1000_worker_years", "entry_bribe_median")
 
 
 def summary_table(summary: dict) -> str:
+    """The run's headline outcomes (labels and formats from the outcome registry), with the brief's targets."""
     cal = summary["calibration"]
 
     def check(key):
@@ -120,19 +118,10 @@ def summary_table(summary: dict) -> str:
         mark = "in" if c["inside"] else "OUT of"
         return f"  ({mark} target {c['low']:g}-{c['high']:g})"
 
-    rows = [
-        ("revenue delivered per year", format_money(summary["revenue_delivered_per_year"]), ""),
-        ("state take per year", format_money(summary["state_take_per_year"]), ""),
-        ("state take per worker-month", _num(summary["state_take_per_worker_month"], "${:,.0f}"), check("state_take_per_worker_month")),
-        ("share of earnings the worker keeps", _num(100 * summary["worker_share_kept"], "{:.1f}%"), check("worker_share_kept")),
-        ("mean hours per day", _num(summary["hours_mean"], "{:.1f}"), check("hours_mean")),
-        ("escapes per 1,000 worker-years", _num(summary["escapes_per_1000_worker_years"], "{:.2f}"), check("escapes_per_1000_worker_years")),
-        ("caught per 1,000 worker-years", _num(summary["caught_per_1000_worker_years"], "{:.2f}"), ""),
-        ("deaths per 10,000 worker-years", _num(summary["deaths_per_10000_worker_years"], "{:.1f}"), check("deaths_per_10000_worker_years")),
-        ("sent home per 1,000 worker-years", _num(summary["sent_home_per_1000_worker_years"], "{:.2f}"), ""),
-        ("median entry bribe", _num(summary["entry_bribe_median"], "${:,.0f}"), check("entry_bribe_median")),
+    rows = [(OUTCOMES[k].label, OUTCOMES[k].format(summary[k]), check(k)) for k in SUMMARY_ROWS]
+    rows += [
         ("net gain per worker p10 / median / p90",
-         f"{format_money(summary['net_gain_p10'])} / {format_money(summary['net_gain_p50'])} / {format_money(summary['net_gain_p90'])}", ""),
+         " / ".join(format_money(summary[f"net_gain_p{q}"]) for q in (10, 50, 90)), ""),
         ("workers at start / end", f"{summary['workers_initial']:,} / {summary['workers_final']:,}", ""),
     ]
     width = max(len(r[0]) for r in rows)
@@ -140,25 +129,21 @@ def summary_table(summary: dict) -> str:
 
 
 def cmd_run(args) -> int:
-    from .params import check_memory
-    from .run import ENGINES, run
+    from .engines import ENGINES, check_memory, run
 
     params = _load(args)
     if args.engine not in ENGINES:
-        raise UserError(f"--engine {args.engine}: unknown engine (engines: {', '.join(ENGINES)})")
-    try:
-        check_memory(params, args.engine)
-    except ParamsError as e:
-        raise UserError(e.errors) from None
+        raise UsageError(f"--engine {args.engine}: unknown engine (engines: {', '.join(ENGINES)})")
+    check_memory(params, args.engine)
     if args.seed < 0:
-        raise UserError(f"--seed {args.seed}: must be 0 or more")
+        raise UsageError(f"--seed {args.seed}: must be 0 or more")
     if args.out is not None and not args.out.strip():
-        raise UserError("--out: empty folder name")
+        raise UsageError("--out: empty folder name")
     out = Path(args.out) if args.out else _default_out(args.params, args.seed)
     try:
         check_output_folder(out, args.force)
     except OSError as e:
-        raise UserError(f"--out {args.out or out}: {_reason(e, out)}") from None
+        raise UsageError(f"--out {args.out or out}: {_reason(e, out)}") from None
     workers = sum(h.workers for h in params.hosts.values())
     show = not args.quiet and workers * params.calendar.months >= 200_000
     command = " ".join(shlex.quote(a) for a in ["olsim", *sys.argv[1:]]) if sys.argv else None
@@ -174,7 +159,7 @@ def cmd_run(args) -> int:
         try:
             folder = result.save(fallback)
         except OSError:
-            raise UserError(f"--out {out}: {e}; the results could not be saved") from None
+            raise UsageError(f"--out {out}: {e}; the results could not be saved") from None
         print(f"olsim: warning: --out {out}: {_reason(e, out)}; results saved to {folder} instead", file=sys.stderr)
     folder = out if folder == out.absolute() else folder
     s = result.summary
@@ -203,7 +188,7 @@ def profile_table(result) -> str:
 
 
 def cmd_validate(args) -> int:
-    from .tomlio import params_toml
+    from .core.params_toml import params_toml
 
     params = _load(args)
     sys.stdout.write(params_toml(params, with_comments=False, header=f"resolved parameters of {args.params}: valid"))
@@ -213,17 +198,17 @@ def cmd_validate(args) -> int:
 def _check_executor_flags(args) -> None:
     """The flags `experiment` and `calibrate` share."""
     if args.processes is not None and args.processes < 1:
-        raise UserError(f"--processes {args.processes}: must be 1 or more")
+        raise UsageError(f"--processes {args.processes}: must be 1 or more")
     if args.scheduler is not None and args.processes is not None:
-        raise UserError("--processes and --scheduler: choose one (the cluster decides how many processes)")
+        raise UsageError("--processes and --scheduler: choose one (the cluster decides how many processes)")
     if args.resume and args.force:
-        raise UserError("--resume and --force: choose one (--resume keeps the finished runs, --force replaces them)")
+        raise UsageError("--resume and --force: choose one (--resume keeps the finished runs, --force replaces them)")
     if args.out is not None and not args.out.strip():
-        raise UserError("--out: empty folder name")
+        raise UsageError("--out: empty folder name")
 
 
 def _where(args) -> str:
-    from .experiment import cores
+    from .explore.evaluators import cores
 
     return f"Dask cluster {args.scheduler}" if args.scheduler else \
         f"{args.processes or cores()} local processes" if (args.processes or cores()) > 1 else "this process"
@@ -231,15 +216,11 @@ def _where(args) -> str:
 
 def cmd_calibrate(args) -> int:
     from .calibration import load_targets, run_calibration, summary_lines
-    from .experiment import ExperimentError
 
-    try:
-        targets = load_targets(args.targets)
-    except ExperimentError as e:
-        raise UserError(e.errors) from None
+    targets = load_targets(args.targets)
     _check_executor_flags(args)
     if args.budget is not None and not 4 <= args.budget <= 100_000:
-        raise UserError(f"--budget {args.budget}: must be 4 to 100,000 parameter sets")
+        raise UsageError(f"--budget {args.budget}: must be 4 to 100,000 parameter sets")
     out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"calibrate {msg}", file=sys.stderr))
     log(f"{targets.path}: {len(targets.spec.targets)} targets, {len(targets.spec.parameters)} parameters, "
@@ -247,8 +228,6 @@ def cmd_calibrate(args) -> int:
     try:
         cal = run_calibration(targets, out, budget=args.budget, processes=args.processes, scheduler=args.scheduler,
                               resume=args.resume, force=args.force, progress=not args.quiet, log=log)
-    except ExperimentError as e:
-        raise UserError(e.errors) from None
     except KeyboardInterrupt:
         print(f"olsim: interrupted; the finished runs are saved in {out}/; run the same command with --resume to finish",
               file=sys.stderr)
@@ -264,22 +243,17 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_experiment(args) -> int:
-    from .experiment import ExperimentError, load_experiment, run_experiment
+    from .explore import load_experiment, run_experiment
 
-    try:
-        plan = load_experiment(args.file)
-    except ExperimentError as e:
-        raise UserError(e.errors) from None
+    plan = load_experiment(args.file)
     _check_executor_flags(args)
     out = Path(args.out) if args.out else Path("results") / "experiments" / plan.spec.name
     if plan.spec.engine == "mesa" or args.scheduler is None:
-        from .params import Params, check_memory
+        from .core.params import make_params
+        from .engines import check_memory
 
-        try:
-            for params in plan.scenario_params.values():
-                check_memory(Params.model_validate(params), plan.spec.engine)
-        except ParamsError as e:
-            raise UserError(e.errors) from None
+        for params in plan.scenario_params.values():
+            check_memory(make_params(params), plan.spec.engine)
     runs = len(plan.tasks)
     if not args.quiet:
         where = _where(args)
@@ -289,10 +263,8 @@ def cmd_experiment(args) -> int:
     try:
         result = run_experiment(plan, out, processes=args.processes, scheduler=args.scheduler, resume=args.resume,
                                 force=args.force, progress=not args.quiet)
-    except ExperimentError as e:
-        raise UserError(e.errors) from None
     except KeyboardInterrupt:
-        from .experiment import Store
+        from .explore.store import Store
 
         done = len(Store(out).done())
         print(f"olsim: interrupted; {done} of {runs} runs are saved in {out}/; "
@@ -305,36 +277,36 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .analysis import ExperimentResult
-    from .experiment import ExperimentError
-    from .results import Result
+    from .common.errors import ExperimentError
+    from .explore.analysis import ExperimentResult
+    from .results.result import Result
 
     folders = [Path(f) for f in args.folders]
     for f in folders:
         if not f.is_dir():
-            raise UserError(f"{f}: no such folder")
+            raise UsageError(f"{f}: no such folder")
     if all((f / "runs.parquet").exists() for f in folders):
         if len(folders) > 1 or args.output:
-            raise UserError("olsim plot: give one experiment folder (its figures go into its plots/ folder)")
+            raise UsageError("olsim plot: give one experiment folder (its figures go into its plots/ folder)")
         try:
             result = ExperimentResult.load(folders[0])
             files = result.write_analysis()
-        except ExperimentError as e:
-            raise UserError(e.errors) from None
+        except ExperimentError:
+            raise
         except (OSError, ValueError, KeyError) as e:  # a damaged folder (e.g. monthly/ emptied)
             first = str(e).splitlines()[0] if str(e) else ""
-            raise UserError(f"{folders[0]}: cannot draw the experiment ({type(e).__name__}: {first})") from None
+            raise UsageError(f"{folders[0]}: cannot draw the experiment ({type(e).__name__}: {first})") from None
         for f in files:
             print(f)
         return 0
-    from .plots import overview
+    from .plots.runs import overview
 
     runs = {}
     for f in folders:
         try:
             r = Result.load(f)
         except FileNotFoundError as e:
-            raise UserError(f"{e} (olsim plot takes run folders or one experiment folder)") from None
+            raise UsageError(f"{e} (olsim plot takes run folders or one experiment folder)") from None
         runs[Path(r.manifest.get("params_file") or f).stem if len(folders) == 1 else f.name] = r
     print(overview(runs, args.output or "overview.png"))
     return 0
@@ -343,30 +315,27 @@ def cmd_plot(args) -> int:
 def cmd_classroom(args) -> int:
     import socket
 
-    from .params import check_memory
+    from .engines import check_memory
 
     path = Path(args.params) if args.params else Path(__file__).resolve().parent.parent / "params" / "classroom.toml"
-    try:
-        params = load_params(path)
-        check_memory(params, "mesa")
-    except ParamsError as e:
-        raise UserError(e.errors) from None
+    params = load_params(path)
+    check_memory(params, "mesa")
     workers = sum(h.workers for h in params.hosts.values())
     if workers > 20_000:
-        raise UserError(f"{path}: {workers:,} workers is too many for the page (it runs the mesa engine, about "
+        raise UsageError(f"{path}: {workers:,} workers is too many for the page (it runs the mesa engine, about "
                         f"{workers * 25e-6:.1f} s a month); use at most 20,000")
     if not 1 <= args.port <= 65535:
-        raise UserError(f"--port {args.port}: must be between 1 and 65535")
+        raise UsageError(f"--port {args.port}: must be between 1 and 65535")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a closed socket's wait is no conflict
         try:
             probe.bind(("127.0.0.1", args.port))
         except OSError:
-            raise UserError(f"--port {args.port}: already in use on 127.0.0.1; choose another with --port") from None
+            raise UsageError(f"--port {args.port}: already in use on 127.0.0.1; choose another with --port") from None
     env = {**os.environ, "OLSIM_CLASSROOM_PARAMS": str(path.absolute())}
     print(f"olsim classroom: {path} ({workers:,} workers, {params.calendar.months} months, mesa engine)")
     print(f"open http://127.0.0.1:{args.port} in a browser; Ctrl-C stops the page", flush=True)
-    command = [sys.executable, "-m", "solara", "run", "sim.app", "--host", "127.0.0.1", "--port", str(args.port),
+    command = [sys.executable, "-m", "solara", "run", "sim.classroom.app", "--host", "127.0.0.1", "--port", str(args.port),
                "--production", "--no-open", "--log-level", "warning"]
     import subprocess
 
@@ -479,8 +448,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         return args.func(args)
-    except UserError as e:
-        for line in e.lines:
+    except OlsimError as e:  # every user-facing error: one line per problem, exit status 2
+        for line in e.errors:
             print(f"olsim: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

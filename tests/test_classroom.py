@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from sim.app import SANCTIONS, ClassroomModel, classroom_params, model_params, month_story, worker_story
+from sim.classroom.app import SANCTIONS, ClassroomModel, classroom_params, model_params, month_story, worker_story
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -18,13 +18,13 @@ import pytest
 
 from conftest import small_params
 from sim import run
+from sim.core.policies import POLICY_KINDS
 
 CONFIGS = {
     "baseline": dict(path=None),
     "history": dict(path="params/history.toml"),
     "full_compliance": dict(path="params/full_compliance.toml"),
-    **{k: dict(path=f"params/policies/{k}.toml") for k in
-       ("permit_ban", "repatriation", "cash_interdiction", "financial_sanctions", "direct_wages", "labor_inspections", "asylum_access")},
+    **{k: dict(path=f"params/policies/{k}.toml") for k in POLICY_KINDS},
     "mix": dict(path="params/history.toml", policies__2={"kind": "direct_wages", "start": 30, "compliance": {"china": 0.2, "russia": 0.6, "gulf": 0.5, "africa": 0.0, "asia": 0.3, "europe": 1.0}}),
     "group_quota": dict(path=None, remittance__rule="group_quota", state__plan_raise=0.05),
     "share_rule_small_teams": dict(path=None, remittance__rule="share", population__team_size=3, population__minder_ratio=7, population__camp_size=20),
@@ -41,7 +41,7 @@ def _params(name, scale, months):
         extra[k] = v
     p = small_params(scale=scale, months=months, path=path, **extra)
     if "policies__2" in cfg:
-        from sim.params import Params, params_to_dict
+        from sim.core.params import Params, params_to_dict
 
         d = params_to_dict(p)
         d["policies"].append(cfg["policies__2"])

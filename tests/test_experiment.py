@@ -15,18 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import ExperimentResult, morris_indices, scenario_summary, sobol_indices, t_interval
 from sim.cli import main
-from sim.experiment import (
-    Experiment,
-    ExperimentError,
-    _sample,
-    load_experiment,
-    plan_experiment,
-    run_experiment,
-    sample_matrix,
-    salib_problem,
-)
+from sim.common.errors import ExperimentError
+from sim.explore import load_experiment, plan_experiment, run_experiment
+from sim.explore.analysis import ExperimentResult, morris_indices, scenario_summary, sobol_indices, t_interval
+from sim.explore.plan import salib_problem, sample_matrix, sample_table
+from sim.explore.spec import Experiment
 
 from conftest import ROOT
 
@@ -87,7 +81,7 @@ def test_sobol_recovers_ishigami_indices():
         "uncertainties": {f"x{i}": {"low": -math.pi, "high": math.pi} for i in (1, 2, 3)},
         "sampling": {"method": "sobol", "n": 4096, "seed": 1},
     })
-    samples, matrix, problem = _sample(spec)
+    samples, matrix, problem = sample_table(spec)
     x = samples[["x1", "x2", "x3"]].to_numpy()
     assert np.array_equal(x, matrix)
     y = np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])
@@ -116,12 +110,12 @@ def test_grid_and_lhs_sampling():
     grid = Experiment.model_validate({
         "name": "g", "sampling": {"method": "grid", "levels": 3},
         "uncertainties": {"escape.attempt_rate": {"low": 0.0, "high": 0.1}, "remittance.rule": {"values": ["plan", "share"]}}})
-    table, _, _ = _sample(grid)
+    table, _, _ = sample_table(grid)
     assert len(table) == 6 and sorted(set(table["remittance.rule"])) == ["plan", "share"]
     assert sorted(set(table["escape.attempt_rate"])) == pytest.approx([0.0, 0.05, 0.1])
     lhs = Experiment.model_validate({"name": "l", "sampling": {"method": "lhs", "n": 10, "seed": 4},
                                      "uncertainties": {"a": {"low": 2.0, "high": 3.0}, "b": {"low": 0.0, "high": 1.0}}})
-    table, _, _ = _sample(lhs)
+    table, _, _ = sample_table(lhs)
     # one point in each tenth of each range: the Latin hypercube property
     for col, lo in (("a", 2.0), ("b", 0.0)):
         assert sorted(np.floor((table[col] - lo) * 10).astype(int)) == list(range(10))

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import load_params, run
-from sim.params import POLICY_KINDS
+from sim.core.policies import POLICY_KINDS
 
 HOSTS = ["china", "russia", "gulf", "africa", "asia", "europe"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import small_params
 from sim import Result, load_params, run
-from sim.model import OverseasLaborModel
+from sim.engines.mesa import OverseasLaborModel
 from sim.results import HOST_COLUMNS, MONTHLY_COLUMNS
 
 BRIEF_MONTHLY = ["month", "date", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
@@ -93,7 +93,7 @@ def test_model_rebuilds_from_keywords_and_rng():
 def test_mesa_agents_and_staged_exits():
     import mesa
 
-    from sim.agents import Minder, State, Worker
+    from sim.engines.mesa import Minder, State, Worker
 
     m = OverseasLaborModel(small_params(months=12), seed=1)
     assert isinstance(m, mesa.Model)

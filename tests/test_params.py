@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from sim import Params, ParamsError, load_params
-from sim.params import parse_value
-from sim.tomlio import BASELINE_HEADER, params_toml
+from sim.core.params import parse_value
+from sim.core.params_toml import BASELINE_HEADER, params_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -133,7 +133,7 @@ def test_every_error_is_reported_not_just_the_first(tmp_path):
 
 
 def test_memory_estimate_rejects_a_population_that_cannot_fit():
-    from sim.params import check_memory
+    from sim.engines import check_memory
 
     p = load_params(overrides={"hosts.china.workers": 10_000_000, "hosts.russia.workers": 10_000_000, "calendar.months": 1200})
     with pytest.raises(ParamsError, match="population too large"):

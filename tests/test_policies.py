@@ -11,7 +11,7 @@ import pytest
 
 from conftest import small_params
 from sim import run
-from sim.model import OverseasLaborModel
+from sim.engines.mesa import OverseasLaborModel
 
 KW = dict(scale=4, months=48)
 START = 24  # 2018-01

@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import stats
 
-from sim import random as rnd
+from sim.core import draws as rnd
 
 
 def test_scalar_and_vector_draws_are_bit_identical():

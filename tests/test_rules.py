@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from sim import Params, rules
+from sim import Params
+from sim.core import rules
 
 
 def test_pressure_is_clipped_and_rises_with_shortfall():

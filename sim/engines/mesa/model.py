@@ -13,30 +13,22 @@ from collections import Counter
 import mesa
 import numpy as np
 
-from . import random as rnd
-from . import rules
+import pandas as pd
+
+from ...core import draws as rnd
+from ...core import rules
+from ...core.params import Params, load_params, make_params, params_to_dict
+from ...core.policies import levers_for_month
+from ...results.tables import STATUS_CODE, WORKER_COLUMNS, MonthAggregator
 from .agents import ACTIVE, Camp, Minder, State, Worker
-from .params import Params, load_params
-from .policies import policy_levers
-from .results import STATUS_CODE, MonthAggregator
 
 
-def _resolve_params(params, overrides) -> Params:
+def resolve_params(params, overrides) -> Params:
+    """`Params` from a `Params`, a path, a dict of dotted overrides or None (the baseline), plus overrides."""
     if params is None or isinstance(params, (str, bytes)) or hasattr(params, "__fspath__"):
         return load_params(params, overrides)
     if isinstance(params, Params):
-        if overrides:
-            from .params import params_to_dict, apply_overrides, defaults_dict
-
-            from pydantic import ValidationError
-
-            from .params import ParamsError, format_validation_error
-
-            try:
-                return Params.model_validate(apply_overrides(params_to_dict(params), overrides, defaults_dict()))
-            except ValidationError as e:
-                raise ParamsError(format_validation_error(e)) from None
-        return params
+        return make_params(params_to_dict(params), overrides) if overrides else params
     if isinstance(params, dict):
         return load_params(None, {**params, **(overrides or {})})
     raise TypeError(f"params must be a Params, a path or None, not {type(params).__name__}")
@@ -57,7 +49,7 @@ class OverseasLaborModel(mesa.Model):
     def __init__(self, params=None, seed: int | None = None, rng=None, overrides: dict | None = None, **levers):
         overrides = dict(overrides or {})
         overrides.update({k.replace("__", "."): v for k, v in levers.items()})
-        self.p = _resolve_params(params, overrides)
+        self.p = resolve_params(params, overrides)
         if seed is None:
             seed = int(rng) if isinstance(rng, (int, np.integer)) else 0
         self.seed = int(seed)
@@ -80,7 +72,7 @@ class OverseasLaborModel(mesa.Model):
         self._keys_month = None
         self._once: dict[str, int] = {}
         self.state = State(self)
-        self.policy = policy_levers(p, 0)
+        self.policy = levers_for_month(p, 0)
         self.levers = self.policy.as_lists()
         self.aggregator = MonthAggregator(p)
         self.workers_initial = sum(h.workers for h in p.hosts.values())
@@ -211,7 +203,7 @@ class OverseasLaborModel(mesa.Model):
         self._reset_counters()
         entry_before = self._next["worker"]
         # 1. policies switch on or off
-        self.policy = policy_levers(self.p, self.month)  # arrays, for the state
+        self.policy = levers_for_month(self.p, self.month)  # arrays, for the state
         self.levers = self.policy.as_lists()  # lists, for one agent at a time
         # 2. the state sets plans, repatriates under a mandate, deploys, picks channels
         self.state.set_plans()
@@ -325,3 +317,27 @@ class OverseasLaborModel(mesa.Model):
             m.remove()
         self.minders = [m for m in self.minders if m.status == ACTIVE]
         self.month += 1
+
+    # ------------------------------------------------------------ tables
+    def workers_table(self) -> pd.DataFrame:
+        """One row per worker ever posted."""
+        workers = self.everyone
+        rows = {
+            "worker_id": [w.worker_id for w in workers],
+            "host": [self.host_names[w.host] for w in workers],
+            "status": [w.status for w in workers],
+            "month_deployed": [w.month_deployed for w in workers],
+            "month_left": [w.month_left if w.month_left is not None else -1 for w in workers],
+            "entry_bribe": [w.entry_bribe for w in workers],
+            "retained_total": [w.retained_total for w in workers],
+            "bribes_total": [w.bribes_total for w in workers],
+            "side_earnings_total": [w.side_earnings_total for w in workers],
+            "forfeited_total": [w.forfeited_total for w in workers],
+            "net_gain": [w.net_gain for w in workers],
+            "months_abroad": [w.months_abroad for w in workers],
+            "productivity": [w.productivity for w in workers],
+            "loyalty": [w.loyalty for w in workers],
+        }
+        df = pd.DataFrame(rows, columns=WORKER_COLUMNS)
+        df["month_left"] = df["month_left"].astype("int64")
+        return df

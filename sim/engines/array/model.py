@@ -1,9 +1,11 @@
 """The array engine: the same month as the mesa engine, over numpy arrays.
 
-Every phase of `OverseasLaborModel.step` (model.py) has its counterpart in
-`ArrayModel.step`, calling the same rule functions (rules.py) with ``xp=np``,
-the same state logic (state.py), the same policy levers (policies.py) and the
-same counter-based draws (random.py), keyed by the same worker and minder ids.
+Every phase of `OverseasLaborModel.step` (sim/engines/mesa/model.py) has its
+counterpart in `ArrayModel.step`, calling the same rule functions
+(sim/core/rules.py) with ``xp=np``, the same state's books
+(sim/core/state_books.py), the same policy levers (sim/core/policies.py) and
+the same counter-based draws (sim/core/draws.py), keyed by the same worker and
+minder ids.
 Workers are kept in dense arrays in id order, holding only those posted now;
 leavers are moved to an archive at the end of each month.
 
@@ -18,12 +20,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import random as rnd
-from . import rules
-from .params import Params
-from .policies import policy_levers
-from .results import STATUS_CODE, STATUSES, MonthAggregator
-from .state import StateLogic
+from ...core import draws as rnd
+from ...core import rules
+from ...core.params import Params
+from ...core.policies import levers_for_month
+from ...core.state_books import StateBooks
+from ...results.tables import STATUS_CODE, STATUSES, WORKER_COLUMNS, MonthAggregator
 
 ACTIVE = STATUS_CODE["active"]
 M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
@@ -83,8 +85,7 @@ class ArrayModel:
         self.side_wages = np.array([h.side_wage for h in p.hosts.values()])
         self.routes = np.array([h.escape_route for h in p.hosts.values()])
         self.month = 0
-        self.state = StateLogic()
-        self.state._init_books(p)
+        self.state = StateBooks.for_params(p)
         self.aggregator = MonthAggregator(p)
         # workers: dense arrays in id order; rows of those who left stay (status != active)
         # until they are COMPACT_SHARE of the rows, then move to the archive
@@ -290,7 +291,7 @@ class ArrayModel:
         repatriated_rows = {"worker_id": np.zeros(0, np.int64), "host": np.zeros(0, np.int64), "lost": np.zeros(0), "ledger_paid": np.zeros(0)}
         t = time.perf_counter()
         # 1. policies switch on or off
-        lv = policy_levers(p, self.month)
+        lv = levers_for_month(p, self.month)
         t = self._tick("1 policies", t)
 
         # 2. the state: plans, repatriation, deployments, channels
@@ -514,8 +515,6 @@ class ArrayModel:
     # ------------------------------------------------------------ tables
     def workers_table(self):
         import pandas as pd
-
-        from .results import WORKER_COLUMNS
 
         parts = self.archive + [self.w]
         cols = {name: np.concatenate([p[name] for p in parts]) for name in ARCHIVE_FIELDS}

@@ -11,61 +11,17 @@ Loading never raises a traceback at a user: every problem becomes a
 from __future__ import annotations
 
 import copy
-import difflib
-import math
 import os
 import re
 import tomllib
-from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-class ParamsError(ValueError):
-    """Invalid parameters; ``errors`` holds one line per problem."""
-
-    def __init__(self, errors: list[str] | str):
-        self.errors = [errors] if isinstance(errors, str) else list(errors)
-        super().__init__("\n".join(self.errors))
-
-
-def F(default, source: str, description: str = "", **constraints):
-    """A field with its source recorded (shown in baseline.toml and the ODD)."""
-    return Field(default, description=description, json_schema_extra={"source": source}, **constraints)
-
-
-class Strict(BaseModel):
-    # strict: no silent true -> 1 or "0.5" -> 0.5 (ints still fill float fields)
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True, strict=True)
-
-
-def parse_month(value: str) -> tuple[int, int]:
-    m = MONTH_RE.match(value)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"'{value}' is not a month written YYYY-MM")
-    if not 1900 <= int(m.group(1)) <= 2200:
-        raise ValueError(f"'{value}': year out of range (1900-2200)")
-    return int(m.group(1)), int(m.group(2))
-
-
-def _check_month(v):
-    if isinstance(v, bool):
-        raise ValueError("must be a month index or 'YYYY-MM', not true/false")
-    if isinstance(v, str):
-        parse_month(v)
-    elif not -2400 <= v <= 2400:
-        raise ValueError(f"month index {v} out of range (-2400 to 2400)")
-    return v
+from ..common.errors import ParamsError
+from ..common.validation import Strict, check_finite, format_validation_error, read_toml, suggest
+from .fields import F, parse_month
+from .policies import Policy
 
 
 # ---------------------------------------------------------------- sections
@@ -228,85 +184,6 @@ class StateParams(Strict):
     reprisal_severity: float = F(0.1, "facts: reprisals against families, camps (US State Dept; rights groups); weight: assumption", "weight of the family's punishment in a worker's risk", ge=0, le=5)
 
 
-# ---------------------------------------------------------------- policies
-
-
-class PolicyBase(Strict):
-    start: int | str = Field(description="first month: an index or 'YYYY-MM'")
-    end: int | str | None = Field(None, description="first month it no longer applies (optional)")
-    hosts: Literal["all"] | list[str] = Field("all", description="'all' or host names")
-    compliance: float | dict[str, float] = Field(1.0, description="one level, or one per host")
-    label: str = Field("", description="free text, e.g. 'UNSCR 2375'")
-
-    @field_validator("compliance")
-    @classmethod
-    def _compliance(cls, v):
-        values = v.values() if isinstance(v, dict) else [v]
-        for x in values:
-            if not (0.0 <= x <= 1.0) or math.isnan(x):
-                raise ValueError(f"compliance must be between 0 and 1 (got {x})")
-        return v
-
-    @field_validator("start", "end")
-    @classmethod
-    def _month(cls, v):
-        return _check_month(v)
-
-
-class PermitBan(PolicyBase):
-    kind: Literal["permit_ban"]
-    evasion: float = F(0.3, "facts: Russia 2018, 700+ permits but 10,000+ registrations (RFA, WSJ); share: assumption", "share of blocked deployments sent anyway on student or tourist visas", ge=0, le=1)
-
-
-class Repatriation(PolicyBase):
-    kind: Literal["repatriation"]
-    deadline: int | str = Field(description="month by which complying hosts have sent the workers home (UNSCR 2397: 2019-12)")
-
-    @field_validator("deadline")
-    @classmethod
-    def _deadline(cls, v):
-        return _check_month(v)
-
-
-class CashInterdiction(PolicyBase):
-    kind: Literal["cash_interdiction"]
-    seizure: float = F(0.5, "assumption", "share of couriers' bulk cash seized at full compliance", ge=0, le=1)
-    mule_seizure: float = F(0.2, "assumption", "share of cash carried by returning workers seized at full compliance", ge=0, le=1)
-
-
-class FinancialSanctions(PolicyBase):
-    kind: Literal["financial_sanctions"]
-    block: float = F(0.9, "assumption", "share of bank transfers blocked at full compliance", ge=0, le=1)
-
-
-class DirectWages(PolicyBase):
-    kind: Literal["direct_wages"]
-    coercion: float = F(0.5, "assumption; facts: remedy suggested by a researcher (NYT 2015)", "share of the usual take the state still extracts from a worker paid directly", ge=0, le=1)
-
-
-class LaborInspections(PolicyBase):
-    kind: Literal["labor_inspections"]
-    max_hours: float = F(10.0, "assumption", "hours per day inspectors allow", gt=0, le=24)
-    return_passports: bool = F(True, "assumption", "inspectors return confiscated passports")
-
-
-class AsylumAccess(PolicyBase):
-    kind: Literal["asylum_access"]
-    route_boost: float = F(0.5, "assumption; facts: escape into an embassy (Kuwait 1997, NYT 2015)", "share of the remaining gap to a sure route that asylum access closes", ge=0, le=1)
-
-
-Policy = Annotated[
-    Union[PermitBan, Repatriation, CashInterdiction, FinancialSanctions, DirectWages, LaborInspections, AsylumAccess],
-    Field(discriminator="kind"),
-]
-POLICY_CLASSES = {
-    "permit_ban": PermitBan, "repatriation": Repatriation, "cash_interdiction": CashInterdiction,
-    "financial_sanctions": FinancialSanctions, "direct_wages": DirectWages,
-    "labor_inspections": LaborInspections, "asylum_access": AsylumAccess,
-}
-POLICY_KINDS = tuple(POLICY_CLASSES)
-
-
 # ---------------------------------------------------------------- root
 
 
@@ -347,29 +224,18 @@ class Params(Strict):
             errors.append("escape.weight_pay: the three hardship weights must not all be 0")
         for i, p in enumerate(self.policies):
             key = f"policies[{i}]"
-            try:
-                start = self.calendar.index(p.start)
-                end = None if p.end is None else self.calendar.index(p.end)
-            except ValueError as e:  # pragma: no cover - checked by field validators
-                errors.append(f"{key}.start: {e}")
-                continue
-            if end is not None and end <= start:
-                errors.append(f"{key}.end: ends ({p.end}) before or when it starts ({p.start})")
-            if isinstance(p, Repatriation) and self.calendar.index(p.deadline) <= start:
-                errors.append(f"{key}.deadline: deadline ({p.deadline}) is not after the start ({p.start})")
-            elif isinstance(p, Repatriation) and self.calendar.index(p.deadline) <= 0:
-                errors.append(f"{key}.deadline: deadline ({p.deadline}) is not after the first month of the run ({self.calendar.start})")
+            errors += [f"{key}.{line}" for line in p.check_months(self.calendar)]
             if p.hosts != "all":
                 if not p.hosts:
                     errors.append(f"{key}.hosts: empty list; use \"all\" or host names")
                 for h in p.hosts:
                     if h not in self.hosts:
-                        errors.append(f"{key}.hosts: unknown host '{h}'{_suggest(h, self.hosts)} (hosts: {', '.join(self.hosts)})")
+                        errors.append(f"{key}.hosts: unknown host '{h}'{suggest(h, self.hosts)} (hosts: {', '.join(self.hosts)})")
             if isinstance(p.compliance, dict):
                 covered = self.hosts if p.hosts == "all" else p.hosts
                 for h in p.compliance:
                     if h not in self.hosts:
-                        errors.append(f"{key}.compliance.{h}: unknown host{_suggest(h, self.hosts)} (hosts: {', '.join(self.hosts)})")
+                        errors.append(f"{key}.compliance.{h}: unknown host{suggest(h, self.hosts)} (hosts: {', '.join(self.hosts)})")
                 for h in covered:
                     if h in self.hosts and h not in p.compliance:
                         errors.append(f"{key}.compliance: no level for host '{h}'")
@@ -377,122 +243,8 @@ class Params(Strict):
             raise ValueError("\n".join(errors))
         return self
 
-    # conveniences used by both engines
-    def policy_hosts(self, policy) -> list[str]:
-        return list(self.hosts) if policy.hosts == "all" else list(policy.hosts)
-
-    def compliance(self, policy, host: str) -> float:
-        """Compliance of one host with a policy (0 if the policy does not cover it)."""
-        if policy.hosts != "all" and host not in policy.hosts:
-            return 0.0
-        c = policy.compliance
-        return float(c.get(host, 0.0)) if isinstance(c, dict) else float(c)
-
 
 # ---------------------------------------------------------------- loading
-
-
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _loc_str(loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in POLICY_KINDS:  # the discriminated union adds the kind to the path
-            continue
-        elif part in ("function-after[_default_plan(), Host]",) or str(part).startswith(("function-", "literal[", "str", "int", "float", "dict[", "list[", "bool")):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _fields_at(loc) -> list[str]:
-    """Field names allowed at a location, for 'did you mean' suggestions."""
-    model: Any = Params
-    for part in loc[:-1]:
-        if part in POLICY_KINDS:
-            model = POLICY_CLASSES[part]
-            continue
-        if model is None:
-            return []
-        if isinstance(part, int):
-            if model == "policies":
-                model = None  # resolved by the kind that follows
-            continue
-        if part in POLICY_KINDS:
-            model = POLICY_CLASSES[part]
-            continue
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            if part == "hosts" and model is Params:
-                model = "hosts"
-                continue
-            if part == "policies" and model is Params:
-                model = "policies"
-                continue
-            f = model.model_fields.get(part)
-            if f is None:
-                return []
-            ann = f.annotation
-            model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-        elif model == "hosts":
-            model = Host
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
-
-
-def format_validation_error(err: ValidationError) -> list[str]:
-    lines = []
-    for e in err.errors():
-        loc = e["loc"]
-        key = _loc_str(loc) or "(top level)"
-        typ = e["type"]
-        msg = e["msg"]
-        if typ == "extra_forbidden":
-            lines.append(f"{key}: unknown key{_suggest(loc[-1], _fields_at(loc))}")
-        elif typ == "union_tag_invalid":
-            got = e.get("ctx", {}).get("tag")
-            lines.append(f"{key}.kind: unknown policy kind '{got}'{_suggest(got, POLICY_KINDS)} (kinds: {', '.join(POLICY_KINDS)})")
-        elif typ == "union_tag_not_found":
-            lines.append(f"{key}.kind: missing (kinds: {', '.join(POLICY_KINDS)})")
-        elif typ == "value_error":
-            text = str(e.get("ctx", {}).get("error", msg))
-            if key == "(top level)" and "\n" in text or text.startswith(("policies[", "worker.", "minder.", "work.", "hosts", "escape.")):
-                lines.extend(text.splitlines())
-            else:
-                lines.append(f"{key}: {text}")
-        elif typ == "finite_number":
-            lines.append(f"{key}: must be a finite number (got {e.get('input')!r})")
-        elif typ == "missing":
-            lines.append(f"{key}: required")
-        else:
-            lines.append(plain_error_line(key, e))
-    # the same key can fail several union branches (int | str); keep the first
-    return first_per_key(lines, keep_all=("policies[",))
-
-
-def plain_error_line(key: str, e: dict) -> str:
-    """A pydantic error as one line naming the key and the value it got."""
-    got = e.get("input")
-    got_s = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-    return f"{key}: {e['msg'][0].lower() + e['msg'][1:]}{got_s}"
-
-
-def first_per_key(lines: list[str], keep_all: tuple[str, ...] = ()) -> list[str]:
-    """The first line for each key (the text before ':'), except lines starting with ``keep_all``."""
-    seen, out = set(), []
-    for line in lines:
-        k = line.split(":", 1)[0]
-        if k in seen and not line.startswith(keep_all):
-            continue
-        seen.add(k)
-        out.append(line)
-    return out
 
 
 def parse_value(text: str) -> Any:
@@ -537,36 +289,28 @@ def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict) -> dic
     return raw
 
 
-def _check_finite(raw: Any, key: str = "") -> list[str]:
-    """TOML admits nan and inf; reject them with the key's name."""
-    errors = []
-    if isinstance(raw, dict):
-        for k, v in raw.items():
-            errors += _check_finite(v, f"{key}.{k}" if key else str(k))
-    elif isinstance(raw, list):
-        for i, v in enumerate(raw):
-            errors += _check_finite(v, f"{key}[{i}]")
-    elif isinstance(raw, float) and not math.isfinite(raw):
-        errors.append(f"{key}: must be a finite number (got {raw})")
-    return errors
-
-
 def defaults_dict() -> dict:
     return Params().model_dump(mode="python")
 
 
-def read_toml(path: str | os.PathLike) -> dict:
-    p = Path(path)
-    if not p.exists():
-        raise ParamsError(f"{p}: no such file")
-    if p.is_dir():
-        raise ParamsError(f"{p}: is a folder, not a parameter file")
+def make_params(raw: dict | None = None, overrides: dict[str, Any] | None = None, prefix: str = "") -> Params:
+    """The one way from a raw dict (a parsed TOML file) and dotted overrides to validated `Params`.
+
+    Raises `ParamsError` listing every problem, one line each, after ``prefix``.
+    """
+    raw = apply_overrides(raw or {}, overrides or {}, defaults_dict())  # its errors name the override, not a file
+    bad = check_finite(raw)
+    if bad:
+        raise ParamsError([prefix + b for b in bad])
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ParamsError(f"{p}: not a text file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ParamsError(f"{p}: malformed TOML: {e}") from None
+        return Params.model_validate(raw)
+    except ValidationError as e:
+        raise ParamsError([prefix + line for line in format_validation_error(e, Params)]) from None
+
+
+def read_params_file(path: str | os.PathLike) -> dict:
+    """A parameter file's contents; `ParamsError` (one line) if it cannot be read."""
+    return read_toml(path, "a parameter file", ParamsError)[1]
 
 
 def load_params(path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None) -> Params:
@@ -576,53 +320,10 @@ def load_params(path: str | os.PathLike | None = None, overrides: dict[str, Any]
     maps dotted keys to values, e.g. ``{"hosts.russia.workers": 5000}``.
     Raises `ParamsError` listing every problem, one line each.
     """
-    raw = read_toml(path) if path is not None else {}
-    prefix = f"{path}: " if path is not None else ""
-    raw = apply_overrides(raw, overrides or {}, defaults_dict())
-    bad = _check_finite(raw)
-    if bad:
-        raise ParamsError([prefix + b for b in bad])
-    try:
-        return Params.model_validate(raw)
-    except ValidationError as e:
-        raise ParamsError([prefix + line for line in format_validation_error(e)]) from None
+    raw = read_params_file(path) if path is not None else {}
+    return make_params(raw, overrides, prefix=f"{path}: " if path is not None else "")
 
 
 def params_to_dict(params: Params) -> dict:
     """Plain dict of every resolved value (for manifests and TOML)."""
     return params.model_dump(mode="json", exclude_none=True)
-
-
-# ---------------------------------------------------------------- memory
-
-BYTES_PER_WORKER = {"mesa": 3_000, "array": 400}
-
-
-def estimate_memory(params: Params, engine: str = "mesa") -> tuple[int, int]:
-    """(workers ever deployed, bytes) a run will need, estimated before allocating."""
-    initial = sum(h.workers for h in params.hosts.values())
-    turnover = params.calendar.months / params.population.contract_months
-    ever = int(initial * (1 + 1.2 * turnover))  # 20% margin for early exits
-    return ever, ever * BYTES_PER_WORKER.get(engine, 3_000) + 200 * 2**20
-
-
-def available_memory() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def check_memory(params: Params, engine: str = "mesa") -> None:
-    ever, need = estimate_memory(params, engine)
-    have = available_memory()
-    if need > 0.8 * have:
-        raise ParamsError(
-            f"hosts.*.workers: population too large: ~{ever:,} workers over the run would need "
-            f"~{need / 2**30:.1f} GiB with the {engine} engine, more than the {0.8 * have / 2**30:.1f} GiB "
-            f"that can be used here; lower the workers or calendar.months"
-        )

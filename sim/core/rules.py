@@ -16,7 +16,7 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
-from . import random as rnd
+from . import draws as rnd
 
 
 class SCALAR:

@@ -2,7 +2,7 @@
 
 Each phase of the month (see model.py) is one method here, and reads like the
 sentence in docs/ODD.md that describes it. The equations themselves live in
-rules.py, shared with the array engine. Every random number is
+sim/core/rules.py, shared with the array engine. Every random number is
 ``self.model.draw(decision, id)``: a pure function of (seed, decision, month,
 id), so the order in which agents act never matters.
 """
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
-from . import random as rnd
-from . import rules
-from .state import StateLogic
+from ...core import draws as rnd
+from ...core import rules
+from ...core.state_books import StateBooks
 
 ACTIVE = "active"
 EXIT_STATUSES = ("completed", "sent_home", "repatriated", "escaped", "caught", "dead")
@@ -295,17 +295,17 @@ class Minder(mesa.Agent):
         self.vigilance_extra = rules.alarm_extra(self.vigilance_base, self.vigilance_extra, self.model.p.minder.vigilance_boost)
 
 
-class State(StateLogic, mesa.Agent):
+class State(StateBooks, mesa.Agent):
     """The state: plans, deployments, repatriation, money channels, revenue accounts.
 
-    Its books and decisions are `StateLogic` (state.py), shared with the array engine.
+    Its books and decisions are `StateBooks` (sim/core/state_books.py), shared with the array engine.
     """
 
     def __init__(self, model):
         mesa.Agent.__init__(self, model)
-        self._init_books(model.p)
+        self.open_books(model.p)
 
-    # -- phase 2 (set_plans and pick_channels come from StateLogic)
+    # -- phase 2 (set_plans and pick_channels come from StateBooks)
     def repatriate(self) -> list:
         """Under a mandate, complying hosts send minders home with their workers."""
         model = self.model

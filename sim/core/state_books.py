@@ -1,9 +1,9 @@
 """The state's books and decisions, shared by both engines.
 
-`StateLogic` holds the plans, the workforce targets, the money channels and
+`StateBooks` holds the plans, the workforce targets, the money channels and
 the revenue accounts, and decides on them once a month. The mesa engine's
-`State` agent (agents.py) is this logic plus a mesa.Agent; the array engine
-uses it as it is.
+`State` agent (sim/engines/mesa/agents.py) is these books plus a mesa.Agent;
+the array engine uses them as they are.
 """
 
 from __future__ import annotations
@@ -16,8 +16,14 @@ from . import rules
 from .policies import Levers, channel_losses
 
 
-class StateLogic:
-    def _init_books(self, p):
+class StateBooks:
+    @classmethod
+    def for_params(cls, p) -> "StateBooks":
+        books = cls()
+        books.open_books(p)
+        return books
+
+    def open_books(self, p):
         self.p_state = p
         self.plans_initial = np.array([h.plan for h in p.hosts.values()], dtype=float)
         self.plans = self.plans_initial.copy()

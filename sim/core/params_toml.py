@@ -1,17 +1,23 @@
 """Write parameters as TOML, each value with its description and source.
 
-`python -m sim.tomlio > params/baseline.toml` regenerates the baseline file
-from the schema's defaults (a test checks the shipped file equals them).
+    python -m sim.core.params_toml > params/baseline.toml     # the baseline, from the schema's defaults
+    python -m sim.core.params_toml --policies params/policies # a single-policy file for every kind that has none
+
+A test checks the shipped baseline equals the defaults, and that every policy
+kind has its single-policy file.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 import tomli_w
 from pydantic import BaseModel
 
 from .params import HOST_SOURCES, Host, Params
+from .policies import POLICY_CLASSES
 
 
 def _value(v) -> str:
@@ -79,11 +85,56 @@ def params_toml(params: Params, with_comments: bool = True, header: str | None =
 
 
 BASELINE_HEADER = """The baseline: every built-in default, in full. `olsim run` with no file uses these.
-A test checks this file equals the defaults in sim/params.py; regenerate it with
-    python -m sim.tomlio > params/baseline.toml
+A test checks this file equals the defaults in sim/core/params.py; regenerate it with
+    python -m sim.core.params_toml > params/baseline.toml
 Each value's comment gives its meaning and its source (a row of facts.md) or says "assumption".
 Money is in US dollars; one month is one tick."""
 
 
-if __name__ == "__main__":
+SINGLE_POLICY_START = "2018-01"
+
+
+def single_policy_toml(kind: str) -> str:
+    """A parameter file with one policy alone: from 2018-01 at every host, full compliance, its own
+    fields at their defaults (the kind's `example`); everything else the baseline."""
+    calendar = Params().calendar
+    start = calendar.index(SINGLE_POLICY_START)
+    example = POLICY_CLASSES[kind].example(start)
+    # months as dates, so the file reads plainly
+    for key in ("start", "end", "deadline"):
+        if isinstance(example.get(key), int):
+            example[key] = calendar.date(example[key])
+    lines = [f"# One policy alone: {kind} from {SINGLE_POLICY_START} at every host, full compliance, its",
+             "# own fields at their defaults (see docs/ODD.md). Everything else is the baseline.",
+             f"description = {_value(f'{kind} alone, from {SINGLE_POLICY_START}, full compliance')}", "", "[[policies]]"]
+    lines += [f"{k} = {_value(v)}" for k, v in example.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_policy_files(folder: str | Path) -> list[Path]:
+    """Write the single-policy file of every kind that has none in ``folder``; existing files are left alone."""
+    folder = Path(folder)
+    written = []
+    for kind in POLICY_CLASSES:
+        path = folder / f"{kind}.toml"
+        if not path.exists():
+            path.write_text(single_policy_toml(kind), encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sim.core.params_toml",
+                                 description="Print the baseline parameters as commented TOML, or write missing single-policy files.")
+    ap.add_argument("--policies", metavar="FOLDER", help="write FOLDER/<kind>.toml for every policy kind that has no file yet")
+    args = ap.parse_args(argv)
+    if args.policies:
+        for path in write_policy_files(args.policies):
+            print(path)
+        return 0
     sys.stdout.write(params_toml(Params(), header=BASELINE_HEADER))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,7 @@ the model from the controls (SolaraViz calls ``type(model)(**controls)``).
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -25,26 +26,19 @@ from matplotlib.lines import Line2D  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
+from ..common.formatting import format_money  # noqa: E402
+from ..core.params import Params, load_params, make_params, params_to_dict  # noqa: E402
+from ..core.policies import POLICY_CLASSES  # noqa: E402
+from ..engines.mesa.model import OverseasLaborModel  # noqa: E402
 from .assets import use_npm_registry  # noqa: E402
-from .model import OverseasLaborModel  # noqa: E402
-from .params import Params, load_params, params_to_dict  # noqa: E402
-from .results import format_money  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 use_npm_registry()  # the page's browser files, also where only package registries are reachable
 PARAMS_ENV = "OLSIM_CLASSROOM_PARAMS"
 DPI = 80  # the page's figures: sharp enough on a projector, cheap to redraw every month
 
-# the sanctions students can switch on: kind -> label on the page
-SANCTIONS = {
-    "permit_ban": "No new work permits (UNSCR 2375)",
-    "repatriation": "Send all workers home within 2 years (UNSCR 2397)",
-    "cash_interdiction": "Seize cash at the border",
-    "financial_sanctions": "Block bank transfers",
-    "direct_wages": "Employers pay workers directly",
-    "labor_inspections": "Labour inspections (10-hour days, passports back)",
-    "asylum_access": "Open embassies and refugee agencies to escapees",
-}
+# the sanctions students can switch on: every policy kind, with its plain-language title
+SANCTIONS = {kind: cls.title or kind.replace("_", " ") for kind, cls in POLICY_CLASSES.items()}
 STATUS_COLOURS = {
     "active": "#2ca02c", "completed": "#9ecae1", "sent_home": "#ff7f0e", "repatriated": "#9467bd",
     "escaped": "#ffd92f", "caught": "#d62728", "dead": "#111111",
@@ -66,8 +60,9 @@ def classroom_params(path: str | os.PathLike | None = None, *, sanctions_start: 
     """Parameters from a file and the page's controls.
 
     ``switches``: for each kind of SANCTIONS, ``<kind>=True/False`` and
-    ``<kind>_compliance=0..1``; a sanction switched on starts at month
-    ``sanctions_start`` at every host (repatriation with a deadline two years later).
+    ``<kind>_compliance=0..1``; a sanction switched on is its kind's example
+    (`PolicyBase.example`) starting at month ``sanctions_start`` at every host
+    (repatriation with a deadline two years later).
     """
     path = path or classroom_file()
     overrides = {}
@@ -83,31 +78,28 @@ def classroom_params(path: str | os.PathLike | None = None, *, sanctions_start: 
         host["plan"] = host["plan"] * float(plan_level)
     policies = list(raw.get("policies", []))
     start = int(sanctions_start)
-    for kind in SANCTIONS:
+    for kind, cls in POLICY_CLASSES.items():
         if switches.get(kind):
-            policy = {"kind": kind, "start": start, "hosts": "all", "label": SANCTIONS[kind],
-                      "compliance": float(switches.get(f"{kind}_compliance", 1.0))}
-            if kind == "repatriation":
-                policy["deadline"] = start + 24
-            policies.append(policy)
+            policies.append({**cls.example(start), "label": SANCTIONS[kind],
+                             "compliance": float(switches.get(f"{kind}_compliance", 1.0))})
     raw["policies"] = policies
-    return Params.model_validate(raw)
+    return make_params(raw)
 
 
 class ClassroomModel(OverseasLaborModel):
-    """The reference model, built from the classroom file and the page's controls. Stops at the calendar's end."""
+    """The reference model, built from the classroom file and the page's controls. Stops at the calendar's end.
 
-    def __init__(self, seed: int = 0, sanctions_start: int = 12,
-                 permit_ban: bool = False, permit_ban_compliance: float = 1.0,
-                 repatriation: bool = False, repatriation_compliance: float = 1.0,
-                 cash_interdiction: bool = False, cash_interdiction_compliance: float = 1.0,
-                 financial_sanctions: bool = False, financial_sanctions_compliance: float = 1.0,
-                 direct_wages: bool = False, direct_wages_compliance: float = 1.0,
-                 labor_inspections: bool = False, labor_inspections_compliance: float = 1.0,
-                 asylum_access: bool = False, asylum_access_compliance: float = 1.0,
-                 minder_ratio: int | None = None, plan_level: float = 1.0, reprisal_severity: float | None = None,
-                 remittance_rule: str | None = None, params_file: str | None = None, rng=None):
-        switches = {k: v for k, v in locals().items() if k.split("_compliance")[0] in SANCTIONS}
+    Keywords: ``seed``, ``sanctions_start``, for every policy kind ``<kind>`` (on/off) and
+    ``<kind>_compliance``, ``minder_ratio``, ``plan_level``, ``reprisal_severity``,
+    ``remittance_rule`` and ``params_file`` (see `classroom_params`).
+    """
+
+    def __init__(self, seed: int = 0, sanctions_start: int = 12, minder_ratio: int | None = None, plan_level: float = 1.0,
+                 reprisal_severity: float | None = None, remittance_rule: str | None = None,
+                 params_file: str | None = None, rng=None, **switches):
+        unknown = sorted(k for k in switches if k.removesuffix("_compliance") not in SANCTIONS)
+        if unknown:
+            raise TypeError(f"ClassroomModel: unknown control(s) {', '.join(unknown)} (sanctions: {', '.join(SANCTIONS)})")
         params = classroom_params(params_file, sanctions_start=sanctions_start, minder_ratio=minder_ratio,
                                   plan_level=plan_level, reprisal_severity=reprisal_severity,
                                   remittance_rule=remittance_rule, **switches)
@@ -117,6 +109,21 @@ class ClassroomModel(OverseasLaborModel):
     def step(self):
         super().step()
         self.running = self.month < self.p.calendar.months
+
+
+def _controls_signature():
+    """ClassroomModel's signature with one keyword per policy kind's switch and compliance, derived
+    from the policy classes, so that SolaraViz and help() see every control."""
+    sig = inspect.signature(ClassroomModel.__init__)
+    fixed = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    kw = inspect.Parameter.KEYWORD_ONLY
+    for kind in SANCTIONS:
+        fixed.append(inspect.Parameter(kind, kw, default=False, annotation=bool))
+        fixed.append(inspect.Parameter(f"{kind}_compliance", kw, default=1.0, annotation=float))
+    return sig.replace(parameters=fixed)
+
+
+ClassroomModel.__init__.__signature__ = _controls_signature()
 
 
 def model_params(path: str | os.PathLike | None = None) -> dict:

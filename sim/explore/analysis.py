@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .experiment import ExperimentError, OUTCOMES
+from ..common.errors import ExperimentError
+from ..common.formatting import number
+from ..results.outcomes import OUTCOMES
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -202,7 +204,7 @@ class ExperimentResult:
             sens.to_csv(self.folder / "sensitivity.csv", index=False, float_format="%.6g")
             written.append(self.folder / "sensitivity.csv")
         if plots and len(self.runs):
-            from .plots import experiment_figures
+            from ..plots.experiments import experiment_figures  # matplotlib only when figures are drawn
 
             written += experiment_figures(self, self.folder / "plots")
         return written
@@ -214,12 +216,12 @@ class ExperimentResult:
         lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs; "
                  f"mean [95% interval]; change vs {self.reference} (paired, same seeds) [95% interval]"]
         for o in outcomes:
-            lines.append(f"  {o} ({OUTCOMES[o]})")
+            lines.append(f"  {o} ({OUTCOMES[o].what})")
             for _, r in s[s["outcome"] == o].iterrows():
                 ref = "" if r["scenario"] == self.reference else \
-                    f"   {_signed(r['diff_mean'])} [{_fmt(r['diff_ci_low'])}, {_fmt(r['diff_ci_high'])}]" + \
+                    f"   {number(r['diff_mean'], sign=True)} [{number(r['diff_ci_low'])}, {number(r['diff_ci_high'])}]" + \
                     (f" ({r['diff_pct']:+.0f}%)" if r["diff_pct"] == r["diff_pct"] else "")
-                lines.append(f"    {r['scenario']:<22} {_fmt(r['mean']):>10} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]{ref}")
+                lines.append(f"    {r['scenario']:<22} {number(r['mean']):>10} [{number(r['ci_low'])}, {number(r['ci_high'])}]{ref}")
         sens = self.sensitivity()
         if len(sens):
             key = "ST" if "ST" in sens else "mu_star"
@@ -228,24 +230,3 @@ class ExperimentResult:
                 top = g.sort_values(key, ascending=False).head(3)
                 lines.append(f"    {scenario} / {o}: " + ", ".join(f"{p} {v:.2f}" for p, v in zip(top["parameter"], top[key])))
         return "\n".join(lines)
-
-
-def _fmt(x: float) -> str:
-    if x != x:
-        return "n/a"
-    a = abs(x)
-    if a >= 1e9:
-        return f"{x / 1e9:.2f}B"
-    if a >= 1e6:
-        return f"{x / 1e6:.1f}M"
-    if a >= 1e4:
-        return f"{x / 1e3:.1f}k"
-    if a >= 100:
-        return f"{x:.0f}"
-    if a >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3g}"
-
-
-def _signed(x: float) -> str:
-    return "n/a" if x != x else ("+" if x >= 0 else "") + _fmt(x)

@@ -1,0 +1,29 @@
+"""The one user-facing error: a list of one-line problems, each naming the key or flag at fault.
+
+The command line prints each line after ``olsim: error:`` and exits with
+status 2; from Python the exception's ``errors`` hold the lines. The
+subclasses only say where a problem was found (a parameter file, an
+experiment or targets file); they add no behaviour.
+"""
+
+from __future__ import annotations
+
+
+class OlsimError(ValueError):
+    """A problem with what the user asked for; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str] | str):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
+
+    def prefixed(self, prefix: str) -> "OlsimError":
+        """The same error (same class) with ``prefix`` before every line, e.g. the file it is about."""
+        return type(self)([f"{prefix}{line}" for line in self.errors])
+
+
+class ParamsError(OlsimError):
+    """Invalid parameters (a parameter file, --set overrides, a Params built in Python)."""
+
+
+class ExperimentError(OlsimError):
+    """An invalid experiment or targets file, or a results folder that cannot be used."""

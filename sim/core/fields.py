@@ -1,0 +1,34 @@
+"""Schema building blocks shared by the parameter sections and the policy kinds."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def F(default, source: str, description: str = "", **constraints):
+    """A field with its source recorded (shown in baseline.toml and the ODD)."""
+    return Field(default, description=description, json_schema_extra={"source": source}, **constraints)
+
+
+def parse_month(value: str) -> tuple[int, int]:
+    m = MONTH_RE.match(value)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValueError(f"'{value}' is not a month written YYYY-MM")
+    if not 1900 <= int(m.group(1)) <= 2200:
+        raise ValueError(f"'{value}': year out of range (1900-2200)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def check_month(v):
+    """A month given as an index or 'YYYY-MM' (a field validator)."""
+    if isinstance(v, bool):
+        raise ValueError("must be a month index or 'YYYY-MM', not true/false")
+    if isinstance(v, str):
+        parse_month(v)
+    elif not -2400 <= v <= 2400:
+        raise ValueError(f"month index {v} out of range (-2400 to 2400)")
+    return v

@@ -1,0 +1,255 @@
+"""Sanction policies as timed interventions (phase 1 of every month).
+
+A policy is data: one entry of ``[[policies]]``, validated by its kind's
+class below. Each kind owns its effect: its `apply` method turns it into the
+levers a host pulls this month (`Levers`, one number per host and lever),
+which both engines read. `levers_for_month` applies every policy in force;
+where two policies of the same kind cover a host in the same month, the
+higher compliance wins.
+
+Adding a kind is adding a class here (registered by subclassing
+`PolicyBase`): the parameter schema, the classroom page's switches, the
+docking and property tests and the single-policy files all derive from
+`POLICY_CLASSES`. See CONTRIBUTING.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Annotated, ClassVar, Literal, Union
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from ..common.validation import Strict
+from . import rules
+from .fields import F, check_month
+
+
+@dataclass
+class Levers:
+    """What the sanctions in force make each host do this month (arrays over hosts)."""
+
+    month: int
+    n_hosts: int
+    active: list[str] = field(default_factory=list)  # labels of the policies in force
+    ban: np.ndarray = None  # compliance with a permit ban
+    evasion: np.ndarray = None  # share of banned deployments on student/tourist visas
+    repatriation: np.ndarray = None  # compliance with a repatriation mandate (blocks new permits too)
+    repatriation_hazard: np.ndarray = None  # monthly chance a unit is sent home now
+    bank_block: np.ndarray = None  # share of bank transfers blocked
+    courier_seizure: np.ndarray = None  # extra share of bulk cash seized (before the base rate)
+    mule_seizure: np.ndarray = None
+    direct_wages: np.ndarray = None  # compliance: share of employers paying workers directly
+    coercion: np.ndarray = None
+    inspections: np.ndarray = None  # compliance: share of employers inspected
+    max_hours: np.ndarray = None
+    return_passports: np.ndarray = None  # bool per host
+    asylum_boost: np.ndarray = None  # share of the route's gap closed (boost x compliance)
+
+    def __post_init__(self):
+        n = self.n_hosts
+        for name in ("ban", "evasion", "repatriation", "repatriation_hazard", "bank_block", "courier_seizure",
+                     "mule_seizure", "direct_wages", "coercion", "inspections", "asylum_boost"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(n))
+        if self.max_hours is None:
+            self.max_hours = np.full(n, np.inf)
+        if self.return_passports is None:
+            self.return_passports = np.zeros(n, dtype=bool)
+
+    def as_lists(self) -> "Levers":
+        """A copy holding Python lists (fast to index one agent at a time in the mesa engine)."""
+        out = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                setattr(out, name, value.tolist())
+        return out
+
+
+class PolicyBase(Strict):
+    """What every policy has: when, where, how fully the hosts comply, and a label."""
+
+    noun: ClassVar[str] = "policy"  # for messages: "unknown policy kind"
+    title: ClassVar[str] = ""  # a plain-language name (the classroom page's switch)
+
+    start: int | str = Field(description="first month: an index or 'YYYY-MM'")
+    end: int | str | None = Field(None, description="first month it no longer applies (optional)")
+    hosts: Literal["all"] | list[str] = Field("all", description="'all' or host names")
+    compliance: float | dict[str, float] = Field(1.0, description="one level, or one per host")
+    label: str = Field("", description="free text, e.g. 'UNSCR 2375'")
+
+    @field_validator("compliance")
+    @classmethod
+    def _compliance(cls, v):
+        values = v.values() if isinstance(v, dict) else [v]
+        for x in values:
+            if not (0.0 <= x <= 1.0) or math.isnan(x):
+                raise ValueError(f"compliance must be between 0 and 1 (got {x})")
+        return v
+
+    @field_validator("start", "end")
+    @classmethod
+    def _month(cls, v):
+        return check_month(v)
+
+    @classmethod
+    def kind_name(cls) -> str:
+        return cls.model_fields["kind"].annotation.__args__[0]
+
+    @classmethod
+    def example(cls, start: int) -> dict:
+        """The fields of an example of this kind starting at month ``start`` at every host, fully
+        complied with, its own fields at their defaults (the classroom page's switch, new single-policy files)."""
+        return {"kind": cls.kind_name(), "start": start, "hosts": "all", "compliance": 1.0}
+
+    def check_months(self, calendar) -> list[str]:
+        """Problems with this policy's months on a run's calendar, each as 'field: problem'."""
+        start = calendar.index(self.start)
+        end = None if self.end is None else calendar.index(self.end)
+        if end is not None and end <= start:
+            return [f"end: ends ({self.end}) before or when it starts ({self.start})"]
+        return []
+
+    def in_force(self, calendar, month: int) -> bool:
+        start = calendar.index(self.start)
+        end = None if self.end is None else calendar.index(self.end)
+        return start <= month and (end is None or month < end)
+
+    def compliance_at(self, host: str) -> float:
+        """Compliance of one host with this policy (0 if the policy does not cover it)."""
+        if self.hosts != "all" and host not in self.hosts:
+            return 0.0
+        c = self.compliance
+        return float(c.get(host, 0.0)) if isinstance(c, dict) else float(c)
+
+    def apply(self, lv: Levers, h: int, c: float, month: int, calendar) -> None:  # pragma: no cover - abstract
+        """Pull this kind's levers for host ``h`` at compliance ``c`` (> 0) in ``month``."""
+        raise NotImplementedError
+
+
+class PermitBan(PolicyBase):
+    title: ClassVar[str] = "No new work permits (UNSCR 2375)"
+    kind: Literal["permit_ban"]
+    evasion: float = F(0.3, "facts: Russia 2018, 700+ permits but 10,000+ registrations (RFA, WSJ); share: assumption", "share of blocked deployments sent anyway on student or tourist visas", ge=0, le=1)
+
+    def apply(self, lv, h, c, month, calendar):
+        if c >= lv.ban[h]:
+            lv.ban[h], lv.evasion[h] = c, self.evasion
+
+
+class Repatriation(PolicyBase):
+    title: ClassVar[str] = "Send all workers home within 2 years (UNSCR 2397)"
+    kind: Literal["repatriation"]
+    deadline: int | str = Field(description="month by which complying hosts have sent the workers home (UNSCR 2397: 2019-12)")
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, v):
+        return check_month(v)
+
+    @classmethod
+    def example(cls, start: int) -> dict:
+        return {**super().example(start), "deadline": start + 24}  # UNSCR 2397 gave two years
+
+    def check_months(self, calendar) -> list[str]:
+        errors = super().check_months(calendar)
+        start, deadline = calendar.index(self.start), calendar.index(self.deadline)
+        if deadline <= start:
+            errors.append(f"deadline: deadline ({self.deadline}) is not after the start ({self.start})")
+        elif deadline <= 0:
+            errors.append(f"deadline: deadline ({self.deadline}) is not after the first month of the run ({calendar.start})")
+        return errors
+
+    def apply(self, lv, h, c, month, calendar):
+        if c >= lv.repatriation[h]:
+            lv.repatriation[h] = c
+            start, deadline = calendar.index(self.start), calendar.index(self.deadline)
+            if month < deadline:
+                lv.repatriation_hazard[h] = float(rules.repatriation_prob(c, deadline - start, deadline - month))
+            else:
+                lv.repatriation_hazard[h] = 0.0
+
+
+class CashInterdiction(PolicyBase):
+    title: ClassVar[str] = "Seize cash at the border"
+    kind: Literal["cash_interdiction"]
+    seizure: float = F(0.5, "assumption", "share of couriers' bulk cash seized at full compliance", ge=0, le=1)
+    mule_seizure: float = F(0.2, "assumption", "share of cash carried by returning workers seized at full compliance", ge=0, le=1)
+
+    def apply(self, lv, h, c, month, calendar):
+        lv.courier_seizure[h] = max(lv.courier_seizure[h], self.seizure * c)
+        lv.mule_seizure[h] = max(lv.mule_seizure[h], self.mule_seizure * c)
+
+
+class FinancialSanctions(PolicyBase):
+    title: ClassVar[str] = "Block bank transfers"
+    kind: Literal["financial_sanctions"]
+    block: float = F(0.9, "assumption", "share of bank transfers blocked at full compliance", ge=0, le=1)
+
+    def apply(self, lv, h, c, month, calendar):
+        lv.bank_block[h] = max(lv.bank_block[h], self.block * c)
+
+
+class DirectWages(PolicyBase):
+    title: ClassVar[str] = "Employers pay workers directly"
+    kind: Literal["direct_wages"]
+    coercion: float = F(0.5, "assumption; facts: remedy suggested by a researcher (NYT 2015)", "share of the usual take the state still extracts from a worker paid directly", ge=0, le=1)
+
+    def apply(self, lv, h, c, month, calendar):
+        if c >= lv.direct_wages[h]:
+            lv.direct_wages[h], lv.coercion[h] = c, self.coercion
+
+
+class LaborInspections(PolicyBase):
+    title: ClassVar[str] = "Labour inspections (10-hour days, passports back)"
+    kind: Literal["labor_inspections"]
+    max_hours: float = F(10.0, "assumption", "hours per day inspectors allow", gt=0, le=24)
+    return_passports: bool = F(True, "assumption", "inspectors return confiscated passports")
+
+    def apply(self, lv, h, c, month, calendar):
+        if c >= lv.inspections[h]:
+            lv.inspections[h], lv.max_hours[h] = c, self.max_hours
+            lv.return_passports[h] = self.return_passports
+
+
+class AsylumAccess(PolicyBase):
+    title: ClassVar[str] = "Open embassies and refugee agencies to escapees"
+    kind: Literal["asylum_access"]
+    route_boost: float = F(0.5, "assumption; facts: escape into an embassy (Kuwait 1997, NYT 2015)", "share of the remaining gap to a sure route that asylum access closes", ge=0, le=1)
+
+    def apply(self, lv, h, c, month, calendar):
+        lv.asylum_boost[h] = max(lv.asylum_boost[h], self.route_boost * c)
+
+
+# every kind, in the order of definition: the schema, the page and the tests derive from this
+POLICY_CLASSES: dict[str, type[PolicyBase]] = {cls.kind_name(): cls for cls in PolicyBase.__subclasses__()}
+POLICY_KINDS = tuple(POLICY_CLASSES)
+Policy = Annotated[Union[tuple(POLICY_CLASSES.values())], Field(discriminator="kind")]
+
+
+def levers_for_month(params, month: int) -> Levers:
+    """The levers of every policy in force in ``month``, per host."""
+    hosts = list(params.hosts)
+    lv = Levers(month=month, n_hosts=len(hosts))
+    for policy in params.policies:
+        if not policy.in_force(params.calendar, month):
+            continue
+        lv.active.append(policy.label or policy.kind)
+        for h, host in enumerate(hosts):
+            c = policy.compliance_at(host)
+            if c > 0:
+                policy.apply(lv, h, c, month, params.calendar)
+    return lv
+
+
+def channel_losses(params, lv: Levers) -> dict[str, np.ndarray]:
+    """Share of each channel's money seized or blocked, per host."""
+    base = np.array([h.base_interdiction for h in params.hosts.values()])
+    return {
+        "bank": lv.bank_block.copy(),
+        "courier": 1.0 - (1.0 - base) * (1.0 - lv.courier_seizure),
+        "mule": lv.mule_seizure.copy(),
+    }

@@ -1,0 +1,119 @@
+"""`run`: one simulation, in an engine, to a `Result` with its provenance."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pandas as pd
+
+from ..common.errors import ParamsError
+from ..common.provenance import git_commit, versions
+from ..core.params import Params, load_params, params_to_dict
+from ..results.result import Result
+from ..results.tables import HOST_COLUMNS, MONTHLY_COLUMNS
+
+ENGINES = ("mesa", "array")
+BYTES_PER_WORKER = {"mesa": 3_000, "array": 400}
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ParamsError(f"engine: unknown engine '{engine}' (engines: {', '.join(ENGINES)})")
+
+
+def make_model(params: Params, engine: str, seed: int):
+    """A new model of ``params`` in ``engine`` ("mesa" or "array"), at month 0."""
+    check_engine(engine)
+    if engine == "array":
+        from .array.model import ArrayModel
+
+        return ArrayModel(params, seed=seed)
+    from .mesa.model import OverseasLaborModel
+
+    return OverseasLaborModel(params, seed=seed)
+
+
+# ---------------------------------------------------------------- memory
+
+
+def estimate_memory(params: Params, engine: str = "mesa") -> tuple[int, int]:
+    """(workers ever deployed, bytes) a run will need, estimated before allocating."""
+    initial = sum(h.workers for h in params.hosts.values())
+    turnover = params.calendar.months / params.population.contract_months
+    ever = int(initial * (1 + 1.2 * turnover))  # 20% margin for early exits
+    return ever, ever * BYTES_PER_WORKER.get(engine, 3_000) + 200 * 2**20
+
+
+def available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(params: Params, engine: str = "mesa") -> None:
+    ever, need = estimate_memory(params, engine)
+    have = available_memory()
+    if need > 0.8 * have:
+        raise ParamsError(
+            f"hosts.*.workers: population too large: ~{ever:,} workers over the run would need "
+            f"~{need / 2**30:.1f} GiB with the {engine} engine, more than the {0.8 * have / 2**30:.1f} GiB "
+            f"that can be used here; lower the workers or calendar.months"
+        )
+
+
+# ---------------------------------------------------------------- one run
+
+
+def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progress: bool = False, command: str | None = None) -> Result:
+    """Run the model and return its tables.
+
+    Args:
+        params: from `load_params` (None = the baseline).
+        engine: "mesa" (the reference, one Python object per agent) or "array"
+            (the same phases over numpy arrays; docked to the reference).
+        seed: the seed of every random draw; the same seed gives the same tables.
+        progress: show a progress bar over months.
+    """
+    if params is None:
+        params = load_params()
+    check_engine(engine)
+    check_memory(params, engine)
+    t0 = time.perf_counter()
+    model = make_model(params, engine, seed)
+    months = params.calendar.months
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=months, unit="month", desc=f"{engine} engine", leave=False, file=sys.stderr)
+    for _ in range(months):
+        model.step()
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    monthly = pd.DataFrame(model.aggregator.monthly, columns=MONTHLY_COLUMNS)
+    hosts = pd.DataFrame(model.aggregator.host_rows, columns=HOST_COLUMNS)
+    workers = model.workers_table()
+    wall = time.perf_counter() - t0
+    manifest = {
+        "engine": engine,
+        "seed": int(seed),
+        "params": params_to_dict(params),
+        "workers_initial": model.workers_initial,
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "wall_seconds": wall,
+        "command": command,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    result = Result(monthly=monthly, hosts=hosts, workers=workers, manifest=manifest)
+    result.model = model  # for interactive use (not saved)
+    return result

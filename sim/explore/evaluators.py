@@ -1,0 +1,106 @@
+"""Where tasks run: this process, a local process pool, or a Dask cluster.
+
+Whatever the evaluator, ``on_done`` is called in the coordinating process as
+each task finishes (in any order); the store writes from there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+from typing import Callable
+
+from ..common.errors import ExperimentError
+from .tasks import run_task
+
+
+def cores() -> int:
+    """Cores this process may use (the affinity mask, which containers and batch systems set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _ignore_sigint():  # pool workers: Ctrl-C is the coordinator's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int | None = None,
+            scheduler: str | None = None) -> None:
+    """Run tasks and call ``on_done(payload)`` in the calling process as each finishes (in any order).
+
+    ``scheduler``: a Dask scheduler address (``tcp://host:port``) or a
+    ``distributed.Client``; otherwise a local process pool of ``processes``
+    workers (default: all cores), or this process alone when ``processes == 1``.
+    """
+    if not tasks:
+        return
+    if scheduler is not None:
+        _execute_dask(tasks, on_done, scheduler)
+        return
+    processes = processes or cores()
+    if processes == 1 or len(tasks) == 1:
+        for t in tasks:
+            on_done(run_task(t))
+        return
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.explore.tasks", "sim.engines.array.model"])
+    pool = ProcessPoolExecutor(max_workers=min(processes, len(tasks)), mp_context=ctx, initializer=_ignore_sigint)
+    try:
+        # keep a short queue so that an interruption leaves little submitted work behind
+        queue = iter(tasks)
+        running = set()
+        for t in itertools.islice(queue, 2 * processes):
+            running.add(pool.submit(run_task, t))
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                on_done(fut.result())
+                nxt = next(queue, None)
+                if nxt is not None:
+                    running.add(pool.submit(run_task, nxt))
+    finally:
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+
+
+def connect(address: str):
+    """A Dask client for a scheduler address; `ExperimentError` (one line) if it cannot connect."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - a dependency
+        raise ExperimentError("--scheduler needs dask distributed: pip install 'dask[distributed]'") from None
+    try:
+        return Client(address, timeout="20s")
+    except Exception as e:  # distributed raises OSError, TimeoutError or ValueError (a malformed address)
+        text = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ExperimentError(f"--scheduler {address}: cannot connect ({text}); start one with 'dask scheduler'") from None
+
+
+def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
+    from distributed import as_completed
+
+    own = not hasattr(scheduler, "submit")
+    client = connect(scheduler) if own else scheduler
+    try:
+        # pure=False: every stochastic task is its own key, never merged with another
+        futures = [client.submit(run_task, t, pure=False, retries=2, key=f"olsim-{t['run_id']}-{os.urandom(4).hex()}")
+                   for t in tasks]
+        try:
+            for fut in as_completed(futures):
+                on_done(fut.result())
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+    finally:
+        if own:
+            client.close()

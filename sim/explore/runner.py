@@ -1,0 +1,69 @@
+"""The whole experiment: plan, evaluate what is missing, store, analyse."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from .analysis import ExperimentResult
+from .evaluators import connect, cores, execute
+from .plan import Plan
+from .store import Store
+
+
+def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = None, scheduler=None,
+                   resume: bool = False, force: bool = False, progress: bool = False, plots: bool = True):
+    """Run what is missing of an experiment into ``out``; return its results (analysed).
+
+    Interrupted (Ctrl-C, a killed process, a lost worker), it loses no
+    finished run: run it again with ``resume=True``.
+    """
+    store = Store(out)
+    executor = f"dask {scheduler if isinstance(scheduler, str) else 'client'}" if scheduler is not None \
+        else f"local pool of {processes or cores()}" if (processes or cores()) > 1 else "in-process"
+    own_client = isinstance(scheduler, str)
+    if own_client:
+        scheduler = connect(scheduler)  # before anything is written
+    try:
+        return _run(plan, store, executor, processes, scheduler, resume, force, progress, plots)
+    finally:
+        if own_client:
+            scheduler.close()
+
+
+def _run(plan, store, executor, processes, scheduler, resume, force, progress, plots=True):
+    done = store.prepare(plan, resume=resume, force=force, executor=executor)
+    todo = [t for t in plan.tasks if t["run_id"] not in done]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(plan.tasks), initial=len(done), unit="run", desc=plan.spec.name, file=sys.stderr,
+                   dynamic_ncols=True, smoothing=0.05)
+    t0 = time.perf_counter()
+    ran = 0
+    last = [time.monotonic()]
+
+    def on_done(payload):
+        nonlocal ran
+        store.save_run(payload)
+        ran += 1
+        if bar is not None:
+            bar.update(1)
+        if time.monotonic() - last[0] > 10:  # runs.parquet follows the finished runs
+            store.consolidate(plan)
+            last[0] = time.monotonic()
+
+    complete = False
+    try:
+        execute(todo, on_done, processes=processes, scheduler=scheduler)
+        complete = True
+    finally:
+        if bar is not None:
+            bar.close()
+        store.consolidate(plan)
+        store.finish(plan, time.perf_counter() - t0, ran, complete and len(store.done()) == len(plan.tasks))
+    result = ExperimentResult.load(store.folder)
+    result.write_analysis(plots=plots)
+    return result

@@ -1,0 +1,176 @@
+"""The experiment file's schema (TOML, see ``experiments/``).
+
+Vocabulary (exploratory modelling; docs/ODD.md section 8.5 maps it to the EMA Workbench):
+
+- a **scenario** here is a named *policy package*: a parameter file, a list of
+  sanctions and overrides (the EMA Workbench calls this a *policy*);
+- an **uncertainty** is a parameter we do not know, given as a range or
+  distribution; a **sample** is one point drawn from the uncertainties (the
+  EMA Workbench calls this a *scenario*);
+- a **replicate** is one seed; replicate k of every scenario and sample uses
+  seed + k (common random numbers);
+- an **outcome** is a figure of the outcome registry (`sim.results.outcomes`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from ..common.validation import Strict, suggest
+from ..results.outcomes import OUTCOMES
+
+DEFAULT_OUTCOMES = [
+    "revenue_delivered_per_year", "state_take_per_worker_month", "worker_share_kept", "retained_per_worker_month",
+    "net_gain_p50", "escapes_per_1000_worker_years", "deaths_per_10000_worker_years", "workers_active_mean",
+]
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+DISTRIBUTIONS = ("uniform", "triangular", "normal", "truncnormal", "lognormal")
+NEEDS = {
+    "uniform": ("low", "high"), "triangular": ("low", "high", "mode"), "normal": ("mean", "sd"),
+    "truncnormal": ("low", "high", "mean", "sd"), "lognormal": ("median", "sigma"),
+}
+
+
+class Uncertainty(Strict):
+    """A parameter we do not know: a distribution or grid values; samples are drawn from it (EMA: a scenario's dimension)."""
+
+    distribution: Literal["uniform", "triangular", "normal", "truncnormal", "lognormal"] = "uniform"
+    low: float | None = None
+    high: float | None = None
+    mode: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    median: float | None = None
+    sigma: float | None = None
+    values: list[float | int | str | bool] | None = Field(None, description="the points of a grid (grid sampling only)")
+    relative: bool = Field(False, description="the value multiplies the scenario's own value")
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.values is not None:
+            if not self.values:
+                raise ValueError("values: empty list")
+            return self
+        missing = [k for k in NEEDS[self.distribution] if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.distribution} distribution needs {', '.join(missing)} (or give values = [...] for a grid)")
+        extra = [k for k in ("low", "high", "mode", "mean", "sd", "median", "sigma")
+                 if getattr(self, k) is not None and k not in NEEDS[self.distribution]]
+        if extra:
+            raise ValueError(f"{', '.join(extra)}: not used by a {self.distribution} distribution (it takes {', '.join(NEEDS[self.distribution])})")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.mode is not None and not self.low <= self.mode <= self.high:
+            raise ValueError(f"mode ({self.mode}) must lie between low and high")
+        for k in ("sd", "sigma", "median"):
+            if getattr(self, k) is not None and getattr(self, k) <= 0:
+                raise ValueError(f"{k} must be above 0")
+        return self
+
+    def salib(self) -> tuple[str, list[float]]:
+        """SALib's distribution name and bounds."""
+        d = self.distribution
+        if d == "uniform":
+            return "unif", [self.low, self.high]
+        if d == "triangular":
+            return "triang", [self.low, self.high, (self.mode - self.low) / (self.high - self.low)]
+        if d == "normal":
+            return "norm", [self.mean, self.sd]
+        if d == "truncnormal":
+            return "truncnorm", [self.low, self.high, self.mean, self.sd]
+        return "lognorm", [math.log(self.median), self.sigma]
+
+
+class Sampling(Strict):
+    method: Literal["none", "grid", "lhs", "sobol", "morris"] = Field("none", description="how the uncertainties are sampled")
+    n: int = Field(0, ge=0, le=1_000_000, description="lhs: samples; sobol: base samples N (a power of 2; N(D+2) runs, N(2D+2) with second order); morris: trajectories")
+    levels: int = Field(4, ge=2, le=1000, description="grid: points per uncertainty given by a range; morris: levels of the grid")
+    second_order: bool = Field(False, description="sobol: also second-order indices")
+    seed: int = Field(0, ge=0, description="seed of the sample (not of the model)")
+
+
+class Scenario(Strict):
+    """A named policy package: what is run (EMA Workbench: a policy)."""
+
+    name: str
+    description: str = ""
+    params: str | None = Field(None, description="a parameter file replacing the base (relative to the experiment file)")
+    policies: list[dict[str, Any]] | None = Field(None, description="replaces the policies of the base")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="dotted keys, e.g. 'hosts.russia.workers' = 5000")
+
+
+class Experiment(Strict):
+    name: str = Field(description="names the results folder (results/experiments/NAME)")
+    description: str = ""
+    base: str | None = Field(None, description="base parameter file (relative to the experiment file); default: the built-in baseline")
+    engine: Literal["array", "mesa"] = "array"
+    seed: int = Field(0, ge=0, le=2**62, description="replicate k runs with seed + k in every scenario and sample")
+    replicates: int = Field(1, ge=1, le=100_000)
+    months: int | None = Field(None, ge=1, le=2400, description="overrides calendar.months")
+    scale: float = Field(1.0, gt=0, le=1, description="share of every host's workers to simulate (rates are per worker)")
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    outcomes: list[str] = Field(default_factory=lambda: list(DEFAULT_OUTCOMES))
+    reference: str | None = Field(None, description="scenario the others are compared with (default: the first)")
+    scenarios: list[Scenario] = Field(default_factory=lambda: [Scenario(name="base")])
+    uncertainties: dict[str, Uncertainty] = Field(default_factory=dict)
+    sampling: Sampling = Field(default_factory=Sampling)
+    hosts: bool = Field(False, description="also keep each run's monthly table per host (hosts/RUN_ID.parquet)")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        errors = []
+        if not NAME_RE.match(self.name):
+            errors.append(f"name: '{self.name}' must be letters, digits, _ and - (it names a folder)")
+        if not self.scenarios:
+            errors.append("scenarios: at least one is needed")
+        names = [s.name for s in self.scenarios]
+        for i, n in enumerate(names):
+            if not NAME_RE.match(n):
+                errors.append(f"scenarios[{i}].name: '{n}' must be letters, digits, _ and - (it is part of run ids)")
+            elif names.index(n) != i:
+                errors.append(f"scenarios[{i}].name: '{n}' is used twice")
+        if self.reference is not None and self.reference not in names:
+            errors.append(f"reference: no scenario named '{self.reference}' (scenarios: {', '.join(names)})")
+        if not self.outcomes:
+            errors.append("outcomes: at least one is needed")
+        for o in self.outcomes:
+            if o not in OUTCOMES:
+                errors.append(f"outcomes: unknown outcome '{o}'{suggest(o, OUTCOMES)} (outcomes: {', '.join(OUTCOMES)})")
+        if len(set(self.outcomes)) != len(self.outcomes):
+            errors.append("outcomes: an outcome is listed twice")
+        method, n = self.sampling.method, self.sampling.n
+        if self.uncertainties and method == "none":
+            errors.append("sampling.method: uncertainties are given, so choose grid, lhs, sobol or morris")
+        if not self.uncertainties and method != "none":
+            errors.append(f"uncertainties: sampling.method is {method}, but no uncertainty is given")
+        if method in ("lhs", "sobol", "morris") and n < 1:
+            errors.append(f"sampling.n: {method} needs n >= 1")
+        if method == "sobol" and n & (n - 1):
+            errors.append(f"sampling.n: Sobol sampling needs a power of 2 (got {n}; try {1 << max(n - 1, 1).bit_length()})")
+        if method in ("sobol", "morris") and len(self.uncertainties) < 2:
+            errors.append(f"uncertainties: {method} analysis needs at least 2 uncertain parameters")
+        lowered = [n.lower() for n in names]
+        for i, n in enumerate(lowered):
+            if lowered.index(n) != i and names.index(names[i]) == i:
+                errors.append(f"scenarios[{i}].name: '{names[i]}' differs from '{names[lowered.index(n)]}' only in case "
+                              f"(their files would collide on some systems)")
+        if method == "morris" and self.sampling.levels % 2:
+            errors.append(f"sampling.levels: Morris needs an even number of levels (got {self.sampling.levels})")
+        for key, u in self.uncertainties.items():
+            if method == "morris" and u.distribution in ("normal", "lognormal"):
+                errors.append(f"uncertainties.{key}: Morris samples the ends of each range, so it needs a bounded "
+                              f"distribution (uniform, triangular, truncnormal), not {u.distribution}")
+            if u.values is not None and len({float if type(v) is int else type(v) for v in u.values}) > 1:
+                errors.append(f"uncertainties.{key}.values: mixes types ({', '.join(sorted({type(v).__name__ for v in u.values}))}); give one kind")
+            if u.values is not None and method != "grid":
+                errors.append(f"uncertainties.{key}.values: a list of values is for grid sampling only (sampling.method = {method})")
+            if method == "grid" and u.values is None and u.distribution != "uniform":
+                errors.append(f"uncertainties.{key}: grid sampling takes a low-high range or values, not a {u.distribution} distribution")
+        if errors:
+            raise ValueError("\n".join(errors))
+        return self

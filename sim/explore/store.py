@@ -1,0 +1,161 @@
+"""An experiment's folder: one file per finished run, written atomically, and the manifest."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..common.errors import ExperimentError
+from ..common.files import atomic_write, jsonable
+from ..common.provenance import git_commit, versions
+from .plan import Plan
+
+
+class Store:
+    """An experiment's folder. Each finished run is three files, written atomically:
+
+    ``monthly/RUN_ID.parquet`` and ``distributions/RUN_ID.parquet`` first, then
+    ``rows/RUN_ID.json``, which marks the run done. ``runs.parquet`` is rebuilt
+    from the rows (in task order) as runs finish and at the end.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder).absolute()
+
+    # where things go
+    def path(self, *parts) -> Path:
+        return self.folder.joinpath(*parts)
+
+    def done(self) -> set[str]:
+        rows = self.path("rows")
+        return {p.stem for p in rows.glob("*.json")} if rows.exists() else set()
+
+    def prepare(self, plan: Plan, resume: bool, force: bool, executor: str) -> set[str]:
+        """Check the folder and write the manifest; return the run ids already done."""
+        f = self.folder
+        samples_bytes = io.BytesIO()
+        plan.samples.to_parquet(samples_bytes, index=False)  # fails here, before the folder is touched
+        try:
+            return self._prepare(plan, resume, force, executor, samples_bytes.getvalue())
+        except OSError as e:
+            raise ExperimentError(f"--out {f}: {e.strerror or e}") from None
+
+    def _prepare(self, plan: Plan, resume: bool, force: bool, executor: str, samples_bytes: bytes) -> set[str]:
+        f = self.folder
+        manifest = f / "manifest.json"
+        if f.exists() and not f.is_dir():
+            raise ExperimentError(f"--out {f}: exists and is not a folder; nothing was written")
+        existing = f.exists() and any(f.iterdir())
+        old = None
+        if existing:
+            if not manifest.exists():
+                raise ExperimentError(f"--out {f}: exists and is not an experiment folder (no manifest.json); nothing was written")
+            try:
+                old = json.loads(manifest.read_text())
+            except (OSError, json.JSONDecodeError):
+                raise ExperimentError(f"--out {f}: manifest.json is unreadable; nothing was written") from None
+            if old.get("kind") != "experiment":
+                raise ExperimentError(f"--out {f}: holds a single run, not an experiment; choose another folder")
+            if resume:
+                if old.get("fingerprint") != plan.fingerprint:
+                    raise ExperimentError(f"--resume: {f} holds results of a different experiment (its runs, seeds, "
+                                          f"parameters or outcomes differ); use another --out, or --force to replace them")
+            elif force:
+                shutil.rmtree(f)
+            else:
+                n = len(self.done())
+                raise ExperimentError(f"--out {f}: already holds {n} runs of an experiment; add --resume to finish it, "
+                                      f"--force to replace it, or choose another --out")
+        for sub in ("rows", "monthly", "distributions", *(("hosts",) if plan.spec.hosts else ())):
+            (f / sub).mkdir(parents=True, exist_ok=True)
+        done = self.done() if resume else set()
+        ids = {t["run_id"] for t in plan.tasks}
+        stray = done - ids
+        if stray:
+            raise ExperimentError(f"--resume: {len(stray)} runs in {f} are not in this experiment (e.g. {sorted(stray)[0]})")
+        commit = git_commit()
+        if resume and old and done and old.get("git_commit") and commit and old["git_commit"] != commit:
+            # the inputs are the same, but the code that ran the finished runs may not be
+            print(f"olsim: warning: --resume: the finished runs in {f} were made by commit {old['git_commit'][:10]}, "
+                  f"this code is {commit[:10]}; if the model changed in between, the runs are not comparable",
+                  file=sys.stderr)
+        info = {
+            "kind": "experiment", "name": plan.spec.name, "fingerprint": plan.fingerprint,
+            "experiment_file": str(plan.path) if plan.path else None, "experiment": plan.spec.model_dump(mode="json"),
+            "experiment_text": plan.text, "base_params": plan.base, "reference": plan.reference,
+            "problem": plan.problem, "sampling": plan.spec.sampling.model_dump(mode="json"),
+            "runs_total": len(plan.tasks), "versions": versions(), "git_commit": commit,
+            "sessions": (old or {}).get("sessions", []) if resume else [],
+        }
+        info["sessions"].append({"started": _now(), "executor": executor, "runs_done_before": len(done)})
+        self.write_json("manifest.json", info)
+        if plan.path is not None:
+            atomic_write(f / "experiment.toml", plan.text.encode())
+        atomic_write(f / "samples.parquet", samples_bytes)
+        if plan.raw_samples is not None:
+            np.save(f / ".sample_matrix.npy", plan.raw_samples)
+            os.replace(f / ".sample_matrix.npy", f / "sample_matrix.npy")
+        return done
+
+    def save_run(self, payload: dict) -> None:
+        rid = payload["row"]["run_id"]
+        for sub in ("monthly", "distributions", "hosts"):
+            if sub not in payload:
+                continue
+            tmp = self.path(sub, f".{rid}.parquet.tmp")
+            payload[sub].to_parquet(tmp, index=False)
+            os.replace(tmp, self.path(sub, f"{rid}.parquet"))
+        self.write_json(f"rows/{rid}.json", {"row": payload["row"], "seconds": payload["seconds"], "host": payload["host"]})
+
+    def write_json(self, rel: str, obj) -> None:
+        atomic_write(self.path(rel), (json.dumps(jsonable(obj), indent=1) + "\n").encode())
+
+    def read_rows(self) -> list[dict]:
+        out = []
+        for p in sorted(self.path("rows").glob("*.json")):
+            out.append(json.loads(p.read_text()))
+        return out
+
+    def consolidate(self, plan: Plan) -> pd.DataFrame:
+        """Rebuild runs.parquet from the finished runs, in task order; return it."""
+        order = {t["run_id"]: i for i, t in enumerate(plan.tasks)}
+        rows = [r["row"] for r in self.read_rows() if r["row"]["run_id"] in order]
+        rows.sort(key=lambda r: order[r["run_id"]])
+        columns = ["run_id", "scenario", "sample", "replicate", "seed", *plan.samples.columns[1:], *plan.spec.outcomes]
+        df = pd.DataFrame(rows, columns=columns)
+        for c in ("sample", "replicate", "seed"):
+            df[c] = df[c].astype("int64")
+        for c in plan.spec.outcomes:
+            df[c] = df[c].astype(float)
+        tmp = self.path(".runs.parquet.tmp")
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, self.path("runs.parquet"))
+        return df
+
+    def finish(self, plan: Plan, wall: float, ran: int, complete: bool) -> None:
+        info = json.loads(self.path("manifest.json").read_text())
+        rows = self.read_rows()
+        seconds = [r["seconds"] for r in rows]
+        info["sessions"][-1].update({"finished": _now(), "wall_seconds": wall, "runs_run": ran, "complete": complete})
+        info["runs_done"] = len(rows)
+        info["complete"] = complete
+        info["timings"] = {
+            "run_seconds_total": float(np.sum(seconds)) if seconds else 0.0,
+            "run_seconds_median": float(np.median(seconds)) if seconds else None,
+            "run_seconds_max": float(np.max(seconds)) if seconds else None,
+            "wall_seconds_total": float(sum(s.get("wall_seconds", 0.0) for s in info["sessions"])),
+            "hosts": sorted({r.get("host") for r in rows if r.get("host")}),
+        }
+        self.write_json("manifest.json", info)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -1,0 +1,5 @@
+import sys
+
+from .runs import main
+
+sys.exit(main())

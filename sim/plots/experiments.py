@@ -1,0 +1,128 @@
+"""Figures of an experiment (an `ExperimentResult`): series, welfare, trade-off, sensitivity."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..results.outcomes import OUTCOMES
+from .style import colours as scenario_colours
+from .style import plt, save
+
+SERIES = [
+    ("workers_active", 1e3, "workers abroad (thousands)"),
+    ("revenue_delivered", 1e6, "revenue delivered home, $M/month"),
+    ("retained_mean", 1.0, "what a worker keeps in a month, $ (mean)"),
+    ("escaped", 1.0, "escapes per month (6-month mean)"),
+]
+
+
+def experiment_figures(result, folder: str | Path) -> list[Path]:
+    """The figures of an experiment (an `ExperimentResult`): series, welfare, trade-off, sensitivity."""
+    folder = Path(folder)
+    scenarios = list(dict.fromkeys(result.runs["scenario"]))
+    colours = scenario_colours(scenarios)
+    out = [series_figure(result, folder / "series.png", scenarios, colours),
+           welfare_figure(result, folder / "welfare.png", scenarios, colours)]
+    trade = tradeoff_figure(result, folder / "tradeoff.png", scenarios, colours)
+    if trade is not None:
+        out.append(trade)
+    sens = sensitivity_figure(result, folder / "sensitivity.png")
+    if sens is not None:
+        out.append(sens)
+    return out
+
+
+def series_figure(result, path: Path, scenarios, colours) -> Path:
+    """Monthly series per scenario: the mean over runs, and a band holding 95% of the runs."""
+    m = result.monthly([c for c, _, _ in SERIES])
+    m["escaped"] = m.groupby("run_id")["escaped"].transform(lambda s: s.rolling(6, min_periods=1).mean())
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
+    for ax, (col, div, title) in zip(axes.flat, SERIES):
+        for sc in scenarios:
+            g = m[m["scenario"] == sc].groupby("date")[col]
+            stat = pd.DataFrame({"mean": g.mean(), "lo": g.quantile(0.025), "hi": g.quantile(0.975)}).sort_index()
+            t = pd.to_datetime(stat.index, format="%Y-%m")
+            ax.fill_between(t, stat["lo"] / div, stat["hi"] / div, color=colours[sc], alpha=0.18, lw=0)
+            ax.plot(t, stat["mean"] / div, color=colours[sc], lw=1.4, label=sc)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    runs = result.runs.groupby("scenario").size()
+    fig.suptitle(f"{result.manifest['name']}: mean of {runs.min()}-{runs.max()} runs per scenario; "
+                 f"band: 2.5-97.5% of runs", fontsize=11)
+    return save(fig, path)
+
+
+def welfare_figure(result, path: Path, scenarios, colours) -> Path:
+    """Distribution (ECDF) of net gain per worker and of what a worker keeps per month, per scenario.
+
+    Each run stores its percentiles 0-100; the curve averages them over runs
+    (Vincent averaging), so it is the typical run's distribution.
+    """
+    d = result.distributions()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, col, title in ((axes[0], "net_gain", "net gain of a worker over his posting, $ (workers who left)"),
+                           (axes[1], "retained_monthly", "what a worker keeps per month abroad, $")):
+        for sc in scenarios:
+            q = d[d["scenario"] == sc].groupby("q")[col].mean()
+            ax.plot(q.to_numpy(), q.index.to_numpy() / 100, color=colours[sc], lw=1.4, label=sc)
+        ax.axvline(0, color="k", lw=0.6)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel("share of workers at or below")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    return save(fig, path)
+
+
+def tradeoff_figure(result, path: Path, scenarios, colours) -> Path | None:
+    """Revenue delivered against worker welfare, one point per scenario, with 95% intervals."""
+    outcomes = result.outcomes
+    welfare = [o for o in ("retained_per_worker_month", "net_gain_p50", "net_gain_mean", "worker_share_kept") if o in outcomes]
+    if "revenue_delivered_per_year" not in outcomes or not welfare:
+        return None
+    s = result.summary().set_index(["scenario", "outcome"])
+    fig, axes = plt.subplots(1, min(2, len(welfare)), figsize=(6 * min(2, len(welfare)), 4.8), squeeze=False)
+    for ax, w in zip(axes[0], welfare[:2]):
+        for sc in scenarios:
+            x, y = s.loc[(sc, "revenue_delivered_per_year")], s.loc[(sc, w)]
+            ax.errorbar(x["mean"] / 1e6, y["mean"], xerr=[[(x["mean"] - x["ci_low"]) / 1e6], [(x["ci_high"] - x["mean"]) / 1e6]],
+                        yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]], fmt="o", color=colours[sc], capsize=3)
+            ax.annotate(sc, (x["mean"] / 1e6, y["mean"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ax.set_xlabel("revenue delivered to the state, $M a year")
+        ax.set_ylabel(OUTCOMES[w].what, fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle("revenue versus worker welfare (means, 95% intervals over replicates)", fontsize=11)
+    return save(fig, path)
+
+
+def sensitivity_figure(result, path: Path) -> Path | None:
+    """Sobol S1 and ST (or Morris mu* and sigma) per parameter, one panel per scenario and outcome."""
+    sens = result.sensitivity()
+    if not len(sens):
+        return None
+    groups = list(sens.groupby(["scenario", "outcome"], sort=False))
+    cols = min(2, len(groups))
+    rows = math.ceil(len(groups) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 0.35 * len(groups[0][1]) * rows + 1.5 * rows), squeeze=False)
+    sobol = "ST" in sens
+    for ax, ((scenario, outcome), g) in zip(axes.flat, groups):
+        g = g.sort_values("ST" if sobol else "mu_star")
+        y = np.arange(len(g))
+        if sobol:
+            ax.barh(y - 0.2, g["S1"], 0.4, xerr=g["S1_conf"], label="first order S1", color="#4c72b0")
+            ax.barh(y + 0.2, g["ST"], 0.4, xerr=g["ST_conf"], label="total ST", color="#dd8452")
+        else:
+            ax.barh(y - 0.2, g["mu_star"], 0.4, xerr=g["mu_star_conf"], label="mu*", color="#4c72b0")
+            ax.barh(y + 0.2, g["sigma"], 0.4, label="sigma", color="#dd8452")
+        ax.set_yticks(y, g["parameter"], fontsize=8)
+        ax.set_title(f"{scenario}: {outcome}", fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+        ax.legend(fontsize=7)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    fig.suptitle(("Sobol indices (95% bootstrap intervals)" if sobol else "Morris elementary effects"), fontsize=11)
+    return save(fig, path)

@@ -1,0 +1,10 @@
+"""What a run produces: the tables and their columns, the outcome registry, the `Result`
+with its summary, and saving and loading run folders. Builds on `sim.core`; the
+engines fill it."""
+
+from .outcomes import BRIEF_TARGETS, OUTCOMES, Outcome, outcomes_of, summarise
+from .result import Result, check_output_folder
+from .tables import HOST_COLUMNS, MONTHLY_COLUMNS, STATUS_CODE, STATUSES, WORKER_COLUMNS, MonthAggregator
+
+__all__ = ["BRIEF_TARGETS", "HOST_COLUMNS", "MONTHLY_COLUMNS", "OUTCOMES", "STATUSES", "STATUS_CODE", "WORKER_COLUMNS",
+           "MonthAggregator", "Outcome", "Result", "check_output_folder", "outcomes_of", "summarise"]

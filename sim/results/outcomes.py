@@ -1,0 +1,181 @@
+"""The outcome registry: every figure a run is judged by, declared once.
+
+An `Outcome` has a name (the key in summaries, ``runs.parquet`` and
+experiment and targets files), a short label and a description for people, a
+unit, how it is computed from a run's tables, and, for the six patterns of
+the design brief, the calibration range the no-sanctions run should land in.
+The run summary, the experiments' outcomes, the calibration targets, the
+command line's table and the figures' labels all read this registry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..common.formatting import fixed, number, percent
+
+
+class RunTables:
+    """A run's tables and the totals several outcomes share, computed once."""
+
+    def __init__(self, result):
+        self.result = result
+        self.m, self.w = result.monthly, result.workers
+        self.months = len(self.m)
+
+    @cached_property
+    def worker_months(self) -> float:
+        return float(self.m["workers_working"].sum())
+
+    @cached_property
+    def worker_years(self) -> float:
+        return self.worker_months / 12.0
+
+    @cached_property
+    def left(self) -> pd.DataFrame:
+        return self.w[self.w["status"] != "active"]
+
+    def per_year(self, column: str) -> float:
+        return float(self.m[column].sum()) / (self.months / 12.0) if self.months else math.nan
+
+    def per_worker_month(self, column: str) -> float:
+        return float(self.m[column].sum()) / self.worker_months if self.worker_months else math.nan
+
+    def rate(self, column: str, per: float) -> float:
+        """Events per ``per`` worker-years."""
+        return per * float(self.m[column].sum()) / self.worker_years if self.worker_years else math.nan
+
+    def monthly_mean(self, column: str) -> float:
+        return float(self.m[column].mean()) if self.months else math.nan
+
+    def net_gain(self, q: float) -> float:
+        return float(np.percentile(self.left["net_gain"], q)) if len(self.left) else math.nan
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    label: str  # short, for tables and axes: "state take per worker-month"
+    what: str  # the description, with its unit
+    unit: str  # "USD", "USD a year", "share", "hours a day", "per 1,000 worker-years", "workers"
+    compute: Callable[[RunTables], float]
+    target: tuple[float, float] | None = None  # the design brief's calibration range (no sanctions)
+    spec: str | None = None  # how the command line shows it ("{:.2f}"); money and shares have their own
+
+    @property
+    def money(self) -> bool:
+        return self.unit.startswith("USD")
+
+    @property
+    def total(self) -> bool:
+        """A total that grows with the simulated workforce (shown at full scale when a run is scaled)."""
+        return self.unit in ("USD a year", "workers")
+
+    def format(self, value: float, full: bool = False) -> str:
+        """The value as the command line and the reports show it."""
+        if self.unit == "share":
+            return percent(value)
+        if self.spec is not None and not full:
+            return fixed(value, self.spec)
+        return number(value, money=self.money, full=full)
+
+
+def _earned_share(r: RunTables) -> float:
+    earned = float(r.m["wages_gross"].sum() + r.m["side_earnings"].sum())
+    return float(r.m["worker_retained"].sum()) / earned if earned > 0 else math.nan
+
+
+def _hours(r: RunTables) -> float:
+    return float((r.m["hours_mean"] * r.m["workers_working"]).sum()) / r.worker_months if r.worker_months else math.nan
+
+
+_ALL = [
+    Outcome("revenue_delivered_per_year", "revenue delivered per year", "revenue that reaches the state, USD a year",
+            "USD a year", lambda r: r.per_year("revenue_delivered")),
+    Outcome("state_take_per_year", "state take per year",
+            "what the state takes from the workers, USD a year (before losses on the way home)", "USD a year",
+            lambda r: r.per_year("state_take")),
+    Outcome("revenue_interdicted_per_year", "revenue seized per year", "revenue seized on the way home, USD a year",
+            "USD a year", lambda r: r.per_year("revenue_interdicted")),
+    Outcome("state_take_per_worker_month", "state take per worker-month", "state take per worker-month, USD", "USD",
+            lambda r: r.per_worker_month("state_take"), target=(190.0, 830.0), spec="${:,.0f}"),
+    Outcome("worker_share_kept", "share of earnings the worker keeps", "share of gross earnings the worker keeps",
+            "share", _earned_share, target=(0.10, 0.35)),
+    Outcome("retained_per_worker_month", "kept per month worked", "what a worker keeps per month worked, USD", "USD",
+            lambda r: r.per_worker_month("worker_retained"), spec="${:,.0f}"),
+    Outcome("net_gain_mean", "mean net gain of a posting",
+            "mean net gain of a worker over his posting (kept, less ledger forfeited, less entry bribe), USD", "USD",
+            lambda r: float(r.w["net_gain"].mean()) if len(r.w) else math.nan),
+    Outcome("net_gain_p10", "net gain, 10th percentile", "10th percentile of net gain of workers who left, USD", "USD",
+            lambda r: r.net_gain(10)),
+    Outcome("net_gain_p50", "median net gain of a posting", "median net gain of workers who left, USD", "USD",
+            lambda r: r.net_gain(50)),
+    Outcome("net_gain_p90", "net gain, 90th percentile", "90th percentile of net gain of workers who left, USD", "USD",
+            lambda r: r.net_gain(90)),
+    Outcome("share_zero_retained_mean", "share keeping nothing", "mean monthly share of workers who keep nothing", "share",
+            lambda r: r.monthly_mean("share_zero_retained")),
+    Outcome("hours_mean", "mean hours per day", "mean hours per day", "hours a day", _hours, target=(12.0, 16.0),
+            spec="{:.1f}"),
+    Outcome("escapes_per_1000_worker_years", "escapes per 1,000 worker-years", "successful escapes per 1,000 worker-years",
+            "per 1,000 worker-years", lambda r: r.rate("escaped", 1000), target=(0.5, 5.0), spec="{:.2f}"),
+    Outcome("caught_per_1000_worker_years", "caught per 1,000 worker-years", "caught escaping per 1,000 worker-years",
+            "per 1,000 worker-years", lambda r: r.rate("caught", 1000), spec="{:.2f}"),
+    Outcome("deaths_per_10000_worker_years", "deaths per 10,000 worker-years", "deaths per 10,000 worker-years",
+            "per 10,000 worker-years", lambda r: r.rate("deaths", 10000), target=(10.0, 25.0), spec="{:.1f}"),
+    Outcome("sent_home_per_1000_worker_years", "sent home per 1,000 worker-years", "sent home per 1,000 worker-years",
+            "per 1,000 worker-years", lambda r: r.rate("sent_home", 1000), spec="{:.2f}"),
+    Outcome("entry_bribe_median", "median entry bribe", "median entry bribe, USD", "USD",
+            lambda r: float(r.w["entry_bribe"].median()) if len(r.w) else math.nan, target=(100.0, 3000.0),
+            spec="${:,.0f}"),
+    Outcome("workers_active_mean", "mean workers abroad", "mean workers abroad", "workers",
+            lambda r: r.monthly_mean("workers_active")),
+    Outcome("workers_final", "workers abroad at the end", "workers abroad at the end", "workers",
+            lambda r: int(r.m["workers_active"].iloc[-1]) if r.months else 0),
+    Outcome("retained_median_mean", "median kept in a month", "the month's median kept by a worker, averaged over months, USD",
+            "USD", lambda r: r.monthly_mean("retained_median")),
+]
+OUTCOMES: dict[str, Outcome] = {o.name: o for o in _ALL}
+# the calibration targets of the design brief (model.md), no-sanctions scenario
+BRIEF_TARGETS = {o.name: o.target for o in _ALL if o.target is not None}
+
+
+def outcomes_of(result, names: list[str] | None = None) -> dict[str, float]:
+    """The named outcomes (default: all) of one run (a `Result`), as floats."""
+    r = RunTables(result)
+    return {k: float(OUTCOMES[k].compute(r)) for k in (names if names is not None else OUTCOMES)}
+
+
+def summarise(result) -> dict:
+    """Headline figures of a run: every outcome, and where it falls against the brief's calibration targets."""
+    r = RunTables(result)
+    s = {"months": r.months, "workers_initial": int(result.manifest.get("workers_initial", 0))}
+    s.update({name: o.compute(r) for name, o in OUTCOMES.items()})
+    s["calibration"] = {
+        k: {"value": s[k], "low": lo, "high": hi, "inside": None if s[k] != s[k] else bool(lo <= s[k] <= hi),
+            "what": OUTCOMES[k].what}
+        for k, (lo, hi) in BRIEF_TARGETS.items()
+    }
+    return s
+
+
+QUANTILES = np.arange(0, 101)  # percentiles stored per run for the welfare distributions
+
+
+def distributions_of(result) -> pd.DataFrame:
+    """Percentiles 0..100 of each worker's net gain (workers who left) and of what he kept per month abroad."""
+    w = result.workers
+    left = w.loc[w["status"] != "active", "net_gain"].to_numpy(float)
+    abroad = w["months_abroad"].to_numpy(float)
+    monthly = (w["retained_total"].to_numpy(float) / np.where(abroad > 0, abroad, 1.0))[abroad > 0]
+    nan = np.full(len(QUANTILES), np.nan)
+    return pd.DataFrame({
+        "q": QUANTILES.astype("int64"),
+        "net_gain": np.percentile(left, QUANTILES) if len(left) else nan,
+        "retained_monthly": np.percentile(monthly, QUANTILES) if len(monthly) else nan,
+    })
