@@ -36,7 +36,7 @@ def row(name, values):
 
 
 def model_and_figures(months: int = 30):
-    from sim.app import ClassroomModel, camp_figure, kept_figure, model_params, series_figure
+    from sim.classroom.app import ClassroomModel, camp_figure, kept_figure, model_params, series_figure
 
     controls = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params().items()}
     model = ClassroomModel(**controls)

@@ -41,8 +41,8 @@ def scaled_overrides(workers: int, months: int) -> dict:
 def one_run(engine: str, workers: int, months: int, seed: int) -> dict:
     """In the child process: one run, reported as JSON on stdout."""
     sys.path.insert(0, str(ROOT))
-    import sim.arrays  # noqa: F401  (imports are start-up, not model time)
-    import sim.model  # noqa: F401
+    import sim.engines.array.model  # noqa: F401  (imports are start-up, not model time)
+    import sim.engines.mesa.model  # noqa: F401
     from sim import load_params, run
 
     params = load_params(overrides=scaled_overrides(workers, months))

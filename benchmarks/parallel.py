@@ -8,7 +8,7 @@ Run by hand, not by pytest:
 
 For each population, the same tasks (the baseline, 120 months, seeds 0..n-1)
 are run in this process alone (processes=1) and on a local pool of P
-processes (sim.experiment.execute, results returned, nothing written to
+processes (sim.explore.evaluators.execute, results returned, nothing written to
 disk). Prints the median wall time of each, the speed-up and the parallel
 efficiency = T1 / (P x TP), and the median seconds per run in each mode
 (a run slows down when P of them share the machine's memory and caches).
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def tasks(workers: int, runs: int, months: int) -> list[dict]:
-    from sim.experiment import plan_experiment
+    from sim.explore.plan import plan_experiment
 
     plan = plan_experiment({"name": "bench", "replicates": runs, "months": months, "scale": workers / 98_000,
                             "outcomes": ["revenue_delivered_per_year", "net_gain_p50"]})
@@ -36,7 +36,7 @@ def tasks(workers: int, runs: int, months: int) -> list[dict]:
 
 
 def timed(task_list, processes=None, scheduler=None) -> tuple[float, list[float]]:
-    from sim.experiment import execute
+    from sim.explore.evaluators import execute
 
     seconds = []
     t0 = time.perf_counter()

@@ -1,0 +1,186 @@
+"""The package's layout holds: layers import only lower layers, there are no import cycles
+(lazy imports inside functions included), no private name is imported across modules, and
+the policy kinds are listed in one place only.
+
+The imports are read from the source with `ast`, not by importing, so a lazy import
+inside a function counts as much as one at the top of a file.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+SIM = ROOT / "sim"
+# lowest first: a module may import its own layer and the layers before it
+LAYERS = ["common", "core", "results", "engines", "plots", "explore", "calibration", "classroom", "cli"]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+MODULES = {module_name(p): p for p in sorted(SIM.rglob("*.py"))}
+
+
+def is_package(name: str) -> bool:
+    return MODULES[name].name == "__init__.py"
+
+
+def resolve(importer: str, level: int, module: str | None) -> str:
+    """The absolute name of a relative import."""
+    if level == 0:
+        return module or ""
+    base = importer.split(".")
+    if not is_package(importer):
+        base = base[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([module] if module else []))
+
+
+def imports_of(name: str) -> list[tuple[str, list[str], int]]:
+    """(imported module, names imported from it, line) for every import of a sim module, anywhere in the file."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, [], node.lineno) for a in node.names if a.name.split(".")[0] == "sim"]
+        elif isinstance(node, ast.ImportFrom):
+            target = resolve(name, node.level, node.module)
+            if target.split(".")[0] != "sim":
+                continue
+            names = [a.name for a in node.names]
+            # `from . import rules` imports a module; `from .x import y` imports names of x
+            submodules = [f"{target}.{n}" for n in names if f"{target}.{n}" in MODULES]
+            if submodules:
+                out += [(m, [], node.lineno) for m in submodules]
+            else:
+                out.append((target, names, node.lineno))
+    return out
+
+
+def layer(name: str) -> int | None:
+    parts = name.split(".")
+    if len(parts) < 2:
+        return None  # the package's own __init__: the public API, above every layer
+    return LAYERS.index(parts[1])
+
+
+def test_every_module_is_in_a_layer():
+    for name in MODULES:
+        parts = name.split(".")
+        assert len(parts) == 1 or parts[1] in LAYERS, f"{name}: not in a layer of {LAYERS} (add it to the list and to sim/__init__.py)"
+
+
+def test_layers_import_only_lower_layers():
+    bad = []
+    for name in MODULES:
+        mine = layer(name)
+        if mine is None:
+            continue
+        for target, _, line in imports_of(name):
+            theirs = layer(target)
+            if theirs is None or theirs > mine:
+                bad.append(f"{name}:{line} imports {target} ({LAYERS[mine]} may not import "
+                           f"{'the package API' if theirs is None else LAYERS[theirs]})")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_import_cycles():
+    graph = {name: {t for t, _, _ in imports_of(name) if t in MODULES and t != name} for name in MODULES}
+    cycles, state = [], {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, stack)
+        stack.pop()
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_no_private_names_cross_modules():
+    bad = []
+    for name in MODULES:
+        for target, names, line in imports_of(name):
+            for n in names:
+                if n.startswith("_") and not (n.startswith("__") and n.endswith("__")):
+                    bad.append(f"{name}:{line} imports {n} from {target}")
+        # nor reached through a module: rnd._codes
+        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        aliases = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and resolve(name, node.level, node.module).startswith("sim"):
+                target = resolve(name, node.level, node.module)
+                aliases |= {a.asname or a.name for a in node.names if f"{target}.{a.name}" in MODULES}
+            elif isinstance(node, ast.Import):
+                aliases |= {a.asname or a.name for a in node.names if a.name.startswith("sim")}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
+                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+                bad.append(f"{name}:{node.lineno} uses {node.value.id}.{node.attr}")
+    assert not bad, "\n".join(bad)
+
+
+def test_checker_sees_lazy_imports_and_cycles(tmp_path, monkeypatch):
+    """The checks above would fail on a lazy upward import and on a cycle (so their passing means something)."""
+    fake = {"sim.core.a": tmp_path / "a.py", "sim.core.b": tmp_path / "b.py", "sim.core": tmp_path / "__init__.py"}
+    fake["sim.core.a"].write_text("def f():\n    from ..cli import main\n    from . import b\n")
+    fake["sim.core.b"].write_text("from .a import f\nfrom .a import _hidden\n")
+    fake["sim.core"].write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "MODULES", {**MODULES, **fake})
+    assert ("sim.cli", ["main"], 2) in imports_of("sim.core.a")
+    assert ("sim.core.b", [], 3) in imports_of("sim.core.a")
+    assert ("sim.core.a", ["_hidden"], 2) in imports_of("sim.core.b")
+    with pytest.raises(AssertionError, match="core may not import cli"):
+        test_layers_import_only_lower_layers()
+    with pytest.raises(AssertionError, match="sim.core.a -> sim.core.b -> sim.core.a"):
+        test_no_import_cycles()
+    with pytest.raises(AssertionError, match="imports _hidden"):
+        test_no_private_names_cross_modules()
+
+
+def test_policy_kinds_are_listed_once():
+    """No file but sim/core/policies.py spells out the policy kinds: the rest derive them from POLICY_CLASSES."""
+    from sim.core.policies import POLICY_KINDS
+
+    offenders = []
+    files = [p for p in list(SIM.rglob("*.py")) + list((ROOT / "tests").glob("*.py"))
+             if p.name != "policies.py" or p.parent.name != "core"]
+    for path in files:
+        if path.name == "test_policies.py":
+            continue  # tests a kind's own effect by name, one at a time
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Tuple, ast.List, ast.Set, ast.Dict)):
+                items = node.keys if isinstance(node, ast.Dict) else node.elts
+                named = {i.value for i in items if isinstance(i, ast.Constant) and i.value in POLICY_KINDS}
+                if len(named) >= 3:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} lists {sorted(named)}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_policy_files_exist_for_every_kind():
+    """Each kind has its single-policy file (python -m sim.core.params_toml --policies params/policies writes a missing one)."""
+    from sim import load_params
+    from sim.core.policies import POLICY_CLASSES
+
+    for kind in POLICY_CLASSES:
+        p = load_params(ROOT / "params" / "policies" / f"{kind}.toml")
+        assert [x.kind for x in p.policies] == [kind]
