@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import tarfile
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -24,18 +26,30 @@ REGISTRY = "https://registry.npmjs.org"
 JSDELIVR = re.compile(r"^https?://cdn\.jsdelivr\.net/npm/(?P<name>(@[^/@]+/)?[^/@]+)@(?P<version>[^/]+)(/(?P<file>.*))?$")
 
 
+_locks: dict[Path, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
 def _tarball(name: str, version: str, cache: Path) -> Path:
-    """The package's tarball, downloaded once into ``cache``."""
+    """The package's tarball, downloaded once into ``cache``.
+
+    The page asks for several files of one package at once (one thread each):
+    one thread downloads, the others wait for it, and the file appears whole
+    (a temporary file of this process and thread, then a rename).
+    """
     local = cache / f"{name.replace('/', '__')}-{version}.tgz"
-    if not local.exists():
-        url = f"{REGISTRY}/{name}/-/{name.split('/')[-1]}-{version}.tgz"
-        logger.info("fetching %s", url)
-        with urllib.request.urlopen(url, timeout=60) as response:
-            data = response.read()
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = local.with_name(f".{local.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(local)
+    with _locks_guard:
+        lock = _locks.setdefault(local, threading.Lock())
+    with lock:
+        if not local.exists():
+            url = f"{REGISTRY}/{name}/-/{name.split('/')[-1]}-{version}.tgz"
+            logger.info("fetching %s", url)
+            with urllib.request.urlopen(url, timeout=60) as response:
+                data = response.read()
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = local.with_name(f".{local.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(local)
     return local
 
 

@@ -298,7 +298,8 @@ def make_params(raw: dict | None = None, overrides: dict[str, Any] | None = None
 
     Raises `ParamsError` listing every problem, one line each, after ``prefix``.
     """
-    raw = apply_overrides(raw or {}, overrides or {}, defaults_dict())  # its errors name the override, not a file
+    if overrides:  # their errors name the override, not a file
+        raw = apply_overrides(raw or {}, overrides, defaults_dict())
     bad = check_finite(raw)
     if bad:
         raise ParamsError([prefix + b for b in bad])

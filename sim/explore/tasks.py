@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from ..core.params import Params
+from ..core.params import make_params
 from ..engines.runner import run
 from ..results.outcomes import distributions_of, outcomes_of
 
@@ -14,7 +14,7 @@ from ..results.outcomes import distributions_of, outcomes_of
 def run_task(task: dict) -> dict:
     """Run one (scenario, sample, replicate): a pure function of the task, on any executor."""
     t0 = time.perf_counter()
-    params = Params.model_validate(task["params"])
+    params = make_params(task["params"])
     result = run(params, engine=task["engine"], seed=task["seed"])
     ids = {"run_id": task["run_id"], "scenario": task["scenario"], "sample": task["sample"], "replicate": task["replicate"]}
     row = {**ids, "seed": task["seed"], **task["values"], **outcomes_of(result, task["outcomes"])}
