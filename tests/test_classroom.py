@@ -25,6 +25,59 @@ def defaults(**changes) -> dict:
     return {**controls, **changes}
 
 
+# ---------------------------------------------------------------- the page's browser files
+
+
+def test_npm_files_download_each_tarball_once_under_concurrent_requests(tmp_path, monkeypatch):
+    """A cold cache and eight files of one package asked for at once (as the page does): one download,
+    every file whole. (Before the lock, the threads shared one temporary file and the page never loaded.)"""
+    import io
+    import tarfile
+    import threading
+
+    from sim.classroom import assets
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for i in range(8):
+            data = f"file {i} ".encode() * 5000
+            info = tarfile.TarInfo(f"package/dist/f{i}.js")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    payload = buf.getvalue()
+    calls = []
+
+    class Response(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def slow_urlopen(url, timeout=None):
+        calls.append(url)
+        time.sleep(0.2)  # long enough for every thread to find the cache empty
+        return Response(payload)
+
+    monkeypatch.setattr(assets.urllib.request, "urlopen", slow_urlopen)
+    got, errors = {}, []
+
+    def fetch(i):
+        try:
+            got[i] = assets.file_from_npm(f"https://cdn.jsdelivr.net/npm/some-package@1.0.0/dist/f{i}.js", tmp_path)
+        except Exception as e:  # noqa: BLE001 - the test reports any failure
+            errors.append(e)
+
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(calls) == 1
+    assert all(got[i] == f"file {i} ".encode() * 5000 for i in range(8))
+
+
 # ---------------------------------------------------------------- the model behind the page
 
 
