@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
-from .common.errors import OlsimError
+from .common.errors import OlsimError, ResultsError
 from .common.formatting import format_money
 from .core.params import load_params, parse_value
 from .results.outcomes import OUTCOMES
@@ -151,16 +153,18 @@ def cmd_run(args) -> int:
         print(f"running {workers:,} workers for {params.calendar.months} months, {args.engine} engine, seed {args.seed}", file=sys.stderr)
     result = run(params, engine=args.engine, seed=args.seed, progress=show, command=command)
     result.manifest["params_file"] = args.params
+    failed = None
     try:
         folder = result.save(out, force=args.force)
     except OSError as e:
-        # keep the finished run: write it next to the requested folder instead
+        # keep the finished run: write it under results/ instead, then fail (a script must not think it succeeded)
         fallback = _default_out(args.params, args.seed)
         try:
             folder = result.save(fallback)
-        except OSError:
-            raise UsageError(f"--out {out}: {e}; the results could not be saved") from None
-        print(f"olsim: warning: --out {out}: {_reason(e, out)}; results saved to {folder} instead", file=sys.stderr)
+        except OSError as e2:
+            raise ResultsError(f"--out {out}: {_reason(e, out)}; and {fallback}: {_reason(e2, fallback)}; "
+                               f"the results could not be saved") from None
+        failed = ResultsError(f"--out {out}: {_reason(e, out)}; the results were saved to {folder} instead")
     folder = out if folder == out.absolute() else folder
     s = result.summary
     print(f"overseas-labor-sim: {s['months']} months from {params.calendar.start}, {args.engine} engine, seed {args.seed}, "
@@ -169,6 +173,8 @@ def cmd_run(args) -> int:
     print(f"results: {folder}/ (monthly.parquet, hosts.parquet, workers.parquet, manifest.json)")
     if args.profile:
         print(profile_table(result))
+    if failed is not None:
+        raise failed
     return 0
 
 
@@ -301,15 +307,34 @@ def cmd_plot(args) -> int:
         return 0
     from .plots.runs import overview
 
+    output = _figure_path(args.output or "overview.png", args.force)
     runs = {}
     for f in folders:
         try:
             r = Result.load(f)
-        except FileNotFoundError as e:
-            raise UsageError(f"{e} (olsim plot takes run folders or one experiment folder)") from None
+        except ResultsError as e:
+            raise ResultsError([f"{line} (olsim plot takes run folders or one experiment folder)" for line in e.errors]) from None
         runs[Path(r.manifest.get("params_file") or f).stem if len(folders) == 1 else f.name] = r
-    print(overview(runs, args.output or "overview.png"))
+    print(overview(runs, output))
     return 0
+
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _figure_path(text: str, force: bool) -> Path:
+    """Where `olsim plot` may write a figure: an image file name, in a folder that exists, not replacing
+    a file unless --force."""
+    path = Path(text)
+    if path.is_dir():
+        raise UsageError(f"-o {text}: is a folder; give a file name such as {path / 'overview.png'}")
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise UsageError(f"-o {text}: the figure's file must end in {', '.join(FIGURE_SUFFIXES)}")
+    if not path.absolute().parent.is_dir():
+        raise UsageError(f"-o {text}: folder {path.absolute().parent} does not exist")
+    if path.exists() and not force:
+        raise UsageError(f"-o {text}: already exists; add --force to replace it, or choose another name")
+    return path
 
 
 def cmd_classroom(args) -> int:
@@ -337,11 +362,16 @@ def cmd_classroom(args) -> int:
     print(f"open http://127.0.0.1:{args.port} in a browser; Ctrl-C stops the page", flush=True)
     command = [sys.executable, "-m", "solara", "run", "sim.classroom.app", "--host", "127.0.0.1", "--port", str(args.port),
                "--production", "--no-open", "--log-level", "warning"]
-    import subprocess
+    if hasattr(os, "execve"):
+        # become the server: a SIGTERM or SIGKILL sent to olsim then stops the page, nothing is left serving the port
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, command, env)
+    import subprocess  # pragma: no cover - systems without exec
 
-    try:
+    try:  # pragma: no cover
         return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # pragma: no cover
         return 0
 
 
@@ -424,7 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES_PLOT, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     plot.add_argument("folders", nargs="+", help="an experiment folder, or run folders")
-    plot.add_argument("-o", "--output", default=None, help="PNG file for run folders (default overview.png)")
+    plot.add_argument("-o", "--output", default=None, help="image file for run folders: .png, .pdf or .svg (default overview.png)")
+    plot.add_argument("--force", action="store_true", help="replace the -o file if it exists")
     plot.set_defaults(func=cmd_plot)
 
     cls = sub.add_parser(
@@ -440,8 +471,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame):
+    """SIGTERM (a batch system's time limit, `kill`) ends olsim as Ctrl-C does: finished work is kept, helpers stopped."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
@@ -458,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

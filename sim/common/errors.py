@@ -27,3 +27,7 @@ class ParamsError(OlsimError):
 
 class ExperimentError(OlsimError):
     """An invalid experiment or targets file, or a results folder that cannot be used."""
+
+
+class ResultsError(OlsimError):
+    """A results folder that cannot be read (missing or damaged files) or written."""

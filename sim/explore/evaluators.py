@@ -9,6 +9,9 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import sys
+import threading
+import time
 from typing import Callable
 
 from ..common.errors import ExperimentError
@@ -23,8 +26,25 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def _ignore_sigint():  # pool workers: Ctrl-C is the coordinator's to handle
+def _pool_worker_init(coordinator: int):
+    """A pool worker: Ctrl-C is the coordinator's to handle; and when the coordinator is gone (killed,
+    out of memory, a batch system's time limit), the worker ends too instead of waiting for ever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch():
+        while True:
+            time.sleep(WATCH_SECONDS)
+            try:
+                os.kill(coordinator, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - a pid reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="olsim-coordinator-watch", daemon=True).start()
+
+
+WATCH_SECONDS = 1.0  # how often a pool worker checks that its coordinator is alive
 
 
 def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int | None = None,
@@ -50,7 +70,8 @@ def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int |
 
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.explore.tasks", "sim.engines.array.model"])
-    pool = ProcessPoolExecutor(max_workers=min(processes, len(tasks)), mp_context=ctx, initializer=_ignore_sigint)
+    pool = ProcessPoolExecutor(max_workers=min(processes, len(tasks)), mp_context=ctx, initializer=_pool_worker_init,
+                               initargs=(os.getpid(),))
     try:
         # keep a short queue so that an interruption leaves little submitted work behind
         queue = iter(tasks)
@@ -87,18 +108,36 @@ def connect(address: str):
         raise ExperimentError(f"--scheduler {address}: cannot connect ({text}); start one with 'dask scheduler'") from None
 
 
+NO_WORKERS_WARN_SECONDS = 60.0  # a cluster with no workers for this long, and nothing finished: say so
+
+
 def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
-    from distributed import as_completed
+    from distributed import wait
 
     own = not hasattr(scheduler, "submit")
     client = connect(scheduler) if own else scheduler
+    address = getattr(getattr(client, "scheduler", None), "address", None) or scheduler
     try:
         # pure=False: every stochastic task is its own key, never merged with another
         futures = [client.submit(run_task, t, pure=False, retries=2, key=f"olsim-{t['run_id']}-{os.urandom(4).hex()}")
                    for t in tasks]
+        pending, quiet_since, warned = set(futures), time.monotonic(), False
         try:
-            for fut in as_completed(futures):
-                on_done(fut.result())
+            while pending:
+                try:
+                    finished, pending = wait(pending, timeout=min(5.0, NO_WORKERS_WARN_SECONDS), return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    finished = set()
+                for fut in sorted(finished, key=lambda f: f.key):
+                    on_done(fut.result())
+                if finished:
+                    quiet_since, warned = time.monotonic(), False
+                elif not warned and time.monotonic() - quiet_since >= NO_WORKERS_WARN_SECONDS \
+                        and not client.scheduler_info().get("workers"):
+                    print(f"olsim: warning: the Dask scheduler {address} has had no workers for "
+                          f"{time.monotonic() - quiet_since:.0f} s; waiting for some (start them with "
+                          f"'dask worker {address}'), or Ctrl-C to stop (finished runs are kept)", file=sys.stderr, flush=True)
+                    warned = True
         finally:
             client.cancel([f for f in futures if not f.done()])
     finally:

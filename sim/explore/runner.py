@@ -6,6 +6,7 @@ import os
 import sys
 import time
 
+from ..common.errors import ExperimentError
 from .analysis import ExperimentResult
 from .evaluators import connect, cores, execute
 from .plan import Plan
@@ -57,13 +58,41 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
 
     complete = False
     try:
-        execute(todo, on_done, processes=processes, scheduler=scheduler)
+        try:
+            execute(todo, on_done, processes=processes, scheduler=scheduler)
+        except ExperimentError:
+            raise
+        except Exception as e:  # an evaluator or the disk failed: the finished runs are kept; say so in one line
+            raise ExperimentError(f"{_failure(e, scheduler)}; the {len(store.done())} finished runs are saved in "
+                                  f"{store.folder}; run the same command with --resume to finish") from None
         complete = True
     finally:
         if bar is not None:
             bar.close()
-        store.consolidate(plan)
-        store.finish(plan, time.perf_counter() - t0, ran, complete and len(store.done()) == len(plan.tasks))
+        try:
+            store.consolidate(plan)
+            store.finish(plan, time.perf_counter() - t0, ran, complete and len(store.done()) == len(plan.tasks))
+        except OSError:
+            if complete:
+                raise
+        store.release()
+        if store.replaced is not None:
+            print(f"olsim: the experiment this one replaces is kept in {store.replaced} until this one is complete",
+                  file=sys.stderr)
     result = ExperimentResult.load(store.folder)
     result.write_analysis(plots=plots)
     return result
+
+
+def _failure(e: Exception, scheduler) -> str:
+    """What went wrong, in words, from an evaluator's or the disk's exception."""
+    name = type(e).__name__
+    if name == "BrokenProcessPool":
+        return "a worker process of the local pool died (killed, or out of memory)"
+    if name in ("CancelledError", "FutureCancelledError"):
+        address = getattr(getattr(scheduler, "scheduler", None), "address", None) or scheduler
+        return f"the Dask scheduler {address} cancelled the runs (lost, or restarted)"
+    if isinstance(e, OSError):
+        return f"cannot write the results ({e.strerror or e})"
+    first = str(e).splitlines()[0] if str(e) else ""
+    return f"a run failed ({name}: {first})"

@@ -28,15 +28,41 @@ class Store:
     """
 
     def __init__(self, folder: str | os.PathLike):
-        self.folder = Path(folder).absolute()
+        folder = Path(folder).absolute()
+        if folder.is_symlink():  # act on what the link points to; the link stays
+            if not folder.resolve().exists():
+                raise ExperimentError(f"--out {folder}: a symbolic link to {folder.resolve()}, which does not exist; nothing was written")
+            folder = folder.resolve()
+        self.folder = folder
+        self.replaced: Path | None = None  # an earlier experiment moved aside by --force, removed once this one completes
+        self._lock = None
+
+    # one olsim at a time per folder
+    def _acquire(self, folder: Path):
+        """Hold an exclusive lock on ``folder``/.lock; `ExperimentError` if another process holds it."""
+        import fcntl
+
+        fh = open(folder / ".lock", "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise ExperimentError(f"--out {folder}: another olsim is writing this experiment now; wait for it to end, "
+                                  f"or choose another --out") from None
+        return fh
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     # where things go
     def path(self, *parts) -> Path:
         return self.folder.joinpath(*parts)
 
     def done(self) -> set[str]:
-        rows = self.path("rows")
-        return {p.stem for p in rows.glob("*.json")} if rows.exists() else set()
+        """The ids of the finished runs: those whose rows/ID.json reads whole (a damaged one is run again)."""
+        return {r["row"]["run_id"] for r in self.read_rows()}
 
     def prepare(self, plan: Plan, resume: bool, force: bool, executor: str) -> set[str]:
         """Check the folder and write the manifest; return the run ids already done."""
@@ -69,11 +95,19 @@ class Store:
                     raise ExperimentError(f"--resume: {f} holds results of a different experiment (its runs, seeds, "
                                           f"parameters or outcomes differ); use another --out, or --force to replace them")
             elif force:
-                shutil.rmtree(f)
+                # keep the earlier experiment until this one is complete: moved aside, not deleted
+                held = self._acquire(f)
+                aside = f.with_name(f".{f.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+                f.rename(aside)
+                held.close()
+                self.replaced = aside
+                old = None
             else:
                 n = len(self.done())
                 raise ExperimentError(f"--out {f}: already holds {n} runs of an experiment; add --resume to finish it, "
                                       f"--force to replace it, or choose another --out")
+        f.mkdir(parents=True, exist_ok=True)
+        self._lock = self._acquire(f)
         for sub in ("rows", "monthly", "distributions", *(("hosts",) if plan.spec.hosts else ())):
             (f / sub).mkdir(parents=True, exist_ok=True)
         done = self.done() if resume else set()
@@ -103,6 +137,7 @@ class Store:
         if plan.raw_samples is not None:
             np.save(f / ".sample_matrix.npy", plan.raw_samples)
             os.replace(f / ".sample_matrix.npy", f / "sample_matrix.npy")
+        self.consolidate(plan)  # a runs.parquet from the start: a folder killed early is still an experiment's
         return done
 
     def save_run(self, payload: dict) -> None:
@@ -120,8 +155,15 @@ class Store:
 
     def read_rows(self) -> list[dict]:
         out = []
-        for p in sorted(self.path("rows").glob("*.json")):
-            out.append(json.loads(p.read_text()))
+        rows = self.path("rows")
+        for p in sorted(rows.glob("*.json")) if rows.exists() else []:
+            try:
+                r = json.loads(p.read_text(encoding="utf-8"))
+                if r["row"]["run_id"] != p.stem:
+                    raise ValueError("another run's row")
+            except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+                continue  # damaged (a disk filled, a copy cut short): not done, so --resume runs it again
+            out.append(r)
         return out
 
     def consolidate(self, plan: Plan) -> pd.DataFrame:
@@ -155,6 +197,10 @@ class Store:
             "hosts": sorted({r.get("host") for r in rows if r.get("host")}),
         }
         self.write_json("manifest.json", info)
+        if complete:  # the experiments this one replaced (--force) are no longer needed
+            for aside in self.folder.parent.glob(f".{self.folder.name}.replaced-*"):
+                shutil.rmtree(aside, ignore_errors=True)
+            self.replaced = None
 
 
 def _now() -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..common.errors import OlsimError
 from ..results.result import Result
 from .style import plt, save
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
     for folder in args.runs:
         try:
             r = Result.load(folder)
-        except FileNotFoundError as e:
+        except OlsimError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         label = Path(r.manifest.get("params_file") or folder).stem

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..common.errors import ResultsError
 from ..common.files import current_umask, jsonable
 from .outcomes import outcomes_of, summarise
 
@@ -37,11 +38,12 @@ class Result:
         """Write the four files into ``folder`` atomically (a temporary folder, then a rename).
 
         An existing folder is never overwritten unless ``force``, and even
-        then only if it is a run folder (it holds manifest.json) or empty; it
-        is replaced only once the new one is complete, and put back if the
-        replacement fails.
+        then only if it is an earlier run's folder (`is_run_folder`) or empty;
+        it is replaced only once the new one is complete, and put back if the
+        replacement fails. A symbolic link is followed: the folder it points
+        to is replaced, the link stays.
         """
-        folder = Path(folder).absolute()
+        folder = output_folder(folder)
         check_output_folder(folder, force)
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -50,7 +52,7 @@ class Result:
             self.monthly.to_parquet(tmp / "monthly.parquet", index=False)
             self.hosts.to_parquet(tmp / "hosts.parquet", index=False)
             self.workers.to_parquet(tmp / "workers.parquet", index=False)
-            manifest = {**self.manifest, "summary": jsonable(self.summary)}
+            manifest = {"kind": RUN_KIND, **self.manifest, "summary": jsonable(self.summary)}
             (tmp / "manifest.json").write_text(json.dumps(jsonable(manifest), indent=2) + "\n")
             if folder.exists():
                 check_output_folder(folder, force)  # it may have appeared while running
@@ -61,7 +63,7 @@ class Result:
                 except BaseException:
                     old.rename(folder)
                     raise
-                shutil.rmtree(old, ignore_errors=True)
+                shutil.rmtree(old)
             else:
                 tmp.rename(folder)
         except BaseException:
@@ -71,23 +73,57 @@ class Result:
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "Result":
+        """A run folder read back; `ResultsError` (one line) if it is not one or is damaged."""
         folder = Path(folder)
-        missing = [f for f in ("manifest.json", "monthly.parquet", "hosts.parquet", "workers.parquet") if not (folder / f).exists()]
+        missing = [f for f in RUN_FILES if not (folder / f).exists()]
         if missing:
-            raise FileNotFoundError(f"{folder}: not a run folder (missing {', '.join(missing)})")
-        manifest = json.loads((folder / "manifest.json").read_text())
+            raise ResultsError(f"{folder}: not a run folder (missing {', '.join(missing)})")
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict):
+                raise ValueError("manifest.json is not a JSON object")
+            tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("monthly", "hosts", "workers")}
+        except (OSError, UnicodeDecodeError, ValueError) as e:  # pyarrow's errors are ValueErrors too
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ResultsError(f"{folder}: damaged run folder ({first})") from None
         manifest.pop("summary", None)
-        return cls(
-            monthly=pd.read_parquet(folder / "monthly.parquet"),
-            hosts=pd.read_parquet(folder / "hosts.parquet"),
-            workers=pd.read_parquet(folder / "workers.parquet"),
-            manifest=manifest,
-        )
+        manifest.pop("kind", None)
+        return cls(**tables, manifest=manifest)
+
+
+RUN_KIND = "run"
+RUN_FILES = ("manifest.json", "monthly.parquet", "hosts.parquet", "workers.parquet")
+
+
+def output_folder(folder: str | os.PathLike) -> Path:
+    """The absolute folder results go to: a symbolic link is followed to what it points to."""
+    folder = Path(folder).absolute()
+    if folder.is_symlink():
+        target = folder.resolve()
+        if not target.exists():
+            raise FileNotFoundError(f"{folder}: a symbolic link to {target}, which does not exist; nothing was written")
+        return target
+    return folder
+
+
+def is_run_folder(folder: str | os.PathLike) -> bool:
+    """A folder written by a run, and nothing else: its manifest says so (or, written before runs said so, has a
+    run's keys) and it holds exactly the run's four files."""
+    folder = Path(folder)
+    try:
+        entries = {p.name for p in folder.iterdir()}
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(manifest, dict) or entries != set(RUN_FILES):
+        return False
+    kind = manifest.get("kind")
+    return kind == RUN_KIND or (kind is None and {"engine", "seed", "params", "versions"} <= set(manifest))
 
 
 def check_output_folder(folder: str | os.PathLike, force: bool = False) -> None:
     """Raise FileExistsError/NotADirectoryError/PermissionError (one line) if results cannot go to ``folder``."""
-    folder = Path(folder).absolute()
+    folder = output_folder(folder)
     if not folder.name or folder.name in (".", ".."):
         raise NotADirectoryError(f"{folder}: give a folder name for the results")
     if folder.exists():
@@ -95,8 +131,9 @@ def check_output_folder(folder: str | os.PathLike, force: bool = False) -> None:
             raise FileExistsError(f"{folder}: exists and is not a folder; nothing was replaced")
         if not force:
             raise FileExistsError(f"{folder}: already exists; choose another folder or add --force to replace it")
-        if any(folder.iterdir()) and not (folder / "manifest.json").exists():
-            raise FileExistsError(f"{folder}: not a run folder (no manifest.json); --force replaces only earlier runs, so nothing was replaced")
+        if any(folder.iterdir()) and not is_run_folder(folder):
+            raise FileExistsError(f"{folder}: not a run folder (it holds files a run does not write); --force "
+                                  f"replaces only an earlier run's folder, so nothing was replaced")
     parent = folder.parent
     while not parent.exists():
         parent = parent.parent
