@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .common.errors import OlsimError, ResultsError
 from .common.formatting import format_money
+from .core.draws import MAX_SEED
 from .core.params import load_params, parse_value
 from .results.outcomes import OUTCOMES
 from .results.result import check_output_folder
@@ -137,8 +138,8 @@ def cmd_run(args) -> int:
     if args.engine not in ENGINES:
         raise UsageError(f"--engine {args.engine}: unknown engine (engines: {', '.join(ENGINES)})")
     check_memory(params, args.engine)
-    if args.seed < 0:
-        raise UsageError(f"--seed {args.seed}: must be 0 or more")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed {args.seed}: must be from 0 to {MAX_SEED}")
     if args.out is not None and not args.out.strip():
         raise UsageError("--out: empty folder name")
     out = Path(args.out) if args.out else _default_out(args.params, args.seed)
@@ -291,7 +292,7 @@ def cmd_plot(args) -> int:
     for f in folders:
         if not f.is_dir():
             raise UsageError(f"{f}: no such folder")
-    if all((f / "runs.parquet").exists() for f in folders):
+    if any(_manifest_kind(f) == "experiment" for f in folders):
         if len(folders) > 1 or args.output:
             raise UsageError("olsim plot: give one experiment folder (its figures go into its plots/ folder)")
         try:
@@ -317,6 +318,17 @@ def cmd_plot(args) -> int:
         runs[Path(r.manifest.get("params_file") or f).stem if len(folders) == 1 else f.name] = r
     print(overview(runs, output))
     return 0
+
+
+def _manifest_kind(folder: Path) -> str | None:
+    """What wrote a results folder, as its manifest says ("run", "experiment"), if it can be read."""
+    import json
+
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return manifest.get("kind", "run" if "engine" in manifest else None) if isinstance(manifest, dict) else None
 
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")

@@ -45,6 +45,12 @@ def test_npm_files_download_each_tarball_once_under_concurrent_requests(tmp_path
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     payload = buf.getvalue()
+    import base64
+    import hashlib
+    import json
+
+    meta = json.dumps({"dist": {"tarball": "https://registry.example/some-package-1.0.0.tgz",
+                                "integrity": "sha512-" + base64.b64encode(hashlib.sha512(payload).digest()).decode()}})
     calls = []
 
     class Response(io.BytesIO):
@@ -55,6 +61,8 @@ def test_npm_files_download_each_tarball_once_under_concurrent_requests(tmp_path
             return False
 
     def slow_urlopen(url, timeout=None):
+        if not url.endswith(".tgz"):
+            return Response(meta.encode())
         calls.append(url)
         time.sleep(0.2)  # long enough for every thread to find the cache empty
         return Response(payload)
@@ -76,6 +84,27 @@ def test_npm_files_download_each_tarball_once_under_concurrent_requests(tmp_path
     assert not errors
     assert len(calls) == 1
     assert all(got[i] == f"file {i} ".encode() * 5000 for i in range(8))
+
+
+def test_npm_tarball_that_fails_its_checksum_is_refused_and_not_kept(tmp_path, monkeypatch):
+    import io
+    import json
+
+    from sim.classroom import assets
+
+    class Response(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    meta = json.dumps({"dist": {"tarball": "https://registry.example/p-1.0.0.tgz", "integrity": "sha512-AAAA"}})
+    monkeypatch.setattr(assets.urllib.request, "urlopen",
+                        lambda url, timeout=None: Response(meta.encode() if not url.endswith(".tgz") else b"tampered"))
+    with pytest.raises(ValueError, match="checksum"):
+        assets.file_from_npm("https://cdn.jsdelivr.net/npm/p@1.0.0/index.js", tmp_path)
+    assert not list(tmp_path.rglob("*.tgz"))
 
 
 # ---------------------------------------------------------------- the model behind the page

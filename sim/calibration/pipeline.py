@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +34,14 @@ class Folder:
     """A calibration's folder: calibration.json marks it; search/, confirm/, validation/ are experiment folders."""
 
     def __init__(self, path: Path):
-        self.path = Path(path).absolute()
+        path = Path(path).absolute()
+        if path.is_symlink():  # act on what the link points to; the link stays
+            if not path.resolve().exists():
+                raise ExperimentError(f"--out {path}: a symbolic link to {path.resolve()}, which does not exist; nothing was written")
+            path = path.resolve()
+        self.path = path
         self.replace = False
+        self.replaced: Path | None = None  # an earlier calibration moved aside by --force, removed once this one is done
 
     def read_mark(self) -> dict:
         mark = self.path / "calibration.json"
@@ -72,8 +79,9 @@ class Folder:
 
     def mark(self, targets: Targets, info: dict) -> None:
         try:
-            if self.replace:
-                shutil.rmtree(self.path)
+            if self.replace:  # kept aside until this calibration is complete (done())
+                self.replaced = self.path.with_name(f".{self.path.name}.replaced-{os.getpid()}")
+                self.path.rename(self.replaced)
                 self.replace = False
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -81,6 +89,12 @@ class Folder:
         atomic_write(self.path / "calibration.json",
                       (json.dumps({"kind": "calibration", "targets_file": str(targets.path), "targets_text": targets.text,
                                    **info}, indent=1) + "\n").encode())
+
+    def done(self) -> None:
+        """The calibration is complete: the ones it replaced (--force) are no longer needed."""
+        for aside in self.path.parent.glob(f".{self.path.name}.replaced-*"):
+            shutil.rmtree(aside, ignore_errors=True)
+        self.replaced = None
 
 
 @dataclass
@@ -173,7 +187,15 @@ def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None
         scheduler = connect(scheduler)  # before anything is written
     try:
         folder.mark(targets, {"force_output": bool(force or old.get("force_output", False))})
-        return _calibrate(targets, folder, search_plan, out_file, processes, scheduler, resume, progress, log)
+        try:
+            cal = _calibrate(targets, folder, search_plan, out_file, processes, scheduler, resume, progress, log)
+        except BaseException:
+            if folder.replaced is not None:
+                print(f"olsim: the calibration this one replaces is kept in {folder.replaced} until this one is complete",
+                      file=sys.stderr)
+            raise
+        folder.done()
+        return cal
     finally:
         if own_client:
             scheduler.close()

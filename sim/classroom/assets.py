@@ -7,11 +7,15 @@ package registries but not CDNs (a school network, a CI sandbox), the page
 would load blank. `use_npm_registry` makes the proxy read those files from
 the npm registry instead: it downloads each package's tarball once (kept next
 to Solara's own cache) and serves the file from it, the same bytes jsDelivr
-serves. If the registry fails, Solara's own CDN fetch is tried as before.
+serves, after checking it against the registry's checksum. If the registry
+fails, Solara's own CDN fetch is tried as before. (``solara-assets``, which
+bundles these files, exists only for older Solara versions than the one used.)
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import os
@@ -42,15 +46,30 @@ def _tarball(name: str, version: str, cache: Path) -> Path:
         lock = _locks.setdefault(local, threading.Lock())
     with lock:
         if not local.exists():
-            url = f"{REGISTRY}/{name}/-/{name.split('/')[-1]}-{version}.tgz"
-            logger.info("fetching %s", url)
-            with urllib.request.urlopen(url, timeout=60) as response:
-                data = response.read()
+            data = _download(name, version)
             cache.mkdir(parents=True, exist_ok=True)
             tmp = local.with_name(f".{local.name}.{os.getpid()}-{threading.get_ident()}.tmp")
             tmp.write_bytes(data)
             tmp.replace(local)
     return local
+
+
+def _download(name: str, version: str) -> bytes:
+    """The package's tarball from the registry, checked against the registry's own checksum
+    (``dist.integrity``, sha512; else ``dist.shasum``, sha1). `ValueError` if it does not match."""
+    with urllib.request.urlopen(f"{REGISTRY}/{name}/{version}", timeout=60) as response:
+        dist = json.loads(response.read().decode("utf-8"))["dist"]
+    logger.info("fetching %s", dist["tarball"])
+    with urllib.request.urlopen(dist["tarball"], timeout=60) as response:
+        data = response.read()
+    integrity = dist.get("integrity", "")
+    if integrity.startswith("sha512-"):
+        ok = base64.b64encode(hashlib.sha512(data).digest()).decode() == integrity.removeprefix("sha512-")
+    else:
+        ok = hashlib.sha1(data).hexdigest() == dist.get("shasum")
+    if not ok:
+        raise ValueError(f"{name}@{version}: the downloaded tarball does not match the registry's checksum; not kept")
+    return data
 
 
 def file_from_npm(url: str, cache: Path) -> bytes | None:

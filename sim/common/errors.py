@@ -13,7 +13,9 @@ class OlsimError(ValueError):
     """A problem with what the user asked for; ``errors`` holds one line per problem."""
 
     def __init__(self, errors: list[str] | str):
-        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        lines = [errors] if isinstance(errors, str) else list(errors)
+        # one line each, whatever a key or value holds (a name with a newline in it)
+        self.errors = [str(line).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t") for line in lines]
         super().__init__("\n".join(self.errors))
 
     def prefixed(self, prefix: str) -> "OlsimError":

@@ -11,7 +11,6 @@ schema.
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 import tomllib
@@ -38,6 +37,9 @@ def suggest(word: str, options) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+MAX_FILE_BYTES = 8 * 2**20  # far above any parameter, experiment or targets file (the largest shipped is ~20 kB)
+
+
 def read_toml(path: str | os.PathLike, kind: str, error: type[OlsimError] = OlsimError) -> tuple[str, dict]:
     """A TOML file's text and contents; ``error`` (one line) if it is missing, a folder, not text or malformed.
 
@@ -48,27 +50,24 @@ def read_toml(path: str | os.PathLike, kind: str, error: type[OlsimError] = Olsi
         raise error(f"{p}: no such file")
     if p.is_dir():
         raise error(f"{p}: is a folder, not {kind}")
+    if not p.is_file():
+        raise error(f"{p}: not a regular file (a device, a pipe or a socket), not {kind}")
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(p, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise error(f"{p}: cannot be read ({e.strerror or e})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise error(f"{p}: larger than {MAX_FILE_BYTES // 2**20} MiB, too large for {kind}")
+    try:
+        text = data.decode("utf-8")
         return text, tomllib.loads(text)
     except UnicodeDecodeError:
         raise error(f"{p}: not a text file") from None
     except tomllib.TOMLDecodeError as e:
         raise error(f"{p}: malformed TOML: {e}") from None
-
-
-def check_finite(raw: Any, key: str = "") -> list[str]:
-    """TOML admits nan and inf; one line for each, naming its key."""
-    errors = []
-    if isinstance(raw, dict):
-        for k, v in raw.items():
-            errors += check_finite(v, f"{key}.{k}" if key else str(k))
-    elif isinstance(raw, list):
-        for i, v in enumerate(raw):
-            errors += check_finite(v, f"{key}[{i}]")
-    elif isinstance(raw, float) and not math.isfinite(raw):
-        errors.append(f"{key}: must be a finite number (got {raw})")
-    return errors
+    except RecursionError:
+        raise error(f"{p}: nested too deeply to be {kind}") from None
 
 
 def first_per_key(lines: list[str], keep_all: tuple[str, ...] = ()) -> list[str]:

@@ -23,6 +23,8 @@ import hashlib
 
 import numpy as np
 
+from ..common.errors import ParamsError
+
 MASK64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
 _M1 = 0xBF58476D1CE4E5B9
@@ -32,6 +34,18 @@ _TO_UNIT = 2.0**-53
 _MONTH_OFFSET = 1 << 20
 
 _codes: dict[str, int] = {}
+MAX_SEED = 2**63 - 1  # seeds are hashed modulo 2**64: larger ones would alias smaller ones
+
+
+def check_seed(seed) -> int:
+    """A seed as an int in 0..2**63-1; `ParamsError` (one line) for anything else (-1, 1.5, "3", True, 2**64)."""
+    if isinstance(seed, np.integer):
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ParamsError(f"seed: must be a whole number from 0 to {MAX_SEED} (got {seed!r})")
+    if not 0 <= seed <= MAX_SEED:
+        raise ParamsError(f"seed: must be from 0 to {MAX_SEED} (got {seed})")
+    return seed
 
 
 def decision_code(decision: str) -> int:

@@ -15,7 +15,7 @@ def F(default, source: str, description: str = "", **constraints):
 
 
 def parse_month(value: str) -> tuple[int, int]:
-    m = MONTH_RE.match(value)
+    m = MONTH_RE.fullmatch(value)
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise ValueError(f"'{value}' is not a month written YYYY-MM")
     if not 1900 <= int(m.group(1)) <= 2200:

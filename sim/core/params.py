@@ -11,15 +11,17 @@ Loading never raises a traceback at a user: every problem becomes a
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 import tomllib
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..common.errors import ParamsError
-from ..common.validation import Strict, check_finite, format_validation_error, read_toml, suggest
+from ..common.validation import Strict, format_validation_error, read_toml, suggest
 from .fields import F, parse_month
 from .policies import Policy
 
@@ -208,7 +210,7 @@ class Params(Strict):
         if not self.hosts:
             errors.append("hosts: at least one host group is needed")
         for name in self.hosts:
-            if not re.match(r"^[a-z][a-z0-9_]*$", name):
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
                 errors.append(f"hosts.{name}: host names must be lower-case letters, digits and _")
         w, m = self.worker, self.minder
         for lo, hi, sec in [
@@ -253,6 +255,8 @@ def parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise ParamsError(f"{text[:40]}...: nested too deeply") from None
 
 
 def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict) -> dict:
@@ -293,20 +297,134 @@ def defaults_dict() -> dict:
     return Params().model_dump(mode="python")
 
 
+MAX_HOSTS = 250  # host groups: about one per country at most (the state's shifting compares every pair)
+MAX_POLICIES = 500
+ROUNDS = 3  # validation rounds: fields, then the checks across fields once the bad fields are set aside
+
+
 def make_params(raw: dict | None = None, overrides: dict[str, Any] | None = None, prefix: str = "") -> Params:
     """The one way from a raw dict (a parsed TOML file) and dotted overrides to validated `Params`.
 
-    Raises `ParamsError` listing every problem, one line each, after ``prefix``.
+    Raises `ParamsError` listing every problem, one line each, after ``prefix``. Problems are
+    reported together: fields that fail are set aside (their defaults stand in) and the checks
+    across fields run again, up to `ROUNDS` times; a later round's line that names a key set aside
+    is dropped, since it would be about a default, not about what the user wrote.
     """
+    raw = builtin_values(raw or {})
     if overrides:  # their errors name the override, not a file
-        raw = apply_overrides(raw or {}, overrides, defaults_dict())
-    bad = check_finite(raw)
-    if bad:
-        raise ParamsError([prefix + b for b in bad])
-    try:
-        return Params.model_validate(raw)
-    except ValidationError as e:
-        raise ParamsError([prefix + line for line in format_validation_error(e, Params)]) from None
+        raw = apply_overrides(raw, builtin_values(overrides), defaults_dict())
+    too_deep = deeper_than(raw, MAX_DEPTH)
+    if too_deep:
+        raise ParamsError(f"{prefix}{too_deep}: nested more than {MAX_DEPTH} levels deep")
+    hosts = raw.get("hosts")
+    if isinstance(hosts, dict) and len(hosts) > MAX_HOSTS:
+        raise ParamsError(f"{prefix}hosts: {len(hosts):,} host groups; at most {MAX_HOSTS} (groups of countries)")
+    policies = raw.get("policies")
+    if isinstance(policies, list) and len(policies) > MAX_POLICIES:
+        raise ParamsError(f"{prefix}policies: {len(policies):,} policies; at most {MAX_POLICIES}")
+    work = copy.deepcopy(raw)
+    lines: list[str] = []
+    aside: list[str] = []  # keys of the values set aside
+    for line, path in finite_problems(raw):
+        lines.append(line)
+        aside.append(line.split(":", 1)[0])
+        _remove(work, path)
+    params = None
+    for _ in range(ROUNDS):
+        try:
+            params = Params.model_validate(work)
+            break
+        except ValidationError as e:
+            new = [line for line in format_validation_error(e, Params) if not _mentions(line, aside)]
+            lines += new
+            aside += [line.split(":", 1)[0] for line in new]
+            if not any(_remove(work, err["loc"]) for err in e.errors()):
+                break
+    if lines:
+        raise ParamsError([prefix + line for line in _hint_hosts(lines, raw)])
+    return params
+
+
+def _mentions(line: str, keys: list[str]) -> bool:
+    return any(re.search(rf"(?<![\w.\[]){re.escape(k)}(?![\w])", line) for k in keys if k and k != "(top level)")
+
+
+_TAG = re.compile(r"^(function-|literal\[|json-or-python|lax-or-strict|tagged-union|nullable|int$|str$|float$|bool$|none$|list\[|dict\[)")
+
+
+def _remove(raw: Any, loc) -> bool:
+    """Delete the value at an error's location from a raw dict; pydantic's tags in the location (a union's
+    branch, a policy's kind, a validator) are skipped. False if there is no such value (a missing field)."""
+    node, parent, last = raw, None, None
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            parent, last, node = node, part, node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            parent, last, node = node, part, node[part]
+        elif isinstance(part, str) and (_TAG.match(part) or (isinstance(node, dict) and node.get("kind") == part)):
+            continue
+        else:
+            return False
+    if parent is None or isinstance(parent, list):
+        return False  # the top level, or a whole entry of a list: nothing to set aside
+    del parent[last]
+    return True
+
+
+def _hint_hosts(lines: list[str], raw: dict) -> list[str]:
+    """A file's [hosts] tables replace the built-in hosts: say so where a built-in host is incomplete."""
+    defaults = set(_default_hosts())
+    out, hinted = [], False
+    for line in lines:
+        m = re.match(r"^hosts\.([a-z0-9_]+)\.(workers|wage): required$", line)
+        if m and m.group(1) in defaults and not hinted:
+            line += (f" (a parameter file's [hosts] tables replace the built-in hosts: give each host every required "
+                     f"field, or change one value with --set hosts.{m.group(1)}.workers=...)")
+            hinted = True
+        out.append(line)
+    return out
+
+
+MAX_DEPTH = 32
+
+
+def deeper_than(raw: Any, depth: int, key: str = "") -> str | None:
+    """The key of a value nested more than ``depth`` levels down, or None (without recursion)."""
+    stack = [(raw, key, 0)]
+    while stack:
+        node, k, d = stack.pop()
+        if d > depth:
+            return k or "(top level)"
+        if isinstance(node, dict):
+            stack += [(v, f"{k}.{kk}" if k else str(kk), d + 1) for kk, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(v, f"{k}[{i}]", d + 1) for i, v in enumerate(node)]
+    return None
+
+
+def finite_problems(raw: Any) -> list[tuple[str, tuple]]:
+    """(line, location) of every NaN or infinity (TOML admits them)."""
+    out, stack = [], [(raw, "", ())]
+    while stack:
+        node, key, loc = stack.pop()
+        if isinstance(node, dict):
+            stack += [(v, f"{key}.{k}" if key else str(k), loc + (k,)) for k, v in reversed(list(node.items()))]
+        elif isinstance(node, list):
+            stack += [(v, f"{key}[{i}]", loc + (i,)) for i, v in reversed(list(enumerate(node)))]
+        elif isinstance(node, float) and not math.isfinite(node):
+            out.append((f"{key}: must be a finite number (got {node})", loc))
+    return out
+
+
+def builtin_values(x: Any) -> Any:
+    """numpy scalars as Python's (np.int64(5) -> 5, np.float64 -> float, np.bool_ -> bool), in dicts and lists too."""
+    if isinstance(x, dict):
+        return {k: builtin_values(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [builtin_values(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
 
 
 def read_params_file(path: str | os.PathLike) -> dict:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..common.errors import ParamsError
 from ..common.provenance import git_commit, versions
+from ..core.draws import check_seed
 from ..core.params import Params, load_params, params_to_dict
 from ..results.result import Result
 from ..results.tables import HOST_COLUMNS, MONTHLY_COLUMNS
@@ -83,6 +84,9 @@ def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progr
     """
     if params is None:
         params = load_params()
+    if not isinstance(params, Params):
+        raise ParamsError(f"params: expected Params from load_params, not {type(params).__name__}")
+    seed = check_seed(seed)
     check_engine(engine)
     check_memory(params, engine)
     t0 = time.perf_counter()

@@ -121,8 +121,11 @@ class ExperimentResult:
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "ExperimentResult":
         folder = Path(folder)
-        if not (folder / "manifest.json").exists() or not (folder / "runs.parquet").exists():
-            raise ExperimentError(f"{folder}: not an experiment folder (no manifest.json and runs.parquet)")
+        if not (folder / "manifest.json").exists():
+            raise ExperimentError(f"{folder}: not an experiment folder (no manifest.json)")
+        if not (folder / "runs.parquet").exists():
+            raise ExperimentError(f"{folder}: an experiment stopped before its first summary (no runs.parquet); "
+                                  f"run it again with --resume")
         try:
             manifest = json.loads((folder / "manifest.json").read_text())
             if manifest.get("kind") != "experiment":

@@ -124,13 +124,13 @@ class Experiment(Strict):
     @model_validator(mode="after")
     def _consistent(self):
         errors = []
-        if not NAME_RE.match(self.name):
+        if not NAME_RE.fullmatch(self.name):
             errors.append(f"name: '{self.name}' must be letters, digits, _ and - (it names a folder)")
         if not self.scenarios:
             errors.append("scenarios: at least one is needed")
         names = [s.name for s in self.scenarios]
         for i, n in enumerate(names):
-            if not NAME_RE.match(n):
+            if not NAME_RE.fullmatch(n):
                 errors.append(f"scenarios[{i}].name: '{n}' must be letters, digits, _ and - (it is part of run ids)")
             elif names.index(n) != i:
                 errors.append(f"scenarios[{i}].name: '{n}' is used twice")

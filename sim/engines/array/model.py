@@ -77,7 +77,7 @@ class ArrayModel:
 
     def __init__(self, params: Params, seed: int = 0):
         self.p = p = params
-        self.seed = int(seed)
+        self.seed = rnd.check_seed(seed)
         self.calendar = p.calendar
         self.host_names = list(p.hosts)
         self.n_hosts = len(self.host_names)

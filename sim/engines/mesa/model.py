@@ -52,7 +52,7 @@ class OverseasLaborModel(mesa.Model):
         self.p = resolve_params(params, overrides)
         if seed is None:
             seed = int(rng) if isinstance(rng, (int, np.integer)) else 0
-        self.seed = int(seed)
+        self.seed = rnd.check_seed(seed)
         super().__init__(rng=self.seed if rng is None else rng)
         p = self.p
         self.calendar = p.calendar
