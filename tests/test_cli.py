@@ -49,8 +49,13 @@ def test_existing_output_is_kept_unless_force(in_tmp, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--out r: already exists" in err[0]
     assert (in_tmp / "r" / "notes.txt").exists()
+    # --force replaces an earlier run, but not one holding a file the run did not write
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--force", "--quiet"]) == 2
+    assert (in_tmp / "r" / "notes.txt").read_text() == "keep me"
+    (in_tmp / "r" / "notes.txt").unlink()
+    before = (in_tmp / "r" / "manifest.json").read_text()
     assert main(["run", *SMALL, "--months", "2", "--out", "r", "--force", "--quiet"]) == 0
-    assert not (in_tmp / "r" / "notes.txt").exists()
+    assert (in_tmp / "r" / "manifest.json").read_text() != before
 
 
 BAD_ARGS = [
@@ -65,7 +70,7 @@ BAD_ARGS = [
     (["run", "missing.toml"], "missing.toml: no such file"),
     (["run", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=9000000"], "population too large"),
     (["run", "--frobnicate"], "unrecognized arguments"),
-    (["run", "--seed", "-1"], "--seed -1: must be 0 or more"),
+    (["run", "--seed", "-1"], "--seed -1: must be from 0 to"),
     (["run", "--out", ""], "--out: empty folder name"),
     (["run", "--set", "hosts.china.workers=true"], "hosts.china.workers: input should be a valid integer"),
     (["run", "--set", 'remittance.share="0.5"'], "remittance.share: input should be a valid number"),

@@ -74,8 +74,12 @@ def test_save_never_overwrites_without_force(tmp_path, baseline_small):
     with pytest.raises(FileExistsError):
         baseline_small.save(folder)
     assert marker.exists()
+    with pytest.raises(FileExistsError, match="not a run folder"):  # --force replaces only what a run wrote
+        baseline_small.save(folder, force=True)
+    assert marker.read_text() == "mine"
+    marker.unlink()
     baseline_small.save(folder, force=True)
-    assert not marker.exists() and (folder / "monthly.parquet").exists()
+    assert (folder / "monthly.parquet").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary folders left behind
 
 

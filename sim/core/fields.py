@@ -17,9 +17,9 @@ def F(default, source: str, description: str = "", **constraints):
 def parse_month(value: str) -> tuple[int, int]:
     m = MONTH_RE.fullmatch(value)
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"'{value}' is not a month written YYYY-MM")
+        raise ValueError(f"{value!r} is not a month written YYYY-MM")
     if not 1900 <= int(m.group(1)) <= 2200:
-        raise ValueError(f"'{value}': year out of range (1900-2200)")
+        raise ValueError(f"{value!r}: year out of range (1900-2200)")
     return int(m.group(1)), int(m.group(2))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..common.errors import ParamsError
-from ..common.validation import Strict, format_validation_error, read_toml, suggest
+from ..common.validation import Strict, format_validation_error, read_toml, shown, suggest
 from .fields import F, parse_month
 from .policies import Policy
 
@@ -211,7 +211,7 @@ class Params(Strict):
             errors.append("hosts: at least one host group is needed")
         for name in self.hosts:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                errors.append(f"hosts.{name}: host names must be lower-case letters, digits and _")
+                errors.append(f"hosts.{shown(name)}: host names must be lower-case letters, digits and _")
         w, m = self.worker, self.minder
         for lo, hi, sec in [
             ("loyalty_min", "loyalty_max", w), ("risk_aversion_min", "risk_aversion_max", w),
@@ -232,15 +232,15 @@ class Params(Strict):
                     errors.append(f"{key}.hosts: empty list; use \"all\" or host names")
                 for h in p.hosts:
                     if h not in self.hosts:
-                        errors.append(f"{key}.hosts: unknown host '{h}'{suggest(h, self.hosts)} (hosts: {', '.join(self.hosts)})")
+                        errors.append(f"{key}.hosts: unknown host {shown(repr(h))}{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})")
             if isinstance(p.compliance, dict):
                 covered = self.hosts if p.hosts == "all" else p.hosts
                 for h in p.compliance:
                     if h not in self.hosts:
-                        errors.append(f"{key}.compliance.{h}: unknown host{suggest(h, self.hosts)} (hosts: {', '.join(self.hosts)})")
+                        errors.append(f"{key}.compliance.{shown(h)}: unknown host{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})")
                 for h in covered:
                     if h in self.hosts and h not in p.compliance:
-                        errors.append(f"{key}.compliance: no level for host '{h}'")
+                        errors.append(f"{key}.compliance: no level for host {shown(repr(h))}")
         if errors:
             raise ValueError("\n".join(errors))
         return self

@@ -153,18 +153,27 @@ class ExperimentResult:
     def monthly(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The monthly series of every run (the Parquet dataset monthly/)."""
         cols = None if columns is None else ["run_id", "scenario", "sample", "replicate", "month", "date", *columns]
-        return pd.read_parquet(self.folder / "monthly", columns=cols)
+        return self._read(self.folder / "monthly", cols)
 
     def hosts(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The monthly series per host of every run (hosts/; only when the experiment set hosts = true)."""
         if not (self.folder / "hosts").is_dir():
             raise ExperimentError(f"{self.folder}: no per-host tables (set hosts = true in the experiment)")
         cols = None if columns is None else ["run_id", "scenario", "sample", "replicate", "month", "date", "host", *columns]
-        return pd.read_parquet(self.folder / "hosts", columns=cols)
+        return self._read(self.folder / "hosts", cols)
 
     def distributions(self) -> pd.DataFrame:
         """Percentiles 0-100 of net gain and of monthly retained income, per run."""
-        return pd.read_parquet(self.folder / "distributions")
+        return self._read(self.folder / "distributions")
+
+    def _read(self, dataset: Path, columns: list[str] | None = None) -> pd.DataFrame:
+        """A Parquet dataset of the folder; `ExperimentError` (one line) if a file in it is damaged."""
+        try:
+            return pd.read_parquet(dataset, columns=columns)
+        except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+            first = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+            raise ExperimentError(f"{self.folder}: a file in {dataset.name}/ is damaged ({first}); run the experiment "
+                                  f"again with --resume to re-run the runs whose files are damaged") from None
 
     def summary(self) -> pd.DataFrame:
         return scenario_summary(self.runs, self.outcomes, self.reference)

@@ -191,8 +191,8 @@ def expand_uncertainties(values: dict, resolved: dict, uncertainties: dict[str, 
                 v = current * value
             if isinstance(current, int) and not isinstance(current, bool) and isinstance(v, float):
                 if not math.isfinite(v) or abs(v) > 2**53:
-                    raise ExperimentError(f"uncertainties.{key}: a sample gives {v:g} for {k}, which takes a whole "
-                                          f"number; narrow the distribution")
+                    raise ExperimentError(f"uncertainties.{key}: samples beyond any whole number for {k}, which takes "
+                                          f"one; narrow the distribution (got {v:g})")
                 v = int(round(v))  # an integer parameter (e.g. a ratio of workers) takes the nearest integer
             out[k] = v
     return out

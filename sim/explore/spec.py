@@ -125,13 +125,13 @@ class Experiment(Strict):
     def _consistent(self):
         errors = []
         if not NAME_RE.fullmatch(self.name):
-            errors.append(f"name: '{self.name}' must be letters, digits, _ and - (it names a folder)")
+            errors.append(f"name: {self.name!r} must be letters, digits, _ and - (it names a folder)")
         if not self.scenarios:
             errors.append("scenarios: at least one is needed")
         names = [s.name for s in self.scenarios]
         for i, n in enumerate(names):
             if not NAME_RE.fullmatch(n):
-                errors.append(f"scenarios[{i}].name: '{n}' must be letters, digits, _ and - (it is part of run ids)")
+                errors.append(f"scenarios[{i}].name: {n!r} must be letters, digits, _ and - (it is part of run ids)")
             elif names.index(n) != i:
                 errors.append(f"scenarios[{i}].name: '{n}' is used twice")
         if self.reference is not None and self.reference not in names:

@@ -61,8 +61,11 @@ class Store:
         return self.folder.joinpath(*parts)
 
     def done(self) -> set[str]:
-        """The ids of the finished runs: those whose rows/ID.json reads whole (a damaged one is run again)."""
-        return {r["row"]["run_id"] for r in self.read_rows()}
+        """The ids of the finished runs: those whose rows/ID.json reads whole and whose tables end as a Parquet
+        file ends (a run with a damaged file is run again)."""
+        subs = [d for d in ("monthly", "distributions", "hosts") if self.path(d).is_dir()]
+        return {r["row"]["run_id"] for r in self.read_rows()
+                if all(_whole_parquet(self.path(d, f"{r['row']['run_id']}.parquet")) for d in subs)}
 
     def prepare(self, plan: Plan, resume: bool, force: bool, executor: str) -> set[str]:
         """Check the folder and write the manifest; return the run ids already done."""
@@ -201,6 +204,16 @@ class Store:
             for aside in self.folder.parent.glob(f".{self.folder.name}.replaced-*"):
                 shutil.rmtree(aside, ignore_errors=True)
             self.replaced = None
+
+
+def _whole_parquet(path: Path) -> bool:
+    """The file ends with Parquet's footer magic (a file cut short or overwritten does not)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-4, os.SEEK_END)
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return False
 
 
 def _now() -> str:

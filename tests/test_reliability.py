@@ -1,0 +1,510 @@
+"""Nothing lost, nothing hung, nothing leaked: the faults and inputs of issue 13, by class.
+
+Each bad input ends with exit status 2 and one line naming what is wrong; a
+replaced folder is kept until its replacement is complete; nothing is left
+running after olsim is killed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, small_params
+from sim import ParamsError, load_params, run
+from sim.cli import main
+
+SMALL = ["--set", "hosts.china.workers=60", "--set", "hosts.russia.workers=40", "--set", "hosts.gulf.workers=10",
+         "--set", "hosts.africa.workers=5", "--set", "hosts.asia.workers=5", "--set", "hosts.europe.workers=5"]
+EXPERIMENT = """
+name = "tiny"
+replicates = 6
+months = 12
+scale = 0.004
+outcomes = ["revenue_delivered_per_year", "worker_share_kept"]
+"""
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def one_error(capsys) -> str:
+    """The single error line of the last command (and nothing like a traceback)."""
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("olsim: error:")]
+    assert len(errors) == 1, err
+    assert "Traceback" not in "\n".join(err)
+    return errors[0]
+
+
+def tree(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# ---------------------------------------------------------------- 1. --force replaces only what a run wrote
+
+
+def test_run_force_never_deletes_a_folder_a_run_did_not_write(in_tmp, capsys):
+    app = in_tmp / "app"
+    app.mkdir()
+    (app / "manifest.json").write_text("{}")
+    (app / "index.html").write_text("keep")
+    assert main(["run", str(ROOT / "params/classroom.toml"), "--months", "2",
+                 "--out", "app", "--force", "--quiet"]) == 2
+    assert "not a run folder" in one_error(capsys)
+    assert (app / "index.html").read_text() == "keep"
+    # an earlier run with a file of the user's added is not replaced either
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--quiet"]) == 0
+    (in_tmp / "r" / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--force", "--quiet"]) == 2
+    assert (in_tmp / "r" / "notes.txt").exists()
+    # an experiment folder is not a run's
+    assert main(["experiment", _experiment(in_tmp), "--out", "exp", "--processes", "1", "--quiet"]) == 0
+    before = tree(in_tmp / "exp")
+    capsys.readouterr()
+    assert main(["run", *SMALL, "--months", "2", "--out", "exp", "--force", "--quiet"]) == 2
+    assert "not a run folder" in one_error(capsys)
+    assert tree(in_tmp / "exp") == before
+
+
+def test_run_force_through_a_symlink_replaces_its_target_and_leaves_no_debris(in_tmp, capsys):
+    assert main(["run", *SMALL, "--months", "2", "--out", "target", "--quiet"]) == 0
+    (in_tmp / "link").symlink_to(in_tmp / "target")
+    old = (in_tmp / "target" / "manifest.json").read_text()
+    assert main(["run", *SMALL, "--months", "3", "--out", "link", "--force", "--quiet"]) == 0
+    assert (in_tmp / "link").is_symlink() and (in_tmp / "link").resolve() == in_tmp / "target"
+    assert (in_tmp / "target" / "manifest.json").read_text() != old
+    assert len(pd.read_parquet(in_tmp / "target" / "monthly.parquet")) == 3
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["link", "target"]  # no .target.old-PID, no temporary folder
+    # a link to nothing: refused before running, nothing written
+    (in_tmp / "dangling").symlink_to(in_tmp / "nowhere")
+    capsys.readouterr()
+    assert main(["run", *SMALL, "--months", "2", "--out", "dangling", "--quiet"]) == 2
+    assert "does not exist" in one_error(capsys)
+    assert not (in_tmp / "nowhere").exists() and not (in_tmp / "results").exists()
+
+
+def test_a_run_folder_is_recognised_by_its_manifest(tmp_path):
+    from sim.results.result import is_run_folder
+
+    r = run(small_params(months=2), engine="array")
+    r.save(tmp_path / "run")
+    assert is_run_folder(tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["kind"] == "run"
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps({"kind": "experiment"}))
+    assert not is_run_folder(tmp_path / "run")
+
+
+# ---------------------------------------------------------------- 2. experiment --force keeps the old one until done
+
+
+def _experiment(folder: Path, text: str = EXPERIMENT) -> str:
+    p = folder / "tiny.toml"
+    p.write_text(text)
+    return str(p)
+
+
+def test_experiment_force_interrupted_keeps_the_earlier_results(in_tmp, capsys, monkeypatch):
+    from sim.explore import evaluators
+
+    exp = _experiment(in_tmp)
+    assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--quiet"]) == 0
+    before = pd.read_parquet(in_tmp / "exp" / "runs.parquet")
+    real, calls = evaluators.run_task, []
+
+    def dies_on_the_third(task):
+        calls.append(task["run_id"])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as Ctrl-C or SIGTERM would, half-way
+        return real(task)
+
+    monkeypatch.setattr(evaluators, "run_task", dies_on_the_third)
+    capsys.readouterr()
+    assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--force", "--quiet"]) == 130
+    err = capsys.readouterr().err
+    kept = [p for p in in_tmp.iterdir() if p.name.startswith(".exp.replaced-")]
+    assert len(kept) == 1 and str(kept[0]) in err
+    pd.testing.assert_frame_equal(pd.read_parquet(kept[0] / "runs.parquet"), before)
+    assert len(pd.read_parquet(in_tmp / "exp" / "runs.parquet")) == 2  # the new one's finished runs, resumable
+    # finished: the replaced experiment is removed
+    monkeypatch.setattr(evaluators, "run_task", real)
+    assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--resume", "--quiet"]) == 0
+    assert not [p for p in in_tmp.iterdir() if p.name.startswith(".exp.replaced-")]
+    pd.testing.assert_frame_equal(pd.read_parquet(in_tmp / "exp" / "runs.parquet"), before)
+
+
+def test_two_writers_of_one_experiment_are_refused(in_tmp, capsys):
+    exp = _experiment(in_tmp)
+    assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--quiet"]) == 0
+    manifest = (in_tmp / "exp" / "manifest.json").read_text()
+    with open(in_tmp / "exp" / ".lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another olsim at work
+        capsys.readouterr()
+        assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--resume", "--quiet"]) == 2
+        assert "another olsim is writing this experiment" in one_error(capsys)
+    assert (in_tmp / "exp" / "manifest.json").read_text() == manifest
+
+
+def test_an_experiment_stopped_at_once_is_still_an_experiment(in_tmp, capsys, monkeypatch):
+    from sim.explore import evaluators
+
+    def stop(task):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluators, "run_task", stop)
+    assert main(["experiment", _experiment(in_tmp), "--out", "exp", "--processes", "1", "--quiet"]) == 130
+    assert (in_tmp / "exp" / "runs.parquet").exists() and len(pd.read_parquet(in_tmp / "exp" / "runs.parquet")) == 0
+    capsys.readouterr()
+    assert main(["plot", "exp"]) == 0  # an experiment with no finished run yet: no traceback, no "not a run folder"
+
+
+# ---------------------------------------------------------------- 3. plot -o
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("README.md", "must end in .png, .pdf, .svg"),
+    ("existing.png", "already exists; add --force"),
+    ("nowhere/x.png", "does not exist"),
+    ("adir", "is a folder"),
+])
+def test_plot_output_is_checked_before_anything_is_written(in_tmp, capsys, target, expected):
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--quiet"]) == 0
+    (in_tmp / "README.md").write_text("keep")
+    (in_tmp / "existing.png").write_bytes(b"keep")
+    (in_tmp / "adir").mkdir()
+    before = tree(in_tmp)
+    capsys.readouterr()
+    assert main(["plot", "r", "-o", target]) == 2
+    assert expected in one_error(capsys)
+    assert tree(in_tmp) == before and not (in_tmp / "nowhere").exists() and not (in_tmp / "adir.png").exists()
+    assert main(["plot", "r", "-o", "existing.png", "--force"]) == 0
+    assert (in_tmp / "existing.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---------------------------------------------------------------- 5-7. exhaustion: large, deep and endless inputs
+
+
+def test_too_many_hosts_is_one_line_and_quick(in_tmp, capsys):
+    hosts = "\n".join(f"[hosts.h{i}]\nworkers = 1\nwage = 100.0" for i in range(20_000))
+    (in_tmp / "many.toml").write_text(hosts)
+    t0 = time.perf_counter()
+    assert main(["validate", "many.toml"]) == 2
+    assert "at most 250" in one_error(capsys)
+    assert time.perf_counter() - t0 < 30  # refused before 20,000 hosts are built (a loose bound: any machine)
+
+
+@pytest.mark.parametrize("command", [["validate", "deep.toml"], ["run", "deep.toml"], ["experiment", "deep.toml"],
+                                     ["calibrate", "deep.toml"], ["run", "--set", "description=" + "[" * 600 + "]" * 600]])
+def test_deep_nesting_is_one_line(in_tmp, capsys, command):
+    (in_tmp / "deep.toml").write_text("x = " + "[" * 600 + "]" * 600 + "\n")
+    assert main(command) == 2
+    assert "nested" in one_error(capsys)
+
+
+def test_deep_nesting_from_python_is_refused():
+    value = []
+    for _ in range(100):
+        value = [value]
+    with pytest.raises(ParamsError, match="nested more than"):
+        load_params(None, {"description": value})
+
+
+@pytest.mark.parametrize("command", [["run", "/dev/zero"], ["validate", "/dev/zero"], ["experiment", "/dev/zero"],
+                                     ["calibrate", "/dev/zero"], ["run", "fifo.toml"]])
+def test_endless_or_special_files_are_refused(in_tmp, capsys, command):
+    os.mkfifo(in_tmp / "fifo.toml")
+    assert main(command) == 2
+    assert "not a regular file" in one_error(capsys)
+
+
+def test_oversized_file_is_refused(in_tmp, capsys):
+    (in_tmp / "big.toml").write_text("# padding\n" * 1_000_000)
+    assert main(["validate", "big.toml"]) == 2
+    assert "larger than 8 MiB" in one_error(capsys)
+
+
+# ---------------------------------------------------------------- 8. nothing left running
+
+
+def _marked_processes(mark: str) -> list[int]:
+    """Processes whose environment carries ``mark`` (olsim and everything it started)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if mark.encode() in (d / "environ").read_bytes():
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_experiment_leaves_nothing_running(tmp_path, sig):
+    exp = _experiment(tmp_path, EXPERIMENT.replace("replicates = 6", "replicates = 400").replace("0.004", "0.02"))
+    mark = f"OLSIM_TEST_MARK={uuid.uuid4().hex}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", exp, "--out", str(tmp_path / "exp"),
+                             "--processes", "2", "--quiet"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rows = tmp_path / "exp" / "rows"
+    deadline = time.time() + 120
+    while not (rows.exists() and len(list(rows.glob("*.json"))) >= 2):
+        assert time.time() < deadline and proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        time.sleep(0.2)
+    assert len(_marked_processes(mark)) >= 3  # the coordinator, the forkserver, the pool
+    proc.send_signal(sig)
+    proc.wait(timeout=30)
+    deadline = time.time() + 20  # pool workers check on their coordinator every second
+    while _marked_processes(mark) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _marked_processes(mark) == []
+    if sig == signal.SIGTERM:
+        assert "run the same command with --resume" in proc.stderr.read().decode()
+
+
+def test_terminated_classroom_frees_its_port(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mark = f"OLSIM_TEST_MARK={uuid.uuid4().hex}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    deadline = time.time() + 20
+    while _marked_processes(mark) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _marked_processes(mark) == []
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+# ---------------------------------------------------------------- 9. a cluster without workers says so
+
+
+def test_dask_without_workers_says_so_and_goes_on_when_workers_come(tmp_path, capsys, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from sim.explore import evaluators
+    from sim.explore.plan import load_experiment
+
+    monkeypatch.setattr(evaluators, "NO_WORKERS_WARN_SECONDS", 1.0)
+    plan = load_experiment(_experiment(tmp_path, EXPERIMENT.replace("replicates = 6", "replicates = 2")))
+    done = []
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        threading.Timer(4.0, lambda: cluster.scale(1)).start()
+        evaluators.execute(plan.tasks, done.append, scheduler=client)
+    err = capsys.readouterr().err
+    assert "has had no workers" in err and cluster.scheduler_address in err
+    assert sorted(p["row"]["run_id"] for p in done) == sorted(t["run_id"] for t in plan.tasks)
+
+
+# ---------------------------------------------------------------- 10. failures as one line, finished runs kept
+
+
+def test_killed_pool_worker_is_one_line_and_keeps_the_finished_runs(tmp_path):
+    exp = _experiment(tmp_path, EXPERIMENT.replace("replicates = 6", "replicates = 400").replace("0.004", "0.02"))
+    mark = f"OLSIM_TEST_MARK={uuid.uuid4().hex}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", exp, "--out", str(tmp_path / "exp"),
+                             "--processes", "2", "--quiet"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rows = tmp_path / "exp" / "rows"
+    deadline = time.time() + 120
+    while not (rows.exists() and len(list(rows.glob("*.json"))) >= 2):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    workers = [p for p in _marked_processes(mark) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()
+               and Path(f"/proc/{p}/stat").read_text().split()[3] != str(proc.pid)]  # the forkserver's children
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)
+    assert proc.wait(timeout=60) == 2
+    err = [line for line in proc.stderr.read().decode().splitlines() if line.strip()]
+    assert len(err) == 1 and "a worker process of the local pool died" in err[0] and "--resume" in err[0], err
+    assert len(pd.read_parquet(tmp_path / "exp" / "runs.parquet")) >= 2
+
+
+def test_full_disk_during_an_experiment_is_one_line(in_tmp, capsys, monkeypatch):
+    from sim.explore import store
+
+    real, saved = store.Store.save_run, []
+
+    def full(self, payload):
+        if len(saved) == 2:
+            raise OSError(28, "No space left on device")
+        saved.append(payload["row"]["run_id"])
+        real(self, payload)
+
+    monkeypatch.setattr(store.Store, "save_run", full)
+    assert main(["experiment", _experiment(in_tmp), "--out", "exp", "--processes", "1", "--quiet"]) == 2
+    line = one_error(capsys)
+    assert "No space left on device" in line and "2 finished runs are saved" in line
+
+
+def test_integer_uncertainty_sampled_to_infinity_is_one_line(in_tmp, capsys):
+    text = EXPERIMENT + """
+[sampling]
+method = "lhs"
+n = 4
+[uncertainties]
+"population.minder_ratio" = { distribution = "lognormal", median = 50, sigma = 400 }
+"""
+    assert main(["experiment", _experiment(in_tmp, text), "--out", "exp", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert all(line.startswith("olsim: error:") for line in err), err  # one line per problem (also: too small, too large)
+    assert any("beyond any whole number for population.minder_ratio" in line for line in err)
+    assert not (in_tmp / "exp").exists()
+
+
+def test_damaged_run_and_experiment_folders_are_one_line(in_tmp, capsys):
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--quiet"]) == 0
+    (in_tmp / "r" / "monthly.parquet").write_bytes(b"PAR1 truncated")
+    capsys.readouterr()
+    assert main(["plot", "r", "-o", "o.png"]) == 2
+    assert "damaged run folder" in one_error(capsys)
+    (in_tmp / "r" / "manifest.json").write_text("{not json")
+    assert main(["plot", "r", "-o", "o.png"]) == 2
+    one_error(capsys)
+    exp = _experiment(in_tmp)
+    assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--quiet"]) == 0
+    first = sorted((in_tmp / "exp" / "monthly").glob("*.parquet"))[0]
+    first.write_bytes(b"PAR1 truncated")
+    capsys.readouterr()
+    assert main(["plot", "exp"]) == 2
+    assert "exp" in one_error(capsys)
+    # a damaged row is not a finished run: --resume runs it again and the experiment ends whole
+    row = sorted((in_tmp / "exp" / "rows").glob("*.json"))[1]
+    row.write_text('{"row": {"run_id": ')
+    assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--resume", "--quiet"]) == 0
+    assert json.loads(row.read_text())["row"]["run_id"] == row.stem
+
+
+def test_lost_scheduler_and_broken_pool_read_as_words():
+    from sim.explore.runner import _failure
+
+    class FutureCancelledError(Exception):
+        pass
+
+    class BrokenProcessPool(Exception):
+        pass
+
+    assert "Dask scheduler tcp://10.0.0.5:8786 cancelled" in _failure(FutureCancelledError("x"), "tcp://10.0.0.5:8786")
+    assert "worker process of the local pool died" in _failure(BrokenProcessPool(), None)
+    assert "No space left" in _failure(OSError(28, "No space left on device"), None)
+
+
+# ---------------------------------------------------------------- 11. a failed save is a failure
+
+
+def test_failed_save_exits_non_zero_and_says_where_the_results_are(in_tmp, capsys, monkeypatch):
+    from sim.results import result
+
+    real = result.Result.save
+
+    def disk_full_at(self, folder, force=False):
+        if Path(folder).name == "wanted":
+            raise OSError(28, f"{Path(folder).absolute()}: No space left on device")
+        return real(self, folder, force)
+
+    monkeypatch.setattr(result.Result, "save", disk_full_at)
+    assert main(["run", *SMALL, "--months", "2", "--out", "wanted", "--quiet"]) == 2
+    line = one_error(capsys)
+    assert "No space left on device" in line and "saved to" in line
+    kept = line.split("saved to ")[1].split(" instead")[0]
+    assert (Path(kept) / "monthly.parquet").exists()
+
+
+# ---------------------------------------------------------------- 12-13. seeds and names
+
+
+@pytest.mark.parametrize("seed", ["18446744073709551616", "9223372036854775808", "-1"])
+def test_cli_seeds_out_of_range_are_refused(in_tmp, capsys, seed):
+    assert main(["run", *SMALL, "--months", "2", "--seed", seed, "--quiet"]) == 2
+    assert "--seed" in one_error(capsys)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True, 2**64, None])
+@pytest.mark.parametrize("engine", ["array", "mesa"])
+def test_python_seeds_must_be_whole_numbers_in_range(seed, engine):
+    with pytest.raises(ParamsError, match="seed"):
+        run(small_params(months=1), engine=engine, seed=seed)
+
+
+def test_numpy_scalars_are_accepted_as_overrides():
+    p = load_params(None, {"hosts.russia.workers": np.int64(500), "worker.loyalty_min": np.float64(0.5)})
+    assert p.hosts["russia"].workers == 500 and p.worker.loyalty_min == 0.5
+    r = run(small_params(months=1), engine="array", seed=np.int64(3))
+    assert r.manifest["seed"] == 3
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[hosts."china\\n"]\nworkers = 5\nwage = 100.0\n', "host names must be lower-case"),
+    ("[[policies]]\nkind = 'permit_ban'\nstart = \"2017-09\\n\"\n", "is not a month written YYYY-MM"),
+    ('[calendar]\nstart = "2016-01\\n"\n', "is not a month written YYYY-MM"),
+])
+def test_names_and_months_with_a_trailing_newline_are_refused(in_tmp, capsys, text, expected):
+    (in_tmp / "p.toml").write_text(text)
+    assert main(["validate", "p.toml"]) == 2
+    line = one_error(capsys) if text.startswith("[cal") or "policies" in text else capsys.readouterr().err
+    assert expected in line and "\\n" in line
+
+
+def test_experiment_and_scenario_names_with_a_newline_are_refused(in_tmp, capsys):
+    assert main(["experiment", _experiment(in_tmp, 'name = "tiny\\n"\n'), "--quiet"]) == 2
+    assert "must be letters, digits" in one_error(capsys)
+    assert main(["experiment", _experiment(in_tmp, 'name = "t"\n[[scenarios]]\nname = "a\\n"\n'), "--quiet"]) == 2
+    assert "must be letters, digits" in one_error(capsys)
+
+
+# ---------------------------------------------------------------- 14-15. every problem at once; partial host tables
+
+
+def test_independent_problems_are_reported_together(in_tmp, capsys):
+    (in_tmp / "p.toml").write_text("[worker]\nloyalty_min = nan\nrisk_aversion_min = 0.9\nrisk_aversion_max = 0.1\n"
+                                   "[work]\nhours_base = 'x'\n[minder]\nvigilance_min = 0.9\nvigilance_max = 0.1\n"
+                                   "[calendar]\nmonths = 0\n")
+    assert main(["validate", "p.toml"]) == 2
+    err = capsys.readouterr().err
+    for expected in ("worker.loyalty_min: must be a finite number", "work.hours_base: input should be a valid number",
+                     "calendar.months", "worker.risk_aversion_min: must not exceed", "minder.vigilance_min: must not exceed"):
+        assert expected in err, err
+
+
+def test_a_default_standing_in_for_a_bad_value_is_not_blamed(in_tmp, capsys):
+    # hours_base is bad; its default (12) is above hours_max = 10, but that is not what the user wrote
+    (in_tmp / "p.toml").write_text("[work]\nhours_base = 'x'\nhours_max = 10.0\n")
+    assert main(["validate", "p.toml"]) == 2
+    assert "hours_base" in one_error(capsys)
+
+
+def test_partial_host_table_says_that_hosts_are_replaced(in_tmp, capsys):
+    (in_tmp / "p.toml").write_text("[hosts.russia]\nworkers = 5000\n")
+    assert main(["validate", "p.toml"]) == 2
+    line = one_error(capsys)
+    assert "hosts.russia.wage: required" in line and "replace the built-in hosts" in line and "--set" in line
