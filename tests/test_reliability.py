@@ -508,3 +508,14 @@ def test_partial_host_table_says_that_hosts_are_replaced(in_tmp, capsys):
     assert main(["validate", "p.toml"]) == 2
     line = one_error(capsys)
     assert "hosts.russia.wage: required" in line and "replace the built-in hosts" in line and "--set" in line
+
+
+def test_memory_estimate_counts_minders_camps_and_hosts():
+    from sim.engines.runner import estimate_memory
+
+    base = small_params(scale=20)
+    dense = small_params(scale=20, population__minder_ratio=1, population__team_size=1, population__camp_size=1)
+    for engine in ("array", "mesa"):
+        workers, need_base = estimate_memory(base, engine)
+        _, need_dense = estimate_memory(dense, engine)
+        assert need_dense > need_base + workers * 100  # a minder and a camp per worker cost at least 100 bytes more each

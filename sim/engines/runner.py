@@ -17,6 +17,9 @@ from ..results.tables import HOST_COLUMNS, MONTHLY_COLUMNS
 
 ENGINES = ("mesa", "array")
 BYTES_PER_WORKER = {"mesa": 3_000, "array": 400}
+BYTES_PER_MINDER = {"mesa": 2_000, "array": 64}  # a mesa.Agent with its list of workers; a row of 7 arrays
+BYTES_PER_CAMP = {"mesa": 600, "array": 32}
+BYTES_PER_HOST_PAIR = 64  # the state's shifting compares every pair of hosts (a few hosts x hosts matrices)
 
 
 def check_engine(engine: str) -> None:
@@ -40,11 +43,18 @@ def make_model(params: Params, engine: str, seed: int):
 
 
 def estimate_memory(params: Params, engine: str = "mesa") -> tuple[int, int]:
-    """(workers ever deployed, bytes) a run will need, estimated before allocating."""
+    """(workers ever deployed, bytes) a run will need, estimated before allocating: workers, minders and
+    camps ever made (each at least one per host and cohort), and the host-by-host matrices."""
+    pop = params.population
     initial = sum(h.workers for h in params.hosts.values())
-    turnover = params.calendar.months / params.population.contract_months
+    turnover = params.calendar.months / pop.contract_months
     ever = int(initial * (1 + 1.2 * turnover))  # 20% margin for early exits
-    return ever, ever * BYTES_PER_WORKER.get(engine, 3_000) + 200 * 2**20
+    units = len(params.hosts) * (params.calendar.months + pop.contract_months)  # cohorts: a unit each at least
+    minders = 2 * ever // pop.minder_ratio + units  # replacements of punished minders: as many again at most
+    camps = ever // pop.camp_size + units
+    need = (ever * BYTES_PER_WORKER.get(engine, 3_000) + minders * BYTES_PER_MINDER.get(engine, 2_000)
+            + camps * BYTES_PER_CAMP.get(engine, 600) + len(params.hosts) ** 2 * BYTES_PER_HOST_PAIR + 200 * 2**20)
+    return ever, need
 
 
 def available_memory() -> int:
