@@ -204,6 +204,11 @@ def cmd_validate(args) -> int:
 
 def _check_executor_flags(args) -> None:
     """The flags `experiment` and `calibrate` share."""
+    if args.scheduler is not None:
+        import logging
+
+        # a lost scheduler or worker is reported once, in one line, by olsim; not as the client's tracebacks
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     if args.processes is not None and args.processes < 1:
         raise UsageError(f"--processes {args.processes}: must be 1 or more")
     if args.scheduler is not None and args.processes is not None:

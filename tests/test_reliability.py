@@ -405,6 +405,33 @@ def test_damaged_run_and_experiment_folders_are_one_line(in_tmp, capsys):
     assert json.loads(row.read_text())["row"]["run_id"] == row.stem
 
 
+def test_lost_dask_scheduler_is_one_line_and_keeps_the_finished_runs(in_tmp, capsys):
+    distributed = pytest.importorskip("distributed")
+    exp = _experiment(in_tmp, EXPERIMENT.replace("replicates = 6", "replicates = 200").replace("0.004", "0.01"))
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None, silence_logs=50)
+    address = cluster.scheduler_address
+
+    def close_after_two_runs():
+        rows = in_tmp / "exp" / "rows"
+        deadline = time.time() + 120
+        while not (rows.exists() and len(list(rows.glob("*.json"))) >= 2) and time.time() < deadline:
+            time.sleep(0.1)
+        cluster.close()
+
+    closer = threading.Thread(target=close_after_two_runs)
+    closer.start()
+    try:
+        code = main(["experiment", exp, "--out", "exp", "--scheduler", address, "--quiet"])
+    finally:
+        closer.join()
+        cluster.close()
+    assert code == 2
+    line = one_error(capsys)
+    assert address in line and "--resume" in line
+    assert len(pd.read_parquet(in_tmp / "exp" / "runs.parquet")) >= 2
+
+
 def test_lost_scheduler_and_broken_pool_read_as_words():
     from sim.explore.runner import _failure
 

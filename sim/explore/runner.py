@@ -89,7 +89,7 @@ def _failure(e: Exception, scheduler) -> str:
     name = type(e).__name__
     if name == "BrokenProcessPool":
         return "a worker process of the local pool died (killed, or out of memory)"
-    if name in ("CancelledError", "FutureCancelledError"):
+    if name in ("CancelledError", "FutureCancelledError", "FuturesCancelledError", "CommClosedError"):
         address = getattr(getattr(scheduler, "scheduler", None), "address", None) or scheduler
         return f"the Dask scheduler {address} cancelled the runs (lost, or restarted)"
     if isinstance(e, OSError):

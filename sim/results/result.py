@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,9 @@ class Result:
                 except BaseException:
                     old.rename(folder)
                     raise
-                shutil.rmtree(old)
+                shutil.rmtree(old, ignore_errors=True)
+                if old.exists():
+                    warnings.warn(f"{old}: the replaced run could not be removed entirely; delete it by hand")
             else:
                 tmp.rename(folder)
         except BaseException:
