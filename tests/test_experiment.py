@@ -198,9 +198,14 @@ def test_dask_cluster_gives_identical_results(small_done, tmp_path):
     assert manifest["sessions"][-1]["executor"].startswith("dask tcp://127.0.0.1")
 
 
+def _default_sigint():
+    # a shell's background job inherits SIGINT ignored, and Python then keeps it ignored: give olsim Ctrl-C back
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _olsim(*args, **kw):
     return subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_default_sigint, **kw)
 
 
 def _wait_rows(folder: Path, n: int, proc, timeout: float = 120) -> None:
