@@ -187,7 +187,7 @@ def profile_table(result) -> str:
     total = sum(phases.values())
     months = len(result.monthly)
     lines = [f"  {'phase':<16} {'seconds':>8} {'share':>7} {'ms/month':>9}"]
-    for name in sorted(phases, key=lambda k: int(k.split()[0])):
+    for name in phases:  # in the order of the month
         sec = phases[name]
         lines.append(f"  {name:<16} {sec:8.3f} {100 * sec / total:6.1f}% {1000 * sec / months:9.2f}")
     lines.append(f"  {'total':<16} {total:8.3f} {100.0:6.1f}% {1000 * total / months:9.2f}")

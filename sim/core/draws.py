@@ -24,6 +24,7 @@ import hashlib
 import numpy as np
 
 from ..common.errors import ParamsError
+from .compiled import rule
 
 MASK64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
@@ -120,3 +121,13 @@ def draw(seed: int, decision: str, month: int, agent_id: int) -> float:
 def draws(seed: int, decision: str, month: int, agent_ids) -> np.ndarray:
     """Convenience: uniforms for (seed, decision, month, each agent id)."""
     return uniforms(stream_key(seed, decision, month), agent_ids)
+
+
+@rule
+def uniform_at(key, agent_id):
+    """`uniform` in compiled code: ``key`` a uint64 stream key, ``agent_id`` an integer (bit-identical)."""
+    z = key + (np.uint64(agent_id) + np.uint64(1)) * np.uint64(GOLDEN)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_M1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
+    z = z ^ (z >> np.uint64(31))
+    return np.float64(z >> np.uint64(11)) * _TO_UNIT

@@ -1,10 +1,16 @@
-"""The behavioural equations: plain functions, called by both engines.
+"""The rulebook: the behavioural equations, written once, called by both engines.
 
-Each function works on Python floats (the mesa engine, one agent at a time,
-with ``xp=SCALAR``) and on numpy arrays (the array engine, ``xp=np``), so a
-rule is written once. Only + - * / and the operations of ``xp`` are used,
-which give the same IEEE result in both cases; ``exp`` may differ in the
-last bit between ``math`` and numpy, far below the docking tolerance.
+Every per-agent rule is a plain function of floats, compiled by numba
+(`sim.core.compiled.rule`): the mesa engine calls it for one agent at a time,
+the array engine inside its compiled loops over workers
+(`sim/engines/array/kernels.py`). Where a decision combines several rules (the
+month's take, the escape chances), the combination is one function here too,
+so the engines cannot drift apart. Only + - * /, min, max, math.exp and
+math.pow are used: numba and Python give the same bits for them.
+
+The state's rules (plans, deployments, money channels) work on small numpy
+arrays over hosts and are called the same way by both engines; so is the
+drawing of a cohort's traits (`new_worker_attributes`).
 
 The ODD (docs/ODD.md, "Submodels") states each equation in words.
 """
@@ -17,22 +23,14 @@ import numpy as np
 from scipy.special import ndtri
 
 from . import draws as rnd
+from .compiled import rule
 
-
-class SCALAR:
-    """The operations rules need, for plain Python floats."""
-
-    minimum = staticmethod(min)
-    maximum = staticmethod(max)
-    exp = staticmethod(math.exp)
-
-    @staticmethod
-    def where(cond, a, b):
-        return a if cond else b
+# remittance rules as numbers, for compiled code
+RULE_CODES = {"plan": 0, "share": 1, "group_quota": 2}
 
 
 def total(values) -> float:
-    """Plain left-to-right addition, as np.bincount adds.
+    """Plain left-to-right addition, as np.bincount and the compiled loops add.
 
     Python 3.12's sum() compensates rounding; the array engine cannot, so
     the mesa engine adds this way to agree with it to the last bit.
@@ -43,8 +41,9 @@ def total(values) -> float:
     return acc
 
 
-def clip(x, lo, hi, xp=SCALAR):
-    return xp.minimum(xp.maximum(x, lo), hi)
+@rule
+def clip(x, lo, hi):
+    return min(max(x, lo), hi)
 
 
 # ---------------------------------------------------------------- agents are born
@@ -75,7 +74,7 @@ def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abro
 
     productivity = lognormal("productivity", 1.0, w.productivity_sigma)
     wk = params.work
-    hours0 = hours_worked(params.minder.pressure_base, wk.hours_base, wk.hours_max, math.inf, xp=np)
+    hours0 = hours_worked(params.minder.pressure_base, wk.hours_base, wk.hours_max, math.inf)
     gross0 = gross_wage(np.asarray(wage, dtype=float), productivity, hours0, wk.hours_base)
     kept0 = gross0 - expected_take(gross0, np.asarray(plan, dtype=float), params)
     entry_bribe = np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma), 2)
@@ -95,11 +94,13 @@ def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abro
 
 
 def expected_take(gross, plan, params):
-    """What the remittance rule takes from a gross, with no arrears (used to initialise veterans)."""
+    """What the remittance rule takes from a gross, with no arrears (used to initialise veterans): the
+    rules' arithmetic over a cohort's arrays."""
     r = params.remittance
     if r.rule == "share":
-        return share_take(gross, r.share)
-    return plan_take(gross, plan, r.fees_share, xp=np)  # a group quota is a plan per head on average
+        return gross * r.share
+    paid = np.minimum(gross, plan)  # plan_take over arrays; a group quota is a plan per head on average
+    return paid + r.fees_share * (gross - paid)
 
 
 def new_minder_attributes(seed: int, minder_ids, params, replacement: bool = False) -> dict[str, np.ndarray]:
@@ -115,19 +116,22 @@ def new_minder_attributes(seed: int, minder_ids, params, replacement: bool = Fal
 # ---------------------------------------------------------------- phase 3: pressure
 
 
-def minder_pressure(shortfall_ratio, pressure_base, pressure_gain, xp=SCALAR):
+@rule
+def minder_pressure(shortfall_ratio, pressure_base, pressure_gain):
     """Pressure in [0, 1] from the team's shortfall of the plan last month."""
-    return clip(pressure_base + pressure_gain * shortfall_ratio, 0.0, 1.0, xp)
+    return clip(pressure_base + pressure_gain * shortfall_ratio, 0.0, 1.0)
 
 
-def hours_worked(pressure, hours_base, hours_max, hours_cap, xp=SCALAR):
+@rule
+def hours_worked(pressure, hours_base, hours_max, hours_cap):
     """Hours a day: the base plus pressure's share of the way to the max, under any cap."""
-    return xp.minimum(hours_base + pressure * (hours_max - hours_base), hours_cap)
+    return min(hours_base + pressure * (hours_max - hours_base), hours_cap)
 
 
 # ---------------------------------------------------------------- phase 4: work
 
 
+@rule
 def gross_wage(wage, productivity, hours, hours_base):
     """What the employer pays for this worker's month (wage is quoted at the base hours)."""
     return wage * productivity * hours / hours_base
@@ -136,57 +140,88 @@ def gross_wage(wage, productivity, hours, hours_base):
 # ---------------------------------------------------------------- phase 5: remittance
 
 
-def plan_take(gross, due, fees_share, xp=SCALAR):
+@rule
+def plan_take(gross, due, fees_share):
     """Fixed plan: the state takes what is due (plan + arrears), up to the gross,
     then fees and 'voluntary' contributions as a share of what is left."""
-    paid = xp.minimum(gross, due)
+    paid = min(gross, due)
     return paid + fees_share * (gross - paid)
 
 
-def plan_arrears(gross, due, xp=SCALAR):
+@rule
+def plan_arrears(gross, due):
     """What is still owed to the plan after this month: the shortfall becomes a debt."""
-    return due - xp.minimum(gross, due)
+    return due - min(gross, due)
 
 
+@rule
 def share_take(gross, share):
     return gross * share
 
 
-def group_quota_take(gross, camp_gross, camp_due, fees_share, xp=SCALAR):
+@rule
+def group_quota_take(gross, camp_gross, camp_due, fees_share):
     """Group quota: each worker pays his share of what the camp owes (up to his gross),
     then fees as a share of what is left."""
-    ratio = xp.minimum(xp.where(camp_gross > 0, camp_due / xp.maximum(camp_gross, 1e-300), 0.0), 1.0)
+    ratio = min(camp_due / max(camp_gross, 1e-300) if camp_gross > 0 else 0.0, 1.0)
     return gross * ratio + fees_share * (gross - gross * ratio)
 
 
+@rule
 def direct_wage_take(take, coercion):
     """Paid directly by a complying employer, the worker hands back only part."""
     return take * coercion
 
 
-def ledger_credit(kept, ledger_monthly, xp=SCALAR):
+@rule
+def ledger_credit(kept, ledger_monthly):
     """Part of what is kept that is written in the ledger, paid only on return."""
-    return xp.minimum(xp.maximum(kept, 0.0), ledger_monthly)
+    return min(max(kept, 0.0), ledger_monthly)
+
+
+@rule
+def remit(rule_code, gross, plan, arrears, camp_gross, camp_due, fees_share, share, direct, coercion, ledger_monthly):
+    """The month's split of one worker's gross (phase 5): (take, arrears after, ledger credit).
+
+    The remittance rule (0 plan, 1 share, 2 group quota: `RULE_CODES`) takes
+    its share; a worker paid directly by a complying employer hands back only
+    ``coercion`` of it and has nothing written in the ledger.
+    """
+    if rule_code == 0:
+        due = plan + arrears
+        take = plan_take(gross, due, fees_share)
+        arrears = plan_arrears(gross, due)
+    elif rule_code == 1:
+        take = share_take(gross, share)
+    else:
+        take = group_quota_take(gross, camp_gross, camp_due, fees_share)
+    if direct:
+        return direct_wage_take(take, coercion), arrears, 0.0
+    return take, arrears, ledger_credit(gross - take, ledger_monthly)
 
 
 # ---------------------------------------------------------------- phase 6: side jobs
 
 
+@rule
 def short_of_expectation(kept_avg, gross_avg, expected_share):
     """He keeps less than he expected to keep of what he earns."""
     return kept_avg < expected_share * gross_avg
 
 
+@rule
 def wants_side_job(kept_avg, gross_avg, expected_share, u, side_job_seek):
     """A worker who keeps less than he expected asks for a side job, with some chance."""
-    return short_of_expectation(kept_avg, gross_avg, expected_share) & (u < side_job_seek)
+    return short_of_expectation(kept_avg, gross_avg, expected_share) and u < side_job_seek
 
 
+@rule
 def side_job_granted(greed, u):
     """The minder grants the side job with a chance equal to his greed."""
     return u < greed
 
 
+@rule
 def side_earnings(side_wage, side_job_share):
     return side_wage * side_job_share
 
@@ -194,23 +229,34 @@ def side_earnings(side_wage, side_job_share):
 # ---------------------------------------------------------------- phase 7: send-home threat
 
 
-def plan_shortfall(gross, plan, xp=SCALAR):
-    return xp.maximum(plan - gross, 0.0)
+@rule
+def plan_shortfall(gross, plan):
+    return max(plan - gross, 0.0)
 
 
+@rule
 def threatened(shortfall, u, threat_prob):
-    return (shortfall > 0) & (u < threat_prob)
+    return shortfall > 0 and u < threat_prob
 
 
+@rule
 def pays_to_stay(cash, bribe):
     return cash >= bribe
 
 
-def repay_entry_debt(debt, retained, xp=SCALAR):
+@rule
+def retained(gross, side, take, side_bribe, threat_bribe):
+    """What he kept this month after the state and the bribes."""
+    return gross + side - take - side_bribe - threat_bribe
+
+
+@rule
+def repay_entry_debt(debt, retained_):
     """What a worker keeps pays off the debt he took on for his entry bribe."""
-    return xp.maximum(debt - xp.maximum(retained, 0.0), 0.0)
+    return max(debt - max(retained_, 0.0), 0.0)
 
 
+@rule
 def running_average(old, new, memory):
     return (1.0 - memory) * old + memory * new
 
@@ -218,65 +264,92 @@ def running_average(old, new, memory):
 # ---------------------------------------------------------------- phases 8-9: surveillance and escape
 
 
-def hardship(kept_avg, gross_avg, hours, debt, plan, params, xp=SCALAR):
+@rule
+def hardship(kept_avg, gross_avg, hours, debt, plan, expected_share, hours_base, hours_max, weight_pay, weight_hours,
+             weight_debt):
     """Hardship in [0, 1]: pay gap, overwork and debt, weighted."""
-    w, e, wk = params.worker, params.escape, params.work
-    expected = xp.maximum(w.expected_share * gross_avg, 1e-9)
-    pay_gap = clip(1.0 - kept_avg / expected, 0.0, 1.0, xp)
-    span = wk.hours_max - wk.hours_base
-    overwork = clip((hours - wk.hours_base) / span, 0.0, 1.0, xp) if span > 0 else 0.0 * hours
-    debt_load = debt / (debt + 6.0 * xp.maximum(plan, 1.0))  # half-saturates at six months of plan
-    total = e.weight_pay + e.weight_hours + e.weight_debt
-    return (e.weight_pay * pay_gap + e.weight_hours * overwork + e.weight_debt * debt_load) / total
+    expected = max(expected_share * gross_avg, 1e-9)
+    pay_gap = clip(1.0 - kept_avg / expected, 0.0, 1.0)
+    span = hours_max - hours_base
+    overwork = clip((hours - hours_base) / span, 0.0, 1.0) if span > 0 else 0.0 * hours
+    debt_load = debt / (debt + 6.0 * max(plan, 1.0))  # half-saturates at six months of plan
+    weights = weight_pay + weight_hours + weight_debt
+    return (weight_pay * pay_gap + weight_hours * overwork + weight_debt * debt_load) / weights
 
 
+@rule
 def grievance(hardship_, loyalty):
     """Epstein (2002): grievance = hardship x (1 - legitimacy); here loyalty plays legitimacy."""
     return hardship_ * (1.0 - loyalty)
 
 
-def minder_vigilance(base, extra, xp=SCALAR):
+@rule
+def minder_vigilance(base, extra):
     """A minder's vigilance: his own level plus any alarm, at most 1."""
-    return xp.minimum(1.0, base + extra)
+    return min(1.0, base + extra)
 
 
-def alarm_extra(base, extra, boost, xp=SCALAR):
+@rule
+def alarm_extra(base, extra, boost):
     """After an escape in the camp, the alarm adds ``boost``, up to full vigilance."""
-    return xp.minimum(1.0 - base, extra + boost)
+    return min(1.0 - base, extra + boost)
 
 
+@rule
 def open_route(route, asylum_boost):
     """Asylum access closes a share of the gap between the host's route and a sure one."""
     return route + (1.0 - route) * asylum_boost
 
 
+@rule
 def escape_success_prob(route, vigilance, passport_held, passport_effect):
     """Chance an attempt succeeds: the host's route, cut by vigilance and a held passport."""
     return route * (1.0 - vigilance) * (1.0 - passport_effect * passport_held)
 
 
+@rule
 def escape_risk(risk_aversion, success_prob, reprisal_severity, family):
     """Epstein's net risk (risk aversion x chance of arrest) plus reprisals on the family."""
     return risk_aversion * (1.0 - success_prob) + reprisal_severity * family
 
 
-def attempt_prob(grievance_, risk, threshold, steepness, attempt_rate, xp=SCALAR):
+@rule
+def attempt_prob(grievance_, risk, threshold, steepness, attempt_rate):
     """Epstein's rule G - N > T, smoothed: a logistic in (G - N - T), times an opportunity rate."""
-    z = clip((grievance_ - risk - threshold) / steepness, -50.0, 50.0, xp)
-    return attempt_rate / (1.0 + xp.exp(-z))
+    z = clip((grievance_ - risk - threshold) / steepness, -50.0, 50.0)
+    return attempt_rate / (1.0 + math.exp(-z))
 
 
+@rule
+def escape_chances(kept_avg, gross_avg, hours, debt, plan, loyalty, risk_aversion, family, route, asylum_boost,
+                   vigilance, passport, expected_share, hours_base, hours_max, weight_pay, weight_hours, weight_debt,
+                   passport_effect, reprisal_severity, threshold, steepness, attempt_rate):
+    """One worker's escape decision this month (phase 8): (chance an attempt succeeds, chance he tries).
+
+    Grievance (hardship against loyalty) weighed against the risk of being
+    caught and of reprisals on his family, with the host's route opened by
+    asylum access and closed by his minder's vigilance and a held passport.
+    """
+    g = grievance(hardship(kept_avg, gross_avg, hours, debt, plan, expected_share, hours_base, hours_max, weight_pay,
+                           weight_hours, weight_debt), loyalty)
+    success = escape_success_prob(open_route(route, asylum_boost), vigilance, 1.0 if passport else 0.0, passport_effect)
+    risk = escape_risk(risk_aversion, success, reprisal_severity, family)
+    return success, attempt_prob(g, risk, threshold, steepness, attempt_rate)
+
+
+@rule
 def reported_prob(informants, report_prob):
     """Chance at least one informant in the team reports an intending teammate."""
-    return 1.0 - (1.0 - report_prob) ** informants
+    return 1.0 - math.pow(1.0 - report_prob, float(informants))
 
 
 # ---------------------------------------------------------------- phase 10: deaths
 
 
-def death_prob(hours, rate_per_10k_years, hours_slope, hours_base, xp=SCALAR):
+@rule
+def death_prob(hours, rate_per_10k_years, hours_slope, hours_base):
     """Monthly death hazard, rising exponentially with hours above the base."""
-    return rate_per_10k_years / 120_000.0 * xp.exp(hours_slope * (hours - hours_base))
+    return rate_per_10k_years / 120_000.0 * math.exp(hours_slope * (hours - hours_base))
 
 
 # ---------------------------------------------------------------- the state (one agent; vectorised over hosts)

@@ -2,7 +2,7 @@
 
 Every phase of `OverseasLaborModel.step` (sim/engines/mesa/model.py) has its
 counterpart in `ArrayModel.step`, calling the same rule functions
-(sim/core/rules.py) with ``xp=np``, the same state's books
+(sim/core/rules.py) inside compiled loops over workers (kernels.py), the same state's books
 (sim/core/state_books.py), the same policy levers (sim/core/policies.py) and
 the same counter-based draws (sim/core/draws.py), keyed by the same worker and
 minder ids.
@@ -14,7 +14,6 @@ Docking: tests/test_docking.py checks that both engines give the same tables.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 
@@ -26,6 +25,7 @@ from ...core.params import Params
 from ...core.policies import levers_for_month
 from ...core.state_books import StateBooks
 from ...results.tables import STATUS_CODE, STATUSES, WORKER_COLUMNS, MonthAggregator
+from . import kernels
 
 ACTIVE = STATUS_CODE["active"]
 M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
@@ -84,6 +84,7 @@ class ArrayModel:
         self.wages = np.array([h.wage for h in p.hosts.values()])
         self.side_wages = np.array([h.side_wage for h in p.hosts.values()])
         self.routes = np.array([h.escape_route for h in p.hosts.values()])
+        self.rule_code = rules.RULE_CODES[p.remittance.rule]
         self.month = 0
         self.state = StateBooks.for_params(p)
         self.aggregator = MonthAggregator(p)
@@ -235,24 +236,16 @@ class ArrayModel:
     def draws(self, decision: str, ids) -> np.ndarray:
         return rnd.draws(self.seed, decision, self.month, ids)
 
+    def key(self, decision: str) -> np.uint64:
+        """The stream key of a decision this month, for the compiled loops."""
+        return np.uint64(rnd.stream_key(self.seed, decision, self.month))
+
+    def once_key(self, decision: str) -> np.uint64:
+        """The stream key of a draw fixed for the whole run (an employer's compliance type)."""
+        return np.uint64(rnd.stream_key(self.seed, decision, -1))
+
     def draws_once(self, decision: str, ids) -> np.ndarray:
         return rnd.draws(self.seed, decision, -1, ids)
-
-    def _employers_complying(self, decision: str, compliance: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """Which workers' employers comply with a policy (Worker.paid_directly / Worker.inspected)."""
-        out = np.zeros(len(ids), dtype=bool)
-        who = np.flatnonzero(compliance > 0)
-        if len(who):
-            out[who] = self.draws_once(decision, ids[who]) < compliance[who]
-        return out
-
-    def _draw_where(self, decision: str, mask: np.ndarray, ids: np.ndarray, fill: float = 1.0) -> np.ndarray:
-        """Draws for the workers in mask only (a draw depends on nothing but its key, so skipping others changes nothing)."""
-        u = np.full(len(ids), fill)
-        who = np.flatnonzero(mask)
-        if len(who):
-            u[who] = self.draws(decision, ids[who])
-        return u
 
     def leave(self, mask: np.ndarray, status: str):
         """Vectorised Worker.leave: settle the ledger and the cash of those leaving."""
@@ -329,125 +322,66 @@ class ArrayModel:
 
         # 3. minders set pressure from last month's shortfall (sums over their workers, in id order)
         mp = p.minder
-        short = np.bincount(minder, weights=w["shortfall"], minlength=ms.n)
-        owed = np.bincount(minder, weights=w["plan"], minlength=ms.n)
-        m_status = ms.view("status")
-        active_m = m_status == M_ACTIVE
-        ratio = np.where(owed > 0, short / np.where(owed > 0, owed, 1.0), 0.0)
-        pressure = ms.view("pressure")
-        pressure[active_m] = rules.minder_pressure(ratio[active_m], mp.pressure_base, mp.pressure_gain, xp=np)
-        extra = ms.view("vig_extra")
-        extra[active_m] *= 1.0 - mp.vigilance_decay
+        short, owed = kernels.per_minder_sums(minder, w["shortfall"], w["plan"], ms.n)
+        pressure, extra = ms.view("pressure"), ms.view("vig_extra")
+        kernels.set_pressure(short, owed, ms.view("status") == M_ACTIVE, pressure, extra, mp.pressure_base,
+                             mp.pressure_gain, mp.vigilance_decay)
         t = self._tick("3 pressure", t)
 
         # 4. workers work
         wk = p.work
-        inspected = self._employers_complying("employer.inspections", lv.inspections[host], ids)
-        cap = np.where(inspected, lv.max_hours[host], math.inf)
-        hours = rules.hours_worked(pressure[minder], wk.hours_base, wk.hours_max, cap, xp=np)
-        gross = rules.gross_wage(self.wages[host], w["productivity"], hours, wk.hours_base)
+        hours, gross, inspected = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+        kernels.work(ids, host, minder, w["productivity"], pressure, self.wages, lv.inspections, lv.max_hours,
+                     self.once_key("employer.inspections"), wk.hours_base, wk.hours_max, hours, gross, inspected)
         t = self._tick("4 work", t)
 
-        # 5. the remittance rule
-        r = p.remittance
-        plan = plans[host]
-        w["plan"][:] = np.where(alive, plan, 0.0)
-        if r.rule == "plan":
-            due = plan + w["plan_arrears"]
-            take = rules.plan_take(gross, due, r.fees_share, xp=np)
-            w["plan_arrears"][:] = rules.plan_arrears(gross, due, xp=np)
-        elif r.rule == "share":
-            take = rules.share_take(gross, r.share)
-        else:
-            camp = w["camp"]
-            camp_gross = np.bincount(camp, weights=gross * alive, minlength=self.camps.n)
-            quota = np.bincount(camp, weights=plan * alive, minlength=self.camps.n)
-            present = np.bincount(camp[alive], minlength=self.camps.n) > 0
+        # 5-7. the remittance rule, side jobs, the send-home threat (one loop; no worker's phase reads another's)
+        r, wp = p.remittance, p.worker
+        camp = w["camp"]
+        camp_gross = camp_due = np.zeros(max(self.camps.n, 1))
+        if self.rule_code == rules.RULE_CODES["group_quota"]:
+            camp_gross, quota, present = kernels.camp_sums(camp, alive, gross, plans[host], self.camps.n)
             arrears = self.camps.view("arrears")
             camp_due = quota + arrears
-            arrears[present] = rules.plan_arrears(camp_gross[present], camp_due[present], xp=np)
-            take = rules.group_quota_take(gross, camp_gross[camp], camp_due[camp], r.fees_share, xp=np)
-        direct = self._employers_complying("employer.direct_wages", lv.direct_wages[host], ids)
-        take = np.where(direct, rules.direct_wage_take(take, lv.coercion[host]), take)
-        kept = gross - take
-        credit = np.where(direct, 0.0, rules.ledger_credit(kept, r.ledger_monthly, xp=np))
-        w["ledger"] += credit
-        w["cash"] += kept - credit
-        t = self._tick("5 remittance", t)
+            kernels.camp_arrears(present, camp_gross, camp_due, arrears)
+        take, side, bribes, retained = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+        sent_home = np.empty(n, dtype=bool)
+        kernels.remit_side_jobs_threat(
+            alive, ids, host, minder, camp, gross, plans, self.rule_code, camp_gross, camp_due, r.fees_share, r.share,
+            lv.direct_wages, lv.coercion, self.once_key("employer.direct_wages"), r.ledger_monthly, self.side_wages,
+            ms.view("greed"), wp.expected_share, wp.side_job_seek, wk.side_job_share, mp.side_bribe_share,
+            self.key("side.seek"), self.key("side.grant"), mp.threat_prob, mp.threat_bribe, self.key("threat"),
+            p.escape.memory,
+            w["plan"], w["plan_arrears"], w["ledger"], w["cash"], w["shortfall"], w["retained_total"],
+            w["bribes_total"], w["side_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
+            take, side, bribes, retained, sent_home)
+        self.leave(sent_home, "sent_home")
+        t = self._tick("5-7 remit, side jobs, threat", t)
 
-        # 6. side jobs, sold by the minder
-        wp = p.worker
-        side_wage = self.side_wages[host]
-        may_want = alive & (side_wage > 0) & rules.short_of_expectation(w["kept_avg"], w["gross_avg"], wp.expected_share)
-        wants = may_want & rules.wants_side_job(w["kept_avg"], w["gross_avg"], wp.expected_share,
-                                                self._draw_where("side.seek", may_want, ids), wp.side_job_seek)
-        granted = wants & rules.side_job_granted(ms.view("greed")[minder], self._draw_where("side.grant", wants, ids))
-        side = np.where(granted, rules.side_earnings(side_wage, wk.side_job_share), 0.0)
-        side_bribe = side * mp.side_bribe_share
-        w["cash"] += side - side_bribe
-        t = self._tick("6 side jobs", t)
-
-        # 7. the send-home threat
-        shortfall = np.where(alive, rules.plan_shortfall(gross, plan, xp=np), 0.0)
-        w["shortfall"][:] = shortfall
-        threatened = rules.threatened(shortfall, self._draw_where("threat", shortfall > 0, ids), mp.threat_prob)
-        pays = threatened & rules.pays_to_stay(w["cash"], mp.threat_bribe)
-        threat_bribe = np.where(pays, mp.threat_bribe, 0.0)
-        w["cash"] -= threat_bribe
-        retained = np.where(alive, gross + side - take - side_bribe - threat_bribe, 0.0)
-        w["retained_total"] += retained
-        w["bribes_total"] += side_bribe + threat_bribe
-        w["side_total"] += side
-        w["entry_debt"][:] = rules.repay_entry_debt(w["entry_debt"], retained, xp=np)
-        memory = p.escape.memory
-        w["kept_avg"][:] = rules.running_average(w["kept_avg"], retained, memory)
-        w["gross_avg"][:] = rules.running_average(w["gross_avg"], gross + side, memory)
-        self.leave(threatened & ~pays, "sent_home")
-        t = self._tick("7 threat", t)
-
-        # 8. surveillance: who intends to escape, who is reported
+        # 8-9. surveillance and escapes; then minders are punished and camps alarmed
         e = p.escape
         still = w["status"] == ACTIVE
         informants = np.bincount(w["team"][still & w["informant"]], minlength=self.next_team)
-        u = self.draws("escape.intend", ids)
-        cand = np.flatnonzero(still & (u < e.attempt_rate))  # the chance never exceeds attempt_rate
-        intends = np.zeros(n, dtype=bool)
-        reported = np.zeros(n, dtype=bool)
-        success = np.zeros(n)
-        if len(cand):
-            hc = host[cand]
-            debt = w["entry_debt"][cand] + w["plan_arrears"][cand]
-            hard = rules.hardship(w["kept_avg"][cand], w["gross_avg"][cand], hours[cand], debt, plan[cand], p, xp=np)
-            grievance = rules.grievance(hard, w["loyalty"][cand])
-            route = rules.open_route(self.routes[hc], lv.asylum_boost[hc])
-            passport = w["passport_held"][cand] & ~(lv.return_passports[hc] & inspected[cand])
-            vigilance = rules.minder_vigilance(ms.view("vig_base")[minder[cand]], ms.view("vig_extra")[minder[cand]], xp=np)
-            success[cand] = rules.escape_success_prob(route, vigilance, passport.astype(float), e.passport_effect)
-            risk = rules.escape_risk(w["risk_aversion"][cand], success[cand], p.state.reprisal_severity, w["family"][cand])
-            chance = rules.attempt_prob(grievance, risk, e.threshold, e.steepness, e.attempt_rate, xp=np)
-            intends[cand] = u[cand] < chance
-            who = np.flatnonzero(intends)
-            if len(who):
-                n_inf = informants[w["team"][who]] - w["informant"][who].astype(np.int64)
-                reported[who] = self.draws("escape.report", ids[who]) < rules.reported_prob(n_inf, e.report_prob)
-        t = self._tick("8 surveillance", t)
-
-        # 9. escapes; then minders are punished and camps alarmed
+        intends, escaped = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        kernels.consider_escape(
+            still, ids, host, minder, w["team"], w["informant"], w["passport_held"], inspected, informants,
+            w["kept_avg"], w["gross_avg"], hours, w["entry_debt"], w["plan_arrears"], w["plan"], w["loyalty"],
+            w["risk_aversion"], w["family"], self.routes, lv.asylum_boost, lv.return_passports, ms.view("vig_base"),
+            ms.view("vig_extra"), wp.expected_share, wk.hours_base, wk.hours_max, e.weight_pay, e.weight_hours,
+            e.weight_debt, e.passport_effect, p.state.reprisal_severity, e.threshold, e.steepness, e.attempt_rate,
+            e.report_prob, self.key("escape.intend"), self.key("escape.report"), self.key("escape.success"),
+            intends, escaped)
         escape_attempts = np.bincount(host[intends], minlength=H)
-        tries = intends & ~reported
-        escaped = np.zeros(n, dtype=bool)
-        if tries.any():
-            escaped[tries] = self.draws("escape.success", ids[tries]) < success[tries]
         self.leave(intends & ~escaped, "caught")
         self.leave(escaped, "escaped")
         if escaped.any():
             self._after_escapes(np.unique(minder[escaped]), np.unique(w["camp"][escaped]))
-        t = self._tick("9 escape", t)
+        t = self._tick("8-9 surveillance, escape", t)
 
         # 10. deaths
         d = p.deaths
-        posted = w["status"] == ACTIVE
-        dies = posted & (self.draws("death", ids) < rules.death_prob(hours, d.rate, d.hours_slope, wk.hours_base, xp=np))
+        dies = np.empty(n, dtype=bool)
+        kernels.deaths(w["status"] == ACTIVE, ids, hours, d.rate, d.hours_slope, wk.hours_base, self.key("death"), dies)
         self.leave(dies, "dead")
         t = self._tick("10 deaths", t)
 
@@ -477,7 +411,7 @@ class ArrayModel:
         paid = np.concatenate([repatriated_rows["ledger_paid"], w["ledger_paid"][gone]])[order]
         self.latest = self.aggregator.month(
             month=self.month, host=host[working], gross=gross[working], side=side[working], take=take[working],
-            bribes=(side_bribe + threat_bribe)[working], retained=retained[working], hours=hours[working],
+            bribes=bribes[working], retained=retained[working], hours=hours[working],
             status=status[working],
             repatriated_idle=repatriated_idle, deployed=counts,
             escape_attempts=escape_attempts, entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted,
@@ -497,7 +431,7 @@ class ArrayModel:
         m_camp, m_status = ms.view("camp"), ms.view("status")
         alarmed = np.isin(m_camp, camps) & (m_status != M_PUNISHED)
         base, extra = ms.view("vig_base"), ms.view("vig_extra")
-        extra[alarmed] = rules.alarm_extra(base[alarmed], extra[alarmed], self.p.minder.vigilance_boost, xp=np)
+        kernels.alarm(alarmed, base, extra, self.p.minder.vigilance_boost)
         new_ids = np.arange(ms.n, ms.n + len(punished))
         attrs = rules.new_minder_attributes(self.seed, new_ids, self.p, replacement=True)
         m_status[punished] = M_PUNISHED

@@ -117,23 +117,14 @@ class Worker(mesa.Agent):
         """The remittance rule splits the gross between the state and the worker."""
         r = self.model.p.remittance
         self.plan = self.model.plans[self.host]
-        if r.rule == "plan":
-            due = self.plan + self.plan_arrears
-            self.take = rules.plan_take(self.gross, due, r.fees_share)
-            self.plan_arrears = rules.plan_arrears(self.gross, due)
-        elif r.rule == "share":
-            self.take = rules.share_take(self.gross, r.share)
-        else:
-            self.take = rules.group_quota_take(self.gross, self.camp.gross, self.camp.due, r.fees_share)
         direct = self.paid_directly()
-        if direct:
-            self.take = rules.direct_wage_take(self.take, self.model.levers.coercion[self.host])
+        self.take, self.plan_arrears, credit = rules.remit(
+            self.model.rule_code, self.gross, self.plan, self.plan_arrears, self.camp.gross, self.camp.due,
+            r.fees_share, r.share, direct, self.model.levers.coercion[self.host], r.ledger_monthly)
         self.gross_total += self.gross
         self.take_total += self.take
-        kept = self.gross - self.take
-        credit = 0.0 if direct else rules.ledger_credit(kept, r.ledger_monthly)
         self.ledger += credit
-        self.cash += kept - credit
+        self.cash += self.gross - self.take - credit
 
     # -- phase 6
     def seek_side_job(self):
@@ -166,7 +157,7 @@ class Worker(mesa.Agent):
             else:
                 sent_home = True
         # the month's books: what he kept after the state and the bribes
-        self.retained = self.gross + self.side - self.take - self.side_bribe - self.threat_bribe
+        self.retained = rules.retained(self.gross, self.side, self.take, self.side_bribe, self.threat_bribe)
         self.retained_total += self.retained
         self.bribes_total += self.side_bribe + self.threat_bribe
         self.side_earnings_total += self.side
@@ -184,13 +175,13 @@ class Worker(mesa.Agent):
         u = self.draw("escape.intend")
         if u >= p.escape.attempt_rate:
             return  # the chance of trying never exceeds attempt_rate: no need to weigh it
-        debt = self.entry_debt + self.plan_arrears
-        grievance = rules.grievance(rules.hardship(self.kept_avg, self.gross_avg, self.hours, debt, self.plan, p), self.loyalty)
-        route = rules.open_route(self.model.routes[h], lv.asylum_boost[h])
+        e, w, wk = p.escape, p.worker, p.work
         passport = self.passport_held and not (lv.return_passports[h] and self.inspected())
-        self.success_prob = rules.escape_success_prob(route, self.minder.vigilance, float(passport), p.escape.passport_effect)
-        risk = rules.escape_risk(self.risk_aversion, self.success_prob, p.state.reprisal_severity, self.family)
-        chance = rules.attempt_prob(grievance, risk, p.escape.threshold, p.escape.steepness, p.escape.attempt_rate)
+        self.success_prob, chance = rules.escape_chances(
+            self.kept_avg, self.gross_avg, self.hours, self.entry_debt + self.plan_arrears, self.plan, self.loyalty,
+            self.risk_aversion, self.family, self.model.routes[h], lv.asylum_boost[h], self.minder.vigilance, passport,
+            w.expected_share, wk.hours_base, wk.hours_max, e.weight_pay, e.weight_hours, e.weight_debt,
+            e.passport_effect, p.state.reprisal_severity, e.threshold, e.steepness, e.attempt_rate)
         self.intends = u < chance
         if self.intends:
             informants = self.model.informants_in_team[self.team] - (1 if self.informant else 0)

@@ -60,6 +60,7 @@ class OverseasLaborModel(mesa.Model):
         self.wages = [h.wage for h in p.hosts.values()]
         self.side_wages = [h.side_wage for h in p.hosts.values()]
         self.routes = [h.escape_route for h in p.hosts.values()]
+        self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
         self.death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
         self.month = 0

@@ -1,0 +1,182 @@
+"""The array engine's compiled loops over workers and minders (numba).
+
+Each loop is one or more phases of the month for every row, in worker-id
+order, calling the rulebook's functions (`sim.core.rules`) exactly as the
+mesa engine's agents do, and drawing with `uniform_at` from the same
+counter-based streams. Sums that both engines compare (a minder's team, a
+camp) add in id order, as the mesa engine adds. Effects on others (alarms,
+replacing a punished minder, removing leavers) stay staged in
+`ArrayModel.step`, after the loop of their phase.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...core import rules
+from ...core.compiled import kernel
+from ...core.draws import uniform_at
+
+
+@kernel
+def per_minder_sums(minder, shortfall, plan, n_minders):
+    """Phase 3's inputs: each minder's workers' shortfall and plan last month, added in worker-id order."""
+    short = np.zeros(n_minders)
+    owed = np.zeros(n_minders)
+    for i in range(len(minder)):
+        short[minder[i]] += shortfall[i]
+        owed[minder[i]] += plan[i]
+    return short, owed
+
+
+@kernel
+def set_pressure(short, owed, active, pressure, vig_extra, pressure_base, pressure_gain, vigilance_decay):
+    """Phase 3: each active minder's pressure from his workers' shortfall; the alarm fades."""
+    for m in range(len(short)):
+        if active[m]:
+            ratio = short[m] / owed[m] if owed[m] > 0 else 0.0
+            pressure[m] = rules.minder_pressure(ratio, pressure_base, pressure_gain)
+            vig_extra[m] *= 1.0 - vigilance_decay
+
+
+@kernel
+def work(ids, host, minder, productivity, pressure, wages, inspections, max_hours, key_inspected, hours_base,
+         hours_max, hours, gross, inspected):
+    """Phase 4: hours (capped where the employer is inspected) and the gross wage, for every row."""
+    for i in range(len(ids)):
+        h = host[i]
+        c = inspections[h]
+        inspected[i] = c > 0 and uniform_at(key_inspected, ids[i]) < c
+        cap = max_hours[h] if inspected[i] else math.inf
+        hours[i] = rules.hours_worked(pressure[minder[i]], hours_base, hours_max, cap)
+        gross[i] = rules.gross_wage(wages[host[i]], productivity[i], hours[i], hours_base)
+
+
+@kernel
+def camp_sums(camp, alive, gross, plan_of_row, n_camps):
+    """Phase 5 under a group quota: each camp's gross and quota this month, added in worker-id order."""
+    camp_gross = np.zeros(n_camps)
+    quota = np.zeros(n_camps)
+    present = np.zeros(n_camps, dtype=np.bool_)
+    for i in range(len(camp)):
+        if alive[i]:
+            camp_gross[camp[i]] += gross[i]
+            quota[camp[i]] += plan_of_row[i]
+            present[camp[i]] = True
+    return camp_gross, quota, present
+
+
+@kernel
+def camp_arrears(present, camp_gross, camp_due, arrears):
+    """Group quota: what each camp with workers still owes the plan after this month."""
+    for c in range(len(present)):
+        if present[c]:
+            arrears[c] = rules.plan_arrears(camp_gross[c], camp_due[c])
+
+
+@kernel
+def alarm(alarmed, base, extra, boost):
+    """After an escape: every minder of the camp watches harder (staged after phase 9)."""
+    for m in range(len(alarmed)):
+        if alarmed[m]:
+            extra[m] = rules.alarm_extra(base[m], extra[m], boost)
+
+
+@kernel
+def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_code, camp_gross, camp_due, fees_share,
+                           share, direct_wages, coercion, key_direct, ledger_monthly, side_wages, greed, expected_share,
+                           side_job_seek, side_job_share, side_bribe_share, key_seek, key_grant, threat_prob,
+                           threat_bribe, key_threat, memory,
+                           plan, plan_arrears, ledger, cash, shortfall, retained_total, bribes_total, side_total,
+                           entry_debt, kept_avg, gross_avg,
+                           take, side, bribes, retained, sent_home):
+    """Phases 5-7 for every worker who works: the remittance rule, side jobs sold by the minder, the send-home
+    threat, and the month's books (what he kept, his debts, his running averages)."""
+    for i in range(len(ids)):
+        take[i] = 0.0
+        side[i] = 0.0
+        bribes[i] = 0.0
+        retained[i] = 0.0
+        sent_home[i] = False
+        if not alive[i]:
+            plan[i] = 0.0
+            shortfall[i] = 0.0
+            continue
+        h = host[i]
+        p = plans[h]
+        plan[i] = p
+        # 5. the remittance rule (a complying employer pays the worker directly)
+        c = direct_wages[h]
+        direct = c > 0 and uniform_at(key_direct, ids[i]) < c
+        t, arrears, credit = rules.remit(rule_code, gross[i], p, plan_arrears[i], camp_gross[camp[i]],
+                                         camp_due[camp[i]], fees_share, share, direct, coercion[h], ledger_monthly)
+        plan_arrears[i] = arrears
+        take[i] = t
+        ledger[i] += credit
+        cash[i] += gross[i] - t - credit
+        # 6. side jobs (draws only for who may want one: a counter-based draw depends on nothing else)
+        s = 0.0
+        s_bribe = 0.0
+        if side_wages[h] > 0 and rules.short_of_expectation(kept_avg[i], gross_avg[i], expected_share):
+            if rules.wants_side_job(kept_avg[i], gross_avg[i], expected_share, uniform_at(key_seek, ids[i]), side_job_seek):
+                if rules.side_job_granted(greed[minder[i]], uniform_at(key_grant, ids[i])):
+                    s = rules.side_earnings(side_wages[h], side_job_share)
+                    s_bribe = s * side_bribe_share
+        cash[i] += s - s_bribe
+        # 7. the send-home threat
+        short = rules.plan_shortfall(gross[i], p)
+        shortfall[i] = short
+        threat = short > 0 and rules.threatened(short, uniform_at(key_threat, ids[i]), threat_prob)
+        pays = threat and rules.pays_to_stay(cash[i], threat_bribe)
+        t_bribe = threat_bribe if pays else 0.0
+        cash[i] -= t_bribe
+        kept = rules.retained(gross[i], s, t, s_bribe, t_bribe)
+        retained[i] = kept
+        side[i] = s
+        bribes[i] = s_bribe + t_bribe
+        retained_total[i] += kept
+        bribes_total[i] += s_bribe + t_bribe
+        side_total[i] += s
+        entry_debt[i] = rules.repay_entry_debt(entry_debt[i], kept)
+        kept_avg[i] = rules.running_average(kept_avg[i], kept, memory)
+        gross_avg[i] = rules.running_average(gross_avg[i], gross[i] + s, memory)
+        sent_home[i] = threat and not pays
+
+
+@kernel
+def consider_escape(still, ids, host, minder, team, informant, passport_held, inspected, informants, kept_avg, gross_avg,
+                    hours, entry_debt, plan_arrears, plan, loyalty, risk_aversion, family, routes, asylum_boost,
+                    return_passports, vig_base, vig_extra, expected_share, hours_base, hours_max, weight_pay,
+                    weight_hours, weight_debt, passport_effect, reprisal_severity, threshold, steepness, attempt_rate,
+                    report_prob, key_intend, key_report, key_success, intends, escaped):
+    """Phases 8-9: who intends to escape (Epstein's rule), who is reported by an informant, who gets away."""
+    for i in range(len(ids)):
+        intends[i] = False
+        escaped[i] = False
+        if not still[i]:
+            continue
+        u = uniform_at(key_intend, ids[i])
+        if u >= attempt_rate:
+            continue  # the chance of trying never exceeds attempt_rate
+        h = host[i]
+        m = minder[i]
+        passport = passport_held[i] and not (return_passports[h] and inspected[i])
+        success, chance = rules.escape_chances(
+            kept_avg[i], gross_avg[i], hours[i], entry_debt[i] + plan_arrears[i], plan[i], loyalty[i], risk_aversion[i],
+            family[i], routes[h], asylum_boost[h], rules.minder_vigilance(vig_base[m], vig_extra[m]), passport,
+            expected_share, hours_base, hours_max, weight_pay, weight_hours, weight_debt, passport_effect,
+            reprisal_severity, threshold, steepness, attempt_rate)
+        if u < chance:
+            intends[i] = True
+            n_inf = informants[team[i]] - (1 if informant[i] else 0)
+            if not uniform_at(key_report, ids[i]) < rules.reported_prob(n_inf, report_prob):
+                escaped[i] = uniform_at(key_success, ids[i]) < success
+
+
+@kernel
+def deaths(posted, ids, hours, rate, hours_slope, hours_base, key_death, dies):
+    """Phase 10: a death hazard rising with hours."""
+    for i in range(len(ids)):
+        dies[i] = posted[i] and uniform_at(key_death, ids[i]) < rules.death_prob(hours[i], rate, hours_slope, hours_base)
