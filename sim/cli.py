@@ -152,6 +152,7 @@ def cmd_run(args) -> int:
     command = " ".join(shlex.quote(a) for a in ["olsim", *sys.argv[1:]]) if sys.argv else None
     if not args.quiet:
         print(f"running {workers:,} workers for {params.calendar.months} months, {args.engine} engine, seed {args.seed}", file=sys.stderr)
+        _say_if_compiling(args.engine)
     result = run(params, engine=args.engine, seed=args.seed, progress=show, command=command)
     result.manifest["params_file"] = args.params
     failed = None
@@ -177,6 +178,15 @@ def cmd_run(args) -> int:
     if failed is not None:
         raise failed
     return 0
+
+
+def _say_if_compiling(engine: str) -> None:
+    """The first run after an install compiles the rulebook and the array engine's loops (numba, cached on disk)."""
+    from .core.compiled import cached
+    from .engines.array import kernels
+
+    if engine == "array" and not cached(kernels.remit_side_jobs_threat):
+        print("olsim: compiling the array engine's loops, once (about 3 s; cached for later runs)", file=sys.stderr)
 
 
 def profile_table(result) -> str:

@@ -14,3 +14,15 @@ def rule(function):
 
 
 kernel = rule  # the engines' compiled loops are compiled the same way
+
+
+def cached(dispatcher) -> bool:
+    """Whether a compiled function's machine code is already in numba's on-disk cache (so the first call is quick)."""
+    cache = getattr(dispatcher, "_cache", None)
+    path = getattr(cache, "_cache_path", None)
+    if path is None:
+        return True  # not compiled (NUMBA_DISABLE_JIT) or no cache to speak of
+    from pathlib import Path
+
+    module = dispatcher.py_func.__module__.rsplit(".", 1)[-1]
+    return any(Path(path).glob(f"{module}.{dispatcher.py_func.__name__}-*.nbi"))

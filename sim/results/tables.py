@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ..core.compiled import kernel
+
 MONTHLY_COLUMNS = [
     "month", "date", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
     "escape_attempts", "escaped", "caught", "deaths", "wages_gross", "side_earnings", "state_take", "bribes_paid",
@@ -58,6 +60,34 @@ def gini(values: np.ndarray, is_sorted: bool = False) -> float:
     return 2.0 * weighted / (n * total) - (n + 1) / n
 
 
+@kernel
+def flow_sums(host, selected, gross, side, take, bribes, retained, hours, status, n_hosts, n_statuses):
+    """Per-host sums of the month's flows over the selected rows, added in row (worker-id) order as np.bincount
+    adds; the count of rows per host and per status and host; the selected rows' retained amounts."""
+    sums = np.zeros((6, n_hosts))
+    working = np.zeros(n_hosts, dtype=np.int64)
+    exits = np.zeros((n_statuses, n_hosts), dtype=np.int64)
+    kept = np.empty(len(host))
+    k = 0
+    for i in range(len(host)):
+        if selected[i]:
+            h = host[i]
+            sums[0, h] += gross[i]
+            sums[1, h] += side[i]
+            sums[2, h] += take[i]
+            sums[3, h] += bribes[i]
+            sums[4, h] += retained[i]
+            sums[5, h] += hours[i]
+            working[h] += 1
+            exits[status[i], h] += 1
+            kept[k] = retained[i]
+            k += 1
+    return sums, working, exits, kept[:k]
+
+
+FLOWS = ("wages_gross", "side_earnings", "state_take", "bribes_paid", "worker_retained", "hours")
+
+
 class MonthAggregator:
     """Builds the tables row by row; shared by both engines."""
 
@@ -69,26 +99,22 @@ class MonthAggregator:
 
     def month(self, *, month, host, gross, side, take, bribes, retained, hours, status, repatriated_idle, deployed,
               escape_attempts, entry_bribes, delivered, interdicted, costs, plans, forfeited, ledger_paid,
-              workers_active, minders_active, policies) -> dict:
-        """One month's rows from the arrays of the workers who worked (in id order) and per-host totals.
+              workers_active, minders_active, policies, selected=None) -> dict:
+        """One month's rows from the arrays of the workers (in id order) and per-host totals.
 
-        ``status`` holds each worker's status code (STATUS_CODE) after the month.
-        Sums run in worker-id order (np.bincount adds sequentially), so both
-        engines, which pass the same workers in the same order, get the same bits.
+        ``selected`` marks the rows of the workers who worked this month (None: all rows); ``status``
+        holds each worker's status code (STATUS_CODE) after the month. Sums run in worker-id order,
+        so both engines, which pass the same workers in the same order, get the same bits.
         """
         date = self.params.calendar.date(month)
         n_hosts = len(self.hosts)
         host = np.asarray(host, dtype=np.int64)
-
-        def by_host(values):
-            return np.bincount(host, weights=values, minlength=n_hosts)
-
-        working = np.bincount(host, minlength=n_hosts)
-        code = np.asarray(status, dtype=np.int64) * n_hosts + host
-        exits = np.bincount(code, minlength=len(STATUSES) * n_hosts).reshape(len(STATUSES), n_hosts)
-        sums = {name: by_host(values) for name, values in
-                (("wages_gross", gross), ("side_earnings", side), ("state_take", take), ("bribes_paid", bribes),
-                 ("worker_retained", retained), ("hours", hours))}
+        if selected is None:
+            selected = np.ones(len(host), dtype=bool)
+        flows, working, exits, retained = flow_sums(
+            host, np.asarray(selected, dtype=bool), *(np.asarray(a, dtype=float) for a in (gross, side, take, bribes, retained, hours)),
+            np.asarray(status, dtype=np.int64), n_hosts, len(STATUSES))
+        sums = dict(zip(FLOWS, flows))
         rows = []
         for h in range(n_hosts):
             n_h = int(working[h])

@@ -315,7 +315,6 @@ class ArrayModel:
         n = self.n
         ids, host, minder = w["worker_id"], w["host"], w["minder"]
         alive = w["status"] == ACTIVE  # who works this month (rows of earlier leavers are still here)
-        working = np.flatnonzero(alive)
         new = ids >= first_new
         entry_bribes = np.bincount(host[new], weights=w["entry_bribe"][new], minlength=H)
         t = self._tick("2 state", t)
@@ -410,9 +409,8 @@ class ArrayModel:
         lost = np.concatenate([repatriated_rows["lost"], w["lost"][gone]])[order]
         paid = np.concatenate([repatriated_rows["ledger_paid"], w["ledger_paid"][gone]])[order]
         self.latest = self.aggregator.month(
-            month=self.month, host=host[working], gross=gross[working], side=side[working], take=take[working],
-            bribes=bribes[working], retained=retained[working], hours=hours[working],
-            status=status[working],
+            month=self.month, host=host, gross=gross, side=side, take=take, bribes=bribes, retained=retained,
+            hours=hours, status=status, selected=alive,
             repatriated_idle=repatriated_idle, deployed=counts,
             escape_attempts=escape_attempts, entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted,
             costs=costs, plans=plans, forfeited=np.bincount(leaver_host, weights=lost, minlength=H),
