@@ -184,3 +184,19 @@ def test_policy_files_exist_for_every_kind():
     for kind in POLICY_CLASSES:
         p = load_params(ROOT / "params" / "policies" / f"{kind}.toml")
         assert [x.kind for x in p.policies] == [kind]
+
+
+def test_random_decisions_are_named_once():
+    """Every draw names its decision through sim.core.draws.Decision, never a string typed at the call."""
+    calls = {"draw", "draws", "key", "once_key", "draw_once", "month_key", "stream_key", "uniforms"}
+    offenders = []
+    for name, path in MODULES.items():
+        if name == "sim.core.draws":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if fn in calls and any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args) \
+                        or (fn in calls and any(isinstance(a, ast.JoinedStr) for a in node.args)):
+                    offenders.append(f"{name}:{node.lineno} {fn}(...) with a decision typed as a string")
+    assert not offenders, "\n".join(offenders)

@@ -88,3 +88,35 @@ def test_docking_is_not_vacuous():
     p = _params("baseline", scale=1.2, months=24)
     with pytest.raises(AssertionError):
         assert_docked(run(p, engine="mesa", seed=1), run(p, engine="array", seed=2))
+
+
+def test_uncompiled_rulebook_gives_the_same_tables(tmp_path):
+    """NUMBA_DISABLE_JIT=1 runs every rule and loop as plain Python: both engines still run, and give the
+    compiled run's tables to the last bit (numba's math.exp and math.pow are Python's)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    script = (
+        "import sys\n"
+        "from conftest import small_params\n"
+        "from sim import run\n"
+        "from sim.core import rules\n"
+        "assert not hasattr(rules.remit, 'py_func')  # plain Python\n"
+        "p = small_params(scale=0.6, months=24, path='params/history.toml')\n"
+        "for engine in ('array', 'mesa'):\n"
+        "    r = run(p, engine=engine, seed=5)\n"
+        "    for t in ('monthly', 'hosts', 'workers'):\n"
+        "        getattr(r, t).to_parquet(f'{sys.argv[1]}/{engine}.{t}.parquet')\n"
+    )
+    import os
+
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": str(ROOT / "tests")}
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env, cwd=ROOT, timeout=300)
+    p = _params("history", scale=0.6, months=24)
+    for engine in ("array", "mesa"):
+        compiled = run(p, engine=engine, seed=5)
+        for t in ("monthly", "hosts", "workers"):
+            pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{engine}.{t}.parquet"), getattr(compiled, t),
+                                          check_exact=True)

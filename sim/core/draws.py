@@ -35,6 +35,30 @@ _TO_UNIT = 2.0**-53
 _MONTH_OFFSET = 1 << 20
 
 _codes: dict[str, int] = {}
+
+
+class Decision:
+    """The model's random decisions, named once: each name is its own stream of draws (docs/ODD.md 7.16).
+    Both engines draw by these names, so a worker meets the same luck in either."""
+
+    SIDE_SEEK = "side.seek"  # phase 6: a worker short of his expectation asks for a side job
+    SIDE_GRANT = "side.grant"  # phase 6: the minder sells it
+    THREAT = "threat"  # phase 7: a worker short of the plan is threatened with being sent home
+    ESCAPE_INTEND = "escape.intend"  # phase 8: he means to escape
+    ESCAPE_REPORT = "escape.report"  # phase 8: an informant reports him
+    ESCAPE_SUCCESS = "escape.success"  # phase 9: the attempt succeeds
+    DEATH = "death"  # phase 10
+    LEDGER = "ledger"  # on return: the ledger is paid
+    REPATRIATE = "repatriate"  # phase 2: a minder's unit is sent home under a mandate
+    EMPLOYER_DIRECT_WAGES = "employer.direct_wages"  # once per run: this worker's employer complies
+    EMPLOYER_INSPECTIONS = "employer.inspections"  # once per run: this worker's employer is inspected
+    MINDER_VIGILANCE = "minder.vigilance"  # at birth
+    MINDER_GREED = "minder.greed"  # at birth
+
+    @staticmethod
+    def worker_trait(trait: str) -> str:
+        """A worker's trait drawn at birth: productivity, loyalty, risk_aversion, family, informant, passport, entry_bribe."""
+        return f"worker.{trait}"
 MAX_SEED = 2**63 - 1  # seeds are hashed modulo 2**64: larger ones would alias smaller ones
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from . import draws as rnd
+from .draws import Decision
 from .compiled import rule
 
 # remittance rules as numbers, for compiled code
@@ -63,7 +64,7 @@ def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abro
 
     def u(trait):
         # month key -1: traits are drawn once, at birth
-        return rnd.draws(seed, f"worker.{trait}", -1, ids)
+        return rnd.draws(seed, Decision.worker_trait(trait), -1, ids)
 
     def between(trait, lo, hi):
         return lo + (hi - lo) * u(trait)
@@ -106,10 +107,10 @@ def expected_take(gross, plan, params):
 def new_minder_attributes(seed: int, minder_ids, params, replacement: bool = False) -> dict[str, np.ndarray]:
     ids = np.asarray(minder_ids, dtype=np.int64)
     m = params.minder
-    vig = m.vigilance_min + (m.vigilance_max - m.vigilance_min) * rnd.draws(seed, "minder.vigilance", -1, ids)
+    vig = m.vigilance_min + (m.vigilance_max - m.vigilance_min) * rnd.draws(seed, Decision.MINDER_VIGILANCE, -1, ids)
     if replacement:
         vig = np.minimum(1.0, vig + m.replacement_boost)
-    greed = m.greed_min + (m.greed_max - m.greed_min) * rnd.draws(seed, "minder.greed", -1, ids)
+    greed = m.greed_min + (m.greed_max - m.greed_min) * rnd.draws(seed, Decision.MINDER_GREED, -1, ids)
     return {"vigilance": vig, "greed": greed}
 
 

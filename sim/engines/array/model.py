@@ -20,6 +20,7 @@ from collections import defaultdict
 import numpy as np
 
 from ...core import draws as rnd
+from ...core.draws import Decision
 from ...core import rules
 from ...core.params import Params
 from ...core.policies import levers_for_month
@@ -259,7 +260,7 @@ class ArrayModel:
         lost = ledger.copy()
         paid = np.zeros(len(ledger))
         if status in ("completed", "repatriated"):
-            ok = self.draws("ledger", w["worker_id"][mask]) < self.p.remittance.ledger_pay_prob
+            ok = self.draws(Decision.LEDGER, w["worker_id"][mask]) < self.p.remittance.ledger_pay_prob
             paid = np.where(ok, ledger, 0.0)
             lost = np.where(ok, 0.0, ledger)
             w["ledger_paid"][mask] = paid
@@ -295,7 +296,7 @@ class ArrayModel:
         hazard = lv.repatriation_hazard
         if (hazard > 0).any():
             cand = np.flatnonzero((m_status == M_ACTIVE) & (hazard[m_host] > 0))
-            sent = cand[self.draws("repatriate", cand) < hazard[m_host[cand]]]
+            sent = cand[self.draws(Decision.REPATRIATE, cand) < hazard[m_host[cand]]]
             if len(sent):
                 m_status[sent] = M_REPATRIATED
                 flag = np.zeros(ms.n, dtype=bool)
@@ -331,7 +332,7 @@ class ArrayModel:
         wk = p.work
         hours, gross, inspected = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
         kernels.work(ids, host, minder, w["productivity"], pressure, self.wages, lv.inspections, lv.max_hours,
-                     self.once_key("employer.inspections"), wk.hours_base, wk.hours_max, hours, gross, inspected)
+                     self.once_key(Decision.EMPLOYER_INSPECTIONS), wk.hours_base, wk.hours_max, hours, gross, inspected)
         t = self._tick("4 work", t)
 
         # 5-7. the remittance rule, side jobs, the send-home threat (one loop; no worker's phase reads another's)
@@ -347,9 +348,9 @@ class ArrayModel:
         sent_home = np.empty(n, dtype=bool)
         kernels.remit_side_jobs_threat(
             alive, ids, host, minder, camp, gross, plans, self.rule_code, camp_gross, camp_due, r.fees_share, r.share,
-            lv.direct_wages, lv.coercion, self.once_key("employer.direct_wages"), r.ledger_monthly, self.side_wages,
+            lv.direct_wages, lv.coercion, self.once_key(Decision.EMPLOYER_DIRECT_WAGES), r.ledger_monthly, self.side_wages,
             ms.view("greed"), wp.expected_share, wp.side_job_seek, wk.side_job_share, mp.side_bribe_share,
-            self.key("side.seek"), self.key("side.grant"), mp.threat_prob, mp.threat_bribe, self.key("threat"),
+            self.key(Decision.SIDE_SEEK), self.key(Decision.SIDE_GRANT), mp.threat_prob, mp.threat_bribe, self.key(Decision.THREAT),
             p.escape.memory,
             w["plan"], w["plan_arrears"], w["ledger"], w["cash"], w["shortfall"], w["retained_total"],
             w["bribes_total"], w["side_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
@@ -368,7 +369,7 @@ class ArrayModel:
             w["risk_aversion"], w["family"], self.routes, lv.asylum_boost, lv.return_passports, ms.view("vig_base"),
             ms.view("vig_extra"), wp.expected_share, wk.hours_base, wk.hours_max, e.weight_pay, e.weight_hours,
             e.weight_debt, e.passport_effect, p.state.reprisal_severity, e.threshold, e.steepness, e.attempt_rate,
-            e.report_prob, self.key("escape.intend"), self.key("escape.report"), self.key("escape.success"),
+            e.report_prob, self.key(Decision.ESCAPE_INTEND), self.key(Decision.ESCAPE_REPORT), self.key(Decision.ESCAPE_SUCCESS),
             intends, escaped)
         escape_attempts = np.bincount(host[intends], minlength=H)
         self.leave(intends & ~escaped, "caught")
@@ -380,7 +381,7 @@ class ArrayModel:
         # 10. deaths
         d = p.deaths
         dies = np.empty(n, dtype=bool)
-        kernels.deaths(w["status"] == ACTIVE, ids, hours, d.rate, d.hours_slope, wk.hours_base, self.key("death"), dies)
+        kernels.deaths(w["status"] == ACTIVE, ids, hours, d.rate, d.hours_slope, wk.hours_base, self.key(Decision.DEATH), dies)
         self.leave(dies, "dead")
         t = self._tick("10 deaths", t)
 

@@ -16,6 +16,7 @@ import mesa
 import numpy as np
 
 from ...core import draws as rnd
+from ...core.draws import Decision
 from ...core import rules
 from ...core.state_books import StateBooks
 
@@ -96,11 +97,11 @@ class Worker(mesa.Agent):
     # -- employers under a policy: the same employers comply as long as compliance holds
     def paid_directly(self) -> bool:
         c = self.model.levers.direct_wages[self.host]
-        return c > 0 and self.model.draw_once("employer.direct_wages", self.worker_id) < c
+        return c > 0 and self.model.draw_once(Decision.EMPLOYER_DIRECT_WAGES, self.worker_id) < c
 
     def inspected(self) -> bool:
         c = self.model.levers.inspections[self.host]
-        return c > 0 and self.model.draw_once("employer.inspections", self.worker_id) < c
+        return c > 0 and self.model.draw_once(Decision.EMPLOYER_INSPECTIONS, self.worker_id) < c
 
     # -- phase 4
     def work(self):
@@ -134,9 +135,9 @@ class Worker(mesa.Agent):
         # (draws are counter-based, so skipping one for a worker who cannot want a job changes nothing else)
         if side_wage <= 0 or not rules.short_of_expectation(self.kept_avg, self.gross_avg, w.expected_share):
             return
-        if not rules.wants_side_job(self.kept_avg, self.gross_avg, w.expected_share, self.draw("side.seek"), w.side_job_seek):
+        if not rules.wants_side_job(self.kept_avg, self.gross_avg, w.expected_share, self.draw(Decision.SIDE_SEEK), w.side_job_seek):
             return
-        if rules.side_job_granted(self.minder.greed, self.draw("side.grant")):
+        if rules.side_job_granted(self.minder.greed, self.draw(Decision.SIDE_GRANT)):
             self.side = rules.side_earnings(side_wage, self.model.p.work.side_job_share)
             self.side_bribe = self.side * self.model.p.minder.side_bribe_share
             self.cash += self.side - self.side_bribe
@@ -148,7 +149,7 @@ class Worker(mesa.Agent):
         m = self.model.p.minder
         self.shortfall = rules.plan_shortfall(self.gross, self.plan)
         sent_home = False
-        if rules.threatened(self.shortfall, self.draw("threat"), m.threat_prob):
+        if rules.threatened(self.shortfall, self.draw(Decision.THREAT), m.threat_prob):
             if rules.pays_to_stay(self.cash, m.threat_bribe):
                 self.threat_bribe = m.threat_bribe
                 self.cash -= m.threat_bribe
@@ -172,7 +173,7 @@ class Worker(mesa.Agent):
     def consider_escape(self):
         """Grievance against risk (Epstein's rule); informants in the team may report an intent."""
         p, lv, h = self.model.p, self.model.levers, self.host
-        u = self.draw("escape.intend")
+        u = self.draw(Decision.ESCAPE_INTEND)
         if u >= p.escape.attempt_rate:
             return  # the chance of trying never exceeds attempt_rate: no need to weigh it
         e, w, wk = p.escape, p.worker, p.work
@@ -185,7 +186,7 @@ class Worker(mesa.Agent):
         self.intends = u < chance
         if self.intends:
             informants = self.model.informants_in_team[self.team] - (1 if self.informant else 0)
-            self.reported = self.draw("escape.report") < rules.reported_prob(informants, p.escape.report_prob)
+            self.reported = self.draw(Decision.ESCAPE_REPORT) < rules.reported_prob(informants, p.escape.report_prob)
 
     # -- phase 9
     def attempt_escape(self):
@@ -195,7 +196,7 @@ class Worker(mesa.Agent):
         self.model.escape_attempts[self.host] += 1
         if self.reported:
             self.leave("caught", "was reported by an informant and caught")
-        elif self.draw("escape.success") < self.success_prob:
+        elif self.draw(Decision.ESCAPE_SUCCESS) < self.success_prob:
             self.leave("escaped", "escaped")
             self.model.escapes_this_month.append(self)
         else:
@@ -205,7 +206,7 @@ class Worker(mesa.Agent):
     def face_hazards(self):
         """Accidents and exhaustion: a death hazard rising with hours."""
         d, wk = self.model.p.deaths, self.model.p.work
-        u = self.draw("death")
+        u = self.draw(Decision.DEATH)
         if u < self.model.death_prob_max and u < rules.death_prob(self.hours, d.rate, d.hours_slope, wk.hours_base):
             self.leave("dead", "died")
 
@@ -224,7 +225,7 @@ class Worker(mesa.Agent):
         self.month_left = model.month
         self.camp.occupancy -= 1
         lost = self.ledger
-        if status in ("completed", "repatriated") and self.draw("ledger") < model.p.remittance.ledger_pay_prob:
+        if status in ("completed", "repatriated") and self.draw(Decision.LEDGER) < model.p.remittance.ledger_pay_prob:
             self.ledger_paid = self.ledger
             lost = 0.0
         if status in ("caught", "dead"):
@@ -303,7 +304,7 @@ class State(StateBooks, mesa.Agent):
         hazard = model.levers.repatriation_hazard
         sent = []
         for minder in model.active_minders():
-            if hazard[minder.host] > 0 and model.draw("repatriate", minder.minder_id) < hazard[minder.host]:
+            if hazard[minder.host] > 0 and model.draw(Decision.REPATRIATE, minder.minder_id) < hazard[minder.host]:
                 minder.status = "repatriated"
                 for w in minder.workers:
                     if w.active:
