@@ -180,3 +180,74 @@ def deaths(posted, ids, hours, rate, hours_slope, hours_base, key_death, dies):
     """Phase 10: a death hazard rising with hours."""
     for i in range(len(ids)):
         dies[i] = posted[i] and uniform_at(key_death, ids[i]) < rules.death_prob(hours[i], rate, hours_slope, hours_base)
+@kernel
+def place_newcomers(counts, camp_host, camp_occ, n_camps, camp_size, mr_start, mr_end, mr_id, mr_room, minder_ratio,
+                    tr_start, tr_end, tr_id, tr_room, team_size, n_minders, next_team, camp_of, minder_of, team_of,
+                    new_camp_host, new_minder_camp, new_minder_host, new_team_minder):
+    """Phase 2's placement of a month's newcomers, host by host in id order: into the host's camps with room (in
+    camp-id order), then new camps of ``camp_size``; within a camp, to its minders with room, then new minders;
+    within a minder, to his teams with room, then new teams. ``camp_occ`` has room for the new camps;
+    ``mr_*`` and ``tr_*`` list the minders with room per camp and the teams with room per minder (as they were
+    before this month's newcomers). Returns how many camps, minders and teams were made."""
+    n_before = n_camps
+    made_camps = 0
+    made_minders = 0
+    made_teams = 0
+    i = 0
+    for h in range(len(counts)):
+        left_host = counts[h]
+        c = 0
+        while left_host > 0:
+            # the next camp of this host with room, in id order, else a new one
+            while c < n_before and not (camp_host[c] == h and camp_occ[c] < camp_size):
+                c += 1
+            if c < n_before:
+                camp = c
+                k = min(camp_size - camp_occ[c], left_host)
+                c += 1
+            else:
+                camp = n_before + made_camps
+                new_camp_host[made_camps] = h
+                made_camps += 1
+                k = min(camp_size, left_host)
+            camp_occ[camp] += k
+            left_host -= k
+            # within the camp: its minders with room (an existing camp only), then new minders
+            left_camp = k
+            r = mr_start[camp] if camp < n_before else 0
+            r_end = mr_end[camp] if camp < n_before else 0
+            while left_camp > 0:
+                if r < r_end:
+                    mid = mr_id[r]
+                    j = min(mr_room[r], left_camp)
+                    existing = True
+                    r += 1
+                else:
+                    mid = n_minders + made_minders
+                    new_minder_camp[made_minders] = camp
+                    new_minder_host[made_minders] = h
+                    made_minders += 1
+                    j = min(minder_ratio, left_camp)
+                    existing = False
+                left_camp -= j
+                # within the minder: his teams with room (an existing minder only), then new teams
+                left_minder = j
+                t = tr_start[mid] if existing else 0
+                t_end = tr_end[mid] if existing else 0
+                while left_minder > 0:
+                    if t < t_end:
+                        team = tr_id[t]
+                        q = min(tr_room[t], left_minder)
+                        t += 1
+                    else:
+                        team = next_team + made_teams
+                        new_team_minder[made_teams] = mid
+                        made_teams += 1
+                        q = min(team_size, left_minder)
+                    for _ in range(q):
+                        camp_of[i] = camp
+                        minder_of[i] = mid
+                        team_of[i] = team
+                        i += 1
+                    left_minder -= q
+    return made_camps, made_minders, made_teams

@@ -128,65 +128,38 @@ class ArrayModel:
         camp_of = np.empty(total, dtype=np.int64)
         minder_of = np.empty(total, dtype=np.int64)
         team_of = np.empty(total, dtype=np.int64)
-        new_minders, minder_camps, minder_hosts, new_team_minders = [], [], [], []
         posted = self.w["status"] == ACTIVE
         m_count = np.bincount(self.w["minder"][posted], minlength=self.minders.n)
         t_count = np.bincount(self.w["team"][posted], minlength=self.next_team)
-        team_minder = self.team_minder
         m_camp, m_status = self.minders.view("camp"), self.minders.view("status")
-        n_camps_before = self.camps.n
-        # who has room, grouped once (in id order): camp -> [(minder, room)], minder -> [(team, room)]
-        minders_with_room: dict[int, list] = defaultdict(list)
+        n_camps = self.camps.n
+        # who has room, grouped once (in id order): each camp's minders with room, each minder's teams with room
         cand = np.flatnonzero((m_status == M_ACTIVE) & (m_count < pop.minder_ratio))
-        for mid, camp, room in zip(cand.tolist(), m_camp[cand].tolist(), (pop.minder_ratio - m_count[cand]).tolist()):
-            minders_with_room[camp].append((mid, room))
-        teams_with_room: dict[int, list] = defaultdict(list)
+        order = np.argsort(m_camp[cand], kind="stable")
+        mr_id, mr_room, by_camp = cand[order], (pop.minder_ratio - m_count[cand])[order], m_camp[cand][order]
+        camps = np.arange(n_camps)
+        mr_start, mr_end = np.searchsorted(by_camp, camps, "left"), np.searchsorted(by_camp, camps, "right")
         cand = np.flatnonzero((t_count > 0) & (t_count < pop.team_size))
-        for team, mid, room in zip(cand.tolist(), team_minder[cand].tolist(), (pop.team_size - t_count[cand]).tolist()):
-            teams_with_room[mid].append((team, room))
-        offset = 0
-        for host, n in enumerate(counts.tolist()):
-            if n == 0:
-                continue
-            # newcomers fill the host's camps that have room, then open new camps
-            c_host, c_occ = self.camps.view("host"), self.camps.view("occupancy")
-            has_room = np.flatnonzero((c_host == host) & (c_occ < pop.camp_size))
-            open_camps = list(zip(has_room.tolist(), (pop.camp_size - c_occ[has_room]).tolist()))
-            start = offset
-            for camp_id, k in rules.fill_units(n, open_camps, pop.camp_size):
-                if camp_id is None:
-                    camp_id = self.camps.n
-                    self.camps.extend(host=[host], arrears=[0.0], occupancy=[0])
-                self.camps.view("occupancy")[camp_id] += k
-                camp_of[start:start + k] = camp_id
-                # newcomers join the camp's minders with room, then new minders; teams likewise
-                open_minders = []
-                if camp_id < n_camps_before:
-                    open_minders = minders_with_room.get(camp_id, [])
-                i = start
-                for mid, j in rules.fill_units(k, open_minders, pop.minder_ratio):
-                    open_teams = []
-                    if mid is None:
-                        mid = self.minders.n + len(new_minders)
-                        new_minders.append(mid)
-                        minder_camps.append(camp_id)
-                        minder_hosts.append(host)
-                    else:
-                        open_teams = teams_with_room.get(mid, [])
-                    minder_of[i:i + j] = mid
-                    for team, q in rules.fill_units(j, open_teams, pop.team_size):
-                        if team is None:
-                            team = self.next_team
-                            self.next_team += 1
-                            new_team_minders.append(mid)
-                        team_of[i:i + q] = team
-                        i += q
-                start += k
-            offset += n
-        self.team_minder = np.concatenate([self.team_minder, np.array(new_team_minders, dtype=np.int64)])
+        order = np.argsort(self.team_minder[cand], kind="stable")
+        tr_id, tr_room, by_minder = cand[order], (pop.team_size - t_count[cand])[order], self.team_minder[cand][order]
+        minders = np.arange(self.minders.n)
+        tr_start, tr_end = np.searchsorted(by_minder, minders, "left"), np.searchsorted(by_minder, minders, "right")
+        occupancy = np.concatenate([self.camps.view("occupancy"), np.zeros(total, dtype=np.int64)])
+        new_camp_host, new_minder_camp, new_minder_host, new_team_minder = (np.empty(total, dtype=np.int64) for _ in range(4))
+        made_camps, made_minders, made_teams = kernels.place_newcomers(
+            counts, self.camps.view("host"), occupancy, n_camps, pop.camp_size, mr_start, mr_end, mr_id, mr_room,
+            pop.minder_ratio, tr_start, tr_end, tr_id, tr_room, pop.team_size, self.minders.n, self.next_team,
+            camp_of, minder_of, team_of, new_camp_host, new_minder_camp, new_minder_host, new_team_minder)
+        self.camps.view("occupancy")[:] = occupancy[:n_camps]
+        if made_camps:
+            self.camps.extend(host=new_camp_host[:made_camps], arrears=np.zeros(made_camps),
+                              occupancy=occupancy[n_camps:n_camps + made_camps])
+        self.next_team += made_teams
+        self.team_minder = np.concatenate([self.team_minder, new_team_minder[:made_teams]])
+        new_minders = np.arange(self.minders.n, self.minders.n + made_minders)
         m = rules.new_minder_attributes(self.seed, new_minders, self.p)
-        k = len(new_minders)
-        self.minders.extend(host=minder_hosts, camp=minder_camps, vig_base=m["vigilance"], vig_extra=np.zeros(k),
+        k = made_minders
+        self.minders.extend(host=new_minder_host[:k], camp=new_minder_camp[:k], vig_base=m["vigilance"], vig_extra=np.zeros(k),
                             greed=m["greed"], pressure=np.full(k, self.p.minder.pressure_base),
                             status=np.zeros(k, dtype=np.int8))
         cohort = {name: np.zeros(total, dtype=self._dtype(name)) for name in FIELDS}
