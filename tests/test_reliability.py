@@ -256,8 +256,9 @@ def _marked_processes(mark: str) -> list[int]:
     return out
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_killed_experiment_leaves_nothing_running(tmp_path, sig):
+def _running_experiment(tmp_path: Path):
+    """`olsim experiment` on a 2-process pool in a subprocess whose environment carries a fresh marker, once two
+    runs are done: (the process, the marker)."""
     exp = _experiment(tmp_path, EXPERIMENT.replace("replicates = 6", "replicates = 400").replace("0.004", "0.02"))
     mark = f"OLSIM_TEST_MARK={uuid.uuid4().hex}"
     env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
@@ -269,6 +270,12 @@ def test_killed_experiment_leaves_nothing_running(tmp_path, sig):
     while not (rows.exists() and len(list(rows.glob("*.json"))) >= 2):
         assert time.time() < deadline and proc.poll() is None, proc.stderr.read().decode()[-2000:]
         time.sleep(0.2)
+    return proc, mark
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_experiment_leaves_nothing_running(tmp_path, sig):
+    proc, mark = _running_experiment(tmp_path)
     assert len(_marked_processes(mark)) >= 3  # the coordinator, the forkserver, the pool
     proc.send_signal(sig)
     proc.wait(timeout=30)
@@ -329,17 +336,7 @@ def test_dask_without_workers_says_so_and_goes_on_when_workers_come(tmp_path, ca
 
 
 def test_killed_pool_worker_is_one_line_and_keeps_the_finished_runs(tmp_path):
-    exp = _experiment(tmp_path, EXPERIMENT.replace("replicates = 6", "replicates = 400").replace("0.004", "0.02"))
-    mark = f"OLSIM_TEST_MARK={uuid.uuid4().hex}"
-    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", exp, "--out", str(tmp_path / "exp"),
-                             "--processes", "2", "--quiet"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    rows = tmp_path / "exp" / "rows"
-    deadline = time.time() + 120
-    while not (rows.exists() and len(list(rows.glob("*.json"))) >= 2):
-        assert time.time() < deadline and proc.poll() is None
-        time.sleep(0.2)
+    proc, mark = _running_experiment(tmp_path)
     workers = [p for p in _marked_processes(mark) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()
                and Path(f"/proc/{p}/stat").read_text().split()[3] != str(proc.pid)]  # the forkserver's children
     assert workers

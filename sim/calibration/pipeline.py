@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import ExperimentError, ParamsError
-from ..common.files import atomic_write
+from ..common.files import atomic_write, follow_link
 from ..common.validation import suggest
 from ..core.fields import parse_month
 from ..core.params import make_params, read_params_file
@@ -34,12 +34,10 @@ class Folder:
     """A calibration's folder: calibration.json marks it; search/, confirm/, validation/ are experiment folders."""
 
     def __init__(self, path: Path):
-        path = Path(path).absolute()
-        if path.is_symlink():  # act on what the link points to; the link stays
-            if not path.resolve().exists():
-                raise ExperimentError(f"--out {path}: a symbolic link to {path.resolve()}, which does not exist; nothing was written")
-            path = path.resolve()
-        self.path = path
+        try:
+            self.path = follow_link(path)  # act on what a link points to; the link stays
+        except FileNotFoundError as e:
+            raise ExperimentError(f"--out {e}") from None
         self.replace = False
         self.replaced: Path | None = None  # an earlier calibration moved aside by --force, removed once this one is done
 

@@ -39,3 +39,15 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def follow_link(path: str | os.PathLike) -> Path:
+    """The absolute folder a path names: a symbolic link is followed to what it points to (the link itself stays).
+    FileNotFoundError (one line) for a link to nothing."""
+    path = Path(path).absolute()
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.exists():
+            raise FileNotFoundError(f"{path}: a symbolic link to {target}, which does not exist; nothing was written")
+        return target
+    return path

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import ExperimentError
-from ..common.files import atomic_write, jsonable
+from ..common.files import atomic_write, follow_link, jsonable
 from ..common.provenance import git_commit, versions
 from .plan import Plan
 
@@ -28,12 +28,10 @@ class Store:
     """
 
     def __init__(self, folder: str | os.PathLike):
-        folder = Path(folder).absolute()
-        if folder.is_symlink():  # act on what the link points to; the link stays
-            if not folder.resolve().exists():
-                raise ExperimentError(f"--out {folder}: a symbolic link to {folder.resolve()}, which does not exist; nothing was written")
-            folder = folder.resolve()
-        self.folder = folder
+        try:
+            self.folder = follow_link(folder)  # act on what a link points to; the link stays
+        except FileNotFoundError as e:
+            raise ExperimentError(f"--out {e}") from None
         self.replaced: Path | None = None  # an earlier experiment moved aside by --force, removed once this one completes
         self._lock = None
 

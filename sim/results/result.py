@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..common.errors import ResultsError
-from ..common.files import current_umask, jsonable
+from ..common.files import current_umask, follow_link, jsonable
 from .outcomes import outcomes_of, summarise
 
 
@@ -100,13 +100,7 @@ RUN_FILES = ("manifest.json", "monthly.parquet", "hosts.parquet", "workers.parqu
 
 def output_folder(folder: str | os.PathLike) -> Path:
     """The absolute folder results go to: a symbolic link is followed to what it points to."""
-    folder = Path(folder).absolute()
-    if folder.is_symlink():
-        target = folder.resolve()
-        if not target.exists():
-            raise FileNotFoundError(f"{folder}: a symbolic link to {target}, which does not exist; nothing was written")
-        return target
-    return folder
+    return follow_link(folder)
 
 
 def is_run_folder(folder: str | os.PathLike) -> bool:
