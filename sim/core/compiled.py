@@ -8,9 +8,19 @@ from __future__ import annotations
 import numba
 
 
+_RULES: dict[int, object] = {}  # the plain functions behind the compiled rules, by id
+
+
 def rule(function):
     """A rule of the rulebook, compiled on first use and cached on disk (IEEE arithmetic, no fastmath)."""
+    _RULES[id(function)] = function
     return numba.njit(cache=True)(function)
+
+
+def plain_function(obj):
+    """The plain Python function behind a compiled rule (itself, with NUMBA_DISABLE_JIT=1); None for anything else."""
+    function = getattr(obj, "py_func", obj)
+    return function if _RULES.get(id(function)) is function else None
 
 
 kernel = rule  # the engines' compiled loops are compiled the same way

@@ -24,7 +24,7 @@ from scipy.special import ndtri
 
 from . import draws as rnd
 from .draws import Decision
-from .compiled import rule
+from .compiled import plain_function, rule
 
 # remittance rules as numbers, for compiled code
 RULE_CODES = {"plan": 0, "share": 1, "group_quota": 2}
@@ -457,3 +457,26 @@ def next_channel_weights(weights: np.ndarray, loss_rate: np.ndarray, adapt: floa
     w = w / w.sum(axis=1, keepdims=True)
     w = np.maximum(w, min_weight)
     return w / w.sum(axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------- the same rules as plain Python
+
+
+def _plain_rulebook():
+    """Every rule above as plain Python: the same code objects, calling each other's plain versions.
+
+    The mesa engine calls these, one agent at a time: a plain call costs less than a call into compiled code
+    from Python, and a reader can step through them. They give the compiled rules' results to the last bit
+    (tests/test_rules.py). The array engine's compiled loops call the compiled rules.
+    """
+    import types
+
+    namespace = dict(globals())
+    names = [name for name, obj in namespace.items() if plain_function(obj) is not None]
+    for name in names:
+        f = plain_function(namespace[name])
+        namespace[name] = types.FunctionType(f.__code__, namespace, name, f.__defaults__, f.__closure__)
+    return types.SimpleNamespace(**{name: namespace[name] for name in names})
+
+
+plain = _plain_rulebook()

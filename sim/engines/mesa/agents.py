@@ -2,7 +2,8 @@
 
 Each phase of the month (see model.py) is one method here, and reads like the
 sentence in docs/ODD.md that describes it. The equations themselves live in
-sim/core/rules.py, shared with the array engine. Every random number is
+sim/core/rules.py (called here as plain Python, `rules.plain`; the array engine calls the same functions
+compiled), shared with the array engine. Every random number is
 ``self.model.draw(decision, id)``: a pure function of (seed, decision, month,
 id), so the order in which agents act never matters.
 """
@@ -18,6 +19,7 @@ import numpy as np
 from ...core import draws as rnd
 from ...core.draws import Decision
 from ...core import rules
+from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
 from ...core.state_books import StateBooks
 
 ACTIVE = "active"
@@ -109,9 +111,9 @@ class Worker(mesa.Agent):
         self._clear_month()
         p, lv = self.model.p.work, self.model.levers
         cap = lv.max_hours[self.host] if self.inspected() else math.inf
-        self.hours = rules.hours_worked(self.minder.pressure, p.hours_base, p.hours_max, cap)
+        self.hours = rulebook.hours_worked(self.minder.pressure, p.hours_base, p.hours_max, cap)
         wage = self.model.wages[self.host]
-        self.gross = rules.gross_wage(wage, self.productivity, self.hours, p.hours_base)
+        self.gross = rulebook.gross_wage(wage, self.productivity, self.hours, p.hours_base)
 
     # -- phase 5
     def remit(self):
@@ -119,7 +121,7 @@ class Worker(mesa.Agent):
         r = self.model.p.remittance
         self.plan = self.model.plans[self.host]
         direct = self.paid_directly()
-        self.take, self.plan_arrears, credit = rules.remit(
+        self.take, self.plan_arrears, credit = rulebook.remit(
             self.model.rule_code, self.gross, self.plan, self.plan_arrears, self.camp.gross, self.camp.due,
             r.fees_share, r.share, direct, self.model.levers.coercion[self.host], r.ledger_monthly)
         self.gross_total += self.gross
@@ -133,12 +135,12 @@ class Worker(mesa.Agent):
         w = self.model.p.worker
         side_wage = self.model.side_wages[self.host]
         # (draws are counter-based, so skipping one for a worker who cannot want a job changes nothing else)
-        if side_wage <= 0 or not rules.short_of_expectation(self.kept_avg, self.gross_avg, w.expected_share):
+        if side_wage <= 0 or not rulebook.short_of_expectation(self.kept_avg, self.gross_avg, w.expected_share):
             return
-        if not rules.wants_side_job(self.kept_avg, self.gross_avg, w.expected_share, self.draw(Decision.SIDE_SEEK), w.side_job_seek):
+        if not rulebook.wants_side_job(self.kept_avg, self.gross_avg, w.expected_share, self.draw(Decision.SIDE_SEEK), w.side_job_seek):
             return
-        if rules.side_job_granted(self.minder.greed, self.draw(Decision.SIDE_GRANT)):
-            self.side = rules.side_earnings(side_wage, self.model.p.work.side_job_share)
+        if rulebook.side_job_granted(self.minder.greed, self.draw(Decision.SIDE_GRANT)):
+            self.side = rulebook.side_earnings(side_wage, self.model.p.work.side_job_share)
             self.side_bribe = self.side * self.model.p.minder.side_bribe_share
             self.cash += self.side - self.side_bribe
             self.minder.bribes_taken += self.side_bribe
@@ -147,10 +149,10 @@ class Worker(mesa.Agent):
     def face_threat(self):
         """Short of the plan, he pays the minder to stay, or is sent home."""
         m = self.model.p.minder
-        self.shortfall = rules.plan_shortfall(self.gross, self.plan)
+        self.shortfall = rulebook.plan_shortfall(self.gross, self.plan)
         sent_home = False
-        if rules.threatened(self.shortfall, self.draw(Decision.THREAT), m.threat_prob):
-            if rules.pays_to_stay(self.cash, m.threat_bribe):
+        if rulebook.threatened(self.shortfall, self.draw(Decision.THREAT), m.threat_prob):
+            if rulebook.pays_to_stay(self.cash, m.threat_bribe):
                 self.threat_bribe = m.threat_bribe
                 self.cash -= m.threat_bribe
                 self.minder.bribes_taken += m.threat_bribe
@@ -158,14 +160,14 @@ class Worker(mesa.Agent):
             else:
                 sent_home = True
         # the month's books: what he kept after the state and the bribes
-        self.retained = rules.retained(self.gross, self.side, self.take, self.side_bribe, self.threat_bribe)
+        self.retained = rulebook.retained(self.gross, self.side, self.take, self.side_bribe, self.threat_bribe)
         self.retained_total += self.retained
         self.bribes_total += self.side_bribe + self.threat_bribe
         self.side_earnings_total += self.side
-        self.entry_debt = rules.repay_entry_debt(self.entry_debt, self.retained)
+        self.entry_debt = rulebook.repay_entry_debt(self.entry_debt, self.retained)
         memory = self.model.p.escape.memory
-        self.kept_avg = rules.running_average(self.kept_avg, self.retained, memory)
-        self.gross_avg = rules.running_average(self.gross_avg, self.gross + self.side, memory)
+        self.kept_avg = rulebook.running_average(self.kept_avg, self.retained, memory)
+        self.gross_avg = rulebook.running_average(self.gross_avg, self.gross + self.side, memory)
         if sent_home:
             self.leave("sent_home", "could not pay the minder and was sent home")
 
@@ -178,7 +180,7 @@ class Worker(mesa.Agent):
             return  # the chance of trying never exceeds attempt_rate: no need to weigh it
         e, w, wk = p.escape, p.worker, p.work
         passport = self.passport_held and not (lv.return_passports[h] and self.inspected())
-        self.success_prob, chance = rules.escape_chances(
+        self.success_prob, chance = rulebook.escape_chances(
             self.kept_avg, self.gross_avg, self.hours, self.entry_debt + self.plan_arrears, self.plan, self.loyalty,
             self.risk_aversion, self.family, self.model.routes[h], lv.asylum_boost[h], self.minder.vigilance, passport,
             w.expected_share, wk.hours_base, wk.hours_max, e.weight_pay, e.weight_hours, e.weight_debt,
@@ -186,7 +188,7 @@ class Worker(mesa.Agent):
         self.intends = u < chance
         if self.intends:
             informants = self.model.informants_in_team[self.team] - (1 if self.informant else 0)
-            self.reported = self.draw(Decision.ESCAPE_REPORT) < rules.reported_prob(informants, p.escape.report_prob)
+            self.reported = self.draw(Decision.ESCAPE_REPORT) < rulebook.reported_prob(informants, p.escape.report_prob)
 
     # -- phase 9
     def attempt_escape(self):
@@ -207,7 +209,7 @@ class Worker(mesa.Agent):
         """Accidents and exhaustion: a death hazard rising with hours."""
         d, wk = self.model.p.deaths, self.model.p.work
         u = self.draw(Decision.DEATH)
-        if u < self.model.death_prob_max and u < rules.death_prob(self.hours, d.rate, d.hours_slope, wk.hours_base):
+        if u < self.model.death_prob_max and u < rulebook.death_prob(self.hours, d.rate, d.hours_slope, wk.hours_base):
             self.leave("dead", "died")
 
     # -- phase 11
@@ -263,7 +265,7 @@ class Minder(mesa.Agent):
 
     @property
     def vigilance(self) -> float:
-        return rules.minder_vigilance(self.vigilance_base, self.vigilance_extra)
+        return rulebook.minder_vigilance(self.vigilance_base, self.vigilance_extra)
 
     # -- phase 3
     def set_pressure(self):
@@ -272,7 +274,7 @@ class Minder(mesa.Agent):
         short = rules.total(w.shortfall for w in self.workers)
         owed = rules.total(w.plan for w in self.workers)
         ratio = short / owed if owed > 0 else 0.0
-        self.pressure = rules.minder_pressure(ratio, m.pressure_base, m.pressure_gain)
+        self.pressure = rulebook.minder_pressure(ratio, m.pressure_base, m.pressure_gain)
         self.vigilance_extra *= 1.0 - m.vigilance_decay
 
     # -- phase 11
@@ -284,7 +286,7 @@ class Minder(mesa.Agent):
 
     def alarm(self):
         """An escape in the camp: every minder there watches harder."""
-        self.vigilance_extra = rules.alarm_extra(self.vigilance_base, self.vigilance_extra, self.model.p.minder.vigilance_boost)
+        self.vigilance_extra = rulebook.alarm_extra(self.vigilance_base, self.vigilance_extra, self.model.p.minder.vigilance_boost)
 
 
 class State(StateBooks, mesa.Agent):

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ...core import draws as rnd
 from ...core import rules
+from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
 from ...core.params import Params, load_params, make_params, params_to_dict
 from ...core.policies import levers_for_month
 from ...results.tables import STATUS_CODE, WORKER_COLUMNS, MonthAggregator
@@ -62,7 +63,7 @@ class OverseasLaborModel(mesa.Model):
         self.routes = [h.escape_route for h in p.hosts.values()]
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
-        self.death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
+        self.death_prob_max = rulebook.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
         self.month = 0
         self.workers: list[Worker] = []  # posted now (registered with mesa)
         self.minders: list[Minder] = []
@@ -266,7 +267,7 @@ class OverseasLaborModel(mesa.Model):
         for camp in {w.camp.camp_id: w.camp for w in working}.values():
             camp.gross = float(gross[camp.camp_id])
             camp.due = float(quota[camp.camp_id]) + camp.arrears
-            camp.arrears = rules.plan_arrears(camp.gross, camp.due)
+            camp.arrears = rulebook.plan_arrears(camp.gross, camp.due)
 
     def _after_escapes(self):
         punished = {w.minder.minder_id: w.minder for w in self.escapes_this_month}
