@@ -85,6 +85,14 @@ def alarm(alarmed, base, extra, boost):
 
 
 @kernel
+def remap_minders(status, minder, remap, active):
+    """Workers still posted follow their punished minder's replacement (staged after phase 9)."""
+    for i in range(len(status)):
+        if status[i] == active:
+            minder[i] = remap[minder[i]]
+
+
+@kernel
 def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_code, camp_gross, camp_due, fees_share,
                            share, direct_wages, coercion, key_direct, ledger_monthly, side_wages, greed, expected_share,
                            side_job_seek, side_job_share, side_bribe_share, key_seek, key_grant, threat_prob,

@@ -222,30 +222,29 @@ class ArrayModel:
         return rnd.draws(self.seed, decision, -1, ids)
 
     def leave(self, mask: np.ndarray, status: str):
-        """Vectorised Worker.leave: settle the ledger and the cash of those leaving."""
-        if not mask.any():
+        """Vectorised Worker.leave: settle the ledger and the cash of those leaving (``mask`` marks their rows)."""
+        rows = np.flatnonzero(mask)  # the few who leave, once: every step below touches only their rows
+        if not len(rows):
             return
         w = self.w
-        w["status"][mask] = STATUS_CODE[status]
-        w["month_left"][mask] = self.month
-        self.camps.view("occupancy")[:] -= np.bincount(w["camp"][mask], minlength=self.camps.n)
-        ledger = w["ledger"][mask]
+        w["status"][rows] = STATUS_CODE[status]
+        w["month_left"][rows] = self.month
+        self.camps.view("occupancy")[:] -= np.bincount(w["camp"][rows], minlength=self.camps.n)
+        ledger = w["ledger"][rows]
         lost = ledger.copy()
-        paid = np.zeros(len(ledger))
         if status in ("completed", "repatriated"):
-            ok = self.draws(Decision.LEDGER, w["worker_id"][mask]) < self.p.remittance.ledger_pay_prob
-            paid = np.where(ok, ledger, 0.0)
+            ok = self.draws(Decision.LEDGER, w["worker_id"][rows]) < self.p.remittance.ledger_pay_prob
+            w["ledger_paid"][rows] = np.where(ok, ledger, 0.0)
             lost = np.where(ok, 0.0, ledger)
-            w["ledger_paid"][mask] = paid
         if status in ("caught", "dead"):
-            lost = lost + w["cash"][mask]
-            w["cash"][mask] = 0.0
-        w["forfeited_total"][mask] += lost
-        w["lost"][mask] = lost
-        w["ledger"][mask] = 0.0
+            lost = lost + w["cash"][rows]
+            w["cash"][rows] = 0.0
+        w["forfeited_total"][rows] += lost
+        w["lost"][rows] = lost
+        w["ledger"][rows] = 0.0
         # a leaver adds nothing to his minder's sums next month (the mesa minder forgets him)
-        w["shortfall"][mask] = 0.0
-        w["plan"][mask] = 0.0
+        w["shortfall"][rows] = 0.0
+        w["plan"][rows] = 0.0
 
     def _tick(self, phase: str, t0: float) -> float:
         t = time.perf_counter()
@@ -414,9 +413,7 @@ class ArrayModel:
         remap = np.arange(ms.n)
         remap[punished] = new_ids
         self.team_minder = remap[self.team_minder]
-        w = self.w
-        active = w["status"] == ACTIVE
-        w["minder"][active] = remap[w["minder"][active]]
+        kernels.remap_minders(self.w["status"], self.w["minder"], remap, ACTIVE)
 
     # ------------------------------------------------------------ tables
     def workers_table(self):
