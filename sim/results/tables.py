@@ -99,11 +99,12 @@ class MonthAggregator:
 
     def month(self, *, month, host, gross, side, take, bribes, retained, hours, status, repatriated_idle, deployed,
               escape_attempts, entry_bribes, delivered, interdicted, costs, plans, forfeited, ledger_paid,
-              workers_active, minders_active, policies, selected=None) -> dict:
+              minders_active, policies, selected=None) -> dict:
         """One month's rows from the arrays of the workers (in id order) and per-host totals.
 
         ``selected`` marks the rows of the workers who worked this month (None: all rows); ``status``
-        holds each worker's status code (STATUS_CODE) after the month. Sums run in worker-id order,
+        holds each worker's status code (STATUS_CODE) after the month, so those still abroad at its end
+        (``workers_active``) are the selected rows still active: every worker abroad worked this month. Sums run in worker-id order,
         so both engines, which pass the same workers in the same order, get the same bits.
         """
         date = self.params.calendar.date(month)
@@ -120,7 +121,7 @@ class MonthAggregator:
             n_h = int(working[h])
             r = {
                 "month": month, "date": date, "host": self.hosts[h],
-                "workers_active": int(workers_active[h]), "minders_active": int(minders_active[h]),
+                "workers_active": int(exits[STATUS_CODE["active"], h]), "minders_active": int(minders_active[h]),
                 "deployed": int(deployed[h]),
                 "completed": int(exits[STATUS_CODE["completed"], h]), "sent_home": int(exits[STATUS_CODE["sent_home"], h]),
                 "repatriated": int(exits[STATUS_CODE["repatriated"], h]) + int(repatriated_idle[h]),

@@ -259,3 +259,29 @@ def place_newcomers(counts, camp_host, camp_occ, n_camps, camp_size, mr_start, m
                         i += 1
                     left_minder -= q
     return made_camps, made_minders, made_teams
+
+
+@kernel
+def informants_per_team(still, informant, team, n_teams):
+    """Phase 8's input: the informants still posted in each team."""
+    counts = np.zeros(n_teams, dtype=np.int64)
+    for i in range(len(team)):
+        if still[i] and informant[i]:
+            counts[team[i]] += 1
+    return counts
+
+
+@kernel
+def contracts(status, months_abroad, contract_months, minder, n_minders, active, completes):
+    """Phase 11: one more month abroad for every worker still posted; who completes his contract; how many
+    workers each minder has left after them."""
+    left = np.zeros(n_minders, dtype=np.int64)
+    for i in range(len(status)):
+        completes[i] = False
+        if status[i] == active:
+            months_abroad[i] += 1
+            if months_abroad[i] >= contract_months:
+                completes[i] = True
+            else:
+                left[minder[i]] += 1
+    return left

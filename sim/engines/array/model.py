@@ -333,7 +333,7 @@ class ArrayModel:
         # 8-9. surveillance and escapes; then minders are punished and camps alarmed
         e = p.escape
         still = w["status"] == ACTIVE
-        informants = np.bincount(w["team"][still & w["informant"]], minlength=self.next_team)
+        informants = kernels.informants_per_team(still, w["informant"], w["team"], self.next_team)
         intends, escaped = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
         kernels.consider_escape(
             still, ids, host, minder, w["team"], w["informant"], w["passport_held"], inspected, informants,
@@ -358,10 +358,10 @@ class ArrayModel:
         t = self._tick("10 deaths", t)
 
         # 11. contracts end; minders with nobody left go home
-        posted = w["status"] == ACTIVE
-        w["months_abroad"][posted] += 1
-        self.leave(posted & (w["months_abroad"] >= p.population.contract_months), "completed")
-        left_per_minder = np.bincount(w["minder"][w["status"] == ACTIVE], minlength=ms.n)
+        completes = np.empty(n, dtype=bool)
+        left_per_minder = kernels.contracts(w["status"], w["months_abroad"], p.population.contract_months, minder,
+                                            ms.n, ACTIVE, completes)
+        self.leave(completes, "completed")
         m_status = ms.view("status")
         m_status[(m_status == M_ACTIVE) & (left_per_minder == 0)] = M_LEFT
         t = self._tick("11 contracts", t)
@@ -388,7 +388,6 @@ class ArrayModel:
             escape_attempts=escape_attempts, entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted,
             costs=costs, plans=plans, forfeited=np.bincount(leaver_host, weights=lost, minlength=H),
             ledger_paid=np.bincount(leaver_host, weights=paid, minlength=H),
-            workers_active=np.bincount(host[status == ACTIVE], minlength=H),
             minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
             policies=lv.active,
         )

@@ -302,7 +302,6 @@ class OverseasLaborModel(mesa.Model):
             plans=self.state.plans,
             forfeited=np.bincount([w.host for w in leavers], weights=[w.lost_on_leaving for w in leavers], minlength=n),
             ledger_paid=np.bincount([w.host for w in leavers], weights=[w.ledger_paid for w in leavers], minlength=n),
-            workers_active=self.active_count_by_host(),
             minders_active=np.bincount([m.host for m in self.active_minders()], minlength=n),
             policies=self.levers.active,
         )
