@@ -193,15 +193,16 @@ def profile_table(result) -> str:
     """Seconds per phase of the month, summed over the run."""
     phases = getattr(getattr(result, "model", None), "phase_seconds", None)
     if not phases:
-        return "profile: per-phase times are recorded by the array engine only (use --engine array)"
+        return "profile: no per-phase times were recorded"
     total = sum(phases.values())
     months = len(result.monthly)
-    lines = [f"  {'phase':<16} {'seconds':>8} {'share':>7} {'ms/month':>9}"]
+    width = max(len(name) for name in [*phases, "total"])
+    lines = [f"  {'phase':<{width}} {'seconds':>8} {'share':>7} {'ms/month':>9}"]
     for name in phases:  # in the order of the month
         sec = phases[name]
-        lines.append(f"  {name:<16} {sec:8.3f} {100 * sec / total:6.1f}% {1000 * sec / months:9.2f}")
-    lines.append(f"  {'total':<16} {total:8.3f} {100.0:6.1f}% {1000 * total / months:9.2f}")
-    return "time per phase of the month (array engine):\n" + "\n".join(lines)
+        lines.append(f"  {name:<{width}} {sec:8.3f} {100 * sec / total:6.1f}% {1000 * sec / months:9.2f}")
+    lines.append(f"  {'total':<{width}} {total:8.3f} {100.0:6.1f}% {1000 * total / months:9.2f}")
+    return f"time per phase of the month ({result.manifest.get('engine', '')} engine):\n" + "\n".join(lines)
 
 
 def cmd_validate(args) -> int:

@@ -140,3 +140,22 @@ def test_output_under_a_file_is_refused_before_running(in_tmp, capsys):
     assert main(["run", *SMALL, "--months", "2", "--out", "afile/sub", "--quiet"]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     assert sorted(p.name for p in in_tmp.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("engine", ["array", "mesa"])
+def test_profile_reports_every_phase_in_the_order_of_the_month(in_tmp, capsys, engine):
+    import re
+
+    from sim.core.phases import PHASES
+
+    assert main(["run", *SMALL, "--months", "3", "--engine", engine, "--profile", "--out", "r", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index(f"time per phase of the month ({engine} engine):"):].splitlines()[2:-1]
+    spans = [re.match(r"\s+(\d+)(?:-(\d+))? ", line).groups() for line in table]
+    covered = [k for a, b in spans for k in range(int(a), int(b or a) + 1)]
+    assert covered == sorted(PHASES)  # each of the thirteen phases once, in order
+    for line in table:  # the names come from the one declaration
+        first, _, rest = line.strip().partition(" ")
+        assert rest.split("  ")[0].strip() in {", ".join(PHASES[k] for k in range(int(first.split("-")[0]), int(first.split("-")[-1]) + 1))}
+    if engine == "mesa":
+        assert len(table) == 13  # the reference engine times each phase by itself

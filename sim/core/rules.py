@@ -1,9 +1,10 @@
 """The rulebook: the behavioural equations, written once, called by both engines.
 
 Every per-agent rule is a plain function of floats, compiled by numba
-(`sim.core.compiled.rule`): the mesa engine calls it for one agent at a time,
-the array engine inside its compiled loops over workers
-(`sim/engines/array/kernels.py`). Where a decision combines several rules (the
+(`sim.core.compiled.rule`): the array engine calls the compiled build inside
+its compiled loops over workers (`sim/engines/array/kernels.py`), the mesa
+engine the plain-Python build (`plain`, at the end of this file) for one
+agent at a time. Where a decision combines several rules (the
 month's take, the escape chances), the combination is one function here too,
 so the engines cannot drift apart. Only + - * /, min, max, math.exp and
 math.pow are used: numba and Python give the same bits for them.

@@ -14,8 +14,6 @@ Docking: tests/test_docking.py checks that both engines give the same tables.
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
 
 import numpy as np
 
@@ -23,6 +21,7 @@ from ...core import draws as rnd
 from ...core.draws import Decision
 from ...core import rules
 from ...core.params import Params
+from ...core.phases import PhaseClock
 from ...core.policies import levers_for_month
 from ...core.state_books import StateBooks
 from ...results.tables import STATUS_CODE, STATUSES, WORKER_COLUMNS, MonthAggregator
@@ -102,7 +101,7 @@ class ArrayModel:
         self.next_team = 0
         self.team_minder = np.zeros(0, dtype=np.int64)  # each team's minder
         self.workers_initial = sum(h.workers for h in p.hosts.values())
-        self.phase_seconds: dict[str, float] = defaultdict(float)
+        self.clock = PhaseClock()
         C = p.population.contract_months
         for k in range(C - 1, -1, -1):
             counts = [host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0) for host in p.hosts.values()]
@@ -246,19 +245,18 @@ class ArrayModel:
         w["shortfall"][rows] = 0.0
         w["plan"][rows] = 0.0
 
-    def _tick(self, phase: str, t0: float) -> float:
-        t = time.perf_counter()
-        self.phase_seconds[phase] += t - t0
-        return t
+    @property
+    def phase_seconds(self) -> dict[str, float]:
+        return self.clock.seconds
 
     # ------------------------------------------------------------ the month
     def step(self):
         p, H = self.p, self.n_hosts
         repatriated_rows = {"worker_id": np.zeros(0, np.int64), "host": np.zeros(0, np.int64), "lost": np.zeros(0), "ledger_paid": np.zeros(0)}
-        t = time.perf_counter()
+        self.clock.start()
         # 1. policies switch on or off
         lv = levers_for_month(p, self.month)
-        t = self._tick("1 policies", t)
+        self.clock.tick(1)
 
         # 2. the state: plans, repatriation, deployments, channels
         self.state.set_plans()
@@ -290,7 +288,7 @@ class ArrayModel:
         alive = w["status"] == ACTIVE  # who works this month (rows of earlier leavers are still here)
         new = ids >= first_new
         entry_bribes = np.bincount(host[new], weights=w["entry_bribe"][new], minlength=H)
-        t = self._tick("2 state", t)
+        self.clock.tick(2)
 
         # 3. minders set pressure from last month's shortfall (sums over their workers, in id order)
         mp = p.minder
@@ -298,14 +296,14 @@ class ArrayModel:
         pressure, extra = ms.view("pressure"), ms.view("vig_extra")
         kernels.set_pressure(short, owed, ms.view("status") == M_ACTIVE, pressure, extra, mp.pressure_base,
                              mp.pressure_gain, mp.vigilance_decay)
-        t = self._tick("3 pressure", t)
+        self.clock.tick(3)
 
         # 4. workers work
         wk = p.work
         hours, gross, inspected = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
         kernels.work(ids, host, minder, w["productivity"], pressure, self.wages, lv.inspections, lv.max_hours,
                      self.once_key(Decision.EMPLOYER_INSPECTIONS), wk.hours_base, wk.hours_max, hours, gross, inspected)
-        t = self._tick("4 work", t)
+        self.clock.tick(4)
 
         # 5-7. the remittance rule, side jobs, the send-home threat (one loop; no worker's phase reads another's)
         r, wp = p.remittance, p.worker
@@ -328,7 +326,7 @@ class ArrayModel:
             w["bribes_total"], w["side_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
             take, side, bribes, retained, sent_home)
         self.leave(sent_home, "sent_home")
-        t = self._tick("5-7 remit, side jobs, threat", t)
+        self.clock.tick(5, 7)
 
         # 8-9. surveillance and escapes; then minders are punished and camps alarmed
         e = p.escape
@@ -348,14 +346,14 @@ class ArrayModel:
         self.leave(escaped, "escaped")
         if escaped.any():
             self._after_escapes(np.unique(minder[escaped]), np.unique(w["camp"][escaped]))
-        t = self._tick("8-9 surveillance, escape", t)
+        self.clock.tick(8, 9)
 
         # 10. deaths
         d = p.deaths
         dies = np.empty(n, dtype=bool)
         kernels.deaths(w["status"] == ACTIVE, ids, hours, d.rate, d.hours_slope, wk.hours_base, self.key(Decision.DEATH), dies)
         self.leave(dies, "dead")
-        t = self._tick("10 deaths", t)
+        self.clock.tick(10)
 
         # 11. contracts end; minders with nobody left go home
         completes = np.empty(n, dtype=bool)
@@ -364,7 +362,7 @@ class ArrayModel:
         self.leave(completes, "completed")
         m_status = ms.view("status")
         m_status[(m_status == M_ACTIVE) & (left_per_minder == 0)] = M_LEFT
-        t = self._tick("11 contracts", t)
+        self.clock.tick(11)
 
         # 12. money moves home
         status = w["status"]
@@ -372,7 +370,7 @@ class ArrayModel:
         mules = alive & ((status == STATUS_CODE["completed"]) | (status == STATUS_CODE["repatriated"]))
         returning = np.bincount(host[mules], minlength=H) + repatriated_idle
         delivered, interdicted, costs = self.state.send_money_home(take_by_host, returning.astype(float), lv)
-        t = self._tick("12 money", t)
+        self.clock.tick(12)
 
         # 13. data are collected
         gone = alive & (status != ACTIVE)
@@ -393,7 +391,7 @@ class ArrayModel:
         )
         self._compact()
         self.month += 1
-        self._tick("13 collect", t)
+        self.clock.tick(13)
 
     def _after_escapes(self, punished: np.ndarray, camps: np.ndarray):
         """Alarm every minder of the camps with an escape; replace each punished minder (in id order)."""

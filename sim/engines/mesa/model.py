@@ -19,6 +19,7 @@ from ...core import draws as rnd
 from ...core import rules
 from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
 from ...core.params import Params, load_params, make_params, params_to_dict
+from ...core.phases import PhaseClock
 from ...core.policies import levers_for_month
 from ...results.tables import STATUS_CODE, WORKER_COLUMNS, MonthAggregator
 from .agents import ACTIVE, Camp, Minder, State, Worker
@@ -65,6 +66,7 @@ class OverseasLaborModel(mesa.Model):
         # the death hazard at the longest hours: a draw above it cannot be a death
         self.death_prob_max = rulebook.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
         self.month = 0
+        self.clock = PhaseClock()
         self.workers: list[Worker] = []  # posted now (registered with mesa)
         self.minders: list[Minder] = []
         self.everyone: list[Worker] = []  # every worker ever posted, in id order
@@ -93,6 +95,11 @@ class OverseasLaborModel(mesa.Model):
                 for name in ("workers_active", "revenue_delivered", "state_take", "escaped", "caught", "sent_home", "plan_mean", "retained_mean")
             }
         )
+
+    @property
+    def phase_seconds(self) -> dict[str, float]:
+        """Seconds spent in each phase of the month over the run (`olsim run --profile`)."""
+        return self.clock.seconds
 
     # ------------------------------------------------------------ randomness
     def draw(self, decision: str, agent_id: int) -> float:
@@ -204,9 +211,11 @@ class OverseasLaborModel(mesa.Model):
         """One month: the thirteen phases of the ODD, in order."""
         self._reset_counters()
         entry_before = self._next["worker"]
+        self.clock.start()
         # 1. policies switch on or off
         self.policy = levers_for_month(self.p, self.month)  # arrays, for the state
         self.levers = self.policy.as_lists()  # lists, for one agent at a time
+        self.clock.tick(1)
         # 2. the state sets plans, repatriates under a mandate, deploys, picks channels
         self.state.set_plans()
         self.repatriated_now = self.state.repatriate()
@@ -214,38 +223,48 @@ class OverseasLaborModel(mesa.Model):
         self.state.pick_channels()
         self.plans = self.state.plans.tolist()
         working = [w for w in self.workers if w.active]
+        self.clock.tick(2)
         # 3. minders set pressure from last month's shortfall
         for m in self.active_minders():
             m.set_pressure()
+        self.clock.tick(3)
         # 4. workers work
         for w in working:
             w.work()
+        self.clock.tick(4)
         # 5. the remittance rule splits the gross (a group quota needs camp totals first)
         if self.p.remittance.rule == "group_quota":
             self._camp_accounts(working)
         for w in working:
             w.remit()
+        self.clock.tick(5)
         # 6. side jobs; 7. the send-home threat
         for w in working:
             w.seek_side_job()
+        self.clock.tick(6)
         for w in working:
             w.face_threat()
+        self.clock.tick(7)
         # 8. surveillance: who intends to escape, who is reported
         still = [w for w in working if w.active]
         self.informants_in_team = Counter(w.team for w in still if w.informant)
         for w in still:
             w.consider_escape()
+        self.clock.tick(8)
         # 9. escapes; afterwards, minders are punished and camps alarmed
         for w in still:
             w.attempt_escape()
         self._after_escapes()
+        self.clock.tick(9)
         # 10. deaths; 11. contracts end
         for w in [w for w in working if w.active]:
             w.face_hazards()
+        self.clock.tick(10)
         for w in [w for w in working if w.active]:
             w.finish_contract()
         for minder in self.active_minders():
             minder.check_unit()
+        self.clock.tick(11)
         # 12. money moves home
         take = np.array([w.take for w in working])
         host = np.array([w.host for w in working], dtype=np.int64)
@@ -255,9 +274,11 @@ class OverseasLaborModel(mesa.Model):
         # workers repatriated in phase 2 did not work, but they carry cash home too
         returning = returning + np.bincount([w.host for w in self.repatriated_now], minlength=n)
         delivered, interdicted, costs = self.state.move_money(take_by_host, returning.astype(float))
+        self.clock.tick(12)
         # 13. data are collected
         self._collect(working, host, take, delivered, interdicted, costs, self._next["worker"] - entry_before)
         self._end_month()
+        self.clock.tick(13)
 
     def _camp_accounts(self, working):
         """Group quota: each camp's gross and what it owes (quota + arrears), summed in worker-id order."""
