@@ -215,11 +215,6 @@ def cmd_validate(args) -> int:
 
 def _check_executor_flags(args) -> None:
     """The flags `experiment` and `calibrate` share."""
-    if args.scheduler is not None:
-        import logging
-
-        # a lost scheduler or worker is reported once, in one line, by olsim; not as the client's tracebacks
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     if args.processes is not None and args.processes < 1:
         raise UsageError(f"--processes {args.processes}: must be 1 or more")
     if args.scheduler is not None and args.processes is not None:
@@ -228,6 +223,14 @@ def _check_executor_flags(args) -> None:
         raise UsageError("--resume and --force: choose one (--resume keeps the finished runs, --force replaces them)")
     if args.out is not None and not args.out.strip():
         raise UsageError("--out: empty folder name")
+
+
+def _quiet_dask_client(args) -> None:
+    """A lost scheduler or worker is reported once, in one line, by olsim; not as the Dask client's tracebacks."""
+    if args.scheduler is not None:
+        import logging
+
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def _where(args) -> str:
@@ -242,6 +245,7 @@ def cmd_calibrate(args) -> int:
 
     targets = load_targets(args.targets)
     _check_executor_flags(args)
+    _quiet_dask_client(args)
     if args.budget is not None and not 4 <= args.budget <= 100_000:
         raise UsageError(f"--budget {args.budget}: must be 4 to 100,000 parameter sets")
     out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
@@ -270,6 +274,7 @@ def cmd_experiment(args) -> int:
 
     plan = load_experiment(args.file)
     _check_executor_flags(args)
+    _quiet_dask_client(args)
     out = Path(args.out) if args.out else Path("results") / "experiments" / plan.spec.name
     if plan.spec.engine == "mesa" or args.scheduler is None:
         from .core.params import make_params

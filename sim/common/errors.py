@@ -9,13 +9,18 @@ experiment or targets file); they add no behaviour.
 from __future__ import annotations
 
 
+def shown(text) -> str:
+    """Text as it can stand in a one-line message: newlines and tabs written as \\n and \\t."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
 class OlsimError(ValueError):
     """A problem with what the user asked for; ``errors`` holds one line per problem."""
 
     def __init__(self, errors: list[str] | str):
         lines = [errors] if isinstance(errors, str) else list(errors)
         # one line each, whatever a key or value holds (a name with a newline in it)
-        self.errors = [str(line).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t") for line in lines]
+        self.errors = [shown(line) for line in lines]
         super().__init__("\n".join(self.errors))
 
     def prefixed(self, prefix: str) -> "OlsimError":

@@ -31,11 +31,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True, strict=True)
 
 
-def shown(text) -> str:
-    """A name as it can stand in a one-line message: newlines and tabs written as \\n and \\t."""
-    return str(text).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-
-
 def suggest(word: str, options) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``options``, or nothing."""
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
@@ -100,6 +95,12 @@ _TAG = re.compile(r"^(function-|literal\[|json-or-python|lax-or-strict|tagged-un
 _TYPE_TAGS = {"int", "str", "float", "bool", "none", "list", "dict", "union"}
 
 
+def is_tag(part) -> bool:
+    """A part of a pydantic error location that is not in the data: a union branch (int, dict[str,float]),
+    a literal, a validator's wrapper."""
+    return isinstance(part, str) and (bool(_TAG.search(part)) or part in _TYPE_TAGS)
+
+
 def _unwrap(t):
     """Strip Annotated[...] (keeping a discriminated union's discriminator)."""
     while typing.get_origin(t) is typing.Annotated:
@@ -140,7 +141,7 @@ def _walk(root: type, loc: tuple) -> tuple[str, list[str], list[type]]:
                 union = members
                 t = next((m for m in members if _tag_of(m) == part), None)
                 continue
-            if _TAG.search(str(part)) or str(part) in _TYPE_TAGS:  # a branch of int | str, dict | float ...
+            if is_tag(part):  # a branch of int | str, dict | float ...
                 branch = next((a for a in _union_args(t) if str(part).startswith(getattr(typing.get_origin(a) or a, "__name__", "?"))), None)
                 t = branch
                 continue
@@ -156,7 +157,7 @@ def _walk(root: type, loc: tuple) -> tuple[str, list[str], list[type]]:
                 key += ("." if key else "") + part
                 t = t.model_fields[part].annotation
                 continue
-            if _TAG.search(str(part)):  # a model validator's wrapper
+            if is_tag(part):  # a model validator's wrapper
                 continue
             fields = list(t.model_fields)
             key += ("." if key else "") + str(part)
@@ -166,7 +167,7 @@ def _walk(root: type, loc: tuple) -> tuple[str, list[str], list[type]]:
             key += ("." if key else "") + str(part)
             t = typing.get_args(t)[1]
             continue
-        if _TAG.search(str(part)) or str(part) in _TYPE_TAGS:
+        if is_tag(part):
             continue
         key += ("." if key else "") + str(part)
         t = None

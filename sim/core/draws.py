@@ -115,26 +115,9 @@ def uniform_term(key: int, term: int) -> float:
 
 
 def uniforms(key: int, agent_ids) -> np.ndarray:
-    """Uniforms in [0, 1) for an array of agent ids (vectorised `uniform`, bit-identical).
-
-    The SplitMix64 finaliser in place on one uint64 buffer: uint64 arithmetic
-    wraps modulo 2**64, exactly like the masked Python ints of `uniform`.
-    """
-    z = np.asarray(agent_ids, dtype=np.uint64) + np.uint64(1)
-    z *= np.uint64(GOLDEN)
-    z += np.uint64(key)
-    t = z >> np.uint64(30)
-    z ^= t
-    z *= np.uint64(_M1)
-    np.right_shift(z, np.uint64(27), out=t)
-    z ^= t
-    z *= np.uint64(_M2)
-    np.right_shift(z, np.uint64(31), out=t)
-    z ^= t
-    z >>= np.uint64(11)
-    out = z.astype(np.float64)
-    out *= _TO_UNIT
-    return out
+    """Uniforms in [0, 1) for an array of agent ids: `uniform_at` (the compiled hash) over each id, bit-identical
+    to `uniform`."""
+    return _uniforms_at(np.uint64(key), np.asarray(agent_ids, dtype=np.int64))
 
 
 def draw(seed: int, decision: str, month: int, agent_id: int) -> float:
@@ -155,3 +138,11 @@ def uniform_at(key, agent_id):
     z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
     z = z ^ (z >> np.uint64(31))
     return np.float64(z >> np.uint64(11)) * _TO_UNIT
+
+
+@rule
+def _uniforms_at(key, agent_ids):
+    out = np.empty(len(agent_ids))
+    for i in range(len(agent_ids)):
+        out[i] = uniform_at(key, agent_ids[i])
+    return out

@@ -21,7 +21,8 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..common.errors import ParamsError
-from ..common.validation import Strict, format_validation_error, read_toml, shown, suggest
+from ..common.errors import shown
+from ..common.validation import Strict, format_validation_error, is_tag, read_toml, suggest
 from .fields import F, parse_month
 from .policies import Policy
 
@@ -349,9 +350,6 @@ def _mentions(line: str, keys: list[str]) -> bool:
     return any(re.search(rf"(?<![\w.\[]){re.escape(k)}(?![\w])", line) for k in keys if k and k != "(top level)")
 
 
-_TAG = re.compile(r"^(function-|literal\[|json-or-python|lax-or-strict|tagged-union|nullable|int$|str$|float$|bool$|none$|list\[|dict\[)")
-
-
 def _remove(raw: Any, loc) -> bool:
     """Delete the value at an error's location from a raw dict; pydantic's tags in the location (a union's
     branch, a policy's kind, a validator) are skipped. False if there is no such value (a missing field)."""
@@ -361,7 +359,7 @@ def _remove(raw: Any, loc) -> bool:
             parent, last, node = node, part, node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             parent, last, node = node, part, node[part]
-        elif isinstance(part, str) and (_TAG.match(part) or (isinstance(node, dict) and node.get("kind") == part)):
+        elif is_tag(part) or (isinstance(node, dict) and node.get("kind") == part):
             continue
         else:
             return False

@@ -96,13 +96,12 @@ def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abro
 
 
 def expected_take(gross, plan, params):
-    """What the remittance rule takes from a gross, with no arrears (used to initialise veterans): the
-    rules' arithmetic over a cohort's arrays."""
+    """What the remittance rule takes from each gross of a cohort, with no arrears (used to initialise veterans);
+    a group quota is a plan per head on average."""
     r = params.remittance
-    if r.rule == "share":
-        return gross * r.share
-    paid = np.minimum(gross, plan)  # plan_take over arrays; a group quota is a plan per head on average
-    return paid + r.fees_share * (gross - paid)
+    code = RULE_CODES["share"] if r.rule == "share" else RULE_CODES["plan"]
+    return expected_takes(np.asarray(gross, dtype=float), np.broadcast_to(np.asarray(plan, dtype=float), np.shape(gross)).copy(),
+                          code, r.fees_share, r.share)
 
 
 def new_minder_attributes(seed: int, minder_ids, params, replacement: bool = False) -> dict[str, np.ndarray]:
@@ -200,6 +199,15 @@ def remit(rule_code, gross, plan, arrears, camp_gross, camp_due, fees_share, sha
     if direct:
         return direct_wage_take(take, coercion), arrears, 0.0
     return take, arrears, ledger_credit(gross - take, ledger_monthly)
+
+
+@rule
+def expected_takes(gross, plan, rule_code, fees_share, share):
+    """`plan_take` (or `share_take`) over a cohort's arrays, with no arrears."""
+    out = np.empty(len(gross))
+    for i in range(len(gross)):
+        out[i] = share_take(gross[i], share) if rule_code == 1 else plan_take(gross[i], plan[i], fees_share)
+    return out
 
 
 # ---------------------------------------------------------------- phase 6: side jobs

@@ -217,9 +217,6 @@ class ArrayModel:
         """The stream key of a draw fixed for the whole run (an employer's compliance type)."""
         return np.uint64(rnd.stream_key(self.seed, decision, -1))
 
-    def draws_once(self, decision: str, ids) -> np.ndarray:
-        return rnd.draws(self.seed, decision, -1, ids)
-
     def leave(self, mask: np.ndarray, status: str):
         """Vectorised Worker.leave: settle the ledger and the cash of those leaving (``mask`` marks their rows)."""
         rows = np.flatnonzero(mask)  # the few who leave, once: every step below touches only their rows
