@@ -120,3 +120,146 @@ def test_uncompiled_rulebook_gives_the_same_tables(tmp_path):
         for t in ("monthly", "hosts", "workers"):
             pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{engine}.{t}.parquet"), getattr(compiled, t),
                                           check_exact=True)
+
+
+# ---------------------------------------------------------------- phase by phase
+# After every phase the array engine reports (it runs 5-7 and 8-9 as one loop each), both engines' state is
+# compared worker by worker and field by field (the fields declared in sim/core/workers.py), with this month's
+# flows, the active minders and the state's plans, so a difference is reported with the phase that made it.
+
+from sim.core import workers as worker_fields  # noqa: E402
+from sim.core.phases import label  # noqa: E402
+from sim.core.workers import STATUS_CODE  # noqa: E402
+from sim.engines.runner import make_model  # noqa: E402
+
+SETTLED = worker_fields.ARCHIVED  # what is compared of those who left this month
+
+
+def _flows_known(phase):
+    """The month's flows set by the end of a phase (work sets hours and gross; 5-7 the rest)."""
+    return ("hours", "gross") if phase < 7 else tuple(worker_fields.FLOWS)
+
+
+def _mesa_state(model, month, phase):
+    def value(w, name):
+        v = getattr(w, name)
+        return v.camp_id if name == "camp" else v.minder_id if name == "minder" else STATUS_CODE[v] if name == "status" else v
+
+    posted = [w for w in model.everyone if w.active]
+    left = [w for w in model.everyone if not w.active and w.month_left == month]
+    worked = [w for w in model.everyone if w.active or (w.month_left == month and w not in model.repatriated_now)]
+    state = {"posted": {f.name: np.array([value(w, f.name) for w in posted]) for f in worker_fields.FIELDS},
+             "left": {name: np.array([value(w, name) for w in left]) for name in SETTLED}}
+    if 4 <= phase <= 12:
+        state["flows"] = {name: np.array([getattr(w, name) for w in worked]) for name in _flows_known(phase)}
+        state["flows"]["worker_id"] = np.array([w.worker_id for w in worked])
+    minders = sorted((m for m in model.minders if m.status == "active"), key=lambda m: m.minder_id)
+    state["minders"] = {
+        "minder_id": np.array([m.minder_id for m in minders]), "host": np.array([m.host for m in minders]),
+        "camp": np.array([m.camp.camp_id for m in minders]), "pressure": np.array([m.pressure for m in minders]),
+        "vig_base": np.array([m.vigilance_base for m in minders]), "vig_extra": np.array([m.vigilance_extra for m in minders]),
+        "greed": np.array([m.greed for m in minders])}
+    state["plans"] = np.array(model.state.plans)
+    return state
+
+
+def _array_state(model, month, phase):
+    from sim.engines.array.model import M_ACTIVE
+
+    w = model.w
+    posted = w["status"] == STATUS_CODE["active"]
+    state = {"posted": {f.name: w[f.name][posted] for f in worker_fields.FIELDS}}
+    parts = [a for a in model.archive] + [{name: w[name][~posted] for name in SETTLED}]
+    left = {name: np.concatenate([p[name] for p in parts]) for name in SETTLED}
+    this_month = left["month_left"] == month
+    state["left"] = {name: left[name][this_month] for name in SETTLED}
+    if 4 <= phase <= 12:
+        worked = posted | ((w["month_left"] == month) & (w["status"] != STATUS_CODE["repatriated"]))
+        state["flows"] = {name: model.flows[name][worked] for name in _flows_known(phase)}
+        state["flows"]["worker_id"] = w["worker_id"][worked]
+    ms = model.minders
+    active = ms.view("status") == M_ACTIVE
+    state["minders"] = {"minder_id": np.flatnonzero(active), **{k: ms.view(k)[active] for k in
+                        ("host", "camp", "pressure", "vig_base", "vig_extra", "greed")}}
+    state["plans"] = np.array(model.state.plans)
+    return state
+
+
+def _trace(p, engine, seed, months):
+    """The state after each phase of each month: {(month, last phase of the tick): state}."""
+    model = make_model(p, engine, seed)
+    snap = _mesa_state if engine == "mesa" else _array_state
+    states, ticks = {}, []
+
+    def observe(numbers):
+        month = model.month if numbers[-1] < 13 else model.month - 1
+        states[(month, max(numbers))] = snap(model, month, max(numbers))
+        if month == 0:
+            ticks.append(numbers)
+
+    model.clock.observer = observe
+    for _ in range(months):
+        model.step()
+    return states, ticks
+
+
+def _first_difference(a, b, path=""):
+    """Where two states first differ ('' if they do not), naming the field and the worker."""
+    if isinstance(a, dict):
+        for k in a:
+            where = _first_difference(a[k], b[k], f"{path}.{k}" if path else k)
+            if where:
+                ident = next((n for n in ("worker_id", "minder_id") if n in a and n != k), None)
+                if where.endswith("!") and ident:
+                    i = int(where.rsplit("#", 1)[1][:-1])
+                    return f"{where[:-1]} ({ident.split('_')[0]} {a[ident][i]})"
+                return where
+        return ""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return f"{path}: {a.shape} rows against {b.shape}"
+    same = (a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind == "f" and b.dtype.kind == "f" else a == b
+    if not same.all():
+        i = int(np.flatnonzero(~same)[0])
+        return f"{path}: {a[i]!r} against {b[i]!r} at row #{i}!"
+    return ""
+
+
+PHASE_CONFIGS = ["history", "group_quota", "share_rule_small_teams", "mix"]
+
+
+@pytest.mark.parametrize("name", PHASE_CONFIGS)
+def test_engines_dock_phase_by_phase(name):
+    """Bit for bit after every phase of every month; a failure names the month, the phase and the field."""
+    p = _params(name, scale=1.2, months=30)
+    mesa_states, _ = _trace(p, "mesa", 7, 30)
+    array_states, ticks = _trace(p, "array", 7, 30)
+    assert [max(t) for t in ticks] == [1, 2, 3, 4, 7, 9, 10, 11, 12, 13]
+    compared = 0
+    for (month, phase), state in array_states.items():
+        where = _first_difference(mesa_states[(month, phase)], state)
+        numbers = next(t for t in ticks if max(t) == phase)
+        assert not where, f"month {month}, after phase {label(*numbers)}: mesa {where.rstrip('!')} (array)"
+        compared += len(state["posted"]["worker_id"])
+    assert compared > 30 * 10 * 300  # hundreds of workers compared after each phase
+
+
+def test_phase_by_phase_docking_names_the_phase(monkeypatch):
+    """A wrong value in one phase of the array engine is reported with that phase: the deaths' hours are
+    shifted by an hour, so the first state to differ is after phase 10."""
+    from sim.engines.array import kernels
+
+    deaths = kernels.deaths
+
+    def shifted(posted, ids, hours, *rest):
+        return deaths(posted, ids, hours + 1.0, *rest)
+
+    monkeypatch.setattr(kernels, "deaths", shifted)
+    p = _params("history", scale=1.2, months=30)
+    mesa_states, _ = _trace(p, "mesa", 7, 30)
+    array_states, _ = _trace(p, "array", 7, 30)
+    first = next(((m, ph, where) for (m, ph), s in array_states.items()
+                  if (where := _first_difference(mesa_states[(m, ph)], s))), None)
+    assert first is not None, "the shifted death hazard went unnoticed"
+    month, phase, where = first
+    assert phase == 10, (month, phase, where)

@@ -12,7 +12,11 @@ import math
 
 import numpy as np
 
+from dataclasses import dataclass
+
+from ..core import workers
 from ..core.compiled import kernel
+from ..core.workers import EXITS, STATUS_CODE, STATUSES
 
 MONTHLY_COLUMNS = [
     "month", "date", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
@@ -28,13 +32,7 @@ HOST_COLUMNS = [
     "worker_retained", "revenue_delivered", "revenue_interdicted", "transfer_costs", "plan", "hours_mean",
     "retained_mean", "workers_working", "entry_bribes", "forfeited", "ledger_paid",
 ]
-WORKER_COLUMNS = [
-    "worker_id", "host", "status", "month_deployed", "month_left", "entry_bribe", "retained_total", "bribes_total",
-    "side_earnings_total", "forfeited_total", "net_gain", "months_abroad", "productivity", "loyalty",
-]
-EXITS = ("completed", "sent_home", "repatriated", "escaped", "caught", "dead")
-STATUSES = ("active", *EXITS)
-STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}
+WORKER_COLUMNS = workers.COLUMNS  # declared with the worker's fields (sim/core/workers.py)
 
 def percentile_sorted(ordered: np.ndarray, q: float) -> float:
     """The q-th percentile of sorted values, interpolating linearly (numpy's default method)."""
@@ -85,7 +83,38 @@ def flow_sums(host, selected, gross, side, take, bribes, retained, hours, status
     return sums, working, exits, kept[:k]
 
 
-FLOWS = ("wages_gross", "side_earnings", "state_take", "bribes_paid", "worker_retained", "hours")
+# the monthly table's name of each worker flow (sim/core/workers.py FLOWS), in the order flow_sums adds them
+FLOW_COLUMNS = {"gross": "wages_gross", "side": "side_earnings", "take": "state_take", "bribes": "bribes_paid",
+                "retained": "worker_retained", "hours": "hours"}
+assert tuple(FLOW_COLUMNS) == tuple(workers.FLOWS)
+
+
+@dataclass
+class HostTotals:
+    """The month's totals per host (arrays over hosts) that are not sums of the workers' flows."""
+
+    deployed: np.ndarray  # workers posted this month
+    repatriated_idle: np.ndarray  # repatriated in phase 2, before they worked
+    escape_attempts: np.ndarray
+    entry_bribes: np.ndarray  # paid by this month's newcomers (USD)
+    delivered: np.ndarray  # revenue that reached the state (USD)
+    interdicted: np.ndarray  # revenue seized on the way (USD)
+    costs: np.ndarray  # transfer costs (USD)
+    plans: np.ndarray  # the plan per worker (USD a month)
+    forfeited: np.ndarray  # lost by this month's leavers (USD), summed in worker-id order
+    ledger_paid: np.ndarray  # ledgers paid to this month's leavers (USD), summed in worker-id order
+    minders_active: np.ndarray
+
+
+def workers_table(columns: dict, host_names):
+    """The workers table from the archived fields (arrays in worker-id order, host and status as codes)."""
+    import pandas as pd
+
+    cols = {name: np.asarray(columns[name]) for name in workers.ARCHIVED}
+    cols["host"] = np.array(host_names, dtype=object)[cols["host"]]
+    cols["status"] = np.array(STATUSES, dtype=object)[cols["status"]]
+    cols["net_gain"] = workers.net_gain(cols["retained_total"], cols["forfeited_total"], cols["entry_bribe"])
+    return pd.DataFrame({name: cols[name] for name in WORKER_COLUMNS}, columns=WORKER_COLUMNS)
 
 
 class MonthAggregator:
@@ -97,12 +126,10 @@ class MonthAggregator:
         self.monthly: list[dict] = []
         self.host_rows: list[dict] = []
 
-    def month(self, *, month, host, gross, side, take, bribes, retained, hours, status, repatriated_idle, deployed,
-              escape_attempts, entry_bribes, delivered, interdicted, costs, plans, forfeited, ledger_paid,
-              minders_active, policies, selected=None) -> dict:
-        """One month's rows from the arrays of the workers (in id order) and per-host totals.
+    def month(self, month: int, flows: dict, host, status, totals: HostTotals, policies, selected=None) -> dict:
+        """One month's rows from the workers' flows (arrays in id order, named as `workers.FLOWS`) and per-host totals.
 
-        ``selected`` marks the rows of the workers who worked this month (None: all rows); ``status``
+        ``host`` and ``status`` are each row's host and status code (STATUS_CODE); ``selected`` marks the rows of the workers who worked this month (None: all rows); ``status``
         holds each worker's status code (STATUS_CODE) after the month, so those still abroad at its end
         (``workers_active``) are the selected rows still active: every worker abroad worked this month. Sums run in worker-id order,
         so both engines, which pass the same workers in the same order, get the same bits.
@@ -112,10 +139,14 @@ class MonthAggregator:
         host = np.asarray(host, dtype=np.int64)
         if selected is None:
             selected = np.ones(len(host), dtype=bool)
-        flows, working, exits, retained = flow_sums(
-            host, np.asarray(selected, dtype=bool), *(np.asarray(a, dtype=float) for a in (gross, side, take, bribes, retained, hours)),
+        sums, working, exits, retained = flow_sums(
+            host, np.asarray(selected, dtype=bool), *(np.asarray(flows[name], dtype=float) for name in FLOW_COLUMNS),
             np.asarray(status, dtype=np.int64), n_hosts, len(STATUSES))
-        sums = dict(zip(FLOWS, flows))
+        sums = dict(zip(FLOW_COLUMNS.values(), sums))
+        t = totals
+        repatriated_idle, deployed, escape_attempts, entry_bribes = t.repatriated_idle, t.deployed, t.escape_attempts, t.entry_bribes
+        delivered, interdicted, costs, plans = t.delivered, t.interdicted, t.costs, t.plans
+        forfeited, ledger_paid, minders_active = t.forfeited, t.ledger_paid, t.minders_active
         rows = []
         for h in range(n_hosts):
             n_h = int(working[h])

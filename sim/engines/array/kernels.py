@@ -97,7 +97,7 @@ def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_co
                            share, direct_wages, coercion, key_direct, ledger_monthly, side_wages, greed, expected_share,
                            side_job_seek, side_job_share, side_bribe_share, key_seek, key_grant, threat_prob,
                            threat_bribe, key_threat, memory,
-                           plan, plan_arrears, ledger, cash, shortfall, retained_total, bribes_total, side_total,
+                           plan, plan_arrears, ledger, cash, shortfall, retained_total, bribes_total, side_earnings_total,
                            entry_debt, kept_avg, gross_avg,
                            take, side, bribes, retained, sent_home):
     """Phases 5-7 for every worker who works: the remittance rule, side jobs sold by the minder, the send-home
@@ -146,7 +146,7 @@ def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_co
         bribes[i] = s_bribe + t_bribe
         retained_total[i] += kept
         bribes_total[i] += s_bribe + t_bribe
-        side_total[i] += s
+        side_earnings_total[i] += s
         entry_debt[i] = rules.repay_entry_debt(entry_debt[i], kept)
         kept_avg[i] = rules.running_average(kept_avg[i], kept, memory)
         gross_avg[i] = rules.running_average(gross_avg[i], gross[i] + s, memory)
@@ -285,3 +285,15 @@ def contracts(status, months_abroad, contract_months, minder, n_minders, active,
             else:
                 left[minder[i]] += 1
     return left
+
+
+@kernel
+def leaver_sums(month_left, month, host, lost, ledger_paid, n_hosts):
+    """Phase 13: what this month's leavers lost and were paid of their ledgers, per host, added in worker-id order."""
+    forfeited = np.zeros(n_hosts)
+    paid = np.zeros(n_hosts)
+    for i in range(len(host)):
+        if month_left[i] == month:
+            forfeited[host[i]] += lost[i]
+            paid[host[i]] += ledger_paid[i]
+    return forfeited, paid

@@ -24,23 +24,16 @@ from ...core.params import Params
 from ...core.phases import PhaseClock
 from ...core.policies import levers_for_month
 from ...core.state_books import StateBooks
-from ...results.tables import STATUS_CODE, STATUSES, WORKER_COLUMNS, MonthAggregator
+from ...core import workers
+from ...core.workers import STATUS_CODE
+from ...results.tables import HostTotals, MonthAggregator, workers_table
 from . import kernels
 
 ACTIVE = STATUS_CODE["active"]
 M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
 
-FLOAT_FIELDS = (
-    "productivity", "loyalty", "risk_aversion", "family", "entry_bribe", "entry_debt", "kept_avg", "gross_avg",
-    "cash", "ledger", "plan_arrears", "retained_total", "bribes_total", "side_total", "forfeited_total",
-    "ledger_paid", "shortfall", "plan", "lost",
-)
-INT_FIELDS = ("worker_id", "host", "camp", "team", "minder", "status", "month_deployed", "month_left", "months_abroad")
-BOOL_FIELDS = ("informant", "passport_held")
-FIELDS = FLOAT_FIELDS + INT_FIELDS + BOOL_FIELDS
-# what the workers table needs of those who have left
-ARCHIVE_FIELDS = ("worker_id", "host", "status", "month_deployed", "month_left", "entry_bribe", "retained_total",
-                  "bribes_total", "side_total", "forfeited_total", "months_abroad", "productivity", "loyalty")
+FIELDS = tuple(f.name for f in workers.FIELDS)  # one column per declared field (sim/core/workers.py)
+KIND = {f.name: (np.int64 if f.kind is int else f.kind) for f in workers.FIELDS}
 COMPACT_SHARE = 0.2  # rows of leavers are dropped once they are this share of the arrays
 
 
@@ -109,7 +102,7 @@ class ArrayModel:
 
     @staticmethod
     def _dtype(name):
-        return float if name in FLOAT_FIELDS else (bool if name in BOOL_FIELDS else np.int64)
+        return KIND[name]
 
     # ------------------------------------------------------------ population
     def deploy(self, counts, month_deployed: int, months_abroad: int = 0):
@@ -161,25 +154,17 @@ class ArrayModel:
         self.minders.extend(host=new_minder_host[:k], camp=new_minder_camp[:k], vig_base=m["vigilance"], vig_extra=np.zeros(k),
                             greed=m["greed"], pressure=np.full(k, self.p.minder.pressure_base),
                             status=np.zeros(k, dtype=np.int8))
-        cohort = {name: np.zeros(total, dtype=self._dtype(name)) for name in FIELDS}
-        for name in ("productivity", "loyalty", "risk_aversion", "family", "entry_bribe", "entry_debt", "kept_avg",
-                     "gross_avg", "informant", "passport_held"):
-            cohort[name][:] = traits[name]
-        cohort["worker_id"][:] = ids
-        cohort["host"][:] = host_of
-        cohort["camp"][:] = camp_of
-        cohort["team"][:] = team_of
-        cohort["minder"][:] = minder_of
-        cohort["month_deployed"][:] = month_deployed
-        cohort["month_left"][:] = -1
-        cohort["months_abroad"][:] = months_abroad
-        self._append(cohort)
+        posting = {"worker_id": ids, "host": host_of, "camp": camp_of, "team": team_of, "minder": minder_of,
+                   "month_deployed": month_deployed, "months_abroad": months_abroad}
+        self._append(total, {f.name: traits[f.name] if f.initial == workers.TRAIT else posting[f.name]
+                             if f.initial == workers.POSTING else STATUS_CODE[f.initial] if f.name == "status" else f.initial
+                             for f in workers.FIELDS})
 
     def _refresh(self):
         self.w = {name: a[: self.n] for name, a in self._data.items()}
 
-    def _append(self, cohort: dict):
-        k = len(cohort["worker_id"])
+    def _append(self, k: int, cohort: dict):
+        """Add k rows, each field set from ``cohort`` (an array or one value for all)."""
         cap = len(self._data["worker_id"])
         if self.n + k > cap:
             new_cap = max(self.n + k, int(1.25 * cap) + 1024)
@@ -199,7 +184,7 @@ class ArrayModel:
         if n_dead == 0 or (not force and n_dead < COMPACT_SHARE * self.n):
             return
         gone, keep = np.flatnonzero(dead), np.flatnonzero(~dead)
-        self.archive.append({name: self.w[name][gone] for name in ARCHIVE_FIELDS})
+        self.archive.append({name: self.w[name][gone] for name in workers.ARCHIVED})
         for name, a in self._data.items():
             a[: len(keep)] = a[: self.n].take(keep)
         self.n = len(keep)
@@ -249,7 +234,6 @@ class ArrayModel:
     # ------------------------------------------------------------ the month
     def step(self):
         p, H = self.p, self.n_hosts
-        repatriated_rows = {"worker_id": np.zeros(0, np.int64), "host": np.zeros(0, np.int64), "lost": np.zeros(0), "ledger_paid": np.zeros(0)}
         self.clock.start()
         # 1. policies switch on or off
         lv = levers_for_month(p, self.month)
@@ -271,7 +255,6 @@ class ArrayModel:
                 mask = (self.w["status"] == ACTIVE) & flag[self.w["minder"]]
                 self.leave(mask, "repatriated")
                 repatriated_idle = np.bincount(self.w["host"][mask], minlength=H)
-                repatriated_rows = {k: self.w[k][mask] for k in repatriated_rows}
         posted = self.w["status"] == ACTIVE
         active_by_host = np.bincount(self.w["host"][posted], minlength=H).astype(float)
         counts = self.state.plan_deployments(active_by_host, lv)
@@ -297,7 +280,8 @@ class ArrayModel:
 
         # 4. workers work
         wk = p.work
-        hours, gross, inspected = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+        self.flows = flows = {name: np.empty(n) for name in workers.FLOWS}  # this month's, per row
+        hours, gross, inspected = flows["hours"], flows["gross"], np.empty(n, dtype=bool)
         kernels.work(ids, host, minder, w["productivity"], pressure, self.wages, lv.inspections, lv.max_hours,
                      self.once_key(Decision.EMPLOYER_INSPECTIONS), wk.hours_base, wk.hours_max, hours, gross, inspected)
         self.clock.tick(4)
@@ -311,7 +295,7 @@ class ArrayModel:
             arrears = self.camps.view("arrears")
             camp_due = quota + arrears
             kernels.camp_arrears(present, camp_gross, camp_due, arrears)
-        take, side, bribes, retained = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+        take, side, bribes, retained = flows["take"], flows["side"], flows["bribes"], flows["retained"]
         sent_home = np.empty(n, dtype=bool)
         kernels.remit_side_jobs_threat(
             alive, ids, host, minder, camp, gross, plans, self.rule_code, camp_gross, camp_due, r.fees_share, r.share,
@@ -320,7 +304,7 @@ class ArrayModel:
             self.key(Decision.SIDE_SEEK), self.key(Decision.SIDE_GRANT), mp.threat_prob, mp.threat_bribe, self.key(Decision.THREAT),
             p.escape.memory,
             w["plan"], w["plan_arrears"], w["ledger"], w["cash"], w["shortfall"], w["retained_total"],
-            w["bribes_total"], w["side_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
+            w["bribes_total"], w["side_earnings_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
             take, side, bribes, retained, sent_home)
         self.leave(sent_home, "sent_home")
         self.clock.tick(5, 7)
@@ -369,23 +353,13 @@ class ArrayModel:
         delivered, interdicted, costs = self.state.send_money_home(take_by_host, returning.astype(float), lv)
         self.clock.tick(12)
 
-        # 13. data are collected
-        gone = alive & (status != ACTIVE)
-        leaver_ids = np.concatenate([repatriated_rows["worker_id"], ids[gone]])
-        order = np.argsort(leaver_ids, kind="stable")  # summed in id order, as the mesa engine does
-        leaver_host = np.concatenate([repatriated_rows["host"], host[gone]])[order]
-        lost = np.concatenate([repatriated_rows["lost"], w["lost"][gone]])[order]
-        paid = np.concatenate([repatriated_rows["ledger_paid"], w["ledger_paid"][gone]])[order]
-        self.latest = self.aggregator.month(
-            month=self.month, host=host, gross=gross, side=side, take=take, bribes=bribes, retained=retained,
-            hours=hours, status=status, selected=alive,
-            repatriated_idle=repatriated_idle, deployed=counts,
-            escape_attempts=escape_attempts, entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted,
-            costs=costs, plans=plans, forfeited=np.bincount(leaver_host, weights=lost, minlength=H),
-            ledger_paid=np.bincount(leaver_host, weights=paid, minlength=H),
-            minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
-            policies=lv.active,
-        )
+        # 13. data are collected (this month's leavers, in id order, are the rows with month_left == month)
+        forfeited, ledger_paid = kernels.leaver_sums(w["month_left"], self.month, host, w["lost"], w["ledger_paid"], H)
+        totals = HostTotals(
+            deployed=counts, repatriated_idle=repatriated_idle, escape_attempts=escape_attempts, entry_bribes=entry_bribes,
+            delivered=delivered, interdicted=interdicted, costs=costs, plans=plans, forfeited=forfeited,
+            ledger_paid=ledger_paid, minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H))
+        self.latest = self.aggregator.month(self.month, flows, host, status, totals, lv.active, selected=alive)
         self._compact()
         self.month += 1
         self.clock.tick(13)
@@ -411,26 +385,7 @@ class ArrayModel:
 
     # ------------------------------------------------------------ tables
     def workers_table(self):
-        import pandas as pd
-
         parts = self.archive + [self.w]
-        cols = {name: np.concatenate([p[name] for p in parts]) for name in ARCHIVE_FIELDS}
+        cols = {name: np.concatenate([p[name] for p in parts]) for name in workers.ARCHIVED}
         order = np.argsort(cols["worker_id"], kind="stable")
-        cols = {k: v[order] for k, v in cols.items()}
-        df = pd.DataFrame({
-            "worker_id": cols["worker_id"],
-            "host": np.array(self.host_names, dtype=object)[cols["host"]],
-            "status": np.array(STATUSES, dtype=object)[cols["status"]],
-            "month_deployed": cols["month_deployed"],
-            "month_left": cols["month_left"],
-            "entry_bribe": cols["entry_bribe"],
-            "retained_total": cols["retained_total"],
-            "bribes_total": cols["bribes_total"],
-            "side_earnings_total": cols["side_total"],
-            "forfeited_total": cols["forfeited_total"],
-            "net_gain": cols["retained_total"] - cols["forfeited_total"] - cols["entry_bribe"],
-            "months_abroad": cols["months_abroad"],
-            "productivity": cols["productivity"],
-            "loyalty": cols["loyalty"],
-        }, columns=WORKER_COLUMNS)
-        return df
+        return workers_table({k: v[order] for k, v in cols.items()}, self.host_names)

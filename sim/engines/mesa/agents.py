@@ -18,12 +18,11 @@ import numpy as np
 
 from ...core import draws as rnd
 from ...core.draws import Decision
-from ...core import rules
+from ...core import rules, workers
 from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
 from ...core.state_books import StateBooks
 
-ACTIVE = "active"
-EXIT_STATUSES = ("completed", "sent_home", "repatriated", "escaped", "caught", "dead")
+ACTIVE = workers.STATUSES[0]
 
 
 @dataclass(eq=False)
@@ -44,42 +43,18 @@ class Worker(mesa.Agent):
 
     def __init__(self, model, worker_id, host, camp, team, minder, month_deployed, months_abroad, traits):
         super().__init__(model)
-        self.worker_id = worker_id
+        # his fields, as declared once for both engines (sim/core/workers.py): traits drawn at posting,
+        # the posting itself, the rest at their initial values
+        posting = {"worker_id": worker_id, "host": host, "camp": camp, "team": team, "minder": minder,
+                   "month_deployed": month_deployed, "months_abroad": months_abroad}
+        for f in workers.FIELDS:
+            setattr(self, f.name, traits[f.name] if f.initial == workers.TRAIT else
+                    posting[f.name] if f.initial == workers.POSTING else f.initial)
         self._id_term = rnd.id_term(worker_id)  # precomputed part of every draw
-        self.host = host  # index into model.host_names
-        self.camp = camp
-        self.team = team
-        self.minder = minder
-        self.status = ACTIVE
-        self.month_deployed = month_deployed
-        self.month_left = None
-        self.months_abroad = months_abroad
         self.contract_months = model.p.population.contract_months
-        # traits (drawn by rules.new_worker_attributes)
-        self.productivity = traits["productivity"]
-        self.loyalty = traits["loyalty"]
-        self.risk_aversion = traits["risk_aversion"]
-        self.family = traits["family"]
-        self.informant = traits["informant"]
-        self.passport_held = traits["passport_held"]
-        self.entry_bribe = traits["entry_bribe"]
-        self.entry_debt = traits["entry_debt"]  # what is still owed for the entry bribe
-        self.kept_avg = traits["kept_avg"]
-        self.gross_avg = traits["gross_avg"]
-        # money
-        self.cash = 0.0
-        self.ledger = 0.0
-        self.plan_arrears = 0.0
-        self.retained_total = 0.0
-        self.bribes_total = 0.0
-        self.side_earnings_total = 0.0
-        self.forfeited_total = 0.0
-        self.ledger_paid = 0.0
         self.gross_total = 0.0  # wages earned, for the classroom page's story
         self.take_total = 0.0  # what the state took from him
         self.history: list[str] = []  # one line per notable event, for the classroom page
-        self.shortfall = 0.0
-        self.plan = 0.0
         self._clear_month()
 
     def _clear_month(self):
@@ -91,6 +66,11 @@ class Worker(mesa.Agent):
     @property
     def active(self) -> bool:
         return self.status == ACTIVE
+
+    @property
+    def bribes(self) -> float:
+        """This month's bribes to his minder (a flow collected, `workers.FLOWS`)."""
+        return self.side_bribe + self.threat_bribe
 
     def draw(self, decision: str) -> float:
         """A uniform for (seed, decision, this month, this worker)."""
@@ -234,7 +214,7 @@ class Worker(mesa.Agent):
             lost += self.cash  # confiscated, or never reaches the family
             self.cash = 0.0
         self.forfeited_total += lost
-        self.lost_on_leaving = lost
+        self.lost = lost
         model.leavers.append(self)
         self.ledger = 0.0
         self.note(story or status)
@@ -244,7 +224,7 @@ class Worker(mesa.Agent):
 
     @property
     def net_gain(self) -> float:
-        return self.retained_total - self.forfeited_total - self.entry_bribe
+        return workers.net_gain(self.retained_total, self.forfeited_total, self.entry_bribe)
 
 
 class Minder(mesa.Agent):

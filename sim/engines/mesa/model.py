@@ -13,7 +13,7 @@ from collections import Counter
 import mesa
 import numpy as np
 
-import pandas as pd
+import pandas as pd  # noqa: F401  (the workers table's type)
 
 from ...core import draws as rnd
 from ...core import rules
@@ -21,7 +21,9 @@ from ...core.rules import plain as rulebook  # the same rules the array engine c
 from ...core.params import Params, load_params, make_params, params_to_dict
 from ...core.phases import PhaseClock
 from ...core.policies import levers_for_month
-from ...results.tables import STATUS_CODE, WORKER_COLUMNS, MonthAggregator
+from ...core import workers
+from ...core.workers import STATUS_CODE
+from ...results.tables import HostTotals, MonthAggregator, workers_table
 from .agents import ACTIVE, Camp, Minder, State, Worker
 
 
@@ -276,7 +278,7 @@ class OverseasLaborModel(mesa.Model):
         delivered, interdicted, costs = self.state.move_money(take_by_host, returning.astype(float))
         self.clock.tick(12)
         # 13. data are collected
-        self._collect(working, host, take, delivered, interdicted, costs, self._next["worker"] - entry_before)
+        self._collect(working, host, delivered, interdicted, costs, self._next["worker"] - entry_before)
         self._end_month()
         self.clock.tick(13)
 
@@ -299,33 +301,26 @@ class OverseasLaborModel(mesa.Model):
         for mid in sorted(punished):
             self.replace_minder(punished[mid])
 
-    def _collect(self, working, host, take, delivered, interdicted, costs, entered):
+    def _collect(self, working, host, delivered, interdicted, costs, entered):
         n = len(self.host_names)
         newcomers = self.everyone[len(self.everyone) - entered:] if entered else []
         leavers = sorted(self.leavers, key=lambda w: w.worker_id)  # summed in id order, as the array engine does
-        rec = self.aggregator.month(
-            month=self.month,
-            host=host,
-            gross=np.array([w.gross for w in working]),
-            side=np.array([w.side for w in working]),
-            take=take,
-            bribes=np.array([w.side_bribe + w.threat_bribe for w in working]),
-            retained=np.array([w.retained for w in working]),
-            hours=np.array([w.hours for w in working]),
-            status=np.array([STATUS_CODE[w.status] for w in working], dtype=np.int64),
-            repatriated_idle=np.bincount([w.host for w in self.repatriated_now], minlength=n),
+        totals = HostTotals(
             deployed=self.deployed,
+            repatriated_idle=np.bincount([w.host for w in self.repatriated_now], minlength=n),
             escape_attempts=self.escape_attempts,
             entry_bribes=np.bincount([w.host for w in newcomers], weights=[w.entry_bribe for w in newcomers], minlength=n),
             delivered=delivered,
             interdicted=interdicted,
             costs=costs,
             plans=self.state.plans,
-            forfeited=np.bincount([w.host for w in leavers], weights=[w.lost_on_leaving for w in leavers], minlength=n),
+            forfeited=np.bincount([w.host for w in leavers], weights=[w.lost for w in leavers], minlength=n),
             ledger_paid=np.bincount([w.host for w in leavers], weights=[w.ledger_paid for w in leavers], minlength=n),
             minders_active=np.bincount([m.host for m in self.active_minders()], minlength=n),
-            policies=self.levers.active,
         )
+        flows = {name: np.array([getattr(w, name) for w in working]) for name in workers.FLOWS}
+        status = np.array([STATUS_CODE[w.status] for w in working], dtype=np.int64)
+        rec = self.aggregator.month(self.month, flows, host, status, totals, self.levers.active)
         self.latest = rec
         self.datacollector.collect(self)
 
@@ -343,23 +338,7 @@ class OverseasLaborModel(mesa.Model):
     # ------------------------------------------------------------ tables
     def workers_table(self) -> pd.DataFrame:
         """One row per worker ever posted."""
-        workers = self.everyone
-        rows = {
-            "worker_id": [w.worker_id for w in workers],
-            "host": [self.host_names[w.host] for w in workers],
-            "status": [w.status for w in workers],
-            "month_deployed": [w.month_deployed for w in workers],
-            "month_left": [w.month_left if w.month_left is not None else -1 for w in workers],
-            "entry_bribe": [w.entry_bribe for w in workers],
-            "retained_total": [w.retained_total for w in workers],
-            "bribes_total": [w.bribes_total for w in workers],
-            "side_earnings_total": [w.side_earnings_total for w in workers],
-            "forfeited_total": [w.forfeited_total for w in workers],
-            "net_gain": [w.net_gain for w in workers],
-            "months_abroad": [w.months_abroad for w in workers],
-            "productivity": [w.productivity for w in workers],
-            "loyalty": [w.loyalty for w in workers],
-        }
-        df = pd.DataFrame(rows, columns=WORKER_COLUMNS)
-        df["month_left"] = df["month_left"].astype("int64")
-        return df
+        everyone = self.everyone
+        columns = {name: [getattr(w, name) for w in everyone] for name in workers.ARCHIVED}
+        columns["status"] = [STATUS_CODE[s] for s in columns["status"]]
+        return workers_table(columns, self.host_names)
