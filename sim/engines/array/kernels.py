@@ -99,15 +99,16 @@ def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_co
                            threat_bribe, key_threat, memory,
                            plan, plan_arrears, ledger, cash, shortfall, retained_total, bribes_total, side_earnings_total,
                            entry_debt, kept_avg, gross_avg,
-                           take, side, bribes, retained, sent_home):
+                           take, side, bribes, retained, sent_home_rows):
     """Phases 5-7 for every worker who works: the remittance rule, side jobs sold by the minder, the send-home
-    threat, and the month's books (what he kept, his debts, his running averages)."""
+    threat, and the month's books (what he kept, his debts, his running averages). Writes the rows of those
+    sent home, in id order, to ``sent_home_rows`` and returns how many."""
+    n_sent = 0
     for i in range(len(ids)):
         take[i] = 0.0
         side[i] = 0.0
         bribes[i] = 0.0
         retained[i] = 0.0
-        sent_home[i] = False
         if not alive[i]:
             plan[i] = 0.0
             shortfall[i] = 0.0
@@ -150,20 +151,25 @@ def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_co
         entry_debt[i] = rules.repay_entry_debt(entry_debt[i], kept)
         kept_avg[i] = rules.running_average(kept_avg[i], kept, memory)
         gross_avg[i] = rules.running_average(gross_avg[i], gross[i] + s, memory)
-        sent_home[i] = threat and not pays
+        if threat and not pays:
+            sent_home_rows[n_sent] = i
+            n_sent += 1
+    return n_sent
 
 
 @kernel
-def consider_escape(still, ids, host, minder, team, informant, passport_held, inspected, informants, kept_avg, gross_avg,
+def consider_escape(status, active, ids, host, minder, team, informant, passport_held, inspected, informants, kept_avg, gross_avg,
                     hours, entry_debt, plan_arrears, plan, loyalty, risk_aversion, family, routes, asylum_boost,
                     return_passports, vig_base, vig_extra, expected_share, hours_base, hours_max, weight_pay,
                     weight_hours, weight_debt, passport_effect, reprisal_severity, threshold, steepness, attempt_rate,
-                    report_prob, key_intend, key_report, key_success, intends, escaped):
-    """Phases 8-9: who intends to escape (Epstein's rule), who is reported by an informant, who gets away."""
+                    report_prob, key_intend, key_report, key_success, attempts, caught_rows, escaped_rows):
+    """Phases 8-9: who intends to escape (Epstein's rule), who is reported by an informant, who gets away.
+    Counts the attempts per host; writes the rows of the caught and of the escaped, each in id order;
+    returns how many of each."""
+    n_caught = 0
+    n_escaped = 0
     for i in range(len(ids)):
-        intends[i] = False
-        escaped[i] = False
-        if not still[i]:
+        if status[i] != active:
             continue
         u = uniform_at(key_intend, ids[i])
         if u >= attempt_rate:
@@ -177,17 +183,32 @@ def consider_escape(still, ids, host, minder, team, informant, passport_held, in
             expected_share, hours_base, hours_max, weight_pay, weight_hours, weight_debt, passport_effect,
             reprisal_severity, threshold, steepness, attempt_rate)
         if u < chance:
-            intends[i] = True
+            attempts[h] += 1
             n_inf = informants[team[i]] - (1 if informant[i] else 0)
-            if not uniform_at(key_report, ids[i]) < rules.reported_prob(n_inf, report_prob):
-                escaped[i] = uniform_at(key_success, ids[i]) < success
+            if not uniform_at(key_report, ids[i]) < rules.reported_prob(n_inf, report_prob) and \
+                    uniform_at(key_success, ids[i]) < success:
+                escaped_rows[n_escaped] = i
+                n_escaped += 1
+            else:
+                caught_rows[n_caught] = i
+                n_caught += 1
+    return n_caught, n_escaped
 
 
 @kernel
-def deaths(posted, ids, hours, rate, hours_slope, hours_base, key_death, dies):
-    """Phase 10: a death hazard rising with hours."""
+def deaths(status, active, ids, hours, rate, hours_slope, hours_base, death_prob_max, key_death, dead_rows):
+    """Phase 10: a death hazard rising with hours, for every worker still posted (a draw above the hazard at
+    the longest hours, ``death_prob_max``, cannot be a death: the hazard is not computed, as in the mesa
+    engine). Writes the rows of the dead (in id order) to ``dead_rows``; returns how many."""
+    k = 0
     for i in range(len(ids)):
-        dies[i] = posted[i] and uniform_at(key_death, ids[i]) < rules.death_prob(hours[i], rate, hours_slope, hours_base)
+        if status[i] != active:
+            continue
+        u = uniform_at(key_death, ids[i])
+        if u < death_prob_max and u < rules.death_prob(hours[i], rate, hours_slope, hours_base):
+            dead_rows[k] = i
+            k += 1
+    return k
 @kernel
 def place_newcomers(counts, camp_host, camp_occ, n_camps, camp_size, mr_start, mr_end, mr_id, mr_room, minder_ratio,
                     tr_start, tr_end, tr_id, tr_room, team_size, n_minders, next_team, camp_of, minder_of, team_of,
@@ -262,29 +283,31 @@ def place_newcomers(counts, camp_host, camp_occ, n_camps, camp_size, mr_start, m
 
 
 @kernel
-def informants_per_team(still, informant, team, n_teams):
+def informants_per_team(status, active, informant, team, n_teams):
     """Phase 8's input: the informants still posted in each team."""
     counts = np.zeros(n_teams, dtype=np.int64)
     for i in range(len(team)):
-        if still[i] and informant[i]:
+        if status[i] == active and informant[i]:
             counts[team[i]] += 1
     return counts
 
 
 @kernel
-def contracts(status, months_abroad, contract_months, minder, n_minders, active, completes):
-    """Phase 11: one more month abroad for every worker still posted; who completes his contract; how many
-    workers each minder has left after them."""
+def contracts(status, months_abroad, contract_months, minder, n_minders, active, completed_rows):
+    """Phase 11: one more month abroad for every worker still posted; who completes his contract (his row
+    written to ``completed_rows``, in id order); how many workers each minder has left after them.
+    Returns (how many completed, workers left per minder)."""
     left = np.zeros(n_minders, dtype=np.int64)
+    k = 0
     for i in range(len(status)):
-        completes[i] = False
         if status[i] == active:
             months_abroad[i] += 1
             if months_abroad[i] >= contract_months:
-                completes[i] = True
+                completed_rows[k] = i
+                k += 1
             else:
                 left[minder[i]] += 1
-    return left
+    return k, left
 
 
 @kernel
@@ -297,3 +320,44 @@ def leaver_sums(month_left, month, host, lost, ledger_paid, n_hosts):
             forfeited[host[i]] += lost[i]
             paid[host[i]] += ledger_paid[i]
     return forfeited, paid
+
+
+@kernel
+def posted_counts(status, active, host, minder, team, n_hosts, n_minders, n_teams):
+    """Phase 2's inputs: the workers posted now per host, per minder and per team (one pass)."""
+    by_host = np.zeros(n_hosts)
+    by_minder = np.zeros(n_minders, dtype=np.int64)
+    by_team = np.zeros(n_teams, dtype=np.int64)
+    for i in range(len(status)):
+        if status[i] == active:
+            by_host[host[i]] += 1.0
+            by_minder[minder[i]] += 1
+            by_team[team[i]] += 1
+    return by_host, by_minder, by_team
+
+
+@kernel
+def money_inputs(alive, status, host, take, completed, repatriated, n_hosts):
+    """Phase 12's inputs: the month's take per host (added in worker-id order) and the workers who worked and
+    are going home (who can carry cash) per host."""
+    take_by_host = np.zeros(n_hosts)
+    returning = np.zeros(n_hosts, dtype=np.int64)
+    for i in range(len(host)):
+        if alive[i]:
+            take_by_host[host[i]] += take[i]
+            if status[i] == completed or status[i] == repatriated:
+                returning[host[i]] += 1
+    return take_by_host, returning
+
+
+@kernel
+def compact_columns(keep, columns):
+    """Move the kept rows of each column to its front, in order (in place); returns how many were kept."""
+    k = 0
+    for a in columns:
+        k = 0
+        for i in range(len(keep)):
+            if keep[i]:
+                a[k] = a[i]
+                k += 1
+    return k

@@ -78,12 +78,15 @@ class ArrayModel:
         self.side_wages = np.array([h.side_wage for h in p.hosts.values()])
         self.routes = np.array([h.escape_route for h in p.hosts.values()])
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
+        # the death hazard at the longest hours: a draw above it cannot be a death
+        self.death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
         self.month = 0
         self.state = StateBooks.for_params(p)
         self.aggregator = MonthAggregator(p)
         # workers: dense arrays in id order; rows of those who left stay (status != active)
         # until they are COMPACT_SHARE of the rows, then move to the archive
         self._data = {name: np.zeros(0, dtype=self._dtype(name)) for name in FIELDS}
+        self._groups = [tuple(f for f in FIELDS if KIND[f] is kind) for kind in (float, np.int64, bool)]
         self.n = 0
         self._refresh()
         self.archive: list[dict] = []
@@ -105,9 +108,10 @@ class ArrayModel:
         return KIND[name]
 
     # ------------------------------------------------------------ population
-    def deploy(self, counts, month_deployed: int, months_abroad: int = 0):
+    def deploy(self, counts, month_deployed: int, months_abroad: int = 0, posted=None):
         """Post counts[h] workers to each host h, in host order, as the mesa engine's cohorts:
-        camps of camp_size, a minder per minder_ratio, teams of team_size."""
+        camps of camp_size, a minder per minder_ratio, teams of team_size. ``posted``: the workers posted now
+        per minder and per team, if already counted (`kernels.posted_counts`)."""
         pop = self.p.population
         counts = np.asarray(counts, dtype=np.int64)
         total = int(counts.sum())
@@ -120,9 +124,11 @@ class ArrayModel:
         camp_of = np.empty(total, dtype=np.int64)
         minder_of = np.empty(total, dtype=np.int64)
         team_of = np.empty(total, dtype=np.int64)
-        posted = self.w["status"] == ACTIVE
-        m_count = np.bincount(self.w["minder"][posted], minlength=self.minders.n)
-        t_count = np.bincount(self.w["team"][posted], minlength=self.next_team)
+        if posted is None:
+            _, m_count, t_count = kernels.posted_counts(self.w["status"], ACTIVE, self.w["host"], self.w["minder"],
+                                                        self.w["team"], self.n_hosts, self.minders.n, self.next_team)
+        else:
+            m_count, t_count = posted
         m_camp, m_status = self.minders.view("camp"), self.minders.view("status")
         n_camps = self.camps.n
         # who has room, grouped once (in id order): each camp's minders with room, each minder's teams with room
@@ -183,11 +189,10 @@ class ArrayModel:
         n_dead = int(dead.sum())
         if n_dead == 0 or (not force and n_dead < COMPACT_SHARE * self.n):
             return
-        gone, keep = np.flatnonzero(dead), np.flatnonzero(~dead)
-        self.archive.append({name: self.w[name][gone] for name in workers.ARCHIVED})
-        for name, a in self._data.items():
-            a[: len(keep)] = a[: self.n].take(keep)
-        self.n = len(keep)
+        self.archive.append({name: self.w[name][dead] for name in workers.ARCHIVED})
+        keep = ~dead
+        for group in self._groups:  # columns of one type, compacted in place by one compiled loop
+            self.n = kernels.compact_columns(keep, tuple(self._data[name] for name in group))
         self._refresh()
 
     # ------------------------------------------------------------ helpers
@@ -202,9 +207,8 @@ class ArrayModel:
         """The stream key of a draw fixed for the whole run (an employer's compliance type)."""
         return np.uint64(rnd.stream_key(self.seed, decision, -1))
 
-    def leave(self, mask: np.ndarray, status: str):
-        """Vectorised Worker.leave: settle the ledger and the cash of those leaving (``mask`` marks their rows)."""
-        rows = np.flatnonzero(mask)  # the few who leave, once: every step below touches only their rows
+    def leave(self, rows: np.ndarray, status: str):
+        """Vectorised Worker.leave: settle the ledger and the cash of those leaving (their rows, in id order)."""
         if not len(rows):
             return
         w = self.w
@@ -253,21 +257,21 @@ class ArrayModel:
                 flag = np.zeros(ms.n, dtype=bool)
                 flag[sent] = True
                 mask = (self.w["status"] == ACTIVE) & flag[self.w["minder"]]
-                self.leave(mask, "repatriated")
+                self.leave(np.flatnonzero(mask), "repatriated")
                 repatriated_idle = np.bincount(self.w["host"][mask], minlength=H)
-        posted = self.w["status"] == ACTIVE
-        active_by_host = np.bincount(self.w["host"][posted], minlength=H).astype(float)
+        active_by_host, m_count, t_count = kernels.posted_counts(
+            self.w["status"], ACTIVE, self.w["host"], self.w["minder"], self.w["team"], H, ms.n, self.next_team)
         counts = self.state.plan_deployments(active_by_host, lv)
-        first_new = self.next_worker
-        self.deploy(counts, month_deployed=self.month, months_abroad=0)
+        n_before = self.n
+        self.deploy(counts, month_deployed=self.month, months_abroad=0, posted=(m_count, t_count))
         self.state.pick_channels()
         plans = self.state.plans
         w = self.w
         n = self.n
         ids, host, minder = w["worker_id"], w["host"], w["minder"]
         alive = w["status"] == ACTIVE  # who works this month (rows of earlier leavers are still here)
-        new = ids >= first_new
-        entry_bribes = np.bincount(host[new], weights=w["entry_bribe"][new], minlength=H)
+        # the newcomers are the last rows, in id order
+        entry_bribes = np.bincount(host[n_before:], weights=w["entry_bribe"][n_before:], minlength=H)
         self.clock.tick(2)
 
         # 3. minders set pressure from last month's shortfall (sums over their workers, in id order)
@@ -296,8 +300,8 @@ class ArrayModel:
             camp_due = quota + arrears
             kernels.camp_arrears(present, camp_gross, camp_due, arrears)
         take, side, bribes, retained = flows["take"], flows["side"], flows["bribes"], flows["retained"]
-        sent_home = np.empty(n, dtype=bool)
-        kernels.remit_side_jobs_threat(
+        rows = np.empty(n, dtype=np.int64)  # the rows of those who leave in a phase (a buffer, reused)
+        k = kernels.remit_side_jobs_threat(
             alive, ids, host, minder, camp, gross, plans, self.rule_code, camp_gross, camp_due, r.fees_share, r.share,
             lv.direct_wages, lv.coercion, self.once_key(Decision.EMPLOYER_DIRECT_WAGES), r.ledger_monthly, self.side_wages,
             ms.view("greed"), wp.expected_share, wp.side_job_seek, wk.side_job_share, mp.side_bribe_share,
@@ -305,51 +309,50 @@ class ArrayModel:
             p.escape.memory,
             w["plan"], w["plan_arrears"], w["ledger"], w["cash"], w["shortfall"], w["retained_total"],
             w["bribes_total"], w["side_earnings_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
-            take, side, bribes, retained, sent_home)
-        self.leave(sent_home, "sent_home")
+            take, side, bribes, retained, rows)
+        self.leave(rows[:k], "sent_home")
         self.clock.tick(5, 7)
 
         # 8-9. surveillance and escapes; then minders are punished and camps alarmed
         e = p.escape
-        still = w["status"] == ACTIVE
-        informants = kernels.informants_per_team(still, w["informant"], w["team"], self.next_team)
-        intends, escaped = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
-        kernels.consider_escape(
-            still, ids, host, minder, w["team"], w["informant"], w["passport_held"], inspected, informants,
+        informants = kernels.informants_per_team(w["status"], ACTIVE, w["informant"], w["team"], self.next_team)
+        escape_attempts = np.zeros(H, dtype=np.int64)
+        escaped_rows = np.empty(n, dtype=np.int64)
+        n_caught, n_escaped = kernels.consider_escape(
+            w["status"], ACTIVE, ids, host, minder, w["team"], w["informant"], w["passport_held"], inspected, informants,
             w["kept_avg"], w["gross_avg"], hours, w["entry_debt"], w["plan_arrears"], w["plan"], w["loyalty"],
             w["risk_aversion"], w["family"], self.routes, lv.asylum_boost, lv.return_passports, ms.view("vig_base"),
             ms.view("vig_extra"), wp.expected_share, wk.hours_base, wk.hours_max, e.weight_pay, e.weight_hours,
             e.weight_debt, e.passport_effect, p.state.reprisal_severity, e.threshold, e.steepness, e.attempt_rate,
             e.report_prob, self.key(Decision.ESCAPE_INTEND), self.key(Decision.ESCAPE_REPORT), self.key(Decision.ESCAPE_SUCCESS),
-            intends, escaped)
-        escape_attempts = np.bincount(host[intends], minlength=H)
-        self.leave(intends & ~escaped, "caught")
+            escape_attempts, rows, escaped_rows)
+        escaped = escaped_rows[:n_escaped]
+        self.leave(rows[:n_caught], "caught")
         self.leave(escaped, "escaped")
-        if escaped.any():
+        if n_escaped:
             self._after_escapes(np.unique(minder[escaped]), np.unique(w["camp"][escaped]))
         self.clock.tick(8, 9)
 
         # 10. deaths
         d = p.deaths
-        dies = np.empty(n, dtype=bool)
-        kernels.deaths(w["status"] == ACTIVE, ids, hours, d.rate, d.hours_slope, wk.hours_base, self.key(Decision.DEATH), dies)
-        self.leave(dies, "dead")
+        k = kernels.deaths(w["status"], ACTIVE, ids, hours, d.rate, d.hours_slope, wk.hours_base, self.death_prob_max,
+                           self.key(Decision.DEATH), rows)
+        self.leave(rows[:k], "dead")
         self.clock.tick(10)
 
         # 11. contracts end; minders with nobody left go home
-        completes = np.empty(n, dtype=bool)
-        left_per_minder = kernels.contracts(w["status"], w["months_abroad"], p.population.contract_months, minder,
-                                            ms.n, ACTIVE, completes)
-        self.leave(completes, "completed")
+        k, left_per_minder = kernels.contracts(w["status"], w["months_abroad"], p.population.contract_months, minder,
+                                               ms.n, ACTIVE, rows)
+        self.leave(rows[:k], "completed")
         m_status = ms.view("status")
         m_status[(m_status == M_ACTIVE) & (left_per_minder == 0)] = M_LEFT
         self.clock.tick(11)
 
         # 12. money moves home
         status = w["status"]
-        take_by_host = np.bincount(host, weights=take * alive, minlength=H)
-        mules = alive & ((status == STATUS_CODE["completed"]) | (status == STATUS_CODE["repatriated"]))
-        returning = np.bincount(host[mules], minlength=H) + repatriated_idle
+        take_by_host, returning = kernels.money_inputs(alive, status, host, take, STATUS_CODE["completed"],
+                                                       STATUS_CODE["repatriated"], H)
+        returning += repatriated_idle
         delivered, interdicted, costs = self.state.send_money_home(take_by_host, returning.astype(float), lv)
         self.clock.tick(12)
 
