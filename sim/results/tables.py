@@ -110,11 +110,12 @@ def workers_table(columns: dict, host_names):
     """The workers table from the archived fields (arrays in worker-id order, host and status as codes)."""
     import pandas as pd
 
-    cols = {name: np.asarray(columns[name]) for name in workers.ARCHIVED}
+    cols = {name: np.array(columns[name], copy=None) for name in workers.ARCHIVED}
     cols["host"] = np.array(host_names, dtype=object)[cols["host"]]
     cols["status"] = np.array(STATUSES, dtype=object)[cols["status"]]
     cols["net_gain"] = workers.net_gain(cols["retained_total"], cols["forfeited_total"], cols["entry_bribe"])
-    return pd.DataFrame({name: cols[name] for name in WORKER_COLUMNS}, columns=WORKER_COLUMNS)
+    # the arrays are the table's own (copy=False: a million-worker run would otherwise hold them twice)
+    return pd.DataFrame({name: cols[name] for name in WORKER_COLUMNS}, columns=WORKER_COLUMNS, copy=False)
 
 
 class MonthAggregator:

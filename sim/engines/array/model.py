@@ -389,6 +389,7 @@ class ArrayModel:
     # ------------------------------------------------------------ tables
     def workers_table(self):
         parts = self.archive + [self.w]
-        cols = {name: np.concatenate([p[name] for p in parts]) for name in workers.ARCHIVED}
-        order = np.argsort(cols["worker_id"], kind="stable")
-        return workers_table({k: v[order] for k, v in cols.items()}, self.host_names)
+        order = np.argsort(np.concatenate([p["worker_id"] for p in parts]), kind="stable")
+        # one column at a time, so only one unsorted copy is alive at once
+        return workers_table({name: np.concatenate([p[name] for p in parts])[order] for name in workers.ARCHIVED},
+                             self.host_names)
