@@ -38,3 +38,15 @@ class ExperimentError(OlsimError):
 
 class ResultsError(OlsimError):
     """A results folder that cannot be read (missing or damaged files) or written."""
+
+
+def interrupted(e: BaseException) -> bool:
+    """Whether an exception is a Ctrl-C in disguise: a KeyboardInterrupt raised while compiled code
+    (a numba dispatcher) was returning comes back as a SystemError caused by it."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False

@@ -8,7 +8,7 @@ import time
 
 import pandas as pd
 
-from ..common.errors import ParamsError
+from ..common.errors import ParamsError, interrupted
 from ..common.provenance import git_commit, versions
 from ..core.draws import check_seed
 from ..core.params import Params, load_params, params_to_dict
@@ -100,19 +100,25 @@ def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progr
     check_engine(engine)
     check_memory(params, engine)
     t0 = time.perf_counter()
-    model = make_model(params, engine, seed)
     months = params.calendar.months
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=months, unit="month", desc=f"{engine} engine", leave=False, file=sys.stderr)
-    for _ in range(months):
-        model.step()
+    try:
+        model = make_model(params, engine, seed)
+        for _ in range(months):
+            model.step()
+            if bar is not None:
+                bar.update(1)
+    except SystemError as e:
+        if interrupted(e):  # Ctrl-C while compiled code was returning: an interruption, not a failure
+            raise KeyboardInterrupt from None
+        raise
+    finally:
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+            bar.close()
     monthly = pd.DataFrame(model.aggregator.monthly, columns=MONTHLY_COLUMNS)
     hosts = pd.DataFrame(model.aggregator.host_rows, columns=HOST_COLUMNS)
     workers = model.workers_table()

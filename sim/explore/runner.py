@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from ..common.errors import ExperimentError
+from ..common.errors import ExperimentError, interrupted
 from .analysis import ExperimentResult
 from .evaluators import connect, cores, execute
 from .plan import Plan
@@ -63,6 +63,8 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
         except ExperimentError:
             raise
         except Exception as e:  # an evaluator or the disk failed: the finished runs are kept; say so in one line
+            if interrupted(e):  # Ctrl-C while compiled code was returning (a SystemError caused by it)
+                raise KeyboardInterrupt from None
             raise ExperimentError(f"{_failure(e, scheduler)}; the {len(store.done())} finished runs are saved in "
                                   f"{store.folder}; run the same command with --resume to finish") from None
         complete = True
