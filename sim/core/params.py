@@ -61,6 +61,20 @@ class Host(Strict):
     side_wage: float = F(150.0, "assumption", "monthly earnings of a side job, USD", ge=0, le=100_000)
     escape_route: float = F(0.3, "assumption", "chance an escape attempt succeeds with no vigilance and no passport held", ge=0, le=1)
     base_interdiction: float = F(0.01, "assumption", "share of bulk cash seized at this host's borders without sanctions", ge=0, le=1)
+    # legal status: how postings the sanctions block still get in (facts: "new arrivals moved to student and tourist
+    # visas"; "some use false nationalities", UN Panel 2024), and how visible each status is under a mandate
+    route_student: float = F(0.4, "assumption; facts: arrivals moved to student and tourist visas (RFA, WSJ, Rosstat)", "share of evading postings sent on student visas", ge=0, le=1)
+    route_tourist: float = F(0.4, "assumption; facts: arrivals moved to student and tourist visas (RFA, WSJ, Rosstat)", "share of evading postings sent on tourist visas", ge=0, le=1)
+    route_other: float = F(0.2, "assumption; facts: front companies, false nationalities (UN Panel 2024)", "share of evading postings under another status (front company, false nationality)", ge=0, le=1)
+    detect_student: float = F(0.2, "assumption", "yearly chance a worker on a student visa is found and repatriated under a fully enforced mandate", ge=0, le=1)
+    detect_tourist: float = F(0.4, "assumption (tourist visas are short and must be renewed)", "yearly chance a worker on a tourist visa is found and repatriated under a fully enforced mandate", ge=0, le=1)
+    detect_other: float = F(0.1, "assumption", "yearly chance a worker under another status is found and repatriated under a fully enforced mandate", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _routes(self):
+        if self.route_student + self.route_tourist + self.route_other <= 0:
+            raise ValueError("route_student + route_tourist + route_other must be > 0")
+        return self
 
     @model_validator(mode="after")
     def _default_plan(self):
@@ -73,7 +87,8 @@ def _default_hosts() -> dict[str, Host]:
     # sources: facts.md "Scale and revenue" and "Wages, the state's take, bribes"
     return {
         "china": Host(workers=50_000, wage=370.0, plan=260.0, side_wage=150.0, escape_route=0.10, base_interdiction=0.01),
-        "russia": Host(workers=30_000, wage=900.0, plan=600.0, side_wage=900.0, escape_route=0.50, base_interdiction=0.01),
+        "russia": Host(workers=30_000, wage=900.0, plan=600.0, side_wage=900.0, escape_route=0.50, base_interdiction=0.01,
+                       route_student=0.39, route_tourist=0.61, route_other=0.0),
         "gulf": Host(workers=8_000, wage=700.0, plan=550.0, side_wage=100.0, escape_route=0.30, base_interdiction=0.01),
         "africa": Host(workers=5_000, wage=500.0, plan=350.0, side_wage=150.0, escape_route=0.20, base_interdiction=0.01),
         "asia": Host(workers=4_000, wage=400.0, plan=280.0, side_wage=100.0, escape_route=0.30, base_interdiction=0.01),
@@ -83,7 +98,7 @@ def _default_hosts() -> dict[str, Host]:
 
 HOST_SOURCES = {
     "china": "workers: ~50k (US officials via Reuters 2020); wage 2,500-2,800 yuan ~ $370 and the worker gets 600-1,000 yuan, so plan ~ $260 (Yomiuri, Asahi 2024); side_wage, escape_route (China returns escapees), base_interdiction: assumption",
-    "russia": "workers: ~30k (Reuters 2020; 30,023 permits end 2017); wage $800-1,000 (Daily NK 2015); plan $7,200/yr = $600/month (Daily NK ~2019-21; RFA ~$760); side_wage $800-1,000 (Daily NK 2015); escape_route, base_interdiction: assumption",
+    "russia": "workers: ~30k (Reuters 2020; 30,023 permits end 2017); wage $800-1,000 (Daily NK 2015); plan $7,200/yr = $600/month (Daily NK ~2019-21; RFA ~$760); side_wage $800-1,000 (Daily NK 2015); routes: Q1 2020 entries 1,975 student and 3,067 tourist visas (Rosstat via RFA); escape_route, base_interdiction, detection: assumption",
     "gulf": "workers: 8k (Kuwait 5k, UAE 2k, Qatar 1.8k in 2013, Asan); wage, plan: assumption (workers keep ~10% in Qatar, Guardian 2014); side_wage, escape_route (embassy route, Kuwait 1997), base_interdiction: assumption",
     "africa": "workers: 5k (brief; Angola, Nigeria, Algeria, Eq. Guinea, Libya in Asan 2013); wage, plan, side_wage, escape_route, base_interdiction: assumption",
     "asia": "workers: 4k (brief; Mongolia 1.3k, Malaysia, Myanmar in Asan 2013); wage, plan, side_wage, escape_route, base_interdiction: assumption",

@@ -39,6 +39,7 @@ class Levers:
     evasion: np.ndarray = None  # share of banned deployments on student/tourist visas
     repatriation: np.ndarray = None  # compliance with a repatriation mandate (blocks new permits too)
     repatriation_hazard: np.ndarray = None  # monthly chance a unit is sent home now
+    repatriation_evasion: np.ndarray = None  # share of the mandate evaded: postings and relabelled workers on visas
     bank_block: np.ndarray = None  # share of bank transfers blocked
     courier_seizure: np.ndarray = None  # extra share of bulk cash seized (before the base rate)
     mule_seizure: np.ndarray = None
@@ -51,7 +52,7 @@ class Levers:
 
     def __post_init__(self):
         n = self.n_hosts
-        for name in ("ban", "evasion", "repatriation", "repatriation_hazard", "bank_block", "courier_seizure",
+        for name in ("ban", "evasion", "repatriation", "repatriation_hazard", "repatriation_evasion", "bank_block", "courier_seizure",
                      "mule_seizure", "direct_wages", "coercion", "inspections", "asylum_boost"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n))

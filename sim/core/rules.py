@@ -52,7 +52,7 @@ def clip(x, lo, hi):
 # (always vectorised: a cohort is drawn at once, by either engine)
 
 
-def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abroad=0) -> dict[str, np.ndarray]:
+def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abroad=0, legal=None) -> dict[str, np.ndarray]:
     """Traits of newly posted workers, each a pure function of (seed, trait, id).
 
     A new worker expects to keep ``expected_share`` of his pay: he has no
@@ -81,7 +81,14 @@ def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abro
     kept0 = gross0 - expected_take(gross0, np.asarray(plan, dtype=float), params)
     entry_bribe = np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma), 2)
     veteran = np.asarray(months_abroad) > 0
+    # legal status: the posting's draw against his host's thresholds this month (`legal_thresholds`; None: permits)
+    status = np.zeros(len(ids), dtype=np.int64)
+    if legal is not None:
+        cut = np.broadcast_to(np.asarray(legal, dtype=float), (len(ids), 3))
+        v = u("legal")
+        status = (v >= cut[:, 0]).astype(np.int64) + (v >= cut[:, 1]) + (v >= cut[:, 2])
     return {
+        "legal": status,
         "productivity": productivity,
         "loyalty": between("loyalty", w.loyalty_min, w.loyalty_max),
         "risk_aversion": between("risk_aversion", w.risk_aversion_min, w.risk_aversion_max),
@@ -372,12 +379,34 @@ def next_plans(plans: np.ndarray, initial: np.ndarray, delivered_last: float, ta
     return plans.copy()
 
 
-def deployments(target, active, ban, evasion, repatriation, shift_share, target_cap):
+def reachable_share(ban, evasion, repatriation, repatriation_evasion):
+    """Share of a host's market the state can still post workers to: a permit ban closes its compliance's
+    share, a mandate likewise, and a share of each closed part stays open through evasion (visas, other status)."""
+    return (1.0 - ban * (1.0 - evasion)) * (1.0 - repatriation * (1.0 - repatriation_evasion))
+
+
+def legal_thresholds(ban, evasion, repatriation, repatriation_evasion, routes):
+    """Per host, the thresholds a posting's uniform draw is compared with to pick his legal status
+    (`new_worker_attributes`): permit below the first, student below the second, tourist below the third,
+    other above. Postings get a permit in the part of the market neither a ban nor a mandate closes; the
+    rest arrive by the host's evasion routes (``routes``: hosts x 3 shares of student, tourist, other)."""
+    reach = reachable_share(ban, evasion, repatriation, repatriation_evasion)
+    open_ = (1.0 - ban) * (1.0 - repatriation)
+    permit = np.where(reach > 0, open_ / np.where(reach > 0, reach, 1.0), 1.0)
+    routes = np.asarray(routes, dtype=float)
+    routes = routes / routes.sum(axis=1, keepdims=True)
+    student = permit + (1.0 - permit) * routes[:, 0]
+    tourist = student + (1.0 - permit) * routes[:, 1]
+    return np.stack([permit, student, np.where(routes[:, 2] > 0, tourist, 1.0)], axis=1)
+
+
+def deployments(target, active, ban, evasion, repatriation, shift_share, target_cap, repatriation_evasion=0.0):
     """New workers per host this month, and how the state re-allocates its targets.
 
     A host's compliance with a permit ban or a repatriation mandate closes
-    that share of its market to new workers; of the banned share, a share
-    ``evasion`` stays reachable on student and tourist visas. The state
+    that share of its market to new workers; of each closed share, a share
+    (``evasion``, ``repatriation_evasion``) stays reachable on visas or another
+    status (`reachable_share`). The state
     fills each host up to what is reachable of its target (whole workers,
     rounded down). Each month it also moves a share ``shift_share`` of the
     posts it has lost to hosts more reachable than the one that closed them,
@@ -386,7 +415,7 @@ def deployments(target, active, ban, evasion, repatriation, shift_share, target_
     everywhere nothing moves. Returns (counts, change of each host's target).
     """
     target = np.asarray(target, dtype=float)
-    reachable = (1.0 - ban) * (1.0 - repatriation) + ban * (1.0 - repatriation) * evasion
+    reachable = reachable_share(ban, evasion, repatriation, repatriation_evasion)
     counts = np.floor(np.maximum(target * reachable - np.asarray(active, dtype=float), 0.0) + 1e-9).astype(np.int64)
     room = np.maximum(np.asarray(target_cap, dtype=float) - target, 0.0)
     lost = target * (1.0 - reachable)

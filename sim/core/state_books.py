@@ -33,6 +33,9 @@ class StateBooks:
         c = p.channels
         w = np.array([c.bank, c.courier, c.mule], dtype=float)
         self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
+        # the legal-status thresholds of this month's postings (rules.legal_thresholds): permits until a measure bites
+        self.routes = np.array([[h.route_student, h.route_tourist, h.route_other] for h in p.hosts.values()], dtype=float)
+        self.legal_thresholds = np.ones((len(p.hosts), 3))
         self.delivered_last: float | None = None
         self.loss_rate_last: np.ndarray | None = None
         # revenue accounts, per host, since the start of the run
@@ -48,8 +51,9 @@ class StateBooks:
     def plan_deployments(self, active_by_host: np.ndarray, lv: Levers) -> np.ndarray:
         """How many to post to each host this month; lost posts move toward hosts that do not comply."""
         counts, target_change = rules.deployments(
-            self.target_workers, active_by_host, lv.ban, lv.evasion, lv.repatriation, self.p_state.state.shift_share, self.target_cap
-        )
+            self.target_workers, active_by_host, lv.ban, lv.evasion, lv.repatriation, self.p_state.state.shift_share,
+            self.target_cap, lv.repatriation_evasion)
+        self.legal_thresholds = rules.legal_thresholds(lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion, self.routes)
         self.target_workers = self.target_workers + target_change
         return counts
 

@@ -14,6 +14,10 @@ EXITS = ("completed", "sent_home", "repatriated", "escaped", "caught", "dead")
 STATUSES = ("active", *EXITS)
 STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}
 
+# a worker's legal status in the host country: what he was posted on, or relabelled to (docs/ODD.md 7.2)
+LEGAL = ("permit", "student", "tourist", "other")
+LEGAL_CODE = {name: i for i, name in enumerate(LEGAL)}
+
 TRAIT = "trait"  # drawn at posting by `rules.new_worker_attributes`
 POSTING = "posting"  # set at posting: his id, host, camp, team, minder, month posted, months abroad
 
@@ -52,6 +56,7 @@ FIELDS_AND_DERIVED = (
     Field("months_abroad", int, POSTING, "months of his contract served", archived=True),
     Field("productivity", float, TRAIT, "output per hour relative to the host's wage", archived=True),
     Field("loyalty", float, TRAIT, "loyalty to the state (lowers grievance)", archived=True),
+    Field("legal", int, TRAIT, "legal status: permit, student, tourist or other (LEGAL; names in the table)", archived=True),
     # the rest of his state while posted
     Field("camp", int, POSTING, "his camp (the unit of a group quota)"),
     Field("team", int, POSTING, "his team (informants report within it)"),

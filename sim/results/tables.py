@@ -24,14 +24,22 @@ MONTHLY_COLUMNS = [
     "worker_retained", "revenue_delivered", "revenue_interdicted", "transfer_costs", "plan_mean", "hours_mean",
     "retained_mean", "retained_p10", "retained_median", "retained_p90", "retained_gini", "share_zero_retained",
     # beyond the brief's minimum
-    "workers_working", "entry_bribes", "forfeited", "ledger_paid", "policies",
+    "workers_working", "entry_bribes", "forfeited", "ledger_paid",
+    # what sources counted: workers abroad at the month's end and the month's postings, by legal status
+    "permit_holders", "workers_student", "workers_tourist", "workers_other",
+    "deployed_permit", "deployed_student", "deployed_tourist", "deployed_other", "policies",
 ]
 HOST_COLUMNS = [
     "month", "date", "host", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
     "escape_attempts", "escaped", "caught", "deaths", "wages_gross", "side_earnings", "state_take", "bribes_paid",
     "worker_retained", "revenue_delivered", "revenue_interdicted", "transfer_costs", "plan", "hours_mean",
     "retained_mean", "workers_working", "entry_bribes", "forfeited", "ledger_paid",
+    "permit_holders", "workers_student", "workers_tourist", "workers_other",
+    "deployed_permit", "deployed_student", "deployed_tourist", "deployed_other",
 ]
+# the columns counting workers abroad and postings by legal status (workers.LEGAL order)
+ABROAD_BY_LEGAL = ("permit_holders", "workers_student", "workers_tourist", "workers_other")
+DEPLOYED_BY_LEGAL = tuple(f"deployed_{name}" for name in workers.LEGAL)
 WORKER_COLUMNS = workers.COLUMNS  # declared with the worker's fields (sim/core/workers.py)
 
 def percentile_sorted(ordered: np.ndarray, q: float) -> float:
@@ -59,12 +67,14 @@ def gini(values: np.ndarray, is_sorted: bool = False) -> float:
 
 
 @kernel
-def flow_sums(host, selected, gross, side, take, bribes, retained, hours, status, n_hosts, n_statuses):
+def flow_sums(host, selected, gross, side, take, bribes, retained, hours, status, legal, n_hosts, n_statuses, n_legal):
     """Per-host sums of the month's flows over the selected rows, added in row (worker-id) order as np.bincount
-    adds; the count of rows per host and per status and host; the selected rows' retained amounts."""
+    adds; the count of rows per host and per status and host; of those still active, per legal status and
+    host; the selected rows' retained amounts."""
     sums = np.zeros((6, n_hosts))
     working = np.zeros(n_hosts, dtype=np.int64)
     exits = np.zeros((n_statuses, n_hosts), dtype=np.int64)
+    by_legal = np.zeros((n_legal, n_hosts), dtype=np.int64)
     kept = np.empty(len(host))
     k = 0
     for i in range(len(host)):
@@ -78,9 +88,11 @@ def flow_sums(host, selected, gross, side, take, bribes, retained, hours, status
             sums[5, h] += hours[i]
             working[h] += 1
             exits[status[i], h] += 1
+            if status[i] == 0:
+                by_legal[legal[i], h] += 1
             kept[k] = retained[i]
             k += 1
-    return sums, working, exits, kept[:k]
+    return sums, working, exits, by_legal, kept[:k]
 
 
 # the monthly table's name of each worker flow (sim/core/workers.py FLOWS), in the order flow_sums adds them
@@ -104,6 +116,7 @@ class HostTotals:
     forfeited: np.ndarray  # lost by this month's leavers (USD), summed in worker-id order
     ledger_paid: np.ndarray  # ledgers paid to this month's leavers (USD), summed in worker-id order
     minders_active: np.ndarray
+    deployed_legal: np.ndarray  # this month's postings per legal status (workers.LEGAL) and host
 
 
 def workers_table(columns: dict, host_names):
@@ -113,6 +126,7 @@ def workers_table(columns: dict, host_names):
     cols = {name: np.array(columns[name], copy=None) for name in workers.ARCHIVED}
     cols["host"] = np.array(host_names, dtype=object)[cols["host"]]
     cols["status"] = np.array(STATUSES, dtype=object)[cols["status"]]
+    cols["legal"] = np.array(workers.LEGAL, dtype=object)[cols["legal"]]
     cols["net_gain"] = workers.net_gain(cols["retained_total"], cols["forfeited_total"], cols["entry_bribe"])
     # the arrays are the table's own (copy=False: a million-worker run would otherwise hold them twice)
     return pd.DataFrame({name: cols[name] for name in WORKER_COLUMNS}, columns=WORKER_COLUMNS, copy=False)
@@ -127,10 +141,11 @@ class MonthAggregator:
         self.monthly: list[dict] = []
         self.host_rows: list[dict] = []
 
-    def month(self, month: int, flows: dict, host, status, totals: HostTotals, policies, selected=None) -> dict:
+    def month(self, month: int, flows: dict, host, status, legal, totals: HostTotals, policies, selected=None) -> dict:
         """One month's rows from the workers' flows (arrays in id order, named as `workers.FLOWS`) and per-host totals.
 
-        ``host`` and ``status`` are each row's host and status code (STATUS_CODE); ``selected`` marks the rows of the workers who worked this month (None: all rows); ``status``
+        ``host``, ``status`` and ``legal`` are each row's host, status code (STATUS_CODE) and legal status
+        (workers.LEGAL_CODE); ``selected`` marks the rows of the workers who worked this month (None: all rows); ``status``
         holds each worker's status code (STATUS_CODE) after the month, so those still abroad at its end
         (``workers_active``) are the selected rows still active: every worker abroad worked this month. Sums run in worker-id order,
         so both engines, which pass the same workers in the same order, get the same bits.
@@ -140,9 +155,10 @@ class MonthAggregator:
         host = np.asarray(host, dtype=np.int64)
         if selected is None:
             selected = np.ones(len(host), dtype=bool)
-        sums, working, exits, retained = flow_sums(
+        sums, working, exits, by_legal, retained = flow_sums(
             host, np.asarray(selected, dtype=bool), *(np.asarray(flows[name], dtype=float) for name in FLOW_COLUMNS),
-            np.asarray(status, dtype=np.int64), n_hosts, len(STATUSES))
+            np.asarray(status, dtype=np.int64), np.asarray(legal, dtype=np.int64), n_hosts, len(STATUSES),
+            len(workers.LEGAL))
         sums = dict(zip(FLOW_COLUMNS.values(), sums))
         t = totals
         repatriated_idle, deployed, escape_attempts, entry_bribes = t.repatriated_idle, t.deployed, t.escape_attempts, t.entry_bribes
@@ -168,12 +184,15 @@ class MonthAggregator:
                 "retained_mean": float(sums["worker_retained"][h]) / n_h if n_h else float("nan"),
                 "workers_working": n_h, "entry_bribes": float(entry_bribes[h]),
                 "forfeited": float(forfeited[h]), "ledger_paid": float(ledger_paid[h]),
+                **{name: int(by_legal[k, h]) for k, name in enumerate(ABROAD_BY_LEGAL)},
+                **{name: int(t.deployed_legal[k, h]) for k, name in enumerate(DEPLOYED_BY_LEGAL)},
             }
             rows.append(r)
         self.host_rows.extend(rows)
         n = len(retained)
         total = {k: sum(r[k] for r in rows) for k in ("workers_active", "minders_active", "deployed", *EXITS[:2], "repatriated",
-                                                      "escape_attempts", "escaped", "caught", "deaths", "workers_working")}
+                                                      "escape_attempts", "escaped", "caught", "deaths", "workers_working",
+                                                      *ABROAD_BY_LEGAL, *DEPLOYED_BY_LEGAL)}
         money = {k: math.fsum(r[k] for r in rows) for k in ("wages_gross", "side_earnings", "state_take", "bribes_paid",
                                                             "worker_retained", "revenue_delivered", "revenue_interdicted",
                                                             "transfer_costs", "entry_bribes", "forfeited", "ledger_paid")}

@@ -120,7 +120,8 @@ class ArrayModel:
         ids = np.arange(self.next_worker, self.next_worker + total)
         self.next_worker += total
         host_of = np.repeat(np.arange(self.n_hosts), counts)
-        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host_of], self.state.plans[host_of], months_abroad)
+        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host_of], self.state.plans[host_of], months_abroad,
+                                             legal=self.state.legal_thresholds[host_of])
         camp_of = np.empty(total, dtype=np.int64)
         minder_of = np.empty(total, dtype=np.int64)
         team_of = np.empty(total, dtype=np.int64)
@@ -361,8 +362,10 @@ class ArrayModel:
         totals = HostTotals(
             deployed=counts, repatriated_idle=repatriated_idle, escape_attempts=escape_attempts, entry_bribes=entry_bribes,
             delivered=delivered, interdicted=interdicted, costs=costs, plans=plans, forfeited=forfeited,
-            ledger_paid=ledger_paid, minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H))
-        self.latest = self.aggregator.month(self.month, flows, host, status, totals, lv.active, selected=alive)
+            ledger_paid=ledger_paid, minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
+            deployed_legal=np.bincount(w["legal"][n_before:] * H + host[n_before:],
+                                       minlength=len(workers.LEGAL) * H).reshape(len(workers.LEGAL), H))
+        self.latest = self.aggregator.month(self.month, flows, host, status, w["legal"], totals, lv.active, selected=alive)
         self._compact()
         self.month += 1
         self.clock.tick(13)

@@ -136,7 +136,8 @@ class OverseasLaborModel(mesa.Model):
         first = self._next["worker"]
         ids = np.arange(first, first + n)
         self._next["worker"] = first + n
-        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host], self.state.plans[host], months_abroad)
+        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host], self.state.plans[host], months_abroad,
+                                             legal=self.state.legal_thresholds[host])
         traits = {k: v.tolist() for k, v in traits.items()}
         # newcomers fill the host's camps that have room, then open new camps
         open_camps = [(c.camp_id, pop.camp_size - c.occupancy) for c in self.camps if c.host == host and c.occupancy < pop.camp_size]
@@ -317,10 +318,13 @@ class OverseasLaborModel(mesa.Model):
             forfeited=np.bincount([w.host for w in leavers], weights=[w.lost for w in leavers], minlength=n),
             ledger_paid=np.bincount([w.host for w in leavers], weights=[w.ledger_paid for w in leavers], minlength=n),
             minders_active=np.bincount([m.host for m in self.active_minders()], minlength=n),
+            deployed_legal=np.bincount([w.legal * n + w.host for w in newcomers],
+                                       minlength=len(workers.LEGAL) * n).reshape(len(workers.LEGAL), n),
         )
         flows = {name: np.array([getattr(w, name) for w in working]) for name in workers.FLOWS}
         status = np.array([STATUS_CODE[w.status] for w in working], dtype=np.int64)
-        rec = self.aggregator.month(self.month, flows, host, status, totals, self.levers.active)
+        legal = np.array([w.legal for w in working], dtype=np.int64)
+        rec = self.aggregator.month(self.month, flows, host, status, legal, totals, self.levers.active)
         self.latest = rec
         self.datacollector.collect(self)
 
