@@ -49,7 +49,9 @@ class Decision:
     ESCAPE_SUCCESS = "escape.success"  # phase 9: the attempt succeeds
     DEATH = "death"  # phase 10
     LEDGER = "ledger"  # on return: the ledger is paid
-    REPATRIATE = "repatriate"  # phase 2: a minder's unit is sent home under a mandate
+    REPATRIATE = "repatriate"  # phase 2: a worker is sent home (or relabelled) under a mandate
+    RELABEL = "repatriate.relabel"  # phase 2: a permit holder due to go home is relabelled instead
+    RELABEL_ROUTE = "repatriate.route"  # phase 2: as a student, a tourist or under another status
     EMPLOYER_DIRECT_WAGES = "employer.direct_wages"  # once per run: this worker's employer complies
     EMPLOYER_INSPECTIONS = "employer.inspections"  # once per run: this worker's employer is inspected
     MINDER_VIGILANCE = "minder.vigilance"  # at birth

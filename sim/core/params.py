@@ -249,14 +249,17 @@ class Params(Strict):
                 for h in p.hosts:
                     if h not in self.hosts:
                         errors.append(f"{key}.hosts: unknown host {shown(repr(h))}{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})")
-            if isinstance(p.compliance, dict):
+            for where, levels in [("compliance", p.compliance)] + [(f"schedule[{j}].compliance", q.compliance)
+                                                                   for j, q in enumerate(p.schedule)]:
+                if not isinstance(levels, dict):
+                    continue
                 covered = self.hosts if p.hosts == "all" else p.hosts
-                for h in p.compliance:
+                for h in levels:
                     if h not in self.hosts:
-                        errors.append(f"{key}.compliance.{shown(h)}: unknown host{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})")
+                        errors.append(f"{key}.{where}.{shown(h)}: unknown host{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})")
                 for h in covered:
-                    if h in self.hosts and h not in p.compliance:
-                        errors.append(f"{key}.compliance: no level for host {shown(repr(h))}")
+                    if h in self.hosts and h not in levels:
+                        errors.append(f"{key}.{where}: no level for host {shown(repr(h))}")
         if errors:
             raise ValueError("\n".join(errors))
         return self

@@ -35,11 +35,13 @@ class Levers:
     month: int
     n_hosts: int
     active: list[str] = field(default_factory=list)  # labels of the policies in force
+    hosts: list = field(default_factory=list)  # the hosts' parameters (params.hosts), in order
     ban: np.ndarray = None  # compliance with a permit ban
     evasion: np.ndarray = None  # share of banned deployments on student/tourist visas
     repatriation: np.ndarray = None  # compliance with a repatriation mandate (blocks new permits too)
     repatriation_hazard: np.ndarray = None  # monthly chance a unit is sent home now
     repatriation_evasion: np.ndarray = None  # share of the mandate evaded: postings and relabelled workers on visas
+    detection: np.ndarray = None  # hosts x 3: monthly chance a worker on a student visa, tourist visa, other status is found and sent home
     bank_block: np.ndarray = None  # share of bank transfers blocked
     courier_seizure: np.ndarray = None  # extra share of bulk cash seized (before the base rate)
     mule_seizure: np.ndarray = None
@@ -56,6 +58,8 @@ class Levers:
                      "mule_seizure", "direct_wages", "coercion", "inspections", "asylum_boost"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n))
+        if self.detection is None:
+            self.detection = np.zeros((n, 3))
         if self.max_hours is None:
             self.max_hours = np.full(n, np.inf)
         if self.return_passports is None:
@@ -70,6 +74,31 @@ class Levers:
         return out
 
 
+class Period(Strict):
+    """From ``start`` on, the policy is complied with at ``compliance`` (until the next period)."""
+
+    start: int | str = Field(description="first month of this period: an index or 'YYYY-MM'")
+    compliance: float | dict[str, float] = Field(description="one level, or one per host")
+
+    @field_validator("start")
+    @classmethod
+    def _month(cls, v):
+        return check_month(v)
+
+    @field_validator("compliance")
+    @classmethod
+    def _compliance(cls, v):
+        return _check_levels(v)
+
+
+def _check_levels(v):
+    values = v.values() if isinstance(v, dict) else [v]
+    for x in values:
+        if not (0.0 <= x <= 1.0) or math.isnan(x):
+            raise ValueError(f"compliance must be between 0 and 1 (got {x})")
+    return v
+
+
 class PolicyBase(Strict):
     """What every policy has: when, where, how fully the hosts comply, and a label."""
 
@@ -81,15 +110,12 @@ class PolicyBase(Strict):
     hosts: Literal["all"] | list[str] = Field("all", description="'all' or host names")
     compliance: float | dict[str, float] = Field(1.0, description="one level, or one per host")
     label: str = Field("", description="free text, e.g. 'UNSCR 2375'")
+    schedule: list[Period] = Field(default_factory=list, description="compliance by period: from each period's start on, its levels replace the ones before (optional)")
 
     @field_validator("compliance")
     @classmethod
     def _compliance(cls, v):
-        values = v.values() if isinstance(v, dict) else [v]
-        for x in values:
-            if not (0.0 <= x <= 1.0) or math.isnan(x):
-                raise ValueError(f"compliance must be between 0 and 1 (got {x})")
-        return v
+        return _check_levels(v)
 
     @field_validator("start", "end")
     @classmethod
@@ -112,18 +138,36 @@ class PolicyBase(Strict):
         end = None if self.end is None else calendar.index(self.end)
         if end is not None and end <= start:
             return [f"end: ends ({self.end}) before or when it starts ({self.start})"]
-        return []
+        errors, last = [], start
+        for i, period in enumerate(self.schedule):
+            at = calendar.index(period.start)
+            if at <= last:
+                errors.append(f"schedule[{i}].start: {period.start} is not after "
+                              f"{'the policy start' if i == 0 else 'the period before'} ({self.start if i == 0 else self.schedule[i - 1].start})")
+            elif end is not None and at >= end:
+                errors.append(f"schedule[{i}].start: {period.start} is not before the policy's end ({self.end})")
+            last = max(last, at)
+        return errors
+
+    def levels(self) -> list:
+        """Every compliance given (the policy's own and each period's), for the checks of host names."""
+        return [self.compliance, *(p.compliance for p in self.schedule)]
 
     def in_force(self, calendar, month: int) -> bool:
         start = calendar.index(self.start)
         end = None if self.end is None else calendar.index(self.end)
         return start <= month and (end is None or month < end)
 
-    def compliance_at(self, host: str) -> float:
-        """Compliance of one host with this policy (0 if the policy does not cover it)."""
+    def compliance_at(self, host: str, month: int | None = None, calendar=None) -> float:
+        """Compliance of one host with this policy in ``month`` (0 if the policy does not cover it): the level
+        of the latest period of the schedule begun by then, else the policy's own."""
         if self.hosts != "all" and host not in self.hosts:
             return 0.0
         c = self.compliance
+        if month is not None and self.schedule:
+            for period in self.schedule:
+                if calendar.index(period.start) <= month:
+                    c = period.compliance
         return float(c.get(host, 0.0)) if isinstance(c, dict) else float(c)
 
     def apply(self, lv: Levers, h: int, c: float, month: int, calendar) -> None:  # pragma: no cover - abstract
@@ -145,6 +189,8 @@ class Repatriation(PolicyBase):
     title: ClassVar[str] = "Send all workers home within 2 years (UNSCR 2397)"
     kind: Literal["repatriation"]
     deadline: int | str = Field(description="month by which complying hosts have sent the workers home (UNSCR 2397: 2019-12)")
+    evasion: float = F(0.0, "assumption; facts: workers relabelled and sent on student and tourist visas (RFA, WSJ, UN Panel 2024)", "share of the permit holders a complying host would send home who are relabelled (student, tourist, other) instead, and of the postings the mandate closes that still arrive that way", ge=0, le=1)
+    after_deadline: float = F(0.3, "assumption", "yearly chance a permit holder still there after the deadline is sent home, at full compliance", ge=0, le=1)
 
     @field_validator("deadline")
     @classmethod
@@ -167,11 +213,15 @@ class Repatriation(PolicyBase):
     def apply(self, lv, h, c, month, calendar):
         if c >= lv.repatriation[h]:
             lv.repatriation[h] = c
+            lv.repatriation_evasion[h] = self.evasion
             start, deadline = calendar.index(self.start), calendar.index(self.deadline)
-            if month < deadline:
+            if month < deadline:  # permit holders: sent home on a schedule that leaves 1 - c of them by the deadline
                 lv.repatriation_hazard[h] = float(rules.repatriation_prob(c, deadline - start, deadline - month))
-            else:
-                lv.repatriation_hazard[h] = 0.0
+            else:  # after it, at the enforcement level in force
+                lv.repatriation_hazard[h] = c * rules.monthly_chance(self.after_deadline)
+            # workers on visas or another status: sent home when found
+            host = lv.hosts[h]
+            lv.detection[h] = [c * rules.monthly_chance(getattr(host, f"detect_{k}")) for k in ("student", "tourist", "other")]
 
 
 class CashInterdiction(PolicyBase):
@@ -234,13 +284,13 @@ Policy = Annotated[Union[tuple(POLICY_CLASSES.values())], Field(discriminator="k
 def levers_for_month(params, month: int) -> Levers:
     """The levers of every policy in force in ``month``, per host."""
     hosts = list(params.hosts)
-    lv = Levers(month=month, n_hosts=len(hosts))
+    lv = Levers(month=month, n_hosts=len(hosts), hosts=list(params.hosts.values()))
     for policy in params.policies:
         if not policy.in_force(params.calendar, month):
             continue
         lv.active.append(policy.label or policy.kind)
         for h, host in enumerate(hosts):
-            c = policy.compliance_at(host)
+            c = policy.compliance_at(host, month, params.calendar)
             if c > 0:
                 policy.apply(lv, h, c, month, params.calendar)
     return lv

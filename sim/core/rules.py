@@ -461,6 +461,28 @@ def repatriation_prob(compliance, total_months, months_left):
     return np.where(c >= 1.0, 1.0 / max(months_left, 1), partial)
 
 
+def monthly_chance(yearly):
+    """The monthly chance that gives a yearly chance ``yearly`` over twelve months."""
+    return 1.0 - (1.0 - min(float(yearly), 1.0)) ** (1.0 / 12.0)
+
+
+@rule
+def repatriation_fate(legal, u, u_relabel, u_route, permit_hazard, detect_student, detect_tourist, detect_other,
+                      evasion, cut_student, cut_tourist):
+    """Phase 2 under a mandate, for one worker: his legal status after this month's enforcement, or 4 if he is
+    sent home. A permit holder is sent home with chance ``permit_hazard``, unless (chance ``evasion``) he is
+    relabelled instead: student if ``u_route < cut_student``, tourist if below ``cut_tourist``, else other.
+    A worker on a visa or another status is sent home when found (his status's monthly detection chance)."""
+    if legal == 0:
+        if u < permit_hazard:
+            if u_relabel < evasion:
+                return 1 if u_route < cut_student else (2 if u_route < cut_tourist else 3)
+            return 4
+        return 0
+    detect = detect_student if legal == 1 else (detect_tourist if legal == 2 else detect_other)
+    return 4 if u < detect else legal
+
+
 CHANNELS = ("bank", "courier", "mule")
 
 

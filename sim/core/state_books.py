@@ -42,6 +42,12 @@ class StateBooks:
         n = len(p.hosts)
         self.accounts = {"taken": np.zeros(n), "delivered": np.zeros(n), "interdicted": np.zeros(n), "costs": np.zeros(n)}
 
+    def relabel_thresholds(self) -> np.ndarray:
+        """Per host, the thresholds of a relabelled worker's draw: student below the first, tourist below the
+        second, other above (the host's evasion routes)."""
+        r = self.routes / self.routes.sum(axis=1, keepdims=True)
+        return np.stack([r[:, 0], np.where(r[:, 2] > 0, r[:, 0] + r[:, 1], 1.0)], axis=1)
+
     def set_plans(self):
         """Raise the plans (bounded) when last month's delivered revenue fell short of the target."""
         if self.delivered_last is not None:

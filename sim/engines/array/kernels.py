@@ -361,3 +361,26 @@ def compact_columns(keep, columns):
                 a[k] = a[i]
                 k += 1
     return k
+
+
+@kernel
+def repatriate(status, active, ids, host, legal, permit_hazard, detection, evasion, cuts, key_rep, key_relabel,
+               key_route, rows):
+    """Phase 2 under a mandate: each posted worker's fate (`rules.repatriation_fate`): his legal status may
+    change (relabelled); the rows of those sent home are written to ``rows`` in id order; returns how many."""
+    k = 0
+    for i in range(len(ids)):
+        if status[i] != active:
+            continue
+        h = host[i]
+        if permit_hazard[h] <= 0 and detection[h, 0] <= 0 and detection[h, 1] <= 0 and detection[h, 2] <= 0:
+            continue
+        fate = rules.repatriation_fate(legal[i], uniform_at(key_rep, ids[i]), uniform_at(key_relabel, ids[i]),
+                                       uniform_at(key_route, ids[i]), permit_hazard[h], detection[h, 0],
+                                       detection[h, 1], detection[h, 2], evasion[h], cuts[h, 0], cuts[h, 1])
+        if fate == 4:
+            rows[k] = i
+            k += 1
+        else:
+            legal[i] = fate
+    return k

@@ -82,6 +82,7 @@ class ArrayModel:
         self.death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
         self.month = 0
         self.state = StateBooks.for_params(p)
+        self.relabel_cuts = self.state.relabel_thresholds()
         self.aggregator = MonthAggregator(p)
         # workers: dense arrays in id order; rows of those who left stay (status != active)
         # until they are COMPACT_SHARE of the rows, then move to the archive
@@ -249,17 +250,14 @@ class ArrayModel:
         ms = self.minders
         m_status, m_host = ms.view("status"), ms.view("host")
         repatriated_idle = np.zeros(H, dtype=np.int64)
-        hazard = lv.repatriation_hazard
-        if (hazard > 0).any():
-            cand = np.flatnonzero((m_status == M_ACTIVE) & (hazard[m_host] > 0))
-            sent = cand[self.draws(Decision.REPATRIATE, cand) < hazard[m_host[cand]]]
-            if len(sent):
-                m_status[sent] = M_REPATRIATED
-                flag = np.zeros(ms.n, dtype=bool)
-                flag[sent] = True
-                mask = (self.w["status"] == ACTIVE) & flag[self.w["minder"]]
-                self.leave(np.flatnonzero(mask), "repatriated")
-                repatriated_idle = np.bincount(self.w["host"][mask], minlength=H)
+        if (lv.repatriation_hazard > 0).any() or (lv.detection > 0).any():
+            rows = np.empty(self.n, dtype=np.int64)
+            k = kernels.repatriate(self.w["status"], ACTIVE, self.w["worker_id"], self.w["host"], self.w["legal"],
+                                   lv.repatriation_hazard, lv.detection, lv.repatriation_evasion, self.relabel_cuts,
+                                   self.key(Decision.REPATRIATE), self.key(Decision.RELABEL),
+                                   self.key(Decision.RELABEL_ROUTE), rows)
+            self.leave(rows[:k], "repatriated")
+            repatriated_idle = np.bincount(self.w["host"][rows[:k]], minlength=H)
         active_by_host, m_count, t_count = kernels.posted_counts(
             self.w["status"], ACTIVE, self.w["host"], self.w["minder"], self.w["team"], H, ms.n, self.next_team)
         counts = self.state.plan_deployments(active_by_host, lv)

@@ -251,8 +251,9 @@ class Minder(mesa.Agent):
     def set_pressure(self):
         """Pressure (hours) rises with his workers' shortfall of the plan last month; alarm fades."""
         m = self.model.p.minder
-        short = rules.total(w.shortfall for w in self.workers)
-        owed = rules.total(w.plan for w in self.workers)
+        # workers repatriated this month (phase 2) have left: they add nothing
+        short = rules.total(w.shortfall for w in self.workers if w.active)
+        owed = rules.total(w.plan for w in self.workers if w.active)
         ratio = short / owed if owed > 0 else 0.0
         self.pressure = rulebook.minder_pressure(ratio, m.pressure_base, m.pressure_gain)
         self.vigilance_extra *= 1.0 - m.vigilance_decay
@@ -278,20 +279,29 @@ class State(StateBooks, mesa.Agent):
     def __init__(self, model):
         mesa.Agent.__init__(self, model)
         self.open_books(model.p)
+        self.relabel_cuts = self.relabel_thresholds().tolist()
 
     # -- phase 2 (set_plans and pick_channels come from StateBooks)
     def repatriate(self) -> list:
-        """Under a mandate, complying hosts send minders home with their workers."""
+        """Under a mandate, complying hosts send workers home: permit holders on the mandate's schedule (some
+        relabelled as students, tourists or under another status instead), others when they are found."""
         model = self.model
-        hazard = model.levers.repatriation_hazard
+        lv = model.levers
+        hazard, detection = lv.repatriation_hazard, lv.detection
         sent = []
-        for minder in model.active_minders():
-            if hazard[minder.host] > 0 and model.draw(Decision.REPATRIATE, minder.minder_id) < hazard[minder.host]:
-                minder.status = "repatriated"
-                for w in minder.workers:
-                    if w.active:
-                        w.leave("repatriated", "was sent home under a UN repatriation mandate")
-                        sent.append(w)
+        for w in model.workers:
+            h = w.host
+            if not w.active or (hazard[h] <= 0 and max(detection[h]) <= 0):
+                continue
+            fate = rulebook.repatriation_fate(
+                w.legal, w.draw(Decision.REPATRIATE), w.draw(Decision.RELABEL), w.draw(Decision.RELABEL_ROUTE),
+                hazard[h], *detection[h], lv.repatriation_evasion[h], *self.relabel_cuts[h])
+            if fate == 4:
+                w.leave("repatriated", "was sent home under a UN repatriation mandate")
+                sent.append(w)
+            elif fate != w.legal:
+                w.note(f"was relabelled from {workers.LEGAL[w.legal]} to {workers.LEGAL[fate]} to stay")
+                w.legal = fate
         return sent
 
     def deploy(self):
