@@ -108,6 +108,7 @@ HOST_SOURCES = {
 
 class Population(Strict):
     contract_months: int = F(36, "facts: contract typically 3 years (Lankov; Daily NK)", "contract length in months", ge=1, le=240)
+    stranded_return: float = F(0.15, "assumption; facts: the border began reopening in August 2023, strandings of 4-6+ years (Daily NK; RFA)", "monthly chance a worker kept past his contract by a closed border goes home once it is open", ge=0, le=1)
     team_size: int = F(8, "facts: teams of 6-10 (Daily NK 2016; RFA 2016)", "workers per team (mutual surveillance group)", ge=1, le=1000)
     minder_ratio: int = F(50, "facts: one security officer per 50 workers (Chosun 2012)", "workers per minder", ge=1, le=10_000)
     camp_size: int = F(200, "assumption; facts: companies of 150+ (Daily NK 2016), one camp of 1,800 (NYT 2015)", "workers per camp (the unit of a group quota)", ge=1, le=100_000)

@@ -51,6 +51,7 @@ class Levers:
     max_hours: np.ndarray = None
     return_passports: np.ndarray = None  # bool per host
     asylum_boost: np.ndarray = None  # share of the route's gap closed (boost x compliance)
+    closed: np.ndarray = None  # bool per host: North Korea's border is closed to and from it
 
     def __post_init__(self):
         n = self.n_hosts
@@ -64,6 +65,8 @@ class Levers:
             self.max_hours = np.full(n, np.inf)
         if self.return_passports is None:
             self.return_passports = np.zeros(n, dtype=bool)
+        if self.closed is None:
+            self.closed = np.zeros(n, dtype=bool)
 
     def as_lists(self) -> "Levers":
         """A copy holding Python lists (fast to index one agent at a time in the mesa engine)."""
@@ -275,6 +278,20 @@ class AsylumAccess(PolicyBase):
         lv.asylum_boost[h] = max(lv.asylum_boost[h], self.route_boost * c)
 
 
+class BorderClosure(PolicyBase):
+    title: ClassVar[str] = "North Korea closes its border (COVID-19, 2020-23)"
+    kind: Literal["border_closure"]
+
+    # a closed border: no postings, no one goes home (contracts run on: stranded workers; no repatriation, no
+    # sending home), no cash crosses by courier or mule (docs/ODD.md 7.2, 7.7, 7.11, 7.12)
+    @classmethod
+    def example(cls, start: int) -> dict:
+        return {**super().example(start), "end": start + 43}  # as long as 2020-01 to 2023-08
+
+    def apply(self, lv, h, c, month, calendar):
+        lv.closed[h] = True
+
+
 # every kind, in the order of definition: the schema, the page and the tests derive from this
 POLICY_CLASSES: dict[str, type[PolicyBase]] = {cls.kind_name(): cls for cls in PolicyBase.__subclasses__()}
 POLICY_KINDS = tuple(POLICY_CLASSES)
@@ -293,6 +310,9 @@ def levers_for_month(params, month: int) -> Levers:
             c = policy.compliance_at(host, month, params.calendar)
             if c > 0:
                 policy.apply(lv, h, c, month, params.calendar)
+    # a closed border lets no one out: a mandate cannot be carried out while it is closed
+    lv.repatriation_hazard[lv.closed] = 0.0
+    lv.detection[lv.closed] = 0.0
     return lv
 
 

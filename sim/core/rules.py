@@ -511,6 +511,26 @@ def move_money(take: np.ndarray, weights: np.ndarray, mule_capacity: np.ndarray,
     return delivered, interdicted, cost, amounts
 
 
+def closed_border_weights(weights: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """This month's channel weights where the border is closed: the couriers' share goes by bank."""
+    if not np.any(closed):
+        return weights
+    w = weights.copy()
+    w[closed, 0] += w[closed, 1]
+    w[closed, 1] = 0.0
+    return w
+
+
+@rule
+def contract_ends(months_abroad, contract_months, closed, u, stranded_return):
+    """Phase 11: whether a worker goes home this month (``months_abroad`` counts this month). Not across a
+    closed border; at the end of his contract, for sure; kept past it by a closure, with chance
+    ``stranded_return`` a month once the border is open."""
+    if closed or months_abroad < contract_months:
+        return False
+    return months_abroad == contract_months or u < stranded_return
+
+
 def next_channel_weights(weights: np.ndarray, loss_rate: np.ndarray, adapt: float, min_weight: float) -> np.ndarray:
     """Move money away from channels that lose it: w <- w exp(-adapt x loss), normalised, floored."""
     w = weights * np.exp(-adapt * loss_rate)

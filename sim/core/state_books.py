@@ -61,7 +61,7 @@ class StateBooks:
             self.target_cap, lv.repatriation_evasion)
         self.legal_thresholds = rules.legal_thresholds(lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion, self.routes)
         self.target_workers = self.target_workers + target_change
-        return counts
+        return np.where(lv.closed, 0, counts)  # nobody is posted across a closed border
 
     def pick_channels(self):
         """Shift money away from channels that lost it last month."""
@@ -74,7 +74,9 @@ class StateBooks:
         p = self.p_state
         loss = channel_losses(p, lv)
         fees = {"bank": p.channels.bank_fee, "courier": p.channels.courier_fee, "mule": p.channels.mule_fee}
-        delivered, interdicted, costs, _ = rules.move_money(take, self.channel_weights, returning * p.channels.mule_capacity, loss, fees)
+        # across a closed border no courier goes: that month his share goes by bank and front companies
+        weights = rules.closed_border_weights(self.channel_weights, lv.closed)
+        delivered, interdicted, costs, _ = rules.move_money(take, weights, returning * p.channels.mule_capacity, loss, fees)
         # the loss rate of each channel, as the state sees it, guides next month's choice
         self.loss_rate_last = np.stack([loss[c] + (1 - loss[c]) * fees[c] for c in rules.CHANNELS], axis=1)
         self.delivered_last = math.fsum(delivered)

@@ -96,7 +96,7 @@ def remap_minders(status, minder, remap, active):
 def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_code, camp_gross, camp_due, fees_share,
                            share, direct_wages, coercion, key_direct, ledger_monthly, side_wages, greed, expected_share,
                            side_job_seek, side_job_share, side_bribe_share, key_seek, key_grant, threat_prob,
-                           threat_bribe, key_threat, memory,
+                           threat_bribe, key_threat, memory, closed,
                            plan, plan_arrears, ledger, cash, shortfall, retained_total, bribes_total, side_earnings_total,
                            entry_debt, kept_avg, gross_avg,
                            take, side, bribes, retained, sent_home_rows):
@@ -151,7 +151,7 @@ def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_co
         entry_debt[i] = rules.repay_entry_debt(entry_debt[i], kept)
         kept_avg[i] = rules.running_average(kept_avg[i], kept, memory)
         gross_avg[i] = rules.running_average(gross_avg[i], gross[i] + s, memory)
-        if threat and not pays:
+        if threat and not pays and not closed[h]:
             sent_home_rows[n_sent] = i
             n_sent += 1
     return n_sent
@@ -293,7 +293,8 @@ def informants_per_team(status, active, informant, team, n_teams):
 
 
 @kernel
-def contracts(status, months_abroad, contract_months, minder, n_minders, active, completed_rows):
+def contracts(status, months_abroad, contract_months, minder, n_minders, active, ids, host, closed, stranded_return,
+              key_return, completed_rows):
     """Phase 11: one more month abroad for every worker still posted; who completes his contract (his row
     written to ``completed_rows``, in id order); how many workers each minder has left after them.
     Returns (how many completed, workers left per minder)."""
@@ -302,7 +303,10 @@ def contracts(status, months_abroad, contract_months, minder, n_minders, active,
     for i in range(len(status)):
         if status[i] == active:
             months_abroad[i] += 1
-            if months_abroad[i] >= contract_months:
+            m = months_abroad[i]
+            shut = closed[host[i]]
+            u = uniform_at(key_return, ids[i]) if m > contract_months and not shut else 1.0
+            if m >= contract_months and rules.contract_ends(m, contract_months, shut, u, stranded_return):
                 completed_rows[k] = i
                 k += 1
             else:

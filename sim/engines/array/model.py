@@ -305,7 +305,7 @@ class ArrayModel:
             lv.direct_wages, lv.coercion, self.once_key(Decision.EMPLOYER_DIRECT_WAGES), r.ledger_monthly, self.side_wages,
             ms.view("greed"), wp.expected_share, wp.side_job_seek, wk.side_job_share, mp.side_bribe_share,
             self.key(Decision.SIDE_SEEK), self.key(Decision.SIDE_GRANT), mp.threat_prob, mp.threat_bribe, self.key(Decision.THREAT),
-            p.escape.memory,
+            p.escape.memory, lv.closed,
             w["plan"], w["plan_arrears"], w["ledger"], w["cash"], w["shortfall"], w["retained_total"],
             w["bribes_total"], w["side_earnings_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
             take, side, bribes, retained, rows)
@@ -341,7 +341,8 @@ class ArrayModel:
 
         # 11. contracts end; minders with nobody left go home
         k, left_per_minder = kernels.contracts(w["status"], w["months_abroad"], p.population.contract_months, minder,
-                                               ms.n, ACTIVE, rows)
+                                               ms.n, ACTIVE, ids, host, lv.closed, p.population.stranded_return,
+                                               self.key(Decision.RETURN), rows)
         self.leave(rows[:k], "completed")
         m_status = ms.view("status")
         m_status[(m_status == M_ACTIVE) & (left_per_minder == 0)] = M_LEFT

@@ -137,7 +137,7 @@ class Worker(mesa.Agent):
                 self.cash -= m.threat_bribe
                 self.minder.bribes_taken += m.threat_bribe
                 self.note(f"paid his minder ${m.threat_bribe:.0f} not to be sent home")
-            else:
+            elif not self.model.levers.closed[self.host]:  # nobody is sent home across a closed border
                 sent_home = True
         # the month's books: what he kept after the state and the bribes
         self.retained = rulebook.retained(self.gross, self.side, self.take, self.side_bribe, self.threat_bribe)
@@ -196,8 +196,14 @@ class Worker(mesa.Agent):
     def finish_contract(self):
         """One more month abroad; at the end of the contract he goes home."""
         self.months_abroad += 1
-        if self.months_abroad >= self.contract_months:
+        if self.months_abroad < self.contract_months:
+            return
+        closed = self.model.levers.closed[self.host]
+        u = self.draw(Decision.RETURN) if self.months_abroad > self.contract_months and not closed else 1.0
+        if rulebook.contract_ends(self.months_abroad, self.contract_months, closed, u, self.model.p.population.stranded_return):
             self.leave("completed", "finished his contract and went home")
+        elif self.months_abroad == self.contract_months:
+            self.note("was kept past his contract: the border is closed")
 
     # -- leaving, in any phase
     def leave(self, status: str, story: str = ""):
