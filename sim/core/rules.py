@@ -372,11 +372,14 @@ def death_prob(hours, rate_per_10k_years, hours_slope, hours_base):
 # ---------------------------------------------------------------- the state (one agent; vectorised over hosts)
 
 
-def next_plans(plans: np.ndarray, initial: np.ndarray, delivered_last: float, target: float, raise_: float, cap: float) -> np.ndarray:
-    """Raise every plan while delivered revenue falls short of the target, up to the cap."""
-    if delivered_last < target:
-        return np.minimum(plans * (1.0 + raise_), initial * cap)
-    return plans.copy()
+def next_plans(plans: np.ndarray, initial: np.ndarray, delivered_last: float, target: float, raise_: float, cap: float,
+               short_share=0.0, reach=1.0, cut=0.0, floor=1.0) -> np.ndarray:
+    """Raise every plan while delivered revenue falls short of the target, up to ``cap`` x the initial plan;
+    but where more than ``reach`` of a host's workers fell short of the plan last month, lower it by ``cut``
+    instead, down to ``floor`` x the initial plan (never below the plan it has if that is lower)."""
+    raised = np.minimum(plans * (1.0 + raise_), initial * cap) if delivered_last < target else plans.copy()
+    lowered = np.maximum(plans * (1.0 - cut), np.minimum(initial * floor, plans))
+    return np.where(np.asarray(short_share) > reach, lowered, raised)
 
 
 def reachable_share(ban, evasion, repatriation, repatriation_evasion):

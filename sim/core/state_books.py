@@ -48,11 +48,18 @@ class StateBooks:
         r = self.routes / self.routes.sum(axis=1, keepdims=True)
         return np.stack([r[:, 0], np.where(r[:, 2] > 0, r[:, 0] + r[:, 1], 1.0)], axis=1)
 
-    def set_plans(self):
-        """Raise the plans (bounded) when last month's delivered revenue fell short of the target."""
+    def set_plans(self, short_share=None):
+        """Adapt both ways: raise the plans (bounded) and the workforce targets while last month's delivered
+        revenue fell short of the target; lower a host's plan (bounded) when too many of its workers fell
+        short of it last month (``short_share`` per host)."""
         if self.delivered_last is not None:
             s = self.p_state.state
-            self.plans = rules.next_plans(self.plans, self.plans_initial, self.delivered_last, self.revenue_target, s.plan_raise, s.plan_cap)
+            short = np.zeros(len(self.plans)) if short_share is None else np.asarray(short_share, dtype=float)
+            self.plans = rules.next_plans(self.plans, self.plans_initial, self.delivered_last, self.revenue_target,
+                                          s.plan_raise, s.plan_cap, short, s.plan_reach, s.plan_cut, s.plan_floor)
+            if self.delivered_last < self.revenue_target and s.workforce_growth > 0:
+                self.target_workers = np.minimum(self.target_workers * (1.0 + s.workforce_growth),
+                                                 np.maximum(self.target_cap, self.target_workers))
 
     def plan_deployments(self, active_by_host: np.ndarray, lv: Levers) -> np.ndarray:
         """How many to post to each host this month; lost posts move toward hosts that do not comply."""

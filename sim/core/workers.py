@@ -93,6 +93,7 @@ FLOWS = {
     "bribes": "paid to the minder (side-job cut and threat bribe)",
     "retained": "what he kept",
     "hours": "hours worked a day",
+    "short": "1 if his gross fell short of the plan this month, else 0 (counted as workers_short)",
 }
 
 

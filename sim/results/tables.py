@@ -24,7 +24,7 @@ MONTHLY_COLUMNS = [
     "worker_retained", "revenue_delivered", "revenue_interdicted", "transfer_costs", "plan_mean", "hours_mean",
     "retained_mean", "retained_p10", "retained_median", "retained_p90", "retained_gini", "share_zero_retained",
     # beyond the brief's minimum
-    "workers_working", "entry_bribes", "forfeited", "ledger_paid",
+    "workers_working", "entry_bribes", "forfeited", "ledger_paid", "workers_short",
     # what sources counted: workers abroad at the month's end and the month's postings, by legal status
     "permit_holders", "workers_student", "workers_tourist", "workers_other",
     "deployed_permit", "deployed_student", "deployed_tourist", "deployed_other", "policies",
@@ -33,7 +33,7 @@ HOST_COLUMNS = [
     "month", "date", "host", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
     "escape_attempts", "escaped", "caught", "deaths", "wages_gross", "side_earnings", "state_take", "bribes_paid",
     "worker_retained", "revenue_delivered", "revenue_interdicted", "transfer_costs", "plan", "hours_mean",
-    "retained_mean", "workers_working", "entry_bribes", "forfeited", "ledger_paid",
+    "retained_mean", "workers_working", "entry_bribes", "forfeited", "ledger_paid", "workers_short",
     "permit_holders", "workers_student", "workers_tourist", "workers_other",
     "deployed_permit", "deployed_student", "deployed_tourist", "deployed_other",
 ]
@@ -67,11 +67,11 @@ def gini(values: np.ndarray, is_sorted: bool = False) -> float:
 
 
 @kernel
-def flow_sums(host, selected, gross, side, take, bribes, retained, hours, status, legal, n_hosts, n_statuses, n_legal):
+def flow_sums(host, selected, gross, side, take, bribes, retained, hours, short, status, legal, n_hosts, n_statuses, n_legal):
     """Per-host sums of the month's flows over the selected rows, added in row (worker-id) order as np.bincount
     adds; the count of rows per host and per status and host; of those still active, per legal status and
     host; the selected rows' retained amounts."""
-    sums = np.zeros((6, n_hosts))
+    sums = np.zeros((7, n_hosts))
     working = np.zeros(n_hosts, dtype=np.int64)
     exits = np.zeros((n_statuses, n_hosts), dtype=np.int64)
     by_legal = np.zeros((n_legal, n_hosts), dtype=np.int64)
@@ -86,6 +86,7 @@ def flow_sums(host, selected, gross, side, take, bribes, retained, hours, status
             sums[3, h] += bribes[i]
             sums[4, h] += retained[i]
             sums[5, h] += hours[i]
+            sums[6, h] += short[i]
             working[h] += 1
             exits[status[i], h] += 1
             if status[i] == 0:
@@ -97,7 +98,7 @@ def flow_sums(host, selected, gross, side, take, bribes, retained, hours, status
 
 # the monthly table's name of each worker flow (sim/core/workers.py FLOWS), in the order flow_sums adds them
 FLOW_COLUMNS = {"gross": "wages_gross", "side": "side_earnings", "take": "state_take", "bribes": "bribes_paid",
-                "retained": "worker_retained", "hours": "hours"}
+                "retained": "worker_retained", "hours": "hours", "short": "workers_short"}
 assert tuple(FLOW_COLUMNS) == tuple(workers.FLOWS)
 
 
@@ -140,6 +141,8 @@ class MonthAggregator:
         self.hosts = list(params.hosts)
         self.monthly: list[dict] = []
         self.host_rows: list[dict] = []
+        # last month's share of each host's workers short of the plan (the state reads it, `StateBooks.set_plans`)
+        self.short_share = np.zeros(len(self.hosts))
 
     def month(self, month: int, flows: dict, host, status, legal, totals: HostTotals, policies, selected=None) -> dict:
         """One month's rows from the workers' flows (arrays in id order, named as `workers.FLOWS`) and per-host totals.
@@ -184,14 +187,18 @@ class MonthAggregator:
                 "retained_mean": float(sums["worker_retained"][h]) / n_h if n_h else float("nan"),
                 "workers_working": n_h, "entry_bribes": float(entry_bribes[h]),
                 "forfeited": float(forfeited[h]), "ledger_paid": float(ledger_paid[h]),
+                "workers_short": int(sums["workers_short"][h]),
                 **{name: int(by_legal[k, h]) for k, name in enumerate(ABROAD_BY_LEGAL)},
                 **{name: int(t.deployed_legal[k, h]) for k, name in enumerate(DEPLOYED_BY_LEGAL)},
             }
             rows.append(r)
         self.host_rows.extend(rows)
+        self.short_share = np.array([r["workers_short"] / r["workers_working"] if r["workers_working"] else 0.0
+                                     for r in rows])
         n = len(retained)
         total = {k: sum(r[k] for r in rows) for k in ("workers_active", "minders_active", "deployed", *EXITS[:2], "repatriated",
                                                       "escape_attempts", "escaped", "caught", "deaths", "workers_working",
+                                                      "workers_short",
                                                       *ABROAD_BY_LEGAL, *DEPLOYED_BY_LEGAL)}
         money = {k: math.fsum(r[k] for r in rows) for k in ("wages_gross", "side_earnings", "state_take", "bribes_paid",
                                                             "worker_retained", "revenue_delivered", "revenue_interdicted",

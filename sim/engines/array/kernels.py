@@ -99,7 +99,7 @@ def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_co
                            threat_bribe, key_threat, memory, closed,
                            plan, plan_arrears, ledger, cash, shortfall, retained_total, bribes_total, side_earnings_total,
                            entry_debt, kept_avg, gross_avg,
-                           take, side, bribes, retained, sent_home_rows):
+                           take, side, bribes, retained, short_flag, sent_home_rows):
     """Phases 5-7 for every worker who works: the remittance rule, side jobs sold by the minder, the send-home
     threat, and the month's books (what he kept, his debts, his running averages). Writes the rows of those
     sent home, in id order, to ``sent_home_rows`` and returns how many."""
@@ -109,6 +109,7 @@ def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_co
         side[i] = 0.0
         bribes[i] = 0.0
         retained[i] = 0.0
+        short_flag[i] = 0.0
         if not alive[i]:
             plan[i] = 0.0
             shortfall[i] = 0.0
@@ -137,6 +138,7 @@ def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_co
         # 7. the send-home threat
         short = rules.plan_shortfall(gross[i], p)
         shortfall[i] = short
+        short_flag[i] = 1.0 if short > 0 else 0.0
         threat = short > 0 and rules.threatened(short, uniform_at(key_threat, ids[i]), threat_prob)
         pays = threat and rules.pays_to_stay(cash[i], threat_bribe)
         t_bribe = threat_bribe if pays else 0.0

@@ -246,7 +246,7 @@ class ArrayModel:
         self.clock.tick(1)
 
         # 2. the state: plans, repatriation, deployments, channels
-        self.state.set_plans()
+        self.state.set_plans(self.aggregator.short_share)
         ms = self.minders
         m_status, m_host = ms.view("status"), ms.view("host")
         repatriated_idle = np.zeros(H, dtype=np.int64)
@@ -308,7 +308,7 @@ class ArrayModel:
             p.escape.memory, lv.closed,
             w["plan"], w["plan_arrears"], w["ledger"], w["cash"], w["shortfall"], w["retained_total"],
             w["bribes_total"], w["side_earnings_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
-            take, side, bribes, retained, rows)
+            take, side, bribes, retained, flows["short"], rows)
         self.leave(rows[:k], "sent_home")
         self.clock.tick(5, 7)
 

@@ -68,6 +68,11 @@ class Worker(mesa.Agent):
         return self.status == ACTIVE
 
     @property
+    def short(self) -> float:
+        """1 if his gross fell short of the plan this month (a flow collected, `workers.FLOWS`)."""
+        return 1.0 if self.shortfall > 0 else 0.0
+
+    @property
     def bribes(self) -> float:
         """This month's bribes to his minder (a flow collected, `workers.FLOWS`)."""
         return self.side_bribe + self.threat_bribe

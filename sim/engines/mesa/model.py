@@ -220,7 +220,7 @@ class OverseasLaborModel(mesa.Model):
         self.levers = self.policy.as_lists()  # lists, for one agent at a time
         self.clock.tick(1)
         # 2. the state sets plans, repatriates under a mandate, deploys, picks channels
-        self.state.set_plans()
+        self.state.set_plans(self.aggregator.short_share)
         self.repatriated_now = self.state.repatriate()
         self.state.deploy()
         self.state.pick_channels()
