@@ -45,10 +45,14 @@ def test_shipped_parameter_files_load(path):
 def test_history_has_2375_and_2397_per_host():
     p = load_params(ROOT / "params" / "history.toml")
     kinds = {x.kind: x for x in p.policies}
-    assert set(kinds) == {"permit_ban", "repatriation"}
+    assert set(kinds) == {"permit_ban", "repatriation", "border_closure"}
     assert p.calendar.index(kinds["permit_ban"].start) == 20  # 2017-09
     assert p.calendar.index(kinds["repatriation"].deadline) == 47  # 2019-12
     assert isinstance(kinds["repatriation"].compliance, dict) and set(kinds["repatriation"].compliance) == set(p.hosts)
+    # enforcement after the deadline by schedule; the border closed from 2020-02 until 2023-08
+    (after,) = kinds["repatriation"].schedule
+    assert p.calendar.index(after.start) == 48 and set(after.compliance) == set(p.hosts)
+    assert (p.calendar.index(kinds["border_closure"].start), p.calendar.index(kinds["border_closure"].end)) == (49, 91)
 
 
 def test_overrides_by_dotted_key():

@@ -59,6 +59,7 @@ class Host(Strict):
     wage: float = Field(description="employer's monthly payment per worker at the base hours, USD", gt=0, le=100_000)
     plan: float | None = Field(None, description="monthly plan contribution per worker, USD (default 0.7 x wage)", ge=0, le=100_000)
     side_wage: float = F(150.0, "assumption", "monthly earnings of a side job, USD", ge=0, le=100_000)
+    promised_wage: float | None = Field(None, description="monthly pay the worker was promised, USD (default: the employer's payment, wage); facts: $120 a month promised in Kuwait, 1996 (NYT 2015), $850 in Poland (ILO via Reuters 2017); a reported figure to compare with, not used by the model's rules", ge=0, le=100_000)
     escape_route: float = F(0.3, "assumption", "chance an escape attempt succeeds with no vigilance and no passport held", ge=0, le=1)
     base_interdiction: float = F(0.01, "assumption", "share of bulk cash seized at this host's borders without sanctions", ge=0, le=1)
     # legal status: how postings the sanctions block still get in (facts: "new arrivals moved to student and tourist
@@ -80,6 +81,8 @@ class Host(Strict):
     def _default_plan(self):
         if self.plan is None:
             object.__setattr__(self, "plan", round(0.7 * self.wage, 2))
+        if self.promised_wage is None:
+            object.__setattr__(self, "promised_wage", self.wage)
         return self
 
 

@@ -54,6 +54,16 @@ class RunTables:
     def monthly_mean(self, column: str) -> float:
         return float(self.m[column].mean()) if self.months else math.nan
 
+    @cached_property
+    def host_params(self) -> dict:
+        return (self.result.manifest.get("params") or {}).get("hosts") or {}
+
+    def host_per_worker_month(self, host: str, column: str) -> float:
+        h = self.result.hosts
+        h = h[h["host"] == host]
+        months = float(h["workers_working"].sum())
+        return float(h[column].sum()) / months if months else math.nan
+
     def net_gain(self, q: float) -> float:
         return float(np.percentile(self.left["net_gain"], q)) if len(self.left) else math.nan
 
@@ -67,6 +77,7 @@ class Outcome:
     compute: Callable[[RunTables], float]
     target: tuple[float, float] | None = None  # the design brief's calibration range (no sanctions)
     spec: str | None = None  # how the command line shows it ("{:.2f}"); money and shares have their own
+    reported: str | None = None  # a magnitude the seed article reports, to compare with (not fitted)
 
     @property
     def money(self) -> bool:
@@ -89,6 +100,24 @@ class Outcome:
 def _earned_share(r: RunTables) -> float:
     earned = float(r.m["wages_gross"].sum() + r.m["side_earnings"].sum())
     return float(r.m["worker_retained"].sum()) / earned if earned > 0 else math.nan
+
+
+def _kept_of_promised(r: RunTables) -> float:
+    """What workers kept, as a share of what they were promised (each host's promised pay, else its wage)."""
+    h = r.result.hosts
+    promised = 0.0
+    for name, months in h.groupby("host")["workers_working"].sum().items():
+        hp = r.host_params.get(name, {})
+        promised += float(months) * float(hp.get("promised_wage") or hp.get("wage") or math.nan)
+    return float(h["worker_retained"].sum()) / promised if promised > 0 else math.nan
+
+
+def _received_under(r: RunTables, amount: float) -> float:
+    """Share of the workers who completed their contract and took home at most ``amount`` (kept less forfeited)."""
+    done = r.w[r.w["status"] == "completed"]
+    if not len(done):
+        return math.nan
+    return float(((done["retained_total"] - done["forfeited_total"]) <= amount).mean())
 
 
 def _hours(r: RunTables) -> float:
@@ -137,6 +166,16 @@ _ALL = [
             lambda r: r.monthly_mean("workers_active")),
     Outcome("workers_final", "workers abroad at the end", "workers abroad at the end", "workers",
             lambda r: int(r.m["workers_active"].iloc[-1]) if r.months else 0),
+    # the seed article's magnitudes (NYT 2015 and the testimonies it cites), reported beside the model, not fitted
+    Outcome("kept_share_of_promised", "kept, share of the promised pay",
+            "what workers kept as a share of the pay they were promised (each host's promised_wage, else its wage)",
+            "share", _kept_of_promised, reported="commonly ~10% of promised pay, or nothing (NK Watch petition via NYT 2015)"),
+    Outcome("russia_kept_per_day", "kept per day in Russia", "what a worker in Russia keeps per day (30 a month), USD",
+            "USD", lambda r: r.host_per_worker_month("russia", "worker_retained") / 30.0, spec="${:,.2f}",
+            reported="$5.30 a day for a logger in Russia, against $30 for Chinese and Russian workers (NYT 2015)"),
+    Outcome("share_received_under_160", "completers taking home $160 or less",
+            "share of workers who completed their contract and took home $160 or less (kept less forfeited)", "share",
+            lambda r: _received_under(r, 160.0), reported="$160 received in three years in Siberia, for some (NYT 2015)"),
     Outcome("retained_median_mean", "median kept in a month", "the month's median kept by a worker, averaged over months, USD",
             "USD", lambda r: r.monthly_mean("retained_median")),
 ]
