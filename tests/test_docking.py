@@ -28,12 +28,25 @@ CONFIGS = {
     "mix": dict(path="params/history.toml", policies__2={"kind": "direct_wages", "start": 30, "compliance": {"china": 0.2, "russia": 0.6, "gulf": 0.5, "africa": 0.0, "asia": 0.3, "europe": 1.0}}),
     "group_quota": dict(path=None, remittance__rule="group_quota", state__plan_raise=0.05),
     "share_rule_small_teams": dict(path=None, remittance__rule="share", population__team_size=3, population__minder_ratio=7, population__camp_size=20),
+    # the sanctions era: relabelling and detection under a mandate whose enforcement changes, the brackets of
+    # the history (closure, schedules, statuses), plans that fall and targets that grow
+    "mandate_evasion_schedule": dict(path="params/policies/repatriation.toml", policies__0__evasion=0.5,
+                                     policies__0__schedule=[{"start": 30, "compliance": 0.3}]),
+    "history_lax": dict(path="params/history_lax.toml"),
+    "history_strict": dict(path="params/history_strict.toml", state__plan_reach=0.2, state__plan_cut=0.1,
+                           state__workforce_growth=0.02),
 }
+
+
+# configurations whose mechanisms start late run long enough to cover them (the history's border closure is
+# months 49-90, its reopening after)
+MONTHS = {"history": 100, "history_lax": 100, "history_strict": 100}
 
 
 def _params(name, scale, months):
     cfg = dict(CONFIGS[name])
     path = cfg.pop("path")
+    months = max(months, MONTHS.get(name, 0))
     extra = {}
     for k, v in cfg.items():
         if k == "policies__2":
@@ -114,7 +127,7 @@ def test_uncompiled_rulebook_gives_the_same_tables(tmp_path):
 
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": str(ROOT / "tests")}
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env, cwd=ROOT, timeout=300)
-    p = _params("history", scale=0.6, months=24)
+    p = small_params(scale=0.6, months=24, path="params/history.toml")
     for engine in ("array", "mesa"):
         compiled = run(p, engine=engine, seed=5)
         for t in ("monthly", "hosts", "workers"):
@@ -225,15 +238,16 @@ def _first_difference(a, b, path=""):
     return ""
 
 
-PHASE_CONFIGS = ["history", "group_quota", "share_rule_small_teams", "mix"]
+PHASE_CONFIGS = ["history", "group_quota", "share_rule_small_teams", "mix", "mandate_evasion_schedule", "history_strict"]
 
 
 @pytest.mark.parametrize("name", PHASE_CONFIGS)
 def test_engines_dock_phase_by_phase(name):
     """Bit for bit after every phase of every month; a failure names the month, the phase and the field."""
     p = _params(name, scale=1.2, months=30)
-    mesa_states, _ = _trace(p, "mesa", 7, 30)
-    array_states, ticks = _trace(p, "array", 7, 30)
+    months = p.calendar.months
+    mesa_states, _ = _trace(p, "mesa", 7, months)
+    array_states, ticks = _trace(p, "array", 7, months)
     assert [max(t) for t in ticks] == [1, 2, 3, 4, 7, 9, 10, 11, 12, 13]
     compared = 0
     for (month, phase), state in array_states.items():

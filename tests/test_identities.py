@@ -23,6 +23,12 @@ def check_identities(result):
     prev = np.concatenate([[result.manifest["workers_initial"]], m["workers_active"].to_numpy()[:-1]])
     exits = m[["completed", "sent_home", "repatriated", "escaped", "caught", "deaths"]].sum(axis=1)
     assert (m["workers_active"] == prev + m["deployed"] - exits).all(), "workers_active stock-flow"
+    # what sources counted adds up: every worker abroad has one legal status, every posting one
+    by_legal = m[["permit_holders", "workers_student", "workers_tourist", "workers_other"]].sum(axis=1)
+    assert (by_legal == m["workers_active"]).all(), "workers by legal status != workers_active"
+    posted = m[["deployed_permit", "deployed_student", "deployed_tourist", "deployed_other"]].sum(axis=1)
+    assert (posted == m["deployed"]).all(), "postings by legal status != deployed"
+    assert (m["workers_short"] <= m["workers_working"]).all()
     # the hosts table adds up to the monthly one
     h = result.hosts.groupby("month")[["workers_active", "deployed", "state_take", "revenue_delivered", "escaped"]].sum()
     assert np.allclose(h["state_take"].to_numpy(), m["state_take"].to_numpy(), rtol=1e-12, atol=1e-6)
