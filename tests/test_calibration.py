@@ -381,3 +381,21 @@ def test_a_budget_trial_writes_its_folder_but_not_the_output_file(tmp_path, caps
     assert main(["calibrate", str(p), "--out", str(tmp_path / "o"), "--budget", "4", "--quiet", "--processes", "1"]) == 0
     assert (tmp_path / "o" / "calibrated.toml").exists() and not (tmp_path / "calibrated-out.toml").exists()
     assert "report.md" in capsys.readouterr().out
+
+
+def test_validation_table_measures_facts_like_for_like(tmp_path, capsys):
+    """`python -m sim.calibration.validate`: one row per validation fact, each scenario's mean over seeds,
+    measured on the column the fact names (permit counts on permit_holders, not on every worker)."""
+    from sim.calibration import validate
+
+    table = validate.validation_table(ROOT / "params" / "targets.toml", [ROOT / "params" / "history.toml"], seeds=2,
+                                      scale=0.02)
+    row = table.set_index("fact").loc["russia_end_2017"]
+    assert row["column"] == "permit_holders" and row["history_min"] <= row["history"] <= row["history_max"]
+    abroad = table.set_index("fact").loc["abroad_end_2019", "history"]
+    assert row["history"] < abroad  # permit holders in Russia are a part of everyone abroad
+    assert validate.main([str(ROOT / "params" / "history.toml"), "--seeds", "1", "--scale", "0.02"]) == 0
+    out = capsys.readouterr().out
+    assert "| work-permit holders in Russia after the deadline | permit_holders | 500 |" in out
+    assert validate.main([str(tmp_path / "none.toml"), "--seeds", "1"]) == 2
+    assert "no such file" in capsys.readouterr().err
