@@ -408,7 +408,7 @@ def test_shipped_experiments_are_valid():
         plan = load_experiment(f)
         assert plan.tasks, f
     sanctions = load_experiment(ROOT / "experiments" / "sanctions.toml")
-    assert sanctions.spec.replicates >= 20 and len(sanctions.spec.scenarios) == 10
+    assert sanctions.spec.replicates >= 20 and len(sanctions.spec.scenarios) == 12  # 3 scenarios, 2 brackets, 7 kinds alone
     assert sum(h["workers"] for h in sanctions.scenario_params["no_sanctions"]["hosts"].values()) == 98_000
     sens = load_experiment(ROOT / "experiments" / "sensitivity.toml")
     assert sens.spec.sampling.method == "sobol" and len(sens.spec.uncertainties) >= 6
