@@ -122,6 +122,8 @@ def summary_table(summary: dict) -> str:
         return f"  ({mark} target {c['low']:g}-{c['high']:g})"
 
     rows = [(OUTCOMES[k].label, OUTCOMES[k].format(summary[k]), check(k)) for k in SUMMARY_ROWS]
+    # the seed article's magnitudes, beside what it reported (not fitted)
+    rows += [(o.label, o.format(summary[k]), f"  (reported: {o.reported})") for k, o in OUTCOMES.items() if o.reported]
     rows += [
         ("net gain per worker p10 / median / p90",
          " / ".join(format_money(summary[f"net_gain_p{q}"]) for q in (10, 50, 90)), ""),

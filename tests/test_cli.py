@@ -159,3 +159,17 @@ def test_profile_reports_every_phase_in_the_order_of_the_month(in_tmp, capsys, e
         assert rest.split("  ")[0].strip() in {", ".join(PHASES[k] for k in range(int(first.split("-")[0]), int(first.split("-")[-1]) + 1))}
     if engine == "mesa":
         assert len(table) == 13  # the reference engine times each phase by itself
+
+
+def test_summary_shows_the_seed_articles_magnitudes_beside_the_model(baseline_small):
+    """The run summary prints the outcomes the seed article reports (not fitted), each with what it reported."""
+    from sim.cli import summary_table
+    from sim.results import OUTCOMES
+
+    summary = baseline_small.summary
+    text = summary_table(summary)
+    reported = [o for o in OUTCOMES.values() if o.reported]
+    assert len(reported) == 3
+    for o in reported:
+        line = next(line for line in text.splitlines() if o.label in line)
+        assert f"(reported: {o.reported})" in line and o.format(summary[o.name]) in line

@@ -169,13 +169,13 @@ _ALL = [
     # the seed article's magnitudes (NYT 2015 and the testimonies it cites), reported beside the model, not fitted
     Outcome("kept_share_of_promised", "kept, share of the promised pay",
             "what workers kept as a share of the pay they were promised (each host's promised_wage, else its wage)",
-            "share", _kept_of_promised, reported="commonly ~10% of promised pay, or nothing (NK Watch petition via NYT 2015)"),
+            "share", _kept_of_promised, reported="~10% of promised pay, or nothing; NYT 2015"),
     Outcome("russia_kept_per_day", "kept per day in Russia", "what a worker in Russia keeps per day (30 a month), USD",
             "USD", lambda r: r.host_per_worker_month("russia", "worker_retained") / 30.0, spec="${:,.2f}",
-            reported="$5.30 a day for a logger in Russia, against $30 for Chinese and Russian workers (NYT 2015)"),
+            reported="$5.30 a day, a logger, locals $30; NYT 2015"),
     Outcome("share_received_under_160", "completers taking home $160 or less",
             "share of workers who completed their contract and took home $160 or less (kept less forfeited)", "share",
-            lambda r: _received_under(r, 160.0), reported="$160 received in three years in Siberia, for some (NYT 2015)"),
+            lambda r: _received_under(r, 160.0), reported="$160 in three years, for some; NYT 2015"),
     Outcome("retained_median_mean", "median kept in a month", "the month's median kept by a worker, averaged over months, USD",
             "USD", lambda r: r.monthly_mean("retained_median")),
 ]
