@@ -69,13 +69,24 @@ def valid_overrides(draw):
     ov["escape.attempt_rate"] = draw(st.floats(0, 1))
     ov["escape.threshold"] = draw(st.floats(-1, 1))
     ov["state.plan_raise"] = draw(st.floats(0, 0.2))
+    ov["state.plan_reach"] = draw(st.floats(0, 1))
+    ov["state.plan_cut"] = draw(st.floats(0, 0.3))
+    ov["state.workforce_growth"] = draw(st.floats(0, 0.05))
+    ov["population.stranded_return"] = draw(st.floats(0, 1))
     ov["deaths.rate"] = draw(st.floats(0, 2000))
     pols = draw(st.lists(policy_strategy, max_size=4))
     for p in pols:
         if p["kind"] == "repatriation":
             p["deadline"] = p["start"] + draw(st.integers(1, 12))
+            p["evasion"] = draw(st.floats(0, 1))
+            p["after_deadline"] = draw(st.floats(0, 1))
+        if p["kind"] == "permit_ban":
+            p["evasion"] = draw(st.floats(0, 1))
+        length = draw(st.integers(2, 12))
         if draw(st.booleans()):
-            p["end"] = p["start"] + draw(st.integers(1, 12))
+            p["end"] = p["start"] + length
+        if draw(st.booleans()):  # compliance changing over time
+            p["schedule"] = [{"start": p["start"] + 1, "compliance": draw(st.floats(0, 1))}]
     ov["policies"] = pols
     return ov, draw(st.integers(0, 2**31))
 
