@@ -23,7 +23,7 @@ from ...core.phases import PhaseClock
 from ...core.policies import levers_for_month
 from ...core import workers
 from ...core.workers import STATUS_CODE
-from ...results.tables import HostTotals, MonthAggregator, workers_table
+from ...results.tables import ABROAD_BY_LEGAL, MONTHLY_COLUMNS, HostTotals, MonthAggregator, workers_table
 from .agents import ACTIVE, Camp, Minder, State, Worker
 
 
@@ -38,13 +38,32 @@ def resolve_params(params, overrides) -> Params:
     raise TypeError(f"params must be a Params, a path or None, not {type(params).__name__}")
 
 
+def seed_from_rng(rng) -> int:
+    """A seed (0 to 2**63 - 1) from what Mesa passes as ``rng``: an int as it is; a numpy Generator or
+    SeedSequence, drawn from it (reproducible from its state); None, fresh entropy."""
+    if rng is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError("rng must be an int, a numpy Generator or SeedSequence, or None, not a bool")
+    if isinstance(rng, (int, np.integer)):
+        return int(rng)
+    if isinstance(rng, np.random.SeedSequence):
+        return int(rng.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**63 - 1, dtype=np.int64, endpoint=True))
+    raise TypeError(f"rng must be an int, a numpy Generator or SeedSequence, or None, not {type(rng).__name__}")
+
+
 class OverseasLaborModel(mesa.Model):
     """A state-run overseas labour system, one month per step.
 
     Args:
         params: a `Params`, a path to a TOML file, or None for the baseline.
-        seed: the seed of every counter-based draw (default: ``rng`` if it is an int, else 0).
-        rng: passed on to mesa.Model (SolaraViz and batch_run pass it).
+        seed: the seed of every counter-based draw (0 to 2**63 - 1). Default: from ``rng``.
+        rng: as Mesa documents it (`mesa.batch_run` and SolaraViz pass it): an int is the seed; a numpy
+            ``Generator`` or ``SeedSequence`` gives one (the same generator state, the same seed); None, with no
+            ``seed`` either, is fresh entropy. The seed used is ``model.seed``, so any run can be repeated with
+            ``OverseasLaborModel(params, seed=model.seed)``.
         overrides: dotted keys, e.g. ``{"hosts.russia.workers": 500}``.
         **levers: more overrides as keywords, ``__`` standing for ``.``
             (``remittance__rule="share"``), so a page can rebuild the model.
@@ -54,10 +73,8 @@ class OverseasLaborModel(mesa.Model):
         overrides = dict(overrides or {})
         overrides.update({k.replace("__", "."): v for k, v in levers.items()})
         self.p = resolve_params(params, overrides)
-        if seed is None:
-            seed = int(rng) if isinstance(rng, (int, np.integer)) else 0
-        self.seed = rnd.check_seed(seed)
-        super().__init__(rng=self.seed if rng is None else rng)
+        self.seed = rnd.check_seed(seed if seed is not None else seed_from_rng(rng))
+        super().__init__(rng=self.seed)  # mesa's own generator, from the same seed (the model draws none from it)
         p = self.p
         self.calendar = p.calendar
         self.host_names = list(p.hosts)
@@ -90,13 +107,22 @@ class OverseasLaborModel(mesa.Model):
                 n = host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0)
                 if n:
                     self.deploy_cohort(h, n, month_deployed=-k, months_abroad=k)
-        self.latest: dict = {}
+        # Mesa's DataCollector: every column of the monthly table, one row per step; step 0 is the workforce as
+        # posted before the first month (month -1: stocks set, flows not yet known)
+        self.latest: dict = self._initial_row()
         self.datacollector = mesa.DataCollector(
-            model_reporters={
-                name: (lambda m, name=name: m.latest.get(name, float("nan")))
-                for name in ("workers_active", "revenue_delivered", "state_take", "escaped", "caught", "sent_home", "plan_mean", "retained_mean")
-            }
-        )
+            model_reporters={name: (lambda m, name=name: m.latest.get(name, float("nan"))) for name in MONTHLY_COLUMNS})
+        self.running = self.calendar.months > 0
+        self.datacollector.collect(self)
+
+    def _initial_row(self) -> dict:
+        posted = [w for w in self.workers if w.active]
+        by_legal = Counter(w.legal for w in posted)
+        row = {name: float("nan") for name in MONTHLY_COLUMNS}
+        row.update({"month": -1, "date": self.calendar.date(-1), "workers_active": len(posted),
+                    "minders_active": len(self.active_minders()), "policies": ""})
+        row.update({name: by_legal.get(k, 0) for k, name in enumerate(ABROAD_BY_LEGAL)})
+        return row
 
     @property
     def phase_seconds(self) -> dict[str, float]:
@@ -338,6 +364,8 @@ class OverseasLaborModel(mesa.Model):
             m.remove()
         self.minders = [m for m in self.minders if m.status == ACTIVE]
         self.month += 1
+        if self.month >= self.calendar.months:
+            self.running = False  # the calendar's end: mesa's run_model and batch_run stop here
 
     # ------------------------------------------------------------ tables
     def workers_table(self) -> pd.DataFrame:
