@@ -90,7 +90,7 @@ def test_model_rebuilds_from_keywords_and_rng():
     m.step()
     m.step()
     df = m.datacollector.get_model_vars_dataframe()
-    assert len(df) == 2 and "workers_active" in df.columns
+    assert len(df) == 3 and "workers_active" in df.columns  # step 0 (the initial workforce) and two months
     assert m.latest["month"] == 1
 
 
