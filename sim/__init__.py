@@ -10,6 +10,7 @@ The package is layered; a layer imports only those above it in this list
 - ``plots``: figures
 - ``explore``: experiments (files, sampling, evaluators, store, analysis)
 - ``calibration``: targets, search, report
+- ``ema``: the model as an EMA Workbench model (`sim.ema.ema_model`)
 - ``classroom``: the interactive page
 - ``cli``: the ``olsim`` command
 """

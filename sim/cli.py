@@ -416,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="overseas-labor-sim: an agent-based model of a state-run overseas labour system under sanctions.",
         epilog="Run 'olsim COMMAND --help' for a command's options and examples.",
     )
+    from .common.provenance import __version__
+
+    parser.add_argument("--version", action="version", version=f"olsim (overseas-labor-sim) {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     run = sub.add_parser(
@@ -429,10 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--months", type=int, default=None, help="months to simulate (overrides calendar.months)")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable")
     run.add_argument("--out", default=None, help="output folder (default: a new folder under results/)")
-    run.add_argument("--engine", default="array", help="engine: array (default; numpy, fast) or mesa (the reference, one object per agent)")
+    run.add_argument("--engine", default="array", choices=("array", "mesa"),
+                     help="engine: array (default; compiled, fast) or mesa (the reference, one object per agent)")
     run.add_argument("--profile", action="store_true", help="print the time spent in each phase of the month (array engine)")
     run.add_argument("--force", action="store_true", help="replace the output folder if it exists")
-    run.add_argument("--quiet", action="store_true", help="no progress bar or preamble")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or preamble")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser(
@@ -459,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run on a Dask distributed cluster, e.g. tcp://HOST:8786 (start one with 'dask scheduler' and 'dask worker')")
     exp.add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
     exp.add_argument("--force", action="store_true", help="replace an earlier experiment in --out")
-    exp.add_argument("--quiet", action="store_true", help="no progress bar or preamble")
+    exp.add_argument("-q", "--quiet", action="store_true", help="no progress bar or preamble")
     exp.set_defaults(func=cmd_experiment)
 
     cal = sub.add_parser(
@@ -479,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://HOST:8786")
     cal.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run only the missing ones")
     cal.add_argument("--force", action="store_true", help="replace an earlier calibration in --out (and an output file olsim did not write)")
-    cal.add_argument("--quiet", action="store_true", help="no progress bars")
+    cal.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     cal.set_defaults(func=cmd_calibrate)
 
     plot = sub.add_parser(
@@ -518,9 +522,9 @@ def main(argv: list[str] | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = parser.parse_args(argv)
-        if not getattr(args, "command", None):
+        if not getattr(args, "command", None):  # bare `olsim`: what it can do
             parser.print_help()
-            return 2
+            return 0
         return args.func(args)
     except OlsimError as e:  # every user-facing error: one line per problem, exit status 2
         for line in e.errors:

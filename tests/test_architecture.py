@@ -18,7 +18,7 @@ from conftest import ROOT
 
 SIM = ROOT / "sim"
 # lowest first: a module may import its own layer and the layers before it
-LAYERS = ["common", "core", "results", "engines", "plots", "explore", "calibration", "classroom", "cli"]
+LAYERS = ["common", "core", "results", "engines", "plots", "explore", "calibration", "ema", "classroom", "cli"]
 
 
 def module_name(path: Path) -> str:

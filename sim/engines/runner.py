@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -42,7 +41,7 @@ def make_model(params: Params, engine: str, seed: int):
 # ---------------------------------------------------------------- memory
 
 
-def estimate_memory(params: Params, engine: str = "mesa") -> tuple[int, int]:
+def estimate_memory(params: Params, engine: str = "array") -> tuple[int, int]:
     """(workers ever deployed, bytes) a run will need, estimated before allocating: workers, minders and
     camps ever made (each at least one per host and cohort), and the host-by-host matrices."""
     pop = params.population
@@ -58,17 +57,13 @@ def estimate_memory(params: Params, engine: str = "mesa") -> tuple[int, int]:
 
 
 def available_memory() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    """Bytes of memory available to a new run, on any system (psutil)."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
 
 
-def check_memory(params: Params, engine: str = "mesa") -> None:
+def check_memory(params: Params, engine: str = "array") -> None:
     ever, need = estimate_memory(params, engine)
     have = available_memory()
     if need > 0.8 * have:
@@ -82,7 +77,7 @@ def check_memory(params: Params, engine: str = "mesa") -> None:
 # ---------------------------------------------------------------- one run
 
 
-def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progress: bool = False, command: str | None = None) -> Result:
+def run(params: Params | None = None, engine: str = "array", seed: int = 0, progress: bool = False, command: str | None = None) -> Result:
     """Run the model and return its tables.
 
     Args:
@@ -105,7 +100,9 @@ def run(params: Params | None = None, engine: str = "mesa", seed: int = 0, progr
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=months, unit="month", desc=f"{engine} engine", leave=False, file=sys.stderr)
+        # only on a terminal: in a log file a bar is a stream of carriage returns
+        bar = tqdm(total=months, unit="month", desc=f"{engine} engine", leave=False, file=sys.stderr,
+                   disable=not sys.stderr.isatty())
     try:
         model = make_model(params, engine, seed)
         for _ in range(months):

@@ -41,7 +41,7 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
         from tqdm import tqdm
 
         bar = tqdm(total=len(plan.tasks), initial=len(done), unit="run", desc=plan.spec.name, file=sys.stderr,
-                   dynamic_ncols=True, smoothing=0.05)
+                   dynamic_ncols=True, smoothing=0.05, disable=not sys.stderr.isatty())  # a bar only on a terminal
     t0 = time.perf_counter()
     ran = 0
     last = [time.monotonic()]
