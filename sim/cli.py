@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .common.errors import OlsimError, ResultsError
+from .common import shipped
 from .common.formatting import format_money
 from .core.draws import MAX_SEED
 from .core.params import load_params, parse_value
@@ -85,6 +86,8 @@ def _load(args) -> object:
     overrides = _overrides(args.set)
     if getattr(args, "months", None) is not None:
         overrides["calendar.months"] = args.months
+    if args.params is not None:  # a path, or a shipped file's name (olsim scenarios)
+        args.params = str(shipped.resolve(args.params, "params"))
     return load_params(args.params, overrides)
 
 
@@ -245,7 +248,7 @@ def _where(args) -> str:
 def cmd_calibrate(args) -> int:
     from .calibration import load_targets, run_calibration, summary_lines
 
-    targets = load_targets(args.targets)
+    targets = load_targets(None if args.targets is None else shipped.resolve(args.targets, "params"))
     _check_executor_flags(args)
     _quiet_dask_client(args)
     if args.budget is not None and not 4 <= args.budget <= 100_000:
@@ -274,7 +277,7 @@ def cmd_calibrate(args) -> int:
 def cmd_experiment(args) -> int:
     from .explore import load_experiment, run_experiment
 
-    plan = load_experiment(args.file)
+    plan = load_experiment(shipped.resolve(args.file, "experiments"))
     _check_executor_flags(args)
     _quiet_dask_client(args)
     out = Path(args.out) if args.out else Path("results") / "experiments" / plan.spec.name
@@ -372,12 +375,34 @@ def _figure_path(text: str, force: bool) -> Path:
     return path
 
 
+def require(module: str, extra: str, what: str) -> None:
+    """One line, not an ImportError, when an optional extra is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise UsageError(f"{what} needs the '{extra}' extra: pip install 'overseas-labor-sim[{extra}]'")
+
+
+def cmd_scenarios(args) -> int:
+    """The shipped parameter, scenario and experiment files, by the names the other commands take."""
+    for kind, title in (("params", "parameter and scenario files (olsim run NAME, olsim validate NAME)"),
+                        ("experiments", "experiment files (olsim experiment NAME)")):
+        files = shipped.names(kind)
+        print(f"{title}, in {shipped.folder(kind)}:")
+        width = max((len(n) for n in files), default=0)
+        for name, path in files.items():
+            print(f"  {name:<{width}}  {shipped.description(path)}")
+    return 0
+
+
 def cmd_classroom(args) -> int:
     import socket
 
     from .engines import check_memory
 
-    path = Path(args.params) if args.params else Path(__file__).resolve().parent.parent / "params" / "classroom.toml"
+    require("solara", "classroom", "olsim classroom")
+    require("markdown", "classroom", "olsim classroom")
+    path = shipped.resolve(args.params or "classroom", "params")
     params = load_params(path)
     check_memory(params, "mesa")
     workers = sum(h.workers for h in params.hosts.values())
@@ -496,6 +521,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", default=None, help="image file for run folders: .png, .pdf or .svg (default overview.png)")
     plot.add_argument("--force", action="store_true", help="replace the -o file if it exists")
     plot.set_defaults(func=cmd_plot)
+
+    scn = sub.add_parser(
+        "scenarios", help="list the shipped parameter, scenario and experiment files, by name",
+        description="List the parameter, scenario and experiment files that ship with olsim; every command takes "
+                    "their names in place of a path (olsim run history, olsim experiment quick, olsim classroom).")
+    scn.set_defaults(func=cmd_scenarios)
 
     cls = sub.add_parser(
         "classroom", help="serve the classroom page (step the model, pull the levers, read a worker's story)",

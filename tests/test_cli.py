@@ -65,7 +65,7 @@ BAD_ARGS = [
     (["run", "--set", "calendar.months=ten"], "calendar.months"),
     (["run", "--months", "0"], "calendar.months"),
     (["run", "--seed", "x"], "--seed"),
-    (["run", "--engine", "warp"], "--engine warp: unknown engine"),
+    (["run", "--engine", "warp"], "argument --engine: invalid choice: 'warp'"),
     (["run", "--engine", "mesa", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=3000000"], "population too large"),
     (["run", "missing.toml"], "missing.toml: no such file"),
     (["run", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=9000000"], "population too large"),
@@ -173,3 +173,25 @@ def test_summary_shows_the_seed_articles_magnitudes_beside_the_model(baseline_sm
     for o in reported:
         line = next(line for line in text.splitlines() if o.label in line)
         assert f"(reported: {o.reported})" in line and o.format(summary[o.name]) in line
+
+
+def test_a_missing_extra_is_named_in_one_line(monkeypatch, capsys):
+    """Without the classroom extra, `olsim classroom` says which extra to install (no ImportError)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "solara" else real(name, *a))
+    assert main(["classroom"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "olsim: error: olsim classroom needs the 'classroom' extra: pip install 'overseas-labor-sim[classroom]'"
+
+
+def test_conventions(capsys):
+    from sim import __version__
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and __version__ in capsys.readouterr().out
+    assert main([]) == 0 and "COMMAND" in capsys.readouterr().out  # bare olsim: help, success
+    assert main(["run", "--engine", "numpy"]) == 2
+    assert "invalid choice: 'numpy' (choose from 'array', 'mesa')" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from ..common import shipped
 from ..common.errors import ExperimentError
 from ..common.validation import Strict, format_validation_error, read_toml, suggest
 from ..core.fields import parse_month
@@ -18,7 +19,7 @@ from ..results.outcomes import OUTCOMES
 from ..results.tables import HOST_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TARGETS = ROOT / "params" / "targets.toml"
+DEFAULT_TARGETS = shipped.folder("params") / "targets.toml"
 WIDE = 4.0  # a range wider than this factor is read on a log scale
 
 
@@ -158,7 +159,7 @@ class Targets:
     def _rel(self, name: str | None) -> Path | None:
         if name is None:
             return None
-        base = self.path.parent if self.path else ROOT / "params"
+        base = self.path.parent if self.path else shipped.folder("params")
         return base / name
 
     @property

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..common import shipped
 from ..common.errors import OlsimError
 from ..common.formatting import number
 from ..core.params import make_params, read_params_file
@@ -74,7 +75,7 @@ def markdown(table: pd.DataFrame, scenarios) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.calibration.validate", description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="+", help="parameter files (TOML)")
-    parser.add_argument("--targets", default=str(Path(__file__).resolve().parents[2] / "params" / "targets.toml"),
+    parser.add_argument("--targets", default=str(shipped.folder("params") / "targets.toml"),
                         help="the targets file whose [validation] facts are measured (default params/targets.toml)")
     parser.add_argument("--seeds", type=int, default=3, help="runs per scenario, seeds 0, 1, ... (default 3)")
     parser.add_argument("--scale", type=float, default=1.0, help="share of every host's workers simulated (default 1)")

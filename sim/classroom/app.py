@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
+from ..common import shipped  # noqa: E402
 from ..common.formatting import format_money  # noqa: E402
 from ..core.params import Params, load_params, make_params, params_to_dict  # noqa: E402
 from ..core.policies import POLICY_CLASSES  # noqa: E402
@@ -51,7 +52,7 @@ STATUS_WORDS = {
 
 def classroom_file() -> Path:
     """The parameter file the page starts from: $OLSIM_CLASSROOM_PARAMS or params/classroom.toml."""
-    return Path(os.environ.get(PARAMS_ENV) or ROOT / "params" / "classroom.toml")
+    return Path(os.environ.get(PARAMS_ENV) or shipped.folder("params") / "classroom.toml")
 
 
 def classroom_params(path: str | os.PathLike | None = None, *, sanctions_start: int = 12, minder_ratio: int | None = None,

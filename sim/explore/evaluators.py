@@ -100,7 +100,8 @@ def connect(address: str):
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover - a dependency
-        raise ExperimentError("--scheduler needs dask distributed: pip install 'dask[distributed]'") from None
+        raise ExperimentError("--scheduler needs dask distributed, the 'cluster' extra: "
+                              "pip install 'overseas-labor-sim[cluster]'") from None
     try:
         return Client(address, timeout="20s")
     except Exception as e:  # distributed raises OSError, TimeoutError or ValueError (a malformed address)
