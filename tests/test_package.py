@@ -104,3 +104,13 @@ def test_the_wheel_serves_the_classroom_page_outside_a_checkout(installed):
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
     assert "_shipped/params/classroom.toml" in proc.communicate()[0].replace(os.sep, "/")
+
+
+def test_the_quickstart_notebook_runs(tmp_path):
+    """docs/quickstart.py (a jupytext notebook) runs top to bottom as a script, from outside the checkout."""
+    proc = subprocess.run([sys.executable, str(ROOT / "docs" / "quickstart.py")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "the state takes $" in out and "permit ban" in out and "direct wages" in out
+    assert "history revenue_delivered_per_year" in " ".join(out.split())
