@@ -195,3 +195,12 @@ def test_conventions(capsys):
     assert main([]) == 0 and "COMMAND" in capsys.readouterr().out  # bare olsim: help, success
     assert main(["run", "--engine", "numpy"]) == 2
     assert "invalid choice: 'numpy' (choose from 'array', 'mesa')" in capsys.readouterr().err
+
+
+def test_progress_bars_only_on_a_terminal(capsys):
+    """Into a log (stderr not a terminal) no progress bar is written: no carriage-return lines."""
+    from conftest import small_params
+    from sim import run
+
+    run(small_params(months=6), progress=True)
+    assert "\r" not in capsys.readouterr().err
