@@ -1,0 +1,62 @@
+"""ABC-SMC (sim/calibration/smc.py) recovers a posterior known in closed form, and is reproducible and
+resumable by its seed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.calibration.smc import Marginal, Population, abc_smc, generator, log_prior, new_weights
+
+YBAR, N_OBS = 1.3, 20  # the data: the mean of 20 draws from N(theta, 1)
+SE = 1 / math.sqrt(N_OBS)  # so the exact posterior under a flat prior is N(1.3, 0.224)
+PRIORS = [Marginal("theta", "uniform", low=-5.0, high=5.0)]
+
+
+def simulate(theta, generation, batch):
+    """A simulated data mean for each candidate, with its own seeded noise; distance to the observed mean."""
+    noise = generator(99, generation, batch).normal(0.0, SE, size=len(theta))
+    return np.abs(theta[:, 0] + noise - YBAR)
+
+
+def test_recovers_the_exact_posterior_of_a_normal_mean():
+    pops = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1)
+    last = pops[-1]
+    mean = float(last.mean()[0])
+    sd = float(np.sqrt(last.covariance()[0, 0]))
+    # the tolerance shrinks each generation and acceptance falls as it does
+    eps = [p.epsilon for p in pops[1:]]
+    assert all(b < a for a, b in zip(eps, eps[1:])) and eps[-1] < 0.1
+    # tolerance: the posterior mean's Monte Carlo error is sd/sqrt(ESS) ~ 0.015 here; 0.07 is over 4 errors.
+    # The ABC posterior's sd is sqrt(0.224^2 + eps^2/3) ~ 0.225 at the last eps; +/-25% covers its MC error.
+    assert abs(mean - YBAR) < 0.07, mean
+    assert 0.75 * SE < sd < 1.25 * SE, sd
+    assert last.ess() > 200
+
+
+def test_the_same_seed_gives_the_same_posterior_and_resuming_changes_nothing():
+    a = abc_smc(simulate, PRIORS, particles=100, generations=4, seed=7)
+    b = abc_smc(simulate, PRIORS, particles=100, generations=4, seed=7)
+    c = abc_smc(simulate, PRIORS, particles=100, generations=4, seed=7, start=a[:2])  # as after an interruption
+    for x in (b, c):
+        assert all(np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights) for p, q in zip(a, x))
+    other = abc_smc(simulate, PRIORS, particles=100, generations=4, seed=8)
+    assert not np.array_equal(a[-1].theta, other[-1].theta)
+
+
+def test_weights_are_prior_over_the_kernel_mixture():
+    """A particle far from the last population, where the kernel mixture is thin, gets more weight than one
+    in its middle (the importance correction); outside the prior's support a particle has none."""
+    last = Population(np.array([[0.0], [0.1], [-0.1]]), np.full(3, 1 / 3), np.zeros(3), 1.0, 3)
+    w = new_weights(np.array([[0.0], [0.3]]), last, PRIORS)
+    assert w.sum() == pytest.approx(1.0) and w[1] > w[0]
+    assert np.isneginf(log_prior(PRIORS, np.array([[6.0]])))[0]
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError):
+        abc_smc(simulate, PRIORS, particles=1, generations=2)
+    with pytest.raises(ValueError):
+        abc_smc(simulate, PRIORS, particles=10, generations=2, quantile=1.0)
