@@ -1,0 +1,116 @@
+"""The sanctions era's targets: a fit set (2017-2020) and a held-out set, and the distance the fit uses.
+
+`params/targets_sanctions.toml` lists, for the history scenario, the facts the calibration fits (``[fit.*]``,
+each with a tolerance: how far off a run may be before it counts as one unit of distance) and the facts it
+must never see (``[held_out.*]``), each measured from a run's per-host monthly table like for like
+(`measures.measure`: permit holders against permit counts, postings by status against entries by purpose).
+`distance` reads only the fit set: the held-out facts are for judging the fit afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+
+from ..common import shipped
+from ..common.errors import ExperimentError
+from ..common.validation import Strict, format_validation_error, read_toml
+from .measures import measure
+from .targets import Fact, Prior
+
+
+class FitFact(Fact):
+    """A fact the fit uses, with the tolerance that makes a miss of that size one unit of distance."""
+
+    tolerance: float = Field(gt=0, description="a miss of tolerance x |reported| (levels, totals) or of tolerance "
+                                               "(changes, shares) is one unit of distance")
+    bound: Literal["equal", "at_least"] = Field("equal", description="at_least: a floor (no distance above it)")
+
+    @model_validator(mode="after")
+    def _reported(self):
+        if self.reported is None:
+            raise ValueError("reported: a fitted fact needs a reported value")
+        return self
+
+
+class SMCSettings(Strict):
+    particles: int = Field(200, ge=10, le=100_000)
+    generations: int = Field(6, ge=1, le=100)
+    quantile: float = Field(0.5, gt=0, lt=1, description="next tolerance: this quantile of the population's distances")
+    scale: float = Field(0.1, gt=0, le=1, description="share of every host's workers simulated")
+    replicates: int = Field(1, ge=1, le=100, description="seeds per particle (common random numbers); distance of their mean")
+    seed: int = Field(0, ge=0, le=2**40)
+
+
+class SanctionsTargetsFile(Strict):
+    description: str = ""
+    scenario: str = Field(description="the history scenario the facts describe (relative to this file)")
+    output: str = Field("history_calibrated.toml", description="the calibrated scenario olsim writes (relative to this file)")
+    priors_from: str | None = Field(None, description="a targets file whose parameters are searched jointly (the no-sanctions priors)")
+    fit: dict[str, FitFact]
+    held_out: dict[str, Fact] = Field(default_factory=dict)
+    parameters: dict[str, Prior] = Field(default_factory=dict)
+    smc: SMCSettings = Field(default_factory=SMCSettings)
+
+    @model_validator(mode="after")
+    def _disjoint(self):
+        both = sorted(set(self.fit) & set(self.held_out))
+        if both:
+            raise ValueError(f"held_out: {', '.join(both)} also in fit; a held-out fact is never fitted")
+        if not self.fit:
+            raise ValueError("fit: at least one fact to fit")
+        return self
+
+
+@dataclass
+class SanctionsTargets:
+    path: Path
+    spec: SanctionsTargetsFile
+
+    @property
+    def scenario_path(self) -> Path:
+        return self.path.parent / self.spec.scenario
+
+    @property
+    def output_path(self) -> Path:
+        return self.path.parent / self.spec.output
+
+
+def load_sanctions_targets(path: str | os.PathLike | None = None) -> SanctionsTargets:
+    p = Path(path) if path is not None else shipped.folder("params") / "targets_sanctions.toml"
+    _, raw = read_toml(p, "a targets file", ExperimentError)
+    try:
+        spec = SanctionsTargetsFile.model_validate(raw)
+    except ValidationError as e:
+        raise ExperimentError([f"{p}: {line}" for line in format_validation_error(e, SanctionsTargetsFile)]) from None
+    t = SanctionsTargets(p, spec)
+    if not t.scenario_path.is_file():
+        raise ExperimentError(f"{p}: scenario: no such file {t.scenario_path}")
+    return t
+
+
+def unit_miss(value: float, fact: FitFact) -> float:
+    """A fit fact's miss in units of its tolerance (signed; 0 above a floor)."""
+    r = float(fact.reported)
+    scale = fact.tolerance if fact.measure in ("change", "share") else fact.tolerance * max(abs(r), 1e-12)
+    miss = (value - r) / scale
+    return min(miss, 0.0) if fact.bound == "at_least" else miss
+
+
+def fit_misses(hosts, spec: SanctionsTargetsFile, scale: float = 1.0) -> dict[str, float]:
+    """Each fit fact's miss in tolerance units, from one run's per-host monthly table (held-out facts unread)."""
+    return {k: unit_miss(measure(hosts, f, scale), f) for k, f in spec.fit.items()}
+
+
+def distance(misses: dict[str, float] | list[dict[str, float]]) -> float:
+    """Root mean square of the misses (of their mean over replicates, if a list); NaN if any is not finite."""
+    rows = misses if isinstance(misses, list) else [misses]
+    keys = list(rows[0])
+    mean = np.array([np.mean([r[k] for r in rows]) for k in keys])
+    return float(math.sqrt(np.mean(mean ** 2))) if np.all(np.isfinite(mean)) else math.nan

@@ -1,0 +1,84 @@
+"""The sanctions era's targets (params/targets_sanctions.toml): a fit set, a held-out set the fit never reads,
+and the distance in tolerance units."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from conftest import ROOT, small_params
+from sim import run
+from sim.calibration.sanctions import (FitFact, SanctionsTargetsFile, distance, fit_misses, load_sanctions_targets,
+                                       unit_miss)
+from sim.common.errors import ExperimentError, OlsimError
+from sim.core.params import make_params, read_params_file
+from sim.explore.plan import expand_uncertainties, resolve_params
+
+TARGETS = ROOT / "params" / "targets_sanctions.toml"
+
+
+def test_the_file_splits_fit_and_held_out_as_the_issue_asks():
+    t = load_sanctions_targets(TARGETS)
+    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 10 and len(t.spec.held_out) == 6
+    held = {f.column for f in t.spec.held_out.values()}
+    assert {"workers_active", "revenue_delivered", "deployed", "deployed_student"} == held
+    # permit counts are fitted against permit holders, not against everyone abroad
+    assert all(f.column == "permit_holders" for k, f in t.spec.fit.items() if "permits_" in k)
+
+
+def test_a_fact_in_both_sets_is_refused_in_one_line(tmp_path):
+    raw = read_params_file(TARGETS)
+    raw["held_out"]["russia_permits_2017"] = raw["fit"]["russia_permits_2017"] | {}
+    raw["held_out"]["russia_permits_2017"].pop("tolerance")
+    with pytest.raises(Exception) as e:
+        SanctionsTargetsFile.model_validate(raw)
+    assert "russia_permits_2017 also in fit" in str(e.value)
+    bad = tmp_path / "t.toml"
+    bad.write_text('scenario = "nowhere.toml"\n[fit.x]\nwhat = "x"\nmeasure = "level"\ncolumn = "deployed"\n'
+                   'end = "2018-01"\nreported = 1.0\ntolerance = 0.1\nsource = "x"\n')
+    with pytest.raises(ExperimentError, match="scenario: no such file"):
+        load_sanctions_targets(bad)
+
+
+def _fact(**kw):
+    base = dict(what="x", measure="level", column="permit_holders", end="2017-12", reported=30000.0, tolerance=0.1,
+                source="x")
+    return FitFact(**{**base, **kw})
+
+
+def test_misses_in_tolerance_units():
+    assert unit_miss(33000.0, _fact()) == pytest.approx(1.0)
+    assert unit_miss(27000.0, _fact()) == pytest.approx(-1.0)
+    share = _fact(measure="share", column="repatriated", host="russia", start="2017-12", reported=0.8, tolerance=0.1)
+    assert unit_miss(0.6, share) == pytest.approx(-2.0)
+    floor = _fact(measure="total", column="repatriated", start="2017-12", reported=3404.0, tolerance=0.25, bound="at_least")
+    assert unit_miss(5000.0, floor) == 0.0 and unit_miss(3404 * 0.75, floor) == pytest.approx(-1.0)
+    assert distance({"a": 3.0, "b": 4.0}) == pytest.approx((12.5) ** 0.5)
+    assert distance([{"a": 1.0}, {"a": 3.0}]) == pytest.approx(2.0)  # the replicates' mean miss
+
+
+def test_the_distance_never_reads_the_held_out_facts():
+    """Changing every held-out figure changes nothing the fit sees."""
+    t = load_sanctions_targets(TARGETS)
+    hosts = run(small_params(scale=2, months=60, path="params/history.toml"), seed=1).hosts
+    base = fit_misses(hosts, t.spec, scale=0.02)
+    assert list(base) == list(t.spec.fit)
+    other = copy.deepcopy(t.spec)
+    for f in other.held_out.values():
+        object.__setattr__(f, "reported", f.reported * 10)
+    assert fit_misses(hosts, other, scale=0.02) == base
+
+
+def test_every_prior_moves_its_parameter_in_the_history_scenario():
+    t = load_sanctions_targets(TARGETS)
+    raw = read_params_file(t.scenario_path)
+    resolved = resolve_params(raw, {}, 1.0, "history")
+    base = make_params(raw)
+    for key, prior in t.spec.parameters.items():
+        for value in (prior.low, prior.high):
+            overrides = expand_uncertainties({key: value}, resolved, t.spec.parameters)
+            params = make_params(resolve_params(raw, overrides, 1.0, key))
+            assert params != base, f"{key}={value} changes nothing"
+    with pytest.raises(OlsimError):
+        make_params(resolve_params(raw, {"policies.1.schedule.0.compliance.russia": 1.5}, 1.0, "x"))
