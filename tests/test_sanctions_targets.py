@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+import pandas as pd
+
 import pytest
 
 from conftest import ROOT, small_params
@@ -82,3 +85,28 @@ def test_every_prior_moves_its_parameter_in_the_history_scenario():
             assert params != base, f"{key}={value} changes nothing"
     with pytest.raises(OlsimError):
         make_params(resolve_params(raw, {"policies.1.schedule.0.compliance.russia": 1.5}, 1.0, "x"))
+
+
+def _tiny(tmp_path):
+    t = load_sanctions_targets(TARGETS)
+    object.__setattr__(t.spec.smc, "scale", 0.005)
+    return t
+
+
+def test_the_sanctions_fit_runs_resumes_and_reproduces(tmp_path):
+    """ABC-SMC on the history (tiny: 0.5% scale, 8 particles): each generation is saved; a calibration
+    stopped after two generations and resumed to three gives exactly the populations of one run straight to
+    three; the posterior file holds the last generation; the tolerance shrinks."""
+    from sim.calibration.sanctions_fit import fit_sanctions, priors
+
+    t = _tiny(tmp_path)
+    straight = fit_sanctions(t, tmp_path / "a", processes=1, particles=8, generations=3)
+    fit_sanctions(t, tmp_path / "b", processes=1, particles=8, generations=2)
+    resumed = fit_sanctions(t, tmp_path / "b", processes=1, particles=8, generations=3)
+    for p, q in zip(straight, resumed):
+        assert np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights)
+    assert straight[2].epsilon < straight[1].epsilon
+    posterior = pd.read_parquet(tmp_path / "a" / "posterior.parquet")
+    assert list(posterior.columns[:-2]) == list(priors(t)) and len(posterior) == 8
+    assert posterior["weight"].sum() == pytest.approx(1.0)
+    assert (posterior["distance"] <= straight[2].epsilon).all()
