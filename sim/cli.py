@@ -248,7 +248,12 @@ def _where(args) -> str:
 def cmd_calibrate(args) -> int:
     from .calibration import load_targets, run_calibration, summary_lines
 
-    targets = load_targets(None if args.targets is None else shipped.resolve(args.targets, "params"))
+    from .calibration.sanctions import is_sanctions_targets
+
+    path = None if args.targets is None else shipped.resolve(args.targets, "params")
+    if path is not None and is_sanctions_targets(path):
+        return _calibrate_sanctions(args, path)
+    targets = load_targets(path)
     _check_executor_flags(args)
     _quiet_dask_client(args)
     if args.budget is not None and not 4 <= args.budget <= 100_000:
@@ -271,6 +276,47 @@ def cmd_calibrate(args) -> int:
         print(f"calibrated parameters: {cal.folder}/calibrated.toml only ({targets.output_path} is replaced only by a "
               f"calibration with the file's own budget that reaches every range)")
     print(f"report: {cal.folder}/report.md (targets.csv, parameters.csv, validation.csv, sets.csv, plots/)")
+    return 0
+
+
+def _calibrate_sanctions(args, path) -> int:
+    """The sanctions era by ABC-SMC (docs/ODD.md 8.7): generations saved in --out; --resume continues them."""
+    from .calibration.pipeline import Folder
+    from .calibration.sanctions import load_sanctions_targets
+    from .calibration.sanctions_fit import fit_sanctions, priors
+
+    targets = load_sanctions_targets(path)
+    _check_executor_flags(args)
+    _quiet_dask_client(args)
+    if args.budget is not None and not 10 <= args.budget <= 100_000:
+        raise UsageError(f"--budget {args.budget}: must be 10 to 100,000 particles")
+    out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
+    folder = Folder(out)
+    folder.prepare(targets, args.resume, args.force, [targets.path, targets.scenario_path])
+    folder.mark(targets, {"method": "abc-smc"})
+    s = targets.spec.smc
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"calibrate {msg}", file=sys.stderr))
+    log(f"{targets.path}: {len(targets.spec.fit)} fit facts ({len(targets.spec.held_out)} held out, not read), "
+        f"{len(priors(targets))} parameters; ABC-SMC, {args.budget or s.particles} particles x {s.generations} "
+        f"generations at {s.scale:g} scale; on {_where(args)}; in {folder.path}/")
+    try:
+        pops = fit_sanctions(targets, folder.path, processes=args.processes, scheduler=args.scheduler,
+                             particles=args.budget, log=log)
+    except KeyboardInterrupt:
+        print(f"olsim: interrupted; the finished generations and runs are saved in {folder.path}/; run the same "
+              f"command with --resume to finish", file=sys.stderr)
+        return 130
+    folder.done()
+    print("generation  particles  tolerance  simulated  acceptance  ESS")
+    for t, p in enumerate(pops):
+        eps = "-" if p.epsilon == float("inf") else f"{p.epsilon:.3g}"
+        print(f"{t:>10}  {len(p.theta):>9}  {eps:>9}  {p.simulated:>9}  {p.acceptance:>10.0%}  {p.ess():>4.0f}")
+    last = pops[-1]
+    print(f"posterior ({len(last.theta)} particles; distance {last.distances.min():.3g}-{last.distances.max():.3g} "
+          f"tolerance units): {folder.path}/posterior.parquet")
+    names = list(priors(targets))
+    for k, (name, m) in enumerate(zip(names, last.mean())):
+        print(f"  {name:<40} {m:.4g}")
     return 0
 
 

@@ -110,3 +110,23 @@ def test_the_sanctions_fit_runs_resumes_and_reproduces(tmp_path):
     assert list(posterior.columns[:-2]) == list(priors(t)) and len(posterior) == 8
     assert posterior["weight"].sum() == pytest.approx(1.0)
     assert (posterior["distance"] <= straight[2].epsilon).all()
+
+
+def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
+    from sim.cli import main
+
+    text = TARGETS.read_text().replace('scenario = "history.toml"', f'scenario = "{ROOT / "params" / "history.toml"}"')
+    text = text.replace('priors_from = "targets.toml"', f'priors_from = "{ROOT / "params" / "targets.toml"}"')
+    text = text.replace("particles = 200", "particles = 10").replace("generations = 6", "generations = 2")
+    text = text.replace("scale = 0.1", "scale = 0.005")
+    targets = tmp_path / "t.toml"
+    targets.write_text(text)
+    out = tmp_path / "out"
+    assert main(["calibrate", str(targets), "--out", str(out), "--processes", "1", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "posterior (10 particles" in printed and "policies.0.evasion" in printed
+    first = (out / "posterior.parquet").read_bytes()
+    assert main(["calibrate", str(targets), "--out", str(out), "-q"]) == 2
+    assert "already holds a calibration; add --resume" in capsys.readouterr().err
+    assert main(["calibrate", str(targets), "--out", str(out), "--resume", "--processes", "1", "-q"]) == 0
+    assert (out / "posterior.parquet").read_bytes() == first  # nothing was run again

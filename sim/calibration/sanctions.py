@@ -72,6 +72,7 @@ class SanctionsTargetsFile(Strict):
 class SanctionsTargets:
     path: Path
     spec: SanctionsTargetsFile
+    text: str = ""
 
     @property
     def scenario_path(self) -> Path:
@@ -84,15 +85,24 @@ class SanctionsTargets:
 
 def load_sanctions_targets(path: str | os.PathLike | None = None) -> SanctionsTargets:
     p = Path(path) if path is not None else shipped.folder("params") / "targets_sanctions.toml"
-    _, raw = read_toml(p, "a targets file", ExperimentError)
+    text, raw = read_toml(p, "a targets file", ExperimentError)
     try:
         spec = SanctionsTargetsFile.model_validate(raw)
     except ValidationError as e:
         raise ExperimentError([f"{p}: {line}" for line in format_validation_error(e, SanctionsTargetsFile)]) from None
-    t = SanctionsTargets(p, spec)
+    t = SanctionsTargets(p, spec, text)
     if not t.scenario_path.is_file():
         raise ExperimentError(f"{p}: scenario: no such file {t.scenario_path}")
     return t
+
+
+def is_sanctions_targets(path) -> bool:
+    """Whether a targets file is the sanctions era's (it has a [fit] table) rather than the no-sanctions one's."""
+    try:
+        _, raw = read_toml(Path(path), "a targets file", ExperimentError)
+    except ExperimentError:
+        return False
+    return isinstance(raw.get("fit"), dict)
 
 
 def unit_miss(value: float, fact: FitFact) -> float:

@@ -107,16 +107,22 @@ def _load(folder: Path, names: list[str]) -> list[Population]:
 
 
 def fit_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=None, particles=None,
-                  generations=None) -> list[Population]:
+                  generations=None, log=None) -> list[Population]:
     """Run (or resume) the ABC-SMC of the sanctions era into ``folder``; returns every generation."""
     folder = Path(folder)
     s = targets.spec.smc
     prior = priors(targets)
     names = list(prior)
     simulate = Simulator(targets, folder, names, prior, processes, scheduler)
+    def saved(t, pop):
+        _save(folder, t, pop, names)
+        if log is not None:
+            log(f"generation {t}: {len(pop.theta)} particles, tolerance {pop.epsilon:.3g}, "
+                f"{pop.simulated} simulated, ESS {pop.ess():.0f}")
+
     pops = abc_smc(simulate, [marginal(k, p) for k, p in prior.items()], particles or s.particles,
                    generations or s.generations, quantile=s.quantile, seed=s.seed, start=_load(folder, names),
-                   on_generation=lambda t, pop: _save(folder, t, pop, names))
+                   on_generation=saved)
     last = pd.read_parquet(folder / "populations" / f"g{len(pops) - 1:02d}.parquet")
     atomic_write(folder / "posterior.parquet", last.to_parquet(index=False))
     return pops
