@@ -55,17 +55,55 @@ class Marginal:
             return stats.lognorm(self.sigma, scale=self.median)
         raise ValueError(f"{self.name}: unknown distribution {d!r}")
 
+    # The kernel moves particles in an unbounded space, so it never proposes outside the prior's support
+    # (with many bounded parameters nearly every proposal would leave the box): a bounded prior through
+    # the logit of its position in [low, high], a lognormal through log, a normal as it is.
+    def bounds(self) -> tuple[float, float] | None:
+        if self.distribution in ("uniform", "triangular", "truncnormal"):
+            return float(self.low), float(self.high)
+        return None
+
+    def to_z(self, x):
+        x = np.asarray(x, dtype=float)
+        b = self.bounds()
+        if b is not None:
+            u = np.clip((x - b[0]) / (b[1] - b[0]), 1e-15, 1 - 1e-15)
+            return np.log(u) - np.log1p(-u)
+        return np.log(x) if self.distribution == "lognormal" else x
+
+    def from_z(self, z):
+        z = np.asarray(z, dtype=float)
+        b = self.bounds()
+        if b is not None:
+            return b[0] + (b[1] - b[0]) * (0.5 * (1.0 + np.tanh(0.5 * z)))  # a sigmoid that does not overflow
+        return np.exp(z) if self.distribution == "lognormal" else z
+
+    def logpdf_z(self, z):
+        """The prior's log density in the unbounded space (the density of x, times |dx/dz|)."""
+        z = np.asarray(z, dtype=float)
+        x = self.from_z(z)
+        b = self.bounds()
+        if b is not None:
+            jac = np.log(b[1] - b[0]) - np.logaddexp(0.0, z) - np.logaddexp(0.0, -z)
+        elif self.distribution == "lognormal":
+            jac = z
+        else:
+            jac = 0.0
+        return self.frozen().logpdf(x) + jac
+
 
 @dataclass
 class Population:
     """One generation: particles (rows of ``theta``, columns in the priors' order), weights summing to 1, each
-    particle's distance, the tolerance they met, and how many candidates were simulated for them."""
+    particle's distance, the tolerance they met, and how many candidates were simulated for them. ``z`` holds
+    the particles in the kernel's unbounded space (`Marginal.to_z`); ``theta = from_z(z)``."""
 
     theta: np.ndarray
     weights: np.ndarray
     distances: np.ndarray
     epsilon: float
     simulated: int
+    z: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -85,6 +123,11 @@ class Population:
         c = self.theta - self.mean()
         return np.einsum("i,ij,ik->jk", self.weights, c, c)
 
+    def z_covariance(self) -> np.ndarray:
+        zm = np.einsum("i,ij->j", self.weights, self.z)
+        c = self.z - zm
+        return np.einsum("i,ij,ik->jk", self.weights, c, c)
+
 
 def log_prior(priors: list[Marginal], theta: np.ndarray) -> np.ndarray:
     """Log prior density of each row (the marginals are independent); -inf outside the support."""
@@ -95,6 +138,22 @@ def log_prior(priors: list[Marginal], theta: np.ndarray) -> np.ndarray:
     return out
 
 
+def log_prior_z(priors: list[Marginal], z: np.ndarray) -> np.ndarray:
+    z = np.atleast_2d(z)
+    out = np.zeros(len(z))
+    for k, m in enumerate(priors):
+        out += m.logpdf_z(z[:, k])
+    return out
+
+
+def to_z(priors: list[Marginal], theta: np.ndarray) -> np.ndarray:
+    return np.column_stack([m.to_z(theta[:, k]) for k, m in enumerate(priors)])
+
+
+def from_z(priors: list[Marginal], z: np.ndarray) -> np.ndarray:
+    return np.column_stack([m.from_z(z[:, k]) for k, m in enumerate(priors)])
+
+
 def sample_prior(priors: list[Marginal], n: int, rng: np.random.Generator) -> np.ndarray:
     return np.column_stack([m.frozen().ppf(rng.random(n)) for m in priors])
 
@@ -103,31 +162,29 @@ def generator(seed: int, generation: int, batch: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(generation), int(batch)]))
 
 
-def propose(pop: Population, priors: list[Marginal], n: int, rng: np.random.Generator, max_tries: int = 1000) -> np.ndarray:
-    """``n`` candidates: resampled by weight, perturbed by N(0, 2 Σ), inside the prior's support."""
-    cov = 2.0 * pop.covariance()
-    cov = cov + np.eye(len(cov)) * 1e-12 * max(1.0, float(np.trace(cov)))  # never singular
-    out = np.empty((0, pop.theta.shape[1]))
-    for _ in range(max_tries):
-        idx = rng.choice(len(pop.theta), size=n, p=pop.weights)
-        cand = pop.theta[idx] + rng.multivariate_normal(np.zeros(len(cov)), cov, size=n, method="cholesky")
-        cand = cand[np.isfinite(log_prior(priors, cand))]
-        out = np.vstack([out, cand])
-        if len(out) >= n:
-            return out[:n]
-    raise RuntimeError("ABC-SMC: the kernel keeps proposing outside the prior's support")
+def _kernel_cov(pop: Population) -> np.ndarray:
+    """2 Σ_z, with a ridge of 1% of each variance (and a floor) so that it is never singular, even with fewer
+    particles than parameters."""
+    cov = 2.0 * pop.z_covariance()
+    diag = np.diag(cov).copy()
+    return cov + np.diag(0.01 * diag + 1e-9 * max(1.0, float(diag.mean())))
 
 
-def new_weights(theta: np.ndarray, pop: Population, priors: list[Marginal]) -> np.ndarray:
-    """w_i ∝ prior(θ_i) / Σ_j w_j N(θ_i; θ_j, 2 Σ), normalised (computed in logs)."""
-    cov = 2.0 * pop.covariance()
-    cov = cov + np.eye(len(cov)) * 1e-12 * max(1.0, float(np.trace(cov)))
+def propose(pop: Population, priors: list[Marginal], n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` candidates in the kernel's space: resampled by weight, perturbed by N(0, 2 Σ_z)."""
+    cov = _kernel_cov(pop)
+    idx = rng.choice(len(pop.z), size=n, p=pop.weights)
+    return pop.z[idx] + rng.multivariate_normal(np.zeros(len(cov)), cov, size=n, method="cholesky")
+
+
+def new_weights(z: np.ndarray, pop: Population, priors: list[Marginal]) -> np.ndarray:
+    """w_i ∝ prior_z(z_i) / Σ_j w_j N(z_i; z_j, 2 Σ_z), normalised (computed in logs)."""
+    cov = _kernel_cov(pop)
     kernel = stats.multivariate_normal(np.zeros(len(cov)), cov, allow_singular=True)
-    diffs = theta[:, None, :] - pop.theta[None, :, :]
-    log_k = kernel.logpdf(diffs.reshape(-1, theta.shape[1])).reshape(len(theta), len(pop.theta))
-    log_mix = np.log(pop.weights)[None, :] + log_k
-    log_den = np.logaddexp.reduce(log_mix, axis=1)
-    log_w = log_prior(priors, theta) - log_den
+    diffs = z[:, None, :] - pop.z[None, :, :]
+    log_k = kernel.logpdf(diffs.reshape(-1, z.shape[1])).reshape(len(z), len(pop.z))
+    log_den = np.logaddexp.reduce(np.log(pop.weights)[None, :] + log_k, axis=1)
+    log_w = log_prior_z(priors, z) - log_den
     log_w -= log_w.max()
     w = np.exp(log_w)
     return w / w.sum()
@@ -151,25 +208,26 @@ def abc_smc(simulate: Callable[[np.ndarray, int, int], np.ndarray], priors: list
             theta = sample_prior(priors, particles, generator(seed, 0, 0))
             d = np.asarray(simulate(theta, 0, 0), dtype=float)
             ok = np.isfinite(d)
-            pop = Population(theta[ok], np.full(ok.sum(), 1.0 / ok.sum()), d[ok], math.inf, len(theta))
+            z = to_z(priors, theta[ok])
+            pop = Population(theta[ok], np.full(ok.sum(), 1.0 / ok.sum()), d[ok], math.inf, len(theta), z=z)
         else:
             last = pops[-1]
             eps = float(np.quantile(last.distances, quantile))
             kept_theta, kept_d, simulated = [], [], 0
             for b in range(max_batches):
                 cand = propose(last, priors, batch, generator(seed, t, b))
-                d = np.asarray(simulate(cand, t, b), dtype=float)
+                d = np.asarray(simulate(from_z(priors, cand), t, b), dtype=float)
                 simulated += len(cand)
                 ok = np.isfinite(d) & (d <= eps)
                 kept_theta.append(cand[ok])
                 kept_d.append(d[ok])
                 if sum(len(x) for x in kept_d) >= particles:
                     break
-            theta, d = np.vstack(kept_theta)[:particles], np.concatenate(kept_d)[:particles]
-            if len(theta) < 2:
+            z, d = np.vstack(kept_theta)[:particles], np.concatenate(kept_d)[:particles]
+            if len(z) < 2:
                 raise RuntimeError(f"ABC-SMC generation {t}: fewer than 2 particles within tolerance {eps:.4g} "
                                    f"after {simulated} simulations")
-            pop = Population(theta, new_weights(theta, last, priors), d, eps, simulated)
+            pop = Population(from_z(priors, z), new_weights(z, last, priors), d, eps, simulated, z=z)
         pops.append(pop)
         if on_generation is not None:
             on_generation(t, pop)
