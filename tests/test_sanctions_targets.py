@@ -90,6 +90,7 @@ def test_every_prior_moves_its_parameter_in_the_history_scenario():
 def _tiny(tmp_path):
     t = load_sanctions_targets(TARGETS)
     object.__setattr__(t.spec.smc, "scale", 0.005)
+    object.__setattr__(t.spec.smc, "quantile", 0.9)  # a gentle tolerance: few batches in a test
     return t
 
 
