@@ -83,7 +83,7 @@ def _save(folder: Path, t: int, pop: Population, names: list[str]) -> None:
     frame = pd.DataFrame(pop.theta, columns=names)
     frame["weight"], frame["distance"] = pop.weights, pop.distances
     for k, name in enumerate(names):  # the kernel's coordinates, so a resumed calibration continues exactly
-        frame[f"z:{name}"] = pop.z[:, k]
+        frame[f"u:{name}"] = pop.u[:, k]
     path = folder / "populations" / f"g{t:02d}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, frame.to_parquet(index=False))
@@ -105,7 +105,7 @@ def _load(folder: Path, names: list[str]) -> list[Population]:
         pops.append(Population(np.ascontiguousarray(frame[names].to_numpy(dtype=float)),
                                np.ascontiguousarray(frame["weight"].to_numpy(dtype=float)),
                                np.ascontiguousarray(frame["distance"].to_numpy(dtype=float)), eps, meta["simulated"],
-                               z=np.ascontiguousarray(frame[[f"z:{n}" for n in names]].to_numpy(dtype=float))))
+                               u=np.ascontiguousarray(frame[[f"u:{n}" for n in names]].to_numpy(dtype=float))))
     return pops
 
 
@@ -130,6 +130,6 @@ def fit_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=N
     except RuntimeError as e:  # too few particles within the tolerance: say so in one line
         raise ExperimentError(f"{targets.path}: {e}; raise smc.particles or smc.quantile") from None
     last = pd.read_parquet(folder / "populations" / f"g{len(pops) - 1:02d}.parquet")
-    last = last[[c for c in last.columns if not c.startswith("z:")]]
+    last = last[[c for c in last.columns if not c.startswith("u:")]]
     atomic_write(folder / "posterior.parquet", last.to_parquet(index=False))
     return pops
