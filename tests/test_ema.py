@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from sim import load_params, run
+from sim import run
 from sim.common.errors import OlsimError
 
 ema = pytest.importorskip("ema_workbench")  # the [ema] extra; the [test] extra installs it

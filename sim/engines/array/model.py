@@ -248,7 +248,6 @@ class ArrayModel:
         # 2. the state: plans, repatriation, deployments, channels
         self.state.set_plans(self.aggregator.short_share)
         ms = self.minders
-        m_status, m_host = ms.view("status"), ms.view("host")
         repatriated_idle = np.zeros(H, dtype=np.int64)
         if (lv.repatriation_hazard > 0).any() or (lv.detection > 0).any():
             rows = np.empty(self.n, dtype=np.int64)
