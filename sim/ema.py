@@ -87,6 +87,7 @@ def ema_model(base=None, overrides: dict | None = None, scale: float = 1.0, engi
     overrides = dict(overrides or {})
     # every parameter is checked once, at its bounds, before EMA runs anything
     for key, spec in {**(uncertainties or {}), **(levers or {})}.items():
+        _parameter(key, spec)  # a malformed spec is named before anything is run
         for value in (list(spec) if isinstance(spec, (list, set)) else spec):
             resolve_params(raw, {**overrides, key: value}, scale, f"{key}={value!r}")
     function = _Runner(raw, overrides, scale, engine, tuple(outcomes))

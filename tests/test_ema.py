@@ -67,3 +67,10 @@ def test_the_example_script_runs():
                            "--scenarios", "12", "--replications", "1"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "experiments; revenue delivered" in proc.stdout and "policies.0.evasion" in proc.stdout
+
+
+def test_a_scalar_spec_is_a_one_line_error():
+    from sim.ema import ema_model
+
+    with pytest.raises(OlsimError, match="state.plan_cap: give \\(low, high\\) or a list"):
+        ema_model(uncertainties={"state.plan_cap": 1.5})

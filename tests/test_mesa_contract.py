@@ -72,3 +72,8 @@ def test_batch_run_gives_distinct_reproducible_runs():
     takes = [[r["state_take"] for r in sorted(rows, key=lambda r: r["RunId"])] for rows in seeded]
     assert takes[0] == takes[1]  # reproducible
     assert takes[0][0] == takes[0][2] != takes[0][1]  # the same rng, the same run; another, another
+    # Mesa passes the rng values as `seed` to a model that has one: Generators work there too
+    gens = [mesa.batch_run(OverseasLaborModel, params, rng=[np.random.default_rng(5)], max_steps=100,
+                           number_processes=1, data_collection_period=-1, display_progress=False)[0]["state_take"]
+            for _ in range(2)]
+    assert gens[0] == gens[1]

@@ -195,3 +195,10 @@ def test_couriers_do_not_cross_a_closed_border():
     fees = {"bank": 0.0, "courier": 0.0, "mule": 0.0}
     *_, amounts = rules.move_money(take, out, np.zeros(2), loss, fees)
     assert amounts[0, 1] == 0.0 and amounts[0, 0] == pytest.approx(1000.0) and amounts[1, 1] > 0
+
+
+def test_a_closed_border_with_no_bank_or_courier_weight_sends_nothing_by_courier():
+    out = rules.closed_border_weights(np.array([[0.0, 0.0, 1.0]]), np.array([True]))
+    loss = {"bank": np.zeros(1), "courier": np.zeros(1), "mule": np.zeros(1)}
+    *_, amounts = rules.move_money(np.array([1000.0]), out, np.zeros(1), loss, {"bank": 0, "courier": 0, "mule": 0})
+    assert amounts[0, 1] == 0.0 and amounts[0, 0] == pytest.approx(1000.0)

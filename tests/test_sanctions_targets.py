@@ -131,3 +131,20 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert "already holds a calibration; add --resume" in capsys.readouterr().err
     assert main(["calibrate", str(targets), "--out", str(out), "--resume", "--processes", "1", "-q"]) == 0
     assert (out / "posterior.parquet").read_bytes() == first  # nothing was run again
+
+
+def test_resuming_with_other_parameters_is_refused(tmp_path):
+    """Populations saved for one parameter list are not reused under another (even a prefix of it)."""
+    from sim.calibration.sanctions_fit import _load, _save
+    from sim.calibration.smc import Population
+
+    pop = Population(np.ones((3, 2)), np.full(3, 1 / 3), np.zeros(3), float("inf"), 3, u=np.ones((3, 2)))
+    _save(tmp_path, 0, pop, ["a", "b"])
+    assert len(_load(tmp_path, ["a", "b"])) == 1
+    with pytest.raises(ExperimentError, match="other parameters"):
+        _load(tmp_path, ["a"])
+
+
+def test_a_zero_count_cannot_be_fitted_with_a_relative_tolerance():
+    with pytest.raises(Exception, match="0 cannot scale a relative tolerance"):
+        _fact(reported=0.0)

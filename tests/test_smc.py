@@ -84,3 +84,8 @@ def test_many_bounded_parameters_stay_inside_their_priors():
         assert np.isfinite(log_prior(priors, p.theta)).all()
     assert pops[-1].epsilon < pops[1].epsilon
     assert min(p.ess() for p in pops) > 20  # tolerance: a collapsed population has an ESS of a few
+
+
+def test_a_generation_0_that_cannot_be_simulated_is_an_error():
+    with pytest.raises(RuntimeError, match="generation 0: only 0 of 10"):
+        abc_smc(lambda th, g, b: np.full(len(th), np.nan), PRIORS, particles=10, generations=2)

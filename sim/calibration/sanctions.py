@@ -36,6 +36,8 @@ class FitFact(Fact):
     def _reported(self):
         if self.reported is None:
             raise ValueError("reported: a fitted fact needs a reported value")
+        if self.reported == 0 and self.measure not in ("change", "share"):
+            raise ValueError("reported: 0 cannot scale a relative tolerance; fit a count of 0 as a share or change")
         return self
 
 

@@ -99,7 +99,8 @@ def _load(folder: Path, names: list[str]) -> list[Population]:
         if not path.exists() or not path.with_suffix(".json").exists():
             break
         frame, meta = pd.read_parquet(path), json.loads(path.with_suffix(".json").read_text())
-        if list(frame.columns[:len(names)]) != names:
+        values = [c for c in frame.columns if c not in ("weight", "distance") and not c.startswith("u:")]
+        if values != names:
             raise ExperimentError(f"{folder}: its populations are of other parameters; use another --out or --force")
         eps = math.inf if meta["epsilon"] is None else meta["epsilon"]
         pops.append(Population(np.ascontiguousarray(frame[names].to_numpy(dtype=float)),

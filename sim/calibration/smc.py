@@ -204,6 +204,9 @@ def abc_smc(simulate: Callable[[np.ndarray, int, int], np.ndarray], priors: list
             theta = sample_prior(priors, particles, generator(seed, 0, 0))
             d = np.asarray(simulate(theta, 0, 0), dtype=float)
             ok = np.isfinite(d)
+            if ok.sum() < 2:
+                raise RuntimeError(f"ABC-SMC generation 0: only {int(ok.sum())} of {len(theta)} prior draws could be "
+                                   f"simulated")
             pop = Population(theta[ok], np.full(ok.sum(), 1.0 / ok.sum()), d[ok], math.inf, len(theta),
                              u=to_u(priors, theta[ok]))
         else:

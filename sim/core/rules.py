@@ -521,6 +521,8 @@ def closed_border_weights(weights: np.ndarray, closed: np.ndarray) -> np.ndarray
     w = weights.copy()
     w[closed, 0] += w[closed, 1]
     w[closed, 1] = 0.0
+    # with no bank weight either, what the (absent) mules do not carry still goes by bank, not by courier
+    w[closed & (w[:, 0] <= 0), 0] = 1.0
     return w
 
 

@@ -73,7 +73,13 @@ class OverseasLaborModel(mesa.Model):
         overrides = dict(overrides or {})
         overrides.update({k.replace("__", "."): v for k, v in levers.items()})
         self.p = resolve_params(params, overrides)
-        self.seed = rnd.check_seed(seed if seed is not None else seed_from_rng(rng))
+        # mesa.batch_run passes its rng values as ``seed`` (the constructor has one), so seed takes a Generator or
+        # SeedSequence too; anything else given as seed is checked as a seed (one-line ParamsError)
+        if seed is None:
+            seed = seed_from_rng(rng)
+        elif isinstance(seed, (np.random.Generator, np.random.SeedSequence)):
+            seed = seed_from_rng(seed)
+        self.seed = rnd.check_seed(seed)
         super().__init__(rng=self.seed)  # mesa's own generator, from the same seed (the model draws none from it)
         p = self.p
         self.calendar = p.calendar
