@@ -245,21 +245,26 @@ def _where(args) -> str:
         f"{args.processes or cores()} local processes" if (args.processes or cores()) > 1 else "this process"
 
 
+def _calibration_setup(args, targets_path: Path, budget_min: int, unit: str):
+    """What both calibrations check first: the executor flags, --budget; the output folder and the log."""
+    _check_executor_flags(args)
+    _quiet_dask_client(args)
+    if args.budget is not None and not budget_min <= args.budget <= 100_000:
+        raise UsageError(f"--budget {args.budget}: must be {budget_min} to 100,000 {unit}")
+    out = Path(args.out) if args.out else Path("results") / "calibration" / targets_path.stem
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"calibrate {msg}", file=sys.stderr))
+    return out, log
+
+
 def cmd_calibrate(args) -> int:
     from .calibration import load_targets, run_calibration, summary_lines
-
     from .calibration.sanctions import is_sanctions_targets
 
     path = None if args.targets is None else shipped.resolve(args.targets, "params")
     if path is not None and is_sanctions_targets(path):
         return _calibrate_sanctions(args, path)
     targets = load_targets(path)
-    _check_executor_flags(args)
-    _quiet_dask_client(args)
-    if args.budget is not None and not 4 <= args.budget <= 100_000:
-        raise UsageError(f"--budget {args.budget}: must be 4 to 100,000 parameter sets")
-    out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"calibrate {msg}", file=sys.stderr))
+    out, log = _calibration_setup(args, targets.path, 4, "parameter sets")
     log(f"{targets.path}: {len(targets.spec.targets)} targets, {len(targets.spec.parameters)} parameters, "
         f"{len(targets.spec.validation)} validation facts; on {_where(args)}; report in {out}/")
     try:
@@ -286,16 +291,11 @@ def _calibrate_sanctions(args, path) -> int:
     from .calibration.sanctions_fit import fit_sanctions, priors
 
     targets = load_sanctions_targets(path)
-    _check_executor_flags(args)
-    _quiet_dask_client(args)
-    if args.budget is not None and not 10 <= args.budget <= 100_000:
-        raise UsageError(f"--budget {args.budget}: must be 10 to 100,000 particles")
-    out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
+    out, log = _calibration_setup(args, targets.path, 10, "particles")
     folder = Folder(out)
     folder.prepare(targets, args.resume, args.force, [targets.path, targets.scenario_path])
     folder.mark(targets, {"method": "abc-smc"})
     s = targets.spec.smc
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"calibrate {msg}", file=sys.stderr))
     log(f"{targets.path}: {len(targets.spec.fit)} fit facts ({len(targets.spec.held_out)} held out, not read), "
         f"{len(priors(targets))} parameters; ABC-SMC, {args.budget or s.particles} particles x {s.generations} "
         f"generations at {s.scale:g} scale; on {_where(args)}; in {folder.path}/")

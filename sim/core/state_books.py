@@ -36,17 +36,14 @@ class StateBooks:
         # the legal-status thresholds of this month's postings (rules.legal_thresholds): permits until a measure bites
         self.routes = np.array([[h.route_student, h.route_tourist, h.route_other] for h in p.hosts.values()], dtype=float)
         self.legal_thresholds = np.ones((len(p.hosts), 3))
+        # a relabelled worker's draw against these, per host: student below the first, tourist below the second
+        r = self.routes / self.routes.sum(axis=1, keepdims=True)
+        self.relabel_thresholds = np.stack([r[:, 0], np.where(r[:, 2] > 0, r[:, 0] + r[:, 1], 1.0)], axis=1)
         self.delivered_last: float | None = None
         self.loss_rate_last: np.ndarray | None = None
         # revenue accounts, per host, since the start of the run
         n = len(p.hosts)
         self.accounts = {"taken": np.zeros(n), "delivered": np.zeros(n), "interdicted": np.zeros(n), "costs": np.zeros(n)}
-
-    def relabel_thresholds(self) -> np.ndarray:
-        """Per host, the thresholds of a relabelled worker's draw: student below the first, tourist below the
-        second, other above (the host's evasion routes)."""
-        r = self.routes / self.routes.sum(axis=1, keepdims=True)
-        return np.stack([r[:, 0], np.where(r[:, 2] > 0, r[:, 0] + r[:, 1], 1.0)], axis=1)
 
     def set_plans(self, short_share=None):
         """Adapt both ways: raise the plans (bounded) and the workforce targets while last month's delivered

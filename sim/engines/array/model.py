@@ -82,7 +82,6 @@ class ArrayModel:
         self.death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
         self.month = 0
         self.state = StateBooks.for_params(p)
-        self.relabel_cuts = self.state.relabel_thresholds()
         self.aggregator = MonthAggregator(p)
         # workers: dense arrays in id order; rows of those who left stay (status != active)
         # until they are COMPACT_SHARE of the rows, then move to the archive
@@ -252,7 +251,7 @@ class ArrayModel:
         if (lv.repatriation_hazard > 0).any() or (lv.detection > 0).any():
             rows = np.empty(self.n, dtype=np.int64)
             k = kernels.repatriate(self.w["status"], ACTIVE, self.w["worker_id"], self.w["host"], self.w["legal"],
-                                   lv.repatriation_hazard, lv.detection, lv.repatriation_evasion, self.relabel_cuts,
+                                   lv.repatriation_hazard, lv.detection, lv.repatriation_evasion, self.state.relabel_thresholds,
                                    self.key(Decision.REPATRIATE), self.key(Decision.RELABEL),
                                    self.key(Decision.RELABEL_ROUTE), rows)
             self.leave(rows[:k], "repatriated")

@@ -290,7 +290,6 @@ class State(StateBooks, mesa.Agent):
     def __init__(self, model):
         mesa.Agent.__init__(self, model)
         self.open_books(model.p)
-        self.relabel_cuts = self.relabel_thresholds().tolist()
 
     # -- phase 2 (set_plans and pick_channels come from StateBooks)
     def repatriate(self) -> list:
@@ -306,7 +305,7 @@ class State(StateBooks, mesa.Agent):
                 continue
             fate = rulebook.repatriation_fate(
                 w.legal, w.draw(Decision.REPATRIATE), w.draw(Decision.RELABEL), w.draw(Decision.RELABEL_ROUTE),
-                hazard[h], *detection[h], lv.repatriation_evasion[h], *self.relabel_cuts[h])
+                hazard[h], *detection[h], lv.repatriation_evasion[h], *self.relabel_thresholds[h])
             if fate == 4:
                 w.leave("repatriated", "was sent home under a UN repatriation mandate")
                 sent.append(w)
