@@ -288,7 +288,7 @@ def _calibrate_sanctions(args, path) -> int:
     """The sanctions era by ABC-SMC (docs/ODD.md 8.7): generations saved in --out; --resume continues them."""
     from .calibration.pipeline import Folder
     from .calibration.sanctions import load_sanctions_targets
-    from .calibration.sanctions_fit import fit_sanctions, priors
+    from .calibration.sanctions_fit import calibrate_sanctions, priors
 
     targets = load_sanctions_targets(path)
     out, log = _calibration_setup(args, targets.path, 10, "particles")
@@ -300,23 +300,35 @@ def _calibrate_sanctions(args, path) -> int:
         f"{len(priors(targets))} parameters; ABC-SMC, {args.budget or s.particles} particles x {s.generations} "
         f"generations at {s.scale:g} scale; on {_where(args)}; in {folder.path}/")
     try:
-        pops = fit_sanctions(targets, folder.path, processes=args.processes, scheduler=args.scheduler,
-                             particles=args.budget, log=log)
+        cal = calibrate_sanctions(targets, folder.path, processes=args.processes, scheduler=args.scheduler,
+                                  particles=args.budget, resume=args.resume, force=args.force, log=log)
     except KeyboardInterrupt:
         print(f"olsim: interrupted; the finished generations and runs are saved in {folder.path}/; run the same "
               f"command with --resume to finish", file=sys.stderr)
         return 130
     folder.done()
+    pops = cal.pops
     print("generation  particles  tolerance  simulated  acceptance  ESS")
     for t, p in enumerate(pops):
         eps = "-" if p.epsilon == float("inf") else f"{p.epsilon:.3g}"
         print(f"{t:>10}  {len(p.theta):>9}  {eps:>9}  {p.simulated:>9}  {p.acceptance:>10.0%}  {p.ess():>4.0f}")
     last = pops[-1]
-    print(f"posterior ({len(last.theta)} particles; distance {last.distances.min():.3g}-{last.distances.max():.3g} "
-          f"tolerance units): {folder.path}/posterior.parquet")
-    names = list(priors(targets))
-    for k, (name, m) in enumerate(zip(names, last.mean())):
-        print(f"  {name:<40} {m:.4g}")
+    print(f"posterior: {len(last.theta)} particles, distance {last.distances.min():.3g}-{last.distances.max():.3g} "
+          f"tolerance units")
+    pred = cal.checks["predictive"]
+    for which in ("fit", "held out"):
+        g = pred[pred["set"] == which]
+        missed = ", ".join(g.loc[~g["inside"], "fact"]) or "none"
+        print(f"{which} facts inside the 90% band: {int(g['inside'].sum())} of {len(g)} (outside: {missed})")
+    for verdict in ("pinned", "narrowed", "loose"):
+        names = cal.parameters.loc[cal.parameters["verdict"] == verdict, "parameter"]
+        print(f"{verdict}: {len(names)} of {len(cal.parameters)} parameters" + (f" ({', '.join(names)})" if len(names) else ""))
+    if cal.shipped:
+        print("calibrated scenario and posterior: " + ", ".join(str(p) for p in cal.shipped))
+    else:
+        print(f"calibrated scenario and posterior: {folder.path}/history_calibrated.toml, {folder.path}/posterior.csv "
+              f"only (the shipped files are replaced only by a calibration with the targets file's own settings)")
+    print(f"report: {folder.path}/report.md (predictive.csv, parameters.csv, welfare.csv, scale.csv, plots/)")
     return 0
 
 

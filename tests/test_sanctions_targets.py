@@ -17,6 +17,7 @@ from sim.calibration.sanctions import (FitFact, SanctionsTargetsFile, distance, 
 from sim.common.errors import ExperimentError, OlsimError
 from sim.core.params import make_params, read_params_file
 from sim.explore.plan import expand_uncertainties, resolve_params
+from sim.explore.posterior import read_posterior
 
 TARGETS = ROOT / "params" / "targets_sanctions.toml"
 
@@ -79,10 +80,11 @@ def test_every_prior_moves_its_parameter_in_the_history_scenario():
     resolved = resolve_params(raw, {}, 1.0, "history")
     base = make_params(raw)
     for key, prior in t.spec.parameters.items():
+        ends = []
         for value in (prior.low, prior.high):
             overrides = expand_uncertainties({key: value}, resolved, t.spec.parameters)
-            params = make_params(resolve_params(raw, overrides, 1.0, key))
-            assert params != base, f"{key}={value} changes nothing"
+            ends.append(make_params(resolve_params(raw, overrides, 1.0, key)))
+        assert ends[0] != ends[1], f"{key}: its prior's ends give the same parameters"
     with pytest.raises(OlsimError):
         make_params(resolve_params(raw, {"policies.1.schedule.0.compliance.russia": 1.5}, 1.0, "x"))
 
@@ -107,10 +109,13 @@ def test_the_sanctions_fit_runs_resumes_and_reproduces(tmp_path):
     for p, q in zip(straight, resumed):
         assert np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights)
     assert straight[2].epsilon < straight[1].epsilon
-    posterior = pd.read_parquet(tmp_path / "a" / "posterior.parquet")
-    assert list(posterior.columns[:-2]) == list(priors(t)) and len(posterior) == 8
-    assert posterior["weight"].sum() == pytest.approx(1.0)
-    assert (posterior["distance"] <= straight[2].epsilon).all()
+    post = read_posterior(tmp_path / "a" / "posterior.csv")
+    assert post.names == list(priors(t)) and len(post.frame) == 8
+    assert np.allclose(post.frame[post.names].to_numpy(), straight[2].theta, rtol=1e-7)  # 8 significant figures
+    assert post.frame["weight"].sum() == pytest.approx(1.0)
+    assert (post.frame["distance"] <= straight[2].epsilon).all()
+    assert post.scenario == "history.toml" and post.policies == {0: "permit_ban", 1: "repatriation", 2: "border_closure"}
+    assert post.relative == {"hosts.*.wage", "hosts.*.plan"}
 
 
 def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
@@ -119,18 +124,22 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     text = TARGETS.read_text().replace('scenario = "history.toml"', f'scenario = "{ROOT / "params" / "history.toml"}"')
     text = text.replace('priors_from = "targets.toml"', f'priors_from = "{ROOT / "params" / "targets.toml"}"')
     text = text.replace("particles = 200", "particles = 10").replace("generations = 6", "generations = 2")
-    text = text.replace("scale = 0.1", "scale = 0.005")
+    text = text.replace("scale = 0.1", "scale = 0.005").replace("draws = 100", "draws = 5")
+    text = text.replace("scale_seeds = 3", "scale_seeds = 0")
     targets = tmp_path / "t.toml"
     targets.write_text(text)
     out = tmp_path / "out"
     assert main(["calibrate", str(targets), "--out", str(out), "--processes", "1", "-q"]) == 0
     printed = capsys.readouterr().out
-    assert "posterior (10 particles" in printed and "policies.0.evasion" in printed
-    first = (out / "posterior.parquet").read_bytes()
+    assert "posterior: 10 particles" in printed and "held out facts inside the 90% band" in printed
+    # the file's own settings: the shipped files beside the targets file are written, and they are the folder's
+    assert (tmp_path / "posterior_sanctions.csv").read_bytes() == (out / "posterior.csv").read_bytes()
+    assert (tmp_path / "history_calibrated.toml").read_bytes() == (out / "history_calibrated.toml").read_bytes()
+    first = (out / "posterior.csv").read_bytes()
     assert main(["calibrate", str(targets), "--out", str(out), "-q"]) == 2
     assert "already holds a calibration; add --resume" in capsys.readouterr().err
     assert main(["calibrate", str(targets), "--out", str(out), "--resume", "--processes", "1", "-q"]) == 0
-    assert (out / "posterior.parquet").read_bytes() == first  # nothing was run again
+    assert (out / "posterior.csv").read_bytes() == first  # nothing was run again
 
 
 def test_resuming_with_other_parameters_is_refused(tmp_path):

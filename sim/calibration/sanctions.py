@@ -50,15 +50,23 @@ class SMCSettings(Strict):
     seed: int = Field(0, ge=0, le=2**40)
 
 
+class CheckSettings(Strict):
+    draws: int = Field(100, ge=5, le=10_000, description="posterior (and prior) draws in the predictive check, one run each")
+    scale_seeds: int = Field(3, ge=0, le=100, description="seeds of the scale check (the calibrated scenario at full and "
+                                                      "at the fit's scale); 0 skips it")
+
+
 class SanctionsTargetsFile(Strict):
     description: str = ""
     scenario: str = Field(description="the history scenario the facts describe (relative to this file)")
     output: str = Field("history_calibrated.toml", description="the calibrated scenario olsim writes (relative to this file)")
+    posterior: str = Field("posterior_sanctions.csv", description="the posterior's draws olsim writes (relative to this file)")
     priors_from: str | None = Field(None, description="a targets file whose parameters are searched jointly (the no-sanctions priors)")
     fit: dict[str, FitFact]
     held_out: dict[str, Fact] = Field(default_factory=dict)
     parameters: dict[str, Prior] = Field(default_factory=dict)
     smc: SMCSettings = Field(default_factory=SMCSettings)
+    check: CheckSettings = Field(default_factory=CheckSettings)
 
     @model_validator(mode="after")
     def _disjoint(self):
@@ -83,6 +91,10 @@ class SanctionsTargets:
     @property
     def output_path(self) -> Path:
         return self.path.parent / self.spec.output
+
+    @property
+    def posterior_path(self) -> Path:
+        return self.path.parent / self.spec.posterior
 
 
 def load_sanctions_targets(path: str | os.PathLike | None = None) -> SanctionsTargets:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,10 @@ from ..explore.plan import expand_uncertainties, plan_experiment, resolve_params
 from ..explore.runner import run_experiment
 from .measures import measure
 from .sanctions import SanctionsTargets, distance, unit_miss
+from ..explore.posterior import Posterior, read_posterior, weighted_quantile, write_posterior
 from .smc import Marginal, Population, abc_smc
-from .targets import Prior, load_targets
+from .search import MARKER
+from .targets import ROOT, Prior, load_targets, matches
 
 
 def priors(targets: SanctionsTargets) -> dict[str, Prior]:
@@ -130,7 +133,166 @@ def fit_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=N
                        on_generation=saved)
     except RuntimeError as e:  # too few particles within the tolerance: say so in one line
         raise ExperimentError(f"{targets.path}: {e}; raise smc.particles or smc.quantile") from None
-    last = pd.read_parquet(folder / "populations" / f"g{len(pops) - 1:02d}.parquet")
-    last = last[[c for c in last.columns if not c.startswith("u:")]]
-    atomic_write(folder / "posterior.parquet", last.to_parquet(index=False))
+    write_posterior_file(targets, folder / "posterior.csv", pops, names, prior)
     return pops
+
+
+def fitted_policies(targets: SanctionsTargets) -> dict[int, str]:
+    """The kinds of the fitted scenario's policies, by index (what a ``policies.N.*`` column belongs to)."""
+    resolved = resolve_params(read_params_file(targets.scenario_path), {}, 1.0, "scenario")
+    return {i: p["kind"] for i, p in enumerate(resolved["policies"])}
+
+
+def write_posterior_file(targets: SanctionsTargets, path: Path, pops: list[Population], names: list[str],
+                         prior: dict[str, Prior]) -> Path:
+    """The last generation as the posterior CSV the experiment machinery samples from (`sim.explore.posterior`)."""
+    last = pops[-1]
+    frame = pd.DataFrame(last.theta, columns=names)
+    frame.insert(0, "distance", last.distances)
+    frame.insert(0, "weight", last.weights)
+    frame.insert(0, "particle", np.arange(len(frame)))
+    rel = targets.path.name
+    header = [f"{MARKER} from {rel}: the sanctions era's posterior, ABC-SMC generation "
+              f"{len(pops) - 1} ({len(frame)} particles, tolerance {last.epsilon:.4g} in the fit's units, ESS "
+              f"{last.ess():.0f}). Sample it from an experiment with posterior = \"...\" and "
+              f"[sampling] method = \"posterior\" (docs/ODD.md 8.7)."]
+    return write_posterior(path, frame, targets.spec.scenario, fitted_policies(targets),
+                           [k for k, p in prior.items() if p.relative], header)
+
+
+def write_prior_file(targets: SanctionsTargets, folder: Path) -> Path:
+    """Generation 0 (draws of the prior, equal weights) as a posterior-format CSV: the prior predictive's draws."""
+    frame = pd.read_parquet(folder / "populations" / "g00.parquet")
+    names = [c for c in frame.columns if c not in ("weight", "distance") and not c.startswith("u:")]
+    out = frame[names].copy()
+    out.insert(0, "distance", frame["distance"])
+    out.insert(0, "weight", 1.0)
+    out.insert(0, "particle", np.arange(len(out)))
+    prior = priors(targets)
+    return write_posterior(folder / "prior.csv", out, targets.spec.scenario, fitted_policies(targets),
+                           [k for k in names if prior[k].relative],
+                           [f"{MARKER} from {targets.path.name}: draws of the prior (generation 0), equal weights"])
+
+
+def central_particle(post: Posterior, prior: dict[str, Prior]) -> int:
+    """The particle nearest the posterior's centre: the weighted median of each parameter, measured on its prior's
+    CDF (so every parameter counts on the same 0-1 scale); a real particle, so its combination was simulated."""
+    names = post.names
+    z = np.column_stack([marginal(k, prior[k]).frozen().cdf(post.frame[k].to_numpy(float)) for k in names])
+    w = post.weights
+    centre = np.array([weighted_quantile(z[:, j], w, 0.5)[0] for j in range(len(names))])
+    return int(np.argmin(np.sum((z - centre) ** 2, axis=1)))
+
+
+def verdict(post_width: float, prior_width: float) -> str:
+    """How much the data narrowed a parameter: its posterior 90% width against its prior's."""
+    r = post_width / prior_width if prior_width > 0 else math.nan
+    return "pinned" if r < 0.5 else "narrowed" if r < 0.8 else "loose"
+
+
+def parameter_table(post: Posterior, prior: dict[str, Prior]) -> pd.DataFrame:
+    """Per parameter: prior and posterior 5/50/95%, the ratio of the 90% widths and the verdict."""
+    q = post.quantiles([0.05, 0.5, 0.95])
+    rows = []
+    for k in post.names:
+        f = marginal(k, prior[k]).frozen()
+        p05, p50, p95 = (float(v) for v in f.ppf([0.05, 0.5, 0.95]))
+        a, m, b = (float(q.loc[x, k]) for x in (0.05, 0.5, 0.95))
+        rows.append({"parameter": k, "prior": prior[k].describe(), "source": prior[k].source,
+                     "prior_p05": p05, "prior_p50": p50, "prior_p95": p95,
+                     "posterior_p05": a, "posterior_p50": m, "posterior_p95": b,
+                     "width_ratio": (b - a) / (p95 - p05) if p95 > p05 else math.nan,
+                     "verdict": verdict(b - a, p95 - p05)})
+    return pd.DataFrame(rows)
+
+
+def calibrated_scenario_toml(targets: SanctionsTargets, post: Posterior, prior: dict[str, Prior]) -> tuple[str, dict]:
+    """The history scenario at the posterior's central particle, as a complete parameter file with provenance
+    comments; and the particle's values."""
+    from datetime import date
+
+    from ..core.params import make_params
+    from ..core.params_toml import params_toml
+    from .search import round_value
+
+    i = central_particle(post, prior)
+    values = {k: round_value(float(post.frame[k].iloc[i])) for k in post.names}
+    resolved = resolve_params(read_params_file(targets.scenario_path), {}, 1.0, "scenario")
+    overrides = expand_uncertainties(values, resolved, prior)
+    params = make_params(resolve_params(resolved, overrides, 1.0, "calibrated"))
+    table = parameter_table(post, prior).set_index("parameter")
+    notes = {}
+    for key in overrides:
+        pattern = next(p for p in prior if p == key or ("*" in p and matches(p, key)))
+        r = table.loc[pattern]
+        notes[key] = (f"calibrated ({r['verdict']}): prior {r['prior']} ({r['source']}); posterior 90%: "
+                      f"{r['posterior_p05']:.4g} to {r['posterior_p95']:.4g}")
+    rel = targets.path.relative_to(ROOT) if targets.path.is_relative_to(ROOT) else targets.path.name
+    header = (f"{MARKER} from {targets.path.name} on {date.today().isoformat()}; regenerate with\n"
+              f"    olsim calibrate {rel}\n"
+              f"{targets.spec.scenario} with the {len(values)} calibrated parameters set to particle {i} of the posterior "
+              f"({len(post.frame)} particles),\nthe one nearest the weighted median of every parameter (on its prior's "
+              f"scale); its distance\n{float(post.frame['distance'].iloc[i]):.3g} tolerance units. The posterior's draws "
+              f"are in {targets.spec.posterior}; each calibrated\nvalue's comment gives its prior, source and posterior "
+              f"90% interval (docs/ODD.md 8.7).")
+    params = params.model_copy(update={"description": f"History, calibrated: {targets.spec.scenario} at the centre of "
+                                                      f"the sanctions-era posterior ({targets.path.name})"})
+    return params_toml(params, header=header, notes=notes), values
+
+
+def check_shipped(path: Path, inputs: list[Path], force: bool) -> None:
+    """A file the calibration may replace: not one of its inputs, and written by olsim calibrate (or --force)."""
+    for p in inputs:
+        if path.exists() and p.exists() and path.resolve() == p.resolve():
+            raise ExperimentError(f"output: {path} is an input of the calibration; choose another output")
+    if path.is_dir():
+        raise ExperimentError(f"output: {path} is a folder")
+    if path.exists() and not force:
+        first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+        if MARKER not in first:
+            raise ExperimentError(f"output: {path} exists and was not written by olsim calibrate; move it, change "
+                                  f"the targets file's output/posterior, or add --force")
+    if not path.parent.is_dir():
+        raise ExperimentError(f"output: folder {path.parent} does not exist")
+
+
+@dataclass
+class SanctionsCalibration:
+    folder: Path
+    pops: list
+    parameters: pd.DataFrame
+    checks: dict
+    shipped: list[Path]  # the targets file's output and posterior, if replaced
+
+
+def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=None, particles=None,
+                        generations=None, resume=False, force=False, log=None) -> SanctionsCalibration:
+    """The whole sanctions-era calibration: the fit (resumable), the calibrated scenario and the posterior file,
+    the predictive checks and the report, all in ``folder``; the targets file's ``output`` and ``posterior`` are
+    replaced only by a calibration with the file's own settings (``particles`` and ``generations`` not given)."""
+    from .sanctions_report import run_predictive, write_report
+
+    folder = Path(folder)
+    own = particles is None and generations is None
+    inputs = [targets.path, targets.scenario_path]
+    if own:
+        for p in (targets.output_path, targets.posterior_path):
+            check_shipped(p, inputs, force)
+    pops = fit_sanctions(targets, folder, processes, scheduler, particles, generations, log)
+    prior = priors(targets)
+    post = read_posterior(folder / "posterior.csv")
+    text, _ = calibrated_scenario_toml(targets, post, prior)
+    calibrated = folder / "history_calibrated.toml"
+    atomic_write(calibrated, text.encode())
+    table = parameter_table(post, prior)
+    checks = run_predictive(targets, folder, calibrated, processes, scheduler, resume, log)
+    shipped = []
+    if own:
+        atomic_write(targets.output_path, text.encode())
+        atomic_write(targets.posterior_path, (folder / "posterior.csv").read_bytes())
+        shipped = [targets.output_path, targets.posterior_path]
+    shown = lambda p: str(p.relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p)  # noqa: E731
+    write_report(targets, folder, pops, table, checks,
+                 shown(targets.output_path) if own else "history_calibrated.toml (this folder)",
+                 shown(targets.posterior_path) if own else "posterior.csv (this folder)")
+    return SanctionsCalibration(folder, pops, table, checks, shipped)

@@ -207,6 +207,7 @@ class StateParams(Strict):
     workforce_growth: float = F(0.005, "assumption; facts: contracts lined up for far more workers (UN Panel 2024)", "monthly growth of every host's workforce target while revenue is short of target (up to host_growth_cap)", ge=0, le=1)
     host_growth_cap: float = F(2.0, "assumption", "largest workforce target a host can reach by the state's shifting, as a multiple of its initial workers", ge=1, le=100)
     shift_share: float = F(0.05, "assumption", "monthly share of the posts closed by sanctions that the state moves to more open hosts", ge=0, le=1)
+    evasion_flow: float = F(0.0, "assumption (docs/ODD.md 7.2.4; Known gap 10): how evasion acts is left for the sanctions-era calibration to decide", "how sanctions limit postings: 0 caps a host's stock at the reachable share of its target (nobody is posted while the workforce is above it); 1 fills each month the reachable share of its vacancies (target - active); in between, a mix", ge=0, le=1)
     reprisal_severity: float = F(0.1, "facts: reprisals against families, camps (US State Dept; rights groups); weight: assumption", "weight of the family's punishment in a worker's risk", ge=0, le=5)
 
 

@@ -70,16 +70,31 @@ def params_toml(params: Params, with_comments: bool = True, header: str | None =
         lines.append("")
     for name in ("worker", "minder", "work", "remittance", "escape", "deaths", "channels", "state"):
         _section(lines, name, getattr(params, name), with_comments, notes)
-    for p in params.policies:
-        lines.append("[[policies]]")
-        for name, value in p.model_dump(mode="json", exclude_none=True).items():
-            if name == "compliance" and isinstance(value, dict):
+    notes = notes or {}
+
+    def note_lines(key: str) -> list[str]:
+        return [f"# {' '.join(notes[key].split())}"] if key in notes else []
+
+    def table(prefix: str, header: str, d: dict) -> None:
+        """One policy (or schedule entry): its scalar fields, its compliance table, then its schedule's tables."""
+        lines.append(header)
+        order = ["kind", "label", *[k for k in d if k not in ("kind", "label")]]
+        for name in [k for k in order if k in d]:
+            value = d[name]
+            if (name == "compliance" and isinstance(value, dict)) or name == "schedule":
                 continue
+            lines.extend(note_lines(f"{prefix}.{name}"))
             lines.append(f"{name} = {_value(value)}")
-        if isinstance(p.compliance, dict):
-            lines.append("[policies.compliance]")
-            for h, c in p.compliance.items():
+        if isinstance(d.get("compliance"), dict):
+            lines.append(f"[{header.strip('[]')}.compliance]".replace("[[", "[").replace("]]", "]"))
+            for h, c in d["compliance"].items():
+                lines.extend(note_lines(f"{prefix}.compliance.{h}"))
                 lines.append(f"{h} = {_value(c)}")
+        for j, entry in enumerate(d.get("schedule") or []):
+            table(f"{prefix}.schedule.{j}", "[[policies.schedule]]", entry)
+
+    for i, p in enumerate(params.policies):
+        table(f"policies.{i}", "[[policies]]", p.model_dump(mode="json", exclude_none=True))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -403,15 +403,18 @@ def legal_thresholds(ban, evasion, repatriation, repatriation_evasion, routes):
     return np.stack([permit, student, np.where(routes[:, 2] > 0, tourist, 1.0)], axis=1)
 
 
-def deployments(target, active, ban, evasion, repatriation, shift_share, target_cap, repatriation_evasion=0.0):
+def deployments(target, active, ban, evasion, repatriation, shift_share, target_cap, repatriation_evasion=0.0,
+                flow=0.0):
     """New workers per host this month, and how the state re-allocates its targets.
 
     A host's compliance with a permit ban or a repatriation mandate closes
     that share of its market to new workers; of each closed share, a share
     (``evasion``, ``repatriation_evasion``) stays reachable on visas or another
-    status (`reachable_share`). The state
-    fills each host up to what is reachable of its target (whole workers,
-    rounded down). Each month it also moves a share ``shift_share`` of the
+    status (`reachable_share`). With ``flow`` 0 the state fills each host up to
+    what is reachable of its target (a cap on the stock); with ``flow`` 1 it
+    fills the reachable share of each host's vacancies (target - active) every
+    month (a brake on the flow); in between, ``target x reach - active x (1 -
+    flow x (1 - reach))``; whole workers, rounded down. Each month it also moves a share ``shift_share`` of the
     posts it has lost to hosts more reachable than the one that closed them,
     in proportion to their target times how much more reachable they are,
     and no host's target beyond ``target_cap``; with equal compliance
@@ -419,7 +422,8 @@ def deployments(target, active, ban, evasion, repatriation, shift_share, target_
     """
     target = np.asarray(target, dtype=float)
     reachable = reachable_share(ban, evasion, repatriation, repatriation_evasion)
-    counts = np.floor(np.maximum(target * reachable - np.asarray(active, dtype=float), 0.0) + 1e-9).astype(np.int64)
+    counted = np.asarray(active, dtype=float) * (1.0 - flow * (1.0 - reachable))  # flow 0: every worker counts
+    counts = np.floor(np.maximum(target * reachable - counted, 0.0) + 1e-9).astype(np.int64)
     room = np.maximum(np.asarray(target_cap, dtype=float) - target, 0.0)
     lost = target * (1.0 - reachable)
     gain = np.maximum(reachable[None, :] - reachable[:, None], 0.0) * (target * (room > 0))[None, :]  # row host -> column host

@@ -62,7 +62,7 @@ class StateBooks:
         """How many to post to each host this month; lost posts move toward hosts that do not comply."""
         counts, target_change = rules.deployments(
             self.target_workers, active_by_host, lv.ban, lv.evasion, lv.repatriation, self.p_state.state.shift_share,
-            self.target_cap, lv.repatriation_evasion)
+            self.target_cap, lv.repatriation_evasion, self.p_state.state.evasion_flow)
         self.legal_thresholds = rules.legal_thresholds(lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion, self.routes)
         self.target_workers = self.target_workers + target_change
         return np.where(lv.closed, 0, counts)  # nobody is posted across a closed border

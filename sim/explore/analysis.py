@@ -86,6 +86,74 @@ def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) ->
     return pd.DataFrame(rows)
 
 
+CREDIBLE = 0.9  # the posterior experiments' credible level: the 5th to 95th percentile over the draws
+
+
+def draw_means(runs: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    """Each (scenario, sample) outcome averaged over its replicates: one row per scenario and posterior draw."""
+    return runs.groupby(["scenario", "sample"], sort=False)[outcomes].mean().reset_index()
+
+
+def posterior_summary(runs: pd.DataFrame, outcomes: list[str], reference: str, level: float = CREDIBLE) -> pd.DataFrame:
+    """Policy answers over posterior draws: per (scenario, outcome) the median and the central ``level`` credible
+    interval over the draws of the outcome, of its change from the reference (same draw, same seeds: common
+    random numbers) and of that change in percent of the reference; and the probability the change is below 0.
+
+    The unit is the draw: its outcome is the mean over its replicates, so the interval holds the parameters'
+    uncertainty (the posterior) and what is left of the model's noise after averaging the replicates.
+    """
+    lo_q, hi_q = 0.5 - level / 2, 0.5 + level / 2
+    means = draw_means(runs, outcomes)
+    ref = means[means["scenario"] == reference].set_index("sample")
+    rows = []
+    for scenario, g in means.groupby("scenario", sort=False):
+        g = g.set_index("sample")
+        common = g.index.intersection(ref.index)
+        for o in outcomes:
+            v = g[o].to_numpy(float)
+            d = (g.loc[common, o] - ref.loc[common, o]).to_numpy(float)
+            base = ref.loc[common, o].to_numpy(float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pct = np.where(base != 0, 100 * d / np.abs(base), np.nan)
+            row = {"scenario": scenario, "outcome": o, "draws": int(np.isfinite(v).sum())}
+            for name, x in (("", v), ("change_", d), ("change_pct_", pct)):
+                x = x[np.isfinite(x)]
+                row.update({f"{name}median": float(np.median(x)) if len(x) else math.nan,
+                            f"{name}low": float(np.quantile(x, lo_q)) if len(x) else math.nan,
+                            f"{name}high": float(np.quantile(x, hi_q)) if len(x) else math.nan})
+            fd = d[np.isfinite(d)]
+            row["p_below_reference"] = float((fd < 0).mean()) if len(fd) and scenario != reference else math.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+RANKED = {  # outcome: True if more is better for the ranking
+    "revenue_delivered_per_year": False,  # first = the largest cut in the state's revenue
+    "retained_per_worker_month": True,  # first = the workers keep the most per month worked
+}
+
+
+def rank_probabilities(runs: pd.DataFrame, reference: str, ranked: dict[str, bool] | None = None) -> pd.DataFrame:
+    """Per scenario (the reference excluded) and ranked outcome: the probability over posterior draws that it
+    ranks first (ties share the draw), and its mean rank (1 = best)."""
+    ranked = RANKED if ranked is None else ranked
+    ranked = {o: up for o, up in ranked.items() if o in runs.columns}
+    means = draw_means(runs, list(ranked))
+    means = means[means["scenario"] != reference]
+    scenarios = list(dict.fromkeys(means["scenario"]))
+    rows = []
+    for o, up in ranked.items():
+        table = means.pivot(index="sample", columns="scenario", values=o)[scenarios].dropna()
+        x = table.to_numpy(float) * (1 if up else -1)  # larger is better
+        best = x == x.max(axis=1, keepdims=True)
+        first = (best / best.sum(axis=1, keepdims=True)).mean(axis=0) if len(x) else np.full(len(scenarios), math.nan)
+        rank = (stats.rankdata(-x, axis=1, method="average")).mean(axis=0) if len(x) else np.full(len(scenarios), math.nan)
+        for k, sc in enumerate(scenarios):
+            rows.append({"scenario": sc, "outcome": o, "better": "more" if up else "less", "draws": len(x),
+                         "p_first": float(first[k]), "mean_rank": float(rank[k])})
+    return pd.DataFrame(rows)
+
+
 def sobol_indices(problem: dict, y: np.ndarray, second_order: bool = False, seed: int = 0) -> pd.DataFrame:
     """First-order (S1) and total (ST) Sobol indices with 95% bootstrap intervals (SALib)."""
     from SALib.analyze import sobol
@@ -178,6 +246,18 @@ class ExperimentResult:
     def summary(self) -> pd.DataFrame:
         return scenario_summary(self.runs, self.outcomes, self.reference)
 
+    @property
+    def is_posterior(self) -> bool:
+        return self.manifest["sampling"]["method"] == "posterior"
+
+    def policy_answers(self) -> pd.DataFrame:
+        """Credible intervals over the posterior's draws (posterior experiments; empty otherwise)."""
+        return posterior_summary(self.runs, self.outcomes, self.reference) if self.is_posterior and len(self.runs) else pd.DataFrame()
+
+    def ranks(self) -> pd.DataFrame:
+        """The probability each scenario ranks first (posterior experiments; empty otherwise)."""
+        return rank_probabilities(self.runs, self.reference) if self.is_posterior and len(self.runs) else pd.DataFrame()
+
     def sensitivity(self) -> pd.DataFrame:
         """Sobol or Morris indices per scenario and outcome (empty unless sampled so, and complete)."""
         method = self.manifest["sampling"]["method"]
@@ -186,23 +266,30 @@ class ExperimentResult:
             return pd.DataFrame()
         n_samples = len(self.samples)
         frames = []
-        for scenario, g in self.runs.groupby("scenario", sort=False):
-            means = g.groupby("sample")[self.outcomes].mean().reindex(range(n_samples))
-            for o in self.outcomes:
-                y = means[o].to_numpy(float)
-                if not np.all(np.isfinite(y)) or np.std(y) == 0:
-                    continue  # undefined somewhere, or constant: no indices
-                seed = self.manifest["sampling"]["seed"]
-                if method == "sobol":
-                    df = sobol_indices(problem, y, self.manifest["sampling"]["second_order"], seed=seed)
-                else:
-                    df = morris_indices(problem, self.sample_matrix, y, self.manifest["sampling"]["levels"], seed=seed)
-                df.insert(0, "outcome", o)
-                df.insert(0, "scenario", scenario)
-                frames.append(df)
+        per_scenario = {sc: g.groupby("sample")[self.outcomes].mean().reindex(range(n_samples))
+                        for sc, g in self.runs.groupby("scenario", sort=False)}
+        ref = per_scenario.get(self.reference)
+        for scenario, means in per_scenario.items():
+            # the indices of each outcome's level, and (but for the reference) of its paired change from the
+            # reference at the same sample and seeds: what a policy answer's size hinges on
+            ys = [("level", means)] + ([("change", means - ref)] if scenario != self.reference and ref is not None else [])
+            for of, table in ys:
+                for o in self.outcomes:
+                    y = table[o].to_numpy(float)
+                    if not np.all(np.isfinite(y)) or np.std(y) == 0:
+                        continue  # undefined somewhere, or constant: no indices
+                    seed = self.manifest["sampling"]["seed"]
+                    if method == "sobol":
+                        df = sobol_indices(problem, y, self.manifest["sampling"]["second_order"], seed=seed)
+                    else:
+                        df = morris_indices(problem, self.sample_matrix, y, self.manifest["sampling"]["levels"], seed=seed)
+                    df.insert(0, "of", of)
+                    df.insert(0, "outcome", o)
+                    df.insert(0, "scenario", scenario)
+                    frames.append(df)
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if len(out):
-            out.insert(2, "method", method)
+            out.insert(3, "method", method)
         return out
 
     def write_analysis(self, plots: bool = True) -> list[Path]:
@@ -215,6 +302,10 @@ class ExperimentResult:
         if len(sens):
             sens.to_csv(self.folder / "sensitivity.csv", index=False, float_format="%.6g")
             written.append(self.folder / "sensitivity.csv")
+        for name, table in (("policy_answers", self.policy_answers()), ("ranks", self.ranks())):
+            if len(table):
+                table.to_csv(self.folder / f"{name}.csv", index=False, float_format="%.6g")
+                written.append(self.folder / f"{name}.csv")
         if plots and len(self.runs):
             from ..plots.experiments import experiment_figures  # matplotlib only when figures are drawn
 
@@ -238,7 +329,8 @@ class ExperimentResult:
         if len(sens):
             key = "ST" if "ST" in sens else "mu_star"
             lines.append(f"  sensitivity ({sens['method'].iloc[0]}; ranked by {key}):")
-            for (scenario, o), g in sens.groupby(["scenario", "outcome"], sort=False):
+            for (scenario, o, of), g in sens.groupby(["scenario", "outcome", "of"], sort=False):
                 top = g.sort_values(key, ascending=False).head(3)
-                lines.append(f"    {scenario} / {o}: " + ", ".join(f"{p} {v:.2f}" for p, v in zip(top["parameter"], top[key])))
+                what = o if of == "level" else f"change in {o} from {self.reference}"
+                lines.append(f"    {scenario} / {what}: " + ", ".join(f"{p} {v:.2f}" for p, v in zip(top["parameter"], top[key])))
         return "\n".join(lines)

@@ -8,6 +8,7 @@ any evaluator gives the same results.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import itertools
 import json
@@ -16,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -107,19 +109,35 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
         raise ExperimentError(f"sampling: {n_samples:,} samples x {len(spec.scenarios)} scenarios x {spec.replicates} replicates "
                               f"= {n_tasks:,} runs is more than one experiment can plan (at most {MAX_SAMPLES:,} samples x "
                               f"scenarios and {MAX_TASKS:,} runs); split it into several experiments")
-    samples, matrix, problem = sample_table(spec)
+    posterior = None
+    if spec.posterior is not None:
+        from .posterior import read_posterior
+
+        posterior = read_posterior(folder / spec.posterior)
+        samples, matrix, problem = posterior_samples(posterior, spec.sampling.n, spec.sampling.seed), None, None
+    else:
+        samples, matrix, problem = sample_table(spec)
     plan = Plan(spec=spec, path=path, text=text, base=base, scenario_params=scenario_params, problem=problem,
                 samples=samples, raw_samples=matrix)
     failed: dict[tuple[str, str], list] = {}  # (scenario, problem) -> the samples that have it
     for sc in spec.scenarios:
         r, ov = scenario_raw[sc.name]
         resolved = scenario_params[sc.name]
+        if posterior is not None:
+            from .posterior import scenario_columns
+
+            taken = scenario_columns(posterior, sc.without, resolved["policies"], sc.name)
+            kinds = {k: SimpleNamespace(relative=k in posterior.relative) for k in taken}
+        else:
+            taken = [k for k in spec.uncertainties if not any(fnmatch.fnmatchcase(k, w) for w in sc.without)]
+            kinds = spec.uncertainties
         for j, row in enumerate(samples.to_dict("records")):
             values = {k: v for k, v in row.items() if k != "sample"}
+            applied = {k: values[k] for k in taken}
             try:
                 # on the scenario's resolved parameters, already scaled: a relative factor on hosts.*.workers
                 # multiplies the simulated workers once
-                params = resolve_params(resolved, expand_uncertainties(values, resolved, spec.uncertainties), 1.0, "")
+                params = resolve_params(resolved, expand_uncertainties(applied, resolved, kinds), 1.0, "")
             except ExperimentError as e:
                 for line in e.errors:
                     problem = line.removeprefix(": ")
@@ -202,10 +220,19 @@ MAX_SAMPLES = 100_000  # samples x scenarios planned at once (~25 kB of paramete
 MAX_TASKS = 1_000_000
 
 
+def posterior_samples(posterior, n: int, seed: int) -> pd.DataFrame:
+    """The sample table of a posterior experiment: draw j is particle ``particle`` of the posterior file."""
+    rows = posterior.draws(n, seed)
+    table = posterior.frame.iloc[rows][posterior.names].reset_index(drop=True)
+    table.insert(0, "particle", rows.astype("int64"))
+    table.insert(0, "sample", np.arange(n, dtype="int64"))
+    return table
+
+
 def planned_size(spec: Experiment) -> tuple[int, int]:
     """(samples, tasks) an experiment will have, computed without building them."""
     s, d = spec.sampling, len(spec.uncertainties)
-    samples = {"none": 1, "lhs": s.n, "sobol": s.n * ((2 * d + 2) if s.second_order else (d + 2)), "morris": s.n * (d + 1),
+    samples = {"none": 1, "posterior": s.n, "lhs": s.n, "sobol": s.n * ((2 * d + 2) if s.second_order else (d + 2)), "morris": s.n * (d + 1),
                "grid": math.prod(len(u.values) if u.values is not None else s.levels for u in spec.uncertainties.values())}[s.method]
     return samples, samples * len(spec.scenarios) * spec.replicates
 

@@ -14,6 +14,7 @@ Vocabulary (exploratory modelling; docs/ODD.md section 8.5 maps it to the EMA Wo
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from typing import Any, Literal
@@ -87,8 +88,9 @@ class Uncertainty(Strict):
 
 
 class Sampling(Strict):
-    method: Literal["none", "grid", "lhs", "sobol", "morris"] = Field("none", description="how the uncertainties are sampled")
-    n: int = Field(0, ge=0, le=1_000_000, description="lhs: samples; sobol: base samples N (a power of 2; N(D+2) runs, N(2D+2) with second order); morris: trajectories")
+    method: Literal["none", "grid", "lhs", "sobol", "morris", "posterior"] = Field(
+        "none", description="how the uncertainties are sampled (posterior: draws of the experiment's posterior file)")
+    n: int = Field(0, ge=0, le=1_000_000, description="lhs: samples; sobol: base samples N (a power of 2; N(D+2) runs, N(2D+2) with second order); morris: trajectories; posterior: draws")
     levels: int = Field(4, ge=2, le=1000, description="grid: points per uncertainty given by a range; morris: levels of the grid")
     second_order: bool = Field(False, description="sobol: also second-order indices")
     seed: int = Field(0, ge=0, description="seed of the sample (not of the model)")
@@ -98,10 +100,13 @@ class Scenario(Strict):
     """A named policy package: what is run (EMA Workbench: a policy)."""
 
     name: str
+    label: str = Field("", max_length=60, description="a short human name for figures and tables (default: the name)")
     description: str = ""
     params: str | None = Field(None, description="a parameter file replacing the base (relative to the experiment file)")
     policies: list[dict[str, Any]] | None = Field(None, description="replaces the policies of the base")
     overrides: dict[str, Any] = Field(default_factory=dict, description="dotted keys, e.g. 'hosts.russia.workers' = 5000")
+    without: list[str] = Field(default_factory=list, description="uncertainties or posterior columns this scenario does "
+                               "not take (glob patterns, e.g. 'policies.*'): it keeps its own values of them")
 
 
 class Experiment(Strict):
@@ -119,6 +124,8 @@ class Experiment(Strict):
     scenarios: list[Scenario] = Field(default_factory=lambda: [Scenario(name="base")])
     uncertainties: dict[str, Uncertainty] = Field(default_factory=dict)
     sampling: Sampling = Field(default_factory=Sampling)
+    posterior: str | None = Field(None, description="a posterior CSV written by olsim calibrate (relative to the experiment "
+                                  "file); with sampling.method = 'posterior', every scenario runs at sampling.n of its draws")
     hosts: bool = Field(False, description="also keep each run's monthly table per host (hosts/RUN_ID.parquet)")
 
     @model_validator(mode="after")
@@ -144,10 +151,25 @@ class Experiment(Strict):
         if len(set(self.outcomes)) != len(self.outcomes):
             errors.append("outcomes: an outcome is listed twice")
         method, n = self.sampling.method, self.sampling.n
-        if self.uncertainties and method == "none":
+        if method == "posterior" or self.posterior is not None:
+            if self.posterior is None:
+                errors.append("posterior: sampling.method is posterior, so name the posterior file (posterior = \"...\")")
+            elif method != "posterior":
+                errors.append(f"sampling.method: a posterior file is given, so the method is 'posterior' (got {method})")
+            if self.uncertainties:
+                errors.append("uncertainties: an experiment samples either uncertainties or a posterior, not both")
+            if n < 1:
+                errors.append("sampling.n: the number of posterior draws (at least 1)")
+        elif self.uncertainties and method == "none":
             errors.append("sampling.method: uncertainties are given, so choose grid, lhs, sobol or morris")
-        if not self.uncertainties and method != "none":
+        if not self.uncertainties and method not in ("none", "posterior"):
             errors.append(f"uncertainties: sampling.method is {method}, but no uncertainty is given")
+        for sc in self.scenarios:
+            if sc.without and not self.uncertainties and self.posterior is None:
+                errors.append(f"scenarios ({sc.name}).without: nothing is sampled (no uncertainties, no posterior)")
+            for pattern in sc.without if self.uncertainties else []:
+                if not any(fnmatch.fnmatchcase(k, pattern) for k in self.uncertainties):
+                    errors.append(f"scenarios ({sc.name}).without: '{pattern}' matches no uncertainty")
         if method in ("lhs", "sobol", "morris") and n < 1:
             errors.append(f"sampling.n: {method} needs n >= 1")
         if method == "sobol" and n & (n - 1):

@@ -33,7 +33,61 @@ def experiment_figures(result, folder: str | Path) -> list[Path]:
     sens = sensitivity_figure(result, folder / "sensitivity.png")
     if sens is not None:
         out.append(sens)
+    forest = forest_figure(result, folder / "forest.png")
+    if forest is not None:
+        out.append(forest)
     return out
+
+
+FOREST = [  # (outcome, in percent of the reference?) panels of the forest plot, when the experiment has them
+    ("revenue_delivered_per_year", True), ("retained_per_worker_month", True), ("net_gain_p50", False),
+    ("deaths_per_10000_worker_years", False), ("escapes_per_1000_worker_years", False),
+]
+INK = "#0072B2"  # Okabe-Ito blue: one colour, so nothing is read from hue
+
+
+def scenario_labels(result) -> dict[str, str]:
+    """Each scenario's label for figures: its ``label``, else its name with spaces."""
+    return {s["name"]: s.get("label") or s["name"].replace("_", " ") for s in result.manifest["experiment"]["scenarios"]}
+
+
+def forest_figure(result, path: Path) -> Path | None:
+    """Posterior experiments: per scenario, the median change from the reference and its 90% credible interval
+    over the posterior draws, one panel per outcome (revenue and what workers keep in percent, the rest in
+    their units); rows ordered by the revenue change."""
+    answers = result.policy_answers()
+    if not len(answers):
+        return None
+    panels = [(o, pct) for o, pct in FOREST if o in result.outcomes]
+    if not panels:
+        return None
+    labels = scenario_labels(result)
+    ref = result.reference
+    rev = answers[answers["outcome"] == panels[0][0]].set_index("scenario")
+    order = [sc for sc in rev.sort_values("change_pct_median" if panels[0][1] else "change_median",
+                                          ascending=False).index if sc != ref]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.3 + 2.6 * len(panels), 0.42 * len(order) + 1.9),
+                             sharey=True, squeeze=False)
+    y = np.arange(len(order))[::-1]
+    for ax, (o, pct) in zip(axes[0], panels):
+        a = answers[answers["outcome"] == o].set_index("scenario").loc[order]
+        key = "change_pct_" if pct else "change_"
+        med, lo, hi = (a[f"{key}{k}"].to_numpy(float) for k in ("median", "low", "high"))
+        ax.hlines(y, lo, hi, color=INK, lw=2.2)
+        ax.plot(med, y, "o", color=INK, ms=6)
+        ax.axvline(0, color="#444444", lw=0.9)
+        ax.set_title(f"{OUTCOMES[o].label}\n" + ("change, % of no sanctions" if pct else f"change, {OUTCOMES[o].unit}"),
+                     fontsize=9.5)
+        ax.grid(alpha=0.3, axis="x")
+        ax.tick_params(labelsize=9)
+        lo_all, hi_all = np.nanmin(np.r_[lo, 0]), np.nanmax(np.r_[hi, 0])
+        pad = 0.08 * (hi_all - lo_all or 1)
+        ax.set_xlim(lo_all - pad, hi_all + pad)
+    axes[0, 0].set_yticks(y, [labels.get(sc, sc) for sc in order], fontsize=9.5)
+    m = result.manifest["experiment"]
+    fig.suptitle(f"Change from '{labels.get(ref, ref)}': median and 90% credible interval over "
+                 f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates (same seeds)", fontsize=10.5)
+    return save(fig, path)
 
 
 def series_figure(result, path: Path, scenarios, colours) -> Path:
@@ -104,12 +158,12 @@ def sensitivity_figure(result, path: Path) -> Path | None:
     sens = result.sensitivity()
     if not len(sens):
         return None
-    groups = list(sens.groupby(["scenario", "outcome"], sort=False))
+    groups = list(sens.groupby(["scenario", "outcome", "of"], sort=False))
     cols = min(2, len(groups))
     rows = math.ceil(len(groups) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 0.35 * len(groups[0][1]) * rows + 1.5 * rows), squeeze=False)
     sobol = "ST" in sens
-    for ax, ((scenario, outcome), g) in zip(axes.flat, groups):
+    for ax, ((scenario, outcome, of), g) in zip(axes.flat, groups):
         g = g.sort_values("ST" if sobol else "mu_star")
         y = np.arange(len(g))
         if sobol:
@@ -119,7 +173,8 @@ def sensitivity_figure(result, path: Path) -> Path | None:
             ax.barh(y - 0.2, g["mu_star"], 0.4, xerr=g["mu_star_conf"], label="mu*", color="#4c72b0")
             ax.barh(y + 0.2, g["sigma"], 0.4, label="sigma", color="#dd8452")
         ax.set_yticks(y, g["parameter"], fontsize=8)
-        ax.set_title(f"{scenario}: {outcome}", fontsize=9)
+        what = OUTCOMES[outcome].label if of == "level" else f"change in {OUTCOMES[outcome].label} from {result.reference}"
+        ax.set_title(f"{scenario}: {what}", fontsize=9)
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=7)
     for ax in axes.flat[len(groups):]:

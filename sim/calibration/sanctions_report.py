@@ -1,0 +1,268 @@
+"""The sanctions era's posterior predictive check and its report (issue 15).
+
+After the ABC-SMC (`sanctions_fit`), `olsim calibrate params/targets_sanctions.toml` runs, in its folder:
+
+- ``predictive/``: the history scenario, and the same world without the sanctions (the 2020-23 border closure
+  kept), at ``draws`` posterior draws with fresh seeds (one replicate each, the fit's scale, per-host tables);
+- ``prior_predictive/``: the same at draws of the prior (generation 0), to show what the fit narrowed;
+- ``scale_check/``: the calibrated scenario at full scale and at the fit's scale, a few seeds each, so the
+  report can say whether simulating a share of the workforce moves the fitted measures.
+
+and writes ``report.md``, ``predictive.csv`` (every fit and held-out fact: its 5/50/95% over the posterior
+draws, the reported value, whether it lies inside the 90% band), ``parameters.csv`` (prior against posterior),
+``welfare.csv`` (the workers' welfare under the prior and the posterior) and ``plots/``. The held-out facts are
+read here for the first time: nothing computed from them feeds back into the fit.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..common.files import atomic_write
+from ..common.formatting import number
+from ..explore.plan import plan_experiment
+from ..explore.posterior import read_posterior
+from ..explore.runner import run_experiment
+from ..results.outcomes import OUTCOMES
+from .measures import measure
+from .sanctions import SanctionsTargets
+from .targets import ROOT
+
+LEVEL = 0.9  # the bands: 5th to 95th percentile over the draws
+WELFARE = ["retained_per_worker_month", "net_gain_p50", "worker_share_kept", "deaths_per_10000_worker_years",
+           "escapes_per_1000_worker_years"]
+OUTCOMES_RUN = ["revenue_delivered_per_year", *WELFARE, "workers_active_mean"]
+
+
+def _no_sanctions_policies(targets: SanctionsTargets) -> list[dict]:
+    """The fitted scenario's policies that are not sanctions (the border closure): the world without sanctions."""
+    from ..core.params import read_params_file
+
+    raw = read_params_file(targets.scenario_path)
+    return [p for p in raw.get("policies", []) if p.get("kind") == "border_closure"]
+
+
+def predictive_experiment(targets: SanctionsTargets, name: str, posterior: Path, draws: int) -> dict:
+    s = targets.spec.smc
+    return {"name": name, "base": str(targets.scenario_path.resolve()), "engine": "array",
+            "seed": s.seed + 10_000, "replicates": 1, "scale": s.scale, "hosts": True, "outcomes": OUTCOMES_RUN,
+            "posterior": str(posterior.resolve()), "sampling": {"method": "posterior", "n": draws, "seed": s.seed + 1},
+            "reference": "no_sanctions",
+            "scenarios": [{"name": "history", "label": "history (fitted)"},
+                          {"name": "no_sanctions", "label": "no sanctions (border closure kept)",
+                           "policies": _no_sanctions_policies(targets), "without": ["policies.*"]}]}
+
+
+def fact_values(result, facts: dict, scale: float, scenario: str = "history") -> pd.DataFrame:
+    """One row per run of ``scenario``, one column per fact: its measure from the run's per-host table."""
+    columns = sorted({f.column for f in facts.values()})
+    hosts = result.hosts(columns)
+    hosts = hosts[hosts["scenario"] == scenario]
+    rows = []
+    for rid, g in hosts.groupby("run_id", sort=True):
+        rows.append({"run_id": rid, **{k: measure(g, f, scale) for k, f in facts.items()}})
+    return pd.DataFrame(rows)
+
+
+def band_rows(values: pd.DataFrame, facts: dict, which: str) -> list[dict]:
+    lo_q, hi_q = 0.5 - LEVEL / 2, 0.5 + LEVEL / 2
+    rows = []
+    for k, f in facts.items():
+        v = values[k].to_numpy(float)
+        v = v[np.isfinite(v)]
+        lo, med, hi = (float(np.quantile(v, q)) for q in (lo_q, 0.5, hi_q)) if len(v) else (math.nan,) * 3
+        r = float(f.reported)
+        at_least = getattr(f, "bound", "equal") == "at_least"
+        inside = bool(hi >= r) if at_least else bool(lo <= r <= hi)
+        rows.append({"fact": k, "set": which, "what": f.what, "measure": f.measure, "reported": r,
+                     "p05": lo, "p50": med, "p95": hi, "inside": inside, "ratio_p50": med / r if r else math.nan,
+                     "bound": "at least" if at_least else "", "source": f.source})
+    return rows
+
+
+def predictive_table(post_result, prior_result, targets: SanctionsTargets) -> pd.DataFrame:
+    scale = targets.spec.smc.scale
+    spec = targets.spec
+    facts = {**spec.fit, **spec.held_out}
+    post = fact_values(post_result, facts, scale)
+    prior = fact_values(prior_result, facts, scale)
+    rows = band_rows(post, spec.fit, "fit") + band_rows(post, spec.held_out, "held out")
+    prior_rows = {r["fact"]: r for r in band_rows(prior, facts, "")}
+    for r in rows:
+        p = prior_rows[r["fact"]]
+        r.update({"prior_p05": p["p05"], "prior_p95": p["p95"], "prior_inside": p["inside"]})
+    return pd.DataFrame(rows)
+
+
+def welfare_table(post_result, prior_result, scale: float) -> pd.DataFrame:
+    """The welfare outcomes (and revenue, at full scale) over the prior's and the posterior's draws."""
+    lo_q, hi_q = 0.5 - LEVEL / 2, 0.5 + LEVEL / 2
+    rows = []
+    for o in ["revenue_delivered_per_year", *WELFARE]:
+        for scen in ("no_sanctions", "history"):
+            row = {"outcome": o, "what": OUTCOMES[o].what, "scenario": scen}
+            for name, res in (("prior", prior_result), ("posterior", post_result)):
+                v = res.runs.loc[res.runs["scenario"] == scen, o].to_numpy(float)
+                v = v[np.isfinite(v)] / (scale if OUTCOMES[o].total else 1.0)  # totals at full scale
+                for q, tag in ((lo_q, "p05"), (0.5, "p50"), (hi_q, "p95")):
+                    row[f"{name}_{tag}"] = float(np.quantile(v, q)) if len(v) else math.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, processes, scheduler, resume) -> pd.DataFrame:
+    """The calibrated scenario at full scale and at the fit's scale (same seeds): each fit fact's mean at both,
+    and their difference in the fit's tolerance units (the bias the fit's scale could carry)."""
+    from .sanctions import unit_miss
+
+    s = targets.spec.smc
+    rows = {}
+    for name, scale in (("full", 1.0), ("fit", s.scale)):
+        raw = {"name": f"scale-{name}", "base": str(calibrated.resolve()), "engine": "array", "seed": s.seed + 20_000,
+               "replicates": targets.spec.check.scale_seeds, "scale": scale, "hosts": True, "outcomes": ["revenue_delivered_per_year"]}
+        res = run_experiment(plan_experiment(raw, folder), folder / "scale_check" / name, processes=processes,
+                             scheduler=scheduler, resume=resume and (folder / "scale_check" / name / "manifest.json").exists(),
+                             plots=False, progress=False)
+        rows[name] = fact_values(res, targets.spec.fit, scale, scenario="base")
+    out = []
+    for k, f in targets.spec.fit.items():
+        full, fit = rows["full"][k].mean(), rows["fit"][k].mean()
+        out.append({"fact": k, "what": f.what, "full_scale": full, "fit_scale": fit,
+                    "difference_units": unit_miss(fit, f) - unit_miss(full, f) if f.bound == "equal" else
+                    (fit - full) / (f.tolerance * abs(float(f.reported)))})
+    return pd.DataFrame(out)
+
+
+def run_predictive(targets: SanctionsTargets, folder: Path, calibrated: Path, processes=None, scheduler=None,
+                   resume=False, log=None) -> dict:
+    """The three checks (see the module's doc); returns the tables the report is made of."""
+    from .sanctions_fit import write_prior_file
+
+    draws = targets.spec.check.draws
+    write_prior_file(targets, folder)
+    results = {}
+    for name, post in (("predictive", folder / "posterior.csv"), ("prior_predictive", folder / "prior.csv")):
+        raw = predictive_experiment(targets, name.replace("_", "-"), post, draws)
+        plan = plan_experiment(raw, folder)
+        if log:
+            log(f"{name}: {len(plan.tasks)} runs ({draws} draws of the {'posterior' if post.stem == 'posterior' else 'prior'} "
+                f"x 2 scenarios) at {targets.spec.smc.scale:g} scale, fresh seeds")
+        out = folder / name
+        results[name] = run_experiment(plan, out, processes=processes, scheduler=scheduler,
+                                       resume=resume and (out / "manifest.json").exists(), plots=False, progress=False)
+    seeds = targets.spec.check.scale_seeds
+    if log and seeds:
+        log(f"scale check: the calibrated scenario at full and at {targets.spec.smc.scale:g} scale, {seeds} seeds each")
+    scale = scale_check(targets, calibrated, folder, processes, scheduler, resume) if seeds else pd.DataFrame()
+    return {"predictive": predictive_table(results["predictive"], results["prior_predictive"], targets),
+            "welfare": welfare_table(results["predictive"], results["prior_predictive"], targets.spec.smc.scale),
+            "scale": scale, "results": results}
+
+
+def _fmt(x: float, m: str) -> str:
+    if m == "share":
+        return f"{100 * x:.0f}%"
+    if m == "per_year":
+        return number(x, money=True)
+    return f"{x:,.0f}"
+
+
+def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: dict, calibrated_rel: str,
+                posterior_rel: str) -> str:
+    spec = targets.spec
+    s = spec.smc
+    shown = targets.path.relative_to(ROOT) if targets.path.is_relative_to(ROOT) else targets.path
+    pred, welfare, scale = checks["predictive"], checks["welfare"], checks["scale"]
+    held = pred[pred["set"] == "held out"]
+    fit = pred[pred["set"] == "fit"]
+    last = pops[-1]
+    lines = ["# The sanctions era: calibration and posterior predictive check", "",
+             f"Targets: `{shown}` (scenario `{spec.scenario}`). Method: ABC-SMC over {len(params)} parameters "
+             f"(the sanctions response and the ten no-sanctions parameters jointly), {s.particles} particles x "
+             f"{len(pops)} generations at {s.scale:g} of the workforce, distance = root mean square of the "
+             f"{len(spec.fit)} fit facts' misses in tolerance units (docs/ODD.md 8.7). The {len(spec.held_out)} "
+             f"held-out facts were not read by the fit; they are judged here for the first time.", "",
+             "| generation | tolerance | simulated | acceptance | ESS |", "|---:|---:|---:|---:|---:|"]
+    for t, p in enumerate(pops):
+        eps = "-" if math.isinf(p.epsilon) else f"{p.epsilon:.3g}"
+        lines.append(f"| {t} | {eps} | {p.simulated} | {p.acceptance:.0%} | {p.ess():.0f} |")
+    lines += ["", f"Posterior: {len(last.theta)} particles, distance {last.distances.min():.3g} to "
+                  f"{last.distances.max():.3g} tolerance units (1 = every fact missed by its tolerance). "
+                  f"Calibrated scenario: `{calibrated_rel}`; posterior draws: `{posterior_rel}`.", ""]
+
+    def fact_table(frame, title):
+        out = [f"## {title}", "",
+               f"90% band: the 5th to 95th percentile over {spec.check.draws} posterior draws (fresh seeds, one run each); "
+               "prior: the same over draws of the prior.", "",
+               "| fact | reported | posterior 50% [90% band] | inside | prior 90% band | source |", "|---|---:|---|---|---|---|"]
+        for _, r in frame.iterrows():
+            m = r["measure"]
+            rep = ("at least " if r["bound"] else "") + _fmt(r["reported"], m)
+            out.append(f"| {r['what']} | {rep} | {_fmt(r['p50'], m)} [{_fmt(r['p05'], m)}, {_fmt(r['p95'], m)}] | "
+                       f"{'yes' if r['inside'] else '**no**'} | [{_fmt(r['prior_p05'], m)}, {_fmt(r['prior_p95'], m)}] | "
+                       f"{r['source']} |")
+        return out + [""]
+
+    lines += fact_table(fit, f"Fit facts: {int(fit['inside'].sum())} of {len(fit)} inside the 90% band")
+    lines += fact_table(held, f"Held-out facts (never fitted): {int(held['inside'].sum())} of {len(held)} inside the 90% band")
+    outside = held[~held["inside"]]
+    if len(outside):
+        lines += ["Outside the band: " + "; ".join(
+            f"{r['what']} ({'above' if r['p05'] > r['reported'] else 'below'}: the model's median is "
+            f"{r['ratio_p50']:.2f} x the reported figure)" for _, r in outside.iterrows()) + ".", ""]
+    lines += ["## What the sanctions era pins down", "",
+              "Width ratio: the posterior's 90% interval over the prior's (pinned < 0.5 <= narrowed < 0.8 <= loose).", "",
+              "| parameter | prior | prior 90% | posterior 50% [90%] | width ratio | verdict |", "|---|---|---|---|---:|---|"]
+    for _, r in params.sort_values("width_ratio").iterrows():
+        lines.append(f"| `{r['parameter']}` | {r['prior']} | {r['prior_p05']:.3g} to {r['prior_p95']:.3g} | "
+                     f"{r['posterior_p50']:.3g} [{r['posterior_p05']:.3g}, {r['posterior_p95']:.3g}] | "
+                     f"{r['width_ratio']:.2f} | {r['verdict']} |")
+    lines += ["", "## The workers' welfare, jointly", "",
+              "The no-sanctions parameters were searched jointly with the response, so the sanctions era also informs "
+              "them. Each cell: median [90% band] over draws of the prior and of the posterior, in the world without "
+              "sanctions (the border closure kept) and in the history.", "",
+              "| outcome | world | prior | posterior |", "|---|---|---|---|"]
+    for _, r in welfare.iterrows():
+        o = r["outcome"]
+        f = lambda x: OUTCOMES[o].format(x)  # noqa: E731
+        lines.append(f"| {OUTCOMES[o].label} | {r['scenario'].replace('_', ' ')} | {f(r['prior_p50'])} "
+                     f"[{f(r['prior_p05'])}, {f(r['prior_p95'])}] | {f(r['posterior_p50'])} "
+                     f"[{f(r['posterior_p05'])}, {f(r['posterior_p95'])}] |")
+    if len(scale):
+        worst = scale.loc[scale["difference_units"].abs().idxmax()]
+        lines += ["", f"## Does the fit's scale ({s.scale:g}) bias the fitted measures?", "",
+                  f"The calibrated scenario at full scale and at {s.scale:g} scale, {spec.check.scale_seeds} seeds each "
+                  "(means; difference in the fit's tolerance units; counts at the fit's scale are divided by it).", "",
+                  "| fact | full scale | fit scale | difference (tolerance units) |", "|---|---:|---:|---:|"]
+        for _, r in scale.iterrows():
+            m = targets.spec.fit[r["fact"]].measure
+            lines.append(f"| {r['what']} | {_fmt(r['full_scale'], m)} | {_fmt(r['fit_scale'], m)} | "
+                         f"{r['difference_units']:+.2f} |")
+        lines += ["", f"Largest: {worst['what']}, {worst['difference_units']:+.2f} units "
+                      f"({'small against the posterior distances above' if abs(worst['difference_units']) < 0.5 else 'not small: read the fit with care'})."]
+    lines += ["", "## Files", "",
+              "`predictive.csv` (every fact: posterior and prior bands, inside or not), `parameters.csv` (prior against "
+              "posterior), `welfare.csv`, `scale.csv`, `posterior.csv` (the draws), `history_calibrated.toml`, "
+              "`populations/` (every generation), `plots/`.", ""]
+    return "\n".join(lines)
+
+
+def write_report(targets: SanctionsTargets, folder: Path, pops, params: pd.DataFrame, checks: dict,
+                 calibrated_rel: str, posterior_rel: str) -> list[Path]:
+    from ..plots.sanctions import sanctions_figures
+
+    written = []
+    for name, frame in (("predictive", checks["predictive"]), ("parameters", params), ("welfare", checks["welfare"]),
+                        ("scale", checks["scale"])):
+        p = folder / f"{name}.csv"
+        atomic_write(p, frame.to_csv(index=False, float_format="%.6g").encode())
+        written.append(p)
+    written += sanctions_figures(targets, checks, params, folder / "plots")
+    text = report_text(targets, pops, params, checks, calibrated_rel, posterior_rel)
+    text += "\n".join(f"![{p.stem}](plots/{p.name})" for p in written if p.suffix == ".png") + "\n"
+    atomic_write(folder / "report.md", text.encode())
+    return [folder / "report.md", *written]

@@ -1,0 +1,164 @@
+"""Figures of the sanctions era's calibration: facts against their bands, series with bands, prior vs posterior.
+
+Colours are Okabe-Ito (colour-blind safe); fit and held-out facts differ in marker shape as well as colour.
+Counts are at full scale (a run's counts divided by its simulated share), and the figures say so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .style import plt, save
+
+POSTERIOR = "#0072B2"  # blue
+PRIOR = "#999999"  # grey
+FIT = "#D55E00"  # vermillion, filled circles
+HELD = "#009E73"  # bluish green, open diamonds
+EVENTS = [("2017-09", "permit ban"), ("2017-12", "repatriation order"), ("2019-12", "deadline"),
+          ("2020-02", "border closed"), ("2023-08", "reopened")]
+
+
+def sanctions_figures(targets, checks: dict, params: pd.DataFrame, folder: Path) -> list[Path]:
+    folder = Path(folder)
+    return [facts_figure(checks["predictive"], folder / "facts.png", targets.spec.check.draws),
+            series_figure(targets, checks["results"], folder / "series.png"),
+            parameters_figure(params, folder / "parameters.png")]
+
+
+def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
+    """Each fact's 90% band (posterior, and the prior's) as a ratio to the reported figure, on a log axis."""
+    rows = pred.iloc[::-1].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(10, 0.42 * len(rows) + 2.4))
+    y = np.arange(len(rows))
+    ratios = np.r_[rows["prior_p05"] / rows["reported"], rows["p05"] / rows["reported"],
+                   rows["prior_p95"] / rows["reported"], rows["p95"] / rows["reported"]]
+    positive = ratios[np.isfinite(ratios) & (ratios > 0)]
+    left = max(min(positive.min() if len(positive) else 0.5, 0.5) * 0.7, 1e-3)
+    right = min(max(positive.max() if len(positive) else 2.0, 2.0) * 1.3, 1e3)
+    clip = lambda v: min(max(v, left), right)  # noqa: E731  a 0 (nobody posted) sits at the left edge
+    for i, r in rows.iterrows():
+        rep = r["reported"]
+        ax.hlines(i, clip(r["prior_p05"] / rep), clip(r["prior_p95"] / rep), color=PRIOR, lw=7, alpha=0.45)
+        ax.hlines(i, clip(r["p05"] / rep), clip(r["p95"] / rep), color=POSTERIOR, lw=3)
+        held = r["set"] == "held out"
+        ax.plot(clip(r["p50"] / rep), i, "D" if held else "o", ms=7, color=HELD if held else FIT,
+                mfc="white" if held else FIT, mew=1.8, clip_on=False, zorder=5)
+        if r["p50"] / rep < left:
+            ax.annotate("median 0", (left, i), xytext=(8, 5), textcoords="offset points", fontsize=8, color="#333333")
+    ax.axvline(1, color="k", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlim(left, right)
+    labels = [("" if r["set"] == "fit" else "held out: ") + r["what"] +
+              (" (a floor)" if r["bound"] and "floor" not in r["what"] else "") for _, r in rows.iterrows()]
+    ax.set_yticks(y, labels, fontsize=9)
+    ax.set_xlabel("model / reported (1 = the reported figure; log scale; 0 at the left edge)", fontsize=10)
+    ax.grid(alpha=0.3, axis="x", which="both")
+    from matplotlib.lines import Line2D
+
+    fig.legend(handles=[Line2D([], [], color=PRIOR, lw=7, alpha=0.45, label="prior, 90% band"),
+                        Line2D([], [], color=POSTERIOR, lw=3, label="posterior, 90% band"),
+                        Line2D([], [], color=FIT, marker="o", ls="", label="posterior median: fitted fact"),
+                        Line2D([], [], color=HELD, marker="D", mfc="white", mew=1.8, ls="", label="posterior median: held out")],
+               fontsize=9, loc="lower center", ncol=4, frameon=False)
+    ax.set_title(f"Every fact against the model: 90% bands over {draws} posterior and prior draws", fontsize=11)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return save(fig, path, tight=False)
+
+
+def _band(hosts: pd.DataFrame, column: str, scale: float, host=None, transform=None) -> pd.DataFrame:
+    h = hosts if host is None else hosts[hosts["host"] == host]
+    per_run = h.groupby(["run_id", "date"])[column].sum().unstack("run_id").sort_index() / scale
+    if transform is not None:
+        per_run = transform(per_run)
+    return pd.DataFrame({"lo": per_run.quantile(0.05, axis=1), "mid": per_run.median(axis=1),
+                         "hi": per_run.quantile(0.95, axis=1)})
+
+
+def series_figure(targets, results: dict, path: Path) -> Path:
+    """Six series with their 90% bands over the draws (posterior, and the prior's faint), reported points on top."""
+    scale = targets.spec.smc.scale
+    cols = ["permit_holders", "repatriated", "workers_active", "revenue_delivered", "deployed", "deployed_student"]
+    post = results["predictive"].hosts(cols)
+    prior = results["prior_predictive"].hosts(cols)
+    post, prior = post[post["scenario"] == "history"], prior[prior["scenario"] == "history"]
+    cumulative = lambda f: f.loc[f.index >= "2017-12"].cumsum()  # noqa: E731
+    yearly = lambda f: f.rolling(12).sum()  # noqa: E731
+    panels = [
+        ("permit_holders", "russia", None, 1e3, "work-permit holders in Russia (thousands)"),
+        ("repatriated", None, cumulative, 1e3, "repatriated since Dec 2017, all hosts (thousands)"),
+        ("workers_active", None, None, 1e3, "workers abroad, all hosts (thousands)"),
+        ("workers_active", "china", None, 1e3, "workers in China (thousands)"),
+        ("deployed", "russia", yearly, 1e3, "postings to Russia, past 12 months (thousands)"),
+        ("revenue_delivered", None, yearly, 1e6, "revenue delivered to the state, past 12 months ($M)"),
+    ]
+    facts = {**{k: ("fit", f) for k, f in targets.spec.fit.items()}, **{k: ("held", f) for k, f in targets.spec.held_out.items()}}
+    fig, axes = plt.subplots(3, 2, figsize=(12, 10.5), sharex=True)
+    for ax, (col, host, tf, div, title) in zip(axes.flat, panels):
+        for frame, colour, alpha in ((prior, PRIOR, 0.25), (post, POSTERIOR, 0.35)):
+            b = _band(frame, col, scale, host, tf)
+            t = pd.to_datetime(b.index, format="%Y-%m")
+            ax.fill_between(t, b["lo"] / div, b["hi"] / div, color=colour, alpha=alpha, lw=0)
+        ax.plot(t, b["mid"] / div, color=POSTERIOR, lw=1.6)
+        for _, (which, f) in facts.items():
+            if f.column != col or f.host != host or f.measure not in ("level", "total", "per_year"):
+                continue
+            if f.measure == "level":
+                when, value = f.end, f.reported
+            elif tf is cumulative and f.start == "2017-12":
+                when, value = f.end, f.reported
+            elif tf is yearly and f.measure == "total" and _months(f.start, f.end) == 12:
+                when, value = f.end, f.reported
+            elif tf is yearly and f.measure == "per_year":
+                when, value = f.end, f.reported
+            else:
+                continue
+            held = which == "held"
+            ax.plot(pd.to_datetime(when, format="%Y-%m"), value / div, "D" if held else "o", ms=8,
+                    color=HELD if held else FIT, mfc="white" if held else FIT, mew=2, zorder=5)
+        for d, _ in EVENTS:
+            ax.axvline(pd.to_datetime(d, format="%Y-%m"), color="#555555", lw=0.7, ls=":")
+        ax.set_ylim(bottom=0)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=9)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=POSTERIOR, alpha=0.35, label="posterior, 90% band (line: median)"),
+                        Patch(color=PRIOR, alpha=0.25, label="prior, 90% band"),
+                        Line2D([], [], color=FIT, marker="o", ls="", ms=8, label="reported, fitted"),
+                        Line2D([], [], color=HELD, marker="D", mfc="white", mew=2, ls="", ms=8, label="reported, held out"),
+                        Line2D([], [], color="#555555", ls=":", label="permit ban, repatriation order, deadline, "
+                                                                         "border closed, reopened")],
+               loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.suptitle(f"The history scenario over {targets.spec.check.draws} posterior draws (simulated at {scale:g} of the "
+                 f"workforce; counts shown at full scale)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    return save(fig, path, tight=False)
+
+
+def _months(start: str, end: str) -> int:
+    y0, m0 = map(int, start.split("-"))
+    y1, m1 = map(int, end.split("-"))
+    return (y1 - y0) * 12 + (m1 - m0) + 1
+
+
+def parameters_figure(params: pd.DataFrame, path: Path) -> Path:
+    """Each parameter's posterior 90% interval and median on its prior's 90% range (0 to 1)."""
+    rows = params.sort_values("width_ratio", ascending=False).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9.5, 0.36 * len(rows) + 1.6))
+    for i, r in rows.iterrows():
+        span = r["prior_p95"] - r["prior_p05"]
+        to01 = lambda x: (x - r["prior_p05"]) / span  # noqa: E731
+        ax.hlines(i, 0, 1, color=PRIOR, lw=7, alpha=0.45)
+        ax.hlines(i, to01(r["posterior_p05"]), to01(r["posterior_p95"]), color=POSTERIOR, lw=3)
+        ax.plot(to01(r["posterior_p50"]), i, "o", color=POSTERIOR, ms=5)
+    ax.set_yticks(range(len(rows)), [f"{p}  ({v})" for p, v in zip(rows["parameter"], rows["verdict"])], fontsize=8.5)
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_xlabel("position in the prior's 90% range (0 = its 5th percentile, 1 = its 95th)", fontsize=9.5)
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title("What the sanctions era pins down: posterior 90% interval (blue) on the prior's (grey)", fontsize=10.5)
+    return save(fig, path)
