@@ -38,7 +38,7 @@ EXAMPLES_VALIDATE = """examples:
 """
 EXAMPLES_EXPERIMENT = """examples:
   olsim experiment experiments/quick.toml                 three scenarios, small population (< 1 minute)
-  olsim experiment experiments/sanctions.toml             every sanction, 20 replicates, full scale
+  olsim experiment experiments/sanctions.toml             every sanction over 40 posterior draws, full scale
   olsim experiment experiments/sanctions.toml --resume    finish an interrupted experiment
   olsim experiment experiments/sensitivity.toml --processes 2
   olsim experiment experiments/sensitivity.toml --scheduler tcp://10.0.0.5:8786   on a Dask cluster
@@ -48,6 +48,7 @@ EXAMPLES_CALIBRATE = """examples:
   olsim calibrate --resume                     finish an interrupted calibration
   olsim calibrate --budget 64 --out /tmp/cal   a quick, rough trial (report folder only; the output file is left alone)
   olsim calibrate --scheduler tcp://10.0.0.5:8786   the runs on a Dask cluster
+  olsim calibrate params/targets_sanctions.toml   the sanctions era by ABC-SMC, with its predictive check
 """
 EXAMPLES_PLOT = """examples:
   olsim plot results/experiments/quick              redraw an experiment's figures (into its plots/)
@@ -288,7 +289,8 @@ def _calibrate_sanctions(args, path) -> int:
     """The sanctions era by ABC-SMC (docs/ODD.md 8.7): generations saved in --out; --resume continues them."""
     from .calibration.pipeline import Folder
     from .calibration.sanctions import load_sanctions_targets
-    from .calibration.sanctions_fit import calibrate_sanctions, priors
+    from .calibration.sanctions_fit import priors
+    from .calibration.sanctions_pipeline import calibrate_sanctions
 
     targets = load_sanctions_targets(path)
     out, log = _calibration_setup(args, targets.path, 10, "particles")

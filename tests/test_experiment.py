@@ -408,8 +408,21 @@ def test_shipped_experiments_are_valid():
         plan = load_experiment(f)
         assert plan.tasks, f
     sanctions = load_experiment(ROOT / "experiments" / "sanctions.toml")
-    assert sanctions.spec.replicates >= 20 and len(sanctions.spec.scenarios) == 12  # 3 scenarios, 2 brackets, 7 kinds alone
+    # every sanction over the shipped posterior: no sanctions, the history, each resolution as fitted and at
+    # full compliance, both at full compliance, and the five other kinds alone
+    assert sanctions.spec.sampling.method == "posterior" and sanctions.spec.sampling.n >= 40
+    assert len(sanctions.spec.scenarios) == 12 and sanctions.spec.scale == 1.0
     assert sum(h["workers"] for h in sanctions.scenario_params["no_sanctions"]["hosts"].values()) == 98_000
+    # every scenario keeps the border closure (the world as it happened), and the reference has no sanction
+    for name, p in sanctions.scenario_params.items():
+        assert "border_closure" in [q["kind"] for q in p["policies"]], name
+    assert [q["kind"] for q in sanctions.scenario_params["no_sanctions"]["policies"]] == ["border_closure"]
+    first = {t["scenario"]: t["params"] for t in sanctions.tasks if t["sample"] == 0 and t["replicate"] == 0}
+    # the switched-off resolution is inert (compliance 0), the other as the draw has it
+    assert first["permit_ban_as_fitted"]["policies"][1]["compliance"] == 0.0
+    assert first["permit_ban_as_fitted"]["policies"][0] == first["history"]["policies"][0]
+    assert first["repatriation_as_fitted"]["policies"][1] == first["history"]["policies"][1]
+    assert first["full_compliance"]["policies"][0]["compliance"] == 1.0 and first["full_compliance"]["policies"][0]["evasion"] == 0.0
     sens = load_experiment(ROOT / "experiments" / "sensitivity.toml")
     assert sens.spec.sampling.method == "sobol" and len(sens.spec.uncertainties) >= 6
 

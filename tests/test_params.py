@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from sim import Params, ParamsError, load_params
-from sim.core.params import parse_value
+from sim.core.params import make_params, parse_value
 from sim.core.params_toml import BASELINE_HEADER, params_toml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +53,22 @@ def test_history_has_2375_and_2397_per_host():
     (after,) = kinds["repatriation"].schedule
     assert p.calendar.index(after.start) == 48 and set(after.compliance) == set(p.hosts)
     assert (p.calendar.index(kinds["border_closure"].start), p.calendar.index(kinds["border_closure"].end)) == (49, 91)
+
+
+def test_a_written_parameter_file_reads_back_the_same_with_schedules_and_notes():
+    """params_toml writes policies as tables (compliance per host, schedules as [[policies.schedule]]) with
+    notes above the values they describe; reading it back gives the same parameters."""
+    import tomllib
+
+    from sim.core.params_toml import params_toml
+
+    p = load_params(ROOT / "params" / "history.toml")
+    text = params_toml(p, notes={"policies.1.schedule.0.compliance.russia": "after the deadline",
+                                 "policies.0.evasion": "visa share", "policies.1.compliance.gulf": "Gulf note"})
+    assert make_params(tomllib.loads(text)) == p
+    assert "[[policies.schedule]]\nstart = \"2020-01\"\n[policies.schedule.compliance]" in text
+    assert "# after the deadline\nrussia = 0.4" in text and "# visa share\nevasion = 0.5" in text
+    assert "# Gulf note\ngulf = 0.6" in text
 
 
 def test_overrides_by_dotted_key():

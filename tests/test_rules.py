@@ -155,6 +155,22 @@ def test_deployments_fill_what_sanctions_leave_reachable():
     assert change[1] == pytest.approx(20) and change[0] == pytest.approx(-20)
 
 
+def test_evasion_flow_moves_from_a_cap_on_the_stock_to_a_brake_on_the_flow():
+    """Target 100, 80 active, a ban at 0.7 compliance with 2/7 evasion on host 0 (reachable 0.5), none on
+    host 1: the stock cap posts nobody (50 < 80); the flow brake fills half the 20 vacancies; in between
+    target x reach - active x (1 - flow x (1 - reach)), rounded down; an open host is the same in every mode."""
+    target, active = np.array([100.0, 100.0]), np.array([80.0, 80.0])
+    ban, ev, z = np.array([0.7, 0.0]), np.array([2 / 7, 0.0]), np.zeros(2)
+    got = {f: list(rules.deployments(target, active, ban, ev, z, 0.0, 10 * target, 0.0, f)[0]) for f in (0.0, 0.5, 0.8, 1.0)}
+    assert got[0.0] == [0, 20]            # max(50 - 80, 0)
+    assert got[0.5] == [0, 20]            # 50 - 80 x 0.75 = -10
+    assert got[0.8] == [2, 20]            # 50 - 80 x 0.6 = 2
+    assert got[1.0] == [10, 20]           # 0.5 x (100 - 80)
+    # a mandate's evasion enters the same way: repatriation 0.5 with no evasion halves the reach too
+    counts = rules.deployments(target, np.array([60.0, 60.0]), z, z, np.array([0.5, 0.0]), 0.0, 10 * target, 0.0, 1.0)[0]
+    assert list(counts) == [20, 40]       # 0.5 x (100 - 60); the open host fills its 40
+
+
 def test_repatriation_reaches_compliance_by_the_deadline():
     p = float(rules.repatriation_prob(0.6, 24, 24))
     assert (1 - p) ** 24 == pytest.approx(0.4)

@@ -4,6 +4,7 @@ and the distance in tolerance units."""
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,6 @@ def test_every_prior_moves_its_parameter_in_the_history_scenario():
     t = load_sanctions_targets(TARGETS)
     raw = read_params_file(t.scenario_path)
     resolved = resolve_params(raw, {}, 1.0, "history")
-    base = make_params(raw)
     for key, prior in t.spec.parameters.items():
         ends = []
         for value in (prior.low, prior.high):
@@ -123,9 +123,9 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
 
     text = TARGETS.read_text().replace('scenario = "history.toml"', f'scenario = "{ROOT / "params" / "history.toml"}"')
     text = text.replace('priors_from = "targets.toml"', f'priors_from = "{ROOT / "params" / "targets.toml"}"')
-    text = text.replace("particles = 200", "particles = 10").replace("generations = 6", "generations = 2")
-    text = text.replace("scale = 0.1", "scale = 0.005").replace("draws = 100", "draws = 5")
-    text = text.replace("scale_seeds = 3", "scale_seeds = 0")
+    for key, value in (("particles", 10), ("generations", 2), ("scale", 0.005), ("draws", 5), ("scale_seeds", 0)):
+        text, n = re.subn(rf"(?m)^{key} = \S+", f"{key} = {value}", text)
+        assert n == 1, key
     targets = tmp_path / "t.toml"
     targets.write_text(text)
     out = tmp_path / "out"
@@ -140,6 +140,17 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert "already holds a calibration; add --resume" in capsys.readouterr().err
     assert main(["calibrate", str(targets), "--out", str(out), "--resume", "--processes", "1", "-q"]) == 0
     assert (out / "posterior.csv").read_bytes() == first  # nothing was run again
+    # another budget: its own folder only; the shipped files stay as the file's own settings left them
+    shipped = (tmp_path / "posterior_sanctions.csv").read_bytes()
+    assert main(["calibrate", str(targets), "--out", str(tmp_path / "trial"), "--budget", "12", "--processes", "1", "-q"]) == 0
+    assert "only (the shipped files are replaced only by a calibration with the targets file's own settings)" in capsys.readouterr().out
+    assert (tmp_path / "trial" / "posterior.csv").read_bytes() != shipped
+    assert (tmp_path / "posterior_sanctions.csv").read_bytes() == shipped
+    report = (out / "report.md").read_text()
+    assert "Held-out facts (never fitted)" in report and "workers abroad, 2024" in report
+    pred = pd.read_csv(out / "predictive.csv")
+    assert set(pred["fact"]) == set(load_sanctions_targets(targets).spec.fit) | set(load_sanctions_targets(targets).spec.held_out)
+    assert ((pred["p05"] <= pred["p50"]) & (pred["p50"] <= pred["p95"])).all()
 
 
 def test_resuming_with_other_parameters_is_refused(tmp_path):
@@ -157,3 +168,42 @@ def test_resuming_with_other_parameters_is_refused(tmp_path):
 def test_a_zero_count_cannot_be_fitted_with_a_relative_tolerance():
     with pytest.raises(Exception, match="0 cannot scale a relative tolerance"):
         _fact(reported=0.0)
+
+
+def test_the_calibrated_history_is_the_particle_at_the_posterior_centre(tmp_path):
+    """The calibrated file takes the particle nearest the weighted median of every parameter, each measured
+    on its prior's CDF; it is a complete file that loads, with the particle's values and provenance notes."""
+    import tomllib
+
+    from sim.calibration.sanctions_fit import calibrated_scenario_toml, central_particle, parameter_table, priors, verdict
+    from sim.explore.posterior import write_posterior
+
+    t = load_sanctions_targets(TARGETS)
+    prior = priors(t)
+    # evasion ~ U(0, 0.9), flow ~ U(0, 1), wage multiplier ~ U(0.7, 1.3): CDF positions below
+    frame = pd.DataFrame({"particle": range(4), "weight": [0.1, 0.2, 0.4, 0.3], "distance": [2.0, 1.9, 1.8, 1.7],
+                          "policies.0.evasion": [0.09, 0.45, 0.54, 0.81],   # CDF 0.1, 0.5, 0.6, 0.9
+                          "state.evasion_flow": [0.9, 0.2, 0.5, 0.6],       # CDF 0.9, 0.2, 0.5, 0.6
+                          "hosts.*.wage": [0.76, 1.24, 1.06, 0.94]})        # CDF 0.1, 0.9, 0.6, 0.4
+    path = write_posterior(tmp_path / "p.csv", frame, "history.toml", {0: "permit_ban", 1: "repatriation", 2: "border_closure"},
+                           ["hosts.*.wage"], ["test"])
+    post = read_posterior(path)
+    # weighted medians on the CDF scale: 0.6 (evasion), 0.5 (flow), 0.6 (wage) by hand
+    # ((CDF sorted with weights; midpoint CDF of each point; the 0.5 point interpolated)
+    z = np.array([[0.1, 0.9, 0.1], [0.5, 0.2, 0.9], [0.6, 0.5, 0.6], [0.9, 0.6, 0.4]])
+    w = np.array([0.1, 0.2, 0.4, 0.3])
+    centre = []
+    for j in range(3):
+        o = np.argsort(z[:, j])
+        cdf = (np.cumsum(w[o]) - 0.5 * w[o])
+        centre.append(np.interp(0.5, cdf, z[o, j]))
+    assert central_particle(post, prior) == int(np.argmin(((z - centre) ** 2).sum(axis=1))) == 2
+    text, values = calibrated_scenario_toml(t, post, prior)
+    params = make_params(tomllib.loads(text))
+    assert params.policies[0].evasion == pytest.approx(0.54) and params.state.evasion_flow == pytest.approx(0.5)
+    assert params.hosts["china"].wage == pytest.approx(370 * 1.06) and params.hosts["russia"].wage == pytest.approx(900 * 1.06)
+    assert params.policies[1].evasion == make_params(read_params_file(t.scenario_path)).policies[1].evasion  # not calibrated here
+    assert text.startswith("# Written by `olsim calibrate`") and "posterior 90%" in text and "particle 2" in text
+    table = parameter_table(post, prior).set_index("parameter")
+    assert table.loc["state.evasion_flow", "prior_p05"] == pytest.approx(0.05)
+    assert (verdict(0.4, 1.0), verdict(0.7, 1.0), verdict(0.9, 1.0)) == ("pinned", "narrowed", "loose")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from ..explore.plan import expand_uncertainties, plan_experiment, resolve_params
 from ..explore.runner import run_experiment
 from .measures import measure
 from .sanctions import SanctionsTargets, distance, unit_miss
-from ..explore.posterior import Posterior, read_posterior, weighted_quantile, write_posterior
+from ..explore.posterior import Posterior, weighted_quantile, write_posterior
 from .smc import Marginal, Population, abc_smc
 from .search import MARKER
 from .targets import ROOT, Prior, load_targets, matches
@@ -239,60 +238,3 @@ def calibrated_scenario_toml(targets: SanctionsTargets, post: Posterior, prior: 
                                                       f"the sanctions-era posterior ({targets.path.name})"})
     return params_toml(params, header=header, notes=notes), values
 
-
-def check_shipped(path: Path, inputs: list[Path], force: bool) -> None:
-    """A file the calibration may replace: not one of its inputs, and written by olsim calibrate (or --force)."""
-    for p in inputs:
-        if path.exists() and p.exists() and path.resolve() == p.resolve():
-            raise ExperimentError(f"output: {path} is an input of the calibration; choose another output")
-    if path.is_dir():
-        raise ExperimentError(f"output: {path} is a folder")
-    if path.exists() and not force:
-        first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
-        if MARKER not in first:
-            raise ExperimentError(f"output: {path} exists and was not written by olsim calibrate; move it, change "
-                                  f"the targets file's output/posterior, or add --force")
-    if not path.parent.is_dir():
-        raise ExperimentError(f"output: folder {path.parent} does not exist")
-
-
-@dataclass
-class SanctionsCalibration:
-    folder: Path
-    pops: list
-    parameters: pd.DataFrame
-    checks: dict
-    shipped: list[Path]  # the targets file's output and posterior, if replaced
-
-
-def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=None, particles=None,
-                        generations=None, resume=False, force=False, log=None) -> SanctionsCalibration:
-    """The whole sanctions-era calibration: the fit (resumable), the calibrated scenario and the posterior file,
-    the predictive checks and the report, all in ``folder``; the targets file's ``output`` and ``posterior`` are
-    replaced only by a calibration with the file's own settings (``particles`` and ``generations`` not given)."""
-    from .sanctions_report import run_predictive, write_report
-
-    folder = Path(folder)
-    own = particles is None and generations is None
-    inputs = [targets.path, targets.scenario_path]
-    if own:
-        for p in (targets.output_path, targets.posterior_path):
-            check_shipped(p, inputs, force)
-    pops = fit_sanctions(targets, folder, processes, scheduler, particles, generations, log)
-    prior = priors(targets)
-    post = read_posterior(folder / "posterior.csv")
-    text, _ = calibrated_scenario_toml(targets, post, prior)
-    calibrated = folder / "history_calibrated.toml"
-    atomic_write(calibrated, text.encode())
-    table = parameter_table(post, prior)
-    checks = run_predictive(targets, folder, calibrated, processes, scheduler, resume, log)
-    shipped = []
-    if own:
-        atomic_write(targets.output_path, text.encode())
-        atomic_write(targets.posterior_path, (folder / "posterior.csv").read_bytes())
-        shipped = [targets.output_path, targets.posterior_path]
-    shown = lambda p: str(p.relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p)  # noqa: E731
-    write_report(targets, folder, pops, table, checks,
-                 shown(targets.output_path) if own else "history_calibrated.toml (this folder)",
-                 shown(targets.posterior_path) if own else "posterior.csv (this folder)")
-    return SanctionsCalibration(folder, pops, table, checks, shipped)

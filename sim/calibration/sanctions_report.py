@@ -25,7 +25,6 @@ import pandas as pd
 from ..common.files import atomic_write
 from ..common.formatting import number
 from ..explore.plan import plan_experiment
-from ..explore.posterior import read_posterior
 from ..explore.runner import run_experiment
 from ..results.outcomes import OUTCOMES
 from .measures import measure

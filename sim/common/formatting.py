@@ -28,8 +28,12 @@ def percent(share: float, decimals: int = 1, sign: bool = False) -> str:
 
 
 def fixed(x: float, spec: str) -> str:
-    """``spec.format(x)``, or n/a for NaN: '{:.2f}', '${:,.0f}'."""
-    return "n/a" if x != x else spec.format(x)
+    """``spec.format(x)``, or n/a for NaN: '{:.2f}', '${:,.0f}' (a negative amount of money as -$12)."""
+    if x != x:
+        return "n/a"
+    if spec.startswith("$") and x < 0:
+        return "-" + spec.format(-x)
+    return spec.format(x)
 
 
 def format_money(x: float) -> str:
@@ -38,10 +42,11 @@ def format_money(x: float) -> str:
 
 
 def _compact_money(x: float) -> str:
+    sign, a = ("-" if x < 0 else ""), abs(x)  # -$353, not $-353
     for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= div:
-            return f"${x / div:,.1f}{unit}"
-    return f"${x:,.0f}"
+        if a >= div:
+            return f"{sign}${a / div:,.1f}{unit}"
+    return f"{sign}${a:,.0f}"
 
 
 def _compact(x: float) -> str:

@@ -312,8 +312,74 @@ class ExperimentResult:
             written += experiment_figures(self, self.folder / "plots")
         return written
 
+    def answers_markdown(self) -> str:
+        """The policy answers as a Markdown table (posterior experiments): per scenario, revenue and what workers
+        keep with their changes in percent, the median net gain, deaths and escapes with their changes, each a
+        median [90% credible interval] over the draws; and the probabilities of ranking first."""
+        a = self.policy_answers().set_index(["scenario", "outcome"])
+        r = self.ranks().set_index(["scenario", "outcome"]) if len(self.ranks()) else None
+        labels = {s["name"]: s.get("label") or s["name"] for s in self.manifest["experiment"]["scenarios"]}
+        scale = self.manifest["experiment"].get("scale", 1.0)
+
+        def cell(sc, o, what, fmt):
+            x = a.loc[(sc, o)]
+            div = scale if what == "" and OUTCOMES[o].total else 1.0
+            return f"{fmt(x[f'{what}median'] / div)} [{fmt(x[f'{what}low'] / div)}, {fmt(x[f'{what}high'] / div)}]"
+
+        pct = lambda v: f"{v:+.0f}%"  # noqa: E731
+        cols = [("revenue_delivered_per_year", "revenue delivered, $M a year", lambda v: f"{v / 1e6:,.0f}", "change_pct_", pct),
+                ("retained_per_worker_month", "a worker keeps, $ per month worked", lambda v: f"{v:,.0f}", "change_pct_", pct),
+                ("net_gain_p50", "median net gain of a posting, $", lambda v: f"{v:,.0f}", "change_", lambda v: f"{v:+,.0f}"),
+                ("deaths_per_10000_worker_years", "deaths per 10,000 worker-years", lambda v: f"{v:.1f}", "change_", lambda v: f"{v:+.1f}"),
+                ("escapes_per_1000_worker_years", "escapes per 1,000 worker-years", lambda v: f"{v:.2f}", "change_", lambda v: f"{v:+.2f}")]
+        cols = [c for c in cols if c[0] in self.outcomes]
+        head = ["scenario"]
+        for _, title, _, _, _ in cols:
+            head += [title, "change"]
+        ranked = r is not None and ("revenue_delivered_per_year" in self.outcomes)
+        if ranked:
+            head += ["P(largest revenue cut)", "P(workers keep most)"]
+        lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+        for sc in dict.fromkeys(self.runs["scenario"]):
+            row = [labels.get(sc, sc)]
+            for o, _, fmt, what, cfmt in cols:
+                row.append(cell(sc, o, "", fmt))
+                row.append("" if sc == self.reference else cell(sc, o, what, cfmt))
+            if ranked:
+                for o in ("revenue_delivered_per_year", "retained_per_worker_month"):
+                    row.append("" if sc == self.reference or (sc, o) not in r.index else f"{r.loc[(sc, o), 'p_first']:.0%}")
+            lines.append("| " + " | ".join(row) + " |")
+        return "\n".join(lines)
+
+    def _posterior_report(self, outcomes: list[str] | None = None) -> str:
+        a = self.policy_answers()
+        outcomes = outcomes or self.outcomes
+        m = self.manifest["experiment"]
+        lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs over "
+                 f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates; median [90% credible interval] "
+                 f"over the draws; change vs {self.reference} (paired within a draw, same seeds)"]
+        for o in outcomes:
+            lines.append(f"  {o} ({OUTCOMES[o].what})")
+            for _, r in a[a["outcome"] == o].iterrows():
+                ref = "" if r["scenario"] == self.reference else \
+                    f"   {number(r['change_median'], sign=True)} [{number(r['change_low'], sign=True)}, " \
+                    f"{number(r['change_high'], sign=True)}]" + \
+                    (f" ({r['change_pct_median']:+.0f}% [{r['change_pct_low']:+.0f}, {r['change_pct_high']:+.0f}])"
+                     if r["change_pct_median"] == r["change_pct_median"] else "")
+                lines.append(f"    {r['scenario']:<24} {number(r['median']):>10} [{number(r['low'])}, {number(r['high'])}]{ref}")
+        ranks = self.ranks()
+        for o, g in ranks.groupby("outcome", sort=False):
+            top = g.sort_values("p_first", ascending=False).head(4)
+            what = "the largest cut in " if g["better"].iloc[0] == "less" else "the most "
+            lines.append(f"  ranks first on {what}{OUTCOMES[o].label}: " +
+                         ", ".join(f"{sc} {p:.0%}" for sc, p in zip(top["scenario"], top["p_first"])))
+        return "\n".join(lines)
+
     def report(self, outcomes: list[str] | None = None) -> str:
-        """A plain-text table: per scenario, each outcome's mean [95% interval] and paired difference from the reference."""
+        """A plain-text table: per scenario, each outcome's mean [95% interval] and paired difference from the
+        reference; over a posterior's draws, medians and 90% credible intervals, and the rank probabilities."""
+        if self.is_posterior:
+            return self._posterior_report(outcomes)
         s = self.summary()
         outcomes = outcomes or self.outcomes
         lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs; "

@@ -1,0 +1,79 @@
+"""The sanctions era's calibration from start to end (`olsim calibrate params/targets_sanctions.toml`).
+
+The fit (`sanctions_fit`: ABC-SMC, resumable), the calibrated history and the posterior file, the predictive
+checks and the report (`sanctions_report`), all in one folder; and, for a calibration with the targets file's
+own settings, the shipped files beside the targets file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..common.errors import ExperimentError
+from ..common.files import atomic_write
+from ..explore.posterior import read_posterior
+from .sanctions import SanctionsTargets
+from .sanctions_fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors
+from .search import MARKER
+from .targets import ROOT
+
+
+def check_shipped(path: Path, inputs: list[Path], force: bool) -> None:
+    """A file the calibration may replace: not one of its inputs, and written by olsim calibrate (or --force)."""
+    for p in inputs:
+        if path.exists() and p.exists() and path.resolve() == p.resolve():
+            raise ExperimentError(f"output: {path} is an input of the calibration; choose another output")
+    if path.is_dir():
+        raise ExperimentError(f"output: {path} is a folder")
+    if path.exists() and not force:
+        first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+        if MARKER not in first:
+            raise ExperimentError(f"output: {path} exists and was not written by olsim calibrate; move it, change "
+                                  f"the targets file's output/posterior, or add --force")
+    if not path.parent.is_dir():
+        raise ExperimentError(f"output: folder {path.parent} does not exist")
+
+
+@dataclass
+class SanctionsCalibration:
+    folder: Path
+    pops: list
+    parameters: pd.DataFrame
+    checks: dict
+    shipped: list[Path]  # the targets file's output and posterior, if replaced
+
+
+def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=None, particles=None,
+                        generations=None, resume=False, force=False, log=None) -> SanctionsCalibration:
+    """The whole sanctions-era calibration: the fit (resumable), the calibrated scenario and the posterior file,
+    the predictive checks and the report, all in ``folder``; the targets file's ``output`` and ``posterior`` are
+    replaced only by a calibration with the file's own settings (``particles`` and ``generations`` not given)."""
+    from .sanctions_report import run_predictive, write_report  # matplotlib only when the report is drawn
+
+    folder = Path(folder)
+    own = particles is None and generations is None
+    inputs = [targets.path, targets.scenario_path]
+    if own:
+        for p in (targets.output_path, targets.posterior_path):
+            check_shipped(p, inputs, force)
+    pops = fit_sanctions(targets, folder, processes, scheduler, particles, generations, log)
+    prior = priors(targets)
+    post = read_posterior(folder / "posterior.csv")
+    text, _ = calibrated_scenario_toml(targets, post, prior)
+    calibrated = folder / "history_calibrated.toml"
+    atomic_write(calibrated, text.encode())
+    table = parameter_table(post, prior)
+    checks = run_predictive(targets, folder, calibrated, processes, scheduler, resume, log)
+    shipped = []
+    if own:
+        atomic_write(targets.output_path, text.encode())
+        atomic_write(targets.posterior_path, (folder / "posterior.csv").read_bytes())
+        shipped = [targets.output_path, targets.posterior_path]
+    shown = lambda p: str(p.relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p)  # noqa: E731
+    write_report(targets, folder, pops, table, checks,
+                 shown(targets.output_path) if own else "history_calibrated.toml (this folder)",
+                 shown(targets.posterior_path) if own else "posterior.csv (this folder)")
+    return SanctionsCalibration(folder, pops, table, checks, shipped)
