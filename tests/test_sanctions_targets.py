@@ -25,7 +25,10 @@ TARGETS = ROOT / "params" / "targets_sanctions.toml"
 
 def test_the_file_splits_fit_and_held_out_as_the_issue_asks():
     t = load_sanctions_targets(TARGETS)
-    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 10 and len(t.spec.held_out) == 6
+    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 15 and len(t.spec.held_out) == 6
+    # ten facts of the sanctions era, and the five no-sanctions patterns as ranges before the first sanction
+    patterns = {k: f for k, f in t.spec.fit.items() if f.is_range}
+    assert len(patterns) == 5 and all(f.end < "2017-09" for f in patterns.values())
     held = {f.column for f in t.spec.held_out.values()}
     assert {"workers_active", "revenue_delivered", "deployed", "deployed_student"} == held
     # permit counts are fitted against permit holders, not against everyone abroad
@@ -163,6 +166,39 @@ def test_resuming_with_other_parameters_is_refused(tmp_path):
     assert len(_load(tmp_path, ["a", "b"])) == 1
     with pytest.raises(ExperimentError, match="other parameters"):
         _load(tmp_path, ["a"])
+
+
+def test_a_range_fact_costs_nothing_inside_and_its_relative_miss_outside():
+    f = FitFact(what="x", measure="ratio", column="escaped", per="workers_working", factor=12000.0, start="2016-01",
+                end="2017-08", low=0.5, high=5.0, tolerance=0.5, source="s")
+    assert unit_miss(0.5, f) == 0 and unit_miss(3.0, f) == 0 and unit_miss(5.0, f) == 0
+    assert unit_miss(0.25, f) == pytest.approx((0.25 - 0.5) / (0.5 * 0.5))  # -1: half the low end below it
+    assert unit_miss(7.5, f) == pytest.approx((7.5 - 5.0) / (0.5 * 5.0))    # +1
+    assert f.centre == pytest.approx((0.5 * 5.0) ** 0.5)
+    with pytest.raises(Exception, match="a reported value or a range, not both"):
+        FitFact(what="x", measure="total", column="deaths", start="2016-01", end="2016-02", reported=3.0, low=1.0,
+                high=4.0, tolerance=0.5, source="s")
+
+
+def test_ratio_and_weighted_mean_measures_by_hand():
+    """On a hand-made per-host table: the ratio of sums over the window (both hosts), and the mean weighted by
+    the working workers."""
+    from sim.calibration.measures import measure
+    from sim.calibration.targets import Fact
+
+    hosts = pd.DataFrame({"date": ["2016-01", "2016-01", "2016-02", "2016-02", "2016-03"],
+                          "host": ["a", "b", "a", "b", "a"],
+                          "worker_retained": [10.0, 20.0, 30.0, 40.0, 1000.0],
+                          "wages_gross": [50.0, 50.0, 100.0, 100.0, 1.0], "side_earnings": [0.0, 50.0, 0.0, 0.0, 0.0],
+                          "hours_mean": [12.0, 14.0, 13.0, 15.0, 20.0], "workers_working": [10, 30, 10, 50, 1]})
+    share = Fact(what="s", measure="ratio", column="worker_retained", per=["wages_gross", "side_earnings"],
+                 start="2016-01", end="2016-02", low=0.1, high=0.35, source="s")
+    assert measure(hosts, share, scale=0.1) == pytest.approx(100 / 350)  # the March row is outside the window
+    hours = Fact(what="h", measure="weighted_mean", column="hours_mean", per="workers_working", start="2016-01",
+                 end="2016-02", low=12, high=16, source="s")
+    assert measure(hosts, hours) == pytest.approx((120 + 420 + 130 + 750) / 100)
+    host_a = share.model_copy(update={"host": "a"})
+    assert measure(hosts, host_a) == pytest.approx(40 / 150)
 
 
 def test_a_zero_count_cannot_be_fitted_with_a_relative_tolerance():

@@ -60,6 +60,8 @@ def evaluate(outcomes: dict[str, float], targets: Targets) -> list[dict]:
 def measure(hosts: pd.DataFrame, fact: Fact, scale: float = 1.0) -> float:
     """A fact's measure from one run's per-host monthly table (counts divided by the simulated scale)."""
     h = hosts if fact.host is None else hosts[hosts["host"] == fact.host]
+    if fact.measure in ("ratio", "weighted_mean"):
+        return _ratio(h, fact)
     by_date = h.groupby("date")[fact.column].sum()
 
     def level(d):
@@ -88,3 +90,18 @@ def measure(hosts: pd.DataFrame, fact: Fact, scale: float = 1.0) -> float:
         return total(h) / scale / (months / 12.0)
     whole = total(hosts)
     return total(h) / whole if whole else math.nan
+
+
+def _ratio(h: pd.DataFrame, fact: Fact) -> float:
+    """ratio: factor x (sum of ``column``) / (sum of ``per``) over the months; weighted_mean: the mean of ``column``
+    weighted by ``per`` (both independent of the simulated scale)."""
+    sel = h[(h["date"] >= fact.start) & (h["date"] <= fact.end)]
+    if not len(sel):
+        raise ExperimentError(f"validation: no month of {fact.start} to {fact.end} in the run")
+    cols = lambda c: [c] if isinstance(c, str) else list(c)  # noqa: E731
+    if fact.measure == "weighted_mean":
+        w = sel[fact.per].to_numpy(float)
+        return float((sel[fact.column].to_numpy(float) * w).sum() / w.sum()) if w.sum() > 0 else math.nan
+    top = float(sel[cols(fact.column)].to_numpy(float).sum())
+    bottom = float(sel[cols(fact.per)].to_numpy(float).sum())
+    return fact.factor * top / bottom if bottom > 0 else math.nan

@@ -269,7 +269,7 @@ def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, res
 def validation_rows(val, targets: Targets) -> pd.DataFrame:
 
     scale = targets.spec.check.scale
-    cols = sorted({fct.column for fct in targets.spec.validation.values()})
+    cols = sorted({c for fct in targets.spec.validation.values() for c in fct.columns})
     hosts = val.hosts(cols)
     per_run = {rid: g for rid, g in hosts.groupby("run_id", sort=False)}
     rows = []

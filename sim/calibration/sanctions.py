@@ -31,14 +31,28 @@ class FitFact(Fact):
     tolerance: float = Field(gt=0, description="a miss of tolerance x |reported| (levels, totals) or of tolerance "
                                                "(changes, shares) is one unit of distance")
     bound: Literal["equal", "at_least"] = Field("equal", description="at_least: a floor (no distance above it)")
+    unit: Literal["", "share", "usd"] = Field("", description="how the report shows it (share: a percentage; usd: dollars)")
 
     @model_validator(mode="after")
     def _reported(self):
-        if self.reported is None:
-            raise ValueError("reported: a fitted fact needs a reported value")
+        if self.reported is None and self.low is None:
+            raise ValueError("reported: a fitted fact needs a reported value, or low and high (a range)")
+        if self.reported is not None and self.low is not None:
+            raise ValueError("low and high: a fitted fact is a reported value or a range, not both")
+        if self.low is not None and (self.low <= 0 or self.bound != "equal"):
+            raise ValueError("low: a fitted range needs low > 0 (its misses are relative to its ends) and no bound")
         if self.reported == 0 and self.measure not in ("change", "share"):
             raise ValueError("reported: 0 cannot scale a relative tolerance; fit a count of 0 as a share or change")
         return self
+
+    @property
+    def is_range(self) -> bool:
+        return self.low is not None
+
+    @property
+    def centre(self) -> float:
+        """The reported value, or a range's geometric centre (what figures compare with)."""
+        return float(self.reported) if self.reported is not None else math.sqrt(self.low * self.high)
 
 
 class SMCSettings(Strict):
@@ -120,7 +134,16 @@ def is_sanctions_targets(path) -> bool:
 
 
 def unit_miss(value: float, fact: FitFact) -> float:
-    """A fit fact's miss in units of its tolerance (signed; 0 above a floor)."""
+    """A fit fact's miss in units of its tolerance (signed; 0 above a floor, 0 inside a range and outside it
+    the miss relative to the near end)."""
+    if fact.is_range:
+        if value != value:
+            return math.nan
+        if value < fact.low:
+            return (value - fact.low) / (fact.tolerance * fact.low)
+        if value > fact.high:
+            return (value - fact.high) / (fact.tolerance * fact.high)
+        return 0.0
     r = float(fact.reported)
     scale = fact.tolerance if fact.measure in ("change", "share") else fact.tolerance * max(abs(r), 1e-12)
     miss = (value - r) / scale

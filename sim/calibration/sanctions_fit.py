@@ -53,7 +53,7 @@ class Simulator:
         self.processes, self.scheduler = processes, scheduler
         self.raw = read_params_file(targets.scenario_path)
         self.resolved = resolve_params(self.raw, {}, 1.0, "scenario")
-        self.columns = sorted({f.column for f in targets.spec.fit.values()})
+        self.columns = sorted({c for f in targets.spec.fit.values() for c in f.columns})
 
     def experiment(self, theta: np.ndarray, generation: int, batch: int) -> dict:
         s = self.t.spec.smc
@@ -226,7 +226,8 @@ def calibrated_scenario_toml(targets: SanctionsTargets, post: Posterior, prior: 
         r = table.loc[pattern]
         notes[key] = (f"calibrated ({r['verdict']}): prior {r['prior']} ({r['source']}); posterior 90%: "
                       f"{r['posterior_p05']:.4g} to {r['posterior_p95']:.4g}")
-    rel = targets.path.relative_to(ROOT) if targets.path.is_relative_to(ROOT) else targets.path.name
+    full = targets.path.resolve()
+    rel = full.relative_to(ROOT) if full.is_relative_to(ROOT) else targets.path
     header = (f"{MARKER} from {targets.path.name} on {date.today().isoformat()}; regenerate with\n"
               f"    olsim calibrate {rel}\n"
               f"{targets.spec.scenario} with the {len(values)} calibrated parameters set to particle {i} of the posterior "

@@ -72,7 +72,7 @@ def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, sched
         atomic_write(targets.output_path, text.encode())
         atomic_write(targets.posterior_path, (folder / "posterior.csv").read_bytes())
         shipped = [targets.output_path, targets.posterior_path]
-    shown = lambda p: str(p.relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p)  # noqa: E731
+    shown = lambda p: str(p.resolve().relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p)  # noqa: E731
     write_report(targets, folder, pops, table, checks,
                  shown(targets.output_path) if own else "history_calibrated.toml (this folder)",
                  shown(targets.posterior_path) if own else "posterior.csv (this folder)")

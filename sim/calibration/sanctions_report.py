@@ -58,7 +58,7 @@ def predictive_experiment(targets: SanctionsTargets, name: str, posterior: Path,
 
 def fact_values(result, facts: dict, scale: float, scenario: str = "history") -> pd.DataFrame:
     """One row per run of ``scenario``, one column per fact: its measure from the run's per-host table."""
-    columns = sorted({f.column for f in facts.values()})
+    columns = sorted({c for f in facts.values() for c in f.columns})
     hosts = result.hosts(columns)
     hosts = hosts[hosts["scenario"] == scenario]
     rows = []
@@ -74,12 +74,18 @@ def band_rows(values: pd.DataFrame, facts: dict, which: str) -> list[dict]:
         v = values[k].to_numpy(float)
         v = v[np.isfinite(v)]
         lo, med, hi = (float(np.quantile(v, q)) for q in (lo_q, 0.5, hi_q)) if len(v) else (math.nan,) * 3
-        r = float(f.reported)
+        is_range = f.reported is None
+        r = math.sqrt(f.low * f.high) if is_range else float(f.reported)  # a range: its geometric centre
         at_least = getattr(f, "bound", "equal") == "at_least"
-        inside = bool(hi >= r) if at_least else bool(lo <= r <= hi)
-        rows.append({"fact": k, "set": which, "what": f.what, "measure": f.measure, "reported": r,
+        # inside: the band holds the reported figure (reaches a floor; overlaps a range)
+        inside = bool(hi >= r) if at_least else bool(lo <= f.high and hi >= f.low) if is_range else bool(lo <= r <= hi)
+        unit = getattr(f, "unit", "") or ("share" if f.measure == "share" else "usd" if f.measure == "per_year" else
+                                           "number" if f.measure in ("ratio", "weighted_mean") else "count")
+        rows.append({"fact": k, "set": which, "what": f.what, "measure": f.measure, "unit": unit,
+                     "reported": math.nan if is_range else r, "low": f.low if is_range else math.nan,
+                     "high": f.high if is_range else math.nan, "centre": r,
                      "p05": lo, "p50": med, "p95": hi, "inside": inside, "ratio_p50": med / r if r else math.nan,
-                     "bound": "at least" if at_least else "", "source": f.source})
+                     "bound": "at least" if at_least else "range" if is_range else "", "source": f.source})
     return rows
 
 
@@ -131,8 +137,8 @@ def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, proce
     for k, f in targets.spec.fit.items():
         full, fit = rows["full"][k].mean(), rows["fit"][k].mean()
         out.append({"fact": k, "what": f.what, "full_scale": full, "fit_scale": fit,
-                    "difference_units": unit_miss(fit, f) - unit_miss(full, f) if f.bound == "equal" else
-                    (fit - full) / (f.tolerance * abs(float(f.reported)))})
+                    "difference_units": (fit - full) / (f.tolerance * abs(f.centre)) if f.bound == "at_least" or f.is_range
+                    else unit_miss(fit, f) - unit_miss(full, f)})
     return pd.DataFrame(out)
 
 
@@ -162,19 +168,32 @@ def run_predictive(targets: SanctionsTargets, folder: Path, calibrated: Path, pr
             "scale": scale, "results": results}
 
 
-def _fmt(x: float, m: str) -> str:
-    if m == "share":
+def _fmt(x: float, unit: str) -> str:
+    """A fact's value as the report shows it, by its unit (share, usd, number, count)."""
+    if x != x:
+        return "n/a"
+    if unit == "share":
         return f"{100 * x:.0f}%"
-    if m == "per_year":
+    if unit == "usd":
         return number(x, money=True)
+    if unit == "number":
+        return f"{x:.3g}"
     return f"{x:,.0f}"
+
+
+def _reported(r) -> str:
+    u = r["unit"]
+    if r["bound"] == "range":
+        return f"{_fmt(r['low'], u)} to {_fmt(r['high'], u)}"
+    return ("at least " if r["bound"] == "at least" else "") + _fmt(r["reported"], u)
 
 
 def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: dict, calibrated_rel: str,
                 posterior_rel: str) -> str:
     spec = targets.spec
     s = spec.smc
-    shown = targets.path.relative_to(ROOT) if targets.path.is_relative_to(ROOT) else targets.path
+    full = targets.path.resolve()
+    shown = full.relative_to(ROOT) if full.is_relative_to(ROOT) else targets.path
     pred, welfare, scale = checks["predictive"], checks["welfare"], checks["scale"]
     held = pred[pred["set"] == "held out"]
     fit = pred[pred["set"] == "fit"]
@@ -199,8 +218,8 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
                "prior: the same over draws of the prior.", "",
                "| fact | reported | posterior 50% [90% band] | inside | prior 90% band | source |", "|---|---:|---|---|---|---|"]
         for _, r in frame.iterrows():
-            m = r["measure"]
-            rep = ("at least " if r["bound"] else "") + _fmt(r["reported"], m)
+            m = r["unit"]
+            rep = _reported(r)
             out.append(f"| {r['what']} | {rep} | {_fmt(r['p50'], m)} [{_fmt(r['p05'], m)}, {_fmt(r['p95'], m)}] | "
                        f"{'yes' if r['inside'] else '**no**'} | [{_fmt(r['prior_p05'], m)}, {_fmt(r['prior_p95'], m)}] | "
                        f"{r['source']} |")
@@ -212,7 +231,8 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
     if len(outside):
         lines += ["Outside the band: " + "; ".join(
             f"{r['what']} ({'above' if r['p05'] > r['reported'] else 'below'}: the model's median is "
-            f"{r['ratio_p50']:.2f} x the reported figure)" for _, r in outside.iterrows()) + ".", ""]
+            f"{r['ratio_p50']:.2f} x the reported figure{' (the centre of its range)' if r['bound'] == 'range' else ''})"
+            for _, r in outside.iterrows()) + ".", ""]
     lines += ["## What the sanctions era pins down", "",
               "Width ratio: the posterior's 90% interval over the prior's (pinned < 0.5 <= narrowed < 0.8 <= loose).", "",
               "| parameter | prior | prior 90% | posterior 50% [90%] | width ratio | verdict |", "|---|---|---|---|---:|---|"]
@@ -237,8 +257,9 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
                   f"The calibrated scenario at full scale and at {s.scale:g} scale, {spec.check.scale_seeds} seeds each "
                   "(means; difference in the fit's tolerance units; counts at the fit's scale are divided by it).", "",
                   "| fact | full scale | fit scale | difference (tolerance units) |", "|---|---:|---:|---:|"]
+        units = dict(zip(pred["fact"], pred["unit"]))
         for _, r in scale.iterrows():
-            m = targets.spec.fit[r["fact"]].measure
+            m = units[r["fact"]]
             lines.append(f"| {r['what']} | {_fmt(r['full_scale'], m)} | {_fmt(r['fit_scale'], m)} | "
                          f"{r['difference_units']:+.2f} |")
         lines += ["", f"Largest: {worst['what']}, {worst['difference_units']:+.2f} units "

@@ -86,8 +86,10 @@ class Fact(Strict):
     """A reported figure the fit never sees, computed from the per-host monthly tables of the validation scenario."""
 
     what: str = Field(min_length=1)
-    measure: Literal["level", "change", "total", "share", "per_year"]
-    column: str
+    measure: Literal["level", "change", "total", "share", "per_year", "ratio", "weighted_mean"]
+    column: str | list[str] = Field(description="a column of the per-host table (ratio: the columns summed on top)")
+    per: str | list[str] | None = Field(None, description="ratio: the columns summed below; weighted_mean: the weight column")
+    factor: float = Field(1.0, gt=0, description="ratio: multiplies the ratio (1000 for a rate per 1,000 worker-years of 12 months: 12000)")
     host: str | None = Field(None, description="a host, or none for all hosts together")
     start: str | None = Field(None, description="first month (YYYY-MM); not used by level")
     end: str = Field(description="last month (YYYY-MM)")
@@ -97,11 +99,27 @@ class Fact(Strict):
     source: str = Field(min_length=1)
     note: str = ""
 
+    @property
+    def columns(self) -> list[str]:
+        """Every column the measure reads."""
+        out = []
+        for c in (self.column, self.per):
+            out += [] if c is None else [c] if isinstance(c, str) else list(c)
+        return out
+
     @model_validator(mode="after")
     def _check(self):
         numeric = [c for c in HOST_COLUMNS if c not in ("month", "date", "host")]
-        if self.column not in numeric:
-            raise ValueError(f"column: unknown column '{self.column}'{suggest(self.column, numeric)}")
+        for key in ("column", "per"):
+            for c in [getattr(self, key)] if isinstance(getattr(self, key), str) else getattr(self, key) or []:
+                if c not in numeric:
+                    raise ValueError(f"{key}: unknown column '{c}'{suggest(c, numeric)}")
+        if (self.measure in ("ratio", "weighted_mean")) != (self.per is not None):
+            raise ValueError("per: a ratio or weighted_mean measure needs per (and only they take it)")
+        if self.measure == "weighted_mean" and not (isinstance(self.column, str) and isinstance(self.per, str)):
+            raise ValueError("weighted_mean: one column and one weight column")
+        if self.measure not in ("ratio", "weighted_mean") and not isinstance(self.column, str):
+            raise ValueError(f"column: a {self.measure} measure reads one column")
         for k in ("start", "end"):
             v = getattr(self, k)
             if v is not None:

@@ -33,14 +33,18 @@ def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
     rows = pred.iloc[::-1].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(10, 0.42 * len(rows) + 2.4))
     y = np.arange(len(rows))
-    ratios = np.r_[rows["prior_p05"] / rows["reported"], rows["p05"] / rows["reported"],
-                   rows["prior_p95"] / rows["reported"], rows["p95"] / rows["reported"]]
+    ratios = np.r_[rows["prior_p05"] / rows["centre"], rows["p05"] / rows["centre"],
+                   rows["prior_p95"] / rows["centre"], rows["p95"] / rows["centre"]]
     positive = ratios[np.isfinite(ratios) & (ratios > 0)]
     left = max(min(positive.min() if len(positive) else 0.5, 0.5) * 0.7, 1e-3)
     right = min(max(positive.max() if len(positive) else 2.0, 2.0) * 1.3, 1e3)
     clip = lambda v: min(max(v, left), right)  # noqa: E731  a 0 (nobody posted) sits at the left edge
     for i, r in rows.iterrows():
-        rep = r["reported"]
+        rep = r["centre"]
+        if r["bound"] == "range":  # the reported range, as a bracket around the row
+            ax.plot([clip(r["low"] / rep), clip(r["high"] / rep)], [i + 0.32, i + 0.32], color="k", lw=1.2)
+            for end in (r["low"], r["high"]):
+                ax.plot([clip(end / rep)] * 2, [i + 0.2, i + 0.44], color="k", lw=1.2)
         ax.hlines(i, clip(r["prior_p05"] / rep), clip(r["prior_p95"] / rep), color=PRIOR, lw=7, alpha=0.45)
         ax.hlines(i, clip(r["p05"] / rep), clip(r["p95"] / rep), color=POSTERIOR, lw=3)
         held = r["set"] == "held out"
@@ -52,9 +56,11 @@ def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
     ax.set_xscale("log")
     ax.set_xlim(left, right)
     labels = [("" if r["set"] == "fit" else "held out: ") + r["what"] +
-              (" (a floor)" if r["bound"] and "floor" not in r["what"] else "") for _, r in rows.iterrows()]
+              (" (a floor)" if r["bound"] == "at least" and "floor" not in r["what"] else "") +
+              (" (a range)" if r["bound"] == "range" else "") for _, r in rows.iterrows()]
     ax.set_yticks(y, labels, fontsize=9)
-    ax.set_xlabel("model / reported (1 = the reported figure; log scale; 0 at the left edge)", fontsize=10)
+    ax.set_xlabel("model / reported (1 = the reported figure or a range's centre, its ends as a bracket; log scale; "
+                  "0 at the left edge)", fontsize=9.5)
     ax.grid(alpha=0.3, axis="x", which="both")
     from matplotlib.lines import Line2D
 
@@ -103,7 +109,7 @@ def series_figure(targets, results: dict, path: Path) -> Path:
             ax.fill_between(t, b["lo"] / div, b["hi"] / div, color=colour, alpha=alpha, lw=0)
         ax.plot(t, b["mid"] / div, color=POSTERIOR, lw=1.6)
         for _, (which, f) in facts.items():
-            if f.column != col or f.host != host or f.measure not in ("level", "total", "per_year"):
+            if f.column != col or f.host != host or f.measure not in ("level", "total", "per_year") or f.reported is None:
                 continue
             if f.measure == "level":
                 when, value = f.end, f.reported
