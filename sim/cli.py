@@ -303,7 +303,7 @@ def _calibrate_sanctions(args, path) -> int:
         f"generations at {s.scale:g} scale; on {_where(args)}; in {folder.path}/")
     try:
         cal = calibrate_sanctions(targets, folder.path, processes=args.processes, scheduler=args.scheduler,
-                                  particles=args.budget, resume=args.resume, force=args.force, log=log)
+                                  particles=args.budget, resume=args.resume, log=log)
     except KeyboardInterrupt:
         print(f"olsim: interrupted; the finished generations and runs are saved in {folder.path}/; run the same "
               f"command with --resume to finish", file=sys.stderr)

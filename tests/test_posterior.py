@@ -212,3 +212,42 @@ def test_sensitivity_of_the_paired_change_is_of_the_difference(tmp_path):
     assert change.loc["policies.0.evasion", "mu_star"] == pytest.approx(si["mu_star"][0])
     assert change.loc["deaths.rate", "mu_star"] == pytest.approx(si["mu_star"][1])
     assert set(sens.loc[sens["scenario"] == "none", "of"]) == {"level"}
+
+
+def test_seeds_per_sample_give_each_draw_fresh_noise_and_scenarios_the_same(tmp_path):
+    plan = _experiment(tmp_path, [{"name": "a"}, {"name": "b", "without": ["state.*"]}], n=3, seeds="per_sample", seed=5)
+    seeds = {(t["scenario"], t["sample"], t["replicate"]): t["seed"] for t in plan.tasks}
+    assert {seeds[("a", j, k)] for j in range(3) for k in range(2)} == {5, 6, 7, 8, 9, 10}
+    assert all(seeds[("a", j, k)] == seeds[("b", j, k)] for j in range(3) for k in range(2))
+    # a column a scenario leaves is recorded as not applied
+    values = {t["scenario"]: t["values"] for t in plan.tasks if t["sample"] == 0 and t["replicate"] == 0}
+    assert np.isnan(values["b"]["state.evasion_flow"]) and not np.isnan(values["a"]["state.evasion_flow"])
+
+
+def test_a_posterior_column_never_silently_replaces_a_scenarios_override(tmp_path):
+    with pytest.raises(ExperimentError, match="overrides hosts.china.wage, which the posterior column hosts.\\*.wage "
+                                              "would replace; add 'hosts.\\*.wage' to its without"):
+        _experiment(tmp_path, [{"name": "a", "overrides": {"hosts.china.wage": 500.0}}])
+    with pytest.raises(ExperimentError, match="overrides policies.1.compliance, which the posterior column"):
+        _experiment(tmp_path, [{"name": "a", "overrides": {"policies.1.compliance": 0.0}}])
+    plan = _experiment(tmp_path, [{"name": "a", "overrides": {"policies.1.compliance": 0.0}, "without": ["policies.1.*"]}])
+    assert all(t["params"]["policies"][1]["compliance"] == 0.0 for t in plan.tasks)
+
+
+def test_a_missing_parameter_names_the_scenario_and_the_remedy(tmp_path):
+    """Policy 1 here has one compliance for every host, so the draw's Russian compliance has nowhere to go."""
+    policies = [{"kind": "permit_ban", "start": "2017-09"},
+                {"kind": "repatriation", "start": "2017-12", "deadline": "2019-12", "compliance": 0.5}]
+    with pytest.raises(ExperimentError, match="scenario a: posterior column policies.1.compliance.russia.*without") as e:
+        _experiment(tmp_path, [{"name": "a", "policies": policies}])
+    assert "\n" not in str(e.value)
+
+
+def test_a_posterior_is_sampled_on_the_scenario_it_was_fitted_on(tmp_path):
+    with pytest.raises(ExperimentError, match="fitted on history.toml .* use it as the base"):
+        _experiment(tmp_path, [{"name": "a"}], base=str(ROOT / "params" / "history_calibrated.toml"))
+
+
+def test_ranking_with_only_the_reference_is_empty_not_a_crash():
+    runs = _runs()
+    assert rank_probabilities(runs[runs["scenario"] == "ref"], "ref").empty

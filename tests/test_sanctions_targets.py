@@ -149,6 +149,14 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert "only (the shipped files are replaced only by a calibration with the targets file's own settings)" in capsys.readouterr().out
     assert (tmp_path / "trial" / "posterior.csv").read_bytes() != shipped
     assert (tmp_path / "posterior_sanctions.csv").read_bytes() == shipped
+    # resumed without --budget, the trial's generations still do not ship
+    assert main(["calibrate", str(targets), "--out", str(tmp_path / "trial"), "--resume", "--processes", "1", "-q"]) == 0
+    assert (tmp_path / "posterior_sanctions.csv").read_bytes() == shipped
+    # a file nobody calibrated is never replaced, --force or not
+    (tmp_path / "history_calibrated.toml").write_text("# my own\n")
+    assert main(["calibrate", str(targets), "--out", str(tmp_path / "again"), "--force", "--processes", "1", "-q"]) == 2
+    assert "was not written by olsim calibrate" in capsys.readouterr().err
+    assert (tmp_path / "history_calibrated.toml").read_text() == "# my own\n"
     report = (out / "report.md").read_text()
     assert "Held-out facts (never fitted)" in report and "workers abroad, 2024" in report
     pred = pd.read_csv(out / "predictive.csv")

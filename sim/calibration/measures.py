@@ -95,9 +95,11 @@ def measure(hosts: pd.DataFrame, fact: Fact, scale: float = 1.0) -> float:
 def _ratio(h: pd.DataFrame, fact: Fact) -> float:
     """ratio: factor x (sum of ``column``) / (sum of ``per``) over the months; weighted_mean: the mean of ``column``
     weighted by ``per`` (both independent of the simulated scale)."""
+    dates = set(h["date"])
+    for d in (fact.start, fact.end):
+        if d not in dates:
+            raise ExperimentError(f"validation: month {d} is outside the run ({min(dates)} to {max(dates)})")
     sel = h[(h["date"] >= fact.start) & (h["date"] <= fact.end)]
-    if not len(sel):
-        raise ExperimentError(f"validation: no month of {fact.start} to {fact.end} in the run")
     cols = lambda c: [c] if isinstance(c, str) else list(c)  # noqa: E731
     if fact.measure == "weighted_mean":
         w = sel[fact.per].to_numpy(float)

@@ -133,6 +133,16 @@ def is_sanctions_targets(path) -> bool:
     return isinstance(raw.get("fit"), dict)
 
 
+def tolerance_scale(fact: FitFact, value: float) -> float:
+    """What one unit of distance is for a fact near ``value``: tolerance x |reported| (levels, totals),
+    tolerance (changes, shares), tolerance x the range's near end (ranges)."""
+    if fact.is_range:
+        return fact.tolerance * (fact.low if value < fact.centre else fact.high)
+    if fact.measure in ("change", "share"):
+        return fact.tolerance
+    return fact.tolerance * max(abs(float(fact.reported)), 1e-12)
+
+
 def unit_miss(value: float, fact: FitFact) -> float:
     """A fit fact's miss in units of its tolerance (signed; 0 above a floor, 0 inside a range and outside it
     the miss relative to the near end)."""

@@ -197,11 +197,13 @@ def parameter_table(post: Posterior, prior: dict[str, Prior]) -> pd.DataFrame:
         f = marginal(k, prior[k]).frozen()
         p05, p50, p95 = (float(v) for v in f.ppf([0.05, 0.5, 0.95]))
         a, m, b = (float(q.loc[x, k]) for x in (0.05, 0.5, 0.95))
+        ca, cm, cb = (float(v) for v in f.cdf([a, m, b]))
+        # widths on the prior's CDF: the same as raw widths for a uniform prior, fair for a lognormal one
         rows.append({"parameter": k, "prior": prior[k].describe(), "source": prior[k].source,
                      "prior_p05": p05, "prior_p50": p50, "prior_p95": p95,
                      "posterior_p05": a, "posterior_p50": m, "posterior_p95": b,
-                     "width_ratio": (b - a) / (p95 - p05) if p95 > p05 else math.nan,
-                     "verdict": verdict(b - a, p95 - p05)})
+                     "posterior_cdf_p05": ca, "posterior_cdf_p50": cm, "posterior_cdf_p95": cb,
+                     "width_ratio": (cb - ca) / 0.9, "verdict": verdict(cb - ca, 0.9)})
     return pd.DataFrame(rows)
 
 

@@ -21,18 +21,19 @@ from .search import MARKER
 from .targets import ROOT
 
 
-def check_shipped(path: Path, inputs: list[Path], force: bool) -> None:
-    """A file the calibration may replace: not one of its inputs, and written by olsim calibrate (or --force)."""
+def check_shipped(path: Path, inputs: list[Path]) -> None:
+    """A file the calibration may replace: not one of its inputs, and written by olsim calibrate (never a file
+    someone wrote by hand, --force or not: --force is about the output folder)."""
     for p in inputs:
         if path.exists() and p.exists() and path.resolve() == p.resolve():
             raise ExperimentError(f"output: {path} is an input of the calibration; choose another output")
     if path.is_dir():
         raise ExperimentError(f"output: {path} is a folder")
-    if path.exists() and not force:
+    if path.exists():
         first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
         if MARKER not in first:
-            raise ExperimentError(f"output: {path} exists and was not written by olsim calibrate; move it, change "
-                                  f"the targets file's output/posterior, or add --force")
+            raise ExperimentError(f"output: {path} exists and was not written by olsim calibrate; move it, or change "
+                                  f"the targets file's output or posterior")
     if not path.parent.is_dir():
         raise ExperimentError(f"output: folder {path.parent} does not exist")
 
@@ -47,19 +48,22 @@ class SanctionsCalibration:
 
 
 def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=None, particles=None,
-                        generations=None, resume=False, force=False, log=None) -> SanctionsCalibration:
+                        generations=None, resume=False, log=None) -> SanctionsCalibration:
     """The whole sanctions-era calibration: the fit (resumable), the calibrated scenario and the posterior file,
     the predictive checks and the report, all in ``folder``; the targets file's ``output`` and ``posterior`` are
     replaced only by a calibration with the file's own settings (``particles`` and ``generations`` not given)."""
     from .sanctions_report import run_predictive, write_report  # matplotlib only when the report is drawn
 
     folder = Path(folder)
+    s = targets.spec.smc
     own = particles is None and generations is None
     inputs = [targets.path, targets.scenario_path]
     if own:
         for p in (targets.output_path, targets.posterior_path):
-            check_shipped(p, inputs, force)
+            check_shipped(p, inputs)
     pops = fit_sanctions(targets, folder, processes, scheduler, particles, generations, log)
+    # a folder resumed without --budget may hold a trial's generations: only the file's own settings ship
+    own = own and len(pops) == s.generations and all(len(p.theta) == s.particles for p in pops)
     prior = priors(targets)
     post = read_posterior(folder / "posterior.csv")
     text, _ = calibrated_scenario_toml(targets, post, prior)

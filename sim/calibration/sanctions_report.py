@@ -48,7 +48,8 @@ def _no_sanctions_policies(targets: SanctionsTargets) -> list[dict]:
 def predictive_experiment(targets: SanctionsTargets, name: str, posterior: Path, draws: int) -> dict:
     s = targets.spec.smc
     return {"name": name, "base": str(targets.scenario_path.resolve()), "engine": "array",
-            "seed": s.seed + 10_000, "replicates": 1, "scale": s.scale, "hosts": True, "outcomes": OUTCOMES_RUN,
+            "seed": s.seed + 10_000, "seeds": "per_sample", "replicates": 1, "scale": s.scale, "hosts": True,
+            "outcomes": OUTCOMES_RUN,
             "posterior": str(posterior.resolve()), "sampling": {"method": "posterior", "n": draws, "seed": s.seed + 1},
             "reference": "no_sanctions",
             "scenarios": [{"name": "history", "label": "history (fitted)"},
@@ -122,7 +123,7 @@ def welfare_table(post_result, prior_result, scale: float) -> pd.DataFrame:
 def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, processes, scheduler, resume) -> pd.DataFrame:
     """The calibrated scenario at full scale and at the fit's scale (same seeds): each fit fact's mean at both,
     and their difference in the fit's tolerance units (the bias the fit's scale could carry)."""
-    from .sanctions import unit_miss
+    from .sanctions import tolerance_scale
 
     s = targets.spec.smc
     rows = {}
@@ -137,8 +138,8 @@ def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, proce
     for k, f in targets.spec.fit.items():
         full, fit = rows["full"][k].mean(), rows["fit"][k].mean()
         out.append({"fact": k, "what": f.what, "full_scale": full, "fit_scale": fit,
-                    "difference_units": (fit - full) / (f.tolerance * abs(f.centre)) if f.bound == "at_least" or f.is_range
-                    else unit_miss(fit, f) - unit_miss(full, f)})
+                    # in the distance's own units near the full-scale value (a floor and a range, too)
+                    "difference_units": (fit - full) / tolerance_scale(f, full)})
     return pd.DataFrame(out)
 
 
@@ -190,6 +191,7 @@ def _reported(r) -> str:
 
 def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: dict, calibrated_rel: str,
                 posterior_rel: str) -> str:
+    from ..plots.sanctions import parameter_label
     spec = targets.spec
     s = spec.smc
     full = targets.path.resolve()
@@ -200,7 +202,7 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
     last = pops[-1]
     lines = ["# The sanctions era: calibration and posterior predictive check", "",
              f"Targets: `{shown}` (scenario `{spec.scenario}`). Method: ABC-SMC over {len(params)} parameters "
-             f"(the sanctions response and the ten no-sanctions parameters jointly), {s.particles} particles x "
+             f"(the sanctions response and the no-sanctions parameters jointly), {len(last.theta)} particles x "
              f"{len(pops)} generations at {s.scale:g} of the workforce, distance = root mean square of the "
              f"{len(spec.fit)} fit facts' misses in tolerance units (docs/ODD.md 8.7). The {len(spec.held_out)} "
              f"held-out facts were not read by the fit; they are judged here for the first time.", "",
@@ -214,7 +216,7 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
 
     def fact_table(frame, title):
         out = [f"## {title}", "",
-               f"90% band: the 5th to 95th percentile over {spec.check.draws} posterior draws (fresh seeds, one run each); "
+               f"90% band: the 5th to 95th percentile over {spec.check.draws} posterior draws (each draw its own fresh seed, one run each); "
                "prior: the same over draws of the prior.", "",
                "| fact | reported | posterior 50% [90% band] | inside | prior 90% band | source |", "|---|---:|---|---|---|---|"]
         for _, r in frame.iterrows():
@@ -230,14 +232,16 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
     outside = held[~held["inside"]]
     if len(outside):
         lines += ["Outside the band: " + "; ".join(
-            f"{r['what']} ({'above' if r['p05'] > r['reported'] else 'below'}: the model's median is "
+            f"{r['what']} ({'above' if r['p05'] > (r['high'] if r['bound'] == 'range' else r['centre']) else 'below'}: "
+            f"the model's median is "
             f"{r['ratio_p50']:.2f} x the reported figure{' (the centre of its range)' if r['bound'] == 'range' else ''})"
             for _, r in outside.iterrows()) + ".", ""]
     lines += ["## What the sanctions era pins down", "",
-              "Width ratio: the posterior's 90% interval over the prior's (pinned < 0.5 <= narrowed < 0.8 <= loose).", "",
+              "Width ratio: the posterior's 90% interval over the prior's, both measured on the prior's cumulative "
+              "probability (pinned < 0.5 <= narrowed < 0.8 <= loose).", "",
               "| parameter | prior | prior 90% | posterior 50% [90%] | width ratio | verdict |", "|---|---|---|---|---:|---|"]
     for _, r in params.sort_values("width_ratio").iterrows():
-        lines.append(f"| `{r['parameter']}` | {r['prior']} | {r['prior_p05']:.3g} to {r['prior_p95']:.3g} | "
+        lines.append(f"| {parameter_label(r['parameter'])} (`{r['parameter']}`) | {r['prior']} | {r['prior_p05']:.3g} to {r['prior_p95']:.3g} | "
                      f"{r['posterior_p50']:.3g} [{r['posterior_p05']:.3g}, {r['posterior_p95']:.3g}] | "
                      f"{r['width_ratio']:.2f} | {r['verdict']} |")
     lines += ["", "## The workers' welfare, jointly", "",
@@ -251,7 +255,7 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
         lines.append(f"| {OUTCOMES[o].label} | {r['scenario'].replace('_', ' ')} | {f(r['prior_p50'])} "
                      f"[{f(r['prior_p05'])}, {f(r['prior_p95'])}] | {f(r['posterior_p50'])} "
                      f"[{f(r['posterior_p05'])}, {f(r['posterior_p95'])}] |")
-    if len(scale):
+    if len(scale) and scale["difference_units"].notna().any():
         worst = scale.loc[scale["difference_units"].abs().idxmax()]
         lines += ["", f"## Does the fit's scale ({s.scale:g}) bias the fitted measures?", "",
                   f"The calibrated scenario at full scale and at {s.scale:g} scale, {spec.check.scale_seeds} seeds each "

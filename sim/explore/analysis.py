@@ -142,12 +142,17 @@ def rank_probabilities(runs: pd.DataFrame, reference: str, ranked: dict[str, boo
     means = means[means["scenario"] != reference]
     scenarios = list(dict.fromkeys(means["scenario"]))
     rows = []
+    if not scenarios:  # nothing to rank but the reference
+        return pd.DataFrame(columns=["scenario", "outcome", "better", "draws", "p_first", "mean_rank"])
     for o, up in ranked.items():
         table = means.pivot(index="sample", columns="scenario", values=o)[scenarios].dropna()
         x = table.to_numpy(float) * (1 if up else -1)  # larger is better
-        best = x == x.max(axis=1, keepdims=True)
-        first = (best / best.sum(axis=1, keepdims=True)).mean(axis=0) if len(x) else np.full(len(scenarios), math.nan)
-        rank = (stats.rankdata(-x, axis=1, method="average")).mean(axis=0) if len(x) else np.full(len(scenarios), math.nan)
+        if len(x):
+            best = x == x.max(axis=1, keepdims=True)
+            first = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
+            rank = stats.rankdata(-x, axis=1, method="average").mean(axis=0)
+        else:  # no draw with every scenario finished
+            first = rank = np.full(len(scenarios), math.nan)
         for k, sc in enumerate(scenarios):
             rows.append({"scenario": sc, "outcome": o, "better": "more" if up else "less", "draws": len(x),
                          "p_first": float(first[k]), "mean_rank": float(rank[k])})

@@ -114,6 +114,10 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
         from .posterior import read_posterior
 
         posterior = read_posterior(folder / spec.posterior)
+        if posterior.relative and posterior.scenario and spec.base and Path(spec.base).name != Path(posterior.scenario).name:
+            raise ExperimentError(f"base: the posterior was fitted on {Path(posterior.scenario).name} and its columns "
+                                  f"{', '.join(sorted(posterior.relative))} multiply that file's values; use it as the "
+                                  f"base (not {Path(spec.base).name})")
         samples, matrix, problem = posterior_samples(posterior, spec.sampling.n, spec.sampling.seed), None, None
     else:
         samples, matrix, problem = sample_table(spec)
@@ -128,12 +132,15 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
 
             taken = scenario_columns(posterior, sc.without, resolved["policies"], sc.name)
             kinds = {k: SimpleNamespace(relative=k in posterior.relative) for k in taken}
+            _no_override_under(taken, {**common, **sc.overrides}, sc.name)
         else:
             taken = [k for k in spec.uncertainties if not any(fnmatch.fnmatchcase(k, w) for w in sc.without)]
             kinds = spec.uncertainties
         for j, row in enumerate(samples.to_dict("records")):
             values = {k: v for k, v in row.items() if k != "sample"}
             applied = {k: values[k] for k in taken}
+            if posterior is not None:  # runs.parquet records what was applied: a column this scenario left is NaN
+                values = {k: (v if k in taken or k == "particle" else math.nan) for k, v in values.items()}
             try:
                 # on the scenario's resolved parameters, already scaled: a relative factor on hosts.*.workers
                 # multiplies the simulated workers once
@@ -141,13 +148,16 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
             except ExperimentError as e:
                 for line in e.errors:
                     problem = line.removeprefix(": ")
+                    if posterior is not None and problem.startswith("uncertainties."):
+                        problem = (f"scenario {sc.name}: posterior column {problem.removeprefix('uncertainties.')}; "
+                                   f"add it to the scenario's without = [...] if the scenario has no such parameter")
                     key = (sc.name, re.sub(r" \(got [^)]*\)$", "", problem))  # the same problem, other values
                     failed.setdefault(key, []).append((j, problem))
                 continue
             for k in range(spec.replicates):
                 plan.tasks.append({
                     "run_id": run_id(sc.name, j, k), "scenario": sc.name, "sample": j, "replicate": k,
-                    "seed": spec.seed + k, "engine": spec.engine, "params": params, "outcomes": list(spec.outcomes),
+                    "seed": spec.seed + (j * spec.replicates if spec.seeds == "per_sample" else 0) + k, "engine": spec.engine, "params": params, "outcomes": list(spec.outcomes),
                     "values": values, "hosts": spec.hosts,
                 })
     if failed:
@@ -155,9 +165,20 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
         for (scenario, _), cases in failed.items():
             (j, problem), more = cases[0], len(cases) - 1
             where = f"sample {j}" + (f" (and {more} more)" if more else "")
-            lines.append(problem if problem.startswith("uncertainties.") else f"scenario {scenario}, {where}: {problem}")
+            lines.append(problem if problem.startswith(("uncertainties.", "scenario ")) else
+                         f"scenario {scenario}, {where}: {problem}")
         raise ExperimentError(list(dict.fromkeys(lines)))
     return plan
+
+
+def _no_override_under(columns: list[str], overrides: dict, scenario: str) -> None:
+    """A posterior column must not silently replace an override the scenario sets itself (or one inside it)."""
+    for c in columns:
+        pattern = c.replace("*", "[!.]*")
+        for k in overrides:
+            if fnmatch.fnmatchcase(k, pattern) or k.startswith(c + ".") or c.startswith(k + "."):
+                raise ExperimentError(f"scenario {scenario}: overrides {k}, which the posterior column {c} would replace; "
+                                      f"add '{c}' to its without = [...] to keep the override")
 
 
 def resolve_params(raw: dict, overrides: dict, scale: float = 1.0, where: str = "") -> dict:
@@ -224,7 +245,8 @@ def posterior_samples(posterior, n: int, seed: int) -> pd.DataFrame:
     """The sample table of a posterior experiment: draw j is particle ``particle`` of the posterior file."""
     rows = posterior.draws(n, seed)
     table = posterior.frame.iloc[rows][posterior.names].reset_index(drop=True)
-    table.insert(0, "particle", rows.astype("int64"))
+    ids = posterior.frame["particle"].to_numpy()[rows] if "particle" in posterior.frame else rows
+    table.insert(0, "particle", np.asarray(ids).astype("int64"))
     table.insert(0, "sample", np.arange(n, dtype="int64"))
     return table
 

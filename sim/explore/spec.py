@@ -115,6 +115,9 @@ class Experiment(Strict):
     base: str | None = Field(None, description="base parameter file (relative to the experiment file); default: the built-in baseline")
     engine: Literal["array", "mesa"] = "array"
     seed: int = Field(0, ge=0, le=2**62, description="replicate k runs with seed + k in every scenario and sample")
+    seeds: Literal["shared", "per_sample"] = Field(
+        "shared", description="shared: every sample's replicate k uses seed + k; per_sample: sample j's uses seed + j x "
+                              "replicates + k (fresh noise in every sample; scenarios still share seeds within a sample)")
     replicates: int = Field(1, ge=1, le=100_000)
     months: int | None = Field(None, ge=1, le=2400, description="overrides calendar.months")
     scale: float = Field(1.0, gt=0, le=1, description="share of every host's workers to simulate (rates are per worker)")

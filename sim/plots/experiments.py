@@ -76,7 +76,7 @@ def forest_figure(result, path: Path) -> Path | None:
         ax.hlines(y, lo, hi, color=INK, lw=2.2)
         ax.plot(med, y, "o", color=INK, ms=6)
         ax.axvline(0, color="#444444", lw=0.9)
-        ax.set_title(f"{OUTCOMES[o].label}\n" + ("change, % of no sanctions" if pct else f"change, {OUTCOMES[o].unit}"),
+        ax.set_title(f"{OUTCOMES[o].label}\n" + (f"change, % of {labels.get(ref, ref)}" if pct else f"change, {OUTCOMES[o].unit}"),
                      fontsize=9.5)
         ax.grid(alpha=0.3, axis="x")
         ax.tick_params(labelsize=9)

@@ -152,19 +152,53 @@ def _months(start: str, end: str) -> int:
     return (y1 - y0) * 12 + (m1 - m0) + 1
 
 
+LABELS = {  # short human names of the calibrated parameters (the dotted key is in parameters.csv)
+    "hosts.*.wage": "wages (x each host's)", "hosts.*.plan": "plans (x each host's)",
+    "hosts.*.detect_tourist": "detection of tourist-visa workers", "hosts.*.detect_student": "detection of student-visa workers",
+    "state.plan_cut": "plan cut when out of reach", "state.workforce_growth": "growth of the workforce target",
+    "state.evasion_flow": "sanctions brake the flow (1) or cap the stock (0)",
+    "remittance.fees_share": "fees share of the take", "remittance.ledger_monthly": "ledger credit a month",
+    "minder.side_bribe_share": "minders' share of side earnings", "work.hours_base": "base hours a day",
+    "escape.attempt_rate": "escape attempt rate", "state.reprisal_severity": "weight of reprisals on families",
+    "deaths.rate": "death hazard", "worker.entry_bribe_median": "median entry bribe",
+}
+POLICY_LABELS = {0: "permit ban (UNSCR 2375)", 1: "repatriation (UNSCR 2397)"}
+
+
+def parameter_label(key: str) -> str:
+    """A calibrated parameter's name for a figure: 'repatriation (UNSCR 2397): compliance, Russia, from 2020'."""
+    if key in LABELS:
+        return LABELS[key]
+    parts = key.split(".")
+    if parts[0] == "policies" and parts[1].isdigit():
+        policy = POLICY_LABELS.get(int(parts[1]), f"policy {parts[1]}")
+        rest = parts[2:]
+        when = ""
+        if rest[:1] == ["schedule"]:
+            when, rest = ", after the deadline", rest[2:]
+        if rest[:1] == ["compliance"]:
+            host = rest[1].capitalize() if len(rest) > 1 else "every host"
+            return f"{policy}: compliance, {host}{when}"
+        if rest == ["evasion"]:
+            return f"{policy}: evasion share{when}"
+        if rest == ["after_deadline"]:
+            return f"{policy}: yearly enforcement after the deadline"
+    return key
+
+
 def parameters_figure(params: pd.DataFrame, path: Path) -> Path:
-    """Each parameter's posterior 90% interval and median on its prior's 90% range (0 to 1)."""
+    """Each parameter's posterior 90% interval and median on its prior's CDF (the prior's 90% range is 0.05 to 0.95)."""
     rows = params.sort_values("width_ratio", ascending=False).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(9.5, 0.36 * len(rows) + 1.6))
+    fig, ax = plt.subplots(figsize=(11, 0.36 * len(rows) + 1.9))
     for i, r in rows.iterrows():
-        span = r["prior_p95"] - r["prior_p05"]
-        to01 = lambda x: (x - r["prior_p05"]) / span  # noqa: E731
-        ax.hlines(i, 0, 1, color=PRIOR, lw=7, alpha=0.45)
-        ax.hlines(i, to01(r["posterior_p05"]), to01(r["posterior_p95"]), color=POSTERIOR, lw=3)
-        ax.plot(to01(r["posterior_p50"]), i, "o", color=POSTERIOR, ms=5)
-    ax.set_yticks(range(len(rows)), [f"{p}  ({v})" for p, v in zip(rows["parameter"], rows["verdict"])], fontsize=8.5)
-    ax.set_xlim(-0.05, 1.05)
-    ax.set_xlabel("position in the prior's 90% range (0 = its 5th percentile, 1 = its 95th)", fontsize=9.5)
+        ax.hlines(i, 0.05, 0.95, color=PRIOR, lw=7, alpha=0.45)
+        ax.hlines(i, r["posterior_cdf_p05"], r["posterior_cdf_p95"], color=POSTERIOR, lw=3)
+        ax.plot(r["posterior_cdf_p50"], i, "o", color=POSTERIOR, ms=5)
+    ax.set_yticks(range(len(rows)), [f"{parameter_label(p)}  ({v})" for p, v in zip(rows["parameter"], rows["verdict"])],
+                  fontsize=8.5)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("position on the prior (cumulative probability)\ngrey: the prior's 90% range; blue: the posterior's, dot its median",
+                  fontsize=9.5)
     ax.grid(alpha=0.3, axis="x")
-    ax.set_title("What the sanctions era pins down: posterior 90% interval (blue) on the prior's (grey)", fontsize=10.5)
+    ax.set_title("What the fit pins down: each parameter's posterior on its prior", fontsize=11)
     return save(fig, path)
