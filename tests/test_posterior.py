@@ -189,6 +189,14 @@ def test_a_posterior_experiment_writes_its_answers_ranks_and_forest_plot(tmp_pat
         assert g["p_first"].sum() == pytest.approx(1.0) and set(g["scenario"]) == {"history", "strict"}
     assert (tmp_path / "out" / "plots" / "forest.png").stat().st_size > 10_000
     assert result.is_posterior and not result.sensitivity().shape[0]
+    # the Markdown table: one row per scenario by its label, a change column per outcome, the rank probabilities
+    table = result.answers_markdown().splitlines()
+    assert len(table) == 2 + 3 and table[2].startswith("| no sanctions |") and table[3].startswith("| history, as fitted |")
+    assert "P(largest revenue cut)" in table[0] and table[4].count("|") == table[0].count("|")
+    a = result.policy_answers().set_index(["scenario", "outcome"]).loc[("history", "revenue_delivered_per_year")]
+    assert f"{a['change_pct_median']:+.0f}%" in table[3]
+    # the printout gives credible intervals and the ranks
+    assert "90% credible interval" in result.report() and "ranks first" in result.report()
 
 
 def test_sensitivity_of_the_paired_change_is_of_the_difference(tmp_path):

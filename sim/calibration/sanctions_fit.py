@@ -1,4 +1,4 @@
-"""The sanctions era fitted by ABC-SMC on the experiment machinery (issue 15: in progress).
+"""The sanctions era fitted by ABC-SMC on the experiment machinery, and what the fit writes.
 
 Each batch of candidate parameter sets is one experiment: every candidate a scenario of the history with its
 values as overrides, run with ``smc.replicates`` seeds (common random numbers across candidates) at
@@ -6,7 +6,8 @@ values as overrides, run with ``smc.replicates`` seeds (common random numbers ac
 interruption like any experiment. A candidate's distance is the RMS of its fit facts' mean misses in tolerance
 units (`sanctions.distance`); the held-out facts are not read. Each finished generation is saved as
 ``populations/gNN.parquet`` (values, weight, distance, tolerance), so a stopped calibration resumes from the
-last one; the last is the posterior (``posterior.parquet``).
+last one; the last is the posterior (``posterior.csv``, a file experiments sample: `sim.explore.posterior`), and
+its central particle the calibrated history (`calibrated_scenario_toml`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..results.outcomes import OUTCOMES
+from .sanctions import parameter_label
 from .style import colours as scenario_colours
 from .style import plt, save
 
@@ -86,7 +87,8 @@ def forest_figure(result, path: Path) -> Path | None:
     axes[0, 0].set_yticks(y, [labels.get(sc, sc) for sc in order], fontsize=9.5)
     m = result.manifest["experiment"]
     fig.suptitle(f"Change from '{labels.get(ref, ref)}': median and 90% credible interval over "
-                 f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates (same seeds)", fontsize=10.5)
+                 f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates (paired within each draw: "
+                 f"same parameters, same seeds)", fontsize=10.5)
     return save(fig, path)
 
 
@@ -158,10 +160,14 @@ def sensitivity_figure(result, path: Path) -> Path | None:
     sens = result.sensitivity()
     if not len(sens):
         return None
+    if (sens["of"] == "change").any():  # what a policy answer hinges on: only the paired changes' indices
+        sens = sens[sens["of"] == "change"]
     groups = list(sens.groupby(["scenario", "outcome", "of"], sort=False))
-    cols = min(2, len(groups))
+    long_labels = max(len(parameter_label(p)) for p in sens["parameter"]) > 30
+    cols = 1 if long_labels else min(2, len(groups))  # long parameter names need the figure's width
     rows = math.ceil(len(groups) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 0.35 * len(groups[0][1]) * rows + 1.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(10 if long_labels else 6.5 * cols,
+                                                  0.35 * len(groups[0][1]) * rows + 1.5 * rows), squeeze=False)
     sobol = "ST" in sens
     for ax, ((scenario, outcome, of), g) in zip(axes.flat, groups):
         g = g.sort_values("ST" if sobol else "mu_star")
@@ -172,12 +178,15 @@ def sensitivity_figure(result, path: Path) -> Path | None:
         else:
             ax.barh(y - 0.2, g["mu_star"], 0.4, xerr=g["mu_star_conf"], label="mu*", color="#4c72b0")
             ax.barh(y + 0.2, g["sigma"], 0.4, label="sigma", color="#dd8452")
-        ax.set_yticks(y, g["parameter"], fontsize=8)
-        what = OUTCOMES[outcome].label if of == "level" else f"change in {OUTCOMES[outcome].label} from {result.reference}"
-        ax.set_title(f"{scenario}: {what}", fontsize=9)
+        ax.set_yticks(y, [parameter_label(p) for p in g["parameter"]], fontsize=8)
+        labels = scenario_labels(result)
+        what = OUTCOMES[outcome].label if of == "level" else \
+            f"change in {OUTCOMES[outcome].label} from {labels.get(result.reference, result.reference)}"
+        ax.set_title(f"{labels.get(scenario, scenario)}: {what}", fontsize=9)
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=7)
     for ax in axes.flat[len(groups):]:
         ax.set_visible(False)
     fig.suptitle(("Sobol indices (95% bootstrap intervals)" if sobol else "Morris elementary effects"), fontsize=11)
-    return save(fig, path)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1]))  # room for the title above the panels
+    return save(fig, path, tight=False)

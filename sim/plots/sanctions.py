@@ -31,7 +31,7 @@ def sanctions_figures(targets, checks: dict, params: pd.DataFrame, folder: Path)
 def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
     """Each fact's 90% band (posterior, and the prior's) as a ratio to the reported figure, on a log axis."""
     rows = pred.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(10, 0.42 * len(rows) + 2.4))
+    fig, ax = plt.subplots(figsize=(12, 0.42 * len(rows) + 2.4))
     y = np.arange(len(rows))
     ratios = np.r_[rows["prior_p05"] / rows["centre"], rows["p05"] / rows["centre"],
                    rows["prior_p95"] / rows["centre"], rows["p95"] / rows["centre"]]
@@ -59,8 +59,8 @@ def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
               (" (a floor)" if r["bound"] == "at least" and "floor" not in r["what"] else "") +
               (" (a range)" if r["bound"] == "range" else "") for _, r in rows.iterrows()]
     ax.set_yticks(y, labels, fontsize=9)
-    ax.set_xlabel("model / reported (1 = the reported figure or a range's centre, its ends as a bracket; log scale; "
-                  "0 at the left edge)", fontsize=9.5)
+    ax.set_xlabel("model / reported, log scale (1 = the reported figure, or a range's centre with its ends as a "
+                  "bracket;\na median of 0 sits at the left edge)", fontsize=9.5)
     ax.grid(alpha=0.3, axis="x", which="both")
     from matplotlib.lines import Line2D
 
@@ -69,7 +69,7 @@ def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
                         Line2D([], [], color=FIT, marker="o", ls="", label="posterior median: fitted fact"),
                         Line2D([], [], color=HELD, marker="D", mfc="white", mew=1.8, ls="", label="posterior median: held out")],
                fontsize=9, loc="lower center", ncol=4, frameon=False)
-    ax.set_title(f"Every fact against the model: 90% bands over {draws} posterior and prior draws", fontsize=11)
+    ax.set_title(f"Every fact against the model ({draws} draws each)", fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save(fig, path, tight=False)
 
