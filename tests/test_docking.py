@@ -35,12 +35,19 @@ CONFIGS = {
     "history_lax": dict(path="params/history_lax.toml"),
     "history_strict": dict(path="params/history_strict.toml", state__plan_reach=0.2, state__plan_cut=0.1,
                            state__workforce_growth=0.02),
+    # rare paths made frequent, so that every branch runs in both engines: many escape attempts (and informants
+    # who report them), threats, deaths, visa workers found and sent home, and postings under the flow rule
+    "rare_events_frequent": dict(path="params/history.toml", escape__attempt_rate=0.5, escape__threshold=-1.0,
+                                 escape__report_prob=0.6, worker__informant_share=0.4, minder__threat_prob=0.9,
+                                 deaths__rate=1500.0, state__evasion_flow=0.7, hosts__china__detect_tourist=0.9,
+                                 hosts__russia__detect_tourist=0.9, hosts__russia__detect_student=0.8,
+                                 hosts__gulf__detect_other=0.9),
 }
 
 
 # configurations whose mechanisms start late run long enough to cover them (the history's border closure is
 # months 49-90, its reopening after)
-MONTHS = {"history": 100, "history_lax": 100, "history_strict": 100}
+MONTHS = {"history": 100, "history_lax": 100, "history_strict": 100, "rare_events_frequent": 100}
 
 
 def _params(name, scale, months):
@@ -238,7 +245,8 @@ def _first_difference(a, b, path=""):
     return ""
 
 
-PHASE_CONFIGS = ["history", "group_quota", "share_rule_small_teams", "mix", "mandate_evasion_schedule", "history_strict"]
+PHASE_CONFIGS = ["history", "group_quota", "share_rule_small_teams", "mix", "mandate_evasion_schedule", "history_strict",
+                 "rare_events_frequent"]
 
 
 @pytest.mark.parametrize("name", PHASE_CONFIGS)

@@ -1,6 +1,7 @@
 """The brief's four identities, in every month of every run, over random valid parameters."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,6 +73,7 @@ def valid_overrides(draw):
     ov["state.plan_reach"] = draw(st.floats(0, 1))
     ov["state.plan_cut"] = draw(st.floats(0, 0.3))
     ov["state.workforce_growth"] = draw(st.floats(0, 0.05))
+    ov["state.evasion_flow"] = draw(st.floats(0, 1))
     ov["population.stranded_return"] = draw(st.floats(0, 1))
     ov["deaths.rate"] = draw(st.floats(0, 2000))
     pols = draw(st.lists(policy_strategy, max_size=4))
@@ -91,11 +93,12 @@ def valid_overrides(draw):
     return ov, draw(st.integers(0, 2**31))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("engine", ["array", "mesa"])  # both engines, not only the one olsim run uses
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_overrides())
-def test_identities_hold_over_random_valid_parameters(case):
+def test_identities_hold_over_random_valid_parameters(engine, case):
     overrides, seed = case
-    result = run(load_params(overrides=overrides), seed=seed)
+    result = run(load_params(overrides=overrides), seed=seed, engine=engine)
     check_identities(result)
 
 

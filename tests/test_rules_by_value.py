@@ -1,0 +1,444 @@
+"""Each rule of `sim/core/rules.py` checked at uneven, non-default inputs against values worked out independently.
+
+Issue 19, item 1. The expected numbers come from the equations of docs/ODD.md section 7
+(quoted at each test), worked out by hand (the literal numbers) or written out
+again here from the ODD's text, never copied from a rule's body. The inputs are
+uneven on purpose (coercion 0.2 not 0.5, memory 0.2, compliance 0.3 and 0.7,
+nonzero fees, hours above a cap, ...) so that a swapped argument, ``1 - x`` for
+``x``, per 1,000 for per 10,000 or a missing clip gives a different number.
+
+The scalar rules are called as plain Python (`rules.plain.<name>`: the same
+code objects the compiled build runs; `tests/test_rules.py` checks the two agree
+to the last bit), so this file needs no compilation and runs in well under a
+second. The state's vectorised rules are plain numpy functions, called directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim import Params
+from sim.core import rules
+
+P = rules.plain  # attribute look-up at call time: a rule can be swapped out to check that a test catches it
+
+
+def close(expected, rel=1e-12, abs=1e-12):
+    return pytest.approx(expected, rel=rel, abs=abs)
+
+
+# ---------------------------------------------------------------- 7.3 phase 3: pressure
+
+
+def test_minder_pressure():
+    """ODD 7.3: ``pressure = clip(pressure_base + pressure_gain × ratio, 0, 1)``."""
+    # 0.2 + 2.5 × 0.13 = 0.525
+    assert P.minder_pressure(0.13, 0.2, 2.5) == close(0.525)
+    # 0.15 + 2.5 × 0.4 = 1.15 -> clipped to 1
+    assert P.minder_pressure(0.4, 0.15, 2.5) == 1.0
+    # 0.2 + 2.5 × (-0.3) = -0.55 -> clipped to 0
+    assert P.minder_pressure(-0.3, 0.2, 2.5) == 0.0
+
+
+# ---------------------------------------------------------------- 7.4 phase 4: work
+
+
+def test_hours_worked():
+    """ODD 7.4: ``hours = min(hours_base + pressure × (hours_max − hours_base), cap)``."""
+    # 11 + 0.35 × (17.5 − 11) = 11 + 2.275 = 13.275, no cap
+    assert P.hours_worked(0.35, 11.0, 17.5, math.inf) == close(13.275)
+    # the same hours under a looser cap
+    assert P.hours_worked(0.35, 11.0, 17.5, 14.0) == close(13.275)
+    # above an inspected employer's cap of 12.5: the cap
+    assert P.hours_worked(0.35, 11.0, 17.5, 12.5) == 12.5
+
+
+def test_hours_at_the_defaults_are_13_2():
+    """ODD 7.4: "At the defaults and no shortfall, hours = 12 + 0.2 × 6 = 13.2"."""
+    p = Params()
+    assert P.hours_worked(p.minder.pressure_base, p.work.hours_base, p.work.hours_max, math.inf) == close(13.2)
+
+
+def test_gross_wage():
+    """ODD 7.4: ``gross = wage_h × productivity × hours / hours_base``."""
+    # 820 × 1.15 × 13.275 / 11 = 943 × 13.275 / 11 = 12518.325 / 11
+    assert P.gross_wage(820.0, 1.15, 13.275, 11.0) == close(12518.325 / 11.0)
+    assert P.gross_wage(820.0, 1.15, 13.275, 11.0) == close(1138.0295454545454)
+    # at the base hours, wage × productivity: 640 × 0.8 = 512
+    assert P.gross_wage(640.0, 0.8, 12.0, 12.0) == close(512.0)
+
+
+# ---------------------------------------------------------------- 7.5 phase 5: the remittance rule
+
+
+def test_plan_take_above_and_below_what_is_due():
+    """ODD 7.5: ``paid = min(gross, due); take = paid + fees_share × (gross − paid)``."""
+    # gross 523, due 317: 317 + 0.13 × 206 = 317 + 26.78
+    assert P.plan_take(523.0, 317.0, 0.13) == close(343.78)
+    # gross 211 below due 317: everything, no fees on nothing left
+    assert P.plan_take(211.0, 317.0, 0.13) == close(211.0)
+
+
+def test_plan_arrears():
+    """ODD 7.5: ``arrears ← due − paid`` with ``paid = min(gross, due)``."""
+    assert P.plan_arrears(211.0, 317.0) == close(106.0)  # 317 − 211
+    assert P.plan_arrears(523.0, 317.0) == 0.0  # 317 − 317
+
+
+def test_share_take():
+    """ODD 7.5: ``take = share × gross``."""
+    assert P.share_take(523.0, 0.37) == close(193.51)
+
+
+def test_group_quota_take():
+    """ODD 7.5: ``ratio = min(camp_due / camp_gross, 1)`` (0 if camp_gross = 0);
+    ``take = ratio × gross + fees_share × (gross − ratio × gross)``."""
+    # ratio 1330 / 1900 = 0.7: 0.7 × 240 + 0.13 × 72 = 168 + 9.36
+    assert P.group_quota_take(240.0, 1900.0, 1330.0, 0.13) == close(177.36)
+    # the camp owes more than it earns: ratio 1, he pays all his gross
+    assert P.group_quota_take(240.0, 1900.0, 2500.0, 0.13) == close(240.0)
+    # no camp gross: ratio 0, only the fees
+    assert P.group_quota_take(240.0, 0.0, 1330.0, 0.13) == close(0.13 * 240.0)
+
+
+def test_direct_wage_take():
+    """ODD 7.5: ``take ← coercion × take``."""
+    assert P.direct_wage_take(431.5, 0.2) == close(86.3)
+    assert P.direct_wage_take(431.5, 0.7) == close(302.05)
+
+
+def test_ledger_credit():
+    """ODD 7.5: ``credit = min(max(kept, 0), ledger_monthly)``."""
+    assert P.ledger_credit(180.0, 45.0) == close(45.0)  # more kept than the ledger takes
+    assert P.ledger_credit(30.0, 45.0) == close(30.0)  # all he keeps
+    assert P.ledger_credit(-12.0, 45.0) == 0.0  # nothing kept
+
+
+def test_remit_plan_rule():
+    """ODD 7.5, plan rule: ``due = plan_h + plan_arrears``, ``take = paid + fees_share × (gross − paid)``,
+    ``arrears ← due − paid``; ``kept = gross − take``, ``credit = min(max(kept, 0), ledger_monthly)``."""
+    # args: rule, gross, plan, arrears, camp_gross, camp_due, fees, share, direct, coercion, ledger_monthly
+    # due = 250 + 67 = 317; take = 317 + 0.13 × 206 = 343.78; kept 179.22 > ledger 45
+    take, arrears, credit = P.remit(0, 523.0, 250.0, 67.0, 5000.0, 100.0, 0.13, 0.37, False, 0.2, 45.0)
+    assert (take, arrears, credit) == (close(343.78), close(0.0), close(45.0))
+    # a larger ledger writes all he keeps: 523 − 343.78 = 179.22
+    take, arrears, credit = P.remit(0, 523.0, 250.0, 67.0, 5000.0, 100.0, 0.13, 0.37, False, 0.2, 200.0)
+    assert (take, arrears, credit) == (close(343.78), close(0.0), close(179.22))
+    # gross 211 below the due 317: all taken, 106 carried, nothing kept to write down
+    take, arrears, credit = P.remit(0, 211.0, 250.0, 67.0, 5000.0, 100.0, 0.13, 0.37, False, 0.2, 45.0)
+    assert (take, arrears, credit) == (close(211.0), close(106.0), close(0.0))
+
+
+def test_remit_plan_rule_paid_directly():
+    """ODD 7.5: paid directly, ``take ← coercion × take`` and the ledger credit is 0 ("none if paid directly");
+    the arrears are still ``due − min(gross, due)``."""
+    take, arrears, credit = P.remit(0, 523.0, 250.0, 67.0, 5000.0, 100.0, 0.13, 0.37, True, 0.2, 45.0)
+    assert (take, arrears, credit) == (close(0.2 * 343.78), close(0.0), 0.0)  # 68.756
+    take, arrears, credit = P.remit(0, 211.0, 250.0, 67.0, 5000.0, 100.0, 0.13, 0.37, True, 0.7, 45.0)
+    assert (take, arrears, credit) == (close(0.7 * 211.0), close(106.0), 0.0)  # 147.7
+
+
+def test_remit_share_rule():
+    """ODD 7.5, share rule: ``take = share × gross``; the plan's arrears are untouched (plan rule only, ODD 2.1)."""
+    # 0.37 × 523 = 193.51; kept 329.49 > ledger 45
+    take, arrears, credit = P.remit(1, 523.0, 250.0, 67.0, 5000.0, 100.0, 0.13, 0.37, False, 0.2, 45.0)
+    assert (take, arrears, credit) == (close(193.51), close(67.0), close(45.0))
+    take, arrears, credit = P.remit(1, 523.0, 250.0, 67.0, 5000.0, 100.0, 0.13, 0.37, True, 0.2, 45.0)
+    assert (take, arrears, credit) == (close(0.2 * 193.51), close(67.0), 0.0)
+
+
+def test_remit_group_quota_rule():
+    """ODD 7.5, group quota: ``ratio = min(camp_due / camp_gross, 1)``,
+    ``take = ratio × gross + fees_share × (gross − ratio × gross)``."""
+    # ratio 0.7: take 177.36, kept 62.64 under a ledger of 200
+    take, arrears, credit = P.remit(2, 240.0, 250.0, 0.0, 1900.0, 1330.0, 0.13, 0.37, False, 0.2, 200.0)
+    assert (take, credit) == (close(177.36), close(62.64))
+    take, arrears, credit = P.remit(2, 240.0, 250.0, 0.0, 1900.0, 1330.0, 0.13, 0.37, True, 0.7, 200.0)
+    assert (take, credit) == (close(0.7 * 177.36), 0.0)
+
+
+def test_expected_takes():
+    """ODD 7.15: ``kept0 = gross0 − expected_take(gross0)`` (share rule: ``share × gross0``; plan and group_quota:
+    ``plan_take(gross0, plan_h, fees_share)``)."""
+    gross = np.array([523.0, 211.0])
+    plan = np.array([317.0, 250.0])
+    # plan: [317 + 0.13 × 206, 211 (all of it, below the plan)]
+    assert P.expected_takes(gross, plan, rules.RULE_CODES["plan"], 0.13, 0.37) == close([343.78, 211.0])
+    assert P.expected_takes(gross, plan, rules.RULE_CODES["group_quota"], 0.13, 0.37) == close([343.78, 211.0])
+    # share: 0.37 × gross
+    assert P.expected_takes(gross, plan, rules.RULE_CODES["share"], 0.13, 0.37) == close([193.51, 78.07])
+
+
+# ---------------------------------------------------------------- 7.6 phase 6: side jobs
+
+
+def test_side_earnings():
+    """ODD 7.6: ``side = side_wage_h × side_job_share``."""
+    assert P.side_earnings(300.0, 0.45) == close(135.0)
+
+
+def test_wants_side_job_and_granted():
+    """ODD 7.6: ``asks = kept_avg < expected_share × gross_avg and draw < side_job_seek``;
+    ``granted = draw < greed_minder``."""
+    # expected 0.6 × 400 = 240: keeping 230 he is short, keeping 250 he is not
+    assert P.short_of_expectation(230.0, 400.0, 0.6)
+    assert not P.short_of_expectation(250.0, 400.0, 0.6)
+    assert P.wants_side_job(230.0, 400.0, 0.6, 0.2, 0.3)
+    assert not P.wants_side_job(230.0, 400.0, 0.6, 0.5, 0.3)  # draw 0.5 ≥ seek 0.3 (would pass with 1 − seek)
+    assert not P.wants_side_job(250.0, 400.0, 0.6, 0.2, 0.3)
+    assert P.side_job_granted(0.35, 0.3)
+    assert not P.side_job_granted(0.35, 0.5)  # draw 0.5 ≥ greed 0.35 (would pass with 1 − greed)
+
+
+# ---------------------------------------------------------------- 7.7 phase 7: threat and books
+
+
+def test_plan_shortfall():
+    """ODD 7.7: ``shortfall = max(plan_h − gross, 0)``."""
+    assert P.plan_shortfall(211.0, 250.0) == close(39.0)
+    assert P.plan_shortfall(300.0, 250.0) == 0.0
+
+
+def test_threatened():
+    """ODD 7.7: ``threatened = shortfall > 0 and draw("threat") < threat_prob``."""
+    assert P.threatened(39.0, 0.29, 0.3)
+    assert not P.threatened(39.0, 0.3, 0.3)  # strict
+    assert not P.threatened(39.0, 0.5, 0.3)  # would be threatened with 1 − threat_prob
+    assert not P.threatened(0.0, 0.0, 0.3)  # no shortfall, no threat
+
+
+def test_pays_to_stay():
+    """ODD 7.7: ``stays = cash ≥ threat_bribe``."""
+    assert P.pays_to_stay(50.0, 50.0)
+    assert P.pays_to_stay(80.0, 50.0)
+    assert not P.pays_to_stay(49.99, 50.0)
+
+
+def test_retained():
+    """ODD 7.7: ``retained = gross + side − take − side_bribe − threat_bribe``."""
+    # 640 + 90 − 410 − 27 − 50 = 243
+    assert P.retained(640.0, 90.0, 410.0, 27.0, 50.0) == close(243.0)
+    # the bribes in the other order give the same, but the side pay is added, not taken
+    assert P.retained(640.0, 90.0, 410.0, 50.0, 27.0) == close(243.0)
+
+
+def test_repay_entry_debt():
+    """ODD 7.7: ``entry_debt ← max(entry_debt − max(retained, 0), 0)``."""
+    assert P.repay_entry_debt(700.0, 243.0) == close(457.0)
+    assert P.repay_entry_debt(700.0, -80.0) == close(700.0)  # a loss does not add to the debt
+    assert P.repay_entry_debt(700.0, 900.0) == 0.0  # paid off, not negative
+
+
+def test_running_average():
+    """ODD 7.7: ``kept_avg ← (1 − memory) × kept_avg + memory × retained``."""
+    # 0.8 × 300 + 0.2 × 180 = 240 + 36 (the swapped weights would give 204)
+    assert P.running_average(300.0, 180.0, 0.2) == close(276.0)
+    assert P.running_average(300.0, 180.0, 0.7) == close(216.0)  # 90 + 126
+
+
+# ---------------------------------------------------------------- 7.8 phase 8: intention and reports
+
+
+def test_hardship():
+    """ODD 7.8: ``pay_gap = clip(1 − kept_avg / max(expected_share × gross_avg, 1e−9), 0, 1)``,
+    ``overwork = clip((hours − hours_base) / (hours_max − hours_base), 0, 1)`` (0 if hours_max = hours_base),
+    ``debt_load = debt / (debt + 6 × max(plan_h, 1))``, hardship their weighted mean."""
+    # pay_gap = 1 − 180 / (0.6 × 400) = 0.25; overwork = (14 − 12) / (18 − 12) = 1/3;
+    # debt_load = 900 / (900 + 6 × 300) = 1/3; weights 0.5, 0.2, 0.3
+    expected = (0.5 * 0.25 + 0.2 / 3.0 + 0.3 / 3.0) / (0.5 + 0.2 + 0.3)
+    assert P.hardship(180.0, 400.0, 14.0, 900.0, 300.0, 0.6, 12.0, 18.0, 0.5, 0.2, 0.3) == close(expected)
+    # clips: keeps more than expected (gap 0), hours 20 above the max (overwork 1), plan 0.4 counts as 1:
+    # debt_load = 6 / (6 + 6) = 0.5
+    expected = (0.5 * 0.0 + 0.2 * 1.0 + 0.3 * 0.5) / 1.0
+    assert P.hardship(300.0, 400.0, 20.0, 6.0, 0.4, 0.6, 12.0, 18.0, 0.5, 0.2, 0.3) == close(expected)
+    # hours_max = hours_base: overwork 0
+    assert P.hardship(180.0, 400.0, 14.0, 0.0, 300.0, 0.6, 12.0, 12.0, 0.5, 0.2, 0.3) == close(0.5 * 0.25)
+
+
+def test_grievance():
+    """ODD 7.8: ``grievance = hardship × (1 − loyalty)``."""
+    assert P.grievance(0.6, 0.3) == close(0.42)
+    assert P.grievance(0.6, 0.7) == close(0.18)
+
+
+def test_minder_vigilance():
+    """ODD 2.2: ``vigilance = min(1, vigilance_base + vigilance_extra)``."""
+    assert P.minder_vigilance(0.55, 0.3) == close(0.85)
+    assert P.minder_vigilance(0.75, 0.4) == 1.0
+
+
+def test_open_route():
+    """ODD 7.8: ``route = escape_route_h + (1 − escape_route_h) × asylum_boost_h``."""
+    assert P.open_route(0.3, 0.4) == close(0.58)  # 0.3 + 0.7 × 0.4
+    assert P.open_route(0.3, 0.0) == close(0.3)
+
+
+def test_escape_success_prob():
+    """ODD 7.8: ``success = route × (1 − vigilance_minder) × (1 − passport_effect × [passport])``."""
+    # 0.4 × 0.7 × (1 − 0.6) = 0.112
+    assert P.escape_success_prob(0.4, 0.3, 1.0, 0.6) == close(0.112)
+    # no passport held: 0.4 × 0.7 = 0.28
+    assert P.escape_success_prob(0.4, 0.3, 0.0, 0.6) == close(0.28)
+
+
+def test_escape_risk():
+    """ODD 7.8: ``risk = risk_aversion × (1 − success) + reprisal_severity × family``."""
+    # 0.7 × (1 − 0.112) + 0.25 × 0.6 = 0.6216 + 0.15
+    assert P.escape_risk(0.7, 0.112, 0.25, 0.6) == close(0.7716)
+
+
+def test_attempt_prob():
+    """ODD 7.8: ``z = clip((grievance − risk − threshold) / steepness, −50, 50)``;
+    ``attempt = attempt_rate / (1 + exp(−z))``."""
+    # z = (0.42 − 0.25 − 0.1) / 0.08 = 0.875
+    assert P.attempt_prob(0.42, 0.25, 0.1, 0.08, 0.03) == close(0.03 / (1.0 + math.exp(-0.875)))
+    assert P.attempt_prob(0.42, 0.25, 0.1, 0.08, 0.03) == close(0.0211735508, rel=1e-8)
+    # G − N − T = 0: half the opportunity rate
+    assert P.attempt_prob(0.45, 0.25, 0.2, 0.08, 0.03) == close(0.015)
+    # z = −1.2 / 0.01 = −120, clipped to −50 (unclipped it would be 0.03 / (1 + e^120))
+    assert P.attempt_prob(0.0, 1.0, 0.2, 0.01, 0.03) == close(0.03 / (1.0 + math.exp(50.0)), rel=1e-9, abs=0.0)
+    # z = −20 / 0.01 = −2000: still e^50 in the denominator (e^2000 is beyond a float)
+    assert P.attempt_prob(0.0, 20.0, 0.0, 0.01, 0.03) == close(0.03 / (1.0 + math.exp(50.0)), rel=1e-9, abs=0.0)
+    # z = +2000, clipped to 50
+    assert P.attempt_prob(20.0, 0.0, 0.0, 0.01, 0.03) == close(0.03 / (1.0 + math.exp(-50.0)))
+
+
+def test_escape_chances_combines_the_phase_8_equations():
+    """ODD 7.8 end to end: hardship -> grievance; route opened by asylum, cut by vigilance and passport -> success;
+    risk from success and family; attempt from the logistic."""
+    # hardship 0.25 / 1 (pay gap only: base hours, no debt); grievance 0.25 × (1 − 0.3) = 0.175
+    # route 0.3 + 0.7 × 0.4 = 0.58; success 0.58 × (1 − 0.35) × (1 − 0.6) = 0.1508
+    # risk 0.7 × (1 − 0.1508) + 0.25 × 0.6 = 0.59444 + 0.15 = 0.74444
+    # z = (0.175 − 0.74444 − (−0.6)) / 0.05 = 0.61120
+    success, attempt = P.escape_chances(180.0, 400.0, 12.0, 0.0, 300.0, 0.3, 0.7, 0.6, 0.3, 0.4, 0.35, True, 0.6,
+                                        12.0, 18.0, 1.0, 0.0, 0.0, 0.6, 0.25, -0.6, 0.05, 0.03)
+    assert success == close(0.1508)
+    assert attempt == close(0.03 / (1.0 + math.exp(-0.6112)), rel=1e-10)
+
+
+def test_reported_prob():
+    """ODD 7.8: ``reported = draw < 1 − (1 − report_prob)^n``."""
+    assert P.reported_prob(3, 0.15) == close(0.385875)  # 1 − 0.85³ = 1 − 0.614125
+    assert P.reported_prob(1, 0.15) == close(0.15)
+    assert P.reported_prob(0, 0.15) == 0.0
+
+
+# ---------------------------------------------------------------- 7.9 phase 9: the alarm
+
+
+def test_alarm_extra():
+    """ODD 7.9: ``vigilance_extra ← min(1 − vigilance_base, vigilance_extra + vigilance_boost)``."""
+    assert P.alarm_extra(0.4, 0.1, 0.2) == close(0.3)  # 0.1 + 0.2 under 1 − 0.4
+    assert P.alarm_extra(0.75, 0.1, 0.2) == close(0.25)  # capped at 1 − 0.75
+
+
+# ---------------------------------------------------------------- 7.10 phase 10: deaths
+
+
+def test_death_prob():
+    """ODD 7.10: ``p_death = rate / 120,000 × exp(hours_slope × (hours − hours_base))`` (rate per 10,000
+    worker-years)."""
+    # 16 / 120000 × exp(0.12 × 3)
+    assert P.death_prob(14.5, 16.0, 0.12, 11.5) == close(16.0 / 120_000.0 * math.exp(0.36))
+    assert P.death_prob(14.5, 16.0, 0.12, 11.5) == close(1.911106e-4, rel=1e-6)
+    # at the base hours: the rate alone, 16 per 10,000 a year = 16 / 10,000 / 12 a month
+    assert P.death_prob(11.5, 16.0, 0.12, 11.5) == close(16.0 / 10_000.0 / 12.0)
+
+
+def test_death_rates_at_the_defaults():
+    """ODD 7.10: "At the defaults: 14.0 per 10,000 worker-years at 12 h, 16.8 at 13.2 h, 34.4 at 18 h"."""
+    p = Params()
+    per_10k_years = [P.death_prob(h, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base) * 120_000.0
+                     for h in (12.0, 13.2, 18.0)]
+    assert [round(x, 1) for x in per_10k_years] == [14.0, 16.8, 34.4]
+
+
+# ---------------------------------------------------------------- 7.11 phase 11: contracts end
+
+
+def test_contract_ends():
+    """ODD 7.11: home at ``months_abroad = contract_months`` unless the border is closed; past the contract,
+    with chance ``stranded_return`` a month once it is open."""
+    assert not P.contract_ends(35, 36, False, 0.0, 0.15)
+    assert P.contract_ends(36, 36, False, 0.99, 0.15)
+    assert not P.contract_ends(36, 36, True, 0.0, 0.15)  # stranded
+    assert P.contract_ends(40, 36, False, 0.1, 0.15)
+    assert not P.contract_ends(40, 36, False, 0.5, 0.15)  # would go with 1 − stranded_return
+
+
+# ---------------------------------------------------------------- 7.2 phase 2: the state's vectorised rules
+
+
+def test_reachable_share():
+    """ODD 7.2.4: ``reachable_h = (1 − ban_h (1 − evasion_ban_h)) (1 − rep_h (1 − evasion_rep_h))``."""
+    # (1 − 0.6 × 0.75) × (1 − 0.3 × 0.6) = 0.55 × 0.82 = 0.451
+    got = rules.reachable_share(np.array([0.6, 0.2, 0.0]), np.array([0.25, 0.5, 0.9]),
+                                np.array([0.3, 0.0, 0.0]), np.array([0.4, 0.0, 0.0]))
+    assert got == close([0.451, 0.9, 1.0])
+
+
+def test_legal_thresholds():
+    """ODD 7.2.3: ``permit = (1 − ban)(1 − rep) / reachable``; ``student = (1 − permit) × route_student / Σ routes``,
+    tourist and other likewise (as shares; the thresholds are their running sums: permit below the first,
+    student below the second, tourist below the third, other above)."""
+    ban = np.array([0.6, 0.2, 0.0])
+    evasion = np.array([0.25, 0.5, 0.0])
+    rep = np.array([0.3, 0.0, 0.0])
+    rep_evasion = np.array([0.4, 0.0, 0.0])
+    routes = np.array([[2.0, 1.0, 1.0], [1.0, 3.0, 0.0], [1.0, 1.0, 1.0]])
+    got = rules.legal_thresholds(ban, evasion, rep, rep_evasion, routes)
+    # host 0: reachable 0.451 (above), permit 0.4 × 0.7 / 0.451; routes 1/2, 1/4, 1/4
+    p0 = 0.28 / 0.451
+    # host 1: reachable 1 − 0.2 × 0.5 = 0.9, permit 0.8 / 0.9; routes 1/4, 3/4, 0
+    p1 = 0.8 / 0.9
+    expected = [[p0, p0 + (1 - p0) * 0.5, p0 + (1 - p0) * 0.75],
+                [p1, p1 + (1 - p1) * 0.25, 1.0],
+                [1.0, 1.0, 1.0]]  # no measures: every posting gets a permit
+    assert got == close(np.array(expected))
+    shares = np.diff(np.concatenate([np.zeros((3, 1)), got, np.ones((3, 1))], axis=1), axis=1)
+    assert shares[0] == close([p0, (1 - p0) * 0.5, (1 - p0) * 0.25, (1 - p0) * 0.25])
+
+
+def test_repatriation_prob():
+    """ODD 7.2.2: ``c < 1: hazard = 1 − (1 − c)^(1 / (d − s))`` (leaves 1 − c by the deadline);
+    ``c = 1: hazard = 1 / (d − t)``."""
+    c = np.array([0.3, 0.7, 1.0])
+    got = rules.repatriation_prob(c, 8, 3)  # d − s = 8 months, d − t = 3 left
+    assert got == close([1 - 0.7 ** (1 / 8), 1 - 0.3 ** (1 / 8), 1 / 3])
+    assert got[0] == close(0.0436050924, rel=1e-8)
+    # the constant hazard leaves 1 − c after d − s months
+    assert (1 - got[:2]) ** 8 == close([0.7, 0.3])
+
+
+def test_monthly_chance():
+    """ODD 7.2.2: a yearly chance becomes ``1 − (1 − yearly)^(1/12)`` a month."""
+    assert rules.monthly_chance(0.2) == close(1 - 0.8 ** (1 / 12))
+    assert (1 - rules.monthly_chance(0.2)) ** 12 == close(0.8)
+    assert rules.monthly_chance(0.0) == 0.0
+    assert rules.monthly_chance(1.3) == 1.0  # a chance above 1 is a sure thing
+
+
+def test_next_plans_raise_and_cut():
+    """ODD 7.2.1:
+    ``if short_share_h > plan_reach: plan_h ← max(plan_h × (1 − plan_cut), min(plan_floor × plan_initial_h, plan_h))``
+    ``elif delivered_last < target: plan_h ← min(plan_h × (1 + plan_raise), plan_cap × plan_initial_h)``
+    ``else: unchanged``."""
+    plans = np.array([250.0, 295.0, 260.0, 152.0, 140.0, 280.0])
+    initial = np.array([250.0, 250.0, 250.0, 250.0, 250.0, 250.0])
+    short = np.array([0.2, 0.3, 0.65, 0.55, 0.9, 0.5])
+    got = rules.next_plans(plans, initial, 900.0, 1000.0, 0.04, 1.2, short, 0.5, 0.03, 0.6)
+    expected = [
+        260.0,  # raised: 250 × 1.04 under the cap 1.2 × 250 = 300
+        300.0,  # raised to the cap: 295 × 1.04 = 306.8 > 300
+        252.2,  # cut: 260 × 0.97 above the floor 0.6 × 250 = 150
+        150.0,  # cut to the floor: 152 × 0.97 = 147.44 < 150
+        140.0,  # already below the floor: kept at its plan (min(150, 140))
+        291.2,  # short share 0.5 is not above the reach 0.5: raised, 280 × 1.04
+    ]
+    assert got == close(np.array(expected))
+    # delivered at the target: no raise, the cuts still apply
+    got = rules.next_plans(plans, initial, 1000.0, 1000.0, 0.04, 1.2, short, 0.5, 0.03, 0.6)
+    assert got == close([250.0, 295.0, 252.2, 150.0, 140.0, 280.0])
