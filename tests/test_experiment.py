@@ -340,14 +340,27 @@ def test_bad_experiment_files_are_rejected_in_one_line(tmp_path, capsys, text, m
     assert not out.exists()
 
 
+def _closed_port() -> int:
+    """A port nothing listens on: one the system just handed out and that is closed again."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.mark.parametrize("flags,message", [
     (["--processes", "0"], "--processes 0: must be 1 or more"),
     (["--resume", "--force"], "choose one"),
-    (["--processes", "2", "--scheduler", "tcp://127.0.0.1:1"], "choose one"),
-    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler tcp://127.0.0.1:1: cannot connect"),
+    (["--processes", "2", "--scheduler", "tcp://127.0.0.1:PORT"], "choose one"),
+    (["--scheduler", "tcp://127.0.0.1:PORT"], "--scheduler tcp://127.0.0.1:PORT: cannot connect"),
     (["--scheduler", "foo"], "--scheduler foo: cannot connect"),
 ])
-def test_bad_flags_are_rejected(tmp_path, capsys, flags, message):
+def test_bad_flags_are_rejected(tmp_path, capsys, monkeypatch, flags, message):
+    monkeypatch.setattr("sim.explore.evaluators.CONNECT_TIMEOUT", "2s")  # no scheduler to wait 20 s for
+    port = str(_closed_port())
+    flags = [f.replace("PORT", port) for f in flags]
+    message = message.replace("PORT", port)
     exp = write(tmp_path, SMALL)
     assert main(["experiment", str(exp), "--out", str(tmp_path / "out"), "--quiet", *flags]) == 2
     err = capsys.readouterr().err.strip().splitlines()

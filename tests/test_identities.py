@@ -34,6 +34,9 @@ def check_identities(result):
     h = result.hosts.groupby("month")[["workers_active", "deployed", "state_take", "revenue_delivered", "escaped"]].sum()
     assert np.allclose(h["state_take"].to_numpy(), m["state_take"].to_numpy(), rtol=1e-12, atol=1e-6)
     assert (h["workers_active"].to_numpy() == m["workers_active"].to_numpy()).all()
+    assert (h["deployed"].to_numpy() == m["deployed"].to_numpy()).all()
+    assert (h["escaped"].to_numpy() == m["escaped"].to_numpy()).all()
+    assert np.allclose(h["revenue_delivered"].to_numpy(), m["revenue_delivered"].to_numpy(), rtol=1e-12, atol=1e-6)
     # the workers table agrees with the flows
     w = result.workers
     assert len(w) == result.manifest["workers_initial"] + int(m["deployed"].sum())

@@ -152,9 +152,10 @@ def test_every_error_is_reported_not_just_the_first(tmp_path):
     assert len(errors) == 2
 
 
-def test_memory_estimate_rejects_a_population_that_cannot_fit():
+def test_memory_estimate_rejects_a_population_that_cannot_fit(monkeypatch):
     from sim.engines import check_memory
 
+    monkeypatch.setattr("sim.engines.runner.available_memory", lambda: 16 * 2**30)  # not this machine's reading
     p = load_params(overrides={"hosts.china.workers": 10_000_000, "hosts.russia.workers": 10_000_000, "calendar.months": 1200})
     with pytest.raises(ParamsError, match="population too large"):
         check_memory(p, "mesa")

@@ -95,6 +95,9 @@ def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int |
             p.join(timeout=5)
 
 
+CONNECT_TIMEOUT = "20s"  # how long to try reaching a scheduler before giving up
+
+
 def connect(address: str):
     """A Dask client for a scheduler address; `ExperimentError` (one line) if it cannot connect."""
     try:
@@ -103,7 +106,7 @@ def connect(address: str):
         raise ExperimentError("--scheduler needs dask distributed, the 'cluster' extra: "
                               "pip install 'overseas-labor-sim[cluster]'") from None
     try:
-        return Client(address, timeout="20s")
+        return Client(address, timeout=CONNECT_TIMEOUT)
     except Exception as e:  # distributed raises OSError, TimeoutError or ValueError (a malformed address)
         text = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ExperimentError(f"--scheduler {address}: cannot connect ({text}); start one with 'dask scheduler'") from None
