@@ -181,6 +181,47 @@ def morris_indices(problem: dict, x: np.ndarray, y: np.ndarray, levels: int = 4,
                          "mu": si["mu"], "sigma": si["sigma"]})
 
 
+def answers_table(answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, str], reference: str,
+                  scale: float = 1.0) -> str:
+    """The policy answers (``policy_answers.csv``, ``ranks.csv``) as a Markdown table: per scenario, revenue and
+    what workers keep with their changes in percent, the median net gain, deaths and escapes with their changes,
+    each a median [90% credible interval] over the draws (totals at full scale); and the probabilities of
+    ranking first. The README's table is this, from the shipped CSVs (a test keeps them equal)."""
+    a = answers.set_index(["scenario", "outcome"])
+    r = ranks.set_index(["scenario", "outcome"]) if len(ranks) else None
+    outcomes = list(dict.fromkeys(answers["outcome"]))
+
+    def cell(sc, o, what, fmt):
+        x = a.loc[(sc, o)]
+        div = scale if what == "" and OUTCOMES[o].total else 1.0
+        return f"{fmt(x[f'{what}median'] / div)} [{fmt(x[f'{what}low'] / div)}, {fmt(x[f'{what}high'] / div)}]"
+
+    pct = lambda v: f"{v:+.0f}%"  # noqa: E731
+    cols = [("revenue_delivered_per_year", "revenue delivered, $M a year", lambda v: f"{v / 1e6:,.0f}", "change_pct_", pct),
+            ("retained_per_worker_month", "a worker keeps, $ per month worked", lambda v: f"{v:,.0f}", "change_pct_", pct),
+            ("net_gain_p50", "median net gain of a posting, $", lambda v: f"{v:,.0f}", "change_", lambda v: f"{v:+,.0f}"),
+            ("deaths_per_10000_worker_years", "deaths per 10,000 worker-years", lambda v: f"{v:.1f}", "change_", lambda v: f"{v:+.1f}"),
+            ("escapes_per_1000_worker_years", "escapes per 1,000 worker-years", lambda v: f"{v:.2f}", "change_", lambda v: f"{v:+.2f}")]
+    cols = [c for c in cols if c[0] in outcomes]
+    head = ["scenario"]
+    for _, title, _, _, _ in cols:
+        head += [title, "change"]
+    ranked = r is not None and ("revenue_delivered_per_year" in outcomes)
+    if ranked:
+        head += ["P(largest revenue cut)", "P(workers keep most)"]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for sc in dict.fromkeys(answers["scenario"]):
+        row = [labels.get(sc, sc)]
+        for o, _, fmt, what, cfmt in cols:
+            row.append(cell(sc, o, "", fmt))
+            row.append("" if sc == reference else cell(sc, o, what, cfmt))
+        if ranked:
+            for o in ("revenue_delivered_per_year", "retained_per_worker_month"):
+                row.append("" if sc == reference or (sc, o) not in r.index else f"{r.loc[(sc, o), 'p_first']:.0%}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 @dataclass
 class ExperimentResult:
     """An experiment's folder, read back: runs, samples, manifest, and the analyses."""
@@ -318,43 +359,11 @@ class ExperimentResult:
         return written
 
     def answers_markdown(self) -> str:
-        """The policy answers as a Markdown table (posterior experiments): per scenario, revenue and what workers
-        keep with their changes in percent, the median net gain, deaths and escapes with their changes, each a
-        median [90% credible interval] over the draws; and the probabilities of ranking first."""
-        a = self.policy_answers().set_index(["scenario", "outcome"])
-        r = self.ranks().set_index(["scenario", "outcome"]) if len(self.ranks()) else None
+        """The policy answers as a Markdown table (posterior experiments): see `answers_table`."""
         labels = {s["name"]: s.get("label") or s["name"] for s in self.manifest["experiment"]["scenarios"]}
-        scale = self.manifest["experiment"].get("scale", 1.0)
+        return answers_table(self.policy_answers(), self.ranks(), labels, self.reference,
+                             self.manifest["experiment"].get("scale", 1.0))
 
-        def cell(sc, o, what, fmt):
-            x = a.loc[(sc, o)]
-            div = scale if what == "" and OUTCOMES[o].total else 1.0
-            return f"{fmt(x[f'{what}median'] / div)} [{fmt(x[f'{what}low'] / div)}, {fmt(x[f'{what}high'] / div)}]"
-
-        pct = lambda v: f"{v:+.0f}%"  # noqa: E731
-        cols = [("revenue_delivered_per_year", "revenue delivered, $M a year", lambda v: f"{v / 1e6:,.0f}", "change_pct_", pct),
-                ("retained_per_worker_month", "a worker keeps, $ per month worked", lambda v: f"{v:,.0f}", "change_pct_", pct),
-                ("net_gain_p50", "median net gain of a posting, $", lambda v: f"{v:,.0f}", "change_", lambda v: f"{v:+,.0f}"),
-                ("deaths_per_10000_worker_years", "deaths per 10,000 worker-years", lambda v: f"{v:.1f}", "change_", lambda v: f"{v:+.1f}"),
-                ("escapes_per_1000_worker_years", "escapes per 1,000 worker-years", lambda v: f"{v:.2f}", "change_", lambda v: f"{v:+.2f}")]
-        cols = [c for c in cols if c[0] in self.outcomes]
-        head = ["scenario"]
-        for _, title, _, _, _ in cols:
-            head += [title, "change"]
-        ranked = r is not None and ("revenue_delivered_per_year" in self.outcomes)
-        if ranked:
-            head += ["P(largest revenue cut)", "P(workers keep most)"]
-        lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
-        for sc in dict.fromkeys(self.runs["scenario"]):
-            row = [labels.get(sc, sc)]
-            for o, _, fmt, what, cfmt in cols:
-                row.append(cell(sc, o, "", fmt))
-                row.append("" if sc == self.reference else cell(sc, o, what, cfmt))
-            if ranked:
-                for o in ("revenue_delivered_per_year", "retained_per_worker_month"):
-                    row.append("" if sc == self.reference or (sc, o) not in r.index else f"{r.loc[(sc, o), 'p_first']:.0%}")
-            lines.append("| " + " | ".join(row) + " |")
-        return "\n".join(lines)
 
     def _posterior_report(self, outcomes: list[str] | None = None) -> str:
         a = self.policy_answers()
