@@ -247,15 +247,16 @@ def test_hardship():
     ``overwork = clip((hours − hours_base) / (hours_max − hours_base), 0, 1)`` (0 if hours_max = hours_base),
     ``debt_load = debt / (debt + 6 × max(plan_h, 1))``, hardship their weighted mean."""
     # pay_gap = 1 − 180 / (0.6 × 400) = 0.25; overwork = (14 − 12) / (18 − 12) = 1/3;
-    # debt_load = 900 / (900 + 6 × 300) = 1/3; weights 0.5, 0.2, 0.3
-    expected = (0.5 * 0.25 + 0.2 / 3.0 + 0.3 / 3.0) / (0.5 + 0.2 + 0.3)
-    assert P.hardship(180.0, 400.0, 14.0, 900.0, 300.0, 0.6, 12.0, 18.0, 0.5, 0.2, 0.3) == close(expected)
+    # debt_load = 900 / (900 + 6 × 300) = 1/3; weights 0.5, 0.2, 0.4 (summing to 1.1, not 1)
+    expected = (0.5 * 0.25 + 0.2 / 3.0 + 0.4 / 3.0) / (0.5 + 0.2 + 0.4)
+    assert P.hardship(180.0, 400.0, 14.0, 900.0, 300.0, 0.6, 12.0, 18.0, 0.5, 0.2, 0.4) == close(expected)
+    assert P.hardship(180.0, 400.0, 14.0, 900.0, 300.0, 0.6, 12.0, 18.0, 0.5, 0.2, 0.4) == close(0.2954545455, rel=1e-9)
     # clips: keeps more than expected (gap 0), hours 20 above the max (overwork 1), plan 0.4 counts as 1:
     # debt_load = 6 / (6 + 6) = 0.5
-    expected = (0.5 * 0.0 + 0.2 * 1.0 + 0.3 * 0.5) / 1.0
-    assert P.hardship(300.0, 400.0, 20.0, 6.0, 0.4, 0.6, 12.0, 18.0, 0.5, 0.2, 0.3) == close(expected)
+    expected = (0.5 * 0.0 + 0.2 * 1.0 + 0.4 * 0.5) / 1.1
+    assert P.hardship(300.0, 400.0, 20.0, 6.0, 0.4, 0.6, 12.0, 18.0, 0.5, 0.2, 0.4) == close(expected)
     # hours_max = hours_base: overwork 0
-    assert P.hardship(180.0, 400.0, 14.0, 0.0, 300.0, 0.6, 12.0, 12.0, 0.5, 0.2, 0.3) == close(0.5 * 0.25)
+    assert P.hardship(180.0, 400.0, 14.0, 0.0, 300.0, 0.6, 12.0, 12.0, 0.5, 0.2, 0.4) == close(0.5 * 0.25 / 1.1)
 
 
 def test_grievance():
@@ -388,18 +389,19 @@ def test_legal_thresholds():
     evasion = np.array([0.25, 0.5, 0.0])
     rep = np.array([0.3, 0.0, 0.0])
     rep_evasion = np.array([0.4, 0.0, 0.0])
-    routes = np.array([[2.0, 1.0, 1.0], [1.0, 3.0, 0.0], [1.0, 1.0, 1.0]])
+    routes = np.array([[2.0, 1.5, 0.5], [1.0, 3.0, 0.0], [1.0, 1.0, 1.0]])
     got = rules.legal_thresholds(ban, evasion, rep, rep_evasion, routes)
-    # host 0: reachable 0.451 (above), permit 0.4 × 0.7 / 0.451; routes 1/2, 1/4, 1/4
+    # host 0: reachable 0.451 (above), permit 0.4 × 0.7 / 0.451; routes 1/2, 3/8, 1/8
     p0 = 0.28 / 0.451
     # host 1: reachable 1 − 0.2 × 0.5 = 0.9, permit 0.8 / 0.9; routes 1/4, 3/4, 0
     p1 = 0.8 / 0.9
-    expected = [[p0, p0 + (1 - p0) * 0.5, p0 + (1 - p0) * 0.75],
+    expected = [[p0, p0 + (1 - p0) * 0.5, p0 + (1 - p0) * 0.875],
                 [p1, p1 + (1 - p1) * 0.25, 1.0],
                 [1.0, 1.0, 1.0]]  # no measures: every posting gets a permit
     assert got == close(np.array(expected))
     shares = np.diff(np.concatenate([np.zeros((3, 1)), got, np.ones((3, 1))], axis=1), axis=1)
-    assert shares[0] == close([p0, (1 - p0) * 0.5, (1 - p0) * 0.25, (1 - p0) * 0.25])
+    assert shares[0] == close([p0, (1 - p0) * 0.5, (1 - p0) * 0.375, (1 - p0) * 0.125])
+    assert shares[0] == close([0.6208425721, 0.1895787140, 0.1421840355, 0.0473946785], rel=1e-8)
 
 
 def test_repatriation_prob():
@@ -442,3 +444,165 @@ def test_next_plans_raise_and_cut():
     # delivered at the target: no raise, the cuts still apply
     got = rules.next_plans(plans, initial, 1000.0, 1000.0, 0.04, 1.2, short, 0.5, 0.03, 0.6)
     assert got == close([250.0, 295.0, 252.2, 150.0, 140.0, 280.0])
+
+
+def test_repatriation_fate():
+    """ODD 7.2.2: a permit holder is due to go with ``u < hazard``; of those due, ``draw("repatriate.relabel") <
+    evasion`` are relabelled (student, tourist or other by the routes' draw) and stay, the rest leave (4); a worker
+    on a visa or another status is sent home when found (``u <`` his status's monthly detection chance)."""
+    # args: legal, u, u_relabel, u_route, permit_hazard, detect_student, detect_tourist, detect_other, evasion,
+    #       cut_student, cut_tourist
+    fate = P.repatriation_fate
+    assert fate(0, 0.06, 0.2, 0.1, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 0  # not due
+    assert fate(0, 0.04, 0.5, 0.1, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 4  # due, not relabelled
+    assert fate(0, 0.04, 0.2, 0.1, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 1  # relabelled a student
+    assert fate(0, 0.04, 0.2, 0.5, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 2  # ... a tourist
+    assert fate(0, 0.04, 0.2, 0.8, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 3  # ... another status
+    assert fate(1, 0.02, 0.0, 0.0, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 4  # student found
+    assert fate(1, 0.05, 0.0, 0.0, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 1  # student not found
+    assert fate(2, 0.05, 0.0, 0.0, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 4  # tourist found (0.05 < 0.08)
+    assert fate(3, 0.05, 0.0, 0.0, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 3  # other not found (0.05 ≥ 0.01)
+    assert fate(3, 0.005, 0.0, 0.0, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 4
+
+
+def test_deployments_counts_and_shifts():
+    """ODD 7.2.4: ``new_h = floor(max(target_h × reachable_h − active_h × (1 − φ (1 − reachable_h)), 0))``;
+    ``lost_h = target_h × (1 − reachable_h)``, ``room_j = max(cap_j − target_j, 0)``,
+    ``gain_{h→j} = max(reachable_j − reachable_h, 0) × target_j × [room_j > 0]``,
+    ``flow_{h→j} = shift_share × lost_h × gain_{h→j} / Σ_k gain_{h→k}``, ``flow_{h→j} ×= min(1, room_j / Σ_h flow_{h→j})``."""
+    target = np.array([100.0, 200.0, 50.0])
+    active = np.array([80.0, 150.0, 20.0])
+    ban = np.array([0.5, 0.0, 0.2])
+    evasion = np.array([0.2, 0.0, 0.0])
+    zero = np.zeros(3)
+    # reachable = [1 − 0.5 × 0.8, 1, 1 − 0.2] = [0.6, 1, 0.8]
+    counts, change = rules.deployments(target, active, ban, evasion, zero, 0.4, np.array([200.0, 260.0, 100.0]),
+                                       zero, 0.3)
+    # h0: 60 − 80 × (1 − 0.3 × 0.4) = 60 − 70.4 < 0 -> 0; h1: 200 − 150 = 50; h2: 40 − 20 × 0.94 = 21.2 -> 21
+    assert counts.tolist() == [0, 50, 21]
+    # lost [40, 0, 10]; gains h0 -> [0, 0.4 × 200, 0.2 × 50] = [0, 80, 10]; h2 -> [0, 0.2 × 200, 0] = [0, 40, 0]
+    # flows h0: 0.4 × 40 = 16 split 80 : 10; h2: 0.4 × 10 = 4 all to h1; rooms [100, 60, 50] are not reached
+    f01, f02, f21 = 16 * 80 / 90, 16 * 10 / 90, 4.0
+    assert change == close([-16.0, f01 + f21, f02 - f21])
+    # with h1's cap at 210 (room 10) the 18.22 arriving there are scaled to 10
+    counts, change = rules.deployments(target, active, ban, evasion, zero, 0.4, np.array([200.0, 210.0, 100.0]),
+                                       zero, 0.3)
+    s = 10.0 / (f01 + f21)
+    assert change == close([-(f01 * s + f02), 10.0, f02 - f21 * s])
+    # φ = 0 caps the stock: h2 gets 40 − 20 = 20
+    counts, _ = rules.deployments(target, active, ban, evasion, zero, 0.4, np.array([200.0, 260.0, 100.0]), zero, 0.0)
+    assert counts.tolist() == [0, 50, 20]
+
+
+def test_move_money():
+    """ODD 7.12: ``mule = min(w_mule × take, returning × mule_capacity)``; ``bank = (take − mule) × w_bank /
+    (w_bank + w_courier)`` (half each if both are 0); ``courier = (take − mule) − bank``; ``seized_c = amount_c ×
+    loss_c``; ``cost_c = (amount_c − seized_c) × fee_c``; ``delivered = take − interdicted − costs``."""
+    take = np.array([1000.0, 500.0])
+    weights = np.array([[0.5, 0.3, 0.2], [0.0, 0.0, 1.0]])
+    loss = {"bank": np.array([0.1, 0.0]), "courier": np.array([0.25, 0.0]), "mule": np.array([0.05, 0.5])}
+    fees = {"bank": 0.02, "courier": 0.05, "mule": 0.01}
+    delivered, interdicted, cost, amounts = rules.move_money(take, weights, np.array([150.0, 200.0]), loss, fees)
+    # h0: mule min(200, 150) = 150; bank 850 × 0.5 / 0.8 = 531.25; courier 318.75
+    # h1: mule min(500, 200) = 200; the other 300 half each
+    assert amounts == close(np.array([[531.25, 318.75, 150.0], [150.0, 150.0, 200.0]]))
+    # seized h0: 53.125 + 79.6875 + 7.5; h1: 100 (half the mule's cash)
+    assert interdicted == close([140.3125, 100.0])
+    # costs h0: 478.125 × 0.02 + 239.0625 × 0.05 + 142.5 × 0.01; h1: 150 × 0.02 + 150 × 0.05 + 100 × 0.01
+    assert cost == close([9.5625 + 11.953125 + 1.425, 3.0 + 7.5 + 1.0])
+    assert delivered == close([1000.0 - 140.3125 - 22.940625, 500.0 - 100.0 - 11.5])
+
+
+def test_closed_border_sends_no_courier():
+    """ODD 7.12: where the border is closed "no courier crosses: the couriers' weight is added to the bank's"."""
+    weights = np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.0, 0.0, 1.0]])
+    got = rules.closed_border_weights(weights, np.array([True, False, True]))
+    assert got[0] == close([0.8, 0.0, 0.2])
+    assert got[1] == close([0.1, 0.6, 0.3])  # open: unchanged
+    # only mules weighted: what they cannot carry still crosses by no courier
+    loss = {c: np.zeros(3) for c in rules.CHANNELS}
+    fees = {c: 0.0 for c in rules.CHANNELS}
+    _, _, _, amounts = rules.move_money(np.array([100.0, 100.0, 100.0]), got, np.array([10.0, 10.0, 10.0]), loss, fees)
+    assert amounts[0] == close([90.0, 0.0, 10.0])  # 100 − min(20, 10) = 90 all by bank
+    assert amounts[2] == close([90.0, 0.0, 10.0])
+
+
+def test_next_channel_weights():
+    """ODD 7.2.5: ``w ← w × exp(−adapt × loss_rate); w ← w / Σw; w ← max(w, min_weight); w ← w / Σw``."""
+    got = rules.next_channel_weights(np.array([[0.6, 0.3, 0.1]]), np.array([[0.1, 0.4, 0.02]]), 2.0, 0.15)
+    w = np.array([0.6 * math.exp(-0.2), 0.3 * math.exp(-0.8), 0.1 * math.exp(-0.04)])
+    w = w / w.sum()  # [0.6800, 0.1867, 0.1331]: the mule's share is under the floor 0.15
+    assert w[2] < 0.15
+    w = np.array([w[0], w[1], 0.15])
+    assert got[0] == close(w / w.sum())
+
+
+def test_new_worker_attributes():
+    """ODD 7.15: traits from the agent's uniforms (month key −1); ``gross0 = wage × productivity × hours0 /
+    hours_base`` with ``hours0 = hours_base + pressure_base × (hours_max − hours_base)``; ``kept0 = gross0 −
+    plan_take(gross0, plan, fees_share)``; ``kept_avg = expected_share × gross0`` for a recruit, ``kept0`` for a
+    veteran; ``entry_debt = entry_bribe`` for a recruit, ``max(entry_bribe − months_abroad × kept0, 0)`` for a
+    veteran."""
+    from statistics import NormalDist
+
+    from sim import load_params
+    from sim.core import draws
+
+    p = load_params(None, {"worker.productivity_sigma": 0.3, "worker.entry_bribe_median": 4000.0,
+                           "worker.entry_bribe_sigma": 0.8, "worker.expected_share": 0.6, "worker.loyalty_min": 0.3,
+                           "worker.loyalty_max": 0.9, "minder.pressure_base": 0.35, "work.hours_base": 11.0,
+                           "work.hours_max": 17.5, "remittance.fees_share": 0.13})
+    seed, ids, months = 7, np.array([3, 11, 20]), np.array([0, 1, 3])
+    got = rules.new_worker_attributes(seed, ids, p, 820.0, 300.0, months_abroad=months)
+
+    def u(trait):
+        return draws.draws(seed, f"worker.{trait}", -1, ids)
+
+    phi_inv = NormalDist().inv_cdf
+    productivity = np.array([math.exp(0.3 * phi_inv(x)) for x in u("productivity")])
+    bribe = np.array([round(4000.0 * math.exp(0.8 * phi_inv(x)), 2) for x in u("entry_bribe")])
+    gross0 = 820.0 * productivity * 13.275 / 11.0  # hours0 = 11 + 0.35 × 6.5
+    take0 = np.minimum(gross0, 300.0) + 0.13 * (gross0 - np.minimum(gross0, 300.0))
+    kept0 = gross0 - take0
+    assert got["productivity"] == close(productivity, rel=1e-9)
+    assert got["loyalty"] == close(0.3 + 0.6 * u("loyalty"))
+    assert got["gross_avg"] == close(gross0, rel=1e-9)
+    assert got["kept_avg"] == close([0.6 * gross0[0], kept0[1], kept0[2]], rel=1e-9)
+    assert got["entry_bribe"] == close(bribe)
+    assert got["entry_debt"] == close([bribe[0], max(bribe[1] - kept0[1], 0.0), max(bribe[2] - 3 * kept0[2], 0.0)],
+                                      rel=1e-9)
+    assert got["informant"].tolist() == (u("informant") < p.worker.informant_share).tolist()
+    assert got["passport_held"].tolist() == (u("passport") < p.worker.passport_confiscation).tolist()
+    assert got["legal"].tolist() == [0, 0, 0]  # no thresholds: permits
+
+
+def test_new_worker_legal_status():
+    """ODD 7.2.3: a posting's status is his draw ``draw("worker.legal", id)`` against the thresholds: permit (0)
+    below the first, student (1) below the second, tourist (2) below the third, other (3) above."""
+    from sim.core import draws
+
+    ids = np.arange(40, 80)
+    v = draws.draws(3, "worker.legal", -1, ids)
+    cut = np.array([0.3, 0.55, 0.9])
+    got = rules.new_worker_attributes(3, ids, Params(), 800.0, 300.0, legal=cut)["legal"]
+    expected = [0 if x < 0.3 else 1 if x < 0.55 else 2 if x < 0.9 else 3 for x in v]
+    assert sorted(set(expected)) == [0, 1, 2, 3]  # every status drawn at least once
+    assert got.tolist() == expected
+
+
+def test_new_minder_attributes():
+    """ODD 7.15: ``vigilance = vigilance_min + (vigilance_max − vigilance_min) × u`` (+ replacement_boost, ≤ 1, for a
+    replacement); ``greed = greed_min + (greed_max − greed_min) × u``."""
+    from sim import load_params
+    from sim.core import draws
+
+    p = load_params(None, {"minder.vigilance_min": 0.3, "minder.vigilance_max": 0.9, "minder.greed_min": 0.1,
+                           "minder.greed_max": 0.4, "minder.replacement_boost": 0.35})
+    ids = np.array([2, 5, 9, 14, 40, 41])
+    uv = draws.draws(5, "minder.vigilance", -1, ids)
+    ug = draws.draws(5, "minder.greed", -1, ids)
+    got = rules.new_minder_attributes(5, ids, p)
+    assert got["vigilance"] == close(0.3 + 0.6 * uv)
+    assert got["greed"] == close(0.1 + 0.3 * ug)
+    got = rules.new_minder_attributes(5, ids, p, replacement=True)
+    assert got["vigilance"] == close(np.minimum(1.0, 0.3 + 0.6 * uv + 0.35))
