@@ -36,3 +36,15 @@ def test_the_readme_counts_of_facts_inside_their_bands_are_the_reports():
     assert (int(quoted[1][1]), int(quoted[1][2])) == (int(fit["inside"].sum()), len(fit))
     report = (ROOT / "docs" / "calibration" / "sanctions" / "report.md").read_text(encoding="utf-8")
     assert f"Held-out facts (never fitted): {int(held['inside'].sum())} of {len(held)} inside" in report
+
+
+def test_the_odd_counts_the_docking_configurations_the_tests_run():
+    import test_docking
+
+    odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    words = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                                         "ten", "eleven", "twelve"])}
+    m = re.search(r"`tests/test_docking.py` runs both on (\d+) configurations", odd)
+    assert m and int(m[1]) == len(test_docking.CONFIGS)
+    m = re.search(r"on (\w+) of them it compares the two engines' state after every", re.sub(r"\s+", " ", odd))
+    assert m and words[m[1]] == len(test_docking.PHASE_CONFIGS)
