@@ -417,9 +417,12 @@ def test_out_folder_holding_other_things_is_never_touched(tmp_path, capsys):
 def test_shipped_experiments_are_valid():
     files = sorted((ROOT / "experiments").glob("*.toml"))
     assert {f.stem for f in files} >= {"quick", "sanctions", "sensitivity"}
+    names = []
     for f in files:
         plan = load_experiment(f)
         assert plan.tasks, f
+        names.append(plan.spec.name)
+    assert len(set(names)) == len(names), f"two shipped experiments share a results folder: {names}"
     sanctions = load_experiment(ROOT / "experiments" / "sanctions.toml")
     # every sanction over the shipped posterior: no sanctions, the history, each resolution as fitted and at
     # full compliance, both at full compliance, and the five other kinds alone
