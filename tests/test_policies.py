@@ -65,12 +65,15 @@ def test_repatriation_empties_the_hosts_by_the_deadline(base):
     assert m.loc[m.month == deadline, "revenue_delivered"].iloc[0] < 0.01 * base.loc[base.month == deadline, "revenue_delivered"].iloc[0]
 
 
-def test_partial_repatriation_leaves_the_noncompliant_share():
-    m = run(small_params(path="params/policies/repatriation.toml", **KW, **{"policies.0.compliance": 0.5}), seed=1).monthly
+@pytest.mark.parametrize("c", [0.3, 0.5, 0.7])
+def test_partial_repatriation_leaves_the_noncompliant_share(c):
+    """At compliance c the mandate sends home c of the units by the deadline and closes c of the market to new
+    workers (no evasion), so at the deadline the workforce is the reachable 1 - c of its target. Tolerance 0.05:
+    whole-worker rounding and the month's exits not yet replaced put it 0.01-0.025 above 1 - c (seeds 1-3)."""
+    m = run(small_params(path="params/policies/repatriation.toml", **KW, **{"policies.0.compliance": c}), seed=1).monthly
     end = m["workers_active"].iloc[-1]
     start = m.loc[m.month == START - 1, "workers_active"].iloc[0]
-    # half of the units go by the deadline; complying hosts also stop half the new permits
-    assert 0.2 * start < end < 0.8 * start
+    assert abs(end / start - (1 - c)) < 0.05
 
 
 def test_cash_interdiction_raises_interdicted_and_lowers_delivered(base):
@@ -107,9 +110,18 @@ def test_labor_inspections_cap_hours(base):
     assert after(m, "wages_gross") < 0.85 * after(base, "wages_gross")
 
 
-def test_asylum_access_raises_escapes(base):
-    m = policy_run("asylum_access")
-    assert after(m, "escaped") >= after(base, "escaped") + 5
+def test_asylum_access_raises_escapes():
+    """Asylum access closes half the gap to a sure route, so more attempts succeed. Over three seeds (common
+    random numbers, paired) escapes rise in each, and pooled at least 1.8-fold (seen: 16 against 45; with
+    Poisson noise of about 4 and 7 on those sums, 1.8 leaves about three standard deviations)."""
+    base, asylum = [], []
+    for seed in (1, 2, 3):
+        b = run(small_params(**KW), seed=seed).monthly
+        a = run(small_params(path="params/policies/asylum_access.toml", **KW), seed=seed).monthly
+        assert after(a, "escaped") > after(b, "escaped"), seed
+        base.append(after(b, "escaped"))
+        asylum.append(after(a, "escaped"))
+    assert sum(asylum) >= 1.8 * sum(base)
 
 
 def test_compliance_zero_is_no_policy(base):
