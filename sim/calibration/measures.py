@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import ExperimentError
-from ..core.fields import parse_month
+from ..core.fields import months_spanned
 from .targets import Fact, Target, Targets
 
 
@@ -84,9 +84,7 @@ def measure(hosts: pd.DataFrame, fact: Fact, scale: float = 1.0) -> float:
     if fact.measure == "total":
         return total(h) / scale
     if fact.measure == "per_year":
-        y0, m0 = parse_month(fact.start)
-        y1, m1 = parse_month(fact.end)
-        months = (y1 - y0) * 12 + (m1 - m0) + 1
+        months = months_spanned(fact.start, fact.end)
         return total(h) / scale / (months / 12.0)
     whole = total(hosts)
     return total(h) / whole if whole else math.nan

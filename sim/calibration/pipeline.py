@@ -111,9 +111,15 @@ class Calibration:
 
 def check_output_file(targets: Targets, force: bool) -> Path:
     """The calibrated file's path; refuses an input of the calibration, and a file `olsim calibrate` did not write (without --force)."""
-    out = targets.output_path
-    for name, p in (("the targets file", targets.path), ("scenario", targets.scenario_path),
-                    ("validation_scenario", targets.validation_path)):
+    return check_calibration_output(targets.output_path, [("the targets file", targets.path), ("scenario", targets.scenario_path),
+                                                          ("validation_scenario", targets.validation_path)],
+                                    force, "move it, change 'output' in the targets file, or add --force")
+
+
+def check_calibration_output(out: Path, inputs: list[tuple[str, Path | None]], force: bool, remedy: str) -> Path:
+    """A file a calibration may write: not one of its inputs, not a folder, in a folder that exists, and if it
+    exists, written by olsim calibrate (its first line says so) unless ``force``."""
+    for name, p in inputs:
         if p is not None and out.exists() and p.exists() and out.resolve() == p.resolve():
             raise ExperimentError(f"output: {out} is {name}, an input of the calibration; choose another output")
     if out.exists():
@@ -121,8 +127,7 @@ def check_output_file(targets: Targets, force: bool) -> Path:
             raise ExperimentError(f"output: {out} is a folder")
         first = out.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
         if MARKER not in first and not force:
-            raise ExperimentError(f"output: {out} exists and was not written by olsim calibrate; move it, change "
-                                  f"'output' in the targets file, or add --force")
+            raise ExperimentError(f"output: {out} exists and was not written by olsim calibrate; {remedy}")
     elif not out.parent.is_dir():
         raise ExperimentError(f"output: folder {out.parent} does not exist")
     return out

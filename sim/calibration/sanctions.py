@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -109,6 +110,14 @@ class SanctionsTargets:
     @property
     def posterior_path(self) -> Path:
         return self.path.parent / self.spec.posterior
+
+    @cached_property
+    def resolved_scenario(self) -> dict:
+        """The fitted scenario's parameters, validated, at full scale (what the calibrated values apply to)."""
+        from ..core.params import read_params_file
+        from ..explore.plan import resolve_params
+
+        return resolve_params(read_params_file(self.scenario_path), {}, 1.0, "scenario")
 
 
 def load_sanctions_targets(path: str | os.PathLike | None = None) -> SanctionsTargets:

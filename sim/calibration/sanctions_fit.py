@@ -21,7 +21,6 @@ import pandas as pd
 
 from ..common.errors import ExperimentError
 from ..common.files import atomic_write
-from ..core.params import read_params_file
 from ..explore.plan import expand_uncertainties, plan_experiment, resolve_params
 from ..explore.runner import run_experiment
 from .measures import measure
@@ -52,8 +51,7 @@ class Simulator:
                  processes=None, scheduler=None):
         self.t, self.folder, self.names, self.prior = targets, folder, names, prior
         self.processes, self.scheduler = processes, scheduler
-        self.raw = read_params_file(targets.scenario_path)
-        self.resolved = resolve_params(self.raw, {}, 1.0, "scenario")
+        self.resolved = targets.resolved_scenario
         self.columns = sorted({c for f in targets.spec.fit.values() for c in f.columns})
 
     def experiment(self, theta: np.ndarray, generation: int, batch: int) -> dict:
@@ -139,39 +137,35 @@ def fit_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=N
 
 def fitted_policies(targets: SanctionsTargets) -> dict[int, str]:
     """The kinds of the fitted scenario's policies, by index (what a ``policies.N.*`` column belongs to)."""
-    resolved = resolve_params(read_params_file(targets.scenario_path), {}, 1.0, "scenario")
-    return {i: p["kind"] for i, p in enumerate(resolved["policies"])}
+    return {i: p["kind"] for i, p in enumerate(targets.resolved_scenario["policies"])}
+
+
+def write_population_file(targets: SanctionsTargets, path: Path, pop: Population, names: list[str],
+                          prior: dict[str, Prior], header: str) -> Path:
+    """A population as the posterior CSV the experiment machinery samples from (`sim.explore.posterior`)."""
+    frame = pd.DataFrame(pop.theta, columns=names)
+    frame.insert(0, "distance", pop.distances)
+    frame.insert(0, "weight", pop.weights)
+    frame.insert(0, "particle", np.arange(len(frame)))
+    return write_posterior(path, frame, targets.spec.scenario, fitted_policies(targets),
+                           [k for k, p in prior.items() if p.relative], [f"{MARKER} from {targets.path.name}: {header}"])
 
 
 def write_posterior_file(targets: SanctionsTargets, path: Path, pops: list[Population], names: list[str],
                          prior: dict[str, Prior]) -> Path:
-    """The last generation as the posterior CSV the experiment machinery samples from (`sim.explore.posterior`)."""
+    """The last generation: the posterior."""
     last = pops[-1]
-    frame = pd.DataFrame(last.theta, columns=names)
-    frame.insert(0, "distance", last.distances)
-    frame.insert(0, "weight", last.weights)
-    frame.insert(0, "particle", np.arange(len(frame)))
-    rel = targets.path.name
-    header = [f"{MARKER} from {rel}: the sanctions era's posterior, ABC-SMC generation "
-              f"{len(pops) - 1} ({len(frame)} particles, tolerance {last.epsilon:.4g} in the fit's units, ESS "
-              f"{last.ess():.0f}). Sample it from an experiment with posterior = \"...\" and "
-              f"[sampling] method = \"posterior\" (docs/ODD.md 8.7)."]
-    return write_posterior(path, frame, targets.spec.scenario, fitted_policies(targets),
-                           [k for k, p in prior.items() if p.relative], header)
+    return write_population_file(
+        targets, path, last, names, prior,
+        f"the sanctions era's posterior, ABC-SMC generation {len(pops) - 1} ({len(last.theta)} particles, tolerance "
+        f"{last.epsilon:.4g} in the fit's units, ESS {last.ess():.0f}). Sample it from an experiment with posterior = "
+        f"\"...\" and [sampling] method = \"posterior\" (docs/ODD.md 8.7).")
 
 
-def write_prior_file(targets: SanctionsTargets, folder: Path) -> Path:
-    """Generation 0 (draws of the prior, equal weights) as a posterior-format CSV: the prior predictive's draws."""
-    frame = pd.read_parquet(folder / "populations" / "g00.parquet")
-    names = [c for c in frame.columns if c not in ("weight", "distance") and not c.startswith("u:")]
-    out = frame[names].copy()
-    out.insert(0, "distance", frame["distance"])
-    out.insert(0, "weight", 1.0)
-    out.insert(0, "particle", np.arange(len(out)))
-    prior = priors(targets)
-    return write_posterior(folder / "prior.csv", out, targets.spec.scenario, fitted_policies(targets),
-                           [k for k in names if prior[k].relative],
-                           [f"{MARKER} from {targets.path.name}: draws of the prior (generation 0), equal weights"])
+def write_prior_file(targets: SanctionsTargets, folder: Path, pops: list[Population]) -> Path:
+    """Generation 0 (draws of the prior, equal weights): the prior predictive's draws."""
+    return write_population_file(targets, folder / "prior.csv", pops[0], list(priors(targets)), priors(targets),
+                                 "draws of the prior (generation 0), equal weights")
 
 
 def central_particle(post: Posterior, prior: dict[str, Prior]) -> int:
@@ -219,7 +213,7 @@ def calibrated_scenario_toml(targets: SanctionsTargets, post: Posterior, prior: 
 
     i = central_particle(post, prior)
     values = {k: round_value(float(post.frame[k].iloc[i])) for k in post.names}
-    resolved = resolve_params(read_params_file(targets.scenario_path), {}, 1.0, "scenario")
+    resolved = targets.resolved_scenario
     overrides = expand_uncertainties(values, resolved, prior)
     params = make_params(resolve_params(resolved, overrides, 1.0, "calibrated"))
     table = parameter_table(post, prior).set_index("parameter")

@@ -12,30 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..common.errors import ExperimentError
 from ..common.files import atomic_write
 from ..explore.posterior import read_posterior
+from .pipeline import check_calibration_output
 from .sanctions import SanctionsTargets
-from .sanctions_fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors
-from .search import MARKER
+from .sanctions_fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors, write_prior_file
 from .targets import ROOT
-
-
-def check_shipped(path: Path, inputs: list[Path]) -> None:
-    """A file the calibration may replace: not one of its inputs, and written by olsim calibrate (never a file
-    someone wrote by hand, --force or not: --force is about the output folder)."""
-    for p in inputs:
-        if path.exists() and p.exists() and path.resolve() == p.resolve():
-            raise ExperimentError(f"output: {path} is an input of the calibration; choose another output")
-    if path.is_dir():
-        raise ExperimentError(f"output: {path} is a folder")
-    if path.exists():
-        first = path.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
-        if MARKER not in first:
-            raise ExperimentError(f"output: {path} exists and was not written by olsim calibrate; move it, or change "
-                                  f"the targets file's output or posterior")
-    if not path.parent.is_dir():
-        raise ExperimentError(f"output: folder {path.parent} does not exist")
 
 
 @dataclass
@@ -57,14 +39,15 @@ def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, sched
     folder = Path(folder)
     s = targets.spec.smc
     own = particles is None and generations is None
-    inputs = [targets.path, targets.scenario_path]
-    if own:
+    inputs = [("the targets file", targets.path), ("scenario", targets.scenario_path)]
+    if own:  # never a file someone wrote by hand, --force or not: --force is about the output folder
         for p in (targets.output_path, targets.posterior_path):
-            check_shipped(p, inputs)
+            check_calibration_output(p, inputs, False, "move it, or change the targets file's output or posterior")
     pops = fit_sanctions(targets, folder, processes, scheduler, particles, generations, log)
     # a folder resumed without --budget may hold a trial's generations: only the file's own settings ship
     own = own and len(pops) == s.generations and all(len(p.theta) == s.particles for p in pops)
     prior = priors(targets)
+    write_prior_file(targets, folder, pops)
     post = read_posterior(folder / "posterior.csv")
     text, _ = calibrated_scenario_toml(targets, post, prior)
     calibrated = folder / "history_calibrated.toml"

@@ -145,11 +145,9 @@ def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, proce
 
 def run_predictive(targets: SanctionsTargets, folder: Path, calibrated: Path, processes=None, scheduler=None,
                    resume=False, log=None) -> dict:
-    """The three checks (see the module's doc); returns the tables the report is made of."""
-    from .sanctions_fit import write_prior_file
-
+    """The three checks (see the module's doc) on ``posterior.csv`` and ``prior.csv`` in ``folder``; returns the
+    tables the report is made of."""
     draws = targets.spec.check.draws
-    write_prior_file(targets, folder)
     results = {}
     for name, post in (("predictive", folder / "posterior.csv"), ("prior_predictive", folder / "prior.csv")):
         raw = predictive_experiment(targets, name.replace("_", "-"), post, draws)

@@ -23,6 +23,12 @@ def parse_month(value: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def months_spanned(start: str, end: str) -> int:
+    """Months from ``start`` to ``end`` (YYYY-MM), both included: 2020-01 to 2024-12 is 60."""
+    (y0, m0), (y1, m1) = parse_month(start), parse_month(end)
+    return (y1 - y0) * 12 + (m1 - m0) + 1
+
+
 def check_month(v):
     """A month given as an index or 'YYYY-MM' (a field validator)."""
     if isinstance(v, bool):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core.fields import months_spanned
 from .style import plt, save
 
 POSTERIOR = "#0072B2"  # blue
@@ -115,7 +116,7 @@ def series_figure(targets, results: dict, path: Path) -> Path:
                 when, value = f.end, f.reported
             elif tf is cumulative and f.start == "2017-12":
                 when, value = f.end, f.reported
-            elif tf is yearly and f.measure == "total" and _months(f.start, f.end) == 12:
+            elif tf is yearly and f.measure == "total" and months_spanned(f.start, f.end) == 12:
                 when, value = f.end, f.reported
             elif tf is yearly and f.measure == "per_year":
                 when, value = f.end, f.reported
@@ -144,12 +145,6 @@ def series_figure(targets, results: dict, path: Path) -> Path:
                  f"workforce; counts shown at full scale)", fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     return save(fig, path, tight=False)
-
-
-def _months(start: str, end: str) -> int:
-    y0, m0 = map(int, start.split("-"))
-    y1, m1 = map(int, end.split("-"))
-    return (y1 - y0) * 12 + (m1 - m0) + 1
 
 
 LABELS = {  # short human names of the calibrated parameters (the dotted key is in parameters.csv)
