@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -208,16 +207,13 @@ def _olsim(*args, **kw):
                             stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_default_sigint, **kw)
 
 
-def _wait_rows(folder: Path, n: int, proc, timeout: float = 120) -> None:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        rows = folder / "rows"
-        if rows.exists() and len(list(rows.glob("*.json"))) >= n:
-            return
-        if proc.poll() is not None:
-            raise AssertionError(f"finished before being interrupted: {proc.communicate()}")
-        time.sleep(0.05)
-    raise AssertionError("no runs finished in time")
+def _stopped_after_saving(proc) -> None:
+    """Wait for ``proc`` (started with OLSIM_STOP_AFTER_RUNS=N) to stop itself once N runs are saved: an event
+    (waitpid), not a poll of the folder, so the run cannot finish first."""
+    pid, status = os.waitpid(proc.pid, os.WUNTRACED)
+    if not os.WIFSTOPPED(status):
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        raise AssertionError(f"ended (exit {proc.returncode}) before stopping: {proc.communicate()}")
 
 
 @pytest.mark.parametrize("how", ["kill", "interrupt"])
@@ -227,14 +223,17 @@ def test_interrupted_experiment_resumes_to_the_same_results(small_done, tmp_path
     folder, _ = small_done
     exp = write(tmp_path, SMALL)
     out = tmp_path / "out"
-    proc = _olsim("experiment", str(exp), "--out", str(out), "--processes", "1", "--quiet")
-    _wait_rows(out, 3, proc)
+    proc = _olsim("experiment", str(exp), "--out", str(out), "--processes", "1", "--quiet",
+                  env={**os.environ, "OLSIM_STOP_AFTER_RUNS": "3"})
+    _stopped_after_saving(proc)
+    assert len(list((out / "rows").glob("*.json"))) == 3
     os.killpg(proc.pid, signal.SIGKILL if how == "kill" else signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGCONT)  # a stopped process takes its SIGINT once continued
     _, err = proc.communicate(timeout=60)
     if how == "interrupt":
         assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
     done = {p.name: p.stat().st_mtime_ns for p in (out / "rows").glob("*.json")}
-    assert 3 <= len(done) < 8
+    assert len(done) == 3
     # without --resume the finished runs are not touched
     again = _olsim("experiment", str(exp), "--out", str(out), "--quiet")
     _, err = again.communicate(timeout=60)

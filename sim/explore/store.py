@@ -34,6 +34,7 @@ class Store:
             raise ExperimentError(f"--out {e}") from None
         self.replaced: Path | None = None  # an earlier experiment moved aside by --force, removed once this one completes
         self._lock = None
+        self._saved = 0  # runs saved by this process
 
     # one olsim at a time per folder
     def _acquire(self, folder: Path):
@@ -150,6 +151,13 @@ class Store:
             payload[sub].to_parquet(tmp, index=False)
             os.replace(tmp, self.path(sub, f"{rid}.parquet"))
         self.write_json(f"rows/{rid}.json", {"row": payload["row"], "seconds": payload["seconds"], "host": payload["host"]})
+        self._saved += 1
+        if self._saved == int(os.environ.get("OLSIM_STOP_AFTER_RUNS", "0") or 0):
+            # a hook for tests of interruption: the process stops itself (SIGSTOP) with exactly this many runs
+            # saved, so a test waits for that event (waitpid) instead of polling the folder against a race
+            import signal
+
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     def write_json(self, rel: str, obj) -> None:
         atomic_write(self.path(rel), (json.dumps(jsonable(obj), indent=1) + "\n").encode())
