@@ -188,12 +188,16 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server():
-    """`olsim classroom` on a free port of 127.0.0.1, as a teacher would start it."""
+def server(tmp_path_factory):
+    """`olsim classroom` on a free port of 127.0.0.1, as a teacher would start it on a fresh machine: Solara's
+    asset cache starts empty, so every script the page needs comes through the CDN proxy (and, with no CDN here,
+    the npm registry fallback) during the test."""
     port = _free_port()
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"olsim-classroom-{port}.log", "w+")
+    cache = tmp_path_factory.mktemp("solara-cdn-cache")
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)], cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache)})
     url = f"http://127.0.0.1:{port}/"
     try:
         t0 = time.time()
