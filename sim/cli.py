@@ -54,6 +54,15 @@ EXAMPLES_PLOT = """examples:
   olsim plot results/experiments/quick              redraw an experiment's figures (into its plots/)
   olsim plot results/run-a results/run-b -o ab.png  runs side by side
 """
+EXAMPLES_COMPARE = """examples:
+  olsim compare params/no_sanctions.toml params/history.toml --replicates 3 --scale 0.02
+  olsim compare no_sanctions history full_compliance                 shipped files by name; the first is the reference
+  olsim compare a.toml b.toml --reference b --replicates 10 --out results/compare/ab
+  olsim compare a.toml b.toml --out results/compare/ab --resume      finish an interrupted comparison
+"""
+EXAMPLES_REPORT = """examples:
+  olsim report results/experiments/sanctions       the report of an experiment folder (report.html, .md, .xlsx)
+"""
 EXAMPLES_CLASSROOM = """examples:
   olsim classroom                              params/classroom.toml on http://127.0.0.1:8765
   olsim classroom --port 8800                  another port
@@ -123,7 +132,8 @@ def summary_table(summary: dict) -> str:
         if not c or c["value"] != c["value"]:
             return ""
         mark = "in" if c["inside"] else "OUT of"
-        return f"  ({mark} target {c['low']:g}-{c['high']:g})"
+        fmt = OUTCOMES[key].format
+        return f"  ({mark} target {fmt(c['low'])} to {fmt(c['high'])})"
 
     rows = [(OUTCOMES[k].label, OUTCOMES[k].format(summary[k]), check(k)) for k in SUMMARY_ROWS]
     # the seed article's magnitudes, beside what it reported (not fitted)
@@ -369,6 +379,87 @@ def cmd_experiment(args) -> int:
     return 0
 
 
+def _check_compare_numbers(args) -> None:
+    problems = []
+    if not 1 <= args.replicates <= 10_000:
+        problems.append(f"--replicates {args.replicates}: must be 1 to 10,000")
+    if not 0 < args.scale <= 1:
+        problems.append(f"--scale {args.scale:g}: must be more than 0 and at most 1 (the share of every host's workers)")
+    if args.months is not None and not 1 <= args.months <= 2400:
+        problems.append(f"--months {args.months}: must be 1 to 2,400")
+    if not 0 <= args.seed <= 2**62:
+        problems.append(f"--seed {args.seed}: must be from 0 to 2^62")
+    if problems:
+        raise UsageError(problems)
+
+
+def cmd_compare(args) -> int:
+    from .explore import run_experiment
+    from .explore.compare import compare_experiment, default_out
+    from .explore.report import write_report
+
+    _check_executor_flags(args)
+    _check_compare_numbers(args)
+    _quiet_dask_client(args)
+    _, plan = compare_experiment(args.files, args.reference, args.replicates, args.scale, args.months, args.seed)
+    out = Path(args.out) if args.out else default_out(plan)
+    if args.scheduler is None:
+        from .core.params import make_params
+        from .engines import check_memory
+
+        for params in plan.scenario_params.values():
+            check_memory(make_params(params), plan.spec.engine)
+    runs = len(plan.tasks)
+    if not args.quiet:
+        print(f"compare: {len(plan.spec.scenarios)} scenarios x {plan.spec.replicates} replicates = {runs} runs at "
+              f"{plan.spec.scale:.0%} scale, reference {plan.reference}, on {_where(args)}; report in {out}/",
+              file=sys.stderr)
+    try:
+        result = run_experiment(plan, out, processes=args.processes, scheduler=args.scheduler, resume=args.resume,
+                                force=args.force, progress=not args.quiet)
+    except KeyboardInterrupt:
+        from .explore.store import Store
+
+        done = len(Store(out).done())
+        print(f"olsim: interrupted; {done} of {runs} runs are saved in {out}/; "
+              f"run the same command with --resume to finish", file=sys.stderr)
+        return 130
+    write_report(result, draw=False)
+    print(result.report())
+    print(f"report: {out}/report.html (also report.md, report.xlsx, summary.csv, plots/)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .common.errors import ExperimentError
+    from .explore.analysis import ExperimentResult
+    from .explore.report import analyse, write_report
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder")
+    if _manifest_kind(folder) != "experiment":
+        raise UsageError(f"{folder}: not an experiment folder (olsim report reads what olsim experiment or "
+                         f"olsim compare wrote)")
+    try:
+        result = ExperimentResult.load(folder)
+        if not len(result.runs):
+            raise UsageError(f"{folder}: no finished runs yet; finish the experiment with --resume")
+        analyse(result)
+        files = write_report(result, draw=False)
+    except (ExperimentError, UsageError):
+        raise
+    except (OSError, ValueError, KeyError) as e:  # a damaged folder
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise UsageError(f"{folder}: cannot write the report ({type(e).__name__}: {first})") from None
+    if not result.complete:
+        print(f"olsim: warning: {folder}: {len(result.runs)} of {result.manifest['runs_total']} runs are finished; "
+              f"the report covers those (finish with --resume)", file=sys.stderr)
+    for f in files:
+        print(f)
+    return 0
+
+
 def cmd_plot(args) -> int:
     from .common.errors import ExperimentError
     from .explore.analysis import ExperimentResult
@@ -383,7 +474,9 @@ def cmd_plot(args) -> int:
             raise UsageError("olsim plot: give one experiment folder (its figures go into its plots/ folder)")
         try:
             result = ExperimentResult.load(folders[0])
-            files = result.write_analysis()
+            from .explore.report import analyse
+
+            files = analyse(result)
         except ExperimentError:
             raise
         except (OSError, ValueError, KeyError) as e:  # a damaged folder (e.g. monthly/ emptied)
@@ -571,10 +664,44 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     cal.set_defaults(func=cmd_calibrate)
 
+    cmp = sub.add_parser(
+        "compare", help="compare parameter files (one scenario each) and write a report for a brief",
+        description="Run each parameter file as a scenario, with the same seeds in each (common random numbers), on the "
+                    "local pool or a Dask cluster, streaming every finished run to --out; then write report.html (one "
+                    "self-contained file: what was compared, the headline table with intervals and paired changes from "
+                    "the reference, figures), report.md, report.xlsx, summary.csv and plots/. Interrupted, it keeps every "
+                    "finished run: run it again with --resume.",
+        epilog=EXAMPLES_COMPARE, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmp.add_argument("files", nargs="+", help="parameter files (or shipped names); the first is the reference")
+    cmp.add_argument("--reference", default=None, help="the file (or its name) the others are compared with (default: the first)")
+    cmp.add_argument("--replicates", type=int, default=5, help="runs of each file, seeds SEED to SEED+N-1 (default 5)")
+    cmp.add_argument("--scale", type=float, default=0.1, help="share of every host's workers to simulate (default 0.1; "
+                     "rates are per worker, totals are reported at full scale)")
+    cmp.add_argument("--months", type=int, default=None, help="months to simulate (default: each file's calendar.months)")
+    cmp.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    cmp.add_argument("--out", default=None, help="results folder (default: results/compare/A-vs-B)")
+    cmp.add_argument("--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)")
+    cmp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://HOST:8786")
+    cmp.add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
+    cmp.add_argument("--force", action="store_true", help="replace an earlier comparison in --out")
+    cmp.add_argument("-q", "--quiet", action="store_true", help="no progress bar or preamble")
+    cmp.set_defaults(func=cmd_compare)
+
+    rep = sub.add_parser(
+        "report", help="write the report of an experiment folder (report.html, report.md, report.xlsx)",
+        description="Turn an experiment folder (olsim experiment, olsim compare) into its report: report.html (one "
+                    "self-contained file), report.md, report.xlsx, with summary.csv and plots/ redrawn.",
+        epilog=EXAMPLES_REPORT, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rep.add_argument("folder", help="an experiment folder")
+    rep.set_defaults(func=cmd_report)
+
     plot = sub.add_parser(
         "plot", help="draw the figures of an experiment folder, or of run folders side by side",
-        description="With one experiment folder: (re)write its summary.csv, sensitivity.csv and plots/ (series with bands, "
-                    "welfare distributions, revenue-welfare trade-off, sensitivity bars). With run folders: one overview figure.",
+        description="With one experiment folder: (re)write its summary.csv, sensitivity.csv and plots/ (paired changes, "
+                    "revenue against what workers keep, monthly series with bands, welfare as differences from the "
+                    "reference, sensitivity bars). With run folders: one overview figure.",
         epilog=EXAMPLES_PLOT, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     plot.add_argument("folders", nargs="+", help="an experiment folder, or run folders")

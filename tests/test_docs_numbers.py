@@ -1,12 +1,16 @@
-"""The figures the README quotes from shipped results are the results' (issue 19, item 6: docs that cannot
-drift): the policy table is rendered from docs/results/*.csv (written by `olsim experiment
-experiments/sanctions.toml`), and the calibration's counts from docs/calibration/sanctions/predictive.csv."""
+"""The figures the README and the ODD quote are the code's or the shipped results' (issue 19, item 6: docs that
+cannot drift): the policy table is rendered from docs/results/*.csv (written by `olsim experiment
+experiments/sanctions.toml`), the calibrations' tables and counts from docs/calibration/, the summary block and
+ODD 8.4 from the runs they name, the docking and test counts from the suite. Timings the docs give as "about"
+are measured by benchmarks/, not here."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from conftest import ROOT
 from sim.explore import load_experiment
@@ -48,3 +52,93 @@ def test_the_odd_counts_the_docking_configurations_the_tests_run():
     assert m and int(m[1]) == len(test_docking.CONFIGS)
     m = re.search(r"on (\w+) of them it compares the two engines' state after every", re.sub(r"\s+", " ", odd))
     assert m and words[m[1]] == len(test_docking.PHASE_CONFIGS)
+
+
+# ------------------------------------------------- the summaries quoted from runs are the runs'
+def _summary_block(params, seed=0):
+    from sim import run
+    from sim.cli import summary_table
+
+    return summary_table(run(params, seed=seed).summary)
+
+
+def test_the_readme_summary_block_is_olsim_runs():
+    """The README's example summary is `olsim run`'s (full scale, array engine, seed 0), line for line."""
+    from sim import load_params
+
+    block = _summary_block(load_params())
+    m = re.search(r"its last lines put the model beside magnitudes.*?\n```\n(.*?)```", README, re.S)
+    assert m, "the README no longer shows the summary block"
+    assert m[1].rstrip("\n") == block, f"the README's summary block is stale; paste:\n{block}"
+
+
+ODD_SMALL = {"hosts.china.workers": 5000, "hosts.russia.workers": 3000, "hosts.gulf.workers": 800,
+             "hosts.africa.workers": 500, "hosts.asia.workers": 400, "hosts.europe.workers": 100}
+ODD_ROWS = {"share of earnings the worker keeps": "worker_share_kept",
+            "state take per worker-month": "state_take_per_worker_month",
+            "successful escapes per 1,000 worker-years": "escapes_per_1000_worker_years",
+            "deaths per 10,000 worker-years": "deaths_per_10000_worker_years",
+            "mean hours per day": "hours_mean", "median entry bribe": "entry_bribe_median"}
+
+
+def test_the_odd_current_values_are_the_two_runs_it_names():
+    """ODD 8.4's table and its other figures are those of the two commands it gives (10% baseline, classroom)."""
+    from sim import load_params, run
+    from sim.results.outcomes import OUTCOMES
+    from sim.common.formatting import format_money
+
+    odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    section = odd[odd.index("### 8.4 Calibration: current values"):odd.index("### 8.5")]
+    small = run(load_params(None, ODD_SMALL), seed=0)
+    cls = run(load_params(ROOT / "params" / "classroom.toml"), seed=0)
+    for label, key in ODD_ROWS.items():
+        want = f"| {label} | "
+        row = next((line for line in section.splitlines() if line.startswith(want)), None)
+        assert row, f"ODD 8.4 has no row '{label}'"
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        fmt = OUTCOMES[key].format
+        assert cells[2:] == [fmt(small.summary[key]), fmt(cls.summary[key])], f"ODD 8.4 row '{label}' is stale"
+    text = re.sub(r"\s+", " ", section)
+    for r in (small, cls):
+        s = r.summary
+        for key in ("caught_per_1000_worker_years", "sent_home_per_1000_worker_years"):
+            assert OUTCOMES[key].format(s[key]) in text, f"ODD 8.4: {key} is stale"
+        gains = " / ".join(format_money(s[f"net_gain_p{q}"]) for q in (10, 50, 90))
+        assert gains in text, f"ODD 8.4: net gain {gains} is not quoted"
+        assert f"{s['workers_initial']:,} / {s['workers_final']:,}" in text
+        assert format_money(s["revenue_delivered_per_year"]) in text
+    interdicted = small.monthly["revenue_interdicted"]
+    assert f"{format_money(interdicted.iloc[0])} to {format_money(interdicted.iloc[-1])}" in text
+
+
+def test_the_readme_calibration_table_is_the_shipped_report():
+    """The README's no-sanctions calibration table and counts are docs/calibration/*.csv's (`olsim calibrate`)."""
+    from sim.results.outcomes import OUTCOMES
+
+    targets = pd.read_csv(ROOT / "docs" / "calibration" / "targets.csv")
+    targets = targets[~targets["target"].str.startswith("(")]
+    head = "| target | range | calibrated (full scale, 10 seeds) | defaults |"
+    assert head in README
+    lines = README[README.index(head):].splitlines()[2:]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[:len(targets)]]
+    for row, (_, t) in zip(rows, targets.iterrows()):
+        fmt = OUTCOMES[t["outcome"]].format
+        calibrated = row[2].split(" [")
+        assert calibrated[0] == fmt(t["calibrated_mean"]), f"README calibration table: {row[0]} is stale"
+        if len(calibrated) > 1:
+            assert row[2] == f"{fmt(t['calibrated_mean'])} [{fmt(t['calibrated_ci_low'])}, {fmt(t['calibrated_ci_high'])}]"
+        assert row[3] == fmt(t["defaults_mean"]), f"README calibration table: {row[0]}'s default is stale"
+    sets = pd.read_csv(ROOT / "docs" / "calibration" / "sets.csv")
+    n, inside = len(sets), int(sets["accepted"].sum())
+    assert f"{inside} of {n} sets ({inside / n:.0%}) land inside every range" in README
+
+
+def test_the_readme_counts_the_tests(request):
+    """The README's test count is the suite's (checked when the whole suite runs, as `.ci/run` runs it)."""
+    config = request.config
+    if config.option.keyword or config.option.markexpr or config.option.deselect or \
+            any(not Path(a).resolve() == ROOT / "tests" and not Path(a).resolve() == ROOT for a in config.args):
+        pytest.skip("the count is checked on a run of the whole suite")
+    m = re.search(r"runs the test suite \(about [\d.]+ minutes, (\d+) tests\)", README)
+    assert m, "the README no longer gives the test count"
+    assert int(m[1]) == request.session.testscollected, f"the README says {m[1]} tests; the suite has {request.session.testscollected}"

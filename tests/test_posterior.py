@@ -187,7 +187,7 @@ def test_a_posterior_experiment_writes_its_answers_ranks_and_forest_plot(tmp_pat
     ranks = pd.read_csv(tmp_path / "out" / "ranks.csv")
     for _, g in ranks.groupby("outcome"):
         assert g["p_first"].sum() == pytest.approx(1.0) and set(g["scenario"]) == {"history", "strict"}
-    assert (tmp_path / "out" / "plots" / "forest.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "plots" / "changes.png").stat().st_size > 10_000
     assert result.is_posterior and not result.sensitivity().shape[0]
     # the Markdown table: one row per scenario by its label, a change column per outcome, the rank probabilities
     table = result.answers_markdown().splitlines()

@@ -339,7 +339,8 @@ class ExperimentResult:
         return out
 
     def write_analysis(self, plots: bool = True) -> list[Path]:
-        """summary.csv, sensitivity.csv and the figures in plots/; returns the files written."""
+        """summary.csv, sensitivity.csv, policy_answers.csv and ranks.csv (posterior experiments), and the
+        sensitivity figure; returns the files written. `sim.explore.report.analyse` adds the comparison figures."""
         written = []
         if len(self.runs):
             self.summary().to_csv(self.folder / "summary.csv", index=False, float_format="%.6g")
@@ -353,9 +354,11 @@ class ExperimentResult:
                 table.to_csv(self.folder / f"{name}.csv", index=False, float_format="%.6g")
                 written.append(self.folder / f"{name}.csv")
         if plots and len(self.runs):
-            from ..plots.experiments import experiment_figures  # matplotlib only when figures are drawn
+            from ..plots.experiments import sensitivity_figure  # matplotlib only when figures are drawn
 
-            written += experiment_figures(self, self.folder / "plots")
+            sens = sensitivity_figure(self, self.folder / "plots" / "sensitivity.png")
+            if sens is not None:
+                written.append(sens)
         return written
 
     def answers_markdown(self) -> str:
@@ -369,12 +372,18 @@ class ExperimentResult:
         a = self.policy_answers()
         outcomes = outcomes or self.outcomes
         m = self.manifest["experiment"]
+        scale = float(m.get("scale", 1.0))
         lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs over "
                  f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates; median [90% credible interval] "
-                 f"over the draws; change vs {self.reference} (paired within a draw, same seeds)"]
+                 f"over the draws; change vs {self.reference} (paired within a draw, same seeds)" +
+                 (f"; simulated at {scale:.0%} scale, totals shown at full scale" if scale < 1 else "")]
         for o in outcomes:
             lines.append(f"  {o} ({OUTCOMES[o].what})")
-            for _, r in a[a["outcome"] == o].iterrows():
+            rows = a[a["outcome"] == o].copy()
+            if OUTCOMES[o].total and scale < 1:
+                cols = ["median", "low", "high", "change_median", "change_low", "change_high"]
+                rows[cols] = rows[cols] / scale
+            for _, r in rows.iterrows():
                 ref = "" if r["scenario"] == self.reference else \
                     f"   {number(r['change_median'], sign=True)} [{number(r['change_low'], sign=True)}, " \
                     f"{number(r['change_high'], sign=True)}]" + \
@@ -396,11 +405,17 @@ class ExperimentResult:
             return self._posterior_report(outcomes)
         s = self.summary()
         outcomes = outcomes or self.outcomes
+        scale = float(self.manifest["experiment"].get("scale", 1.0))
         lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs; "
-                 f"mean [95% interval]; change vs {self.reference} (paired, same seeds) [95% interval]"]
+                 f"mean [95% interval]; change vs {self.reference} (paired, same seeds) [95% interval]" +
+                 (f"; simulated at {scale:.0%} scale, totals shown at full scale" if scale < 1 else "")]
         for o in outcomes:
             lines.append(f"  {o} ({OUTCOMES[o].what})")
-            for _, r in s[s["outcome"] == o].iterrows():
+            rows = s[s["outcome"] == o].copy()
+            if OUTCOMES[o].total and scale < 1:
+                cols = ["mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"]
+                rows[cols] = rows[cols] / scale
+            for _, r in rows.iterrows():
                 ref = "" if r["scenario"] == self.reference else \
                     f"   {number(r['diff_mean'], sign=True)} [{number(r['diff_ci_low'])}, {number(r['diff_ci_high'])}]" + \
                     (f" ({r['diff_pct']:+.0f}%)" if r["diff_pct"] == r["diff_pct"] else "")

@@ -59,6 +59,29 @@ class Plan:
         return h.hexdigest()[:16]
 
 
+def policy_dates(plan: Plan) -> dict[str, list[dict]]:
+    """Each scenario's policies as run, their months written as dates (for reports and figures)."""
+    from ..core.params import Calendar
+
+    out = {}
+    for name, params in plan.scenario_params.items():
+        cal = Calendar(**params["calendar"])
+
+        def date(v):
+            return v if v is None or isinstance(v, str) else cal.date(int(v))
+
+        pols = []
+        for p in params.get("policies") or []:
+            q = dict(p)
+            for k in ("start", "end", "deadline"):
+                if k in q:
+                    q[k] = date(q[k])
+            q["schedule"] = [{**period, "start": date(period["start"])} for period in q.get("schedule") or []]
+            pols.append(q)
+        out[name] = pols
+    return out
+
+
 def run_id(scenario: str, sample: int, replicate: int) -> str:
     return f"{scenario}.s{sample:05d}.r{replicate:04d}"
 

@@ -10,6 +10,7 @@ from ..common.errors import ExperimentError, interrupted
 from .analysis import ExperimentResult
 from .evaluators import connect, cores, execute
 from .plan import Plan
+from .report import analyse
 from .store import Store
 
 
@@ -82,7 +83,7 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
             print(f"olsim: the experiment this one replaces is kept in {store.replaced} until this one is complete",
                   file=sys.stderr)
     result = ExperimentResult.load(store.folder)
-    result.write_analysis(plots=plots)
+    analyse(result, plots=plots)
     return result
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from ..common.errors import ExperimentError
 from ..common.files import atomic_write, follow_link, jsonable
 from ..common.provenance import git_commit, versions
-from .plan import Plan
+from .plan import Plan, policy_dates
 
 
 class Store:
@@ -128,12 +128,13 @@ class Store:
             "experiment_file": str(plan.path) if plan.path else None, "experiment": plan.spec.model_dump(mode="json"),
             "experiment_text": plan.text, "base_params": plan.base, "reference": plan.reference,
             "problem": plan.problem, "sampling": plan.spec.sampling.model_dump(mode="json"),
+            "scenario_policies": policy_dates(plan),
             "runs_total": len(plan.tasks), "versions": versions(), "git_commit": commit,
             "sessions": (old or {}).get("sessions", []) if resume else [],
         }
         info["sessions"].append({"started": _now(), "executor": executor, "runs_done_before": len(done)})
         self.write_json("manifest.json", info)
-        if plan.path is not None:
+        if plan.text:  # the experiment file as given (olsim compare writes the one it made)
             atomic_write(f / "experiment.toml", plan.text.encode())
         atomic_write(f / "samples.parquet", samples_bytes)
         if plan.raw_samples is not None:

@@ -1,8 +1,7 @@
-"""Figures: of runs (`overview`), of experiments and of calibrations. They read results
-and the outcome registry only; the layers that produce those call them."""
+"""Figures: of runs (`overview`), of experiments and comparisons (`report`, `experiments`) and of calibrations.
+They read results and the outcome registry only; the layers that produce those call them."""
 
 from .calibration import calibration_figures
-from .experiments import experiment_figures
 from .runs import overview
 
-__all__ = ["calibration_figures", "experiment_figures", "overview"]
+__all__ = ["calibration_figures", "overview"]

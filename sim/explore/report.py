@@ -1,0 +1,456 @@
+"""The analyst's report of an experiment folder: ``report.html`` (one self-contained file), ``report.md``,
+``report.xlsx`` and the figures in ``plots/`` (``olsim compare``, ``olsim report``).
+
+The report says what was compared (each scenario's policies and compliance in words, scale, months,
+replicates, seeds, version and commit), gives the headline table (per scenario, each outcome's level and its
+paired change from the reference, with intervals; totals at full scale), the figures of `sim.plots.report`, how
+to read them, and the assumptions that matter most (from the experiment's sensitivity indices when it has
+them, else the compared files' assumed policy settings).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from ..common.files import atomic_write
+from ..common.formatting import number, percent
+from ..results.outcomes import OUTCOMES
+from .analysis import CREDIBLE, ExperimentResult
+
+HEADLINE = [  # the brief's questions: what reaches the state, what workers keep, what happens to them
+    "revenue_delivered_per_year", "state_take_per_year", "retained_per_worker_month", "net_gain_p50",
+    "deaths_per_10000_worker_years", "escapes_per_1000_worker_years", "sent_home_per_1000_worker_years",
+]
+PERCENT_CHANGE = {"revenue_delivered_per_year", "state_take_per_year", "retained_per_worker_month"}
+
+
+# ------------------------------------------------------------------ the headline table
+def headline(result: ExperimentResult) -> pd.DataFrame:
+    """Per (scenario, outcome): level, level_low, level_high, change, change_low, change_high, change_pct,
+    change_pct_low, change_pct_high, p_below (posterior only). Replicated experiments: the mean and the 95%
+    t interval over replicates, the paired change (same seeds) and its 95% t interval; posterior experiments: the
+    median and the 90% credible interval over the draws. Totals (USD a year, workers) at full scale."""
+    scale = float(result.manifest["experiment"].get("scale", 1.0))
+    rows = []
+    if result.is_posterior:
+        a = result.policy_answers()
+        for _, r in a.iterrows():
+            rows.append({"scenario": r["scenario"], "outcome": r["outcome"], "level": r["median"],
+                         "level_low": r["low"], "level_high": r["high"], "change": r["change_median"],
+                         "change_low": r["change_low"], "change_high": r["change_high"],
+                         "change_pct": r["change_pct_median"], "change_pct_low": r["change_pct_low"],
+                         "change_pct_high": r["change_pct_high"], "p_below": r["p_below_reference"]})
+    else:
+        s = result.summary()
+        ref = s[s["scenario"] == result.reference].set_index("outcome")["mean"]
+        for _, r in s.iterrows():
+            base = abs(ref.get(r["outcome"], math.nan))
+            pct = (lambda v: 100 * v / base if base and base == base else math.nan)  # noqa: E731
+            rows.append({"scenario": r["scenario"], "outcome": r["outcome"], "level": r["mean"],
+                         "level_low": r["ci_low"], "level_high": r["ci_high"], "change": r["diff_mean"],
+                         "change_low": r["diff_ci_low"], "change_high": r["diff_ci_high"],
+                         "change_pct": r["diff_pct"], "change_pct_low": pct(r["diff_ci_low"]),
+                         "change_pct_high": pct(r["diff_ci_high"]), "p_below": math.nan})
+    t = pd.DataFrame(rows)
+    if not len(t):
+        return t
+    for i, o in enumerate(t["outcome"]):
+        if OUTCOMES[o].total and scale != 1:
+            for c in ("level", "level_low", "level_high", "change", "change_low", "change_high"):
+                t.loc[t.index[i], c] = t.loc[t.index[i], c] / scale
+    return t
+
+
+def interval_words(result: ExperimentResult) -> str:
+    m = result.manifest["experiment"]
+    if result.is_posterior:
+        return (f"median and {CREDIBLE:.0%} credible interval over {m['sampling']['n']} posterior draws x "
+                f"{m['replicates']} replicates (paired within each draw: same parameters, same seeds)")
+    return (f"mean and 95% interval over {m['replicates']} replicates (seeds {m['seed']} to "
+            f"{m['seed'] + m['replicates'] - 1}; changes paired run by run: same seeds)")
+
+
+def interval_short(result: ExperimentResult) -> str:
+    """One line for a figure: what its markers and bars are."""
+    m = result.manifest["experiment"]
+    if result.is_posterior:
+        return f"markers: median; bars: {CREDIBLE:.0%} credible interval over {m['sampling']['n']} posterior draws"
+    return f"markers: mean; bars: 95% interval over {m['replicates']} replicates"
+
+
+def _fmt(o: str, v: float, sign: bool = False) -> str:
+    if v != v:
+        return "n/a"
+    out = OUTCOMES[o]
+    if out.unit == "share":
+        return percent(v, sign=sign)
+    if out.money:
+        text = number(abs(v), money=True)
+        return ("-" if v < 0 else "+" if sign else "") + text
+    text = number(abs(v)) if out.total else f"{abs(v):,.2f}" if abs(v) < 10 else f"{abs(v):,.1f}"
+    return ("-" if v < 0 else "+" if sign else "") + text
+
+
+def _cells(t: pd.DataFrame, reference: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(scenario, outcome) -> (level [interval], change [interval] or '' for the reference)."""
+    out = {}
+    for _, r in t.iterrows():
+        o = r["outcome"]
+        level = f"{_fmt(o, r['level'])} [{_fmt(o, r['level_low'])}, {_fmt(o, r['level_high'])}]"
+        if r["scenario"] == reference:
+            change = "reference"
+        elif o in PERCENT_CHANGE and r["change_pct"] == r["change_pct"]:
+            change = f"{r['change_pct']:+.0f}% [{r['change_pct_low']:+.0f}%, {r['change_pct_high']:+.0f}%]"
+        else:
+            change = f"{_fmt(o, r['change'], True)} [{_fmt(o, r['change_low'], True)}, {_fmt(o, r['change_high'], True)}]"
+        out[(r["scenario"], o)] = (level, change)
+    return out
+
+
+def outcome_title(o: str) -> str:
+    out = OUTCOMES[o]
+    unit = {"USD a year": "$ a year", "USD": "$", "share": "%"}.get(out.unit, out.unit)
+    return out.label if out.label.endswith(("worker-years",)) else f"{out.label}, {unit}"
+
+
+# ------------------------------------------------------------------ what was compared, in words
+def _months_word(p: dict) -> str:
+    end = p.get("end")
+    return f"from {p['start']}" + (f" to {end} (not included)" if end else "")
+
+
+def _share(v: float) -> str:
+    return f"{100 * v:.3g}%"
+
+
+def _levels(c) -> str:
+    if isinstance(c, dict):
+        return ", ".join(f"{h} {_share(v)}" for h, v in c.items()) if c else "no host"
+    return _share(c)
+
+
+def _all_levels(p: dict) -> list[float]:
+    out = []
+    for c in [p.get("compliance", 1.0), *(q["compliance"] for q in p.get("schedule") or [])]:
+        out += list(c.values()) if isinstance(c, dict) else [c]
+    return out
+
+
+def in_effect(p: dict) -> bool:
+    """False for a policy every host ignores (compliance 0 throughout): a scenario's way of switching it off."""
+    return any(v > 0 for v in _all_levels(p))
+
+
+def describe_policy(p: dict, drawn: set[str] = frozenset()) -> str:
+    """One policy (a resolved ``[[policies]]`` entry, months as dates) in a sentence; the fields in ``drawn``
+    (e.g. 'compliance', 'evasion') vary over a posterior's draws and are said to."""
+    from ..core.policies import POLICY_CLASSES
+
+    cls = POLICY_CLASSES.get(p["kind"])
+    title = (cls.title if cls is not None and cls.title else p["kind"].replace("_", " "))
+    label = p.get("label") or ""
+    named = label and label not in title and label.split()[0].lower() not in title.lower()
+    hosts = "every host" if p.get("hosts", "all") == "all" else ", ".join(p["hosts"])
+    text = f"{title}" + (f" ({label})" if named else "") + f", {_months_word(p)}, {hosts}"
+    if "compliance" in drawn:
+        text += "; compliance as drawn from the posterior"
+    else:
+        text += f"; compliance {_levels(p.get('compliance', 1.0))}"
+        for period in p.get("schedule") or []:
+            text += f"; from {period['start']}: {_levels(period['compliance'])}"
+    extras = []
+    for k in ("evasion", "deadline", "after_deadline", "seizure", "coercion", "max_hours", "boost"):
+        if k in p and p[k] is not None:
+            v = p[k]
+            name = k.replace("_", " ")
+            if k in drawn:
+                extras.append(f"{name} drawn from the posterior")
+            elif isinstance(v, float) and 0 <= v <= 1 and k != "max_hours":
+                extras.append(f"{name} {_share(v)}")
+            else:
+                extras.append(f"{name} {v}")
+    return text + (f" ({'; '.join(extras)})" if extras else "")
+
+
+def drawn_fields(result: ExperimentResult, scenario: str) -> dict[int, set[str]]:
+    """Posterior experiments: per policy index, the fields this scenario took from the draws (compliance,
+    evasion, ...), read from the columns runs.parquet records as applied (NaN where the scenario kept its own)."""
+    if not result.is_posterior:
+        return {}
+    runs = result.runs[result.runs["scenario"] == scenario]
+    out: dict[int, set[str]] = {}
+    for c in runs.columns:
+        parts = c.split(".")
+        if len(parts) >= 3 and parts[0] == "policies" and parts[1].isdigit() and runs[c].notna().any():
+            out.setdefault(int(parts[1]), set()).add(parts[2])
+    return out
+
+
+def scenario_policies(result: ExperimentResult) -> dict[str, list[dict]]:
+    """Each scenario's policies as run (from the manifest; folders written before it was recorded: from the
+    experiment file, re-read)."""
+    stored = result.manifest.get("scenario_policies")
+    if stored is not None:
+        return stored
+    try:
+        import tomllib
+
+        from .plan import plan_experiment, policy_dates
+
+        path = result.manifest.get("experiment_file")
+        folder = Path(path).parent if path else result.folder
+        plan = plan_experiment(tomllib.loads(result.manifest["experiment_text"]), folder)
+        return policy_dates(plan)
+    except Exception:  # the experiment file's neighbours moved: say nothing rather than guess
+        return {}
+
+
+def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], labels: dict[str, str]) -> list[str]:
+    """What the answer hinges on: the top parameters of the sensitivity indices of the paired changes (when the
+    experiment has them), else the compared scenarios' policy settings that are assumptions."""
+    sens = result.sensitivity()
+    lines = []
+    if len(sens):
+        from ..plots.sanctions import parameter_label
+
+        key = "ST" if "ST" in sens else "mu_star"
+        of = "change" if (sens["of"] == "change").any() else "level"
+        for (sc, o), g in sens[sens["of"] == of].groupby(["scenario", "outcome"], sort=False):
+            if o not in ("revenue_delivered_per_year", "retained_per_worker_month"):
+                continue
+            top = g.sort_values(key, ascending=False).head(4)
+            what = OUTCOMES[o].label + (f" (its change from '{labels.get(result.reference, result.reference)}')" if of == "change" else "")
+            lines.append(f"{labels.get(sc, sc)}, {what}: " + ", ".join(parameter_label(p) for p in top["parameter"]))
+        return lines[:8]
+    from ..core.policies import POLICY_CLASSES
+
+    seen = set()
+    for sc, pols in policies.items():
+        for p in pols:
+            cls = POLICY_CLASSES.get(p["kind"])
+            if cls is None:
+                continue
+            for k, f in cls.model_fields.items():
+                src = (f.json_schema_extra or {}).get("source", "") if isinstance(f.json_schema_extra, dict) else ""
+                if "assumption" in str(src) and k in p and (p["kind"], k, str(p[k])) not in seen:
+                    seen.add((p["kind"], k, str(p[k])))
+                    lines.append(f"{cls.title or p['kind']}: {(f.description or k)} = {p[k]} (an assumption)")
+            if (p["kind"], "compliance") not in seen:
+                seen.add((p["kind"], "compliance"))
+                lines.append(f"{cls.title or p['kind']}: the hosts' compliance levels ({_levels(p.get('compliance', 1.0))}"
+                             f"{', then as scheduled' if p.get('schedule') else ''}) are the scenario file's assumptions")
+    return lines
+
+
+# ------------------------------------------------------------------ the report
+HOW_TO_READ_REPLICATES = (
+    "Each scenario was run with the same seeds (common random numbers), so the change from the reference is taken "
+    "run by run and its interval is far narrower than the two levels' intervals would suggest. The intervals are the "
+    "model's noise over the replicates, given the parameters in the files: they do not include the uncertainty of "
+    "those parameters (a posterior experiment or a sweep does; see the README's Experiments section). A change whose "
+    "interval includes 0 is not distinguishable from no change at this number of replicates.")
+HOW_TO_READ_POSTERIOR = (
+    "Each posterior draw is a parameter set the calibration found consistent with the facts; every scenario ran on "
+    "the same draws with the same seeds, so the change from the reference is taken draw by draw. The intervals hold "
+    "90% of the draws: the calibrated uncertainty of the parameters as well as the model's noise. A change whose "
+    "interval includes 0 is not a robust answer.")
+
+
+def analyse(result: ExperimentResult, plots: bool = True) -> list[Path]:
+    """Everything an experiment folder gets once its runs are in: the tables (summary.csv, sensitivity.csv,
+    policy_answers.csv, ranks.csv) and, with ``plots``, every figure in plots/. Returns the files written."""
+    written = result.write_analysis(plots=plots)
+    if plots and len(result.runs):
+        written += list(figures(result).values())
+    return written
+
+
+def labels_of(result: ExperimentResult) -> dict[str, str]:
+    """Each scenario's label: its ``label``, else its name with spaces."""
+    return {s["name"]: s.get("label") or s["name"].replace("_", " ") for s in result.manifest["experiment"]["scenarios"]}
+
+
+FIGURES = ("changes", "tradeoff", "series", "welfare")
+
+
+def figures(result: ExperimentResult) -> dict[str, Path]:
+    """Draw the comparison figures into the folder's plots/: changes (forest plot of the paired changes),
+    tradeoff, series, welfare (differences from the reference); those that apply. Returns name -> file."""
+    from ..plots import report as fig
+
+    plots = result.folder / "plots"
+    labels = labels_of(result)
+    table = headline(result)
+    if not len(table):
+        return {}
+    policies = {sc: [p for p in pols if in_effect(p)] for sc, pols in scenario_policies(result).items()}
+    m = result.manifest["experiment"]
+    ref = result.reference
+    words = interval_words(result)
+    scale = float(m.get("scale", 1.0))
+    name = result.manifest["name"]
+    out = {}
+    p = fig.change_forest(table, labels, ref, words, plots / "changes.png", f"{name}: paired changes")
+    if p:
+        out["changes"] = p
+    p = fig.tradeoff(table, labels, ref, interval_short(result), plots / "tradeoff.png", f"{name}: revenue against what workers keep")
+    if p:
+        out["tradeoff"] = p
+    monthly = result.monthly([c for c, _, _, _ in fig.SERIES])
+    out["series"] = fig.series(monthly, labels, ref, scale, policies, plots / "series.png", f"{name}: month by month")
+    p = fig.welfare_differences(result.distributions(), labels, ref, plots / "welfare.png",
+                                f"{name}: who gains and who loses")
+    if p:
+        out["welfare"] = p
+    return out
+
+
+def _provenance(result: ExperimentResult) -> list[tuple[str, str]]:
+    man, m = result.manifest, result.manifest["experiment"]
+    v = man.get("versions") or {}
+    scale = float(m.get("scale", 1.0))
+    months = m.get("months") or (man.get("base_params") or {}).get("calendar", {}).get("months")
+    start = (man.get("base_params") or {}).get("calendar", {}).get("start")
+    return [
+        ("runs", f"{len(result.runs):,} of {man['runs_total']:,}" + ("" if result.complete else " (incomplete: finish with --resume)")),
+        ("scale", f"{scale:.0%} of every host's workers" + ("" if scale >= 1 else "; totals shown at full scale")),
+        ("months", f"{months} from {start}" if start else str(months)),
+        ("replicates", f"{m['replicates']} (seeds from {m['seed']}, {'fresh per draw' if m.get('seeds') == 'per_sample' else 'shared by every scenario'})"),
+        ("sampling", f"{m['sampling']['method']}" + (f", {m['sampling']['n']} draws from {m.get('posterior')}" if result.is_posterior else "")),
+        ("engine", m.get("engine", "array")),
+        ("version", f"overseas-labor-sim {v.get('package', '?')}, python {v.get('python', '?')}, numpy {v.get('numpy', '?')}, mesa {v.get('mesa', '?')}"),
+        ("commit", (man.get("git_commit") or "not a git checkout")[:12]),
+        ("written", time.strftime("%Y-%m-%d %H:%M")),
+    ]
+
+
+def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
+    """report.md, report.html, report.xlsx in the folder, with the figures of `figures` (drawn now, or with
+    ``draw=False`` those already in plots/). Returns the files written."""
+    folder = result.folder
+    labels = labels_of(result)
+    descriptions = {s["name"]: s.get("description") or "" for s in result.manifest["experiment"]["scenarios"]}
+    ref = result.reference
+    table = headline(result)
+    table = table[table["outcome"].isin(HEADLINE)] if len(table) else table
+    policies = scenario_policies(result)
+    drawn = figures(result) if draw else {k: folder / "plots" / f"{k}.png" for k in FIGURES
+                                          if (folder / "plots" / f"{k}.png").exists()}
+    outcomes = [o for o in HEADLINE if o in set(table["outcome"])]
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    cells = _cells(table, ref)
+    words = interval_words(result)
+    how = HOW_TO_READ_POSTERIOR if result.is_posterior else HOW_TO_READ_REPLICATES
+    hinges = assumptions(result, policies, labels)
+    prov = _provenance(result)
+    title = f"{result.manifest['name']}: {', '.join(labels.get(s, s) for s in scenarios)}"
+    what = []
+    for sc in scenarios:
+        drawn = drawn_fields(result, sc)
+        pols = [describe_policy(p, drawn.get(i, set())) for i, p in enumerate(policies.get(sc, [])) if in_effect(p)]
+        text = "; ".join(pols) if pols else "no policies"
+        what.append((labels.get(sc, sc) + (" (reference)" if sc == ref else ""), descriptions.get(sc, ""), text))
+    written = []
+    # Markdown
+    md = [f"# {title}", "", "## What was compared", ""]
+    for lab, desc, text in what:
+        md.append(f"- **{lab}**{': ' + desc if desc else ''} — {text}")
+    md += ["", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in prov]
+    md += ["", "## Headline", "", f"Each cell: {words}. Below each level, the change from '{labels.get(ref, ref)}'.", ""]
+    md.append("| outcome | " + " | ".join(labels.get(s, s) for s in scenarios) + " |")
+    md.append("|---" + "|---:" * len(scenarios) + "|")
+    for o in outcomes:
+        md.append(f"| {outcome_title(o)} | " + " | ".join(cells[(s, o)][0] for s in scenarios) + " |")
+        md.append("| change | " + " | ".join(cells[(s, o)][1] for s in scenarios) + " |")
+    for key, caption in (("changes", "Paired changes from the reference, with intervals"),
+                         ("tradeoff", "Revenue against what workers keep"),
+                         ("series", "Month by month"), ("welfare", "Who gains and who loses")):
+        if key in drawn:
+            md += ["", f"## {caption}", "", f"![{caption}](plots/{drawn[key].name})"]
+    md += ["", "## How to read this", "", how, "", "## What the answer hinges on", ""]
+    md += [f"- {h}" for h in hinges] or ["- (no sensitivity indices in this experiment)"]
+    md += ["", "Files: `summary.csv` (every outcome, level and paired change), `report.xlsx` (these tables), "
+           "`runs.parquet` (one row per run), `monthly/` (every run's months)."]
+    atomic_write(folder / "report.md", ("\n".join(md) + "\n").encode())
+    written.append(folder / "report.md")
+    # HTML: one file, figures embedded, no network
+    atomic_write(folder / "report.html", _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells,
+                                               drawn, how, hinges).encode())
+    written.append(folder / "report.html")
+    written.append(_xlsx(folder / "report.xlsx", result, table, labels, what, prov))
+    return written + ([] if not draw else list(drawn.values()))
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-width:1180px;margin:24px auto;
+padding:0 20px;color:#1a1a1a;line-height:1.45;font-size:16px}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}
+th{background:#f2f2f2;text-align:left}td.num{text-align:right;white-space:nowrap}tr.change td{color:#333;font-size:.93em;
+background:#fafafa}img{max-width:100%;height:auto;border:1px solid #eee}figure{margin:1em 0}figcaption{color:#444;
+font-size:.92em}.scroll{overflow-x:auto}ul{padding-left:1.3em}
+@media print{body{max-width:none;font-size:11pt}h2{page-break-after:avoid}figure{page-break-inside:avoid}}
+"""
+
+
+def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, figures, how, hinges) -> str:
+    e = html.escape
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
+             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head><body>",
+             f"<h1>{e(title)}</h1>", "<h2>What was compared</h2><ul>"]
+    for lab, desc, text in what:
+        parts.append(f"<li><b>{e(lab)}</b>{': ' + e(desc) if desc else ''} — {e(text)}</li>")
+    parts.append("</ul><table id='provenance'>" + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in prov) + "</table>")
+    parts.append(f"<h2>Headline</h2><p>Each cell: {e(words)}. Below each level (shaded), the change from "
+                 f"'{e(labels.get(ref, ref))}'.</p><div class='scroll'><table id='headline'><tr><th>outcome</th>" +
+                 "".join(f"<th>{e(labels.get(s, s))}</th>" for s in scenarios) + "</tr>")
+    for o in outcomes:
+        parts.append(f"<tr><td>{e(outcome_title(o))}</td>" + "".join(f"<td class='num'>{e(cells[(s, o)][0])}</td>" for s in scenarios) + "</tr>")
+        parts.append("<tr class='change'><td>change</td>" + "".join(f"<td class='num'>{e(cells[(s, o)][1])}</td>" for s in scenarios) + "</tr>")
+    parts.append("</table></div>")
+    captions = {"changes": ("Paired changes from the reference", "Each row a scenario; dot: the change; bar: its interval; the vertical line is no change."),
+                "tradeoff": ("Revenue against what workers keep", "Up and to the left is better for workers and worse for the state; both axes start at zero."),
+                "series": ("Month by month", "Dashed lines: a sanction starts; grey: North Korea's border closed."),
+                "welfare": ("Who gains and who loses", "The difference from the reference at each percentile of workers, poorest on the left.")}
+    for key, (cap, note) in captions.items():
+        if key in figures:
+            data = base64.b64encode(Path(figures[key]).read_bytes()).decode()
+            parts.append(f"<h2>{e(cap)}</h2><figure><img id='fig-{key}' alt='{e(cap)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{e(note)}</figcaption></figure>")
+    parts.append(f"<h2>How to read this</h2><p>{e(how)}</p><h2>What the answer hinges on</h2><ul>" +
+                 "".join(f"<li>{e(h)}</li>" for h in hinges) + "</ul>")
+    parts.append("<p>Files beside this report: <code>summary.csv</code>, <code>report.xlsx</code>, "
+                 "<code>runs.parquet</code>, <code>monthly/</code>.</p></body></html>\n")
+    return "\n".join(parts)
+
+
+def _xlsx(path: Path, result: ExperimentResult, table: pd.DataFrame, labels: dict, what, prov) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    t = table.copy()
+    t.insert(1, "scenario label", t["scenario"].map(lambda s: labels.get(s, s)))
+    t.insert(3, "outcome label", t["outcome"].map(outcome_title))
+    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        t.to_excel(xl, sheet_name="headline", index=False)
+        pd.DataFrame(what, columns=["scenario", "description", "policies"]).to_excel(xl, sheet_name="scenarios", index=False)
+        pd.DataFrame(prov, columns=["what", "value"]).to_excel(xl, sheet_name="about", index=False)
+        result.summary().to_excel(xl, sheet_name="summary", index=False)
+        if result.is_posterior:
+            result.policy_answers().to_excel(xl, sheet_name="policy answers", index=False)
+        sens = result.sensitivity()
+        if len(sens):
+            sens.to_excel(xl, sheet_name="sensitivity", index=False)
+        for ws in xl.book.worksheets:  # readable column widths
+            for col in ws.columns:
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
+                ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)
+    tmp.replace(path)
+    return path
+
+
+__all__ = ["headline", "write_report", "describe_policy", "interval_words"]
