@@ -389,6 +389,8 @@ def _check_compare_numbers(args) -> None:
         problems.append(f"--months {args.months}: must be 1 to 2,400")
     if not 0 <= args.seed <= 2**62:
         problems.append(f"--seed {args.seed}: must be from 0 to 2^62")
+    if not 0 <= args.warmup <= 600:
+        problems.append(f"--warmup {args.warmup}: must be 0 to 600 months")
     if problems:
         raise UsageError(problems)
 
@@ -401,7 +403,8 @@ def cmd_compare(args) -> int:
     _check_executor_flags(args)
     _check_compare_numbers(args)
     _quiet_dask_client(args)
-    _, plan = compare_experiment(args.files, args.reference, args.replicates, args.scale, args.months, args.seed)
+    _, plan = compare_experiment(args.files, args.reference, args.replicates, args.scale, args.months, args.seed,
+                                 args.warmup)
     out = Path(args.out) if args.out else default_out(plan)
     if args.scheduler is None:
         from .core.params import make_params
@@ -412,7 +415,7 @@ def cmd_compare(args) -> int:
     runs = len(plan.tasks)
     if not args.quiet:
         print(f"compare: {len(plan.spec.scenarios)} scenarios x {plan.spec.replicates} replicates = {runs} runs at "
-              f"{plan.spec.scale:.0%} scale, reference {plan.reference}, on {_where(args)}; report in {out}/",
+              f"{100 * plan.spec.scale:.3g}% scale, reference {plan.reference}, on {_where(args)}; report in {out}/",
               file=sys.stderr)
     try:
         result = run_experiment(plan, out, processes=args.processes, scheduler=args.scheduler, resume=args.resume,
@@ -680,6 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "rates are per worker, totals are reported at full scale)")
     cmp.add_argument("--months", type=int, default=None, help="months to simulate (default: each file's calendar.months)")
     cmp.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    cmp.add_argument("--warmup", type=int, default=36, help="months run before each file's start and left out of the "
+                     "tables, so the first years do not drift (default 36: one contract; 0 runs the files as they are)")
     cmp.add_argument("--out", default=None, help="results folder (default: results/compare/A-vs-B)")
     cmp.add_argument("--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)")
     cmp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://HOST:8786")

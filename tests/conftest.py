@@ -30,3 +30,24 @@ def small_params(scale: float = 1.0, months: int = 36, path=None, **extra):
 def baseline_small():
     """The no-sanctions baseline at 500 workers, 36 months (shared by several tests)."""
     return run(small_params(), seed=11)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright (its own browser download does not work here). Missing: the
+    test is skipped outside CI and fails in CI (.ci/run installs it)."""
+    import os
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI fails instead of skipping")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
+        yield b
+        b.close()

@@ -33,6 +33,9 @@ from .policies import Policy
 class Calendar(Strict):
     start: str = F("2016-01", "brief (model.md): month 0 = 2016-01", "first month, YYYY-MM")
     months: int = F(120, "brief (model.md): 120 months", "months to simulate", ge=1, le=1200)
+    warmup: int = F(0, "assumption: 0 keeps every shipped calibration's runs as they were; olsim compare uses 36 "
+                    "(one contract, ODD 5)", "months run before start and left out of the tables (the initial workers' "
+                    "withheld wages build up meanwhile)", ge=0, le=600)
 
     @field_validator("start")
     @classmethod

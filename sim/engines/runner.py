@@ -10,7 +10,7 @@ import pandas as pd
 from ..common.errors import ParamsError, interrupted
 from ..common.provenance import git_commit, versions
 from ..core.draws import check_seed
-from ..core.params import Params, load_params, params_to_dict
+from ..core.params import Params, load_params, make_params, params_to_dict
 from ..results.result import Result
 from ..results.tables import HOST_COLUMNS, MONTHLY_COLUMNS
 
@@ -77,6 +77,38 @@ def check_memory(params: Params, engine: str = "array") -> None:
 # ---------------------------------------------------------------- one run
 
 
+def _with_warmup(params: Params) -> Params:
+    """The parameters of a run with a warm-up: ``calendar.warmup`` months more, starting that much earlier; a
+    policy month given as an index moves with the calendar (a date stays the date)."""
+    w = params.calendar.warmup
+    d = params_to_dict(params)
+    d["calendar"].update(start=params.calendar.date(-w), months=params.calendar.months + w, warmup=0)
+    for p in d.get("policies") or []:
+        for k in ("start", "end", "deadline"):
+            if isinstance(p.get(k), int) and not isinstance(p.get(k), bool):
+                p[k] += w
+        for period in p.get("schedule") or []:
+            if isinstance(period["start"], int):
+                period["start"] += w
+    return make_params(d)
+
+
+def _without_warmup(monthly: pd.DataFrame, hosts: pd.DataFrame, workers: pd.DataFrame, w: int):
+    """The tables of the months from ``calendar.start`` on: the warm-up's months dropped and the rest renumbered
+    from 0; the workers who left during the warm-up dropped, the others' months renumbered; and the workers abroad
+    at the start (after the warm-up's last month)."""
+    initial = int(monthly["workers_active"].iloc[w - 1])
+    monthly = monthly[monthly["month"] >= w].reset_index(drop=True)
+    monthly["month"] -= w
+    hosts = hosts[hosts["month"] >= w].reset_index(drop=True)
+    hosts["month"] -= w
+    gone = (workers["status"] != "active") & (workers["month_left"] < w)
+    workers = workers[~gone].reset_index(drop=True)
+    workers["month_deployed"] = workers["month_deployed"] - w
+    workers["month_left"] = workers["month_left"].where(workers["month_left"] < 0, workers["month_left"] - w)  # -1: abroad
+    return monthly, hosts, workers, initial
+
+
 def run(params: Params | None = None, engine: str = "array", seed: int = 0, progress: bool = False, command: str | None = None) -> Result:
     """Run the model and return its tables.
 
@@ -95,6 +127,9 @@ def run(params: Params | None = None, engine: str = "array", seed: int = 0, prog
     check_engine(engine)
     check_memory(params, engine)
     t0 = time.perf_counter()
+    given, warmup = params, params.calendar.warmup
+    if warmup:
+        params = _with_warmup(params)
     months = params.calendar.months
     bar = None
     if progress:
@@ -119,12 +154,15 @@ def run(params: Params | None = None, engine: str = "array", seed: int = 0, prog
     monthly = pd.DataFrame(model.aggregator.monthly, columns=MONTHLY_COLUMNS)
     hosts = pd.DataFrame(model.aggregator.host_rows, columns=HOST_COLUMNS)
     workers = model.workers_table()
+    workers_initial = model.workers_initial
+    if warmup:
+        monthly, hosts, workers, workers_initial = _without_warmup(monthly, hosts, workers, warmup)
     wall = time.perf_counter() - t0
     manifest = {
         "engine": engine,
         "seed": int(seed),
-        "params": params_to_dict(params),
-        "workers_initial": model.workers_initial,
+        "params": params_to_dict(given),
+        "workers_initial": workers_initial,
         "versions": versions(),
         "git_commit": git_commit(),
         "wall_seconds": wall,

@@ -376,7 +376,7 @@ class ExperimentResult:
         lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs over "
                  f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates; median [90% credible interval] "
                  f"over the draws; change vs {self.reference} (paired within a draw, same seeds)" +
-                 (f"; simulated at {scale:.0%} scale, totals shown at full scale" if scale < 1 else "")]
+                 (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")]
         for o in outcomes:
             lines.append(f"  {o} ({OUTCOMES[o].what})")
             rows = a[a["outcome"] == o].copy()
@@ -408,7 +408,7 @@ class ExperimentResult:
         scale = float(self.manifest["experiment"].get("scale", 1.0))
         lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs; "
                  f"mean [95% interval]; change vs {self.reference} (paired, same seeds) [95% interval]" +
-                 (f"; simulated at {scale:.0%} scale, totals shown at full scale" if scale < 1 else "")]
+                 (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")]
         for o in outcomes:
             lines.append(f"  {o} ({OUTCOMES[o].what})")
             rows = s[s["outcome"] == o].copy()

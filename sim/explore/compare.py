@@ -2,6 +2,8 @@
 
 Every file becomes a scenario (named after the file); each runs ``replicates`` times with seeds seed, seed+1,
 ... shared by every scenario (common random numbers), so the changes from the reference are paired run by run.
+Each run starts with a warm-up (``calendar.warmup``, 36 months by default: one contract, so the initial workers'
+empty ledgers do not drift into the first years; ODD Known gap 4).
 The experiment is the ordinary kind (`plan_experiment`): it runs on the local pool or a Dask cluster, streams its
 runs to disk and resumes; its file is written beside the results (``experiment.toml``), so the folder says
 what was compared and ``olsim experiment DIR/experiment.toml`` would run it again.
@@ -35,7 +37,7 @@ def _name(path: Path, taken: set[str]) -> str:
 
 
 def compare_experiment(files: list[str], reference: str | None = None, replicates: int = 5, scale: float = 0.1,
-                       months: int | None = None, seed: int = 0) -> tuple[dict, Plan]:
+                       months: int | None = None, seed: int = 0, warmup: int = 36) -> tuple[dict, Plan]:
     """The experiment comparing ``files`` (paths or shipped names): (its TOML as a dict, its plan).
     `ExperimentError` (one line per problem) for a missing file, an unknown reference, bad numbers."""
     if len(files) < 2:
@@ -63,13 +65,14 @@ def compare_experiment(files: list[str], reference: str | None = None, replicate
     ref = scenarios[0]["name"]
     if reference is not None:
         match = [s["name"] for s, (given, p) in zip(scenarios, paths)
-                 if reference in (s["name"], given, str(p), Path(reference).stem)]
+                 if reference in (s["name"], given, str(p)) or Path(reference).stem == s["name"]]
         if not match:
             raise ExperimentError(f"--reference {reference}: not one of the compared files "
                                   f"({', '.join(s['name'] for s in scenarios)})")
         ref = match[0]
     raw = {"name": "compare-" + "-".join(s["name"] for s in scenarios)[:80], "seed": seed, "replicates": replicates,
            "scale": scale, "reference": ref, "outcomes": COMPARE_OUTCOMES, "scenarios": scenarios,
+           "overrides": {"calendar.warmup": warmup},
            "description": "olsim compare " + " ".join(given for given, _ in paths)}
     if months is not None:
         raw["months"] = months

@@ -115,7 +115,7 @@ def _cells(t: pd.DataFrame, reference: str) -> dict[tuple[str, str], tuple[str, 
 
 def outcome_title(o: str) -> str:
     out = OUTCOMES[o]
-    unit = {"USD a year": "$ a year", "USD": "$", "share": "%"}.get(out.unit, out.unit)
+    unit = {"USD a year": "$", "USD": "$", "share": "%"}.get(out.unit, out.unit)
     return out.label if out.label.endswith(("worker-years",)) else f"{out.label}, {unit}"
 
 
@@ -262,6 +262,14 @@ HOW_TO_READ_POSTERIOR = (
     "interval includes 0 is not a robust answer.")
 
 
+def report_title(result: ExperimentResult, labels: dict[str, str]) -> str:
+    """'no sanctions vs history' for a comparison of files; the experiment's name otherwise."""
+    names = [s["name"] for s in result.manifest["experiment"]["scenarios"]]
+    if result.manifest["name"].startswith("compare-") and len(names) <= 4:
+        return " vs ".join(labels.get(s, s) for s in names)
+    return result.manifest["name"]
+
+
 def analyse(result: ExperimentResult, plots: bool = True) -> list[Path]:
     """Everything an experiment folder gets once its runs are in: the tables (summary.csv, sensitivity.csv,
     policy_answers.csv, ranks.csv) and, with ``plots``, every figure in plots/. Returns the files written."""
@@ -294,7 +302,7 @@ def figures(result: ExperimentResult) -> dict[str, Path]:
     ref = result.reference
     words = interval_words(result)
     scale = float(m.get("scale", 1.0))
-    name = result.manifest["name"]
+    name = report_title(result, labels)
     out = {}
     p = fig.change_forest(table, labels, ref, words, plots / "changes.png", f"{name}: paired changes")
     if p:
@@ -317,10 +325,12 @@ def _provenance(result: ExperimentResult) -> list[tuple[str, str]]:
     scale = float(m.get("scale", 1.0))
     months = m.get("months") or (man.get("base_params") or {}).get("calendar", {}).get("months")
     start = (man.get("base_params") or {}).get("calendar", {}).get("start")
+    warm = (man.get("base_params") or {}).get("calendar", {}).get("warmup", 0)
     return [
         ("runs", f"{len(result.runs):,} of {man['runs_total']:,}" + ("" if result.complete else " (incomplete: finish with --resume)")),
-        ("scale", f"{scale:.0%} of every host's workers" + ("" if scale >= 1 else "; totals shown at full scale")),
-        ("months", f"{months} from {start}" if start else str(months)),
+        ("scale", f"{100 * scale:.3g}% of every host's workers" + ("" if scale >= 1 else "; totals shown at full scale")),
+        ("months", (f"{months} from {start}" if start else str(months)) +
+         (f", after a warm-up of {warm} months left out of the tables" if warm else ", no warm-up")),
         ("replicates", f"{m['replicates']} (seeds from {m['seed']}, {'fresh per draw' if m.get('seeds') == 'per_sample' else 'shared by every scenario'})"),
         ("sampling", f"{m['sampling']['method']}" + (f", {m['sampling']['n']} draws from {m.get('posterior')}" if result.is_posterior else "")),
         ("engine", m.get("engine", "array")),
@@ -340,7 +350,7 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     table = headline(result)
     table = table[table["outcome"].isin(HEADLINE)] if len(table) else table
     policies = scenario_policies(result)
-    drawn = figures(result) if draw else {k: folder / "plots" / f"{k}.png" for k in FIGURES
+    pictures = figures(result) if draw else {k: folder / "plots" / f"{k}.png" for k in FIGURES
                                           if (folder / "plots" / f"{k}.png").exists()}
     outcomes = [o for o in HEADLINE if o in set(table["outcome"])]
     scenarios = list(dict.fromkeys(table["scenario"]))
@@ -349,18 +359,19 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     how = HOW_TO_READ_POSTERIOR if result.is_posterior else HOW_TO_READ_REPLICATES
     hinges = assumptions(result, policies, labels)
     prov = _provenance(result)
-    title = f"{result.manifest['name']}: {', '.join(labels.get(s, s) for s in scenarios)}"
+    title = report_title(result, labels)
     what = []
     for sc in scenarios:
-        drawn = drawn_fields(result, sc)
-        pols = [describe_policy(p, drawn.get(i, set())) for i, p in enumerate(policies.get(sc, [])) if in_effect(p)]
-        text = "; ".join(pols) if pols else "no policies"
+        fields = drawn_fields(result, sc)
+        pols = [describe_policy(p, fields.get(i, set())) for i, p in enumerate(policies.get(sc, [])) if in_effect(p)]
+        text = pols or ["no sanctions or other policies"]
         what.append((labels.get(sc, sc) + (" (reference)" if sc == ref else ""), descriptions.get(sc, ""), text))
     written = []
     # Markdown
     md = [f"# {title}", "", "## What was compared", ""]
-    for lab, desc, text in what:
-        md.append(f"- **{lab}**{': ' + desc if desc else ''} — {text}")
+    for lab, desc, pols in what:
+        md.append(f"- **{lab}**{' (' + desc + ')' if desc else ''}")
+        md += [f"  - {p}" for p in pols]
     md += ["", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in prov]
     md += ["", "## Headline", "", f"Each cell: {words}. Below each level, the change from '{labels.get(ref, ref)}'.", ""]
     md.append("| outcome | " + " | ".join(labels.get(s, s) for s in scenarios) + " |")
@@ -371,8 +382,8 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     for key, caption in (("changes", "Paired changes from the reference, with intervals"),
                          ("tradeoff", "Revenue against what workers keep"),
                          ("series", "Month by month"), ("welfare", "Who gains and who loses")):
-        if key in drawn:
-            md += ["", f"## {caption}", "", f"![{caption}](plots/{drawn[key].name})"]
+        if key in pictures:
+            md += ["", f"## {caption}", "", f"![{caption}](plots/{pictures[key].name})"]
     md += ["", "## How to read this", "", how, "", "## What the answer hinges on", ""]
     md += [f"- {h}" for h in hinges] or ["- (no sensitivity indices in this experiment)"]
     md += ["", "Files: `summary.csv` (every outcome, level and paired change), `report.xlsx` (these tables), "
@@ -381,10 +392,10 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     written.append(folder / "report.md")
     # HTML: one file, figures embedded, no network
     atomic_write(folder / "report.html", _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells,
-                                               drawn, how, hinges).encode())
+                                               pictures, how, hinges).encode())
     written.append(folder / "report.html")
     written.append(_xlsx(folder / "report.xlsx", result, table, labels, what, prov))
-    return written + ([] if not draw else list(drawn.values()))
+    return written + ([] if not draw else list(pictures.values()))
 
 
 CSS = """
@@ -404,8 +415,9 @@ def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, fig
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
              f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head><body>",
              f"<h1>{e(title)}</h1>", "<h2>What was compared</h2><ul>"]
-    for lab, desc, text in what:
-        parts.append(f"<li><b>{e(lab)}</b>{': ' + e(desc) if desc else ''} — {e(text)}</li>")
+    for lab, desc, pols in what:
+        parts.append(f"<li><b>{e(lab)}</b>{' (' + e(desc) + ')' if desc else ''}<ul>" +
+                     "".join(f"<li>{e(p)}</li>" for p in pols) + "</ul></li>")
     parts.append("</ul><table id='provenance'>" + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in prov) + "</table>")
     parts.append(f"<h2>Headline</h2><p>Each cell: {e(words)}. Below each level (shaded), the change from "
                  f"'{e(labels.get(ref, ref))}'.</p><div class='scroll'><table id='headline'><tr><th>outcome</th>" +
@@ -437,7 +449,8 @@ def _xlsx(path: Path, result: ExperimentResult, table: pd.DataFrame, labels: dic
     t.insert(3, "outcome label", t["outcome"].map(outcome_title))
     with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
         t.to_excel(xl, sheet_name="headline", index=False)
-        pd.DataFrame(what, columns=["scenario", "description", "policies"]).to_excel(xl, sheet_name="scenarios", index=False)
+        pd.DataFrame([(lab, desc, "; ".join(pols)) for lab, desc, pols in what],
+                     columns=["scenario", "description", "policies"]).to_excel(xl, sheet_name="scenarios", index=False)
         pd.DataFrame(prov, columns=["what", "value"]).to_excel(xl, sheet_name="about", index=False)
         result.summary().to_excel(xl, sheet_name="summary", index=False)
         if result.is_posterior:

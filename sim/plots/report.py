@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ..results.outcomes import OUTCOMES
 from .style import plt, save
@@ -44,7 +45,7 @@ def scale_note(scale: float) -> str:
     """What the figures say about a scaled run's totals."""
     if scale >= 1:
         return "full scale"
-    return f"simulated at {scale:.0%} of the workforce; totals shown at full scale (divided by {scale:g})"
+    return f"simulated at {100 * scale:.3g}% of the workforce; totals shown at full scale (divided by {scale:g})"
 
 
 # ------------------------------------------------------------------ forest plot of the paired changes
@@ -68,11 +69,15 @@ def change_forest(table: pd.DataFrame, labels: dict[str, str], reference: str, i
     first, pct0 = panels[0]
     rev = table[table["outcome"] == first].set_index("scenario").loc[others]
     order = list(rev.sort_values("change_pct" if pct0 else "change", ascending=False).index)
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.4 + 2.7 * len(panels), 0.45 * len(order) + 2.1),
+    ncols = len(panels) if len(order) > 4 else min(3, len(panels))  # few rows: panels in two rows, readable
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 + 3.0 * ncols, nrows * (0.45 * len(order) + 1.5) + 0.9),
                              sharey=True, squeeze=False)
     y = np.arange(len(order))[::-1]
     ref_label = labels.get(reference, reference)
-    for ax, (o, pct) in zip(axes[0], panels):
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (o, pct) in zip(axes.flat, panels):
         a = table[table["outcome"] == o].set_index("scenario").loc[order]
         key = "change_pct" if pct else "change"
         med, lo, hi = (a[k].to_numpy(float) for k in (key, f"{key}_low", f"{key}_high"))
@@ -83,60 +88,95 @@ def change_forest(table: pd.DataFrame, labels: dict[str, str], reference: str, i
         ax.set_title(f"{OUTCOMES[o].label}\nchange, {unit}", fontsize=10)
         ax.grid(alpha=0.3, axis="x")
         ax.tick_params(labelsize=9.5)
+        ax.xaxis.set_major_locator(MaxNLocator(5))  # tick labels that never run into each other
         finite = np.r_[lo, hi, med, 0.0]
         finite = finite[np.isfinite(finite)]
         lo_all, hi_all = finite.min(), finite.max()
         pad = 0.08 * (hi_all - lo_all or 1)
         ax.set_xlim(lo_all - pad, hi_all + pad)
-    axes[0, 0].set_yticks(y, [labels.get(sc, sc) for sc in order], fontsize=10)
-    fig.suptitle(f"{title}\nChange from '{ref_label}': {interval}", fontsize=10.5)
+    for row in axes:
+        row[0].set_yticks(y, [labels.get(sc, sc) for sc in order], fontsize=10)
+        row[0].set_ylim(-0.6, len(order) - 0.4)
+    import textwrap
+
+    fig.suptitle(f"{title}\n" + "\n".join(textwrap.wrap(f"Change from '{ref_label}': {interval}", 120)), fontsize=10.5)
     return save(fig, path)
 
 
 # ------------------------------------------------------------------ revenue against welfare
 WELFARE_AXES = ("retained_per_worker_month", "net_gain_p50", "net_gain_mean", "worker_share_kept")  # the first present
+def _point(ax, x, y, st, label, zorder=3):
+    """One scenario: its marker at (x, y) = (mid, low, high) each, with thin translucent interval bars."""
+    (xm, xl, xh), (ym, yl, yh) = x, y
+    ax.errorbar(xm, ym, xerr=[[max(xm - xl, 0)], [max(xh - xm, 0)]], yerr=[[max(ym - yl, 0)], [max(yh - ym, 0)]],
+                fmt="none", ecolor=st["color"], elinewidth=1.6, capsize=3, alpha=0.55, zorder=zorder)
+    edge = "#000000" if st["color"] == "#F0E442" else (st["color"] if st["mfc"] else "white")  # yellow needs an edge
+    ax.plot(xm, ym, st["marker"], color=st["color"], ms=10, mec=edge, mfc=st["mfc"] or st["color"],
+            mew=1.6 if st["mfc"] else 0.9, label=label, zorder=zorder + 1, ls="none")
+
+
 def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interval: str, path: Path,
              title: str, welfare: str | None = None) -> Path | None:
-    """Revenue delivered (x) against what a worker keeps (y), one marker per scenario with its interval; both
-    axes from zero; the quadrant better on both counts than the reference shaded; a legend beside the axes.
-    ``interval``: a short line saying what the markers and bars are."""
+    """Revenue delivered against what a worker keeps, one marker per scenario with its interval: on the left the
+    levels (both axes from zero), on the right the paired changes from the reference in percent (the reference at
+    0, 0), which strip out what the scenarios share (the same parameters and seeds). The region better on both
+    counts than the reference is shaded; a legend beside the axes. ``interval``: what the markers and bars are."""
     t = table.set_index(["scenario", "outcome"])
     scenarios = _order(table["scenario"], labels)
     have = set(table["outcome"])
     welfare = welfare or next((w for w in WELFARE_AXES if w in have), None)
     if "revenue_delivered_per_year" not in have or welfare not in have:
         return None
+    rev = "revenue_delivered_per_year"
     styles = scenario_styles(scenarios, reference)
-    fig, ax = plt.subplots(figsize=(9.6, 5.4))
-    xs, ys = [], []
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(14, 5.6))
+    ref_label = labels.get(reference, reference)
+    xs, ys, lows = [], [], []
     for sc in scenarios:
-        x, y = t.loc[(sc, "revenue_delivered_per_year")], t.loc[(sc, welfare)]
-        xm, xl, xh = x["level"] / 1e6, x["level_low"] / 1e6, x["level_high"] / 1e6
-        ym, yl, yh = y["level"], y["level_low"], y["level_high"]
-        st = styles[sc]
-        ax.errorbar(xm, ym, xerr=[[max(xm - xl, 0)], [max(xh - xm, 0)]], yerr=[[max(ym - yl, 0)], [max(yh - ym, 0)]],
-                    fmt=st["marker"], color=st["color"], ms=9, elinewidth=2.2, capsize=4,
-                    mec=st["color"] if st["mfc"] else "white", mfc=st["mfc"] or st["color"], mew=1.6 if st["mfc"] else 0.8,
-                    label=labels.get(sc, sc), zorder=3)
-        xs += [xm, xh]
-        ys += [ym, yh]
+        x, y = t.loc[(sc, rev)], t.loc[(sc, welfare)]
+        xv = tuple(x[k] / 1e6 for k in ("level", "level_low", "level_high"))
+        yv = tuple(y[k] for k in ("level", "level_low", "level_high"))
+        _point(ax, xv, yv, styles[sc], labels.get(sc, sc))
+        xs.append(xv[2])
+        ys.append(yv[2])
+        lows.append(yv[1])
+        if sc != reference:
+            cx = tuple(x[k] for k in ("change_pct", "change_pct_low", "change_pct_high"))
+            cy = tuple(y[k] for k in ("change_pct", "change_pct_low", "change_pct_high"))
+            _point(bx, cx, cy, styles[sc], None)
+    bx.plot(0, 0, styles[reference]["marker"], color=styles[reference]["color"], ms=10, mec="white", zorder=5)
     ax.set_xlim(0, np.nanmax(xs) * 1.08 if np.isfinite(np.nanmax(xs)) and np.nanmax(xs) > 0 else 1)
     top = np.nanmax(ys) * 1.12 if np.isfinite(np.nanmax(ys)) and np.nanmax(ys) > 0 else 1
-    bottom = min(0.0, np.nanmin([t.loc[(sc, welfare), "level_low"] for sc in scenarios]) * 1.12)  # a net gain can be < 0
-    ax.set_ylim(bottom if np.isfinite(bottom) else 0, top)
-    rx, ry = t.loc[(reference, "revenue_delivered_per_year"), "level"] / 1e6, t.loc[(reference, welfare), "level"]
+    bottom = min(0.0, np.nanmin(lows) * 1.12) if np.isfinite(np.nanmin(lows)) else 0.0  # a net gain can be < 0
+    ax.set_ylim(bottom, top)
+    rx, ry = t.loc[(reference, rev), "level"] / 1e6, t.loc[(reference, welfare), "level"]
     if np.isfinite(rx) and np.isfinite(ry):
-        ax.fill_between([0, rx], ry, ax.get_ylim()[1], color="#009E73", alpha=0.08, lw=0, zorder=0)
-        ax.text(0.015, 0.975, f"better on both counts than '{labels.get(reference, reference)}':\n"
-                f"less revenue for the state, more kept by workers", transform=ax.transAxes, va="top", ha="left",
-                fontsize=9, color="#1b5e4a")
-    ax.set_xlabel("revenue delivered to the state, $M a year  (less is a bigger cut)", fontsize=10.5)
-    ax.set_ylabel(f"{OUTCOMES[welfare].label}, {OUTCOMES[welfare].unit}\n(more is better for workers)", fontsize=10.5)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9.5, frameon=False, title="scenario",
-              title_fontsize=10)
-    ax.set_title(f"{title}\n{interval}", fontsize=10.5)
-    return save(fig, path)
+        ax.fill_between([0, rx], ry, top, color="#009E73", alpha=0.08, lw=0, zorder=0)
+    bx.axhline(0, color="#444444", lw=0.9)
+    bx.axvline(0, color="#444444", lw=0.9)
+    x0, x1 = bx.get_xlim()
+    y0, y1 = bx.get_ylim()
+    bx.set_xlim(min(x0, -5), max(x1, 5))
+    bx.set_ylim(min(y0, -5), max(y1, 5))
+    bx.fill_between([bx.get_xlim()[0], 0], 0, bx.get_ylim()[1], color="#009E73", alpha=0.08, lw=0, zorder=0)
+    for a in (ax, bx):
+        a.text(0.015, 0.975, f"shaded: better on both counts than '{ref_label}'", transform=a.transAxes, va="top",
+               ha="left", fontsize=9, color="#1b5e4a")
+        a.grid(alpha=0.3)
+        a.tick_params(labelsize=9.5)
+    unit = {"USD": "$", "USD a year": "$ a year"}.get(OUTCOMES[welfare].unit, OUTCOMES[welfare].unit)
+    ax.set_xlabel("revenue delivered to the state, $M a year\n(left: less for the state)", fontsize=10.5)
+    ax.set_ylabel(f"{OUTCOMES[welfare].label}, {unit}\n(up: more for workers)", fontsize=10.5)
+    ax.set_title("levels\n", fontsize=10.5)
+    bx.set_xlabel(f"change in revenue delivered, % of '{ref_label}'", fontsize=10.5)
+    bx.set_ylabel(f"change in {OUTCOMES[welfare].label}, %", fontsize=10.5)
+    bx.set_title(f"paired changes from '{ref_label}'\n(same parameters, same seeds)", fontsize=10.5)
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="center right", fontsize=9.5, frameon=False, title="scenario", title_fontsize=10)
+    fig.suptitle(f"{title}\n{interval}", fontsize=11)
+    width = max(len(n) for n in names) * 0.0045 + 0.06  # the legend's share of the figure's width
+    fig.tight_layout(rect=(0, 0, 1 - width, 0.93))
+    return save(fig, path, tight=False)
 
 
 # ------------------------------------------------------------------ monthly series
@@ -184,7 +224,7 @@ def series(monthly: pd.DataFrame, labels: dict[str, str], reference: str, scale:
             ax.plot(t, stat["mid"] / f, color=st["color"], ls=st["ls"], lw=2.0 if sc == reference else 1.6,
                     label=labels.get(sc, sc))
         ax.set_title(what, fontsize=11)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))  # from zero, or below it where the data go
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=9.5)
         for a, b in closures:

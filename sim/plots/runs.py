@@ -3,7 +3,7 @@
     python -m sim.plots RUN_FOLDER [RUN_FOLDER ...] -o overview.png
 
 draws, for each run, the workforce, the state's revenue, what workers keep
-(median and 10th-90th percentile band) and escapes, catches and send-homes.
+(median and 10th-90th percentile band) and the catches of escapers, as simulated (say the scale in --title).
 """
 
 from __future__ import annotations
@@ -24,31 +24,36 @@ def _dates(monthly: pd.DataFrame):
 
 
 def overview(results: dict[str, Result], path: str | Path, title: str | None = None) -> Path:
-    """Four panels comparing runs (label -> Result); returns the file written."""
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+    """Four panels comparing runs (label -> Result), totals as simulated (the title should say the scale);
+    Okabe-Ito colours with a line style per run, every axis from zero, one legend below; returns the file."""
+    from .report import scenario_styles
+
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 7.6), sharex=True)
     (ax_w, ax_r), (ax_k, ax_e) = axes
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (label, r) in enumerate(results.items()):
-        m, c = r.monthly, colours[i % len(colours)]
+    names = list(results)
+    styles = scenario_styles(names, names[0] if names else None)
+    for label, r in results.items():
+        m, st = r.monthly, styles[label]
+        c, ls = st["color"], st["ls"]
         t = _dates(m)
-        ax_w.plot(t, m["workers_active"] / 1000, color=c, label=label)
-        ax_r.plot(t, m["revenue_delivered"] / 1e6, color=c, label=f"{label}: delivered")
-        ax_r.plot(t, m["state_take"] / 1e6, color=c, ls=":", lw=1)
-        ax_k.fill_between(t, m["retained_p10"], m["retained_p90"], color=c, alpha=0.15, lw=0)
-        ax_k.plot(t, m["retained_median"], color=c, label=label)
-        ax_e.plot(t, m["escaped"].rolling(6, min_periods=1).mean(), color=c, label=f"{label}: escaped")
-        ax_e.plot(t, m["caught"].rolling(6, min_periods=1).mean(), color=c, ls="--", lw=1, label=f"{label}: caught")
-    ax_w.set_title("workers abroad (thousands)")
-    ax_r.set_title("revenue delivered home, $M/month (dotted: state take)")
-    ax_k.set_title("what a worker keeps in a month, $ (median, p10-p90)")
-    ax_e.set_title("escapes (solid) and catches (dashed), per month, 6-month mean")
+        shown = label.replace("_", " ")
+        ax_w.plot(t, m["workers_active"] / 1000, color=c, ls=ls, lw=1.8, label=shown)
+        ax_r.plot(t, m["revenue_delivered"] / 1e6, color=c, ls=ls, lw=1.8)
+        ax_k.fill_between(t, m["retained_p10"], m["retained_p90"], color=c, alpha=0.12, lw=0)
+        ax_k.plot(t, m["retained_median"], color=c, ls=ls, lw=1.8)
+        ax_e.plot(t, m["caught"].rolling(12, min_periods=1).mean(), color=c, ls=ls, lw=1.8)
+    ax_w.set_title("workers abroad, thousands")
+    ax_r.set_title("revenue delivered home, $M a month")
+    ax_k.set_title("what a worker keeps in a month, $\n(median; band: 10th-90th percentile)")
+    ax_e.set_title("caught escaping, a month (12-month mean)")
     for ax in axes.flat:
         ax.grid(alpha=0.3)
-    ax_w.legend(fontsize=8)
-    ax_e.legend(fontsize=7, ncol=2)
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))  # from zero, or below it where the data go
+    handles, labels = ax_w.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False, fontsize=10)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return save(fig, path, tight=False)
 
 

@@ -1,0 +1,214 @@
+"""`olsim compare` and `olsim report` (issue 17): the analyst's report, its numbers, its files, its errors; the
+warm-up (`calendar.warmup`)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, small_overrides
+from sim import load_params, run
+from sim.cli import main
+from sim.explore.report import HEADLINE
+
+NO_SANCTIONS, HISTORY = str(ROOT / "params" / "no_sanctions.toml"), str(ROOT / "params" / "history.toml")
+SCALE, REPLICATES = 0.004, 2
+ARGS = ["--replicates", str(REPLICATES), "--scale", str(SCALE), "--months", "30", "--warmup", "6", "-q"]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare") / "nh"
+    assert main(["compare", NO_SANCTIONS, HISTORY, *ARGS, "--out", str(out), "--processes", "1"]) == 0
+    return out
+
+
+def test_compare_writes_the_report_files(compared):
+    for name in ("report.html", "report.md", "report.xlsx", "summary.csv", "runs.parquet", "experiment.toml"):
+        assert (compared / name).stat().st_size > 0, name
+    for name in ("changes", "tradeoff", "series", "welfare"):
+        assert (compared / "plots" / f"{name}.png").stat().st_size > 10_000, name
+    manifest = json.loads((compared / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["runs_total"] == 2 * REPLICATES
+    assert manifest["base_params"]["calendar"]["warmup"] == 6  # the warm-up asked for is the one run
+
+
+def test_the_html_report_stands_alone(compared):
+    html = (compared / "report.html").read_text(encoding="utf-8")
+    # nothing fetched from the network: every figure embedded, no external script, style or image
+    assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:)?//""", html)
+    assert "<script" not in html
+    assert len(re.findall(r"src='data:image/png;base64,", html)) == 4
+    # what was compared, in words
+    for words in ("no sanctions (reference)", "history", "No new work permits (UNSCR 2375)", "from 2017-09",
+                  "russia 90%", "Send all workers home within 2 years (UNSCR 2397)", "warm-up of 6 months",
+                  "0.4% of every host", "2 (seeds from 0"):
+        assert words in html, words
+    # the headline table: a level and a change row per outcome
+    table = html[html.index("<table id='headline'>"):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr class='change'>") == len(HEADLINE)
+
+
+def test_the_headline_is_the_runs_at_full_scale(compared):
+    """The report's numbers, recomputed from runs.parquet: totals divided by the scale; the change the paired
+    difference (same seed) of the two scenarios' runs; the interval Student's t over the replicates."""
+    from scipy import stats
+
+    runs = pd.read_parquet(compared / "runs.parquet")
+    head = pd.read_excel(compared / "report.xlsx", sheet_name="headline").set_index(["scenario", "outcome"])
+    a = runs[runs["scenario"] == "no_sanctions"].set_index("replicate")
+    b = runs[runs["scenario"] == "history"].set_index("replicate")
+    rev = "revenue_delivered_per_year"
+    assert head.loc[("no_sanctions", rev), "level"] == pytest.approx(a[rev].mean() / SCALE, rel=1e-9)
+    d = (b[rev] - a[rev]) / SCALE
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    row = head.loc[("history", rev)]
+    assert row["change"] == pytest.approx(d.mean(), rel=1e-9)
+    assert (row["change_low"], row["change_high"]) == pytest.approx((d.mean() - half, d.mean() + half), rel=1e-9)
+    assert row["change_pct"] == pytest.approx(100 * d.mean() / (a[rev].mean() / SCALE), rel=1e-9)
+    # a rate is not rescaled
+    k = "retained_per_worker_month"
+    assert head.loc[("history", k), "level"] == pytest.approx(b[k].mean(), rel=1e-9)
+    # the Markdown shows the same level, at full scale ($M)
+    md = (compared / "report.md").read_text(encoding="utf-8")
+    assert f"${a[rev].mean() / SCALE / 1e6:,.1f}M" in md
+
+
+def test_the_workbook_holds_the_tables(compared):
+    sheets = pd.read_excel(compared / "report.xlsx", sheet_name=None)
+    assert {"headline", "scenarios", "about", "summary"} <= set(sheets)
+    assert set(sheets["headline"]["outcome"]) == set(HEADLINE)
+    assert list(sheets["scenarios"]["scenario"]) == ["no sanctions (reference)", "history"]
+
+
+def test_compare_resumes_and_never_overwrites(compared, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(compared, copy)
+    before = {p.name: p.stat().st_mtime_ns for p in (copy / "rows").glob("*.json")}
+    # the same --out again without --resume: one line, nothing touched
+    assert main(["compare", NO_SANCTIONS, HISTORY, *ARGS, "--out", str(copy)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--resume" in err[0]
+    assert main(["compare", NO_SANCTIONS, HISTORY, *ARGS, "--out", str(copy), "--resume"]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (copy / "rows").glob("*.json")} == before
+    assert json.loads((copy / "manifest.json").read_text())["sessions"][-1]["runs_run"] == 0
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["compare", NO_SANCTIONS], "at least two parameter files"),
+    (["compare", NO_SANCTIONS, "no_such_file.toml"], "no_such_file.toml: no such file"),
+    (["compare", NO_SANCTIONS, "nosuchname"], "no shipped"),
+    (["compare", NO_SANCTIONS, HISTORY, "--reference", "full_compliance"], "--reference full_compliance: not one of"),
+    (["compare", NO_SANCTIONS, HISTORY, "--scale", "0"], "--scale 0: must be more than 0"),
+    (["compare", NO_SANCTIONS, HISTORY, "--replicates", "0"], "--replicates 0: must be 1"),
+    (["compare", NO_SANCTIONS, HISTORY, "--warmup", "-1"], "--warmup -1: must be 0 to 600"),
+    (["compare", NO_SANCTIONS, HISTORY, "--processes", "2", "--scheduler", "tcp://127.0.0.1:9"], "choose one"),
+])
+def test_bad_compare_input_is_one_line(argv, words, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0] and "Traceback" not in err[0], err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_the_reference_can_be_any_file(tmp_path):
+    out = tmp_path / "ref"
+    assert main(["compare", NO_SANCTIONS, HISTORY, *ARGS, "--reference", "history", "--out", str(out)]) == 0
+    head = pd.read_excel(out / "report.xlsx", sheet_name="headline").set_index(["scenario", "outcome"])
+    rev = "revenue_delivered_per_year"
+    assert head.loc[("history", rev), "change"] == 0
+    assert head.loc[("no_sanctions", rev), "change"] > 0  # no sanctions delivers more than the history
+
+
+def test_olsim_report_rewrites_a_folder_and_refuses_others(compared, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(compared, copy)
+    (copy / "report.html").unlink()
+    shutil.rmtree(copy / "plots")
+    assert main(["report", str(copy)]) == 0
+    assert (copy / "report.html").stat().st_size > 50_000 and (copy / "plots" / "series.png").exists()
+    capsys.readouterr()
+    run_folder = tmp_path / "run"
+    assert main(["run", "classroom", "--months", "3", "--out", str(run_folder), "-q"]) == 0
+    capsys.readouterr()
+    for folder, words in ((run_folder, "not an experiment folder"), (tmp_path / "nothing", "no such folder")):
+        assert main(["report", str(folder)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0]
+
+
+def test_the_report_in_a_browser(compared, browser, tmp_path):
+    """report.html opened from disk (file://, no server, no network) shows the scenarios, the table and every
+    figure (each image decoded: natural width > 0)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.route("http*://**", lambda route: route.abort())  # anything fetched from the network would fail
+    page.goto((compared / "report.html").as_uri())
+    assert page.get_by_role("heading", name="no sanctions vs history").is_visible()
+    body = page.inner_text("body")
+    assert "What was compared" in body and "No new work permits" in body
+    rows = page.locator("#headline tr")
+    assert rows.count() == 1 + 2 * len(HEADLINE)
+    assert "reference" in rows.nth(2).inner_text()
+    for key in ("changes", "tradeoff", "series", "welfare"):
+        img = page.locator(f"#fig-{key}")
+        img.scroll_into_view_if_needed()
+        assert img.evaluate("i => i.complete && i.naturalWidth") > 500, key
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    page.close()
+
+
+# ------------------------------------------------------------------ the warm-up
+def test_a_warm_up_is_the_later_months_of_a_longer_run():
+    """calendar.warmup = W is the run started W months earlier, its first W months dropped: the same monthly and
+    hosts rows (renumbered), the workers still there or leaving after the start (months renumbered)."""
+    w, months = 7, 12
+    warm = run(load_params(None, small_overrides(months=months, **{"calendar.warmup": w})), seed=3)
+    long = run(load_params(None, small_overrides(months=months + w, **{"calendar.start": "2015-06"})), seed=3)
+    assert warm.monthly["date"].iloc[0] == "2016-01" and list(warm.monthly["month"]) == list(range(months))
+    cols = [c for c in warm.monthly.columns if c != "month"]
+    pd.testing.assert_frame_equal(warm.monthly[cols], long.monthly[cols].iloc[w:].reset_index(drop=True))
+    h = long.hosts[long.hosts["month"] >= w].reset_index(drop=True)
+    pd.testing.assert_frame_equal(warm.hosts.drop(columns="month"), h.drop(columns="month"))
+    lw = long.workers[(long.workers["status"] == "active") | (long.workers["month_left"] >= w)].reset_index(drop=True)
+    assert list(warm.workers["worker_id"]) == list(lw["worker_id"])
+    assert (warm.workers["month_deployed"] == lw["month_deployed"] - w).all()
+    left = lw["month_left"] >= 0
+    assert (warm.workers.loc[left, "month_left"] == lw.loc[left, "month_left"] - w).all()
+    assert (warm.workers.loc[~left, "month_left"] == -1).all()
+    assert warm.summary["workers_initial"] == int(long.monthly["workers_active"].iloc[w - 1])
+    assert warm.manifest["params"]["calendar"]["warmup"] == w  # the manifest holds the parameters as given
+
+
+def test_a_policy_month_given_as_an_index_counts_from_the_start_not_the_warm_up():
+    pol = [{"kind": "financial_sanctions", "start": 5, "compliance": 1.0}]
+    warm = run(load_params(None, small_overrides(months=10, **{"calendar.warmup": 4, "policies": pol})), seed=1)
+    on = warm.monthly["policies"].astype(str).str.len() > 0
+    assert int(on.to_numpy().argmax()) == 5 and not on.iloc[:5].any()
+
+
+def test_the_warm_up_removes_the_ledger_drift():
+    """Without a warm-up the initial workers carry no withheld wages, so the ledgers forfeited at exits in the
+    first year are a fraction of later years'; after 36 months of warm-up the first year is like the others.
+    Bounds: the ratio is ~0.2 unwarmed and ~1.0 warmed at this size (1,200 workers, ~70 exits a month), so 0.5
+    and 0.8 are far from both."""
+    def first_to_later(warmup):
+        m = run(load_params(None, {**{f"hosts.{h}.workers": n for h, n in
+                                      {"china": 600, "russia": 360, "gulf": 100, "africa": 60, "asia": 50, "europe": 30}.items()},
+                                   "calendar.months": 48, "calendar.warmup": warmup}), seed=0).monthly
+        return m["forfeited"].iloc[:12].sum() / (m["forfeited"].iloc[24:].sum() / 2)
+
+    assert first_to_later(0) < 0.5
+    assert first_to_later(36) > 0.8
+
+
+def test_both_engines_run_the_same_warm_up():
+    params = load_params(None, small_overrides(scale=0.5, months=8, **{"calendar.warmup": 5}))
+    a, b = run(params, engine="array", seed=2), run(params, engine="mesa", seed=2)
+    for t in ("monthly", "hosts", "workers"):
+        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t))
