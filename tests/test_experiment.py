@@ -446,7 +446,7 @@ def test_quick_experiment_runs_under_the_cli(tmp_path, capsys):
     out = tmp_path / "quick"
     assert main(["experiment", str(ROOT / "experiments" / "quick.toml"), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "no_sanctions" in text and "full_compliance" in text and "paired" in text
+    assert "no sanctions" in text and "full compliance" in text and "paired" in text
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == len(load_experiment(ROOT / "experiments" / "quick.toml").tasks)
     with pytest.raises(ExperimentError):

@@ -368,17 +368,23 @@ class ExperimentResult:
                              self.manifest["experiment"].get("scale", 1.0))
 
 
+    def _names(self) -> tuple[dict[str, str], int]:
+        """Each scenario's label for the printed report, and the column width they need."""
+        names = {sc["name"]: sc.get("label") or sc["name"].replace("_", " ") for sc in self.manifest["experiment"]["scenarios"]}
+        return names, max([22, *(len(v) for v in names.values())])
+
     def _posterior_report(self, outcomes: list[str] | None = None) -> str:
+        names, width = self._names()
         a = self.policy_answers()
         outcomes = outcomes or self.outcomes
         m = self.manifest["experiment"]
         scale = float(m.get("scale", 1.0))
         lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs over "
                  f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates; median [90% credible interval] "
-                 f"over the draws; change vs {self.reference} (paired within a draw, same seeds)" +
+                 f"over the draws; change vs {names.get(self.reference, self.reference)} (paired within a draw, same seeds)" +
                  (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")]
         for o in outcomes:
-            lines.append(f"  {o} ({OUTCOMES[o].what})")
+            lines.append(f"  {OUTCOMES[o].what}")
             rows = a[a["outcome"] == o].copy()
             if OUTCOMES[o].total and scale < 1:
                 cols = ["median", "low", "high", "change_median", "change_low", "change_high"]
@@ -389,13 +395,13 @@ class ExperimentResult:
                     f"{number(r['change_high'], sign=True)}]" + \
                     (f" ({r['change_pct_median']:+.0f}% [{r['change_pct_low']:+.0f}, {r['change_pct_high']:+.0f}])"
                      if r["change_pct_median"] == r["change_pct_median"] else "")
-                lines.append(f"    {r['scenario']:<24} {number(r['median']):>10} [{number(r['low'])}, {number(r['high'])}]{ref}")
+                lines.append(f"    {names.get(r['scenario'], r['scenario']):<{width}} {number(r['median']):>10} [{number(r['low'])}, {number(r['high'])}]{ref}")
         ranks = self.ranks()
         for o, g in ranks.groupby("outcome", sort=False):
             top = g.sort_values("p_first", ascending=False).head(4)
             what = "the largest cut in " if g["better"].iloc[0] == "less" else "the most "
             lines.append(f"  ranks first on {what}{OUTCOMES[o].label}: " +
-                         ", ".join(f"{sc} {p:.0%}" for sc, p in zip(top["scenario"], top["p_first"])))
+                         ", ".join(f"{names.get(sc, sc)} {p:.0%}" for sc, p in zip(top["scenario"], top["p_first"])))
         return "\n".join(lines)
 
     def report(self, outcomes: list[str] | None = None) -> str:
@@ -403,14 +409,15 @@ class ExperimentResult:
         reference; over a posterior's draws, medians and 90% credible intervals, and the rank probabilities."""
         if self.is_posterior:
             return self._posterior_report(outcomes)
+        names, width = self._names()
         s = self.summary()
         outcomes = outcomes or self.outcomes
         scale = float(self.manifest["experiment"].get("scale", 1.0))
         lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs; "
-                 f"mean [95% interval]; change vs {self.reference} (paired, same seeds) [95% interval]" +
+                 f"mean [95% interval]; change vs {names.get(self.reference, self.reference)} (paired, same seeds) [95% interval]" +
                  (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")]
         for o in outcomes:
-            lines.append(f"  {o} ({OUTCOMES[o].what})")
+            lines.append(f"  {OUTCOMES[o].what}")
             rows = s[s["outcome"] == o].copy()
             if OUTCOMES[o].total and scale < 1:
                 cols = ["mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"]
@@ -419,7 +426,7 @@ class ExperimentResult:
                 ref = "" if r["scenario"] == self.reference else \
                     f"   {number(r['diff_mean'], sign=True)} [{number(r['diff_ci_low'])}, {number(r['diff_ci_high'])}]" + \
                     (f" ({r['diff_pct']:+.0f}%)" if r["diff_pct"] == r["diff_pct"] else "")
-                lines.append(f"    {r['scenario']:<22} {number(r['mean']):>10} [{number(r['ci_low'])}, {number(r['ci_high'])}]{ref}")
+                lines.append(f"    {names.get(r['scenario'], r['scenario']):<{width}} {number(r['mean']):>10} [{number(r['ci_low'])}, {number(r['ci_high'])}]{ref}")
         sens = self.sensitivity()
         if len(sens):
             key = "ST" if "ST" in sens else "mu_star"

@@ -36,11 +36,11 @@ def sensitivity_figure(result, path: Path) -> Path | None:
         g = g.sort_values("ST" if sobol else "mu_star")
         y = np.arange(len(g))
         if sobol:
-            ax.barh(y - 0.2, g["S1"], 0.4, xerr=g["S1_conf"], label="first order S1", color="#4c72b0")
-            ax.barh(y + 0.2, g["ST"], 0.4, xerr=g["ST_conf"], label="total ST", color="#dd8452")
+            ax.barh(y - 0.2, g["S1"], 0.4, xerr=g["S1_conf"], label="first order S1", color="#0072B2")
+            ax.barh(y + 0.2, g["ST"], 0.4, xerr=g["ST_conf"], label="total ST", color="#D55E00")
         else:
-            ax.barh(y - 0.2, g["mu_star"], 0.4, xerr=g["mu_star_conf"], label="mu*", color="#4c72b0")
-            ax.barh(y + 0.2, g["sigma"], 0.4, label="sigma", color="#dd8452")
+            ax.barh(y - 0.2, g["mu_star"], 0.4, xerr=g["mu_star_conf"], label="mu*", color="#0072B2")
+            ax.barh(y + 0.2, g["sigma"], 0.4, label="sigma", color="#D55E00")
         ax.set_yticks(y, [parameter_label(p) for p in g["parameter"]], fontsize=8)
         labels = scenario_labels(result)
         what = OUTCOMES[outcome].label if of == "level" else \
