@@ -212,3 +212,42 @@ def test_both_engines_run_the_same_warm_up():
     a, b = run(params, engine="array", seed=2), run(params, engine="mesa", seed=2)
     for t in ("monthly", "hosts", "workers"):
         pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t))
+
+
+def test_the_report_of_a_sampled_experiment_gives_the_spread_of_the_runs(tmp_path):
+    """Over samples of uncertain parameters (one replicate each, so no t interval exists), the headline's range is
+    the 2.5-97.5% quantiles of the runs, and the change's that of the paired differences, recomputed here."""
+    exp = tmp_path / "lhs.toml"
+    exp.write_text(f"""
+name = "lhs"
+replicates = 1
+months = 12
+scale = 0.004
+reference = "none"
+outcomes = ["revenue_delivered_per_year", "retained_per_worker_month"]
+[[scenarios]]
+name = "none"
+params = "{NO_SANCTIONS}"
+[[scenarios]]
+name = "history"
+params = "{HISTORY}"
+[uncertainties."hosts.*.wage"]
+low = 0.8
+high = 1.2
+relative = true
+[sampling]
+method = "lhs"
+n = 6
+""")
+    out = tmp_path / "out"
+    assert main(["experiment", str(exp), "--out", str(out), "--processes", "1", "--quiet"]) == 0
+    assert main(["report", str(out)]) == 0
+    head = pd.read_excel(out / "report.xlsx", sheet_name="headline").set_index(["scenario", "outcome"])
+    runs = pd.read_parquet(out / "runs.parquet")
+    k = "retained_per_worker_month"
+    a = runs[runs["scenario"] == "none"].set_index("sample")[k]
+    b = runs[runs["scenario"] == "history"].set_index("sample")[k]
+    assert head.loc[("none", k), "level_low"] == pytest.approx(np.quantile(a, 0.025), rel=1e-9)
+    assert head.loc[("none", k), "level_high"] == pytest.approx(np.quantile(a, 0.975), rel=1e-9)
+    assert head.loc[("history", k), "change_low"] == pytest.approx(np.quantile(b - a, 0.025), rel=1e-9)
+    assert "the range holding 95% of the 6 runs" in (out / "report.md").read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..common.files import atomic_write
@@ -46,6 +47,26 @@ def headline(result: ExperimentResult) -> pd.DataFrame:
                          "change_low": r["change_low"], "change_high": r["change_high"],
                          "change_pct": r["change_pct_median"], "change_pct_low": r["change_pct_low"],
                          "change_pct_high": r["change_pct_high"], "p_below": r["p_below_reference"]})
+    elif sampled(result):
+        runs = result.runs
+        ref = runs[runs["scenario"] == result.reference].set_index(["sample", "replicate"])
+        for scenario, g in runs.groupby("scenario", sort=False):
+            keyed = g.set_index(["sample", "replicate"])
+            common = keyed.index.intersection(ref.index)
+            for o in result.outcomes:
+                v = g[o].to_numpy(float)
+                v = v[np.isfinite(v)]
+                d = (keyed.loc[common, o] - ref.loc[common, o]).to_numpy(float)
+                d = d[np.isfinite(d)]
+                base = abs(float(np.nanmean(ref.loc[common, o].to_numpy(float)))) if len(common) else math.nan
+                q = (lambda x, p: float(np.quantile(x, p)) if len(x) else math.nan)  # noqa: E731
+                pct = (lambda x: 100 * x / base if base and base == base else math.nan)  # noqa: E731
+                mean_d = float(d.mean()) if len(d) else math.nan
+                rows.append({"scenario": scenario, "outcome": o, "level": float(v.mean()) if len(v) else math.nan,
+                             "level_low": q(v, 0.025), "level_high": q(v, 0.975), "change": mean_d,
+                             "change_low": q(d, 0.025), "change_high": q(d, 0.975), "change_pct": pct(mean_d),
+                             "change_pct_low": pct(q(d, 0.025)), "change_pct_high": pct(q(d, 0.975)),
+                             "p_below": float((d < 0).mean()) if len(d) and scenario != result.reference else math.nan})
     else:
         s = result.summary()
         ref = s[s["scenario"] == result.reference].set_index("outcome")["mean"]
@@ -67,8 +88,17 @@ def headline(result: ExperimentResult) -> pd.DataFrame:
     return t
 
 
+def sampled(result: ExperimentResult) -> bool:
+    """An experiment over samples of uncertain parameters (lhs, sobol, morris, grid), not a posterior's."""
+    return result.manifest["sampling"]["method"] not in ("none", "posterior")
+
+
 def interval_words(result: ExperimentResult) -> str:
     m = result.manifest["experiment"]
+    if sampled(result):
+        return (f"mean and the range holding 95% of the {len(result.runs) // max(1, result.runs['scenario'].nunique()):,} "
+                f"runs per scenario ({m['sampling']['method']} samples of the uncertain parameters x {m['replicates']} "
+                f"replicate{'s' if m['replicates'] != 1 else ''}; changes paired run by run: same sample, same seeds)")
     if result.is_posterior:
         return (f"median and {CREDIBLE:.0%} credible interval over {m['sampling']['n']} posterior draws x "
                 f"{m['replicates']} replicates (paired within each draw: same parameters, same seeds)")
@@ -79,6 +109,8 @@ def interval_words(result: ExperimentResult) -> str:
 def interval_short(result: ExperimentResult) -> str:
     """One line for a figure: what its markers and bars are."""
     m = result.manifest["experiment"]
+    if sampled(result):
+        return f"markers: mean; bars: the range of 95% of the runs over {m['sampling']['method']} samples"
     if result.is_posterior:
         return f"markers: median; bars: {CREDIBLE:.0%} credible interval over {m['sampling']['n']} posterior draws"
     return f"markers: mean; bars: 95% interval over {m['replicates']} replicates"
@@ -106,7 +138,8 @@ def _cells(t: pd.DataFrame, reference: str) -> dict[tuple[str, str], tuple[str, 
         if r["scenario"] == reference:
             change = "reference"
         elif o in PERCENT_CHANGE and r["change_pct"] == r["change_pct"]:
-            change = f"{r['change_pct']:+.0f}% [{r['change_pct_low']:+.0f}%, {r['change_pct_high']:+.0f}%]"
+            p = (lambda v: f"{v:+.0f}%" if v == v else "n/a")  # noqa: E731
+            change = f"{p(r['change_pct'])} [{p(r['change_pct_low'])}, {p(r['change_pct_high'])}]"
         else:
             change = f"{_fmt(o, r['change'], True)} [{_fmt(o, r['change_low'], True)}, {_fmt(o, r['change_high'], True)}]"
         out[(r["scenario"], o)] = (level, change)
@@ -226,7 +259,7 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
                 continue
             top = g.sort_values(key, ascending=False).head(4)
             what = OUTCOMES[o].label + (f" (its change from '{labels.get(result.reference, result.reference)}')" if of == "change" else "")
-            lines.append(f"{labels.get(sc, sc)}, {what}: " + ", ".join(parameter_label(p) for p in top["parameter"]))
+            lines.append(f"{labels.get(sc, sc)}, {what}: " + "; ".join(parameter_label(p) for p in top["parameter"]))
         return lines[:8]
     from ..core.policies import POLICY_CLASSES
 
@@ -255,6 +288,11 @@ HOW_TO_READ_REPLICATES = (
     "model's noise over the replicates, given the parameters in the files: they do not include the uncertainty of "
     "those parameters (a posterior experiment or a sweep does; see the README's Experiments section). A change whose "
     "interval includes 0 is not distinguishable from no change at this number of replicates.")
+HOW_TO_READ_SAMPLED = (
+    "Each run drew the uncertain parameters from their ranges (the experiment's samples); every scenario ran on the "
+    "same samples with the same seeds, so the change from the reference is taken run by run. The ranges hold 95% of the "
+    "runs: they show what the answer could be across the parameters' ranges (and the model's noise), not a confidence "
+    "interval of a mean. A change whose range includes 0 depends on the assumptions: see what it hinges on, below.")
 HOW_TO_READ_POSTERIOR = (
     "Each posterior draw is a parameter set the calibration found consistent with the facts; every scenario ran on "
     "the same draws with the same seeds, so the change from the reference is taken draw by draw. The intervals hold "
@@ -356,7 +394,7 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     scenarios = list(dict.fromkeys(table["scenario"]))
     cells = _cells(table, ref)
     words = interval_words(result)
-    how = HOW_TO_READ_POSTERIOR if result.is_posterior else HOW_TO_READ_REPLICATES
+    how = HOW_TO_READ_POSTERIOR if result.is_posterior else HOW_TO_READ_SAMPLED if sampled(result) else HOW_TO_READ_REPLICATES
     hinges = assumptions(result, policies, labels)
     prov = _provenance(result)
     title = report_title(result, labels)
