@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import signal
 import socket
 import subprocess
@@ -17,7 +17,6 @@ import pytest
 from conftest import ROOT
 from sim.classroom.app import SANCTIONS, ClassroomModel, classroom_params, model_params, month_story, worker_story
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 def defaults(**changes) -> dict:
@@ -208,34 +207,82 @@ def server(tmp_path_factory):
         log.close()
 
 
-def test_page_in_a_browser(browser, server, tmp_path):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+VIEWPORTS = [(1400, 1000), (1280, 720), (1024, 768)]  # a projector, a laptop, a tablet
+
+
+def _open(browser, server, width, height):
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(90_000)
     page.goto(server)
-    # the page loads with the model before its first month
     page.get_by_text("Before month 1").wait_for()
-    assert "one per 50 workers" in page.inner_text("body")
+    return page
+
+
+@pytest.mark.parametrize("width, height", VIEWPORTS)
+def test_page_in_a_browser(browser, server, tmp_path, width, height):
+    """A teacher's path through the page at one screen size: the title fits, only lesson controls, each with its
+    value and unit; the buttons have names; on a narrow screen the controls open and close from a visible
+    button; a change mid-run says it waits for Reset; Reset applies it and keeps the previous run; the Info panel;
+    a worker's story; dollars as text."""
+    page = _open(browser, server, width, height)
+    title = page.locator(".olsim-title")
+    assert title.is_visible() and title.evaluate("e => e.scrollWidth <= e.clientWidth + 1")  # not cut off
+    box = title.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    body = page.inner_text("body")
+    for words in ("Play Interval", "Render Interval", "Use Threads", "Time:"):  # developer controls: none
+        assert words not in body
+    for name in ("Step", "Play", "Reset", "Info"):
+        assert page.get_by_role("button", name=name, exact=True).is_visible(), name
+    controls = page.locator(".olsim-controls")
+    if width <= 1180:  # stacked: the controls start closed, behind a button that says what it does
+        assert not controls.is_visible()
+        page.get_by_role("button", name="Show controls").click()
+        controls.wait_for(state="visible")
+    else:
+        assert controls.is_visible() and not page.get_by_role("button", name="Show controls").is_visible()
+    text = controls.inner_text()
+    assert "Workers per minder: 50 workers" in text and "Sanctions start in month: January 2017 (month 12)" in text
+    assert "Seed (the luck of the draw): 0" in text and "Plan level: x1.00 = $550 a month" in text
     # Step advances the month
-    page.get_by_role("button", name="Step").click()
+    page.get_by_role("button", name="Step", exact=True).click()
     page.get_by_text("(month 1 of 60)").wait_for()
-    page.get_by_role("button", name="Step").click()
-    page.get_by_text("(month 2 of 60)").wait_for()
-    # a slider, then Reset: the model is rebuilt with the new value
+    # a change mid-run: the page says it waits for Reset; the run on screen keeps its settings
+    page.get_by_label("Employers pay workers directly").check()
+    page.get_by_text("Not in force yet").wait_for()
+    assert "Employers pay workers directly: on (running: off)" in page.inner_text(".olsim-notice")
+    page.get_by_text("Employers pay workers directly: compliance of host countries: 100%").wait_for()
     slider = page.locator(".v-input", has_text="Workers per minder").get_by_role("slider")
     slider.focus()
-    for _ in range(2):
-        slider.press("ArrowRight")
-    assert slider.get_attribute("aria-valuenow") == "60"
-    page.get_by_role("button", name="Reset").click()
-    page.get_by_text("one per 60 workers").wait_for()
-    assert "(month 2 of 60)" not in page.inner_text("body")
-    # a switch, then Reset and Step: the sanction is in force
-    page.get_by_label("Send all workers home within 2 years (UNSCR 2397)").check()
+    slider.press("ArrowRight")
+    page.get_by_text("Workers per minder: 55 workers (running: 50 workers)").wait_for()
     page.locator(".v-input", has_text="Sanctions start in month").get_by_role("slider").press("Home")
-    page.get_by_role("button", name="Reset").click()
-    page.get_by_text("Before month 1").wait_for()
-    page.get_by_role("button", name="Step").click()
-    page.get_by_text("Sanctions in force: Send all workers home").wait_for()
+    page.get_by_text("Sanctions start in month: January 2016 (month 0) (running: January 2017 (month 12))").wait_for()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_text("(month 2 of 60)").wait_for()
+    assert "Sanctions in force: none" in page.inner_text(".olsim-month")
+    # Reset applies the changes and keeps the previous run, faint, on the charts
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_text("one per 55 workers").wait_for()
+    page.locator(".olsim-notice").wait_for(state="hidden")
+    page.get_by_text("the previous run (no sanctions; seed 0; 2 months run", exact=False).wait_for()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_text("Sanctions in force: Employers pay workers directly").wait_for()
+    if width <= 1180:  # and the controls close again
+        page.get_by_role("button", name="Hide controls").click()
+        controls.wait_for(state="hidden")
+    # the Info panel: what the model is, what to try, what the colours mean
+    page.get_by_role("button", name="Info", exact=True).click()
+    page.get_by_text("What to try").wait_for()
+    info = page.inner_text(".olsim-info")
+    assert "What the colours mean" in info and "caught escaping" in info and "previous run" in info
+    page.get_by_role("button", name="Close info").click()
+    page.locator(".olsim-info").wait_for(state="hidden")
+    # the charts are there, and large enough to read: the series at least 560 px wide
+    for cls in ("olsim-series", "olsim-kept", "olsim-camp"):
+        img = page.locator(f"img.{cls}, .{cls} img").first
+        assert img.evaluate("i => i.complete && i.naturalWidth") > 0, cls
+    assert page.locator("img.olsim-series, .olsim-series img").first.bounding_box()["width"] >= 560
     # a worker's story
     box = page.get_by_label("worker id")
     box.fill("7")
@@ -245,9 +292,31 @@ def test_page_in_a_browser(browser, server, tmp_path):
     assert "What happened to him" in body and "posted to gulf" in body
     # dollars shown as text, not typeset as mathematics between two dollar signs
     assert "paid an entry bribe of $" in body and "The state took $" in body and "he kept $" in body
-    shot = tmp_path / "classroom.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 50_000
-    if os.environ.get("OLSIM_SCREENSHOT"):  # to refresh the README's picture
-        shutil.copy(shot, os.environ["OLSIM_SCREENSHOT"])
+    assert not re.search(r"\bnan\b", body, re.I)
+    title.scroll_into_view_if_needed()  # the page scrolls inside Solara's container: a screenshot of the top
+    shot = tmp_path / f"classroom-{width}x{height}.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 30_000
+    if os.environ.get("OLSIM_SCREENSHOT") and width == 1400:  # to refresh the README's picture
+        page.screenshot(path=os.environ["OLSIM_SCREENSHOT"])
+    page.close()
+
+
+def test_page_when_the_camp_empties(browser, server):
+    """Repatriation from the first month at full compliance, played to the end: the camp empties, the page says
+    so in words (no 'nan'), and Play stops by itself at the calendar's end."""
+    page = _open(browser, server, 1400, 1000)
+    page.get_by_label("Send all workers home within 2 years (UNSCR 2397)").check()
+    page.locator(".v-input", has_text="Sanctions start in month").get_by_role("slider").press("Home")
+    page.get_by_text("Sanctions start in month: January 2016 (month 0)", exact=True).wait_for()
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.get_by_role("button", name="Pause", exact=True).wait_for()
+    page.get_by_text("(month 60 of 60)").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Play", exact=True).wait_for()  # stopped by itself
+    month = page.inner_text(".olsim-month")
+    assert "The camp is empty" in month
+    body = page.inner_text("body")
+    assert not re.search(r"\bnan\b", body, re.I)
+    assert page.get_by_role("button", name="Step", exact=True).is_disabled()
     page.close()

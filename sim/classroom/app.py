@@ -1,13 +1,15 @@
-"""The classroom page: the mesa engine in the browser (Mesa SolaraViz).
+"""The classroom page: the mesa engine in the browser (Solara, as Mesa's own visualisation uses).
 
     olsim classroom                   # serves http://127.0.0.1:8765 with params/classroom.toml
     olsim classroom --port 8800 params/classroom.toml
 
-Students step the model month by month, switch sanctions on and off, move
-the levers, and read one worker's story. The page runs `ClassroomModel`, the
-reference `OverseasLaborModel` built from a parameter file plus the page's
-controls; every control is a keyword of its constructor, so Reset rebuilds
-the model from the controls (SolaraViz calls ``type(model)(**controls)``).
+Students step the model month by month, switch sanctions on and off, move the levers, and read one worker's
+story. The page runs `ClassroomModel`, the reference `OverseasLaborModel` built from a parameter file plus the
+page's controls; every control is a keyword of its constructor, so Reset rebuilds the model from the controls
+(``type(model)(**controls)``, as Mesa's SolaraViz does). The page is laid out here rather than by SolaraViz,
+whose sidebar shows developer controls (play and render intervals, threads) and whose drawer loses its menu
+button on a tablet; the controls, their values and units, a notice of changes not yet applied, the previous
+run's faint lines, and an Info panel are the page's own. The charts are `charts.Charts`, updated in place.
 """
 
 from __future__ import annotations
@@ -19,12 +21,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import numpy as np  # noqa: E402
 import solara  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from mesa.visualization import SolaraViz  # noqa: E402
-from mesa.visualization.utils import update_counter  # noqa: E402
 
 from ..common import shipped  # noqa: E402
 from ..common.formatting import format_money  # noqa: E402
@@ -32,22 +29,15 @@ from ..core.params import Params, load_params, make_params, params_to_dict  # no
 from ..core.policies import POLICY_CLASSES  # noqa: E402
 from ..engines.mesa.model import OverseasLaborModel  # noqa: E402
 from .assets import use_npm_registry  # noqa: E402
+from .charts import STATUS_COLOURS, STATUS_WORDS, Charts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 use_npm_registry()  # the page's browser files, also where only package registries are reachable
 PARAMS_ENV = "OLSIM_CLASSROOM_PARAMS"
-DPI = 80  # the page's figures: sharp enough on a projector, cheap to redraw every month
 
 # the sanctions students can switch on: every policy kind, with its plain-language title
 SANCTIONS = {kind: cls.title or kind.replace("_", " ") for kind, cls in POLICY_CLASSES.items()}
-STATUS_COLOURS = {
-    "active": "#2ca02c", "completed": "#9ecae1", "sent_home": "#ff7f0e", "repatriated": "#9467bd",
-    "escaped": "#ffd92f", "caught": "#d62728", "dead": "#111111",
-}
-STATUS_WORDS = {
-    "active": "working", "completed": "finished his contract", "sent_home": "sent home", "repatriated": "repatriated",
-    "escaped": "escaped", "caught": "caught escaping", "dead": "died",
-}
+PLAY_SECONDS = 0.25  # a month on screen while playing: slow enough to follow, about 20 s for five years
 
 
 def classroom_file() -> Path:
@@ -137,12 +127,12 @@ def model_params(path: str | os.PathLike | None = None) -> dict:
     }
     for kind, label in SANCTIONS.items():
         controls[kind] = {"type": "Checkbox", "value": False, "label": label}
-        controls[f"{kind}_compliance"] = {"type": "SliderFloat", "value": 1.0, "label": "  compliance of host countries",
+        controls[f"{kind}_compliance"] = {"type": "SliderFloat", "value": 1.0, "label": "compliance of host countries",
                                           "min": 0.0, "max": 1.0, "step": 0.05}
     controls.update({
         "minder_ratio": {"type": "SliderInt", "value": p.population.minder_ratio, "label": "Workers per minder",
                          "min": 10, "max": 200, "step": 5},
-        "plan_level": {"type": "SliderFloat", "value": 1.0, "label": "Plan level (x the file's plan)",
+        "plan_level": {"type": "SliderFloat", "value": 1.0, "label": "Plan level",
                        "min": 0.5, "max": 1.5, "step": 0.05},
         "reprisal_severity": {"type": "SliderFloat", "value": p.state.reprisal_severity,
                               "label": "Reprisals against families", "min": 0.0, "max": 1.0, "step": 0.05},
@@ -154,128 +144,102 @@ def model_params(path: str | os.PathLike | None = None) -> dict:
     return controls
 
 
-# ---------------------------------------------------------------- what the page shows
+RULE_WORDS = {"plan": "a fixed plan per worker", "share": "a share of each worker's pay",
+              "group_quota": "a quota for the whole camp"}
 
 
-def camp_figure(model) -> Figure:
-    """Every worker ever posted, grouped by minder (a block) and team (a row), coloured by status."""
-    fig = Figure(figsize=(9, 6.2), dpi=DPI)
-    ax = fig.subplots()
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.1)
-    by_team: dict[int, list] = {}
-    for w in model.everyone:
-        by_team.setdefault(w.team, []).append(w)
-    by_minder: dict[int, list[int]] = {}
-    minder_of = {}
-    for team, members in by_team.items():
-        minder = members[-1].minder  # the minder of the newest member
-        minder_of[team] = minder
-        by_minder.setdefault(minder.minder_id, []).append(team)
-    minders = sorted(by_minder)
-    cols = max(1, int(np.ceil(np.sqrt(len(minders) * 1.5))))
-    widest = max((len(m) for m in by_team.values()), default=1)
-    deepest = max((len(t) for t in by_minder.values()), default=1)
-    xs, ys, colours, mx, my, mc = [], [], [], [], [], []
-    for k, minder_id in enumerate(minders):
-        bx, by = (k % cols) * (widest + 3), -(k // cols) * (deepest + 2)
-        teams = sorted(by_minder[minder_id])
-        m = minder_of[teams[0]]
-        mx.append(bx)
-        my.append(by - (len(teams) - 1) / 2)
-        mc.append("#444444" if m.status == "active" else "#bbbbbb")
-        for r, team in enumerate(teams):
-            for c, w in enumerate(by_team[team]):
-                xs.append(bx + 1.5 + c)
-                ys.append(by - r)
-                colours.append(STATUS_COLOURS[w.status])
-    # squares that fill about 80% of a cell: the cell's side in points, from the axes' size
-    width_cells = cols * (widest + 3)
-    height_cells = int(np.ceil(len(minders) / cols)) * (deepest + 2)
-    box = ax.get_position()
-    cell = min(box.width * fig.get_figwidth() * 72 / max(width_cells, 1),
-               box.height * fig.get_figheight() * 72 / max(height_cells, 1))
-    size = (0.8 * cell) ** 2
-    ax.scatter(xs, ys, c=colours, s=size, marker="s", linewidths=0)
-    ax.scatter(mx, my, c=mc, s=size * 3, marker="^", linewidths=0)
-    ax.set_xlim(-1, width_cells)
-    ax.set_ylim(-height_cells + 1, 1)
-    handles = [Line2D([], [], ls="", marker="s", color=c, label=STATUS_WORDS[k]) for k, c in STATUS_COLOURS.items()]
-    handles.append(Line2D([], [], ls="", marker="^", color="#444444", label="minder"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=4, fontsize=8, frameon=False)
-    ax.set_axis_off()
-    active = sum(1 for w in model.everyone if w.active)
-    ax.set_title(f"{model.calendar.date(model.month - 1) if model.month else 'before month 1'}: {active:,} workers in "
-                 f"{len(minders)} minders' units (a block) and teams (a row); every worker ever posted", fontsize=9)
-    return fig
+def value_words(key: str, value, params: Params) -> str:
+    """A control's value as the page shows it, with its unit: 'January 2017 (month 12)', '80%', '50 workers'."""
+    if key == "sanctions_start":
+        return f"{_month_name(params.calendar.date(int(value)))} (month {int(value)})"
+    if key.endswith("_compliance"):
+        return f"{float(value):.0%}"
+    if key in SANCTIONS:
+        return "on" if value else "off"
+    if key == "minder_ratio":
+        return f"{int(value)} workers"
+    if key == "plan_level":
+        plan = max(h.plan for h in params.hosts.values())
+        return f"x{float(value):.2f} = ${plan * float(value):,.0f} a month"
+    if key == "reprisal_severity":
+        return f"{float(value):.2f} (0 none, 1 the worst)"
+    if key == "remittance_rule":
+        return RULE_WORDS.get(value, str(value))
+    return str(value)
 
 
-def series_figure(model) -> Figure:
-    """Revenue and take; escapes, catches and send-homes; the plan."""
-    rows = model.aggregator.monthly
-    fig = Figure(figsize=(9, 6.2), dpi=DPI)
-    ax_money, ax_people, ax_plan = fig.subplots(3, 1, sharex=True)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.96, bottom=0.08, hspace=0.12)
-    months = [r["month"] for r in rows]
-    ax_money.plot(months, [r["state_take"] / 1e3 for r in rows], label="state take", color="#d62728")
-    ax_money.plot(months, [r["revenue_delivered"] / 1e3 for r in rows], label="revenue delivered home", color="#1f77b4")
-    ax_money.set_ylabel("$k a month")
-    ax_money.legend(fontsize=8)
-    for col, colour, label in (("escaped", "#e6ab02", "escaped"), ("caught", "#d62728", "caught"),
-                               ("sent_home", "#ff7f0e", "sent home"), ("repatriated", "#9467bd", "repatriated")):
-        ax_people.plot(months, np.cumsum([r[col] for r in rows]), color=colour, label=label)
-    ax_people.set_ylabel("workers, total so far")
-    ax_people.legend(fontsize=8, ncol=4)
-    ax_plan.plot(months, [r["plan_mean"] for r in rows], color="#333333")
-    ax_plan.set_ylabel("plan, $ a month")
-    ax_plan.set_xlabel("month")
-    for ax in (ax_money, ax_people, ax_plan):
-        ax.grid(alpha=0.3)
-    if not rows:
-        ax_money.set_title("press Step to run the first month", fontsize=9)
-    return fig
+def _month_name(ym: str) -> str:
+    import calendar
+
+    y, m = ym.split("-")
+    return f"{calendar.month_name[int(m)]} {y}"
 
 
-def kept_figure(model) -> Figure:
-    """What each worker kept this month (after the state's take, bribes and side jobs)."""
-    kept = [w.retained for w in model.workers if w.active]
-    fig = Figure(figsize=(6, 3.6), dpi=DPI)
-    ax = fig.subplots()
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.15)
-    if model.month and kept:
-        ax.hist(kept, bins=40, color="#2ca02c")
-        ax.axvline(float(np.median(kept)), color="k", lw=1, label=f"median ${np.median(kept):,.0f}")
-        ax.legend(fontsize=8)
-    ax.set_xlabel("kept this month, $")
-    ax.set_ylabel("workers")
-    ax.set_title("what workers kept this month", fontsize=9)
-    return fig
+def control_label(key: str, spec: dict) -> str:
+    """A control's words, with its sanction's name for a compliance slider."""
+    if key.endswith("_compliance"):
+        return f"{SANCTIONS[key.removesuffix('_compliance')]}: compliance of host countries"
+    return spec["label"]
+
+
+def pending_changes(pending: dict, applied: dict, params: Params, specs: dict) -> list[str]:
+    """The controls set differently from the running model, in words: 'Workers per minder: 60 workers (running: 50
+    workers)'. A compliance slider of a sanction that is off on both sides does not count."""
+    out = []
+    for k, v in pending.items():
+        if k not in specs or not isinstance(specs[k], dict) or applied.get(k) == v:
+            continue
+        if k.endswith("_compliance") and not (pending.get(k.removesuffix("_compliance")) or
+                                             applied.get(k.removesuffix("_compliance"))):
+            continue
+        out.append(f"{control_label(k, specs[k])}: {value_words(k, v, params)} "
+                   f"(running: {value_words(k, applied.get(k), params)})")
+    return out
+
+
+# ---------------------------------------------------------------- what the page says
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def month_story(model) -> str:
-    """A short plain-language account of the last month."""
+    """A short plain-language account of the last month (no 'nan': an empty camp says so)."""
     if not model.month:
         return (f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
                 f"watched by {len(model.active_minders())} minders (one per {model.p.population.minder_ratio} workers) "
-                f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. Press **Step** to run one month, or ▶ to play.")
+                f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. Press **Step** to run one month, or "
+                f"**Play** to run month after month.")
     r = model.aggregator.monthly[-1]
-    lines = [f"### {r['date']} (month {r['month'] + 1} of {model.p.calendar.months})",
-             f"{r['workers_working']:,} workers worked about {r['hours_mean']:.1f} hours a day and earned "
-             f"{format_money(r['wages_gross'] + r['side_earnings'])}. The state took {format_money(r['state_take'])}; "
-             f"{format_money(r['revenue_delivered'])} reached it at home"
-             + (f" ({format_money(r['revenue_interdicted'])} was seized on the way)" if r["revenue_interdicted"] >= 1 else "") + ". "
-             f"Minders took {format_money(r['bribes_paid'])} in bribes. The typical worker kept ${r['retained_median']:,.0f}."]
+    lines = [f"### {r['date']} (month {r['month'] + 1} of {model.p.calendar.months})"]
+    if r["workers_working"]:
+        lines.append(
+            f"{_plural(r['workers_working'], 'worker', 'workers')} worked about {r['hours_mean']:.1f} hours a day and "
+            f"earned {format_money(r['wages_gross'] + r['side_earnings'])}. The state took {format_money(r['state_take'])}; "
+            f"{format_money(r['revenue_delivered'])} reached it at home"
+            + (f" ({format_money(r['revenue_interdicted'])} was seized on the way)" if r["revenue_interdicted"] >= 1 else "")
+            + f". Minders took {format_money(r['bribes_paid'])} in bribes. The typical worker kept "
+            f"{format_money(r['retained_median'])}.")
+    else:
+        lines.append("**The camp is empty**: no one worked this month, the state took nothing from it"
+                     + (f", and {format_money(r['revenue_delivered'])} of earlier takings reached it"
+                        if r["revenue_delivered"] >= 1 else "") + ".")
     events = []
     if r["escape_attempts"]:
-        events.append(f"{r['escape_attempts']} tried to escape: {r['escaped']} got away, {r['caught']} were caught")
-    for col, words in (("sent_home", "were sent home by their minders"), ("repatriated", "were repatriated under the UN mandate"),
-                       ("deaths", "died"), ("completed", "finished their contracts"), ("deployed", "new workers arrived")):
+        events.append(f"{_plural(r['escape_attempts'], 'worker tried', 'workers tried')} to escape: "
+                      f"{r['escaped']:,} got away, {r['caught']:,} {'was' if r['caught'] == 1 else 'were'} caught")
+    for col, one, many in (("sent_home", "was sent home by his minder", "were sent home by their minders"),
+                           ("repatriated", "was repatriated under the UN order", "were repatriated under the UN order"),
+                           ("deaths", "died", "died"),
+                           ("completed", "finished his contract", "finished their contracts"),
+                           ("deployed", "new worker arrived", "new workers arrived")):
         if r[col]:
-            events.append(f"{r[col]} {words}" if col != "deployed" else f"{r[col]} {words}")
+            events.append(f"{r[col]:,} {one if r[col] == 1 else many}")
     if events:
         lines.append("This month: " + "; ".join(events) + ".")
     lines.append(f"Sanctions in force: {r['policies'] or 'none'}.")
     return "\n\n".join(lines)
-
 
 
 def worker_story(model, worker_id: int) -> str:
@@ -302,6 +266,8 @@ def worker_story(model, worker_id: int) -> str:
     return "\n".join(lines)
 
 
+
+
 def show(markdown_text: str, classes: list[str]):
     """Markdown as HTML: solara.Markdown would typeset '$1.4M ... $1.1M' as mathematics."""
     import html
@@ -311,65 +277,241 @@ def show(markdown_text: str, classes: list[str]):
     solara.HTML(tag="div", unsafe_innerHTML=markdown.markdown(html.escape(markdown_text, quote=False)), classes=classes)
 
 
-@solara.component
-def CampView(model):
-    update_counter.get()
-    solara.FigureMatplotlib(camp_figure(model), format="png", dependencies=[update_counter.value, model])
+# ---------------------------------------------------------------- the page
+INFO = """
+### What this is
+
+A camp of North Korean workers abroad, month by month: the state demands a fixed sum (the *plan*) from each
+worker, minders watch them and take bribes, workers take side jobs, some try to escape, and the money goes home
+past sanctions. Every number comes from the model's assumptions and their sources (docs/ODD.md), not from data
+about this camp.
+
+### What to try (docs/classroom.md has the full exercises)
+
+1. **Where does the money go?** Step a few months; read *The month* and the histogram; open a worker's story.
+2. **Send them all home, with half the countries complying.** Switch on *Send all workers home*; run five
+   years at compliance 100%, then Reset at 50%. Watch the plan.
+3. **Pay the workers, not the state.** Only *Employers pay workers directly* on; compare with exercise 1.
+4. **Inspections.** Only *Labour inspections* on: hours and deaths fall, but what do workers keep?
+5. **Fear, minders and escape.** *Reprisals against families* at 0 and 0.5; *Workers per minder* at 10 and 150.
+6. **Who bears the risk?** The three ways the state takes its share; then the plan level at 1.3.
+
+After Reset, the previous run stays on the charts as faint dashed lines, so you can see what a switch changed.
+
+### What the colours mean
+"""
+
+
+def info_markdown() -> str:
+    swatches = "\n".join(f"- <span class='olsim-swatch' style='background:{c}'></span> {STATUS_WORDS[k]}"
+                         for k, c in STATUS_COLOURS.items())
+    return (INFO + "In the camp, each square is a worker:\n\n" + swatches +
+            "\n- ▲ a minder (grey once he has left)\n\nIn the charts: the revenue that reached the state is the solid "
+            "blue line, the state's take the dash-dotted orange one; each kind of exit has its own marker "
+            "(circle escaped, cross caught, square sent home, triangle repatriated); dashed vertical lines mark when "
+            "the sanctions start.\n\nThe page is built with Mesa (the model) and Solara (the page).\n")
+
+
+CSS = """
+.olsim-page{padding:10px 18px;font-size:17px;line-height:1.45;max-width:1800px;margin:0 auto}
+.olsim-title{font-size:clamp(1.3rem,2.3vw,2.0rem);font-weight:600;margin:2px 0 8px;line-height:1.2;white-space:normal}
+.olsim-buttons{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin-bottom:8px}
+.olsim-buttons .v-btn{font-size:16px !important;text-transform:none !important;min-height:42px}
+.olsim-grid{display:grid;grid-template-columns:minmax(300px,360px) minmax(0,1fr);gap:20px;align-items:start}
+.olsim-controls{border:1px solid #ddd;border-radius:6px;padding:8px 12px;background:#fafafa}
+.olsim-controls .v-label{font-size:15px !important;color:#222 !important;white-space:normal;height:auto !important}
+.olsim-controls .v-input{margin-top:2px}
+.olsim-controls .v-input.v-slider{display:flex;flex-direction:column;align-items:stretch;margin-top:10px}
+.olsim-controls .v-slider .v-input__prepend{margin:0 0 0 0;padding:0}
+.olsim-controls .v-slider .v-input__control{width:100%}
+.olsim-controls .v-slider .v-label{font-size:15px !important;color:#222 !important;opacity:1 !important;white-space:normal}
+.olsim-controls .v-slider.v-input--horizontal .v-slider__container{margin:0 8px}
+.olsim-controls .v-selection-control .v-label{font-size:15px !important;color:#222 !important;opacity:1 !important}
+.olsim-controls .v-checkbox .v-input__details,.olsim-controls .v-slider .v-input__details{display:none}
+.olsim-controls .v-checkbox{margin-top:0}
+.olsim-controls .v-checkbox .v-selection-control{min-height:36px}
+.olsim-controls>.v-sheet{row-gap:4px !important}
+b:has(> a[href="https://solara.dev"]){display:none}
+.olsim-main{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px;align-items:start}
+.olsim-wide{grid-column:1 / -1;max-width:980px}
+.olsim-main img{width:100%;height:auto}
+.olsim-caption{font-size:15px;color:#333;margin:2px 0 10px}
+.olsim-notice{background:#fff4d6;border:2px solid #E69F00;border-radius:6px;padding:8px 12px;margin:6px 0 10px}
+.olsim-info{background:#eef6fb;border:1px solid #56B4E9;border-radius:6px;padding:4px 16px;margin:6px 0 10px}
+.olsim-swatch{display:inline-block;width:15px;height:15px;border:1px solid #666;vertical-align:middle;margin-right:4px}
+.olsim-legend span{margin-right:12px;white-space:nowrap}
+.olsim-toggle{display:none !important}
+.olsim-hidden{display:none}
+.olsim-notice ul{margin:4px 0 0;padding-left:1.4em}
+@media (max-width:1180px){
+  .olsim-grid{grid-template-columns:minmax(0,1fr)}
+  .olsim-toggle{display:inline-flex !important}
+  .olsim-closed{display:none}
+}
+@media (max-width:900px){.olsim-main{grid-template-columns:minmax(0,1fr)}}
+"""
+
+
+def _defaults(specs: dict) -> dict:
+    return {k: (v["value"] if isinstance(v, dict) else v) for k, v in specs.items()}
 
 
 @solara.component
-def SeriesView(model):
-    update_counter.get()
-    solara.FigureMatplotlib(series_figure(model), format="png", dependencies=[update_counter.value, model])
+def Controls(specs: dict, pending: solara.Reactive, params: Params):
+    """Every control a lesson needs, each with its value and unit in its label; a sanction's compliance slider
+    appears when the sanction is switched on."""
+    values = pending.value
+
+    def setter(key):
+        def set_value(v):
+            pending.set({**pending.value, key: v})
+        return set_value
+
+    solara.HTML(tag="h2", unsafe_innerHTML="Controls", style={"font-size": "1.2rem", "margin": "4px 0"})
+    solara.HTML(tag="p", unsafe_innerHTML="Set them, then press <b>Reset</b> to start again with them.",
+                classes=["olsim-caption"])
+    for key, spec in specs.items():
+        if not isinstance(spec, dict):
+            continue
+        if key.endswith("_compliance") and not values.get(key.removesuffix("_compliance")):
+            continue
+        label = f"{control_label(key, spec)}: {value_words(key, values[key], params)}"
+        if spec["type"] == "Checkbox":
+            solara.Checkbox(label=spec["label"], value=bool(values[key]), on_value=setter(key))
+        elif spec["type"] == "SliderInt":
+            solara.SliderInt(label, value=int(values[key]), min=spec["min"], max=spec["max"], step=spec["step"],
+                             on_value=setter(key), thumb_label=False)
+        elif spec["type"] == "SliderFloat":
+            solara.SliderFloat(label, value=float(values[key]), min=spec["min"], max=spec["max"], step=spec["step"],
+                               on_value=setter(key), thumb_label=False)
+        elif spec["type"] == "Select":
+            solara.Select(label=spec["label"], values=spec["values"], value=values[key], on_value=setter(key))
+            solara.HTML(tag="p", unsafe_innerHTML=f"now: {value_words(key, values[key], params)}",
+                        classes=["olsim-caption"])
 
 
 @solara.component
-def KeptView(model):
-    update_counter.get()
-    solara.FigureMatplotlib(kept_figure(model), format="png", dependencies=[update_counter.value, model])
-
-
-@solara.component
-def MonthView(model):
-    update_counter.get()
-    show(month_story(model), ["olsim-month"])
-
-
-@solara.component
-def WorkerView(model):
-    update_counter.get()
+def WorkerView(model, tick: int):
     worker_id, set_worker_id = solara.use_state(0)
     with solara.Column(classes=["olsim-worker"]):
-        solara.Markdown("### One worker's story\nType a worker's id (0 is the first posted) to read what happened to him.")
+        solara.HTML(tag="h3", unsafe_innerHTML="One worker's story")
+        solara.HTML(tag="p", unsafe_innerHTML="Type a worker's id (0 is the first posted) and press Enter.",
+                    classes=["olsim-caption"])
         solara.InputInt("worker id", value=worker_id, on_value=lambda v: set_worker_id(int(v or 0)), continuous_update=False)
         show(worker_story(model, worker_id), ["olsim-worker-story"])
 
 
-def make_page(path: str | os.PathLike | None = None):
-    """The page for a parameter file (default: $OLSIM_CLASSROOM_PARAMS or params/classroom.toml).
+def _previous_words(model, applied: dict, specs: dict) -> str:
+    rows = model.aggregator.monthly
+    rev = sum(r["revenue_delivered"] for r in rows) / max(1, len(rows)) * 12
+    on = [SANCTIONS[k] for k in SANCTIONS if applied.get(k)]
+    return (f"{', '.join(on) if on else 'no sanctions'}; seed {applied.get('seed')}; {len(rows)} months run; "
+            f"revenue {format_money(rev)} a year")
 
-    Mesa's SolaraViz gives the controls (Reset, Play/Pause, Step) and the
-    model's parameters in the sidebar; the views are laid out here in fixed
-    rows rather than in SolaraViz's draggable grid, which does not render in
-    this Solara version's front end.
-    """
-    path = path or classroom_file()
-    controls = solara.use_memo(lambda: model_params(path), [str(path)])
-    defaults = {k: (v["value"] if isinstance(v, dict) else v) for k, v in controls.items()}
-    first = solara.use_memo(lambda: ClassroomModel(**defaults), [str(path)])
+
+@solara.component
+def ClassroomPage(path: str | None = None):
+    path = str(path or classroom_file())
+    specs = solara.use_memo(lambda: model_params(path), [path])
+    params = solara.use_memo(lambda: load_params(path), [path])
+    first = solara.use_memo(lambda: ClassroomModel(**_defaults(specs)), [path])
     model = solara.use_reactive(first)
-    SolaraViz(model, components=[], model_params=controls,
-              name="Overseas labour under sanctions: a classroom model", play_interval=150)
-    with solara.Column(style={"padding": "8px 16px"}):
-        with solara.Columns([5, 4]):
-            MonthView(model.value)
-            KeptView(model.value)
-        with solara.Columns([1, 1]):
-            CampView(model.value)
-            SeriesView(model.value)
-        WorkerView(model.value)
+    pending = solara.use_reactive(_defaults(specs))
+    applied = solara.use_reactive(_defaults(specs))
+    previous = solara.use_reactive(None)  # {"rows": the previous run's months, "words": its settings}
+    tick = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    open_controls = solara.use_reactive(False)
+    show_info = solara.use_reactive(False)
+    m = model.value
+    charts = solara.use_memo(lambda: Charts(m, previous.value["rows"] if previous.value else None), [m])
+
+    def images():
+        charts.update()
+        return charts.images()
+
+    series_png, kept_png, camp_png = solara.use_memo(images, [charts, m.month])
+
+    def step_once():
+        if model.value.running:
+            model.value.step()
+            tick.set(tick.value + 1)
+
+    def play():
+        import time
+
+        while playing.value and model.value.running:
+            t = time.perf_counter()
+            step_once()
+            time.sleep(max(0.02, PLAY_SECONDS - (time.perf_counter() - t)))
+        playing.set(False)
+
+    solara.use_thread(play, dependencies=[playing.value])
+
+    def reset():
+        playing.set(False)
+        if model.value.month:
+            previous.set({"rows": list(model.value.aggregator.monthly),
+                          "words": _previous_words(model.value, applied.value, specs)})
+        settings = dict(pending.value)
+        model.set(ClassroomModel(**settings))
+        applied.set(settings)
+        tick.set(tick.value + 1)
+
+    changes = pending_changes(pending.value, applied.value, params, specs)
+    solara.Style(CSS)
+    with solara.Div(classes=["olsim-page"]):
+        solara.HTML(tag="h1", unsafe_innerHTML="Overseas labour under sanctions: a classroom model",
+                    classes=["olsim-title"])
+        with solara.Div(classes=["olsim-buttons"]):
+            solara.Button("Step", on_click=step_once, disabled=playing.value or not m.running, outlined=True)
+            solara.Button("Pause" if playing.value else "Play", on_click=lambda: playing.set(not playing.value),
+                          disabled=not m.running and not playing.value, outlined=True)
+            solara.Button("Reset", on_click=reset, outlined=not changes, color="warning" if changes else None)
+            solara.Button("Hide controls" if open_controls.value else "Show controls", classes=["olsim-toggle"],
+                          on_click=lambda: open_controls.set(not open_controls.value), outlined=True)
+            solara.Button("Close info" if show_info.value else "Info", on_click=lambda: show_info.set(not show_info.value),
+                          outlined=True)
+        # the notice and the Info panel always hold their place in the page (empty and hidden when not needed),
+        # so that showing them does not make Solara rebuild the charts below
+        with solara.Div(classes=["olsim-notice"] + ([] if changes else ["olsim-hidden"])):
+            show("**Not in force yet: these changes take effect when you press Reset** (the run on screen "
+                 "keeps its settings until then).\n\n" + "\n".join(f"- {c}" for c in changes) if changes else "",
+                 ["olsim-notice-text"])
+        with solara.Div(classes=["olsim-info"] + ([] if show_info.value else ["olsim-hidden"])):
+            solara.HTML(tag="div", unsafe_innerHTML=_markdown_html(info_markdown()) if show_info.value else "",
+                        classes=["olsim-info-text"])
+        with solara.Div(classes=["olsim-grid"]):
+            with solara.Div(classes=["olsim-controls"] + ([] if open_controls.value else ["olsim-closed"])):
+                Controls(specs, pending, params)
+            with solara.Div(classes=["olsim-main"]):
+                with solara.Div():
+                    show(month_story(m), ["olsim-month"])
+                with solara.Div():
+                    solara.Image(kept_png, classes=["olsim-kept"])
+                    solara.HTML(tag="p", unsafe_innerHTML="What each worker kept this month, after the state's take, "
+                                "bribes and side jobs; the dashed line is the median.", classes=["olsim-caption"])
+                with solara.Div(classes=["olsim-wide"]):
+                    solara.Image(series_png, classes=["olsim-series"])
+                    note = (f"Faint dashed lines: the previous run ({previous.value['words']})." if previous.value
+                            else "After Reset, this run stays on the charts as faint dashed lines.")
+                    solara.HTML(tag="p", unsafe_innerHTML=note, classes=["olsim-caption", "olsim-previous"])
+                with solara.Div(classes=["olsim-wide"]):
+                    solara.Image(camp_png, classes=["olsim-camp"])
+                    legend = "".join(f"<span><span class='olsim-swatch' style='background:{c}'></span>"
+                                     f"{STATUS_WORDS[k]}</span>" for k, c in STATUS_COLOURS.items())
+                    solara.HTML(tag="p", unsafe_innerHTML=legend + "<span>▲ minder</span>",
+                                classes=["olsim-caption", "olsim-legend"])
+                with solara.Div(classes=["olsim-wide"]):
+                    WorkerView(m, tick.value)
+
+
+def _markdown_html(text: str) -> str:
+    import markdown
+
+    return markdown.markdown(text)
 
 
 @solara.component
 def Page():
-    make_page(os.environ.get(PARAMS_ENV))
+    ClassroomPage(os.environ.get(PARAMS_ENV))

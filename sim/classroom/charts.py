@@ -1,0 +1,325 @@
+"""The classroom page's charts, made for a projector: large text, dates on the axis, zero-based money, the
+sanctions' start marked, ranges that stay put from month to month, nothing empty before the first Step, and
+colour-blind-safe colours (Okabe-Ito) with a marker or a word wherever colour carries meaning.
+
+A `Charts` object belongs to one model: it builds its three figures once and each month only updates their data
+(lines, bars, the camp's image), which is what keeps a Step fast. The previous run (the model before the last
+Reset) is drawn faint on the series, so a class can see what a switch changed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+DPI = 100
+TEXT, TICKS, TITLE = 13, 12, 14  # points: at the page's width about 15-18 px on screen
+
+# what a square in the camp means: Okabe-Ito colours, each also named in the legend and the Info panel
+STATUS_COLOURS = {
+    "active": "#0072B2", "completed": "#BBBBBB", "sent_home": "#E69F00", "repatriated": "#CC79A7",
+    "escaped": "#F0E442", "caught": "#D55E00", "dead": "#000000",
+}
+STATUS_WORDS = {
+    "active": "working", "completed": "finished his contract", "sent_home": "sent home", "repatriated": "repatriated",
+    "escaped": "escaped", "caught": "caught escaping", "dead": "died",
+}
+STATUS_CODE = {s: i + 1 for i, s in enumerate(STATUS_COLOURS)}  # 0 = an empty cell
+FAINT = "#9A9A9A"
+
+# the series: (column, colour, marker, words); counts are totals so far
+PEOPLE = [("escaped", "#009E73", "o", "escaped"), ("caught", "#D55E00", "X", "caught escaping"),
+          ("sent_home", "#E69F00", "s", "sent home"), ("repatriated", "#CC79A7", "^", "repatriated")]
+
+
+def month_date(start: str, month: int) -> float:
+    """The middle of month ``month`` of a calendar starting at ``start`` (YYYY-MM), as a decimal year: plain
+    numbers on the axis draw far faster than dates, and the ticks are labelled with the years."""
+    y, m = (int(x) for x in start.split("-"))
+    return y + (m - 1 + month + 0.5) / 12
+
+
+def png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+class Blit:
+    """A figure whose still parts (axes, ticks, grid, legends) are drawn once and kept as a background; each
+    month only its moving artists are drawn on a copy of it (matplotlib's blitting), then encoded as PNG.
+    `invalidate` (after an axis grows) redraws the background once."""
+
+    def __init__(self, fig: Figure, moving: list):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig, self.moving = fig, moving
+        self.canvas = FigureCanvasAgg(fig)
+        for a in moving:
+            a.set_animated(True)
+        self.background = None
+
+    def invalidate(self):
+        self.background = None
+
+    def png(self) -> bytes:
+        from PIL import Image
+
+        if self.background is None:
+            self.canvas.draw()  # everything but the moving artists
+            self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.canvas.restore_region(self.background)
+        for a in self.moving:
+            self.fig.draw_artist(a)
+        w, h = self.canvas.get_width_height()
+        buf = io.BytesIO()
+        Image.frombuffer("RGBA", (w, h), bytes(self.canvas.buffer_rgba()), "raw", "RGBA", 0, 1).save(
+            buf, format="PNG", compress_level=1)
+        return buf.getvalue()
+
+
+def _nice_top(x: float) -> float:
+    """A round upper bound at or above ``x`` (1, 2 or 5 times a power of ten)."""
+    if not x > 0 or not math.isfinite(x):
+        return 1.0
+    p = 10 ** math.floor(math.log10(x))
+    return next(m * p for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * p >= x)
+
+
+def sanction_starts(params) -> list[tuple[int, str]]:
+    """(month, words) of each policy's start within the calendar, border closures aside."""
+    out = []
+    for p in params.policies:
+        if p.kind == "border_closure":
+            continue
+        m = params.calendar.index(p.start)
+        if 0 <= m < params.calendar.months:
+            out.append((m, p.label or p.kind.replace("_", " ")))
+    return out
+
+
+class Charts:
+    """The page's three figures for one model, updated in place each month."""
+
+    def __init__(self, model, previous: list[dict] | None = None):
+        self.model = model
+        p = model.p
+        self.months = p.calendar.months
+        self.start = p.calendar.start
+        self.dates = [month_date(self.start, k) for k in range(self.months)]
+        self.previous = previous or []
+        self.shown_month = -1
+        workers = max(1, model.workers_initial)
+        take = sum(h.workers * h.plan for h in p.hosts.values()) / 1e3  # $k a month the state expects
+        self.money_top = _nice_top(max(1.35 * take, *[1.1 * r["state_take"] / 1e3 for r in self.previous] or [0]))
+        self.people_top = _nice_top(max(0.05 * workers, *[1.1 * self._cum(self.previous, c)[-1]
+                                                          for c, *_ in PEOPLE if self.previous] or [0]))
+        self.plan_top = _nice_top(1.6 * max(h.plan for h in p.hosts.values()))
+        wage = max(h.wage for h in p.hosts.values())
+        self.kept_edges = np.linspace(0.0, _nice_top(wage), 29)
+        self.kept_top = _nice_top(workers / 4)
+        self._series()
+        self._kept()
+        self._camp()
+        self.series_blit = Blit(self.series_fig, [self.l_take, self.l_rev, *self.l_people.values(), self.l_plan,
+                                                  self.waiting])
+        self.kept_blit = Blit(self.kept_fig, [*self.bars, self.median_line, self.kept_title, self.kept_note])
+        self.camp_blit = Blit(self.camp_fig, [self.camp_img, self.minder_dots, self.camp_title])
+        self.camp_shape = None
+        self.update()
+
+    @staticmethod
+    def _cum(rows, col):
+        return np.cumsum([r[col] for r in rows]) if rows else np.zeros(0)
+
+    # ---------------------------------------------------------------- series
+    def _series(self):
+        fig = Figure(figsize=(8.4, 8.0), dpi=DPI)
+        ax_m, ax_p, ax_plan = fig.subplots(3, 1, sharex=True)
+        fig.subplots_adjust(left=0.12, right=0.97, top=0.91, bottom=0.06, hspace=0.62)
+        self.series_fig, self.ax_money, self.ax_people, self.ax_plan = fig, ax_m, ax_p, ax_plan
+        lo, hi = self.dates[0] - 0.5 / 12, self.dates[-1] + 0.5 / 12
+        years = [y for y in range(math.ceil(lo), math.floor(hi) + 1) if hi - y > 0.1]  # no label cut at the edge
+        for ax in (ax_m, ax_p, ax_plan):
+            ax.set_xlim(self.dates[0] - 0.5 / 12, self.dates[-1] + 0.5 / 12)
+            ax.set_xticks(years, [str(y) for y in years])
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=TICKS)
+            for m, _ in sanction_starts(self.model.p):
+                ax.axvline(self.dates[m], color="#000000", ls=(0, (5, 4)), lw=1.2)
+        prev = self.previous
+        if prev:
+            pd_ = [month_date(self.start, r["month"]) for r in prev]
+            ax_m.plot(pd_, [r["revenue_delivered"] / 1e3 for r in prev], color=FAINT, lw=1.6, ls="--")
+            for col, *_ in PEOPLE:
+                ax_p.plot(pd_, self._cum(prev, col), color=FAINT, lw=1.3, ls="--")
+            ax_plan.plot(pd_, [r["plan_mean"] for r in prev], color=FAINT, lw=1.6, ls="--")
+        self.l_take, = ax_m.plot([], [], color="#D55E00", lw=2.2, ls="-.", label="the state's take")
+        self.l_rev, = ax_m.plot([], [], color="#0072B2", lw=2.6, label="reached the state")
+        self.l_people = {col: ax_p.plot([], [], color=c, lw=2.2, marker=mk, markevery=6, ms=7, label=w)[0]
+                         for col, c, mk, w in PEOPLE}
+        self.l_plan, = ax_plan.plot([], [], color="#000000", lw=2.4)
+        ax_m.set_title(r"money, \$ thousand a month", fontsize=TITLE, loc="left")
+        ax_p.set_title("workers so far", fontsize=TITLE, loc="left")
+        ax_plan.set_title(r"the plan each worker must pay, \$ a month"
+                          + (" (faint: previous run)" if prev else ""), fontsize=TITLE, loc="left")
+        extra = [Line2D([], [], color=FAINT, ls="--", lw=1.6, label="previous run")] if prev else []
+        # legends above the axes, right of the titles: never over the data
+        ax_m.legend(handles=[self.l_rev, self.l_take, *extra], fontsize=TICKS - 1, loc="lower right", ncol=2,
+                    bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.2, columnspacing=1.0)
+        ax_p.legend(fontsize=TICKS - 1, loc="lower right", ncol=2, bbox_to_anchor=(1.0, 1.0), frameon=False,
+                    borderaxespad=0.2, columnspacing=1.0)
+        ax_m.set_ylim(0, self.money_top)
+        ax_p.set_ylim(0, self.people_top)
+        ax_plan.set_ylim(0, self.plan_top)
+        self.waiting = ax_m.text(0.5, 0.5, "press Step to run the first month", transform=ax_m.transAxes,
+                                 ha="center", va="center", fontsize=TEXT, color="#444444")
+        starts = sanction_starts(self.model.p)
+        if starts:
+            ax_plan.text(self.dates[starts[0][0]], self.plan_top * 0.04, "  sanctions start", fontsize=TICKS - 1,
+                         ha="left", va="bottom")
+
+    # ---------------------------------------------------------------- kept histogram
+    def _kept(self):
+        fig = Figure(figsize=(6.0, 3.9), dpi=DPI)
+        ax = fig.subplots()
+        fig.subplots_adjust(left=0.15, right=0.97, top=0.87, bottom=0.2)
+        e = self.kept_edges
+        self.bars = ax.bar(e[:-1], np.zeros(len(e) - 1), width=np.diff(e), align="edge", color="#0072B2",
+                           edgecolor="white", lw=0.6)
+        self.median_line = ax.axvline(np.nan, color="#000000", lw=2.0, ls="--")
+        ax.set_xlim(e[0], e[-1])
+        ax.set_ylim(0, self.kept_top)
+        ax.set_xlabel(fr"kept this month, \$ (the last bar: \${e[-2]:,.0f} or more)", fontsize=TEXT)
+        ax.set_ylabel("workers", fontsize=TEXT)
+        ax.tick_params(labelsize=TICKS)
+        ax.grid(alpha=0.3, axis="y")
+        self.kept_title = ax.set_title("", fontsize=TITLE, loc="left")
+        self.kept_fig, self.ax_kept = fig, ax
+        self.kept_note = ax.text(0.5, 0.55, "", transform=ax.transAxes, ha="center", va="center", fontsize=TEXT,
+                                 color="#444444")
+
+    # ---------------------------------------------------------------- camp
+    def _camp(self):
+        fig = Figure(figsize=(8.4, 5.6), dpi=DPI)
+        ax = fig.subplots()
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.01)
+        cmap = ListedColormap(["#FFFFFF", *STATUS_COLOURS.values()])
+        self.camp_img = ax.imshow(np.zeros((1, 1)), cmap=cmap, vmin=0, vmax=len(STATUS_COLOURS), interpolation="nearest",
+                                  aspect="equal")
+        self.minder_dots = ax.scatter([], [], marker="^", s=60, c="#444444", linewidths=0)
+        ax.set_axis_off()  # the colours' words are in the page's text beside the image (and the Info panel)
+        self.camp_title = ax.set_title("", fontsize=TITLE, loc="left")
+        self.camp_fig, self.ax_camp = fig, ax
+
+    def _camp_grid(self):
+        """The camp as an image: every worker ever posted, grouped by minder (a block) and team (a row)."""
+        model = self.model
+        by_team: dict[int, list] = {}
+        for w in model.everyone:
+            by_team.setdefault(w.team, []).append(w)
+        by_minder: dict[int, list[int]] = {}
+        minder_of = {}
+        for team, members in by_team.items():
+            minder = members[-1].minder
+            minder_of[team] = minder
+            by_minder.setdefault(minder.minder_id, []).append(team)
+        minders = sorted(by_minder)
+        cols = max(1, int(np.ceil(np.sqrt(len(minders) * 1.5))))
+        widest = max((len(m) for m in by_team.values()), default=1)
+        deepest = max((len(t) for t in by_minder.values()), default=1)
+        bw, bh = widest + 3, deepest + 2
+        rows = int(np.ceil(len(minders) / cols)) if minders else 1
+        grid = np.zeros((rows * bh, cols * bw), dtype=np.int8)
+        mx, my, mc = [], [], []
+        for k, minder_id in enumerate(minders):
+            x0, y0 = (k % cols) * bw, (k // cols) * bh
+            teams = sorted(by_minder[minder_id])
+            m = minder_of[teams[0]]
+            mx.append(x0)
+            my.append(y0 + (len(teams) - 1) / 2)
+            mc.append("#444444" if m.status == "active" else "#BBBBBB")
+            for r, team in enumerate(teams):
+                codes = [STATUS_CODE[w.status] for w in by_team[team]]
+                grid[y0 + r, x0 + 2:x0 + 2 + len(codes)] = codes
+        return grid, (mx, my, mc), len(minders)
+
+    # ---------------------------------------------------------------- each month
+    def update(self) -> None:
+        """Bring the three figures to the model's current month (only what changed is redrawn)."""
+        model = self.model
+        if model.month == self.shown_month:
+            return
+        self.shown_month = model.month
+        rows = model.aggregator.monthly
+        d = self.dates[:len(rows)]
+        take = [r["state_take"] / 1e3 for r in rows]
+        rev = [r["revenue_delivered"] / 1e3 for r in rows]
+        self.l_take.set_data(d, take)
+        self.l_rev.set_data(d, rev)
+        self.waiting.set_visible(not rows)
+        top = max([self.money_top, *(1.1 * v for v in take)])
+        if top > self.money_top:  # only ever grows: the axis does not jump about
+            self.money_top = _nice_top(top)
+            self.ax_money.set_ylim(0, self.money_top)
+            self.series_blit.invalidate()
+        for col, *_ in PEOPLE:
+            y = self._cum(rows, col)
+            self.l_people[col].set_data(d, y)
+            if len(y) and 1.1 * y[-1] > self.people_top:
+                self.people_top = _nice_top(1.1 * y[-1])
+                self.ax_people.set_ylim(0, self.people_top)
+                self.series_blit.invalidate()
+        plan = [r["plan_mean"] for r in rows]
+        self.l_plan.set_data(d, plan)
+        if plan and max(plan) * 1.1 > self.plan_top:
+            self.plan_top = _nice_top(max(plan) * 1.1)
+            self.ax_plan.set_ylim(0, self.plan_top)
+            self.series_blit.invalidate()
+        # kept this month
+        kept = np.array([w.retained for w in model.workers if w.active], dtype=float)
+        e = self.kept_edges
+        counts = np.histogram(np.clip(kept, e[0], e[-1] - 1e-9), bins=e)[0] if model.month and len(kept) else \
+            np.zeros(len(e) - 1, dtype=int)
+        for bar, h in zip(self.bars, counts):
+            bar.set_height(h)
+        if counts.max(initial=0) > 0.95 * self.kept_top:
+            self.kept_top = _nice_top(counts.max() / 0.95)
+            self.ax_kept.set_ylim(0, self.kept_top)
+            self.kept_blit.invalidate()
+        when = model.calendar.date(model.month - 1) if model.month else "before month 1"
+        if model.month and len(kept):
+            med = float(np.median(kept))
+            self.median_line.set_xdata([med, med])
+            self.kept_title.set_text(fr"kept in {when}: median \${med:,.0f} (dashed)")
+            self.kept_note.set_text("")
+        else:
+            self.median_line.set_xdata([np.nan, np.nan])
+            self.kept_title.set_text("what workers kept this month")
+            self.kept_note.set_text("no one is in the camp" if model.month else "press Step to run the first month")
+        # the camp
+        grid, (mx, my, mc), n_minders = self._camp_grid()
+        self.camp_img.set_data(grid)
+        if grid.shape != self.camp_shape:  # a new block or row: the axes change, so the background too
+            self.camp_shape = grid.shape
+            self.camp_blit.invalidate()
+        self.camp_img.set_extent((-0.5, grid.shape[1] - 0.5, grid.shape[0] - 0.5, -0.5))
+        self.minder_dots.set_offsets(np.column_stack([mx, my]) if mx else np.zeros((0, 2)))
+        self.minder_dots.set_color(mc)
+        self.ax_camp.set_xlim(-0.5, grid.shape[1] - 0.5)
+        self.ax_camp.set_ylim(grid.shape[0] - 0.5, -0.5)
+        active = sum(1 for w in model.everyone if w.active)
+        self.camp_title.set_text(f"the camp, {when}: {active:,} working, {n_minders} minders' units\n"
+                                 f"(a block: one minder's unit; a row: one team; every worker ever posted)")
+
+    def images(self) -> tuple[bytes, bytes, bytes]:
+        """The three figures as PNG: series, kept, camp (each blitted on its still background)."""
+        return self.series_blit.png(), self.kept_blit.png(), self.camp_blit.png()
