@@ -722,7 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cls = sub.add_parser(
         "classroom", help="serve the classroom page (step the model, pull the levers, read a worker's story)",
-        description="Serve an interactive page (Mesa SolaraViz) on 127.0.0.1 running the mesa engine: step the model "
+        description="Serve an interactive page (Solara) on 127.0.0.1 running the mesa engine: step the model "
                     "month by month, switch sanctions on and off, move the levers, read one worker's story. "
                     "The lesson is docs/classroom.md.",
         epilog=EXAMPLES_CLASSROOM, formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -320,3 +320,59 @@ def test_page_when_the_camp_empties(browser, server):
     assert not re.search(r"\bnan\b", body, re.I)
     assert page.get_by_role("button", name="Step", exact=True).is_disabled()
     page.close()
+
+
+# ---------------------------------------------------------------- the lesson's figures are the model's
+def _lesson(**controls) -> dict:
+    """One exercise's settings run as the page runs them (the array engine gives the mesa engine's tables)."""
+    from sim import run
+
+    r = run(classroom_params(**controls), engine="array", seed=0)
+    m, s = r.monthly, r.summary
+    empty = m.loc[m["workers_active"] == 0, "date"]
+    return {"rev": f"${s['revenue_delivered_per_year'] / 1e6:.1f}M", "kept": f"${s['retained_per_worker_month']:.0f}",
+            "share": s["worker_share_kept"], "escaped": int(m["escaped"].sum()), "caught": int(m["caught"].sum()),
+            "attempts": int(m["escape_attempts"].sum()), "deaths": int(m["deaths"].sum()),
+            "sent": int(m["sent_home"].sum()), "hours": f"{s['hours_mean']:.1f}", "plan": f"${m['plan_mean'].max():.0f}",
+            "empty": empty.iloc[0] if len(empty) else None, "m": m}
+
+
+def _about(n: int, to: int = 100) -> str:
+    return f"about {round(n / to) * to:,}"
+
+
+def test_the_lesson_quotes_the_model():
+    """Every figure docs/classroom.md's exercises quote, recomputed at seed 0 over the five years: a change to the
+    model that moves one fails here until the lesson is updated (issue 18: exercises with measured figures)."""
+    doc = re.sub(r"\s+", " ", (ROOT / "docs" / "classroom.md").read_text(encoding="utf-8"))
+    base = _lesson()
+    m0 = base["m"]
+    take = m0["state_take"].sum() / (m0["wages_gross"].sum() + m0["side_earnings"].sum())
+    assert 0.75 <= take <= 0.85 and "takes about four-fifths" in doc
+    assert f"${(m0['wages_gross'].iloc[0] + m0['side_earnings'].iloc[0]) / 1e6:.1f}M earned in a month it takes about " \
+           f"${m0['state_take'].iloc[0] / 1e6:.1f}M" in doc
+    assert 150 <= m0["retained_median"].iloc[:12].median() <= 170 and "typical worker keeps $150–170" in doc
+    assert f"about {base['share']:.0%} of his pay" in doc
+    full, half = _lesson(repatriation=True), _lesson(repatriation=True, repatriation_compliance=0.5)
+    assert full["empty"] is not None and full["empty"] <= "2018-12" and "empties the camp by the end of 2018" in doc
+    assert f"falls from {base['rev']} a year to {full['rev']}" in doc
+    assert f"revenue falls only to {half['rev']}" in doc and f"(from $550 to {half['plan']} a month)" in doc
+    assert f"({half['kept']} a month instead of {base['kept']})" in doc
+    assert f"{_about(half['sent'], 1000)} are sent home by their minders for missing it ({base['sent']} without" in doc
+    direct = _lesson(direct_wages=True)
+    assert f"({base['rev']} → {direct['rev']} a year)" in doc and f"({direct['kept']} a month instead of {base['kept']}" in doc
+    assert f"({direct['attempts']} attempts over five years instead of {base['attempts']}; {direct['escaped']} get " \
+           f"away instead of {base['escaped']})" in doc
+    insp = _lesson(labor_inspections=True)
+    assert f"Hours fall from {base['hours']} to {insp['hours']} a day and deaths from {base['deaths']} to " \
+           f"{insp['deaths']} over five years" in doc
+    assert f"({insp['kept']} a month) and {_about(insp['sent'])} are sent home" in doc
+    fearless, afraid, asylum = _lesson(reprisal_severity=0.0), _lesson(reprisal_severity=0.5), _lesson(asylum_access=True)
+    assert f"{fearless['attempts']} workers try over five years ({fearless['escaped']} get away, " \
+           f"{fearless['caught']} are caught)" in doc
+    assert f"at 0.5 only {afraid['attempts']} try" in doc
+    assert f"successful escapes from {base['escaped']} to {asylum['escaped']}" in doc
+    share, higher = _lesson(remittance_rule="share"), _lesson(plan_level=1.3)
+    assert f"workers keep {share['kept']} a month and the state {share['rev']} a year" in doc
+    assert f"the state gets more ({base['rev']})" in doc and f"revenue rises to {higher['rev']} a year" in doc
+    assert f"{_about(higher['sent'], 1000)} are sent home for failing to pay it" in doc

@@ -124,7 +124,8 @@ class Charts:
                                                           for c, *_ in PEOPLE if self.previous] or [0]))
         self.plan_top = _nice_top(1.6 * max(h.plan for h in p.hosts.values()))
         wage = max(h.wage for h in p.hosts.values())
-        self.kept_edges = np.linspace(0.0, _nice_top(wage), 29)
+        top = _nice_top(wage)
+        self.kept_edges = np.arange(0.0, top + 1e-9, 25.0 if top <= 1000 else top / 40)  # $25 bars
         self.kept_top = _nice_top(workers / 4)
         self._series()
         self._kept()
