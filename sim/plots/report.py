@@ -206,11 +206,15 @@ def series(monthly: pd.DataFrame, labels: dict[str, str], reference: str, scale:
     """Monthly series per scenario: the mean over runs and (for up to four scenarios) the band holding 90% of
     runs; totals at full scale; each distinct sanction start a dashed line, the border closure shaded."""
     m = monthly.copy()
-    m["escaped"] = m.groupby("run_id")["escaped"].transform(lambda s: s.rolling(12, min_periods=1).mean())
+    # a 12-month mean (from the 6th month on: a mean of fewer months is mostly noise at small scales)
+    m["escaped"] = m.groupby("run_id")["escaped"].transform(lambda s: s.rolling(12, min_periods=6).mean())
     scenarios = _order(m["scenario"], labels)
     styles = scenario_styles(scenarios, reference)
     bands = len(scenarios) <= 4 if bands is None else bands
     starts, closures = _events(policies)
+    first, final = m["date"].min(), m["date"].max()
+    starts = [(d, w) for d, w in starts if first <= d <= final]  # only what happens within the months shown
+    closures = [(a, b) for a, b in closures if a <= final and (b is None or b >= first)]
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.6), sharex=True)
     for ax, (col, div, what, total) in zip(axes.flat, SERIES):
         f = div * (scale if total else 1.0)
@@ -227,8 +231,11 @@ def series(monthly: pd.DataFrame, labels: dict[str, str], reference: str, scale:
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))  # from zero, or below it where the data go
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=9.5)
+        last = m["date"].max()
         for a, b in closures:
-            ax.axvspan(pd.to_datetime(a, format="%Y-%m"), pd.to_datetime(b or m["date"].max(), format="%Y-%m"),
+            if a > last:
+                continue
+            ax.axvspan(pd.to_datetime(a, format="%Y-%m"), pd.to_datetime(min(b or last, last), format="%Y-%m"),
                        color="#999999", alpha=0.15, lw=0)
         for d, _ in starts:
             ax.axvline(pd.to_datetime(d, format="%Y-%m"), color="#555555", ls=(0, (4, 3)), lw=1.0)
