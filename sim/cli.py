@@ -185,8 +185,9 @@ def cmd_run(args) -> int:
         failed = ResultsError(f"--out {out}: {_reason(e, out)}; the results were saved to {folder} instead")
     folder = out if folder == out.absolute() else folder
     s = result.summary
-    print(f"overseas-labor-sim: {s['months']} months from {params.calendar.start}, {args.engine} engine, seed {args.seed}, "
-          f"{result.manifest['wall_seconds']:.1f} s")
+    warm = f" after a {params.calendar.warmup}-month warm-up" if params.calendar.warmup else ""
+    print(f"overseas-labor-sim: {s['months']} months from {params.calendar.start}{warm}, {args.engine} engine, "
+          f"seed {args.seed}, {result.manifest['wall_seconds']:.1f} s")
     print(summary_table(s))
     print(f"results: {folder}/ (monthly.parquet, hosts.parquet, workers.parquet, manifest.json)")
     if args.profile:
