@@ -1,0 +1,329 @@
+"""Mutation testing of the model's core (issue 19, item 4): run by hand, not in CI.
+
+    python benchmarks/mutation.py                  # from the repository root; 3-7 minutes on 2 cores
+    python benchmarks/mutation.py --max-children 2 --show
+    python benchmarks/mutation.py --report-only    # the table of the last run again
+
+Mutates ``sim/core/rules.py``, ``sim/core/policies.py``, ``sim/core/state_books.py`` and
+``sim/results/tables.py`` with mutmut 3.2 and runs a fast subset of the tests (``TESTS`` below) against each
+mutant, then prints, per module, the mutants, how many the tests killed, how many survived, the rest (timeouts,
+mutants no selected test reaches, not checked), the score (killed / mutants) and the survivors.
+
+mutmut 3.2 reads its settings only from ``setup.cfg`` (``do_not_mutate``, ``also_copy``, ``max_stack_depth``; no
+``[tool.mutmut]``, no ``paths_to_mutate``), finds the code to mutate by guessing (``lib``, ``src`` or a folder named
+like the current one) and runs every test it can find. So this script builds a staging copy,
+``build/mutation/sim/`` (``build/`` is ignored by git), holding the package, the selected tests, the parameter
+and experiment files, pyproject.toml, a pytest.ini and a setup.cfg, and runs ``mutmut run`` there; nothing in
+the checkout is touched. Afterwards, for a closer look::
+
+    cd build/mutation/sim && mutmut show <mutant name>       # or: mutmut browse
+
+Numba is off (``NUMBA_DISABLE_JIT=1``): mutmut's trampolines cannot be compiled, and with the JIT off every rule
+runs as the plain Python the tests check anyway. Changes to the staged copy only, none changing what the code
+does, each working around mutmut 3.2:
+
+* ``@rule`` / ``@kernel`` functions are written ``def f(...)`` then ``f = rule(f)``: mutmut 3.2 skips decorated
+  functions, and these are the per-agent equations;
+* the pydantic policy classes get ``ignored_types=(dict,)``: mutmut puts each method's table of mutants on its
+  class as an unannotated dict, which pydantic would reject as a field without a type;
+* each method's mutants are bound to ``self`` (`generate_mutants`): mutmut 3.2 calls them unbound, so every
+  mutant of a method would die of a TypeError, whatever it changed;
+* the staged ``tests/conftest.py`` gets a guard that stops the run unless ``sim`` is imported from mutmut's
+  ``mutants/`` copy; records each test's whole duration (mutmut 3.2 keeps the teardown's, ~0 s, and limits a
+  mutant's CPU time to twice that plus 2 s); ends a mutant's run that reaches its CPU limit as a timeout (mutmut
+  3.2 records a run killed by a signal as survived); and gives pytest 9's items the ``_nodeid`` mutmut reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = ROOT / "build" / "mutation" / "sim"  # named like the package: mutmut 3.2 then mutates ./sim
+MUTATED = ("sim/core/rules.py", "sim/core/policies.py", "sim/core/state_books.py", "sim/results/tables.py")
+# fast tests that reach the core directly (each mutant runs only the ones that call the mutated function, fastest
+# first); no simulation: with the JIT off even a small run takes seconds, and each mutant would pay for it
+TESTS = (
+    "tests/test_core_mutants.py",
+    "tests/test_rules_by_value.py",
+    "tests/test_levers_by_value.py",
+    "tests/test_statistics_by_hand.py",
+    "tests/test_rules.py",
+)
+ALSO_COPY = ("params", "experiments", "pyproject.toml", "pytest.ini")
+DECORATORS = ("rule", "kernel")  # sim.core.compiled's decorators
+
+# slow tests left out (with the JIT off a random-parameter run of the array engine takes seconds per example)
+DESELECT = ("tests/test_identities.py::test_identities_hold_over_random_valid_parameters",)
+
+GUARD = '''
+# ---- added by benchmarks/mutation.py (the staged copy only) ----
+import os as _os
+import resource as _resource
+import signal as _signal
+from pathlib import Path as _Path
+
+import sim
+import sim.core.rules
+
+# stop the run unless the tests import the mutated copy of sim
+_HERE = _Path(__file__).resolve().parents[1]
+if not _Path(sim.__file__).resolve().is_relative_to(_HERE) or not hasattr(sim.core.rules, "x_next_plans__mutmut_orig"):
+    raise RuntimeError(f"mutation testing: sim is imported from {sim.__file__}, not from the mutants in {_HERE}")
+
+_DURATION = {}
+
+
+def pytest_collection_modifyitems(items):
+    # mutmut 3.2 reads item._nodeid, which newer pytest no longer has
+    for item in items:
+        if not hasattr(item, "_nodeid"):
+            item._nodeid = item.nodeid
+
+
+def pytest_sessionstart(session):
+    # in a mutant's run: mutmut limits its CPU time (soft = hard, so the kernel sends SIGKILL, which mutmut 3.2
+    # records as "survived"); a soft limit a second earlier lets it end as mutmut's "timeout" (exit code 36)
+    if _os.environ.get("MUTANT_UNDER_TEST", "").startswith("sim."):
+        soft, hard = _resource.getrlimit(_resource.RLIMIT_CPU)
+        if hard != _resource.RLIM_INFINITY and hard > 1:
+            _signal.signal(_signal.SIGXCPU, lambda *_: _os._exit(36))
+            _resource.setrlimit(_resource.RLIMIT_CPU, (hard - 1, hard))
+
+
+import pytest as _pytest
+
+
+@_pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # mutmut 3.2 keeps the last phase's duration (the teardown's, ~0 s) as the test's, and so limits each mutant's
+    # run to ~2 s of CPU; record the whole test (setup + call + teardown) instead (a wrapper: after mutmut's hook)
+    report = yield
+    if _os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        import mutmut
+
+        _DURATION[item.nodeid] = _DURATION.get(item.nodeid, 0.0) + call.duration
+        mutmut.duration_by_test[item.nodeid] = _DURATION[item.nodeid]
+    return report
+'''
+
+
+def fail(message: str) -> None:
+    print(f"mutation.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def undecorate(source: str) -> str:
+    """Each module-level ``@rule``/``@kernel`` function as a plain ``def`` followed by ``f = rule(f)``."""
+    lines = source.splitlines(keepends=True)
+    tree = ast.parse(source)
+    found = [node for node in tree.body if isinstance(node, ast.FunctionDef) and len(node.decorator_list) == 1
+             and isinstance(node.decorator_list[0], ast.Name) and node.decorator_list[0].id in DECORATORS]
+    for node in reversed(found):  # bottom up, so the line numbers above stay valid
+        deco = node.decorator_list[0]
+        lines.insert(node.end_lineno, f"{node.name} = {deco.id}({node.name})\n")
+        del lines[deco.lineno - 1]
+    out = "".join(lines)
+    ast.parse(out)
+    return out
+
+
+def allow_mutant_tables(source: str) -> str:
+    """Let pydantic models hold mutmut's per-method mutant tables (plain dicts on the class)."""
+    out, n = re.subn(r"^(class PolicyBase\(Strict\):\n(    \"\"\".*?\"\"\"\n)?)",
+                     "\\1\n    model_config = {\"ignored_types\": (dict,)}  # staged copy only: mutmut's tables of mutants\n",
+                     source, count=1, flags=re.M | re.S)
+    if n != 1:
+        fail("sim/core/policies.py: class PolicyBase(Strict) not found (update allow_mutant_tables)")
+    return out
+
+
+def stage(tests) -> None:
+    """The staging copy: the package (mutated modules prepared), the selected tests, setup.cfg, the guard."""
+    if STAGE.parent.exists():
+        shutil.rmtree(STAGE.parent)
+    STAGE.mkdir(parents=True)
+    shutil.copytree(ROOT / "sim", STAGE / "sim", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "_shipped"))
+    for name in MUTATED:
+        path = STAGE / name
+        text = undecorate(path.read_text(encoding="utf-8"))
+        if name.endswith("policies.py"):
+            text = allow_mutant_tables(text)
+        path.write_text(text, encoding="utf-8")
+    (STAGE / "tests").mkdir()
+    if (ROOT / "tests" / "__init__.py").is_file():
+        shutil.copy(ROOT / "tests" / "__init__.py", STAGE / "tests" / "__init__.py")
+    conftest = ROOT / "tests" / "conftest.py"
+    shared = conftest.read_text(encoding="utf-8") if conftest.is_file() else ""
+    (STAGE / "tests" / "conftest.py").write_text(shared + "\n\n" + GUARD, encoding="utf-8")  # one conftest: mutmut ignores import mismatches
+    for test in tests:
+        if not (ROOT / test).is_file():
+            fail(f"{test}: no such test file")
+        shutil.copy(ROOT / test, STAGE / "tests" / Path(test).name)
+    for name in ("params", "experiments"):
+        shutil.copytree(ROOT / name, STAGE / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", STAGE / "pyproject.toml")  # sim.common.shipped reads params/ beside it
+    # pytest reads pytest.ini before pyproject.toml: the tests, and the ones left out
+    ini = ["[pytest]", "testpaths = tests", "addopts = -p no:cacheprovider"] + [f"    --deselect {t}" for t in DESELECT]
+    (STAGE / "pytest.ini").write_text("\n".join(ini) + "\n", encoding="utf-8")
+    # mutmut walks only the .py files of sim/: the package's data files are copied in as they are
+    data = sorted(str(p.relative_to(STAGE)) for p in (STAGE / "sim").rglob("*") if p.is_file() and p.suffix != ".py")
+    others = sorted(str(p.relative_to(STAGE)) for p in (STAGE / "sim").rglob("*.py") if str(p.relative_to(STAGE)) not in MUTATED)
+    cfg = ["[mutmut]", "do_not_mutate ="] + [f"    {p}" for p in others]
+    cfg += ["also_copy ="] + [f"    {p}" for p in (*ALSO_COPY, *data)]
+    (STAGE / "setup.cfg").write_text("\n".join(cfg) + "\n", encoding="utf-8")
+
+
+# mutmut 3.2 calls a method's mutants unbound (``mutants[name](*args)``, without ``self``), so every mutant of a
+# method would die of a TypeError whatever it changes; the staged mutants get their table bound to ``self``
+BIND = '''
+class _MutmutBound:  # added by benchmarks/mutation.py: a method's mutants, bound to the instance
+    def __init__(self, obj, table):
+        self.obj, self.table = obj, table
+
+    def __getitem__(self, name):
+        return self.table[name].__get__(self.obj)
+
+'''
+METHOD_TABLE = re.compile(r'object\.__getattribute__\(self, "([^"]+__mutmut_mutants)"\)')
+
+
+def generate_mutants(env) -> None:
+    """Let mutmut write the mutants (as ``mutmut run`` would), then bind each method's mutants to ``self``; the
+    files keep mutmut's timestamps, so ``mutmut run`` takes them as up to date."""
+    code = ("from mutmut.__main__ import read_config, create_mutants, copy_also_copy_files\n"
+            "read_config(); create_mutants(); copy_also_copy_files()")
+    if subprocess.call([sys.executable, "-c", code], cwd=STAGE, env={**env, "MUTANT_UNDER_TEST": "mutant_generation"}):
+        fail("mutmut could not write the mutants")
+    for name in MUTATED:
+        path = STAGE / "mutants" / name
+        stat = path.stat()
+        text = path.read_text(encoding="utf-8")
+        text, n = METHOD_TABLE.subn(r'_MutmutBound(self, object.__getattribute__(self, "\1"))', text)
+        if n:
+            at = text.index("from inspect import signature as _mutmut_signature")
+            text = text[:at] + BIND + text[at:]
+            ast.parse(text)
+            path.write_text(text, encoding="utf-8")
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def environment() -> dict:
+    env = dict(os.environ)
+    env["NUMBA_DISABLE_JIT"] = "1"
+    env.pop("PYTHONPATH", None)  # mutmut puts mutants/ first on sys.path; nothing else may shadow it
+    env["PYTHONHASHSEED"] = "0"
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = env["MKL_NUM_THREADS"] = "1"
+    return env
+
+
+def results() -> dict[str, dict[str, int]]:
+    """Per mutated module: mutant name -> mutmut's exit code (from mutmut's .meta files)."""
+    out = {}
+    for name in MUTATED:
+        meta = STAGE / "mutants" / (name + ".meta")
+        if not meta.is_file():
+            fail(f"{meta}: mutmut wrote no results for {name}")
+        out[name] = json.loads(meta.read_text())["exit_code_by_key"]
+    return out
+
+
+def status(code) -> str:
+    from mutmut.__main__ import status_by_exit_code
+
+    return status_by_exit_code.get(code, f"exit code {code}")
+
+
+_FUNCTIONS: dict[str, dict[str, str]] = {}
+
+
+def mutated_line(mutant: str, module: str) -> str:
+    """The lines a mutant changes, as in the staged copy (``mutmut show`` gives the whole diff)."""
+    import difflib
+
+    if module not in _FUNCTIONS:
+        source = (STAGE / "mutants" / module).read_text(encoding="utf-8")
+        found = {}
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef) and "__mutmut_" in node.name:
+                found[node.name] = ast.get_source_segment(source, node)
+        _FUNCTIONS[module] = found
+    name = mutant.rpartition(".")[2]
+    functions = _FUNCTIONS[module]
+    orig, new = functions.get(name.rpartition("__mutmut_")[0] + "__mutmut_orig"), functions.get(name)
+    if orig is None or new is None:
+        return "(diff not found)"
+    a, b = orig.splitlines()[1:], new.splitlines()[1:]  # the def lines differ by name only
+    changed = [line.strip() for line in difflib.ndiff(a, b) if line.startswith("+ ")]
+    return " | ".join(changed)[:160] or "(a line removed)"
+
+
+def report(codes: dict[str, dict[str, int]], show: bool) -> int:
+    rows, survivors, unresolved = [], [], {}
+    for name, by_mutant in codes.items():
+        states = {m: status(c) for m, c in by_mutant.items()}
+        killed = sum(s == "killed" for s in states.values())
+        survived = sum(s == "survived" for s in states.values())
+        rows.append((name, len(states), killed, survived, len(states) - killed - survived))
+        survivors += [(m, name) for m, s in sorted(states.items()) if s == "survived"]
+        for m, s in sorted(states.items()):
+            if s not in ("killed", "survived"):
+                unresolved.setdefault(s, []).append(m)
+    total = ("total", *(sum(r[i] for r in rows) for i in range(1, 5)))
+    print(f"\n{'module':<26} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout/other':>13} {'score %':>8}")
+    for r in (*rows, total):
+        score = 100.0 * r[2] / r[1] if r[1] else float("nan")
+        print(f"{r[0]:<26} {r[1]:>7} {r[2]:>7} {r[3]:>8} {r[4]:>13} {score:>8.1f}")
+    print(f"\nsurvivors ({len(survivors)}):")
+    for mutant, module in survivors:
+        print(f"  {mutant}" + (f"\n      {mutated_line(mutant, module)}" if show else ""))
+    for state, mutants in unresolved.items():
+        print(f"\n{state} ({len(mutants)}):")
+        for mutant in mutants[:50]:
+            print(f"  {mutant}")
+        if len(mutants) > 50:
+            print(f"  ... and {len(mutants) - 50} more")
+    print(f"\n(cd {STAGE.relative_to(ROOT)} && mutmut show <name>) shows a mutant's diff against the staged copy")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--max-children", type=int, default=min(2, os.cpu_count() or 1), help="parallel mutants (default 2)")
+    ap.add_argument("--tests", nargs="+", default=list(TESTS), help="test files to run against the mutants")
+    ap.add_argument("--show", action="store_true", help="print each survivor's mutated line")
+    ap.add_argument("--report-only", action="store_true", help="print the table of the last run, without running")
+    ap.add_argument("mutants", nargs="*", help="only these mutants (mutmut's names or globs, e.g. 'sim.core.rules.x_clip*')")
+    args = ap.parse_args(argv)
+    try:
+        import mutmut
+    except ImportError:
+        fail("mutmut is not installed (pip install 'mutmut==3.2.*')")
+    if not str(getattr(mutmut, "__version__", "")).startswith("3.2"):
+        print(f"mutation.py: warning: written for mutmut 3.2, found {getattr(mutmut, '__version__', '?')}", file=sys.stderr)
+    if sys.platform == "win32":
+        fail("mutmut 3 needs fork (Linux or macOS)")
+    if not args.report_only:
+        t0 = time.monotonic()
+        stage(args.tests)
+        env = environment()
+        generate_mutants(env)
+        cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children), *args.mutants]
+        rc = subprocess.call(cmd, cwd=STAGE, env=env)
+        print(f"\nmutmut run: exit code {rc}, {time.monotonic() - t0:.0f} s")
+        if rc != 0:
+            fail(f"mutmut run failed (exit code {rc}); see its output above")
+    return report(results(), args.show)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
