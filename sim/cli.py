@@ -386,8 +386,8 @@ def _check_compare_numbers(args) -> None:
         problems.append(f"--replicates {args.replicates}: must be 1 to 10,000")
     if not 0 < args.scale <= 1:
         problems.append(f"--scale {args.scale:g}: must be more than 0 and at most 1 (the share of every host's workers)")
-    if args.months is not None and not 1 <= args.months <= 2400:
-        problems.append(f"--months {args.months}: must be 1 to 2,400")
+    if args.months is not None and not 1 <= args.months <= 1200:
+        problems.append(f"--months {args.months}: must be 1 to 1,200")
     if not 0 <= args.seed <= 2**62:
         problems.append(f"--seed {args.seed}: must be from 0 to 2^62")
     if not 0 <= args.warmup <= 600:

@@ -310,6 +310,14 @@ def test_page_when_the_camp_empties(browser, server):
     page.locator(".v-input", has_text="Sanctions start in month").get_by_role("slider").press("Home")
     page.get_by_text("Sanctions start in month: January 2016 (month 0)", exact=True).wait_for()
     page.get_by_role("button", name="Reset", exact=True).click()
+    # Pause never leaves a month half done: after each Pause, Step still advances one month
+    for _ in range(3):
+        page.get_by_role("button", name="Play", exact=True).click()
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.get_by_role("button", name="Play", exact=True).wait_for()
+        month = int(re.search(r"\(month (\d+) of 60\)", page.inner_text(".olsim-month") + "(month 0 of 60)")[1])
+        page.get_by_role("button", name="Step", exact=True).click()
+        page.get_by_text(f"(month {month + 1} of 60)").wait_for(timeout=20_000)
     page.get_by_role("button", name="Play", exact=True).click()
     page.get_by_role("button", name="Pause", exact=True).wait_for()
     page.get_by_text("(month 60 of 60)").wait_for(timeout=120_000)

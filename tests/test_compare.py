@@ -82,7 +82,7 @@ def test_the_headline_is_the_runs_at_full_scale(compared):
 
 def test_the_workbook_holds_the_tables(compared):
     sheets = pd.read_excel(compared / "report.xlsx", sheet_name=None)
-    assert {"headline", "scenarios", "about", "summary"} <= set(sheets)
+    assert {"headline", "scenarios", "about", "summary (simulated scale)"} <= set(sheets)
     assert set(sheets["headline"]["outcome"]) == set(HEADLINE)
     assert list(sheets["scenarios"]["scenario"]) == ["no sanctions (reference)", "history"]
 
@@ -251,3 +251,96 @@ n = 6
     assert head.loc[("none", k), "level_high"] == pytest.approx(np.quantile(a, 0.975), rel=1e-9)
     assert head.loc[("history", k), "change_low"] == pytest.approx(np.quantile(b - a, 0.025), rel=1e-9)
     assert "the range holding 95% of the 6 runs" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_report_without_reference_runs_says_so(compared, tmp_path, capsys):
+    """An interrupted comparison whose reference has no finished run yet: the report is written, with the levels
+    and the series, says that no change can be computed, and draws no figure of changes."""
+    copy = tmp_path / "noref"
+    shutil.copytree(compared, copy)
+    runs = pd.read_parquet(copy / "runs.parquet")
+    runs[runs["scenario"] == "history"].to_parquet(copy / "runs.parquet")
+    for sub in ("monthly", "distributions", "rows"):
+        for f in (copy / sub).glob("no_sanctions.*"):
+            f.unlink()
+    assert main(["report", str(copy)]) == 0
+    md = (copy / "report.md").read_text(encoding="utf-8")
+    assert "has no finished runs yet" in md and (copy / "plots" / "series.png").exists()
+    assert not (copy / "plots" / "changes.png").exists() and not (copy / "plots" / "welfare.png").exists()
+
+
+def test_one_replicate_still_places_the_trade_off(tmp_path, monkeypatch):
+    """With one replicate there is no interval (NaN bounds): the levels' axes still reach the points."""
+    from sim.explore.analysis import ExperimentResult
+    from sim.explore.report import headline
+    from sim.plots import report as fig
+
+    out = tmp_path / "one"
+    assert main(["compare", NO_SANCTIONS, HISTORY, "--replicates", "1", "--scale", str(SCALE), "--months", "12",
+                 "--warmup", "0", "--out", str(out), "--processes", "1", "-q"]) == 0
+    result = ExperimentResult.load(out)
+    seen = {}
+    monkeypatch.setattr(fig, "save", lambda f, path, tight=True: seen.setdefault("fig", f) and path)
+    table = headline(result)
+    fig.tradeoff(table, {}, "no_sanctions", "", tmp_path / "t.png", "")
+    levels = seen["fig"].axes[0]
+    rev = table.set_index(["scenario", "outcome"]).loc[("no_sanctions", "revenue_delivered_per_year"), "level"] / 1e6
+    assert levels.get_xlim()[1] > rev > 0
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--months", "1190", "--warmup", "36"], "months + warmup must be at most 1200"),
+    (["--months", "1201"], "--months 1201: must be 1 to 1,200"),
+])
+def test_a_calendar_too_long_is_one_line(extra, words, tmp_path, capsys):
+    assert main(["compare", NO_SANCTIONS, HISTORY, *extra, "--out", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+
+
+def test_files_with_different_calendars_are_refused(tmp_path, capsys):
+    short = tmp_path / "short.toml"
+    short.write_text('[calendar]\nmonths = 6\nstart = "2018-01"\n')
+    assert main(["compare", NO_SANCTIONS, str(short), "--out", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different calendars" in err[0] and "6 months from 2018-01" in err[0]
+
+
+def test_the_reference_is_the_file_named_exactly(tmp_path):
+    from sim.explore.compare import compare_experiment
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d in ("a", "b"):
+        shutil.copy(NO_SANCTIONS, tmp_path / d / "x.toml")
+    files = [str(tmp_path / "a" / "x.toml"), str(tmp_path / "b" / "x.toml")]
+    _, plan = compare_experiment(files, reference=str(tmp_path / "b" / "x.toml"), replicates=1, scale=0.004, months=2)
+    assert plan.reference == "x-2"  # the second file, not the first of that name
+    with pytest.raises(Exception, match="2 compared files are named x"):
+        compare_experiment(files, reference="elsewhere/x.toml", replicates=1, scale=0.004, months=2)
+
+
+def test_labels_cannot_break_the_markdown(tmp_path):
+    exp = tmp_path / "e.toml"
+    exp.write_text(f"""
+name = "labels"
+replicates = 2
+months = 6
+scale = 0.004
+outcomes = ["revenue_delivered_per_year", "retained_per_worker_month"]
+[[scenarios]]
+name = "none"
+label = "none | <b>ref</b> *x*"
+params = "{NO_SANCTIONS}"
+[[scenarios]]
+name = "history"
+params = "{HISTORY}"
+""")
+    out = tmp_path / "out"
+    assert main(["experiment", str(exp), "--out", str(out), "--processes", "1", "--quiet"]) == 0
+    assert main(["report", str(out)]) == 0
+    md = (out / "report.md").read_text(encoding="utf-8")
+    header = next(line for line in md.splitlines() if line.startswith("| outcome |"))
+    assert header.count(" | ") == 2 and r"none \| \<b\>ref\</b\> \*x\*" in header
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<b>ref</b>" not in html and "&lt;b&gt;ref&lt;/b&gt;" in html

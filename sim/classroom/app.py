@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import threading
 from pathlib import Path
 
 import matplotlib
@@ -189,9 +190,8 @@ def pending_changes(pending: dict, applied: dict, params: Params, specs: dict) -
     for k, v in pending.items():
         if k not in specs or not isinstance(specs[k], dict) or applied.get(k) == v:
             continue
-        if k.endswith("_compliance") and not (pending.get(k.removesuffix("_compliance")) or
-                                             applied.get(k.removesuffix("_compliance"))):
-            continue
+        if k.endswith("_compliance") and not pending.get(k.removesuffix("_compliance")):
+            continue  # the compliance of a sanction that will be off does not matter
         out.append(f"{control_label(k, specs[k])}: {value_words(k, v, params)} "
                    f"(running: {value_words(k, applied.get(k), params)})")
     return out
@@ -426,27 +426,39 @@ def ClassroomPage(path: str | None = None):
     m = model.value
     charts = solara.use_memo(lambda: Charts(m, previous.value["rows"] if previous.value else None), [m])
 
+    # one lock per page: a month is computed whole before it is drawn or told (Play steps in a thread)
+    lock = solara.use_memo(threading.Lock, [])
+
     def images():
-        charts.update()
-        return charts.images()
+        with lock:
+            charts.update()
+            return charts.images()
 
     series_png, kept_png, camp_png = solara.use_memo(images, [charts, m.month])
+    with lock:
+        story = month_story(m)
 
     def step_once():
-        if model.value.running:
+        with lock:
+            if not model.value.running:
+                return
             model.value.step()
-            tick.set(tick.value + 1)
+        tick.set(tick.value + 1)
 
-    def play():
+    def play(cancel: threading.Event):
+        """Month after month until Pause (the cancel event, checked between months: a month is never cut in
+        half, which would leave the model stuck mid-step) or the calendar's end."""
         import time
 
-        while playing.value and model.value.running:
+        while playing.value and model.value.running and not cancel.is_set():
             t = time.perf_counter()
             step_once()
-            time.sleep(max(0.02, PLAY_SECONDS - (time.perf_counter() - t)))
-        playing.set(False)
+            if cancel.wait(max(0.02, PLAY_SECONDS - (time.perf_counter() - t))):
+                return
+        if not cancel.is_set():
+            playing.set(False)
 
-    solara.use_thread(play, dependencies=[playing.value])
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
 
     def reset():
         playing.set(False)
@@ -486,7 +498,7 @@ def ClassroomPage(path: str | None = None):
                 Controls(specs, pending, params)
             with solara.Div(classes=["olsim-main"]):
                 with solara.Div():
-                    show(month_story(m), ["olsim-month"])
+                    show(story, ["olsim-month"])
                 with solara.Div():
                     solara.Image(kept_png, classes=["olsim-kept"])
                     solara.HTML(tag="p", unsafe_innerHTML="What each worker kept this month, after the state's take, "

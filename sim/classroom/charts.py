@@ -170,8 +170,11 @@ class Charts:
         self.l_plan, = ax_plan.plot([], [], color="#000000", lw=2.4)
         ax_m.set_title(r"money, \$ thousand a month", fontsize=TITLE, loc="left")
         ax_p.set_title("workers so far", fontsize=TITLE, loc="left")
-        ax_plan.set_title(r"the plan each worker must pay, \$ a month"
-                          + (" (faint: previous run)" if prev else ""), fontsize=TITLE, loc="left")
+        rule = self.model.p.remittance.rule
+        plan_words = {"plan": r"the plan each worker must pay, \$ a month",
+                      "share": r"the plan, \$ a month (not used: the state takes a share of pay)",
+                      "group_quota": r"the plan, \$ a month (what the camp owes, per worker)"}.get(rule, "the plan")
+        ax_plan.set_title(plan_words + (" (faint: previous run)" if prev else ""), fontsize=TITLE, loc="left")
         extra = [Line2D([], [], color=FAINT, ls="--", lw=1.6, label="previous run")] if prev else []
         # legends above the axes, right of the titles: never over the data
         ax_m.legend(handles=[self.l_rev, self.l_take, *extra], fontsize=TICKS - 1, loc="lower right", ncol=2,

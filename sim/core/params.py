@@ -43,6 +43,12 @@ class Calendar(Strict):
         parse_month(v)
         return v
 
+    @model_validator(mode="after")
+    def _span(self):
+        if self.months + self.warmup > 1200:
+            raise ValueError(f"months + warmup must be at most 1200 (got {self.months} + {self.warmup})")
+        return self
+
     def index(self, when: int | str) -> int:
         """Month index of an int (returned as is) or a 'YYYY-MM' string."""
         if isinstance(when, int):

@@ -46,9 +46,10 @@ def estimate_memory(params: Params, engine: str = "array") -> tuple[int, int]:
     camps ever made (each at least one per host and cohort), and the host-by-host matrices."""
     pop = params.population
     initial = sum(h.workers for h in params.hosts.values())
-    turnover = params.calendar.months / pop.contract_months
+    months = params.calendar.months + params.calendar.warmup  # a warm-up's months are run too
+    turnover = months / pop.contract_months
     ever = int(initial * (1 + 1.2 * turnover))  # 20% margin for early exits
-    units = len(params.hosts) * (params.calendar.months + pop.contract_months)  # cohorts: a unit each at least
+    units = len(params.hosts) * (months + pop.contract_months)  # cohorts: a unit each at least
     minders = 2 * ever // pop.minder_ratio + units  # replacements of punished minders: as many again at most
     camps = ever // pop.camp_size + units
     need = (ever * BYTES_PER_WORKER.get(engine, 3_000) + minders * BYTES_PER_MINDER.get(engine, 2_000)

@@ -64,11 +64,16 @@ def compare_experiment(files: list[str], reference: str | None = None, replicate
                           "description": f"{given}"})
     ref = scenarios[0]["name"]
     if reference is not None:
-        match = [s["name"] for s, (given, p) in zip(scenarios, paths)
-                 if reference in (s["name"], given, str(p)) or Path(reference).stem == s["name"]]
+        exact = [s["name"] for s, (given, p) in zip(scenarios, paths)
+                 if reference in (s["name"], given) or _same_file(reference, p)]
+        stem = [s["name"] for s, (given, p) in zip(scenarios, paths) if Path(reference).stem == p.stem]
+        match = exact or stem
         if not match:
             raise ExperimentError(f"--reference {reference}: not one of the compared files "
                                   f"({', '.join(s['name'] for s in scenarios)})")
+        if not exact and len(stem) > 1:
+            raise ExperimentError(f"--reference {reference}: {len(stem)} compared files are named {Path(reference).stem}; "
+                                  f"give its path or its scenario name ({', '.join(stem)})")
         ref = match[0]
     raw = {"name": "compare-" + "-".join(s["name"] for s in scenarios)[:80], "seed": seed, "replicates": replicates,
            "scale": scale, "reference": ref, "outcomes": COMPARE_OUTCOMES, "scenarios": scenarios,
@@ -79,7 +84,19 @@ def compare_experiment(files: list[str], reference: str | None = None, replicate
     text = "# written by olsim compare: every file a scenario, the same seeds in each (common random numbers)\n" + \
         tomli_w.dumps(raw)
     plan = plan_experiment(raw, Path.cwd(), text=text)
+    calendars = {name: (p["calendar"]["start"], p["calendar"]["months"]) for name, p in plan.scenario_params.items()}
+    if len(set(calendars.values())) > 1:  # paired changes of different periods would mean nothing
+        listed = "; ".join(f"{name}: {m} months from {start}" for name, (start, m) in calendars.items())
+        raise ExperimentError(f"olsim compare: the files run different calendars ({listed}); compare files with "
+                              f"the same calendar.start, and the same months or --months N")
     return raw, plan
+
+
+def _same_file(given: str, path: Path) -> bool:
+    try:
+        return Path(given).resolve() == path
+    except OSError:
+        return False
 
 
 def default_out(plan: Plan) -> Path:

@@ -146,6 +146,14 @@ def _cells(t: pd.DataFrame, reference: str) -> dict[tuple[str, str], tuple[str, 
     return out
 
 
+def _md(text: str) -> str:
+    """Text for a Markdown table cell or list item: the characters Markdown would read as markup escaped."""
+    out = str(text).replace("\\", "\\\\")
+    for ch in "|*_`<>[]#":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
 def outcome_title(o: str) -> str:
     out = OUTCOMES[o]
     unit = {"USD a year": "$", "USD": "$", "share": "%"}.get(out.unit, out.unit)
@@ -265,19 +273,28 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
 
     seen = set()
     for sc, pols in policies.items():
-        for p in pols:
+        drawn = drawn_fields(result, sc)
+        for i, p in enumerate(pols):
             cls = POLICY_CLASSES.get(p["kind"])
-            if cls is None:
+            if cls is None or not in_effect(p) or p["kind"] == "border_closure":  # the closure is a fact, not a lever
                 continue
+            taken = drawn.get(i, set())
             for k, f in cls.model_fields.items():
                 src = (f.json_schema_extra or {}).get("source", "") if isinstance(f.json_schema_extra, dict) else ""
-                if "assumption" in str(src) and k in p and (p["kind"], k, str(p[k])) not in seen:
-                    seen.add((p["kind"], k, str(p[k])))
+                key = (p["kind"], k, str(p.get(k)))
+                if "assumption" in str(src) and k in p and k not in taken and key not in seen:
+                    seen.add(key)
                     lines.append(f"{cls.title or p['kind']}: {(f.description or k)} = {p[k]} (an assumption)")
-            if (p["kind"], "compliance") not in seen:
-                seen.add((p["kind"], "compliance"))
-                lines.append(f"{cls.title or p['kind']}: the hosts' compliance levels ({_levels(p.get('compliance', 1.0))}"
-                             f"{', then as scheduled' if p.get('schedule') else ''}) are the scenario file's assumptions")
+            key = (p["kind"], "compliance", str(p.get("compliance")), str(p.get("schedule")))
+            if "compliance" not in taken and key not in seen:
+                seen.add(key)
+                lines.append(f"{labels.get(sc, sc)}, {cls.title or p['kind']}: the hosts' compliance "
+                             f"({_levels(p.get('compliance', 1.0))}{', then as scheduled' if p.get('schedule') else ''}) "
+                             f"is the scenario file's assumption")
+    if result.is_posterior:
+        lines.append("Compliance, evasion and the other fitted parameters vary over the posterior's draws: the "
+                     "intervals above include them. The sensitivity experiment (experiments/sensitivity_sanctions.toml) "
+                     "says which matter most.")
     return lines
 
 
@@ -335,6 +352,7 @@ def figures(result: ExperimentResult) -> dict[str, Path]:
     table = headline(result)
     if not len(table):
         return {}
+    has_reference = result.reference in set(result.runs["scenario"])  # not yet, in an interrupted experiment
     policies = {sc: [p for p in pols if in_effect(p)] for sc, pols in scenario_policies(result).items()}
     m = result.manifest["experiment"]
     ref = result.reference
@@ -342,18 +360,23 @@ def figures(result: ExperimentResult) -> dict[str, Path]:
     scale = float(m.get("scale", 1.0))
     name = report_title(result, labels)
     out = {}
-    p = fig.change_forest(table, labels, ref, words, plots / "changes.png", f"{name}: paired changes")
-    if p:
-        out["changes"] = p
-    p = fig.tradeoff(table, labels, ref, interval_short(result), plots / "tradeoff.png", f"{name}: revenue against what workers keep")
-    if p:
-        out["tradeoff"] = p
+    for key in FIGURES:  # a figure that no longer applies is not left over from an earlier drawing
+        (plots / f"{key}.png").unlink(missing_ok=True)
+    if has_reference:
+        p = fig.change_forest(table, labels, ref, words, plots / "changes.png", f"{name}: paired changes")
+        if p:
+            out["changes"] = p
+        p = fig.tradeoff(table, labels, ref, interval_short(result), plots / "tradeoff.png",
+                         f"{name}: revenue against what workers keep")
+        if p:
+            out["tradeoff"] = p
     monthly = result.monthly([c for c, _, _, _ in fig.SERIES])
     out["series"] = fig.series(monthly, labels, ref, scale, policies, plots / "series.png", f"{name}: month by month")
-    p = fig.welfare_differences(result.distributions(), labels, ref, plots / "welfare.png",
-                                f"{name}: who gains and who loses")
-    if p:
-        out["welfare"] = p
+    if has_reference:
+        p = fig.welfare_differences(result.distributions(), labels, ref, plots / "welfare.png",
+                                    f"{name}: who gains and who loses")
+        if p:
+            out["welfare"] = p
     return out
 
 
@@ -398,34 +421,45 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     hinges = assumptions(result, policies, labels)
     prov = _provenance(result)
     title = report_title(result, labels)
+    cal = (result.manifest.get("base_params") or {}).get("calendar") or {}
+    last = None
+    if cal.get("start") and cal.get("months"):
+        from ..core.params import Calendar
+
+        last = Calendar(start=cal["start"], months=int(cal["months"])).date(int(cal["months"]) - 1)
     what = []
     for sc in scenarios:
         fields = drawn_fields(result, sc)
-        pols = [describe_policy(p, fields.get(i, set())) for i, p in enumerate(policies.get(sc, [])) if in_effect(p)]
+        pols = [describe_policy(p, fields.get(i, set())) for i, p in enumerate(policies.get(sc, []))
+                if in_effect(p) and (last is None or p["start"] <= last)]  # what acts within the months run
         text = pols or ["no sanctions or other policies"]
         what.append((labels.get(sc, sc) + (" (reference)" if sc == ref else ""), descriptions.get(sc, ""), text))
     written = []
     # Markdown
-    md = [f"# {title}", "", "## What was compared", ""]
+    md = [f"# {_md(title)}", "", "## What was compared", ""]
     for lab, desc, pols in what:
-        md.append(f"- **{lab}**{' (' + desc + ')' if desc else ''}")
-        md += [f"  - {p}" for p in pols]
-    md += ["", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in prov]
+        md.append(f"- **{_md(lab)}**{' (' + _md(desc) + ')' if desc else ''}")
+        md += [f"  - {_md(p)}" for p in pols]
+    md += ["", "| | |", "|---|---|"] + [f"| {_md(k)} | {_md(v)} |" for k, v in prov]
+    if result.reference not in set(result.runs["scenario"]):
+        md += ["", f"**The reference '{_md(labels.get(ref, ref))}' has no finished runs yet**: no changes can be "
+               f"computed; finish the experiment with --resume."]
     md += ["", "## Headline", "", f"Each cell: {words}. Below each level, the change from '{labels.get(ref, ref)}'.", ""]
-    md.append("| outcome | " + " | ".join(labels.get(s, s) for s in scenarios) + " |")
+    md.append("| outcome | " + " | ".join(_md(labels.get(s, s)) for s in scenarios) + " |")
     md.append("|---" + "|---:" * len(scenarios) + "|")
     for o in outcomes:
-        md.append(f"| {outcome_title(o)} | " + " | ".join(cells[(s, o)][0] for s in scenarios) + " |")
-        md.append("| change | " + " | ".join(cells[(s, o)][1] for s in scenarios) + " |")
+        md.append(f"| {_md(outcome_title(o))} | " + " | ".join(_md(cells[(s, o)][0]) for s in scenarios) + " |")
+        md.append("| change | " + " | ".join(_md(cells[(s, o)][1]) for s in scenarios) + " |")
     for key, caption in (("changes", "Paired changes from the reference, with intervals"),
                          ("tradeoff", "Revenue against what workers keep"),
                          ("series", "Month by month"), ("welfare", "Who gains and who loses")):
         if key in pictures:
             md += ["", f"## {caption}", "", f"![{caption}](plots/{pictures[key].name})"]
     md += ["", "## How to read this", "", how, "", "## What the answer hinges on", ""]
-    md += [f"- {h}" for h in hinges] or ["- (no sensitivity indices in this experiment)"]
-    md += ["", "Files: `summary.csv` (every outcome, level and paired change), `report.xlsx` (these tables), "
-           "`runs.parquet` (one row per run), `monthly/` (every run's months)."]
+    md += [f"- {_md(h)}" for h in hinges] or ["- (no sensitivity indices in this experiment)"]
+    md += ["", "Files: `summary.csv` (every outcome, level and paired change, at the simulated scale: divide totals "
+           "by the scale for full scale), `report.xlsx` (these tables), `runs.parquet` (one row per run, simulated "
+           "scale), `monthly/` (every run's months)."]
     atomic_write(folder / "report.md", ("\n".join(md) + "\n").encode())
     written.append(folder / "report.md")
     # HTML: one file, figures embedded, no network
@@ -490,7 +524,7 @@ def _xlsx(path: Path, result: ExperimentResult, table: pd.DataFrame, labels: dic
         pd.DataFrame([(lab, desc, "; ".join(pols)) for lab, desc, pols in what],
                      columns=["scenario", "description", "policies"]).to_excel(xl, sheet_name="scenarios", index=False)
         pd.DataFrame(prov, columns=["what", "value"]).to_excel(xl, sheet_name="about", index=False)
-        result.summary().to_excel(xl, sheet_name="summary", index=False)
+        result.summary().to_excel(xl, sheet_name="summary (simulated scale)", index=False)
         if result.is_posterior:
             result.policy_answers().to_excel(xl, sheet_name="policy answers", index=False)
         sens = result.sensitivity()

@@ -125,7 +125,7 @@ def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interv
     scenarios = _order(table["scenario"], labels)
     have = set(table["outcome"])
     welfare = welfare or next((w for w in WELFARE_AXES if w in have), None)
-    if "revenue_delivered_per_year" not in have or welfare not in have:
+    if "revenue_delivered_per_year" not in have or welfare not in have or reference not in scenarios:
         return None
     rev = "revenue_delivered_per_year"
     styles = scenario_styles(scenarios, reference)
@@ -137,17 +137,22 @@ def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interv
         xv = tuple(x[k] / 1e6 for k in ("level", "level_low", "level_high"))
         yv = tuple(y[k] for k in ("level", "level_low", "level_high"))
         _point(ax, xv, yv, styles[sc], labels.get(sc, sc))
-        xs.append(xv[2])
-        ys.append(yv[2])
-        lows.append(yv[1])
+        xs += [xv[0], xv[2]]  # the level, and its interval's top where there is one (not with one replicate)
+        ys += [yv[0], yv[2]]
+        lows += [yv[0], yv[1]]
         if sc != reference:
             cx = tuple(x[k] for k in ("change_pct", "change_pct_low", "change_pct_high"))
             cy = tuple(y[k] for k in ("change_pct", "change_pct_low", "change_pct_high"))
             _point(bx, cx, cy, styles[sc], None)
     bx.plot(0, 0, styles[reference]["marker"], color=styles[reference]["color"], ms=10, mec="white", zorder=5)
-    ax.set_xlim(0, np.nanmax(xs) * 1.08 if np.isfinite(np.nanmax(xs)) and np.nanmax(xs) > 0 else 1)
-    top = np.nanmax(ys) * 1.12 if np.isfinite(np.nanmax(ys)) and np.nanmax(ys) > 0 else 1
-    bottom = min(0.0, np.nanmin(lows) * 1.12) if np.isfinite(np.nanmin(lows)) else 0.0  # a net gain can be < 0
+    def finite(v):
+        v = np.asarray(v, dtype=float)
+        return v[np.isfinite(v)]
+
+    xmax, ymax, ymin = (finite(xs).max(initial=0.0), finite(ys).max(initial=0.0), finite(lows).min(initial=0.0))
+    ax.set_xlim(0, xmax * 1.08 if xmax > 0 else 1)
+    top = ymax * 1.12 if ymax > 0 else 1
+    bottom = min(0.0, ymin * 1.12)  # a net gain can be below zero
     ax.set_ylim(bottom, top)
     rx, ry = t.loc[(reference, rev), "level"] / 1e6, t.loc[(reference, welfare), "level"]
     if np.isfinite(rx) and np.isfinite(ry):
