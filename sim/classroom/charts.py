@@ -163,11 +163,14 @@ class Charts:
             for col, *_ in PEOPLE:
                 ax_p.plot(pd_, self._cum(prev, col), color=FAINT, lw=1.3, ls="--")
             ax_plan.plot(pd_, [r["plan_mean"] for r in prev], color=FAINT, lw=1.6, ls="--")
-        self.l_take, = ax_m.plot([], [], color="#D55E00", lw=2.2, ls="-.", label="the state's take")
-        self.l_rev, = ax_m.plot([], [], color="#0072B2", lw=2.6, label="reached the state")
+        # the latest month also as a dot: a line of one month would not show
+        self.l_take, = ax_m.plot([], [], color="#D55E00", lw=2.2, ls="-.", label="the state's take", marker="o",
+                                 markevery=[-1], ms=5)
+        self.l_rev, = ax_m.plot([], [], color="#0072B2", lw=2.6, label="reached the state", marker="o",
+                                markevery=[-1], ms=6)
         self.l_people = {col: ax_p.plot([], [], color=c, lw=2.2, marker=mk, markevery=6, ms=7, label=w)[0]
                          for col, c, mk, w in PEOPLE}
-        self.l_plan, = ax_plan.plot([], [], color="#000000", lw=2.4)
+        self.l_plan, = ax_plan.plot([], [], color="#000000", lw=2.4, marker="o", markevery=[-1], ms=5)
         ax_m.set_title(r"money, \$ thousand a month", fontsize=TITLE, loc="left")
         ax_p.set_title("workers so far", fontsize=TITLE, loc="left")
         rule = self.model.p.remittance.rule
