@@ -445,6 +445,16 @@ def cmd_report(args) -> int:
     if _manifest_kind(folder) != "experiment":
         raise UsageError(f"{folder}: not an experiment folder (olsim report reads what olsim experiment or "
                          f"olsim compare wrote)")
+    from .explore.store import Store
+
+    store = Store(folder)
+    try:
+        lock = store._acquire(store.folder)  # not while an olsim experiment or compare is writing this folder
+    except ExperimentError:
+        raise UsageError(f"{folder}: another olsim is writing this experiment now; run olsim report once it has "
+                         f"finished") from None
+    except OSError as e:
+        raise UsageError(f"{folder}: cannot write the report here ({e.strerror or type(e).__name__})") from None
     try:
         result = ExperimentResult.load(folder)
         if not len(result.runs):
@@ -456,6 +466,8 @@ def cmd_report(args) -> int:
     except (OSError, ValueError, KeyError) as e:  # a damaged folder
         first = str(e).splitlines()[0] if str(e) else ""
         raise UsageError(f"{folder}: cannot write the report ({type(e).__name__}: {first})") from None
+    finally:
+        lock.close()
     if not result.complete:
         print(f"olsim: warning: {folder}: {len(result.runs)} of {result.manifest['runs_total']} runs are finished; "
               f"the report covers those (finish with --resume)", file=sys.stderr)

@@ -344,3 +344,22 @@ params = "{HISTORY}"
     assert header.count(" | ") == 2 and r"none \| \<b\>ref\</b\> \*x\*" in header
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<b>ref</b>" not in html and "&lt;b&gt;ref&lt;/b&gt;" in html
+
+
+def test_olsim_report_waits_for_a_running_experiment(compared, tmp_path, capsys):
+    """While another olsim holds the folder's lock (an experiment still writing it), olsim report refuses in one
+    line and touches nothing."""
+    from sim.explore.store import Store
+
+    copy = tmp_path / "busy"
+    shutil.copytree(compared, copy)
+    before = (copy / "report.html").stat().st_mtime_ns
+    held = Store(copy)._acquire(copy)
+    try:
+        assert main(["report", str(copy)]) == 2
+    finally:
+        held.close()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another olsim is writing this experiment now" in err[0]
+    assert (copy / "report.html").stat().st_mtime_ns == before
+    assert main(["report", str(copy)]) == 0  # and once it is free, it writes
