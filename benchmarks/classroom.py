@@ -111,35 +111,20 @@ class _server:
 def browser(months: int = 30):
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"])
-            page = b.new_page(viewport={"width": 1500, "height": 1100})
-            page.set_default_timeout(90_000)
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.get_by_text("Before month 1").wait_for()
-            clicks = []
-            for k in range(1, months + 1):
-                t = time.perf_counter()
-                page.get_by_role("button", name="Step", exact=True).click()
-                page.get_by_text(f"(month {k} of 60)").wait_for()
-                clicks.append(time.perf_counter() - t)
-            b.close()
-        return clicks
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+    with _server() as url, sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"])
+        page = b.new_page(viewport={"width": 1500, "height": 1100})
+        page.set_default_timeout(90_000)
+        page.goto(url)
+        page.get_by_text("Before month 1").wait_for()
+        clicks = []
+        for k in range(1, months + 1):
+            t = time.perf_counter()
+            page.get_by_role("button", name="Step", exact=True).click()
+            page.get_by_text(f"(month {k} of 60)").wait_for()
+            clicks.append(time.perf_counter() - t)
+        b.close()
+    return clicks
 
 
 def main(argv=None) -> int:

@@ -345,34 +345,42 @@ def _calibrate_sanctions(args, path) -> int:
     return 0
 
 
-def cmd_experiment(args) -> int:
-    from .explore import load_experiment, run_experiment
+def _run_plan(args, plan, out: Path, preamble: str):
+    """What `experiment` and `compare` share: the memory check, the preamble, the run; None if interrupted (the
+    finished runs are kept and the message says how to resume)."""
+    from .explore import run_experiment
 
-    plan = load_experiment(shipped.resolve(args.file, "experiments"))
-    _check_executor_flags(args)
-    _quiet_dask_client(args)
-    out = Path(args.out) if args.out else Path("results") / "experiments" / plan.spec.name
     if plan.spec.engine == "mesa" or args.scheduler is None:
         from .core.params import make_params
         from .engines import check_memory
 
         for params in plan.scenario_params.values():
             check_memory(make_params(params), plan.spec.engine)
-    runs = len(plan.tasks)
     if not args.quiet:
-        where = _where(args)
-        print(f"experiment {plan.spec.name}: {len(plan.spec.scenarios)} scenarios x {len(plan.samples)} samples x "
-              f"{plan.spec.replicates} replicates = {runs} runs, {plan.spec.engine} engine, on {where}; results in {out}/",
-              file=sys.stderr)
+        print(preamble, file=sys.stderr)
     try:
-        result = run_experiment(plan, out, processes=args.processes, scheduler=args.scheduler, resume=args.resume,
-                                force=args.force, progress=not args.quiet)
+        return run_experiment(plan, out, processes=args.processes, scheduler=args.scheduler, resume=args.resume,
+                              force=args.force, progress=not args.quiet)
     except KeyboardInterrupt:
         from .explore.store import Store
 
         done = len(Store(out).done())
-        print(f"olsim: interrupted; {done} of {runs} runs are saved in {out}/; "
+        print(f"olsim: interrupted; {done} of {len(plan.tasks)} runs are saved in {out}/; "
               f"run the same command with --resume to finish", file=sys.stderr)
+        return None
+
+
+def cmd_experiment(args) -> int:
+    from .explore import load_experiment
+
+    plan = load_experiment(shipped.resolve(args.file, "experiments"))
+    _check_executor_flags(args)
+    _quiet_dask_client(args)
+    out = Path(args.out) if args.out else Path("results") / "experiments" / plan.spec.name
+    result = _run_plan(args, plan, out, f"experiment {plan.spec.name}: {len(plan.spec.scenarios)} scenarios x "
+                       f"{len(plan.samples)} samples x {plan.spec.replicates} replicates = {len(plan.tasks)} runs, "
+                       f"{plan.spec.engine} engine, on {_where(args)}; results in {out}/")
+    if result is None:
         return 130
     print(result.report())
     print(f"results: {out}/ (runs.parquet, monthly/, distributions/, summary.csv"
@@ -397,7 +405,6 @@ def _check_compare_numbers(args) -> None:
 
 
 def cmd_compare(args) -> int:
-    from .explore import run_experiment
     from .explore.compare import compare_experiment, default_out
     from .explore.report import write_report
 
@@ -407,26 +414,10 @@ def cmd_compare(args) -> int:
     _, plan = compare_experiment(args.files, args.reference, args.replicates, args.scale, args.months, args.seed,
                                  args.warmup)
     out = Path(args.out) if args.out else default_out(plan)
-    if args.scheduler is None:
-        from .core.params import make_params
-        from .engines import check_memory
-
-        for params in plan.scenario_params.values():
-            check_memory(make_params(params), plan.spec.engine)
-    runs = len(plan.tasks)
-    if not args.quiet:
-        print(f"compare: {len(plan.spec.scenarios)} scenarios x {plan.spec.replicates} replicates = {runs} runs at "
-              f"{100 * plan.spec.scale:.3g}% scale, reference {plan.reference}, on {_where(args)}; report in {out}/",
-              file=sys.stderr)
-    try:
-        result = run_experiment(plan, out, processes=args.processes, scheduler=args.scheduler, resume=args.resume,
-                                force=args.force, progress=not args.quiet)
-    except KeyboardInterrupt:
-        from .explore.store import Store
-
-        done = len(Store(out).done())
-        print(f"olsim: interrupted; {done} of {runs} runs are saved in {out}/; "
-              f"run the same command with --resume to finish", file=sys.stderr)
+    result = _run_plan(args, plan, out, f"compare: {len(plan.spec.scenarios)} scenarios x {plan.spec.replicates} "
+                       f"replicates = {len(plan.tasks)} runs at {100 * plan.spec.scale:.3g}% scale, reference "
+                       f"{plan.reference}, on {_where(args)}; report in {out}/")
+    if result is None:
         return 130
     write_report(result, draw=False)
     print(result.report())

@@ -368,10 +368,23 @@ class ExperimentResult:
                              self.manifest["experiment"].get("scale", 1.0))
 
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each scenario's label for people (reports, figures): its ``label``, else its name with spaces."""
+        return {sc["name"]: sc.get("label") or sc["name"].replace("_", " ") for sc in self.manifest["experiment"]["scenarios"]}
+
     def _names(self) -> tuple[dict[str, str], int]:
-        """Each scenario's label for the printed report, and the column width they need."""
-        names = {sc["name"]: sc.get("label") or sc["name"].replace("_", " ") for sc in self.manifest["experiment"]["scenarios"]}
+        """The scenarios' labels for the printed report, and the column width they need."""
+        names = self.labels
         return names, max([22, *(len(v) for v in names.values())])
+
+    def _at_full_scale(self, rows: pd.DataFrame, outcome: str, columns: list[str]) -> pd.DataFrame:
+        """``rows`` of one outcome with its ``columns`` divided by the experiment's scale if it is a total."""
+        scale = float(self.manifest["experiment"].get("scale", 1.0))
+        rows = rows.copy()
+        if OUTCOMES[outcome].total and scale < 1:
+            rows[columns] = rows[columns] / scale
+        return rows
 
     def _posterior_report(self, outcomes: list[str] | None = None) -> str:
         names, width = self._names()
@@ -385,10 +398,8 @@ class ExperimentResult:
                  (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")]
         for o in outcomes:
             lines.append(f"  {OUTCOMES[o].what}")
-            rows = a[a["outcome"] == o].copy()
-            if OUTCOMES[o].total and scale < 1:
-                cols = ["median", "low", "high", "change_median", "change_low", "change_high"]
-                rows[cols] = rows[cols] / scale
+            rows = self._at_full_scale(a[a["outcome"] == o], o,
+                                       ["median", "low", "high", "change_median", "change_low", "change_high"])
             for _, r in rows.iterrows():
                 ref = "" if r["scenario"] == self.reference else \
                     f"   {number(r['change_median'], sign=True)} [{number(r['change_low'], sign=True)}, " \
@@ -418,10 +429,8 @@ class ExperimentResult:
                  (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")]
         for o in outcomes:
             lines.append(f"  {OUTCOMES[o].what}")
-            rows = s[s["outcome"] == o].copy()
-            if OUTCOMES[o].total and scale < 1:
-                cols = ["mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"]
-                rows[cols] = rows[cols] / scale
+            rows = self._at_full_scale(s[s["outcome"] == o], o,
+                                       ["mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"])
             for _, r in rows.iterrows():
                 ref = "" if r["scenario"] == self.reference else \
                     f"   {number(r['diff_mean'], sign=True)} [{number(r['diff_ci_low'])}, {number(r['diff_ci_high'])}]" + \

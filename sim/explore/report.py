@@ -334,11 +334,6 @@ def analyse(result: ExperimentResult, plots: bool = True) -> list[Path]:
     return written
 
 
-def labels_of(result: ExperimentResult) -> dict[str, str]:
-    """Each scenario's label: its ``label``, else its name with spaces."""
-    return {s["name"]: s.get("label") or s["name"].replace("_", " ") for s in result.manifest["experiment"]["scenarios"]}
-
-
 FIGURES = ("changes", "tradeoff", "series", "welfare")
 
 
@@ -348,7 +343,7 @@ def figures(result: ExperimentResult) -> dict[str, Path]:
     from ..plots import report as fig
 
     plots = result.folder / "plots"
-    labels = labels_of(result)
+    labels = result.labels
     table = headline(result)
     if not len(table):
         return {}
@@ -405,7 +400,7 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     """report.md, report.html, report.xlsx in the folder, with the figures of `figures` (drawn now, or with
     ``draw=False`` those already in plots/). Returns the files written."""
     folder = result.folder
-    labels = labels_of(result)
+    labels = result.labels
     descriptions = {s["name"]: s.get("description") or "" for s in result.manifest["experiment"]["scenarios"]}
     ref = result.reference
     table = headline(result)

@@ -7,16 +7,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..results.outcomes import OUTCOMES
 from .sanctions import parameter_label
 from .style import plt, save
-
-def scenario_labels(result) -> dict[str, str]:
-    """Each scenario's label for figures: its ``label``, else its name with spaces."""
-    return {s["name"]: s.get("label") or s["name"].replace("_", " ") for s in result.manifest["experiment"]["scenarios"]}
-
 
 def sensitivity_figure(result, path: Path) -> Path | None:
     """Sobol S1 and ST (or Morris mu* and sigma) per parameter, one panel per scenario and outcome."""
@@ -42,7 +36,7 @@ def sensitivity_figure(result, path: Path) -> Path | None:
             ax.barh(y - 0.2, g["mu_star"], 0.4, xerr=g["mu_star_conf"], label="mu*", color="#0072B2")
             ax.barh(y + 0.2, g["sigma"], 0.4, label="sigma", color="#D55E00")
         ax.set_yticks(y, [parameter_label(p) for p in g["parameter"]], fontsize=8)
-        labels = scenario_labels(result)
+        labels = result.labels
         what = OUTCOMES[outcome].label if of == "level" else \
             f"change in {OUTCOMES[outcome].label} from {labels.get(result.reference, result.reference)}"
         ax.set_title(f"{labels.get(scenario, scenario)}: {what}", fontsize=9)
