@@ -15,10 +15,29 @@ The package is layered; a layer imports only those above it in this list
 - ``cli``: the ``olsim`` command
 """
 
-from .common.errors import ParamsError
-from .common.provenance import __version__
-from .core.params import Params, load_params
-from .engines import run
-from .results import Result
+# The public names are imported when first used (module __getattr__): `import sim.cli` for `olsim --help` or
+# `import sim.common...` does not pay for pydantic, numba, scipy and pandas.
+_PUBLIC = {
+    "Params": "core.params",
+    "ParamsError": "common.errors",
+    "Result": "results",
+    "load_params": "core.params",
+    "run": "engines",
+    "__version__": "common.provenance",
+}
 
 __all__ = ["Params", "ParamsError", "Result", "load_params", "run", "__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'sim' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_PUBLIC])

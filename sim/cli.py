@@ -18,11 +18,9 @@ from pathlib import Path
 
 from .common.errors import OlsimError, ResultsError
 from .common import shipped
-from .common.formatting import format_money
-from .core.draws import MAX_SEED
-from .core.params import load_params, parse_value
-from .results.outcomes import OUTCOMES
-from .results.result import check_output_folder
+
+# Everything else is imported by the command that needs it: `olsim --help`, `olsim scenarios` and a run's own
+# start-up do not pay for pandas, scipy, matplotlib, mesa or the exploration code they do not use.
 
 EXAMPLES_RUN = """examples:
   olsim run                                  the baseline (no sanctions), full scale
@@ -80,6 +78,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def _overrides(pairs: list[str] | None) -> dict:
+    from .core.params import parse_value
+
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
@@ -93,6 +93,8 @@ def _overrides(pairs: list[str] | None) -> dict:
 
 
 def _load(args) -> object:
+    from .core.params import load_params
+
     overrides = _overrides(args.set)
     if getattr(args, "months", None) is not None:
         overrides["calendar.months"] = args.months
@@ -125,6 +127,9 @@ SUMMARY_ROWS = ("revenue_delivered_per_year", "state_take_per_year", "state_take
 
 def summary_table(summary: dict) -> str:
     """The run's headline outcomes (labels and formats from the outcome registry), with the brief's targets."""
+    from .common.formatting import format_money
+    from .results.outcomes import OUTCOMES
+
     cal = summary["calibration"]
 
     def check(key):
@@ -148,7 +153,9 @@ def summary_table(summary: dict) -> str:
 
 
 def cmd_run(args) -> int:
+    from .core.draws import MAX_SEED
     from .engines import ENGINES, check_memory, run
+    from .results.result import check_output_folder
 
     params = _load(args)
     if args.engine not in ENGINES:
@@ -169,28 +176,30 @@ def cmd_run(args) -> int:
     if not args.quiet:
         print(f"running {workers:,} workers for {params.calendar.months} months, {args.engine} engine, seed {args.seed}", file=sys.stderr)
         _say_if_compiling(args.engine)
+    startup = _seconds_since_start()
     result = run(params, engine=args.engine, seed=args.seed, progress=show, command=command)
     result.manifest["params_file"] = args.params
+    s = result.summary  # once: saving writes it into the manifest, and it is printed below
     failed = None
     try:
-        folder = result.save(out, force=args.force)
+        folder = result.save(out, force=args.force, summary=s)
     except OSError as e:
         # keep the finished run: write it under results/ instead, then fail (a script must not think it succeeded)
         fallback = _default_out(args.params, args.seed)
         try:
-            folder = result.save(fallback)
+            folder = result.save(fallback, summary=s)
         except OSError as e2:
             raise ResultsError(f"--out {out}: {_reason(e, out)}; and {fallback}: {_reason(e2, fallback)}; "
                                f"the results could not be saved") from None
         failed = ResultsError(f"--out {out}: {_reason(e, out)}; the results were saved to {folder} instead")
     folder = out if folder == out.absolute() else folder
-    s = result.summary
     warm = f" after a {params.calendar.warmup}-month warm-up" if params.calendar.warmup else ""
     print(f"overseas-labor-sim: {s['months']} months from {params.calendar.start}{warm}, {args.engine} engine, "
           f"seed {args.seed}, {result.manifest['wall_seconds']:.1f} s")
     print(summary_table(s))
     print(f"results: {folder}/ (monthly.parquet, hosts.parquet, workers.parquet, manifest.json)")
     if args.profile:
+        print(first_month_table(result, startup))
         print(profile_table(result))
     if failed is not None:
         raise failed
@@ -202,8 +211,35 @@ def _say_if_compiling(engine: str) -> None:
     from .core.compiled import cached
     from .engines.array import kernels
 
-    if engine == "array" and not cached(kernels.remit_side_jobs_threat):
+    if engine == "array" and not cached(kernels.work_and_pay):
         print("olsim: compiling the array engine's loops, once (about 3 s; cached for later runs)", file=sys.stderr)
+
+
+def _seconds_since_start() -> float:
+    """Seconds since this process started (Python's own start-up, the imports, reading the parameters); to 0.01 s
+    on Linux (psutil's start time counts from a boot time in whole seconds, so it is used only elsewhere)."""
+    try:
+        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(stat[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process().create_time())
+
+
+def first_month_table(result, startup: float) -> str:
+    """The time to the first month: this process's start-up to the run, building the model, the first month, and
+    how much of the last two was loading the compiled code from numba's cache (compiling it, the first time)."""
+    t = getattr(result, "timings", None)
+    if not t:
+        return "time to the first month: not recorded"
+    build, first, loaded = t["build_seconds"], t["first_month_seconds"], t["loading_compiled_seconds"]
+    rows = [("start-up: Python, imports, parameters", startup), ("building the model", build),
+            ("the first month", first), ("time to the first month", startup + build + first),
+            ("  of which loading compiled code", loaded)]
+    width = max(len(name) for name, _ in rows)
+    return "time to the first month:\n" + "\n".join(f"  {name:<{width}} {sec:8.3f}" for name, sec in rows)
 
 
 def profile_table(result) -> str:
@@ -562,6 +598,8 @@ def cmd_classroom(args) -> int:
 
     require("solara", "classroom", "olsim classroom")
     require("markdown", "classroom", "olsim classroom")
+    from .core.params import load_params
+
     path = shipped.resolve(args.params or "classroom", "params")
     params = load_params(path)
     check_memory(params, "mesa")

@@ -51,3 +51,16 @@ def follow_link(path: str | os.PathLike) -> Path:
             raise FileNotFoundError(f"{path}: a symbolic link to {target}, which does not exist; nothing was written")
         return target
     return path
+
+
+def write_parquet(frame, path: str | os.PathLike) -> None:
+    """A pandas DataFrame to a Parquet file, as ``frame.to_parquet(path, index=False)`` writes it (same schema, pandas
+    metadata, snappy compression and values), but through pyarrow directly and with dictionary encoding for text
+    columns only: about half the time on a run's workers table, whose float columns gain nothing from a dictionary."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    text = [f.name for f in table.schema
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_dictionary(f.type)]
+    pq.write_table(table, str(path), use_dictionary=text)

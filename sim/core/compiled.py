@@ -26,6 +26,13 @@ def plain_function(obj):
 kernel = rule  # the engines' compiled loops are compiled the same way
 
 
+def step_of(function):
+    """A step of a compiled loop (one worker's phase), inlined into each loop that calls it: a call would pass the
+    loop's bundles of arrays by value, with a reference count per array, for every worker."""
+    _RULES[id(function)] = function
+    return numba.njit(cache=True, inline="always")(function)
+
+
 def cached(dispatcher) -> bool:
     """Whether a compiled function's machine code is already in numba's on-disk cache (so the first call is quick)."""
     cache = getattr(dispatcher, "_cache", None)
@@ -36,3 +43,33 @@ def cached(dispatcher) -> bool:
 
     module = dispatcher.py_func.__module__.rsplit(".", 1)[-1]
     return any(Path(path).glob(f"{module}.{dispatcher.py_func.__name__}-*.nbi"))
+
+
+_LOADING = {"seconds": 0.0, "functions": 0, "hooked": False}
+
+
+def loading_seconds() -> tuple[float, int]:
+    """(seconds, functions): the time this process has spent loading compiled code from numba's on-disk cache, and
+    how many functions it loaded, since the first call of this function (which starts counting: it wraps numba's
+    cache loader; a function compiled afresh is not counted). For ``olsim run --profile``'s time to the first month."""
+    if not _LOADING["hooked"]:
+        _LOADING["hooked"] = True
+        try:
+            from numba.core.caching import Cache
+        except ImportError:  # pragma: no cover - another numba layout: nothing is counted
+            return 0.0, 0
+        load = Cache.load_overload
+
+        def timed_load(self, *args, **kwargs):
+            import time
+
+            t0 = time.perf_counter()
+            try:
+                out = load(self, *args, **kwargs)
+            finally:
+                _LOADING["seconds"] += time.perf_counter() - t0
+            _LOADING["functions"] += out is not None
+            return out
+
+        Cache.load_overload = timed_load
+    return _LOADING["seconds"], _LOADING["functions"]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import sys
 import time
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..common.errors import ParamsError, interrupted
 from ..common.provenance import git_commit, versions
+from ..core.compiled import loading_seconds
 from ..core.draws import check_seed
 from ..core.params import Params, load_params, make_params, params_to_dict
 from ..results.result import Result
 from ..results.tables import HOST_COLUMNS, MONTHLY_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported when a table is made or read
 
 ENGINES = ("mesa", "array")
 BYTES_PER_WORKER = {"mesa": 3_000, "array": 400}
@@ -139,10 +142,16 @@ def run(params: Params | None = None, engine: str = "array", seed: int = 0, prog
         # only on a terminal: in a log file a bar is a stream of carriage returns
         bar = tqdm(total=months, unit="month", desc=f"{engine} engine", leave=False, file=sys.stderr,
                    disable=not sys.stderr.isatty())
+    loaded0, _ = loading_seconds()
     try:
+        t_make = time.perf_counter()
         model = make_model(params, engine, seed)
+        t_built = time.perf_counter()
+        t_first = None
         for _ in range(months):
             model.step()
+            if t_first is None:
+                t_first = time.perf_counter()
             if bar is not None:
                 bar.update(1)
     except SystemError as e:
@@ -152,6 +161,9 @@ def run(params: Params | None = None, engine: str = "array", seed: int = 0, prog
     finally:
         if bar is not None:
             bar.close()
+    import pandas as pd
+
+    loaded = loading_seconds()[0] - loaded0  # loading compiled code, in building the model and the first month
     monthly = pd.DataFrame(model.aggregator.monthly, columns=MONTHLY_COLUMNS)
     hosts = pd.DataFrame(model.aggregator.host_rows, columns=HOST_COLUMNS)
     workers = model.workers_table()
@@ -172,4 +184,8 @@ def run(params: Params | None = None, engine: str = "array", seed: int = 0, prog
     }
     result = Result(monthly=monthly, hosts=hosts, workers=workers, manifest=manifest)
     result.model = model  # for interactive use (not saved)
+    result.timings = {  # the time to the first month (olsim run --profile; not saved)
+        "build_seconds": t_built - t_make, "first_month_seconds": (t_first or t_built) - t_built,
+        "loading_compiled_seconds": loaded,
+    }
     return result

@@ -9,12 +9,14 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..common.errors import ResultsError
-from ..common.files import current_umask, follow_link, jsonable
+from ..common.files import current_umask, follow_link, jsonable, write_parquet
 from .outcomes import outcomes_of, summarise
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported when a table is made or read
 
 
 @dataclass
@@ -35,14 +37,15 @@ class Result:
         return outcomes_of(self, names)
 
     # ------------------------------------------------------------ files
-    def save(self, folder: str | os.PathLike, force: bool = False) -> Path:
+    def save(self, folder: str | os.PathLike, force: bool = False, summary: dict | None = None) -> Path:
         """Write the four files into ``folder`` atomically (a temporary folder, then a rename).
 
         An existing folder is never overwritten unless ``force``, and even
         then only if it is an earlier run's folder (`is_run_folder`) or empty;
         it is replaced only once the new one is complete, and put back if the
         replacement fails. A symbolic link is followed: the folder it points
-        to is replaced, the link stays.
+        to is replaced, the link stays. ``summary``: `summary`, if the caller
+        has it already (it is not computed twice).
         """
         folder = output_folder(folder)
         check_output_folder(folder, force)
@@ -50,10 +53,10 @@ class Result:
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             os.chmod(tmp, 0o777 & ~current_umask())
-            self.monthly.to_parquet(tmp / "monthly.parquet", index=False)
-            self.hosts.to_parquet(tmp / "hosts.parquet", index=False)
-            self.workers.to_parquet(tmp / "workers.parquet", index=False)
-            manifest = {"kind": RUN_KIND, **self.manifest, "summary": jsonable(self.summary)}
+            for name in ("monthly", "hosts", "workers"):
+                write_parquet(getattr(self, name), tmp / f"{name}.parquet")
+            summary = self.summary if summary is None else summary
+            manifest = {"kind": RUN_KIND, **self.manifest, "summary": jsonable(summary)}
             (tmp / "manifest.json").write_text(json.dumps(jsonable(manifest), indent=2) + "\n")
             if folder.exists():
                 check_output_folder(folder, force)  # it may have appeared while running
@@ -81,6 +84,8 @@ class Result:
         missing = [f for f in RUN_FILES if not (folder / f).exists()]
         if missing:
             raise ResultsError(f"{folder}: not a run folder (missing {', '.join(missing)})")
+        import pandas as pd
+
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             if not isinstance(manifest, dict):
