@@ -21,7 +21,7 @@ from sim.core.policies import (AsylumAccess, BorderClosure, CashInterdiction, Di
                                LaborInspections, Levers, PermitBan, Repatriation, channel_losses, levers_for_month)
 from sim.core.state_books import StateBooks
 from sim.results import tables
-from sim.results.tables import HostTotals, MonthAggregator, gini, percentile_sorted
+from sim.results.tables import FlowTotals, HostTotals, MonthAggregator, gini, percentile_sorted
 
 
 def close(expected, rel=1e-12, abs=1e-12):
@@ -60,7 +60,8 @@ def _month(agg, rows=ROWS, month=14):
                         interdicted=np.array([100.0, 33.5]), costs=np.array([12.5, 7.75]), plans=np.array([260.0, 610.0]),
                         forfeited=np.array([40.0, 3.5]), ledger_paid=np.array([11.0, 0.0]), minders_active=np.array([2, 3]),
                         deployed_legal=np.array([[5, 1], [1, 0], [0, 2], [1, 0]]))
-    return agg.month(month, flows, host, status, legal, totals, ["ban A", "mandate B"], selected=selected)
+    return agg.month(month, FlowTotals.of_rows(host, flows, status, legal, 2, selected=selected), totals,
+                     ["ban A", "mandate B"])
 
 
 def test_month_rows_per_host_by_hand():
@@ -131,12 +132,12 @@ def test_month_without_selection_counts_every_row_and_an_empty_month_is_undefine
     cols = list(zip(*rows))
     flows = dict(zip(("gross", "side", "take", "bribes", "retained", "hours", "short"), cols[4:]))
     totals = HostTotals(*(np.zeros(2) for _ in range(11)), deployed_legal=np.zeros((4, 2)))
-    row = agg.month(3, flows, cols[0], cols[2], cols[3], totals, [])
+    row = agg.month(3, FlowTotals.of_rows(cols[0], flows, cols[2], cols[3], 2), totals, [])
     assert row["workers_working"] == 9 and row["wages_gross"] == 4930.0 and row["policies"] == ""
     assert row["date"] == "2019-08" and row["plan_mean"] == 0.0
     # a month nobody worked: the means and the distribution are NaN, not 0; the short shares are 0
     empty = _aggregator()
-    row = empty.month(0, {k: [] for k in tables.FLOW_COLUMNS}, [], [], [], totals, ["x"])
+    row = empty.month(0, FlowTotals.of_rows([], {k: [] for k in tables.FLOW_COLUMNS}, [], [], 2), totals, ["x"])
     for k in ("plan_mean", "hours_mean", "retained_mean", "retained_p10", "retained_median", "retained_p90",
               "retained_gini", "share_zero_retained"):
         assert math.isnan(row[k]), k
@@ -160,7 +161,8 @@ def test_flow_sums_by_hand():
     f = [np.array([10.0, 20.0, 30.0, 40.0, 50.0]) * (k + 1) for k in range(7)]  # gross, side, ..., short
     status = np.array([0, 3, 0, 0, 6])
     legal = np.array([2, 1, 3, 2, 0])
-    sums, working, exits, by_legal, kept = tables.flow_sums(host, selected, *f, status, legal, 2, 7, 4)
+    flows = FlowTotals.of_rows(host, dict(zip(tables.FLOW_COLUMNS, f)), status, legal, 2, selected=selected)
+    sums, working, exits, by_legal, kept = flows.sums, flows.working, flows.exits, flows.by_legal, flows.kept
     # host 0: rows 1 and 4 (20 + 50 = 70 per unit); host 1: rows 0 and 3 (row 2 not selected): 10 + 40 = 50
     assert sums.tolist() == [[70.0 * (k + 1), 50.0 * (k + 1)] for k in range(7)]
     assert working.tolist() == [2, 2]

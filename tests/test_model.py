@@ -159,6 +159,6 @@ def test_minders_and_teams_stay_near_their_sizes_over_a_run():
     # cohorts of ~55 a month spread over 6 hosts keep some units part-full: 30+ of 50 is healthy, the old drift gave ~9
     assert (ratio.iloc[12:] > 30).all() and (ratio <= 50).all()
     model = r.model
-    alive = model.w["status"] == 0
-    teams = np.bincount(model.w["team"][alive])
+    alive = model.w.status == 0
+    teams = np.bincount(model.w.team[alive])
     assert teams[teams > 0].mean() > 5 and teams.max() <= 8

@@ -23,14 +23,8 @@ def plain_function(obj):
     return function if _RULES.get(id(function)) is function else None
 
 
-kernel = rule  # the engines' compiled loops are compiled the same way
-
-
-def step_of(function):
-    """A step of a compiled loop (one worker's phase), inlined into each loop that calls it: a call would pass the
-    loop's bundles of arrays by value, with a reference count per array, for every worker."""
-    _RULES[id(function)] = function
-    return numba.njit(cache=True, inline="always")(function)
+kernel = rule  # the engines' compiled loops are compiled the same way (a helper called inside a loop over workers
+# takes numbers, never a bundle of arrays: a call passes each array of a bundle with a reference count, per worker)
 
 
 def cached(dispatcher) -> bool:

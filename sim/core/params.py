@@ -477,6 +477,14 @@ def load_params(path: str | os.PathLike | None = None, overrides: dict[str, Any]
     return make_params(raw, overrides, prefix=f"{path}: " if path is not None else "")
 
 
+def value_at(params: Params, key: str) -> float:
+    """The number at a dotted key ("escape.memory", "hosts.china.wage")."""
+    obj = params
+    for part in key.split("."):
+        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    return float(obj)
+
+
 def params_to_dict(params: Params) -> dict:
     """Plain dict of every resolved value (for manifests and TOML)."""
     return params.model_dump(mode="json", exclude_none=True)

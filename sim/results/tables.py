@@ -66,40 +66,58 @@ def gini(values: np.ndarray, is_sorted: bool = False) -> float:
     return 2.0 * weighted / (n * total) - (n + 1) / n
 
 
-@kernel
-def flow_sums(host, selected, gross, side, take, bribes, retained, hours, short, status, legal, n_hosts, n_statuses, n_legal):
-    """Per-host sums of the month's flows over the selected rows, added in row (worker-id) order as np.bincount
-    adds; the count of rows per host and per status and host; of those still active, per legal status and
-    host; the selected rows' retained amounts."""
-    sums = np.zeros((7, n_hosts))
-    working = np.zeros(n_hosts, dtype=np.int64)
-    exits = np.zeros((n_statuses, n_hosts), dtype=np.int64)
-    by_legal = np.zeros((n_legal, n_hosts), dtype=np.int64)
-    kept = np.empty(len(host))
-    k = 0
-    for i in range(len(host)):
-        if selected[i]:
-            h = host[i]
-            sums[0, h] += gross[i]
-            sums[1, h] += side[i]
-            sums[2, h] += take[i]
-            sums[3, h] += bribes[i]
-            sums[4, h] += retained[i]
-            sums[5, h] += hours[i]
-            sums[6, h] += short[i]
-            working[h] += 1
-            exits[status[i], h] += 1
-            if status[i] == 0:
-                by_legal[legal[i], h] += 1
-            kept[k] = retained[i]
-            k += 1
-    return sums, working, exits, by_legal, kept[:k]
+N_STATUSES = len(STATUSES)
+N_LEGAL = len(workers.LEGAL)
 
+
+@kernel
+def flow_sums(host, flows, status, legal, n_hosts):
+    """Per-host sums of the month's flows (rows: workers.FLOWS; columns: the workers who worked, in worker-id
+    order), added in that order as np.bincount adds; the count of workers per host and per status and host; of
+    those still active, per legal status and host."""
+    sums = np.zeros((flows.shape[0], n_hosts))
+    working = np.zeros(n_hosts, dtype=np.int64)
+    exits = np.zeros((N_STATUSES, n_hosts), dtype=np.int64)
+    by_legal = np.zeros((N_LEGAL, n_hosts), dtype=np.int64)
+    for i in range(len(host)):
+        h = host[i]
+        for f in range(flows.shape[0]):
+            sums[f, h] += flows[f, i]
+        working[h] += 1
+        exits[status[i], h] += 1
+        if status[i] == 0:
+            by_legal[legal[i], h] += 1
+    return sums, working, exits, by_legal
 
 # the monthly table's name of each worker flow (sim/core/workers.py FLOWS), in the order flow_sums adds them
 FLOW_COLUMNS = {"gross": "wages_gross", "side": "side_earnings", "take": "state_take", "bribes": "bribes_paid",
                 "retained": "worker_retained", "hours": "hours", "short": "workers_short"}
 assert tuple(FLOW_COLUMNS) == tuple(workers.FLOWS)
+
+
+@dataclass
+class FlowTotals:
+    """The month's sums over the workers who worked: the flows per host (rows in `workers.FLOWS` order, each
+    added in worker-id order), the workers per host, per status after the month and host, still active per legal
+    status and host, and what each kept (in worker-id order)."""
+
+    sums: np.ndarray
+    working: np.ndarray
+    exits: np.ndarray
+    by_legal: np.ndarray
+    kept: np.ndarray
+
+    @classmethod
+    def of_rows(cls, host, flows: dict, status, legal, n_hosts: int, selected=None) -> "FlowTotals":
+        """The totals of the workers who worked: arrays in worker-id order (``flows`` named as `workers.FLOWS`),
+        of which ``selected`` marks those who worked (None: all)."""
+        pick = slice(None) if selected is None else np.asarray(selected, dtype=bool)
+        table = np.array([np.asarray(flows[name], dtype=float) for name in FLOW_COLUMNS]).reshape(len(FLOW_COLUMNS), -1)
+        table = np.ascontiguousarray(table[:, pick])
+        sums, working, exits, by_legal = flow_sums(np.asarray(host, dtype=np.int64)[pick], table,
+                                                   np.asarray(status, dtype=np.int64)[pick],
+                                                   np.asarray(legal, dtype=np.int64)[pick], n_hosts)
+        return cls(sums, working, exits, by_legal, table[list(FLOW_COLUMNS).index("retained")].copy())
 
 
 @dataclass
@@ -124,7 +142,9 @@ def workers_table(columns: dict, host_names):
     """The workers table from the archived fields (arrays in worker-id order, host and status as codes)."""
     import pandas as pd
 
-    cols = {name: np.array(columns[name], copy=None) for name in workers.ARCHIVED}
+    # the table's types: whole numbers as int64, money as float64 (the array engine stores some narrower)
+    cols = {name: np.asarray(columns[name], dtype=np.int64 if workers.FIELD[name].kind is int else float)
+            for name in workers.ARCHIVED}
     cols["host"] = np.array(host_names, dtype=object)[cols["host"]]
     cols["status"] = np.array(STATUSES, dtype=object)[cols["status"]]
     cols["legal"] = np.array(workers.LEGAL, dtype=object)[cols["legal"]]
@@ -144,24 +164,12 @@ class MonthAggregator:
         # last month's share of each host's workers short of the plan (the state reads it, `StateBooks.set_plans`)
         self.short_share = np.zeros(len(self.hosts))
 
-    def month(self, month: int, flows: dict, host, status, legal, totals: HostTotals, policies, selected=None) -> dict:
-        """One month's rows from the workers' flows (arrays in id order, named as `workers.FLOWS`) and per-host totals.
-
-        ``host``, ``status`` and ``legal`` are each row's host, status code (STATUS_CODE) and legal status
-        (workers.LEGAL_CODE); ``selected`` marks the rows of the workers who worked this month (None: all rows); ``status``
-        holds each worker's status code (STATUS_CODE) after the month, so those still abroad at its end
-        (``workers_active``) are the selected rows still active: every worker abroad worked this month. Sums run in worker-id order,
-        so both engines, which pass the same workers in the same order, get the same bits.
-        """
+    def month(self, month: int, flows: FlowTotals, totals: HostTotals, policies) -> dict:
+        """One month's rows from the sums over the workers who worked (`FlowTotals`, each added in worker-id order,
+        so both engines get the same bits) and the per-host totals."""
         date = self.params.calendar.date(month)
         n_hosts = len(self.hosts)
-        host = np.asarray(host, dtype=np.int64)
-        if selected is None:
-            selected = np.ones(len(host), dtype=bool)
-        sums, working, exits, by_legal, retained = flow_sums(
-            host, np.asarray(selected, dtype=bool), *(np.asarray(flows[name], dtype=float) for name in FLOW_COLUMNS),
-            np.asarray(status, dtype=np.int64), np.asarray(legal, dtype=np.int64), n_hosts, len(STATUSES),
-            len(workers.LEGAL))
+        sums, working, exits, by_legal, retained = flows.sums, flows.working, flows.exits, flows.by_legal, flows.kept
         sums = dict(zip(FLOW_COLUMNS.values(), sums))
         t = totals
         repatriated_idle, deployed, escape_attempts, entry_bribes = t.repatriated_idle, t.deployed, t.escape_attempts, t.entry_bribes

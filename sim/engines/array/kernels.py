@@ -1,12 +1,20 @@
-"""The array engine's compiled loops over workers and minders (numba).
+"""The array engine's compiled loops over workers (numba): the month in three fused passes.
 
-Each loop is one or more phases of the month for every row, in worker-id
-order, calling the rulebook's functions (`sim.core.rules`) exactly as the
-mesa engine's agents do, and drawing with `uniform_at` from the same
-counter-based streams. Sums that both engines compare (a minder's team, a
-camp) add in id order, as the mesa engine adds. Effects on others (alarms,
-replacing a punished minder, removing leavers) stay staged in
-`ArrayModel.step`, after the loop of their phase.
+Each pass runs several phases of the month for every row, in worker-id order, calling the rulebook's
+functions (`sim.core.rules`) exactly as the mesa engine's agents do, drawing with `uniform_at` from the same
+counter-based streams, and adding the month's totals as it goes (a loop that moves money also adds it to its
+host's totals), in worker-id order, as the mesa engine adds them:
+
+1. `census` (phases 2-3's inputs): last month's staged minder replacements, the mandate's repatriations, the
+   workers posted per host, minder and team, and each minder's shortfall and plan;
+2. `work_and_pay` (phases 4-7): work, the remittance rule, side jobs, the send-home threat, the flows' totals
+   and each team's informants;
+3. `watch_die_return` (phases 8-11, and 13's sums over leavers): escapes, deaths, contracts, the exits and
+   what the month's leavers lost and were paid.
+
+Under a group quota, `work_for_quota` runs phase 4 first (each camp's gross must be known before anyone
+remits). Effects on others (alarms, replacing a punished minder) stay staged in `ArrayModel.step`, after
+the pass of their phase. Every loop takes bundles (`state.py`): no more than eight parameters.
 """
 
 from __future__ import annotations
@@ -18,209 +26,338 @@ import numpy as np
 from ...core import rules
 from ...core.compiled import kernel
 from ...core.draws import uniform_at
+from ...core.workers import STATUS_CODE
+
+ACTIVE = STATUS_CODE["active"]
+COMPLETED = STATUS_CODE["completed"]
+SENT_HOME = STATUS_CODE["sent_home"]
+REPATRIATED = STATUS_CODE["repatriated"]
+ESCAPED = STATUS_CODE["escaped"]
+CAUGHT = STATUS_CODE["caught"]
+DEAD = STATUS_CODE["dead"]
+N_KEPT, N_ESCAPED = 0, 1  # Totals.counts (state.py)
+
+# the loops that visit every worker; a month makes three passes (docs/ODD.md section 3): census, work_and_pay,
+# watch_die_return, and work_for_quota before work_and_pay under a group quota
+FULL_PASSES = ("census", "work_for_quota", "work_and_pay", "watch_die_return")
+PASSES_PER_MONTH = 3
+# the phases each loop over workers runs (tests/test_engine_state.py checks the fields they touch against the
+# phases declared for each field in sim/core/workers.py)
+# (the passes add phase 13's totals as they go)
+PHASES_OF = {"census": (2, 3), "settle": (2, 7, 9, 10, 11), "set_pressure": (3,), "work_for_quota": (4, 5),
+             "work_and_pay": (4, 5, 6, 7, 13), "watch_die_return": (8, 9, 10, 11, 13), "leaver_sums": (13,),
+             "posted_counts": (2,)}
 
 
 @kernel
-def per_minder_sums(minder, shortfall, plan, n_minders):
-    """Phase 3's inputs: each minder's workers' shortfall and plan last month, added in worker-id order."""
-    short = np.zeros(n_minders)
-    owed = np.zeros(n_minders)
-    for i in range(len(minder)):
-        short[minder[i]] += shortfall[i]
-        owed[minder[i]] += plan[i]
-    return short, owed
+def settle(W, C, month, S, rows):
+    """Worker.leave for the rows that left in a pass (their status and month set there): his camp's occupancy,
+    the ledger paid or lost, the cash of the caught and the dead lost; his minder forgets his shortfall and plan.
+    Nothing else in the month reads these fields of a leaver, so they are settled after the pass."""
+    for r in range(len(rows)):
+        i = rows[r]
+        status = W.status[i]
+        C.occupancy[W.camp[i]] -= 1
+        ledger = W.ledger[i]
+        lost = ledger
+        if status == COMPLETED or status == REPATRIATED:
+            if uniform_at(month.ledger, W.worker_id[i]) < S.ledger_pay_prob:
+                W.ledger_paid[i] = ledger
+                lost = 0.0
+            else:
+                W.ledger_paid[i] = 0.0
+        if status == CAUGHT or status == DEAD:
+            lost = lost + W.cash[i]
+            W.cash[i] = 0.0
+        W.forfeited_total[i] += lost
+        W.lost[i] = lost
+        W.ledger[i] = 0.0
+        W.shortfall[i] = 0.0
+        W.plan[i] = 0.0
 
 
 @kernel
-def set_pressure(short, owed, active, pressure, vig_extra, pressure_base, pressure_gain, vigilance_decay):
+def leaver_sums(W, rows, forfeited, ledger_paid):
+    """Phase 13: what the month's leavers (their rows, in id order) lost and were paid of their ledgers, per host."""
+    for r in range(len(rows)):
+        i = rows[r]
+        forfeited[W.host[i]] += W.lost[i]
+        ledger_paid[W.host[i]] += W.ledger_paid[i]
+
+
+@kernel
+def work_month(pressure, wage, productivity, cap, S):
+    """Phase 4 for one worker: (hours, gross wage), the hours capped where his employer is inspected."""
+    hours = rules.hours_worked(pressure, S.hours_base, S.hours_max, cap)
+    return hours, rules.gross_wage(wage, productivity, hours, S.hours_base)
+
+
+@kernel
+def census(W, H, month, N):
+    """Phase 2's first pass and phase 3's sums: every posted worker follows his minder's replacement (staged
+    from last month's escapes); under a mandate, he may be sent home (his row listed for `settle`) or relabelled
+    (`rules.repatriation_fate`); those who stay are counted per host, minder and team, and their shortfall and plan
+    added to their minder's (in worker-id order)."""
+    remapping = len(N.remap) > 0
+    n_left = 0
+    for i in range(len(W.status)):
+        if W.status[i] != ACTIVE:
+            continue
+        if remapping:
+            W.minder[i] = N.remap[W.minder[i]]
+        h = W.host[i]
+        if month.mandate and (H.repatriation_hazard[h] > 0 or H.detection[h, 0] > 0 or H.detection[h, 1] > 0
+                              or H.detection[h, 2] > 0):
+            wid = W.worker_id[i]
+            fate = rules.repatriation_fate(
+                W.legal[i], uniform_at(month.repatriate, wid), uniform_at(month.relabel, wid),
+                uniform_at(month.route, wid), H.repatriation_hazard[h], H.detection[h, 0], H.detection[h, 1],
+                H.detection[h, 2], H.repatriation_evasion[h], H.relabel[h, 0], H.relabel[h, 1])
+            if fate == 4:
+                W.status[i] = REPATRIATED
+                W.month_left[i] = month.month
+                N.left_rows[n_left] = i
+                n_left += 1
+                N.repatriated_idle[h] += 1
+                continue
+            W.legal[i] = fate
+        m = W.minder[i]
+        N.active_by_host[h] += 1.0
+        N.by_minder[m] += 1
+        N.by_team[W.team[i]] += 1
+        N.minder_short[m] += W.shortfall[i]
+        N.minder_owed[m] += W.plan[i]
+    return n_left
+
+
+@kernel
+def set_pressure(M, short, owed, S):
     """Phase 3: each active minder's pressure from his workers' shortfall; the alarm fades."""
     for m in range(len(short)):
-        if active[m]:
+        if M.status[m] == 0:
             ratio = short[m] / owed[m] if owed[m] > 0 else 0.0
-            pressure[m] = rules.minder_pressure(ratio, pressure_base, pressure_gain)
-            vig_extra[m] *= 1.0 - vigilance_decay
+            M.pressure[m] = rules.minder_pressure(ratio, S.pressure_base, S.pressure_gain)
+            M.vig_extra[m] *= 1.0 - S.vigilance_decay
 
 
 @kernel
-def work(ids, host, minder, productivity, pressure, wages, inspections, max_hours, key_inspected, hours_base,
-         hours_max, hours, gross, inspected):
-    """Phase 4: hours (capped where the employer is inspected) and the gross wage, for every row."""
-    for i in range(len(ids)):
-        h = host[i]
-        c = inspections[h]
-        inspected[i] = c > 0 and uniform_at(key_inspected, ids[i]) < c
-        cap = max_hours[h] if inspected[i] else math.inf
-        hours[i] = rules.hours_worked(pressure[minder[i]], hours_base, hours_max, cap)
-        gross[i] = rules.gross_wage(wages[host[i]], productivity[i], hours[i], hours_base)
-
-
-@kernel
-def camp_sums(camp, alive, gross, plan_of_row, n_camps):
-    """Phase 5 under a group quota: each camp's gross and quota this month, added in worker-id order."""
-    camp_gross = np.zeros(n_camps)
-    quota = np.zeros(n_camps)
-    present = np.zeros(n_camps, dtype=np.bool_)
-    for i in range(len(camp)):
-        if alive[i]:
-            camp_gross[camp[i]] += gross[i]
-            quota[camp[i]] += plan_of_row[i]
-            present[camp[i]] = True
-    return camp_gross, quota, present
-
-
-@kernel
-def camp_arrears(present, camp_gross, camp_due, arrears):
-    """Group quota: what each camp with workers still owes the plan after this month."""
-    for c in range(len(present)):
-        if present[c]:
-            arrears[c] = rules.plan_arrears(camp_gross[c], camp_due[c])
-
-
-@kernel
-def alarm(alarmed, base, extra, boost):
-    """After an escape: every minder of the camp watches harder (staged after phase 9)."""
-    for m in range(len(alarmed)):
-        if alarmed[m]:
-            extra[m] = rules.alarm_extra(base[m], extra[m], boost)
-
-
-@kernel
-def remap_minders(status, minder, remap, active):
-    """Workers still posted follow their punished minder's replacement (staged after phase 9)."""
-    for i in range(len(status)):
-        if status[i] == active:
-            minder[i] = remap[minder[i]]
-
-
-@kernel
-def remit_side_jobs_threat(alive, ids, host, minder, camp, gross, plans, rule_code, camp_gross, camp_due, fees_share,
-                           share, direct_wages, coercion, key_direct, ledger_monthly, side_wages, greed, expected_share,
-                           side_job_seek, side_job_share, side_bribe_share, key_seek, key_grant, threat_prob,
-                           threat_bribe, key_threat, memory, closed,
-                           plan, plan_arrears, ledger, cash, shortfall, retained_total, bribes_total, side_earnings_total,
-                           entry_debt, kept_avg, gross_avg,
-                           take, side, bribes, retained, short_flag, sent_home_rows):
-    """Phases 5-7 for every worker who works: the remittance rule, side jobs sold by the minder, the send-home
-    threat, and the month's books (what he kept, his debts, his running averages). Writes the rows of those
-    sent home, in id order, to ``sent_home_rows`` and returns how many."""
-    n_sent = 0
-    for i in range(len(ids)):
-        take[i] = 0.0
-        side[i] = 0.0
-        bribes[i] = 0.0
-        retained[i] = 0.0
-        short_flag[i] = 0.0
-        if not alive[i]:
-            plan[i] = 0.0
-            shortfall[i] = 0.0
+def work_for_quota(W, M, C, H, month, S):
+    """Phase 4 under a group quota, before anyone remits: every posted worker works, and each camp's gross and
+    quota are added (in worker-id order)."""
+    for i in range(len(W.status)):
+        if W.status[i] != ACTIVE:
             continue
-        h = host[i]
-        p = plans[h]
-        plan[i] = p
+        h = W.host[i]
+        c = H.inspections[h]
+        inspected = c > 0 and uniform_at(month.inspected, W.worker_id[i]) < c
+        hours, gross = work_month(M.pressure[W.minder[i]], H.wages[h], W.productivity[i],
+                                  H.max_hours[h] if inspected else math.inf, S)
+        W.inspected[i] = inspected
+        W.hours[i] = hours
+        W.gross[i] = gross
+        camp = W.camp[i]
+        C.gross[camp] += gross
+        C.due[camp] += H.plans[h]
+        C.present[camp] = True
+
+
+@kernel
+def work_and_pay(W, M, C, H, month, S, T):
+    """Phases 4-7 for every posted worker: work (unless done already, under a group quota), the remittance rule,
+    side jobs sold by the minder, the send-home threat, and the month's books (what he kept, his debts, his
+    running averages); adds the month's flows per host, counts who worked, keeps what each kept (for the month's
+    percentiles), sends home those who neither meet the plan nor pay (their rows listed for `settle`), and counts
+    each team's informants still posted."""
+    k = 0
+    n_left = 0
+    flows = T.flows
+    for i in range(len(W.status)):
+        if W.status[i] != ACTIVE:
+            continue
+        h = W.host[i]
+        wid = W.worker_id[i]
+        # 4. work: hours (capped where the employer is inspected) and the gross wage
+        if not month.worked:
+            c = H.inspections[h]
+            inspected = c > 0 and uniform_at(month.inspected, wid) < c
+            hours, gross = work_month(M.pressure[W.minder[i]], H.wages[h], W.productivity[i],
+                                      H.max_hours[h] if inspected else math.inf, S)
+            W.inspected[i] = inspected
+            W.hours[i] = hours
+            W.gross[i] = gross
+        gross = W.gross[i]
+        p = H.plans[h]
+        W.plan[i] = p
         # 5. the remittance rule (a complying employer pays the worker directly)
-        c = direct_wages[h]
-        direct = c > 0 and uniform_at(key_direct, ids[i]) < c
-        t, arrears, credit = rules.remit(rule_code, gross[i], p, plan_arrears[i], camp_gross[camp[i]],
-                                         camp_due[camp[i]], fees_share, share, direct, coercion[h], ledger_monthly)
-        plan_arrears[i] = arrears
-        take[i] = t
-        ledger[i] += credit
-        cash[i] += gross[i] - t - credit
+        c = H.direct_wages[h]
+        direct = c > 0 and uniform_at(month.direct, wid) < c
+        camp = W.camp[i]
+        t, arrears, credit = rules.remit(S.rule_code, gross, p, W.plan_arrears[i], C.gross[camp], C.due[camp],
+                                         S.fees_share, S.share, direct, H.coercion[h], S.ledger_monthly)
+        W.plan_arrears[i] = arrears
+        W.ledger[i] += credit
+        cash = W.cash[i] + (gross - t - credit)
         # 6. side jobs (draws only for who may want one: a counter-based draw depends on nothing else)
         s = 0.0
         s_bribe = 0.0
-        if side_wages[h] > 0 and rules.short_of_expectation(kept_avg[i], gross_avg[i], expected_share):
-            if rules.wants_side_job(kept_avg[i], gross_avg[i], expected_share, uniform_at(key_seek, ids[i]), side_job_seek):
-                if rules.side_job_granted(greed[minder[i]], uniform_at(key_grant, ids[i])):
-                    s = rules.side_earnings(side_wages[h], side_job_share)
-                    s_bribe = s * side_bribe_share
-        cash[i] += s - s_bribe
+        kept_avg = W.kept_avg[i]
+        gross_avg = W.gross_avg[i]
+        if H.side_wages[h] > 0 and rules.short_of_expectation(kept_avg, gross_avg, S.expected_share):
+            if rules.wants_side_job(kept_avg, gross_avg, S.expected_share, uniform_at(month.seek, wid), S.side_job_seek):
+                if rules.side_job_granted(M.greed[W.minder[i]], uniform_at(month.grant, wid)):
+                    s = rules.side_earnings(H.side_wages[h], S.side_job_share)
+                    s_bribe = s * S.side_bribe_share
+        cash += s - s_bribe
         # 7. the send-home threat
-        short = rules.plan_shortfall(gross[i], p)
-        shortfall[i] = short
-        short_flag[i] = 1.0 if short > 0 else 0.0
-        threat = short > 0 and rules.threatened(short, uniform_at(key_threat, ids[i]), threat_prob)
-        pays = threat and rules.pays_to_stay(cash[i], threat_bribe)
-        t_bribe = threat_bribe if pays else 0.0
-        cash[i] -= t_bribe
-        kept = rules.retained(gross[i], s, t, s_bribe, t_bribe)
-        retained[i] = kept
-        side[i] = s
-        bribes[i] = s_bribe + t_bribe
-        retained_total[i] += kept
-        bribes_total[i] += s_bribe + t_bribe
-        side_earnings_total[i] += s
-        entry_debt[i] = rules.repay_entry_debt(entry_debt[i], kept)
-        kept_avg[i] = rules.running_average(kept_avg[i], kept, memory)
-        gross_avg[i] = rules.running_average(gross_avg[i], gross[i] + s, memory)
-        if threat and not pays and not closed[h]:
-            sent_home_rows[n_sent] = i
-            n_sent += 1
-    return n_sent
+        short = rules.plan_shortfall(gross, p)
+        W.shortfall[i] = short
+        threat = short > 0 and rules.threatened(short, uniform_at(month.threat, wid), S.threat_prob)
+        pays = threat and rules.pays_to_stay(cash, S.threat_bribe)
+        t_bribe = S.threat_bribe if pays else 0.0
+        cash -= t_bribe
+        W.cash[i] = cash
+        kept = rules.retained(gross, s, t, s_bribe, t_bribe)
+        bribes = s_bribe + t_bribe
+        W.take[i] = t
+        W.side[i] = s
+        W.bribes[i] = bribes
+        W.retained[i] = kept
+        W.short[i] = short > 0
+        W.retained_total[i] += kept
+        W.bribes_total[i] += bribes
+        W.side_earnings_total[i] += s
+        W.entry_debt[i] = rules.repay_entry_debt(W.entry_debt[i], kept)
+        W.kept_avg[i] = rules.running_average(kept_avg, kept, S.memory)
+        W.gross_avg[i] = rules.running_average(gross_avg, gross + s, S.memory)
+        # the month's flows, per host, in worker-id order (workers.FLOWS: gross, side, take, bribes, retained,
+        # hours, short)
+        flows[0, h] += gross
+        flows[1, h] += s
+        flows[2, h] += t
+        flows[3, h] += bribes
+        flows[4, h] += kept
+        flows[5, h] += W.hours[i]
+        flows[6, h] += 1.0 if short > 0 else 0.0
+        T.working[h] += 1
+        T.kept[k] = kept
+        k += 1
+        if threat and not pays and not H.closed[h]:
+            W.status[i] = SENT_HOME
+            W.month_left[i] = month.month
+            T.left_rows[n_left] = i
+            n_left += 1
+            T.exits[SENT_HOME, h] += 1
+        elif W.informant[i]:
+            T.informants[W.team[i]] += 1
+    T.counts[N_KEPT] = k
+    return n_left
 
 
 @kernel
-def consider_escape(status, active, ids, host, minder, team, informant, passport_held, inspected, informants, kept_avg, gross_avg,
-                    hours, entry_debt, plan_arrears, plan, loyalty, risk_aversion, family, routes, asylum_boost,
-                    return_passports, vig_base, vig_extra, expected_share, hours_base, hours_max, weight_pay,
-                    weight_hours, weight_debt, passport_effect, reprisal_severity, threshold, steepness, attempt_rate,
-                    report_prob, key_intend, key_report, key_success, attempts, caught_rows, escaped_rows):
-    """Phases 8-9: who intends to escape (Epstein's rule), who is reported by an informant, who gets away.
-    Counts the attempts per host; writes the rows of the caught and of the escaped, each in id order;
-    returns how many of each."""
-    n_caught = 0
+def watch_die_return(W, M, H, month, S, T, first):
+    """Phases 8-11 for every worker still posted: surveillance and escapes (the escaped rows listed, in id order,
+    for the staged alarm and minder replacement), deaths (a hazard rising with hours; a draw above the hazard at
+    the longest hours cannot be a death), one more month abroad and contracts that end (the workers each minder
+    has left counted); each leaver's row listed for `settle` after ``first`` rows of the list; then, for every
+    worker who worked, his exit. Returns how many rows the list of leavers holds."""
     n_escaped = 0
-    for i in range(len(ids)):
-        if status[i] != active:
+    n_left = first
+    for i in range(len(W.status)):
+        if W.status[i] != ACTIVE:
             continue
-        u = uniform_at(key_intend, ids[i])
-        if u >= attempt_rate:
-            continue  # the chance of trying never exceeds attempt_rate
-        h = host[i]
-        m = minder[i]
-        passport = passport_held[i] and not (return_passports[h] and inspected[i])
-        success, chance = rules.escape_chances(
-            kept_avg[i], gross_avg[i], hours[i], entry_debt[i] + plan_arrears[i], plan[i], loyalty[i], risk_aversion[i],
-            family[i], routes[h], asylum_boost[h], rules.minder_vigilance(vig_base[m], vig_extra[m]), passport,
-            expected_share, hours_base, hours_max, weight_pay, weight_hours, weight_debt, passport_effect,
-            reprisal_severity, threshold, steepness, attempt_rate)
-        if u < chance:
-            attempts[h] += 1
-            n_inf = informants[team[i]] - (1 if informant[i] else 0)
-            if not uniform_at(key_report, ids[i]) < rules.reported_prob(n_inf, report_prob) and \
-                    uniform_at(key_success, ids[i]) < success:
-                escaped_rows[n_escaped] = i
-                n_escaped += 1
+        h = W.host[i]
+        wid = W.worker_id[i]
+        s = ACTIVE
+        # 8-9. who intends to escape (Epstein's rule; the chance of trying never exceeds attempt_rate), who is
+        # reported by an informant, who gets away
+        u = uniform_at(month.intend, wid)
+        if u < S.attempt_rate:
+            m = W.minder[i]
+            passport = W.passport_held[i] and not (H.return_passports[h] and W.inspected[i])
+            success, chance = rules.escape_chances(
+                W.kept_avg[i], W.gross_avg[i], W.hours[i], W.entry_debt[i] + W.plan_arrears[i], W.plan[i],
+                W.loyalty[i], W.risk_aversion[i], W.family[i], H.routes[h], H.asylum_boost[h],
+                rules.minder_vigilance(M.vig_base[m], M.vig_extra[m]), passport, S.expected_share, S.hours_base,
+                S.hours_max, S.weight_pay, S.weight_hours, S.weight_debt, S.passport_effect, S.reprisal_severity,
+                S.threshold, S.steepness, S.attempt_rate)
+            if u < chance:
+                T.attempts[h] += 1
+                n_inf = T.informants[W.team[i]] - (1 if W.informant[i] else 0)
+                if not uniform_at(month.report, wid) < rules.reported_prob(n_inf, S.report_prob) and \
+                        uniform_at(month.success, wid) < success:
+                    s = ESCAPED
+                    T.escaped_rows[n_escaped] = i
+                    n_escaped += 1
+                else:
+                    s = CAUGHT
+        # 10. deaths
+        if s == ACTIVE:
+            u = uniform_at(month.death, wid)
+            if u < S.death_prob_max and u < rules.death_prob(W.hours[i], S.death_rate, S.hours_slope, S.hours_base):
+                s = DEAD
+        # 11. one more month abroad; contracts end (a stranded worker goes home once the border opens)
+        if s == ACTIVE:
+            months = W.months_abroad[i] + 1
+            W.months_abroad[i] = months
+            shut = H.closed[h]
+            u = uniform_at(month.back, wid) if months > S.contract_months and not shut else 1.0
+            if months >= S.contract_months and rules.contract_ends(months, S.contract_months, shut, u,
+                                                                   S.stranded_return):
+                s = COMPLETED
             else:
-                caught_rows[n_caught] = i
-                n_caught += 1
-    return n_caught, n_escaped
+                T.left[W.minder[i]] += 1
+        T.exits[s, h] += 1
+        if s == ACTIVE:
+            T.by_legal[W.legal[i], h] += 1
+        else:
+            W.status[i] = s
+            W.month_left[i] = month.month
+            T.left_rows[n_left] = i
+            n_left += 1
+            if s == COMPLETED:
+                T.returning[h] += 1
+    T.counts[N_ESCAPED] = n_escaped
+    return n_left
 
 
 @kernel
-def deaths(status, active, ids, hours, rate, hours_slope, hours_base, death_prob_max, key_death, dead_rows):
-    """Phase 10: a death hazard rising with hours, for every worker still posted (a draw above the hazard at
-    the longest hours, ``death_prob_max``, cannot be a death: the hazard is not computed, as in the mesa
-    engine). Writes the rows of the dead (in id order) to ``dead_rows``; returns how many."""
-    k = 0
-    for i in range(len(ids)):
-        if status[i] != active:
-            continue
-        u = uniform_at(key_death, ids[i])
-        if u < death_prob_max and u < rules.death_prob(hours[i], rate, hours_slope, hours_base):
-            dead_rows[k] = i
-            k += 1
-    return k
+def posted_counts(W, n_minders, n_teams):
+    """The workers posted now per minder and per team (before the first month's postings)."""
+    by_minder = np.zeros(n_minders, dtype=np.int64)
+    by_team = np.zeros(n_teams, dtype=np.int64)
+    for i in range(len(W.status)):
+        if W.status[i] == ACTIVE:
+            by_minder[W.minder[i]] += 1
+            by_team[W.team[i]] += 1
+    return by_minder, by_team
+
+
 @kernel
-def place_newcomers(counts, camp_host, camp_occ, n_camps, camp_size, mr_start, mr_end, mr_id, mr_room, minder_ratio,
-                    tr_start, tr_end, tr_id, tr_room, team_size, n_minders, next_team, camp_of, minder_of, team_of,
-                    new_camp_host, new_minder_camp, new_minder_host, new_team_minder):
+def camp_arrears(C):
+    """Group quota: what each camp with workers this month still owes the plan after it (``due`` is its quota plus
+    its arrears)."""
+    for c in range(len(C.gross)):
+        if C.present[c]:
+            C.arrears[c] = rules.plan_arrears(C.gross[c], C.due[c])
+
+
+@kernel
+def alarm(alarmed, M, boost):
+    """After an escape: every minder of the camp watches harder (staged after phase 9)."""
+    for m in range(len(alarmed)):
+        if alarmed[m]:
+            M.vig_extra[m] = rules.alarm_extra(M.vig_base[m], M.vig_extra[m], boost)
+
+
+@kernel
+def place_newcomers(counts, camp_host, camp_occ, sizes, rooms, placed):
     """Phase 2's placement of a month's newcomers, host by host in id order: into the host's camps with room (in
     camp-id order), then new camps of ``camp_size``; within a camp, to its minders with room, then new minders;
     within a minder, to his teams with room, then new teams. ``camp_occ`` has room for the new camps;
-    ``mr_*`` and ``tr_*`` list the minders with room per camp and the teams with room per minder (as they were
-    before this month's newcomers). Returns how many camps, minders and teams were made."""
-    n_before = n_camps
+    ``rooms`` lists the minders with room per camp and the teams with room per minder (as they were before this
+    month's newcomers). ``sizes`` = (camps, camp size, minder ratio, team size, minders, next team).
+    Returns how many camps, minders and teams were made."""
+    n_before, camp_size, minder_ratio, team_size, n_minders, next_team = sizes
     made_camps = 0
     made_minders = 0
     made_teams = 0
@@ -238,155 +375,84 @@ def place_newcomers(counts, camp_host, camp_occ, n_camps, camp_size, mr_start, m
                 c += 1
             else:
                 camp = n_before + made_camps
-                new_camp_host[made_camps] = h
+                placed.new_camp_host[made_camps] = h
                 made_camps += 1
                 k = min(camp_size, left_host)
             camp_occ[camp] += k
             left_host -= k
             # within the camp: its minders with room (an existing camp only), then new minders
             left_camp = k
-            r = mr_start[camp] if camp < n_before else 0
-            r_end = mr_end[camp] if camp < n_before else 0
+            r = rooms.mr_start[camp] if camp < n_before else 0
+            r_end = rooms.mr_end[camp] if camp < n_before else 0
             while left_camp > 0:
                 if r < r_end:
-                    mid = mr_id[r]
-                    j = min(mr_room[r], left_camp)
+                    mid = rooms.mr_id[r]
+                    j = min(rooms.mr_room[r], left_camp)
                     existing = True
                     r += 1
                 else:
                     mid = n_minders + made_minders
-                    new_minder_camp[made_minders] = camp
-                    new_minder_host[made_minders] = h
+                    placed.new_minder_camp[made_minders] = camp
+                    placed.new_minder_host[made_minders] = h
                     made_minders += 1
                     j = min(minder_ratio, left_camp)
                     existing = False
                 left_camp -= j
                 # within the minder: his teams with room (an existing minder only), then new teams
                 left_minder = j
-                t = tr_start[mid] if existing else 0
-                t_end = tr_end[mid] if existing else 0
+                t = rooms.tr_start[mid] if existing else 0
+                t_end = rooms.tr_end[mid] if existing else 0
                 while left_minder > 0:
                     if t < t_end:
-                        team = tr_id[t]
-                        q = min(tr_room[t], left_minder)
+                        team = rooms.tr_id[t]
+                        q = min(rooms.tr_room[t], left_minder)
                         t += 1
                     else:
                         team = next_team + made_teams
-                        new_team_minder[made_teams] = mid
+                        placed.new_team_minder[made_teams] = mid
                         made_teams += 1
                         q = min(team_size, left_minder)
                     for _ in range(q):
-                        camp_of[i] = camp
-                        minder_of[i] = mid
-                        team_of[i] = team
+                        placed.camp_of[i] = camp
+                        placed.minder_of[i] = mid
+                        placed.team_of[i] = team
                         i += 1
                     left_minder -= q
     return made_camps, made_minders, made_teams
 
 
-@kernel
-def informants_per_team(status, active, informant, team, n_teams):
-    """Phase 8's input: the informants still posted in each team."""
-    counts = np.zeros(n_teams, dtype=np.int64)
-    for i in range(len(team)):
-        if status[i] == active and informant[i]:
-            counts[team[i]] += 1
-    return counts
+# ---------------------------------------------------------------- declared updates (sim/core/workers.py: Update)
+# A field declared with an update is set by its rule for every worker still posted, after the pass that ends with
+# its phase: one loop per update, the rule called through its compiled address (so these loops are compiled once,
+# for any rule of the same number of inputs). ``X`` holds the inputs, one row each, as float64.
 
 
 @kernel
-def contracts(status, months_abroad, contract_months, minder, n_minders, active, ids, host, closed, stranded_return,
-              key_return, completed_rows):
-    """Phase 11: one more month abroad for every worker still posted; who completes his contract (his row
-    written to ``completed_rows``, in id order); how many workers each minder has left after them.
-    Returns (how many completed, workers left per minder)."""
-    left = np.zeros(n_minders, dtype=np.int64)
-    k = 0
+def update_1(status, out, X, rule):
     for i in range(len(status)):
-        if status[i] == active:
-            months_abroad[i] += 1
-            m = months_abroad[i]
-            shut = closed[host[i]]
-            u = uniform_at(key_return, ids[i]) if m > contract_months and not shut else 1.0
-            if m >= contract_months and rules.contract_ends(m, contract_months, shut, u, stranded_return):
-                completed_rows[k] = i
-                k += 1
-            else:
-                left[minder[i]] += 1
-    return k, left
+        if status[i] == ACTIVE:
+            out[i] = rule(X[0, i])
 
 
 @kernel
-def leaver_sums(month_left, month, host, lost, ledger_paid, n_hosts):
-    """Phase 13: what this month's leavers lost and were paid of their ledgers, per host, added in worker-id order."""
-    forfeited = np.zeros(n_hosts)
-    paid = np.zeros(n_hosts)
-    for i in range(len(host)):
-        if month_left[i] == month:
-            forfeited[host[i]] += lost[i]
-            paid[host[i]] += ledger_paid[i]
-    return forfeited, paid
-
-
-@kernel
-def posted_counts(status, active, host, minder, team, n_hosts, n_minders, n_teams):
-    """Phase 2's inputs: the workers posted now per host, per minder and per team (one pass)."""
-    by_host = np.zeros(n_hosts)
-    by_minder = np.zeros(n_minders, dtype=np.int64)
-    by_team = np.zeros(n_teams, dtype=np.int64)
+def update_2(status, out, X, rule):
     for i in range(len(status)):
-        if status[i] == active:
-            by_host[host[i]] += 1.0
-            by_minder[minder[i]] += 1
-            by_team[team[i]] += 1
-    return by_host, by_minder, by_team
+        if status[i] == ACTIVE:
+            out[i] = rule(X[0, i], X[1, i])
 
 
 @kernel
-def money_inputs(alive, status, host, take, completed, repatriated, n_hosts):
-    """Phase 12's inputs: the month's take per host (added in worker-id order) and the workers who worked and
-    are going home (who can carry cash) per host."""
-    take_by_host = np.zeros(n_hosts)
-    returning = np.zeros(n_hosts, dtype=np.int64)
-    for i in range(len(host)):
-        if alive[i]:
-            take_by_host[host[i]] += take[i]
-            if status[i] == completed or status[i] == repatriated:
-                returning[host[i]] += 1
-    return take_by_host, returning
+def update_3(status, out, X, rule):
+    for i in range(len(status)):
+        if status[i] == ACTIVE:
+            out[i] = rule(X[0, i], X[1, i], X[2, i])
 
 
 @kernel
-def compact_columns(keep, columns):
-    """Move the kept rows of each column to its front, in order (in place); returns how many were kept."""
-    k = 0
-    for a in columns:
-        k = 0
-        for i in range(len(keep)):
-            if keep[i]:
-                a[k] = a[i]
-                k += 1
-    return k
+def update_4(status, out, X, rule):
+    for i in range(len(status)):
+        if status[i] == ACTIVE:
+            out[i] = rule(X[0, i], X[1, i], X[2, i], X[3, i])
 
 
-@kernel
-def repatriate(status, active, ids, host, legal, permit_hazard, detection, evasion, cuts, key_rep, key_relabel,
-               key_route, rows):
-    """Phase 2 under a mandate: each posted worker's fate (`rules.repatriation_fate`): his legal status may
-    change (relabelled); the rows of those sent home are written to ``rows`` in id order; returns how many."""
-    k = 0
-    for i in range(len(ids)):
-        if status[i] != active:
-            continue
-        h = host[i]
-        if permit_hazard[h] <= 0 and detection[h, 0] <= 0 and detection[h, 1] <= 0 and detection[h, 2] <= 0:
-            continue
-        fate = rules.repatriation_fate(legal[i], uniform_at(key_rep, ids[i]), uniform_at(key_relabel, ids[i]),
-                                       uniform_at(key_route, ids[i]), permit_hazard[h], detection[h, 0],
-                                       detection[h, 1], detection[h, 2], evasion[h], cuts[h, 0], cuts[h, 1])
-        if fate == 4:
-            rows[k] = i
-            k += 1
-        else:
-            legal[i] = fate
-    return k
+UPDATES = {1: update_1, 2: update_2, 3: update_3, 4: update_4}

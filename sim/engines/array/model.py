@@ -14,55 +14,45 @@ Docking: tests/test_docking.py checks that both engines give the same tables.
 
 from __future__ import annotations
 
+from collections import namedtuple
 
 import numpy as np
 
 from ...core import draws as rnd
-from ...core.draws import Decision
 from ...core import rules
-from ...core.params import Params
+from ...core.compiled import plain_function
+from ...core.params import Params, value_at
 from ...core.phases import PhaseClock
 from ...core.policies import levers_for_month
 from ...core.state_books import StateBooks
 from ...core import workers
 from ...core.workers import STATUS_CODE
-from ...results.tables import HostTotals, MonthAggregator, workers_table
+from ...results.tables import FlowTotals, HostTotals, MonthAggregator, workers_table
 from . import kernels
+from .state import (CAMP_DTYPES, MINDER_DTYPES, N_ESCAPED, N_KEPT, WORKER_DTYPES, Camps, Hosts, Minders, Table,
+                    Workers, census_bundle, month_bundle, settings_bundle, totals_bundle)
 
 ACTIVE = STATUS_CODE["active"]
 M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
+COMPACT_SHARE = 0.2  # rows of leavers are moved to the archive once they are this share of the rows
+NO_REMAP = np.zeros(0, dtype=np.int64)
+Rooms = namedtuple("Rooms", ("mr_start", "mr_end", "mr_id", "mr_room", "tr_start", "tr_end", "tr_id", "tr_room"))
+Placed = namedtuple("Placed", ("camp_of", "minder_of", "team_of", "new_camp_host", "new_minder_camp",
+                               "new_minder_host", "new_team_minder"))
 
-FIELDS = tuple(f.name for f in workers.FIELDS)  # one column per declared field (sim/core/workers.py)
-KIND = {f.name: (np.int64 if f.kind is int else f.kind) for f in workers.FIELDS}
-COMPACT_SHARE = 0.2  # rows of leavers are dropped once they are this share of the arrays
 
+def update_of(params, field):
+    """A declared update (sim/core/workers.py: Update) ready to run: (field, compiled rule, inputs), each input a
+    column's name or a parameter's value."""
+    import numba
 
-class _Growable:
-    """Per-minder or per-camp arrays that grow as agents are created."""
-
-    def __init__(self, **dtypes):
-        self.n = 0
-        self._dtypes = dtypes
-        for name, dt in dtypes.items():
-            setattr(self, name, np.zeros(64, dtype=dt))
-
-    def extend(self, **values):
-        k = len(next(iter(values.values())))
-        need = self.n + k
-        cap = len(getattr(self, next(iter(self._dtypes))))
-        if need > cap:
-            new_cap = max(need, 2 * cap)
-            for name, dt in self._dtypes.items():
-                old = getattr(self, name)
-                grown = np.zeros(new_cap, dtype=dt)
-                grown[: self.n] = old[: self.n]
-                setattr(self, name, grown)
-        for name in self._dtypes:
-            getattr(self, name)[self.n:need] = values.get(name, 0)
-        self.n = need
-
-    def view(self, name):
-        return getattr(self, name)[: self.n]
+    u = field.update
+    if len(u.reads) not in kernels.UPDATES:
+        raise ValueError(f"workers.{field.name}: an update reads 1 to {max(kernels.UPDATES)} values, not {len(u.reads)}")
+    function = plain_function(getattr(rules, u.rule))
+    compiled = numba.cfunc(numba.float64(*(numba.float64,) * len(u.reads)), cache=True)(function)
+    inputs = [name if "." not in name else value_at(params, name) for name in u.reads]
+    return field.name, compiled, inputs
 
 
 class ArrayModel:
@@ -79,39 +69,50 @@ class ArrayModel:
         self.routes = np.array([h.escape_route for h in p.hosts.values()])
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
-        self.death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
+        death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
+        self.settings = settings_bundle(p, death_prob_max, self.rule_code)
         self.month = 0
         self.state = StateBooks.for_params(p)
         self.aggregator = MonthAggregator(p)
-        # workers: dense arrays in id order; rows of those who left stay (status != active)
-        # until they are COMPACT_SHARE of the rows, then move to the archive
-        self._data = {name: np.zeros(0, dtype=self._dtype(name)) for name in FIELDS}
-        self._groups = [tuple(f for f in FIELDS if KIND[f] is kind) for kind in (float, np.int64, bool)]
-        self.n = 0
-        self._refresh()
-        self.archive: list[dict] = []
-        self.minders = _Growable(host=np.int64, camp=np.int64, vig_base=float, vig_extra=float, greed=float,
-                                 pressure=float, status=np.int8)
-        self.camps = _Growable(host=np.int64, arrears=float, occupancy=np.int64)
+        # workers: one column per declared field (state.Workers), rows in id order; rows of those who left stay
+        # (status != active) until they are COMPACT_SHARE of the rows, then move to the archive
+        self.workers = Table(Workers, WORKER_DTYPES, capacity=0)
+        self.archive: list[dict] = []  # chunks of the archived fields of those who left, each in id order
+        self.minders = Table(Minders, MINDER_DTYPES)
+        self.camps = Table(Camps, CAMP_DTYPES)
+        self.pending_remap = NO_REMAP  # punished minders' replacements, for the workers still posted (staged)
         self.next_worker = 0
         self.next_team = 0
         self.team_minder = np.zeros(0, dtype=np.int64)  # each team's minder
         self.workers_initial = sum(h.workers for h in p.hosts.values())
         self.clock = PhaseClock()
+        workers.check_updates()
+        self.updates = {after: [update_of(p, f) for f in workers.updates_after(after)] for after in workers.UPDATE_AFTER}
         C = p.population.contract_months
         for k in range(C - 1, -1, -1):
             counts = [host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0) for host in p.hosts.values()]
             self.deploy(counts, month_deployed=-k, months_abroad=k)
 
-    @staticmethod
-    def _dtype(name):
-        return KIND[name]
+    @property
+    def w(self) -> Workers:
+        """The workers' columns (rows in id order, including those who left this month)."""
+        return self.workers.bundle
+
+    @property
+    def n(self) -> int:
+        return self.workers.n
+
+    def posted_minders(self) -> np.ndarray:
+        """Each row's minder, with the replacements of minders punished this month applied (they are applied to the
+        columns at the start of next month's first pass)."""
+        minder = self.w.minder
+        return self.pending_remap[minder] if len(self.pending_remap) else minder
 
     # ------------------------------------------------------------ population
     def deploy(self, counts, month_deployed: int, months_abroad: int = 0, posted=None):
         """Post counts[h] workers to each host h, in host order, as the mesa engine's cohorts:
         camps of camp_size, a minder per minder_ratio, teams of team_size. ``posted``: the workers posted now
-        per minder and per team, if already counted (`kernels.posted_counts`)."""
+        per minder and per team, if already counted (`kernels.census`)."""
         pop = self.p.population
         counts = np.asarray(counts, dtype=np.int64)
         total = int(counts.sum())
@@ -122,12 +123,8 @@ class ArrayModel:
         host_of = np.repeat(np.arange(self.n_hosts), counts)
         traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host_of], self.state.plans[host_of], months_abroad,
                                              legal=self.state.legal_thresholds[host_of])
-        camp_of = np.empty(total, dtype=np.int64)
-        minder_of = np.empty(total, dtype=np.int64)
-        team_of = np.empty(total, dtype=np.int64)
         if posted is None:
-            _, m_count, t_count = kernels.posted_counts(self.w["status"], ACTIVE, self.w["host"], self.w["minder"],
-                                                        self.w["team"], self.n_hosts, self.minders.n, self.next_team)
+            m_count, t_count = kernels.posted_counts(self.w, self.minders.n, self.next_team)
         else:
             m_count, t_count = posted
         m_camp, m_status = self.minders.view("camp"), self.minders.view("status")
@@ -144,251 +141,178 @@ class ArrayModel:
         minders = np.arange(self.minders.n)
         tr_start, tr_end = np.searchsorted(by_minder, minders, "left"), np.searchsorted(by_minder, minders, "right")
         occupancy = np.concatenate([self.camps.view("occupancy"), np.zeros(total, dtype=np.int64)])
-        new_camp_host, new_minder_camp, new_minder_host, new_team_minder = (np.empty(total, dtype=np.int64) for _ in range(4))
+        placed = Placed(*(np.empty(total, dtype=np.int64) for _ in Placed._fields))
+        rooms = Rooms(mr_start, mr_end, mr_id.astype(np.int64), mr_room.astype(np.int64), tr_start, tr_end,
+                      tr_id.astype(np.int64), tr_room.astype(np.int64))
+        sizes = (n_camps, pop.camp_size, pop.minder_ratio, pop.team_size, self.minders.n, self.next_team)
         made_camps, made_minders, made_teams = kernels.place_newcomers(
-            counts, self.camps.view("host"), occupancy, n_camps, pop.camp_size, mr_start, mr_end, mr_id, mr_room,
-            pop.minder_ratio, tr_start, tr_end, tr_id, tr_room, pop.team_size, self.minders.n, self.next_team,
-            camp_of, minder_of, team_of, new_camp_host, new_minder_camp, new_minder_host, new_team_minder)
+            counts, self.camps.view("host").astype(np.int64), occupancy, sizes, rooms, placed)
         self.camps.view("occupancy")[:] = occupancy[:n_camps]
         if made_camps:
-            self.camps.extend(host=new_camp_host[:made_camps], arrears=np.zeros(made_camps),
-                              occupancy=occupancy[n_camps:n_camps + made_camps])
+            self.camps.extend(made_camps, {"host": placed.new_camp_host[:made_camps],
+                                           "occupancy": occupancy[n_camps:n_camps + made_camps]})
         self.next_team += made_teams
-        self.team_minder = np.concatenate([self.team_minder, new_team_minder[:made_teams]])
+        self.team_minder = np.concatenate([self.team_minder, placed.new_team_minder[:made_teams]])
         new_minders = np.arange(self.minders.n, self.minders.n + made_minders)
         m = rules.new_minder_attributes(self.seed, new_minders, self.p)
         k = made_minders
-        self.minders.extend(host=new_minder_host[:k], camp=new_minder_camp[:k], vig_base=m["vigilance"], vig_extra=np.zeros(k),
-                            greed=m["greed"], pressure=np.full(k, self.p.minder.pressure_base),
-                            status=np.zeros(k, dtype=np.int8))
-        posting = {"worker_id": ids, "host": host_of, "camp": camp_of, "team": team_of, "minder": minder_of,
-                   "month_deployed": month_deployed, "months_abroad": months_abroad}
-        self._append(total, {f.name: traits[f.name] if f.initial == workers.TRAIT else posting[f.name]
-                             if f.initial == workers.POSTING else STATUS_CODE[f.initial] if f.name == "status" else f.initial
-                             for f in workers.FIELDS})
-
-    def _refresh(self):
-        self.w = {name: a[: self.n] for name, a in self._data.items()}
-
-    def _append(self, k: int, cohort: dict):
-        """Add k rows, each field set from ``cohort`` (an array or one value for all)."""
-        cap = len(self._data["worker_id"])
-        if self.n + k > cap:
-            new_cap = max(self.n + k, int(1.25 * cap) + 1024)
-            for name, a in self._data.items():
-                grown = np.zeros(new_cap, dtype=a.dtype)
-                grown[: self.n] = a[: self.n]
-                self._data[name] = grown
-        for name, a in self._data.items():
-            a[self.n:self.n + k] = cohort[name]
-        self.n += k
-        self._refresh()
+        self.minders.extend(k, {"host": placed.new_minder_host[:k], "camp": placed.new_minder_camp[:k],
+                                "vig_base": m["vigilance"], "greed": m["greed"], "pressure": self.p.minder.pressure_base})
+        posting = {"worker_id": ids, "host": host_of, "camp": placed.camp_of, "team": placed.team_of,
+                   "minder": placed.minder_of, "month_deployed": month_deployed, "months_abroad": months_abroad}
+        self.workers.extend(total, {f.name: traits[f.name] if f.initial == workers.TRAIT else posting[f.name]
+                                    if f.initial == workers.POSTING else STATUS_CODE[f.initial] if f.name == "status"
+                                    else f.initial for f in workers.STORED})
 
     def _compact(self, force: bool = False):
-        """Move the rows of those who have left to the archive, keeping id order."""
-        dead = self.w["status"] != ACTIVE
-        n_dead = int(dead.sum())
-        if n_dead == 0 or (not force and n_dead < COMPACT_SHARE * self.n):
+        """Move the rows of those who have left to the archive (a chunk in id order), keeping id order."""
+        status = self.w.status
+        gone = status != ACTIVE
+        n_gone = int(np.count_nonzero(gone))
+        if n_gone == 0 or (not force and n_gone < COMPACT_SHARE * self.n):
             return
-        self.archive.append({name: self.w[name][dead] for name in workers.ARCHIVED})
-        keep = ~dead
-        for group in self._groups:  # columns of one type, compacted in place by one compiled loop
-            self.n = kernels.compact_columns(keep, tuple(self._data[name] for name in group))
-        self._refresh()
-
-    # ------------------------------------------------------------ helpers
-    def draws(self, decision: str, ids) -> np.ndarray:
-        return rnd.draws(self.seed, decision, self.month, ids)
-
-    def key(self, decision: str) -> np.uint64:
-        """The stream key of a decision this month, for the compiled loops."""
-        return np.uint64(rnd.stream_key(self.seed, decision, self.month))
-
-    def once_key(self, decision: str) -> np.uint64:
-        """The stream key of a draw fixed for the whole run (an employer's compliance type)."""
-        return np.uint64(rnd.stream_key(self.seed, decision, -1))
-
-    def leave(self, rows: np.ndarray, status: str):
-        """Vectorised Worker.leave: settle the ledger and the cash of those leaving (their rows, in id order)."""
-        if not len(rows):
-            return
-        w = self.w
-        w["status"][rows] = STATUS_CODE[status]
-        w["month_left"][rows] = self.month
-        self.camps.view("occupancy")[:] -= np.bincount(w["camp"][rows], minlength=self.camps.n)
-        ledger = w["ledger"][rows]
-        lost = ledger.copy()
-        if status in ("completed", "repatriated"):
-            ok = self.draws(Decision.LEDGER, w["worker_id"][rows]) < self.p.remittance.ledger_pay_prob
-            w["ledger_paid"][rows] = np.where(ok, ledger, 0.0)
-            lost = np.where(ok, 0.0, ledger)
-        if status in ("caught", "dead"):
-            lost = lost + w["cash"][rows]
-            w["cash"][rows] = 0.0
-        w["forfeited_total"][rows] += lost
-        w["lost"][rows] = lost
-        w["ledger"][rows] = 0.0
-        # a leaver adds nothing to his minder's sums next month (the mesa minder forgets him)
-        w["shortfall"][rows] = 0.0
-        w["plan"][rows] = 0.0
+        self.archive.append({name: getattr(self.w, name)[gone] for name in workers.ARCHIVED})
+        self.workers.keep(~gone)
 
     @property
     def phase_seconds(self) -> dict[str, float]:
         return self.clock.seconds
 
+    def _hosts(self, lv) -> Hosts:
+        """The hosts this month: their parameters, the plans and the levers of the policies in force."""
+        return Hosts(wages=self.wages, side_wages=self.side_wages, routes=self.routes, plans=self.state.plans,
+                     closed=lv.closed, inspections=lv.inspections, max_hours=lv.max_hours,
+                     direct_wages=lv.direct_wages, coercion=lv.coercion, asylum_boost=lv.asylum_boost,
+                     return_passports=lv.return_passports, repatriation_hazard=lv.repatriation_hazard,
+                     detection=lv.detection, repatriation_evasion=lv.repatriation_evasion,
+                     relabel=self.state.relabel_thresholds)
+
     # ------------------------------------------------------------ the month
     def step(self):
-        p, H = self.p, self.n_hosts
+        """One month: the thirteen phases of the ODD in three passes over the workers (kernels.py)."""
+        p, H, S = self.p, self.n_hosts, self.settings
         self.clock.start()
         # 1. policies switch on or off
         lv = levers_for_month(p, self.month)
         self.clock.tick(1)
 
-        # 2. the state: plans, repatriation, deployments, channels
+        # 2. the state: plans; the first pass (last month's minder replacements, repatriation, the census);
+        # deployments, channels
         self.state.set_plans(self.aggregator.short_share)
-        ms = self.minders
-        repatriated_idle = np.zeros(H, dtype=np.int64)
-        if (lv.repatriation_hazard > 0).any() or (lv.detection > 0).any():
-            rows = np.empty(self.n, dtype=np.int64)
-            k = kernels.repatriate(self.w["status"], ACTIVE, self.w["worker_id"], self.w["host"], self.w["legal"],
-                                   lv.repatriation_hazard, lv.detection, lv.repatriation_evasion, self.state.relabel_thresholds,
-                                   self.key(Decision.REPATRIATE), self.key(Decision.RELABEL),
-                                   self.key(Decision.RELABEL_ROUTE), rows)
-            self.leave(rows[:k], "repatriated")
-            repatriated_idle = np.bincount(self.w["host"][rows[:k]], minlength=H)
-        active_by_host, m_count, t_count = kernels.posted_counts(
-            self.w["status"], ACTIVE, self.w["host"], self.w["minder"], self.w["team"], H, ms.n, self.next_team)
-        counts = self.state.plan_deployments(active_by_host, lv)
+        ms, camps = self.minders, self.camps
+        group_quota = self.rule_code == rules.RULE_CODES["group_quota"]
+        mandate = bool((lv.repatriation_hazard > 0).any() or (lv.detection > 0).any())
+        month = month_bundle(self.seed, self.month, mandate, group_quota)
+        hosts = self._hosts(lv)
+        census = census_bundle(H, ms.n, self.next_team, self.pending_remap, self.n)
+        n_repatriated = kernels.census(self.w, hosts, month, census)
+        repatriated = census.left_rows[:n_repatriated]
+        kernels.settle(self.w, camps.bundle, month, S, repatriated)
+        self.pending_remap = NO_REMAP
+        counts = self.state.plan_deployments(census.active_by_host, lv)
         n_before = self.n
-        self.deploy(counts, month_deployed=self.month, months_abroad=0, posted=(m_count, t_count))
+        self.deploy(counts, month_deployed=self.month, months_abroad=0, posted=(census.by_minder, census.by_team))
         self.state.pick_channels()
-        plans = self.state.plans
-        w = self.w
-        n = self.n
-        ids, host, minder = w["worker_id"], w["host"], w["minder"]
-        alive = w["status"] == ACTIVE  # who works this month (rows of earlier leavers are still here)
+        hosts = self._hosts(lv)
+        W, M = self.w, ms.bundle
         # the newcomers are the last rows, in id order
-        entry_bribes = np.bincount(host[n_before:], weights=w["entry_bribe"][n_before:], minlength=H)
+        entry_bribes = np.bincount(W.host[n_before:], weights=W.entry_bribe[n_before:], minlength=H)
         self.clock.tick(2)
 
-        # 3. minders set pressure from last month's shortfall (sums over their workers, in id order)
-        mp = p.minder
-        short, owed = kernels.per_minder_sums(minder, w["shortfall"], w["plan"], ms.n)
-        pressure, extra = ms.view("pressure"), ms.view("vig_extra")
-        kernels.set_pressure(short, owed, ms.view("status") == M_ACTIVE, pressure, extra, mp.pressure_base,
-                             mp.pressure_gain, mp.vigilance_decay)
+        # 3. minders set pressure from last month's shortfall (summed over their workers in the census)
+        grown = ms.n - len(census.minder_short)
+        short = np.concatenate([census.minder_short, np.zeros(grown)])
+        owed = np.concatenate([census.minder_owed, np.zeros(grown)])
+        kernels.set_pressure(M, short, owed, S)
+        self._update(3)
         self.clock.tick(3)
 
-        # 4. workers work
-        wk = p.work
-        self.flows = flows = {name: np.empty(n) for name in workers.FLOWS}  # this month's, per row
-        hours, gross, inspected = flows["hours"], flows["gross"], np.empty(n, dtype=bool)
-        kernels.work(ids, host, minder, w["productivity"], pressure, self.wages, lv.inspections, lv.max_hours,
-                     self.once_key(Decision.EMPLOYER_INSPECTIONS), wk.hours_base, wk.hours_max, hours, gross, inspected)
-        self.clock.tick(4)
+        # 4-7. work, the remittance rule, side jobs, the send-home threat, the flows' totals (one pass; under a
+        # group quota the work is done first, as each camp's gross must be known)
+        totals = totals_bundle(H, ms.n, self.next_team, self.n)
+        C = camps.bundle
+        if group_quota:
+            C.gross[:] = 0.0
+            C.due[:] = 0.0
+            C.present[:] = False
+            kernels.work_for_quota(W, M, C, hosts, month, S)
+            C.due[:] = C.due + C.arrears  # the quota plus what the camp owes from earlier months
+            kernels.camp_arrears(C)
+        n_sent = kernels.work_and_pay(W, M, C, hosts, month, S, totals)
+        kernels.settle(W, C, month, S, totals.left_rows[:n_sent])
+        self._update(7)
+        self.clock.tick(4, 7)
 
-        # 5-7. the remittance rule, side jobs, the send-home threat (one loop; no worker's phase reads another's)
-        r, wp = p.remittance, p.worker
-        camp = w["camp"]
-        camp_gross = camp_due = np.zeros(max(self.camps.n, 1))
-        if self.rule_code == rules.RULE_CODES["group_quota"]:
-            camp_gross, quota, present = kernels.camp_sums(camp, alive, gross, plans[host], self.camps.n)
-            arrears = self.camps.view("arrears")
-            camp_due = quota + arrears
-            kernels.camp_arrears(present, camp_gross, camp_due, arrears)
-        take, side, bribes, retained = flows["take"], flows["side"], flows["bribes"], flows["retained"]
-        rows = np.empty(n, dtype=np.int64)  # the rows of those who leave in a phase (a buffer, reused)
-        k = kernels.remit_side_jobs_threat(
-            alive, ids, host, minder, camp, gross, plans, self.rule_code, camp_gross, camp_due, r.fees_share, r.share,
-            lv.direct_wages, lv.coercion, self.once_key(Decision.EMPLOYER_DIRECT_WAGES), r.ledger_monthly, self.side_wages,
-            ms.view("greed"), wp.expected_share, wp.side_job_seek, wk.side_job_share, mp.side_bribe_share,
-            self.key(Decision.SIDE_SEEK), self.key(Decision.SIDE_GRANT), mp.threat_prob, mp.threat_bribe, self.key(Decision.THREAT),
-            p.escape.memory, lv.closed,
-            w["plan"], w["plan_arrears"], w["ledger"], w["cash"], w["shortfall"], w["retained_total"],
-            w["bribes_total"], w["side_earnings_total"], w["entry_debt"], w["kept_avg"], w["gross_avg"],
-            take, side, bribes, retained, flows["short"], rows)
-        self.leave(rows[:k], "sent_home")
-        self.clock.tick(5, 7)
-
-        # 8-9. surveillance and escapes; then minders are punished and camps alarmed
-        e = p.escape
-        informants = kernels.informants_per_team(w["status"], ACTIVE, w["informant"], w["team"], self.next_team)
-        escape_attempts = np.zeros(H, dtype=np.int64)
-        escaped_rows = np.empty(n, dtype=np.int64)
-        n_caught, n_escaped = kernels.consider_escape(
-            w["status"], ACTIVE, ids, host, minder, w["team"], w["informant"], w["passport_held"], inspected, informants,
-            w["kept_avg"], w["gross_avg"], hours, w["entry_debt"], w["plan_arrears"], w["plan"], w["loyalty"],
-            w["risk_aversion"], w["family"], self.routes, lv.asylum_boost, lv.return_passports, ms.view("vig_base"),
-            ms.view("vig_extra"), wp.expected_share, wk.hours_base, wk.hours_max, e.weight_pay, e.weight_hours,
-            e.weight_debt, e.passport_effect, p.state.reprisal_severity, e.threshold, e.steepness, e.attempt_rate,
-            e.report_prob, self.key(Decision.ESCAPE_INTEND), self.key(Decision.ESCAPE_REPORT), self.key(Decision.ESCAPE_SUCCESS),
-            escape_attempts, rows, escaped_rows)
-        escaped = escaped_rows[:n_escaped]
-        self.leave(rows[:n_caught], "caught")
-        self.leave(escaped, "escaped")
-        if n_escaped:
-            self._after_escapes(np.unique(minder[escaped]), np.unique(w["camp"][escaped]))
-        self.clock.tick(8, 9)
-
-        # 10. deaths
-        d = p.deaths
-        k = kernels.deaths(w["status"], ACTIVE, ids, hours, d.rate, d.hours_slope, wk.hours_base, self.death_prob_max,
-                           self.key(Decision.DEATH), rows)
-        self.leave(rows[:k], "dead")
-        self.clock.tick(10)
-
-        # 11. contracts end; minders with nobody left go home
-        k, left_per_minder = kernels.contracts(w["status"], w["months_abroad"], p.population.contract_months, minder,
-                                               ms.n, ACTIVE, ids, host, lv.closed, p.population.stranded_return,
-                                               self.key(Decision.RETURN), rows)
-        self.leave(rows[:k], "completed")
+        # 8-11. surveillance, escapes, deaths, contracts (one pass); then minders are punished, camps alarmed,
+        # and minders with nobody left go home
+        n_left = kernels.watch_die_return(W, M, hosts, month, S, totals, n_sent)
+        kernels.settle(W, C, month, S, totals.left_rows[n_sent:n_left])
+        escaped = totals.escaped_rows[: totals.counts[N_ESCAPED]]
+        left = totals.left
+        if len(escaped):
+            remap = self._after_escapes(np.unique(W.minder[escaped]), np.unique(W.camp[escaped]))
+            left = np.bincount(remap[: len(left)], weights=left, minlength=ms.n).astype(np.int64)
         m_status = ms.view("status")
-        m_status[(m_status == M_ACTIVE) & (left_per_minder == 0)] = M_LEFT
-        self.clock.tick(11)
+        m_status[(m_status == M_ACTIVE) & (left == 0)] = M_LEFT
+        self._update(11)
+        self.clock.tick(8, 11)
 
-        # 12. money moves home
-        status = w["status"]
-        take_by_host, returning = kernels.money_inputs(alive, status, host, take, STATUS_CODE["completed"],
-                                                       STATUS_CODE["repatriated"], H)
-        returning += repatriated_idle
+        # 12. money moves home: the month's take per host (added in id order) and who carries cash home
+        take_by_host = totals.flows[2]
+        returning = totals.returning + census.repatriated_idle
         delivered, interdicted, costs = self.state.send_money_home(take_by_host, returning.astype(float), lv)
         self.clock.tick(12)
 
-        # 13. data are collected (this month's leavers, in id order, are the rows with month_left == month)
-        forfeited, ledger_paid = kernels.leaver_sums(w["month_left"], self.month, host, w["lost"], w["ledger_paid"], H)
-        totals = HostTotals(
-            deployed=counts, repatriated_idle=repatriated_idle, escape_attempts=escape_attempts, entry_bribes=entry_bribes,
-            delivered=delivered, interdicted=interdicted, costs=costs, plans=plans, forfeited=forfeited,
-            ledger_paid=ledger_paid, minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
-            deployed_legal=np.bincount(w["legal"][n_before:] * H + host[n_before:],
+        # 13. data are collected: what the month's leavers lost and were paid, added in id order
+        W = self.w
+        leavers = np.sort(np.concatenate([repatriated, totals.left_rows[:n_left]]))
+        forfeited, ledger_paid = np.zeros(H), np.zeros(H)
+        kernels.leaver_sums(W, leavers, forfeited, ledger_paid)
+        hosts_totals = HostTotals(
+            deployed=counts, repatriated_idle=census.repatriated_idle, escape_attempts=totals.attempts,
+            entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted, costs=costs,
+            plans=self.state.plans, forfeited=forfeited, ledger_paid=ledger_paid,
+            minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
+            deployed_legal=np.bincount(W.legal[n_before:].astype(np.int64) * H + W.host[n_before:],
                                        minlength=len(workers.LEGAL) * H).reshape(len(workers.LEGAL), H))
-        self.latest = self.aggregator.month(self.month, flows, host, status, w["legal"], totals, lv.active, selected=alive)
+        flows = FlowTotals(sums=totals.flows, working=totals.working, exits=totals.exits, by_legal=totals.by_legal,
+                           kept=totals.kept[: totals.counts[N_KEPT]])
+        self.latest = self.aggregator.month(self.month, flows, hosts_totals, lv.active)
         self._compact()
         self.month += 1
         self.clock.tick(13)
 
-    def _after_escapes(self, punished: np.ndarray, camps: np.ndarray):
-        """Alarm every minder of the camps with an escape; replace each punished minder (in id order)."""
+    def _update(self, after: int):
+        """The declared updates after this phase, for every worker still posted (sim/core/workers.py: Update)."""
+        W = self.w
+        for name, compiled, inputs in self.updates[after]:
+            X = np.empty((len(inputs), self.n))
+            for j, source in enumerate(inputs):
+                X[j] = getattr(W, source) if isinstance(source, str) else source
+            kernels.UPDATES[len(inputs)](W.status, getattr(W, name), X, compiled)
+
+    def _after_escapes(self, punished: np.ndarray, camps: np.ndarray) -> np.ndarray:
+        """Alarm every minder of the camps with an escape; replace each punished minder (in id order). Returns the
+        map from each minder to who watches his workers now (applied to the workers at the next census)."""
         ms = self.minders
         m_camp, m_status = ms.view("camp"), ms.view("status")
         alarmed = np.isin(m_camp, camps) & (m_status != M_PUNISHED)
-        base, extra = ms.view("vig_base"), ms.view("vig_extra")
-        kernels.alarm(alarmed, base, extra, self.p.minder.vigilance_boost)
+        kernels.alarm(alarmed, ms.bundle, self.p.minder.vigilance_boost)
         new_ids = np.arange(ms.n, ms.n + len(punished))
         attrs = rules.new_minder_attributes(self.seed, new_ids, self.p, replacement=True)
         m_status[punished] = M_PUNISHED
-        ms.extend(host=ms.view("host")[punished], camp=m_camp[punished], vig_base=attrs["vigilance"],
-                  vig_extra=np.zeros(len(punished)), greed=attrs["greed"],
-                  pressure=np.full(len(punished), self.p.minder.pressure_base),
-                  status=np.zeros(len(punished), dtype=np.int8))
+        ms.extend(len(punished), {"host": ms.view("host")[punished], "camp": m_camp[punished],
+                                  "vig_base": attrs["vigilance"], "greed": attrs["greed"],
+                                  "pressure": self.p.minder.pressure_base})
         remap = np.arange(ms.n)
         remap[punished] = new_ids
         self.team_minder = remap[self.team_minder]
-        kernels.remap_minders(self.w["status"], self.w["minder"], remap, ACTIVE)
+        self.pending_remap = remap
+        return remap
 
     # ------------------------------------------------------------ tables
     def workers_table(self):
-        parts = self.archive + [self.w]
+        parts = self.archive + [{name: getattr(self.w, name) for name in workers.ARCHIVED}]
         order = np.argsort(np.concatenate([p["worker_id"] for p in parts]), kind="stable")
         # one column at a time, so only one unsorted copy is alive at once
         return workers_table({name: np.concatenate([p[name] for p in parts])[order] for name in workers.ARCHIVED},

@@ -18,12 +18,13 @@ import pandas as pd  # noqa: F401  (the workers table's type)
 from ...core import draws as rnd
 from ...core import rules
 from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
-from ...core.params import Params, load_params, make_params, params_to_dict
+from ...core.compiled import plain_function
+from ...core.params import Params, load_params, make_params, params_to_dict, value_at
 from ...core.phases import PhaseClock
 from ...core.policies import levers_for_month
 from ...core import workers
 from ...core.workers import STATUS_CODE
-from ...results.tables import ABROAD_BY_LEGAL, MONTHLY_COLUMNS, HostTotals, MonthAggregator, workers_table
+from ...results.tables import ABROAD_BY_LEGAL, MONTHLY_COLUMNS, FlowTotals, HostTotals, MonthAggregator, workers_table
 from .agents import ACTIVE, Camp, Minder, State, Worker
 
 
@@ -73,6 +74,7 @@ class OverseasLaborModel(mesa.Model):
         overrides = dict(overrides or {})
         overrides.update({k.replace("__", "."): v for k, v in levers.items()})
         self.p = resolve_params(params, overrides)
+        workers.check_updates()
         # mesa.batch_run passes its rng values as ``seed`` (the constructor has one), so seed takes a Generator or
         # SeedSequence too; anything else given as seed is checked as a seed (one-line ParamsError)
         if seed is None:
@@ -262,6 +264,7 @@ class OverseasLaborModel(mesa.Model):
         # 3. minders set pressure from last month's shortfall
         for m in self.active_minders():
             m.set_pressure()
+        self._update(3)
         self.clock.tick(3)
         # 4. workers work
         for w in working:
@@ -279,6 +282,7 @@ class OverseasLaborModel(mesa.Model):
         self.clock.tick(6)
         for w in working:
             w.face_threat()
+        self._update(7)
         self.clock.tick(7)
         # 8. surveillance: who intends to escape, who is reported
         still = [w for w in working if w.active]
@@ -299,6 +303,7 @@ class OverseasLaborModel(mesa.Model):
             w.finish_contract()
         for minder in self.active_minders():
             minder.check_unit()
+        self._update(11)
         self.clock.tick(11)
         # 12. money moves home
         take = np.array([w.take for w in working])
@@ -314,6 +319,18 @@ class OverseasLaborModel(mesa.Model):
         self._collect(working, host, delivered, interdicted, costs, self._next["worker"] - entry_before)
         self._end_month()
         self.clock.tick(13)
+
+    def _update(self, after: int):
+        """The fields declared with an update after this phase (sim/core/workers.py: Update): each worker still
+        posted gets field = rule(*reads), the rule as plain Python, its inputs as floats."""
+        for f in workers.updates_after(after):
+            rule = plain_function(getattr(rules, f.update.rule))
+            cast = f.kind
+            constants = {name: value_at(self.p, name) for name in f.update.reads if "." in name}
+            for w in self.workers:
+                if w.active:
+                    values = [constants[name] if name in constants else float(getattr(w, name)) for name in f.update.reads]
+                    setattr(w, f.name, cast(rule(*values)))
 
     def _camp_accounts(self, working):
         """Group quota: each camp's gross and what it owes (quota + arrears), summed in worker-id order."""
@@ -353,10 +370,11 @@ class OverseasLaborModel(mesa.Model):
             deployed_legal=np.bincount([w.legal * n + w.host for w in newcomers],
                                        minlength=len(workers.LEGAL) * n).reshape(len(workers.LEGAL), n),
         )
-        flows = {name: np.array([getattr(w, name) for w in working]) for name in workers.FLOWS}
-        status = np.array([STATUS_CODE[w.status] for w in working], dtype=np.int64)
-        legal = np.array([w.legal for w in working], dtype=np.int64)
-        rec = self.aggregator.month(self.month, flows, host, status, legal, totals, self.levers.active)
+        flows = {name: [getattr(w, name) for w in working] for name in workers.FLOWS}
+        status = [STATUS_CODE[w.status] for w in working]
+        legal = [w.legal for w in working]
+        rec = self.aggregator.month(self.month, FlowTotals.of_rows(host, flows, status, legal, n), totals,
+                                    self.levers.active)
         self.latest = rec
         self.datacollector.collect(self)
 

@@ -1,0 +1,143 @@
+"""The array engine's state, bundled: workers, minders, camps, the hosts' month, the settings, the month's
+draws and its totals, each one named tuple of arrays (or numbers) that the compiled loops take whole.
+
+The workers' columns are derived from their declaration (`sim.core.workers.STORED`: name, dtype, phases), so a
+new worker field is one line there: it becomes a column here, an attribute of the mesa worker, a column of
+the workers table if archived, and is moved by compaction and compared by the docking test, with no kernel's
+signature to change (`W.new_field[i]` inside a loop).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ...core import workers
+from ...core.draws import Decision, stream_key
+from ...core.params import value_at
+from ...core.workers import LEGAL, STATUSES
+
+WORKER_FIELDS = tuple(f.name for f in workers.STORED)
+WORKER_DTYPES = {f.name: np.dtype(f.dtype) for f in workers.STORED}
+Workers = namedtuple("Workers", WORKER_FIELDS)  # one column per declared field, rows in worker-id order
+
+# minders: one row per minder ever made (ids are rows)
+MINDER_DTYPES = {"host": np.int16, "camp": np.int32, "vig_base": np.float64, "vig_extra": np.float64,
+                 "greed": np.float64, "pressure": np.float64, "status": np.int8}
+Minders = namedtuple("Minders", tuple(MINDER_DTYPES))
+# camps: one row per camp ever made; gross, due (quota + arrears) and present are this month's, under a group quota
+CAMP_DTYPES = {"host": np.int16, "arrears": np.float64, "occupancy": np.int64, "gross": np.float64,
+               "due": np.float64, "present": np.bool_}
+Camps = namedtuple("Camps", tuple(CAMP_DTYPES))
+
+# the hosts this month: their parameters, the state's plans and the levers of the policies in force
+HOST_FIELDS = ("wages", "side_wages", "routes", "plans", "closed", "inspections", "max_hours", "direct_wages",
+               "coercion", "asylum_boost", "return_passports", "repatriation_hazard", "detection",
+               "repatriation_evasion", "relabel")
+Hosts = namedtuple("Hosts", HOST_FIELDS)
+
+# the month's stream keys (sim.core.draws), by decision; the employers' draws are fixed for the run (month -1)
+MONTH_KEYS = {"inspected": Decision.EMPLOYER_INSPECTIONS, "direct": Decision.EMPLOYER_DIRECT_WAGES,
+              "seek": Decision.SIDE_SEEK, "grant": Decision.SIDE_GRANT, "threat": Decision.THREAT,
+              "intend": Decision.ESCAPE_INTEND, "report": Decision.ESCAPE_REPORT, "success": Decision.ESCAPE_SUCCESS,
+              "death": Decision.DEATH, "back": Decision.RETURN, "ledger": Decision.LEDGER,
+              "repatriate": Decision.REPATRIATE, "relabel": Decision.RELABEL, "route": Decision.RELABEL_ROUTE}
+ONCE = ("inspected", "direct")
+Month = namedtuple("Month", ("month", "mandate", "worked", *MONTH_KEYS))
+
+
+def month_bundle(seed: int, month: int, mandate: bool, worked: bool) -> Month:
+    """This month's number, whether a mandate sends anyone home, whether the work was done before the month's
+    main loop (a group quota needs each camp's gross first), and the stream key of every decision."""
+    keys = {name: np.uint64(stream_key(seed, d, -1 if name in ONCE else month)) for name, d in MONTH_KEYS.items()}
+    return Month(np.int64(month), bool(mandate), bool(worked), **keys)
+
+
+# the settings the loops read, fixed for a run: (name, where in the parameters)
+SETTINGS = {
+    "hours_base": "work.hours_base", "hours_max": "work.hours_max", "side_job_share": "work.side_job_share",
+    "fees_share": "remittance.fees_share", "share": "remittance.share", "ledger_monthly": "remittance.ledger_monthly",
+    "ledger_pay_prob": "remittance.ledger_pay_prob",
+    "expected_share": "worker.expected_share", "side_job_seek": "worker.side_job_seek",
+    "side_bribe_share": "minder.side_bribe_share", "threat_prob": "minder.threat_prob",
+    "threat_bribe": "minder.threat_bribe", "pressure_base": "minder.pressure_base",
+    "pressure_gain": "minder.pressure_gain", "vigilance_decay": "minder.vigilance_decay",
+    "memory": "escape.memory", "weight_pay": "escape.weight_pay", "weight_hours": "escape.weight_hours",
+    "weight_debt": "escape.weight_debt", "passport_effect": "escape.passport_effect",
+    "threshold": "escape.threshold", "steepness": "escape.steepness", "attempt_rate": "escape.attempt_rate",
+    "report_prob": "escape.report_prob", "reprisal_severity": "state.reprisal_severity",
+    "death_rate": "deaths.rate", "hours_slope": "deaths.hours_slope",
+    "stranded_return": "population.stranded_return",
+}
+Settings = namedtuple("Settings", (*SETTINGS, "death_prob_max", "contract_months", "rule_code"))
+
+
+def settings_bundle(params, death_prob_max: float, rule_code: int) -> Settings:
+    return Settings(**{name: value_at(params, path) for name, path in SETTINGS.items()}, death_prob_max=float(death_prob_max),
+                    contract_months=np.int64(params.population.contract_months), rule_code=np.int64(rule_code))
+
+
+# what the month's first pass counts (phase 2's inputs and phase 3's sums), sized before the newcomers arrive
+Census = namedtuple("Census", ("active_by_host", "by_minder", "by_team", "minder_short", "minder_owed",
+                               "repatriated_idle", "remap", "left_rows"))
+
+
+def census_bundle(n_hosts: int, n_minders: int, n_teams: int, remap: np.ndarray, n_rows: int) -> Census:
+    return Census(np.zeros(n_hosts), np.zeros(n_minders, dtype=np.int64), np.zeros(n_teams, dtype=np.int64),
+                  np.zeros(n_minders), np.zeros(n_minders), np.zeros(n_hosts, dtype=np.int64), remap,
+                  np.empty(n_rows, dtype=np.int64))
+
+
+# the month's totals, added by the loops as they go (in worker-id order, as the mesa engine adds them)
+Totals = namedtuple("Totals", ("flows", "working", "exits", "by_legal", "kept", "informants", "attempts",
+                               "escaped_rows", "left_rows", "left", "returning", "counts"))
+N_KEPT, N_ESCAPED = 0, 1  # Totals.counts
+
+
+def totals_bundle(n_hosts: int, n_minders: int, n_teams: int, n_rows: int) -> Totals:
+    return Totals(flows=np.zeros((len(workers.FLOWS), n_hosts)), working=np.zeros(n_hosts, dtype=np.int64),
+                  exits=np.zeros((len(STATUSES), n_hosts), dtype=np.int64),
+                  by_legal=np.zeros((len(LEGAL), n_hosts), dtype=np.int64), kept=np.empty(n_rows),
+                  informants=np.zeros(n_teams, dtype=np.int64), attempts=np.zeros(n_hosts, dtype=np.int64),
+                  escaped_rows=np.empty(n_rows, dtype=np.int64), left_rows=np.empty(n_rows, dtype=np.int64),
+                  left=np.zeros(n_minders, dtype=np.int64), returning=np.zeros(n_hosts, dtype=np.int64),
+                  counts=np.zeros(2, dtype=np.int64))
+
+
+class Table:
+    """Rows of named columns that grow as agents are made; ``bundle`` is the named tuple of the rows in use."""
+
+    def __init__(self, kind, dtypes: dict, capacity: int = 64):
+        self.kind, self.dtypes, self.n = kind, dtypes, 0
+        self.data = {name: np.zeros(capacity, dtype=dt) for name, dt in dtypes.items()}
+        self.bundle = self._view()
+
+    def _view(self):
+        return self.kind(*(a[: self.n] for a in self.data.values()))
+
+    def extend(self, k: int, values: dict):
+        """Add k rows, each column from ``values`` (an array or one value for all; absent: zeros)."""
+        need = self.n + k
+        cap = len(next(iter(self.data.values())))
+        if need > cap:
+            new_cap = max(need, int(1.25 * cap) + 1024)
+            for name, a in self.data.items():
+                grown = np.zeros(new_cap, dtype=a.dtype)
+                grown[: self.n] = a[: self.n]
+                self.data[name] = grown
+        for name, a in self.data.items():
+            a[self.n:need] = values.get(name, 0)
+        self.n = need
+        self.bundle = self._view()
+
+    def keep(self, keep: np.ndarray):
+        """Keep the rows marked, in order (in place)."""
+        k = int(keep.sum())
+        for a in self.data.values():
+            a[:k] = a[: self.n][keep]
+        self.n = k
+        self.bundle = self._view()
+
+    def view(self, name: str) -> np.ndarray:
+        return getattr(self.bundle, name)
