@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 
 __version__ = "0.1.0"
@@ -31,3 +33,16 @@ def versions() -> dict:
         mesa_version = None
     return {"package": __version__, "python": platform.python_version(), "numpy": np.__version__, "mesa": mesa_version,
             "pandas": pd.__version__}
+
+
+def process_seconds() -> float:
+    """Seconds since this process started (Python's own start-up and everything since); to 0.01 s on Linux (psutil's
+    start time counts from a boot time in whole seconds, so it is used only on other systems)."""
+    try:
+        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(stat[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process().create_time())

@@ -6,8 +6,23 @@
 differences, Sobol and Morris indices). ``runner.run_experiment`` does it all.
 """
 
-from .analysis import ExperimentResult
-from .plan import Plan, load_experiment, plan_experiment
-from .runner import run_experiment
+# Imported on first use (module __getattr__), so that `sim.explore.evaluators` can start the local pool's fork
+# server before the rest (pandas, scipy, the parameters) is imported: the two then load side by side.
+_PUBLIC = {"ExperimentResult": "analysis", "Plan": "plan", "load_experiment": "plan", "plan_experiment": "plan",
+           "run_experiment": "runner"}
 
 __all__ = ["ExperimentResult", "Plan", "load_experiment", "plan_experiment", "run_experiment"]
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'sim.explore' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_PUBLIC])

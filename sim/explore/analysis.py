@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit  # the Student-t quantile scipy.stats.t.ppf computes (bit for bit), without scipy.stats' 1 s import
 
 from ..common.errors import ExperimentError
 from ..common.formatting import number
@@ -42,7 +42,7 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     mean = float(x.mean())
     if n < 2:
         return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    half = float(stdtrit(n - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(n))
     return mean, mean - half, mean + half
 
 
@@ -148,6 +148,8 @@ def rank_probabilities(runs: pd.DataFrame, reference: str, ranked: dict[str, boo
         table = means.pivot(index="sample", columns="scenario", values=o)[scenarios].dropna()
         x = table.to_numpy(float) * (1 if up else -1)  # larger is better
         if len(x):
+            from scipy import stats  # posterior experiments only
+
             best = x == x.max(axis=1, keepdims=True)
             first = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
             rank = stats.rankdata(-x, axis=1, method="average").mean(axis=0)
@@ -353,13 +355,20 @@ class ExperimentResult:
             if len(table):
                 table.to_csv(self.folder / f"{name}.csv", index=False, float_format="%.6g")
                 written.append(self.folder / f"{name}.csv")
-        if plots and len(self.runs):
-            from ..plots.experiments import sensitivity_figure  # matplotlib only when figures are drawn
-
-            sens = sensitivity_figure(self, self.folder / "plots" / "sensitivity.png")
-            if sens is not None:
-                written.append(sens)
+        if plots:
+            written += self.write_analysis_figures()
         return written
+
+    def write_analysis_figures(self) -> list[Path]:
+        """The figure `write_analysis` draws: the sensitivity indices, if there are any (matplotlib is imported
+        only then); returns the files written."""
+        sampled = self.manifest["sampling"]["method"] in ("sobol", "morris") and self.manifest.get("problem") is not None
+        if not len(self.runs) or not sampled or not self.complete:  # no indices (`sensitivity`): no figure
+            return []
+        from ..plots.experiments import sensitivity_figure
+
+        path = sensitivity_figure(self, self.folder / "plots" / "sensitivity.png")
+        return [] if path is None else [path]
 
     def answers_markdown(self) -> str:
         """The policy answers as a Markdown table (posterior experiments): see `answers_table`."""

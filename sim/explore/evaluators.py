@@ -47,6 +47,29 @@ def _pool_worker_init(coordinator: int):
 WATCH_SECONDS = 1.0  # how often a pool worker checks that its coordinator is alive
 
 
+PRELOAD = ["sim.explore.preload"]  # imported once by the fork server: the model, and its compiled code loaded
+
+
+def _forkserver_context():
+    import multiprocessing as mp
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def prestart(processes: int | None = None) -> None:
+    """Start the local pool's fork server now, if a pool will be used (``processes`` other than 1), so that it
+    imports the model and loads the compiled code while this process reads and plans the experiment. Cheap to
+    call; the pool later forks its workers from that server."""
+    if (processes or cores()) <= 1:
+        return
+    from multiprocessing import forkserver
+
+    _forkserver_context()
+    forkserver.ensure_running()
+
+
 def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int | None = None,
             scheduler: str | None = None) -> None:
     """Run tasks and call ``on_done(payload)`` in the calling process as each finishes (in any order).
@@ -65,11 +88,9 @@ def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int |
         for t in tasks:
             on_done(run_task(t))
         return
-    import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.explore.tasks", "sim.engines.array.model"])
+    ctx = _forkserver_context()
     pool = ProcessPoolExecutor(max_workers=min(processes, len(tasks)), mp_context=ctx, initializer=_pool_worker_init,
                                initargs=(os.getpid(),))
     try:
@@ -85,6 +106,30 @@ def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int |
                 nxt = next(queue, None)
                 if nxt is not None:
                     running.add(pool.submit(run_task, nxt))
+    finally:
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+
+
+def map_local(function: Callable, jobs: list[tuple], processes: int | None = None) -> list:
+    """``[function(*job) for job in jobs]``, in order; on a local pool of up to ``processes`` workers forked from the
+    fork server (`prestart`) when that is more than one, else in this process. For the figures of an experiment:
+    each is drawn by itself, so on P cores they take about 1/P of the time."""
+    processes = min(processes or cores(), len(jobs))
+    if processes <= 1:
+        return [function(*job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=_forkserver_context(), initializer=_pool_worker_init,
+                               initargs=(os.getpid(),))
+    try:
+        futures = [pool.submit(function, *job) for job in jobs]
+        return [f.result() for f in futures]
     finally:
         procs = list(getattr(pool, "_processes", {}).values())
         pool.shutdown(wait=False, cancel_futures=True)

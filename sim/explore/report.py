@@ -325,23 +325,31 @@ def report_title(result: ExperimentResult, labels: dict[str, str]) -> str:
     return result.manifest["name"]
 
 
-def analyse(result: ExperimentResult, plots: bool = True) -> list[Path]:
+def analyse(result: ExperimentResult, plots: bool = True, seconds: dict | None = None,
+            processes: int | None = 1) -> list[Path]:
     """Everything an experiment folder gets once its runs are in: the tables (summary.csv, sensitivity.csv,
-    policy_answers.csv, ranks.csv) and, with ``plots``, every figure in plots/. Returns the files written."""
-    written = result.write_analysis(plots=plots)
+    policy_answers.csv, ranks.csv) and, with ``plots``, every figure in plots/. Returns the files written.
+    ``seconds``: a dict that gets the time of the tables ("analysis") and of the figures ("figures");
+    ``processes``: of the local pool that draws the figures side by side (1: this process draws them)."""
+    t0 = time.perf_counter()
+    written = result.write_analysis(plots=False)
+    t1 = time.perf_counter()
     if plots and len(result.runs):
-        written += list(figures(result).values())
+        written += result.write_analysis_figures()
+        written += list(figures(result, processes).values())
+    if seconds is not None:
+        seconds.update(analysis=t1 - t0, figures=time.perf_counter() - t1)
     return written
 
 
 FIGURES = ("changes", "tradeoff", "series", "welfare")
 
 
-def figures(result: ExperimentResult) -> dict[str, Path]:
+def figures(result: ExperimentResult, processes: int | None = 1) -> dict[str, Path]:
     """Draw the comparison figures into the folder's plots/: changes (forest plot of the paired changes),
-    tradeoff, series, welfare (differences from the reference); those that apply. Returns name -> file."""
-    from ..plots import report as fig
-
+    tradeoff, series, welfare (differences from the reference); those that apply. Returns name -> file.
+    ``processes`` above 1: each figure drawn by a process of the local pool (`evaluators.map_local`), side by side
+    (the same files: matplotlib draws the same pixels in any process)."""
     plots = result.folder / "plots"
     labels = result.labels
     table = headline(result)
@@ -354,25 +362,31 @@ def figures(result: ExperimentResult) -> dict[str, Path]:
     words = interval_words(result)
     scale = float(m.get("scale", 1.0))
     name = report_title(result, labels)
-    out = {}
     for key in FIGURES:  # a figure that no longer applies is not left over from an earlier drawing
         (plots / f"{key}.png").unlink(missing_ok=True)
+    jobs = [("series", result, (scale, policies, plots / "series.png", f"{name}: month by month"))]  # the longest first
     if has_reference:
-        p = fig.change_forest(table, labels, ref, words, plots / "changes.png", f"{name}: paired changes")
-        if p:
-            out["changes"] = p
-        p = fig.tradeoff(table, labels, ref, interval_short(result), plots / "tradeoff.png",
-                         f"{name}: revenue against what workers keep")
-        if p:
-            out["tradeoff"] = p
-    monthly = result.monthly([c for c, _, _, _ in fig.SERIES])
-    out["series"] = fig.series(monthly, labels, ref, scale, policies, plots / "series.png", f"{name}: month by month")
-    if has_reference:
-        p = fig.welfare_differences(result.distributions(), labels, ref, plots / "welfare.png",
-                                    f"{name}: who gains and who loses")
-        if p:
-            out["welfare"] = p
-    return out
+        jobs += [("tradeoff", result, (table, labels, ref, interval_short(result), plots / "tradeoff.png",
+                                       f"{name}: revenue against what workers keep")),
+                 ("changes", result, (table, labels, ref, words, plots / "changes.png", f"{name}: paired changes")),
+                 ("welfare", result, (plots / "welfare.png", f"{name}: who gains and who loses"))]
+    from .evaluators import map_local
+
+    drawn = dict(zip([key for key, _, _ in jobs], map_local(draw_figure, jobs, processes)))
+    return {key: drawn[key] for key in FIGURES if drawn.get(key)}
+
+
+def draw_figure(key: str, result: ExperimentResult, args: tuple) -> Path | None:
+    """One figure of `figures`, in whatever process draws it (matplotlib is imported there; the series and the
+    distributions are read there)."""
+    from ..plots import report as fig
+
+    if key == "series":
+        monthly = result.monthly([c for c, _, _, _ in fig.SERIES])
+        return fig.series(monthly, result.labels, result.reference, *args)
+    if key == "welfare":
+        return fig.welfare_differences(result.distributions(), result.labels, result.reference, *args)
+    return {"tradeoff": fig.tradeoff, "changes": fig.change_forest}[key](*args)
 
 
 def _provenance(result: ExperimentResult) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ import sys
 import time
 
 from ..common.errors import ExperimentError, interrupted
+from ..common.provenance import process_seconds
 from .analysis import ExperimentResult
 from .evaluators import connect, cores, execute
 from .plan import Plan
@@ -21,6 +22,7 @@ def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = N
     Interrupted (Ctrl-C, a killed process, a lost worker), it loses no
     finished run: run it again with ``resume=True``.
     """
+    start_up = process_seconds()  # this process's start-up, imports and planning, to here
     store = Store(out)
     executor = f"dask {scheduler if isinstance(scheduler, str) else 'client'}" if scheduler is not None \
         else f"local pool of {processes or cores()}" if (processes or cores()) > 1 else "in-process"
@@ -28,14 +30,17 @@ def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = N
     if own_client:
         scheduler = connect(scheduler)  # before anything is written
     try:
-        return _run(plan, store, executor, processes, scheduler, resume, force, progress, plots)
+        return _run(plan, store, executor, processes, scheduler, resume, force, progress, plots, start_up)
     finally:
         if own_client:
             scheduler.close()
 
 
-def _run(plan, store, executor, processes, scheduler, resume, force, progress, plots=True):
+def _run(plan, store, executor, processes, scheduler, resume, force, progress, plots=True, start_up=0.0):
+    seconds = {"start_up": start_up, "saving_runs": 0.0}  # where this session's time went (the manifest's session)
+    t_prepare = time.perf_counter()
     done = store.prepare(plan, resume=resume, force=force, executor=executor)
+    seconds["prepare"] = time.perf_counter() - t_prepare
     todo = [t for t in plan.tasks if t["run_id"] not in done]
     bar = None
     if progress:
@@ -49,7 +54,9 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
 
     def on_done(payload):
         nonlocal ran
+        t = time.perf_counter()
         store.save_run(payload)
+        seconds["saving_runs"] += time.perf_counter() - t
         ran += 1
         if bar is not None:
             bar.update(1)
@@ -70,8 +77,10 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
                                   f"{store.folder}; run the same command with --resume to finish") from None
         complete = True
     finally:
+        seconds["runs"] = time.perf_counter() - t0  # saving each finished run included
         if bar is not None:
             bar.close()
+        t_finish = time.perf_counter()
         try:
             store.consolidate(plan)
             store.finish(plan, time.perf_counter() - t0, ran, complete and len(store.done()) == len(plan.tasks))
@@ -79,11 +88,16 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
             if complete:
                 raise
         store.release()
+        seconds["finishing"] = time.perf_counter() - t_finish
         if store.replaced is not None:
             print(f"olsim: the experiment this one replaces is kept in {store.replaced} until this one is complete",
                   file=sys.stderr)
+    t_load = time.perf_counter()
     result = ExperimentResult.load(store.folder)
-    analyse(result, plots=plots)
+    seconds["loading_results"] = time.perf_counter() - t_load
+    analyse(result, plots=plots, seconds=seconds, processes=processes if scheduler is None else 1)
+    result.seconds = seconds
+    store.record_seconds(seconds)
     return result
 
 

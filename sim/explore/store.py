@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.errors import ExperimentError
-from ..common.files import atomic_write, follow_link, jsonable
+from ..common.files import atomic_write, follow_link, jsonable, write_parquet
 from ..common.provenance import git_commit, versions
 from .plan import Plan, policy_dates
 
@@ -149,7 +149,7 @@ class Store:
             if sub not in payload:
                 continue
             tmp = self.path(sub, f".{rid}.parquet.tmp")
-            payload[sub].to_parquet(tmp, index=False)
+            write_parquet(payload[sub], tmp)
             os.replace(tmp, self.path(sub, f"{rid}.parquet"))
         self.write_json(f"rows/{rid}.json", {"row": payload["row"], "seconds": payload["seconds"], "host": payload["host"]})
         self._saved += 1
@@ -188,7 +188,7 @@ class Store:
         for c in plan.spec.outcomes:
             df[c] = df[c].astype(float)
         tmp = self.path(".runs.parquet.tmp")
-        df.to_parquet(tmp, index=False)
+        write_parquet(df, tmp)
         os.replace(tmp, self.path("runs.parquet"))
         return df
 
@@ -211,6 +211,17 @@ class Store:
             for aside in self.folder.parent.glob(f".{self.folder.name}.replaced-*"):
                 shutil.rmtree(aside, ignore_errors=True)
             self.replaced = None
+
+
+    def record_seconds(self, seconds: dict) -> None:
+        """Where the last session's time went (start-up, runs, analysis, figures, ...), into its manifest entry; for
+        `benchmarks/parallel.py`. Best effort: a manifest that cannot be read or written is left as it is."""
+        try:
+            info = json.loads(self.path("manifest.json").read_text())
+            info["sessions"][-1]["seconds"] = {k: round(float(v), 4) for k, v in seconds.items()}
+            self.write_json("manifest.json", info)
+        except (OSError, ValueError, KeyError, IndexError):
+            pass
 
 
 def _whole_parquet(path: Path) -> bool:

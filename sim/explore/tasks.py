@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import time
 
-from ..core.params import make_params
-from ..engines.runner import run
-from ..results.outcomes import distributions_of, outcomes_of
-
 
 def run_task(task: dict) -> dict:
     """Run one (scenario, sample, replicate): a pure function of the task, on any executor."""
+    # imported here, so that importing the evaluators (to start the pool early) imports none of the model
+    from ..core.params import make_params
+    from ..engines.runner import run
+    from ..results.outcomes import distributions_of, outcomes_of
+
     t0 = time.perf_counter()
     params = make_params(task["params"])
     result = run(params, engine=task["engine"], seed=task["seed"])

@@ -37,15 +37,15 @@ class Result:
         return outcomes_of(self, names)
 
     # ------------------------------------------------------------ files
-    def save(self, folder: str | os.PathLike, force: bool = False, summary: dict | None = None) -> Path:
+    def save(self, folder: str | os.PathLike, force: bool = False) -> Path:
         """Write the four files into ``folder`` atomically (a temporary folder, then a rename).
 
         An existing folder is never overwritten unless ``force``, and even
         then only if it is an earlier run's folder (`is_run_folder`) or empty;
         it is replaced only once the new one is complete, and put back if the
         replacement fails. A symbolic link is followed: the folder it points
-        to is replaced, the link stays. ``summary``: `summary`, if the caller
-        has it already (it is not computed twice).
+        to is replaced, the link stays. The summary written into the manifest
+        is kept as ``saved_summary`` (olsim run prints it: not computed twice).
         """
         folder = output_folder(folder)
         check_output_folder(folder, force)
@@ -55,7 +55,7 @@ class Result:
             os.chmod(tmp, 0o777 & ~current_umask())
             for name in ("monthly", "hosts", "workers"):
                 write_parquet(getattr(self, name), tmp / f"{name}.parquet")
-            summary = self.summary if summary is None else summary
+            summary = self.saved_summary = self.summary
             manifest = {"kind": RUN_KIND, **self.manifest, "summary": jsonable(summary)}
             (tmp / "manifest.json").write_text(json.dumps(jsonable(manifest), indent=2) + "\n")
             if folder.exists():
