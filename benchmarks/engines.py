@@ -1,16 +1,19 @@
-"""Benchmark the engines: wall time, time per worker-month, peak memory, phases.
+"""Benchmark the engines: model time, time per worker-month against the memory bus, peak memory, phases.
 
 Run by hand, not by pytest:
 
-    python benchmarks/engines.py            # the full table (about 15 minutes here)
-    python benchmarks/engines.py --quick    # 1 run each, small sizes (under a minute)
+    python benchmarks/engines.py            # the full table (about 10 minutes here)
+    python benchmarks/engines.py --quick    # 1 run each, small sizes (about a minute)
 
 Each run is a fresh process (so its peak memory is its own), running the
 baseline scaled to the given population for 120 months with seed 0. Prints
-one table per engine and population: median wall seconds of the runs (the
-model's run time, `sim.run`, without Python's start-up and imports), microseconds per
-worker-month, peak resident memory; the array/mesa ratio at 10,000 workers;
-and the array engine's time per phase at the largest common size.
+one table per engine and population: median seconds of the runs (the
+model's run time, `sim.run`, without Python's start-up and imports), nanoseconds per
+worker-month, the array engine's passes over the workers per month, and the cost of one pass over the workers'
+state measured in the same process on the run's own columns (a compiled loop that reads every declared column and
+writes the month's flows: what the memory bus allows), with the ratio of a worker-month to that many passes; peak
+resident memory; the array/mesa ratio at 10,000 workers; a month's cost at 2,000 workers against one at the
+default 98,000; `olsim run` end to end (warm); and the array engine's time per phase at the default population.
 """
 
 from __future__ import annotations
@@ -56,12 +59,58 @@ def one_run(engine: str, workers: int, months: int, seed: int) -> dict:
     wall = time.perf_counter() - t0
     worker_months = int(result.monthly["workers_working"].sum())
     phases = dict(getattr(result.model, "phase_seconds", {}) or {})
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pass_ns = one_pass_ns(result.model) if engine == "array" else None
     return {
         "engine": engine, "workers": sum(h.workers for h in params.hosts.values()), "months": months, "wall": wall,
-        "load": load,
-        "worker_months": worker_months, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "phases": phases,
+        "load": load, "worker_months": worker_months, "peak_mib": peak, "phases": phases, "pass_ns": pass_ns,
     }
+
+
+def one_pass_ns(model) -> float:
+    """Nanoseconds per row of one pass over the workers' state, on the model's own columns: a compiled loop that
+    reads every declared column (sim/core/workers.py) and writes the month's flows, as the engine's passes do."""
+    import numba
+    import numpy as np
+
+    from sim.core import workers
+
+    w = model.w
+    reads = [f.name for f in workers.STORED if not f.month]
+    writes = [f.name for f in workers.STORED if f.month and f.dtype == "f8"]
+    # written out column by column (generated), as the engine's loops name each column
+    source = "def one_pass(W):\n    total = 0.0\n    for i in range(len(W.status)):\n" \
+             "        if W.status[i] != 0:\n            continue\n" \
+             f"        x = {' + '.join(f'W.{name}[i]' for name in reads)}\n" + \
+             "".join(f"        W.{name}[i] = x\n" for name in writes) + "        total += x\n    return total\n"
+    namespace = {}
+    exec(source, namespace)
+    one_pass = numba.njit(namespace["one_pass"])
+    saved = {name: getattr(w, name).copy() for name in writes}
+    one_pass(w)
+    times = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        one_pass(w)
+        times.append(time.perf_counter() - t0)
+    for name, values in saved.items():
+        getattr(w, name)[:] = values
+    return 1e9 * statistics.median(times) / max(int(np.count_nonzero(w.status == 0)), 1)
+
+
+def olsim_run_seconds(runs: int) -> list[float]:
+    """`olsim run` end to end, the default run, warm (the compiled code cached by a first run)."""
+    import tempfile
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs + 1):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "sim.cli", "run", "-q", "--out", f"{tmp}/r", "--force"], check=True,
+                           cwd=ROOT, capture_output=True)
+            if i:  # the first run warms the cache
+                out.append(time.perf_counter() - t0)
+    return out
 
 
 def measure(engine: str, workers: int, months: int, runs: int, env: dict | None = None) -> list[dict]:
@@ -90,9 +139,9 @@ def main(argv=None) -> int:
         print(json.dumps(one_run(engine, int(workers), int(months), int(seed))))
         return 0
     runs = 1 if args.quick else args.runs
-    plan = [("array", 1_000), ("array", 10_000), ("mesa", 1_000), ("mesa", 10_000)]
+    plan = [("array", 2_000), ("array", 10_000), ("mesa", 2_000), ("mesa", 10_000)]
     if not args.quick:
-        plan += [("array", 100_000), ("array", 1_000_000)]
+        plan += [("array", 98_000), ("array", 1_000_000)]
     results = {}
     import os
     import tempfile
@@ -101,28 +150,44 @@ def main(argv=None) -> int:
         cold = measure("array", 1_000, 3, 1, env={**os.environ, "NUMBA_CACHE_DIR": empty})[0]
     for engine, workers in plan:
         results[(engine, workers)] = measure(engine, workers, args.months, runs)
+    end_to_end = olsim_run_seconds(runs)
 
     import numpy as np
 
-    print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, {__import__('os').cpu_count()} cores; "
+    from sim.engines.array.kernels import PASSES_PER_MONTH
+
+    print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, {os.cpu_count()} cores; "
           f"Python {platform.python_version()}, numpy {np.__version__}; {args.months} months, seed 0, "
           f"median of {runs} run(s)\n")
     print(f"cold cache: compiling the rulebook and the array engine's loops took {cold['load']:.1f} s (once per install)\n")
-    print("| engine | workers | median wall s | min-max s | µs per worker-month | peak memory MiB | loading compiled code s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    per_wm = {}
+    print("| engine | workers | median model s | min-max s | ns per worker-month | ms per month | passes per month "
+          "| one pass, ns per worker | worker-month / passes | peak memory MiB | loading compiled code s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    per_wm, per_month = {}, {}
     for (engine, workers), rs in sorted(results.items(), key=lambda kv: (kv[0][0] != "array", kv[0][1])):
         walls = [r["wall"] for r in rs]
         med = statistics.median(walls)
-        us = 1e6 * med / rs[0]["worker_months"]
-        per_wm[(engine, workers)] = us
+        ns = 1e9 * med / rs[0]["worker_months"]
+        per_wm[(engine, workers)] = ns
+        per_month[(engine, workers)] = 1e3 * med / rs[0]["months"]
         peak = max(r["peak_mib"] for r in rs)
         load = statistics.median(r["load"] for r in rs)
-        print(f"| {engine} | {rs[0]['workers']:,} | {med:.2f} | {min(walls):.2f}-{max(walls):.2f} | {us:.2f} | {peak:,.0f} | {load:.2f} |")
+        if engine == "array":
+            pass_ns = statistics.median(r["pass_ns"] for r in rs)
+            bus = f"{PASSES_PER_MONTH} | {pass_ns:.1f} | {ns / (PASSES_PER_MONTH * pass_ns):.1f}x"
+        else:
+            bus = "- | - | -"
+        print(f"| {engine} | {rs[0]['workers']:,} | {med:.2f} | {min(walls):.2f}-{max(walls):.2f} | {ns:,.0f} "
+              f"| {per_month[(engine, workers)]:.2f} | {bus} | {peak:,.0f} | {load:.2f} |")
     if ("mesa", 10_000) in per_wm and ("array", 10_000) in per_wm:
         print(f"\narray engine speed-up over mesa at 10,000 workers (per worker-month): "
               f"{per_wm[('mesa', 10_000)] / per_wm[('array', 10_000)]:.0f}x")
-    largest = max(w for (e, w) in results if e == "array" and w <= 100_000)
+    if ("array", 98_000) in per_month:
+        print(f"a month at 2,000 workers costs {100 * per_month[('array', 2_000)] / per_month[('array', 98_000)]:.1f}% "
+              f"of a month at 98,000 (array engine)")
+    print(f"olsim run, end to end (warm): median {statistics.median(end_to_end):.2f} s "
+          f"({min(end_to_end):.2f}-{max(end_to_end):.2f} s, {len(end_to_end)} runs)")
+    largest = max(w for (e, w) in results if e == "array" and w <= 98_000)
     rs = results[("array", largest)]
     median_run = sorted(rs, key=lambda r: r["wall"])[len(rs) // 2]
     phases = median_run["phases"]

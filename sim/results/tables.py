@@ -212,7 +212,8 @@ class MonthAggregator:
                                                             "worker_retained", "revenue_delivered", "revenue_interdicted",
                                                             "transfer_costs", "entry_bribes", "forfeited", "ledger_paid")}
         if n:
-            ordered = np.sort(np.asarray(retained, dtype=float))
+            ordered = np.asarray(retained, dtype=float)
+            ordered.sort()  # in place: FlowTotals.kept is the month's own
             dist = {
                 "plan_mean": float(np.dot(np.asarray(plans, dtype=float), working)) / n, "hours_mean": math.fsum(sums["hours"]) / n,
                 "retained_mean": money["worker_retained"] / n,

@@ -197,22 +197,22 @@ def work_and_pay(W, M, C, H, month, S, T):
         W.plan_arrears[i] = arrears
         W.ledger[i] += credit
         cash = W.cash[i] + (gross - t - credit)
-        # 6. side jobs (draws only for who may want one: a counter-based draw depends on nothing else)
-        s = 0.0
-        s_bribe = 0.0
+        # 6. side jobs. Draws are made for everyone and the outcome selected without a branch: a counter-based draw
+        # depends on nothing else, so drawing one that is not used changes nothing, and a chance outcome is a branch
+        # the processor cannot predict
         kept_avg = W.kept_avg[i]
         gross_avg = W.gross_avg[i]
-        if H.side_wages[h] > 0 and rules.short_of_expectation(kept_avg, gross_avg, S.expected_share):
-            if rules.wants_side_job(kept_avg, gross_avg, S.expected_share, uniform_at(month.seek, wid), S.side_job_seek):
-                if rules.side_job_granted(M.greed[W.minder[i]], uniform_at(month.grant, wid)):
-                    s = rules.side_earnings(H.side_wages[h], S.side_job_share)
-                    s_bribe = s * S.side_bribe_share
+        side_wage = H.side_wages[h]
+        wants = rules.wants_side_job(kept_avg, gross_avg, S.expected_share, uniform_at(month.seek, wid), S.side_job_seek)
+        granted = rules.side_job_granted(M.greed[W.minder[i]], uniform_at(month.grant, wid))
+        s = rules.side_earnings(side_wage, S.side_job_share) if (side_wage > 0) & wants & granted else 0.0
+        s_bribe = s * S.side_bribe_share
         cash += s - s_bribe
         # 7. the send-home threat
         short = rules.plan_shortfall(gross, p)
         W.shortfall[i] = short
-        threat = short > 0 and rules.threatened(short, uniform_at(month.threat, wid), S.threat_prob)
-        pays = threat and rules.pays_to_stay(cash, S.threat_bribe)
+        threat = rules.threatened(short, uniform_at(month.threat, wid), S.threat_prob)
+        pays = threat & rules.pays_to_stay(cash, S.threat_bribe)
         t_bribe = S.threat_bribe if pays else 0.0
         cash -= t_bribe
         W.cash[i] = cash
@@ -330,6 +330,17 @@ def posted_counts(W, n_minders, n_teams):
             by_minder[W.minder[i]] += 1
             by_team[W.team[i]] += 1
     return by_minder, by_team
+
+
+@kernel
+def keep_rows(keep, column):
+    """Move the kept rows of a column to its front, in order, in place (no copy of the column); returns how many."""
+    k = 0
+    for i in range(len(keep)):
+        if keep[i]:
+            column[k] = column[i]
+            k += 1
+    return k
 
 
 @kernel

@@ -29,7 +29,7 @@ from ...core import workers
 from ...core.workers import STATUS_CODE
 from ...results.tables import FlowTotals, HostTotals, MonthAggregator, workers_table
 from . import kernels
-from .state import (CAMP_DTYPES, MINDER_DTYPES, N_ESCAPED, N_KEPT, WORKER_DTYPES, Camps, Hosts, Minders, Table,
+from .state import (CAMP_DTYPES, MINDER_DTYPES, N_ESCAPED, N_KEPT, WORKER_DTYPES, Camps, Hosts, Minders, RowBuffers, Table,
                     Workers, census_bundle, month_bundle, settings_bundle, totals_bundle)
 
 ACTIVE = STATUS_CODE["active"]
@@ -80,6 +80,7 @@ class ArrayModel:
         self.archive: list[dict] = []  # chunks of the archived fields of those who left, each in id order
         self.minders = Table(Minders, MINDER_DTYPES)
         self.camps = Table(Camps, CAMP_DTYPES)
+        self.rows = RowBuffers()  # the month's scratch arrays, one value per row, reused
         self.pending_remap = NO_REMAP  # punished minders' replacements, for the workers still posted (staged)
         self.next_worker = 0
         self.next_team = 0
@@ -200,11 +201,12 @@ class ArrayModel:
         # deployments, channels
         self.state.set_plans(self.aggregator.short_share)
         ms, camps = self.minders, self.camps
+        self.rows.n = self.n
         group_quota = self.rule_code == rules.RULE_CODES["group_quota"]
         mandate = bool((lv.repatriation_hazard > 0).any() or (lv.detection > 0).any())
         month = month_bundle(self.seed, self.month, mandate, group_quota)
         hosts = self._hosts(lv)
-        census = census_bundle(H, ms.n, self.next_team, self.pending_remap, self.n)
+        census = census_bundle(H, ms.n, self.next_team, self.pending_remap, self.rows)
         n_repatriated = kernels.census(self.w, hosts, month, census)
         repatriated = census.left_rows[:n_repatriated]
         kernels.settle(self.w, camps.bundle, month, S, repatriated)
@@ -229,7 +231,8 @@ class ArrayModel:
 
         # 4-7. work, the remittance rule, side jobs, the send-home threat, the flows' totals (one pass; under a
         # group quota the work is done first, as each camp's gross must be known)
-        totals = totals_bundle(H, ms.n, self.next_team, self.n)
+        self.rows.n = self.n
+        totals = totals_bundle(H, ms.n, self.next_team, self.rows)
         C = camps.bundle
         if group_quota:
             C.gross[:] = 0.0
@@ -312,8 +315,13 @@ class ArrayModel:
 
     # ------------------------------------------------------------ tables
     def workers_table(self):
+        """The workers table (one row per worker ever posted, in id order). The archive is consumed as it is built,
+        column by column, so a large run never holds the archive and the table whole at once."""
         parts = self.archive + [{name: getattr(self.w, name) for name in workers.ARCHIVED}]
         order = np.argsort(np.concatenate([p["worker_id"] for p in parts]), kind="stable")
-        # one column at a time, so only one unsorted copy is alive at once
-        return workers_table({name: np.concatenate([p[name] for p in parts])[order] for name in workers.ARCHIVED},
-                             self.host_names)
+        columns = {}
+        for name in workers.ARCHIVED:
+            dtype = np.int64 if workers.FIELD[name].kind is int else float
+            columns[name] = np.concatenate([p.pop(name) for p in parts]).astype(dtype, copy=False)[order]
+        self.archive = []
+        return workers_table(columns, self.host_names)

@@ -83,10 +83,26 @@ Census = namedtuple("Census", ("active_by_host", "by_minder", "by_team", "minder
                                "repatriated_idle", "remap", "left_rows"))
 
 
-def census_bundle(n_hosts: int, n_minders: int, n_teams: int, remap: np.ndarray, n_rows: int) -> Census:
+def census_bundle(n_hosts: int, n_minders: int, n_teams: int, remap: np.ndarray, rows: "RowBuffers") -> Census:
     return Census(np.zeros(n_hosts), np.zeros(n_minders, dtype=np.int64), np.zeros(n_teams, dtype=np.int64),
                   np.zeros(n_minders), np.zeros(n_minders), np.zeros(n_hosts, dtype=np.int64), remap,
-                  np.empty(n_rows, dtype=np.int64))
+                  rows.get("repatriated", np.int64))
+
+
+class RowBuffers:
+    """Scratch arrays of one value per row, kept from month to month (a fresh array each month would cost its pages
+    again, every month): ``get(name, dtype)`` is the first ``n`` values of a buffer that grows with the rows."""
+
+    def __init__(self):
+        self.n = 0
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, dtype) -> np.ndarray:
+        buffer = self._buffers.get(name)
+        if buffer is None or len(buffer) < self.n:
+            buffer = self._buffers[name] = np.empty(max(self.n, int(1.25 * len(buffer) if buffer is not None else 0)),
+                                                    dtype=dtype)
+        return buffer[: self.n]
 
 
 # the month's totals, added by the loops as they go (in worker-id order, as the mesa engine adds them)
@@ -95,12 +111,12 @@ Totals = namedtuple("Totals", ("flows", "working", "exits", "by_legal", "kept", 
 N_KEPT, N_ESCAPED = 0, 1  # Totals.counts
 
 
-def totals_bundle(n_hosts: int, n_minders: int, n_teams: int, n_rows: int) -> Totals:
+def totals_bundle(n_hosts: int, n_minders: int, n_teams: int, rows: RowBuffers) -> Totals:
     return Totals(flows=np.zeros((len(workers.FLOWS), n_hosts)), working=np.zeros(n_hosts, dtype=np.int64),
                   exits=np.zeros((len(STATUSES), n_hosts), dtype=np.int64),
-                  by_legal=np.zeros((len(LEGAL), n_hosts), dtype=np.int64), kept=np.empty(n_rows),
+                  by_legal=np.zeros((len(LEGAL), n_hosts), dtype=np.int64), kept=rows.get("kept", np.float64),
                   informants=np.zeros(n_teams, dtype=np.int64), attempts=np.zeros(n_hosts, dtype=np.int64),
-                  escaped_rows=np.empty(n_rows, dtype=np.int64), left_rows=np.empty(n_rows, dtype=np.int64),
+                  escaped_rows=rows.get("escaped", np.int64), left_rows=rows.get("left", np.int64),
                   left=np.zeros(n_minders, dtype=np.int64), returning=np.zeros(n_hosts, dtype=np.int64),
                   counts=np.zeros(2, dtype=np.int64))
 
@@ -133,9 +149,11 @@ class Table:
 
     def keep(self, keep: np.ndarray):
         """Keep the rows marked, in order (in place)."""
-        k = int(keep.sum())
+        from .kernels import keep_rows
+
+        k = self.n
         for a in self.data.values():
-            a[:k] = a[: self.n][keep]
+            k = keep_rows(keep, a[: self.n])
         self.n = k
         self.bundle = self._view()
 
