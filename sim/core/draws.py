@@ -19,6 +19,7 @@ float64 values in [0, 1), identical in Python and numpy.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -93,11 +94,16 @@ def mix(z: int) -> int:
     return z ^ (z >> 31)
 
 
+@functools.lru_cache(maxsize=4096)
+def _decision_key(seed: int, decision: str) -> int:
+    """The part of a stream key that does not depend on the month (computed once per seed and decision)."""
+    z = mix((int(seed) * GOLDEN + 0x2545F4914F6CDD1D) & MASK64)
+    return mix(z ^ decision_code(decision))
+
+
 def stream_key(seed: int, decision: str, month: int) -> int:
     """The key of one decision in one month; agents are hashed into it."""
-    z = mix((int(seed) * GOLDEN + 0x2545F4914F6CDD1D) & MASK64)
-    z = mix(z ^ decision_code(decision))
-    return mix((z + (int(month) + _MONTH_OFFSET) * GOLDEN) & MASK64)
+    return mix((_decision_key(int(seed), decision) + (int(month) + _MONTH_OFFSET) * GOLDEN) & MASK64)
 
 
 def uniform(key: int, agent_id: int) -> float:

@@ -6,6 +6,7 @@ as one fused loop (5-7, 8-9) and times them together, under a label naming all o
 
 from __future__ import annotations
 
+import functools
 import time
 
 PHASES = {
@@ -14,6 +15,7 @@ PHASES = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def label(*numbers: int) -> str:
     """'3 pressure'; for phases run together, '5-7 remittance, side jobs, threat'."""
     first, last = min(numbers), max(numbers)
