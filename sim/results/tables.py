@@ -175,34 +175,41 @@ class MonthAggregator:
         repatriated_idle, deployed, escape_attempts, entry_bribes = t.repatriated_idle, t.deployed, t.escape_attempts, t.entry_bribes
         delivered, interdicted, costs, plans = t.delivered, t.interdicted, t.costs, t.plans
         forfeited, ledger_paid, minders_active = t.forfeited, t.ledger_paid, t.minders_active
-        rows = []
-        for h in range(n_hosts):
-            n_h = int(working[h])
-            r = {
-                "month": month, "date": date, "host": self.hosts[h],
-                "workers_active": int(exits[STATUS_CODE["active"], h]), "minders_active": int(minders_active[h]),
-                "deployed": int(deployed[h]),
-                "completed": int(exits[STATUS_CODE["completed"], h]), "sent_home": int(exits[STATUS_CODE["sent_home"], h]),
-                "repatriated": int(exits[STATUS_CODE["repatriated"], h]) + int(repatriated_idle[h]),
-                "escape_attempts": int(escape_attempts[h]), "escaped": int(exits[STATUS_CODE["escaped"], h]),
-                "caught": int(exits[STATUS_CODE["caught"], h]), "deaths": int(exits[STATUS_CODE["dead"], h]),
-                "wages_gross": float(sums["wages_gross"][h]), "side_earnings": float(sums["side_earnings"][h]),
-                "state_take": float(sums["state_take"][h]), "bribes_paid": float(sums["bribes_paid"][h]),
-                "worker_retained": float(sums["worker_retained"][h]),
-                "revenue_delivered": float(delivered[h]), "revenue_interdicted": float(interdicted[h]),
-                "transfer_costs": float(costs[h]), "plan": float(plans[h]),
-                "hours_mean": float(sums["hours"][h]) / n_h if n_h else float("nan"),
-                "retained_mean": float(sums["worker_retained"][h]) / n_h if n_h else float("nan"),
-                "workers_working": n_h, "entry_bribes": float(entry_bribes[h]),
-                "forfeited": float(forfeited[h]), "ledger_paid": float(ledger_paid[h]),
-                "workers_short": int(sums["workers_short"][h]),
-                **{name: int(by_legal[k, h]) for k, name in enumerate(ABROAD_BY_LEGAL)},
-                **{name: int(t.deployed_legal[k, h]) for k, name in enumerate(DEPLOYED_BY_LEGAL)},
-            }
-            rows.append(r)
+        # the hosts' rows, built column by column (numbers as Python ints and floats)
+        active, completed, sent_home = STATUS_CODE["active"], STATUS_CODE["completed"], STATUS_CODE["sent_home"]
+        n_h = np.asarray(working, dtype=np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_worker = {name: np.where(n_h > 0, np.asarray(total, dtype=float) / n_h, np.nan)
+                          for name, total in (("hours_mean", sums["hours"]), ("retained_mean", sums["worker_retained"]))}
+        ints = {
+            "workers_active": exits[active], "minders_active": minders_active, "deployed": deployed,
+            "completed": exits[completed], "sent_home": exits[sent_home],
+            "repatriated": np.asarray(exits[STATUS_CODE["repatriated"]], dtype=np.int64) + np.asarray(repatriated_idle, dtype=np.int64),
+            "escape_attempts": escape_attempts, "escaped": exits[STATUS_CODE["escaped"]],
+            "caught": exits[STATUS_CODE["caught"]], "deaths": exits[STATUS_CODE["dead"]], "workers_working": n_h,
+            "workers_short": sums["workers_short"],
+            **{name: by_legal[k] for k, name in enumerate(ABROAD_BY_LEGAL)},
+            **{name: t.deployed_legal[k] for k, name in enumerate(DEPLOYED_BY_LEGAL)},
+        }
+        floats = {
+            "wages_gross": sums["wages_gross"], "side_earnings": sums["side_earnings"], "state_take": sums["state_take"],
+            "bribes_paid": sums["bribes_paid"], "worker_retained": sums["worker_retained"], "revenue_delivered": delivered,
+            "revenue_interdicted": interdicted, "transfer_costs": costs, "plan": plans, **per_worker,
+            "entry_bribes": entry_bribes, "forfeited": forfeited, "ledger_paid": ledger_paid,
+        }
+        values = {**{k: np.asarray(v).astype(np.int64).tolist() for k, v in ints.items()},
+                  **{k: np.asarray(v, dtype=float).tolist() for k, v in floats.items()}}
+        columns = HOST_COLUMNS[3:]
+        rows = [{"month": month, "date": date, "host": self.hosts[h], **{c: values[c][h] for c in columns}}
+                for h in range(n_hosts)]
         self.host_rows.extend(rows)
-        self.short_share = np.array([r["workers_short"] / r["workers_working"] if r["workers_working"] else 0.0
-                                     for r in rows])
+        self.short_share = np.array([s / w if w else 0.0 for s, w in zip(values["workers_short"], values["workers_working"])])
+        total = {k: sum(values[k]) for k in ("workers_active", "minders_active", "deployed", *EXITS[:2], "repatriated",
+                                             "escape_attempts", "escaped", "caught", "deaths", "workers_working",
+                                             "workers_short", *ABROAD_BY_LEGAL, *DEPLOYED_BY_LEGAL)}
+        money = {k: math.fsum(values[k]) for k in ("wages_gross", "side_earnings", "state_take", "bribes_paid",
+                                                   "worker_retained", "revenue_delivered", "revenue_interdicted",
+                                                   "transfer_costs", "entry_bribes", "forfeited", "ledger_paid")}
         n = len(retained)
         total = {k: sum(r[k] for r in rows) for k in ("workers_active", "minders_active", "deployed", *EXITS[:2], "repatriated",
                                                       "escape_attempts", "escaped", "caught", "deaths", "workers_working",
