@@ -81,19 +81,41 @@ def test_narrow_columns_hold_their_values():
     assert 1200 + 1200 < np.iinfo(np.dtype(workers.FIELD["month_left"].dtype)).max
 
 
-@pytest.mark.parametrize("rule, passes", [("plan", 3), ("group_quota", 4)])
+@pytest.mark.parametrize("rule, passes", [("plan", 2), ("group_quota", 3)])
 def test_a_month_is_the_stated_number_of_passes_over_the_workers(monkeypatch, rule, passes):
-    """Count the calls of the loops that visit every worker: three a month (four under a group quota, whose camps'
-    gross must be known before anyone remits), as docs/ODD.md section 3 says; compaction adds one now and then."""
-    assert kernels.PASSES_PER_MONTH == 3
+    """Count the calls of the loops that visit every worker: two a month (three under a group quota, whose camps'
+    gross must be known before anyone remits), as docs/ODD.md section 3 says; the census is a pass of its own only
+    in the first month and while a repatriation mandate sends workers home."""
+    assert kernels.PASSES_PER_MONTH == 2
     calls = []
     for name in kernels.FULL_PASSES:
         original = getattr(kernels, name)
-        monkeypatch.setattr(kernels, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+        monkeypatch.setattr(kernels, name, lambda *a, _f=original, _n=name: calls.append((model.month, _n)) or _f(*a))
     p = small_params(scale=0.5, months=6, remittance__rule=rule)
     model = make_model(p, "array", 1)
     for _ in range(6):
         model.step()
-    assert len(calls) == 6 * passes
-    assert calls[:passes] == (["census", "work_and_pay", "watch_die_return"] if passes == 3 else
-                              ["census", "work_for_quota", "work_and_pay", "watch_die_return"])
+    by_month = [[n for m, n in calls if m == month] for month in range(6)]
+    quota = ["work_for_quota"] if rule == "group_quota" else []
+    assert by_month[0] == ["census", *quota, "work_and_pay", "watch_die_return"]
+    assert all(names == [*quota, "work_and_pay", "watch_die_return"] for names in by_month[1:]), by_month
+    assert all(len(names) == passes for names in by_month[1:])
+
+
+def test_a_mandate_month_counts_in_a_census_pass():
+    """While a mandate may send workers home (phase 2), the census runs as a pass of its own, every month."""
+    calls = []
+    p = small_params(scale=0.5, months=30, path="params/policies/repatriation.toml")  # the mandate from month 24
+    model = make_model(p, "array", 1)
+    census = kernels.census
+    kernels.census = lambda *a: calls.append(model.month) or census(*a)
+    try:
+        for _ in range(p.calendar.months):
+            model.step()
+    finally:
+        kernels.census = census
+    from sim.core.policies import levers_for_month
+
+    mandate = [m for m in range(p.calendar.months) if (levers_for_month(p, m).repatriation_hazard > 0).any()
+               or (levers_for_month(p, m).detection > 0).any()]
+    assert mandate and calls == sorted({0, *mandate})

@@ -37,10 +37,11 @@ CAUGHT = STATUS_CODE["caught"]
 DEAD = STATUS_CODE["dead"]
 N_KEPT, N_ESCAPED = 0, 1  # Totals.counts (state.py)
 
-# the loops that visit every worker; a month makes three passes (docs/ODD.md section 3): census, work_and_pay,
-# watch_die_return, and work_for_quota before work_and_pay under a group quota
+# the loops that visit every worker; a month makes two passes (docs/ODD.md section 3): work_and_pay and
+# watch_die_return, which counts next month's census as it goes; the census is a pass of its own only in the first
+# month and under a repatriation mandate, and work_for_quota runs before work_and_pay under a group quota
 FULL_PASSES = ("census", "work_for_quota", "work_and_pay", "watch_die_return")
-PASSES_PER_MONTH = 3
+PASSES_PER_MONTH = 2
 # the phases each loop over workers runs (tests/test_engine_state.py checks the fields they touch against the
 # phases declared for each field in sim/core/workers.py)
 # (the passes add phase 13's totals as they go)
@@ -171,9 +172,12 @@ def work_and_pay(W, M, C, H, month, S, T):
     k = 0
     n_left = 0
     flows = T.flows
+    remapping = len(T.remap) > 0
     for i in range(len(W.status)):
         if W.status[i] != ACTIVE:
             continue
+        if remapping:  # punished minders' replacements, staged from last month's escapes (when no census ran)
+            W.minder[i] = T.remap[W.minder[i]]
         h = W.host[i]
         wid = W.worker_id[i]
         # 4. work: hours (capped where the employer is inspected) and the gross wage
@@ -257,9 +261,10 @@ def work_and_pay(W, M, C, H, month, S, T):
 def watch_die_return(W, M, H, month, S, T, first):
     """Phases 8-11 for every worker still posted: surveillance and escapes (the escaped rows listed, in id order,
     for the staged alarm and minder replacement), deaths (a hazard rising with hours; a draw above the hazard at
-    the longest hours cannot be a death), one more month abroad and contracts that end (the workers each minder
-    has left counted); each leaver's row listed for `settle` after ``first`` rows of the list; then, for every
-    worker who worked, his exit. Returns how many rows the list of leavers holds."""
+    the longest hours cannot be a death), one more month abroad and contracts that end; each leaver's row listed
+    for `settle` after ``first`` rows of the list; for every worker who worked, his exit; and for those who stay,
+    next month's census (the workers per minder and team, each minder's shortfall and plan), so that a month
+    without a mandate needs no census pass. Returns how many rows the list of leavers holds."""
     n_escaped = 0
     n_left = first
     for i in range(len(W.status)):
@@ -305,7 +310,12 @@ def watch_die_return(W, M, H, month, S, T, first):
                                                                    S.stranded_return):
                 s = COMPLETED
             else:
-                T.left[W.minder[i]] += 1
+                # next month's census, counted now (phase 2's counts and phase 3's sums, in worker-id order)
+                m = W.minder[i]
+                T.left[m] += 1
+                T.by_team[W.team[i]] += 1
+                T.minder_short[m] += W.shortfall[i]
+                T.minder_owed[m] += W.plan[i]
         T.exits[s, h] += 1
         if s == ACTIVE:
             T.by_legal[W.legal[i], h] += 1

@@ -29,7 +29,8 @@ from ...core import workers
 from ...core.workers import STATUS_CODE
 from ...results.tables import FlowTotals, HostTotals, MonthAggregator, workers_table
 from . import kernels
-from .state import (CAMP_DTYPES, MINDER_DTYPES, N_ESCAPED, N_KEPT, WORKER_DTYPES, Camps, Hosts, Minders, RowBuffers, Table,
+from .state import (CAMP_DTYPES, MINDER_DTYPES, N_ESCAPED, N_KEPT, WORKER_DTYPES, Camps, Census, Hosts, Minders,
+                    RowBuffers, Table,
                     Workers, census_bundle, month_bundle, settings_bundle, totals_bundle)
 
 ACTIVE = STATUS_CODE["active"]
@@ -82,6 +83,7 @@ class ArrayModel:
         self.camps = Table(Camps, CAMP_DTYPES)
         self.rows = RowBuffers()  # the month's scratch arrays, one value per row, reused
         self.pending_remap = NO_REMAP  # punished minders' replacements, for the workers still posted (staged)
+        self.carried = None  # next month's census, counted by this month's last pass
         self.next_worker = 0
         self.next_team = 0
         self.team_minder = np.zeros(0, dtype=np.int64)  # each team's minder
@@ -104,10 +106,19 @@ class ArrayModel:
         return self.workers.n
 
     def posted_minders(self) -> np.ndarray:
-        """Each row's minder, with the replacements of minders punished this month applied (they are applied to the
-        columns at the start of next month's first pass)."""
+        """Each row's minder, with the replacements of punished minders applied (they are applied to the column by
+        the next month's first pass over the workers: the census, or else work_and_pay)."""
         minder = self.w.minder
-        return self.pending_remap[minder] if len(self.pending_remap) else minder
+        return self._full_remap()[minder] if len(self.pending_remap) else minder
+
+    def _full_remap(self) -> np.ndarray:
+        """The pending replacements over every minder made so far (those made since map to themselves)."""
+        remap = self.pending_remap
+        if not len(remap) or len(remap) == self.minders.n:
+            return remap
+        full = np.arange(self.minders.n)
+        full[: len(remap)] = remap
+        return full
 
     # ------------------------------------------------------------ population
     def deploy(self, counts, month_deployed: int, months_abroad: int = 0, posted=None):
@@ -206,11 +217,17 @@ class ArrayModel:
         mandate = bool((lv.repatriation_hazard > 0).any() or (lv.detection > 0).any())
         month = month_bundle(self.seed, self.month, mandate, group_quota)
         hosts = self._hosts(lv)
-        census = census_bundle(H, ms.n, self.next_team, self.pending_remap, self.rows)
-        n_repatriated = kernels.census(self.w, hosts, month, census)
-        repatriated = census.left_rows[:n_repatriated]
-        kernels.settle(self.w, camps.bundle, month, S, repatriated)
-        self.pending_remap = NO_REMAP
+        if mandate or self.carried is None:
+            # a pass of its own: the first month, or a mandate that sends workers home before the count
+            census = census_bundle(H, ms.n, self.next_team, self.pending_remap, self.rows)
+            n_repatriated = kernels.census(self.w, hosts, month, census)
+            repatriated = census.left_rows[:n_repatriated]
+            kernels.settle(self.w, camps.bundle, month, S, repatriated)
+            self.pending_remap = NO_REMAP
+        else:
+            census = self.carried  # counted by last month's watch_die_return
+            repatriated = NO_REMAP
+        self.carried = None
         counts = self.state.plan_deployments(census.active_by_host, lv)
         n_before = self.n
         self.deploy(counts, month_deployed=self.month, months_abroad=0, posted=(census.by_minder, census.by_team))
@@ -232,7 +249,7 @@ class ArrayModel:
         # 4-7. work, the remittance rule, side jobs, the send-home threat, the flows' totals (one pass; under a
         # group quota the work is done first, as each camp's gross must be known)
         self.rows.n = self.n
-        totals = totals_bundle(H, ms.n, self.next_team, self.rows)
+        totals = totals_bundle(H, ms.n, self.next_team, self.rows, self._full_remap())
         C = camps.bundle
         if group_quota:
             C.gross[:] = 0.0
@@ -242,6 +259,7 @@ class ArrayModel:
             C.due[:] = C.due + C.arrears  # the quota plus what the camp owes from earlier months
             kernels.camp_arrears(C)
         n_sent = kernels.work_and_pay(W, M, C, hosts, month, S, totals)
+        self.pending_remap = NO_REMAP
         kernels.settle(W, C, month, S, totals.left_rows[:n_sent])
         self._update(7)
         self.clock.tick(4, 7)
@@ -251,12 +269,18 @@ class ArrayModel:
         n_left = kernels.watch_die_return(W, M, hosts, month, S, totals, n_sent)
         kernels.settle(W, C, month, S, totals.left_rows[n_sent:n_left])
         escaped = totals.escaped_rows[: totals.counts[N_ESCAPED]]
-        left = totals.left
+        left, short, owed = totals.left, totals.minder_short, totals.minder_owed
         if len(escaped):
-            remap = self._after_escapes(np.unique(W.minder[escaped]), np.unique(W.camp[escaped]))
-            left = np.bincount(remap[: len(left)], weights=left, minlength=ms.n).astype(np.int64)
+            remap = self._after_escapes(np.unique(W.minder[escaped]), np.unique(W.camp[escaped]))[: len(left)]
+            # each punished minder's counts go to his replacement (one each: the sums are moved, not re-added)
+            left = np.bincount(remap, weights=left, minlength=ms.n).astype(np.int64)
+            short = np.bincount(remap, weights=short, minlength=ms.n)
+            owed = np.bincount(remap, weights=owed, minlength=ms.n)
         m_status = ms.view("status")
         m_status[(m_status == M_ACTIVE) & (left == 0)] = M_LEFT
+        self.carried = Census(active_by_host=totals.by_legal.sum(axis=0).astype(float), by_minder=left,
+                              by_team=totals.by_team, minder_short=short, minder_owed=owed,
+                              repatriated_idle=np.zeros(H, dtype=np.int64), remap=NO_REMAP, left_rows=NO_REMAP)
         self._update(11)
         self.clock.tick(8, 11)
 

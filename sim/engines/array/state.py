@@ -107,18 +107,20 @@ class RowBuffers:
 
 # the month's totals, added by the loops as they go (in worker-id order, as the mesa engine adds them)
 Totals = namedtuple("Totals", ("flows", "working", "exits", "by_legal", "kept", "informants", "attempts",
-                               "escaped_rows", "left_rows", "left", "returning", "counts"))
+                               "escaped_rows", "left_rows", "left", "returning", "counts", "by_team", "minder_short",
+                               "minder_owed", "remap"))
 N_KEPT, N_ESCAPED = 0, 1  # Totals.counts
 
 
-def totals_bundle(n_hosts: int, n_minders: int, n_teams: int, rows: RowBuffers) -> Totals:
+def totals_bundle(n_hosts: int, n_minders: int, n_teams: int, rows: RowBuffers, remap: np.ndarray) -> Totals:
     return Totals(flows=np.zeros((len(workers.FLOWS), n_hosts)), working=np.zeros(n_hosts, dtype=np.int64),
                   exits=np.zeros((len(STATUSES), n_hosts), dtype=np.int64),
                   by_legal=np.zeros((len(LEGAL), n_hosts), dtype=np.int64), kept=rows.get("kept", np.float64),
                   informants=np.zeros(n_teams, dtype=np.int64), attempts=np.zeros(n_hosts, dtype=np.int64),
                   escaped_rows=rows.get("escaped", np.int64), left_rows=rows.get("left", np.int64),
                   left=np.zeros(n_minders, dtype=np.int64), returning=np.zeros(n_hosts, dtype=np.int64),
-                  counts=np.zeros(2, dtype=np.int64))
+                  counts=np.zeros(2, dtype=np.int64), by_team=np.zeros(n_teams, dtype=np.int64),
+                  minder_short=np.zeros(n_minders), minder_owed=np.zeros(n_minders), remap=remap)
 
 
 PAGE, LINE = 4096, 64
