@@ -107,13 +107,18 @@ def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int |
                 if nxt is not None:
                     running.add(pool.submit(run_task, nxt))
     finally:
-        procs = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=5)
+        _shut_down(pool)
+
+
+def _shut_down(pool) -> None:
+    """Stop a local pool now: cancel what has not started, end its worker processes, wait for them briefly."""
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
 
 
 def map_local(function: Callable, jobs: list[tuple], processes: int | None = None) -> list:
@@ -131,13 +136,7 @@ def map_local(function: Callable, jobs: list[tuple], processes: int | None = Non
         futures = [pool.submit(function, *job) for job in jobs]
         return [f.result() for f in futures]
     finally:
-        procs = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=5)
+        _shut_down(pool)
 
 
 CONNECT_TIMEOUT = "20s"  # how long to try reaching a scheduler before giving up

@@ -87,10 +87,12 @@ def leaver_sums(W, rows, forfeited, ledger_paid):
 
 
 @kernel
-def work_month(pressure, wage, productivity, cap, S):
-    """Phase 4 for one worker: (hours, gross wage), the hours capped where his employer is inspected."""
-    hours = rules.hours_worked(pressure, S.hours_base, S.hours_max, cap)
-    return hours, rules.gross_wage(wage, productivity, hours, S.hours_base)
+def work_month(inspections, key, worker_id, max_hours, pressure, wage, productivity, S):
+    """Phase 4 for one worker: (inspected, hours, gross wage); his employer is inspected with the host's
+    ``inspections`` compliance (a draw fixed for the run), which caps his hours at ``max_hours``."""
+    inspected = inspections > 0 and uniform_at(key, worker_id) < inspections
+    hours = rules.hours_worked(pressure, S.hours_base, S.hours_max, max_hours if inspected else math.inf)
+    return inspected, hours, rules.gross_wage(wage, productivity, hours, S.hours_base)
 
 
 @kernel
@@ -149,13 +151,9 @@ def work_for_quota(W, M, C, H, month, S):
         if W.status[i] != ACTIVE:
             continue
         h = W.host[i]
-        c = H.inspections[h]
-        inspected = c > 0 and uniform_at(month.inspected, W.worker_id[i]) < c
-        hours, gross = work_month(M.pressure[W.minder[i]], H.wages[h], W.productivity[i],
-                                  H.max_hours[h] if inspected else math.inf, S)
-        W.inspected[i] = inspected
-        W.hours[i] = hours
-        W.gross[i] = gross
+        inspected, hours, gross = work_month(H.inspections[h], month.inspected, W.worker_id[i], H.max_hours[h],
+                                             M.pressure[W.minder[i]], H.wages[h], W.productivity[i], S)
+        W.inspected[i], W.hours[i], W.gross[i] = inspected, hours, gross
         camp = W.camp[i]
         C.gross[camp] += gross
         C.due[camp] += H.plans[h]
@@ -182,13 +180,9 @@ def work_and_pay(W, M, C, H, month, S, T):
         wid = W.worker_id[i]
         # 4. work: hours (capped where the employer is inspected) and the gross wage
         if not month.worked:
-            c = H.inspections[h]
-            inspected = c > 0 and uniform_at(month.inspected, wid) < c
-            hours, gross = work_month(M.pressure[W.minder[i]], H.wages[h], W.productivity[i],
-                                      H.max_hours[h] if inspected else math.inf, S)
-            W.inspected[i] = inspected
-            W.hours[i] = hours
-            W.gross[i] = gross
+            inspected, hours, gross = work_month(H.inspections[h], month.inspected, wid, H.max_hours[h],
+                                                 M.pressure[W.minder[i]], H.wages[h], W.productivity[i], S)
+            W.inspected[i], W.hours[i], W.gross[i] = inspected, hours, gross
         gross = W.gross[i]
         p = H.plans[h]
         W.plan[i] = p

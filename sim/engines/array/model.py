@@ -77,7 +77,11 @@ class ArrayModel:
         self.aggregator = MonthAggregator(p)
         # workers: one column per declared field (state.Workers), rows in id order; rows of those who left stay
         # (status != active) until they are COMPACT_SHARE of the rows, then move to the archive
-        self.workers = Table(Workers, WORKER_DTYPES, capacity=0, staggered=True)
+        # room for the first workforce and the rows of leavers kept until compaction, so it rarely grows (a growth
+        # copies every column)
+        initial = sum(h.workers for h in p.hosts.values())
+        self.workers = Table(Workers, WORKER_DTYPES, capacity=int((1 + 1.5 * COMPACT_SHARE) * initial) + 1024,
+                             staggered=True)
         self.archive: list[dict] = []  # chunks of the archived fields of those who left, each in id order
         self.minders = Table(Minders, MINDER_DTYPES)
         self.camps = Table(Camps, CAMP_DTYPES)
