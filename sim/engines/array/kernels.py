@@ -1,20 +1,21 @@
-"""The array engine's compiled loops over workers (numba): the month in three fused passes.
+"""The array engine's compiled loops over workers (numba): the month in two fused passes.
 
 Each pass runs several phases of the month for every row, in worker-id order, calling the rulebook's
 functions (`sim.core.rules`) exactly as the mesa engine's agents do, drawing with `uniform_at` from the same
 counter-based streams, and adding the month's totals as it goes (a loop that moves money also adds it to its
 host's totals), in worker-id order, as the mesa engine adds them:
 
-1. `census` (phases 2-3's inputs): last month's staged minder replacements, the mandate's repatriations, the
-   workers posted per host, minder and team, and each minder's shortfall and plan;
-2. `work_and_pay` (phases 4-7): work, the remittance rule, side jobs, the send-home threat, the flows' totals
+1. `work_and_pay` (phases 4-7): work, the remittance rule, side jobs, the send-home threat, the flows' totals
    and each team's informants;
-3. `watch_die_return` (phases 8-11, and 13's sums over leavers): escapes, deaths, contracts, the exits and
-   what the month's leavers lost and were paid.
+2. `watch_die_return` (phases 8-11): escapes, deaths, contracts, the exits, and for those who stay next month's
+   census (the workers per host, minder and team, each minder's shortfall and plan: phases 2 and 3 read it).
 
-Under a group quota, `work_for_quota` runs phase 4 first (each camp's gross must be known before anyone
-remits). Effects on others (alarms, replacing a punished minder) stay staged in `ArrayModel.step`, after
-the pass of their phase. Every loop takes bundles (`state.py`): no more than eight parameters.
+`census` is a pass of its own only in the first month and while a repatriation mandate sends workers home in
+phase 2 (it counts after them); under a group quota, `work_for_quota` runs phase 4 first (each camp's gross must
+be known before anyone remits). Leavers are settled by `settle` after their pass, over the leavers only. Effects
+on others (alarms, replacing a punished minder) stay staged in `ArrayModel.step`, after the pass of their phase.
+Every loop takes bundles (`state.py`): no more than eight parameters. A helper called inside a loop takes
+numbers, never a bundle (a call passes every array of a bundle with a reference count, for every worker).
 """
 
 from __future__ import annotations
@@ -42,9 +43,8 @@ N_KEPT, N_ESCAPED = 0, 1  # Totals.counts (state.py)
 # month and under a repatriation mandate, and work_for_quota runs before work_and_pay under a group quota
 FULL_PASSES = ("census", "work_for_quota", "work_and_pay", "watch_die_return")
 PASSES_PER_MONTH = 2
-# the phases each loop over workers runs (tests/test_engine_state.py checks the fields they touch against the
-# phases declared for each field in sim/core/workers.py)
-# (the passes add phase 13's totals as they go)
+# the phases each loop over workers runs, phase 13 for the totals the passes add as they go
+# (tests/test_engine_state.py checks the fields they touch against the phases declared in sim/core/workers.py)
 PHASES_OF = {"census": (2, 3), "settle": (2, 7, 9, 10, 11), "set_pressure": (3,), "work_for_quota": (4, 5),
              "work_and_pay": (4, 5, 6, 7, 13), "watch_die_return": (8, 9, 10, 11, 13), "leaver_sums": (13,),
              "posted_counts": (2,)}

@@ -6,8 +6,10 @@ counterpart in `ArrayModel.step`, calling the same rule functions
 (sim/core/state_books.py), the same policy levers (sim/core/policies.py) and
 the same counter-based draws (sim/core/draws.py), keyed by the same worker and
 minder ids.
-Workers are kept in dense arrays in id order, holding only those posted now;
-leavers are moved to an archive at the end of each month.
+Workers are kept as columns declared in sim/core/workers.py (state.py: carved
+from one buffer), rows in id order; rows of those who left stay until they
+are a fifth of the rows, then move to the archive in a chunk. A month is two
+fused passes over the workers (kernels.py).
 
 Docking: tests/test_docking.py checks that both engines give the same tables.
 """
