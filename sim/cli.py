@@ -214,7 +214,7 @@ def _say_if_compiling(engine: str) -> None:
     from .engines.array import kernels
 
     if engine == "array" and not cached(kernels.work_and_pay):
-        print("olsim: compiling the array engine's loops, once (about 3 s; cached for later runs)", file=sys.stderr)
+        print("olsim: compiling the array engine's loops, once (about 15 s; cached for later runs)", file=sys.stderr)
 
 
 def first_month_table(result, startup: float) -> str:
