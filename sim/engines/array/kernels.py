@@ -28,7 +28,6 @@ from ...core import rules
 from ...core.compiled import kernel
 from ...core.draws import uniform_at
 from ...core.workers import STATUS_CODE
-from .state import N_ESCAPED, N_KEPT
 
 ACTIVE = STATUS_CODE["active"]
 COMPLETED = STATUS_CODE["completed"]
@@ -37,6 +36,7 @@ REPATRIATED = STATUS_CODE["repatriated"]
 ESCAPED = STATUS_CODE["escaped"]
 CAUGHT = STATUS_CODE["caught"]
 DEAD = STATUS_CODE["dead"]
+N_KEPT, N_ESCAPED = 0, 1  # the slots of Totals.counts (state.py): rows kept, rows escaped
 
 # the loops that visit every worker; a month makes two passes (docs/ODD.md section 3): work_and_pay and
 # watch_die_return, which counts next month's census as it goes; the census is a pass of its own only in the first

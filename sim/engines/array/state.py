@@ -17,6 +17,7 @@ from ...core import workers
 from ...core.draws import Decision, stream_key
 from ...core.params import value_at
 from ...core.workers import LEGAL, STATUSES
+from .kernels import N_ESCAPED, N_KEPT, keep_rows  # noqa: F401  (the totals' counter slots, re-exported)
 
 WORKER_FIELDS = tuple(f.name for f in workers.STORED)
 WORKER_DTYPES = {f.name: np.dtype(f.dtype) for f in workers.STORED}
@@ -109,7 +110,6 @@ class RowBuffers:
 Totals = namedtuple("Totals", ("flows", "working", "exits", "by_legal", "kept", "informants", "attempts",
                                "escaped_rows", "left_rows", "left", "returning", "counts", "by_team", "minder_short",
                                "minder_owed", "remap"))
-N_KEPT, N_ESCAPED = 0, 1  # Totals.counts
 
 
 def totals_bundle(n_hosts: int, n_minders: int, n_teams: int, rows: RowBuffers, remap: np.ndarray) -> Totals:
@@ -177,8 +177,6 @@ class Table:
 
     def keep(self, keep: np.ndarray):
         """Keep the rows marked, in order (in place)."""
-        from .kernels import keep_rows
-
         k = self.n
         for a in self.data.values():
             k = keep_rows(keep, a[: self.n])
