@@ -12,14 +12,15 @@ import textwrap
 from conftest import ROOT
 
 DECLARATION = '''    Field("months_posted", "i2", 0, "months he has worked in this run (a worked example)", (11,),
-          update=Update(11, "one_more_month", ("months_posted", "population.contract_months"))),
+          update=Update(11, "one_more_month", ("months_posted", "population.contract_months", "minder"))),
 '''
 RULE = '''
 
 @rule
-def one_more_month(months, contract_months):
-    """A month more abroad, counted up to the contract's length (a worked example)."""
-    return min(months + 1.0, contract_months)
+def one_more_month(months, contract_months, minder):
+    """A month more abroad, counted up to the contract's length (a worked example; it reads his minder, a link in
+    the mesa engine and an id in the array engine, only to show that both give it as a number)."""
+    return min(months + 1.0, contract_months) + 0.0 * minder
 '''
 SCRIPT = textwrap.dedent('''
     import sys

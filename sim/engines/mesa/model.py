@@ -55,6 +55,16 @@ def seed_from_rng(rng) -> int:
     raise TypeError(f"rng must be an int, a numpy Generator or SeedSequence, or None, not {type(rng).__name__}")
 
 
+def _number(worker, name: str):
+    """A worker's field as the array engine stores it: his camp and minder by id, his status by code."""
+    value = getattr(worker, name)
+    if name == "camp":
+        return value.camp_id
+    if name == "minder":
+        return value.minder_id
+    return STATUS_CODE[value] if name == "status" else value
+
+
 class OverseasLaborModel(mesa.Model):
     """A state-run overseas labour system, one month per step.
 
@@ -329,7 +339,7 @@ class OverseasLaborModel(mesa.Model):
             constants = {name: value_at(self.p, name) for name in f.update.reads if "." in name}
             for w in self.workers:
                 if w.active:
-                    values = [constants[name] if name in constants else float(getattr(w, name)) for name in f.update.reads]
+                    values = [constants[name] if name in constants else float(_number(w, name)) for name in f.update.reads]
                     setattr(w, f.name, cast(rule(*values)))
 
     def _camp_accounts(self, working):
