@@ -78,9 +78,8 @@ class ArrayModel:
         self.state = StateBooks.for_params(p)
         self.aggregator = MonthAggregator(p)
         # workers: one column per declared field (state.Workers), rows in id order; rows of those who left stay
-        # (status != active) until they are COMPACT_SHARE of the rows, then move to the archive
-        # room for the first workforce and the rows of leavers kept until compaction, so it rarely grows (a growth
-        # copies every column)
+        # until they are COMPACT_SHARE of the rows; room for the first workforce and those rows, so the table rarely
+        # grows (a growth copies every column)
         initial = sum(h.workers for h in p.hosts.values())
         self.workers = Table(Workers, WORKER_DTYPES, capacity=int((1 + 1.5 * COMPACT_SHARE) * initial) + 1024,
                              staggered=True)
@@ -182,12 +181,12 @@ class ArrayModel:
                                     if f.initial == workers.POSTING else STATUS_CODE[f.initial] if f.name == "status"
                                     else f.initial for f in workers.STORED})
 
-    def _compact(self, force: bool = False):
+    def _compact(self):
         """Move the rows of those who have left to the archive (a chunk in id order), keeping id order."""
         status = self.w.status
         gone = status != ACTIVE
         n_gone = int(np.count_nonzero(gone))
-        if n_gone == 0 or (not force and n_gone < COMPACT_SHARE * self.n):
+        if n_gone == 0 or n_gone < COMPACT_SHARE * self.n:
             return
         self.archive.append({name: getattr(self.w, name)[gone] for name in workers.ARCHIVED})
         self.workers.keep(~gone)
@@ -207,7 +206,7 @@ class ArrayModel:
 
     # ------------------------------------------------------------ the month
     def step(self):
-        """One month: the thirteen phases of the ODD in three passes over the workers (kernels.py)."""
+        """One month: the thirteen phases of the ODD in two passes over the workers (kernels.py)."""
         p, H, S = self.p, self.n_hosts, self.settings
         self.clock.start()
         # 1. policies switch on or off
@@ -238,7 +237,6 @@ class ArrayModel:
         n_before = self.n
         self.deploy(counts, month_deployed=self.month, months_abroad=0, posted=(census.by_minder, census.by_team))
         self.state.pick_channels()
-        hosts = self._hosts(lv)
         W, M = self.w, ms.bundle
         # the newcomers are the last rows, in id order
         entry_bribes = np.bincount(W.host[n_before:], weights=W.entry_bribe[n_before:], minlength=H)
