@@ -40,9 +40,10 @@ OUTCOMES_RUN = ["revenue_delivered_per_year", *WELFARE, "workers_active_mean"]
 def _no_sanctions_policies(targets: SanctionsTargets) -> list[dict]:
     """The fitted scenario's policies that are not sanctions (the border closure): the world without sanctions."""
     from ..core.params import read_params_file
+    from ..core.policies import is_sanction
 
     raw = read_params_file(targets.scenario_path)
-    return [p for p in raw.get("policies", []) if p.get("kind") == "border_closure"]
+    return [p for p in raw.get("policies", []) if not is_sanction(p)]
 
 
 def predictive_experiment(targets: SanctionsTargets, name: str, posterior: Path, draws: int) -> dict:

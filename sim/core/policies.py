@@ -107,6 +107,9 @@ class PolicyBase(Strict):
 
     noun: ClassVar[str] = "policy"  # for messages: "unknown policy kind"
     title: ClassVar[str] = ""  # a plain-language name (the classroom page's switch)
+    # False for a fact of the world (the border closure): not a lever of the sanctions, so a "world without
+    # sanctions" keeps it, the figures shade it as a period and the report lists no assumption of it
+    is_sanction: ClassVar[bool] = True
 
     start: int | str = Field(description="first month: an index or 'YYYY-MM'")
     end: int | str | None = Field(None, description="first month it no longer applies (optional)")
@@ -280,6 +283,7 @@ class AsylumAccess(PolicyBase):
 
 class BorderClosure(PolicyBase):
     title: ClassVar[str] = "North Korea closes its border (COVID-19, 2020-23)"
+    is_sanction: ClassVar[bool] = False  # a fact of the world, not a sanction
     kind: Literal["border_closure"]
 
     # a closed border: no postings, no one goes home (contracts run on: stranded workers; no repatriation, no
@@ -296,6 +300,14 @@ class BorderClosure(PolicyBase):
 POLICY_CLASSES: dict[str, type[PolicyBase]] = {cls.kind_name(): cls for cls in PolicyBase.__subclasses__()}
 POLICY_KINDS = tuple(POLICY_CLASSES)
 Policy = Annotated[Union[tuple(POLICY_CLASSES.values())], Field(discriminator="kind")]
+
+
+def is_sanction(policy) -> bool:
+    """Whether a policy (a validated one, or a raw ``[[policies]]`` entry with its ``kind``) is a sanction rather
+    than a fact of the world (its class's `is_sanction`); an unknown kind counts as a sanction."""
+    kind = policy.get("kind") if isinstance(policy, dict) else policy.kind
+    cls = POLICY_CLASSES.get(kind)
+    return True if cls is None else cls.is_sanction
 
 
 def levers_for_month(params, month: int) -> Levers:
