@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from sim.calibration.smc import Marginal, Population, abc_smc, generator, log_prior, new_weights, to_u
+from sim.core.distributions import Distribution
 
 YBAR, N_OBS = 1.3, 20  # the data: the mean of 20 draws from N(theta, 1)
 SE = 1 / math.sqrt(N_OBS)  # so the exact posterior under a flat prior is N(1.3, 0.224)
-PRIORS = [Marginal("theta", "uniform", low=-5.0, high=5.0)]
+PRIORS = [Marginal("theta", Distribution(distribution="uniform", low=-5.0, high=5.0))]
 
 
 def simulate(theta, generation, batch):
@@ -67,8 +68,8 @@ def test_many_bounded_parameters_stay_inside_their_priors():
     """Twenty-three bounded priors (the sanctions fit's case): the truncated kernel keeps every candidate
     inside the box, and the weights do not collapse (an untruncated kernel proposed ~0.7^23 = 0.03% inside; a
     full-covariance kernel in logit space kept an ESS of ~1%)."""
-    priors = [Marginal(f"x{k}", "uniform", low=0.0, high=1.0) for k in range(22)] + [
-        Marginal("m", "lognormal", median=500.0, sigma=0.5)]
+    priors = [Marginal(f"x{k}", Distribution(distribution="uniform", low=0.0, high=1.0)) for k in range(22)] + [
+        Marginal("m", Distribution(distribution="lognormal", median=500.0, sigma=0.5))]
     target = np.full(23, 0.3)
     target[-1] = 500.0
 

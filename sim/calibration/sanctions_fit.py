@@ -40,10 +40,6 @@ def priors(targets: SanctionsTargets) -> dict[str, Prior]:
     return out
 
 
-def marginal(name: str, p: Prior) -> Marginal:
-    return Marginal(name, p.distribution, p.low, p.high, p.mode, p.mean, p.sd, p.median, p.sigma)
-
-
 class Simulator:
     """``simulate(theta, generation, batch)`` for `abc_smc`: one experiment per batch, in ``folder``."""
 
@@ -126,7 +122,7 @@ def fit_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=N
                 f"{pop.simulated} simulated, ESS {pop.ess():.0f}")
 
     try:
-        pops = abc_smc(simulate, [marginal(k, p) for k, p in prior.items()], particles or s.particles,
+        pops = abc_smc(simulate, [Marginal(k, p) for k, p in prior.items()], particles or s.particles,
                        generations or s.generations, quantile=s.quantile, seed=s.seed, start=_load(folder, names),
                        on_generation=saved)
     except RuntimeError as e:  # too few particles within the tolerance: say so in one line
@@ -172,7 +168,7 @@ def central_particle(post: Posterior, prior: dict[str, Prior]) -> int:
     """The particle nearest the posterior's centre: the weighted median of each parameter, measured on its prior's
     CDF (so every parameter counts on the same 0-1 scale); a real particle, so its combination was simulated."""
     names = post.names
-    z = np.column_stack([marginal(k, prior[k]).frozen().cdf(post.frame[k].to_numpy(float)) for k in names])
+    z = np.column_stack([prior[k].frozen().cdf(post.frame[k].to_numpy(float)) for k in names])
     w = post.weights
     centre = np.array([weighted_quantile(z[:, j], w, 0.5)[0] for j in range(len(names))])
     return int(np.argmin(np.sum((z - centre) ** 2, axis=1)))
@@ -189,7 +185,7 @@ def parameter_table(post: Posterior, prior: dict[str, Prior]) -> pd.DataFrame:
     q = post.quantiles([0.05, 0.5, 0.95])
     rows = []
     for k in post.names:
-        f = marginal(k, prior[k]).frozen()
+        f = prior[k].frozen()
         p05, p50, p95 = (float(v) for v in f.ppf([0.05, 0.5, 0.95]))
         a, m, b = (float(q.loc[x, k]) for x in (0.05, 0.5, 0.95))
         ca, cm, cb = (float(v) for v in f.cdf([a, m, b]))

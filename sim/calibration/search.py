@@ -79,8 +79,8 @@ def analyse_search(runs: pd.DataFrame, samples: pd.DataFrame, targets: Targets) 
     post_q = post.quantile([0.05, 0.5, 0.95]) if len(post) else None
     for name in names:
         prior = targets.spec.parameters[name]
-        # a lognormal prior's spread is judged on the log scale, where it is symmetric
-        g = np.log if prior.distribution == "lognormal" else (lambda x: x)
+        # a lognormal prior's spread is judged on the log scale (its kind's log), where it is symmetric
+        g = np.log if prior.kind.log else (lambda x: x)
         width = g(prior_q.loc[0.95, name]) - g(prior_q.loc[0.05, name])
         if post_q is not None and len(post) >= MIN_ACCEPTED:
             ratio = float((g(post_q.loc[0.95, name]) - g(post_q.loc[0.05, name])) / width) if width > 0 else math.nan

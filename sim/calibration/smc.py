@@ -30,55 +30,38 @@ from typing import Callable
 import numpy as np
 from scipy import stats
 
+from ..core.distributions import Distribution
+
 
 @dataclass(frozen=True)
 class Marginal:
-    """A parameter's prior: uniform, triangular, normal, truncnormal or lognormal (the experiment files' kinds)."""
+    """A parameter's prior: its name and its distribution (any kind of `sim.core.distributions`; a targets
+    file's `Prior` is one), with the kernel's coordinates for it."""
 
     name: str
-    distribution: str = "uniform"
-    low: float | None = None
-    high: float | None = None
-    mode: float | None = None
-    mean: float | None = None
-    sd: float | None = None
-    median: float | None = None
-    sigma: float | None = None
+    dist: Distribution
 
     def frozen(self):
-        d = self.distribution
-        if d == "uniform":
-            return stats.uniform(self.low, self.high - self.low)
-        if d == "triangular":
-            return stats.triang((self.mode - self.low) / (self.high - self.low), self.low, self.high - self.low)
-        if d == "normal":
-            return stats.norm(self.mean, self.sd)
-        if d == "truncnormal":
-            return stats.truncnorm((self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd, self.mean, self.sd)
-        if d == "lognormal":
-            return stats.lognorm(self.sigma, scale=self.median)
-        raise ValueError(f"{self.name}: unknown distribution {d!r}")
+        return self.dist.frozen()
 
     # The kernel works per parameter in "u" space: a bounded parameter as it is, with a normal kernel truncated
     # to its bounds (so every candidate is inside the prior's support, and the truncation is in the weights); a
-    # lognormal one through its log, with a plain normal kernel.
+    # parameter on a log scale (lognormal) through its log, with a plain normal kernel.
     def bounds(self) -> tuple[float, float] | None:
-        if self.distribution in ("uniform", "triangular", "truncnormal"):
-            return float(self.low), float(self.high)
-        return None
+        return self.dist.bounds()
 
     def to_u(self, x):
         x = np.asarray(x, dtype=float)
-        return np.log(x) if self.distribution == "lognormal" else x
+        return np.log(x) if self.dist.kind.log else x
 
     def from_u(self, u):
         u = np.asarray(u, dtype=float)
-        return np.exp(u) if self.distribution == "lognormal" else u
+        return np.exp(u) if self.dist.kind.log else u
 
     def logpdf_u(self, u):
         """The prior's log density in u (the density of x, times |dx/du|)."""
         u = np.asarray(u, dtype=float)
-        jac = u if self.distribution == "lognormal" else 0.0
+        jac = u if self.dist.kind.log else 0.0
         return self.frozen().logpdf(self.from_u(u)) + jac
 
     def kernel_sample(self, mu, sd, rng):

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
 from ..common import shipped
 from ..common.errors import ExperimentError
 from ..common.validation import Strict, format_validation_error, read_toml, suggest
+from ..core.distributions import KIND_NAMES
 from ..core.fields import parse_month
 from ..explore.spec import Uncertainty
 from ..results.outcomes import OUTCOMES
@@ -44,29 +45,21 @@ class Target(Strict):
 
 
 class Prior(Uncertainty):
-    """An uncertain parameter's prior: a distribution (as in experiment files) and where it comes from."""
+    """An uncertain parameter's prior: a distribution (`sim.core.distributions`, as in experiment files) and where
+    it comes from."""
 
     source: str = Field(min_length=1, description="the fact in facts.md behind the range, or 'assumption'")
+
+    missing_hint: ClassVar[str] = ""
 
     @model_validator(mode="after")
     def _not_grid(self):
         if self.values is not None:
-            raise ValueError("values: a prior is a distribution (uniform, triangular, normal, truncnormal, lognormal), not grid points")
+            raise ValueError(f"values: a prior is a distribution ({', '.join(KIND_NAMES)}), not grid points")
         return self
 
     def describe(self) -> str:
-        d = self.distribution
-        if d == "uniform":
-            body = f"uniform {self.low:g}-{self.high:g}"
-        elif d == "triangular":
-            body = f"triangular {self.low:g}-{self.high:g}, mode {self.mode:g}"
-        elif d == "normal":
-            body = f"normal {self.mean:g} +/- {self.sd:g}"
-        elif d == "truncnormal":
-            body = f"normal {self.mean:g} +/- {self.sd:g} in {self.low:g}-{self.high:g}"
-        else:
-            body = f"lognormal, median {self.median:g}, sigma {self.sigma:g}"
-        return body + (" x the scenario's value" if self.relative else "")
+        return super().describe() + (" x the scenario's value" if self.relative else "")
 
 
 class Search(Strict):

@@ -15,13 +15,13 @@ Vocabulary (exploratory modelling; docs/ODD.md section 8.5 maps it to the EMA Wo
 from __future__ import annotations
 
 import fnmatch
-import math
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from ..common.validation import Strict, suggest
+from ..core.distributions import KINDS, Distribution
 from ..results.outcomes import OUTCOMES
 
 DEFAULT_OUTCOMES = [
@@ -30,61 +30,21 @@ DEFAULT_OUTCOMES = [
 ]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
-DISTRIBUTIONS = ("uniform", "triangular", "normal", "truncnormal", "lognormal")
-NEEDS = {
-    "uniform": ("low", "high"), "triangular": ("low", "high", "mode"), "normal": ("mean", "sd"),
-    "truncnormal": ("low", "high", "mean", "sd"), "lognormal": ("median", "sigma"),
-}
 
 
-class Uncertainty(Strict):
-    """A parameter we do not know: a distribution or grid values; samples are drawn from it (EMA: a scenario's dimension)."""
+class Uncertainty(Distribution):
+    """A parameter we do not know: a distribution (`sim.core.distributions`) or grid values; samples are drawn
+    from it (EMA: a scenario's dimension)."""
 
-    distribution: Literal["uniform", "triangular", "normal", "truncnormal", "lognormal"] = "uniform"
-    low: float | None = None
-    high: float | None = None
-    mode: float | None = None
-    mean: float | None = None
-    sd: float | None = None
-    median: float | None = None
-    sigma: float | None = None
     values: list[float | int | str | bool] | None = Field(None, description="the points of a grid (grid sampling only)")
     relative: bool = Field(False, description="the value multiplies the scenario's own value")
 
-    @model_validator(mode="after")
-    def _complete(self):
-        if self.values is not None:
-            if not self.values:
-                raise ValueError("values: empty list")
-            return self
-        missing = [k for k in NEEDS[self.distribution] if getattr(self, k) is None]
-        if missing:
-            raise ValueError(f"a {self.distribution} distribution needs {', '.join(missing)} (or give values = [...] for a grid)")
-        extra = [k for k in ("low", "high", "mode", "mean", "sd", "median", "sigma")
-                 if getattr(self, k) is not None and k not in NEEDS[self.distribution]]
-        if extra:
-            raise ValueError(f"{', '.join(extra)}: not used by a {self.distribution} distribution (it takes {', '.join(NEEDS[self.distribution])})")
-        if self.low is not None and self.high is not None and not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        if self.mode is not None and not self.low <= self.mode <= self.high:
-            raise ValueError(f"mode ({self.mode}) must lie between low and high")
-        for k in ("sd", "sigma", "median"):
-            if getattr(self, k) is not None and getattr(self, k) <= 0:
-                raise ValueError(f"{k} must be above 0")
-        return self
+    missing_hint: ClassVar[str] = " (or give values = [...] for a grid)"
 
-    def salib(self) -> tuple[str, list[float]]:
-        """SALib's distribution name and bounds."""
-        d = self.distribution
-        if d == "uniform":
-            return "unif", [self.low, self.high]
-        if d == "triangular":
-            return "triang", [self.low, self.high, (self.mode - self.low) / (self.high - self.low)]
-        if d == "normal":
-            return "norm", [self.mean, self.sd]
-        if d == "truncnormal":
-            return "truncnorm", [self.low, self.high, self.mean, self.sd]
-        return "lognorm", [math.log(self.median), self.sigma]
+    def problems(self) -> list[str]:
+        if self.values is not None:
+            return [] if self.values else ["values: empty list"]
+        return super().problems()
 
 
 class Sampling(Strict):
@@ -187,9 +147,10 @@ class Experiment(Strict):
         if method == "morris" and self.sampling.levels % 2:
             errors.append(f"sampling.levels: Morris needs an even number of levels (got {self.sampling.levels})")
         for key, u in self.uncertainties.items():
-            if method == "morris" and u.distribution in ("normal", "lognormal"):
+            if method == "morris" and not u.kind.bounded:
+                bounded = ", ".join(k.name for k in KINDS.values() if k.bounded)
                 errors.append(f"uncertainties.{key}: Morris samples the ends of each range, so it needs a bounded "
-                              f"distribution (uniform, triangular, truncnormal), not {u.distribution}")
+                              f"distribution ({bounded}), not {u.distribution}")
             if u.values is not None and len({float if type(v) is int else type(v) for v in u.values}) > 1:
                 errors.append(f"uncertainties.{key}.values: mixes types ({', '.join(sorted({type(v).__name__ for v in u.values}))}); give one kind")
             if u.values is not None and method != "grid":
