@@ -250,8 +250,14 @@ def profile_table(result) -> str:
 def cmd_validate(args) -> int:
     from .core.params_toml import params_toml
 
+    from .core.policies import describe
+
     params = _load(args)
-    sys.stdout.write(params_toml(params, with_comments=False, header=f"resolved parameters of {args.params}: valid"))
+    header = f"resolved parameters of {args.params}: valid"
+    if params.policies:  # each policy in words, every field with its unit, as its kind declares them
+        header += "\n\npolicies, in words:\n" + "\n".join(
+            f"{i}. {describe(p, calendar=params.calendar)}" for i, p in enumerate(params.policies, 1))
+    sys.stdout.write(params_toml(params, with_comments=False, header=header))
     return 0
 
 

@@ -27,7 +27,7 @@ import solara  # noqa: E402
 from ..common import shipped  # noqa: E402
 from ..common.formatting import format_money  # noqa: E402
 from ..core.params import Params, load_params, make_params, params_to_dict  # noqa: E402
-from ..core.policies import POLICY_CLASSES  # noqa: E402
+from ..core.policies import POLICY_CLASSES, describe_kind  # noqa: E402
 from ..engines.mesa.model import OverseasLaborModel  # noqa: E402
 from .assets import use_npm_registry  # noqa: E402
 from .charts import STATUS_COLOURS, STATUS_WORDS, Charts  # noqa: E402
@@ -37,7 +37,7 @@ use_npm_registry()  # the page's browser files, also where only package registri
 PARAMS_ENV = "OLSIM_CLASSROOM_PARAMS"
 
 # the sanctions students can switch on: every policy kind, with its plain-language title
-SANCTIONS = {kind: cls.title or kind.replace("_", " ") for kind, cls in POLICY_CLASSES.items()}
+SANCTIONS = {kind: cls.heading() for kind, cls in POLICY_CLASSES.items()}
 PLAY_SECONDS = 0.25  # a month on screen while playing: slow enough to follow, about 20 s for five years
 
 
@@ -302,10 +302,19 @@ After Reset, the previous run stays on the charts as faint dashed lines, so you 
 """
 
 
+def switches_markdown() -> str:
+    """What each sanction switch does, from its kind's declared fields (their words, units and defaults)."""
+    return ("### What each switch does\n\nA switch turns its policy on at every host from the month chosen, at the "
+            "compliance of its slider, its other settings at these levels:\n\n"
+            + "\n".join(f"- {describe_kind(cls, names=False)}" for cls in POLICY_CLASSES.values()) + "\n\n")
+
+
 def info_markdown() -> str:
     swatches = "\n".join(f"- <span class='olsim-swatch' style='background:{c}'></span> {STATUS_WORDS[k]}"
                          for k, c in STATUS_COLOURS.items())
-    return (INFO + "In the camp, each square is a worker:\n\n" + swatches +
+    colours = "### What the colours mean"
+    before, after = INFO.split(colours)
+    return (before + switches_markdown() + colours + after + "In the camp, each square is a worker:\n\n" + swatches +
             "\n- ▲ a minder (grey once he has left)\n\nIn the charts: the revenue that reached the state is the solid "
             "blue line, the state's take the dash-dotted orange one; each kind of exit has its own marker "
             "(circle escaped, cross caught, square sent home, triangle repatriated); dashed vertical lines mark when "

@@ -95,14 +95,17 @@ def _nice_top(x: float) -> float:
 
 
 def sanction_starts(params) -> list[tuple[int, str]]:
-    """(month, words) of each policy's start within the calendar, border closures aside."""
+    """(month, words) of each sanction's start within the calendar (facts of the world such as the border
+    closure aside: their class says they are not sanctions)."""
+    from ..core.policies import is_sanction
+
     out = []
     for p in params.policies:
-        if p.kind == "border_closure":
+        if not is_sanction(p):
             continue
         m = params.calendar.index(p.start)
         if 0 <= m < params.calendar.months:
-            out.append((m, p.label or p.kind.replace("_", " ")))
+            out.append((m, p.label or type(p).heading()))
     return out
 
 

@@ -9,9 +9,56 @@ from pydantic import Field
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-def F(default, source: str, description: str = "", **constraints):
-    """A field with its source recorded (shown in baseline.toml and the ODD)."""
-    return Field(default, description=description, json_schema_extra={"source": source}, **constraints)
+# the units a field may declare, and how a value in each is said (`in_words`)
+UNITS = ("share", "share a year", "hours a day", "month", "yes/no", "USD", "USD a month", "workers", "months", "number")
+
+
+def F(default, source: str, description: str = "", *, unit: str | None = None, **constraints):
+    """A field with its source recorded (shown in baseline.toml and the ODD), and its unit when it has one
+    (a policy's own fields must: the reports describe a policy from them)."""
+    extra = {"source": source}
+    if unit is not None:
+        extra["unit"] = _checked_unit(unit)
+    return Field(default, description=description, json_schema_extra=extra, **constraints)
+
+
+def U(default=..., description: str = "", *, unit: str, **constraints):
+    """A field with a unit and no source of its own (a required month, for instance)."""
+    return Field(default, description=description, json_schema_extra={"unit": _checked_unit(unit)}, **constraints)
+
+
+def _checked_unit(unit: str) -> str:
+    if unit not in UNITS:
+        raise ValueError(f"unit {unit!r}: not one of {', '.join(UNITS)}")
+    return unit
+
+
+def unit_of(field) -> str | None:
+    """The unit a field (a pydantic FieldInfo) declares, or None."""
+    extra = field.json_schema_extra
+    return extra.get("unit") if isinstance(extra, dict) else None
+
+
+def source_of(field) -> str:
+    """The source a field (a pydantic FieldInfo) cites, or ''."""
+    extra = field.json_schema_extra
+    return str(extra.get("source", "")) if isinstance(extra, dict) else ""
+
+
+def in_words(value, unit: str | None) -> str:
+    """A value as a sentence says it in its unit: 0.5 share -> '50%', 0.3 share a year -> '30% a year',
+    10 hours a day -> '10 hours a day', True yes/no -> 'yes', month 24 -> 'month 24', '2019-12' -> '2019-12'."""
+    if isinstance(value, bool) or unit == "yes/no":
+        return "yes" if value else "no"
+    if unit in ("share", "share a year") and isinstance(value, (int, float)):
+        return f"{100 * value:.3g}%" + (" a year" if unit == "share a year" else "")
+    if unit == "month":
+        return f"month {value}" if isinstance(value, int) else str(value)
+    if unit in ("USD", "USD a month") and isinstance(value, (int, float)):
+        return f"${value:,.0f}" + (" a month" if unit == "USD a month" else "")
+    if isinstance(value, float):
+        value = f"{value:g}"
+    return f"{value} {unit}" if unit and unit != "number" else str(value)
 
 
 def parse_month(value: str) -> tuple[int, int]:

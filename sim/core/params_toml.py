@@ -2,6 +2,7 @@
 
     python -m sim.core.params_toml > params/baseline.toml     # the baseline, from the schema's defaults
     python -m sim.core.params_toml --policies params/policies # a single-policy file for every kind that has none
+    python -m sim.core.params_toml --odd-policy-fields        # docs/ODD.md's table A.3, from the policy classes
 
 A test checks the shipped baseline equals the defaults, and that every policy
 kind has its single-policy file.
@@ -17,7 +18,8 @@ import tomli_w
 from pydantic import BaseModel
 
 from .params import HOST_SOURCES, Host, Params
-from .policies import POLICY_CLASSES
+from .fields import source_of, unit_of
+from .policies import POLICY_CLASSES, PolicyBase
 
 
 def _value(v) -> str:
@@ -138,11 +140,45 @@ def write_policy_files(folder: str | Path) -> list[Path]:
     return written
 
 
+def _default_cell(field) -> str:
+    if field.is_required():
+        return "(required)"
+    default = field.get_default(call_default_factory=True)
+    return "(none)" if default is None else f"`{_value(default)}`"
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|") or "—"
+
+
+def policy_fields_markdown() -> str:
+    """docs/ODD.md's table A.3: every field of a ``[[policies]]`` entry (the ones all kinds have, then each kind's
+    own), with its default, unit, meaning and source, read from the policy classes' declarations (a test keeps
+    the ODD's copy equal to this)."""
+    rows = ["| key | default | unit | meaning | source |", "|---|---|---|---|---|"]
+    for k, f in PolicyBase.model_fields.items():
+        rows.append(f"| `policies[i].{k}` (every kind) | {_default_cell(f)} | {_cell(unit_of(f) or '')} | "
+                    f"{_cell(f.description or '')} | {_cell(source_of(f))} |")
+    for kind, cls in POLICY_CLASSES.items():
+        fields = cls.own_fields()
+        for k, f in fields.items():
+            rows.append(f"| `policies[i].{k}` ({kind}) | {_default_cell(f)} | {_cell(unit_of(f) or '')} | "
+                        f"{_cell(f.description or '')} | {_cell(source_of(f))} |")
+        if not fields:
+            what = "no own fields" + ("" if cls.is_sanction else "; a fact of the world, not a sanction")
+            rows.append(f"| `policies[i].kind = \"{kind}\"` | — | — | {what} | {_cell(cls.source)} |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.core.params_toml",
                                  description="Print the baseline parameters as commented TOML, or write missing single-policy files.")
     ap.add_argument("--policies", metavar="FOLDER", help="write FOLDER/<kind>.toml for every policy kind that has no file yet")
+    ap.add_argument("--odd-policy-fields", action="store_true", help="print docs/ODD.md's table A.3 (the policy fields)")
     args = ap.parse_args(argv)
+    if args.odd_policy_fields:
+        sys.stdout.write(policy_fields_markdown())
+        return 0
     if args.policies:
         for path in write_policy_files(args.policies):
             print(path)

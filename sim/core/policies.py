@@ -25,7 +25,7 @@ from pydantic import Field, field_validator
 
 from ..common.validation import Strict
 from . import rules
-from .fields import F, check_month
+from .fields import F, U, check_month, in_words, source_of, unit_of
 
 
 @dataclass
@@ -110,11 +110,12 @@ class PolicyBase(Strict):
     # False for a fact of the world (the border closure): not a lever of the sanctions, so a "world without
     # sanctions" keeps it, the figures shade it as a period and the report lists no assumption of it
     is_sanction: ClassVar[bool] = True
+    source: ClassVar[str] = ""  # a kind with no own fields: where the fact it stands for is reported
 
-    start: int | str = Field(description="first month: an index or 'YYYY-MM'")
-    end: int | str | None = Field(None, description="first month it no longer applies (optional)")
+    start: int | str = U(description="first month: an index or 'YYYY-MM'", unit="month")
+    end: int | str | None = U(None, description="first month it no longer applies (optional)", unit="month")
     hosts: Literal["all"] | list[str] = Field("all", description="'all' or host names")
-    compliance: float | dict[str, float] = Field(1.0, description="one level, or one per host")
+    compliance: float | dict[str, float] = U(1.0, description="one level, or one per host", unit="share")
     label: str = Field("", description="free text, e.g. 'UNSCR 2375'")
     schedule: list[Period] = Field(default_factory=list, description="compliance by period: from each period's start on, its levels replace the ones before (optional)")
 
@@ -131,6 +132,18 @@ class PolicyBase(Strict):
     @classmethod
     def kind_name(cls) -> str:
         return cls.model_fields["kind"].annotation.__args__[0]
+
+    @classmethod
+    def own_fields(cls) -> dict:
+        """The kind's own fields (how it pulls its levers), in the order declared: every field but the ones all
+        policies have. Each declares its words (``description``) and its unit; the reports, the classroom page,
+        ``olsim validate`` and the ODD's appendix describe a policy from them."""
+        return {k: f for k, f in cls.model_fields.items() if k != "kind" and k not in PolicyBase.model_fields}
+
+    @classmethod
+    def heading(cls) -> str:
+        """The kind's plain-language name: its title, else its kind in words."""
+        return cls.title or cls.kind_name().replace("_", " ")
 
     @classmethod
     def example(cls, start: int) -> dict:
@@ -184,7 +197,7 @@ class PolicyBase(Strict):
 class PermitBan(PolicyBase):
     title: ClassVar[str] = "No new work permits (UNSCR 2375)"
     kind: Literal["permit_ban"]
-    evasion: float = F(0.3, "facts: Russia 2018, 700+ permits but 10,000+ registrations (RFA, WSJ); share: assumption", "share of blocked deployments sent anyway on student or tourist visas", ge=0, le=1)
+    evasion: float = F(0.3, "facts: Russia 2018, 700+ permits but 10,000+ registrations (RFA, WSJ); share: assumption", "share of blocked deployments sent anyway on student or tourist visas", unit="share", ge=0, le=1)
 
     def apply(self, lv, h, c, month, calendar):
         if c >= lv.ban[h]:
@@ -194,9 +207,9 @@ class PermitBan(PolicyBase):
 class Repatriation(PolicyBase):
     title: ClassVar[str] = "Send all workers home within 2 years (UNSCR 2397)"
     kind: Literal["repatriation"]
-    deadline: int | str = Field(description="month by which complying hosts have sent the workers home (UNSCR 2397: 2019-12)")
-    evasion: float = F(0.0, "assumption; facts: workers relabelled and sent on student and tourist visas (RFA, WSJ, UN Panel 2024)", "share of the permit holders a complying host would send home who are relabelled (student, tourist, other) instead, and of the postings the mandate closes that still arrive that way", ge=0, le=1)
-    after_deadline: float = F(0.3, "assumption", "yearly chance a permit holder still there after the deadline is sent home, at full compliance", ge=0, le=1)
+    deadline: int | str = U(description="month by which complying hosts have sent the workers home (UNSCR 2397: 2019-12)", unit="month")
+    evasion: float = F(0.0, "assumption; facts: workers relabelled and sent on student and tourist visas (RFA, WSJ, UN Panel 2024)", "share of the permit holders a complying host would send home who are relabelled (student, tourist, other) instead, and of the postings the mandate closes that still arrive that way", unit="share", ge=0, le=1)
+    after_deadline: float = F(0.3, "assumption", "yearly chance a permit holder still there after the deadline is sent home, at full compliance", unit="share a year", ge=0, le=1)
 
     @field_validator("deadline")
     @classmethod
@@ -233,8 +246,8 @@ class Repatriation(PolicyBase):
 class CashInterdiction(PolicyBase):
     title: ClassVar[str] = "Seize cash at the border"
     kind: Literal["cash_interdiction"]
-    seizure: float = F(0.5, "assumption", "share of couriers' bulk cash seized at full compliance", ge=0, le=1)
-    mule_seizure: float = F(0.2, "assumption", "share of cash carried by returning workers seized at full compliance", ge=0, le=1)
+    seizure: float = F(0.5, "assumption", "share of couriers' bulk cash seized at full compliance", unit="share", ge=0, le=1)
+    mule_seizure: float = F(0.2, "assumption", "share of cash carried by returning workers seized at full compliance", unit="share", ge=0, le=1)
 
     def apply(self, lv, h, c, month, calendar):
         lv.courier_seizure[h] = max(lv.courier_seizure[h], self.seizure * c)
@@ -244,7 +257,7 @@ class CashInterdiction(PolicyBase):
 class FinancialSanctions(PolicyBase):
     title: ClassVar[str] = "Block bank transfers"
     kind: Literal["financial_sanctions"]
-    block: float = F(0.9, "assumption", "share of bank transfers blocked at full compliance", ge=0, le=1)
+    block: float = F(0.9, "assumption", "share of bank transfers blocked at full compliance", unit="share", ge=0, le=1)
 
     def apply(self, lv, h, c, month, calendar):
         lv.bank_block[h] = max(lv.bank_block[h], self.block * c)
@@ -253,7 +266,7 @@ class FinancialSanctions(PolicyBase):
 class DirectWages(PolicyBase):
     title: ClassVar[str] = "Employers pay workers directly"
     kind: Literal["direct_wages"]
-    coercion: float = F(0.5, "assumption; facts: remedy suggested by a researcher (NYT 2015)", "share of the usual take the state still extracts from a worker paid directly", ge=0, le=1)
+    coercion: float = F(0.5, "assumption; facts: remedy suggested by a researcher (NYT 2015)", "share of the usual take the state still extracts from a worker paid directly", unit="share", ge=0, le=1)
 
     def apply(self, lv, h, c, month, calendar):
         if c >= lv.direct_wages[h]:
@@ -263,8 +276,8 @@ class DirectWages(PolicyBase):
 class LaborInspections(PolicyBase):
     title: ClassVar[str] = "Labour inspections (10-hour days, passports back)"
     kind: Literal["labor_inspections"]
-    max_hours: float = F(10.0, "assumption", "hours per day inspectors allow", gt=0, le=24)
-    return_passports: bool = F(True, "assumption", "inspectors return confiscated passports")
+    max_hours: float = F(10.0, "assumption", "hours per day inspectors allow", unit="hours a day", gt=0, le=24)
+    return_passports: bool = F(True, "assumption", "inspectors return confiscated passports", unit="yes/no")
 
     def apply(self, lv, h, c, month, calendar):
         if c >= lv.inspections[h]:
@@ -275,7 +288,7 @@ class LaborInspections(PolicyBase):
 class AsylumAccess(PolicyBase):
     title: ClassVar[str] = "Open embassies and refugee agencies to escapees"
     kind: Literal["asylum_access"]
-    route_boost: float = F(0.5, "assumption; facts: escape into an embassy (Kuwait 1997, NYT 2015)", "share of the remaining gap to a sure route that asylum access closes", ge=0, le=1)
+    route_boost: float = F(0.5, "assumption; facts: escape into an embassy (Kuwait 1997, NYT 2015)", "share of the remaining gap to a sure route that asylum access closes", unit="share", ge=0, le=1)
 
     def apply(self, lv, h, c, month, calendar):
         lv.asylum_boost[h] = max(lv.asylum_boost[h], self.route_boost * c)
@@ -284,6 +297,7 @@ class AsylumAccess(PolicyBase):
 class BorderClosure(PolicyBase):
     title: ClassVar[str] = "North Korea closes its border (COVID-19, 2020-23)"
     is_sanction: ClassVar[bool] = False  # a fact of the world, not a sanction
+    source: ClassVar[str] = "facts: border closure (COVID-19), Reuters, AP, NK News 2020-2023"
     kind: Literal["border_closure"]
 
     # a closed border: no postings, no one goes home (contracts run on: stranded workers; no repatriation, no
@@ -300,6 +314,99 @@ class BorderClosure(PolicyBase):
 POLICY_CLASSES: dict[str, type[PolicyBase]] = {cls.kind_name(): cls for cls in PolicyBase.__subclasses__()}
 POLICY_KINDS = tuple(POLICY_CLASSES)
 Policy = Annotated[Union[tuple(POLICY_CLASSES.values())], Field(discriminator="kind")]
+
+
+def levels_in_words(c) -> str:
+    """A compliance (one level, or one per host) in words: '25%', 'china 25%, russia 90%'."""
+    if isinstance(c, dict):
+        return ", ".join(f"{h} {in_words(v, 'share')}" for h, v in c.items()) if c else "no host"
+    return in_words(c, "share")
+
+
+def field_words(cls: type[PolicyBase], name: str, value) -> str:
+    """One own field of a kind and its value, in words: 'share of bank transfers blocked at full compliance: 50%'."""
+    f = cls.model_fields[name]
+    return f"{f.description or name.replace('_', ' ')}: {in_words(value, unit_of(f))}"
+
+
+def own_settings(p) -> dict:
+    """A policy's own fields (a validated policy or a raw entry): the values given, else the kind's defaults."""
+    raw = p if isinstance(p, dict) else p.model_dump(mode="json")
+    cls = POLICY_CLASSES.get(raw.get("kind"))
+    if cls is None:
+        return {}
+    out = {}
+    for k, f in cls.own_fields().items():
+        if raw.get(k) is not None:
+            out[k] = raw[k]
+        elif not f.is_required() and f.get_default(call_default_factory=True) is not None:
+            out[k] = f.get_default(call_default_factory=True)
+    return out
+
+
+def describe(p, drawn=frozenset(), calendar=None) -> str:
+    """One policy in a sentence, every field it has said with its unit: its title (and label), its months, its
+    hosts, its compliance (and schedule), then each of its own fields (`PolicyBase.own_fields`: the value given or
+    the default). ``p``: a validated policy or a raw ``[[policies]]`` entry (months as dates, or indices turned
+    into dates by ``calendar``). The fields in ``drawn`` (e.g. 'compliance', 'evasion') vary over a posterior's
+    draws and are said to."""
+    raw = p if isinstance(p, dict) else p.model_dump(mode="json", exclude_none=True)
+    kind = raw.get("kind")
+    cls = POLICY_CLASSES.get(kind)
+    title = cls.heading() if cls is not None else str(kind).replace("_", " ")
+
+    def when(m):
+        return calendar.date(m) if calendar is not None and isinstance(m, int) else in_words(m, "month")
+
+    label = raw.get("label") or ""
+    named = label and label not in title and label.split()[0].lower() not in title.lower()
+    end = raw.get("end")
+    hosts = "every host" if raw.get("hosts", "all") == "all" else ", ".join(raw["hosts"])
+    text = (f"{title}" + (f" ({label})" if named else "") + f", from {when(raw['start'])}"
+            + (f" to {when(end)} (not included)" if end is not None else "") + f", {hosts}")
+    if "compliance" in drawn:
+        text += "; compliance as drawn from the posterior"
+    else:
+        text += f"; compliance {levels_in_words(raw.get('compliance', 1.0))}"
+        for period in raw.get("schedule") or []:
+            text += f"; from {when(period['start'])}: {levels_in_words(period['compliance'])}"
+    extras = []
+    for k, v in own_settings(raw).items():
+        if k in drawn:
+            f = cls.model_fields[k]
+            extras.append(f"{f.description or k.replace('_', ' ')} drawn from the posterior")
+        elif unit_of(cls.model_fields[k]) == "month" and calendar is not None:
+            extras.append(field_words(cls, k, when(v)))
+        else:
+            extras.append(field_words(cls, k, v))
+    return text + (f" ({'; '.join(extras)})" if extras else "")
+
+
+def describe_kind(cls: type[PolicyBase], names: bool = True) -> str:
+    """What a kind is, from its declaration: its heading, whether it is a sanction, and each own field with its
+    unit and default ('share of bank transfers blocked at full compliance (`block`, share): 90% unless set');
+    ``names=False`` says only the words and the default (the classroom page's switches, which set no field but a
+    required one, as `example` does)."""
+    parts = []
+    for k, f in cls.own_fields().items():
+        unit = unit_of(f)
+        if f.is_required():
+            default = "required" if names else "set by the switch"
+        else:
+            default = in_words(f.get_default(call_default_factory=True), unit) + (" unless set" if names else "")
+        tag = f" (`{k}`, {unit or 'no unit'})" if names else ""
+        parts.append(f"{f.description or k.replace('_', ' ')}{tag}: {default}")
+    what = "" if cls.is_sanction else " A fact of the world, not a sanction."
+    said = "; ".join(parts)
+    return f"{cls.heading()}.{what}" + (f" {said[:1].upper()}{said[1:]}." if parts else "")
+
+
+def assumed_settings(p: dict) -> list[str]:
+    """The own fields a policy (a raw entry) gives a value whose source is an assumption, in declaration order."""
+    cls = POLICY_CLASSES.get(p.get("kind"))
+    if cls is None:
+        return []
+    return [k for k, f in cls.own_fields().items() if k in p and "assumption" in source_of(f)]
 
 
 def is_sanction(policy) -> bool:

@@ -161,21 +161,6 @@ def outcome_title(o: str) -> str:
 
 
 # ------------------------------------------------------------------ what was compared, in words
-def _months_word(p: dict) -> str:
-    end = p.get("end")
-    return f"from {p['start']}" + (f" to {end} (not included)" if end else "")
-
-
-def _share(v: float) -> str:
-    return f"{100 * v:.3g}%"
-
-
-def _levels(c) -> str:
-    if isinstance(c, dict):
-        return ", ".join(f"{h} {_share(v)}" for h, v in c.items()) if c else "no host"
-    return _share(c)
-
-
 def _all_levels(p: dict) -> list[float]:
     out = []
     for c in [p.get("compliance", 1.0), *(q["compliance"] for q in p.get("schedule") or [])]:
@@ -189,34 +174,12 @@ def in_effect(p: dict) -> bool:
 
 
 def describe_policy(p: dict, drawn: set[str] = frozenset()) -> str:
-    """One policy (a resolved ``[[policies]]`` entry, months as dates) in a sentence; the fields in ``drawn``
-    (e.g. 'compliance', 'evasion') vary over a posterior's draws and are said to."""
-    from ..core.policies import POLICY_CLASSES
+    """One policy (a resolved ``[[policies]]`` entry, months as dates) in a sentence, every field said with its
+    unit as its kind declares it (`sim.core.policies.describe`); the fields in ``drawn`` (e.g. 'compliance',
+    'evasion') vary over a posterior's draws and are said to."""
+    from ..core.policies import describe
 
-    cls = POLICY_CLASSES.get(p["kind"])
-    title = (cls.title if cls is not None and cls.title else p["kind"].replace("_", " "))
-    label = p.get("label") or ""
-    named = label and label not in title and label.split()[0].lower() not in title.lower()
-    hosts = "every host" if p.get("hosts", "all") == "all" else ", ".join(p["hosts"])
-    text = f"{title}" + (f" ({label})" if named else "") + f", {_months_word(p)}, {hosts}"
-    if "compliance" in drawn:
-        text += "; compliance as drawn from the posterior"
-    else:
-        text += f"; compliance {_levels(p.get('compliance', 1.0))}"
-        for period in p.get("schedule") or []:
-            text += f"; from {period['start']}: {_levels(period['compliance'])}"
-    extras = []
-    for k in ("evasion", "deadline", "after_deadline", "seizure", "coercion", "max_hours", "boost"):
-        if k in p and p[k] is not None:
-            v = p[k]
-            name = k.replace("_", " ")
-            if k in drawn:
-                extras.append(f"{name} drawn from the posterior")
-            elif isinstance(v, float) and 0 <= v <= 1 and k != "max_hours":
-                extras.append(f"{name} {_share(v)}")
-            else:
-                extras.append(f"{name} {v}")
-    return text + (f" ({'; '.join(extras)})" if extras else "")
+    return describe(p, drawn)
 
 
 def drawn_fields(result: ExperimentResult, scenario: str) -> dict[int, set[str]]:
@@ -269,27 +232,26 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
             what = OUTCOMES[o].label + (f" (its change from '{labels.get(result.reference, result.reference)}')" if of == "change" else "")
             lines.append(f"{labels.get(sc, sc)}, {what}: " + "; ".join(parameter_label(p) for p in top["parameter"]))
         return lines[:8]
-    from ..core.policies import POLICY_CLASSES
+    from ..core.policies import POLICY_CLASSES, assumed_settings, field_words, is_sanction, levels_in_words
 
     seen = set()
     for sc, pols in policies.items():
         drawn = drawn_fields(result, sc)
         for i, p in enumerate(pols):
             cls = POLICY_CLASSES.get(p["kind"])
-            if cls is None or not in_effect(p) or p["kind"] == "border_closure":  # the closure is a fact, not a lever
+            if cls is None or not in_effect(p) or not is_sanction(p):  # a fact of the world is not a lever
                 continue
             taken = drawn.get(i, set())
-            for k, f in cls.model_fields.items():
-                src = (f.json_schema_extra or {}).get("source", "") if isinstance(f.json_schema_extra, dict) else ""
+            for k in assumed_settings(p):
                 key = (p["kind"], k, str(p.get(k)))
-                if "assumption" in str(src) and k in p and k not in taken and key not in seen:
+                if k not in taken and key not in seen:
                     seen.add(key)
-                    lines.append(f"{cls.title or p['kind']}: {(f.description or k)} = {p[k]} (an assumption)")
+                    lines.append(f"{cls.heading()}: {field_words(cls, k, p[k])} (an assumption)")
             key = (p["kind"], "compliance", str(p.get("compliance")), str(p.get("schedule")))
             if "compliance" not in taken and key not in seen:
                 seen.add(key)
-                lines.append(f"{labels.get(sc, sc)}, {cls.title or p['kind']}: the hosts' compliance "
-                             f"({_levels(p.get('compliance', 1.0))}{', then as scheduled' if p.get('schedule') else ''}) "
+                lines.append(f"{labels.get(sc, sc)}, {cls.heading()}: the hosts' compliance "
+                             f"({levels_in_words(p.get('compliance', 1.0))}{', then as scheduled' if p.get('schedule') else ''}) "
                              f"is the scenario file's assumption")
     if result.is_posterior:
         lines.append("Compliance, evasion and the other fitted parameters vary over the posterior's draws: the "

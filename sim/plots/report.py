@@ -195,11 +195,14 @@ SERIES = [  # (column, divisor, label, a total?)
 
 def _events(policies: dict[str, list[dict]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """From each scenario's policies (kind, start, end as dates, label): the distinct sanction starts (date, what)
-    and the border closures (start, end)."""
+    and the periods of the facts of the world, such as the border closure (start, end): a kind whose class in
+    POLICY_CLASSES is not a sanction."""
+    from ..core.policies import is_sanction
+
     starts, closures = {}, set()
     for pols in policies.values():
         for p in pols:
-            if p["kind"] == "border_closure":
+            if not is_sanction(p):
                 closures.add((p["start"], p.get("end")))
             else:
                 starts.setdefault(p["start"], set()).add(p.get("label") or p["kind"].replace("_", " "))
