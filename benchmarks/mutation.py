@@ -49,11 +49,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / "build" / "mutation" / "sim"  # named like the package: mutmut 3.2 then mutates ./sim
-MUTATED = ("sim/core/rules.py", "sim/core/policies.py", "sim/core/state_books.py", "sim/results/tables.py")
+MUTATED = ("sim/core/rules.py", "sim/core/policies.py", "sim/core/state_books.py", "sim/results/tables.py",
+           "sim/results/columns.py")
 # fast tests that reach the core directly (each mutant runs only the ones that call the mutated function, fastest
 # first); no simulation: with the JIT off even a small run takes seconds, and each mutant would pay for it
 TESTS = (
-    "tests/test_core_mutants.py",
+    "tests/test_tables_by_value.py",
+    "tests/test_state_books_by_value.py",
     "tests/test_rules_by_value.py",
     "tests/test_levers_by_value.py",
     "tests/test_statistics_by_hand.py",

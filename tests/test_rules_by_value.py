@@ -22,11 +22,14 @@ import pytest
 
 from sim import Params
 from sim.core import rules
+from sim.core.params import make_params
 
 P = rules.plain  # attribute look-up at call time: a rule can be swapped out to check that a test catches it
 
 
 def close(expected, rel=1e-12, abs=1e-12):
+    if isinstance(expected, list) and expected and isinstance(expected[0], (list, np.ndarray)):
+        expected = np.array(expected, dtype=float)  # approx compares nested values as an array
     return pytest.approx(expected, rel=rel, abs=abs)
 
 
@@ -606,3 +609,140 @@ def test_new_minder_attributes():
     assert got["greed"] == close(0.1 + 0.3 * ug)
     got = rules.new_minder_attributes(5, ids, p, replacement=True)
     assert got["vigilance"] == close(np.minimum(1.0, 0.3 + 0.6 * uv + 0.35))
+
+
+# ---------------------------------------------------------------- sim/core/rules.py: edges of the rules
+
+
+
+def test_rule_boundaries_are_strict_where_a_draw_meets_a_chance():
+    """A draw u against a chance p succeeds when u < p (so a chance 0 never does): at u = p, not."""
+    assert not P.contract_ends(40, 36, False, 0.15, 0.15)
+    assert not P.side_job_granted(0.35, 0.35)
+    assert not P.wants_side_job(230.0, 400.0, 0.6, 0.3, 0.3)
+    assert not P.short_of_expectation(240.0, 400.0, 0.6)  # keeps exactly the 0.6 x 400 he expected
+    fate = P.repatriation_fate
+    assert fate(0, 0.05, 0.2, 0.1, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 0  # u = hazard: not due
+    assert fate(0, 0.04, 0.3, 0.1, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 4  # relabel draw = evasion: sent home
+    assert fate(0, 0.04, 0.2, 0.25, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 2  # route draw = student cut: tourist
+    assert fate(0, 0.04, 0.2, 0.7, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 3  # = tourist cut: other
+    assert fate(2, 0.08, 0.0, 0.0, 0.05, 0.03, 0.08, 0.01, 0.3, 0.25, 0.7) == 2  # u = detection: not found
+
+
+def test_threat_on_a_shortfall_below_one_dollar():
+    assert P.threatened(0.5, 0.1, 0.3)  # any shortfall, however small
+
+
+def test_group_quota_of_a_camp_earning_under_a_dollar():
+    # ratio 0.2 / 0.5 = 0.4: 0.4 x 0.3 + 0.1 x (0.3 - 0.12)
+    assert P.group_quota_take(0.3, 0.5, 0.2, 0.1) == close(0.12 + 0.018)
+
+
+def test_hardship_edges():
+    # expected 0.6 x 1.5 = 0.9 (under a dollar): pay gap 1 - 0.45 / 0.9 = 0.5; base hours, no debt; pay weight only
+    assert P.hardship(0.45, 1.5, 12.0, 0.0, 300.0, 0.6, 12.0, 18.0, 1.0, 0.0, 0.0) == close(0.5)
+    # a loss (kept -120) is a pay gap of 1, not 1.5
+    assert P.hardship(-120.0, 400.0, 12.0, 0.0, 300.0, 0.6, 12.0, 18.0, 1.0, 0.0, 0.0) == close(1.0)
+    # a span of half an hour: 12.25 h is half way, overwork 0.5 (hours weight only)
+    assert P.hardship(240.0, 400.0, 12.25, 0.0, 300.0, 0.6, 12.0, 12.5, 0.0, 1.0, 0.0) == close(0.5)
+
+
+def test_escape_chances_without_a_held_passport():
+    # route 0.3 + 0.7 x 0.4 = 0.58, vigilance 0.35, passport not held: 0.58 x 0.65 = 0.377
+    success, _ = P.escape_chances(180.0, 400.0, 12.0, 0.0, 300.0, 0.3, 0.7, 0.6, 0.3, 0.4, 0.35, False, 0.6,
+                                  12.0, 18.0, 1.0, 0.0, 0.0, 0.6, 0.25, -0.6, 0.05, 0.03)
+    assert success == close(0.377)
+
+
+def test_closed_border_weights_with_only_mules_give_the_bank_weight_one():
+    got = rules.closed_border_weights(np.array([[0.0, 0.0, 1.0], [0.2, 0.5, 0.3]]), np.array([True, False]))
+    assert got.tolist() == close([[1.0, 0.0, 1.0], [0.2, 0.5, 0.3]])
+
+
+def test_legal_thresholds_where_nothing_is_reachable_and_with_no_other_route():
+    # a full ban without evasion: reachable 0; thresholds 1 (nobody is posted there anyway)
+    got = rules.legal_thresholds(np.array([1.0]), np.array([0.0]), np.zeros(1), np.zeros(1), np.array([[0.4, 0.4, 0.2]]))
+    assert got.tolist() == [[1.0, 1.0, 1.0]]
+    # no "other" route: the last threshold is exactly 1 (the running sum rounds to 0.9999999999999999 here)
+    got = rules.legal_thresholds(np.array([0.3]), np.array([0.6]), np.zeros(1), np.zeros(1), np.array([[0.39, 0.2, 0.0]]))
+    permit = 0.7 / 0.88  # (1 - 0.3) / (1 - 0.3 x 0.4)
+    assert got[0, :2].tolist() == close([permit, permit + (1 - permit) * 0.39 / 0.59])
+    assert got[0, 2] == 1.0
+
+
+def test_deployments_destinations_by_their_room():
+    z = np.zeros(3)
+    ban = np.array([1.0, 0.0, 0.0])
+    # host 1 is at its cap (room 0), host 2 has room: all of host 0's moved posts go to host 2
+    counts, change = rules.deployments(np.array([100.0, 50.0, 40.0]), np.zeros(3), ban, z, z, 0.5,
+                                       np.array([200.0, 50.0, 100.0]), z, 0.0)
+    assert change.tolist() == close([-50.0, 0.0, 50.0])
+    # host 1 has half a post of room: 0.5 x 100 = 50 lost posts split 50 : 40 between hosts 1 and 2, host 1's
+    # 27.78 cut to its room 0.5
+    _, change = rules.deployments(np.array([100.0, 50.0, 40.0]), np.zeros(3), ban, z, z, 0.5,
+                                  np.array([200.0, 50.5, 100.0]), z, 0.0)
+    to2 = 50.0 * 40 / 90
+    assert change.tolist() == close([-(0.5 + to2), 0.5, to2])
+    # a small destination (target 2, reach gap 0.3: gain 0.6 < 1) still receives; 0.8 arriving, room 0.5
+    ban2 = np.array([0.3, 0.0])
+    _, change = rules.deployments(np.array([10.0, 2.0]), np.zeros(2), ban2, np.zeros(2), np.zeros(2), 0.8 / 3.0,
+                                  np.array([20.0, 2.5]), np.zeros(2), 0.0)
+    # lost 10 x 0.3 = 3, a share 0.8 / 3 of it: 0.8 arriving at host 1, scaled to its room 0.5
+    assert change.tolist() == close([-0.5, 0.5])
+
+
+def test_repatriation_over_a_single_month():
+    # a mandate one month long: the monthly hazard is the compliance itself
+    assert rules.repatriation_prob(np.array([0.3, 0.65]), 1, 1).tolist() == close([0.3, 0.65])
+
+
+def test_next_plans_with_the_default_cut_and_floor():
+    plans, initial = np.array([300.0, 200.0]), np.array([250.0, 250.0])
+    # out of reach but no cut given: the plans stay as they are (not cut, nor raised)
+    got = rules.next_plans(plans, initial, 900.0, 1000.0, 0.04, 1.5, np.array([0.9, 0.2]), 0.5)
+    assert got.tolist() == close([300.0, 208.0])
+    # a cut with the default floor (the initial plan): 300 x 0.9 = 270 stays above 250
+    got = rules.next_plans(plans, initial, 900.0, 1000.0, 0.04, 1.5, np.array([0.9, 0.9]), 0.5, 0.1)
+    assert got.tolist() == close([270.0, 200.0])  # 200 is below its floor 250: kept at 200
+    # a reach given but no short shares: nobody is short, so every plan is raised (300 x 1.04 and 200 x 1.04)
+    got = rules.next_plans(plans, initial, 900.0, 1000.0, 0.04, 1.5, reach=0.5, cut=0.1)
+    assert got.tolist() == close([312.0, 208.0])
+
+
+def test_expected_take_under_each_remittance_rule():
+    gross = np.array([523.0, 211.0])
+    for rule, expected in (("share", [0.37 * 523, 0.37 * 211]), ("plan", [317 + 0.13 * 206, 211.0]),
+                           ("group_quota", [317 + 0.13 * 206, 211.0])):
+        p = make_params({}, {"remittance.rule": rule, "remittance.fees_share": 0.13, "remittance.share": 0.37})
+        assert rules.expected_take(gross, 317.0, p).tolist() == close(expected), rule
+
+
+def test_new_worker_traits_boundaries_and_paid_off_veterans():
+    from sim.core import draws
+
+    seed, ids = 13, np.array([4, 9, 17, 23, 31, 40])
+
+    def u(trait):
+        return draws.draws(seed, f"worker.{trait}", -1, ids)
+
+    p = make_params({}, {"worker.risk_aversion_min": 0.1, "worker.risk_aversion_max": 0.7, "worker.family_min": 0.2,
+                         "worker.family_max": 0.95, "worker.informant_share": float(u("informant")[2]),
+                         "worker.passport_confiscation": float(u("passport")[4]), "worker.entry_bribe_median": 30.0,
+                         "worker.entry_bribe_sigma": 0.1, "work.hours_base": 11.0, "work.hours_max": 17.0,
+                         "remittance.rule": "plan", "remittance.fees_share": 0.0})
+    months = np.array([0, 0, 0, 0, 0, 30])  # the last a veteran who paid his small bribe off long ago
+    v = u("legal")
+    on = sorted([1, 3, 5], key=lambda i: v[i])
+    legal = v[on]  # three workers' draws fall exactly on the thresholds
+    got = rules.new_worker_attributes(seed, ids, p, 820.0, 300.0, months_abroad=months, legal=legal)
+    assert got["risk_aversion"].tolist() == close((0.1 + 0.6 * u("risk_aversion")).tolist())
+    assert got["family"].tolist() == close((0.2 + 0.75 * u("family")).tolist())
+    # a draw equal to the share is not below it
+    assert got["informant"].tolist() == (u("informant") < u("informant")[2]).tolist() and not got["informant"][2]
+    assert got["passport_held"].tolist() == (u("passport") < u("passport")[4]).tolist() and not got["passport_held"][4]
+    # a draw on a threshold is above it: permit below the first, student below the second, tourist below the third
+    expected = [int(x >= legal[0]) + int(x >= legal[1]) + int(x >= legal[2]) for x in v]
+    assert got["legal"].tolist() == expected and [expected[i] for i in on] == [1, 2, 3]
+    assert got["entry_debt"][5] == 0.0 and got["entry_debt"][:5].tolist() == got["entry_bribe"][:5].tolist()
+    plain = rules.new_worker_attributes(seed, ids, p, 820.0, 300.0)
+    assert plain["legal"].dtype == np.int64 and plain["legal"].tolist() == [0] * 6  # permits, as whole codes

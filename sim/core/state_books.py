@@ -40,18 +40,25 @@ class StateBooks:
         r = self.routes / self.routes.sum(axis=1, keepdims=True)
         self.relabel_thresholds = np.stack([r[:, 0], np.where(r[:, 2] > 0, r[:, 0] + r[:, 1], 1.0)], axis=1)
         self.delivered_last: float | None = None
+        self.short_share = np.zeros(len(p.hosts))  # last month's share of each host's workers short of the plan
         self.loss_rate_last: np.ndarray | None = None
         # revenue accounts, per host, since the start of the run
         n = len(p.hosts)
         self.accounts = {"taken": np.zeros(n), "delivered": np.zeros(n), "interdicted": np.zeros(n), "costs": np.zeros(n)}
 
+    def count_short(self, short, working):
+        """What the state sees at the month's end: per host, the workers short of the plan (``short``) of those who
+        worked (``working``); next month's `set_plans` reads their share."""
+        short = np.asarray(short).astype(np.int64).tolist()
+        self.short_share = np.array([s / w if w else 0.0 for s, w in zip(short, np.asarray(working).tolist())])
+
     def set_plans(self, short_share=None):
         """Adapt both ways: raise the plans (bounded) and the workforce targets while last month's delivered
         revenue fell short of the target; lower a host's plan (bounded) when too many of its workers fell
-        short of it last month (``short_share`` per host)."""
+        short of it last month (``short_share`` per host; default: as the books counted it, `count_short`)."""
         if self.delivered_last is not None:
             s = self.p_state.state
-            short = np.zeros(len(self.plans)) if short_share is None else np.asarray(short_share, dtype=float)
+            short = np.asarray(self.short_share if short_share is None else short_share, dtype=float)
             self.plans = rules.next_plans(self.plans, self.plans_initial, self.delivered_last, self.revenue_target,
                                           s.plan_raise, s.plan_cap, short, s.plan_reach, s.plan_cut, s.plan_floor)
             if self.delivered_last < self.revenue_target and s.workforce_growth > 0:

@@ -132,6 +132,7 @@ UPDATE_AFTER = (3, 7, 11)  # the phases after which a declared update may run (e
 # and short (a count). Both engines hold them under these names: the mesa engine as attributes of each worker,
 # the array engine as columns.
 FLOWS = {f.name: f.doc for f in STORED if f.month and f.name != "inspected"}
+FLOW_INDEX = {name: k for k, name in enumerate(FLOWS)}  # each flow's row in the month's per-host sums
 
 
 def updates_after(phase: int) -> tuple:

@@ -12,6 +12,7 @@ from ..core.compiled import loading_seconds
 from ..core.draws import check_seed
 from ..core.params import Params, load_params, make_params, params_to_dict
 from ..results.result import Result
+from ..results.columns import COL
 from ..results.tables import HOST_COLUMNS, MONTHLY_COLUMNS
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def _without_warmup(monthly: pd.DataFrame, hosts: pd.DataFrame, workers: pd.Data
     """The tables of the months from ``calendar.start`` on: the warm-up's months dropped and the rest renumbered
     from 0; the workers who left during the warm-up dropped, the others' months renumbered; and the workers abroad
     at the start (after the warm-up's last month)."""
-    initial = int(monthly["workers_active"].iloc[w - 1])
+    initial = int(monthly[COL.workers_active].iloc[w - 1])
     monthly = monthly[monthly["month"] >= w].reset_index(drop=True)
     monthly["month"] -= w
     hosts = hosts[hosts["month"] >= w].reset_index(drop=True)

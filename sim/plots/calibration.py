@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..results.columns import COL
 from .style import plt, save
 
 
@@ -120,21 +121,21 @@ def validation_figure(cal, path: Path) -> Path:
     """The validation scenario's workforce (all hosts, Russia, China) with the reported figures marked."""
     val = cal.stages["validation"]
     scale = cal.targets.spec.check.scale
-    hosts = val.hosts(["workers_active"])
+    hosts = val.hosts([COL.workers_active])
     facts = cal.targets.spec.validation
     panels = [("all hosts", None), ("russia", "russia"), ("china", "china")]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     colours = {"calibrated": "k", "defaults": "#d62728"}
     for ax, (title, host) in zip(axes, panels):
         h = hosts if host is None else hosts[hosts["host"] == host]
-        per_run = h.groupby(["scenario", "run_id", "date"], sort=False)["workers_active"].sum().reset_index()
+        per_run = h.groupby(["scenario", "run_id", "date"], sort=False)[COL.workers_active].sum().reset_index()
         for scen, g in per_run.groupby("scenario", sort=False):
-            q = g.groupby("date")["workers_active"].quantile([0.025, 0.5, 0.975]).unstack() / scale
+            q = g.groupby("date")[COL.workers_active].quantile([0.025, 0.5, 0.975]).unstack() / scale
             x = pd.to_datetime(q.index, format="%Y-%m")
             ax.plot(x, q[0.5], color=colours.get(scen, "0.4"), lw=1.2, label=f"model, {scen}")
             ax.fill_between(x, q[0.025], q[0.975], color=colours.get(scen, "0.4"), alpha=0.15, lw=0)
         for f in facts.values():
-            if f.measure == "level" and f.column == "workers_active" and f.host == host and f.reported is not None:
+            if f.measure == "level" and f.column == COL.workers_active and f.host == host and f.reported is not None:
                 ax.plot(pd.to_datetime(f.end, format="%Y-%m"), f.reported, "D", color="#ff7f0e", ms=6,
                         label="reported" if "reported" not in ax.get_legend_handles_labels()[1] else None)
         ax.set_title(f"workers abroad: {title}", fontsize=9)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..common.errors import OlsimError
+from ..results.columns import COL
 from ..results.result import Result
 from .style import plt, save
 
@@ -37,10 +38,10 @@ def overview(results: dict[str, Result], path: str | Path, title: str | None = N
         c, ls = st["color"], st["ls"]
         t = _dates(m)
         shown = label.replace("_", " ")
-        ax_w.plot(t, m["workers_active"] / 1000, color=c, ls=ls, lw=1.8, label=shown)
-        ax_r.plot(t, m["revenue_delivered"] / 1e6, color=c, ls=ls, lw=1.8)
-        ax_k.fill_between(t, m["retained_p10"], m["retained_p90"], color=c, alpha=0.12, lw=0)
-        ax_k.plot(t, m["retained_median"], color=c, ls=ls, lw=1.8)
+        ax_w.plot(t, m[COL.workers_active] / 1000, color=c, ls=ls, lw=1.8, label=shown)
+        ax_r.plot(t, m[COL.revenue_delivered] / 1e6, color=c, ls=ls, lw=1.8)
+        ax_k.fill_between(t, m[COL.retained_p10], m[COL.retained_p90], color=c, alpha=0.12, lw=0)
+        ax_k.plot(t, m[COL.retained_median], color=c, ls=ls, lw=1.8)
         ax_e.plot(t, m["caught"].rolling(12, min_periods=1).mean(), color=c, ls=ls, lw=1.8)
     ax_w.set_title("workers abroad, thousands")
     ax_r.set_title("revenue delivered home, $M a month")

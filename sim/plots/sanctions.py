@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.fields import months_spanned
+from ..results.columns import COL
 from .style import plt, save
 
 POSTERIOR = "#0072B2"  # blue
@@ -87,19 +88,19 @@ def _band(hosts: pd.DataFrame, column: str, scale: float, host=None, transform=N
 def series_figure(targets, results: dict, path: Path) -> Path:
     """Six series with their 90% bands over the draws (posterior, and the prior's faint), reported points on top."""
     scale = targets.spec.smc.scale
-    cols = ["permit_holders", "repatriated", "workers_active", "revenue_delivered", "deployed", "deployed_student"]
+    cols = [COL.permit_holders, "repatriated", COL.workers_active, COL.revenue_delivered, COL.deployed, COL.deployed_student]
     post = results["predictive"].hosts(cols)
     prior = results["prior_predictive"].hosts(cols)
     post, prior = post[post["scenario"] == "history"], prior[prior["scenario"] == "history"]
     cumulative = lambda f: f.loc[f.index >= "2017-12"].cumsum()  # noqa: E731
     yearly = lambda f: f.rolling(12).sum()  # noqa: E731
     panels = [
-        ("permit_holders", "russia", None, 1e3, "work-permit holders in Russia (thousands)"),
+        (COL.permit_holders, "russia", None, 1e3, "work-permit holders in Russia (thousands)"),
         ("repatriated", None, cumulative, 1e3, "repatriated since Dec 2017, all hosts (thousands)"),
-        ("workers_active", None, None, 1e3, "workers abroad, all hosts (thousands)"),
-        ("workers_active", "china", None, 1e3, "workers in China (thousands)"),
-        ("deployed", "russia", yearly, 1e3, "postings to Russia, past 12 months (thousands)"),
-        ("revenue_delivered", None, yearly, 1e6, "revenue delivered to the state, past 12 months ($M)"),
+        (COL.workers_active, None, None, 1e3, "workers abroad, all hosts (thousands)"),
+        (COL.workers_active, "china", None, 1e3, "workers in China (thousands)"),
+        (COL.deployed, "russia", yearly, 1e3, "postings to Russia, past 12 months (thousands)"),
+        (COL.revenue_delivered, None, yearly, 1e6, "revenue delivered to the state, past 12 months ($M)"),
     ]
     facts = {**{k: ("fit", f) for k, f in targets.spec.fit.items()}, **{k: ("held", f) for k, f in targets.spec.held_out.items()}}
     fig, axes = plt.subplots(3, 2, figsize=(12, 10.5), sharex=True)

@@ -16,55 +16,13 @@ from dataclasses import dataclass
 
 from ..core import workers
 from ..core.compiled import kernel
-from ..core.workers import EXITS, STATUS_CODE, STATUSES
+from ..core.workers import STATUS_CODE, STATUSES
+from .columns import (ABROAD_BY_LEGAL, COLUMNS, DEPLOYED_BY_LEGAL, FLOW_COLUMNS, HOST_COLUMNS, HOSTS,  # noqa: F401
+                      MONTHLY, MONTHLY_COLUMNS, HostTotals, gini, percentile_sorted)
 
-MONTHLY_COLUMNS = [
-    "month", "date", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
-    "escape_attempts", "escaped", "caught", "deaths", "wages_gross", "side_earnings", "state_take", "bribes_paid",
-    "worker_retained", "revenue_delivered", "revenue_interdicted", "transfer_costs", "plan_mean", "hours_mean",
-    "retained_mean", "retained_p10", "retained_median", "retained_p90", "retained_gini", "share_zero_retained",
-    # beyond the brief's minimum
-    "workers_working", "entry_bribes", "forfeited", "ledger_paid", "workers_short",
-    # what sources counted: workers abroad at the month's end and the month's postings, by legal status
-    "permit_holders", "workers_student", "workers_tourist", "workers_other",
-    "deployed_permit", "deployed_student", "deployed_tourist", "deployed_other", "policies",
-]
-HOST_COLUMNS = [
-    "month", "date", "host", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
-    "escape_attempts", "escaped", "caught", "deaths", "wages_gross", "side_earnings", "state_take", "bribes_paid",
-    "worker_retained", "revenue_delivered", "revenue_interdicted", "transfer_costs", "plan", "hours_mean",
-    "retained_mean", "workers_working", "entry_bribes", "forfeited", "ledger_paid", "workers_short",
-    "permit_holders", "workers_student", "workers_tourist", "workers_other",
-    "deployed_permit", "deployed_student", "deployed_tourist", "deployed_other",
-]
-# the columns counting workers abroad and postings by legal status (workers.LEGAL order)
-ABROAD_BY_LEGAL = ("permit_holders", "workers_student", "workers_tourist", "workers_other")
-DEPLOYED_BY_LEGAL = tuple(f"deployed_{name}" for name in workers.LEGAL)
 WORKER_COLUMNS = workers.COLUMNS  # declared with the worker's fields (sim/core/workers.py)
-
-def percentile_sorted(ordered: np.ndarray, q: float) -> float:
-    """The q-th percentile of sorted values, interpolating linearly (numpy's default method)."""
-    n = len(ordered)
-    pos = q / 100.0 * (n - 1)
-    lo = int(math.floor(pos))
-    hi = min(lo + 1, n - 1)
-    frac = pos - lo
-    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * frac)
-
-
-def gini(values: np.ndarray, is_sorted: bool = False) -> float:
-    """Gini coefficient of non-negative values (0 = equal; NaN if all are 0)."""
-    x = np.asarray(values, dtype=float) if is_sorted else np.sort(np.asarray(values, dtype=float))
-    n = len(x)
-    total = x.sum()
-    if n == 0 or total <= 0:
-        return float("nan")
-    # G = sum_i (2i - n - 1) x_(i) / (n sum x), with ranks i = 1..n of the sorted values.
-    # np.sum, not np.dot: a BLAS dot product splits the sum over threads, so its
-    # rounding would depend on the thread count (and it spins a core in pool workers)
-    weighted = float(np.sum(np.arange(1, n + 1, dtype=float) * x))
-    return 2.0 * weighted / (n * total) - (n + 1) / n
-
+FLOW_INDEX = workers.FLOW_INDEX  # the row of each flow in FlowTotals.sums
+LEGAL_INDEX = {name: k for k, name in enumerate(workers.LEGAL)}
 
 N_STATUSES = len(STATUSES)
 N_LEGAL = len(workers.LEGAL)
@@ -89,12 +47,6 @@ def flow_sums(host, flows, status, legal, n_hosts):
             by_legal[legal[i], h] += 1
     return sums, working, exits, by_legal
 
-# the monthly table's name of each worker flow (sim/core/workers.py FLOWS), in the order flow_sums adds them
-FLOW_COLUMNS = {"gross": "wages_gross", "side": "side_earnings", "take": "state_take", "bribes": "bribes_paid",
-                "retained": "worker_retained", "hours": "hours", "short": "workers_short"}
-assert tuple(FLOW_COLUMNS) == tuple(workers.FLOWS)
-
-
 @dataclass
 class FlowTotals:
     """The month's sums over the workers who worked: the flows per host (rows in `workers.FLOWS` order, each
@@ -112,30 +64,12 @@ class FlowTotals:
         """The totals of the workers who worked: arrays in worker-id order (``flows`` named as `workers.FLOWS`),
         of which ``selected`` marks those who worked (None: all)."""
         pick = slice(None) if selected is None else np.asarray(selected, dtype=bool)
-        table = np.array([np.asarray(flows[name], dtype=float) for name in FLOW_COLUMNS]).reshape(len(FLOW_COLUMNS), -1)
+        table = np.array([np.asarray(flows[name], dtype=float) for name in workers.FLOWS]).reshape(len(workers.FLOWS), -1)
         table = np.ascontiguousarray(table[:, pick])
         sums, working, exits, by_legal = flow_sums(np.asarray(host, dtype=np.int64)[pick], table,
                                                    np.asarray(status, dtype=np.int64)[pick],
                                                    np.asarray(legal, dtype=np.int64)[pick], n_hosts)
-        return cls(sums, working, exits, by_legal, table[list(FLOW_COLUMNS).index("retained")].copy())
-
-
-@dataclass
-class HostTotals:
-    """The month's totals per host (arrays over hosts) that are not sums of the workers' flows."""
-
-    deployed: np.ndarray  # workers posted this month
-    repatriated_idle: np.ndarray  # repatriated in phase 2, before they worked
-    escape_attempts: np.ndarray
-    entry_bribes: np.ndarray  # paid by this month's newcomers (USD)
-    delivered: np.ndarray  # revenue that reached the state (USD)
-    interdicted: np.ndarray  # revenue seized on the way (USD)
-    costs: np.ndarray  # transfer costs (USD)
-    plans: np.ndarray  # the plan per worker (USD a month)
-    forfeited: np.ndarray  # lost by this month's leavers (USD), summed in worker-id order
-    ledger_paid: np.ndarray  # ledgers paid to this month's leavers (USD), summed in worker-id order
-    minders_active: np.ndarray
-    deployed_legal: np.ndarray  # this month's postings per legal status (workers.LEGAL) and host
+        return cls(sums, working, exits, by_legal, table[FLOW_INDEX["retained"]].copy())
 
 
 def workers_table(columns: dict, host_names):
@@ -154,85 +88,70 @@ def workers_table(columns: dict, host_names):
 
 
 class MonthAggregator:
-    """Builds the tables row by row; shared by both engines."""
+    """Builds the tables row by row, column by column as sim/results/columns.py declares them; shared by both
+    engines."""
 
-    def __init__(self, params):
+    def __init__(self, params, columns=COLUMNS):
         self.params = params
         self.hosts = list(params.hosts)
         self.monthly: list[dict] = []
         self.host_rows: list[dict] = []
-        # last month's share of each host's workers short of the plan (the state reads it, `StateBooks.set_plans`)
-        self.short_share = np.zeros(len(self.hosts))
+        self.columns = columns
+        self._computed = [c for c in columns if c.kind != "key" and (HOSTS in c.tables or c.summed)]  # per host
+        self._host_values = [c.name for c in columns if HOSTS in c.tables and c.kind != "key"]
+        self._monthly_values = [c for c in columns if MONTHLY in c.tables and c.kind != "key"]
+        self._monthly_names = [c.name for c in columns if MONTHLY in c.tables]
 
-    def month(self, month: int, flows: FlowTotals, totals: HostTotals, policies) -> dict:
+    def month(self, month: int, flows: FlowTotals, totals, policies) -> dict:
         """One month's rows from the sums over the workers who worked (`FlowTotals`, each added in worker-id order,
-        so both engines get the same bits) and the per-host totals."""
+        so both engines get the same bits) and the per-host totals (`HostTotals`)."""
         date = self.params.calendar.date(month)
         n_hosts = len(self.hosts)
-        sums, working, exits, by_legal, retained = flows.sums, flows.working, flows.exits, flows.by_legal, flows.kept
-        sums = dict(zip(FLOW_COLUMNS.values(), sums))
-        t = totals
-        repatriated_idle, deployed, escape_attempts, entry_bribes = t.repatriated_idle, t.deployed, t.escape_attempts, t.entry_bribes
-        delivered, interdicted, costs, plans = t.delivered, t.interdicted, t.costs, t.plans
-        forfeited, ledger_paid, minders_active = t.forfeited, t.ledger_paid, t.minders_active
-        # the hosts' rows, built column by column (numbers as Python ints and floats)
-        active, completed, sent_home = STATUS_CODE["active"], STATUS_CODE["completed"], STATUS_CODE["sent_home"]
-        n_h = np.asarray(working, dtype=np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per_worker = {name: np.where(n_h > 0, np.asarray(total, dtype=float) / n_h, np.nan)
-                          for name, total in (("hours_mean", sums["hours"]), ("retained_mean", sums["worker_retained"]))}
-        ints = {
-            "workers_active": exits[active], "minders_active": minders_active, "deployed": deployed,
-            "completed": exits[completed], "sent_home": exits[sent_home],
-            "repatriated": np.asarray(exits[STATUS_CODE["repatriated"]], dtype=np.int64) + np.asarray(repatriated_idle, dtype=np.int64),
-            "escape_attempts": escape_attempts, "escaped": exits[STATUS_CODE["escaped"]],
-            "caught": exits[STATUS_CODE["caught"]], "deaths": exits[STATUS_CODE["dead"]], "workers_working": n_h,
-            "workers_short": sums["workers_short"],
-            **{name: by_legal[k] for k, name in enumerate(ABROAD_BY_LEGAL)},
-            **{name: t.deployed_legal[k] for k, name in enumerate(DEPLOYED_BY_LEGAL)},
-        }
-        floats = {
-            "wages_gross": sums["wages_gross"], "side_earnings": sums["side_earnings"], "state_take": sums["state_take"],
-            "bribes_paid": sums["bribes_paid"], "worker_retained": sums["worker_retained"], "revenue_delivered": delivered,
-            "revenue_interdicted": interdicted, "transfer_costs": costs, "plan": plans, **per_worker,
-            "entry_bribes": entry_bribes, "forfeited": forfeited, "ledger_paid": ledger_paid,
-        }
-        values = {**{k: np.asarray(v).astype(np.int64).tolist() for k, v in ints.items()},
-                  **{k: np.asarray(v, dtype=float).tolist() for k, v in floats.items()}}
-        columns = HOST_COLUMNS[3:]
-        rows = [{"month": month, "date": date, "host": self.hosts[h], **{c: values[c][h] for c in columns}}
+        n_h = np.asarray(flows.working, dtype=np.int64)
+        per_host = {}  # each host column's values, a list over hosts (Python ints and floats)
+        for c in self._computed:
+            if c.kind == "flow":
+                v = flows.sums[FLOW_INDEX[c.source]]
+            elif c.kind == "status":
+                v = flows.exits[STATUS_CODE[c.source]]
+                if c.plus:
+                    v = np.asarray(v, dtype=np.int64) + np.asarray(getattr(totals, c.plus), dtype=np.int64)
+            elif c.kind == "total":
+                v = getattr(totals, c.name)
+            elif c.kind == "working":
+                v = n_h
+            elif c.kind == "mean":
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    v = np.where(n_h > 0, np.asarray(flows.sums[FLOW_INDEX[c.source]], dtype=float) / n_h, np.nan)
+            elif c.kind == "abroad":
+                v = flows.by_legal[LEGAL_INDEX[c.source]]
+            elif c.kind == "posted":
+                v = totals.deployed_by_legal[LEGAL_INDEX[c.source]]
+            else:
+                raise ValueError(f"column {c.name}: a host row has no {c.kind!r} value")
+            per_host[c.name] = np.asarray(v).astype(np.int64).tolist() if c.whole else np.asarray(v, dtype=float).tolist()
+        rows = [{"month": month, "date": date, "host": self.hosts[h], **{c: per_host[c][h] for c in self._host_values}}
                 for h in range(n_hosts)]
         self.host_rows.extend(rows)
-        self.short_share = np.array([s / w if w else 0.0 for s, w in zip(values["workers_short"], values["workers_working"])])
-        total = {k: sum(values[k]) for k in ("workers_active", "minders_active", "deployed", *EXITS[:2], "repatriated",
-                                             "escape_attempts", "escaped", "caught", "deaths", "workers_working",
-                                             "workers_short", *ABROAD_BY_LEGAL, *DEPLOYED_BY_LEGAL)}
-        money = {k: math.fsum(values[k]) for k in ("wages_gross", "side_earnings", "state_take", "bribes_paid",
-                                                   "worker_retained", "revenue_delivered", "revenue_interdicted",
-                                                   "transfer_costs", "entry_bribes", "forfeited", "ledger_paid")}
-        n = len(retained)
-        total = {k: sum(r[k] for r in rows) for k in ("workers_active", "minders_active", "deployed", *EXITS[:2], "repatriated",
-                                                      "escape_attempts", "escaped", "caught", "deaths", "workers_working",
-                                                      "workers_short",
-                                                      *ABROAD_BY_LEGAL, *DEPLOYED_BY_LEGAL)}
-        money = {k: math.fsum(r[k] for r in rows) for k in ("wages_gross", "side_earnings", "state_take", "bribes_paid",
-                                                            "worker_retained", "revenue_delivered", "revenue_interdicted",
-                                                            "transfer_costs", "entry_bribes", "forfeited", "ledger_paid")}
+        n = int(n_h.sum())
+        ordered = None
         if n:
-            ordered = np.asarray(retained, dtype=float)
+            ordered = np.asarray(flows.kept, dtype=float)
             ordered.sort()  # in place: FlowTotals.kept is the month's own
-            dist = {
-                "plan_mean": float(np.dot(np.asarray(plans, dtype=float), working)) / n, "hours_mean": math.fsum(sums["hours"]) / n,
-                "retained_mean": money["worker_retained"] / n,
-                "retained_p10": percentile_sorted(ordered, 10), "retained_median": percentile_sorted(ordered, 50),
-                "retained_p90": percentile_sorted(ordered, 90),
-                "retained_gini": gini(np.maximum(ordered, 0.0), is_sorted=True),
-                "share_zero_retained": float(np.searchsorted(ordered, 0.0, side="right")) / n,
-            }
-        else:
-            dist = {k: float("nan") for k in ("plan_mean", "hours_mean", "retained_mean", "retained_p10", "retained_median",
-                                              "retained_p90", "retained_gini", "share_zero_retained")}
-        row = {"month": month, "date": date, **total, **money, **dist, "policies": "; ".join(policies)}
-        row = {k: row[k] for k in MONTHLY_COLUMNS}
+        row = {"month": month, "date": date, "policies": "; ".join(policies)}
+        for c in self._monthly_values:
+            if c.summed:
+                row[c.name] = sum(per_host[c.name]) if c.whole else math.fsum(per_host[c.name])
+            elif not n:
+                row[c.name] = float("nan")
+            elif c.kind == "mean":
+                row[c.name] = math.fsum(flows.sums[FLOW_INDEX[c.source]]) / n
+            elif c.kind == "weighted":
+                row[c.name] = float(np.dot(np.asarray(getattr(totals, c.source), dtype=float), n_h)) / n
+            elif c.kind == "distribution":
+                row[c.name] = c.statistic(ordered)
+            else:
+                raise ValueError(f"column {c.name}: the monthly row has no {c.kind!r} value")
+        row = {k: row[k] for k in self._monthly_names}
         self.monthly.append(row)
         return row

@@ -27,7 +27,7 @@ import numpy as np
 from ...core import rules
 from ...core.compiled import kernel
 from ...core.draws import uniform_at
-from ...core.workers import STATUS_CODE
+from ...core.workers import FLOW_INDEX, STATUS_CODE
 
 ACTIVE = STATUS_CODE["active"]
 COMPLETED = STATUS_CODE["completed"]
@@ -36,6 +36,9 @@ REPATRIATED = STATUS_CODE["repatriated"]
 ESCAPED = STATUS_CODE["escaped"]
 CAUGHT = STATUS_CODE["caught"]
 DEAD = STATUS_CODE["dead"]
+# each flow's row in the month's per-host sums (T.flows)
+F_GROSS, F_SIDE, F_TAKE, F_BRIBES, F_RETAINED, F_HOURS, F_SHORT = (
+    FLOW_INDEX[name] for name in ("gross", "side", "take", "bribes", "retained", "hours", "short"))
 N_KEPT, N_ESCAPED = 0, 1  # the slots of Totals.counts (state.py): rows kept, rows escaped
 
 # the loops that visit every worker; a month makes two passes (docs/ODD.md section 3): work_and_pay and
@@ -227,15 +230,14 @@ def work_and_pay(W, M, C, H, month, S, T):
         W.entry_debt[i] = rules.repay_entry_debt(W.entry_debt[i], kept)
         W.kept_avg[i] = rules.running_average(kept_avg, kept, S.memory)
         W.gross_avg[i] = rules.running_average(gross_avg, gross + s, S.memory)
-        # the month's flows, per host, in worker-id order (workers.FLOWS: gross, side, take, bribes, retained,
-        # hours, short)
-        flows[0, h] += gross
-        flows[1, h] += s
-        flows[2, h] += t
-        flows[3, h] += bribes
-        flows[4, h] += kept
-        flows[5, h] += W.hours[i]
-        flows[6, h] += 1.0 if short > 0 else 0.0
+        # the month's flows, per host, in worker-id order (rows in workers.FLOWS order)
+        flows[F_GROSS, h] += gross
+        flows[F_SIDE, h] += s
+        flows[F_TAKE, h] += t
+        flows[F_BRIBES, h] += bribes
+        flows[F_RETAINED, h] += kept
+        flows[F_HOURS, h] += W.hours[i]
+        flows[F_SHORT, h] += 1.0 if short > 0 else 0.0
         T.working[h] += 1
         T.kept[k] = kept
         k += 1

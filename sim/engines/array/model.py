@@ -29,7 +29,7 @@ from ...core.policies import levers_for_month
 from ...core.state_books import StateBooks
 from ...core import workers
 from ...core.workers import STATUS_CODE
-from ...results.tables import FlowTotals, HostTotals, MonthAggregator, workers_table
+from ...results.tables import FLOW_INDEX, FlowTotals, HostTotals, MonthAggregator, workers_table
 from . import kernels
 from .state import (CAMP_DTYPES, MINDER_DTYPES, N_ESCAPED, N_KEPT, WORKER_DTYPES, Camps, Census, Hosts, Minders,
                     RowBuffers, Table,
@@ -215,7 +215,7 @@ class ArrayModel:
 
         # 2. the state: plans; the first pass (last month's minder replacements, repatriation, the census);
         # deployments, channels
-        self.state.set_plans(self.aggregator.short_share)
+        self.state.set_plans()
         ms, camps = self.minders, self.camps
         self.rows.n = self.n
         group_quota = self.rule_code == rules.RULE_CODES["group_quota"]
@@ -289,7 +289,7 @@ class ArrayModel:
         self.clock.tick(8, 11)
 
         # 12. money moves home: the month's take per host (added in id order) and who carries cash home
-        take_by_host = totals.flows[2]
+        take_by_host = totals.flows[FLOW_INDEX["take"]]
         returning = totals.returning + census.repatriated_idle
         delivered, interdicted, costs = self.state.send_money_home(take_by_host, returning.astype(float), lv)
         self.clock.tick(12)
@@ -301,14 +301,15 @@ class ArrayModel:
         kernels.leaver_sums(W, leavers, forfeited, ledger_paid)
         hosts_totals = HostTotals(
             deployed=counts, repatriated_idle=census.repatriated_idle, escape_attempts=totals.attempts,
-            entry_bribes=entry_bribes, delivered=delivered, interdicted=interdicted, costs=costs,
-            plans=self.state.plans, forfeited=forfeited, ledger_paid=ledger_paid,
+            entry_bribes=entry_bribes, revenue_delivered=delivered, revenue_interdicted=interdicted,
+            transfer_costs=costs, plan=self.state.plans, forfeited=forfeited, ledger_paid=ledger_paid,
             minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
-            deployed_legal=np.bincount(W.legal[n_before:].astype(np.int64) * H + W.host[n_before:],
-                                       minlength=len(workers.LEGAL) * H).reshape(len(workers.LEGAL), H))
+            deployed_by_legal=np.bincount(W.legal[n_before:].astype(np.int64) * H + W.host[n_before:],
+                                          minlength=len(workers.LEGAL) * H).reshape(len(workers.LEGAL), H))
         flows = FlowTotals(sums=totals.flows, working=totals.working, exits=totals.exits, by_legal=totals.by_legal,
                            kept=totals.kept[: totals.counts[N_KEPT]])
         self.latest = self.aggregator.month(self.month, flows, hosts_totals, lv.active)
+        self.state.count_short(totals.flows[FLOW_INDEX["short"]], totals.working)
         self._compact()
         self.month += 1
         self.clock.tick(13)

@@ -24,7 +24,9 @@ from ...core.phases import PhaseClock
 from ...core.policies import levers_for_month
 from ...core import workers
 from ...core.workers import STATUS_CODE
-from ...results.tables import ABROAD_BY_LEGAL, MONTHLY_COLUMNS, FlowTotals, HostTotals, MonthAggregator, workers_table
+from ...results.columns import COL
+from ...results.tables import (ABROAD_BY_LEGAL, FLOW_INDEX, MONTHLY_COLUMNS, FlowTotals, HostTotals, MonthAggregator,
+                              workers_table)
 from .agents import ACTIVE, Camp, Minder, State, Worker
 
 
@@ -137,8 +139,8 @@ class OverseasLaborModel(mesa.Model):
         posted = [w for w in self.workers if w.active]
         by_legal = Counter(w.legal for w in posted)
         row = {name: float("nan") for name in MONTHLY_COLUMNS}
-        row.update({"month": -1, "date": self.calendar.date(-1), "workers_active": len(posted),
-                    "minders_active": len(self.active_minders()), "policies": ""})
+        row.update({"month": -1, "date": self.calendar.date(-1), COL.workers_active: len(posted),
+                    COL.minders_active: len(self.active_minders()), "policies": ""})
         row.update({name: by_legal.get(k, 0) for k, name in enumerate(ABROAD_BY_LEGAL)})
         return row
 
@@ -264,7 +266,7 @@ class OverseasLaborModel(mesa.Model):
         self.levers = self.policy.as_lists()  # lists, for one agent at a time
         self.clock.tick(1)
         # 2. the state sets plans, repatriates under a mandate, deploys, picks channels
-        self.state.set_plans(self.aggregator.short_share)
+        self.state.set_plans()
         self.repatriated_now = self.state.repatriate()
         self.state.deploy()
         self.state.pick_channels()
@@ -370,21 +372,22 @@ class OverseasLaborModel(mesa.Model):
             repatriated_idle=np.bincount([w.host for w in self.repatriated_now], minlength=n),
             escape_attempts=self.escape_attempts,
             entry_bribes=np.bincount([w.host for w in newcomers], weights=[w.entry_bribe for w in newcomers], minlength=n),
-            delivered=delivered,
-            interdicted=interdicted,
-            costs=costs,
-            plans=self.state.plans,
+            revenue_delivered=delivered,
+            revenue_interdicted=interdicted,
+            transfer_costs=costs,
+            plan=self.state.plans,
             forfeited=np.bincount([w.host for w in leavers], weights=[w.lost for w in leavers], minlength=n),
             ledger_paid=np.bincount([w.host for w in leavers], weights=[w.ledger_paid for w in leavers], minlength=n),
             minders_active=np.bincount([m.host for m in self.active_minders()], minlength=n),
-            deployed_legal=np.bincount([w.legal * n + w.host for w in newcomers],
-                                       minlength=len(workers.LEGAL) * n).reshape(len(workers.LEGAL), n),
+            deployed_by_legal=np.bincount([w.legal * n + w.host for w in newcomers],
+                                          minlength=len(workers.LEGAL) * n).reshape(len(workers.LEGAL), n),
         )
         flows = {name: [getattr(w, name) for w in working] for name in workers.FLOWS}
         status = [STATUS_CODE[w.status] for w in working]
         legal = [w.legal for w in working]
-        rec = self.aggregator.month(self.month, FlowTotals.of_rows(host, flows, status, legal, n), totals,
-                                    self.levers.active)
+        month_flows = FlowTotals.of_rows(host, flows, status, legal, n)
+        rec = self.aggregator.month(self.month, month_flows, totals, self.levers.active)
+        self.state.count_short(month_flows.sums[FLOW_INDEX["short"]], month_flows.working)
         self.latest = rec
         self.datacollector.collect(self)
 

@@ -1,0 +1,178 @@
+"""The columns of the monthly and host tables, declared once.
+
+Each `Column` says what it means (words and unit), which tables hold it, and how it is computed from the month's
+sums over the workers (`FlowTotals`) and the per-host totals the engines and the state's books count
+(`HostTotals`):
+
+- ``key``: the month, its date, the host, the policies in force (a label);
+- ``flow``: the per-host sum of one of the month's worker flows (`sim.core.workers.FLOWS`);
+- ``status``: the workers per host whose status after the month is ``source`` (``plus``: a host total added);
+- ``total``: a per-host total counted outside the workers' pass (a field of `HostTotals` of the same name);
+- ``working``: the workers who worked this month, per host;
+- ``mean``: a flow per worker who worked (per host; the month's: summed over hosts, then divided);
+- ``weighted``: a host total averaged over the workers who worked (monthly only);
+- ``abroad`` / ``posted``: workers abroad at the month's end / posted this month, of the legal status ``source``;
+- ``distribution``: a statistic of what each worker kept this month (monthly only), from the sorted values.
+
+The monthly row of a count or money column is the sum of its host rows (money with `math.fsum`). Everything
+else derives from this list: `MONTHLY_COLUMNS`, `HOST_COLUMNS`, `HostTotals`, the flows' table names and the
+aggregation in `sim.results.tables.MonthAggregator`. Code elsewhere names a column as ``COL.state_take``
+(an attribute: a typo fails at import), never as a string (tests/test_architecture.py checks it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, make_dataclass
+from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
+
+from ..core import workers
+
+MONTHLY, HOSTS = "monthly", "hosts"
+BOTH = (MONTHLY, HOSTS)
+KINDS = ("key", "flow", "status", "total", "working", "mean", "weighted", "abroad", "posted", "distribution")
+
+
+def percentile_sorted(ordered: np.ndarray, q: float) -> float:
+    """The q-th percentile of sorted values, interpolating linearly (numpy's default method)."""
+    n = len(ordered)
+    pos = q / 100.0 * (n - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * frac)
+
+
+def gini(values: np.ndarray, is_sorted: bool = False) -> float:
+    """Gini coefficient of non-negative values (0 = equal; NaN if all are 0)."""
+    x = np.asarray(values, dtype=float) if is_sorted else np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    total = x.sum()
+    if n == 0 or total <= 0:
+        return float("nan")
+    # G = sum_i (2i - n - 1) x_(i) / (n sum x), with ranks i = 1..n of the sorted values.
+    # np.sum, not np.dot: a BLAS dot product splits the sum over threads, so its
+    # rounding would depend on the thread count (and it spins a core in pool workers)
+    weighted = float(np.sum(np.arange(1, n + 1, dtype=float) * x))
+    return 2.0 * weighted / (n * total) - (n + 1) / n
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # one of KINDS
+    unit: str  # "workers", "USD", "USD a month", "hours a day", "share", "" (keys)
+    what: str  # what it means, for people
+    tables: tuple[str, ...] = BOTH
+    source: str | None = None  # the flow, status, host total or legal status it is computed from
+    plus: str | None = None  # a host total added to a status count
+    statistic: Callable[[np.ndarray], float] | None = None  # a distribution's, of the sorted values
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+
+    @property
+    def whole(self) -> bool:
+        """Counted in whole workers (stored as int64)."""
+        return self.unit == "workers"
+
+    @property
+    def summed(self) -> bool:
+        """The monthly row is the sum of the host rows (counts and money)."""
+        return self.kind in ("flow", "status", "total", "working", "abroad", "posted")
+
+
+def _legal(kind: str, name: str, legal: str) -> Column:
+    where = "abroad at the month's end" if kind == "abroad" else "posted this month"
+    return Column(name, kind, "workers", f"workers {where} on {_LEGAL_WORDS[legal]}", source=legal)
+
+
+_LEGAL_WORDS = {"permit": "a work permit", "student": "a student visa", "tourist": "a tourist visa",
+                "other": "another status (trainee, relabelled)"}
+ABROAD_NAMES = {"permit": "permit_holders", "student": "workers_student", "tourist": "workers_tourist",
+                "other": "workers_other"}
+assert tuple(ABROAD_NAMES) == tuple(workers.LEGAL)
+
+COLUMNS: tuple[Column, ...] = (
+    Column("month", "key", "", "months since the calendar's start (0 = the first month)"),
+    Column("date", "key", "", "the month, YYYY-MM"),
+    Column("host", "key", "", "the host country", tables=(HOSTS,)),
+    Column("workers_active", "status", "workers", "workers abroad at the month's end", source="active"),
+    Column("minders_active", "total", "workers", "minders at their post"),
+    Column("deployed", "total", "workers", "workers posted this month"),
+    Column("completed", "status", "workers", "workers who went home at the end of their contract",
+           source="completed"),
+    Column("sent_home", "status", "workers", "workers sent home for not paying the plan", source="sent_home"),
+    Column("repatriated", "status", "workers", "workers sent home by a host's repatriation mandate",
+           source="repatriated", plus="repatriated_idle"),
+    Column("escape_attempts", "total", "workers", "workers who tried to escape"),
+    Column("escaped", "status", "workers", "workers who escaped", source="escaped"),
+    Column("caught", "status", "workers", "workers caught escaping (sent home)", source="caught"),
+    Column("deaths", "status", "workers", "workers who died", source="dead"),
+    Column("wages_gross", "flow", "USD", "wages earned", source="gross"),
+    Column("side_earnings", "flow", "USD", "side-job earnings", source="side"),
+    Column("state_take", "flow", "USD", "taken by the state (the plan and fees)", source="take"),
+    Column("bribes_paid", "flow", "USD", "paid to minders: side-job cuts and threat bribes", source="bribes"),
+    Column("worker_retained", "flow", "USD", "what the workers kept", source="retained"),
+    Column("revenue_delivered", "total", "USD", "revenue that reached the state"),
+    Column("revenue_interdicted", "total", "USD", "revenue seized on the way home"),
+    Column("transfer_costs", "total", "USD", "fees paid to move the money home"),
+    Column("plan_mean", "weighted", "USD a month", "the plan per worker, averaged over those who worked",
+           tables=(MONTHLY,), source="plan"),
+    Column("plan", "total", "USD a month", "the plan per worker", tables=(HOSTS,)),
+    Column("hours_mean", "mean", "hours a day", "hours worked a day, mean over those who worked", source="hours"),
+    Column("retained_mean", "mean", "USD", "kept per worker who worked", source="retained"),
+    Column("retained_p10", "distribution", "USD", "10th percentile of what each worker kept",
+           tables=(MONTHLY,), statistic=lambda s: percentile_sorted(s, 10)),
+    Column("retained_median", "distribution", "USD", "median of what each worker kept",
+           tables=(MONTHLY,), statistic=lambda s: percentile_sorted(s, 50)),
+    Column("retained_p90", "distribution", "USD", "90th percentile of what each worker kept",
+           tables=(MONTHLY,), statistic=lambda s: percentile_sorted(s, 90)),
+    Column("retained_gini", "distribution", "share", "Gini coefficient of what the workers kept (negatives as 0)",
+           tables=(MONTHLY,), statistic=lambda s: gini(np.maximum(s, 0.0), is_sorted=True)),
+    Column("share_zero_retained", "distribution", "share", "share of the workers who kept nothing or less",
+           tables=(MONTHLY,), statistic=lambda s: float(np.searchsorted(s, 0.0, side="right")) / len(s)),
+    # beyond the brief's minimum
+    Column("workers_working", "working", "workers", "workers who worked this month"),
+    Column("entry_bribes", "total", "USD", "entry bribes paid by this month's newcomers"),
+    Column("forfeited", "total", "USD", "lost by this month's leavers (ledger and cash)"),
+    Column("ledger_paid", "total", "USD", "ledgers paid to this month's leavers"),
+    Column("workers_short", "flow", "workers", "workers whose gross fell short of the plan", source="short"),
+    # what sources counted: workers abroad at the month's end and the month's postings, by legal status
+    *(_legal("abroad", ABROAD_NAMES[s], s) for s in workers.LEGAL),
+    *(_legal("posted", f"deployed_{s}", s) for s in workers.LEGAL),
+    Column("policies", "key", "", "the policies in force", tables=(MONTHLY,)),
+)
+COLUMN = {c.name: c for c in COLUMNS}
+assert len(COLUMN) == len(COLUMNS), "a column is declared twice"
+COL = SimpleNamespace(**{c.name: c.name for c in COLUMNS})  # COL.state_take == "state_take"
+MONTHLY_COLUMNS = [c.name for c in COLUMNS if MONTHLY in c.tables]
+HOST_COLUMNS = [c.name for c in COLUMNS if HOSTS in c.tables]
+KEYS = tuple(c.name for c in COLUMNS if c.kind == "key")
+ABROAD_BY_LEGAL = tuple(c.name for c in COLUMNS if c.kind == "abroad")
+DEPLOYED_BY_LEGAL = tuple(c.name for c in COLUMNS if c.kind == "posted")
+# the table column of each worker flow that has one (hours has its mean only)
+FLOW_COLUMNS = {c.source: c.name for c in COLUMNS if c.kind == "flow"}
+for _c in COLUMNS:
+    if _c.kind in ("flow", "mean") and _c.source not in workers.FLOWS:
+        raise ValueError(f"column {_c.name}: {_c.source!r} is not one of the month's flows ({', '.join(workers.FLOWS)})")
+    if _c.kind == "status" and _c.source not in workers.STATUSES:
+        raise ValueError(f"column {_c.name}: {_c.source!r} is not a status")
+    if _c.kind in ("abroad", "posted") and _c.source not in workers.LEGAL:
+        raise ValueError(f"column {_c.name}: {_c.source!r} is not a legal status")
+    if _c.summed and MONTHLY in _c.tables and HOSTS not in _c.tables:
+        raise ValueError(f"column {_c.name}: a monthly sum over hosts needs the host column too")
+
+# The month's totals per host that are not sums of the workers' flows (arrays over hosts), counted by the engines
+# and the state's books: one field per ``total`` column, of the same name, and what other columns add.
+HOST_TOTALS = (*(c.name for c in COLUMNS if c.kind == "total"), *(c.plus for c in COLUMNS if c.plus),
+               "deployed_by_legal")
+HostTotals = make_dataclass("HostTotals", [(name, np.ndarray) for name in HOST_TOTALS], kw_only=True)
+HostTotals.__doc__ = ("The month's totals per host that are not sums of the workers' flows, keyed by the column "
+                      "they fill (sim/results/columns.py); ``repatriated_idle``: repatriated in phase 2, before "
+                      "they worked; ``deployed_by_legal``: this month's postings per legal status (rows in "
+                      "workers.LEGAL order) and host.")

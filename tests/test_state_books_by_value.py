@@ -1,0 +1,165 @@
+"""The state's books by value: plans, targets, deployments, the shortfall it counts, money sent home.
+
+Each test feeds the code uneven, non-default inputs and compares it with values worked out by hand (the literal
+numbers, with the sum written out beside them) or from the equation written out again in the test, never copied
+from a run of the code. They reach the code directly (no simulation), so the file runs in a few seconds with or
+without the JIT. Many were first written against the survivors of mutation testing (benchmarks/mutation.py).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from sim.core.policies import Levers
+from sim.core.state_books import StateBooks
+
+
+def close(expected, rel=1e-12, abs=1e-12):
+    if isinstance(expected, list) and expected and isinstance(expected[0], (list, np.ndarray)):
+        expected = np.array(expected, dtype=float)  # approx compares nested values as an array
+    return pytest.approx(expected, rel=rel, abs=abs)
+
+
+# ---------------------------------------------------------------- sim/core/state_books.py: the state's books
+
+
+def _books_params(**state):
+    hosts = {
+        "a": SimpleNamespace(plan=200, workers=40, route_student=0.5, route_tourist=0.3, route_other=0.2,
+                             base_interdiction=0.02),
+        "b": SimpleNamespace(plan=450, workers=10, route_student=0.39, route_tourist=0.2, route_other=0.0,
+                             base_interdiction=0.1),
+    }
+    s = dict(host_growth_cap=1.5, revenue_target_share=0.8, plan_raise=0.05, plan_cap=1.3, plan_reach=0.6, plan_cut=0.1,
+             plan_floor=0.7, workforce_growth=0.02, shift_share=0.25, evasion_flow=0.5)
+    s.update(state)
+    channels = SimpleNamespace(bank=5.0, courier=2.0, mule=1.0, bank_fee=0.02, courier_fee=0.05, mule_fee=0.01,
+                               mule_capacity=150.0, adapt=2.0, min_weight=0.05)
+    return SimpleNamespace(hosts=hosts, state=SimpleNamespace(**s), channels=channels)
+
+
+def test_books_open_with_the_plans_targets_and_channel_weights():
+    books = StateBooks.for_params(_books_params())
+    assert books.plans_initial.tolist() == [200.0, 450.0] and books.plans.tolist() == [200.0, 450.0]
+    assert books.plans is not books.plans_initial
+    assert books.target_workers.tolist() == [40.0, 10.0]
+    assert books.target_cap.tolist() == close([60.0, 15.0])  # 1.5 x the initial workers
+    assert books.revenue_target == close(0.8 * (200 * 40 + 450 * 10))  # 10,000
+    assert books.channel_weights.tolist() == close([[5 / 8, 2 / 8, 1 / 8]] * 2)
+    assert books.routes.tolist() == [[0.5, 0.3, 0.2], [0.39, 0.2, 0.0]]
+    # the books hold floats, also from integer parameters (workers are counted in whole numbers)
+    assert books.plans_initial.dtype == books.target_workers.dtype == books.routes.dtype == np.float64
+    assert books.legal_thresholds.tolist() == [[1.0] * 3] * 2  # permits until a measure bites
+    # relabelled: student below the first share, tourist below student + tourist, exactly 1 where there is no
+    # "other" (0.39/0.59 + 0.2/0.59 rounds to 0.9999999999999999: a draw above it would be "other")
+    assert books.relabel_thresholds.tolist() == close([[0.5, 0.8], [0.39 / 0.59, 1.0]])
+    assert books.relabel_thresholds[1, 1] == 1.0
+    assert books.delivered_last is None and books.loss_rate_last is None
+    assert {k: v.tolist() for k, v in books.accounts.items()} == {k: [0.0, 0.0] for k in ("taken", "delivered",
+                                                                                          "interdicted", "costs")}
+
+
+def test_books_set_plans_raise_cut_and_grow_the_workforce():
+    books = StateBooks.for_params(_books_params())
+    books.set_plans([0.9, 0.9])  # no revenue seen yet: nothing changes
+    assert books.plans.tolist() == [200.0, 450.0] and books.target_workers.tolist() == [40.0, 10.0]
+    books.delivered_last = 9000.0  # short of the target 10,000
+    books.set_plans([0.7, 0.2])
+    # a: 0.7 of its workers short (> reach 0.6): cut to max(200 x 0.9, min(0.7 x 200, 200)) = 180
+    # b: raised to min(450 x 1.05, 1.3 x 450) = 472.5
+    assert books.plans.tolist() == close([180.0, 472.5])
+    # targets grow by 2% under the cap (1.5 x initial): 40.8 and 10.2
+    assert books.target_workers.tolist() == close([40.8, 10.2])
+    books.delivered_last = 10000.0  # at the target: no raise, no growth; the cut still applies
+    books.set_plans([0.7, 0.2])
+    assert books.plans.tolist() == close([162.0, 472.5]) and books.target_workers.tolist() == close([40.8, 10.2])
+    books.delivered_last = 9999.0
+    books.set_plans()  # no short shares given: nobody short, every plan raised
+    assert books.plans.tolist() == close([162.0 * 1.05, 472.5 * 1.05])
+    assert books.target_workers.tolist() == close([40.8 * 1.02, 10.2 * 1.02])
+
+
+def test_books_count_the_share_short_of_the_plan_per_host():
+    books = StateBooks.for_params(_books_params())
+    assert books.short_share.tolist() == [0.0, 0.0]  # read by the state before the first month
+    books.count_short(np.array([2.0, 3.0]), np.array([5, 4]))  # the month's sums of `short`, and who worked
+    assert books.short_share.tolist() == close([2 / 5, 3 / 4])
+    books.count_short(np.array([0.0, 3.0]), np.array([0, 4]))  # nobody worked at the first host: no share
+    assert books.short_share.tolist() == close([0.0, 3 / 4])
+    books.delivered_last = 10000.0  # at the target: only the cut, and only where the share passes the reach
+    books.count_short(np.array([7.0, 1.0]), np.array([10, 10]))  # 0.7 > 0.6 at a; 0.1 at b
+    books.set_plans()  # reads the counted shares
+    assert books.plans.tolist() == close([180.0, 450.0])
+
+
+def test_books_workforce_growth_stops_at_the_cap_and_at_zero_growth():
+    books = StateBooks.for_params(_books_params(workforce_growth=0.4, host_growth_cap=1.3))
+    books.delivered_last = 1.0
+    books.set_plans()
+    assert books.target_workers.tolist() == close([52.0, 13.0])  # 1.4 x would pass the cap 1.3 x
+    books = StateBooks.for_params(_books_params(workforce_growth=0.0))
+    books.delivered_last = 1.0
+    books.set_plans()
+    assert books.target_workers.tolist() == [40.0, 10.0]
+
+
+def _levers(**kw):
+    lv = Levers(month=5, n_hosts=2, hosts=[])
+    for k, v in kw.items():
+        setattr(lv, k, np.asarray(v))
+    return lv
+
+
+def test_books_plan_deployments_by_hand():
+    books = StateBooks.for_params(_books_params())
+    lv = _levers(ban=[0.5, 0.0], evasion=[0.2, 0.0], repatriation=[0.2, 0.0], repatriation_evasion=[0.5, 0.0])
+    counts = books.plan_deployments(np.array([20.0, 3.0]), lv)
+    # reachable a = (1 - 0.5 x 0.8)(1 - 0.2 x 0.5) = 0.54, b = 1; flow 0.5 counts a's 20 as 20 x (1 - 0.5 x 0.46)
+    # a: floor(40 x 0.54 - 15.4) = floor(6.2) = 6; b: 10 - 3 = 7
+    assert counts.tolist() == [6, 7]
+    # a lost 40 x 0.46 = 18.4 posts; a quarter of them, 4.6, move to b (room 15 - 10 = 5)
+    assert books.target_workers.tolist() == close([40 - 4.6, 10 + 4.6])
+    permit = (0.5 * 0.8) / 0.54
+    student = permit + (1 - permit) * 0.5
+    assert books.legal_thresholds.tolist() == close([[permit, student, student + (1 - permit) * 0.3], [1.0, 1.0, 1.0]])
+    assert books.plan_deployments(np.array([20.0, 3.0]), lv).dtype.kind == "i"  # whole workers
+    # nobody is posted across a closed border (the targets still move)
+    books = StateBooks.for_params(_books_params())
+    lv.closed = np.array([False, True])
+    assert books.plan_deployments(np.array([20.0, 3.0]), lv).tolist() == [6, 0]
+
+
+def test_books_send_money_home_and_adapt_the_channels():
+    p = _books_params()
+    books = StateBooks.for_params(p)
+    books.pick_channels()  # no losses seen yet: unchanged
+    assert books.channel_weights.tolist() == close([[5 / 8, 2 / 8, 1 / 8]] * 2)
+    lv = _levers(bank_block=[0.3, 0.1], courier_seizure=[0.2, 0.0], mule_seizure=[0.05, 0.5], closed=[False, True])
+    take, returning = np.array([1000.0, 400.0]), np.array([2.0, 0.0])
+    delivered, interdicted, costs = books.send_money_home(take, returning, lv)
+    # a: mule min(125, 2 x 150) = 125; bank 875 x 5/7 = 625; courier 250; losses 0.3, 1 - 0.98 x 0.8 = 0.216, 0.05
+    #    seized 187.5 + 54 + 6.25 = 247.75; fees 437.5 x 0.02 + 196 x 0.05 + 118.75 x 0.01 = 8.75 + 9.8 + 1.1875
+    # b: closed, so the courier's weight goes by bank; no one returns, no mule: bank 400, seized 40, fees 7.2
+    assert interdicted.tolist() == close([247.75, 40.0])
+    assert costs.tolist() == close([19.7375, 7.2])
+    assert delivered.tolist() == close([1000 - 247.75 - 19.7375, 400 - 40 - 7.2])
+    assert books.delivered_last == close(732.5125 + 352.8)
+    # the loss rate the state sees: seized, plus the fees on what is not
+    assert books.loss_rate_last.tolist() == close([[0.3 + 0.7 * 0.02, 0.216 + 0.784 * 0.05, 0.05 + 0.95 * 0.01],
+                                                   [0.1 + 0.9 * 0.02, 0.1 + 0.9 * 0.05, 0.5 + 0.5 * 0.01]])
+    books.send_money_home(take, returning, lv)  # the accounts add up month after month
+    assert books.accounts["taken"].tolist() == [2000.0, 800.0]
+    assert books.accounts["delivered"].tolist() == close([2 * 732.5125, 2 * 352.8])
+    assert books.accounts["interdicted"].tolist() == close([495.5, 80.0])
+    assert books.accounts["costs"].tolist() == close([2 * 19.7375, 14.4])
+    # next month's weights: w exp(-2 x loss), normalised, floored at 0.05, normalised again
+    loss = books.loss_rate_last
+    w = np.array([5 / 8, 2 / 8, 1 / 8]) * np.exp(-2.0 * loss)
+    w = w / w.sum(axis=1, keepdims=True)
+    w = np.maximum(w, 0.05)
+    books.pick_channels()
+    assert books.channel_weights.tolist() == close((w / w.sum(axis=1, keepdims=True)).tolist())
+    assert books.channel_weights[1, 2] > books.channel_weights[1, 1] * 0 and w[1, 2] < 0.1  # b's mule weight falls
