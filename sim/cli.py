@@ -301,7 +301,7 @@ def _calibration_setup(args, targets_path: Path, budget_min: int, unit: str):
 
 def cmd_calibrate(args) -> int:
     from .calibration import load_targets, run_calibration, summary_lines
-    from .calibration.sanctions import is_sanctions_targets
+    from .calibration.sanctions.targets import is_sanctions_targets
 
     path = None if args.targets is None else shipped.resolve(args.targets, "params")
     if path is not None and is_sanctions_targets(path):
@@ -329,10 +329,10 @@ def cmd_calibrate(args) -> int:
 
 def _calibrate_sanctions(args, path) -> int:
     """The sanctions era by ABC-SMC (docs/ODD.md 8.7): generations saved in --out; --resume continues them."""
-    from .calibration.pipeline import Folder
-    from .calibration.sanctions import load_sanctions_targets
-    from .calibration.sanctions_fit import priors
-    from .calibration.sanctions_pipeline import calibrate_sanctions
+    from .calibration.no_sanctions.pipeline import Folder
+    from .calibration.sanctions.targets import load_sanctions_targets
+    from .calibration.sanctions.fit import priors
+    from .calibration.sanctions.pipeline import calibrate_sanctions
 
     targets = load_sanctions_targets(path)
     out, log = _calibration_setup(args, targets.path, 10, "particles")

@@ -57,7 +57,7 @@ def test_bad_targets_files(tmp_path, text, message):
 # ---------------------------------------------------------------- the search's pieces
 
 from sim.calibration import Targets, distance, measure, position, run_calibration  # noqa: E402
-from sim.calibration.search import analyse_search  # noqa: E402
+from sim.calibration.no_sanctions.search import analyse_search  # noqa: E402
 from sim.calibration.targets import Fact, Target, TargetsFile  # noqa: E402
 from sim.cli import main  # noqa: E402
 from sim.core.params import load_params  # noqa: E402
@@ -65,7 +65,7 @@ from sim.core.params import load_params  # noqa: E402
 
 def test_shipped_priors_and_validation_facts():
     """Every searched parameter exists, has a source, and every validation fact has one and a known host."""
-    from sim.calibration.search import search_experiment
+    from sim.calibration.no_sanctions.search import search_experiment
     from sim.explore.plan import plan_experiment
 
     targets = load_targets()

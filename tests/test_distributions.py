@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from sim.calibration.sanctions import load_sanctions_targets
+from sim.calibration.sanctions.targets import load_sanctions_targets
 from sim.calibration.smc import Marginal
 from sim.calibration.targets import Prior, load_targets
 from sim.common.errors import ExperimentError

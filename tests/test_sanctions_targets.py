@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, small_params
 from sim import run
-from sim.calibration.sanctions import (FitFact, SanctionsTargetsFile, distance, fit_misses, load_sanctions_targets,
+from sim.calibration.sanctions.targets import (FitFact, SanctionsTargetsFile, distance, fit_misses, load_sanctions_targets,
                                        unit_miss)
 from sim.common.errors import ExperimentError, OlsimError
 from sim.core.params import make_params, read_params_file
@@ -103,7 +103,7 @@ def test_the_sanctions_fit_runs_resumes_and_reproduces(tmp_path):
     """ABC-SMC on the history (tiny: 0.5% scale, 8 particles): each generation is saved; a calibration
     stopped after two generations and resumed to three gives exactly the populations of one run straight to
     three; the posterior file holds the last generation; the tolerance shrinks."""
-    from sim.calibration.sanctions_fit import fit_sanctions, priors
+    from sim.calibration.sanctions.fit import fit_sanctions, priors
 
     t = _tiny(tmp_path)
     straight = fit_sanctions(t, tmp_path / "a", processes=1, particles=8, generations=3)
@@ -166,7 +166,7 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
 
 def test_resuming_with_other_parameters_is_refused(tmp_path):
     """Populations saved for one parameter list are not reused under another (even a prefix of it)."""
-    from sim.calibration.sanctions_fit import _load, _save
+    from sim.calibration.sanctions.fit import _load, _save
     from sim.calibration.smc import Population
 
     pop = Population(np.ones((3, 2)), np.full(3, 1 / 3), np.zeros(3), float("inf"), 3, u=np.ones((3, 2)))
@@ -219,7 +219,7 @@ def test_the_calibrated_history_is_the_particle_at_the_posterior_centre(tmp_path
     on its prior's CDF; it is a complete file that loads, with the particle's values and provenance notes."""
     import tomllib
 
-    from sim.calibration.sanctions_fit import calibrated_scenario_toml, central_particle, parameter_table, priors, verdict
+    from sim.calibration.sanctions.fit import calibrated_scenario_toml, central_particle, parameter_table, priors, verdict
     from sim.explore.posterior import write_posterior
 
     t = load_sanctions_targets(TARGETS)

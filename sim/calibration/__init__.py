@@ -26,15 +26,20 @@ kernel on those ranges -- the "filtering" of pattern-oriented modelling
 Every stage is an experiment folder (sim.explore), so it runs on the same
 evaluators (in-process, a local pool, or Dask) and resumes the same way.
 
-``targets`` (the file's schema) -> ``measures`` (positions in ranges, the
-validation facts' measures) -> ``search`` (the stages as experiments, the
-analysis of the accepted sets, the calibrated file) -> ``pipeline`` (the
-folder, the stages in order) -> ``report``.
+The package holds one subpackage per calibration and, beside them, what both use:
+
+- ``targets`` (a targets file's schema: target ranges, priors, validation
+  facts), ``measures`` (positions in ranges, the facts' measures), ``smc``
+  (the ABC-SMC algorithm, model-free), ``validate`` (``python -m
+  sim.calibration.validate``: the validation facts on any scenarios);
+- ``no_sanctions/``: this calibration (``search`` -> ``pipeline`` -> ``report``);
+- ``sanctions/``: the sanctions era by ABC-SMC (``targets`` -> ``fit`` ->
+  ``pipeline`` -> ``report``; ``olsim calibrate params/targets_sanctions.toml``).
 """
 
 from .measures import distance, evaluate, measure, miss, position
-from .pipeline import Calibration, run_calibration
-from .report import summary_lines
+from .no_sanctions.pipeline import Calibration, run_calibration
+from .no_sanctions.report import summary_lines
 from .targets import Targets, load_targets
 
 __all__ = ["Calibration", "Targets", "distance", "evaluate", "load_targets", "measure", "miss", "position",

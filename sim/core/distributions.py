@@ -1,6 +1,6 @@
 """The distributions of what we do not know, declared once: an experiment's uncertainties
-(`sim.explore.spec.Uncertainty`), a calibration's priors (`sim.calibration.common.targets.Prior`) and the ABC-SMC
-marginals (`sim.calibration.common.smc.Marginal`) are all a `Distribution`.
+(`sim.explore.spec.Uncertainty`), a calibration's priors (`sim.calibration.targets.Prior`) and the ABC-SMC
+marginals (`sim.calibration.smc.Marginal`) are all a `Distribution`.
 
 A kind (`Kind`) names its parameters and says, once, how it is a scipy distribution (so its quantiles, density
 and draws by inverse CDF), what SALib calls it, whether its support is bounded by ``low``-``high``, whether it

@@ -6,11 +6,11 @@ import os
 from functools import partial
 from pathlib import Path
 
-from ..common.files import atomic_write
-from ..common.formatting import fixed, number, percent
-from ..plots.calibration import calibration_figures
-from ..results.outcomes import OUTCOMES
-from .targets import ROOT
+from ...common.files import atomic_write
+from ...common.formatting import fixed, number, percent
+from ...plots.calibration import calibration_figures
+from ...results.outcomes import OUTCOMES
+from ..targets import ROOT
 
 
 def _with_interval(r, scen: str, fmt) -> str:

@@ -1,7 +1,7 @@
 """The sanctions era's calibration from start to end (`olsim calibrate params/targets_sanctions.toml`).
 
-The fit (`sanctions_fit`: ABC-SMC, resumable), the calibrated history and the posterior file, the predictive
-checks and the report (`sanctions_report`), all in one folder; and, for a calibration with the targets file's
+The fit (`fit`: ABC-SMC, resumable), the calibrated history and the posterior file, the predictive
+checks and the report (`report`), all in one folder; and, for a calibration with the targets file's
 own settings, the shipped files beside the targets file.
 """
 
@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..common.files import atomic_write
-from ..explore.posterior import read_posterior
-from .pipeline import check_calibration_output
-from .sanctions import SanctionsTargets
-from .sanctions_fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors, write_prior_file
-from .targets import ROOT
+from ...common.files import atomic_write
+from ...explore.posterior import read_posterior
+from ..no_sanctions.pipeline import check_calibration_output
+from .targets import SanctionsTargets
+from .fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors, write_prior_file
+from ..targets import ROOT
 
 
 @dataclass
@@ -34,7 +34,7 @@ def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, sched
     """The whole sanctions-era calibration: the fit (resumable), the calibrated scenario and the posterior file,
     the predictive checks and the report, all in ``folder``; the targets file's ``output`` and ``posterior`` are
     replaced only by a calibration with the file's own settings (``particles`` and ``generations`` not given)."""
-    from .sanctions_report import run_predictive, write_report  # matplotlib only when the report is drawn
+    from .report import run_predictive, write_report  # matplotlib only when the report is drawn
 
     folder = Path(folder)
     s = targets.spec.smc

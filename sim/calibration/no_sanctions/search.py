@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..core.params import make_params, read_params_file
-from ..core.params_toml import params_toml
-from ..explore.plan import expand_uncertainties, resolve_params
-from ..results.outcomes import OUTCOMES
-from .measures import distance, position
-from .targets import ROOT, Targets, TargetsFile, matches
+from ...core.params import make_params, read_params_file
+from ...core.params_toml import params_toml
+from ...explore.plan import expand_uncertainties, resolve_params
+from ...results.outcomes import OUTCOMES
+from ..measures import distance, position
+from ..targets import ROOT, Targets, TargetsFile, matches
 
 MARKER = "Written by `olsim calibrate`"  # first line of a calibrated parameter file: it may be rewritten
 MIN_ACCEPTED = 20  # accepted sets needed before a 5-95% spread (and a verdict) means anything

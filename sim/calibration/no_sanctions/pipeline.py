@@ -13,21 +13,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..common.errors import ExperimentError, ParamsError
-from ..common.files import atomic_write, follow_link
-from ..common.validation import suggest
-from ..core.fields import parse_month
-from ..core.params import make_params, read_params_file
-from ..explore.analysis import t_interval
-from ..explore.evaluators import connect
-from ..explore.plan import plan_experiment, resolve_params
-from ..explore.runner import run_experiment
-from ..results.outcomes import OUTCOMES
-from .measures import measure, position
+from ...common.errors import ExperimentError, ParamsError
+from ...common.files import atomic_write, follow_link
+from ...common.validation import suggest
+from ...core.fields import parse_month
+from ...core.params import make_params, read_params_file
+from ...explore.analysis import t_interval
+from ...explore.evaluators import connect
+from ...explore.plan import plan_experiment, resolve_params
+from ...explore.runner import run_experiment
+from ...results.outcomes import OUTCOMES
+from ..measures import measure, position
 from .report import report_text, write_report
 from .search import (MARKER, WELFARE, Analysis, analyse_search, calibrated_params, calibrated_toml, check_experiment,
                      search_experiment, plain, round_value)
-from .targets import Targets
+from ..targets import Targets
 
 
 class Folder:

@@ -19,11 +19,11 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from ..common import shipped
-from ..common.errors import ExperimentError
-from ..common.validation import Strict, format_validation_error, read_toml
-from .measures import measure
-from .targets import Fact, Prior
+from ...common import shipped
+from ...common.errors import ExperimentError
+from ...common.validation import Strict, format_validation_error, read_toml
+from ..measures import measure
+from ..targets import Fact, Prior
 
 
 class FitFact(Fact):
@@ -114,8 +114,8 @@ class SanctionsTargets:
     @cached_property
     def resolved_scenario(self) -> dict:
         """The fitted scenario's parameters, validated, at full scale (what the calibrated values apply to)."""
-        from ..core.params import read_params_file
-        from ..explore.plan import resolve_params
+        from ...core.params import read_params_file
+        from ...explore.plan import resolve_params
 
         return resolve_params(read_params_file(self.scenario_path), {}, 1.0, "scenario")
 

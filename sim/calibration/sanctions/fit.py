@@ -19,16 +19,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..common.errors import ExperimentError
-from ..common.files import atomic_write
-from ..explore.plan import expand_uncertainties, plan_experiment, resolve_params
-from ..explore.runner import run_experiment
-from .measures import measure
-from .sanctions import SanctionsTargets, distance, unit_miss
-from ..explore.posterior import Posterior, weighted_quantile, write_posterior
-from .smc import Marginal, Population, abc_smc
-from .search import MARKER
-from .targets import ROOT, Prior, load_targets, matches
+from ...common.errors import ExperimentError
+from ...common.files import atomic_write
+from ...explore.plan import expand_uncertainties, plan_experiment, resolve_params
+from ...explore.runner import run_experiment
+from ..measures import measure
+from .targets import SanctionsTargets, distance, unit_miss
+from ...explore.posterior import Posterior, weighted_quantile, write_posterior
+from ..smc import Marginal, Population, abc_smc
+from ..no_sanctions.search import MARKER
+from ..targets import ROOT, Prior, load_targets, matches
 
 
 def priors(targets: SanctionsTargets) -> dict[str, Prior]:
@@ -203,9 +203,9 @@ def calibrated_scenario_toml(targets: SanctionsTargets, post: Posterior, prior: 
     comments; and the particle's values."""
     from datetime import date
 
-    from ..core.params import make_params
-    from ..core.params_toml import params_toml
-    from .search import round_value
+    from ...core.params import make_params
+    from ...core.params_toml import params_toml
+    from ..no_sanctions.search import round_value
 
     i = central_particle(post, prior)
     values = {k: round_value(float(post.frame[k].iloc[i])) for k in post.names}

@@ -1,6 +1,6 @@
 """The sanctions era's posterior predictive check and its report (issue 15).
 
-After the ABC-SMC (`sanctions_fit`), `olsim calibrate params/targets_sanctions.toml` runs, in its folder:
+After the ABC-SMC (`fit`), `olsim calibrate params/targets_sanctions.toml` runs, in its folder:
 
 - ``predictive/``: the history scenario, and the same world without the sanctions (the 2020-23 border closure
   kept), at ``draws`` posterior draws with fresh seeds (one replicate each, the fit's scale, per-host tables);
@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..common.files import atomic_write
-from ..common.formatting import number
-from ..explore.plan import plan_experiment
-from ..explore.runner import run_experiment
-from ..results.outcomes import OUTCOMES
-from .measures import measure
-from .sanctions import SanctionsTargets
-from .targets import ROOT
+from ...common.files import atomic_write
+from ...common.formatting import number
+from ...explore.plan import plan_experiment
+from ...explore.runner import run_experiment
+from ...results.outcomes import OUTCOMES
+from ..measures import measure
+from .targets import SanctionsTargets
+from ..targets import ROOT
 
 LEVEL = 0.9  # the bands: 5th to 95th percentile over the draws
 WELFARE = ["retained_per_worker_month", "net_gain_p50", "worker_share_kept", "deaths_per_10000_worker_years",
@@ -39,8 +39,8 @@ OUTCOMES_RUN = ["revenue_delivered_per_year", *WELFARE, "workers_active_mean"]
 
 def _no_sanctions_policies(targets: SanctionsTargets) -> list[dict]:
     """The fitted scenario's policies that are not sanctions (the border closure): the world without sanctions."""
-    from ..core.params import read_params_file
-    from ..core.policies import is_sanction
+    from ...core.params import read_params_file
+    from ...core.policies import is_sanction
 
     raw = read_params_file(targets.scenario_path)
     return [p for p in raw.get("policies", []) if not is_sanction(p)]
@@ -124,7 +124,7 @@ def welfare_table(post_result, prior_result, scale: float) -> pd.DataFrame:
 def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, processes, scheduler, resume) -> pd.DataFrame:
     """The calibrated scenario at full scale and at the fit's scale (same seeds): each fit fact's mean at both,
     and their difference in the fit's tolerance units (the bias the fit's scale could carry)."""
-    from .sanctions import tolerance_scale
+    from .targets import tolerance_scale
 
     s = targets.spec.smc
     rows = {}
@@ -190,7 +190,7 @@ def _reported(r) -> str:
 
 def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: dict, calibrated_rel: str,
                 posterior_rel: str) -> str:
-    from ..plots.sanctions import parameter_label
+    from ...plots.sanctions import parameter_label
     spec = targets.spec
     s = spec.smc
     full = targets.path.resolve()
@@ -276,7 +276,7 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
 
 def write_report(targets: SanctionsTargets, folder: Path, pops, params: pd.DataFrame, checks: dict,
                  calibrated_rel: str, posterior_rel: str) -> list[Path]:
-    from ..plots.sanctions import sanctions_figures
+    from ...plots.sanctions import sanctions_figures
 
     written = []
     for name, frame in (("predictive", checks["predictive"]), ("parameters", params), ("welfare", checks["welfare"]),
