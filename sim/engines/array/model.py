@@ -24,7 +24,7 @@ from ...core import draws as rnd
 from ...core import rules
 from ...core.compiled import plain_function
 from ...core.params import Params, value_at
-from ...core.phases import PhaseClock
+from ...core.phases import PhaseClock, run_month
 from ...core.policies import levers_for_month
 from ...core.state_books import StateBooks
 from ...core import workers
@@ -206,72 +206,79 @@ class ArrayModel:
 
     # ------------------------------------------------------------ the month
     def step(self):
-        """One month: the thirteen phases of the ODD in two passes over the workers (kernels.py)."""
-        p, H, S = self.p, self.n_hosts, self.settings
-        self.clock.start()
-        # 1. policies switch on or off
-        lv = levers_for_month(p, self.month)
-        self.clock.tick(1)
+        """One month: the thirteen phases of the ODD, each group a method named in sim/core/phases.py
+        (PHASE_TABLE); phases 4-7 and 8-11 are one pass over the workers each (kernels.py)."""
+        run_month(self, "array")
 
-        # 2. the state: plans; the first pass (last month's minder replacements, repatriation, the census);
-        # deployments, channels
+    def _policies(self):
+        """1. policies switch on or off."""
+        self.lv = levers_for_month(self.p, self.month)
+
+    def _state(self):
+        """2. the state: plans; the first pass (last month's minder replacements, repatriation, the census);
+        deployments, channels."""
+        p, H, lv = self.p, self.n_hosts, self.lv
         self.state.set_plans()
         ms, camps = self.minders, self.camps
         self.rows.n = self.n
-        group_quota = self.rule_code == rules.RULE_CODES["group_quota"]
+        self.group_quota = group_quota = self.rule_code == rules.RULE_CODES["group_quota"]
         mandate = bool((lv.repatriation_hazard > 0).any() or (lv.detection > 0).any())
-        month = month_bundle(self.seed, self.month, mandate, group_quota)
-        hosts = self._hosts(lv)
+        self.month_keys = month = month_bundle(self.seed, self.month, mandate, group_quota)
+        self.hosts_now = hosts = self._hosts(lv)
         if mandate or self.carried is None:
             # a pass of its own: the first month, or a mandate that sends workers home before the count
             census = census_bundle(H, ms.n, self.next_team, self.pending_remap, self.rows)
             n_repatriated = kernels.census(self.w, hosts, month, census)
             repatriated = census.left_rows[:n_repatriated]
-            kernels.settle(self.w, camps.bundle, month, S, repatriated)
+            kernels.settle(self.w, camps.bundle, month, self.settings, repatriated)
             self.pending_remap = NO_REMAP
         else:
             census = self.carried  # counted by last month's watch_die_return
             repatriated = NO_REMAP
+        self.census_now, self.repatriated = census, repatriated
         self.carried = None
-        counts = self.state.plan_deployments(census.active_by_host, lv)
-        n_before = self.n
+        self.counts = counts = self.state.plan_deployments(census.active_by_host, lv)
+        self.n_before = n_before = self.n
         self.deploy(counts, month_deployed=self.month, months_abroad=0, posted=(census.by_minder, census.by_team))
         self.state.pick_channels()
-        W, M = self.w, ms.bundle
+        W = self.w
         # the newcomers are the last rows, in id order
-        entry_bribes = np.bincount(W.host[n_before:], weights=W.entry_bribe[n_before:], minlength=H)
-        self.clock.tick(2)
+        self.entry_bribes = np.bincount(W.host[n_before:], weights=W.entry_bribe[n_before:], minlength=H)
 
-        # 3. minders set pressure from last month's shortfall (summed over their workers in the census)
+    def _pressure(self):
+        """3. minders set pressure from last month's shortfall (summed over their workers in the census)."""
+        ms, census = self.minders, self.census_now
         grown = ms.n - len(census.minder_short)
         short = np.concatenate([census.minder_short, np.zeros(grown)])
         owed = np.concatenate([census.minder_owed, np.zeros(grown)])
-        kernels.set_pressure(M, short, owed, S)
+        kernels.set_pressure(ms.bundle, short, owed, self.settings)
         self._update(3)
-        self.clock.tick(3)
 
-        # 4-7. work, the remittance rule, side jobs, the send-home threat, the flows' totals (one pass; under a
-        # group quota the work is done first, as each camp's gross must be known)
+    def _work_and_pay(self):
+        """4-7. work, the remittance rule, side jobs, the send-home threat, the flows' totals (one pass; under a
+        group quota the work is done first, as each camp's gross must be known)."""
+        W, M, S, month, hosts = self.w, self.minders.bundle, self.settings, self.month_keys, self.hosts_now
         self.rows.n = self.n
-        totals = totals_bundle(H, ms.n, self.next_team, self.rows, self._full_remap())
-        C = camps.bundle
-        if group_quota:
+        self.totals = totals = totals_bundle(self.n_hosts, self.minders.n, self.next_team, self.rows, self._full_remap())
+        C = self.camps.bundle
+        if self.group_quota:
             C.gross[:] = 0.0
             C.due[:] = 0.0
             C.present[:] = False
             kernels.work_for_quota(W, M, C, hosts, month, S)
             C.due[:] = C.due + C.arrears  # the quota plus what the camp owes from earlier months
             kernels.camp_arrears(C)
-        n_sent = kernels.work_and_pay(W, M, C, hosts, month, S, totals)
+        self.n_sent = n_sent = kernels.work_and_pay(W, M, C, hosts, month, S, totals)
         self.pending_remap = NO_REMAP
         kernels.settle(W, C, month, S, totals.left_rows[:n_sent])
         self._update(7)
-        self.clock.tick(4, 7)
 
-        # 8-11. surveillance, escapes, deaths, contracts (one pass); then minders are punished, camps alarmed,
-        # and minders with nobody left go home
-        n_left = kernels.watch_die_return(W, M, hosts, month, S, totals, n_sent)
-        kernels.settle(W, C, month, S, totals.left_rows[n_sent:n_left])
+    def _watch_die_return(self):
+        """8-11. surveillance, escapes, deaths, contracts (one pass); then minders are punished, camps alarmed,
+        and minders with nobody left go home."""
+        W, ms, S, month, totals, n_sent = self.w, self.minders, self.settings, self.month_keys, self.totals, self.n_sent
+        self.n_left = n_left = kernels.watch_die_return(W, ms.bundle, self.hosts_now, month, S, totals, n_sent)
+        kernels.settle(W, self.camps.bundle, month, S, totals.left_rows[n_sent:n_left])
         escaped = totals.escaped_rows[: totals.counts[N_ESCAPED]]
         left, short, owed = totals.left, totals.minder_short, totals.minder_owed
         if len(escaped):
@@ -282,26 +289,30 @@ class ArrayModel:
             owed = np.bincount(remap, weights=owed, minlength=ms.n)
         m_status = ms.view("status")
         m_status[(m_status == M_ACTIVE) & (left == 0)] = M_LEFT
+        H = self.n_hosts
         self.carried = Census(active_by_host=totals.by_legal.sum(axis=0).astype(float), by_minder=left,
                               by_team=totals.by_team, minder_short=short, minder_owed=owed,
                               repatriated_idle=np.zeros(H, dtype=np.int64), remap=NO_REMAP, left_rows=NO_REMAP)
         self._update(11)
-        self.clock.tick(8, 11)
 
-        # 12. money moves home: the month's take per host (added in id order) and who carries cash home
+    def _money(self):
+        """12. money moves home: the month's take per host (added in id order) and who carries cash home."""
+        totals = self.totals
         take_by_host = totals.flows[FLOW_INDEX["take"]]
-        returning = totals.returning + census.repatriated_idle
-        delivered, interdicted, costs = self.state.send_money_home(take_by_host, returning.astype(float), lv)
-        self.clock.tick(12)
+        returning = totals.returning + self.census_now.repatriated_idle
+        self.moved = self.state.send_money_home(take_by_host, returning.astype(float), self.lv)
 
-        # 13. data are collected: what the month's leavers lost and were paid, added in id order
-        W = self.w
-        leavers = np.sort(np.concatenate([repatriated, totals.left_rows[:n_left]]))
+    def _collect(self):
+        """13. data are collected: what the month's leavers lost and were paid, added in id order."""
+        W, H, ms, totals, census, lv = self.w, self.n_hosts, self.minders, self.totals, self.census_now, self.lv
+        delivered, interdicted, costs = self.moved
+        n_before = self.n_before
+        leavers = np.sort(np.concatenate([self.repatriated, totals.left_rows[:self.n_left]]))
         forfeited, ledger_paid = np.zeros(H), np.zeros(H)
         kernels.leaver_sums(W, leavers, forfeited, ledger_paid)
         hosts_totals = HostTotals(
-            deployed=counts, repatriated_idle=census.repatriated_idle, escape_attempts=totals.attempts,
-            entry_bribes=entry_bribes, revenue_delivered=delivered, revenue_interdicted=interdicted,
+            deployed=self.counts, repatriated_idle=census.repatriated_idle, escape_attempts=totals.attempts,
+            entry_bribes=self.entry_bribes, revenue_delivered=delivered, revenue_interdicted=interdicted,
             transfer_costs=costs, plan=self.state.plans, forfeited=forfeited, ledger_paid=ledger_paid,
             minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
             deployed_by_legal=np.bincount(W.legal[n_before:].astype(np.int64) * H + W.host[n_before:],
@@ -312,7 +323,6 @@ class ArrayModel:
         self.state.count_short(totals.flows[FLOW_INDEX["short"]], totals.working)
         self._compact()
         self.month += 1
-        self.clock.tick(13)
 
     def _update(self, after: int):
         """The declared updates after this phase, for every worker still posted (sim/core/workers.py: Update)."""

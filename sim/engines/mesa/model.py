@@ -20,7 +20,7 @@ from ...core import rules
 from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
 from ...core.compiled import plain_function
 from ...core.params import Params, load_params, make_params, params_to_dict, value_at
-from ...core.phases import PhaseClock
+from ...core.phases import PhaseClock, run_month
 from ...core.policies import levers_for_month
 from ...core import workers
 from ...core.workers import STATUS_CODE
@@ -257,80 +257,98 @@ class OverseasLaborModel(mesa.Model):
 
     # ------------------------------------------------------------ the month
     def step(self):
-        """One month: the thirteen phases of the ODD, in order."""
+        """One month: the thirteen phases of the ODD, each a method named in sim/core/phases.py (PHASE_TABLE)."""
         self._reset_counters()
-        entry_before = self._next["worker"]
-        self.clock.start()
-        # 1. policies switch on or off
+        self._entry_before = self._next["worker"]
+        run_month(self, "mesa")
+
+    def _policies(self):
+        """1. policies switch on or off."""
         self.policy = levers_for_month(self.p, self.month)  # arrays, for the state
         self.levers = self.policy.as_lists()  # lists, for one agent at a time
-        self.clock.tick(1)
-        # 2. the state sets plans, repatriates under a mandate, deploys, picks channels
+
+    def _state(self):
+        """2. the state sets plans, repatriates under a mandate, deploys, picks channels."""
         self.state.set_plans()
         self.repatriated_now = self.state.repatriate()
         self.state.deploy()
         self.state.pick_channels()
         self.plans = self.state.plans.tolist()
-        working = [w for w in self.workers if w.active]
-        self.clock.tick(2)
-        # 3. minders set pressure from last month's shortfall
+        self.working = [w for w in self.workers if w.active]
+
+    def _pressure(self):
+        """3. minders set pressure from last month's shortfall."""
         for m in self.active_minders():
             m.set_pressure()
         self._update(3)
-        self.clock.tick(3)
-        # 4. workers work
-        for w in working:
+
+    def _work(self):
+        """4. workers work."""
+        for w in self.working:
             w.work()
-        self.clock.tick(4)
-        # 5. the remittance rule splits the gross (a group quota needs camp totals first)
+
+    def _remit(self):
+        """5. the remittance rule splits the gross (a group quota needs camp totals first)."""
         if self.p.remittance.rule == "group_quota":
-            self._camp_accounts(working)
-        for w in working:
+            self._camp_accounts(self.working)
+        for w in self.working:
             w.remit()
-        self.clock.tick(5)
-        # 6. side jobs; 7. the send-home threat
-        for w in working:
+
+    def _side_jobs(self):
+        """6. side jobs."""
+        for w in self.working:
             w.seek_side_job()
-        self.clock.tick(6)
-        for w in working:
+
+    def _threat(self):
+        """7. the send-home threat."""
+        for w in self.working:
             w.face_threat()
         self._update(7)
-        self.clock.tick(7)
-        # 8. surveillance: who intends to escape, who is reported
-        still = [w for w in working if w.active]
-        self.informants_in_team = Counter(w.team for w in still if w.informant)
-        for w in still:
+
+    def _surveillance(self):
+        """8. surveillance: who intends to escape, who is reported."""
+        self.still = [w for w in self.working if w.active]
+        self.informants_in_team = Counter(w.team for w in self.still if w.informant)
+        for w in self.still:
             w.consider_escape()
-        self.clock.tick(8)
-        # 9. escapes; afterwards, minders are punished and camps alarmed
-        for w in still:
+
+    def _escape(self):
+        """9. escapes; afterwards, minders are punished and camps alarmed."""
+        for w in self.still:
             w.attempt_escape()
         self._after_escapes()
-        self.clock.tick(9)
-        # 10. deaths; 11. contracts end
-        for w in [w for w in working if w.active]:
+
+    def _deaths(self):
+        """10. deaths."""
+        for w in [w for w in self.working if w.active]:
             w.face_hazards()
-        self.clock.tick(10)
-        for w in [w for w in working if w.active]:
+
+    def _contracts(self):
+        """11. contracts end."""
+        for w in [w for w in self.working if w.active]:
             w.finish_contract()
         for minder in self.active_minders():
             minder.check_unit()
         self._update(11)
-        self.clock.tick(11)
-        # 12. money moves home
+
+    def _money(self):
+        """12. money moves home."""
+        working = self.working
         take = np.array([w.take for w in working])
-        host = np.array([w.host for w in working], dtype=np.int64)
+        self.working_host = host = np.array([w.host for w in working], dtype=np.int64)
         n = len(self.host_names)
         take_by_host = np.bincount(host, weights=take, minlength=n)
         returning = np.bincount([w.host for w in working if w.status in ("completed", "repatriated")], minlength=n)
         # workers repatriated in phase 2 did not work, but they carry cash home too
         returning = returning + np.bincount([w.host for w in self.repatriated_now], minlength=n)
-        delivered, interdicted, costs = self.state.move_money(take_by_host, returning.astype(float))
-        self.clock.tick(12)
-        # 13. data are collected
-        self._collect(working, host, delivered, interdicted, costs, self._next["worker"] - entry_before)
+        self.moved = self.state.move_money(take_by_host, returning.astype(float))
+
+    def _collect_month(self):
+        """13. data are collected; leavers are deregistered."""
+        delivered, interdicted, costs = self.moved
+        self._collect(self.working, self.working_host, delivered, interdicted, costs,
+                      self._next["worker"] - self._entry_before)
         self._end_month()
-        self.clock.tick(13)
 
     def _update(self, after: int):
         """The fields declared with an update after this phase (sim/core/workers.py: Update): each worker still
