@@ -25,11 +25,7 @@ from .core.params import make_params, read_params_file
 from .engines import run
 from .engines.runner import check_engine
 from .explore.plan import resolve_params
-from .results.outcomes import OUTCOMES, outcomes_of
-
-DEFAULT_OUTCOMES = ("revenue_delivered_per_year", "state_take_per_worker_month", "worker_share_kept",
-                    "retained_per_worker_month", "net_gain_p50", "escapes_per_1000_worker_years",
-                    "deaths_per_10000_worker_years", "workers_active_mean")
+from .results.outcomes import DEFAULT_OUTCOMES, OUTCOMES, outcomes_of
 
 
 class _Runner:

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, small_overrides
 from sim import load_params, run
 from sim.cli import main
-from sim.explore.report import HEADLINE
+from sim.results.outcomes import REPORTED as HEADLINE
 
 NO_SANCTIONS, HISTORY = str(ROOT / "params" / "no_sanctions.toml"), str(ROOT / "params" / "history.toml")
 SCALE, REPLICATES = 0.004, 2

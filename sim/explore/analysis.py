@@ -29,7 +29,7 @@ from scipy.special import stdtrit  # the Student-t quantile scipy.stats.t.ppf co
 
 from ..common.errors import ExperimentError
 from ..common.formatting import number
-from ..results.outcomes import OUTCOMES
+from ..results.outcomes import CHANGES, HEADLINE, OUTCOMES
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -127,10 +127,9 @@ def posterior_summary(runs: pd.DataFrame, outcomes: list[str], reference: str, l
     return pd.DataFrame(rows)
 
 
-RANKED = {  # outcome: True if more is better for the ranking
-    "revenue_delivered_per_year": False,  # first = the largest cut in the state's revenue
-    "retained_per_worker_month": True,  # first = the workers keep the most per month worked
-}
+# the headline outcomes, each ranked the way its declaration says is better: True if more is better (first =
+# the largest cut in the state's revenue; first = the workers keep the most per month worked)
+RANKED = {o: OUTCOMES[o].better == "up" for o in HEADLINE}
 
 
 def rank_probabilities(runs: pd.DataFrame, reference: str, ranked: dict[str, bool] | None = None) -> pd.DataFrame:
@@ -183,6 +182,22 @@ def morris_indices(problem: dict, x: np.ndarray, y: np.ndarray, levels: int = 4,
                          "mu": si["mu"], "sigma": si["sigma"]})
 
 
+def _answer_formats(o) -> tuple:
+    """How the policy answers' table shows an outcome's level and its change (the format, the change's column
+    prefix, the change's format), from its unit, its command-line format and whether its change is in percent."""
+    if o.unit == "USD a year":
+        level = lambda v: f"{v / 1e6:,.0f}"  # noqa: E731 (in $M)
+    elif o.money:
+        level = lambda v: f"{v:,.0f}"  # noqa: E731
+    else:
+        level = (o.spec or "{:.2f}").format
+    if o.change_in_percent:
+        return level, "change_pct_", lambda v: f"{v:+.0f}%"
+    if o.money:
+        return level, "change_", lambda v: f"{v:+,.0f}"
+    return level, "change_", (o.spec or "{:.2f}").replace("{:", "{:+").format
+
+
 def answers_table(answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, str], reference: str,
                   scale: float = 1.0) -> str:
     """The policy answers (``policy_answers.csv``, ``ranks.csv``) as a Markdown table: per scenario, revenue and
@@ -198,19 +213,13 @@ def answers_table(answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, 
         div = scale if what == "" and OUTCOMES[o].total else 1.0
         return f"{fmt(x[f'{what}median'] / div)} [{fmt(x[f'{what}low'] / div)}, {fmt(x[f'{what}high'] / div)}]"
 
-    pct = lambda v: f"{v:+.0f}%"  # noqa: E731
-    cols = [("revenue_delivered_per_year", "revenue delivered, $M a year", lambda v: f"{v / 1e6:,.0f}", "change_pct_", pct),
-            ("retained_per_worker_month", "a worker keeps, $ per month worked", lambda v: f"{v:,.0f}", "change_pct_", pct),
-            ("net_gain_p50", "median net gain of a posting, $", lambda v: f"{v:,.0f}", "change_", lambda v: f"{v:+,.0f}"),
-            ("deaths_per_10000_worker_years", "deaths per 10,000 worker-years", lambda v: f"{v:.1f}", "change_", lambda v: f"{v:+.1f}"),
-            ("escapes_per_1000_worker_years", "escapes per 1,000 worker-years", lambda v: f"{v:.2f}", "change_", lambda v: f"{v:+.2f}")]
-    cols = [c for c in cols if c[0] in outcomes]
+    cols = [(o, OUTCOMES[o].heading or OUTCOMES[o].label, *_answer_formats(OUTCOMES[o])) for o in CHANGES if o in outcomes]
     head = ["scenario"]
     for _, title, _, _, _ in cols:
         head += [title, "change"]
-    ranked = r is not None and ("revenue_delivered_per_year" in outcomes)
+    ranked = r is not None and (HEADLINE[0] in outcomes)
     if ranked:
-        head += ["P(largest revenue cut)", "P(workers keep most)"]
+        head += [f"P({OUTCOMES[o].first or OUTCOMES[o].label})" for o in HEADLINE]
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for sc in dict.fromkeys(answers["scenario"]):
         row = [labels.get(sc, sc)]
@@ -218,7 +227,7 @@ def answers_table(answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, 
             row.append(cell(sc, o, "", fmt))
             row.append("" if sc == reference else cell(sc, o, what, cfmt))
         if ranked:
-            for o in ("revenue_delivered_per_year", "retained_per_worker_month"):
+            for o in HEADLINE:
                 row.append("" if sc == reference or (sc, o) not in r.index else f"{r.loc[(sc, o), 'p_first']:.0%}")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

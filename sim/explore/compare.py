@@ -18,10 +18,10 @@ import tomli_w
 
 from ..common import shipped
 from ..common.errors import ExperimentError, OlsimError
+from ..results.outcomes import COMPARED
 from .plan import Plan, plan_experiment
-from .report import HEADLINE
 
-COMPARE_OUTCOMES = [*HEADLINE, "worker_share_kept", "state_take_per_worker_month", "workers_active_mean"]
+COMPARE_OUTCOMES = list(COMPARED)  # the report's table and three more (declared in sim.results.outcomes)
 
 
 def _name(path: Path, taken: set[str]) -> str:

@@ -21,14 +21,8 @@ import pandas as pd
 
 from ..common.files import atomic_write
 from ..common.formatting import number, percent
-from ..results.outcomes import OUTCOMES
+from ..results.outcomes import HEADLINE, OUTCOMES, REPORTED
 from .analysis import CREDIBLE, ExperimentResult
-
-HEADLINE = [  # the brief's questions: what reaches the state, what workers keep, what happens to them
-    "revenue_delivered_per_year", "state_take_per_year", "retained_per_worker_month", "net_gain_p50",
-    "deaths_per_10000_worker_years", "escapes_per_1000_worker_years", "sent_home_per_1000_worker_years",
-]
-PERCENT_CHANGE = {"revenue_delivered_per_year", "state_take_per_year", "retained_per_worker_month"}
 
 
 # ------------------------------------------------------------------ the headline table
@@ -137,7 +131,7 @@ def _cells(t: pd.DataFrame, reference: str) -> dict[tuple[str, str], tuple[str, 
         level = f"{_fmt(o, r['level'])} [{_fmt(o, r['level_low'])}, {_fmt(o, r['level_high'])}]"
         if r["scenario"] == reference:
             change = "reference"
-        elif o in PERCENT_CHANGE and r["change_pct"] == r["change_pct"]:
+        elif OUTCOMES[o].change_in_percent and r["change_pct"] == r["change_pct"]:
             p = (lambda v: f"{v:+.0f}%" if v == v else "n/a")  # noqa: E731
             change = f"{p(r['change_pct'])} [{p(r['change_pct_low'])}, {p(r['change_pct_high'])}]"
         else:
@@ -226,7 +220,7 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
         key = "ST" if "ST" in sens else "mu_star"
         of = "change" if (sens["of"] == "change").any() else "level"
         for (sc, o), g in sens[sens["of"] == of].groupby(["scenario", "outcome"], sort=False):
-            if o not in ("revenue_delivered_per_year", "retained_per_worker_month"):
+            if o not in HEADLINE:
                 continue
             top = g.sort_values(key, ascending=False).head(4)
             what = OUTCOMES[o].label + (f" (its change from '{labels.get(result.reference, result.reference)}')" if of == "change" else "")
@@ -380,11 +374,11 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     descriptions = {s["name"]: s.get("description") or "" for s in result.manifest["experiment"]["scenarios"]}
     ref = result.reference
     table = headline(result)
-    table = table[table["outcome"].isin(HEADLINE)] if len(table) else table
+    table = table[table["outcome"].isin(REPORTED)] if len(table) else table
     policies = scenario_policies(result)
     pictures = figures(result) if draw else {k: folder / "plots" / f"{k}.png" for k in FIGURES
                                           if (folder / "plots" / f"{k}.png").exists()}
-    outcomes = [o for o in HEADLINE if o in set(table["outcome"])]
+    outcomes = [o for o in REPORTED if o in set(table["outcome"])]
     scenarios = list(dict.fromkeys(table["scenario"]))
     cells = _cells(table, ref)
     words = interval_words(result)

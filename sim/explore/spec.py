@@ -22,12 +22,7 @@ from pydantic import Field, model_validator
 
 from ..common.validation import Strict, suggest
 from ..core.distributions import KINDS, Distribution
-from ..results.outcomes import OUTCOMES
-
-DEFAULT_OUTCOMES = [
-    "revenue_delivered_per_year", "state_take_per_worker_month", "worker_share_kept", "retained_per_worker_month",
-    "net_gain_p50", "escapes_per_1000_worker_years", "deaths_per_10000_worker_years", "workers_active_mean",
-]
+from ..results.outcomes import DEFAULT_OUTCOMES, OUTCOMES  # noqa: F401 (DEFAULT_OUTCOMES: declared with the outcomes)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 

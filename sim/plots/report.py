@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ..results.outcomes import OUTCOMES
+from ..results.outcomes import CHANGES, OUTCOMES, REVENUE, WELFARE_AXES
 from .style import plt, save
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency. The reference is black.
@@ -49,10 +49,7 @@ def scale_note(scale: float) -> str:
 
 
 # ------------------------------------------------------------------ forest plot of the paired changes
-FOREST = [  # (outcome, in percent of the reference?)
-    ("revenue_delivered_per_year", True), ("retained_per_worker_month", True), ("net_gain_p50", False),
-    ("deaths_per_10000_worker_years", False), ("escapes_per_1000_worker_years", False),
-]
+FOREST = [(o, OUTCOMES[o].change_in_percent) for o in CHANGES]  # (outcome, in percent of the reference?)
 INK = "#0072B2"
 
 
@@ -104,7 +101,6 @@ def change_forest(table: pd.DataFrame, labels: dict[str, str], reference: str, i
 
 
 # ------------------------------------------------------------------ revenue against welfare
-WELFARE_AXES = ("retained_per_worker_month", "net_gain_p50", "net_gain_mean", "worker_share_kept")  # the first present
 def _point(ax, x, y, st, label, zorder=3):
     """One scenario: its marker at (x, y) = (mid, low, high) each, with thin translucent interval bars."""
     (xm, xl, xh), (ym, yl, yh) = x, y
@@ -125,9 +121,9 @@ def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interv
     scenarios = _order(table["scenario"], labels)
     have = set(table["outcome"])
     welfare = welfare or next((w for w in WELFARE_AXES if w in have), None)
-    if "revenue_delivered_per_year" not in have or welfare not in have or reference not in scenarios:
+    rev = REVENUE  # the x axis, left less for the state; the welfare axis up more for the workers
+    if rev not in have or welfare not in have or reference not in scenarios:
         return None
-    rev = "revenue_delivered_per_year"
     styles = scenario_styles(scenarios, reference)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(14, 5.6))
     ref_label = labels.get(reference, reference)

@@ -4,8 +4,15 @@ An `Outcome` has a name (the key in summaries, ``runs.parquet`` and
 experiment and targets files), a short label and a description for people, a
 unit, how it is computed from a run's tables, and, for the six patterns of
 the design brief, the calibration range the no-sanctions run should land in.
+Each also says which way is better (``better``: up, down or neither),
+whether it is one of the brief's two headline questions (``headline``:
+revenue delivered, what the worker keeps), whether an experiment measures it
+by default (``default``) and whether its change is shown in percent.
 The run summary, the experiments' outcomes, the calibration targets, the
-command line's table and the figures' labels all read this registry.
+command line's table, the rankings and the figures all read this registry:
+`HEADLINE`, `DEFAULT_OUTCOMES` and the selections shown together
+(`REPORTED`, `CHANGES`, `WELFARE`, ...) are declared here, and no other
+module writes an outcome's name (tests/test_architecture.py).
 """
 
 from __future__ import annotations
@@ -68,6 +75,9 @@ class RunTables:
         return float(np.percentile(self.left["net_gain"], q)) if len(self.left) else math.nan
 
 
+BETTER = ("up", "down", "neither")  # which way an outcome moves when the sanctions do what they are for
+
+
 @dataclass(frozen=True)
 class Outcome:
     name: str
@@ -78,6 +88,20 @@ class Outcome:
     target: tuple[float, float] | None = None  # the design brief's calibration range (no sanctions)
     spec: str | None = None  # how the command line shows it ("{:.2f}"); money and shares have their own
     reported: str | None = None  # a magnitude the seed article reports, to compare with (not fitted)
+    # better "up" (the workers keep more), "down" (less reaches the state, fewer die) or "neither" (more escapes
+    # or more workers abroad are not better or worse in themselves): the rankings and the figures' "better" read it
+    better: str = "neither"
+    headline: bool = False  # one of the brief's two questions: what reaches the state, what the worker keeps
+    default: bool = False  # measured by an experiment whose file names no outcomes (DEFAULT_OUTCOMES)
+    change_in_percent: bool = False  # a change from the reference is shown in percent of it (a level that scales)
+    heading: str = ""  # its column in the policy answers' table, with its unit (default: the label)
+    first: str = ""  # a headline outcome: what ranking first on it means ("largest revenue cut")
+
+    def __post_init__(self):
+        if self.better not in BETTER:
+            raise ValueError(f"outcome {self.name}: better must be one of {', '.join(BETTER)} (got {self.better!r})")
+        if self.headline and self.better == "neither":
+            raise ValueError(f"outcome {self.name}: a headline outcome is ranked, so it needs a better direction")
 
     @property
     def money(self) -> bool:
@@ -126,60 +150,98 @@ def _hours(r: RunTables) -> float:
 
 _ALL = [
     Outcome("revenue_delivered_per_year", "revenue delivered per year", "revenue that reaches the state, USD a year",
-            "USD a year", lambda r: r.per_year("revenue_delivered")),
+            "USD a year", lambda r: r.per_year("revenue_delivered"),
+            better="down", headline=True, default=True, change_in_percent=True,
+            heading="revenue delivered, $M a year", first="largest revenue cut"),
     Outcome("state_take_per_year", "state take per year",
             "what the state takes from the workers, USD a year (before losses on the way home)", "USD a year",
-            lambda r: r.per_year("state_take")),
+            lambda r: r.per_year("state_take"),
+            better="down", change_in_percent=True),
     Outcome("revenue_interdicted_per_year", "revenue seized per year", "revenue seized on the way home, USD a year",
             "USD a year", lambda r: r.per_year("revenue_interdicted")),
     Outcome("state_take_per_worker_month", "state take per worker-month", "state take per worker-month, USD", "USD",
-            lambda r: r.per_worker_month("state_take"), target=(190.0, 830.0), spec="${:,.0f}"),
+            lambda r: r.per_worker_month("state_take"), target=(190.0, 830.0), spec="${:,.0f}",
+            better="down", default=True),
     Outcome("worker_share_kept", "share of earnings the worker keeps", "share of gross earnings the worker keeps",
-            "share", _earned_share, target=(0.10, 0.35)),
+            "share", _earned_share, target=(0.10, 0.35),
+            better="up", default=True),
     Outcome("retained_per_worker_month", "kept per month worked", "what a worker keeps per month worked, USD", "USD",
-            lambda r: r.per_worker_month("worker_retained"), spec="${:,.0f}"),
+            lambda r: r.per_worker_month("worker_retained"), spec="${:,.0f}",
+            better="up", headline=True, default=True, change_in_percent=True,
+            heading="a worker keeps, $ per month worked", first="workers keep most"),
     Outcome("net_gain_mean", "mean net gain of a posting",
             "mean net gain of a worker over his posting (kept, less ledger forfeited, less entry bribe), USD", "USD",
-            lambda r: float(r.w["net_gain"].mean()) if len(r.w) else math.nan),
+            lambda r: float(r.w["net_gain"].mean()) if len(r.w) else math.nan,
+            better="up"),
     Outcome("net_gain_p10", "net gain, 10th percentile", "10th percentile of net gain of workers who left, USD", "USD",
-            lambda r: r.net_gain(10)),
+            lambda r: r.net_gain(10),
+            better="up"),
     Outcome("net_gain_p50", "median net gain of a posting", "median net gain of workers who left, USD", "USD",
-            lambda r: r.net_gain(50)),
+            lambda r: r.net_gain(50),
+            better="up", default=True, heading="median net gain of a posting, $"),
     Outcome("net_gain_p90", "net gain, 90th percentile", "90th percentile of net gain of workers who left, USD", "USD",
-            lambda r: r.net_gain(90)),
+            lambda r: r.net_gain(90),
+            better="up"),
     Outcome("share_zero_retained_mean", "share keeping nothing", "mean monthly share of workers who keep nothing", "share",
-            lambda r: r.monthly_mean("share_zero_retained")),
+            lambda r: r.monthly_mean("share_zero_retained"),
+            better="down"),
     Outcome("hours_mean", "mean hours per day", "mean hours per day", "hours a day", _hours, target=(12.0, 16.0),
-            spec="{:.1f}"),
+            spec="{:.1f}",
+            better="down"),
     Outcome("escapes_per_1000_worker_years", "escapes per 1,000 worker-years", "successful escapes per 1,000 worker-years",
-            "per 1,000 worker-years", lambda r: r.rate("escaped", 1000), target=(0.5, 5.0), spec="{:.2f}"),
+            "per 1,000 worker-years", lambda r: r.rate("escaped", 1000), target=(0.5, 5.0), spec="{:.2f}",
+            default=True),
     Outcome("caught_per_1000_worker_years", "caught per 1,000 worker-years", "caught escaping per 1,000 worker-years",
-            "per 1,000 worker-years", lambda r: r.rate("caught", 1000), spec="{:.2f}"),
+            "per 1,000 worker-years", lambda r: r.rate("caught", 1000), spec="{:.2f}",
+            better="down"),
     Outcome("deaths_per_10000_worker_years", "deaths per 10,000 worker-years", "deaths per 10,000 worker-years",
-            "per 10,000 worker-years", lambda r: r.rate("deaths", 10000), target=(10.0, 25.0), spec="{:.1f}"),
+            "per 10,000 worker-years", lambda r: r.rate("deaths", 10000), target=(10.0, 25.0), spec="{:.1f}",
+            better="down", default=True),
     Outcome("sent_home_per_1000_worker_years", "sent home per 1,000 worker-years", "sent home per 1,000 worker-years",
             "per 1,000 worker-years", lambda r: r.rate("sent_home", 1000), spec="{:.2f}"),
     Outcome("entry_bribe_median", "median entry bribe", "median entry bribe, USD", "USD",
             lambda r: float(r.w["entry_bribe"].median()) if len(r.w) else math.nan, target=(100.0, 3000.0),
-            spec="${:,.0f}"),
+            spec="${:,.0f}",
+            better="down"),
     Outcome("workers_active_mean", "mean workers abroad", "mean workers abroad", "workers",
-            lambda r: r.monthly_mean("workers_active")),
+            lambda r: r.monthly_mean("workers_active"),
+            default=True),
     Outcome("workers_final", "workers abroad at the end", "workers abroad at the end", "workers",
             lambda r: int(r.m["workers_active"].iloc[-1]) if r.months else 0),
     # the seed article's magnitudes (NYT 2015 and the testimonies it cites), reported beside the model, not fitted
     Outcome("kept_share_of_promised", "kept, share of the promised pay",
             "what workers kept as a share of the pay they were promised (each host's promised_wage, else its wage)",
-            "share", _kept_of_promised, reported="~10% of promised pay, or nothing; NYT 2015"),
+            "share", _kept_of_promised, reported="~10% of promised pay, or nothing; NYT 2015",
+            better="up"),
     Outcome("russia_kept_per_day", "kept per day in Russia", "what a worker in Russia keeps per day (30 a month), USD",
             "USD", lambda r: r.host_per_worker_month("russia", "worker_retained") / 30.0, spec="${:,.2f}",
-            reported="$5.30 a day, a logger, locals $30; NYT 2015"),
+            reported="$5.30 a day, a logger, locals $30; NYT 2015",
+            better="up"),
     Outcome("share_received_under_160", "completers taking home $160 or less",
             "share of workers who completed their contract and took home $160 or less (kept less forfeited)", "share",
-            lambda r: _received_under(r, 160.0), reported="$160 in three years, for some; NYT 2015"),
+            lambda r: _received_under(r, 160.0), reported="$160 in three years, for some; NYT 2015",
+            better="down"),
     Outcome("retained_median_mean", "median kept in a month", "the month's median kept by a worker, averaged over months, USD",
-            "USD", lambda r: r.monthly_mean("retained_median")),
+            "USD", lambda r: r.monthly_mean("retained_median"),
+            better="up"),
 ]
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in _ALL}
+# the brief's two questions (ranked, the trade-off figure's axes): what reaches the state, what the worker keeps
+HEADLINE = tuple(o.name for o in _ALL if o.headline)
+REVENUE, KEPT = HEADLINE
+# an experiment's outcomes when its file names none (experiments, EMA)
+DEFAULT_OUTCOMES = tuple(o.name for o in _ALL if o.default)
+# the outcomes shown together, each selection in its reading order (named here, so no other module names one)
+REPORTED = (REVENUE, "state_take_per_year", KEPT, "net_gain_p50", "deaths_per_10000_worker_years",
+            "escapes_per_1000_worker_years", "sent_home_per_1000_worker_years")  # the report's headline table
+COMPARED = (*REPORTED, "worker_share_kept", "state_take_per_worker_month", "workers_active_mean")  # olsim compare
+CHANGES = tuple(o for o in REPORTED if o not in ("state_take_per_year", "sent_home_per_1000_worker_years"))  # forest, answers
+WELFARE = (KEPT, "net_gain_p50", "worker_share_kept", "deaths_per_10000_worker_years",
+           "escapes_per_1000_worker_years")  # the workers' welfare under the sanctions' prior and posterior
+WELFARE_AXES = (KEPT, "net_gain_p50", "net_gain_mean", "worker_share_kept")  # the trade-off's welfare axis: the first present
+RUN_SUMMARY = (REVENUE, "state_take_per_year", "state_take_per_worker_month", "worker_share_kept", "hours_mean",
+               "escapes_per_1000_worker_years", "caught_per_1000_worker_years", "deaths_per_10000_worker_years",
+               "sent_home_per_1000_worker_years", "entry_bribe_median")  # olsim run's table
 # the calibration targets of the design brief (model.md), no-sanctions scenario
 BRIEF_TARGETS = {o.name: o.target for o in _ALL if o.target is not None}
 
