@@ -4,7 +4,7 @@
     python benchmarks/mutation.py --max-children 2 --show
     python benchmarks/mutation.py --report-only    # the table of the last run again
 
-Mutates ``sim/core/rules.py``, ``sim/core/policies.py``, ``sim/core/state_books.py`` and
+Mutates the rulebook (``sim/core/rules/``), ``sim/core/policies.py``, ``sim/core/state_books.py`` and
 ``sim/results/tables.py`` with mutmut 3.2 and runs a fast subset of the tests (``TESTS`` below) against each
 mutant, then prints, per module, the mutants, how many the tests killed, how many survived, the rest (timeouts,
 mutants no selected test reaches, not checked), the score (killed / mutants) and the survivors.
@@ -49,7 +49,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / "build" / "mutation" / "sim"  # named like the package: mutmut 3.2 then mutates ./sim
-MUTATED = ("sim/core/rules.py", "sim/core/policies.py", "sim/core/state_books.py", "sim/results/tables.py",
+MUTATED = ("sim/core/rules/common.py", "sim/core/rules/worker.py", "sim/core/rules/minder.py",
+           "sim/core/rules/money.py", "sim/core/rules/state.py", "sim/core/policies.py", "sim/core/state_books.py", "sim/results/tables.py",
            "sim/results/columns.py")
 # fast tests that reach the core directly (each mutant runs only the ones that call the mutated function, fastest
 # first); no simulation: with the JIT off even a small run takes seconds, and each mutant would pay for it

@@ -1,5 +1,5 @@
 """Adding a worker field that one rule reads and writes touches three files: its declaration
-(sim/core/workers.py), its rule (sim/core/rules.py) and a test. This test makes exactly those two edits to a copy
+(sim/core/workers.py), its rule (sim/core/rules/worker.py) and a test. This test makes exactly those two edits to a copy
 of the package, as text, and runs both engines from the copy: the field is a column of the array engine, an
 attribute of the mesa worker, updated by its rule in both, and the engines stay docked to the last bit."""
 
@@ -53,7 +53,7 @@ def test_a_field_with_its_rule_needs_only_its_declaration_and_its_rule(tmp_path)
     anchor = "    # the month's flows, set afresh for every worker who works"
     assert anchor in text
     fields.write_text(text.replace(anchor, DECLARATION + anchor))
-    rules = copy / "sim" / "core" / "rules.py"
+    rules = copy / "sim" / "core" / "rules" / "worker.py"
     rules.write_text(rules.read_text() + RULE)
     env = {**os.environ, "PYTHONPATH": str(copy), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True,

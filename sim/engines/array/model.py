@@ -2,7 +2,7 @@
 
 Every phase of `OverseasLaborModel.step` (sim/engines/mesa/model.py) has its
 counterpart in `ArrayModel.step`, calling the same rule functions
-(sim/core/rules.py) inside compiled loops over workers (kernels.py), the same state's books
+(sim/core/rules/) inside compiled loops over workers (kernels.py), the same state's books
 (sim/core/state_books.py), the same policy levers (sim/core/policies.py) and
 the same counter-based draws (sim/core/draws.py), keyed by the same worker and
 minder ids.

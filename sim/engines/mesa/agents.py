@@ -2,7 +2,7 @@
 
 Each phase of the month (see model.py) is one method here, and reads like the
 sentence in docs/ODD.md that describes it. The equations themselves live in
-sim/core/rules.py (called here as plain Python, `rules.plain`; the array engine calls the same functions
+sim/core/rules/ (called here as plain Python, `rules.plain`; the array engine calls the same functions
 compiled), shared with the array engine. Every random number is
 ``self.model.draw(decision, id)``: a pure function of (seed, decision, month,
 id), so the order in which agents act never matters.

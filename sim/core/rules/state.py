@@ -1,0 +1,126 @@
+"""The state's rules (one agent; arrays over hosts): plans, deployments and where workers may go, filling camps and units, repatriation under a mandate (phase 2)."""
+
+from __future__ import annotations
+
+
+import numpy as np
+
+from ..compiled import rule
+
+
+def next_plans(plans: np.ndarray, initial: np.ndarray, delivered_last: float, target: float, raise_: float, cap: float,
+               short_share=0.0, reach=1.0, cut=0.0, floor=1.0) -> np.ndarray:
+    """Raise every plan while delivered revenue falls short of the target, up to ``cap`` x the initial plan;
+    but where more than ``reach`` of a host's workers fell short of the plan last month, lower it by ``cut``
+    instead, down to ``floor`` x the initial plan (never below the plan it has if that is lower)."""
+    raised = np.minimum(plans * (1.0 + raise_), initial * cap) if delivered_last < target else plans.copy()
+    lowered = np.maximum(plans * (1.0 - cut), np.minimum(initial * floor, plans))
+    return np.where(np.asarray(short_share) > reach, lowered, raised)
+
+
+def reachable_share(ban, evasion, repatriation, repatriation_evasion):
+    """Share of a host's market the state can still post workers to: a permit ban closes its compliance's
+    share, a mandate likewise, and a share of each closed part stays open through evasion (visas, other status)."""
+    return (1.0 - ban * (1.0 - evasion)) * (1.0 - repatriation * (1.0 - repatriation_evasion))
+
+
+def legal_thresholds(ban, evasion, repatriation, repatriation_evasion, routes):
+    """Per host, the thresholds a posting's uniform draw is compared with to pick his legal status
+    (`new_worker_attributes`): permit below the first, student below the second, tourist below the third,
+    other above. Postings get a permit in the part of the market neither a ban nor a mandate closes; the
+    rest arrive by the host's evasion routes (``routes``: hosts x 3 shares of student, tourist, other)."""
+    reach = reachable_share(ban, evasion, repatriation, repatriation_evasion)
+    open_ = (1.0 - ban) * (1.0 - repatriation)
+    permit = np.where(reach > 0, open_ / np.where(reach > 0, reach, 1.0), 1.0)
+    routes = np.asarray(routes, dtype=float)
+    routes = routes / routes.sum(axis=1, keepdims=True)
+    student = permit + (1.0 - permit) * routes[:, 0]
+    tourist = student + (1.0 - permit) * routes[:, 1]
+    return np.stack([permit, student, np.where(routes[:, 2] > 0, tourist, 1.0)], axis=1)
+
+
+def deployments(target, active, ban, evasion, repatriation, shift_share, target_cap, repatriation_evasion=0.0,
+                flow=0.0):
+    """New workers per host this month, and how the state re-allocates its targets.
+
+    A host's compliance with a permit ban or a repatriation mandate closes
+    that share of its market to new workers; of each closed share, a share
+    (``evasion``, ``repatriation_evasion``) stays reachable on visas or another
+    status (`reachable_share`). With ``flow`` 0 the state fills each host up to
+    what is reachable of its target (a cap on the stock); with ``flow`` 1 it
+    fills the reachable share of each host's vacancies (target - active) every
+    month (a brake on the flow); in between, ``target x reach - active x (1 -
+    flow x (1 - reach))``; whole workers, rounded down. Each month it also moves a share ``shift_share`` of the
+    posts it has lost to hosts more reachable than the one that closed them,
+    in proportion to their target times how much more reachable they are,
+    and no host's target beyond ``target_cap``; with equal compliance
+    everywhere nothing moves. Returns (counts, change of each host's target).
+    """
+    target = np.asarray(target, dtype=float)
+    reachable = reachable_share(ban, evasion, repatriation, repatriation_evasion)
+    counted = np.asarray(active, dtype=float) * (1.0 - flow * (1.0 - reachable))  # flow 0: every worker counts
+    counts = np.floor(np.maximum(target * reachable - counted, 0.0) + 1e-9).astype(np.int64)
+    room = np.maximum(np.asarray(target_cap, dtype=float) - target, 0.0)
+    lost = target * (1.0 - reachable)
+    gain = np.maximum(reachable[None, :] - reachable[:, None], 0.0) * (target * (room > 0))[None, :]  # row host -> column host
+    rows = gain.sum(axis=1)
+    has_dest = rows > 0
+    share = np.where(has_dest[:, None], gain / np.where(has_dest, rows, 1.0)[:, None], 0.0)
+    flows = (shift_share * lost * has_dest)[:, None] * share
+    arriving = flows.sum(axis=0)
+    scale = np.where(arriving > room, room / np.where(arriving > 0, arriving, 1.0), 1.0)
+    flows = flows * scale[None, :]
+    return counts, flows.sum(axis=0) - flows.sum(axis=1)
+
+
+def fill_units(n: int, open_camps, camp_size: int) -> list:
+    """Split n newcomers over the units (camps, minders, teams) that have room, in id
+    order (``open_camps``: (id, room) pairs), then over new units of ``camp_size``
+    (the unit's size). Returns (id or None for a new unit, how many) chunks."""
+    chunks, left = [], int(n)
+    for camp_id, room in open_camps:
+        if left == 0:
+            break
+        k = min(int(room), left)
+        if k > 0:
+            chunks.append((camp_id, k))
+            left -= k
+    while left > 0:
+        k = min(camp_size, left)
+        chunks.append((None, k))
+        left -= k
+    return chunks
+
+
+def repatriation_prob(compliance, total_months, months_left):
+    """Monthly chance a minder's unit is sent home under a mandate.
+
+    A constant hazard leaves a share (1 - compliance) by the deadline. At
+    full compliance that hazard would be 1 at once, so instead 1/(months
+    left) of those remaining go each month, and none are left at the deadline.
+    """
+    c = np.asarray(compliance, dtype=float)
+    partial = 1.0 - (1.0 - np.minimum(c, 1.0)) ** (1.0 / max(total_months, 1))
+    return np.where(c >= 1.0, 1.0 / max(months_left, 1), partial)
+
+
+def monthly_chance(yearly):
+    """The monthly chance that gives a yearly chance ``yearly`` over twelve months."""
+    return 1.0 - (1.0 - min(float(yearly), 1.0)) ** (1.0 / 12.0)
+
+
+@rule
+def repatriation_fate(legal, u, u_relabel, u_route, permit_hazard, detect_student, detect_tourist, detect_other,
+                      evasion, cut_student, cut_tourist):
+    """Phase 2 under a mandate, for one worker: his legal status after this month's enforcement, or 4 if he is
+    sent home. A permit holder is sent home with chance ``permit_hazard``, unless (chance ``evasion``) he is
+    relabelled instead: student if ``u_route < cut_student``, tourist if below ``cut_tourist``, else other.
+    A worker on a visa or another status is sent home when found (his status's monthly detection chance)."""
+    if legal == 0:
+        if u < permit_hazard:
+            if u_relabel < evasion:
+                return 1 if u_route < cut_student else (2 if u_route < cut_tourist else 3)
+            return 4
+        return 0
+    detect = detect_student if legal == 1 else (detect_tourist if legal == 2 else detect_other)
+    return 4 if u < detect else legal
