@@ -329,7 +329,7 @@ def cmd_calibrate(args) -> int:
 
 def _calibrate_sanctions(args, path) -> int:
     """The sanctions era by ABC-SMC (docs/ODD.md 8.7): generations saved in --out; --resume continues them."""
-    from .calibration.no_sanctions.pipeline import Folder
+    from .calibration.folder import Folder
     from .calibration.sanctions.targets import load_sanctions_targets
     from .calibration.sanctions.fit import priors
     from .calibration.sanctions.pipeline import calibrate_sanctions

@@ -94,6 +94,23 @@ def test_layers_import_only_lower_layers():
     assert not bad, "\n".join(bad)
 
 
+def test_calibrations_do_not_import_each_other():
+    """Each calibration (a subpackage of sim.calibration) uses the shared modules at the package level, never
+    another calibration's: what two of them need lives beside them."""
+    rooms = {n.split(".")[2] for n in MODULES if n.startswith("sim.calibration.") and is_package(".".join(n.split(".")[:3]))}
+    assert {"no_sanctions", "sanctions"} <= rooms
+    bad = []
+    for name in MODULES:
+        parts = name.split(".")
+        if len(parts) < 3 or parts[1] != "calibration" or parts[2] not in rooms:
+            continue
+        for target, _, line in imports_of(name):
+            t = target.split(".")
+            if len(t) > 2 and t[1] == "calibration" and t[2] in rooms and t[2] != parts[2]:
+                bad.append(f"{name}:{line} imports {target} (another calibration's; move what both need up to sim.calibration)")
+    assert not bad, "\n".join(bad)
+
+
 def test_no_import_cycles():
     graph = {name: {t for t, _, _ in imports_of(name) if t in MODULES and t != name} for name in MODULES}
     cycles, state = [], {}

@@ -31,7 +31,8 @@ The package holds one subpackage per calibration and, beside them, what both use
 - ``targets`` (a targets file's schema: target ranges, priors, validation
   facts), ``measures`` (positions in ranges, the facts' measures), ``smc``
   (the ABC-SMC algorithm, model-free), ``validate`` (``python -m
-  sim.calibration.validate``: the validation facts on any scenarios);
+  sim.calibration.validate``: the validation facts on any scenarios),
+  ``folder`` (a calibration's folder, the calibrated file's marker);
 - ``no_sanctions/``: this calibration (``search`` -> ``pipeline`` -> ``report``);
 - ``sanctions/``: the sanctions era by ABC-SMC (``targets`` -> ``fit`` ->
   ``pipeline`` -> ``report``; ``olsim calibrate params/targets_sanctions.toml``).

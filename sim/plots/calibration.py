@@ -78,7 +78,7 @@ def posterior_figure(cal, path: Path) -> Path:
     acc = sets["accepted"].to_numpy(bool)
     for ax, name in zip(axes, names):
         v = sets[name].to_numpy(float)
-        lognorm = cal.targets.spec.parameters[name].distribution == "lognormal"
+        lognorm = cal.targets.spec.parameters[name].kind.log  # a lognormal prior: log bins
         bins = np.geomspace(v.min(), v.max(), 21) if lognorm and v.min() > 0 else np.linspace(v.min(), v.max(), 21)
         ax.hist(v, bins=bins, color="0.8", density=True, label="prior (all sets)")
         if acc.sum():

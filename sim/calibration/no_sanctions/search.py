@@ -11,13 +11,13 @@ import pandas as pd
 from ...core.params import make_params, read_params_file
 from ...core.params_toml import params_toml
 from ...explore.plan import expand_uncertainties, resolve_params
-from ...results.outcomes import OUTCOMES
+from ...results.outcomes import CALIBRATION_WELFARE, OUTCOMES
+from ..folder import MARKER
 from ..measures import distance, position
 from ..targets import ROOT, Targets, TargetsFile, matches
 
-MARKER = "Written by `olsim calibrate`"  # first line of a calibrated parameter file: it may be rewritten
 MIN_ACCEPTED = 20  # accepted sets needed before a 5-95% spread (and a verdict) means anything
-WELFARE = ["retained_per_worker_month", "net_gain_p50", "revenue_delivered_per_year"]  # reported, not targeted
+WELFARE = list(CALIBRATION_WELFARE)  # reported, not targeted
 
 
 def _priors_as_uncertainties(spec: TargetsFile) -> dict:
@@ -151,11 +151,6 @@ def calibrated_toml(targets: Targets, analysis: Analysis, params, overrides: dic
               f"its prior, its source and the spread of the accepted sets; see docs/ODD.md, 'Calibration'.")
     params = params.model_copy(update={"description": f"Calibrated: {targets.spec.scenario} with the searched parameters fitted to {name}"})
     return params_toml(params, header=header, notes=notes)
-
-
-def round_value(v):
-    """Four significant figures: the file reads plainly, and the check runs the rounded values."""
-    return float(f"{v:.4g}") if isinstance(v, float) else v
 
 
 def plain(v):

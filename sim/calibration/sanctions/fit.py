@@ -22,13 +22,14 @@ import pandas as pd
 from ...common.errors import ExperimentError
 from ...common.files import atomic_write
 from ...explore.plan import expand_uncertainties, plan_experiment, resolve_params
-from ...explore.runner import run_experiment
-from ..measures import measure
-from .targets import SanctionsTargets, distance, unit_miss
 from ...explore.posterior import Posterior, weighted_quantile, write_posterior
+from ...explore.runner import run_experiment
+from ...results.outcomes import REVENUE
+from ..folder import MARKER, round_value
+from ..measures import measure
 from ..smc import Marginal, Population, abc_smc
-from ..no_sanctions.search import MARKER
 from ..targets import ROOT, Prior, load_targets, matches
+from .targets import SanctionsTargets, distance, unit_miss
 
 
 def priors(targets: SanctionsTargets) -> dict[str, Prior]:
@@ -58,7 +59,7 @@ class Simulator:
             scenarios.append({"name": f"p{i:05d}", "overrides": expand_uncertainties(values, self.resolved, self.prior)})
         return {"name": f"smc-g{generation:02d}-b{batch:02d}", "base": str(self.t.scenario_path.resolve()),
                 "engine": "array", "seed": s.seed, "replicates": s.replicates, "scale": s.scale, "hosts": True,
-                "outcomes": ["revenue_delivered_per_year"], "scenarios": scenarios}
+                "outcomes": [REVENUE], "scenarios": scenarios}  # any one: the fit reads the per-host tables
 
     def __call__(self, theta: np.ndarray, generation: int, batch: int) -> np.ndarray:
         out = self.folder / "batches" / f"g{generation:02d}-b{batch:02d}"
@@ -205,7 +206,6 @@ def calibrated_scenario_toml(targets: SanctionsTargets, post: Posterior, prior: 
 
     from ...core.params import make_params
     from ...core.params_toml import params_toml
-    from ..no_sanctions.search import round_value
 
     i = central_particle(post, prior)
     values = {k: round_value(float(post.frame[k].iloc[i])) for k in post.names}

@@ -14,10 +14,10 @@ import pandas as pd
 
 from ...common.files import atomic_write
 from ...explore.posterior import read_posterior
-from ..no_sanctions.pipeline import check_calibration_output
-from .targets import SanctionsTargets
-from .fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors, write_prior_file
+from ..folder import check_calibration_output
 from ..targets import ROOT
+from .fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors, write_prior_file
+from .targets import SanctionsTargets
 
 
 @dataclass
