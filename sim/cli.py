@@ -120,15 +120,10 @@ def _reason(error: OSError, out: Path) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
-SUMMARY_ROWS = ("revenue_delivered_per_year", "state_take_per_year", "state_take_per_worker_month", "worker_share_kept",
-                "hours_mean", "escapes_per_1000_worker_years", "caught_per_1000_worker_years",
-                "deaths_per_10000_worker_years", "sent_home_per_1000_worker_years", "entry_bribe_median")
-
-
 def summary_table(summary: dict) -> str:
     """The run's headline outcomes (labels and formats from the outcome registry), with the brief's targets."""
     from .common.formatting import format_money
-    from .results.outcomes import OUTCOMES
+    from .results.outcomes import NET_GAIN_QUANTILES, OUTCOMES, RUN_SUMMARY, WORKERS_AT_END
 
     cal = summary["calibration"]
 
@@ -140,13 +135,13 @@ def summary_table(summary: dict) -> str:
         fmt = OUTCOMES[key].format
         return f"  ({mark} target {fmt(c['low'])} to {fmt(c['high'])})"
 
-    rows = [(OUTCOMES[k].label, OUTCOMES[k].format(summary[k]), check(k)) for k in SUMMARY_ROWS]
+    rows = [(OUTCOMES[k].label, OUTCOMES[k].format(summary[k]), check(k)) for k in RUN_SUMMARY]
     # the seed article's magnitudes, beside what it reported (not fitted)
     rows += [(o.label, o.format(summary[k]), f"  (reported: {o.reported})") for k, o in OUTCOMES.items() if o.reported]
     rows += [
         ("net gain per worker p10 / median / p90",
-         " / ".join(format_money(summary[f"net_gain_p{q}"]) for q in (10, 50, 90)), ""),
-        ("workers at start / end", f"{summary['workers_initial']:,} / {summary['workers_final']:,}", ""),
+         " / ".join(format_money(summary[k]) for k in NET_GAIN_QUANTILES), ""),
+        ("workers at start / end", f"{summary['workers_initial']:,} / {summary[WORKERS_AT_END]:,}", ""),
     ]
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"  {name:<{width}}  {value}{note}" for name, value, note in rows)

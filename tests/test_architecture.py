@@ -217,3 +217,67 @@ def test_random_decisions_are_named_once():
                         or (fn in calls and any(isinstance(a, ast.JoinedStr) for a in node.args)):
                     offenders.append(f"{name}:{node.lineno} {fn}(...) with a decision typed as a string")
     assert not offenders, "\n".join(offenders)
+
+
+def _string_constants(path: Path) -> list[tuple[str, int]]:
+    """The string constants of a module that are not docstrings (the first statement of a module, class or
+    function), with their lines; comments are not in the tree at all."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    return [(n.value, n.lineno) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+
+
+def declared_names() -> dict[str, tuple[str, Path]]:
+    """Every policy kind and outcome name: what it is and the module that declares it. A name that is also a
+    column of the run's tables or a policy lever (``hours_mean`` the outcome and the monthly column,
+    ``direct_wages`` the kind and the lever) is not necessarily the kind or the outcome as a string, so it is
+    left out."""
+    from dataclasses import fields
+
+    from sim.core.policies import POLICY_CLASSES, Levers
+    from sim.results import columns
+    from sim.results.outcomes import OUTCOMES
+
+    other = {c.name for c in columns.COLUMNS} | {f.name for f in fields(Levers)}
+    names = {k: ("policy kind", SIM / "core" / "policies.py") for k in POLICY_CLASSES}
+    names.update({k: ("outcome", SIM / "results" / "outcomes.py") for k in OUTCOMES})
+    return {k: v for k, v in names.items() if k not in other}
+
+
+def literal_names(paths) -> list[str]:
+    names = declared_names()
+    found = []
+    for path in paths:
+        for value, line in _string_constants(path):
+            if value in names and names[value][1] != path:
+                found.append(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line}: the "
+                             f"{names[value][0]} {value!r} written as a string (use its declaration in "
+                             f"{names[value][1].relative_to(ROOT)})")
+    return found
+
+
+def test_policy_kinds_and_outcomes_are_named_only_where_declared():
+    """A policy kind is named only in sim/core/policies.py, an outcome only in sim/results/outcomes.py: the other
+    modules read them from POLICY_CLASSES (a kind's class says what it is, e.g. `is_sanction`) and from the
+    outcome registry (HEADLINE, DEFAULT_OUTCOMES, REPORTED, ..., each outcome's `better`)."""
+    names = declared_names()
+    assert len(names) >= 25 and {"border_closure", "revenue_delivered_per_year", "retained_per_worker_month"} <= set(names)
+    found = literal_names(sorted(SIM.rglob("*.py")))
+    assert not found, "\n".join(found)
+
+
+def test_the_name_check_finds_a_literal(tmp_path):
+    """The check above would fail on a kind or an outcome written as a string outside its declaring module, and
+    not on a docstring that mentions one."""
+    path = tmp_path / "module.py"
+    path.write_text('"""Mentions border_closure and revenue_delivered_per_year."""\n'
+                    'def f(p):\n    """retained_per_worker_month, in words."""\n'
+                    '    return p["kind"] == "border_closure" or "net_gain_p50"  # a comment: worker_share_kept\n')
+    found = " ".join(literal_names([path]))
+    assert found.count("module.py:4:") == 2 and "policy kind 'border_closure'" in found and "outcome 'net_gain_p50'" in found

@@ -242,6 +242,10 @@ WELFARE_AXES = (KEPT, "net_gain_p50", "net_gain_mean", "worker_share_kept")  # t
 RUN_SUMMARY = (REVENUE, "state_take_per_year", "state_take_per_worker_month", "worker_share_kept", "hours_mean",
                "escapes_per_1000_worker_years", "caught_per_1000_worker_years", "deaths_per_10000_worker_years",
                "sent_home_per_1000_worker_years", "entry_bribe_median")  # olsim run's table
+NET_GAIN_QUANTILES = ("net_gain_p10", "net_gain_p50", "net_gain_p90")  # olsim run's table: one row of the three
+WORKERS_AT_END = "workers_final"  # olsim run's table: beside the workers at the start
+CALIBRATION_WELFARE = (KEPT, "net_gain_p50", REVENUE)  # the no-sanctions calibration: reported, not targeted
+PREDICTIVE = (REVENUE, *WELFARE, "workers_active_mean")  # the sanctions fit's predictive check
 # the calibration targets of the design brief (model.md), no-sanctions scenario
 BRIEF_TARGETS = {o.name: o.target for o in _ALL if o.target is not None}
 

@@ -11,13 +11,13 @@ import pandas as pd
 from ...core.params import make_params, read_params_file
 from ...core.params_toml import params_toml
 from ...explore.plan import expand_uncertainties, resolve_params
-from ...results.outcomes import OUTCOMES
+from ...results.outcomes import CALIBRATION_WELFARE, OUTCOMES
 from ..folder import MARKER
 from ..measures import distance, position
 from ..targets import ROOT, Targets, TargetsFile, matches
 
 MIN_ACCEPTED = 20  # accepted sets needed before a 5-95% spread (and a verdict) means anything
-WELFARE = ["retained_per_worker_month", "net_gain_p50", "revenue_delivered_per_year"]  # reported, not targeted
+WELFARE = list(CALIBRATION_WELFARE)  # reported, not targeted
 
 
 def _priors_as_uncertainties(spec: TargetsFile) -> dict:

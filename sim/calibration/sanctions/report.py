@@ -26,15 +26,13 @@ from ...common.files import atomic_write
 from ...common.formatting import number
 from ...explore.plan import plan_experiment
 from ...explore.runner import run_experiment
-from ...results.outcomes import OUTCOMES
+from ...results.outcomes import OUTCOMES, PREDICTIVE, REVENUE, WELFARE
 from ..measures import measure
-from .targets import SanctionsTargets
 from ..targets import ROOT
+from .targets import SanctionsTargets
 
 LEVEL = 0.9  # the bands: 5th to 95th percentile over the draws
-WELFARE = ["retained_per_worker_month", "net_gain_p50", "worker_share_kept", "deaths_per_10000_worker_years",
-           "escapes_per_1000_worker_years"]
-OUTCOMES_RUN = ["revenue_delivered_per_year", *WELFARE, "workers_active_mean"]
+OUTCOMES_RUN = list(PREDICTIVE)
 
 
 def _no_sanctions_policies(targets: SanctionsTargets) -> list[dict]:
@@ -109,7 +107,7 @@ def welfare_table(post_result, prior_result, scale: float) -> pd.DataFrame:
     """The welfare outcomes (and revenue, at full scale) over the prior's and the posterior's draws."""
     lo_q, hi_q = 0.5 - LEVEL / 2, 0.5 + LEVEL / 2
     rows = []
-    for o in ["revenue_delivered_per_year", *WELFARE]:
+    for o in [REVENUE, *WELFARE]:
         for scen in ("no_sanctions", "history"):
             row = {"outcome": o, "what": OUTCOMES[o].what, "scenario": scen}
             for name, res in (("prior", prior_result), ("posterior", post_result)):
@@ -130,7 +128,7 @@ def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, proce
     rows = {}
     for name, scale in (("full", 1.0), ("fit", s.scale)):
         raw = {"name": f"scale-{name}", "base": str(calibrated.resolve()), "engine": "array", "seed": s.seed + 20_000,
-               "replicates": targets.spec.check.scale_seeds, "scale": scale, "hosts": True, "outcomes": ["revenue_delivered_per_year"]}
+               "replicates": targets.spec.check.scale_seeds, "scale": scale, "hosts": True, "outcomes": [REVENUE]}
         res = run_experiment(plan_experiment(raw, folder), folder / "scale_check" / name, processes=processes,
                              scheduler=scheduler, resume=resume and (folder / "scale_check" / name / "manifest.json").exists(),
                              plots=False, progress=False)
