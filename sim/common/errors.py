@@ -40,7 +40,7 @@ class ResultsError(OlsimError):
     """A results folder that cannot be read (missing or damaged files) or written."""
 
 
-def interrupted(e: BaseException) -> bool:
+def interrupted(e: BaseException | None) -> bool:
     """Whether an exception is a Ctrl-C in disguise: a KeyboardInterrupt raised while compiled code
     (a numba dispatcher) was returning comes back as a SystemError caused by it."""
     seen = set()

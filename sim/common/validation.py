@@ -16,6 +16,7 @@ import re
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True, strict=True)
 
 
-def suggest(word: str, options) -> str:
+def suggest(word: object, options) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``options``, or nothing."""
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -82,7 +83,7 @@ def first_per_key(lines: list[str], keep_all: tuple[str, ...] = ()) -> list[str]
     return out
 
 
-def plain_error_line(key: str, e: dict) -> str:
+def plain_error_line(key: str, e: Mapping[str, Any]) -> str:
     """A pydantic error as one line naming the key and the value it got."""
     got = e.get("input")
     got_s = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
@@ -122,7 +123,7 @@ def _discriminated(t) -> list[type]:
     return [a for a in args if _is_model(a)] if args and all(_is_model(a) for a in args) else []
 
 
-def _tag_of(model: type, field: str = "kind"):
+def _tag_of(model: type[BaseModel], field: str = "kind"):
     f = model.model_fields.get(field)
     args = typing.get_args(f.annotation) if f is not None else ()
     return args[0] if args else None

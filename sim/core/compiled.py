@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 
 
@@ -39,7 +41,7 @@ def cached(dispatcher) -> bool:
     return any(Path(path).glob(f"{module}.{dispatcher.py_func.__name__}-*.nbi"))
 
 
-_LOADING = {"seconds": 0.0, "functions": 0, "hooked": False}
+_LOADING: dict[str, Any] = {"seconds": 0.0, "functions": 0, "hooked": False}
 
 
 def loading_seconds() -> tuple[float, int]:
@@ -65,5 +67,5 @@ def loading_seconds() -> tuple[float, int]:
             _LOADING["functions"] += out is not None
             return out
 
-        Cache.load_overload = timed_load
+        Cache.load_overload = timed_load  # type: ignore[method-assign]  # counting numba's cache loads
     return _LOADING["seconds"], _LOADING["functions"]

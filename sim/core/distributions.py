@@ -15,11 +15,31 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal, Protocol, cast
 
 from pydantic import Field, model_validator
 
 from ..common.validation import Strict
+
+
+class _Set(Protocol):
+    """A `Distribution` whose kind's parameters are set: a kind's functions read only its own (`needs`), which
+    the model's check has found set, so each is a float there."""
+
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def mode(self) -> float: ...
+    @property
+    def mean(self) -> float: ...
+    @property
+    def sd(self) -> float: ...
+    @property
+    def median(self) -> float: ...
+    @property
+    def sigma(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -28,9 +48,9 @@ class Kind:
 
     name: str
     needs: tuple[str, ...]  # its parameters, all required
-    scipy: Callable[[Any, "Distribution"], Any]  # (scipy.stats, d) -> the frozen scipy distribution
-    salib: Callable[["Distribution"], tuple[str, list[float]]]  # SALib's name and bounds (its inverse CDF)
-    text: Callable[["Distribution"], str]  # how a report writes it
+    scipy: Callable[[Any, _Set], Any]  # (scipy.stats, d) -> the frozen scipy distribution
+    salib: Callable[[_Set], tuple[str, list[float]]]  # SALib's name and bounds (its inverse CDF)
+    text: Callable[[_Set], str]  # how a report writes it
     bounded: bool = False  # its support is [low, high] (Morris, the SMC kernel's truncation)
     log: bool = False  # positive and spread on a log scale (the SMC kernel moves it in its log, spreads judged in logs)
 
@@ -66,7 +86,8 @@ class Distribution(Strict):
     """One distribution, as a file gives it: ``distribution`` names its kind, the kind's parameters are set and
     no others. Each problem is one line naming the parameter."""
 
-    distribution: Literal[KIND_NAMES] = Field("uniform", description=f"the kind: {', '.join(KIND_NAMES)}")
+    distribution: Literal[KIND_NAMES] = Field(  # type: ignore[valid-type]  # the kinds' names, read by pydantic
+        "uniform", description=f"the kind: {', '.join(KIND_NAMES)}")
     low: float | None = Field(None, description="lowest value (uniform, triangular, truncnormal)")
     high: float | None = Field(None, description="highest value (uniform, triangular, truncnormal)")
     mode: float | None = Field(None, description="most likely value (triangular)")
@@ -98,8 +119,10 @@ class Distribution(Strict):
             return [f"{', '.join(extra)}: not used by a {d} distribution (it takes {', '.join(needs)})"]
         if self.low is not None and self.high is not None and not self.low < self.high:
             return [f"low ({self.low}) must be below high ({self.high})"]
-        if self.mode is not None and not self.low <= self.mode <= self.high:
-            return [f"mode ({self.mode}) must lie between low and high"]
+        if self.mode is not None:
+            assert self.low is not None and self.high is not None  # a mode is triangular's, which needs both (above)
+            if not self.low <= self.mode <= self.high:
+                return [f"mode ({self.mode}) must lie between low and high"]
         return [f"{k} must be above 0" for k in POSITIVE if getattr(self, k) is not None and getattr(self, k) <= 0][:1]
 
     @model_validator(mode="after")
@@ -113,7 +136,7 @@ class Distribution(Strict):
         """The frozen scipy.stats distribution (ppf, cdf, logpdf, rvs)."""
         from scipy import stats  # about a second: only when a distribution is evaluated
 
-        return self.kind.scipy(stats, self)
+        return self.kind.scipy(stats, self._set())
 
     def ppf(self, q):
         return self.frozen().ppf(q)
@@ -126,11 +149,16 @@ class Distribution(Strict):
 
     def bounds(self) -> tuple[float, float] | None:
         """(low, high) of a bounded kind, None for one with unbounded support."""
-        return (float(self.low), float(self.high)) if self.kind.bounded else None
+        return (float(self._set().low), float(self._set().high)) if self.kind.bounded else None
 
     def salib(self) -> tuple[str, list[float]]:
         """SALib's distribution name and bounds: SALib draws through the same inverse CDF."""
-        return self.kind.salib(self)
+        return self.kind.salib(self._set())
 
     def describe(self) -> str:
-        return self.kind.text(self)
+        return self.kind.text(self._set())
+
+    def _set(self) -> _Set:
+        """Itself, as a distribution whose kind's parameters are set (the model's check, `problems`, has seen
+        to that)."""
+        return cast(_Set, self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pydantic import Field
+from pydantic.json_schema import JsonDict
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -16,7 +17,7 @@ UNITS = ("share", "share a year", "hours a day", "month", "yes/no", "USD", "USD 
 def F(default, source: str, description: str = "", *, unit: str | None = None, **constraints):
     """A field with its source recorded (shown in baseline.toml and the ODD), and its unit when it has one
     (a policy's own fields must: the reports describe a policy from them)."""
-    extra = {"source": source}
+    extra: JsonDict = {"source": source}
     if unit is not None:
         extra["unit"] = _checked_unit(unit)
     return Field(default, description=description, json_schema_extra=extra, **constraints)

@@ -379,6 +379,7 @@ def make_params(raw: dict | None = None, overrides: dict[str, Any] | None = None
                 break
     if lines:
         raise ParamsError([prefix + line for line in _hint_hosts(lines, raw)])
+    assert params is not None  # a round that failed added at least one line
     return params
 
 
@@ -389,6 +390,7 @@ def _mentions(line: str, keys: list[str]) -> bool:
 def _remove(raw: Any, loc) -> bool:
     """Delete the value at an error's location from a raw dict; pydantic's tags in the location (a union's
     branch, a policy's kind, a validator) are skipped. False if there is no such value (a missing field)."""
+    parent: dict | list | None
     node, parent, last = raw, None, None
     for part in loc:
         if isinstance(node, dict) and part in node:
@@ -438,7 +440,8 @@ def deeper_than(raw: Any, depth: int, key: str = "") -> str | None:
 
 def finite_problems(raw: Any) -> list[tuple[str, tuple]]:
     """(line, location) of every NaN or infinity (TOML admits them)."""
-    out, stack = [], [(raw, "", ())]
+    out: list[tuple[str, tuple]] = []
+    stack: list[tuple[Any, str, tuple]] = [(raw, "", ())]
     while stack:
         node, key, loc = stack.pop()
         if isinstance(node, dict):
@@ -479,7 +482,7 @@ def load_params(path: str | os.PathLike | None = None, overrides: dict[str, Any]
 
 def value_at(params: Params, key: str) -> float:
     """The number at a dotted key ("escape.memory", "hosts.china.wage")."""
-    obj = params
+    obj: Any = params
     for part in key.split("."):
         obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
     return float(obj)

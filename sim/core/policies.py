@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, Union
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -26,6 +26,10 @@ from pydantic import Field, field_validator
 from ..common.validation import Strict
 from . import rules
 from .fields import F, U, check_month, in_words, source_of, unit_of
+
+
+# a lever's default: None, which `Levers.__post_init__` replaces with the lever's value when no sanction pulls it
+_FILLED_IN: Any = None
 
 
 @dataclass
@@ -36,22 +40,22 @@ class Levers:
     n_hosts: int
     active: list[str] = field(default_factory=list)  # labels of the policies in force
     hosts: list = field(default_factory=list)  # the hosts' parameters (params.hosts), in order
-    ban: np.ndarray = None  # compliance with a permit ban
-    evasion: np.ndarray = None  # share of banned deployments on student/tourist visas
-    repatriation: np.ndarray = None  # compliance with a repatriation mandate (blocks new permits too)
-    repatriation_hazard: np.ndarray = None  # monthly chance a unit is sent home now
-    repatriation_evasion: np.ndarray = None  # share of the mandate evaded: postings and relabelled workers on visas
-    detection: np.ndarray = None  # hosts x 3: monthly chance a worker on a student visa, tourist visa, other status is found and sent home
-    bank_block: np.ndarray = None  # share of bank transfers blocked
-    courier_seizure: np.ndarray = None  # extra share of bulk cash seized (before the base rate)
-    mule_seizure: np.ndarray = None
-    direct_wages: np.ndarray = None  # compliance: share of employers paying workers directly
-    coercion: np.ndarray = None
-    inspections: np.ndarray = None  # compliance: share of employers inspected
-    max_hours: np.ndarray = None
-    return_passports: np.ndarray = None  # bool per host
-    asylum_boost: np.ndarray = None  # share of the route's gap closed (boost x compliance)
-    closed: np.ndarray = None  # bool per host: North Korea's border is closed to and from it
+    ban: np.ndarray = _FILLED_IN  # compliance with a permit ban
+    evasion: np.ndarray = _FILLED_IN  # share of banned deployments on student/tourist visas
+    repatriation: np.ndarray = _FILLED_IN  # compliance with a repatriation mandate (blocks new permits too)
+    repatriation_hazard: np.ndarray = _FILLED_IN  # monthly chance a unit is sent home now
+    repatriation_evasion: np.ndarray = _FILLED_IN  # share of the mandate evaded: postings and relabelled workers on visas
+    detection: np.ndarray = _FILLED_IN  # hosts x 3: monthly chance a worker on a student visa, tourist visa, other status is found and sent home
+    bank_block: np.ndarray = _FILLED_IN  # share of bank transfers blocked
+    courier_seizure: np.ndarray = _FILLED_IN  # extra share of bulk cash seized (before the base rate)
+    mule_seizure: np.ndarray = _FILLED_IN
+    direct_wages: np.ndarray = _FILLED_IN  # compliance: share of employers paying workers directly
+    coercion: np.ndarray = _FILLED_IN
+    inspections: np.ndarray = _FILLED_IN  # compliance: share of employers inspected
+    max_hours: np.ndarray = _FILLED_IN
+    return_passports: np.ndarray = _FILLED_IN  # bool per host
+    asylum_boost: np.ndarray = _FILLED_IN  # share of the route's gap closed (boost x compliance)
+    closed: np.ndarray = _FILLED_IN  # bool per host: North Korea's border is closed to and from it
 
     def __post_init__(self):
         n = self.n_hosts
@@ -131,7 +135,7 @@ class PolicyBase(Strict):
 
     @classmethod
     def kind_name(cls) -> str:
-        return cls.model_fields["kind"].annotation.__args__[0]
+        return cls.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]  # each kind declares kind: Literal["..."]
 
     @classmethod
     def own_fields(cls) -> dict:
@@ -313,7 +317,10 @@ class BorderClosure(PolicyBase):
 # every kind, in the order of definition: the schema, the page and the tests derive from this
 POLICY_CLASSES: dict[str, type[PolicyBase]] = {cls.kind_name(): cls for cls in PolicyBase.__subclasses__()}
 POLICY_KINDS = tuple(POLICY_CLASSES)
-Policy = Annotated[Union[tuple(POLICY_CLASSES.values())], Field(discriminator="kind")]
+if TYPE_CHECKING:  # to a type checker a policy is one of the kinds; pydantic reads the tagged union below
+    Policy: TypeAlias = PolicyBase
+else:
+    Policy = Annotated[Union[tuple(POLICY_CLASSES.values())], Field(discriminator="kind")]
 
 
 def levels_in_words(c) -> str:
@@ -332,7 +339,7 @@ def field_words(cls: type[PolicyBase], name: str, value) -> str:
 def own_settings(p) -> dict:
     """A policy's own fields (a validated policy or a raw entry): the values given, else the kind's defaults."""
     raw = p if isinstance(p, dict) else p.model_dump(mode="json")
-    cls = POLICY_CLASSES.get(raw.get("kind"))
+    cls = POLICY_CLASSES.get(raw.get("kind"))  # type: ignore[arg-type]  # no kind given: None, no class
     if cls is None:
         return {}
     out = {}
@@ -352,7 +359,7 @@ def describe(p, drawn=frozenset(), calendar=None) -> str:
     draws and are said to."""
     raw = p if isinstance(p, dict) else p.model_dump(mode="json", exclude_none=True)
     kind = raw.get("kind")
-    cls = POLICY_CLASSES.get(kind)
+    cls = POLICY_CLASSES.get(kind)  # type: ignore[arg-type]  # no kind given: None, no class
     title = cls.heading() if cls is not None else str(kind).replace("_", " ")
 
     def when(m):
@@ -372,6 +379,7 @@ def describe(p, drawn=frozenset(), calendar=None) -> str:
             text += f"; from {when(period['start'])}: {levels_in_words(period['compliance'])}"
     extras = []
     for k, v in own_settings(raw).items():
+        assert cls is not None  # own_settings has nothing for an unknown kind
         if k in drawn:
             f = cls.model_fields[k]
             extras.append(f"{f.description or k.replace('_', ' ')} drawn from the posterior")
@@ -403,7 +411,7 @@ def describe_kind(cls: type[PolicyBase], names: bool = True) -> str:
 
 def assumed_settings(p: dict) -> list[str]:
     """The own fields a policy (a raw entry) gives a value whose source is an assumption, in declaration order."""
-    cls = POLICY_CLASSES.get(p.get("kind"))
+    cls = POLICY_CLASSES.get(p.get("kind"))  # type: ignore[arg-type]  # no kind given: None, no class
     if cls is None:
         return []
     return [k for k, f in cls.own_fields().items() if k in p and "assumption" in source_of(f)]
@@ -413,7 +421,7 @@ def is_sanction(policy) -> bool:
     """Whether a policy (a validated one, or a raw ``[[policies]]`` entry with its ``kind``) is a sanction rather
     than a fact of the world (its class's `is_sanction`); an unknown kind counts as a sanction."""
     kind = policy.get("kind") if isinstance(policy, dict) else policy.kind
-    cls = POLICY_CLASSES.get(kind)
+    cls = POLICY_CLASSES.get(kind)  # type: ignore[arg-type]  # no kind given: None, no class
     return True if cls is None else cls.is_sanction
 
 
