@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from conftest import small_params
-from sim import Result, load_params, run
+from sim import Result, run
 from sim.engines.mesa import OverseasLaborModel
-from sim.results import HOST_COLUMNS, MONTHLY_COLUMNS
+from sim.results import HOST_COLUMNS
 
 BRIEF_MONTHLY = ["month", "date", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
                  "escape_attempts", "escaped", "caught", "deaths", "wages_gross", "side_earnings", "state_take", "bribes_paid",

@@ -184,8 +184,8 @@ def run(params: Params | None = None, engine: str = "array", seed: int = 0, prog
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     result = Result(monthly=monthly, hosts=hosts, workers=workers, manifest=manifest)
-    result.model = model  # for interactive use (not saved)
-    result.timings = {  # the time to the first month (olsim run --profile; not saved)
+    result.model = model  # type: ignore[attr-defined]  # for interactive use (not saved, not a field)
+    result.timings = {  # type: ignore[attr-defined]  # the time to the first month (olsim run --profile; not saved)
         "build_seconds": t_built - t_make, "first_month_seconds": (t_first or t_built) - t_built,
         "loading_compiled_seconds": loaded,
     }

@@ -17,6 +17,7 @@ Docking: tests/test_docking.py checks that both engines give the same tables.
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import cast
 
 import numpy as np
 
@@ -178,7 +179,7 @@ class ArrayModel:
         posting = {"worker_id": ids, "host": host_of, "camp": placed.camp_of, "team": placed.team_of,
                    "minder": placed.minder_of, "month_deployed": month_deployed, "months_abroad": months_abroad}
         self.workers.extend(total, {f.name: traits[f.name] if f.initial == workers.TRAIT else posting[f.name]
-                                    if f.initial == workers.POSTING else STATUS_CODE[f.initial] if f.name == "status"
+                                    if f.initial == workers.POSTING else STATUS_CODE[cast(str, f.initial)] if f.name == "status"
                                     else f.initial for f in workers.STORED})
 
     def _compact(self):
@@ -217,7 +218,7 @@ class ArrayModel:
     def _state(self):
         """2. the state: plans; the first pass (last month's minder replacements, repatriation, the census);
         deployments, channels."""
-        p, H, lv = self.p, self.n_hosts, self.lv
+        H, lv = self.n_hosts, self.lv
         self.state.set_plans()
         ms, camps = self.minders, self.camps
         self.rows.n = self.n

@@ -10,6 +10,7 @@ signature to change (`W.new_field[i]` inside a loop).
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -19,24 +20,48 @@ from ...core.params import value_at
 from ...core.workers import LEGAL, STATUSES
 from .kernels import N_ESCAPED, N_KEPT, keep_rows  # noqa: F401  (the totals' counter slots, re-exported)
 
+if TYPE_CHECKING:
+    from typing import Self
+
+    class _Named(tuple):
+        """To a type checker, a named tuple whose fields are built from declarations at run time: each is Any."""
+
+        _fields: ClassVar[tuple[str, ...]]
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Self: ...
+        def __getattr__(self, name: str) -> Any: ...
+
+
 WORKER_FIELDS = tuple(f.name for f in workers.STORED)
 WORKER_DTYPES = {f.name: np.dtype(f.dtype) for f in workers.STORED}
-Workers = namedtuple("Workers", WORKER_FIELDS)  # one column per declared field, rows in worker-id order
+if TYPE_CHECKING:
+    class Workers(_Named): ...
+else:
+    Workers = namedtuple("Workers", WORKER_FIELDS)  # one column per declared field, rows in worker-id order
 
 # minders: one row per minder ever made (ids are rows)
 MINDER_DTYPES = {"host": np.int16, "camp": np.int32, "vig_base": np.float64, "vig_extra": np.float64,
                  "greed": np.float64, "pressure": np.float64, "status": np.int8}
-Minders = namedtuple("Minders", tuple(MINDER_DTYPES))
+if TYPE_CHECKING:
+    class Minders(_Named): ...
+else:
+    Minders = namedtuple("Minders", tuple(MINDER_DTYPES))
 # camps: one row per camp ever made; gross, due (quota + arrears) and present are this month's, under a group quota
 CAMP_DTYPES = {"host": np.int16, "arrears": np.float64, "occupancy": np.int64, "gross": np.float64,
                "due": np.float64, "present": np.bool_}
-Camps = namedtuple("Camps", tuple(CAMP_DTYPES))
+if TYPE_CHECKING:
+    class Camps(_Named): ...
+else:
+    Camps = namedtuple("Camps", tuple(CAMP_DTYPES))
 
 # the hosts this month: their parameters, the state's plans and the levers of the policies in force
 HOST_FIELDS = ("wages", "side_wages", "routes", "plans", "closed", "inspections", "max_hours", "direct_wages",
                "coercion", "asylum_boost", "return_passports", "repatriation_hazard", "detection",
                "repatriation_evasion", "relabel")
-Hosts = namedtuple("Hosts", HOST_FIELDS)
+if TYPE_CHECKING:
+    class Hosts(_Named): ...
+else:
+    Hosts = namedtuple("Hosts", HOST_FIELDS)
 
 # the month's stream keys (sim.core.draws), by decision; the employers' draws are fixed for the run (month -1)
 MONTH_KEYS = {"inspected": Decision.EMPLOYER_INSPECTIONS, "direct": Decision.EMPLOYER_DIRECT_WAGES,
@@ -45,7 +70,10 @@ MONTH_KEYS = {"inspected": Decision.EMPLOYER_INSPECTIONS, "direct": Decision.EMP
               "death": Decision.DEATH, "back": Decision.RETURN, "ledger": Decision.LEDGER,
               "repatriate": Decision.REPATRIATE, "relabel": Decision.RELABEL, "route": Decision.RELABEL_ROUTE}
 ONCE = ("inspected", "direct")
-Month = namedtuple("Month", ("month", "mandate", "worked", *MONTH_KEYS))
+if TYPE_CHECKING:
+    class Month(_Named): ...
+else:
+    Month = namedtuple("Month", ("month", "mandate", "worked", *MONTH_KEYS))
 
 
 def month_bundle(seed: int, month: int, mandate: bool, worked: bool) -> Month:
@@ -71,7 +99,10 @@ SETTINGS = {
     "death_rate": "deaths.rate", "hours_slope": "deaths.hours_slope",
     "stranded_return": "population.stranded_return",
 }
-Settings = namedtuple("Settings", (*SETTINGS, "death_prob_max", "contract_months", "rule_code"))
+if TYPE_CHECKING:
+    class Settings(_Named): ...
+else:
+    Settings = namedtuple("Settings", (*SETTINGS, "death_prob_max", "contract_months", "rule_code"))
 
 
 def settings_bundle(params, death_prob_max: float, rule_code: int) -> Settings:

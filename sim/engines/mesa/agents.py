@@ -41,6 +41,10 @@ class Camp:
 class Worker(mesa.Agent):
     """A worker posted abroad by the state."""
 
+    # two of his declared fields (sim/core/workers.py), set in __init__, for a type checker
+    ledger: float
+    cash: float
+
     def __init__(self, model, worker_id, host, camp, team, minder, month_deployed, months_abroad, traits):
         super().__init__(model)
         # his fields, as declared once for both engines (sim/core/workers.py): traits drawn at posting,

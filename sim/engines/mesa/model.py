@@ -9,6 +9,7 @@ model) are applied after the phase, so the order of agents never matters.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import mesa
 import numpy as np
@@ -112,7 +113,7 @@ class OverseasLaborModel(mesa.Model):
         self.camps: list[Camp] = []
         self._next = {"worker": 0, "minder": 0, "camp": 0, "team": 0}
         self._keys: dict[str, int] = {}
-        self._keys_month = None
+        self._keys_month: int | None = None
         self._once: dict[str, int] = {}
         self.state = State(self)
         self.policy = levers_for_month(p, 0)
@@ -138,7 +139,7 @@ class OverseasLaborModel(mesa.Model):
     def _initial_row(self) -> dict:
         posted = [w for w in self.workers if w.active]
         by_legal = Counter(w.legal for w in posted)
-        row = {name: float("nan") for name in MONTHLY_COLUMNS}
+        row: dict[str, Any] = {name: float("nan") for name in MONTHLY_COLUMNS}
         row.update({"month": -1, "date": self.calendar.date(-1), COL.workers_active: len(posted),
                     COL.minders_active: len(self.active_minders()), "policies": ""})
         row.update({name: by_legal.get(k, 0) for k, name in enumerate(ABROAD_BY_LEGAL)})
