@@ -15,9 +15,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .common.errors import OlsimError, ResultsError
 from .common import shipped
+
+if TYPE_CHECKING:  # imported when a command needs them (olsim starts fast)
+    from .core.params import Params
 
 # Everything else is imported by the command that needs it: `olsim --help`, `olsim scenarios` and a run's own
 # start-up do not pay for pandas, scipy, matplotlib, mesa or the exploration code they do not use.
@@ -92,7 +96,7 @@ def _overrides(pairs: list[str] | None) -> dict:
     return out
 
 
-def _load(args) -> object:
+def _load(args) -> Params:
     from .core.params import load_params
 
     overrides = _overrides(args.set)
@@ -302,6 +306,7 @@ def cmd_calibrate(args) -> int:
     if path is not None and is_sanctions_targets(path):
         return _calibrate_sanctions(args, path)
     targets = load_targets(path)
+    assert targets.path is not None  # load_targets names the file it read
     out, log = _calibration_setup(args, targets.path, 4, "parameter sets")
     log(f"{targets.path}: {len(targets.spec.targets)} targets, {len(targets.spec.parameters)} parameters, "
         f"{len(targets.spec.validation)} validation facts; on {_where(args)}; report in {out}/")

@@ -17,8 +17,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -154,7 +155,7 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
             from .posterior import scenario_columns
 
             taken = scenario_columns(posterior, sc.without, resolved["policies"], sc.name)
-            kinds = {k: SimpleNamespace(relative=k in posterior.relative) for k in taken}
+            kinds: Mapping[str, Relative] = {k: SimpleNamespace(relative=k in posterior.relative) for k in taken}
             _no_override_under(taken, {**common, **sc.overrides}, sc.name)
         else:
             taken = [k for k in spec.uncertainties if not any(fnmatch.fnmatchcase(k, w) for w in sc.without)]
@@ -170,12 +171,12 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
                 params = resolve_params(resolved, expand_uncertainties(applied, resolved, kinds), 1.0, "")
             except ExperimentError as e:
                 for line in e.errors:
-                    problem = line.removeprefix(": ")
-                    if posterior is not None and problem.startswith("uncertainties."):
-                        problem = (f"scenario {sc.name}: posterior column {problem.removeprefix('uncertainties.')}; "
-                                   f"add it to the scenario's without = [...] if the scenario has no such parameter")
-                    key = (sc.name, re.sub(r" \(got [^)]*\)$", "", problem))  # the same problem, other values
-                    failed.setdefault(key, []).append((j, problem))
+                    said = line.removeprefix(": ")
+                    if posterior is not None and said.startswith("uncertainties."):
+                        said = (f"scenario {sc.name}: posterior column {said.removeprefix('uncertainties.')}; "
+                                f"add it to the scenario's without = [...] if the scenario has no such parameter")
+                    case = (sc.name, re.sub(r" \(got [^)]*\)$", "", said))  # the same problem, other values
+                    failed.setdefault(case, []).append((j, said))
                 continue
             for k in range(spec.replicates):
                 plan.tasks.append({
@@ -230,7 +231,14 @@ def _lookup(d: Any, dotted: str):
     return d
 
 
-def expand_uncertainties(values: dict, resolved: dict, uncertainties: dict[str, Uncertainty]) -> dict:
+class Relative(Protocol):
+    """What expanding a sample reads of an uncertainty (or of a posterior's column): whether it is relative."""
+
+    @property
+    def relative(self) -> bool: ...
+
+
+def expand_uncertainties(values: dict, resolved: dict, uncertainties: Mapping[str, Relative]) -> dict:
     """Dotted overrides of one sample: 'hosts.*.x' for every host, relative values times the scenario's own."""
     out = {}
     for key, value in values.items():
@@ -292,7 +300,11 @@ def sample_table(spec: Experiment) -> tuple[pd.DataFrame, np.ndarray | None, dic
     if method == "grid":
         axes = []
         for u in spec.uncertainties.values():
-            axes.append(list(u.values) if u.values is not None else list(np.linspace(u.low, u.high, s.levels)))
+            if u.values is not None:
+                axes.append(list(u.values))
+            else:
+                assert u.low is not None and u.high is not None  # a grid's range is a uniform's (Experiment checks)
+                axes.append(list(np.linspace(u.low, u.high, s.levels)))
         rows = list(itertools.product(*axes))
         table = pd.DataFrame(rows, columns=names)
         matrix = None

@@ -204,7 +204,7 @@ class Store:
             "run_seconds_median": float(np.median(seconds)) if seconds else None,
             "run_seconds_max": float(np.max(seconds)) if seconds else None,
             "wall_seconds_total": float(sum(s.get("wall_seconds", 0.0) for s in info["sessions"])),
-            "hosts": sorted({r.get("host") for r in rows if r.get("host")}),
+            "hosts": sorted({r.get("host") for r in rows if r.get("host")}),  # type: ignore[type-var]  # no None: left out
         }
         self.write_json("manifest.json", info)
         if complete:  # the experiments this one replaced (--force) are no longer needed

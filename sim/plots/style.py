@@ -15,7 +15,7 @@ def colours(names):
     return {n: cycle[i % len(cycle)] for i, n in enumerate(names)}
 
 
-def save(fig, path: Path, tight: bool = True) -> Path:
+def save(fig, path: str | Path, tight: bool = True) -> Path:
     """Write a figure (laid out tightly unless the caller already did) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
