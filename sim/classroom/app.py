@@ -26,6 +26,7 @@ import solara  # noqa: E402
 
 from ..common import shipped  # noqa: E402
 from ..common.formatting import format_money  # noqa: E402
+from ..results.columns import COL  # noqa: E402
 from ..core.params import Params, load_params, make_params, params_to_dict  # noqa: E402
 from ..core.policies import POLICY_CLASSES, describe_kind  # noqa: E402
 from ..engines.mesa.model import OverseasLaborModel  # noqa: E402
@@ -213,27 +214,27 @@ def month_story(model) -> str:
                 f"**Play** to run month after month.")
     r = model.aggregator.monthly[-1]
     lines = [f"### {r['date']} (month {r['month'] + 1} of {model.p.calendar.months})"]
-    if r["workers_working"]:
+    if r[COL.workers_working]:
         lines.append(
-            f"{_plural(r['workers_working'], 'worker', 'workers')} worked about {r['hours_mean']:.1f} hours a day and "
-            f"earned {format_money(r['wages_gross'] + r['side_earnings'])}. The state took {format_money(r['state_take'])}; "
-            f"{format_money(r['revenue_delivered'])} reached it at home"
-            + (f" ({format_money(r['revenue_interdicted'])} was seized on the way)" if r["revenue_interdicted"] >= 1 else "")
-            + f". Minders took {format_money(r['bribes_paid'])} in bribes. The typical worker kept "
-            f"{format_money(r['retained_median'])}.")
+            f"{_plural(r[COL.workers_working], 'worker', 'workers')} worked about {r['hours_mean']:.1f} hours a day and "
+            f"earned {format_money(r[COL.wages_gross] + r[COL.side_earnings])}. The state took {format_money(r[COL.state_take])}; "
+            f"{format_money(r[COL.revenue_delivered])} reached it at home"
+            + (f" ({format_money(r[COL.revenue_interdicted])} was seized on the way)" if r[COL.revenue_interdicted] >= 1 else "")
+            + f". Minders took {format_money(r[COL.bribes_paid])} in bribes. The typical worker kept "
+            f"{format_money(r[COL.retained_median])}.")
     else:
         lines.append("**The camp is empty**: no one worked this month, the state took nothing from it"
-                     + (f", and {format_money(r['revenue_delivered'])} of earlier takings reached it"
-                        if r["revenue_delivered"] >= 1 else "") + ".")
+                     + (f", and {format_money(r[COL.revenue_delivered])} of earlier takings reached it"
+                        if r[COL.revenue_delivered] >= 1 else "") + ".")
     events = []
-    if r["escape_attempts"]:
-        events.append(f"{_plural(r['escape_attempts'], 'worker tried', 'workers tried')} to escape: "
+    if r[COL.escape_attempts]:
+        events.append(f"{_plural(r[COL.escape_attempts], 'worker tried', 'workers tried')} to escape: "
                       f"{r['escaped']:,} got away, {r['caught']:,} {'was' if r['caught'] == 1 else 'were'} caught")
     for col, one, many in (("sent_home", "was sent home by his minder", "were sent home by their minders"),
                            ("repatriated", "was repatriated under the UN order", "were repatriated under the UN order"),
                            ("deaths", "died", "died"),
                            ("completed", "finished his contract", "finished their contracts"),
-                           ("deployed", "new worker arrived", "new workers arrived")):
+                           (COL.deployed, "new worker arrived", "new workers arrived")):
         if r[col]:
             events.append(f"{r[col]:,} {one if r[col] == 1 else many}")
     if events:
@@ -412,7 +413,7 @@ def WorkerView(model, tick: int):
 
 def _previous_words(model, applied: dict, specs: dict) -> str:
     rows = model.aggregator.monthly
-    rev = sum(r["revenue_delivered"] for r in rows) / max(1, len(rows)) * 12
+    rev = sum(r[COL.revenue_delivered] for r in rows) / max(1, len(rows)) * 12
     on = [SANCTIONS[k] for k in SANCTIONS if applied.get(k)]
     return (f"{', '.join(on) if on else 'no sanctions'}; seed {applied.get('seed')}; {len(rows)} months run; "
             f"revenue {format_money(rev)} a year")

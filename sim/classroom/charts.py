@@ -20,6 +20,8 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from ..results.columns import COL  # noqa: E402
+
 DPI = 100
 TEXT, TICKS, TITLE = 13, 12, 14  # points: at the page's width about 15-18 px on screen
 
@@ -122,7 +124,7 @@ class Charts:
         self.shown_month = -1
         workers = max(1, model.workers_initial)
         take = sum(h.workers * h.plan for h in p.hosts.values()) / 1e3  # $k a month the state expects
-        self.money_top = _nice_top(max(1.35 * take, *[1.1 * r["state_take"] / 1e3 for r in self.previous] or [0]))
+        self.money_top = _nice_top(max(1.35 * take, *[1.1 * r[COL.state_take] / 1e3 for r in self.previous] or [0]))
         self.people_top = _nice_top(max(0.05 * workers, *[1.1 * self._cum(self.previous, c)[-1]
                                                           for c, *_ in PEOPLE if self.previous] or [0]))
         self.plan_top = _nice_top(1.6 * max(h.plan for h in p.hosts.values()))
@@ -162,10 +164,10 @@ class Charts:
         prev = self.previous
         if prev:
             pd_ = [month_date(self.start, r["month"]) for r in prev]
-            ax_m.plot(pd_, [r["revenue_delivered"] / 1e3 for r in prev], color=FAINT, lw=1.6, ls="--")
+            ax_m.plot(pd_, [r[COL.revenue_delivered] / 1e3 for r in prev], color=FAINT, lw=1.6, ls="--")
             for col, *_ in PEOPLE:
                 ax_p.plot(pd_, self._cum(prev, col), color=FAINT, lw=1.3, ls="--")
-            ax_plan.plot(pd_, [r["plan_mean"] for r in prev], color=FAINT, lw=1.6, ls="--")
+            ax_plan.plot(pd_, [r[COL.plan_mean] for r in prev], color=FAINT, lw=1.6, ls="--")
         # the latest month also as a dot: a line of one month would not show
         self.l_take, = ax_m.plot([], [], color="#D55E00", lw=2.2, ls="-.", label="the state's take", marker="o",
                                  markevery=[-1], ms=5)
@@ -271,8 +273,8 @@ class Charts:
         self.shown_month = model.month
         rows = model.aggregator.monthly
         d = self.dates[:len(rows)]
-        take = [r["state_take"] / 1e3 for r in rows]
-        rev = [r["revenue_delivered"] / 1e3 for r in rows]
+        take = [r[COL.state_take] / 1e3 for r in rows]
+        rev = [r[COL.revenue_delivered] / 1e3 for r in rows]
         self.l_take.set_data(d, take)
         self.l_rev.set_data(d, rev)
         self.waiting.set_visible(not rows)
@@ -288,7 +290,7 @@ class Charts:
                 self.people_top = _nice_top(1.1 * y[-1])
                 self.ax_people.set_ylim(0, self.people_top)
                 self.series_blit.invalidate()
-        plan = [r["plan_mean"] for r in rows]
+        plan = [r[COL.plan_mean] for r in rows]
         self.l_plan.set_data(d, plan)
         if plan and max(plan) * 1.1 > self.plan_top:
             self.plan_top = _nice_top(max(plan) * 1.1)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from ..results.columns import COL
 from ..results.outcomes import CHANGES, OUTCOMES, REVENUE, WELFARE_AXES
 from .style import plt, save
 
@@ -182,9 +183,9 @@ def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interv
 
 # ------------------------------------------------------------------ monthly series
 SERIES = [  # (column, divisor, label, a total?)
-    ("workers_active", 1e3, "workers abroad, thousands", True),
-    ("revenue_delivered", 1e6, "revenue delivered home, $M a month", True),
-    ("retained_median", 1.0, "what the median worker keeps in a month, $", False),
+    (COL.workers_active, 1e3, "workers abroad, thousands", True),
+    (COL.revenue_delivered, 1e6, "revenue delivered home, $M a month", True),
+    (COL.retained_median, 1.0, "what the median worker keeps in a month, $", False),
     ("escaped", 1.0, "escapes a month (12-month mean)", True),
 ]
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.formatting import fixed, number, percent
+from .columns import COL
 
 
 class RunTables:
@@ -38,7 +39,7 @@ class RunTables:
 
     @cached_property
     def worker_months(self) -> float:
-        return float(self.m["workers_working"].sum())
+        return float(self.m[COL.workers_working].sum())
 
     @cached_property
     def worker_years(self) -> float:
@@ -68,7 +69,7 @@ class RunTables:
     def host_per_worker_month(self, host: str, column: str) -> float:
         h = self.result.hosts
         h = h[h["host"] == host]
-        months = float(h["workers_working"].sum())
+        months = float(h[COL.workers_working].sum())
         return float(h[column].sum()) / months if months else math.nan
 
     def net_gain(self, q: float) -> float:
@@ -122,18 +123,18 @@ class Outcome:
 
 
 def _earned_share(r: RunTables) -> float:
-    earned = float(r.m["wages_gross"].sum() + r.m["side_earnings"].sum())
-    return float(r.m["worker_retained"].sum()) / earned if earned > 0 else math.nan
+    earned = float(r.m[COL.wages_gross].sum() + r.m[COL.side_earnings].sum())
+    return float(r.m[COL.worker_retained].sum()) / earned if earned > 0 else math.nan
 
 
 def _kept_of_promised(r: RunTables) -> float:
     """What workers kept, as a share of what they were promised (each host's promised pay, else its wage)."""
     h = r.result.hosts
     promised = 0.0
-    for name, months in h.groupby("host")["workers_working"].sum().items():
+    for name, months in h.groupby("host")[COL.workers_working].sum().items():
         hp = r.host_params.get(name, {})
         promised += float(months) * float(hp.get("promised_wage") or hp.get("wage") or math.nan)
-    return float(h["worker_retained"].sum()) / promised if promised > 0 else math.nan
+    return float(h[COL.worker_retained].sum()) / promised if promised > 0 else math.nan
 
 
 def _received_under(r: RunTables, amount: float) -> float:
@@ -145,28 +146,28 @@ def _received_under(r: RunTables, amount: float) -> float:
 
 
 def _hours(r: RunTables) -> float:
-    return float((r.m["hours_mean"] * r.m["workers_working"]).sum()) / r.worker_months if r.worker_months else math.nan
+    return float((r.m["hours_mean"] * r.m[COL.workers_working]).sum()) / r.worker_months if r.worker_months else math.nan
 
 
 _ALL = [
     Outcome("revenue_delivered_per_year", "revenue delivered per year", "revenue that reaches the state, USD a year",
-            "USD a year", lambda r: r.per_year("revenue_delivered"),
+            "USD a year", lambda r: r.per_year(COL.revenue_delivered),
             better="down", headline=True, default=True, change_in_percent=True,
             heading="revenue delivered, $M a year", first="largest revenue cut"),
     Outcome("state_take_per_year", "state take per year",
             "what the state takes from the workers, USD a year (before losses on the way home)", "USD a year",
-            lambda r: r.per_year("state_take"),
+            lambda r: r.per_year(COL.state_take),
             better="down", change_in_percent=True),
     Outcome("revenue_interdicted_per_year", "revenue seized per year", "revenue seized on the way home, USD a year",
-            "USD a year", lambda r: r.per_year("revenue_interdicted")),
+            "USD a year", lambda r: r.per_year(COL.revenue_interdicted)),
     Outcome("state_take_per_worker_month", "state take per worker-month", "state take per worker-month, USD", "USD",
-            lambda r: r.per_worker_month("state_take"), target=(190.0, 830.0), spec="${:,.0f}",
+            lambda r: r.per_worker_month(COL.state_take), target=(190.0, 830.0), spec="${:,.0f}",
             better="down", default=True),
     Outcome("worker_share_kept", "share of earnings the worker keeps", "share of gross earnings the worker keeps",
             "share", _earned_share, target=(0.10, 0.35),
             better="up", default=True),
     Outcome("retained_per_worker_month", "kept per month worked", "what a worker keeps per month worked, USD", "USD",
-            lambda r: r.per_worker_month("worker_retained"), spec="${:,.0f}",
+            lambda r: r.per_worker_month(COL.worker_retained), spec="${:,.0f}",
             better="up", headline=True, default=True, change_in_percent=True,
             heading="a worker keeps, $ per month worked", first="workers keep most"),
     Outcome("net_gain_mean", "mean net gain of a posting",
@@ -183,7 +184,7 @@ _ALL = [
             lambda r: r.net_gain(90),
             better="up"),
     Outcome("share_zero_retained_mean", "share keeping nothing", "mean monthly share of workers who keep nothing", "share",
-            lambda r: r.monthly_mean("share_zero_retained"),
+            lambda r: r.monthly_mean(COL.share_zero_retained),
             better="down"),
     Outcome("hours_mean", "mean hours per day", "mean hours per day", "hours a day", _hours, target=(12.0, 16.0),
             spec="{:.1f}",
@@ -204,17 +205,17 @@ _ALL = [
             spec="${:,.0f}",
             better="down"),
     Outcome("workers_active_mean", "mean workers abroad", "mean workers abroad", "workers",
-            lambda r: r.monthly_mean("workers_active"),
+            lambda r: r.monthly_mean(COL.workers_active),
             default=True),
     Outcome("workers_final", "workers abroad at the end", "workers abroad at the end", "workers",
-            lambda r: int(r.m["workers_active"].iloc[-1]) if r.months else 0),
+            lambda r: int(r.m[COL.workers_active].iloc[-1]) if r.months else 0),
     # the seed article's magnitudes (NYT 2015 and the testimonies it cites), reported beside the model, not fitted
     Outcome("kept_share_of_promised", "kept, share of the promised pay",
             "what workers kept as a share of the pay they were promised (each host's promised_wage, else its wage)",
             "share", _kept_of_promised, reported="~10% of promised pay, or nothing; NYT 2015",
             better="up"),
     Outcome("russia_kept_per_day", "kept per day in Russia", "what a worker in Russia keeps per day (30 a month), USD",
-            "USD", lambda r: r.host_per_worker_month("russia", "worker_retained") / 30.0, spec="${:,.2f}",
+            "USD", lambda r: r.host_per_worker_month("russia", COL.worker_retained) / 30.0, spec="${:,.2f}",
             reported="$5.30 a day, a logger, locals $30; NYT 2015",
             better="up"),
     Outcome("share_received_under_160", "completers taking home $160 or less",
@@ -222,7 +223,7 @@ _ALL = [
             lambda r: _received_under(r, 160.0), reported="$160 in three years, for some; NYT 2015",
             better="down"),
     Outcome("retained_median_mean", "median kept in a month", "the month's median kept by a worker, averaged over months, USD",
-            "USD", lambda r: r.monthly_mean("retained_median"),
+            "USD", lambda r: r.monthly_mean(COL.retained_median),
             better="up"),
 ]
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in _ALL}
