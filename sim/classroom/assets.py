@@ -81,7 +81,7 @@ def file_from_npm(url: str, cache: Path) -> bytes | None:
     with tarfile.open(_tarball(name, version, cache), "r:gz") as tar:
         members = {member.name.split("/", 1)[1]: member for member in tar.getmembers() if "/" in member.name}
         if not file:  # a bare package: its browser entry point, as jsDelivr picks it
-            meta = json.load(tar.extractfile(members["package.json"]))
+            meta = json.load(tar.extractfile(members["package.json"]))  # type: ignore[arg-type]  # a file in every npm package
             entry = next((meta[k] for k in ("jsdelivr", "unpkg", "browser", "main") if isinstance(meta.get(k), str)), "index.js")
             file = entry.lstrip("./")
             if file not in members and file + ".js" in members:
@@ -89,7 +89,7 @@ def file_from_npm(url: str, cache: Path) -> bytes | None:
         member = members.get(file)
         if member is None or not member.isfile():
             raise FileNotFoundError(f"{file} is not in {name}@{version}")
-        return tar.extractfile(member).read()
+        return tar.extractfile(member).read()  # type: ignore[union-attr]  # a regular file (checked above): not None
 
 
 def use_npm_registry() -> bool:
@@ -113,7 +113,7 @@ def use_npm_registry() -> bool:
             logger.warning("npm registry fallback for %s failed: %s", url, e)
         return original(url)
 
-    fetch.olsim_fallback = True
+    fetch.olsim_fallback = True  # type: ignore[attr-defined]  # marks the fallback as installed (checked above)
     cdn.fetch_from_cdn = fetch
     return True
 

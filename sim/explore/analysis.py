@@ -227,6 +227,7 @@ def answers_table(answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, 
             row.append(cell(sc, o, "", fmt))
             row.append("" if sc == reference else cell(sc, o, what, cfmt))
         if ranked:
+            assert r is not None  # ranked: there are ranks
             for o in HEADLINE:
                 row.append("" if sc == reference or (sc, o) not in r.index else f"{r.loc[(sc, o), 'p_first']:.0%}")
         lines.append("| " + " | ".join(row) + " |")
@@ -339,7 +340,7 @@ class ExperimentResult:
                     if method == "sobol":
                         df = sobol_indices(problem, y, self.manifest["sampling"]["second_order"], seed=seed)
                     else:
-                        df = morris_indices(problem, self.sample_matrix, y, self.manifest["sampling"]["levels"], seed=seed)
+                        df = morris_indices(problem, self.sample_matrix, y, self.manifest["sampling"]["levels"], seed=seed)  # type: ignore[arg-type]  # a complete morris experiment saved its matrix (a folder without it fails here)
                     df.insert(0, "of", of)
                     df.insert(0, "outcome", o)
                     df.insert(0, "scenario", scenario)

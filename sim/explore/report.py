@@ -14,6 +14,7 @@ import base64
 import html
 import math
 import time
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +168,7 @@ def in_effect(p: dict) -> bool:
     return any(v > 0 for v in _all_levels(p))
 
 
-def describe_policy(p: dict, drawn: set[str] = frozenset()) -> str:
+def describe_policy(p: dict, drawn: AbstractSet[str] = frozenset()) -> str:
     """One policy (a resolved ``[[policies]]`` entry, months as dates) in a sentence, every field said with its
     unit as its kind declares it (`sim.core.policies.describe`); the fields in ``drawn`` (e.g. 'compliance',
     'evasion') vary over a posterior's draws and are said to."""
@@ -228,7 +229,7 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
         return lines[:8]
     from ..core.policies import POLICY_CLASSES, assumed_settings, field_words, is_sanction, levels_in_words
 
-    seen = set()
+    seen: set[tuple[str, ...]] = set()
     for sc, pols in policies.items():
         drawn = drawn_fields(result, sc)
         for i, p in enumerate(pols):
@@ -237,13 +238,13 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
                 continue
             taken = drawn.get(i, set())
             for k in assumed_settings(p):
-                key = (p["kind"], k, str(p.get(k)))
-                if k not in taken and key not in seen:
-                    seen.add(key)
+                setting = (p["kind"], k, str(p.get(k)))
+                if k not in taken and setting not in seen:
+                    seen.add(setting)
                     lines.append(f"{cls.heading()}: {field_words(cls, k, p[k])} (an assumption)")
-            key = (p["kind"], "compliance", str(p.get("compliance")), str(p.get("schedule")))
-            if "compliance" not in taken and key not in seen:
-                seen.add(key)
+            compliance = (p["kind"], "compliance", str(p.get("compliance")), str(p.get("schedule")))
+            if "compliance" not in taken and compliance not in seen:
+                seen.add(compliance)
                 lines.append(f"{labels.get(sc, sc)}, {cls.heading()}: the hosts' compliance "
                              f"({levels_in_words(p.get('compliance', 1.0))}{', then as scheduled' if p.get('schedule') else ''}) "
                              f"is the scenario file's assumption")
@@ -320,7 +321,8 @@ def figures(result: ExperimentResult, processes: int | None = 1) -> dict[str, Pa
     name = report_title(result, labels)
     for key in FIGURES:  # a figure that no longer applies is not left over from an earlier drawing
         (plots / f"{key}.png").unlink(missing_ok=True)
-    jobs = [("series", result, (scale, policies, plots / "series.png", f"{name}: month by month"))]  # the longest first
+    jobs: list[tuple[str, ExperimentResult, tuple]] = [  # the longest first
+        ("series", result, (scale, policies, plots / "series.png", f"{name}: month by month"))]
     if has_reference:
         jobs += [("tradeoff", result, (table, labels, ref, interval_short(result), plots / "tradeoff.png",
                                        f"{name}: revenue against what workers keep")),
