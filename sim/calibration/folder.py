@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..common.errors import ExperimentError
@@ -20,7 +21,7 @@ class Folder:
     confirm/, validation/; batches/, predictive/ for the sanctions era). ``targets``: a loaded targets file (its
     ``path`` and ``text``)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: str | os.PathLike):
         try:
             self.path = follow_link(path)  # act on what a link points to; the link stays
         except FileNotFoundError as e:
@@ -38,7 +39,7 @@ class Folder:
             raise ExperimentError(f"--out {self.path}: calibration.json is not a calibration's; nothing was written")
         return old
 
-    def prepare(self, targets, resume: bool, force: bool, inputs: list[Path]) -> dict:
+    def prepare(self, targets, resume: bool, force: bool, inputs: list[Path | None]) -> dict:
         """Check the folder (refusing what is not a calibration's); return what an earlier session recorded."""
         f, mark = self.path, self.path / "calibration.json"
         if f.exists() and not f.is_dir():
@@ -82,7 +83,7 @@ class Folder:
         self.replaced = None
 
 
-def check_calibration_output(out: Path, inputs: list[tuple[str, Path | None]], force: bool, remedy: str) -> Path:
+def check_calibration_output(out: Path, inputs: Sequence[tuple[str, Path | None]], force: bool, remedy: str) -> Path:
     """A file a calibration may write: not one of its inputs, not a folder, in a folder that exists, and if it
     exists, written by olsim calibrate (its first line says so) unless ``force``."""
     for name, p in inputs:

@@ -84,6 +84,7 @@ def measure(hosts: pd.DataFrame, fact: Fact, scale: float = 1.0) -> float:
     if fact.measure == "total":
         return total(h) / scale
     if fact.measure == "per_year":
+        assert fact.start is not None  # every measure but level has a first month (Fact checks)
         months = months_spanned(fact.start, fact.end)
         return total(h) / scale / (months / 12.0)
     whole = total(hosts)

@@ -110,6 +110,7 @@ class Population:
 
     def kernel_sd(self) -> np.ndarray:
         """Per parameter, sqrt(2 x the weighted variance in u): Beaumont et al.'s componentwise normal kernel."""
+        assert self.u is not None  # every population the SMC makes or reads back has its u
         mu = np.einsum("i,ij->j", self.weights, self.u)
         var = np.einsum("i,ij->j", self.weights, (self.u - mu) ** 2)
         sd = np.sqrt(2.0 * var)
@@ -152,6 +153,7 @@ def generator(seed: int, generation: int, batch: int) -> np.random.Generator:
 def propose(pop: Population, priors: list[Marginal], n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` candidates in u: resampled by weight, perturbed parameter by parameter (truncated to the bounds)."""
     sd = pop.kernel_sd()
+    assert pop.u is not None  # every population the SMC makes or reads back has its u
     idx = rng.choice(len(pop.u), size=n, p=pop.weights)
     return np.column_stack([m.kernel_sample(pop.u[idx, k], sd[k], rng) for k, m in enumerate(priors)])
 
@@ -159,6 +161,7 @@ def propose(pop: Population, priors: list[Marginal], n: int, rng: np.random.Gene
 def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal]) -> np.ndarray:
     """w_i ∝ prior(u_i) / Σ_j w_j Π_k K_k(u_ik; u_jk), normalised (computed in logs)."""
     sd = pop.kernel_sd()
+    assert pop.u is not None  # every population the SMC makes or reads back has its u
     log_k = np.zeros((len(u), len(pop.u)))
     for k, m in enumerate(priors):
         log_k += m.kernel_logpdf(u[:, k][:, None], pop.u[:, k][None, :], sd[k])

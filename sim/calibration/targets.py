@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, cast
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -183,7 +183,7 @@ class Targets:
 
     @property
     def output_path(self) -> Path:
-        return self._rel(self.spec.output)
+        return cast(Path, self._rel(self.spec.output))  # output always has a name: a path
 
     @property
     def outcomes(self) -> list[str]:

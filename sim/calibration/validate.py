@@ -39,7 +39,7 @@ def validation_table(targets_path, scenarios, seeds: int = 3, scale: float = 1.0
     for path in scenarios:
         name = Path(path).stem
         params = make_params(resolve_params(read_params_file(path), {}, scale, str(path)))
-        values = {k: [] for k in facts}
+        values: dict[str, list[float]] = {k: [] for k in facts}
         for seed in range(seeds):
             hosts = run(params, engine=engine, seed=seed).hosts
             for k, f in facts.items():

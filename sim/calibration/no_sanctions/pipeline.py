@@ -7,6 +7,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,8 +56,10 @@ def _check_validation(targets: Targets) -> None:
     spec = targets.spec
     if not spec.validation:
         return
+    validation_path = targets.validation_path
+    assert validation_path is not None  # validation facts need their scenario (TargetsFile checks)
     try:
-        raw = read_params_file(targets.validation_path)
+        raw = read_params_file(validation_path)
         params = make_params(resolve_params(raw, {}, 1.0, "validation_scenario"))
     except ExperimentError as e:
         raise ExperimentError([f"{targets.path}: {line}" for line in e.errors]) from None
@@ -70,7 +73,7 @@ def _check_validation(targets: Targets) -> None:
     for k, fct in spec.validation.items():
         if fct.host is not None and fct.host not in params.hosts:
             raise ExperimentError(f"{targets.path}: validation.{k}.host: no host '{fct.host}' in "
-                                  f"{targets.validation_path.name}{suggest(fct.host, params.hosts)}")
+                                  f"{validation_path.name}{suggest(fct.host, params.hosts)}")
         for key in ("start", "end"):
             d = getattr(fct, key)
             if d is not None and not first <= d <= last:
@@ -92,6 +95,7 @@ def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None
         raise ExperimentError(f"{targets.path}: parameters: no parameter to search (add [parameters.\"KEY\"] tables)")
     if targets.scenario_path is None:
         raise ExperimentError(f"{targets.path}: scenario: the calibration needs the scenario the targets describe")
+    assert targets.path is not None  # load_targets names the file it read
     try:
         search_plan = plan_experiment(search_experiment(targets, budget), targets.path.parent)
     except ExperimentError as e:
@@ -196,7 +200,7 @@ def validation_rows(val, targets: Targets) -> pd.DataFrame:
     per_run = {rid: g for rid, g in hosts.groupby("run_id", sort=False)}
     rows = []
     for name, fct in targets.spec.validation.items():
-        row = {"fact": name, "what": fct.what, "measure": fct.measure, "host": fct.host or "all",
+        row: dict[str, Any] = {"fact": name, "what": fct.what, "measure": fct.measure, "host": fct.host or "all",
                "period": fct.end if fct.measure == "level" else f"{fct.start} to {fct.end}",
                "reported": fct.reported if fct.reported is not None else math.nan,
                "reported_low": fct.low if fct.low is not None else math.nan,

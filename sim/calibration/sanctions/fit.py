@@ -80,6 +80,7 @@ class Simulator:
 def _save(folder: Path, t: int, pop: Population, names: list[str]) -> None:
     frame = pd.DataFrame(pop.theta, columns=names)
     frame["weight"], frame["distance"] = pop.weights, pop.distances
+    assert pop.u is not None  # every population the SMC makes or reads back has its u
     for k, name in enumerate(names):  # the kernel's coordinates, so a resumed calibration continues exactly
         frame[f"u:{name}"] = pop.u[:, k]
     path = folder / "populations" / f"g{t:02d}.parquet"

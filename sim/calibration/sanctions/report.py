@@ -109,7 +109,7 @@ def welfare_table(post_result, prior_result, scale: float) -> pd.DataFrame:
     rows = []
     for o in [REVENUE, *WELFARE]:
         for scen in ("no_sanctions", "history"):
-            row = {"outcome": o, "what": OUTCOMES[o].what, "scenario": scen}
+            row: dict[str, str | float] = {"outcome": o, "what": OUTCOMES[o].what, "scenario": scen}
             for name, res in (("prior", prior_result), ("posterior", post_result)):
                 v = res.runs.loc[res.runs["scenario"] == scen, o].to_numpy(float)
                 v = v[np.isfinite(v)] / (scale if OUTCOMES[o].total else 1.0)  # totals at full scale

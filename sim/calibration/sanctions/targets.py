@@ -53,7 +53,10 @@ class FitFact(Fact):
     @property
     def centre(self) -> float:
         """The reported value, or a range's geometric centre (what figures compare with)."""
-        return float(self.reported) if self.reported is not None else math.sqrt(self.low * self.high)
+        if self.reported is not None:
+            return float(self.reported)
+        assert self.low is not None and self.high is not None  # no reported value: a range (Fact checks)
+        return math.sqrt(self.low * self.high)
 
 
 class SMCSettings(Strict):
@@ -146,9 +149,11 @@ def tolerance_scale(fact: FitFact, value: float) -> float:
     """What one unit of distance is for a fact near ``value``: tolerance x |reported| (levels, totals),
     tolerance (changes, shares), tolerance x the range's near end (ranges)."""
     if fact.is_range:
+        assert fact.low is not None and fact.high is not None  # a range has both ends (Fact checks)
         return fact.tolerance * (fact.low if value < fact.centre else fact.high)
     if fact.measure in ("change", "share"):
         return fact.tolerance
+    assert fact.reported is not None  # not a range: a reported value (FitFact checks)
     return fact.tolerance * max(abs(float(fact.reported)), 1e-12)
 
 
@@ -156,6 +161,7 @@ def unit_miss(value: float, fact: FitFact) -> float:
     """A fit fact's miss in units of its tolerance (signed; 0 above a floor, 0 inside a range and outside it
     the miss relative to the near end)."""
     if fact.is_range:
+        assert fact.low is not None and fact.high is not None  # a range has both ends (Fact checks)
         if value != value:
             return math.nan
         if value < fact.low:
@@ -163,6 +169,7 @@ def unit_miss(value: float, fact: FitFact) -> float:
         if value > fact.high:
             return (value - fact.high) / (fact.tolerance * fact.high)
         return 0.0
+    assert fact.reported is not None  # not a range: a reported value (FitFact checks)
     r = float(fact.reported)
     scale = fact.tolerance if fact.measure in ("change", "share") else fact.tolerance * max(abs(r), 1e-12)
     miss = (value - r) / scale
