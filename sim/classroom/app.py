@@ -18,6 +18,7 @@ import inspect
 import os
 import threading
 from pathlib import Path
+from typing import Any, cast
 
 import matplotlib
 
@@ -58,7 +59,7 @@ def classroom_params(path: str | os.PathLike | None = None, *, sanctions_start: 
     (repatriation with a deadline two years later).
     """
     path = path or classroom_file()
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if minder_ratio is not None:
         overrides["population.minder_ratio"] = int(minder_ratio)
     if reprisal_severity is not None:
@@ -116,7 +117,7 @@ def _controls_signature():
     return sig.replace(parameters=fixed)
 
 
-ClassroomModel.__init__.__signature__ = _controls_signature()
+ClassroomModel.__init__.__signature__ = _controls_signature()  # type: ignore[attr-defined]  # the controls solara reads
 
 
 def model_params(path: str | os.PathLike | None = None) -> dict:
@@ -161,7 +162,7 @@ def value_words(key: str, value, params: Params) -> str:
     if key == "minder_ratio":
         return f"{int(value)} workers"
     if key == "plan_level":
-        plan = max(h.plan for h in params.hosts.values())
+        plan = max(cast(float, h.plan) for h in params.hosts.values())  # Host's check fills in a missing plan
         return f"x{float(value):.2f} = ${plan * float(value):,.0f} a month"
     if key == "reprisal_severity":
         return f"{float(value):.2f} (0 none, 1 the worst)"
@@ -425,7 +426,7 @@ def ClassroomPage(path: str | None = None):
     specs = solara.use_memo(lambda: model_params(path), [path])
     params = solara.use_memo(lambda: load_params(path), [path])
     first = solara.use_memo(lambda: ClassroomModel(**_defaults(specs)), [path])
-    model = solara.use_reactive(first)
+    model: solara.Reactive[ClassroomModel] = solara.use_reactive(first)
     pending = solara.use_reactive(_defaults(specs))
     applied = solara.use_reactive(_defaults(specs))
     previous = solara.use_reactive(None)  # {"rows": the previous run's months, "words": its settings}

@@ -125,6 +125,7 @@ def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interv
     rev = REVENUE  # the x axis, left less for the state; the welfare axis up more for the workers
     if rev not in have or welfare not in have or reference not in scenarios:
         return None
+    assert welfare is not None  # one of the outcomes it has (above)
     styles = scenario_styles(scenarios, reference)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(14, 5.6))
     ref_label = labels.get(reference, reference)
@@ -190,13 +191,14 @@ SERIES = [  # (column, divisor, label, a total?)
 ]
 
 
-def _events(policies: dict[str, list[dict]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def _events(policies: dict[str, list[dict]]) -> tuple[list[tuple[str, str]], list[tuple[str, str | None]]]:
     """From each scenario's policies (kind, start, end as dates, label): the distinct sanction starts (date, what)
     and the periods of the facts of the world, such as the border closure (start, end): a kind whose class in
     POLICY_CLASSES is not a sanction."""
     from ..core.policies import is_sanction
 
-    starts, closures = {}, set()
+    starts: dict[str, set[str]] = {}
+    closures: set[tuple[str, str | None]] = set()  # (start, end: None while it lasts)
     for pols in policies.values():
         for p in pols:
             if not is_sanction(p):
