@@ -139,7 +139,9 @@ def test_books_send_money_home_and_adapt_the_channels():
     assert books.channel_weights.tolist() == close([[5 / 8, 2 / 8, 1 / 8]] * 2)
     lv = _levers(bank_block=[0.3, 0.1], courier_seizure=[0.2, 0.0], mule_seizure=[0.05, 0.5], closed=[False, True])
     take, returning = np.array([1000.0, 400.0]), np.array([2.0, 0.0])
-    delivered, interdicted, costs = books.send_money_home(take, returning, lv)
+    moved = books.send_money_home(take, returning, lv)
+    assert list(moved) == ["delivered", "interdicted", "costs"]
+    delivered, interdicted, costs = moved["delivered"], moved["interdicted"], moved["costs"]
     # a: mule min(125, 2 x 150) = 125; bank 875 x 5/7 = 625; courier 250; losses 0.3, 1 - 0.98 x 0.8 = 0.216, 0.05
     #    seized 187.5 + 54 + 6.25 = 247.75; fees 437.5 x 0.02 + 196 x 0.05 + 118.75 x 0.01 = 8.75 + 9.8 + 1.1875
     # b: closed, so the courier's weight goes by bank; no one returns, no mule: bank 400, seized 40, fees 7.2

@@ -18,6 +18,7 @@ import pytest
 from sim.core import workers
 from sim.core.params import Calendar
 from sim.results import tables
+from sim.core.state_books import MONEY
 from sim.results import columns
 from sim.results.columns import HOST_TOTALS
 from sim.results.tables import (
@@ -61,8 +62,9 @@ def _month(agg, rows=ROWS, month=14):
     host, selected, status, legal = cols[:4]
     flows = dict(zip(("gross", "side", "take", "bribes", "retained", "hours", "short"), cols[4:]))
     totals = HostTotals(deployed=np.array([7, 3]), repatriated_idle=np.array([2, 5]), escape_attempts=np.array([4, 9]),
-                        entry_bribes=np.array([1234.5, 77.25]), revenue_delivered=np.array([1500.5, 1800.25]),
-                        revenue_interdicted=np.array([100.0, 33.5]), transfer_costs=np.array([12.5, 7.75]),
+                        entry_bribes=np.array([1234.5, 77.25]),
+                        books={"delivered": np.array([1500.5, 1800.25]), "interdicted": np.array([100.0, 33.5]),
+                               "costs": np.array([12.5, 7.75])},
                         plan=np.array([260.0, 610.0]),
                         forfeited=np.array([40.0, 3.5]), ledger_paid=np.array([11.0, 0.0]), minders_active=np.array([2, 3]),
                         deployed_by_legal=np.array([[5, 1], [1, 0], [0, 2], [1, 0]]))
@@ -135,8 +137,8 @@ def test_month_without_selection_counts_every_row_and_an_empty_month_is_undefine
     rows = [r for r in ROWS if r[1]]  # the same month given only the rows that worked, with no selection
     cols = list(zip(*rows))
     flows = dict(zip(("gross", "side", "take", "bribes", "retained", "hours", "short"), cols[4:]))
-    totals = HostTotals(**{name: np.zeros(2) for name in HOST_TOTALS if name != "deployed_by_legal"},
-                        deployed_by_legal=np.zeros((4, 2)))
+    totals = HostTotals(**{name: np.zeros(2) for name in HOST_TOTALS if name not in ("deployed_by_legal", "books")},
+                        deployed_by_legal=np.zeros((4, 2)), books={name: np.zeros(2) for name in MONEY})
     row = agg.month(3, FlowTotals.of_rows(cols[0], flows, cols[2], cols[3], 2), totals, [])
     assert row["workers_working"] == 9 and row["wages_gross"] == 4930.0 and row["policies"] == ""
     assert row["date"] == "2019-08" and row["plan_mean"] == 0.0
@@ -225,7 +227,7 @@ def test_every_column_is_declared_once_with_its_meaning_and_the_tables_derive_fr
         assert c.what and (c.unit or c.kind == "key"), c.name
     # the host totals are keyed by the column they fill; positional arguments are refused
     assert set(HOST_TOTALS) == {c.name for c in columns.COLUMNS if c.kind == "total"} | {"repatriated_idle",
-                                                                                        "deployed_by_legal"}
+                                                                                        "deployed_by_legal", "books"}
     with pytest.raises(TypeError):
         HostTotals(*(np.zeros(2) for _ in HOST_TOTALS))
     assert columns.COL.state_take == "state_take" and columns.FLOW_COLUMNS["take"] == "state_take"
@@ -243,3 +245,16 @@ def test_a_new_column_is_one_declaration():
     assert north["bribes_mean"] == close((10 + 40 + 5.0) / 5) and south["bribes_mean"] == close(25.0 / 4)
     assert row["bribes_mean"] == close(80.0 / 9) and list(row)[-1] == "bribes_mean"
     assert row["wages_gross"] == 4930.0  # the others as before
+
+
+def test_a_money_category_of_the_books_is_its_column():
+    """The state's books name the month's money (state_books.MONEY); a ``books`` column reads one by name, so a new
+    money category is its rule, its line in the books and its column (here: the delivered revenue read twice)."""
+    extra = columns.Column("delivered_again", "books", "USD", "revenue that reached the state, again", source="delivered")
+    agg = MonthAggregator(_aggregator().params, columns=(*columns.COLUMNS, extra))
+    row = _month(agg)
+    assert [r["delivered_again"] for r in agg.host_rows] == [1500.5, 1800.25] and row["delivered_again"] == 3300.75
+    with pytest.raises(ValueError, match="'smuggled' is not what the state's books count"):
+        columns.Column("x", "books", "USD", "a sum the books do not count", source="smuggled")
+    with pytest.raises(ValueError, match="'tips' is not a flow of the month"):
+        columns.Column("x", "flow", "USD", "a flow nobody declared", source="tips")

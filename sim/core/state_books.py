@@ -16,6 +16,10 @@ from . import rules
 from .policies import Levers, channel_losses
 
 
+# what the month's money came to, per host, as `StateBooks.send_money_home` counts it: reaching the state, seized
+# on the way, paid in fees (each a ``books`` column of the tables, sim/results/columns.py)
+MONEY = ("delivered", "interdicted", "costs")
+
 class StateBooks:
     @classmethod
     def for_params(cls, p) -> "StateBooks":
@@ -80,8 +84,9 @@ class StateBooks:
             c = self.p_state.channels
             self.channel_weights = rules.next_channel_weights(self.channel_weights, self.loss_rate_last, c.adapt, c.min_weight)
 
-    def send_money_home(self, take: np.ndarray, returning: np.ndarray, lv: Levers):
-        """Send the month's take home by bank, courier and mule; some is seized, some lost to fees."""
+    def send_money_home(self, take: np.ndarray, returning: np.ndarray, lv: Levers) -> dict[str, np.ndarray]:
+        """Send the month's take home by bank, courier and mule; some is seized, some lost to fees. Returns the
+        month's money per host under the names of `MONEY` (the tables' ``books`` columns read them)."""
         p = self.p_state
         loss = channel_losses(p, lv)
         fees = {"bank": p.channels.bank_fee, "courier": p.channels.courier_fee, "mule": p.channels.mule_fee}
@@ -93,4 +98,4 @@ class StateBooks:
         self.delivered_last = math.fsum(delivered)
         for name, amount in (("taken", take), ("delivered", delivered), ("interdicted", interdicted), ("costs", costs)):
             self.accounts[name] += amount
-        return delivered, interdicted, costs
+        return dict(zip(MONEY, (delivered, interdicted, costs)))

@@ -8,6 +8,8 @@ sums over the workers (`FlowTotals`) and the per-host totals the engines and the
 - ``flow``: the per-host sum of one of the month's worker flows (`sim.core.workers.FLOWS`);
 - ``status``: the workers per host whose status after the month is ``source`` (``plus``: a host total added);
 - ``total``: a per-host total counted outside the workers' pass (a field of `HostTotals` of the same name);
+- ``books``: the month's money per host as the state's books count it (``source``: a name of
+  `sim.core.state_books.MONEY`), so a new money category is its rule, its line in the books and its column;
 - ``working``: the workers who worked this month, per host;
 - ``mean``: a flow per worker who worked (per host; the month's: summed over hosts, then divided);
 - ``weighted``: a host total averaged over the workers who worked (monthly only);
@@ -30,10 +32,11 @@ from typing import Callable
 import numpy as np
 
 from ..core import workers
+from ..core.state_books import MONEY
 
 MONTHLY, HOSTS = "monthly", "hosts"
 BOTH = (MONTHLY, HOSTS)
-KINDS = ("key", "flow", "status", "total", "working", "mean", "weighted", "abroad", "posted", "distribution")
+KINDS = ("key", "flow", "status", "total", "books", "working", "mean", "weighted", "abroad", "posted", "distribution")
 
 
 def percentile_sorted(ordered: np.ndarray, q: float) -> float:
@@ -72,8 +75,17 @@ class Column:
     statistic: Callable[[np.ndarray], float] | None = None  # a distribution's, of the sorted values
 
     def __post_init__(self):
+        """A mistake in a declaration, found where the column is declared, in one line."""
         if self.kind not in KINDS:
             raise ValueError(f"column {self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        known = {"flow": workers.FLOWS, "mean": workers.FLOWS, "status": workers.STATUSES, "books": MONEY,
+                 "abroad": workers.LEGAL, "posted": workers.LEGAL}.get(self.kind)
+        if known is not None and self.source not in known:
+            what = {"flow": "a flow of the month", "mean": "a flow of the month", "status": "a status",
+                    "books": "what the state's books count", "abroad": "a legal status", "posted": "a legal status"}
+            raise ValueError(f"column {self.name}: {self.source!r} is not {what[self.kind]} ({', '.join(known)})")
+        if self.summed and MONTHLY in self.tables and HOSTS not in self.tables:
+            raise ValueError(f"column {self.name}: a monthly sum over hosts needs the host column too")
 
     @property
     def whole(self) -> bool:
@@ -83,7 +95,7 @@ class Column:
     @property
     def summed(self) -> bool:
         """The monthly row is the sum of the host rows (counts and money)."""
-        return self.kind in ("flow", "status", "total", "working", "abroad", "posted")
+        return self.kind in ("flow", "status", "total", "books", "working", "abroad", "posted")
 
 
 def _legal(kind: str, name: str, legal: str) -> Column:
@@ -118,9 +130,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("state_take", "flow", "USD", "taken by the state (the plan and fees)", source="take"),
     Column("bribes_paid", "flow", "USD", "paid to minders: side-job cuts and threat bribes", source="bribes"),
     Column("worker_retained", "flow", "USD", "what the workers kept", source="retained"),
-    Column("revenue_delivered", "total", "USD", "revenue that reached the state"),
-    Column("revenue_interdicted", "total", "USD", "revenue seized on the way home"),
-    Column("transfer_costs", "total", "USD", "fees paid to move the money home"),
+    Column("revenue_delivered", "books", "USD", "revenue that reached the state", source="delivered"),
+    Column("revenue_interdicted", "books", "USD", "revenue seized on the way home", source="interdicted"),
+    Column("transfer_costs", "books", "USD", "fees paid to move the money home", source="costs"),
     Column("plan_mean", "weighted", "USD a month", "the plan per worker, averaged over those who worked",
            tables=(MONTHLY,), source="plan"),
     Column("plan", "total", "USD a month", "the plan per worker", tables=(HOSTS,)),
@@ -157,22 +169,13 @@ ABROAD_BY_LEGAL = tuple(c.name for c in COLUMNS if c.kind == "abroad")
 DEPLOYED_BY_LEGAL = tuple(c.name for c in COLUMNS if c.kind == "posted")
 # the table column of each worker flow that has one (hours has its mean only)
 FLOW_COLUMNS = {c.source: c.name for c in COLUMNS if c.kind == "flow"}
-for _c in COLUMNS:
-    if _c.kind in ("flow", "mean") and _c.source not in workers.FLOWS:
-        raise ValueError(f"column {_c.name}: {_c.source!r} is not one of the month's flows ({', '.join(workers.FLOWS)})")
-    if _c.kind == "status" and _c.source not in workers.STATUSES:
-        raise ValueError(f"column {_c.name}: {_c.source!r} is not a status")
-    if _c.kind in ("abroad", "posted") and _c.source not in workers.LEGAL:
-        raise ValueError(f"column {_c.name}: {_c.source!r} is not a legal status")
-    if _c.summed and MONTHLY in _c.tables and HOSTS not in _c.tables:
-        raise ValueError(f"column {_c.name}: a monthly sum over hosts needs the host column too")
-
 # The month's totals per host that are not sums of the workers' flows (arrays over hosts), counted by the engines
 # and the state's books: one field per ``total`` column, of the same name, and what other columns add.
 HOST_TOTALS = (*(c.name for c in COLUMNS if c.kind == "total"), *(c.plus for c in COLUMNS if c.plus),
-               "deployed_by_legal")
+               "deployed_by_legal", "books")
 HostTotals = make_dataclass("HostTotals", [(name, np.ndarray) for name in HOST_TOTALS], kw_only=True)
 HostTotals.__doc__ = ("The month's totals per host that are not sums of the workers' flows, keyed by the column "
                       "they fill (sim/results/columns.py); ``repatriated_idle``: repatriated in phase 2, before "
                       "they worked; ``deployed_by_legal``: this month's postings per legal status (rows in "
-                      "workers.LEGAL order) and host.")
+                      "workers.LEGAL order) and host; ``books``: the month's money as the state's books count it "
+                      "(sim.core.state_books.MONEY: an array over hosts each).")

@@ -118,6 +118,8 @@ class MonthAggregator:
                     v = np.asarray(v, dtype=np.int64) + np.asarray(getattr(totals, c.plus), dtype=np.int64)
             elif c.kind == "total":
                 v = getattr(totals, c.name)
+            elif c.kind == "books":
+                v = totals.books[c.source]
             elif c.kind == "working":
                 v = n_h
             elif c.kind == "mean":

@@ -306,15 +306,13 @@ class ArrayModel:
     def _collect(self):
         """13. data are collected: what the month's leavers lost and were paid, added in id order."""
         W, H, ms, totals, census, lv = self.w, self.n_hosts, self.minders, self.totals, self.census_now, self.lv
-        delivered, interdicted, costs = self.moved
         n_before = self.n_before
         leavers = np.sort(np.concatenate([self.repatriated, totals.left_rows[:self.n_left]]))
         forfeited, ledger_paid = np.zeros(H), np.zeros(H)
         kernels.leaver_sums(W, leavers, forfeited, ledger_paid)
         hosts_totals = HostTotals(
             deployed=self.counts, repatriated_idle=census.repatriated_idle, escape_attempts=totals.attempts,
-            entry_bribes=self.entry_bribes, revenue_delivered=delivered, revenue_interdicted=interdicted,
-            transfer_costs=costs, plan=self.state.plans, forfeited=forfeited, ledger_paid=ledger_paid,
+            entry_bribes=self.entry_bribes, books=self.moved, plan=self.state.plans, forfeited=forfeited, ledger_paid=ledger_paid,
             minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
             deployed_by_legal=np.bincount(W.legal[n_before:].astype(np.int64) * H + W.host[n_before:],
                                           minlength=len(workers.LEGAL) * H).reshape(len(workers.LEGAL), H))

@@ -346,9 +346,7 @@ class OverseasLaborModel(mesa.Model):
 
     def _collect_month(self):
         """13. data are collected; leavers are deregistered."""
-        delivered, interdicted, costs = self.moved
-        self._collect(self.working, self.working_host, delivered, interdicted, costs,
-                      self._next["worker"] - self._entry_before)
+        self._collect(self.working, self.working_host, self.moved, self._next["worker"] - self._entry_before)
         self._end_month()
 
     def _update(self, after: int):
@@ -382,7 +380,7 @@ class OverseasLaborModel(mesa.Model):
         for mid in sorted(punished):
             self.replace_minder(punished[mid])
 
-    def _collect(self, working, host, delivered, interdicted, costs, entered):
+    def _collect(self, working, host, moved, entered):
         n = len(self.host_names)
         newcomers = self.everyone[len(self.everyone) - entered:] if entered else []
         leavers = sorted(self.leavers, key=lambda w: w.worker_id)  # summed in id order, as the array engine does
@@ -391,9 +389,7 @@ class OverseasLaborModel(mesa.Model):
             repatriated_idle=np.bincount([w.host for w in self.repatriated_now], minlength=n),
             escape_attempts=self.escape_attempts,
             entry_bribes=np.bincount([w.host for w in newcomers], weights=[w.entry_bribe for w in newcomers], minlength=n),
-            revenue_delivered=delivered,
-            revenue_interdicted=interdicted,
-            transfer_costs=costs,
+            books=moved,
             plan=self.state.plans,
             forfeited=np.bincount([w.host for w in leavers], weights=[w.lost for w in leavers], minlength=n),
             ledger_paid=np.bincount([w.host for w in leavers], weights=[w.ledger_paid for w in leavers], minlength=n),
