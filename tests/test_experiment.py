@@ -75,11 +75,13 @@ def test_sobol_recovers_ishigami_indices():
     ~0.01 (SALib's own bootstrap intervals are ~0.02 wide), so 0.04 is about
     four standard errors.
     """
-    spec = Experiment.model_validate({
-        "name": "ishigami",
-        "uncertainties": {f"x{i}": {"low": -math.pi, "high": math.pi} for i in (1, 2, 3)},
-        "sampling": {"method": "sobol", "n": 4096, "seed": 1},
-    })
+    spec = Experiment.model_validate(
+        {
+            "name": "ishigami",
+            "uncertainties": {f"x{i}": {"low": -math.pi, "high": math.pi} for i in (1, 2, 3)},
+            "sampling": {"method": "sobol", "n": 4096, "seed": 1},
+        }
+    )
     samples, matrix, problem = sample_table(spec)
     x = samples[["x1", "x2", "x3"]].to_numpy()
     assert np.array_equal(x, matrix)
@@ -95,9 +97,15 @@ def test_sobol_recovers_ishigami_indices():
 
 def test_morris_recovers_linear_effects():
     """For y = 3a - 2b + 0c on [0,1]^3 every elementary effect is exact: mu* = |coefficient|, sigma = 0."""
-    problem = salib_problem(Experiment.model_validate({
-        "name": "linear", "uncertainties": {k: {"low": 0.0, "high": 1.0} for k in "abc"},
-        "sampling": {"method": "morris", "n": 20}}).uncertainties)
+    problem = salib_problem(
+        Experiment.model_validate(
+            {
+                "name": "linear",
+                "uncertainties": {k: {"low": 0.0, "high": 1.0} for k in "abc"},
+                "sampling": {"method": "morris", "n": 20},
+            }
+        ).uncertainties
+    )
     x = sample_matrix(problem, "morris", 20, levels=4, seed=3)
     y = 3 * x[:, 0] - 2 * x[:, 1]
     m = morris_indices(problem, x, y, levels=4).set_index("parameter")
@@ -106,14 +114,26 @@ def test_morris_recovers_linear_effects():
 
 
 def test_grid_and_lhs_sampling():
-    grid = Experiment.model_validate({
-        "name": "g", "sampling": {"method": "grid", "levels": 3},
-        "uncertainties": {"escape.attempt_rate": {"low": 0.0, "high": 0.1}, "remittance.rule": {"values": ["plan", "share"]}}})
+    grid = Experiment.model_validate(
+        {
+            "name": "g",
+            "sampling": {"method": "grid", "levels": 3},
+            "uncertainties": {
+                "escape.attempt_rate": {"low": 0.0, "high": 0.1},
+                "remittance.rule": {"values": ["plan", "share"]},
+            },
+        }
+    )
     table, _, _ = sample_table(grid)
     assert len(table) == 6 and sorted(set(table["remittance.rule"])) == ["plan", "share"]
     assert sorted(set(table["escape.attempt_rate"])) == pytest.approx([0.0, 0.05, 0.1])
-    lhs = Experiment.model_validate({"name": "l", "sampling": {"method": "lhs", "n": 10, "seed": 4},
-                                     "uncertainties": {"a": {"low": 2.0, "high": 3.0}, "b": {"low": 0.0, "high": 1.0}}})
+    lhs = Experiment.model_validate(
+        {
+            "name": "l",
+            "sampling": {"method": "lhs", "n": 10, "seed": 4},
+            "uncertainties": {"a": {"low": 2.0, "high": 3.0}, "b": {"low": 0.0, "high": 1.0}},
+        }
+    )
     table, _, _ = sample_table(lhs)
     # one point in each tenth of each range: the Latin hypercube property
     for col, lo in (("a", 2.0), ("b", 0.0)):
@@ -121,10 +141,14 @@ def test_grid_and_lhs_sampling():
 
 
 def test_t_interval_and_paired_difference():
-    runs = pd.DataFrame({
-        "scenario": ["ref"] * 4 + ["b"] * 4, "sample": [0] * 8, "replicate": [0, 1, 2, 3] * 2,
-        "y": [10.0, 12.0, 11.0, 13.0, 7.0, 9.1, 7.9, 10.2],
-    })
+    runs = pd.DataFrame(
+        {
+            "scenario": ["ref"] * 4 + ["b"] * 4,
+            "sample": [0] * 8,
+            "replicate": [0, 1, 2, 3] * 2,
+            "y": [10.0, 12.0, 11.0, 13.0, 7.0, 9.1, 7.9, 10.2],
+        }
+    )
     s = scenario_summary(runs, ["y"], "ref").set_index("scenario")
     mean, lo, hi = t_interval(np.array([10.0, 12.0, 11.0, 13.0]))
     # t(0.975, 3) = 3.182; sd = 1.291; half-width = 3.182 * 1.291 / 2
@@ -137,12 +161,18 @@ def test_t_interval_and_paired_difference():
 
 
 def test_relative_and_wildcard_uncertainties(tmp_path):
-    plan = plan_experiment({
-        "name": "w", "scale": 0.01, "months": 12,
-        "uncertainties": {"hosts.*.wage": {"low": 0.5, "high": 1.5, "relative": True},
-                          "population.minder_ratio": {"low": 10.0, "high": 90.0}},
-        "sampling": {"method": "lhs", "n": 3, "seed": 0},
-    })
+    plan = plan_experiment(
+        {
+            "name": "w",
+            "scale": 0.01,
+            "months": 12,
+            "uncertainties": {
+                "hosts.*.wage": {"low": 0.5, "high": 1.5, "relative": True},
+                "population.minder_ratio": {"low": 10.0, "high": 90.0},
+            },
+            "sampling": {"method": "lhs", "n": 3, "seed": 0},
+        }
+    )
     base_wage = plan.scenario_params["base"]["hosts"]["russia"]["wage"]
     assert plan.scenario_params["base"]["hosts"]["china"]["workers"] == 500  # 50,000 x 0.01
     for t in plan.tasks:
@@ -157,13 +187,17 @@ def test_relative_and_wildcard_uncertainties(tmp_path):
 def test_small_experiment_outputs(small_done):
     folder, result = small_done
     runs = pd.read_parquet(folder / "runs.parquet")
-    assert len(runs) == 8 and list(runs["run_id"]) == [f"{s}.s00000.r{k:04d}" for s in ("none", "history") for k in range(4)]
+    assert len(runs) == 8 and list(runs["run_id"]) == [
+        f"{s}.s00000.r{k:04d}" for s in ("none", "history") for k in range(4)
+    ]
     # common random numbers: replicate k uses seed 7 + k in every scenario
     assert list(runs["seed"]) == [7, 8, 9, 10] * 2
     monthly = pd.read_parquet(folder / "monthly")
     assert len(monthly) == 8 * 24 and set(monthly["run_id"]) == set(runs["run_id"])
     dist = pd.read_parquet(folder / "distributions")
-    assert len(dist) == 8 * 101 and (dist.groupby("run_id")["net_gain"].apply(lambda s: s.is_monotonic_increasing)).all()
+    assert (
+        len(dist) == 8 * 101 and (dist.groupby("run_id")["net_gain"].apply(lambda s: s.is_monotonic_increasing)).all()
+    )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["complete"] and manifest["runs_done"] == 8 and manifest["base_params"]["calendar"]["months"] == 24
     summary = pd.read_csv(folder / "summary.csv")
@@ -184,13 +218,24 @@ def test_process_pool_gives_identical_results(small_done, tmp_path):
 
 def test_dask_cluster_gives_identical_results(small_done, tmp_path):
     import distributed
+
     folder, _ = small_done
     plan = load_experiment(write(tmp_path, SMALL))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=40) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=40
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        code = main(["experiment", str(plan.path), "--out", str(tmp_path / "dask"), "--scheduler", cluster.scheduler_address,
-                     "--quiet"])
+        code = main(
+            [
+                "experiment",
+                str(plan.path),
+                "--out",
+                str(tmp_path / "dask"),
+                "--scheduler",
+                cluster.scheduler_address,
+                "--quiet",
+            ]
+        )
     assert code == 0
     frames_equal(folder, tmp_path / "dask")
     manifest = json.loads((tmp_path / "dask" / "manifest.json").read_text())
@@ -203,8 +248,16 @@ def _default_sigint():
 
 
 def _olsim(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_default_sigint, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+        **kw,
+    )
 
 
 def _stopped_after_saving(proc) -> None:
@@ -223,8 +276,16 @@ def test_interrupted_experiment_resumes_to_the_same_results(small_done, tmp_path
     folder, _ = small_done
     exp = write(tmp_path, SMALL)
     out = tmp_path / "out"
-    proc = _olsim("experiment", str(exp), "--out", str(out), "--processes", "1", "--quiet",
-                  env={**os.environ, "OLSIM_STOP_AFTER_RUNS": "3"})
+    proc = _olsim(
+        "experiment",
+        str(exp),
+        "--out",
+        str(out),
+        "--processes",
+        "1",
+        "--quiet",
+        env={**os.environ, "OLSIM_STOP_AFTER_RUNS": "3"},
+    )
     _stopped_after_saving(proc)
     assert len(list((out / "rows").glob("*.json"))) == 3
     os.killpg(proc.pid, signal.SIGKILL if how == "kill" else signal.SIGINT)
@@ -303,27 +364,51 @@ BAD = [
     ("name = 'x'\nreference = 'b'\n[[scenarios]]\nname = 'a'", "reference: no scenario named 'b'"),
     ("name = 'x'\n[[scenarios]]\nname = 'a'\nparams = 'nope.toml'", "scenarios[0] (a).params:"),
     ("name = 'x'\n[[scenarios]]\nname = 'a'\noverrides = {'worker.nope' = 1}", "worker.nope: unknown key"),
-    ("name = 'x'\n[uncertainties]\n'escape.attempt_rate' = {low = 0.0, high = 0.1}", "sampling.method: uncertainties are given"),
-    ("name = 'x'\n[sampling]\nmethod = 'sobol'\nn = 100\n[uncertainties]\na = {low = 0.0, high = 1.0}\nb = {low = 0.0, high = 1.0}",
-     "sampling.n: Sobol sampling needs a power of 2 (got 100; try 128)"),
-    ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5, high = 0.1}",
-     "uncertainties.escape.attempt_rate: low (0.5) must be below high (0.1)"),
-    ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5}",
-     "a uniform distribution needs high"),
-    ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.nope' = {low = 0.0, high = 1.0}",
-     "uncertainties.escape.nope: no parameter escape.nope"),
-    ("name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5, high = 2.0}",
-     "escape.attempt_rate: input should be less than or equal to 1"),
+    (
+        "name = 'x'\n[uncertainties]\n'escape.attempt_rate' = {low = 0.0, high = 0.1}",
+        "sampling.method: uncertainties are given",
+    ),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'sobol'\nn = 100\n[uncertainties]\na = {low = 0.0, high = 1.0}\nb = {low = 0.0, high = 1.0}",
+        "sampling.n: Sobol sampling needs a power of 2 (got 100; try 128)",
+    ),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5, high = 0.1}",
+        "uncertainties.escape.attempt_rate: low (0.5) must be below high (0.1)",
+    ),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5}",
+        "a uniform distribution needs high",
+    ),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.nope' = {low = 0.0, high = 1.0}",
+        "uncertainties.escape.nope: no parameter escape.nope",
+    ),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'lhs'\nn = 4\n[uncertainties]\n'escape.attempt_rate' = {low = 0.5, high = 2.0}",
+        "escape.attempt_rate: input should be less than or equal to 1",
+    ),
     ("name = 'x'\nscale = 0", "scale: input should be greater than 0"),
-    ("name = 'x'\n[sampling]\nmethod = 'grid'\nlevels = 1000\n[uncertainties]\na = {low = 0.0, high = 1.0}\n"
-     "b = {low = 0.0, high = 1.0}\nc = {low = 0.0, high = 1.0}", "sampling: 1,000,000,000 samples x 1 scenarios"),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'grid'\nlevels = 1000\n[uncertainties]\na = {low = 0.0, high = 1.0}\n"
+        "b = {low = 0.0, high = 1.0}\nc = {low = 0.0, high = 1.0}",
+        "sampling: 1,000,000,000 samples x 1 scenarios",
+    ),
     ("name = 'x'\nscale = 0.1\n[overrides]\n'hosts.china' = 3", "hosts.china"),
     ("name = 'x'\nscale = 0.1\n[overrides]\n'hosts.russia.workers' = 'many'", "hosts.russia.workers"),
-    ("name = 'x'\n[sampling]\nmethod = 'morris'\nn = 4\n[uncertainties]\n'population.minder_ratio' = {distribution = 'normal', mean = 50.0, sd = 5.0}\n"
-     "'escape.attempt_rate' = {low = 0.0, high = 0.1}", "Morris samples the ends of each range"),
-    ("name = 'x'\n[sampling]\nmethod = 'morris'\nn = 4\nlevels = 3\n[uncertainties]\na = {low = 0.0, high = 1.0}\nb = {low = 0.0, high = 1.0}",
-     "sampling.levels: Morris needs an even number of levels (got 3)"),
-    ("name = 'x'\n[sampling]\nmethod = 'grid'\n[uncertainties]\n'policies.0.start' = {values = [3, '2017-09']}", "values: mixes types"),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'morris'\nn = 4\n[uncertainties]\n'population.minder_ratio' = {distribution = 'normal', mean = 50.0, sd = 5.0}\n"
+        "'escape.attempt_rate' = {low = 0.0, high = 0.1}",
+        "Morris samples the ends of each range",
+    ),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'morris'\nn = 4\nlevels = 3\n[uncertainties]\na = {low = 0.0, high = 1.0}\nb = {low = 0.0, high = 1.0}",
+        "sampling.levels: Morris needs an even number of levels (got 3)",
+    ),
+    (
+        "name = 'x'\n[sampling]\nmethod = 'grid'\n[uncertainties]\n'policies.0.start' = {values = [3, '2017-09']}",
+        "values: mixes types",
+    ),
     ("name = 'x'\n[[scenarios]]\nname = 'a'\n[[scenarios]]\nname = 'A'", "differs from 'a' only in case"),
 ]
 
@@ -348,13 +433,16 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("flags,message", [
-    (["--processes", "0"], "--processes 0: must be 1 or more"),
-    (["--resume", "--force"], "choose one"),
-    (["--processes", "2", "--scheduler", "tcp://127.0.0.1:PORT"], "choose one"),
-    (["--scheduler", "tcp://127.0.0.1:PORT"], "--scheduler tcp://127.0.0.1:PORT: cannot connect"),
-    (["--scheduler", "foo"], "--scheduler foo: cannot connect"),
-])
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--processes", "0"], "--processes 0: must be 1 or more"),
+        (["--resume", "--force"], "choose one"),
+        (["--processes", "2", "--scheduler", "tcp://127.0.0.1:PORT"], "choose one"),
+        (["--scheduler", "tcp://127.0.0.1:PORT"], "--scheduler tcp://127.0.0.1:PORT: cannot connect"),
+        (["--scheduler", "foo"], "--scheduler foo: cannot connect"),
+    ],
+)
 def test_bad_flags_are_rejected(tmp_path, capsys, monkeypatch, flags, message):
     monkeypatch.setattr("sim.explore.evaluators.CONNECT_TIMEOUT", "2s")  # no scheduler to wait 20 s for
     port = str(_closed_port())
@@ -376,26 +464,46 @@ def test_out_below_a_file_is_one_line(tmp_path, capsys):
 
 
 def test_relative_workers_are_scaled_once():
-    plan = plan_experiment({"name": "w", "scale": 0.005, "months": 12,
-                            "uncertainties": {"hosts.*.workers": {"low": 0.5, "high": 1.5, "relative": True},
-                                              "escape.attempt_rate": {"low": 0.0, "high": 0.1}},
-                            "sampling": {"method": "lhs", "n": 4, "seed": 0}})
+    plan = plan_experiment(
+        {
+            "name": "w",
+            "scale": 0.005,
+            "months": 12,
+            "uncertainties": {
+                "hosts.*.workers": {"low": 0.5, "high": 1.5, "relative": True},
+                "escape.attempt_rate": {"low": 0.0, "high": 0.1},
+            },
+            "sampling": {"method": "lhs", "n": 4, "seed": 0},
+        }
+    )
     assert plan.scenario_params["base"]["hosts"]["china"]["workers"] == 250  # 50,000 x 0.005
     for t in plan.tasks:
         assert t["params"]["hosts"]["china"]["workers"] == round(250 * t["values"]["hosts.*.workers"])
 
 
 def test_percent_change_keeps_its_sign_against_a_negative_reference():
-    runs = pd.DataFrame({"scenario": ["ref"] * 3 + ["b"] * 3, "sample": [0] * 6, "replicate": [0, 1, 2] * 2,
-                         "y": [-60.0, -58.0, -62.0, -30.0, -29.0, -31.0]})
+    runs = pd.DataFrame(
+        {
+            "scenario": ["ref"] * 3 + ["b"] * 3,
+            "sample": [0] * 6,
+            "replicate": [0, 1, 2] * 2,
+            "y": [-60.0, -58.0, -62.0, -30.0, -29.0, -31.0],
+        }
+    )
     s = scenario_summary(runs, ["y"], "ref").set_index("scenario")
     assert s.loc["b", "diff_mean"] == pytest.approx(30.0) and s.loc["b", "diff_pct"] == pytest.approx(50.0)
 
 
 def test_intervals_count_replicates_not_samples():
     """Runs of one replicate share a seed across samples: the interval is over the replicates' means."""
-    runs = pd.DataFrame({"scenario": ["a"] * 6, "sample": [0, 1, 2] * 2, "replicate": [0, 0, 0, 1, 1, 1],
-                         "y": [1.0, 2.0, 3.0, 1.5, 2.5, 3.5]})
+    runs = pd.DataFrame(
+        {
+            "scenario": ["a"] * 6,
+            "sample": [0, 1, 2] * 2,
+            "replicate": [0, 0, 0, 1, 1, 1],
+            "y": [1.0, 2.0, 3.0, 1.5, 2.5, 3.5],
+        }
+    )
     s = scenario_summary(runs, ["y"], "a").set_index("scenario")
     mean, lo, hi = t_interval(np.array([2.0, 2.5]))
     assert (s.loc["a", "ci_low"], s.loc["a", "ci_high"]) == pytest.approx((lo, hi))
@@ -437,7 +545,10 @@ def test_shipped_experiments_are_valid():
     assert first["permit_ban_as_fitted"]["policies"][1]["compliance"] == 0.0
     assert first["permit_ban_as_fitted"]["policies"][0] == first["history"]["policies"][0]
     assert first["repatriation_as_fitted"]["policies"][1] == first["history"]["policies"][1]
-    assert first["full_compliance"]["policies"][0]["compliance"] == 1.0 and first["full_compliance"]["policies"][0]["evasion"] == 0.0
+    assert (
+        first["full_compliance"]["policies"][0]["compliance"] == 1.0
+        and first["full_compliance"]["policies"][0]["evasion"] == 0.0
+    )
     sens = load_experiment(ROOT / "experiments" / "sensitivity.toml")
     assert sens.spec.sampling.method == "sobol" and len(sens.spec.uncertainties) >= 6
 
@@ -451,3 +562,25 @@ def test_quick_experiment_runs_under_the_cli(tmp_path, capsys):
     assert len(runs) == len(load_experiment(ROOT / "experiments" / "quick.toml").tasks)
     with pytest.raises(ExperimentError):
         ExperimentResult.load(tmp_path)
+
+
+def test_a_morris_folder_without_its_matrix_says_so_in_one_line(tmp_path):
+    """A Morris experiment's indices need the sample matrix it saved; a folder that lost it gets a one-line error
+    naming the file (it failed inside SALib before)."""
+    from sim.common.errors import ExperimentError
+
+    problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 1.0], [0.0, 1.0]]}
+    x = sample_matrix(problem, "morris", 4, levels=4, seed=3)
+    runs = pd.DataFrame({"scenario": "s", "sample": range(len(x)), "y": x[:, 0] * 2 + x[:, 1]})
+    manifest = {
+        "sampling": {"method": "morris", "seed": 3, "levels": 4},
+        "problem": problem,
+        "runs_total": len(x),
+        "experiment": {"outcomes": ["y"]},
+        "reference": "s",
+    }
+    result = ExperimentResult(tmp_path, manifest, runs, pd.DataFrame({"sample": range(len(x))}), sample_matrix=x)
+    assert set(result.sensitivity()["parameter"]) == {"a", "b"}  # with the matrix: the indices
+    result.sample_matrix = None
+    with pytest.raises(ExperimentError, match="without its sample_matrix.npy"):
+        result.sensitivity()

@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtrit  # the Student-t quantile scipy.stats.t.ppf computes (bit for bit), without scipy.stats' 1 s import
+from scipy.special import (
+    stdtrit,
+)  # the Student-t quantile scipy.stats.t.ppf computes (bit for bit), without scipy.stats' 1 s import
 
 from ..common.errors import ExperimentError
 from ..common.formatting import number
@@ -65,24 +67,35 @@ def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) ->
             v = g[o].to_numpy(float)
             finite = v[np.isfinite(v)]
             _, lo, hi = t_interval(g.groupby("replicate")[o].mean().to_numpy(float))
-            d = pd.Series(keyed.loc[common, o].to_numpy(float) - ref.loc[common, o].to_numpy(float),
-                          index=common.get_level_values("replicate"))
+            d = pd.Series(
+                keyed.loc[common, o].to_numpy(float) - ref.loc[common, o].to_numpy(float),
+                index=common.get_level_values("replicate"),
+            )
             base = float(np.nanmean(ref.loc[common, o].to_numpy(float))) if len(common) else math.nan
             if scenario == reference:
                 dm, dlo, dhi = 0.0, 0.0, 0.0
             else:
                 _, dlo, dhi = t_interval(d.groupby(level=0).mean().to_numpy(float))
                 dm = float(np.nanmean(d.to_numpy())) if np.isfinite(d.to_numpy()).any() else math.nan
-            rows.append({
-                "scenario": scenario, "outcome": o, "runs": int(len(finite)),
-                "mean": float(finite.mean()) if len(finite) else math.nan, "ci_low": lo, "ci_high": hi,
-                "sd": float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
-                "p2_5": float(np.percentile(finite, 2.5)) if len(finite) else math.nan,
-                "p97_5": float(np.percentile(finite, 97.5)) if len(finite) else math.nan,
-                "pairs": int(np.isfinite(d.to_numpy()).sum()), "diff_mean": dm, "diff_ci_low": dlo, "diff_ci_high": dhi,
-                # relative to the size of the reference's (paired) mean, so the sign is the change's
-                "diff_pct": 100 * dm / abs(base) if base == base and base != 0 else math.nan,
-            })
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "outcome": o,
+                    "runs": int(len(finite)),
+                    "mean": float(finite.mean()) if len(finite) else math.nan,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "sd": float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
+                    "p2_5": float(np.percentile(finite, 2.5)) if len(finite) else math.nan,
+                    "p97_5": float(np.percentile(finite, 97.5)) if len(finite) else math.nan,
+                    "pairs": int(np.isfinite(d.to_numpy()).sum()),
+                    "diff_mean": dm,
+                    "diff_ci_low": dlo,
+                    "diff_ci_high": dhi,
+                    # relative to the size of the reference's (paired) mean, so the sign is the change's
+                    "diff_pct": 100 * dm / abs(base) if base == base and base != 0 else math.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -118,9 +131,13 @@ def posterior_summary(runs: pd.DataFrame, outcomes: list[str], reference: str, l
             row = {"scenario": scenario, "outcome": o, "draws": int(np.isfinite(v).sum())}
             for name, x in (("", v), ("change_", d), ("change_pct_", pct)):
                 x = x[np.isfinite(x)]
-                row.update({f"{name}median": float(np.median(x)) if len(x) else math.nan,
-                            f"{name}low": float(np.quantile(x, lo_q)) if len(x) else math.nan,
-                            f"{name}high": float(np.quantile(x, hi_q)) if len(x) else math.nan})
+                row.update(
+                    {
+                        f"{name}median": float(np.median(x)) if len(x) else math.nan,
+                        f"{name}low": float(np.quantile(x, lo_q)) if len(x) else math.nan,
+                        f"{name}high": float(np.quantile(x, hi_q)) if len(x) else math.nan,
+                    }
+                )
             fd = d[np.isfinite(d)]
             row["p_below_reference"] = float((fd < 0).mean()) if len(fd) and scenario != reference else math.nan
             rows.append(row)
@@ -155,8 +172,16 @@ def rank_probabilities(runs: pd.DataFrame, reference: str, ranked: dict[str, boo
         else:  # no draw with every scenario finished
             first = rank = np.full(len(scenarios), math.nan)
         for k, sc in enumerate(scenarios):
-            rows.append({"scenario": sc, "outcome": o, "better": "more" if up else "less", "draws": len(x),
-                         "p_first": float(first[k]), "mean_rank": float(rank[k])})
+            rows.append(
+                {
+                    "scenario": sc,
+                    "outcome": o,
+                    "better": "more" if up else "less",
+                    "draws": len(x),
+                    "p_first": float(first[k]),
+                    "mean_rank": float(rank[k]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -167,8 +192,15 @@ def sobol_indices(problem: dict, y: np.ndarray, second_order: bool = False, seed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         si = sobol.analyze(problem, np.asarray(y, dtype=float), calc_second_order=second_order, seed=seed)
-    return pd.DataFrame({"parameter": problem["names"], "S1": si["S1"], "S1_conf": si["S1_conf"],
-                         "ST": si["ST"], "ST_conf": si["ST_conf"]})
+    return pd.DataFrame(
+        {
+            "parameter": problem["names"],
+            "S1": si["S1"],
+            "S1_conf": si["S1_conf"],
+            "ST": si["ST"],
+            "ST_conf": si["ST_conf"],
+        }
+    )
 
 
 def morris_indices(problem: dict, x: np.ndarray, y: np.ndarray, levels: int = 4, seed: int = 0) -> pd.DataFrame:
@@ -177,9 +209,18 @@ def morris_indices(problem: dict, x: np.ndarray, y: np.ndarray, levels: int = 4,
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        si = morris.analyze(problem, np.asarray(x, dtype=float), np.asarray(y, dtype=float), num_levels=levels, seed=seed)
-    return pd.DataFrame({"parameter": problem["names"], "mu_star": si["mu_star"], "mu_star_conf": si["mu_star_conf"],
-                         "mu": si["mu"], "sigma": si["sigma"]})
+        si = morris.analyze(
+            problem, np.asarray(x, dtype=float), np.asarray(y, dtype=float), num_levels=levels, seed=seed
+        )
+    return pd.DataFrame(
+        {
+            "parameter": problem["names"],
+            "mu_star": si["mu_star"],
+            "mu_star_conf": si["mu_star_conf"],
+            "mu": si["mu"],
+            "sigma": si["sigma"],
+        }
+    )
 
 
 def _answer_formats(o) -> tuple:
@@ -198,8 +239,9 @@ def _answer_formats(o) -> tuple:
     return level, "change_", (o.spec or "{:.2f}").replace("{:", "{:+").format
 
 
-def answers_table(answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, str], reference: str,
-                  scale: float = 1.0) -> str:
+def answers_table(
+    answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, str], reference: str, scale: float = 1.0
+) -> str:
     """The policy answers (``policy_answers.csv``, ``ranks.csv``) as a Markdown table: per scenario, revenue and
     what workers keep with their changes in percent, the median net gain, deaths and escapes with their changes,
     each a median [90% credible interval] over the draws (totals at full scale); and the probabilities of
@@ -213,7 +255,9 @@ def answers_table(answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, 
         div = scale if what == "" and OUTCOMES[o].total else 1.0
         return f"{fmt(x[f'{what}median'] / div)} [{fmt(x[f'{what}low'] / div)}, {fmt(x[f'{what}high'] / div)}]"
 
-    cols = [(o, OUTCOMES[o].heading or OUTCOMES[o].label, *_answer_formats(OUTCOMES[o])) for o in CHANGES if o in outcomes]
+    cols = [
+        (o, OUTCOMES[o].heading or OUTCOMES[o].label, *_answer_formats(OUTCOMES[o])) for o in CHANGES if o in outcomes
+    ]
     head = ["scenario"]
     for _, title, _, _, _ in cols:
         head += [title, "change"]
@@ -250,19 +294,28 @@ class ExperimentResult:
         if not (folder / "manifest.json").exists():
             raise ExperimentError(f"{folder}: not an experiment folder (no manifest.json)")
         if not (folder / "runs.parquet").exists():
-            raise ExperimentError(f"{folder}: an experiment stopped before its first summary (no runs.parquet); "
-                                  f"run it again with --resume")
+            raise ExperimentError(
+                f"{folder}: an experiment stopped before its first summary (no runs.parquet); "
+                f"run it again with --resume"
+            )
         try:
             manifest = json.loads((folder / "manifest.json").read_text())
             if manifest.get("kind") != "experiment":
                 raise ExperimentError(f"{folder}: not an experiment folder")
             matrix = np.load(folder / "sample_matrix.npy") if (folder / "sample_matrix.npy").exists() else None
-            return cls(folder=folder, manifest=manifest, runs=pd.read_parquet(folder / "runs.parquet"),
-                       samples=pd.read_parquet(folder / "samples.parquet"), sample_matrix=matrix)
+            return cls(
+                folder=folder,
+                manifest=manifest,
+                runs=pd.read_parquet(folder / "runs.parquet"),
+                samples=pd.read_parquet(folder / "samples.parquet"),
+                sample_matrix=matrix,
+            )
         except ExperimentError:
             raise
         except Exception as e:  # a damaged folder: a file missing, unreadable or truncated
-            raise ExperimentError(f"{folder}: cannot read the experiment ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+            raise ExperimentError(
+                f"{folder}: cannot read the experiment ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+            ) from None
 
     @property
     def outcomes(self) -> list[str]:
@@ -285,7 +338,11 @@ class ExperimentResult:
         """The monthly series per host of every run (hosts/; only when the experiment set hosts = true)."""
         if not (self.folder / "hosts").is_dir():
             raise ExperimentError(f"{self.folder}: no per-host tables (set hosts = true in the experiment)")
-        cols = None if columns is None else ["run_id", "scenario", "sample", "replicate", "month", "date", "host", *columns]
+        cols = (
+            None
+            if columns is None
+            else ["run_id", "scenario", "sample", "replicate", "month", "date", "host", *columns]
+        )
         return self._read(self.folder / "hosts", cols)
 
     def distributions(self) -> pd.DataFrame:
@@ -298,8 +355,10 @@ class ExperimentResult:
             return pd.read_parquet(dataset, columns=columns)
         except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
             first = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
-            raise ExperimentError(f"{self.folder}: a file in {dataset.name}/ is damaged ({first}); run the experiment "
-                                  f"again with --resume to re-run the runs whose files are damaged") from None
+            raise ExperimentError(
+                f"{self.folder}: a file in {dataset.name}/ is damaged ({first}); run the experiment "
+                f"again with --resume to re-run the runs whose files are damaged"
+            ) from None
 
     def summary(self) -> pd.DataFrame:
         return scenario_summary(self.runs, self.outcomes, self.reference)
@@ -310,7 +369,11 @@ class ExperimentResult:
 
     def policy_answers(self) -> pd.DataFrame:
         """Credible intervals over the posterior's draws (posterior experiments; empty otherwise)."""
-        return posterior_summary(self.runs, self.outcomes, self.reference) if self.is_posterior and len(self.runs) else pd.DataFrame()
+        return (
+            posterior_summary(self.runs, self.outcomes, self.reference)
+            if self.is_posterior and len(self.runs)
+            else pd.DataFrame()
+        )
 
     def ranks(self) -> pd.DataFrame:
         """The probability each scenario ranks first (posterior experiments; empty otherwise)."""
@@ -324,13 +387,17 @@ class ExperimentResult:
             return pd.DataFrame()
         n_samples = len(self.samples)
         frames = []
-        per_scenario = {sc: g.groupby("sample")[self.outcomes].mean().reindex(range(n_samples))
-                        for sc, g in self.runs.groupby("scenario", sort=False)}
+        per_scenario = {
+            sc: g.groupby("sample")[self.outcomes].mean().reindex(range(n_samples))
+            for sc, g in self.runs.groupby("scenario", sort=False)
+        }
         ref = per_scenario.get(self.reference)
         for scenario, means in per_scenario.items():
             # the indices of each outcome's level, and (but for the reference) of its paired change from the
             # reference at the same sample and seeds: what a policy answer's size hinges on
-            ys = [("level", means)] + ([("change", means - ref)] if scenario != self.reference and ref is not None else [])
+            ys = [("level", means)] + (
+                [("change", means - ref)] if scenario != self.reference and ref is not None else []
+            )
             for of, table in ys:
                 for o in self.outcomes:
                     y = table[o].to_numpy(float)
@@ -340,7 +407,14 @@ class ExperimentResult:
                     if method == "sobol":
                         df = sobol_indices(problem, y, self.manifest["sampling"]["second_order"], seed=seed)
                     else:
-                        df = morris_indices(problem, self.sample_matrix, y, self.manifest["sampling"]["levels"], seed=seed)  # type: ignore[arg-type]  # a complete morris experiment saved its matrix (a folder without it fails here)
+                        if self.sample_matrix is None:
+                            raise ExperimentError(
+                                f"{self.folder}: a Morris experiment without its sample_matrix.npy (an incomplete "
+                                "folder): run the experiment again to compute its sensitivity"
+                            )
+                        df = morris_indices(
+                            problem, self.sample_matrix, y, self.manifest["sampling"]["levels"], seed=seed
+                        )
                     df.insert(0, "of", of)
                     df.insert(0, "outcome", o)
                     df.insert(0, "scenario", scenario)
@@ -372,7 +446,9 @@ class ExperimentResult:
     def write_analysis_figures(self) -> list[Path]:
         """The figure `write_analysis` draws: the sensitivity indices, if there are any (matplotlib is imported
         only then); returns the files written."""
-        sampled = self.manifest["sampling"]["method"] in ("sobol", "morris") and self.manifest.get("problem") is not None
+        sampled = (
+            self.manifest["sampling"]["method"] in ("sobol", "morris") and self.manifest.get("problem") is not None
+        )
         if not len(self.runs) or not sampled or not self.complete:  # no indices (`sensitivity`): no figure
             return []
         from ..plots.experiments import sensitivity_figure
@@ -383,14 +459,17 @@ class ExperimentResult:
     def answers_markdown(self) -> str:
         """The policy answers as a Markdown table (posterior experiments): see `answers_table`."""
         labels = {s["name"]: s.get("label") or s["name"] for s in self.manifest["experiment"]["scenarios"]}
-        return answers_table(self.policy_answers(), self.ranks(), labels, self.reference,
-                             self.manifest["experiment"].get("scale", 1.0))
-
+        return answers_table(
+            self.policy_answers(), self.ranks(), labels, self.reference, self.manifest["experiment"].get("scale", 1.0)
+        )
 
     @property
     def labels(self) -> dict[str, str]:
         """Each scenario's label for people (reports, figures): its ``label``, else its name with spaces."""
-        return {sc["name"]: sc.get("label") or sc["name"].replace("_", " ") for sc in self.manifest["experiment"]["scenarios"]}
+        return {
+            sc["name"]: sc.get("label") or sc["name"].replace("_", " ")
+            for sc in self.manifest["experiment"]["scenarios"]
+        }
 
     def _names(self) -> tuple[dict[str, str], int]:
         """The scenarios' labels for the printed report, and the column width they need."""
@@ -411,27 +490,40 @@ class ExperimentResult:
         outcomes = outcomes or self.outcomes
         m = self.manifest["experiment"]
         scale = float(m.get("scale", 1.0))
-        lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs over "
-                 f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates; median [90% credible interval] "
-                 f"over the draws; change vs {names.get(self.reference, self.reference)} (paired within a draw, same seeds)" +
-                 (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")]
+        lines = [
+            f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs over "
+            f"{m['sampling']['n']} posterior draws x {m['replicates']} replicates; median [90% credible interval] "
+            f"over the draws; change vs {names.get(self.reference, self.reference)} (paired within a draw, same seeds)"
+            + (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")
+        ]
         for o in outcomes:
             lines.append(f"  {OUTCOMES[o].what}")
-            rows = self._at_full_scale(a[a["outcome"] == o], o,
-                                       ["median", "low", "high", "change_median", "change_low", "change_high"])
+            rows = self._at_full_scale(
+                a[a["outcome"] == o], o, ["median", "low", "high", "change_median", "change_low", "change_high"]
+            )
             for _, r in rows.iterrows():
-                ref = "" if r["scenario"] == self.reference else \
-                    f"   {number(r['change_median'], sign=True)} [{number(r['change_low'], sign=True)}, " \
-                    f"{number(r['change_high'], sign=True)}]" + \
-                    (f" ({r['change_pct_median']:+.0f}% [{r['change_pct_low']:+.0f}, {r['change_pct_high']:+.0f}])"
-                     if r["change_pct_median"] == r["change_pct_median"] else "")
-                lines.append(f"    {names.get(r['scenario'], r['scenario']):<{width}} {number(r['median']):>10} [{number(r['low'])}, {number(r['high'])}]{ref}")
+                ref = (
+                    ""
+                    if r["scenario"] == self.reference
+                    else f"   {number(r['change_median'], sign=True)} [{number(r['change_low'], sign=True)}, "
+                    f"{number(r['change_high'], sign=True)}]"
+                    + (
+                        f" ({r['change_pct_median']:+.0f}% [{r['change_pct_low']:+.0f}, {r['change_pct_high']:+.0f}])"
+                        if r["change_pct_median"] == r["change_pct_median"]
+                        else ""
+                    )
+                )
+                lines.append(
+                    f"    {names.get(r['scenario'], r['scenario']):<{width}} {number(r['median']):>10} [{number(r['low'])}, {number(r['high'])}]{ref}"
+                )
         ranks = self.ranks()
         for o, g in ranks.groupby("outcome", sort=False):
             top = g.sort_values("p_first", ascending=False).head(4)
             what = "the largest cut in " if g["better"].iloc[0] == "less" else "the most "
-            lines.append(f"  ranks first on {what}{OUTCOMES[o].label}: " +
-                         ", ".join(f"{names.get(sc, sc)} {p:.0%}" for sc, p in zip(top["scenario"], top["p_first"])))
+            lines.append(
+                f"  ranks first on {what}{OUTCOMES[o].label}: "
+                + ", ".join(f"{names.get(sc, sc)} {p:.0%}" for sc, p in zip(top["scenario"], top["p_first"]))
+            )
         return "\n".join(lines)
 
     def report(self, outcomes: list[str] | None = None) -> str:
@@ -443,18 +535,26 @@ class ExperimentResult:
         s = self.summary()
         outcomes = outcomes or self.outcomes
         scale = float(self.manifest["experiment"].get("scale", 1.0))
-        lines = [f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs; "
-                 f"mean [95% interval]; change vs {names.get(self.reference, self.reference)} (paired, same seeds) [95% interval]" +
-                 (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")]
+        lines = [
+            f"{self.manifest['name']}: {len(self.runs)} of {self.manifest['runs_total']} runs; "
+            f"mean [95% interval]; change vs {names.get(self.reference, self.reference)} (paired, same seeds) [95% interval]"
+            + (f"; simulated at {100 * scale:.3g}% scale, totals shown at full scale" if scale < 1 else "")
+        ]
         for o in outcomes:
             lines.append(f"  {OUTCOMES[o].what}")
-            rows = self._at_full_scale(s[s["outcome"] == o], o,
-                                       ["mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"])
+            rows = self._at_full_scale(
+                s[s["outcome"] == o], o, ["mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"]
+            )
             for _, r in rows.iterrows():
-                ref = "" if r["scenario"] == self.reference else \
-                    f"   {number(r['diff_mean'], sign=True)} [{number(r['diff_ci_low'])}, {number(r['diff_ci_high'])}]" + \
-                    (f" ({r['diff_pct']:+.0f}%)" if r["diff_pct"] == r["diff_pct"] else "")
-                lines.append(f"    {names.get(r['scenario'], r['scenario']):<{width}} {number(r['mean']):>10} [{number(r['ci_low'])}, {number(r['ci_high'])}]{ref}")
+                ref = (
+                    ""
+                    if r["scenario"] == self.reference
+                    else f"   {number(r['diff_mean'], sign=True)} [{number(r['diff_ci_low'])}, {number(r['diff_ci_high'])}]"
+                    + (f" ({r['diff_pct']:+.0f}%)" if r["diff_pct"] == r["diff_pct"] else "")
+                )
+                lines.append(
+                    f"    {names.get(r['scenario'], r['scenario']):<{width}} {number(r['mean']):>10} [{number(r['ci_low'])}, {number(r['ci_high'])}]{ref}"
+                )
         sens = self.sensitivity()
         if len(sens):
             key = "ST" if "ST" in sens else "mu_star"
@@ -462,5 +562,7 @@ class ExperimentResult:
             for (scenario, o, of), g in sens.groupby(["scenario", "outcome", "of"], sort=False):
                 top = g.sort_values(key, ascending=False).head(3)
                 what = o if of == "level" else f"change in {o} from {self.reference}"
-                lines.append(f"    {scenario} / {what}: " + ", ".join(f"{p} {v:.2f}" for p, v in zip(top["parameter"], top[key])))
+                lines.append(
+                    f"    {scenario} / {what}: " + ", ".join(f"{p} {v:.2f}" for p, v in zip(top["parameter"], top[key]))
+                )
         return "\n".join(lines)
