@@ -72,7 +72,9 @@ def screenshot(path: str) -> None:
             page.get_by_role("button", name="Step", exact=True).click()
             page.get_by_text(f"(month {k} of 60)").wait_for()
         page.get_by_label("Send all workers home within 2 years (UNSCR 2397)").check()
-        slider = page.locator(".v-input", has_text="Send all workers home within 2 years (UNSCR 2397): compliance").get_by_role("slider")
+        slider = page.locator(
+            ".v-input", has_text="Send all workers home within 2 years (UNSCR 2397): compliance"
+        ).get_by_role("slider")
         slider.focus()
         for _ in range(10):
             slider.press("ArrowLeft")
@@ -92,8 +94,13 @@ class _server:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        self.proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)], cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         for _ in range(240):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)

@@ -62,8 +62,15 @@ def one_run(engine: str, workers: int, months: int, seed: int) -> dict:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pass_ns = one_pass_ns(result.model) if engine == "array" else None
     return {
-        "engine": engine, "workers": sum(h.workers for h in params.hosts.values()), "months": months, "wall": wall,
-        "load": load, "worker_months": worker_months, "peak_mib": peak, "phases": phases, "pass_ns": pass_ns,
+        "engine": engine,
+        "workers": sum(h.workers for h in params.hosts.values()),
+        "months": months,
+        "wall": wall,
+        "load": load,
+        "worker_months": worker_months,
+        "peak_mib": peak,
+        "phases": phases,
+        "pass_ns": pass_ns,
     }
 
 
@@ -79,10 +86,13 @@ def one_pass_ns(model) -> float:
     reads = [f.name for f in workers.STORED if not f.month]
     writes = [f.name for f in workers.STORED if f.month and f.dtype == "f8"]
     # written out column by column (generated), as the engine's loops name each column
-    source = "def one_pass(W):\n    total = 0.0\n    for i in range(len(W.status)):\n" \
-             "        if W.status[i] != 0:\n            continue\n" \
-             f"        x = {' + '.join(f'W.{name}[i]' for name in reads)}\n" + \
-             "".join(f"        W.{name}[i] = x\n" for name in writes) + "        total += x\n    return total\n"
+    source = (
+        "def one_pass(W):\n    total = 0.0\n    for i in range(len(W.status)):\n"
+        "        if W.status[i] != 0:\n            continue\n"
+        f"        x = {' + '.join(f'W.{name}[i]' for name in reads)}\n"
+        + "".join(f"        W.{name}[i] = x\n" for name in writes)
+        + "        total += x\n    return total\n"
+    )
     namespace = {}
     exec(source, namespace)
     one_pass = numba.njit(namespace["one_pass"])
@@ -106,8 +116,12 @@ def olsim_run_seconds(runs: int) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs + 1):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "sim.cli", "run", "-q", "--out", f"{tmp}/r", "--force"], check=True,
-                           cwd=ROOT, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "sim.cli", "run", "-q", "--out", f"{tmp}/r", "--force"],
+                check=True,
+                cwd=ROOT,
+                capture_output=True,
+            )
             if i:  # the first run warms the cache
                 out.append(time.perf_counter() - t0)
     return out
@@ -118,12 +132,19 @@ def measure(engine: str, workers: int, months: int, runs: int, env: dict | None 
     for i in range(runs):
         proc = subprocess.run(
             [sys.executable, __file__, "--one", engine, str(workers), str(months), "0"],
-            capture_output=True, text=True, cwd=ROOT, env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
         )
         if proc.returncode != 0:
             raise SystemExit(f"run failed: {engine} {workers}\n{proc.stderr}")
         out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        print(f"  {engine:5} {workers:>9,} workers  run {i + 1}/{runs}: {out[-1]['wall']:.2f} s", file=sys.stderr, flush=True)
+        print(
+            f"  {engine:5} {workers:>9,} workers  run {i + 1}/{runs}: {out[-1]['wall']:.2f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     return out
 
 
@@ -156,12 +177,18 @@ def main(argv=None) -> int:
 
     from sim.engines.array.kernels import PASSES_PER_MONTH
 
-    print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, {os.cpu_count()} cores; "
-          f"Python {platform.python_version()}, numpy {np.__version__}; {args.months} months, seed 0, "
-          f"median of {runs} run(s)\n")
-    print(f"cold cache: compiling the rulebook and the array engine's loops took {cold['load']:.1f} s (once per install)\n")
-    print("| engine | workers | median model s | min-max s | ns per worker-month | ms per month | passes per month "
-          "| one pass, ns per worker | worker-month / passes | peak memory MiB | loading compiled code s |")
+    print(
+        f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, {os.cpu_count()} cores; "
+        f"Python {platform.python_version()}, numpy {np.__version__}; {args.months} months, seed 0, "
+        f"median of {runs} run(s)\n"
+    )
+    print(
+        f"cold cache: compiling the rulebook and the array engine's loops took {cold['load']:.1f} s (once per install)\n"
+    )
+    print(
+        "| engine | workers | median model s | min-max s | ns per worker-month | ms per month | passes per month "
+        "| one pass, ns per worker | worker-month / passes | peak memory MiB | loading compiled code s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     per_wm, per_month = {}, {}
     for (engine, workers), rs in sorted(results.items(), key=lambda kv: (kv[0][0] != "array", kv[0][1])):
@@ -177,16 +204,24 @@ def main(argv=None) -> int:
             bus = f"{PASSES_PER_MONTH} | {pass_ns:.1f} | {ns / (PASSES_PER_MONTH * pass_ns):.1f}x"
         else:
             bus = "- | - | -"
-        print(f"| {engine} | {rs[0]['workers']:,} | {med:.2f} | {min(walls):.2f}-{max(walls):.2f} | {ns:,.0f} "
-              f"| {per_month[(engine, workers)]:.2f} | {bus} | {peak:,.0f} | {load:.2f} |")
+        print(
+            f"| {engine} | {rs[0]['workers']:,} | {med:.2f} | {min(walls):.2f}-{max(walls):.2f} | {ns:,.0f} "
+            f"| {per_month[(engine, workers)]:.2f} | {bus} | {peak:,.0f} | {load:.2f} |"
+        )
     if ("mesa", 10_000) in per_wm and ("array", 10_000) in per_wm:
-        print(f"\narray engine speed-up over mesa at 10,000 workers (per worker-month): "
-              f"{per_wm[('mesa', 10_000)] / per_wm[('array', 10_000)]:.0f}x")
+        print(
+            f"\narray engine speed-up over mesa at 10,000 workers (per worker-month): "
+            f"{per_wm[('mesa', 10_000)] / per_wm[('array', 10_000)]:.0f}x"
+        )
     if ("array", 98_000) in per_month:
-        print(f"a month at 2,000 workers costs {100 * per_month[('array', 2_000)] / per_month[('array', 98_000)]:.1f}% "
-              f"of a month at 98,000 (array engine)")
-    print(f"olsim run, end to end (warm): median {statistics.median(end_to_end):.2f} s "
-          f"({min(end_to_end):.2f}-{max(end_to_end):.2f} s, {len(end_to_end)} runs)")
+        print(
+            f"a month at 2,000 workers costs {100 * per_month[('array', 2_000)] / per_month[('array', 98_000)]:.1f}% "
+            f"of a month at 98,000 (array engine)"
+        )
+    print(
+        f"olsim run, end to end (warm): median {statistics.median(end_to_end):.2f} s "
+        f"({min(end_to_end):.2f}-{max(end_to_end):.2f} s, {len(end_to_end)} runs)"
+    )
     largest = max(w for (e, w) in results if e == "array" and w <= 98_000)
     rs = results[("array", largest)]
     median_run = sorted(rs, key=lambda r: r["wall"])[len(rs) // 2]
@@ -196,7 +231,9 @@ def main(argv=None) -> int:
     print("| phase | seconds | share | ms per month |")
     print("|---|---:|---:|---:|")
     for name in phases:  # in the order of the month
-        print(f"| {name} | {phases[name]:.3f} | {100 * phases[name] / total:.1f}% | {1000 * phases[name] / args.months:.2f} |")
+        print(
+            f"| {name} | {phases[name]:.3f} | {100 * phases[name] / total:.1f}% | {1000 * phases[name] / args.months:.2f} |"
+        )
     return 0
 
 

@@ -19,8 +19,9 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def columns_pass(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20,
-                 a21, a22, a23, a24):
+def columns_pass(
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24
+):
     for i in range(len(a0)):
         s = a0[i] + a1[i] * a2[i] + a3[i] - a4[i] + a5[i] * a6[i] + a7[i] + a8[i] + a9[i] + a10[i] + a11[i] + a12[i]
         a13[i] += s

@@ -49,9 +49,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / "build" / "mutation" / "sim"  # named like the package: mutmut 3.2 then mutates ./sim
-MUTATED = ("sim/core/rules/common.py", "sim/core/rules/worker.py", "sim/core/rules/minder.py",
-           "sim/core/rules/money.py", "sim/core/rules/state.py", "sim/core/policies.py", "sim/core/state_books.py", "sim/results/tables.py",
-           "sim/results/columns.py")
+MUTATED = (
+    "sim/core/rules/common.py",
+    "sim/core/rules/worker.py",
+    "sim/core/rules/minder.py",
+    "sim/core/rules/money.py",
+    "sim/core/rules/state.py",
+    "sim/core/policies.py",
+    "sim/core/state_books.py",
+    "sim/results/tables.py",
+    "sim/results/columns.py",
+)
 # fast tests that reach the core directly (each mutant runs only the ones that call the mutated function, fastest
 # first); no simulation: with the JIT off even a small run takes seconds, and each mutant would pay for it
 TESTS = (
@@ -68,7 +76,7 @@ DECORATORS = ("rule", "kernel")  # sim.core.compiled's decorators
 # slow tests left out (with the JIT off a random-parameter run of the array engine takes seconds per example)
 DESELECT = ("tests/test_identities.py::test_identities_hold_over_random_valid_parameters",)
 
-GUARD = '''
+GUARD = """
 # ---- added by benchmarks/mutation.py (the staged copy only) ----
 import os as _os
 import resource as _resource
@@ -117,7 +125,7 @@ def pytest_runtest_makereport(item, call):
         _DURATION[item.nodeid] = _DURATION.get(item.nodeid, 0.0) + call.duration
         mutmut.duration_by_test[item.nodeid] = _DURATION[item.nodeid]
     return report
-'''
+"""
 
 
 def fail(message: str) -> None:
@@ -129,8 +137,14 @@ def undecorate(source: str) -> str:
     """Each module-level ``@rule``/``@kernel`` function as a plain ``def`` followed by ``f = rule(f)``."""
     lines = source.splitlines(keepends=True)
     tree = ast.parse(source)
-    found = [node for node in tree.body if isinstance(node, ast.FunctionDef) and len(node.decorator_list) == 1
-             and isinstance(node.decorator_list[0], ast.Name) and node.decorator_list[0].id in DECORATORS]
+    found = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and len(node.decorator_list) == 1
+        and isinstance(node.decorator_list[0], ast.Name)
+        and node.decorator_list[0].id in DECORATORS
+    ]
     for node in reversed(found):  # bottom up, so the line numbers above stay valid
         deco = node.decorator_list[0]
         lines.insert(node.end_lineno, f"{node.name} = {deco.id}({node.name})\n")
@@ -142,9 +156,13 @@ def undecorate(source: str) -> str:
 
 def allow_mutant_tables(source: str) -> str:
     """Let pydantic models hold mutmut's per-method mutant tables (plain dicts on the class)."""
-    out, n = re.subn(r"^(class PolicyBase\(Strict\):\n(    \"\"\".*?\"\"\"\n)?)",
-                     "\\1\n    model_config = {\"ignored_types\": (dict,)}  # staged copy only: mutmut's tables of mutants\n",
-                     source, count=1, flags=re.M | re.S)
+    out, n = re.subn(
+        r"^(class PolicyBase\(Strict\):\n(    \"\"\".*?\"\"\"\n)?)",
+        '\\1\n    model_config = {"ignored_types": (dict,)}  # staged copy only: mutmut\'s tables of mutants\n',
+        source,
+        count=1,
+        flags=re.M | re.S,
+    )
     if n != 1:
         fail("sim/core/policies.py: class PolicyBase(Strict) not found (update allow_mutant_tables)")
     return out
@@ -167,7 +185,9 @@ def stage(tests) -> None:
         shutil.copy(ROOT / "tests" / "__init__.py", STAGE / "tests" / "__init__.py")
     conftest = ROOT / "tests" / "conftest.py"
     shared = conftest.read_text(encoding="utf-8") if conftest.is_file() else ""
-    (STAGE / "tests" / "conftest.py").write_text(shared + "\n\n" + GUARD, encoding="utf-8")  # one conftest: mutmut ignores import mismatches
+    (STAGE / "tests" / "conftest.py").write_text(
+        shared + "\n\n" + GUARD, encoding="utf-8"
+    )  # one conftest: mutmut ignores import mismatches
     for test in tests:
         if not (ROOT / test).is_file():
             fail(f"{test}: no such test file")
@@ -180,7 +200,9 @@ def stage(tests) -> None:
     (STAGE / "pytest.ini").write_text("\n".join(ini) + "\n", encoding="utf-8")
     # mutmut walks only the .py files of sim/: the package's data files are copied in as they are
     data = sorted(str(p.relative_to(STAGE)) for p in (STAGE / "sim").rglob("*") if p.is_file() and p.suffix != ".py")
-    others = sorted(str(p.relative_to(STAGE)) for p in (STAGE / "sim").rglob("*.py") if str(p.relative_to(STAGE)) not in MUTATED)
+    others = sorted(
+        str(p.relative_to(STAGE)) for p in (STAGE / "sim").rglob("*.py") if str(p.relative_to(STAGE)) not in MUTATED
+    )
     cfg = ["[mutmut]", "do_not_mutate ="] + [f"    {p}" for p in others]
     cfg += ["also_copy ="] + [f"    {p}" for p in (*ALSO_COPY, *data)]
     (STAGE / "setup.cfg").write_text("\n".join(cfg) + "\n", encoding="utf-8")
@@ -188,7 +210,7 @@ def stage(tests) -> None:
 
 # mutmut 3.2 calls a method's mutants unbound (``mutants[name](*args)``, without ``self``), so every mutant of a
 # method would die of a TypeError whatever it changes; the staged mutants get their table bound to ``self``
-BIND = '''
+BIND = """
 class _MutmutBound:  # added by benchmarks/mutation.py: a method's mutants, bound to the instance
     def __init__(self, obj, table):
         self.obj, self.table = obj, table
@@ -196,15 +218,17 @@ class _MutmutBound:  # added by benchmarks/mutation.py: a method's mutants, boun
     def __getitem__(self, name):
         return self.table[name].__get__(self.obj)
 
-'''
+"""
 METHOD_TABLE = re.compile(r'object\.__getattribute__\(self, "([^"]+__mutmut_mutants)"\)')
 
 
 def generate_mutants(env) -> None:
     """Let mutmut write the mutants (as ``mutmut run`` would), then bind each method's mutants to ``self``; the
     files keep mutmut's timestamps, so ``mutmut run`` takes them as up to date."""
-    code = ("from mutmut.__main__ import read_config, create_mutants, copy_also_copy_files\n"
-            "read_config(); create_mutants(); copy_also_copy_files()")
+    code = (
+        "from mutmut.__main__ import read_config, create_mutants, copy_also_copy_files\n"
+        "read_config(); create_mutants(); copy_also_copy_files()"
+    )
     if subprocess.call([sys.executable, "-c", code], cwd=STAGE, env={**env, "MUTANT_UNDER_TEST": "mutant_generation"}):
         fail("mutmut could not write the mutants")
     for name in MUTATED:
@@ -301,18 +325,25 @@ def report(codes: dict[str, dict[str, int]], show: bool) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--max-children", type=int, default=min(2, os.cpu_count() or 1), help="parallel mutants (default 2)")
+    ap.add_argument(
+        "--max-children", type=int, default=min(2, os.cpu_count() or 1), help="parallel mutants (default 2)"
+    )
     ap.add_argument("--tests", nargs="+", default=list(TESTS), help="test files to run against the mutants")
     ap.add_argument("--show", action="store_true", help="print each survivor's mutated line")
     ap.add_argument("--report-only", action="store_true", help="print the table of the last run, without running")
-    ap.add_argument("mutants", nargs="*", help="only these mutants (mutmut's names or globs, e.g. 'sim.core.rules.x_clip*')")
+    ap.add_argument(
+        "mutants", nargs="*", help="only these mutants (mutmut's names or globs, e.g. 'sim.core.rules.x_clip*')"
+    )
     args = ap.parse_args(argv)
     try:
         import mutmut
     except ImportError:
         fail("mutmut is not installed (pip install 'mutmut==3.2.*')")
     if not str(getattr(mutmut, "__version__", "")).startswith("3.2"):
-        print(f"mutation.py: warning: written for mutmut 3.2, found {getattr(mutmut, '__version__', '?')}", file=sys.stderr)
+        print(
+            f"mutation.py: warning: written for mutmut 3.2, found {getattr(mutmut, '__version__', '?')}",
+            file=sys.stderr,
+        )
     if sys.platform == "win32":
         fail("mutmut 3 needs fork (Linux or macOS)")
     if not args.report_only:

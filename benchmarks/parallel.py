@@ -49,9 +49,17 @@ months = 120
 scale = 1.0
 outcomes = ["revenue_delivered_per_year", "net_gain_p50", "worker_share_kept"]
 """
-STAGES = [("start_up", "start-up"), ("prepare", "prepare"), ("runs", "runs"), ("saving_runs", "of which saving"),
-          ("finishing", "finishing"), ("loading_results", "loading"), ("analysis", "analysis"),
-          ("figures", "figures"), ("rest", "report, exit")]
+STAGES = [
+    ("start_up", "start-up"),
+    ("prepare", "prepare"),
+    ("runs", "runs"),
+    ("saving_runs", "of which saving"),
+    ("finishing", "finishing"),
+    ("loading_results", "loading"),
+    ("analysis", "analysis"),
+    ("figures", "figures"),
+    ("rest", "report, exit"),
+]
 
 
 # ---------------------------------------------------------------- 1. the machine's own ceiling
@@ -80,8 +88,24 @@ def machine_ceiling(processes: int, n: int = 4_000_000) -> tuple[float, float, f
 def experiment_once(file: Path, processes: int, out: Path) -> dict:
     """One ``olsim experiment`` in a fresh process: its wall time and the coordinator's split of it."""
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sim.cli", "experiment", str(file), "--out", str(out), "--force", "-q",
-                    "--processes", str(processes)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "experiment",
+            str(file),
+            "--out",
+            str(out),
+            "--force",
+            "-q",
+            "--processes",
+            str(processes),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - t0
     seconds = json.loads((out / "manifest.json").read_text())["sessions"][-1].get("seconds", {})
     counted = sum(v for k, v in seconds.items() if k != "saving_runs")  # saving is inside the runs' time
@@ -110,16 +134,27 @@ def experiments(processes: int, repeats: int, tmp: Path) -> None:
             cells = " | ".join(f"{rows[p][k]:.2f}" for k, _ in STAGES)
             print(f"| {name} | {p} | {rows[p]['total']:.2f} | {cells} |", flush=True)
         one, many = rows[1], rows[processes]
-        print(f"|  | speed-up {processes}/1 | {one['total'] / many['total']:.2f}x | "
-              + " | ".join(f"{one[k] / many[k]:.2f}x" if k == "runs" else "" for k, _ in STAGES) + " |", flush=True)
+        print(
+            f"|  | speed-up {processes}/1 | {one['total'] / many['total']:.2f}x | "
+            + " | ".join(f"{one[k] / many[k]:.2f}x" if k == "runs" else "" for k, _ in STAGES)
+            + " |",
+            flush=True,
+        )
 
 
 # ---------------------------------------------------------------- 3. the executors alone
 def tasks(workers: int, runs: int, months: int) -> list[dict]:
     from sim.explore.plan import plan_experiment
 
-    plan = plan_experiment({"name": "bench", "replicates": runs, "months": months, "scale": workers / 98_000,
-                            "outcomes": ["revenue_delivered_per_year", "net_gain_p50"]})
+    plan = plan_experiment(
+        {
+            "name": "bench",
+            "replicates": runs,
+            "months": months,
+            "scale": workers / 98_000,
+            "outcomes": ["revenue_delivered_per_year", "net_gain_p50"],
+        }
+    )
     return plan.tasks
 
 
@@ -133,8 +168,10 @@ def timed(task_list, processes=None, scheduler=None) -> tuple[float, list[float]
 
 
 def executors(p: int, repeats: int, runs: int, sizes: list[int], scheduler: str | None) -> None:
-    print(f"\n## the executors alone: {runs} runs of 120 months per measurement, median of {repeats}; "
-          f"pool = {'Dask ' + scheduler if scheduler else f'{p} local processes'}")
+    print(
+        f"\n## the executors alone: {runs} runs of 120 months per measurement, median of {repeats}; "
+        f"pool = {'Dask ' + scheduler if scheduler else f'{p} local processes'}"
+    )
     print("| workers | serial s | pool s | speed-up | efficiency | s/run serial | s/run in pool |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     timed(tasks(1_000, 2, 12), processes=p, scheduler=scheduler)  # warm the pool's imports and the disk cache
@@ -149,8 +186,11 @@ def executors(p: int, repeats: int, runs: int, sizes: list[int], scheduler: str 
             pool.append(wall)
             per_pool += secs
         t1, tp = statistics.median(serial), statistics.median(pool)
-        print(f"| {workers:,} | {t1:.1f} | {tp:.1f} | {t1 / tp:.2f} | {t1 / (p * tp):.2f} | "
-              f"{statistics.median(per_serial):.2f} | {statistics.median(per_pool):.2f} |", flush=True)
+        print(
+            f"| {workers:,} | {t1:.1f} | {tp:.1f} | {t1 / tp:.2f} | {t1 / (p * tp):.2f} | "
+            f"{statistics.median(per_serial):.2f} | {statistics.median(per_pool):.2f} |",
+            flush=True,
+        )
 
 
 def main(argv=None) -> int:
@@ -164,11 +204,15 @@ def main(argv=None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     p = args.processes
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"# {os.cpu_count()} cores, pool of {p}; load average {load:.2f} at the start "
-          f"({'busy: the figures below are not of an idle machine' if load > 0.5 else 'idle'})")
+    print(
+        f"# {os.cpu_count()} cores, pool of {p}; load average {load:.2f} at the start "
+        f"({'busy: the figures below are not of an idle machine' if load > 0.5 else 'idle'})"
+    )
     alone, together, ratio = machine_ceiling(p)
-    print(f"machine: a pure-Python loop takes {alone:.2f} s alone and {together:.2f} s as {p} at once: "
-          f"{p} processes do {ratio:.2f}x the work of one (the most any {p}-process pool can gain here)")
+    print(
+        f"machine: a pure-Python loop takes {alone:.2f} s alone and {together:.2f} s as {p} at once: "
+        f"{p} processes do {ratio:.2f}x the work of one (the most any {p}-process pool can gain here)"
+    )
     with tempfile.TemporaryDirectory(prefix="olsim-bench-") as tmp:
         if args.part in ("all", "experiments"):
             experiments(p, repeats, Path(tmp))

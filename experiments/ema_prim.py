@@ -37,8 +37,13 @@ def main(argv=None):
 
     from sim.ema import ema_model
 
-    model = ema_model(ROOT / "params" / "history.toml", scale=args.scale, replications=args.replications,
-                      uncertainties=UNCERTAINTIES, outcomes=["revenue_delivered_per_year", "net_gain_p50"])
+    model = ema_model(
+        ROOT / "params" / "history.toml",
+        scale=args.scale,
+        replications=args.replications,
+        uncertainties=UNCERTAINTIES,
+        outcomes=["revenue_delivered_per_year", "net_gain_p50"],
+    )
     with SequentialEvaluator(model) as evaluator:
         experiments, outcomes = perform_experiments(model, scenarios=args.scenarios, evaluator=evaluator)
     revenue = outcomes["revenue_delivered_per_year"] / args.scale  # at full scale
@@ -49,8 +54,12 @@ def main(argv=None):
     chosen = int(dense[0]) if len(dense) else len(trajectory) - 1
     box.select(chosen)
     row = trajectory.iloc[chosen]
-    print(f"{len(revenue)} experiments; revenue delivered ${revenue.min() / 1e6:.0f}M-${revenue.max() / 1e6:.0f}M a year")
-    print(f"the box where revenue is in its lowest quarter (coverage {row['coverage']:.0%}, density {row['density']:.0%}):")
+    print(
+        f"{len(revenue)} experiments; revenue delivered ${revenue.min() / 1e6:.0f}M-${revenue.max() / 1e6:.0f}M a year"
+    )
+    print(
+        f"the box where revenue is in its lowest quarter (coverage {row['coverage']:.0%}, density {row['density']:.0%}):"
+    )
     print(box.box_lim.to_string())
     return box
 

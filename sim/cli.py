@@ -121,7 +121,7 @@ def _reason(error: OSError, out: Path) -> str:
     """The message of an output-folder error, without repeating the folder's path."""
     text = str(error)
     prefix = f"{out.absolute()}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def summary_table(summary: dict) -> str:
@@ -143,8 +143,11 @@ def summary_table(summary: dict) -> str:
     # the seed article's magnitudes, beside what it reported (not fitted)
     rows += [(o.label, o.format(summary[k]), f"  (reported: {o.reported})") for k, o in OUTCOMES.items() if o.reported]
     rows += [
-        ("net gain per worker p10 / median / p90",
-         " / ".join(format_money(summary[k]) for k in NET_GAIN_QUANTILES), ""),
+        (
+            "net gain per worker p10 / median / p90",
+            " / ".join(format_money(summary[k]) for k in NET_GAIN_QUANTILES),
+            "",
+        ),
         ("workers at start / end", f"{summary['workers_initial']:,} / {summary[WORKERS_AT_END]:,}", ""),
     ]
     width = max(len(r[0]) for r in rows)
@@ -173,7 +176,10 @@ def cmd_run(args) -> int:
     show = not args.quiet and workers * params.calendar.months >= 200_000
     command = " ".join(shlex.quote(a) for a in ["olsim", *sys.argv[1:]]) if sys.argv else None
     if not args.quiet:
-        print(f"running {workers:,} workers for {params.calendar.months} months, {args.engine} engine, seed {args.seed}", file=sys.stderr)
+        print(
+            f"running {workers:,} workers for {params.calendar.months} months, {args.engine} engine, seed {args.seed}",
+            file=sys.stderr,
+        )
         _say_if_compiling(args.engine)
     from .common.provenance import process_seconds
 
@@ -189,14 +195,18 @@ def cmd_run(args) -> int:
         try:
             folder = result.save(fallback)
         except OSError as e2:
-            raise ResultsError(f"--out {out}: {_reason(e, out)}; and {fallback}: {_reason(e2, fallback)}; "
-                               f"the results could not be saved") from None
+            raise ResultsError(
+                f"--out {out}: {_reason(e, out)}; and {fallback}: {_reason(e2, fallback)}; "
+                f"the results could not be saved"
+            ) from None
         failed = ResultsError(f"--out {out}: {_reason(e, out)}; the results were saved to {folder} instead")
     folder = out if folder == out.absolute() else folder
     s = getattr(result, "saved_summary", None) or result.summary  # the summary just saved: computed once
     warm = f" after a {params.calendar.warmup}-month warm-up" if params.calendar.warmup else ""
-    print(f"overseas-labor-sim: {s['months']} months from {params.calendar.start}{warm}, {args.engine} engine, "
-          f"seed {args.seed}, {result.manifest['wall_seconds']:.1f} s")
+    print(
+        f"overseas-labor-sim: {s['months']} months from {params.calendar.start}{warm}, {args.engine} engine, "
+        f"seed {args.seed}, {result.manifest['wall_seconds']:.1f} s"
+    )
     print(summary_table(s))
     print(f"results: {folder}/ (monthly.parquet, hosts.parquet, workers.parquet, manifest.json)")
     if args.profile:
@@ -223,9 +233,13 @@ def first_month_table(result, startup: float) -> str:
     if not t:
         return "time to the first month: not recorded"
     build, first, loaded = t["build_seconds"], t["first_month_seconds"], t["loading_compiled_seconds"]
-    rows = [("start-up: Python, imports, parameters", startup), ("building the model", build),
-            ("the first month", first), ("time to the first month", startup + build + first),
-            ("  of which loading compiled code", loaded)]
+    rows = [
+        ("start-up: Python, imports, parameters", startup),
+        ("building the model", build),
+        ("the first month", first),
+        ("time to the first month", startup + build + first),
+        ("  of which loading compiled code", loaded),
+    ]
     width = max(len(name) for name, _ in rows)
     return "time to the first month:\n" + "\n".join(f"  {name:<{width}} {sec:8.3f}" for name, sec in rows)
 
@@ -255,7 +269,8 @@ def cmd_validate(args) -> int:
     header = f"resolved parameters of {args.params}: valid"
     if params.policies:  # each policy in words, every field with its unit, as its kind declares them
         header += "\n\npolicies, in words:\n" + "\n".join(
-            f"{i}. {describe(p, calendar=params.calendar)}" for i, p in enumerate(params.policies, 1))
+            f"{i}. {describe(p, calendar=params.calendar)}" for i, p in enumerate(params.policies, 1)
+        )
     sys.stdout.write(params_toml(params, with_comments=False, header=header))
     return 0
 
@@ -283,8 +298,13 @@ def _quiet_dask_client(args) -> None:
 def _where(args) -> str:
     from .explore.evaluators import cores
 
-    return f"Dask cluster {args.scheduler}" if args.scheduler else \
-        f"{args.processes or cores()} local processes" if (args.processes or cores()) > 1 else "this process"
+    return (
+        f"Dask cluster {args.scheduler}"
+        if args.scheduler
+        else f"{args.processes or cores()} local processes"
+        if (args.processes or cores()) > 1
+        else "this process"
+    )
 
 
 def _calibration_setup(args, targets_path: Path, budget_min: int, unit: str):
@@ -308,21 +328,36 @@ def cmd_calibrate(args) -> int:
     targets = load_targets(path)
     assert targets.path is not None  # load_targets names the file it read
     out, log = _calibration_setup(args, targets.path, 4, "parameter sets")
-    log(f"{targets.path}: {len(targets.spec.targets)} targets, {len(targets.spec.parameters)} parameters, "
-        f"{len(targets.spec.validation)} validation facts; on {_where(args)}; report in {out}/")
+    log(
+        f"{targets.path}: {len(targets.spec.targets)} targets, {len(targets.spec.parameters)} parameters, "
+        f"{len(targets.spec.validation)} validation facts; on {_where(args)}; report in {out}/"
+    )
     try:
-        cal = run_calibration(targets, out, budget=args.budget, processes=args.processes, scheduler=args.scheduler,
-                              resume=args.resume, force=args.force, progress=not args.quiet, log=log)
+        cal = run_calibration(
+            targets,
+            out,
+            budget=args.budget,
+            processes=args.processes,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            force=args.force,
+            progress=not args.quiet,
+            log=log,
+        )
     except KeyboardInterrupt:
-        print(f"olsim: interrupted; the finished runs are saved in {out}/; run the same command with --resume to finish",
-              file=sys.stderr)
+        print(
+            f"olsim: interrupted; the finished runs are saved in {out}/; run the same command with --resume to finish",
+            file=sys.stderr,
+        )
         return 130
     print("\n".join(summary_lines(cal)))
     if cal.params_file is not None:
         print(f"calibrated parameters: {cal.params_file}")
     else:
-        print(f"calibrated parameters: {cal.folder}/calibrated.toml only ({targets.output_path} is replaced only by a "
-              f"calibration with the file's own budget that reaches every range)")
+        print(
+            f"calibrated parameters: {cal.folder}/calibrated.toml only ({targets.output_path} is replaced only by a "
+            f"calibration with the file's own budget that reaches every range)"
+        )
     print(f"report: {cal.folder}/report.md (targets.csv, parameters.csv, validation.csv, sets.csv, plots/)")
     return 0
 
@@ -340,15 +375,27 @@ def _calibrate_sanctions(args, path) -> int:
     folder.prepare(targets, args.resume, args.force, [targets.path, targets.scenario_path])
     folder.mark(targets, {"method": "abc-smc"})
     s = targets.spec.smc
-    log(f"{targets.path}: {len(targets.spec.fit)} fit facts ({len(targets.spec.held_out)} held out, not read), "
+    log(
+        f"{targets.path}: {len(targets.spec.fit)} fit facts ({len(targets.spec.held_out)} held out, not read), "
         f"{len(priors(targets))} parameters; ABC-SMC, {args.budget or s.particles} particles x {s.generations} "
-        f"generations at {s.scale:g} scale; on {_where(args)}; in {folder.path}/")
+        f"generations at {s.scale:g} scale; on {_where(args)}; in {folder.path}/"
+    )
     try:
-        cal = calibrate_sanctions(targets, folder.path, processes=args.processes, scheduler=args.scheduler,
-                                  particles=args.budget, resume=args.resume, log=log)
+        cal = calibrate_sanctions(
+            targets,
+            folder.path,
+            processes=args.processes,
+            scheduler=args.scheduler,
+            particles=args.budget,
+            resume=args.resume,
+            log=log,
+        )
     except KeyboardInterrupt:
-        print(f"olsim: interrupted; the finished generations and runs are saved in {folder.path}/; run the same "
-              f"command with --resume to finish", file=sys.stderr)
+        print(
+            f"olsim: interrupted; the finished generations and runs are saved in {folder.path}/; run the same "
+            f"command with --resume to finish",
+            file=sys.stderr,
+        )
         return 130
     folder.done()
     pops = cal.pops
@@ -357,8 +404,10 @@ def _calibrate_sanctions(args, path) -> int:
         eps = "-" if p.epsilon == float("inf") else f"{p.epsilon:.3g}"
         print(f"{t:>10}  {len(p.theta):>9}  {eps:>9}  {p.simulated:>9}  {p.acceptance:>10.0%}  {p.ess():>4.0f}")
     last = pops[-1]
-    print(f"posterior: {len(last.theta)} particles, distance {last.distances.min():.3g}-{last.distances.max():.3g} "
-          f"tolerance units")
+    print(
+        f"posterior: {len(last.theta)} particles, distance {last.distances.min():.3g}-{last.distances.max():.3g} "
+        f"tolerance units"
+    )
     pred = cal.checks["predictive"]
     for which in ("fit", "held out"):
         g = pred[pred["set"] == which]
@@ -366,12 +415,17 @@ def _calibrate_sanctions(args, path) -> int:
         print(f"{which} facts inside the 90% band: {int(g['inside'].sum())} of {len(g)} (outside: {missed})")
     for verdict in ("pinned", "narrowed", "loose"):
         names = cal.parameters.loc[cal.parameters["verdict"] == verdict, "parameter"]
-        print(f"{verdict}: {len(names)} of {len(cal.parameters)} parameters" + (f" ({', '.join(names)})" if len(names) else ""))
+        print(
+            f"{verdict}: {len(names)} of {len(cal.parameters)} parameters"
+            + (f" ({', '.join(names)})" if len(names) else "")
+        )
     if cal.shipped:
         print("calibrated scenario and posterior: " + ", ".join(str(p) for p in cal.shipped))
     else:
-        print(f"calibrated scenario and posterior: {folder.path}/history_calibrated.toml, {folder.path}/posterior.csv "
-              f"only (the shipped files are replaced only by a calibration with the targets file's own settings)")
+        print(
+            f"calibrated scenario and posterior: {folder.path}/history_calibrated.toml, {folder.path}/posterior.csv "
+            f"only (the shipped files are replaced only by a calibration with the targets file's own settings)"
+        )
     print(f"report: {folder.path}/report.md (predictive.csv, parameters.csv, welfare.csv, scale.csv, plots/)")
     return 0
 
@@ -390,14 +444,24 @@ def _run_plan(args, plan, out: Path, preamble: str):
     if not args.quiet:
         print(preamble, file=sys.stderr)
     try:
-        return run_experiment(plan, out, processes=args.processes, scheduler=args.scheduler, resume=args.resume,
-                              force=args.force, progress=not args.quiet)
+        return run_experiment(
+            plan,
+            out,
+            processes=args.processes,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            force=args.force,
+            progress=not args.quiet,
+        )
     except KeyboardInterrupt:
         from .explore.store import Store
 
         done = len(Store(out).done())
-        print(f"olsim: interrupted; {done} of {len(plan.tasks)} runs are saved in {out}/; "
-              f"run the same command with --resume to finish", file=sys.stderr)
+        print(
+            f"olsim: interrupted; {done} of {len(plan.tasks)} runs are saved in {out}/; "
+            f"run the same command with --resume to finish",
+            file=sys.stderr,
+        )
         return None
 
 
@@ -419,14 +483,21 @@ def cmd_experiment(args) -> int:
     _check_executor_flags(args)
     _quiet_dask_client(args)
     out = Path(args.out) if args.out else Path("results") / "experiments" / plan.spec.name
-    result = _run_plan(args, plan, out, f"experiment {plan.spec.name}: {len(plan.spec.scenarios)} scenarios x "
-                       f"{len(plan.samples)} samples x {plan.spec.replicates} replicates = {len(plan.tasks)} runs, "
-                       f"{plan.spec.engine} engine, on {_where(args)}; results in {out}/")
+    result = _run_plan(
+        args,
+        plan,
+        out,
+        f"experiment {plan.spec.name}: {len(plan.spec.scenarios)} scenarios x "
+        f"{len(plan.samples)} samples x {plan.spec.replicates} replicates = {len(plan.tasks)} runs, "
+        f"{plan.spec.engine} engine, on {_where(args)}; results in {out}/",
+    )
     if result is None:
         return 130
     print(result.report())
-    print(f"results: {out}/ (runs.parquet, monthly/, distributions/, summary.csv"
-          f"{', sensitivity.csv' if (out / 'sensitivity.csv').exists() else ''}, plots/, manifest.json)")
+    print(
+        f"results: {out}/ (runs.parquet, monthly/, distributions/, summary.csv"
+        f"{', sensitivity.csv' if (out / 'sensitivity.csv').exists() else ''}, plots/, manifest.json)"
+    )
     return 0
 
 
@@ -435,7 +506,9 @@ def _check_compare_numbers(args) -> None:
     if not 1 <= args.replicates <= 10_000:
         problems.append(f"--replicates {args.replicates}: must be 1 to 10,000")
     if not 0 < args.scale <= 1:
-        problems.append(f"--scale {args.scale:g}: must be more than 0 and at most 1 (the share of every host's workers)")
+        problems.append(
+            f"--scale {args.scale:g}: must be more than 0 and at most 1 (the share of every host's workers)"
+        )
     if args.months is not None and not 1 <= args.months <= 1200:
         problems.append(f"--months {args.months}: must be 1 to 1,200")
     if not 0 <= args.seed <= 2**62:
@@ -454,12 +527,18 @@ def cmd_compare(args) -> int:
     from .explore.compare import compare_experiment, default_out
     from .explore.report import write_report
 
-    _, plan = compare_experiment(args.files, args.reference, args.replicates, args.scale, args.months, args.seed,
-                                 args.warmup)
+    _, plan = compare_experiment(
+        args.files, args.reference, args.replicates, args.scale, args.months, args.seed, args.warmup
+    )
     out = Path(args.out) if args.out else default_out(plan)
-    result = _run_plan(args, plan, out, f"compare: {len(plan.spec.scenarios)} scenarios x {plan.spec.replicates} "
-                       f"replicates = {len(plan.tasks)} runs at {100 * plan.spec.scale:.3g}% scale, reference "
-                       f"{plan.reference}, on {_where(args)}; report in {out}/")
+    result = _run_plan(
+        args,
+        plan,
+        out,
+        f"compare: {len(plan.spec.scenarios)} scenarios x {plan.spec.replicates} "
+        f"replicates = {len(plan.tasks)} runs at {100 * plan.spec.scale:.3g}% scale, reference "
+        f"{plan.reference}, on {_where(args)}; report in {out}/",
+    )
     if result is None:
         return 130
     write_report(result, draw=False)
@@ -477,16 +556,18 @@ def cmd_report(args) -> int:
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder")
     if _manifest_kind(folder) != "experiment":
-        raise UsageError(f"{folder}: not an experiment folder (olsim report reads what olsim experiment or "
-                         f"olsim compare wrote)")
+        raise UsageError(
+            f"{folder}: not an experiment folder (olsim report reads what olsim experiment or olsim compare wrote)"
+        )
     from .explore.store import Store
 
     store = Store(folder)
     try:
         lock = store._acquire(store.folder)  # not while an olsim experiment or compare is writing this folder
     except ExperimentError:
-        raise UsageError(f"{folder}: another olsim is writing this experiment now; run olsim report once it has "
-                         f"finished") from None
+        raise UsageError(
+            f"{folder}: another olsim is writing this experiment now; run olsim report once it has finished"
+        ) from None
     except OSError as e:
         raise UsageError(f"{folder}: cannot write the report here ({e.strerror or type(e).__name__})") from None
     try:
@@ -503,8 +584,11 @@ def cmd_report(args) -> int:
     finally:
         lock.close()
     if not result.complete:
-        print(f"olsim: warning: {folder}: {len(result.runs)} of {result.manifest['runs_total']} runs are finished; "
-              f"the report covers those (finish with --resume)", file=sys.stderr)
+        print(
+            f"olsim: warning: {folder}: {len(result.runs)} of {result.manifest['runs_total']} runs are finished; "
+            f"the report covers those (finish with --resume)",
+            file=sys.stderr,
+        )
     for f in files:
         print(f)
     return 0
@@ -543,7 +627,9 @@ def cmd_plot(args) -> int:
         try:
             r = Result.load(f)
         except ResultsError as e:
-            raise ResultsError([f"{line} (olsim plot takes run folders or one experiment folder)" for line in e.errors]) from None
+            raise ResultsError(
+                [f"{line} (olsim plot takes run folders or one experiment folder)" for line in e.errors]
+            ) from None
         runs[Path(r.manifest.get("params_file") or f).stem if len(folders) == 1 else f.name] = r
     print(overview(runs, output))
     return 0
@@ -588,8 +674,10 @@ def require(module: str, extra: str, what: str) -> None:
 
 def cmd_scenarios(args) -> int:
     """The shipped parameter, scenario and experiment files, by the names the other commands take."""
-    for kind, title in (("params", "parameter and scenario files (olsim run NAME, olsim validate NAME)"),
-                        ("experiments", "experiment files (olsim experiment NAME)")):
+    for kind, title in (
+        ("params", "parameter and scenario files (olsim run NAME, olsim validate NAME)"),
+        ("experiments", "experiment files (olsim experiment NAME)"),
+    ):
         files = shipped.names(kind)
         print(f"{title}, in {shipped.folder(kind)}:")
         width = max((len(n) for n in files), default=0)
@@ -612,12 +700,16 @@ def cmd_classroom(args) -> int:
     check_memory(params, "mesa")
     workers = sum(h.workers for h in params.hosts.values())
     if workers > 20_000:
-        raise UsageError(f"{path}: {workers:,} workers is too many for the page (it runs the mesa engine, about "
-                        f"{workers * 25e-6:.1f} s a month); use at most 20,000")
+        raise UsageError(
+            f"{path}: {workers:,} workers is too many for the page (it runs the mesa engine, about "
+            f"{workers * 25e-6:.1f} s a month); use at most 20,000"
+        )
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: must be between 1 and 65535")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a closed socket's wait is no conflict
+        probe.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as the server will: a closed socket's wait is no conflict
         try:
             probe.bind(("127.0.0.1", args.port))
         except OSError:
@@ -625,8 +717,21 @@ def cmd_classroom(args) -> int:
     env = {**os.environ, "OLSIM_CLASSROOM_PARAMS": str(path.absolute())}
     print(f"olsim classroom: {path} ({workers:,} workers, {params.calendar.months} months, mesa engine)")
     print(f"open http://127.0.0.1:{args.port} in a browser; Ctrl-C stops the page", flush=True)
-    command = [sys.executable, "-m", "solara", "run", "sim.classroom.app", "--host", "127.0.0.1", "--port", str(args.port),
-               "--production", "--no-open", "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "sim.classroom.app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-open",
+        "--log-level",
+        "warning",
+    ]
     if hasattr(os, "execve"):
         # become the server: a SIGTERM or SIGKILL sent to olsim then stops the page, nothing is left serving the port
         sys.stdout.flush()
@@ -652,129 +757,199 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     run = sub.add_parser(
-        "run", help="run the model and write a results folder",
+        "run",
+        help="run the model and write a results folder",
         description="Run the model once and write monthly.parquet, hosts.parquet, workers.parquet and manifest.json "
-                    "to a new folder (under results/ unless --out). Prints a summary table.",
-        epilog=EXAMPLES_RUN, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "to a new folder (under results/ unless --out). Prints a summary table.",
+        epilog=EXAMPLES_RUN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("params", nargs="?", default=None, help="parameter file (TOML); default: the built-in baseline")
     run.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     run.add_argument("--months", type=int, default=None, help="months to simulate (overrides calendar.months)")
-    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable")
+    run.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable"
+    )
     run.add_argument("--out", default=None, help="output folder (default: a new folder under results/)")
-    run.add_argument("--engine", default="array", choices=("array", "mesa"),
-                     help="engine: array (default; compiled, fast) or mesa (the reference, one object per agent)")
-    run.add_argument("--profile", action="store_true", help="print the time spent in each phase of the month (array engine)")
+    run.add_argument(
+        "--engine",
+        default="array",
+        choices=("array", "mesa"),
+        help="engine: array (default; compiled, fast) or mesa (the reference, one object per agent)",
+    )
+    run.add_argument(
+        "--profile", action="store_true", help="print the time spent in each phase of the month (array engine)"
+    )
     run.add_argument("--force", action="store_true", help="replace the output folder if it exists")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or preamble")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser(
-        "validate", help="check a parameter file and print the resolved parameters",
+        "validate",
+        help="check a parameter file and print the resolved parameters",
         description="Validate a parameter file (and any --set overrides); print every resolved value, or every error.",
-        epilog=EXAMPLES_VALIDATE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES_VALIDATE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     val.add_argument("params", help="parameter file (TOML)")
-    val.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable")
+    val.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable"
+    )
     val.set_defaults(func=cmd_validate)
 
     exp = sub.add_parser(
-        "experiment", help="run an experiment: scenarios x samples x replicates, with intervals and sensitivity",
+        "experiment",
+        help="run an experiment: scenarios x samples x replicates, with intervals and sensitivity",
         description="Run every (scenario, sample, replicate) of an experiment file, in parallel, streaming each finished run "
-                    "to the output folder; then write summary.csv (means, 95%% intervals, paired differences from the "
-                    "reference scenario), sensitivity.csv (Sobol or Morris) and plots/. An interrupted experiment keeps "
-                    "every finished run: run it again with --resume.",
-        epilog=EXAMPLES_EXPERIMENT, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "to the output folder; then write summary.csv (means, 95%% intervals, paired differences from the "
+        "reference scenario), sensitivity.csv (Sobol or Morris) and plots/. An interrupted experiment keeps "
+        "every finished run: run it again with --resume.",
+        epilog=EXAMPLES_EXPERIMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     exp.add_argument("file", help="experiment file (TOML), e.g. experiments/quick.toml")
     exp.add_argument("--out", default=None, help="results folder (default: results/experiments/NAME)")
-    exp.add_argument("--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)")
-    exp.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                     help="run on a Dask distributed cluster, e.g. tcp://HOST:8786 (start one with 'dask scheduler' and 'dask worker')")
-    exp.add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
+    exp.add_argument(
+        "--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)"
+    )
+    exp.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Dask distributed cluster, e.g. tcp://HOST:8786 (start one with 'dask scheduler' and 'dask worker')",
+    )
+    exp.add_argument(
+        "--resume", action="store_true", help="keep the runs already in --out and run only the missing ones"
+    )
     exp.add_argument("--force", action="store_true", help="replace an earlier experiment in --out")
     exp.add_argument("-q", "--quiet", action="store_true", help="no progress bar or preamble")
     exp.set_defaults(func=cmd_experiment)
 
     cal = sub.add_parser(
-        "calibrate", help="fit the uncertain parameters to the documented patterns; write params/calibrated.toml and a report",
+        "calibrate",
+        help="fit the uncertain parameters to the documented patterns; write params/calibrated.toml and a report",
         description="Calibrate by rejection ABC: run parameter sets drawn from the priors in the targets file (Latin "
-                    "hypercube, replicates with common random numbers, array engine), accept those whose mean lands in "
-                    "every target range, write the accepted set nearest the ranges' centres as a complete parameter file "
-                    "(the targets file's 'output', params/calibrated.toml), check it at full scale with fresh seeds, "
-                    "validate it out of sample on the history scenario, and write a report (report.md, CSV tables, "
-                    "plots/). Every stage streams its runs to disk: an interrupted calibration resumes with --resume.",
-        epilog=EXAMPLES_CALIBRATE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "hypercube, replicates with common random numbers, array engine), accept those whose mean lands in "
+        "every target range, write the accepted set nearest the ranges' centres as a complete parameter file "
+        "(the targets file's 'output', params/calibrated.toml), check it at full scale with fresh seeds, "
+        "validate it out of sample on the history scenario, and write a report (report.md, CSV tables, "
+        "plots/). Every stage streams its runs to disk: an interrupted calibration resumes with --resume.",
+        epilog=EXAMPLES_CALIBRATE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cal.add_argument("targets", nargs="?", default=None, help="targets file (TOML); default params/targets.toml")
-    cal.add_argument("--budget", type=int, default=None, help="parameter sets to search (default: the file's search.budget)")
+    cal.add_argument(
+        "--budget", type=int, default=None, help="parameter sets to search (default: the file's search.budget)"
+    )
     cal.add_argument("--out", default=None, help="report folder (default: results/calibration/TARGETS-NAME)")
-    cal.add_argument("--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)")
-    cal.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://HOST:8786")
-    cal.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run only the missing ones")
-    cal.add_argument("--force", action="store_true", help="replace an earlier calibration in --out (and an output file olsim did not write)")
+    cal.add_argument(
+        "--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)"
+    )
+    cal.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://HOST:8786"
+    )
+    cal.add_argument(
+        "--resume", action="store_true", help="keep the finished runs in --out and run only the missing ones"
+    )
+    cal.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an earlier calibration in --out (and an output file olsim did not write)",
+    )
     cal.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     cal.set_defaults(func=cmd_calibrate)
 
     cmp = sub.add_parser(
-        "compare", help="compare parameter files (one scenario each) and write a report for a brief",
+        "compare",
+        help="compare parameter files (one scenario each) and write a report for a brief",
         description="Run each parameter file as a scenario, with the same seeds in each (common random numbers), on the "
-                    "local pool or a Dask cluster, streaming every finished run to --out; then write report.html (one "
-                    "self-contained file: what was compared, the headline table with intervals and paired changes from "
-                    "the reference, figures), report.md, report.xlsx, summary.csv and plots/. Interrupted, it keeps every "
-                    "finished run: run it again with --resume.",
-        epilog=EXAMPLES_COMPARE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "local pool or a Dask cluster, streaming every finished run to --out; then write report.html (one "
+        "self-contained file: what was compared, the headline table with intervals and paired changes from "
+        "the reference, figures), report.md, report.xlsx, summary.csv and plots/. Interrupted, it keeps every "
+        "finished run: run it again with --resume.",
+        epilog=EXAMPLES_COMPARE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmp.add_argument("files", nargs="+", help="parameter files (or shipped names); the first is the reference")
-    cmp.add_argument("--reference", default=None, help="the file (or its name) the others are compared with (default: the first)")
+    cmp.add_argument(
+        "--reference", default=None, help="the file (or its name) the others are compared with (default: the first)"
+    )
     cmp.add_argument("--replicates", type=int, default=5, help="runs of each file, seeds SEED to SEED+N-1 (default 5)")
-    cmp.add_argument("--scale", type=float, default=0.1, help="share of every host's workers to simulate (default 0.1; "
-                     "rates are per worker, totals are reported at full scale)")
-    cmp.add_argument("--months", type=int, default=None, help="months to simulate (default: each file's calendar.months)")
+    cmp.add_argument(
+        "--scale",
+        type=float,
+        default=0.1,
+        help="share of every host's workers to simulate (default 0.1; "
+        "rates are per worker, totals are reported at full scale)",
+    )
+    cmp.add_argument(
+        "--months", type=int, default=None, help="months to simulate (default: each file's calendar.months)"
+    )
     cmp.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    cmp.add_argument("--warmup", type=int, default=36, help="months run before each file's start and left out of the "
-                     "tables, so the first years do not drift (default 36: one contract; 0 runs the files as they are)")
+    cmp.add_argument(
+        "--warmup",
+        type=int,
+        default=36,
+        help="months run before each file's start and left out of the "
+        "tables, so the first years do not drift (default 36: one contract; 0 runs the files as they are)",
+    )
     cmp.add_argument("--out", default=None, help="results folder (default: results/compare/A-vs-B)")
-    cmp.add_argument("--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)")
-    cmp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://HOST:8786")
-    cmp.add_argument("--resume", action="store_true", help="keep the runs already in --out and run only the missing ones")
+    cmp.add_argument(
+        "--processes", type=int, default=None, help="local worker processes (default: all cores; 1 = this process)"
+    )
+    cmp.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run on a Dask distributed cluster, e.g. tcp://HOST:8786"
+    )
+    cmp.add_argument(
+        "--resume", action="store_true", help="keep the runs already in --out and run only the missing ones"
+    )
     cmp.add_argument("--force", action="store_true", help="replace an earlier comparison in --out")
     cmp.add_argument("-q", "--quiet", action="store_true", help="no progress bar or preamble")
     cmp.set_defaults(func=cmd_compare)
 
     rep = sub.add_parser(
-        "report", help="write the report of an experiment folder (report.html, report.md, report.xlsx)",
+        "report",
+        help="write the report of an experiment folder (report.html, report.md, report.xlsx)",
         description="Turn an experiment folder (olsim experiment, olsim compare) into its report: report.html (one "
-                    "self-contained file), report.md, report.xlsx, with summary.csv and plots/ redrawn.",
-        epilog=EXAMPLES_REPORT, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "self-contained file), report.md, report.xlsx, with summary.csv and plots/ redrawn.",
+        epilog=EXAMPLES_REPORT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rep.add_argument("folder", help="an experiment folder")
     rep.set_defaults(func=cmd_report)
 
     plot = sub.add_parser(
-        "plot", help="draw the figures of an experiment folder, or of run folders side by side",
+        "plot",
+        help="draw the figures of an experiment folder, or of run folders side by side",
         description="With one experiment folder: (re)write its summary.csv, sensitivity.csv and plots/ (paired changes, "
-                    "revenue against what workers keep, monthly series with bands, welfare as differences from the "
-                    "reference, sensitivity bars). With run folders: one overview figure.",
-        epilog=EXAMPLES_PLOT, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "revenue against what workers keep, monthly series with bands, welfare as differences from the "
+        "reference, sensitivity bars). With run folders: one overview figure.",
+        epilog=EXAMPLES_PLOT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     plot.add_argument("folders", nargs="+", help="an experiment folder, or run folders")
-    plot.add_argument("-o", "--output", default=None, help="image file for run folders: .png, .pdf or .svg (default overview.png)")
+    plot.add_argument(
+        "-o", "--output", default=None, help="image file for run folders: .png, .pdf or .svg (default overview.png)"
+    )
     plot.add_argument("--force", action="store_true", help="replace the -o file if it exists")
     plot.set_defaults(func=cmd_plot)
 
     scn = sub.add_parser(
-        "scenarios", help="list the shipped parameter, scenario and experiment files, by name",
+        "scenarios",
+        help="list the shipped parameter, scenario and experiment files, by name",
         description="List the parameter, scenario and experiment files that ship with olsim; every command takes "
-                    "their names in place of a path (olsim run history, olsim experiment quick, olsim classroom).")
+        "their names in place of a path (olsim run history, olsim experiment quick, olsim classroom).",
+    )
     scn.set_defaults(func=cmd_scenarios)
 
     cls = sub.add_parser(
-        "classroom", help="serve the classroom page (step the model, pull the levers, read a worker's story)",
+        "classroom",
+        help="serve the classroom page (step the model, pull the levers, read a worker's story)",
         description="Serve an interactive page (Solara) on 127.0.0.1 running the mesa engine: step the model "
-                    "month by month, switch sanctions on and off, move the levers, read one worker's story. "
-                    "The lesson is docs/classroom.md.",
-        epilog=EXAMPLES_CLASSROOM, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "month by month, switch sanctions on and off, move the levers, read one worker's story. "
+        "The lesson is docs/classroom.md.",
+        epilog=EXAMPLES_CLASSROOM,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cls.add_argument("params", nargs="?", default=None, help="parameter file (default: params/classroom.toml)")
     cls.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")

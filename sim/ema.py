@@ -52,9 +52,17 @@ def _parameter(key: str, spec):
     return RealParameter(key, float(low), float(high))
 
 
-def ema_model(base=None, overrides: dict | None = None, scale: float = 1.0, engine: str = "array",
-              uncertainties: dict | None = None, levers: dict | None = None, outcomes=DEFAULT_OUTCOMES,
-              replications: int = 1, name: str = "olsim"):
+def ema_model(
+    base=None,
+    overrides: dict | None = None,
+    scale: float = 1.0,
+    engine: str = "array",
+    uncertainties: dict | None = None,
+    levers: dict | None = None,
+    outcomes=DEFAULT_OUTCOMES,
+    replications: int = 1,
+    name: str = "olsim",
+):
     """An `ema_workbench.Model` (a `ReplicatorModel` if ``replications`` > 1) running this model.
 
     Args:
@@ -84,7 +92,7 @@ def ema_model(base=None, overrides: dict | None = None, scale: float = 1.0, engi
     # every parameter is checked once, at its bounds, before EMA runs anything
     for key, spec in {**(uncertainties or {}), **(levers or {})}.items():
         _parameter(key, spec)  # a malformed spec is named before anything is run
-        for value in (list(spec) if isinstance(spec, (list, set)) else spec):
+        for value in list(spec) if isinstance(spec, (list, set)) else spec:
             resolve_params(raw, {**overrides, key: value}, scale, f"{key}={value!r}")
     function = _Runner(raw, overrides, scale, engine, tuple(outcomes))
     if int(replications) > 1:

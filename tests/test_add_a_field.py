@@ -11,9 +11,9 @@ import textwrap
 
 from conftest import ROOT
 
-DECLARATION = '''    Field("months_posted", "i2", 0, "months he has worked in this run (a worked example)", (11,),
+DECLARATION = """    Field("months_posted", "i2", 0, "months he has worked in this run (a worked example)", (11,),
           update=Update(11, "one_more_month", ("months_posted", "population.contract_months", "minder"))),
-'''
+"""
 RULE = '''
 
 @rule
@@ -22,7 +22,7 @@ def one_more_month(months, contract_months, minder):
     the mesa engine and an id in the array engine, only to show that both give it as a number)."""
     return min(months + 1.0, contract_months) + 0.0 * minder
 '''
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
     import pandas as pd
@@ -42,7 +42,7 @@ SCRIPT = textwrap.dedent('''
     assert (got == expected).all(), (got[:10], expected[:10])
     assert sorted({w.months_posted for w in m.model.workers}) == sorted(set(expected.tolist()))
     print("docked", int(posted.sum()), "workers, months_posted", sorted(set(got.tolist())))
-''')
+""")
 
 
 def test_a_field_with_its_rule_needs_only_its_declaration_and_its_rule(tmp_path):
@@ -56,7 +56,8 @@ def test_a_field_with_its_rule_needs_only_its_declaration_and_its_rule(tmp_path)
     rules = copy / "sim" / "core" / "rules" / "worker.py"
     rules.write_text(rules.read_text() + RULE)
     env = {**os.environ, "PYTHONPATH": str(copy), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "docked" in out.stdout and "months_posted [" in out.stdout

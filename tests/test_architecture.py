@@ -77,7 +77,9 @@ def layer(name: str) -> int | None:
 def test_every_module_is_in_a_layer():
     for name in MODULES:
         parts = name.split(".")
-        assert len(parts) == 1 or parts[1] in LAYERS, f"{name}: not in a layer of {LAYERS} (add it to the list and to sim/__init__.py)"
+        assert len(parts) == 1 or parts[1] in LAYERS, (
+            f"{name}: not in a layer of {LAYERS} (add it to the list and to sim/__init__.py)"
+        )
 
 
 def test_layers_import_only_lower_layers():
@@ -89,15 +91,19 @@ def test_layers_import_only_lower_layers():
         for target, _, line in imports_of(name):
             theirs = layer(target)
             if theirs is None or theirs > mine:
-                bad.append(f"{name}:{line} imports {target} ({LAYERS[mine]} may not import "
-                           f"{'the package API' if theirs is None else LAYERS[theirs]})")
+                bad.append(
+                    f"{name}:{line} imports {target} ({LAYERS[mine]} may not import "
+                    f"{'the package API' if theirs is None else LAYERS[theirs]})"
+                )
     assert not bad, "\n".join(bad)
 
 
 def test_calibrations_do_not_import_each_other():
     """Each calibration (a subpackage of sim.calibration) uses the shared modules at the package level, never
     another calibration's: what two of them need lives beside them."""
-    rooms = {n.split(".")[2] for n in MODULES if n.startswith("sim.calibration.") and is_package(".".join(n.split(".")[:3]))}
+    rooms = {
+        n.split(".")[2] for n in MODULES if n.startswith("sim.calibration.") and is_package(".".join(n.split(".")[:3]))
+    }
     assert {"no_sanctions", "sanctions"} <= rooms
     bad = []
     for name in MODULES:
@@ -107,7 +113,9 @@ def test_calibrations_do_not_import_each_other():
         for target, _, line in imports_of(name):
             t = target.split(".")
             if len(t) > 2 and t[1] == "calibration" and t[2] in rooms and t[2] != parts[2]:
-                bad.append(f"{name}:{line} imports {target} (another calibration's; move what both need up to sim.calibration)")
+                bad.append(
+                    f"{name}:{line} imports {target} (another calibration's; move what both need up to sim.calibration)"
+                )
     assert not bad, "\n".join(bad)
 
 
@@ -120,7 +128,7 @@ def test_no_import_cycles():
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == "open":
-                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+                cycles.append(" -> ".join(stack[stack.index(nxt) :] + [nxt]))
             elif nxt not in state:
                 visit(nxt, stack)
         stack.pop()
@@ -149,8 +157,13 @@ def test_no_private_names_cross_modules():
             elif isinstance(node, ast.Import):
                 aliases |= {a.asname or a.name for a in node.names if a.name.startswith("sim")}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
-                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
                 bad.append(f"{name}:{node.lineno} uses {node.value.id}.{node.attr}")
     assert not bad, "\n".join(bad)
 
@@ -178,8 +191,11 @@ def test_policy_kinds_are_listed_once():
     from sim.core.policies import POLICY_KINDS
 
     offenders = []
-    files = [p for p in list(SIM.rglob("*.py")) + list((ROOT / "tests").glob("*.py"))
-             if p.name != "policies.py" or p.parent.name != "core"]
+    files = [
+        p
+        for p in list(SIM.rglob("*.py")) + list((ROOT / "tests").glob("*.py"))
+        if p.name != "policies.py" or p.parent.name != "core"
+    ]
     for path in files:
         if path.name == "test_policies.py":
             continue  # tests a kind's own effect by name, one at a time
@@ -213,8 +229,11 @@ def test_random_decisions_are_named_once():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
                 fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-                if fn in calls and any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args) \
-                        or (fn in calls and any(isinstance(a, ast.JoinedStr) for a in node.args)):
+                if (
+                    fn in calls
+                    and any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+                    or (fn in calls and any(isinstance(a, ast.JoinedStr) for a in node.args))
+                ):
                     offenders.append(f"{name}:{node.lineno} {fn}(...) with a decision typed as a string")
     assert not offenders, "\n".join(offenders)
 
@@ -229,8 +248,11 @@ def _string_constants(path: Path) -> list[tuple[str, int]]:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 docstrings.add(id(first.value))
-    return [(n.value, n.lineno) for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+    return [
+        (n.value, n.lineno)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
 
 
 def declared_names() -> dict[str, tuple[str, Path]]:
@@ -256,9 +278,11 @@ def literal_names(paths) -> list[str]:
     for path in paths:
         for value, line in _string_constants(path):
             if value in names and names[value][1] != path:
-                found.append(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line}: the "
-                             f"{names[value][0]} {value!r} written as a string (use its declaration in "
-                             f"{names[value][1].relative_to(ROOT)})")
+                found.append(
+                    f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{line}: the "
+                    f"{names[value][0]} {value!r} written as a string (use its declaration in "
+                    f"{names[value][1].relative_to(ROOT)})"
+                )
     return found
 
 
@@ -267,7 +291,9 @@ def test_policy_kinds_and_outcomes_are_named_only_where_declared():
     modules read them from POLICY_CLASSES (a kind's class says what it is, e.g. `is_sanction`) and from the
     outcome registry (HEADLINE, DEFAULT_OUTCOMES, REPORTED, ..., each outcome's `better`)."""
     names = declared_names()
-    assert len(names) >= 25 and {"border_closure", "revenue_delivered_per_year", "retained_per_worker_month"} <= set(names)
+    assert len(names) >= 25 and {"border_closure", "revenue_delivered_per_year", "retained_per_worker_month"} <= set(
+        names
+    )
     found = literal_names(sorted(SIM.rglob("*.py")))
     assert not found, "\n".join(found)
 
@@ -276,8 +302,14 @@ def test_the_name_check_finds_a_literal(tmp_path):
     """The check above would fail on a kind or an outcome written as a string outside its declaring module, and
     not on a docstring that mentions one."""
     path = tmp_path / "module.py"
-    path.write_text('"""Mentions border_closure and revenue_delivered_per_year."""\n'
-                    'def f(p):\n    """retained_per_worker_month, in words."""\n'
-                    '    return p["kind"] == "border_closure" or "net_gain_p50"  # a comment: worker_share_kept\n')
+    path.write_text(
+        '"""Mentions border_closure and revenue_delivered_per_year."""\n'
+        'def f(p):\n    """retained_per_worker_month, in words."""\n'
+        '    return p["kind"] == "border_closure" or "net_gain_p50"  # a comment: worker_share_kept\n'
+    )
     found = " ".join(literal_names([path]))
-    assert found.count("module.py:4:") == 2 and "policy kind 'border_closure'" in found and "outcome 'net_gain_p50'" in found
+    assert (
+        found.count("module.py:4:") == 2
+        and "policy kind 'border_closure'" in found
+        and "outcome 'net_gain_p50'" in found
+    )

@@ -28,7 +28,10 @@ def test_targets_file_matches_the_brief_and_the_summary():
 def test_evaluate_a_run():
     targets = load_targets()
     result = run(small_params(), engine="array", seed=3)
-    rows = {r["target"]: r for r in evaluate(outcomes_of(result, [t.outcome for t in targets.spec.targets.values()]), targets)}
+    rows = {
+        r["target"]: r
+        for r in evaluate(outcomes_of(result, [t.outcome for t in targets.spec.targets.values()]), targets)
+    }
     for name, r in rows.items():
         assert r["inside"] == (r["low"] <= r["value"] <= r["high"]) and (r["miss"] == 0) == r["inside"], name
     assert rows["hours_mean"]["inside"]  # 13.2 h at the baseline, far inside 12-16
@@ -39,13 +42,22 @@ def test_miss_is_zero_inside_and_relative_outside():
     assert miss(0.05, 0.1, 0.35) == pytest.approx(0.5) and math.isinf(miss(float("nan"), 0.1, 0.35))
 
 
-@pytest.mark.parametrize("text,message", [
-    ("[targets.a]\nlow = 1.0\nhigh = 0.5\noutcome = 'hours_mean'\nsource = 'x'", "low (1.0) must be below high (0.5)"),
-    ("[targets.a]\nlow = 1.0\nhigh = 2.0\noutcome = 'hours'\nsource = 'x'", "unknown outcome 'hours'"),
-    ("[targets.a]\nlow = 1.0\nhigh = 2.0\noutcome = 'hours_mean'", "targets.a.source: required"),
-    ("targets = {}", "at least one target"),
-    ("scenario = 'nope.toml'\n[targets.a]\nlow = 1.0\nhigh = 2.0\noutcome = 'hours_mean'\nsource = 'x'", "scenario: no such file"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "[targets.a]\nlow = 1.0\nhigh = 0.5\noutcome = 'hours_mean'\nsource = 'x'",
+            "low (1.0) must be below high (0.5)",
+        ),
+        ("[targets.a]\nlow = 1.0\nhigh = 2.0\noutcome = 'hours'\nsource = 'x'", "unknown outcome 'hours'"),
+        ("[targets.a]\nlow = 1.0\nhigh = 2.0\noutcome = 'hours_mean'", "targets.a.source: required"),
+        ("targets = {}", "at least one target"),
+        (
+            "scenario = 'nope.toml'\n[targets.a]\nlow = 1.0\nhigh = 2.0\noutcome = 'hours_mean'\nsource = 'x'",
+            "scenario: no such file",
+        ),
+    ],
+)
 def test_bad_targets_files(tmp_path, text, message):
     p = tmp_path / "t.toml"
     p.write_text(text)
@@ -131,18 +143,26 @@ def test_validation_measures_on_a_hosts_table():
     assert measure(h, _fact(measure="level", end="2018-01"), scale=0.5) == (60 + 200) / 0.5  # counts at full scale
     assert measure(h, _fact(measure="change", host="russia", start="2017-11", end="2018-01")) == pytest.approx(-0.4)
     assert measure(h, _fact(measure="total", column="repatriated", host="russia", start="2017-12", end="2018-01")) == 30
-    assert measure(h, _fact(measure="share", column="repatriated", host="russia", start="2017-11", end="2018-01")) \
-        == pytest.approx(30 / 45)
-    assert measure(h, _fact(measure="per_year", column="repatriated", start="2017-11", end="2018-01")) == pytest.approx(45 * 4)
+    assert measure(
+        h, _fact(measure="share", column="repatriated", host="russia", start="2017-11", end="2018-01")
+    ) == pytest.approx(30 / 45)
+    assert measure(h, _fact(measure="per_year", column="repatriated", start="2017-11", end="2018-01")) == pytest.approx(
+        45 * 4
+    )
     with pytest.raises(ExperimentError, match="outside the run"):
         measure(h, _fact(measure="level", end="2019-01"))
 
 
 def _synthetic_targets(high: float = 0.6) -> Targets:
-    spec = TargetsFile.model_validate({
-        "targets": {"pinned": {"low": 0.4, "high": high, "outcome": "worker_share_kept", "source": "x"}},
-        "parameters": {"remittance.fees_share": {"low": 0.0, "high": 1.0, "source": "x"},
-                       "channels.bank_fee": {"low": 0.0, "high": 0.1, "source": "x"}}})
+    spec = TargetsFile.model_validate(
+        {
+            "targets": {"pinned": {"low": 0.4, "high": high, "outcome": "worker_share_kept", "source": "x"}},
+            "parameters": {
+                "remittance.fees_share": {"low": 0.0, "high": 1.0, "source": "x"},
+                "channels.bank_fee": {"low": 0.0, "high": 0.1, "source": "x"},
+            },
+        }
+    )
     return Targets(path=None, spec=spec)
 
 
@@ -240,8 +260,18 @@ def tiny(tmp_path_factory):
 
 def test_calibration_writes_a_loadable_file_and_a_report(tiny):
     path, out = tiny
-    for name in ("report.md", "targets.csv", "parameters.csv", "sets.csv", "validation.csv", "calibrated.toml",
-                 "plots/fit.png", "plots/posterior.png", "plots/profiles.png", "plots/validation.png"):
+    for name in (
+        "report.md",
+        "targets.csv",
+        "parameters.csv",
+        "sets.csv",
+        "validation.csv",
+        "calibrated.toml",
+        "plots/fit.png",
+        "plots/posterior.png",
+        "plots/profiles.png",
+        "plots/validation.png",
+    ):
         assert (out / name).exists(), name
     written = path.parent / "calibrated-out.toml"
     assert written.read_text() == (out / "calibrated.toml").read_text()
@@ -319,21 +349,38 @@ def test_calibration_leaves_foreign_folders_and_files_alone(tiny, tmp_path, caps
     assert (tmp_path / "mine.toml").read_text() == "# my own parameters\n" and not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("edit,message", [
-    (('source = "x"\n[validation.ru]', 'source = "x"\nvalues = [1.0, 2.0]\n[validation.ru]'), "not grid points"),
-    (('column = "workers_active"', 'column = "workers"'), "unknown column 'workers'"),
-    (('start = "2017-12"\n', ''), "a change measure needs a first month"),
-    (('host = "russia"', 'host = "mars"'), "no host 'mars'"),
-    (('"worker.entry_bribe_median"', '"worker.entry_bribe"'), "no parameter worker.entry_bribe"),
-    (('validation_scenario = "{root}/params/history.toml"\n', ''), "validation_scenario: the validation facts need"),
-    (('budget = 16', 'budget = 2'), "search.budget: input should be greater than or equal to 4"),
-    (('end = "2018-12"', 'end = "2099-12"'), "validation.ru.end: 2099-12 is outside the validation scenario's calendar"),
-    (('"worker.entry_bribe_median"', '"worker.entry_bribe_medain"'), "did you mean 'entry_bribe_median'"),
-    (('[validation.ru]', '[parameters."hosts.russia.wage"]\nlow = 1.0\nhigh = 2.0\nsource = "x"\n[validation.ru]'),
-     "'hosts.russia.wage' is also covered by 'hosts.*.wage'"),
-    (('measure = "change"', 'measure = "level"'), "a level measure is read at its end month only"),
-    (('output = "calibrated-out.toml"', 'output = "{root}/params/no_sanctions.toml"'), "is scenario, an input of the calibration"),
-])
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (('source = "x"\n[validation.ru]', 'source = "x"\nvalues = [1.0, 2.0]\n[validation.ru]'), "not grid points"),
+        (('column = "workers_active"', 'column = "workers"'), "unknown column 'workers'"),
+        (('start = "2017-12"\n', ""), "a change measure needs a first month"),
+        (('host = "russia"', 'host = "mars"'), "no host 'mars'"),
+        (('"worker.entry_bribe_median"', '"worker.entry_bribe"'), "no parameter worker.entry_bribe"),
+        (
+            ('validation_scenario = "{root}/params/history.toml"\n', ""),
+            "validation_scenario: the validation facts need",
+        ),
+        (("budget = 16", "budget = 2"), "search.budget: input should be greater than or equal to 4"),
+        (
+            ('end = "2018-12"', 'end = "2099-12"'),
+            "validation.ru.end: 2099-12 is outside the validation scenario's calendar",
+        ),
+        (('"worker.entry_bribe_median"', '"worker.entry_bribe_medain"'), "did you mean 'entry_bribe_median'"),
+        (
+            (
+                "[validation.ru]",
+                '[parameters."hosts.russia.wage"]\nlow = 1.0\nhigh = 2.0\nsource = "x"\n[validation.ru]',
+            ),
+            "'hosts.russia.wage' is also covered by 'hosts.*.wage'",
+        ),
+        (('measure = "change"', 'measure = "level"'), "a level measure is read at its end month only"),
+        (
+            ('output = "calibrated-out.toml"', 'output = "{root}/params/no_sanctions.toml"'),
+            "is scenario, an input of the calibration",
+        ),
+    ],
+)
 def test_bad_calibration_files_are_one_line_and_write_nothing(tmp_path, capsys, edit, message):
     old, new = edit
     text = TINY.replace(old, new).format(root=ROOT)
@@ -346,10 +393,15 @@ def test_bad_calibration_files_are_one_line_and_write_nothing(tmp_path, capsys, 
     assert not (tmp_path / "o").exists() and not (tmp_path / "calibrated-out.toml").exists()
 
 
-@pytest.mark.parametrize("flags,message", [
-    (["--budget", "3"], "--budget 3"), (["--processes", "0"], "--processes 0"),
-    (["--resume", "--force"], "choose one"), (["--bogus"], "unrecognized arguments"),
-])
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--budget", "3"], "--budget 3"),
+        (["--processes", "0"], "--processes 0"),
+        (["--resume", "--force"], "choose one"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
+)
 def test_bad_calibrate_flags(tmp_path, capsys, flags, message):
     p = tmp_path / "t.toml"
     p.write_text(TINY.format(root=ROOT))
@@ -378,7 +430,9 @@ def test_calibration_never_deletes_its_inputs_or_a_damaged_folder(tiny, tmp_path
 def test_a_budget_trial_writes_its_folder_but_not_the_output_file(tmp_path, capsys):
     p = tmp_path / "t.toml"
     p.write_text(TINY.format(root=ROOT).replace("budget = 16", "budget = 8"))
-    assert main(["calibrate", str(p), "--out", str(tmp_path / "o"), "--budget", "4", "--quiet", "--processes", "1"]) == 0
+    assert (
+        main(["calibrate", str(p), "--out", str(tmp_path / "o"), "--budget", "4", "--quiet", "--processes", "1"]) == 0
+    )
     assert (tmp_path / "o" / "calibrated.toml").exists() and not (tmp_path / "calibrated-out.toml").exists()
     assert "report.md" in capsys.readouterr().out
 
@@ -388,8 +442,9 @@ def test_validation_table_measures_facts_like_for_like(tmp_path, capsys):
     measured on the column the fact names (permit counts on permit_holders, not on every worker)."""
     from sim.calibration import validate
 
-    table = validate.validation_table(ROOT / "params" / "targets.toml", [ROOT / "params" / "history.toml"], seeds=2,
-                                      scale=0.02)
+    table = validate.validation_table(
+        ROOT / "params" / "targets.toml", [ROOT / "params" / "history.toml"], seeds=2, scale=0.02
+    )
     row = table.set_index("fact").loc["russia_end_2017"]
     assert row["column"] == "permit_holders" and row["history_min"] <= row["history"] <= row["history_max"]
     abroad = table.set_index("fact").loc["abroad_end_2019", "history"]

@@ -18,7 +18,6 @@ from conftest import ROOT
 from sim.classroom.app import SANCTIONS, ClassroomModel, classroom_params, model_params, month_story, worker_story
 
 
-
 def defaults(**changes) -> dict:
     controls = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params().items()}
     return {**controls, **changes}
@@ -48,8 +47,14 @@ def test_npm_files_download_each_tarball_once_under_concurrent_requests(tmp_path
     import hashlib
     import json
 
-    meta = json.dumps({"dist": {"tarball": "https://registry.example/some-package-1.0.0.tgz",
-                                "integrity": "sha512-" + base64.b64encode(hashlib.sha512(payload).digest()).decode()}})
+    meta = json.dumps(
+        {
+            "dist": {
+                "tarball": "https://registry.example/some-package-1.0.0.tgz",
+                "integrity": "sha512-" + base64.b64encode(hashlib.sha512(payload).digest()).decode(),
+            }
+        }
+    )
     calls = []
 
     class Response(io.BytesIO):
@@ -99,8 +104,11 @@ def test_npm_tarball_that_fails_its_checksum_is_refused_and_not_kept(tmp_path, m
             return False
 
     meta = json.dumps({"dist": {"tarball": "https://registry.example/p-1.0.0.tgz", "integrity": "sha512-AAAA"}})
-    monkeypatch.setattr(assets.urllib.request, "urlopen",
-                        lambda url, timeout=None: Response(meta.encode() if not url.endswith(".tgz") else b"tampered"))
+    monkeypatch.setattr(
+        assets.urllib.request,
+        "urlopen",
+        lambda url, timeout=None: Response(meta.encode() if not url.endswith(".tgz") else b"tampered"),
+    )
     with pytest.raises(ValueError, match="checksum"):
         assets.file_from_npm("https://cdn.jsdelivr.net/npm/p@1.0.0/index.js", tmp_path)
     assert not list(tmp_path.rglob("*.tgz"))
@@ -115,14 +123,27 @@ def test_every_control_is_a_constructor_keyword():
 
     model = ClassroomModel(**defaults())
     _check_model_params(model, model_params())  # raises ValueError on an unknown or missing keyword
-    assert set(SANCTIONS) <= set(model_params()) and {"seed", "minder_ratio", "plan_level", "reprisal_severity",
-                                                      "remittance_rule"} <= set(model_params())
+    assert set(SANCTIONS) <= set(model_params()) and {
+        "seed",
+        "minder_ratio",
+        "plan_level",
+        "reprisal_severity",
+        "remittance_rule",
+    } <= set(model_params())
 
 
 def test_controls_change_the_parameters():
     base = classroom_params()
-    p = classroom_params(permit_ban=True, permit_ban_compliance=0.4, repatriation=True, sanctions_start=6,
-                         minder_ratio=25, plan_level=1.2, reprisal_severity=0.5, remittance_rule="share")
+    p = classroom_params(
+        permit_ban=True,
+        permit_ban_compliance=0.4,
+        repatriation=True,
+        sanctions_start=6,
+        minder_ratio=25,
+        plan_level=1.2,
+        reprisal_severity=0.5,
+        remittance_rule="share",
+    )
     kinds = {q.kind: q for q in p.policies}
     assert set(kinds) == {"permit_ban", "repatriation"} and kinds["permit_ban"].compliance == 0.4
     assert p.calendar.index(kinds["repatriation"].deadline) == 30 and p.calendar.index(kinds["permit_ban"].start) == 6
@@ -180,9 +201,14 @@ def server(tmp_path_factory):
     port = _free_port()
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"olsim-classroom-{port}.log", "w+")
     cache = tmp_path_factory.mktemp("solara-cdn-cache")
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)], cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache)},
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         t0 = time.time()
@@ -338,11 +364,20 @@ def _lesson(**controls) -> dict:
     r = run(classroom_params(**controls), engine="array", seed=0)
     m, s = r.monthly, r.summary
     empty = m.loc[m["workers_active"] == 0, "date"]
-    return {"rev": f"${s['revenue_delivered_per_year'] / 1e6:.1f}M", "kept": f"${s['retained_per_worker_month']:.0f}",
-            "share": s["worker_share_kept"], "escaped": int(m["escaped"].sum()), "caught": int(m["caught"].sum()),
-            "attempts": int(m["escape_attempts"].sum()), "deaths": int(m["deaths"].sum()),
-            "sent": int(m["sent_home"].sum()), "hours": f"{s['hours_mean']:.1f}", "plan": f"${m['plan_mean'].max():.0f}",
-            "empty": empty.iloc[0] if len(empty) else None, "m": m}
+    return {
+        "rev": f"${s['revenue_delivered_per_year'] / 1e6:.1f}M",
+        "kept": f"${s['retained_per_worker_month']:.0f}",
+        "share": s["worker_share_kept"],
+        "escaped": int(m["escaped"].sum()),
+        "caught": int(m["caught"].sum()),
+        "attempts": int(m["escape_attempts"].sum()),
+        "deaths": int(m["deaths"].sum()),
+        "sent": int(m["sent_home"].sum()),
+        "hours": f"{s['hours_mean']:.1f}",
+        "plan": f"${m['plan_mean'].max():.0f}",
+        "empty": empty.iloc[0] if len(empty) else None,
+        "m": m,
+    }
 
 
 def _about(n: int, to: int = 100) -> str:
@@ -357,8 +392,10 @@ def test_the_lesson_quotes_the_model():
     m0 = base["m"]
     take = m0["state_take"].sum() / (m0["wages_gross"].sum() + m0["side_earnings"].sum())
     assert 0.75 <= take <= 0.85 and "takes about four-fifths" in doc
-    assert f"${(m0['wages_gross'].iloc[0] + m0['side_earnings'].iloc[0]) / 1e6:.1f}M earned in a month it takes about " \
-           f"${m0['state_take'].iloc[0] / 1e6:.1f}M" in doc
+    assert (
+        f"${(m0['wages_gross'].iloc[0] + m0['side_earnings'].iloc[0]) / 1e6:.1f}M earned in a month it takes about "
+        f"${m0['state_take'].iloc[0] / 1e6:.1f}M" in doc
+    )
     assert 150 <= m0["retained_median"].iloc[:12].median() <= 170 and "typical worker keeps $150–170" in doc
     assert f"about {base['share']:.0%} of his pay" in doc
     full, half = _lesson(repatriation=True), _lesson(repatriation=True, repatriation_compliance=0.5)
@@ -368,16 +405,29 @@ def test_the_lesson_quotes_the_model():
     assert f"({half['kept']} a month instead of {base['kept']})" in doc
     assert f"{_about(half['sent'], 1000)} are sent home by their minders for missing it ({base['sent']} without" in doc
     direct = _lesson(direct_wages=True)
-    assert f"({base['rev']} → {direct['rev']} a year)" in doc and f"({direct['kept']} a month instead of {base['kept']}" in doc
-    assert f"({direct['attempts']} attempts over five years instead of {base['attempts']}; {direct['escaped']} get " \
-           f"away instead of {base['escaped']})" in doc
+    assert (
+        f"({base['rev']} → {direct['rev']} a year)" in doc
+        and f"({direct['kept']} a month instead of {base['kept']}" in doc
+    )
+    assert (
+        f"({direct['attempts']} attempts over five years instead of {base['attempts']}; {direct['escaped']} get "
+        f"away instead of {base['escaped']})" in doc
+    )
     insp = _lesson(labor_inspections=True)
-    assert f"Hours fall from {base['hours']} to {insp['hours']} a day and deaths from {base['deaths']} to " \
-           f"{insp['deaths']} over five years" in doc
+    assert (
+        f"Hours fall from {base['hours']} to {insp['hours']} a day and deaths from {base['deaths']} to "
+        f"{insp['deaths']} over five years" in doc
+    )
     assert f"({insp['kept']} a month) and {_about(insp['sent'])} are sent home" in doc
-    fearless, afraid, asylum = _lesson(reprisal_severity=0.0), _lesson(reprisal_severity=0.5), _lesson(asylum_access=True)
-    assert f"{fearless['attempts']} workers try over five years ({fearless['escaped']} get away, " \
-           f"{fearless['caught']} are caught)" in doc
+    fearless, afraid, asylum = (
+        _lesson(reprisal_severity=0.0),
+        _lesson(reprisal_severity=0.5),
+        _lesson(asylum_access=True),
+    )
+    assert (
+        f"{fearless['attempts']} workers try over five years ({fearless['escaped']} get away, "
+        f"{fearless['caught']} are caught)" in doc
+    )
     assert f"at 0.5 only {afraid['attempts']} try" in doc
     assert f"successful escapes from {base['escaped']} to {asylum['escaped']}" in doc
     share, higher = _lesson(remittance_rule="share"), _lesson(plan_level=1.3)

@@ -11,8 +11,20 @@ import pytest
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--set", "hosts.china.workers=60", "--set", "hosts.russia.workers=40", "--set", "hosts.gulf.workers=10",
-         "--set", "hosts.africa.workers=5", "--set", "hosts.asia.workers=5", "--set", "hosts.europe.workers=5"]
+SMALL = [
+    "--set",
+    "hosts.china.workers=60",
+    "--set",
+    "hosts.russia.workers=40",
+    "--set",
+    "hosts.gulf.workers=10",
+    "--set",
+    "hosts.africa.workers=5",
+    "--set",
+    "hosts.asia.workers=5",
+    "--set",
+    "hosts.europe.workers=5",
+]
 
 
 @pytest.fixture
@@ -26,7 +38,12 @@ def test_run_writes_the_four_files_and_prints_a_summary(in_tmp, capsys):
     out = capsys.readouterr().out
     assert "revenue delivered per year" in out and "escapes per 1,000 worker-years" in out and "results: r1" in out
     folder = in_tmp / "r1"
-    assert sorted(p.name for p in folder.iterdir()) == ["hosts.parquet", "manifest.json", "monthly.parquet", "workers.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "hosts.parquet",
+        "manifest.json",
+        "monthly.parquet",
+        "workers.parquet",
+    ]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["engine"] == "array"  # the default engine
     assert manifest["params"]["calendar"]["months"] == 12
@@ -67,7 +84,10 @@ BAD_ARGS = [
     (["run", "--months", "0"], "calendar.months"),
     (["run", "--seed", "x"], "--seed"),
     (["run", "--engine", "warp"], "argument --engine: invalid choice: 'warp'"),
-    (["run", "--engine", "mesa", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=3000000"], "population too large"),
+    (
+        ["run", "--engine", "mesa", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=3000000"],
+        "population too large",
+    ),
     (["run", "missing.toml"], "missing.toml: no such file"),
     (["run", "--set", "hosts.china.workers=9000000", "--set", "hosts.russia.workers=9000000"], "population too large"),
     (["run", "--frobnicate"], "unrecognized arguments"),
@@ -123,9 +143,16 @@ def test_help_has_examples_on_every_command():
 
 
 def test_console_script_is_installed():
-    out = subprocess.run([sys.executable, "-c", "from importlib.metadata import entry_points; "
-                          "print([e.value for e in entry_points(group='console_scripts') if e.name == 'olsim'])"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from importlib.metadata import entry_points; "
+            "print([e.value for e in entry_points(group='console_scripts') if e.name == 'olsim'])",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert "sim.cli:main" in out.stdout
 
 
@@ -154,13 +181,15 @@ def test_profile_reports_every_phase_in_the_order_of_the_month(in_tmp, capsys, e
 
     assert main(["run", *SMALL, "--months", "3", "--engine", engine, "--profile", "--out", "r", "--quiet"]) == 0
     out = capsys.readouterr().out
-    table = out[out.index(f"time per phase of the month ({engine} engine):"):].splitlines()[2:-1]
+    table = out[out.index(f"time per phase of the month ({engine} engine):") :].splitlines()[2:-1]
     spans = [re.match(r"\s+(\d+)(?:-(\d+))? ", line).groups() for line in table]
     covered = [k for a, b in spans for k in range(int(a), int(b or a) + 1)]
     assert covered == sorted(PHASES)  # each of the thirteen phases once, in order
     for line in table:  # the names come from the one declaration
         first, _, rest = line.strip().partition(" ")
-        assert rest.split("  ")[0].strip() in {", ".join(PHASES[k] for k in range(int(first.split("-")[0]), int(first.split("-")[-1]) + 1))}
+        assert rest.split("  ")[0].strip() in {
+            ", ".join(PHASES[k] for k in range(int(first.split("-")[0]), int(first.split("-")[-1]) + 1))
+        }
     if engine == "mesa":
         assert len(table) == 13  # the reference engine times each phase by itself
 
@@ -187,7 +216,10 @@ def test_a_missing_extra_is_named_in_one_line(monkeypatch, capsys):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "solara" else real(name, *a))
     assert main(["classroom"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "olsim: error: olsim classroom needs the 'classroom' extra: pip install 'overseas-labor-sim[classroom]'"
+    assert (
+        err.strip()
+        == "olsim: error: olsim classroom needs the 'classroom' extra: pip install 'overseas-labor-sim[classroom]'"
+    )
 
 
 def test_conventions(capsys):

@@ -45,13 +45,21 @@ def test_the_html_report_stands_alone(compared):
     assert "<script" not in html
     assert len(re.findall(r"src='data:image/png;base64,", html)) == 4
     # what was compared, in words
-    for words in ("no sanctions (reference)", "history", "No new work permits (UNSCR 2375)", "from 2017-09",
-                  "russia 90%", "Send all workers home within 2 years (UNSCR 2397)", "warm-up of 6 months",
-                  "0.4% of every host", "2 (seeds from 0"):
+    for words in (
+        "no sanctions (reference)",
+        "history",
+        "No new work permits (UNSCR 2375)",
+        "from 2017-09",
+        "russia 90%",
+        "Send all workers home within 2 years (UNSCR 2397)",
+        "warm-up of 6 months",
+        "0.4% of every host",
+        "2 (seeds from 0",
+    ):
         assert words in html, words
     # the headline table: a level and a change row per outcome
-    table = html[html.index("<table id='headline'>"):]
-    table = table[:table.index("</table>")]
+    table = html[html.index("<table id='headline'>") :]
+    table = table[: table.index("</table>")]
     assert table.count("<tr class='change'>") == len(HEADLINE)
 
 
@@ -100,16 +108,22 @@ def test_compare_resumes_and_never_overwrites(compared, tmp_path, capsys):
     assert json.loads((copy / "manifest.json").read_text())["sessions"][-1]["runs_run"] == 0
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["compare", NO_SANCTIONS], "at least two parameter files"),
-    (["compare", NO_SANCTIONS, "no_such_file.toml"], "no_such_file.toml: no such file"),
-    (["compare", NO_SANCTIONS, "nosuchname"], "no shipped"),
-    (["compare", NO_SANCTIONS, HISTORY, "--reference", "full_compliance"], "--reference full_compliance: not one of"),
-    (["compare", NO_SANCTIONS, HISTORY, "--scale", "0"], "--scale 0: must be more than 0"),
-    (["compare", NO_SANCTIONS, HISTORY, "--replicates", "0"], "--replicates 0: must be 1"),
-    (["compare", NO_SANCTIONS, HISTORY, "--warmup", "-1"], "--warmup -1: must be 0 to 600"),
-    (["compare", NO_SANCTIONS, HISTORY, "--processes", "2", "--scheduler", "tcp://127.0.0.1:9"], "choose one"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["compare", NO_SANCTIONS], "at least two parameter files"),
+        (["compare", NO_SANCTIONS, "no_such_file.toml"], "no_such_file.toml: no such file"),
+        (["compare", NO_SANCTIONS, "nosuchname"], "no shipped"),
+        (
+            ["compare", NO_SANCTIONS, HISTORY, "--reference", "full_compliance"],
+            "--reference full_compliance: not one of",
+        ),
+        (["compare", NO_SANCTIONS, HISTORY, "--scale", "0"], "--scale 0: must be more than 0"),
+        (["compare", NO_SANCTIONS, HISTORY, "--replicates", "0"], "--replicates 0: must be 1"),
+        (["compare", NO_SANCTIONS, HISTORY, "--warmup", "-1"], "--warmup -1: must be 0 to 600"),
+        (["compare", NO_SANCTIONS, HISTORY, "--processes", "2", "--scheduler", "tcp://127.0.0.1:9"], "choose one"),
+    ],
+)
 def test_bad_compare_input_is_one_line(argv, words, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -197,10 +211,29 @@ def test_the_warm_up_removes_the_ledger_drift():
     first year are a fraction of later years'; after 36 months of warm-up the first year is like the others.
     Bounds: the ratio is ~0.2 unwarmed and ~1.0 warmed at this size (1,200 workers, ~70 exits a month), so 0.5
     and 0.8 are far from both."""
+
     def first_to_later(warmup):
-        m = run(load_params(None, {**{f"hosts.{h}.workers": n for h, n in
-                                      {"china": 600, "russia": 360, "gulf": 100, "africa": 60, "asia": 50, "europe": 30}.items()},
-                                   "calendar.months": 48, "calendar.warmup": warmup}), seed=0).monthly
+        m = run(
+            load_params(
+                None,
+                {
+                    **{
+                        f"hosts.{h}.workers": n
+                        for h, n in {
+                            "china": 600,
+                            "russia": 360,
+                            "gulf": 100,
+                            "africa": 60,
+                            "asia": 50,
+                            "europe": 30,
+                        }.items()
+                    },
+                    "calendar.months": 48,
+                    "calendar.warmup": warmup,
+                },
+            ),
+            seed=0,
+        ).monthly
         return m["forfeited"].iloc[:12].sum() / (m["forfeited"].iloc[24:].sum() / 2)
 
     assert first_to_later(0) < 0.5
@@ -276,8 +309,29 @@ def test_one_replicate_still_places_the_trade_off(tmp_path, monkeypatch):
     from sim.plots import report as fig
 
     out = tmp_path / "one"
-    assert main(["compare", NO_SANCTIONS, HISTORY, "--replicates", "1", "--scale", str(SCALE), "--months", "12",
-                 "--warmup", "0", "--out", str(out), "--processes", "1", "-q"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                NO_SANCTIONS,
+                HISTORY,
+                "--replicates",
+                "1",
+                "--scale",
+                str(SCALE),
+                "--months",
+                "12",
+                "--warmup",
+                "0",
+                "--out",
+                str(out),
+                "--processes",
+                "1",
+                "-q",
+            ]
+        )
+        == 0
+    )
     result = ExperimentResult.load(out)
     seen = {}
     monkeypatch.setattr(fig, "save", lambda f, path, tight=True: seen.setdefault("fig", f) and path)
@@ -288,10 +342,13 @@ def test_one_replicate_still_places_the_trade_off(tmp_path, monkeypatch):
     assert levels.get_xlim()[1] > rev > 0
 
 
-@pytest.mark.parametrize("extra, words", [
-    (["--months", "1190", "--warmup", "36"], "months + warmup must be at most 1200"),
-    (["--months", "1201"], "--months 1201: must be 1 to 1,200"),
-])
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--months", "1190", "--warmup", "36"], "months + warmup must be at most 1200"),
+        (["--months", "1201"], "--months 1201: must be 1 to 1,200"),
+    ],
+)
 def test_a_calendar_too_long_is_one_line(extra, words, tmp_path, capsys):
     assert main(["compare", NO_SANCTIONS, HISTORY, *extra, "--out", str(tmp_path / "o"), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -29,8 +29,11 @@ def _constants(path):
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 docstrings.add(id(first.value))
-    return tree, [(n.value, n.lineno) for n in ast.walk(tree)
-                  if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+    return tree, [
+        (n.value, n.lineno)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
 
 
 def test_the_odd_process_table_is_generated_from_the_phase_table():
@@ -41,6 +44,7 @@ def test_the_odd_process_table_is_generated_from_the_phase_table():
 def test_both_engines_run_the_phase_table_in_its_order():
     from sim.engines.array.model import ArrayModel
     from sim.engines.mesa.model import OverseasLaborModel
+
     p = small_params(scale=0.3, months=2)
     for engine, cls in (("mesa", OverseasLaborModel), ("array", ArrayModel)):
         model = cls(p, seed=1)
@@ -87,8 +91,15 @@ def test_a_phase_with_no_method_in_an_engine_is_found():
 
 # words that name a column and something else too (a status, a worker field, an outcome, a parameter section,
 # a phase): as a string they are not necessarily a column, so they are not checked
-AMBIGUOUS = (set(columns.KEYS) | set(workers.STATUSES) | set(workers.FIELD) | set(workers.COLUMNS) | set(OUTCOMES)
-             | set(Params.model_fields) | set(phases.PHASES.values()))
+AMBIGUOUS = (
+    set(columns.KEYS)
+    | set(workers.STATUSES)
+    | set(workers.FIELD)
+    | set(workers.COLUMNS)
+    | set(OUTCOMES)
+    | set(Params.model_fields)
+    | set(phases.PHASES.values())
+)
 CHECKED = sorted({c.name for c in columns.COLUMNS} - AMBIGUOUS)
 
 

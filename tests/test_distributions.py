@@ -63,8 +63,13 @@ def test_experiment_sampling_draws_from_the_declared_distribution(name):
     """A Latin hypercube of n points puts one point in each 1/n of the distribution's probability: SALib's
     inverse CDF (from the kind's salib()) and the kind's scipy distribution are the same distribution."""
     n = 40
-    spec = Experiment.model_validate({"name": "x", "sampling": {"method": "lhs", "n": n, "seed": 1},
-                                      "uncertainties": {"a.b": dict(distribution=name, **EXAMPLES[name])}})
+    spec = Experiment.model_validate(
+        {
+            "name": "x",
+            "sampling": {"method": "lhs", "n": n, "seed": 1},
+            "uncertainties": {"a.b": dict(distribution=name, **EXAMPLES[name])},
+        }
+    )
     table, _, _ = sample_table(spec)
     p = Distribution(distribution=name, **EXAMPLES[name]).cdf(table["a.b"].to_numpy())
     assert sorted(np.floor(p * n).astype(int)) == list(range(n))
@@ -80,9 +85,14 @@ def test_bounds_and_scales_by_kind():
 def test_descriptions():
     assert Distribution(distribution="uniform", low=0.7, high=1.3).describe() == "uniform 0.7-1.3"
     assert Distribution(distribution="triangular", low=1, high=5, mode=2).describe() == "triangular 1-5, mode 2"
-    assert Distribution(distribution="truncnormal", low=0, high=1, mean=0.3, sd=0.2).describe() == "normal 0.3 +/- 0.2 in 0-1"
-    assert Prior(distribution="lognormal", median=500, sigma=0.5, relative=True, source="x").describe() == \
-        "lognormal, median 500, sigma 0.5 x the scenario's value"
+    assert (
+        Distribution(distribution="truncnormal", low=0, high=1, mean=0.3, sd=0.2).describe()
+        == "normal 0.3 +/- 0.2 in 0-1"
+    )
+    assert (
+        Prior(distribution="lognormal", median=500, sigma=0.5, relative=True, source="x").describe()
+        == "lognormal, median 500, sigma 0.5 x the scenario's value"
+    )
 
 
 def one_line_naming(e: ExperimentError, *words: str) -> str:
@@ -94,8 +104,10 @@ def one_line_naming(e: ExperimentError, *words: str) -> str:
 
 def test_unknown_kind_is_one_line_in_an_experiment_file(tmp_path):
     f = tmp_path / "e.toml"
-    f.write_text('name = "x"\n[sampling]\nmethod = "lhs"\nn = 4\n'
-                 '[uncertainties."hosts.russia.wage"]\ndistribution = "lognorm"\nmedian = 1.0\nsigma = 0.1\n')
+    f.write_text(
+        'name = "x"\n[sampling]\nmethod = "lhs"\nn = 4\n'
+        '[uncertainties."hosts.russia.wage"]\ndistribution = "lognorm"\nmedian = 1.0\nsigma = 0.1\n'
+    )
     with pytest.raises(ExperimentError) as e:
         load_experiment(f)
     line = one_line_naming(e.value, "lognorm")
@@ -123,12 +135,18 @@ def test_unknown_kind_is_one_line_in_a_calibration_file(tmp_path):
     assert "parameters.policies.0.compliance.china.distribution" in line
 
 
-@pytest.mark.parametrize("kw, message", [
-    (dict(distribution="triangular", low=0, high=1), "a triangular distribution needs mode"),
-    (dict(distribution="normal", mean=0, sd=1, low=0), "low: not used by a normal distribution (it takes mean, sd)"),
-    (dict(distribution="uniform", low=1, high=1), "low (1.0) must be below high (1.0)"),
-    (dict(distribution="lognormal", median=1, sigma=0), "sigma must be above 0"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(distribution="triangular", low=0, high=1), "a triangular distribution needs mode"),
+        (
+            dict(distribution="normal", mean=0, sd=1, low=0),
+            "low: not used by a normal distribution (it takes mean, sd)",
+        ),
+        (dict(distribution="uniform", low=1, high=1), "low (1.0) must be below high (1.0)"),
+        (dict(distribution="lognormal", median=1, sigma=0), "sigma must be above 0"),
+    ],
+)
 def test_the_same_message_for_a_prior_and_an_uncertainty(kw, message):
     for cls, extra, hint in ((Uncertainty, {}, " (or give values = [...] for a grid)"), (Prior, {"source": "x"}, "")):
         with pytest.raises(ValueError) as e:

@@ -25,23 +25,49 @@ CONFIGS = {
     "history": dict(path="params/history.toml"),
     "full_compliance": dict(path="params/full_compliance.toml"),
     **{k: dict(path=f"params/policies/{k}.toml") for k in POLICY_KINDS},
-    "mix": dict(path="params/history.toml", policies__2={"kind": "direct_wages", "start": 30, "compliance": {"china": 0.2, "russia": 0.6, "gulf": 0.5, "africa": 0.0, "asia": 0.3, "europe": 1.0}}),
+    "mix": dict(
+        path="params/history.toml",
+        policies__2={
+            "kind": "direct_wages",
+            "start": 30,
+            "compliance": {"china": 0.2, "russia": 0.6, "gulf": 0.5, "africa": 0.0, "asia": 0.3, "europe": 1.0},
+        },
+    ),
     "group_quota": dict(path=None, remittance__rule="group_quota", state__plan_raise=0.05),
-    "share_rule_small_teams": dict(path=None, remittance__rule="share", population__team_size=3, population__minder_ratio=7, population__camp_size=20),
+    "share_rule_small_teams": dict(
+        path=None,
+        remittance__rule="share",
+        population__team_size=3,
+        population__minder_ratio=7,
+        population__camp_size=20,
+    ),
     # the sanctions era: relabelling and detection under a mandate whose enforcement changes, the brackets of
     # the history (closure, schedules, statuses), plans that fall and targets that grow
-    "mandate_evasion_schedule": dict(path="params/policies/repatriation.toml", policies__0__evasion=0.5,
-                                     policies__0__schedule=[{"start": 30, "compliance": 0.3}]),
+    "mandate_evasion_schedule": dict(
+        path="params/policies/repatriation.toml",
+        policies__0__evasion=0.5,
+        policies__0__schedule=[{"start": 30, "compliance": 0.3}],
+    ),
     "history_lax": dict(path="params/history_lax.toml"),
-    "history_strict": dict(path="params/history_strict.toml", state__plan_reach=0.2, state__plan_cut=0.1,
-                           state__workforce_growth=0.02),
+    "history_strict": dict(
+        path="params/history_strict.toml", state__plan_reach=0.2, state__plan_cut=0.1, state__workforce_growth=0.02
+    ),
     # rare paths made frequent, so that every branch runs in both engines: many escape attempts (and informants
     # who report them), threats, deaths, visa workers found and sent home, and postings under the flow rule
-    "rare_events_frequent": dict(path="params/history.toml", escape__attempt_rate=0.5, escape__threshold=-1.0,
-                                 escape__report_prob=0.6, worker__informant_share=0.4, minder__threat_prob=0.9,
-                                 deaths__rate=1500.0, state__evasion_flow=0.7, hosts__china__detect_tourist=0.9,
-                                 hosts__russia__detect_tourist=0.9, hosts__russia__detect_student=0.8,
-                                 hosts__gulf__detect_other=0.9),
+    "rare_events_frequent": dict(
+        path="params/history.toml",
+        escape__attempt_rate=0.5,
+        escape__threshold=-1.0,
+        escape__report_prob=0.6,
+        worker__informant_share=0.4,
+        minder__threat_prob=0.9,
+        deaths__rate=1500.0,
+        state__evasion_flow=0.7,
+        hosts__china__detect_tourist=0.9,
+        hosts__russia__detect_tourist=0.9,
+        hosts__russia__detect_student=0.8,
+        hosts__gulf__detect_other=0.9,
+    ),
 }
 
 
@@ -138,8 +164,9 @@ def test_uncompiled_rulebook_gives_the_same_tables(tmp_path):
     for engine in ("array", "mesa"):
         compiled = run(p, engine=engine, seed=5)
         for t in ("monthly", "hosts", "workers"):
-            pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{engine}.{t}.parquet"), getattr(compiled, t),
-                                          check_exact=True)
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(tmp_path / f"{engine}.{t}.parquet"), getattr(compiled, t), check_exact=True
+            )
 
 
 # ---------------------------------------------------------------- phase by phase
@@ -163,22 +190,36 @@ def _flows_known(phase):
 def _mesa_state(model, month, phase):
     def value(w, name):
         v = getattr(w, name)
-        return v.camp_id if name == "camp" else v.minder_id if name == "minder" else STATUS_CODE[v] if name == "status" else v
+        return (
+            v.camp_id
+            if name == "camp"
+            else v.minder_id
+            if name == "minder"
+            else STATUS_CODE[v]
+            if name == "status"
+            else v
+        )
 
     posted = [w for w in model.everyone if w.active]
     left = [w for w in model.everyone if not w.active and w.month_left == month]
     worked = [w for w in model.everyone if w.active or (w.month_left == month and w not in model.repatriated_now)]
-    state = {"posted": {f.name: np.array([value(w, f.name) for w in posted]) for f in worker_fields.FIELDS},
-             "left": {name: np.array([value(w, name) for w in left]) for name in SETTLED}}
+    state = {
+        "posted": {f.name: np.array([value(w, f.name) for w in posted]) for f in worker_fields.FIELDS},
+        "left": {name: np.array([value(w, name) for w in left]) for name in SETTLED},
+    }
     if 4 <= phase <= 12:
         state["flows"] = {name: np.array([getattr(w, name) for w in worked]) for name in _flows_known(phase)}
         state["flows"]["worker_id"] = np.array([w.worker_id for w in worked])
     minders = sorted((m for m in model.minders if m.status == "active"), key=lambda m: m.minder_id)
     state["minders"] = {
-        "minder_id": np.array([m.minder_id for m in minders]), "host": np.array([m.host for m in minders]),
-        "camp": np.array([m.camp.camp_id for m in minders]), "pressure": np.array([m.pressure for m in minders]),
-        "vig_base": np.array([m.vigilance_base for m in minders]), "vig_extra": np.array([m.vigilance_extra for m in minders]),
-        "greed": np.array([m.greed for m in minders])}
+        "minder_id": np.array([m.minder_id for m in minders]),
+        "host": np.array([m.host for m in minders]),
+        "camp": np.array([m.camp.camp_id for m in minders]),
+        "pressure": np.array([m.pressure for m in minders]),
+        "vig_base": np.array([m.vigilance_base for m in minders]),
+        "vig_extra": np.array([m.vigilance_extra for m in minders]),
+        "greed": np.array([m.greed for m in minders]),
+    }
     state["plans"] = np.array(model.state.plans)
     return state
 
@@ -201,8 +242,10 @@ def _array_state(model, month, phase):
         state["flows"]["worker_id"] = w.worker_id[worked]
     ms = model.minders
     active = ms.view("status") == M_ACTIVE
-    state["minders"] = {"minder_id": np.flatnonzero(active), **{k: ms.view(k)[active] for k in
-                        ("host", "camp", "pressure", "vig_base", "vig_extra", "greed")}}
+    state["minders"] = {
+        "minder_id": np.flatnonzero(active),
+        **{k: ms.view(k)[active] for k in ("host", "camp", "pressure", "vig_base", "vig_extra", "greed")},
+    }
     state["plans"] = np.array(model.state.plans)
     return state
 
@@ -247,8 +290,15 @@ def _first_difference(a, b, path=""):
     return ""
 
 
-PHASE_CONFIGS = ["history", "group_quota", "share_rule_small_teams", "mix", "mandate_evasion_schedule", "history_strict",
-                 "rare_events_frequent"]
+PHASE_CONFIGS = [
+    "history",
+    "group_quota",
+    "share_rule_small_teams",
+    "mix",
+    "mandate_evasion_schedule",
+    "history_strict",
+    "rare_events_frequent",
+]
 
 
 @pytest.mark.parametrize("name", PHASE_CONFIGS)
@@ -276,15 +326,20 @@ def test_phase_by_phase_docking_names_the_phase(monkeypatch):
     watch_die_return = kernels.watch_die_return
 
     def doubled(W, M, H, month, S, T, first):
-        return watch_die_return(W, M, H, month, S._replace(death_rate=2 * S.death_rate,
-                                                             death_prob_max=1.0), T, first)
+        return watch_die_return(W, M, H, month, S._replace(death_rate=2 * S.death_rate, death_prob_max=1.0), T, first)
 
     monkeypatch.setattr(kernels, "watch_die_return", doubled)
     p = _params("history", scale=1.2, months=30)
     mesa_states, _ = _trace(p, "mesa", 7, 30)
     array_states, _ = _trace(p, "array", 7, 30)
-    first = next(((m, ph, where) for (m, ph), s in array_states.items()
-                  if (where := _first_difference(mesa_states[(m, ph)], s))), None)
+    first = next(
+        (
+            (m, ph, where)
+            for (m, ph), s in array_states.items()
+            if (where := _first_difference(mesa_states[(m, ph)], s))
+        ),
+        None,
+    )
     assert first is not None, "the doubled death hazard went unnoticed"
     month, phase, where = first
     assert phase == 11 and where.startswith(("posted", "left")), (month, phase, where)

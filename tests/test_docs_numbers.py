@@ -34,7 +34,10 @@ def test_the_readme_policy_table_is_the_shipped_policy_answers():
 def test_the_readme_counts_of_facts_inside_their_bands_are_the_reports():
     pred = pd.read_csv(ROOT / "docs" / "calibration" / "sanctions" / "predictive.csv")
     fit, held = pred[pred["set"] == "fit"], pred[pred["set"] == "held out"]
-    quoted = re.search(r"\*\*Held out: (\d+) of (\d+) inside", README), re.search(r"\*\*Fit: (\d+) of (\d+) inside", README)
+    quoted = (
+        re.search(r"\*\*Held out: (\d+) of (\d+) inside", README),
+        re.search(r"\*\*Fit: (\d+) of (\d+) inside", README),
+    )
     assert quoted[0] and quoted[1], "the README no longer quotes the counts"
     assert (int(quoted[0][1]), int(quoted[0][2])) == (int(held["inside"].sum()), len(held))
     assert (int(quoted[1][1]), int(quoted[1][2])) == (int(fit["inside"].sum()), len(fit))
@@ -46,8 +49,12 @@ def test_the_odd_counts_the_docking_configurations_the_tests_run():
     import test_docking
 
     odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
-    words = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                                         "ten", "eleven", "twelve"])}
+    words = {
+        w: i
+        for i, w in enumerate(
+            ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+        )
+    }
     m = re.search(r"`tests/test_docking.py` runs both on (\d+) configurations", odd)
     assert m and int(m[1]) == len(test_docking.CONFIGS)
     m = re.search(r"on (\w+) of them it compares the two engines' state after every", re.sub(r"\s+", " ", odd))
@@ -72,13 +79,22 @@ def test_the_readme_summary_block_is_olsim_runs():
     assert m[1].rstrip("\n") == block, f"the README's summary block is stale; paste:\n{block}"
 
 
-ODD_SMALL = {"hosts.china.workers": 5000, "hosts.russia.workers": 3000, "hosts.gulf.workers": 800,
-             "hosts.africa.workers": 500, "hosts.asia.workers": 400, "hosts.europe.workers": 100}
-ODD_ROWS = {"share of earnings the worker keeps": "worker_share_kept",
-            "state take per worker-month": "state_take_per_worker_month",
-            "successful escapes per 1,000 worker-years": "escapes_per_1000_worker_years",
-            "deaths per 10,000 worker-years": "deaths_per_10000_worker_years",
-            "mean hours per day": "hours_mean", "median entry bribe": "entry_bribe_median"}
+ODD_SMALL = {
+    "hosts.china.workers": 5000,
+    "hosts.russia.workers": 3000,
+    "hosts.gulf.workers": 800,
+    "hosts.africa.workers": 500,
+    "hosts.asia.workers": 400,
+    "hosts.europe.workers": 100,
+}
+ODD_ROWS = {
+    "share of earnings the worker keeps": "worker_share_kept",
+    "state take per worker-month": "state_take_per_worker_month",
+    "successful escapes per 1,000 worker-years": "escapes_per_1000_worker_years",
+    "deaths per 10,000 worker-years": "deaths_per_10000_worker_years",
+    "mean hours per day": "hours_mean",
+    "median entry bribe": "entry_bribe_median",
+}
 
 
 def test_the_odd_current_values_are_the_two_runs_it_names():
@@ -88,7 +104,7 @@ def test_the_odd_current_values_are_the_two_runs_it_names():
     from sim.common.formatting import format_money
 
     odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
-    section = odd[odd.index("### 8.4 Calibration: current values"):odd.index("### 8.5")]
+    section = odd[odd.index("### 8.4 Calibration: current values") : odd.index("### 8.5")]
     small = run(load_params(None, ODD_SMALL), seed=0)
     cls = run(load_params(ROOT / "params" / "classroom.toml"), seed=0)
     for label, key in ODD_ROWS.items():
@@ -119,14 +135,16 @@ def test_the_readme_calibration_table_is_the_shipped_report():
     targets = targets[~targets["target"].str.startswith("(")]
     head = "| target | range | calibrated (full scale, 10 seeds) | defaults |"
     assert head in README
-    lines = README[README.index(head):].splitlines()[2:]
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[:len(targets)]]
+    lines = README[README.index(head) :].splitlines()[2:]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[: len(targets)]]
     for row, (_, t) in zip(rows, targets.iterrows()):
         fmt = OUTCOMES[t["outcome"]].format
         calibrated = row[2].split(" [")
         assert calibrated[0] == fmt(t["calibrated_mean"]), f"README calibration table: {row[0]} is stale"
         if len(calibrated) > 1:
-            assert row[2] == f"{fmt(t['calibrated_mean'])} [{fmt(t['calibrated_ci_low'])}, {fmt(t['calibrated_ci_high'])}]"
+            assert (
+                row[2] == f"{fmt(t['calibrated_mean'])} [{fmt(t['calibrated_ci_low'])}, {fmt(t['calibrated_ci_high'])}]"
+            )
         assert row[3] == fmt(t["defaults_mean"]), f"README calibration table: {row[0]}'s default is stale"
     sets = pd.read_csv(ROOT / "docs" / "calibration" / "sets.csv")
     n, inside = len(sets), int(sets["accepted"].sum())
@@ -136,9 +154,15 @@ def test_the_readme_calibration_table_is_the_shipped_report():
 def test_the_readme_counts_the_tests(request):
     """The README's test count is the suite's (checked when the whole suite runs, as `.ci/run` runs it)."""
     config = request.config
-    if config.option.keyword or config.option.markexpr or config.option.deselect or \
-            any(not Path(a).resolve() == ROOT / "tests" and not Path(a).resolve() == ROOT for a in config.args):
+    if (
+        config.option.keyword
+        or config.option.markexpr
+        or config.option.deselect
+        or any(not Path(a).resolve() == ROOT / "tests" and not Path(a).resolve() == ROOT for a in config.args)
+    ):
         pytest.skip("the count is checked on a run of the whole suite")
     m = re.search(r"runs the test suite \(about [\d.]+ minutes, (\d+) tests\)", README)
     assert m, "the README no longer gives the test count"
-    assert int(m[1]) == request.session.testscollected, f"the README says {m[1]} tests; the suite has {request.session.testscollected}"
+    assert int(m[1]) == request.session.testscollected, (
+        f"the README says {m[1]} tests; the suite has {request.session.testscollected}"
+    )

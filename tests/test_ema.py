@@ -27,8 +27,15 @@ def test_perform_experiments_runs_the_model_with_common_random_numbers():
 
     from sim.ema import ema_model
 
-    model = ema_model(HISTORY, overrides=OV, scale=0.01, replications=2, uncertainties=UNC,
-                      levers={"policies.0.compliance": (0.0, 1.0)}, outcomes=["revenue_delivered_per_year", "net_gain_p50"])
+    model = ema_model(
+        HISTORY,
+        overrides=OV,
+        scale=0.01,
+        replications=2,
+        uncertainties=UNC,
+        levers={"policies.0.compliance": (0.0, 1.0)},
+        outcomes=["revenue_delivered_per_year", "net_gain_p50"],
+    )
     with SequentialEvaluator(model) as evaluator:
         experiments, outcomes = perform_experiments(model, scenarios=6, policies=2, evaluator=evaluator)
     assert len(experiments) == 12 and set(outcomes) == {"revenue_delivered_per_year", "net_gain_p50"}
@@ -40,8 +47,10 @@ def test_perform_experiments_runs_the_model_with_common_random_numbers():
     from sim.core.params import make_params, read_params_file
 
     p = make_params(resolve_params(read_params_file(HISTORY), {**OV, **values}, 0.01))
-    direct = [run(p, engine="array", seed=k).outcomes(["revenue_delivered_per_year"])["revenue_delivered_per_year"]
-              for k in (0, 1)]
+    direct = [
+        run(p, engine="array", seed=k).outcomes(["revenue_delivered_per_year"])["revenue_delivered_per_year"]
+        for k in (0, 1)
+    ]
     assert outcomes["revenue_delivered_per_year"][0] == pytest.approx(np.mean(direct), rel=1e-12)
     # EMA's PRIM reads the results as they are
     low = outcomes["revenue_delivered_per_year"] <= np.median(outcomes["revenue_delivered_per_year"])
@@ -63,8 +72,22 @@ def test_bad_adapter_arguments_are_one_line_errors():
 
 
 def test_the_example_script_runs():
-    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "ema_prim.py"), "--scale", "0.005",
-                           "--scenarios", "12", "--replications", "1"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "ema_prim.py"),
+            "--scale",
+            "0.005",
+            "--scenarios",
+            "12",
+            "--replications",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "experiments; revenue delivered" in proc.stdout and "policies.0.evasion" in proc.stdout
 

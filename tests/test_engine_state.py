@@ -19,15 +19,21 @@ from sim.engines.runner import make_model
 
 
 def _kernels():
-    return {name: obj for name, obj in vars(kernels).items() if hasattr(obj, "py_func")
-            and obj.py_func.__module__ == kernels.__name__}
+    return {
+        name: obj
+        for name, obj in vars(kernels).items()
+        if hasattr(obj, "py_func") and obj.py_func.__module__ == kernels.__name__
+    }
 
 
 def test_no_compiled_loop_takes_more_than_eight_parameters():
     found = _kernels()
     assert {"census", "work_and_pay", "watch_die_return", "settle", "place_newcomers"} <= set(found)
-    wide = {name: len(inspect.signature(k.py_func).parameters) for name, k in found.items()
-            if len(inspect.signature(k.py_func).parameters) > 8}
+    wide = {
+        name: len(inspect.signature(k.py_func).parameters)
+        for name, k in found.items()
+        if len(inspect.signature(k.py_func).parameters) > 8
+    }
     assert not wide, f"loops with more than eight parameters: {wide}"
 
 
@@ -42,8 +48,9 @@ def test_every_worker_field_a_loop_touches_is_declared_for_its_phases():
         for field in used:
             assert field in workers.FIELD, f"{name} uses W.{field}, which sim/core/workers.py does not declare"
             phases = set(workers.FIELD[field].phases)
-            assert phases & set(kernels.PHASES_OF[name]), \
+            assert phases & set(kernels.PHASES_OF[name]), (
                 f"{name} (phases {kernels.PHASES_OF[name]}) uses W.{field}, declared for phases {sorted(phases)}"
+            )
             checked += 1
     assert checked > 60
 
@@ -58,8 +65,9 @@ def test_the_declaration_is_checked_against_the_code():
 
 def test_columns_attributes_and_tables_come_from_the_declaration():
     assert state.Workers._fields == tuple(f.name for f in workers.STORED)
-    assert {name: str(dt) for name, dt in state.WORKER_DTYPES.items()} == \
-        {f.name: str(np.dtype(f.dtype)) for f in workers.STORED}
+    assert {name: str(dt) for name, dt in state.WORKER_DTYPES.items()} == {
+        f.name: str(np.dtype(f.dtype)) for f in workers.STORED
+    }
     p = small_params(scale=0.3, months=2)
     array, mesa = make_model(p, "array", 0), make_model(p, "mesa", 0)
     for _ in range(2):
@@ -116,6 +124,9 @@ def test_a_mandate_month_counts_in_a_census_pass():
         kernels.census = census
     from sim.core.policies import levers_for_month
 
-    mandate = [m for m in range(p.calendar.months) if (levers_for_month(p, m).repatriation_hazard > 0).any()
-               or (levers_for_month(p, m).detection > 0).any()]
+    mandate = [
+        m
+        for m in range(p.calendar.months)
+        if (levers_for_month(p, m).repatriation_hazard > 0).any() or (levers_for_month(p, m).detection > 0).any()
+    ]
     assert mandate and calls == sorted({0, *mandate})

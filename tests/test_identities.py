@@ -31,7 +31,9 @@ def check_identities(result):
     assert (posted == m["deployed"]).all(), "postings by legal status != deployed"
     assert (m["workers_short"] <= m["workers_working"]).all()
     # the hosts table adds up to the monthly one
-    h = result.hosts.groupby("month")[["workers_active", "deployed", "state_take", "revenue_delivered", "escaped"]].sum()
+    h = result.hosts.groupby("month")[
+        ["workers_active", "deployed", "state_take", "revenue_delivered", "escaped"]
+    ].sum()
     assert np.allclose(h["state_take"].to_numpy(), m["state_take"].to_numpy(), rtol=1e-12, atol=1e-6)
     assert (h["workers_active"].to_numpy() == m["workers_active"].to_numpy()).all()
     assert (h["deployed"].to_numpy() == m["deployed"].to_numpy()).all()

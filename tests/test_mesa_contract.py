@@ -56,24 +56,57 @@ def test_datacollector_has_every_monthly_column_from_step_0():
 
 def test_batch_run_gives_distinct_reproducible_runs():
     params = {"params": CLASSROOM, "calendar__months": 3}
-    fresh = mesa.batch_run(OverseasLaborModel, params, rng=[None] * 3, max_steps=100, number_processes=1,
-                           data_collection_period=-1, display_progress=False)
+    fresh = mesa.batch_run(
+        OverseasLaborModel,
+        params,
+        rng=[None] * 3,
+        max_steps=100,
+        number_processes=1,
+        data_collection_period=-1,
+        display_progress=False,
+    )
     import warnings
 
     with warnings.catch_warnings():  # `iterations` is deprecated in Mesa 3.5 but still means rng=[None] * n
         warnings.simplefilter("ignore", DeprecationWarning)
-        legacy = mesa.batch_run(OverseasLaborModel, params, iterations=2, max_steps=100, number_processes=1,
-                                data_collection_period=-1, display_progress=False)
+        legacy = mesa.batch_run(
+            OverseasLaborModel,
+            params,
+            iterations=2,
+            max_steps=100,
+            number_processes=1,
+            data_collection_period=-1,
+            display_progress=False,
+        )
     assert len({r["state_take"] for r in legacy}) == 2
     assert len(fresh) == 3 and all(r["Step"] == 3 for r in fresh)  # stopped at the calendar's end, not max_steps
     assert len({r["state_take"] for r in fresh}) == 3  # iterations without rng: fresh randomness each
-    seeded = [mesa.batch_run(OverseasLaborModel, params, rng=[1, 2, 1], max_steps=100, number_processes=1,
-                             data_collection_period=-1, display_progress=False) for _ in range(2)]
+    seeded = [
+        mesa.batch_run(
+            OverseasLaborModel,
+            params,
+            rng=[1, 2, 1],
+            max_steps=100,
+            number_processes=1,
+            data_collection_period=-1,
+            display_progress=False,
+        )
+        for _ in range(2)
+    ]
     takes = [[r["state_take"] for r in sorted(rows, key=lambda r: r["RunId"])] for rows in seeded]
     assert takes[0] == takes[1]  # reproducible
     assert takes[0][0] == takes[0][2] != takes[0][1]  # the same rng, the same run; another, another
     # Mesa passes the rng values as `seed` to a model that has one: Generators work there too
-    gens = [mesa.batch_run(OverseasLaborModel, params, rng=[np.random.default_rng(5)], max_steps=100,
-                           number_processes=1, data_collection_period=-1, display_progress=False)[0]["state_take"]
-            for _ in range(2)]
+    gens = [
+        mesa.batch_run(
+            OverseasLaborModel,
+            params,
+            rng=[np.random.default_rng(5)],
+            max_steps=100,
+            number_processes=1,
+            data_collection_period=-1,
+            display_progress=False,
+        )[0]["state_take"]
+        for _ in range(2)
+    ]
     assert gens[0] == gens[1]

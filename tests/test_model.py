@@ -9,12 +9,48 @@ from sim import Result, run
 from sim.engines.mesa import OverseasLaborModel
 from sim.results import HOST_COLUMNS
 
-BRIEF_MONTHLY = ["month", "date", "workers_active", "minders_active", "deployed", "completed", "sent_home", "repatriated",
-                 "escape_attempts", "escaped", "caught", "deaths", "wages_gross", "side_earnings", "state_take", "bribes_paid",
-                 "worker_retained", "revenue_delivered", "revenue_interdicted", "transfer_costs", "plan_mean", "hours_mean",
-                 "retained_mean", "retained_p10", "retained_median", "retained_p90", "retained_gini", "share_zero_retained"]
-BRIEF_WORKERS = ["worker_id", "host", "status", "month_deployed", "month_left", "entry_bribe", "retained_total",
-                 "bribes_total", "side_earnings_total", "net_gain"]
+BRIEF_MONTHLY = [
+    "month",
+    "date",
+    "workers_active",
+    "minders_active",
+    "deployed",
+    "completed",
+    "sent_home",
+    "repatriated",
+    "escape_attempts",
+    "escaped",
+    "caught",
+    "deaths",
+    "wages_gross",
+    "side_earnings",
+    "state_take",
+    "bribes_paid",
+    "worker_retained",
+    "revenue_delivered",
+    "revenue_interdicted",
+    "transfer_costs",
+    "plan_mean",
+    "hours_mean",
+    "retained_mean",
+    "retained_p10",
+    "retained_median",
+    "retained_p90",
+    "retained_gini",
+    "share_zero_retained",
+]
+BRIEF_WORKERS = [
+    "worker_id",
+    "host",
+    "status",
+    "month_deployed",
+    "month_left",
+    "entry_bribe",
+    "retained_total",
+    "bribes_total",
+    "side_earnings_total",
+    "net_gain",
+]
 
 
 def test_tables_have_the_brief_columns(baseline_small):
@@ -58,7 +94,12 @@ def test_common_random_numbers_across_policies():
 
 def test_save_and_load_roundtrip(tmp_path, baseline_small):
     folder = baseline_small.save(tmp_path / "run")
-    assert sorted(p.name for p in folder.iterdir()) == ["hosts.parquet", "manifest.json", "monthly.parquet", "workers.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "hosts.parquet",
+        "manifest.json",
+        "monthly.parquet",
+        "workers.parquet",
+    ]
     back = Result.load(folder)
     pd.testing.assert_frame_equal(back.monthly, baseline_small.monthly)
     pd.testing.assert_frame_equal(back.workers, baseline_small.workers)

@@ -32,11 +32,17 @@ def test_every_default_cites_a_source_or_says_assumption():
             assert "assumption" in source or "facts" in source or "brief" in source, f"{section_name}.{name}: {source}"
 
 
-NOT_PARAMETER_FILES = {"targets.toml", "targets_sanctions.toml"}  # calibration targets (tests/test_calibration.py, tests/test_sanctions_targets.py)
+NOT_PARAMETER_FILES = {
+    "targets.toml",
+    "targets_sanctions.toml",
+}  # calibration targets (tests/test_calibration.py, tests/test_sanctions_targets.py)
 
 
-@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "params").rglob("*.toml") if p.name not in NOT_PARAMETER_FILES),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (ROOT / "params").rglob("*.toml") if p.name not in NOT_PARAMETER_FILES),
+    ids=lambda p: p.name,
+)
 def test_shipped_parameter_files_load(path):
     p = load_params(path)
     assert sum(h.workers for h in p.hosts.values()) > 0
@@ -45,7 +51,9 @@ def test_shipped_parameter_files_load(path):
 def test_history_has_2375_and_2397_per_host():
     p = load_params(ROOT / "params" / "history.toml")
     kinds = {x.kind: x for x in p.policies}
-    assert len(p.policies) == len(kinds) == 3 and {"permit_ban", "repatriation"} < set(kinds) and "border_closure" in kinds
+    assert (
+        len(p.policies) == len(kinds) == 3 and {"permit_ban", "repatriation"} < set(kinds) and "border_closure" in kinds
+    )
     assert p.calendar.index(kinds["permit_ban"].start) == 20  # 2017-09
     assert p.calendar.index(kinds["repatriation"].deadline) == 47  # 2019-12
     assert isinstance(kinds["repatriation"].compliance, dict) and set(kinds["repatriation"].compliance) == set(p.hosts)
@@ -63,10 +71,16 @@ def test_a_written_parameter_file_reads_back_the_same_with_schedules_and_notes()
     from sim.core.params_toml import params_toml
 
     p = load_params(ROOT / "params" / "history.toml")
-    text = params_toml(p, notes={"policies.1.schedule.0.compliance.russia": "after the deadline",
-                                 "policies.0.evasion": "visa share", "policies.1.compliance.gulf": "Gulf note"})
+    text = params_toml(
+        p,
+        notes={
+            "policies.1.schedule.0.compliance.russia": "after the deadline",
+            "policies.0.evasion": "visa share",
+            "policies.1.compliance.gulf": "Gulf note",
+        },
+    )
     assert make_params(tomllib.loads(text)) == p
-    assert "[[policies.schedule]]\nstart = \"2020-01\"\n[policies.schedule.compliance]" in text
+    assert '[[policies.schedule]]\nstart = "2020-01"\n[policies.schedule.compliance]' in text
     assert "# after the deadline\nrussia = 0.4" in text and "# visa share\nevasion = 0.5" in text
     assert "# Gulf note\ngulf = 0.6" in text
 
@@ -103,7 +117,11 @@ BAD = [
     # (toml text, overrides, what the error line must contain)
     ("[calendar\nmonths = 3", None, "malformed TOML"),
     ("[calendar]\nmonts = 3", None, "calendar.monts: unknown key (did you mean 'months'?)"),
-    ("[hosts.russia]\nworkers = 10\nwage = 900\nplam = 3", None, "hosts.russia.plam: unknown key (did you mean 'plan'?)"),
+    (
+        "[hosts.russia]\nworkers = 10\nwage = 900\nplam = 3",
+        None,
+        "hosts.russia.plam: unknown key (did you mean 'plan'?)",
+    ),
     ("[calendar]\nmonths = 'ten'", None, "calendar.months"),
     ("[calendar]\nmonths = 0", None, "calendar.months: input should be greater than or equal to 1"),
     ("[escape]\nattempt_rate = 1.5", None, "escape.attempt_rate"),
@@ -111,19 +129,42 @@ BAD = [
     ("[work]\nhours_max = inf", None, "work.hours_max: must be a finite number"),
     ("[calendar]\nstart = '2016-13'", None, "calendar.start: '2016-13' is not a month"),
     ("[hosts.russia]\nworkers = 10", None, "hosts.russia.wage: required"),
-    ("[[policies]]\nkind = 'permit_bam'\nstart = '2017-09'", None, "policies[0].kind: unknown policy kind 'permit_bam' (did you mean 'permit_ban'?)"),
-    ("[[policies]]\nkind = 'permit_ban'\nstart = '2018-01'\nend = '2017-01'", None, "policies[0].end: ends (2017-01) before"),
-    ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\nhosts = ['rusia']", None, "policies[0].hosts: unknown host 'rusia' (did you mean 'russia'?)"),
+    (
+        "[[policies]]\nkind = 'permit_bam'\nstart = '2017-09'",
+        None,
+        "policies[0].kind: unknown policy kind 'permit_bam' (did you mean 'permit_ban'?)",
+    ),
+    (
+        "[[policies]]\nkind = 'permit_ban'\nstart = '2018-01'\nend = '2017-01'",
+        None,
+        "policies[0].end: ends (2017-01) before",
+    ),
+    (
+        "[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\nhosts = ['rusia']",
+        None,
+        "policies[0].hosts: unknown host 'rusia' (did you mean 'russia'?)",
+    ),
     ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\ncompliance = 1.2", None, "policies[0].compliance"),
     ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-99'", None, "policies[0].start"),
     ("[[policies]]\nkind = 'repatriation'\nstart = '2017-12'", None, "policies[0].deadline: required"),
-    ("[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\nevasio = 0.2", None, "policies[0].evasio: unknown key (did you mean 'evasion'?)"),
+    (
+        "[[policies]]\nkind = 'permit_ban'\nstart = '2017-09'\nevasio = 0.2",
+        None,
+        "policies[0].evasio: unknown key (did you mean 'evasion'?)",
+    ),
     ("[worker]\nloyalty_min = 0.9\nloyalty_max = 0.5", None, "worker.loyalty_min: must not exceed worker.loyalty_max"),
     (None, {"remittance.rule": "sharre"}, "remittance.rule"),
-    ("[[policies]]\nkind = 'permit_ban'\nstart = 99999999", None, "policies[0].start: month index 99999999 out of range"),
+    (
+        "[[policies]]\nkind = 'permit_ban'\nstart = 99999999",
+        None,
+        "policies[0].start: month index 99999999 out of range",
+    ),
     ("[[policies]]\nkind = 'permit_ban'\nstart = '9999-01'", None, "year out of range"),
-    ("[calendar]\nstart = '2020-01'\n[[policies]]\nkind = 'repatriation'\nstart = '2017-12'\ndeadline = '2019-12'", None,
-     "policies[0].deadline: deadline (2019-12) is not after the first month of the run"),
+    (
+        "[calendar]\nstart = '2020-01'\n[[policies]]\nkind = 'repatriation'\nstart = '2017-12'\ndeadline = '2019-12'",
+        None,
+        "policies[0].deadline: deadline (2019-12) is not after the first month of the run",
+    ),
     ("[worker]\nexpected_share = true", None, "worker.expected_share: input should be a valid number"),
     (None, {"calendar.months.x": 3}, "calendar.months is a value"),
     (None, {"policies.3.compliance": 0.5}, "no entry policies.3"),
@@ -156,7 +197,9 @@ def test_memory_estimate_rejects_a_population_that_cannot_fit(monkeypatch):
     from sim.engines import check_memory
 
     monkeypatch.setattr("sim.engines.runner.available_memory", lambda: 16 * 2**30)  # not this machine's reading
-    p = load_params(overrides={"hosts.china.workers": 10_000_000, "hosts.russia.workers": 10_000_000, "calendar.months": 1200})
+    p = load_params(
+        overrides={"hosts.china.workers": 10_000_000, "hosts.russia.workers": 10_000_000, "calendar.months": 1200}
+    )
     with pytest.raises(ParamsError, match="population too large"):
         check_memory(p, "mesa")
     check_memory(load_params(), "mesa")  # the real population fits

@@ -48,7 +48,10 @@ def test_permit_ban_without_evasion_stops_deployments(base):
 
 
 def test_permit_ban_on_one_host_shifts_deployments_to_others(base):
-    m = run(small_params(**KW, policies=[{"kind": "permit_ban", "start": START, "hosts": ["russia"], "evasion": 0.0}]), seed=1)
+    m = run(
+        small_params(**KW, policies=[{"kind": "permit_ban", "start": START, "hosts": ["russia"], "evasion": 0.0}]),
+        seed=1,
+    )
     h = m.hosts
     b = run(small_params(**KW), seed=1).hosts
     late = h["month"] >= START
@@ -62,7 +65,10 @@ def test_repatriation_empties_the_hosts_by_the_deadline(base):
     assert after(m, "repatriated") > 1000
     assert m.loc[m.month == deadline, "workers_active"].iloc[0] == 0
     assert m.loc[m.month == deadline, "minders_active"].iloc[0] == 0
-    assert m.loc[m.month == deadline, "revenue_delivered"].iloc[0] < 0.01 * base.loc[base.month == deadline, "revenue_delivered"].iloc[0]
+    assert (
+        m.loc[m.month == deadline, "revenue_delivered"].iloc[0]
+        < 0.01 * base.loc[base.month == deadline, "revenue_delivered"].iloc[0]
+    )
 
 
 @pytest.mark.parametrize("c", [0.3, 0.5, 0.7])
@@ -70,7 +76,9 @@ def test_partial_repatriation_leaves_the_noncompliant_share(c):
     """At compliance c the mandate sends home c of the units by the deadline and closes c of the market to new
     workers (no evasion), so at the deadline the workforce is the reachable 1 - c of its target. Tolerance 0.05:
     whole-worker rounding and the month's exits not yet replaced put it 0.01-0.025 above 1 - c (seeds 1-3)."""
-    m = run(small_params(path="params/policies/repatriation.toml", **KW, **{"policies.0.compliance": c}), seed=1).monthly
+    m = run(
+        small_params(path="params/policies/repatriation.toml", **KW, **{"policies.0.compliance": c}), seed=1
+    ).monthly
     end = m["workers_active"].iloc[-1]
     start = m.loc[m.month == START - 1, "workers_active"].iloc[0]
     assert abs(end / start - (1 - c)) < 0.05
@@ -125,7 +133,9 @@ def test_asylum_access_raises_escapes():
 
 
 def test_compliance_zero_is_no_policy(base):
-    m = run(small_params(path="params/policies/cash_interdiction.toml", **KW, **{"policies.0.compliance": 0.0}), seed=1).monthly
+    m = run(
+        small_params(path="params/policies/cash_interdiction.toml", **KW, **{"policies.0.compliance": 0.0}), seed=1
+    ).monthly
     assert np.allclose(m["revenue_interdicted"], base["revenue_interdicted"])
 
 

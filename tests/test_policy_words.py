@@ -42,10 +42,13 @@ def new_kinds(monkeypatch):
 def test_financial_sanctions_are_described_with_their_block_level():
     from sim.explore.report import describe_policy
 
-    text = describe_policy({"kind": "financial_sanctions", "start": "2018-01", "hosts": "all", "compliance": 0.8,
-                            "block": 0.5})
-    assert text == ("Block bank transfers, from 2018-01, every host; compliance 80% "
-                    "(share of bank transfers blocked at full compliance: 50%)")
+    text = describe_policy(
+        {"kind": "financial_sanctions", "start": "2018-01", "hosts": "all", "compliance": 0.8, "block": 0.5}
+    )
+    assert text == (
+        "Block bank transfers, from 2018-01, every host; compliance 80% "
+        "(share of bank transfers blocked at full compliance: 50%)"
+    )
 
 
 def test_every_own_field_is_described_with_its_unit():
@@ -83,8 +86,9 @@ def test_values_in_words_by_unit():
 
 
 def test_drawn_fields_are_said_to_be_drawn():
-    text = describe({"kind": "permit_ban", "start": "2017-09", "compliance": 0.5, "evasion": 0.5},
-                    drawn={"compliance", "evasion"})
+    text = describe(
+        {"kind": "permit_ban", "start": "2017-09", "compliance": 0.5, "evasion": 0.5}, drawn={"compliance", "evasion"}
+    )
     assert "compliance as drawn from the posterior" in text
     assert "sent anyway on student or tourist visas drawn from the posterior" in text and "50%" not in text
 
@@ -94,24 +98,34 @@ def test_a_new_kind_is_described_everywhere_without_another_edit(new_kinds):
     from sim.explore.report import describe_policy
 
     text = describe_policy({"kind": "night_curfew", "start": "2019-01", "hosts": ["russia"], "nights": 0.4})
-    assert text == ("Night curfew in the camps, from 2019-01, russia; compliance 100% (share of nights under curfew "
-                    "at full compliance: 40%; length of a curfew: 6 hours a day)")
+    assert text == (
+        "Night curfew in the camps, from 2019-01, russia; compliance 100% (share of nights under curfew "
+        "at full compliance: 40%; length of a curfew: 6 hours a day)"
+    )
     page = switches_markdown()
-    assert "- Night curfew in the camps. Share of nights under curfew at full compliance: 25%; length of a curfew: " \
-           "6 hours a day." in page
+    assert (
+        "- Night curfew in the camps. Share of nights under curfew at full compliance: 25%; length of a curfew: "
+        "6 hours a day." in page
+    )
     assert "- The river floods. A fact of the world, not a sanction." in page
     # olsim validate describes a validated policy (months as indices turned into dates by the calendar)
     calendar = load_params(None).calendar
     policy = Curfew(kind="night_curfew", start=36, end=48, hosts="all", compliance={"china": 0.5})
     assert describe(policy, calendar=calendar) == (
         "Night curfew in the camps, from 2019-01 to 2020-01 (not included), every host; compliance china 50% "
-        "(share of nights under curfew at full compliance: 25%; length of a curfew: 6 hours a day)")
+        "(share of nights under curfew at full compliance: 25%; length of a curfew: 6 hours a day)"
+    )
     table = policy_fields_markdown()
-    assert "| `policies[i].nights` (night_curfew) | `0.25` | share | share of nights under curfew at full compliance " \
-           "| assumption |" in table
-    assert "| `policies[i].kind = \"river_flood\"` | — | — | no own fields; a fact of the world, not a sanction |" in table
-    assert describe_kind(Curfew).startswith("Night curfew in the camps. Share of nights under curfew at full "
-                                            "compliance (`nights`, share): 25% unless set;")
+    assert (
+        "| `policies[i].nights` (night_curfew) | `0.25` | share | share of nights under curfew at full compliance "
+        "| assumption |" in table
+    )
+    assert (
+        '| `policies[i].kind = "river_flood"` | — | — | no own fields; a fact of the world, not a sanction |' in table
+    )
+    assert describe_kind(Curfew).startswith(
+        "Night curfew in the camps. Share of nights under curfew at full compliance (`nights`, share): 25% unless set;"
+    )
 
 
 def test_facts_of_the_world_are_known_by_their_class(new_kinds):
@@ -122,8 +136,14 @@ def test_facts_of_the_world_are_known_by_their_class(new_kinds):
     assert not is_sanction({"kind": "border_closure"}) and not POLICY_CLASSES["border_closure"].is_sanction
     assert [k for k, c in POLICY_CLASSES.items() if not c.is_sanction] == ["border_closure", "river_flood"]
     assert is_sanction({"kind": "permit_ban"}) and is_sanction({"kind": "no_such_kind"})
-    starts, periods = _events({"a": [{"kind": "river_flood", "start": "2019-01", "end": "2019-04"},
-                                     {"kind": "night_curfew", "start": "2019-02", "label": "curfew"}]})
+    starts, periods = _events(
+        {
+            "a": [
+                {"kind": "river_flood", "start": "2019-01", "end": "2019-04"},
+                {"kind": "night_curfew", "start": "2019-02", "label": "curfew"},
+            ]
+        }
+    )
     assert periods == [("2019-01", "2019-04")] and starts == [("2019-02", "curfew")]
 
 
@@ -137,8 +157,10 @@ def test_sanction_starts_in_the_classroom_leave_out_facts_of_the_world():
 def test_validate_prints_each_policy_in_words(capsys):
     assert main(["validate", str(ROOT / "params" / "policies" / "financial_sanctions.toml")]) == 0
     out = capsys.readouterr().out
-    assert "# 1. Block bank transfers, from 2018-01, every host; compliance 100% (share of bank transfers blocked " \
-           "at full compliance: 90%)" in out
+    assert (
+        "# 1. Block bank transfers, from 2018-01, every host; compliance 100% (share of bank transfers blocked "
+        "at full compliance: 90%)" in out
+    )
     assert main(["validate", str(ROOT / "params" / "policies" / "asylum_access.toml")]) == 0
     assert "asylum access closes: 50%" in capsys.readouterr().out
 
@@ -147,10 +169,15 @@ def test_odd_policy_fields_are_generated_from_the_classes():
     """docs/ODD.md's A.3 is `python -m sim.core.params_toml --odd-policy-fields`; 6.2's table names every kind
     with its own fields."""
     odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
-    assert policy_fields_markdown() in odd, "docs/ODD.md A.3: regenerate with python -m sim.core.params_toml --odd-policy-fields"
-    section = odd[odd.index("### 6.2 Sanction policies"):odd.index("### 6.3")]
-    rows = {line.split("|")[1].strip().split()[0].strip("`"): line.split("|")[2] for line in section.splitlines()
-            if line.startswith("| `")}
+    assert policy_fields_markdown() in odd, (
+        "docs/ODD.md A.3: regenerate with python -m sim.core.params_toml --odd-policy-fields"
+    )
+    section = odd[odd.index("### 6.2 Sanction policies") : odd.index("### 6.3")]
+    rows = {
+        line.split("|")[1].strip().split()[0].strip("`"): line.split("|")[2]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
     for kind, cls in POLICY_CLASSES.items():
         assert kind in rows, f"ODD 6.2: no row for {kind}"
         for name in cls.own_fields():

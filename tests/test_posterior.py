@@ -18,27 +18,45 @@ HISTORY = ROOT / "params" / "history.toml"
 
 
 def _posterior(tmp_path, weights=(0.5, 0.25, 0.25, 0.0), name="post.csv"):
-    frame = pd.DataFrame({"particle": range(4), "weight": weights, "distance": [1.0, 1.1, 1.2, 1.3],
-                          "policies.0.evasion": [0.1, 0.2, 0.3, 0.4],
-                          "policies.1.compliance.russia": [0.5, 0.6, 0.7, 0.8],
-                          "hosts.*.wage": [0.8, 0.9, 1.1, 1.2],
-                          "state.evasion_flow": [0.0, 0.25, 0.5, 1.0]})
-    return write_posterior(tmp_path / name, frame, "history.toml",
-                           {0: "permit_ban", 1: "repatriation", 2: "border_closure"}, ["hosts.*.wage"], ["a test posterior"])
+    frame = pd.DataFrame(
+        {
+            "particle": range(4),
+            "weight": weights,
+            "distance": [1.0, 1.1, 1.2, 1.3],
+            "policies.0.evasion": [0.1, 0.2, 0.3, 0.4],
+            "policies.1.compliance.russia": [0.5, 0.6, 0.7, 0.8],
+            "hosts.*.wage": [0.8, 0.9, 1.1, 1.2],
+            "state.evasion_flow": [0.0, 0.25, 0.5, 1.0],
+        }
+    )
+    return write_posterior(
+        tmp_path / name,
+        frame,
+        "history.toml",
+        {0: "permit_ban", 1: "repatriation", 2: "border_closure"},
+        ["hosts.*.wage"],
+        ["a test posterior"],
+    )
 
 
 def test_the_file_round_trips_with_what_its_columns_mean(tmp_path):
     post = read_posterior(_posterior(tmp_path))
     assert post.names == ["policies.0.evasion", "policies.1.compliance.russia", "hosts.*.wage", "state.evasion_flow"]
-    assert post.scenario == "history.toml" and post.policies == {0: "permit_ban", 1: "repatriation", 2: "border_closure"}
+    assert post.scenario == "history.toml" and post.policies == {
+        0: "permit_ban",
+        1: "repatriation",
+        2: "border_closure",
+    }
     assert post.relative == {"hosts.*.wage"} and post.header == ["a test posterior"]
     assert post.weights.tolist() == [0.5, 0.25, 0.25, 0.0]
 
 
 def test_systematic_resampling_follows_the_weights_and_its_seed():
     """Systematic resampling: each particle is drawn n x weight times, give or take one; a zero weight never."""
+
     class P:  # only the weights matter
         weights = np.array([0.5, 0.3, 0.2, 0.0])
+
     from sim.explore.posterior import Posterior
 
     for seed in range(5):
@@ -60,15 +78,18 @@ def test_weighted_quantiles_by_hand():
     assert weighted_quantile(np.array([1.0, 2, 3]), np.array([1.0, 1, 2]), 0.5)[0] == pytest.approx(2 + 0.125 / 0.375)
 
 
-@pytest.mark.parametrize("text, message", [
-    (None, "no such file"),
-    ("a,b\n1,2\n", "no weight column"),
-    ("weight,x\n", "no rows"),
-    ("weight,x\n-1,2\n1,3\n", "at least 0"),
-    ("weight,x\n1,abc\n", "not numeric"),
-    ("weight\n1\n", "no parameter columns"),
-    ("# relative: y\nweight,x\n1,2\n", "names y, which is not a column"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "no such file"),
+        ("a,b\n1,2\n", "no weight column"),
+        ("weight,x\n", "no rows"),
+        ("weight,x\n-1,2\n1,3\n", "at least 0"),
+        ("weight,x\n1,abc\n", "not numeric"),
+        ("weight\n1\n", "no parameter columns"),
+        ("# relative: y\nweight,x\n1,2\n", "names y, which is not a column"),
+    ],
+)
 def test_a_bad_posterior_file_is_one_line(tmp_path, text, message):
     p = tmp_path / "p.csv"
     if text is not None:
@@ -79,18 +100,31 @@ def test_a_bad_posterior_file_is_one_line(tmp_path, text, message):
 
 
 def _experiment(tmp_path, scenarios, n=6, **extra):
-    raw = {"name": "post", "base": str(HISTORY), "scale": 0.01, "months": 30, "replicates": 2,
-           "posterior": str(_posterior(tmp_path)), "sampling": {"method": "posterior", "n": n, "seed": 1},
-           "outcomes": ["revenue_delivered_per_year"], "scenarios": scenarios, **extra}
+    raw = {
+        "name": "post",
+        "base": str(HISTORY),
+        "scale": 0.01,
+        "months": 30,
+        "replicates": 2,
+        "posterior": str(_posterior(tmp_path)),
+        "sampling": {"method": "posterior", "n": n, "seed": 1},
+        "outcomes": ["revenue_delivered_per_year"],
+        "scenarios": scenarios,
+        **extra,
+    }
     return plan_experiment(raw, tmp_path)
 
 
 def test_every_scenario_runs_at_the_draws_and_takes_only_its_columns(tmp_path):
     border = {"kind": "border_closure", "start": "2020-02", "end": "2023-08", "hosts": "all"}
-    plan = _experiment(tmp_path, [{"name": "none", "policies": [border], "without": ["policies.*"]},
-                                  {"name": "history"},
-                                  {"name": "ban_only", "without": ["policies.1.*"],
-                                   "overrides": {"policies.1.compliance": 0.0}}])
+    plan = _experiment(
+        tmp_path,
+        [
+            {"name": "none", "policies": [border], "without": ["policies.*"]},
+            {"name": "history"},
+            {"name": "ban_only", "without": ["policies.1.*"], "overrides": {"policies.1.compliance": 0.0}},
+        ],
+    )
     post = read_posterior(tmp_path / "post.csv")
     assert len(plan.tasks) == 3 * 6 * 2
     # the sample table is the resampled particles, and each scenario's parameters hold the draw's values
@@ -114,18 +148,24 @@ def test_every_scenario_runs_at_the_draws_and_takes_only_its_columns(tmp_path):
 
 
 def test_a_column_for_another_kind_of_policy_is_an_error_naming_it(tmp_path):
-    with pytest.raises(ExperimentError, match="policies.0.evasion belongs to a permit_ban policy, but policy 0 here is "
-                                              "cash_interdiction; add it to the scenario's without"):
+    with pytest.raises(
+        ExperimentError,
+        match="policies.0.evasion belongs to a permit_ban policy, but policy 0 here is "
+        "cash_interdiction; add it to the scenario's without",
+    ):
         _experiment(tmp_path, [{"name": "cash", "policies": [{"kind": "cash_interdiction", "start": "2018-01"}]}])
     with pytest.raises(ExperimentError, match="without: 'hosts.*.plan' matches no column"):
         _experiment(tmp_path, [{"name": "h", "without": ["hosts.*.plan"]}])
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"sampling": {"method": "lhs", "n": 4}}, "a posterior file is given, so the method is 'posterior'"),
-    ({"uncertainties": {"deaths.rate": {"low": 1, "high": 2}}}, "either uncertainties or a posterior"),
-    ({"sampling": {"method": "posterior", "n": 0}}, "the number of posterior draws"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"sampling": {"method": "lhs", "n": 4}}, "a posterior file is given, so the method is 'posterior'"),
+        ({"uncertainties": {"deaths.rate": {"low": 1, "high": 2}}}, "either uncertainties or a posterior"),
+        ({"sampling": {"method": "posterior", "n": 0}}, "the number of posterior draws"),
+    ],
+)
 def test_inconsistent_posterior_settings_are_refused(tmp_path, change, message):
     with pytest.raises(ExperimentError, match=message):
         _experiment(tmp_path, [{"name": "h"}], **change)
@@ -139,9 +179,15 @@ def _runs():
     for sc in rev:
         for j in range(4):
             for k, noise in enumerate((-1.0, 1.0)):  # replicates average to the value
-                rows.append({"scenario": sc, "sample": j, "replicate": k,
-                             "revenue_delivered_per_year": rev[sc][j] + noise,
-                             "retained_per_worker_month": kept[sc][j] + noise / 10})
+                rows.append(
+                    {
+                        "scenario": sc,
+                        "sample": j,
+                        "replicate": k,
+                        "revenue_delivered_per_year": rev[sc][j] + noise,
+                        "retained_per_worker_month": kept[sc][j] + noise / 10,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -174,13 +220,22 @@ def test_a_posterior_experiment_writes_its_answers_ranks_and_forest_plot(tmp_pat
     from sim.explore.runner import run_experiment
 
     border = {"kind": "border_closure", "start": "2020-02", "end": "2023-08", "hosts": "all"}
-    raw = {"name": "post", "base": str(HISTORY), "scale": 0.005, "months": 36, "replicates": 1,
-           "posterior": str(_posterior(tmp_path)), "sampling": {"method": "posterior", "n": 3, "seed": 1},
-           "outcomes": ["revenue_delivered_per_year", "retained_per_worker_month", "net_gain_p50"],
-           "reference": "none",
-           "scenarios": [{"name": "none", "label": "no sanctions", "policies": [border], "without": ["policies.*"]},
-                         {"name": "history", "label": "history, as fitted"},
-                         {"name": "strict", "without": ["policies.*"], "overrides": {"policies.0.compliance": 1.0}}]}
+    raw = {
+        "name": "post",
+        "base": str(HISTORY),
+        "scale": 0.005,
+        "months": 36,
+        "replicates": 1,
+        "posterior": str(_posterior(tmp_path)),
+        "sampling": {"method": "posterior", "n": 3, "seed": 1},
+        "outcomes": ["revenue_delivered_per_year", "retained_per_worker_month", "net_gain_p50"],
+        "reference": "none",
+        "scenarios": [
+            {"name": "none", "label": "no sanctions", "policies": [border], "without": ["policies.*"]},
+            {"name": "history", "label": "history, as fitted"},
+            {"name": "strict", "without": ["policies.*"], "overrides": {"policies.0.compliance": 1.0}},
+        ],
+    }
     result = run_experiment(plan_experiment(raw, tmp_path), tmp_path / "out", processes=1, progress=False)
     answers = pd.read_csv(tmp_path / "out" / "policy_answers.csv")
     assert set(answers["scenario"]) == {"none", "history", "strict"} and (answers["draws"] == 3).all()
@@ -191,7 +246,11 @@ def test_a_posterior_experiment_writes_its_answers_ranks_and_forest_plot(tmp_pat
     assert result.is_posterior and not result.sensitivity().shape[0]
     # the Markdown table: one row per scenario by its label, a change column per outcome, the rank probabilities
     table = result.answers_markdown().splitlines()
-    assert len(table) == 2 + 3 and table[2].startswith("| no sanctions |") and table[3].startswith("| history, as fitted |")
+    assert (
+        len(table) == 2 + 3
+        and table[2].startswith("| no sanctions |")
+        and table[3].startswith("| history, as fitted |")
+    )
     assert "P(largest revenue cut)" in table[0] and table[4].count("|") == table[0].count("|")
     a = result.policy_answers().set_index(["scenario", "outcome"]).loc[("history", "revenue_delivered_per_year")]
     assert f"{a['change_pct_median']:+.0f}%" in table[3]
@@ -205,17 +264,26 @@ def test_sensitivity_of_the_paired_change_is_of_the_difference(tmp_path):
 
     from sim.explore.runner import run_experiment
 
-    raw = {"name": "sens", "base": str(HISTORY), "scale": 0.005, "months": 30, "replicates": 1, "reference": "none",
-           "outcomes": ["revenue_delivered_per_year"],
-           "uncertainties": {"policies.0.evasion": {"low": 0.0, "high": 0.9}, "deaths.rate": {"low": 6, "high": 24}},
-           "sampling": {"method": "morris", "n": 3, "levels": 4, "seed": 0},
-           "scenarios": [{"name": "none", "policies": [], "without": ["policies.*"]}, {"name": "history"}]}
+    raw = {
+        "name": "sens",
+        "base": str(HISTORY),
+        "scale": 0.005,
+        "months": 30,
+        "replicates": 1,
+        "reference": "none",
+        "outcomes": ["revenue_delivered_per_year"],
+        "uncertainties": {"policies.0.evasion": {"low": 0.0, "high": 0.9}, "deaths.rate": {"low": 6, "high": 24}},
+        "sampling": {"method": "morris", "n": 3, "levels": 4, "seed": 0},
+        "scenarios": [{"name": "none", "policies": [], "without": ["policies.*"]}, {"name": "history"}],
+    }
     result = run_experiment(plan_experiment(raw, tmp_path), tmp_path / "out", processes=1, progress=False, plots=False)
     sens = result.sensitivity()
     change = sens[(sens["scenario"] == "history") & (sens["of"] == "change")].set_index("parameter")
     r = result.runs.sort_values("sample")
-    y = (r[r["scenario"] == "history"]["revenue_delivered_per_year"].to_numpy()
-         - r[r["scenario"] == "none"]["revenue_delivered_per_year"].to_numpy())
+    y = (
+        r[r["scenario"] == "history"]["revenue_delivered_per_year"].to_numpy()
+        - r[r["scenario"] == "none"]["revenue_delivered_per_year"].to_numpy()
+    )
     si = morris.analyze(result.manifest["problem"], result.sample_matrix, y, num_levels=4, seed=0)
     assert change.loc["policies.0.evasion", "mu_star"] == pytest.approx(si["mu_star"][0])
     assert change.loc["deaths.rate", "mu_star"] == pytest.approx(si["mu_star"][1])
@@ -223,7 +291,9 @@ def test_sensitivity_of_the_paired_change_is_of_the_difference(tmp_path):
 
 
 def test_seeds_per_sample_give_each_draw_fresh_noise_and_scenarios_the_same(tmp_path):
-    plan = _experiment(tmp_path, [{"name": "a"}, {"name": "b", "without": ["state.*"]}], n=3, seeds="per_sample", seed=5)
+    plan = _experiment(
+        tmp_path, [{"name": "a"}, {"name": "b", "without": ["state.*"]}], n=3, seeds="per_sample", seed=5
+    )
     seeds = {(t["scenario"], t["sample"], t["replicate"]): t["seed"] for t in plan.tasks}
     assert {seeds[("a", j, k)] for j in range(3) for k in range(2)} == {5, 6, 7, 8, 9, 10}
     assert all(seeds[("a", j, k)] == seeds[("b", j, k)] for j in range(3) for k in range(2))
@@ -233,20 +303,29 @@ def test_seeds_per_sample_give_each_draw_fresh_noise_and_scenarios_the_same(tmp_
 
 
 def test_a_posterior_column_never_silently_replaces_a_scenarios_override(tmp_path):
-    with pytest.raises(ExperimentError, match="overrides hosts.china.wage, which the posterior column hosts.\\*.wage "
-                                              "would replace; add 'hosts.\\*.wage' to its without"):
+    with pytest.raises(
+        ExperimentError,
+        match="overrides hosts.china.wage, which the posterior column hosts.\\*.wage "
+        "would replace; add 'hosts.\\*.wage' to its without",
+    ):
         _experiment(tmp_path, [{"name": "a", "overrides": {"hosts.china.wage": 500.0}}])
     with pytest.raises(ExperimentError, match="overrides policies.1.compliance, which the posterior column"):
         _experiment(tmp_path, [{"name": "a", "overrides": {"policies.1.compliance": 0.0}}])
-    plan = _experiment(tmp_path, [{"name": "a", "overrides": {"policies.1.compliance": 0.0}, "without": ["policies.1.*"]}])
+    plan = _experiment(
+        tmp_path, [{"name": "a", "overrides": {"policies.1.compliance": 0.0}, "without": ["policies.1.*"]}]
+    )
     assert all(t["params"]["policies"][1]["compliance"] == 0.0 for t in plan.tasks)
 
 
 def test_a_missing_parameter_names_the_scenario_and_the_remedy(tmp_path):
     """Policy 1 here has one compliance for every host, so the draw's Russian compliance has nowhere to go."""
-    policies = [{"kind": "permit_ban", "start": "2017-09"},
-                {"kind": "repatriation", "start": "2017-12", "deadline": "2019-12", "compliance": 0.5}]
-    with pytest.raises(ExperimentError, match="scenario a: posterior column policies.1.compliance.russia.*without") as e:
+    policies = [
+        {"kind": "permit_ban", "start": "2017-09"},
+        {"kind": "repatriation", "start": "2017-12", "deadline": "2019-12", "compliance": 0.5},
+    ]
+    with pytest.raises(
+        ExperimentError, match="scenario a: posterior column policies.1.compliance.russia.*without"
+    ) as e:
         _experiment(tmp_path, [{"name": "a", "policies": policies}])
     assert "\n" not in str(e.value)
 

@@ -18,8 +18,12 @@ def test_scalar_and_vector_draws_are_bit_identical():
 
 def test_draws_depend_on_every_part_of_the_key():
     base = rnd.draws(1, "death", 5, np.arange(1000))
-    for other in (rnd.draws(2, "death", 5, np.arange(1000)), rnd.draws(1, "threat", 5, np.arange(1000)),
-                  rnd.draws(1, "death", 6, np.arange(1000)), rnd.draws(1, "death", 5, np.arange(1, 1001))):
+    for other in (
+        rnd.draws(2, "death", 5, np.arange(1000)),
+        rnd.draws(1, "threat", 5, np.arange(1000)),
+        rnd.draws(1, "death", 6, np.arange(1000)),
+        rnd.draws(1, "death", 5, np.arange(1, 1001)),
+    ):
         assert not np.array_equal(base, other)
         # distinct streams are uncorrelated: |r| < 0.1 for n = 1000 (5 sd of r under independence is ~0.16)
         assert abs(np.corrcoef(base, other)[0, 1]) < 0.1

@@ -27,8 +27,20 @@ from conftest import ROOT, small_params
 from sim import ParamsError, load_params, run
 from sim.cli import main
 
-SMALL = ["--set", "hosts.china.workers=60", "--set", "hosts.russia.workers=40", "--set", "hosts.gulf.workers=10",
-         "--set", "hosts.africa.workers=5", "--set", "hosts.asia.workers=5", "--set", "hosts.europe.workers=5"]
+SMALL = [
+    "--set",
+    "hosts.china.workers=60",
+    "--set",
+    "hosts.russia.workers=40",
+    "--set",
+    "hosts.gulf.workers=10",
+    "--set",
+    "hosts.africa.workers=5",
+    "--set",
+    "hosts.asia.workers=5",
+    "--set",
+    "hosts.europe.workers=5",
+]
 EXPERIMENT = """
 name = "tiny"
 replicates = 6
@@ -65,8 +77,9 @@ def test_run_force_never_deletes_a_folder_a_run_did_not_write(in_tmp, capsys):
     app.mkdir()
     (app / "manifest.json").write_text("{}")
     (app / "index.html").write_text("keep")
-    assert main(["run", str(ROOT / "params/classroom.toml"), "--months", "2",
-                 "--out", "app", "--force", "--quiet"]) == 2
+    assert (
+        main(["run", str(ROOT / "params/classroom.toml"), "--months", "2", "--out", "app", "--force", "--quiet"]) == 2
+    )
     assert "not a run folder" in one_error(capsys)
     assert (app / "index.html").read_text() == "keep"
     # an earlier run with a file of the user's added is not replaced either
@@ -178,12 +191,15 @@ def test_an_experiment_stopped_at_once_is_still_an_experiment(in_tmp, capsys, mo
 # ---------------------------------------------------------------- 3. plot -o
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("README.md", "must end in .png, .pdf, .svg"),
-    ("existing.png", "already exists; add --force"),
-    ("nowhere/x.png", "does not exist"),
-    ("adir", "is a folder"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("README.md", "must end in .png, .pdf, .svg"),
+        ("existing.png", "already exists; add --force"),
+        ("nowhere/x.png", "does not exist"),
+        ("adir", "is a folder"),
+    ],
+)
 def test_plot_output_is_checked_before_anything_is_written(in_tmp, capsys, target, expected):
     assert main(["run", *SMALL, "--months", "2", "--out", "r", "--quiet"]) == 0
     (in_tmp / "README.md").write_text("keep")
@@ -210,8 +226,16 @@ def test_too_many_hosts_is_one_line_and_quick(in_tmp, capsys):
     assert time.perf_counter() - t0 < 30  # refused before 20,000 hosts are built (a loose bound: any machine)
 
 
-@pytest.mark.parametrize("command", [["validate", "deep.toml"], ["run", "deep.toml"], ["experiment", "deep.toml"],
-                                     ["calibrate", "deep.toml"], ["run", "--set", "description=" + "[" * 600 + "]" * 600]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate", "deep.toml"],
+        ["run", "deep.toml"],
+        ["experiment", "deep.toml"],
+        ["calibrate", "deep.toml"],
+        ["run", "--set", "description=" + "[" * 600 + "]" * 600],
+    ],
+)
 def test_deep_nesting_is_one_line(in_tmp, capsys, command):
     (in_tmp / "deep.toml").write_text("x = " + "[" * 600 + "]" * 600 + "\n")
     assert main(command) == 2
@@ -226,8 +250,16 @@ def test_deep_nesting_from_python_is_refused():
         load_params(None, {"description": value})
 
 
-@pytest.mark.parametrize("command", [["run", "/dev/zero"], ["validate", "/dev/zero"], ["experiment", "/dev/zero"],
-                                     ["calibrate", "/dev/zero"], ["run", "fifo.toml"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "/dev/zero"],
+        ["validate", "/dev/zero"],
+        ["experiment", "/dev/zero"],
+        ["calibrate", "/dev/zero"],
+        ["run", "fifo.toml"],
+    ],
+)
 def test_endless_or_special_files_are_refused(in_tmp, capsys, command):
     os.mkfifo(in_tmp / "fifo.toml")
     assert main(command) == 2
@@ -262,9 +294,24 @@ def _running_experiment(tmp_path: Path):
     exp = _experiment(tmp_path, EXPERIMENT.replace("replicates = 6", "replicates = 400").replace("0.004", "0.02"))
     mark = f"OLSIM_TEST_MARK={uuid.uuid4().hex}"
     env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", exp, "--out", str(tmp_path / "exp"),
-                             "--processes", "2", "--quiet"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "experiment",
+            exp,
+            "--out",
+            str(tmp_path / "exp"),
+            "--processes",
+            "2",
+            "--quiet",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     rows = tmp_path / "exp" / "rows"
     deadline = time.time() + 120
     while not (rows.exists() and len(list(rows.glob("*.json"))) >= 2):
@@ -293,8 +340,13 @@ def test_terminated_classroom_frees_its_port(tmp_path):
         port = s.getsockname()[1]
     mark = f"OLSIM_TEST_MARK={uuid.uuid4().hex}"
     env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while True:
         with socket.socket() as s:
@@ -323,8 +375,12 @@ def test_dask_without_workers_says_so_and_goes_on_when_workers_come(tmp_path, ca
     monkeypatch.setattr(evaluators, "NO_WORKERS_WARN_SECONDS", 1.0)
     plan = load_experiment(_experiment(tmp_path, EXPERIMENT.replace("replicates = 6", "replicates = 2")))
     done = []
-    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=40) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=0, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=40
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         threading.Timer(4.0, lambda: cluster.scale(1)).start()
         evaluators.execute(plan.tasks, done.append, scheduler=client)
     err = capsys.readouterr().err
@@ -337,8 +393,12 @@ def test_dask_without_workers_says_so_and_goes_on_when_workers_come(tmp_path, ca
 
 def test_killed_pool_worker_is_one_line_and_keeps_the_finished_runs(tmp_path):
     proc, mark = _running_experiment(tmp_path)
-    workers = [p for p in _marked_processes(mark) if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()
-               and Path(f"/proc/{p}/stat").read_text().split()[3] != str(proc.pid)]  # the forkserver's children
+    workers = [
+        p
+        for p in _marked_processes(mark)
+        if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()
+        and Path(f"/proc/{p}/stat").read_text().split()[3] != str(proc.pid)
+    ]  # the forkserver's children
     assert workers
     os.kill(workers[0], signal.SIGKILL)
     assert proc.wait(timeout=60) == 2
@@ -365,16 +425,21 @@ def test_full_disk_during_an_experiment_is_one_line(in_tmp, capsys, monkeypatch)
 
 
 def test_integer_uncertainty_sampled_to_infinity_is_one_line(in_tmp, capsys):
-    text = EXPERIMENT + """
+    text = (
+        EXPERIMENT
+        + """
 [sampling]
 method = "lhs"
 n = 4
 [uncertainties]
 "population.minder_ratio" = { distribution = "lognormal", median = 50, sigma = 400 }
 """
+    )
     assert main(["experiment", _experiment(in_tmp, text), "--out", "exp", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert all(line.startswith("olsim: error:") for line in err), err  # one line per problem (also: too small, too large)
+    assert all(line.startswith("olsim: error:") for line in err), (
+        err
+    )  # one line per problem (also: too small, too large)
     assert any("beyond any whole number for population.minder_ratio" in line for line in err)
     assert not (in_tmp / "exp").exists()
 
@@ -405,8 +470,9 @@ def test_damaged_run_and_experiment_folders_are_one_line(in_tmp, capsys):
 def test_lost_dask_scheduler_is_one_line_and_keeps_the_finished_runs(in_tmp, capsys):
     distributed = pytest.importorskip("distributed")
     exp = _experiment(in_tmp, EXPERIMENT.replace("replicates = 6", "replicates = 200").replace("0.004", "0.01"))
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=50)
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=50
+    )
     address = cluster.scheduler_address
 
     def close_after_two_runs():
@@ -487,11 +553,14 @@ def test_numpy_scalars_are_accepted_as_overrides():
     assert r.manifest["seed"] == 3
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('[hosts."china\\n"]\nworkers = 5\nwage = 100.0\n', "host names must be lower-case"),
-    ("[[policies]]\nkind = 'permit_ban'\nstart = \"2017-09\\n\"\n", "is not a month written YYYY-MM"),
-    ('[calendar]\nstart = "2016-01\\n"\n', "is not a month written YYYY-MM"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('[hosts."china\\n"]\nworkers = 5\nwage = 100.0\n', "host names must be lower-case"),
+        ("[[policies]]\nkind = 'permit_ban'\nstart = \"2017-09\\n\"\n", "is not a month written YYYY-MM"),
+        ('[calendar]\nstart = "2016-01\\n"\n', "is not a month written YYYY-MM"),
+    ],
+)
 def test_names_and_months_with_a_trailing_newline_are_refused(in_tmp, capsys, text, expected):
     (in_tmp / "p.toml").write_text(text)
     assert main(["validate", "p.toml"]) == 2
@@ -510,13 +579,20 @@ def test_experiment_and_scenario_names_with_a_newline_are_refused(in_tmp, capsys
 
 
 def test_independent_problems_are_reported_together(in_tmp, capsys):
-    (in_tmp / "p.toml").write_text("[worker]\nloyalty_min = nan\nrisk_aversion_min = 0.9\nrisk_aversion_max = 0.1\n"
-                                   "[work]\nhours_base = 'x'\n[minder]\nvigilance_min = 0.9\nvigilance_max = 0.1\n"
-                                   "[calendar]\nmonths = 0\n")
+    (in_tmp / "p.toml").write_text(
+        "[worker]\nloyalty_min = nan\nrisk_aversion_min = 0.9\nrisk_aversion_max = 0.1\n"
+        "[work]\nhours_base = 'x'\n[minder]\nvigilance_min = 0.9\nvigilance_max = 0.1\n"
+        "[calendar]\nmonths = 0\n"
+    )
     assert main(["validate", "p.toml"]) == 2
     err = capsys.readouterr().err
-    for expected in ("worker.loyalty_min: must be a finite number", "work.hours_base: input should be a valid number",
-                     "calendar.months", "worker.risk_aversion_min: must not exceed", "minder.vigilance_min: must not exceed"):
+    for expected in (
+        "worker.loyalty_min: must be a finite number",
+        "work.hours_base: input should be a valid number",
+        "calendar.months",
+        "worker.risk_aversion_min: must not exceed",
+        "minder.vigilance_min: must not exceed",
+    ):
         assert expected in err, err
 
 
@@ -542,10 +618,13 @@ def test_memory_estimate_counts_minders_camps_and_hosts():
     for engine in ("array", "mesa"):
         workers, need_base = estimate_memory(base, engine)
         _, need_dense = estimate_memory(dense, engine)
-        assert need_dense > need_base + workers * 100  # a minder and a camp per worker cost at least 100 bytes more each
+        assert (
+            need_dense > need_base + workers * 100
+        )  # a minder and a camp per worker cost at least 100 bytes more each
 
 
 # ---------------------------------------------------------------- Ctrl-C inside compiled code
+
 
 def _disguised_interrupt():
     """What Python raises when a KeyboardInterrupt is raised while a numba dispatcher returns."""
@@ -564,7 +643,9 @@ def test_ctrl_c_inside_compiled_code_is_an_interruption(monkeypatch):
     from sim.common.errors import interrupted
     from sim.engines.array.model import ArrayModel
 
-    assert interrupted(_disguised_interrupt()) and not interrupted(SystemError("other")) and not interrupted(ValueError())
+    assert (
+        interrupted(_disguised_interrupt()) and not interrupted(SystemError("other")) and not interrupted(ValueError())
+    )
 
     def step(self):
         raise _disguised_interrupt()
@@ -586,8 +667,10 @@ def test_experiment_interrupted_inside_compiled_code_can_resume(in_tmp, capsys, 
 
     monkeypatch.setattr(explore_runner, "execute", execute)
     exp = in_tmp / "e.toml"
-    exp.write_text(f'name = "e"\nreplicates = 1\nmonths = 3\nscale = 0.005\nreference = "none"\n'
-                   f'outcomes = ["worker_share_kept"]\n[[scenarios]]\nname = "none"\nparams = "{ROOT}/params/no_sanctions.toml"\n')
+    exp.write_text(
+        f'name = "e"\nreplicates = 1\nmonths = 3\nscale = 0.005\nreference = "none"\n'
+        f'outcomes = ["worker_share_kept"]\n[[scenarios]]\nname = "none"\nparams = "{ROOT}/params/no_sanctions.toml"\n'
+    )
     assert main(["experiment", str(exp), "--out", str(in_tmp / "out"), "--quiet"]) == 130
     err = capsys.readouterr().err
     assert "--resume" in err and "failed" not in err and "Traceback" not in err

@@ -69,8 +69,19 @@ def test_hardship_grows_with_pay_gap_hours_and_debt():
     w, e, wk = p.worker, p.escape, p.work
 
     def hardship(kept, gross, hours, debt, plan):
-        return rules.hardship(kept, gross, hours, debt, plan, w.expected_share, wk.hours_base, wk.hours_max,
-                              e.weight_pay, e.weight_hours, e.weight_debt)
+        return rules.hardship(
+            kept,
+            gross,
+            hours,
+            debt,
+            plan,
+            w.expected_share,
+            wk.hours_base,
+            wk.hours_max,
+            e.weight_pay,
+            e.weight_hours,
+            e.weight_debt,
+        )
 
     low = hardship(200.0, 400.0, 12.0, 0.0, 300.0)
     assert low == 0.0  # keeps what he expected, base hours, no debt
@@ -106,9 +117,14 @@ def test_compiled_and_plain_python_rules_agree_bit_for_bit():
     """The array engine calls the compiled rules, the mesa engine the same functions as plain Python (rules.plain):
     they give the same bits."""
     x = np.linspace(-1, 2, 50)
-    for f, args in [(rules.minder_pressure, (0.2, 3.0)), (rules.plan_shortfall, (1.0,)), (rules.ledger_credit, (0.5,)),
-                    (rules.attempt_prob, (0.2, 0.0, 0.05, 0.05)), (rules.death_prob, (14.0, 0.15, 12.0)),
-                    (rules.reported_prob, (0.2,))]:
+    for f, args in [
+        (rules.minder_pressure, (0.2, 3.0)),
+        (rules.plan_shortfall, (1.0,)),
+        (rules.ledger_credit, (0.5,)),
+        (rules.attempt_prob, (0.2, 0.0, 0.05, 0.05)),
+        (rules.death_prob, (14.0, 0.15, 12.0)),
+        (rules.reported_prob, (0.2,)),
+    ]:
         plain = getattr(rules.plain, getattr(f, "__name__", ""), None) or getattr(f, "py_func", f)
         assert plain is not f or not hasattr(f, "py_func")  # a plain build, not the compiled one
         for v in x:
@@ -119,8 +135,31 @@ def test_compiled_and_plain_python_rules_agree_bit_for_bit():
             for direct in (False, True):
                 a = (code, 300.0 + 100 * v, 260.0, 20.0, 4000.0, 3000.0, 0.3, 0.7, direct, 0.5, 150.0)
                 assert rules.remit(*a) == rules.plain.remit(*a)
-    k = (200.0, 400.0, 14.0, 300.0, 260.0, 0.7, 0.4, 0.3, 0.6, 0.3, 0.2, True, 0.5, 12.0, 18.0, 0.5, 0.25, 0.25, 0.5,
-         0.3, 0.0, 0.05, 0.05)
+    k = (
+        200.0,
+        400.0,
+        14.0,
+        300.0,
+        260.0,
+        0.7,
+        0.4,
+        0.3,
+        0.6,
+        0.3,
+        0.2,
+        True,
+        0.5,
+        12.0,
+        18.0,
+        0.5,
+        0.25,
+        0.25,
+        0.5,
+        0.3,
+        0.0,
+        0.05,
+        0.05,
+    )
     assert rules.escape_chances(*k) == rules.plain.escape_chances(*k)
 
 
@@ -142,13 +181,17 @@ def test_deployments_fill_what_sanctions_leave_reachable():
     counts, change = rules.deployments(target, active, np.array([1.0, 0.0]), z, z, 0.5, 10 * target)
     assert list(counts) == [0, 5] and change[0] == pytest.approx(-50) and change[1] == pytest.approx(50)
     # a ban with 50% evasion leaves half the market reachable on visas
-    counts, _ = rules.deployments(target, np.array([40.0, 0.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), z, 0.5, 10 * target)
+    counts, _ = rules.deployments(
+        target, np.array([40.0, 0.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), z, 0.5, 10 * target
+    )
     assert list(counts) == [10, 50]
     # equal compliance everywhere: nowhere more open to move to
     counts, change = rules.deployments(target, np.array([0.0, 0.0]), np.array([0.5, 0.5]), z, z, 0.5, 10 * target)
     assert list(counts) == [50, 50] and np.allclose(change, 0)
     # whole workers, rounded down
-    counts, _ = rules.deployments(np.array([10.0]), np.array([0.0]), np.array([0.55]), np.zeros(1), np.zeros(1), 0.0, np.array([20.0]))
+    counts, _ = rules.deployments(
+        np.array([10.0]), np.array([0.0]), np.array([0.55]), np.zeros(1), np.zeros(1), 0.0, np.array([20.0])
+    )
     assert list(counts) == [4]
     # a host full to its cap takes no more posts: they stay lost
     counts, change = rules.deployments(target, active, np.array([1.0, 0.0]), z, z, 0.5, np.array([100.0, 120.0]))
@@ -161,14 +204,19 @@ def test_evasion_flow_moves_from_a_cap_on_the_stock_to_a_brake_on_the_flow():
     target x reach - active x (1 - flow x (1 - reach)), rounded down; an open host is the same in every mode."""
     target, active = np.array([100.0, 100.0]), np.array([80.0, 80.0])
     ban, ev, z = np.array([0.7, 0.0]), np.array([2 / 7, 0.0]), np.zeros(2)
-    got = {f: list(rules.deployments(target, active, ban, ev, z, 0.0, 10 * target, 0.0, f)[0]) for f in (0.0, 0.5, 0.8, 1.0)}
-    assert got[0.0] == [0, 20]            # max(50 - 80, 0)
-    assert got[0.5] == [0, 20]            # 50 - 80 x 0.75 = -10
-    assert got[0.8] == [2, 20]            # 50 - 80 x 0.6 = 2
-    assert got[1.0] == [10, 20]           # 0.5 x (100 - 80)
+    got = {
+        f: list(rules.deployments(target, active, ban, ev, z, 0.0, 10 * target, 0.0, f)[0])
+        for f in (0.0, 0.5, 0.8, 1.0)
+    }
+    assert got[0.0] == [0, 20]  # max(50 - 80, 0)
+    assert got[0.5] == [0, 20]  # 50 - 80 x 0.75 = -10
+    assert got[0.8] == [2, 20]  # 50 - 80 x 0.6 = 2
+    assert got[1.0] == [10, 20]  # 0.5 x (100 - 80)
     # a mandate's evasion enters the same way: repatriation 0.5 with no evasion halves the reach too
-    counts = rules.deployments(target, np.array([60.0, 60.0]), z, z, np.array([0.5, 0.0]), 0.0, 10 * target, 0.0, 1.0)[0]
-    assert list(counts) == [20, 40]       # 0.5 x (100 - 60); the open host fills its 40
+    counts = rules.deployments(target, np.array([60.0, 60.0]), z, z, np.array([0.5, 0.0]), 0.0, 10 * target, 0.0, 1.0)[
+        0
+    ]
+    assert list(counts) == [20, 40]  # 0.5 x (100 - 60); the open host fills its 40
 
 
 def test_repatriation_reaches_compliance_by_the_deadline():

@@ -317,8 +317,31 @@ def test_escape_chances_combines_the_phase_8_equations():
     # route 0.3 + 0.7 × 0.4 = 0.58; success 0.58 × (1 − 0.35) × (1 − 0.6) = 0.1508
     # risk 0.7 × (1 − 0.1508) + 0.25 × 0.6 = 0.59444 + 0.15 = 0.74444
     # z = (0.175 − 0.74444 − (−0.6)) / 0.05 = 0.61120
-    success, attempt = P.escape_chances(180.0, 400.0, 12.0, 0.0, 300.0, 0.3, 0.7, 0.6, 0.3, 0.4, 0.35, True, 0.6,
-                                        12.0, 18.0, 1.0, 0.0, 0.0, 0.6, 0.25, -0.6, 0.05, 0.03)
+    success, attempt = P.escape_chances(
+        180.0,
+        400.0,
+        12.0,
+        0.0,
+        300.0,
+        0.3,
+        0.7,
+        0.6,
+        0.3,
+        0.4,
+        0.35,
+        True,
+        0.6,
+        12.0,
+        18.0,
+        1.0,
+        0.0,
+        0.0,
+        0.6,
+        0.25,
+        -0.6,
+        0.05,
+        0.03,
+    )
     assert success == close(0.1508)
     assert attempt == close(0.03 / (1.0 + math.exp(-0.6112)), rel=1e-10)
 
@@ -355,8 +378,9 @@ def test_death_prob():
 def test_death_rates_at_the_defaults():
     """ODD 7.10: "At the defaults: 14.0 per 10,000 worker-years at 12 h, 16.8 at 13.2 h, 34.4 at 18 h"."""
     p = Params()
-    per_10k_years = [P.death_prob(h, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base) * 120_000.0
-                     for h in (12.0, 13.2, 18.0)]
+    per_10k_years = [
+        P.death_prob(h, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base) * 120_000.0 for h in (12.0, 13.2, 18.0)
+    ]
     assert [round(x, 1) for x in per_10k_years] == [14.0, 16.8, 34.4]
 
 
@@ -379,8 +403,9 @@ def test_contract_ends():
 def test_reachable_share():
     """ODD 7.2.4: ``reachable_h = (1 − ban_h (1 − evasion_ban_h)) (1 − rep_h (1 − evasion_rep_h))``."""
     # (1 − 0.6 × 0.75) × (1 − 0.3 × 0.6) = 0.55 × 0.82 = 0.451
-    got = rules.reachable_share(np.array([0.6, 0.2, 0.0]), np.array([0.25, 0.5, 0.9]),
-                                np.array([0.3, 0.0, 0.0]), np.array([0.4, 0.0, 0.0]))
+    got = rules.reachable_share(
+        np.array([0.6, 0.2, 0.0]), np.array([0.25, 0.5, 0.9]), np.array([0.3, 0.0, 0.0]), np.array([0.4, 0.0, 0.0])
+    )
     assert got == close([0.451, 0.9, 1.0])
 
 
@@ -398,9 +423,11 @@ def test_legal_thresholds():
     p0 = 0.28 / 0.451
     # host 1: reachable 1 − 0.2 × 0.5 = 0.9, permit 0.8 / 0.9; routes 1/4, 3/4, 0
     p1 = 0.8 / 0.9
-    expected = [[p0, p0 + (1 - p0) * 0.5, p0 + (1 - p0) * 0.875],
-                [p1, p1 + (1 - p1) * 0.25, 1.0],
-                [1.0, 1.0, 1.0]]  # no measures: every posting gets a permit
+    expected = [
+        [p0, p0 + (1 - p0) * 0.5, p0 + (1 - p0) * 0.875],
+        [p1, p1 + (1 - p1) * 0.25, 1.0],
+        [1.0, 1.0, 1.0],
+    ]  # no measures: every posting gets a permit
     assert got == close(np.array(expected))
     shares = np.diff(np.concatenate([np.zeros((3, 1)), got, np.ones((3, 1))], axis=1), axis=1)
     assert shares[0] == close([p0, (1 - p0) * 0.5, (1 - p0) * 0.375, (1 - p0) * 0.125])
@@ -479,8 +506,9 @@ def test_deployments_counts_and_shifts():
     evasion = np.array([0.2, 0.0, 0.0])
     zero = np.zeros(3)
     # reachable = [1 − 0.5 × 0.8, 1, 1 − 0.2] = [0.6, 1, 0.8]
-    counts, change = rules.deployments(target, active, ban, evasion, zero, 0.4, np.array([200.0, 260.0, 100.0]),
-                                       zero, 0.3)
+    counts, change = rules.deployments(
+        target, active, ban, evasion, zero, 0.4, np.array([200.0, 260.0, 100.0]), zero, 0.3
+    )
     # h0: 60 − 80 × (1 − 0.3 × 0.4) = 60 − 70.4 < 0 -> 0; h1: 200 − 150 = 50; h2: 40 − 20 × 0.94 = 21.2 -> 21
     assert counts.tolist() == [0, 50, 21]
     # lost [40, 0, 10]; gains h0 -> [0, 0.4 × 200, 0.2 × 50] = [0, 80, 10]; h2 -> [0, 0.2 × 200, 0] = [0, 40, 0]
@@ -488,8 +516,9 @@ def test_deployments_counts_and_shifts():
     f01, f02, f21 = 16 * 80 / 90, 16 * 10 / 90, 4.0
     assert change == close([-16.0, f01 + f21, f02 - f21])
     # with h1's cap at 210 (room 10) the 18.22 arriving there are scaled to 10
-    counts, change = rules.deployments(target, active, ban, evasion, zero, 0.4, np.array([200.0, 210.0, 100.0]),
-                                       zero, 0.3)
+    counts, change = rules.deployments(
+        target, active, ban, evasion, zero, 0.4, np.array([200.0, 210.0, 100.0]), zero, 0.3
+    )
     s = 10.0 / (f01 + f21)
     assert change == close([-(f01 * s + f02), 10.0, f02 - f21 * s])
     # φ = 0 caps the stock: h2 gets 40 − 20 = 20
@@ -551,10 +580,21 @@ def test_new_worker_attributes():
     from sim import load_params
     from sim.core import draws
 
-    p = load_params(None, {"worker.productivity_sigma": 0.3, "worker.entry_bribe_median": 4000.0,
-                           "worker.entry_bribe_sigma": 0.8, "worker.expected_share": 0.6, "worker.loyalty_min": 0.3,
-                           "worker.loyalty_max": 0.9, "minder.pressure_base": 0.35, "work.hours_base": 11.0,
-                           "work.hours_max": 17.5, "remittance.fees_share": 0.13})
+    p = load_params(
+        None,
+        {
+            "worker.productivity_sigma": 0.3,
+            "worker.entry_bribe_median": 4000.0,
+            "worker.entry_bribe_sigma": 0.8,
+            "worker.expected_share": 0.6,
+            "worker.loyalty_min": 0.3,
+            "worker.loyalty_max": 0.9,
+            "minder.pressure_base": 0.35,
+            "work.hours_base": 11.0,
+            "work.hours_max": 17.5,
+            "remittance.fees_share": 0.13,
+        },
+    )
     seed, ids, months = 7, np.array([3, 11, 20]), np.array([0, 1, 3])
     got = rules.new_worker_attributes(seed, ids, p, 820.0, 300.0, months_abroad=months)
 
@@ -572,8 +612,9 @@ def test_new_worker_attributes():
     assert got["gross_avg"] == close(gross0, rel=1e-9)
     assert got["kept_avg"] == close([0.6 * gross0[0], kept0[1], kept0[2]], rel=1e-9)
     assert got["entry_bribe"] == close(bribe)
-    assert got["entry_debt"] == close([bribe[0], max(bribe[1] - kept0[1], 0.0), max(bribe[2] - 3 * kept0[2], 0.0)],
-                                      rel=1e-9)
+    assert got["entry_debt"] == close(
+        [bribe[0], max(bribe[1] - kept0[1], 0.0), max(bribe[2] - 3 * kept0[2], 0.0)], rel=1e-9
+    )
     assert got["informant"].tolist() == (u("informant") < p.worker.informant_share).tolist()
     assert got["passport_held"].tolist() == (u("passport") < p.worker.passport_confiscation).tolist()
     assert got["legal"].tolist() == [0, 0, 0]  # no thresholds: permits
@@ -599,8 +640,16 @@ def test_new_minder_attributes():
     from sim import load_params
     from sim.core import draws
 
-    p = load_params(None, {"minder.vigilance_min": 0.3, "minder.vigilance_max": 0.9, "minder.greed_min": 0.1,
-                           "minder.greed_max": 0.4, "minder.replacement_boost": 0.35})
+    p = load_params(
+        None,
+        {
+            "minder.vigilance_min": 0.3,
+            "minder.vigilance_max": 0.9,
+            "minder.greed_min": 0.1,
+            "minder.greed_max": 0.4,
+            "minder.replacement_boost": 0.35,
+        },
+    )
     ids = np.array([2, 5, 9, 14, 40, 41])
     uv = draws.draws(5, "minder.vigilance", -1, ids)
     ug = draws.draws(5, "minder.greed", -1, ids)
@@ -612,7 +661,6 @@ def test_new_minder_attributes():
 
 
 # ---------------------------------------------------------------- sim/core/rules.py: edges of the rules
-
 
 
 def test_rule_boundaries_are_strict_where_a_draw_meets_a_chance():
@@ -649,8 +697,31 @@ def test_hardship_edges():
 
 def test_escape_chances_without_a_held_passport():
     # route 0.3 + 0.7 x 0.4 = 0.58, vigilance 0.35, passport not held: 0.58 x 0.65 = 0.377
-    success, _ = P.escape_chances(180.0, 400.0, 12.0, 0.0, 300.0, 0.3, 0.7, 0.6, 0.3, 0.4, 0.35, False, 0.6,
-                                  12.0, 18.0, 1.0, 0.0, 0.0, 0.6, 0.25, -0.6, 0.05, 0.03)
+    success, _ = P.escape_chances(
+        180.0,
+        400.0,
+        12.0,
+        0.0,
+        300.0,
+        0.3,
+        0.7,
+        0.6,
+        0.3,
+        0.4,
+        0.35,
+        False,
+        0.6,
+        12.0,
+        18.0,
+        1.0,
+        0.0,
+        0.0,
+        0.6,
+        0.25,
+        -0.6,
+        0.05,
+        0.03,
+    )
     assert success == close(0.377)
 
 
@@ -661,10 +732,14 @@ def test_closed_border_weights_with_only_mules_give_the_bank_weight_one():
 
 def test_legal_thresholds_where_nothing_is_reachable_and_with_no_other_route():
     # a full ban without evasion: reachable 0; thresholds 1 (nobody is posted there anyway)
-    got = rules.legal_thresholds(np.array([1.0]), np.array([0.0]), np.zeros(1), np.zeros(1), np.array([[0.4, 0.4, 0.2]]))
+    got = rules.legal_thresholds(
+        np.array([1.0]), np.array([0.0]), np.zeros(1), np.zeros(1), np.array([[0.4, 0.4, 0.2]])
+    )
     assert got.tolist() == [[1.0, 1.0, 1.0]]
     # no "other" route: the last threshold is exactly 1 (the running sum rounds to 0.9999999999999999 here)
-    got = rules.legal_thresholds(np.array([0.3]), np.array([0.6]), np.zeros(1), np.zeros(1), np.array([[0.39, 0.2, 0.0]]))
+    got = rules.legal_thresholds(
+        np.array([0.3]), np.array([0.6]), np.zeros(1), np.zeros(1), np.array([[0.39, 0.2, 0.0]])
+    )
     permit = 0.7 / 0.88  # (1 - 0.3) / (1 - 0.3 x 0.4)
     assert got[0, :2].tolist() == close([permit, permit + (1 - permit) * 0.39 / 0.59])
     assert got[0, 2] == 1.0
@@ -674,19 +749,30 @@ def test_deployments_destinations_by_their_room():
     z = np.zeros(3)
     ban = np.array([1.0, 0.0, 0.0])
     # host 1 is at its cap (room 0), host 2 has room: all of host 0's moved posts go to host 2
-    counts, change = rules.deployments(np.array([100.0, 50.0, 40.0]), np.zeros(3), ban, z, z, 0.5,
-                                       np.array([200.0, 50.0, 100.0]), z, 0.0)
+    counts, change = rules.deployments(
+        np.array([100.0, 50.0, 40.0]), np.zeros(3), ban, z, z, 0.5, np.array([200.0, 50.0, 100.0]), z, 0.0
+    )
     assert change.tolist() == close([-50.0, 0.0, 50.0])
     # host 1 has half a post of room: 0.5 x 100 = 50 lost posts split 50 : 40 between hosts 1 and 2, host 1's
     # 27.78 cut to its room 0.5
-    _, change = rules.deployments(np.array([100.0, 50.0, 40.0]), np.zeros(3), ban, z, z, 0.5,
-                                  np.array([200.0, 50.5, 100.0]), z, 0.0)
+    _, change = rules.deployments(
+        np.array([100.0, 50.0, 40.0]), np.zeros(3), ban, z, z, 0.5, np.array([200.0, 50.5, 100.0]), z, 0.0
+    )
     to2 = 50.0 * 40 / 90
     assert change.tolist() == close([-(0.5 + to2), 0.5, to2])
     # a small destination (target 2, reach gap 0.3: gain 0.6 < 1) still receives; 0.8 arriving, room 0.5
     ban2 = np.array([0.3, 0.0])
-    _, change = rules.deployments(np.array([10.0, 2.0]), np.zeros(2), ban2, np.zeros(2), np.zeros(2), 0.8 / 3.0,
-                                  np.array([20.0, 2.5]), np.zeros(2), 0.0)
+    _, change = rules.deployments(
+        np.array([10.0, 2.0]),
+        np.zeros(2),
+        ban2,
+        np.zeros(2),
+        np.zeros(2),
+        0.8 / 3.0,
+        np.array([20.0, 2.5]),
+        np.zeros(2),
+        0.0,
+    )
     # lost 10 x 0.3 = 3, a share 0.8 / 3 of it: 0.8 arriving at host 1, scaled to its room 0.5
     assert change.tolist() == close([-0.5, 0.5])
 
@@ -711,8 +797,11 @@ def test_next_plans_with_the_default_cut_and_floor():
 
 def test_expected_take_under_each_remittance_rule():
     gross = np.array([523.0, 211.0])
-    for rule, expected in (("share", [0.37 * 523, 0.37 * 211]), ("plan", [317 + 0.13 * 206, 211.0]),
-                           ("group_quota", [317 + 0.13 * 206, 211.0])):
+    for rule, expected in (
+        ("share", [0.37 * 523, 0.37 * 211]),
+        ("plan", [317 + 0.13 * 206, 211.0]),
+        ("group_quota", [317 + 0.13 * 206, 211.0]),
+    ):
         p = make_params({}, {"remittance.rule": rule, "remittance.fees_share": 0.13, "remittance.share": 0.37})
         assert rules.expected_take(gross, 317.0, p).tolist() == close(expected), rule
 
@@ -725,11 +814,23 @@ def test_new_worker_traits_boundaries_and_paid_off_veterans():
     def u(trait):
         return draws.draws(seed, f"worker.{trait}", -1, ids)
 
-    p = make_params({}, {"worker.risk_aversion_min": 0.1, "worker.risk_aversion_max": 0.7, "worker.family_min": 0.2,
-                         "worker.family_max": 0.95, "worker.informant_share": float(u("informant")[2]),
-                         "worker.passport_confiscation": float(u("passport")[4]), "worker.entry_bribe_median": 30.0,
-                         "worker.entry_bribe_sigma": 0.1, "work.hours_base": 11.0, "work.hours_max": 17.0,
-                         "remittance.rule": "plan", "remittance.fees_share": 0.0})
+    p = make_params(
+        {},
+        {
+            "worker.risk_aversion_min": 0.1,
+            "worker.risk_aversion_max": 0.7,
+            "worker.family_min": 0.2,
+            "worker.family_max": 0.95,
+            "worker.informant_share": float(u("informant")[2]),
+            "worker.passport_confiscation": float(u("passport")[4]),
+            "worker.entry_bribe_median": 30.0,
+            "worker.entry_bribe_sigma": 0.1,
+            "work.hours_base": 11.0,
+            "work.hours_max": 17.0,
+            "remittance.rule": "plan",
+            "remittance.fees_share": 0.0,
+        },
+    )
     months = np.array([0, 0, 0, 0, 0, 30])  # the last a veteran who paid his small bribe off long ago
     v = u("legal")
     on = sorted([1, 3, 5], key=lambda i: v[i])

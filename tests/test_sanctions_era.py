@@ -21,6 +21,7 @@ ROUTES = np.array([[0.4, 0.4, 0.2]])
 
 # ---------------------------------------------------------------- rules, pinned by values
 
+
 def test_legal_thresholds_split_postings_between_permits_and_the_evasion_routes():
     # a 0.9 ban, half of it evaded: 0.55 of the market reachable, 0.1 of it on permits
     cut = rules.legal_thresholds(np.array([0.9]), np.array([0.5]), np.array([0.0]), np.array([0.0]), ROUTES)[0]
@@ -31,7 +32,10 @@ def test_legal_thresholds_split_postings_between_permits_and_the_evasion_routes(
     full = rules.legal_thresholds(np.ones(1), np.full(1, 0.5), np.ones(1), np.full(1, 0.5), ROUTES)[0]
     assert full == pytest.approx([0.0, 0.4, 0.8], abs=1e-12)
     # with no "other" route, nobody is drawn into it
-    assert rules.legal_thresholds(np.ones(1), np.ones(1), np.zeros(1), np.zeros(1), np.array([[1.0, 1.0, 0.0]]))[0][2] == 1.0
+    assert (
+        rules.legal_thresholds(np.ones(1), np.ones(1), np.zeros(1), np.zeros(1), np.array([[1.0, 1.0, 0.0]]))[0][2]
+        == 1.0
+    )
     assert rules.reachable_share(0.9, 0.5, 0.8, 0.25) == pytest.approx(0.55 * (1 - 0.8 * 0.75), abs=1e-15)
 
 
@@ -74,7 +78,9 @@ def test_plans_fall_where_out_of_reach_and_rise_elsewhere():
     out = rules.next_plans(plans, initial, 1.0, 2.0, 0.02, 1.5, np.array([0.6, 0.4, 0.6]), 0.5, 0.1, 0.6)
     assert out == pytest.approx([90.0, 102.0, 63.0], abs=1e-12)
     # the floor: no cut below floor x initial, and a plan already below the floor is not raised to it
-    out = rules.next_plans(np.array([61.0, 50.0]), initial[:2], 3.0, 2.0, 0.02, 1.5, np.array([0.9, 0.9]), 0.5, 0.1, 0.6)
+    out = rules.next_plans(
+        np.array([61.0, 50.0]), initial[:2], 3.0, 2.0, 0.02, 1.5, np.array([0.9, 0.9]), 0.5, 0.1, 0.6
+    )
     assert out == pytest.approx([60.0, 50.0], abs=1e-12)
 
 
@@ -97,6 +103,7 @@ def test_workforce_targets_grow_while_revenue_is_short():
 
 # ---------------------------------------------------------------- schedules
 
+
 def _history():
     return load_params(ROOT / "params" / "history.toml")
 
@@ -113,21 +120,37 @@ def test_compliance_follows_the_schedule():
     h = list(p.hosts).index("russia")
     assert before.repatriation_hazard[h] == pytest.approx(float(rules.repatriation_prob(0.8, 24, 11)), rel=1e-12)
     assert after.repatriation_hazard[h] == pytest.approx(0.4 * rules.monthly_chance(0.3), rel=1e-12)
-    assert after.detection[h] == pytest.approx([0.4 * rules.monthly_chance(p.hosts["russia"].detect_student),
-                                                0.4 * rules.monthly_chance(p.hosts["russia"].detect_tourist),
-                                                0.4 * rules.monthly_chance(p.hosts["russia"].detect_other)], rel=1e-12)
+    assert after.detection[h] == pytest.approx(
+        [
+            0.4 * rules.monthly_chance(p.hosts["russia"].detect_student),
+            0.4 * rules.monthly_chance(p.hosts["russia"].detect_tourist),
+            0.4 * rules.monthly_chance(p.hosts["russia"].detect_other),
+        ],
+        rel=1e-12,
+    )
     # while the border is closed nobody can be sent home
     closed = levers_for_month(p, cal.index("2021-01"))
     assert closed.closed.all() and (closed.repatriation_hazard == 0).all() and (closed.detection == 0).all()
 
 
-@pytest.mark.parametrize("schedule, message", [
-    ([{"start": "2017-01", "compliance": 0.5}], "policies[0].schedule[0].start: 2017-01 is not after the policy start"),
-    ([{"start": "2019-01", "compliance": 0.5}, {"start": "2018-06", "compliance": 0.2}],
-     "policies[0].schedule[1].start: 2018-06 is not after the period before"),
-    ([{"start": "2019-01", "compliance": {"rusia": 0.5}}], "policies[0].schedule[0].compliance.rusia: unknown host"),
-    ([{"start": "2019-01", "compliance": 1.5}], "compliance must be between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "schedule, message",
+    [
+        (
+            [{"start": "2017-01", "compliance": 0.5}],
+            "policies[0].schedule[0].start: 2017-01 is not after the policy start",
+        ),
+        (
+            [{"start": "2019-01", "compliance": 0.5}, {"start": "2018-06", "compliance": 0.2}],
+            "policies[0].schedule[1].start: 2018-06 is not after the period before",
+        ),
+        (
+            [{"start": "2019-01", "compliance": {"rusia": 0.5}}],
+            "policies[0].schedule[0].compliance.rusia: unknown host",
+        ),
+        ([{"start": "2019-01", "compliance": 1.5}], "compliance must be between 0 and 1"),
+    ],
+)
 def test_bad_schedules_are_named_in_one_line(schedule, message):
     raw = {"kind": "permit_ban", "start": "2018-01", "hosts": "all", "compliance": 0.9, "schedule": schedule}
     with pytest.raises(ParamsError) as err:
@@ -136,6 +159,7 @@ def test_bad_schedules_are_named_in_one_line(schedule, message):
 
 
 # ---------------------------------------------------------------- runs
+
 
 def test_a_ban_sends_postings_by_the_evasion_routes():
     """Under a full ban with evasion, every posting after it starts is on a visa or another status, split by
@@ -159,29 +183,39 @@ def test_a_ban_sends_postings_by_the_evasion_routes():
 
 
 def test_a_fully_complied_mandate_leaves_no_permit_holder_by_the_deadline():
-    p = small_params(scale=3, months=60, path="params/policies/repatriation.toml",
-                     **{"policies__0__evasion": 0.5})
+    p = small_params(scale=3, months=60, path="params/policies/repatriation.toml", **{"policies__0__evasion": 0.5})
     m = run(p, engine="array", seed=4).monthly
     deadline = p.calendar.index(p.policies[0].deadline)
     assert m.loc[m["month"] == deadline - 1, "permit_holders"].iloc[0] == 0
     # but half of those due to go home were relabelled, and stay until found
-    assert m.loc[m["month"] == deadline - 1, ["workers_student", "workers_tourist", "workers_other"]].sum(axis=1).iloc[0] > 50
-    no_evasion = run(small_params(scale=3, months=60, path="params/policies/repatriation.toml"), engine="array", seed=4).monthly
+    assert (
+        m.loc[m["month"] == deadline - 1, ["workers_student", "workers_tourist", "workers_other"]].sum(axis=1).iloc[0]
+        > 50
+    )
+    no_evasion = run(
+        small_params(scale=3, months=60, path="params/policies/repatriation.toml"), engine="array", seed=4
+    ).monthly
     assert no_evasion["repatriated"].sum() > m["repatriated"].sum()
 
 
 def test_the_border_closure_of_the_history():
     """From 2020-03 to 2023-07 nobody is posted and nobody completes a contract; workers are stranded past
     their contracts and go home after it reopens."""
-    p = load_params(ROOT / "params" / "history.toml", {f"hosts.{h}.workers": n for h, n in
-                                                        {"china": 500, "russia": 300, "gulf": 80, "africa": 50,
-                                                         "asia": 40, "europe": 30}.items()})
+    p = load_params(
+        ROOT / "params" / "history.toml",
+        {
+            f"hosts.{h}.workers": n
+            for h, n in {"china": 500, "russia": 300, "gulf": 80, "africa": 50, "asia": 40, "europe": 30}.items()
+        },
+    )
     r = run(p, engine="array", seed=1)
     m = r.monthly
     closed = m[(m["date"] >= "2020-03") & (m["date"] <= "2023-07")]
     assert (closed[["deployed", "completed", "sent_home", "repatriated"]] == 0).all().all()
     assert m.loc[m["date"] >= "2023-08", "completed"].sum() > 100  # the stranded go home
-    stranded = r.workers[(r.workers["status"] == "completed") & (r.workers["month_left"] >= p.calendar.index("2023-08"))]
+    stranded = r.workers[
+        (r.workers["status"] == "completed") & (r.workers["month_left"] >= p.calendar.index("2023-08"))
+    ]
     assert (stranded["months_abroad"] > p.population.contract_months).mean() > 0.5
     assert m.loc[m["date"] >= "2023-08", "deployed"].sum() > 0  # postings resume
 

@@ -13,8 +13,14 @@ import pytest
 
 from conftest import ROOT, small_params
 from sim import run
-from sim.calibration.sanctions.targets import (FitFact, SanctionsTargetsFile, distance, fit_misses, load_sanctions_targets,
-                                       unit_miss)
+from sim.calibration.sanctions.targets import (
+    FitFact,
+    SanctionsTargetsFile,
+    distance,
+    fit_misses,
+    load_sanctions_targets,
+    unit_miss,
+)
 from sim.common.errors import ExperimentError, OlsimError
 from sim.core.params import make_params, read_params_file
 from sim.explore.plan import expand_uncertainties, resolve_params
@@ -43,15 +49,18 @@ def test_a_fact_in_both_sets_is_refused_in_one_line(tmp_path):
         SanctionsTargetsFile.model_validate(raw)
     assert "russia_permits_2017 also in fit" in str(e.value)
     bad = tmp_path / "t.toml"
-    bad.write_text('scenario = "nowhere.toml"\n[fit.x]\nwhat = "x"\nmeasure = "level"\ncolumn = "deployed"\n'
-                   'end = "2018-01"\nreported = 1.0\ntolerance = 0.1\nsource = "x"\n')
+    bad.write_text(
+        'scenario = "nowhere.toml"\n[fit.x]\nwhat = "x"\nmeasure = "level"\ncolumn = "deployed"\n'
+        'end = "2018-01"\nreported = 1.0\ntolerance = 0.1\nsource = "x"\n'
+    )
     with pytest.raises(ExperimentError, match="scenario: no such file"):
         load_sanctions_targets(bad)
 
 
 def _fact(**kw):
-    base = dict(what="x", measure="level", column="permit_holders", end="2017-12", reported=30000.0, tolerance=0.1,
-                source="x")
+    base = dict(
+        what="x", measure="level", column="permit_holders", end="2017-12", reported=30000.0, tolerance=0.1, source="x"
+    )
     return FitFact(**{**base, **kw})
 
 
@@ -60,7 +69,9 @@ def test_misses_in_tolerance_units():
     assert unit_miss(27000.0, _fact()) == pytest.approx(-1.0)
     share = _fact(measure="share", column="repatriated", host="russia", start="2017-12", reported=0.8, tolerance=0.1)
     assert unit_miss(0.6, share) == pytest.approx(-2.0)
-    floor = _fact(measure="total", column="repatriated", start="2017-12", reported=3404.0, tolerance=0.25, bound="at_least")
+    floor = _fact(
+        measure="total", column="repatriated", start="2017-12", reported=3404.0, tolerance=0.25, bound="at_least"
+    )
     assert unit_miss(5000.0, floor) == 0.0 and unit_miss(3404 * 0.75, floor) == pytest.approx(-1.0)
     assert distance({"a": 3.0, "b": 4.0}) == pytest.approx((12.5) ** 0.5)
     assert distance([{"a": 1.0}, {"a": 3.0}]) == pytest.approx(2.0)  # the replicates' mean miss
@@ -117,7 +128,11 @@ def test_the_sanctions_fit_runs_resumes_and_reproduces(tmp_path):
     assert np.allclose(post.frame[post.names].to_numpy(), straight[2].theta, rtol=1e-7)  # 8 significant figures
     assert post.frame["weight"].sum() == pytest.approx(1.0)
     assert (post.frame["distance"] <= straight[2].epsilon).all()
-    assert post.scenario == "history.toml" and post.policies == {0: "permit_ban", 1: "repatriation", 2: "border_closure"}
+    assert post.scenario == "history.toml" and post.policies == {
+        0: "permit_ban",
+        1: "repatriation",
+        2: "border_closure",
+    }
     assert post.relative == {"hosts.*.wage", "hosts.*.plan"}
 
 
@@ -145,12 +160,20 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert (out / "posterior.csv").read_bytes() == first  # nothing was run again
     # another budget: its own folder only; the shipped files stay as the file's own settings left them
     shipped = (tmp_path / "posterior_sanctions.csv").read_bytes()
-    assert main(["calibrate", str(targets), "--out", str(tmp_path / "trial"), "--budget", "12", "--processes", "1", "-q"]) == 0
-    assert "only (the shipped files are replaced only by a calibration with the targets file's own settings)" in capsys.readouterr().out
+    assert (
+        main(["calibrate", str(targets), "--out", str(tmp_path / "trial"), "--budget", "12", "--processes", "1", "-q"])
+        == 0
+    )
+    assert (
+        "only (the shipped files are replaced only by a calibration with the targets file's own settings)"
+        in capsys.readouterr().out
+    )
     assert (tmp_path / "trial" / "posterior.csv").read_bytes() != shipped
     assert (tmp_path / "posterior_sanctions.csv").read_bytes() == shipped
     # resumed without --budget, the trial's generations still do not ship
-    assert main(["calibrate", str(targets), "--out", str(tmp_path / "trial"), "--resume", "--processes", "1", "-q"]) == 0
+    assert (
+        main(["calibrate", str(targets), "--out", str(tmp_path / "trial"), "--resume", "--processes", "1", "-q"]) == 0
+    )
     assert (tmp_path / "posterior_sanctions.csv").read_bytes() == shipped
     # a file nobody calibrated is never replaced, --force or not
     (tmp_path / "history_calibrated.toml").write_text("# my own\n")
@@ -160,7 +183,9 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "Held-out facts (never fitted)" in report and "workers abroad, 2024" in report
     pred = pd.read_csv(out / "predictive.csv")
-    assert set(pred["fact"]) == set(load_sanctions_targets(targets).spec.fit) | set(load_sanctions_targets(targets).spec.held_out)
+    assert set(pred["fact"]) == set(load_sanctions_targets(targets).spec.fit) | set(
+        load_sanctions_targets(targets).spec.held_out
+    )
     assert ((pred["p05"] <= pred["p50"]) & (pred["p50"] <= pred["p95"])).all()
 
 
@@ -177,15 +202,36 @@ def test_resuming_with_other_parameters_is_refused(tmp_path):
 
 
 def test_a_range_fact_costs_nothing_inside_and_its_relative_miss_outside():
-    f = FitFact(what="x", measure="ratio", column="escaped", per="workers_working", factor=12000.0, start="2016-01",
-                end="2017-08", low=0.5, high=5.0, tolerance=0.5, source="s")
+    f = FitFact(
+        what="x",
+        measure="ratio",
+        column="escaped",
+        per="workers_working",
+        factor=12000.0,
+        start="2016-01",
+        end="2017-08",
+        low=0.5,
+        high=5.0,
+        tolerance=0.5,
+        source="s",
+    )
     assert unit_miss(0.5, f) == 0 and unit_miss(3.0, f) == 0 and unit_miss(5.0, f) == 0
     assert unit_miss(0.25, f) == pytest.approx((0.25 - 0.5) / (0.5 * 0.5))  # -1: half the low end below it
-    assert unit_miss(7.5, f) == pytest.approx((7.5 - 5.0) / (0.5 * 5.0))    # +1
+    assert unit_miss(7.5, f) == pytest.approx((7.5 - 5.0) / (0.5 * 5.0))  # +1
     assert f.centre == pytest.approx((0.5 * 5.0) ** 0.5)
     with pytest.raises(Exception, match="a reported value or a range, not both"):
-        FitFact(what="x", measure="total", column="deaths", start="2016-01", end="2016-02", reported=3.0, low=1.0,
-                high=4.0, tolerance=0.5, source="s")
+        FitFact(
+            what="x",
+            measure="total",
+            column="deaths",
+            start="2016-01",
+            end="2016-02",
+            reported=3.0,
+            low=1.0,
+            high=4.0,
+            tolerance=0.5,
+            source="s",
+        )
 
 
 def test_ratio_and_weighted_mean_measures_by_hand():
@@ -194,16 +240,40 @@ def test_ratio_and_weighted_mean_measures_by_hand():
     from sim.calibration.measures import measure
     from sim.calibration.targets import Fact
 
-    hosts = pd.DataFrame({"date": ["2016-01", "2016-01", "2016-02", "2016-02", "2016-03"],
-                          "host": ["a", "b", "a", "b", "a"],
-                          "worker_retained": [10.0, 20.0, 30.0, 40.0, 1000.0],
-                          "wages_gross": [50.0, 50.0, 100.0, 100.0, 1.0], "side_earnings": [0.0, 50.0, 0.0, 0.0, 0.0],
-                          "hours_mean": [12.0, 14.0, 13.0, 15.0, 20.0], "workers_working": [10, 30, 10, 50, 1]})
-    share = Fact(what="s", measure="ratio", column="worker_retained", per=["wages_gross", "side_earnings"],
-                 start="2016-01", end="2016-02", low=0.1, high=0.35, source="s")
+    hosts = pd.DataFrame(
+        {
+            "date": ["2016-01", "2016-01", "2016-02", "2016-02", "2016-03"],
+            "host": ["a", "b", "a", "b", "a"],
+            "worker_retained": [10.0, 20.0, 30.0, 40.0, 1000.0],
+            "wages_gross": [50.0, 50.0, 100.0, 100.0, 1.0],
+            "side_earnings": [0.0, 50.0, 0.0, 0.0, 0.0],
+            "hours_mean": [12.0, 14.0, 13.0, 15.0, 20.0],
+            "workers_working": [10, 30, 10, 50, 1],
+        }
+    )
+    share = Fact(
+        what="s",
+        measure="ratio",
+        column="worker_retained",
+        per=["wages_gross", "side_earnings"],
+        start="2016-01",
+        end="2016-02",
+        low=0.1,
+        high=0.35,
+        source="s",
+    )
     assert measure(hosts, share, scale=0.1) == pytest.approx(100 / 350)  # the March row is outside the window
-    hours = Fact(what="h", measure="weighted_mean", column="hours_mean", per="workers_working", start="2016-01",
-                 end="2016-02", low=12, high=16, source="s")
+    hours = Fact(
+        what="h",
+        measure="weighted_mean",
+        column="hours_mean",
+        per="workers_working",
+        start="2016-01",
+        end="2016-02",
+        low=12,
+        high=16,
+        source="s",
+    )
     assert measure(hosts, hours) == pytest.approx((120 + 420 + 130 + 750) / 100)
     host_a = share.model_copy(update={"host": "a"})
     assert measure(hosts, host_a) == pytest.approx(40 / 150)
@@ -219,18 +289,36 @@ def test_the_calibrated_history_is_the_particle_at_the_posterior_centre(tmp_path
     on its prior's CDF; it is a complete file that loads, with the particle's values and provenance notes."""
     import tomllib
 
-    from sim.calibration.sanctions.fit import calibrated_scenario_toml, central_particle, parameter_table, priors, verdict
+    from sim.calibration.sanctions.fit import (
+        calibrated_scenario_toml,
+        central_particle,
+        parameter_table,
+        priors,
+        verdict,
+    )
     from sim.explore.posterior import write_posterior
 
     t = load_sanctions_targets(TARGETS)
     prior = priors(t)
     # evasion ~ U(0, 0.9), flow ~ U(0, 1), wage multiplier ~ U(0.7, 1.3): CDF positions below
-    frame = pd.DataFrame({"particle": range(4), "weight": [0.1, 0.2, 0.4, 0.3], "distance": [2.0, 1.9, 1.8, 1.7],
-                          "policies.0.evasion": [0.09, 0.45, 0.54, 0.81],   # CDF 0.1, 0.5, 0.6, 0.9
-                          "state.evasion_flow": [0.9, 0.2, 0.5, 0.6],       # CDF 0.9, 0.2, 0.5, 0.6
-                          "hosts.*.wage": [0.76, 1.24, 1.06, 0.94]})        # CDF 0.1, 0.9, 0.6, 0.4
-    path = write_posterior(tmp_path / "p.csv", frame, "history.toml", {0: "permit_ban", 1: "repatriation", 2: "border_closure"},
-                           ["hosts.*.wage"], ["test"])
+    frame = pd.DataFrame(
+        {
+            "particle": range(4),
+            "weight": [0.1, 0.2, 0.4, 0.3],
+            "distance": [2.0, 1.9, 1.8, 1.7],
+            "policies.0.evasion": [0.09, 0.45, 0.54, 0.81],  # CDF 0.1, 0.5, 0.6, 0.9
+            "state.evasion_flow": [0.9, 0.2, 0.5, 0.6],  # CDF 0.9, 0.2, 0.5, 0.6
+            "hosts.*.wage": [0.76, 1.24, 1.06, 0.94],
+        }
+    )  # CDF 0.1, 0.9, 0.6, 0.4
+    path = write_posterior(
+        tmp_path / "p.csv",
+        frame,
+        "history.toml",
+        {0: "permit_ban", 1: "repatriation", 2: "border_closure"},
+        ["hosts.*.wage"],
+        ["test"],
+    )
     post = read_posterior(path)
     # weighted medians on the CDF scale: 0.6 (evasion), 0.5 (flow), 0.6 (wage) by hand
     # ((CDF sorted with weights; midpoint CDF of each point; the 0.5 point interpolated)
@@ -239,14 +327,18 @@ def test_the_calibrated_history_is_the_particle_at_the_posterior_centre(tmp_path
     centre = []
     for j in range(3):
         o = np.argsort(z[:, j])
-        cdf = (np.cumsum(w[o]) - 0.5 * w[o])
+        cdf = np.cumsum(w[o]) - 0.5 * w[o]
         centre.append(np.interp(0.5, cdf, z[o, j]))
     assert central_particle(post, prior) == int(np.argmin(((z - centre) ** 2).sum(axis=1))) == 2
     text, values = calibrated_scenario_toml(t, post, prior)
     params = make_params(tomllib.loads(text))
     assert params.policies[0].evasion == pytest.approx(0.54) and params.state.evasion_flow == pytest.approx(0.5)
-    assert params.hosts["china"].wage == pytest.approx(370 * 1.06) and params.hosts["russia"].wage == pytest.approx(900 * 1.06)
-    assert params.policies[1].evasion == make_params(read_params_file(t.scenario_path)).policies[1].evasion  # not calibrated here
+    assert params.hosts["china"].wage == pytest.approx(370 * 1.06) and params.hosts["russia"].wage == pytest.approx(
+        900 * 1.06
+    )
+    assert (
+        params.policies[1].evasion == make_params(read_params_file(t.scenario_path)).policies[1].evasion
+    )  # not calibrated here
     assert text.startswith("# Written by `olsim calibrate`") and "posterior 90%" in text and "particle 2" in text
     table = parameter_table(post, prior).set_index("parameter")
     assert table.loc["state.evasion_flow", "prior_p05"] == pytest.approx(0.05)

@@ -69,7 +69,8 @@ def test_many_bounded_parameters_stay_inside_their_priors():
     inside the box, and the weights do not collapse (an untruncated kernel proposed ~0.7^23 = 0.03% inside; a
     full-covariance kernel in logit space kept an ESS of ~1%)."""
     priors = [Marginal(f"x{k}", Distribution(distribution="uniform", low=0.0, high=1.0)) for k in range(22)] + [
-        Marginal("m", Distribution(distribution="lognormal", median=500.0, sigma=0.5))]
+        Marginal("m", Distribution(distribution="lognormal", median=500.0, sigma=0.5))
+    ]
     target = np.full(23, 0.3)
     target[-1] = 500.0
 

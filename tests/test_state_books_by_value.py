@@ -28,16 +28,37 @@ def close(expected, rel=1e-12, abs=1e-12):
 
 def _books_params(**state):
     hosts = {
-        "a": SimpleNamespace(plan=200, workers=40, route_student=0.5, route_tourist=0.3, route_other=0.2,
-                             base_interdiction=0.02),
-        "b": SimpleNamespace(plan=450, workers=10, route_student=0.39, route_tourist=0.2, route_other=0.0,
-                             base_interdiction=0.1),
+        "a": SimpleNamespace(
+            plan=200, workers=40, route_student=0.5, route_tourist=0.3, route_other=0.2, base_interdiction=0.02
+        ),
+        "b": SimpleNamespace(
+            plan=450, workers=10, route_student=0.39, route_tourist=0.2, route_other=0.0, base_interdiction=0.1
+        ),
     }
-    s = dict(host_growth_cap=1.5, revenue_target_share=0.8, plan_raise=0.05, plan_cap=1.3, plan_reach=0.6, plan_cut=0.1,
-             plan_floor=0.7, workforce_growth=0.02, shift_share=0.25, evasion_flow=0.5)
+    s = dict(
+        host_growth_cap=1.5,
+        revenue_target_share=0.8,
+        plan_raise=0.05,
+        plan_cap=1.3,
+        plan_reach=0.6,
+        plan_cut=0.1,
+        plan_floor=0.7,
+        workforce_growth=0.02,
+        shift_share=0.25,
+        evasion_flow=0.5,
+    )
     s.update(state)
-    channels = SimpleNamespace(bank=5.0, courier=2.0, mule=1.0, bank_fee=0.02, courier_fee=0.05, mule_fee=0.01,
-                               mule_capacity=150.0, adapt=2.0, min_weight=0.05)
+    channels = SimpleNamespace(
+        bank=5.0,
+        courier=2.0,
+        mule=1.0,
+        bank_fee=0.02,
+        courier_fee=0.05,
+        mule_fee=0.01,
+        mule_capacity=150.0,
+        adapt=2.0,
+        min_weight=0.05,
+    )
     return SimpleNamespace(hosts=hosts, state=SimpleNamespace(**s), channels=channels)
 
 
@@ -58,8 +79,9 @@ def test_books_open_with_the_plans_targets_and_channel_weights():
     assert books.relabel_thresholds.tolist() == close([[0.5, 0.8], [0.39 / 0.59, 1.0]])
     assert books.relabel_thresholds[1, 1] == 1.0
     assert books.delivered_last is None and books.loss_rate_last is None
-    assert {k: v.tolist() for k, v in books.accounts.items()} == {k: [0.0, 0.0] for k in ("taken", "delivered",
-                                                                                          "interdicted", "costs")}
+    assert {k: v.tolist() for k, v in books.accounts.items()} == {
+        k: [0.0, 0.0] for k in ("taken", "delivered", "interdicted", "costs")
+    }
 
 
 def test_books_set_plans_raise_cut_and_grow_the_workforce():
@@ -150,8 +172,12 @@ def test_books_send_money_home_and_adapt_the_channels():
     assert delivered.tolist() == close([1000 - 247.75 - 19.7375, 400 - 40 - 7.2])
     assert books.delivered_last == close(732.5125 + 352.8)
     # the loss rate the state sees: seized, plus the fees on what is not
-    assert books.loss_rate_last.tolist() == close([[0.3 + 0.7 * 0.02, 0.216 + 0.784 * 0.05, 0.05 + 0.95 * 0.01],
-                                                   [0.1 + 0.9 * 0.02, 0.1 + 0.9 * 0.05, 0.5 + 0.5 * 0.01]])
+    assert books.loss_rate_last.tolist() == close(
+        [
+            [0.3 + 0.7 * 0.02, 0.216 + 0.784 * 0.05, 0.05 + 0.95 * 0.01],
+            [0.1 + 0.9 * 0.02, 0.1 + 0.9 * 0.05, 0.5 + 0.5 * 0.01],
+        ]
+    )
     books.send_money_home(take, returning, lv)  # the accounts add up month after month
     assert books.accounts["taken"].tolist() == [2000.0, 800.0]
     assert books.accounts["delivered"].tolist() == close([2 * 732.5125, 2 * 352.8])

@@ -40,16 +40,18 @@ def close(expected, rel=1e-12, abs=1e-12):
 
 # ten workers over two hosts; row 3 did not work this month (not selected) and must count nowhere
 #       host sel   status legal gross  side  take  bribes retained hours short
-ROWS = [(0, True, 0, 2, 500.0, 30.0, 300.0, 10.0, 220.0, 12.5, 0),   # active, tourist
-        (1, True, 0, 1, 800.0, 0.0, 600.0, 0.0, 200.0, 14.0, 1),     # active, student
-        (0, True, 1, 0, 450.0, 0.0, 450.0, 0.0, 0.0, 13.0, 1),       # completed
-        (1, False, 0, 0, 999.0, 99.0, 99.0, 99.0, 99.0, 99.0, 1),    # not selected
-        (1, True, 4, 3, 700.0, 50.0, 500.0, 25.0, 225.0, 15.0, 0),   # escaped
-        (0, True, 3, 1, 400.0, 0.0, 300.0, 40.0, 60.0, 12.0, 1),     # repatriated
-        (1, True, 6, 0, 650.0, 20.0, 650.0, 0.0, 20.0, 16.0, 1),     # dead
-        (0, True, 0, 0, 520.0, 0.0, 380.0, 0.0, 140.0, 12.0, 0),     # active, permit
-        (1, True, 5, 2, 300.0, 0.0, 350.0, 0.0, -50.0, 11.0, 1),     # caught
-        (0, True, 2, 0, 610.0, 15.0, 400.0, 5.0, 220.0, 13.5, 0)]    # sent home
+ROWS = [
+    (0, True, 0, 2, 500.0, 30.0, 300.0, 10.0, 220.0, 12.5, 0),  # active, tourist
+    (1, True, 0, 1, 800.0, 0.0, 600.0, 0.0, 200.0, 14.0, 1),  # active, student
+    (0, True, 1, 0, 450.0, 0.0, 450.0, 0.0, 0.0, 13.0, 1),  # completed
+    (1, False, 0, 0, 999.0, 99.0, 99.0, 99.0, 99.0, 99.0, 1),  # not selected
+    (1, True, 4, 3, 700.0, 50.0, 500.0, 25.0, 225.0, 15.0, 0),  # escaped
+    (0, True, 3, 1, 400.0, 0.0, 300.0, 40.0, 60.0, 12.0, 1),  # repatriated
+    (1, True, 6, 0, 650.0, 20.0, 650.0, 0.0, 20.0, 16.0, 1),  # dead
+    (0, True, 0, 0, 520.0, 0.0, 380.0, 0.0, 140.0, 12.0, 0),  # active, permit
+    (1, True, 5, 2, 300.0, 0.0, 350.0, 0.0, -50.0, 11.0, 1),  # caught
+    (0, True, 2, 0, 610.0, 15.0, 400.0, 5.0, 220.0, 13.5, 0),
+]  # sent home
 
 
 def _aggregator():
@@ -61,15 +63,25 @@ def _month(agg, rows=ROWS, month=14):
     cols = list(zip(*rows)) if rows else [()] * 11
     host, selected, status, legal = cols[:4]
     flows = dict(zip(("gross", "side", "take", "bribes", "retained", "hours", "short"), cols[4:]))
-    totals = HostTotals(deployed=np.array([7, 3]), repatriated_idle=np.array([2, 5]), escape_attempts=np.array([4, 9]),
-                        entry_bribes=np.array([1234.5, 77.25]),
-                        books={"delivered": np.array([1500.5, 1800.25]), "interdicted": np.array([100.0, 33.5]),
-                               "costs": np.array([12.5, 7.75])},
-                        plan=np.array([260.0, 610.0]),
-                        forfeited=np.array([40.0, 3.5]), ledger_paid=np.array([11.0, 0.0]), minders_active=np.array([2, 3]),
-                        deployed_by_legal=np.array([[5, 1], [1, 0], [0, 2], [1, 0]]))
-    return agg.month(month, FlowTotals.of_rows(host, flows, status, legal, 2, selected=selected), totals,
-                     ["ban A", "mandate B"])
+    totals = HostTotals(
+        deployed=np.array([7, 3]),
+        repatriated_idle=np.array([2, 5]),
+        escape_attempts=np.array([4, 9]),
+        entry_bribes=np.array([1234.5, 77.25]),
+        books={
+            "delivered": np.array([1500.5, 1800.25]),
+            "interdicted": np.array([100.0, 33.5]),
+            "costs": np.array([12.5, 7.75]),
+        },
+        plan=np.array([260.0, 610.0]),
+        forfeited=np.array([40.0, 3.5]),
+        ledger_paid=np.array([11.0, 0.0]),
+        minders_active=np.array([2, 3]),
+        deployed_by_legal=np.array([[5, 1], [1, 0], [0, 2], [1, 0]]),
+    )
+    return agg.month(
+        month, FlowTotals.of_rows(host, flows, status, legal, 2, selected=selected), totals, ["ban A", "mandate B"]
+    )
 
 
 def test_month_rows_per_host_by_hand():
@@ -78,17 +90,43 @@ def test_month_rows_per_host_by_hand():
     north, south = agg.host_rows
     # north: rows 0, 2, 5, 7, 9 worked; south: rows 1, 4, 6, 8 (row 3 did not)
     assert north == {
-        "month": 14, "date": "2020-07", "host": "north",  # 2019-05 + 14 months
-        "workers_active": 2, "minders_active": 2, "deployed": 7, "completed": 1, "sent_home": 1,
+        "month": 14,
+        "date": "2020-07",
+        "host": "north",  # 2019-05 + 14 months
+        "workers_active": 2,
+        "minders_active": 2,
+        "deployed": 7,
+        "completed": 1,
+        "sent_home": 1,
         "repatriated": 1 + 2,  # one at the month's end plus two repatriated before they worked
-        "escape_attempts": 4, "escaped": 0, "caught": 0, "deaths": 0,
-        "wages_gross": 500 + 450 + 400 + 520 + 610.0, "side_earnings": 30 + 15.0, "state_take": 300 + 450 + 300 + 380 + 400.0,
-        "bribes_paid": 10 + 40 + 5.0, "worker_retained": 220 + 0 + 60 + 140 + 220.0,
-        "revenue_delivered": 1500.5, "revenue_interdicted": 100.0, "transfer_costs": 12.5, "plan": 260.0,
-        "hours_mean": (12.5 + 13 + 12 + 12 + 13.5) / 5, "retained_mean": 640.0 / 5,
-        "workers_working": 5, "entry_bribes": 1234.5, "forfeited": 40.0, "ledger_paid": 11.0, "workers_short": 2,
-        "permit_holders": 1, "workers_student": 0, "workers_tourist": 1, "workers_other": 0,  # the active ones only
-        "deployed_permit": 5, "deployed_student": 1, "deployed_tourist": 0, "deployed_other": 1,
+        "escape_attempts": 4,
+        "escaped": 0,
+        "caught": 0,
+        "deaths": 0,
+        "wages_gross": 500 + 450 + 400 + 520 + 610.0,
+        "side_earnings": 30 + 15.0,
+        "state_take": 300 + 450 + 300 + 380 + 400.0,
+        "bribes_paid": 10 + 40 + 5.0,
+        "worker_retained": 220 + 0 + 60 + 140 + 220.0,
+        "revenue_delivered": 1500.5,
+        "revenue_interdicted": 100.0,
+        "transfer_costs": 12.5,
+        "plan": 260.0,
+        "hours_mean": (12.5 + 13 + 12 + 12 + 13.5) / 5,
+        "retained_mean": 640.0 / 5,
+        "workers_working": 5,
+        "entry_bribes": 1234.5,
+        "forfeited": 40.0,
+        "ledger_paid": 11.0,
+        "workers_short": 2,
+        "permit_holders": 1,
+        "workers_student": 0,
+        "workers_tourist": 1,
+        "workers_other": 0,  # the active ones only
+        "deployed_permit": 5,
+        "deployed_student": 1,
+        "deployed_tourist": 0,
+        "deployed_other": 1,
     }
     assert list(north) == tables.HOST_COLUMNS
     assert south["workers_active"] == 1 and south["escaped"] == 1 and south["deaths"] == 1 and south["caught"] == 1
@@ -99,8 +137,18 @@ def test_month_rows_per_host_by_hand():
     assert south["worker_retained"] == 200 + 225 + 20 - 50.0 and south["workers_short"] == 3
     assert south["hours_mean"] == close((14 + 15 + 16 + 11) / 4) and south["retained_mean"] == close(395 / 4)
     assert south["workers_working"] == 4 and south["plan"] == 610.0 and south["revenue_delivered"] == 1800.25
-    assert (south["permit_holders"], south["workers_student"], south["workers_tourist"], south["workers_other"]) == (0, 1, 0, 0)
-    assert (south["deployed_permit"], south["deployed_student"], south["deployed_tourist"], south["deployed_other"]) == (1, 0, 2, 0)
+    assert (south["permit_holders"], south["workers_student"], south["workers_tourist"], south["workers_other"]) == (
+        0,
+        1,
+        0,
+        0,
+    )
+    assert (
+        south["deployed_permit"],
+        south["deployed_student"],
+        south["deployed_tourist"],
+        south["deployed_other"],
+    ) == (1, 0, 2, 0)
     assert (south["revenue_interdicted"], south["transfer_costs"], south["entry_bribes"]) == (33.5, 7.75, 77.25)
     assert (south["forfeited"], south["ledger_paid"]) == (3.5, 0.0)
 
@@ -114,18 +162,47 @@ def test_month_row_totals_and_distribution_by_hand():
     pos = [x if x > 0 else 0.0 for x in kept]
     gini_by_hand = sum(abs(a - b) for a, b in itertools.product(pos, pos)) / (2 * n * n * (sum(pos) / n))
     expected = {
-        "month": 14, "date": "2020-07", "workers_active": 3, "minders_active": 5, "deployed": 10, "completed": 1,
-        "sent_home": 1, "repatriated": 8, "escape_attempts": 13, "escaped": 1, "caught": 1, "deaths": 1,
-        "wages_gross": 4930.0, "side_earnings": 115.0, "state_take": 3930.0, "bribes_paid": 80.0, "worker_retained": 1035.0,
-        "revenue_delivered": 3300.75, "revenue_interdicted": 133.5, "transfer_costs": 20.25,
-        "plan_mean": (260 * 5 + 610 * 4) / 9, "hours_mean": (63 + 56) / 9, "retained_mean": 1035 / 9,
+        "month": 14,
+        "date": "2020-07",
+        "workers_active": 3,
+        "minders_active": 5,
+        "deployed": 10,
+        "completed": 1,
+        "sent_home": 1,
+        "repatriated": 8,
+        "escape_attempts": 13,
+        "escaped": 1,
+        "caught": 1,
+        "deaths": 1,
+        "wages_gross": 4930.0,
+        "side_earnings": 115.0,
+        "state_take": 3930.0,
+        "bribes_paid": 80.0,
+        "worker_retained": 1035.0,
+        "revenue_delivered": 3300.75,
+        "revenue_interdicted": 133.5,
+        "transfer_costs": 20.25,
+        "plan_mean": (260 * 5 + 610 * 4) / 9,
+        "hours_mean": (63 + 56) / 9,
+        "retained_mean": 1035 / 9,
         "retained_p10": -50 + 50 * 0.8,  # rank 0.8 of 0..8: between -50 and 0
         "retained_median": 140.0,  # rank 4
         "retained_p90": 220 + 5 * 0.2,  # rank 7.2: between 220 and 225
-        "retained_gini": gini_by_hand, "share_zero_retained": 2 / 9,  # -50 and 0 kept nothing
-        "workers_working": 9, "entry_bribes": 1311.75, "forfeited": 43.5, "ledger_paid": 11.0, "workers_short": 5,
-        "permit_holders": 1, "workers_student": 1, "workers_tourist": 1, "workers_other": 0,
-        "deployed_permit": 6, "deployed_student": 1, "deployed_tourist": 2, "deployed_other": 1,
+        "retained_gini": gini_by_hand,
+        "share_zero_retained": 2 / 9,  # -50 and 0 kept nothing
+        "workers_working": 9,
+        "entry_bribes": 1311.75,
+        "forfeited": 43.5,
+        "ledger_paid": 11.0,
+        "workers_short": 5,
+        "permit_holders": 1,
+        "workers_student": 1,
+        "workers_tourist": 1,
+        "workers_other": 0,
+        "deployed_permit": 6,
+        "deployed_student": 1,
+        "deployed_tourist": 2,
+        "deployed_other": 1,
         "policies": "ban A; mandate B",
     }
     assert row == {k: close(v) if isinstance(v, float) else v for k, v in expected.items()}
@@ -137,16 +214,27 @@ def test_month_without_selection_counts_every_row_and_an_empty_month_is_undefine
     rows = [r for r in ROWS if r[1]]  # the same month given only the rows that worked, with no selection
     cols = list(zip(*rows))
     flows = dict(zip(("gross", "side", "take", "bribes", "retained", "hours", "short"), cols[4:]))
-    totals = HostTotals(**{name: np.zeros(2) for name in HOST_TOTALS if name not in ("deployed_by_legal", "books")},
-                        deployed_by_legal=np.zeros((4, 2)), books={name: np.zeros(2) for name in MONEY})
+    totals = HostTotals(
+        **{name: np.zeros(2) for name in HOST_TOTALS if name not in ("deployed_by_legal", "books")},
+        deployed_by_legal=np.zeros((4, 2)),
+        books={name: np.zeros(2) for name in MONEY},
+    )
     row = agg.month(3, FlowTotals.of_rows(cols[0], flows, cols[2], cols[3], 2), totals, [])
     assert row["workers_working"] == 9 and row["wages_gross"] == 4930.0 and row["policies"] == ""
     assert row["date"] == "2019-08" and row["plan_mean"] == 0.0
     # a month nobody worked: the means and the distribution are NaN, not 0
     empty = _aggregator()
     row = empty.month(0, FlowTotals.of_rows([], {k: [] for k in workers.FLOWS}, [], [], 2), totals, ["x"])
-    for k in ("plan_mean", "hours_mean", "retained_mean", "retained_p10", "retained_median", "retained_p90",
-              "retained_gini", "share_zero_retained"):
+    for k in (
+        "plan_mean",
+        "hours_mean",
+        "retained_mean",
+        "retained_p10",
+        "retained_median",
+        "retained_p90",
+        "retained_gini",
+        "share_zero_retained",
+    ):
         assert math.isnan(row[k]), k
     assert all(math.isnan(r["hours_mean"]) and math.isnan(r["retained_mean"]) for r in empty.host_rows)
     assert row["workers_working"] == 0 and row["policies"] == "x"
@@ -197,8 +285,11 @@ def test_percentile_and_gini_at_uneven_points():
 
 def test_share_zero_retained_counts_only_nothing_kept():
     agg = _aggregator()
-    rows = [(0, True, 0, 0, 10.0, 0.0, 9.6, 0.0, 0.4, 12.0, 0), (1, True, 0, 0, 10.0, 0.0, 10.0, 0.0, 0.0, 12.0, 0),
-            (1, True, 0, 0, 10.0, 0.0, 7.0, 0.0, 3.0, 12.0, 0)]
+    rows = [
+        (0, True, 0, 0, 10.0, 0.0, 9.6, 0.0, 0.4, 12.0, 0),
+        (1, True, 0, 0, 10.0, 0.0, 10.0, 0.0, 0.0, 12.0, 0),
+        (1, True, 0, 0, 10.0, 0.0, 7.0, 0.0, 3.0, 12.0, 0),
+    ]
     row = _month(agg, rows)
     assert row["share_zero_retained"] == close(1 / 3)  # 0.4 is little, but not nothing
 
@@ -208,9 +299,14 @@ def test_workers_table_names_codes_and_nets_the_gain():
 
     n = 3
     cols = {name: np.arange(n) for name in workers.ARCHIVED}
-    cols.update(host=np.array([1, 0, 1]), status=np.array([0, 4, 6]), legal=np.array([3, 0, 2]),
-                retained_total=np.array([500.0, 120.0, 80.0]), forfeited_total=np.array([30.0, 0.0, 80.0]),
-                entry_bribe=np.array([100.0, 250.0, 5.5]))
+    cols.update(
+        host=np.array([1, 0, 1]),
+        status=np.array([0, 4, 6]),
+        legal=np.array([3, 0, 2]),
+        retained_total=np.array([500.0, 120.0, 80.0]),
+        forfeited_total=np.array([30.0, 0.0, 80.0]),
+        entry_bribe=np.array([100.0, 250.0, 5.5]),
+    )
     t = tables.workers_table(cols, ["north", "south"])
     assert list(t.columns) == workers.COLUMNS
     assert t["host"].tolist() == ["south", "north", "south"]
@@ -221,13 +317,17 @@ def test_workers_table_names_codes_and_nets_the_gain():
 
 # ---------------------------------------------------------------- sim/results/columns.py: the columns declared once
 
+
 def test_every_column_is_declared_once_with_its_meaning_and_the_tables_derive_from_it():
     assert len(set(columns.MONTHLY_COLUMNS)) == len(columns.MONTHLY_COLUMNS)
     for c in columns.COLUMNS:
         assert c.what and (c.unit or c.kind == "key"), c.name
     # the host totals are keyed by the column they fill; positional arguments are refused
-    assert set(HOST_TOTALS) == {c.name for c in columns.COLUMNS if c.kind == "total"} | {"repatriated_idle",
-                                                                                        "deployed_by_legal", "books"}
+    assert set(HOST_TOTALS) == {c.name for c in columns.COLUMNS if c.kind == "total"} | {
+        "repatriated_idle",
+        "deployed_by_legal",
+        "books",
+    }
     with pytest.raises(TypeError):
         HostTotals(*(np.zeros(2) for _ in HOST_TOTALS))
     assert columns.COL.state_take == "state_take" and columns.FLOW_COLUMNS["take"] == "state_take"
@@ -250,7 +350,9 @@ def test_a_new_column_is_one_declaration():
 def test_a_money_category_of_the_books_is_its_column():
     """The state's books name the month's money (state_books.MONEY); a ``books`` column reads one by name, so a new
     money category is its rule, its line in the books and its column (here: the delivered revenue read twice)."""
-    extra = columns.Column("delivered_again", "books", "USD", "revenue that reached the state, again", source="delivered")
+    extra = columns.Column(
+        "delivered_again", "books", "USD", "revenue that reached the state, again", source="delivered"
+    )
     agg = MonthAggregator(_aggregator().params, columns=(*columns.COLUMNS, extra))
     row = _month(agg)
     assert [r["delivered_again"] for r in agg.host_rows] == [1500.5, 1800.25] and row["delivered_again"] == 3300.75

@@ -43,5 +43,15 @@ from .no_sanctions.pipeline import Calibration, run_calibration
 from .no_sanctions.report import summary_lines
 from .targets import Targets, load_targets
 
-__all__ = ["Calibration", "Targets", "distance", "evaluate", "load_targets", "measure", "miss", "position",
-           "run_calibration", "summary_lines"]
+__all__ = [
+    "Calibration",
+    "Targets",
+    "distance",
+    "evaluate",
+    "load_targets",
+    "measure",
+    "miss",
+    "position",
+    "run_calibration",
+    "summary_lines",
+]

@@ -27,7 +27,9 @@ class Folder:
         except FileNotFoundError as e:
             raise ExperimentError(f"--out {e}") from None
         self.replace = False
-        self.replaced: Path | None = None  # an earlier calibration moved aside by --force, removed once this one is done
+        self.replaced: Path | None = (
+            None  # an earlier calibration moved aside by --force, removed once this one is done
+        )
 
     def read_mark(self) -> dict:
         mark = self.path / "calibration.json"
@@ -50,17 +52,23 @@ class Folder:
         old = {}
         if f.exists() and any(f.iterdir()):
             if not mark.exists():
-                raise ExperimentError(f"--out {f}: exists and is not a calibration folder (no calibration.json); nothing was written")
+                raise ExperimentError(
+                    f"--out {f}: exists and is not a calibration folder (no calibration.json); nothing was written"
+                )
             old = self.read_mark()
             if force:
                 self.replace = True  # removed by mark(), once every other check has passed
                 old = {}
             elif not resume:
-                raise ExperimentError(f"--out {f}: already holds a calibration; add --resume to finish it, --force to "
-                                      f"replace it, or choose another --out")
+                raise ExperimentError(
+                    f"--out {f}: already holds a calibration; add --resume to finish it, --force to "
+                    f"replace it, or choose another --out"
+                )
             elif old.get("targets_text") != targets.text:
-                raise ExperimentError(f"--resume: {f} holds a calibration to another targets file; use another --out, "
-                                      f"or --force to replace it")
+                raise ExperimentError(
+                    f"--resume: {f} holds a calibration to another targets file; use another --out, "
+                    f"or --force to replace it"
+                )
         return old
 
     def mark(self, targets, info: dict) -> None:
@@ -72,9 +80,16 @@ class Folder:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ExperimentError(f"--out {self.path}: {e.strerror or e}") from None
-        atomic_write(self.path / "calibration.json",
-                      (json.dumps({"kind": "calibration", "targets_file": str(targets.path), "targets_text": targets.text,
-                                   **info}, indent=1) + "\n").encode())
+        atomic_write(
+            self.path / "calibration.json",
+            (
+                json.dumps(
+                    {"kind": "calibration", "targets_file": str(targets.path), "targets_text": targets.text, **info},
+                    indent=1,
+                )
+                + "\n"
+            ).encode(),
+        )
 
     def done(self) -> None:
         """The calibration is complete: the ones it replaced (--force) are no longer needed."""
@@ -98,7 +113,6 @@ def check_calibration_output(out: Path, inputs: Sequence[tuple[str, Path | None]
     elif not out.parent.is_dir():
         raise ExperimentError(f"output: folder {out.parent} does not exist")
     return out
-
 
 
 def round_value(v):

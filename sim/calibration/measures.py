@@ -43,7 +43,7 @@ def position(value: float, target: Target) -> float:
 def distance(positions: np.ndarray) -> np.ndarray:
     """Root mean square of the positions (rows: sets, columns: targets); inside every range iff max |position| <= 1."""
     p = np.asarray(positions, dtype=float)
-    return np.sqrt(np.mean(p ** 2, axis=-1))
+    return np.sqrt(np.mean(p**2, axis=-1))
 
 
 def evaluate(outcomes: dict[str, float], targets: Targets) -> list[dict]:
@@ -51,9 +51,19 @@ def evaluate(outcomes: dict[str, float], targets: Targets) -> list[dict]:
     rows = []
     for name, t in targets.spec.targets.items():
         value = float(outcomes[t.outcome])
-        rows.append({"target": name, "outcome": t.outcome, "low": t.low, "high": t.high, "value": value,
-                     "inside": bool(t.low <= value <= t.high), "miss": miss(value, t.low, t.high),
-                     "position": position(value, t), "source": t.source})
+        rows.append(
+            {
+                "target": name,
+                "outcome": t.outcome,
+                "low": t.low,
+                "high": t.high,
+                "value": value,
+                "inside": bool(t.low <= value <= t.high),
+                "miss": miss(value, t.low, t.high),
+                "position": position(value, t),
+                "source": t.source,
+            }
+        )
     return rows
 
 
@@ -66,7 +76,9 @@ def measure(hosts: pd.DataFrame, fact: Fact, scale: float = 1.0) -> float:
 
     def level(d):
         if d not in by_date.index:
-            raise ExperimentError(f"validation: month {d} is outside the run ({by_date.index.min()} to {by_date.index.max()})")
+            raise ExperimentError(
+                f"validation: month {d} is outside the run ({by_date.index.min()} to {by_date.index.max()})"
+            )
         return float(by_date[d])
 
     def total(frame):

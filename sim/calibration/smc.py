@@ -97,7 +97,7 @@ class Population:
 
     def ess(self) -> float:
         """Effective sample size of the weights (Kish)."""
-        return float(1.0 / np.sum(self.weights ** 2))
+        return float(1.0 / np.sum(self.weights**2))
 
     # sums without BLAS (einsum, not dot): the same bits whatever the thread count or the arrays' layout, so a
     # resumed calibration continues exactly as an uninterrupted one
@@ -172,10 +172,18 @@ def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal]) -> np.nd
     return w / w.sum()
 
 
-def abc_smc(simulate: Callable[[np.ndarray, int, int], np.ndarray], priors: list[Marginal], particles: int,
-            generations: int, quantile: float = 0.5, seed: int = 0, batch: int | None = None,
-            max_batches: int = 50, start: list[Population] | None = None,
-            on_generation: Callable[[int, Population], None] | None = None) -> list[Population]:
+def abc_smc(
+    simulate: Callable[[np.ndarray, int, int], np.ndarray],
+    priors: list[Marginal],
+    particles: int,
+    generations: int,
+    quantile: float = 0.5,
+    seed: int = 0,
+    batch: int | None = None,
+    max_batches: int = 50,
+    start: list[Population] | None = None,
+    on_generation: Callable[[int, Population], None] | None = None,
+) -> list[Population]:
     """Run the generations; ``simulate(theta, generation, batch)`` returns each row's distance (NaN: failed).
 
     ``start``: populations already done (a resumed calibration): the next generations continue from the last.
@@ -191,10 +199,12 @@ def abc_smc(simulate: Callable[[np.ndarray, int, int], np.ndarray], priors: list
             d = np.asarray(simulate(theta, 0, 0), dtype=float)
             ok = np.isfinite(d)
             if ok.sum() < 2:
-                raise RuntimeError(f"ABC-SMC generation 0: only {int(ok.sum())} of {len(theta)} prior draws could be "
-                                   f"simulated")
-            pop = Population(theta[ok], np.full(ok.sum(), 1.0 / ok.sum()), d[ok], math.inf, len(theta),
-                             u=to_u(priors, theta[ok]))
+                raise RuntimeError(
+                    f"ABC-SMC generation 0: only {int(ok.sum())} of {len(theta)} prior draws could be simulated"
+                )
+            pop = Population(
+                theta[ok], np.full(ok.sum(), 1.0 / ok.sum()), d[ok], math.inf, len(theta), u=to_u(priors, theta[ok])
+            )
         else:
             last = pops[-1]
             eps = float(np.quantile(last.distances, quantile))
@@ -210,8 +220,10 @@ def abc_smc(simulate: Callable[[np.ndarray, int, int], np.ndarray], priors: list
                     break
             u, d = np.vstack(kept_theta)[:particles], np.concatenate(kept_d)[:particles]
             if len(u) < 2:
-                raise RuntimeError(f"ABC-SMC generation {t}: fewer than 2 particles within tolerance {eps:.4g} "
-                                   f"after {simulated} simulations")
+                raise RuntimeError(
+                    f"ABC-SMC generation {t}: fewer than 2 particles within tolerance {eps:.4g} "
+                    f"after {simulated} simulations"
+                )
             pop = Population(from_u(priors, u), new_weights(u, last, priors), d, eps, simulated, u=u)
         pops.append(pop)
         if on_generation is not None:

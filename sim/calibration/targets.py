@@ -72,7 +72,9 @@ class Search(Strict):
 
 class Check(Strict):
     replicates: int = Field(10, ge=2, le=1000, description="fresh seeds for the confirmation and the validation")
-    scale: float = Field(1.0, gt=0, le=1, description="share of every host's workers in the confirmation and validation")
+    scale: float = Field(
+        1.0, gt=0, le=1, description="share of every host's workers in the confirmation and validation"
+    )
 
 
 class Fact(Strict):
@@ -81,8 +83,14 @@ class Fact(Strict):
     what: str = Field(min_length=1)
     measure: Literal["level", "change", "total", "share", "per_year", "ratio", "weighted_mean"]
     column: str | list[str] = Field(description="a column of the per-host table (ratio: the columns summed on top)")
-    per: str | list[str] | None = Field(None, description="ratio: the columns summed below; weighted_mean: the weight column")
-    factor: float = Field(1.0, gt=0, description="ratio: multiplies the ratio (1000 for a rate per 1,000 worker-years of 12 months: 12000)")
+    per: str | list[str] | None = Field(
+        None, description="ratio: the columns summed below; weighted_mean: the weight column"
+    )
+    factor: float = Field(
+        1.0,
+        gt=0,
+        description="ratio: multiplies the ratio (1000 for a rate per 1,000 worker-years of 12 months: 12000)",
+    )
     host: str | None = Field(None, description="a host, or none for all hosts together")
     start: str | None = Field(None, description="first month (YYYY-MM); not used by level")
     end: str = Field(description="last month (YYYY-MM)")
@@ -139,13 +147,23 @@ class Fact(Strict):
 
 class TargetsFile(Strict):
     description: str = ""
-    scenario: str | None = Field(None, description="parameter file of the run the targets describe (relative to this file)")
-    output: str = Field("calibrated.toml", min_length=1, description="where olsim calibrate writes the calibrated file (relative to this file)")
+    scenario: str | None = Field(
+        None, description="parameter file of the run the targets describe (relative to this file)"
+    )
+    output: str = Field(
+        "calibrated.toml",
+        min_length=1,
+        description="where olsim calibrate writes the calibrated file (relative to this file)",
+    )
     targets: dict[str, Target]
-    parameters: dict[str, Prior] = Field(default_factory=dict, description="the uncertain parameters searched, with priors")
+    parameters: dict[str, Prior] = Field(
+        default_factory=dict, description="the uncertain parameters searched, with priors"
+    )
     search: Search = Field(default_factory=Search)
     check: Check = Field(default_factory=Check)
-    validation_scenario: str | None = Field(None, description="parameter file of the out-of-sample scenario (relative to this file)")
+    validation_scenario: str | None = Field(
+        None, description="parameter file of the out-of-sample scenario (relative to this file)"
+    )
     validation: dict[str, Fact] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -28,14 +28,18 @@ from .measures import measure
 from .targets import load_targets
 
 
-def validation_table(targets_path, scenarios, seeds: int = 3, scale: float = 1.0, engine: str = "array") -> pd.DataFrame:
+def validation_table(
+    targets_path, scenarios, seeds: int = 3, scale: float = 1.0, engine: str = "array"
+) -> pd.DataFrame:
     """One row per validation fact: what, reported, and per scenario the mean, min and max over ``seeds`` runs."""
     targets = load_targets(targets_path)
     facts = targets.spec.validation
     if not facts:
         raise OlsimError(f"{targets.path}: no [validation] facts to measure")
-    rows = {k: {"fact": k, "what": f.what, "measure": f.measure, "column": f.column, "reported": f.reported}
-            for k, f in facts.items()}
+    rows = {
+        k: {"fact": k, "what": f.what, "measure": f.measure, "column": f.column, "reported": f.reported}
+        for k, f in facts.items()
+    }
     for path in scenarios:
         name = Path(path).stem
         params = make_params(resolve_params(read_params_file(path), {}, scale, str(path)))
@@ -59,8 +63,7 @@ def _shown(value: float, share: bool, money: bool) -> str:
 
 def markdown(table: pd.DataFrame, scenarios) -> str:
     names = [Path(s).stem for s in scenarios]
-    lines = ["| fact | measured as | reported | " + " | ".join(names) + " |",
-             "|---|---|---:|" + "---:|" * len(names)]
+    lines = ["| fact | measured as | reported | " + " | ".join(names) + " |", "|---|---|---:|" + "---:|" * len(names)]
     for _, r in table.iterrows():
         kind = (r["measure"] in ("change", "share"), r["column"].startswith("revenue"))
         cells = []
@@ -75,8 +78,11 @@ def markdown(table: pd.DataFrame, scenarios) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.calibration.validate", description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="+", help="parameter files (TOML)")
-    parser.add_argument("--targets", default=str(shipped.folder("params") / "targets.toml"),
-                        help="the targets file whose [validation] facts are measured (default params/targets.toml)")
+    parser.add_argument(
+        "--targets",
+        default=str(shipped.folder("params") / "targets.toml"),
+        help="the targets file whose [validation] facts are measured (default params/targets.toml)",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="runs per scenario, seeds 0, 1, ... (default 3)")
     parser.add_argument("--scale", type=float, default=1.0, help="share of every host's workers simulated (default 1)")
     args = parser.parse_args(argv)

@@ -48,9 +48,16 @@ def classroom_file() -> Path:
     return Path(os.environ.get(PARAMS_ENV) or shipped.folder("params") / "classroom.toml")
 
 
-def classroom_params(path: str | os.PathLike | None = None, *, sanctions_start: int = 12, minder_ratio: int | None = None,
-                     plan_level: float = 1.0, reprisal_severity: float | None = None, remittance_rule: str | None = None,
-                     **switches) -> Params:
+def classroom_params(
+    path: str | os.PathLike | None = None,
+    *,
+    sanctions_start: int = 12,
+    minder_ratio: int | None = None,
+    plan_level: float = 1.0,
+    reprisal_severity: float | None = None,
+    remittance_rule: str | None = None,
+    **switches,
+) -> Params:
     """Parameters from a file and the page's controls.
 
     ``switches``: for each kind of SANCTIONS, ``<kind>=True/False`` and
@@ -74,8 +81,13 @@ def classroom_params(path: str | os.PathLike | None = None, *, sanctions_start: 
     start = int(sanctions_start)
     for kind, cls in POLICY_CLASSES.items():
         if switches.get(kind):
-            policies.append({**cls.example(start), "label": SANCTIONS[kind],
-                             "compliance": float(switches.get(f"{kind}_compliance", 1.0))})
+            policies.append(
+                {
+                    **cls.example(start),
+                    "label": SANCTIONS[kind],
+                    "compliance": float(switches.get(f"{kind}_compliance", 1.0)),
+                }
+            )
     raw["policies"] = policies
     return make_params(raw)
 
@@ -88,15 +100,32 @@ class ClassroomModel(OverseasLaborModel):
     ``remittance_rule`` and ``params_file`` (see `classroom_params`).
     """
 
-    def __init__(self, seed: int = 0, sanctions_start: int = 12, minder_ratio: int | None = None, plan_level: float = 1.0,
-                 reprisal_severity: float | None = None, remittance_rule: str | None = None,
-                 params_file: str | None = None, rng=None, **switches):
+    def __init__(
+        self,
+        seed: int = 0,
+        sanctions_start: int = 12,
+        minder_ratio: int | None = None,
+        plan_level: float = 1.0,
+        reprisal_severity: float | None = None,
+        remittance_rule: str | None = None,
+        params_file: str | None = None,
+        rng=None,
+        **switches,
+    ):
         unknown = sorted(k for k in switches if k.removesuffix("_compliance") not in SANCTIONS)
         if unknown:
-            raise TypeError(f"ClassroomModel: unknown control(s) {', '.join(unknown)} (sanctions: {', '.join(SANCTIONS)})")
-        params = classroom_params(params_file, sanctions_start=sanctions_start, minder_ratio=minder_ratio,
-                                  plan_level=plan_level, reprisal_severity=reprisal_severity,
-                                  remittance_rule=remittance_rule, **switches)
+            raise TypeError(
+                f"ClassroomModel: unknown control(s) {', '.join(unknown)} (sanctions: {', '.join(SANCTIONS)})"
+            )
+        params = classroom_params(
+            params_file,
+            sanctions_start=sanctions_start,
+            minder_ratio=minder_ratio,
+            plan_level=plan_level,
+            reprisal_severity=reprisal_severity,
+            remittance_rule=remittance_rule,
+            **switches,
+        )
         super().__init__(params, seed=int(seed))
         self.running = self.p.calendar.months > 0
 
@@ -124,31 +153,77 @@ def model_params(path: str | os.PathLike | None = None) -> dict:
     """The page's controls, their defaults read from the parameter file."""
     p = load_params(path or classroom_file())
     controls: dict = {
-        "seed": {"type": "SliderInt", "value": 0, "label": "Seed (the luck of the draw)", "min": 0, "max": 99, "step": 1},
-        "sanctions_start": {"type": "SliderInt", "value": min(12, max(p.calendar.months - 1, 0)),
-                            "label": "Sanctions start in month", "min": 0, "max": max(p.calendar.months - 1, 1), "step": 1},
+        "seed": {
+            "type": "SliderInt",
+            "value": 0,
+            "label": "Seed (the luck of the draw)",
+            "min": 0,
+            "max": 99,
+            "step": 1,
+        },
+        "sanctions_start": {
+            "type": "SliderInt",
+            "value": min(12, max(p.calendar.months - 1, 0)),
+            "label": "Sanctions start in month",
+            "min": 0,
+            "max": max(p.calendar.months - 1, 1),
+            "step": 1,
+        },
     }
     for kind, label in SANCTIONS.items():
         controls[kind] = {"type": "Checkbox", "value": False, "label": label}
-        controls[f"{kind}_compliance"] = {"type": "SliderFloat", "value": 1.0, "label": "compliance of host countries",
-                                          "min": 0.0, "max": 1.0, "step": 0.05}
-    controls.update({
-        "minder_ratio": {"type": "SliderInt", "value": p.population.minder_ratio, "label": "Workers per minder",
-                         "min": 10, "max": 200, "step": 5},
-        "plan_level": {"type": "SliderFloat", "value": 1.0, "label": "Plan level",
-                       "min": 0.5, "max": 1.5, "step": 0.05},
-        "reprisal_severity": {"type": "SliderFloat", "value": p.state.reprisal_severity,
-                              "label": "Reprisals against families", "min": 0.0, "max": 1.0, "step": 0.05},
-        "remittance_rule": {"type": "Select", "value": p.remittance.rule, "label": "How the state takes its share",
-                            "values": ["plan", "share", "group_quota"]},
-    })
+        controls[f"{kind}_compliance"] = {
+            "type": "SliderFloat",
+            "value": 1.0,
+            "label": "compliance of host countries",
+            "min": 0.0,
+            "max": 1.0,
+            "step": 0.05,
+        }
+    controls.update(
+        {
+            "minder_ratio": {
+                "type": "SliderInt",
+                "value": p.population.minder_ratio,
+                "label": "Workers per minder",
+                "min": 10,
+                "max": 200,
+                "step": 5,
+            },
+            "plan_level": {
+                "type": "SliderFloat",
+                "value": 1.0,
+                "label": "Plan level",
+                "min": 0.5,
+                "max": 1.5,
+                "step": 0.05,
+            },
+            "reprisal_severity": {
+                "type": "SliderFloat",
+                "value": p.state.reprisal_severity,
+                "label": "Reprisals against families",
+                "min": 0.0,
+                "max": 1.0,
+                "step": 0.05,
+            },
+            "remittance_rule": {
+                "type": "Select",
+                "value": p.remittance.rule,
+                "label": "How the state takes its share",
+                "values": ["plan", "share", "group_quota"],
+            },
+        }
+    )
     if path is not None:
         controls["params_file"] = str(path)  # fixed, not a control
     return controls
 
 
-RULE_WORDS = {"plan": "a fixed plan per worker", "share": "a share of each worker's pay",
-              "group_quota": "a quota for the whole camp"}
+RULE_WORDS = {
+    "plan": "a fixed plan per worker",
+    "share": "a share of each worker's pay",
+    "group_quota": "a quota for the whole camp",
+}
 
 
 def value_words(key: str, value, params: Params) -> str:
@@ -194,8 +269,10 @@ def pending_changes(pending: dict, applied: dict, params: Params, specs: dict) -
             continue
         if k.endswith("_compliance") and not pending.get(k.removesuffix("_compliance")):
             continue  # the compliance of a sanction that will be off does not matter
-        out.append(f"{control_label(k, specs[k])}: {value_words(k, v, params)} "
-                   f"(running: {value_words(k, applied.get(k), params)})")
+        out.append(
+            f"{control_label(k, specs[k])}: {value_words(k, v, params)} "
+            f"(running: {value_words(k, applied.get(k), params)})"
+        )
     return out
 
 
@@ -209,10 +286,12 @@ def _plural(n: int, one: str, many: str) -> str:
 def month_story(model) -> str:
     """A short plain-language account of the last month (no 'nan': an empty camp says so)."""
     if not model.month:
-        return (f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
-                f"watched by {len(model.active_minders())} minders (one per {model.p.population.minder_ratio} workers) "
-                f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. Press **Step** to run one month, or "
-                f"**Play** to run month after month.")
+        return (
+            f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
+            f"watched by {len(model.active_minders())} minders (one per {model.p.population.minder_ratio} workers) "
+            f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. Press **Step** to run one month, or "
+            f"**Play** to run month after month."
+        )
     r = model.aggregator.monthly[-1]
     lines = [f"### {r['date']} (month {r['month'] + 1} of {model.p.calendar.months})"]
     if r[COL.workers_working]:
@@ -220,22 +299,37 @@ def month_story(model) -> str:
             f"{_plural(r[COL.workers_working], 'worker', 'workers')} worked about {r['hours_mean']:.1f} hours a day and "
             f"earned {format_money(r[COL.wages_gross] + r[COL.side_earnings])}. The state took {format_money(r[COL.state_take])}; "
             f"{format_money(r[COL.revenue_delivered])} reached it at home"
-            + (f" ({format_money(r[COL.revenue_interdicted])} was seized on the way)" if r[COL.revenue_interdicted] >= 1 else "")
+            + (
+                f" ({format_money(r[COL.revenue_interdicted])} was seized on the way)"
+                if r[COL.revenue_interdicted] >= 1
+                else ""
+            )
             + f". Minders took {format_money(r[COL.bribes_paid])} in bribes. The typical worker kept "
-            f"{format_money(r[COL.retained_median])}.")
+            f"{format_money(r[COL.retained_median])}."
+        )
     else:
-        lines.append("**The camp is empty**: no one worked this month, the state took nothing from it"
-                     + (f", and {format_money(r[COL.revenue_delivered])} of earlier takings reached it"
-                        if r[COL.revenue_delivered] >= 1 else "") + ".")
+        lines.append(
+            "**The camp is empty**: no one worked this month, the state took nothing from it"
+            + (
+                f", and {format_money(r[COL.revenue_delivered])} of earlier takings reached it"
+                if r[COL.revenue_delivered] >= 1
+                else ""
+            )
+            + "."
+        )
     events = []
     if r[COL.escape_attempts]:
-        events.append(f"{_plural(r[COL.escape_attempts], 'worker tried', 'workers tried')} to escape: "
-                      f"{r['escaped']:,} got away, {r['caught']:,} {'was' if r['caught'] == 1 else 'were'} caught")
-    for col, one, many in (("sent_home", "was sent home by his minder", "were sent home by their minders"),
-                           ("repatriated", "was repatriated under the UN order", "were repatriated under the UN order"),
-                           ("deaths", "died", "died"),
-                           ("completed", "finished his contract", "finished their contracts"),
-                           (COL.deployed, "new worker arrived", "new workers arrived")):
+        events.append(
+            f"{_plural(r[COL.escape_attempts], 'worker tried', 'workers tried')} to escape: "
+            f"{r['escaped']:,} got away, {r['caught']:,} {'was' if r['caught'] == 1 else 'were'} caught"
+        )
+    for col, one, many in (
+        ("sent_home", "was sent home by his minder", "were sent home by their minders"),
+        ("repatriated", "was repatriated under the UN order", "were repatriated under the UN order"),
+        ("deaths", "died", "died"),
+        ("completed", "finished his contract", "finished their contracts"),
+        (COL.deployed, "new worker arrived", "new workers arrived"),
+    ):
         if r[col]:
             events.append(f"{r[col]:,} {one if r[col] == 1 else many}")
     if events:
@@ -266,8 +360,6 @@ def worker_story(model, worker_id: int) -> str:
         *[f"1. {line}" for line in (w.history or ["nothing notable yet"])],
     ]
     return "\n".join(lines)
-
-
 
 
 def show(markdown_text: str, classes: list[str]):
@@ -306,21 +398,33 @@ After Reset, the previous run stays on the charts as faint dashed lines, so you 
 
 def switches_markdown() -> str:
     """What each sanction switch does, from its kind's declared fields (their words, units and defaults)."""
-    return ("### What each switch does\n\nA switch turns its policy on at every host from the month chosen, at the "
-            "compliance of its slider, its other settings at these levels:\n\n"
-            + "\n".join(f"- {describe_kind(cls, names=False)}" for cls in POLICY_CLASSES.values()) + "\n\n")
+    return (
+        "### What each switch does\n\nA switch turns its policy on at every host from the month chosen, at the "
+        "compliance of its slider, its other settings at these levels:\n\n"
+        + "\n".join(f"- {describe_kind(cls, names=False)}" for cls in POLICY_CLASSES.values())
+        + "\n\n"
+    )
 
 
 def info_markdown() -> str:
-    swatches = "\n".join(f"- <span class='olsim-swatch' style='background:{c}'></span> {STATUS_WORDS[k]}"
-                         for k, c in STATUS_COLOURS.items())
+    swatches = "\n".join(
+        f"- <span class='olsim-swatch' style='background:{c}'></span> {STATUS_WORDS[k]}"
+        for k, c in STATUS_COLOURS.items()
+    )
     colours = "### What the colours mean"
     before, after = INFO.split(colours)
-    return (before + switches_markdown() + colours + after + "In the camp, each square is a worker:\n\n" + swatches +
-            "\n- ▲ a minder (grey once he has left)\n\nIn the charts: the revenue that reached the state is the solid "
-            "blue line, the state's take the dash-dotted orange one; each kind of exit has its own marker "
-            "(circle escaped, cross caught, square sent home, triangle repatriated); dashed vertical lines mark when "
-            "the sanctions start.\n\nThe page is built with Mesa (the model) and Solara (the page).\n")
+    return (
+        before
+        + switches_markdown()
+        + colours
+        + after
+        + "In the camp, each square is a worker:\n\n"
+        + swatches
+        + "\n- ▲ a minder (grey once he has left)\n\nIn the charts: the revenue that reached the state is the solid "
+        "blue line, the state's take the dash-dotted orange one; each kind of exit has its own marker "
+        "(circle escaped, cross caught, square sent home, triangle repatriated); dashed vertical lines mark when "
+        "the sanctions start.\n\nThe page is built with Mesa (the model) and Solara (the page).\n"
+    )
 
 
 CSS = """
@@ -376,11 +480,15 @@ def Controls(specs: dict, pending: solara.Reactive, params: Params):
     def setter(key):
         def set_value(v):
             pending.set({**pending.value, key: v})
+
         return set_value
 
     solara.HTML(tag="h2", unsafe_innerHTML="Controls", style={"font-size": "1.2rem", "margin": "4px 0"})
-    solara.HTML(tag="p", unsafe_innerHTML="Set them, then press <b>Reset</b> to start again with them.",
-                classes=["olsim-caption"])
+    solara.HTML(
+        tag="p",
+        unsafe_innerHTML="Set them, then press <b>Reset</b> to start again with them.",
+        classes=["olsim-caption"],
+    )
     for key, spec in specs.items():
         if not isinstance(spec, dict):
             continue
@@ -390,15 +498,30 @@ def Controls(specs: dict, pending: solara.Reactive, params: Params):
         if spec["type"] == "Checkbox":
             solara.Checkbox(label=spec["label"], value=bool(values[key]), on_value=setter(key))
         elif spec["type"] == "SliderInt":
-            solara.SliderInt(label, value=int(values[key]), min=spec["min"], max=spec["max"], step=spec["step"],
-                             on_value=setter(key), thumb_label=False)
+            solara.SliderInt(
+                label,
+                value=int(values[key]),
+                min=spec["min"],
+                max=spec["max"],
+                step=spec["step"],
+                on_value=setter(key),
+                thumb_label=False,
+            )
         elif spec["type"] == "SliderFloat":
-            solara.SliderFloat(label, value=float(values[key]), min=spec["min"], max=spec["max"], step=spec["step"],
-                               on_value=setter(key), thumb_label=False)
+            solara.SliderFloat(
+                label,
+                value=float(values[key]),
+                min=spec["min"],
+                max=spec["max"],
+                step=spec["step"],
+                on_value=setter(key),
+                thumb_label=False,
+            )
         elif spec["type"] == "Select":
             solara.Select(label=spec["label"], values=spec["values"], value=values[key], on_value=setter(key))
-            solara.HTML(tag="p", unsafe_innerHTML=f"now: {value_words(key, values[key], params)}",
-                        classes=["olsim-caption"])
+            solara.HTML(
+                tag="p", unsafe_innerHTML=f"now: {value_words(key, values[key], params)}", classes=["olsim-caption"]
+            )
 
 
 @solara.component
@@ -406,9 +529,14 @@ def WorkerView(model, tick: int):
     worker_id, set_worker_id = solara.use_state(0)
     with solara.Column(classes=["olsim-worker"]):
         solara.HTML(tag="h3", unsafe_innerHTML="One worker's story")
-        solara.HTML(tag="p", unsafe_innerHTML="Type a worker's id (0 is the first posted) and press Enter.",
-                    classes=["olsim-caption"])
-        solara.InputInt("worker id", value=worker_id, on_value=lambda v: set_worker_id(int(v or 0)), continuous_update=False)
+        solara.HTML(
+            tag="p",
+            unsafe_innerHTML="Type a worker's id (0 is the first posted) and press Enter.",
+            classes=["olsim-caption"],
+        )
+        solara.InputInt(
+            "worker id", value=worker_id, on_value=lambda v: set_worker_id(int(v or 0)), continuous_update=False
+        )
         show(worker_story(model, worker_id), ["olsim-worker-story"])
 
 
@@ -416,8 +544,10 @@ def _previous_words(model, applied: dict, specs: dict) -> str:
     rows = model.aggregator.monthly
     rev = sum(r[COL.revenue_delivered] for r in rows) / max(1, len(rows)) * 12
     on = [SANCTIONS[k] for k in SANCTIONS if applied.get(k)]
-    return (f"{', '.join(on) if on else 'no sanctions'}; seed {applied.get('seed')}; {len(rows)} months run; "
-            f"revenue {format_money(rev)} a year")
+    return (
+        f"{', '.join(on) if on else 'no sanctions'}; seed {applied.get('seed')}; {len(rows)} months run; "
+        f"revenue {format_money(rev)} a year"
+    )
 
 
 @solara.component
@@ -474,8 +604,12 @@ def ClassroomPage(path: str | None = None):
     def reset():
         playing.set(False)
         if model.value.month:
-            previous.set({"rows": list(model.value.aggregator.monthly),
-                          "words": _previous_words(model.value, applied.value, specs)})
+            previous.set(
+                {
+                    "rows": list(model.value.aggregator.monthly),
+                    "words": _previous_words(model.value, applied.value, specs),
+                }
+            )
         settings = dict(pending.value)
         model.set(ClassroomModel(**settings))
         applied.set(settings)
@@ -484,26 +618,45 @@ def ClassroomPage(path: str | None = None):
     changes = pending_changes(pending.value, applied.value, params, specs)
     solara.Style(CSS)
     with solara.Div(classes=["olsim-page"]):
-        solara.HTML(tag="h1", unsafe_innerHTML="Overseas labour under sanctions: a classroom model",
-                    classes=["olsim-title"])
+        solara.HTML(
+            tag="h1", unsafe_innerHTML="Overseas labour under sanctions: a classroom model", classes=["olsim-title"]
+        )
         with solara.Div(classes=["olsim-buttons"]):
             solara.Button("Step", on_click=step_once, disabled=playing.value or not m.running, outlined=True)
-            solara.Button("Pause" if playing.value else "Play", on_click=lambda: playing.set(not playing.value),
-                          disabled=not m.running and not playing.value, outlined=True)
+            solara.Button(
+                "Pause" if playing.value else "Play",
+                on_click=lambda: playing.set(not playing.value),
+                disabled=not m.running and not playing.value,
+                outlined=True,
+            )
             solara.Button("Reset", on_click=reset, outlined=not changes, color="warning" if changes else None)
-            solara.Button("Hide controls" if open_controls.value else "Show controls", classes=["olsim-toggle"],
-                          on_click=lambda: open_controls.set(not open_controls.value), outlined=True)
-            solara.Button("Close info" if show_info.value else "Info", on_click=lambda: show_info.set(not show_info.value),
-                          outlined=True)
+            solara.Button(
+                "Hide controls" if open_controls.value else "Show controls",
+                classes=["olsim-toggle"],
+                on_click=lambda: open_controls.set(not open_controls.value),
+                outlined=True,
+            )
+            solara.Button(
+                "Close info" if show_info.value else "Info",
+                on_click=lambda: show_info.set(not show_info.value),
+                outlined=True,
+            )
         # the notice and the Info panel always hold their place in the page (empty and hidden when not needed),
         # so that showing them does not make Solara rebuild the charts below
         with solara.Div(classes=["olsim-notice"] + ([] if changes else ["olsim-hidden"])):
-            show("**Not in force yet: these changes take effect when you press Reset** (the run on screen "
-                 "keeps its settings until then).\n\n" + "\n".join(f"- {c}" for c in changes) if changes else "",
-                 ["olsim-notice-text"])
+            show(
+                "**Not in force yet: these changes take effect when you press Reset** (the run on screen "
+                "keeps its settings until then).\n\n" + "\n".join(f"- {c}" for c in changes)
+                if changes
+                else "",
+                ["olsim-notice-text"],
+            )
         with solara.Div(classes=["olsim-info"] + ([] if show_info.value else ["olsim-hidden"])):
-            solara.HTML(tag="div", unsafe_innerHTML=_markdown_html(info_markdown()) if show_info.value else "",
-                        classes=["olsim-info-text"])
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=_markdown_html(info_markdown()) if show_info.value else "",
+                classes=["olsim-info-text"],
+            )
         with solara.Div(classes=["olsim-grid"]):
             with solara.Div(classes=["olsim-controls"] + ([] if open_controls.value else ["olsim-closed"])):
                 Controls(specs, pending, params)
@@ -512,19 +665,31 @@ def ClassroomPage(path: str | None = None):
                     show(story, ["olsim-month"])
                 with solara.Div():
                     solara.Image(kept_png, classes=["olsim-kept"])
-                    solara.HTML(tag="p", unsafe_innerHTML="What each worker kept this month, after the state's take, "
-                                "bribes and side jobs; the dashed line is the median.", classes=["olsim-caption"])
+                    solara.HTML(
+                        tag="p",
+                        unsafe_innerHTML="What each worker kept this month, after the state's take, "
+                        "bribes and side jobs; the dashed line is the median.",
+                        classes=["olsim-caption"],
+                    )
                 with solara.Div(classes=["olsim-wide"]):
                     solara.Image(series_png, classes=["olsim-series"])
-                    note = (f"Faint dashed lines: the previous run ({previous.value['words']})." if previous.value
-                            else "After Reset, this run stays on the charts as faint dashed lines.")
+                    note = (
+                        f"Faint dashed lines: the previous run ({previous.value['words']})."
+                        if previous.value
+                        else "After Reset, this run stays on the charts as faint dashed lines."
+                    )
                     solara.HTML(tag="p", unsafe_innerHTML=note, classes=["olsim-caption", "olsim-previous"])
                 with solara.Div(classes=["olsim-wide"]):
                     solara.Image(camp_png, classes=["olsim-camp"])
-                    legend = "".join(f"<span><span class='olsim-swatch' style='background:{c}'></span>"
-                                     f"{STATUS_WORDS[k]}</span>" for k, c in STATUS_COLOURS.items())
-                    solara.HTML(tag="p", unsafe_innerHTML=legend + "<span>▲ minder</span>",
-                                classes=["olsim-caption", "olsim-legend"])
+                    legend = "".join(
+                        f"<span><span class='olsim-swatch' style='background:{c}'></span>{STATUS_WORDS[k]}</span>"
+                        for k, c in STATUS_COLOURS.items()
+                    )
+                    solara.HTML(
+                        tag="p",
+                        unsafe_innerHTML=legend + "<span>▲ minder</span>",
+                        classes=["olsim-caption", "olsim-legend"],
+                    )
                 with solara.Div(classes=["olsim-wide"]):
                     WorkerView(m, tick.value)
 

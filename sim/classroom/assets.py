@@ -27,7 +27,9 @@ from pathlib import Path
 
 logger = logging.getLogger("olsim.assets")
 REGISTRY = "https://registry.npmjs.org"
-JSDELIVR = re.compile(r"^https?://cdn\.jsdelivr\.net/npm/(?P<name>(@[^/@]+/)?[^/@]+)@(?P<version>[^/]+)(/(?P<file>.*))?$")
+JSDELIVR = re.compile(
+    r"^https?://cdn\.jsdelivr\.net/npm/(?P<name>(@[^/@]+/)?[^/@]+)@(?P<version>[^/]+)(/(?P<file>.*))?$"
+)
 
 
 _locks: dict[Path, threading.Lock] = {}
@@ -82,7 +84,9 @@ def file_from_npm(url: str, cache: Path) -> bytes | None:
         members = {member.name.split("/", 1)[1]: member for member in tar.getmembers() if "/" in member.name}
         if not file:  # a bare package: its browser entry point, as jsDelivr picks it
             meta = json.load(tar.extractfile(members["package.json"]))  # type: ignore[arg-type]  # a file in every npm package
-            entry = next((meta[k] for k in ("jsdelivr", "unpkg", "browser", "main") if isinstance(meta.get(k), str)), "index.js")
+            entry = next(
+                (meta[k] for k in ("jsdelivr", "unpkg", "browser", "main") if isinstance(meta.get(k), str)), "index.js"
+            )
             file = entry.lstrip("./")
             if file not in members and file + ".js" in members:
                 file += ".js"

@@ -27,19 +27,33 @@ TEXT, TICKS, TITLE = 13, 12, 14  # points: at the page's width about 15-18 px on
 
 # what a square in the camp means: Okabe-Ito colours, each also named in the legend and the Info panel
 STATUS_COLOURS = {
-    "active": "#0072B2", "completed": "#BBBBBB", "sent_home": "#E69F00", "repatriated": "#CC79A7",
-    "escaped": "#F0E442", "caught": "#D55E00", "dead": "#000000",
+    "active": "#0072B2",
+    "completed": "#BBBBBB",
+    "sent_home": "#E69F00",
+    "repatriated": "#CC79A7",
+    "escaped": "#F0E442",
+    "caught": "#D55E00",
+    "dead": "#000000",
 }
 STATUS_WORDS = {
-    "active": "working", "completed": "finished his contract", "sent_home": "sent home", "repatriated": "repatriated",
-    "escaped": "escaped", "caught": "caught escaping", "dead": "died",
+    "active": "working",
+    "completed": "finished his contract",
+    "sent_home": "sent home",
+    "repatriated": "repatriated",
+    "escaped": "escaped",
+    "caught": "caught escaping",
+    "dead": "died",
 }
 STATUS_CODE = {s: i + 1 for i, s in enumerate(STATUS_COLOURS)}  # 0 = an empty cell
 FAINT = "#9A9A9A"
 
 # the series: (column, colour, marker, words); counts are totals so far
-PEOPLE = [("escaped", "#009E73", "o", "escaped"), ("caught", "#D55E00", "X", "caught escaping"),
-          ("sent_home", "#E69F00", "s", "sent home"), ("repatriated", "#CC79A7", "^", "repatriated")]
+PEOPLE = [
+    ("escaped", "#009E73", "o", "escaped"),
+    ("caught", "#D55E00", "X", "caught escaping"),
+    ("sent_home", "#E69F00", "s", "sent home"),
+    ("repatriated", "#CC79A7", "^", "repatriated"),
+]
 
 
 def month_date(start: str, month: int) -> float:
@@ -84,7 +98,8 @@ class Blit:
         w, h = self.canvas.get_width_height()
         buf = io.BytesIO()
         Image.frombuffer("RGBA", (w, h), bytes(self.canvas.buffer_rgba()), "raw", "RGBA", 0, 1).save(
-            buf, format="PNG", compress_level=1)
+            buf, format="PNG", compress_level=1
+        )
         return buf.getvalue()
 
 
@@ -125,8 +140,9 @@ class Charts:
         workers = max(1, model.workers_initial)
         take = sum(h.workers * h.plan for h in p.hosts.values()) / 1e3  # $k a month the state expects
         self.money_top = _nice_top(max(1.35 * take, *[1.1 * r[COL.state_take] / 1e3 for r in self.previous] or [0]))
-        self.people_top = _nice_top(max(0.05 * workers, *[1.1 * self._cum(self.previous, c)[-1]
-                                                          for c, *_ in PEOPLE if self.previous] or [0]))
+        self.people_top = _nice_top(
+            max(0.05 * workers, *[1.1 * self._cum(self.previous, c)[-1] for c, *_ in PEOPLE if self.previous] or [0])
+        )
         self.plan_top = _nice_top(1.6 * max(h.plan for h in p.hosts.values()))
         wage = max(h.wage for h in p.hosts.values())
         top = _nice_top(wage)
@@ -135,8 +151,9 @@ class Charts:
         self._series()
         self._kept()
         self._camp()
-        self.series_blit = Blit(self.series_fig, [self.l_take, self.l_rev, *self.l_people.values(), self.l_plan,
-                                                  self.waiting])
+        self.series_blit = Blit(
+            self.series_fig, [self.l_take, self.l_rev, *self.l_people.values(), self.l_plan, self.waiting]
+        )
         self.kept_blit = Blit(self.kept_fig, [*self.bars, self.median_line, self.kept_title, self.kept_note])
         self.camp_blit = Blit(self.camp_fig, [self.camp_img, self.minder_dots, self.camp_title])
         self.camp_shape = None
@@ -169,35 +186,70 @@ class Charts:
                 ax_p.plot(pd_, self._cum(prev, col), color=FAINT, lw=1.3, ls="--")
             ax_plan.plot(pd_, [r[COL.plan_mean] for r in prev], color=FAINT, lw=1.6, ls="--")
         # the latest month also as a dot: a line of one month would not show
-        self.l_take, = ax_m.plot([], [], color="#D55E00", lw=2.2, ls="-.", label="the state's take", marker="o",
-                                 markevery=[-1], ms=5)
-        self.l_rev, = ax_m.plot([], [], color="#0072B2", lw=2.6, label="reached the state", marker="o",
-                                markevery=[-1], ms=6)
-        self.l_people = {col: ax_p.plot([], [], color=c, lw=2.2, marker=mk, markevery=6, ms=7, label=w)[0]
-                         for col, c, mk, w in PEOPLE}
-        self.l_plan, = ax_plan.plot([], [], color="#000000", lw=2.4, marker="o", markevery=[-1], ms=5)
+        (self.l_take,) = ax_m.plot(
+            [], [], color="#D55E00", lw=2.2, ls="-.", label="the state's take", marker="o", markevery=[-1], ms=5
+        )
+        (self.l_rev,) = ax_m.plot(
+            [], [], color="#0072B2", lw=2.6, label="reached the state", marker="o", markevery=[-1], ms=6
+        )
+        self.l_people = {
+            col: ax_p.plot([], [], color=c, lw=2.2, marker=mk, markevery=6, ms=7, label=w)[0]
+            for col, c, mk, w in PEOPLE
+        }
+        (self.l_plan,) = ax_plan.plot([], [], color="#000000", lw=2.4, marker="o", markevery=[-1], ms=5)
         ax_m.set_title(r"money, \$ thousand a month", fontsize=TITLE, loc="left")
         ax_p.set_title("workers so far", fontsize=TITLE, loc="left")
         rule = self.model.p.remittance.rule
-        plan_words = {"plan": r"the plan each worker must pay, \$ a month",
-                      "share": r"the plan, \$ a month (not used: the state takes a share of pay)",
-                      "group_quota": r"the plan, \$ a month (what the camp owes, per worker)"}.get(rule, "the plan")
+        plan_words = {
+            "plan": r"the plan each worker must pay, \$ a month",
+            "share": r"the plan, \$ a month (not used: the state takes a share of pay)",
+            "group_quota": r"the plan, \$ a month (what the camp owes, per worker)",
+        }.get(rule, "the plan")
         ax_plan.set_title(plan_words + (" (faint: previous run)" if prev else ""), fontsize=TITLE, loc="left")
         extra = [Line2D([], [], color=FAINT, ls="--", lw=1.6, label="previous run")] if prev else []
         # legends above the axes, right of the titles: never over the data
-        ax_m.legend(handles=[self.l_rev, self.l_take, *extra], fontsize=TICKS - 1, loc="lower right", ncol=2,
-                    bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.2, columnspacing=1.0)
-        ax_p.legend(fontsize=TICKS - 1, loc="lower right", ncol=2, bbox_to_anchor=(1.0, 1.0), frameon=False,
-                    borderaxespad=0.2, columnspacing=1.0)
+        ax_m.legend(
+            handles=[self.l_rev, self.l_take, *extra],
+            fontsize=TICKS - 1,
+            loc="lower right",
+            ncol=2,
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+            borderaxespad=0.2,
+            columnspacing=1.0,
+        )
+        ax_p.legend(
+            fontsize=TICKS - 1,
+            loc="lower right",
+            ncol=2,
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+            borderaxespad=0.2,
+            columnspacing=1.0,
+        )
         ax_m.set_ylim(0, self.money_top)
         ax_p.set_ylim(0, self.people_top)
         ax_plan.set_ylim(0, self.plan_top)
-        self.waiting = ax_m.text(0.5, 0.5, "press Step to run the first month", transform=ax_m.transAxes,
-                                 ha="center", va="center", fontsize=TEXT, color="#444444")
+        self.waiting = ax_m.text(
+            0.5,
+            0.5,
+            "press Step to run the first month",
+            transform=ax_m.transAxes,
+            ha="center",
+            va="center",
+            fontsize=TEXT,
+            color="#444444",
+        )
         starts = sanction_starts(self.model.p)
         if starts:
-            ax_plan.text(self.dates[starts[0][0]], self.plan_top * 0.04, "  sanctions start", fontsize=TICKS - 1,
-                         ha="left", va="bottom")
+            ax_plan.text(
+                self.dates[starts[0][0]],
+                self.plan_top * 0.04,
+                "  sanctions start",
+                fontsize=TICKS - 1,
+                ha="left",
+                va="bottom",
+            )
 
     # ---------------------------------------------------------------- kept histogram
     def _kept(self):
@@ -205,19 +257,21 @@ class Charts:
         ax = fig.subplots()
         fig.subplots_adjust(left=0.15, right=0.97, top=0.87, bottom=0.2)
         e = self.kept_edges
-        self.bars = ax.bar(e[:-1], np.zeros(len(e) - 1), width=np.diff(e), align="edge", color="#0072B2",
-                           edgecolor="white", lw=0.6)
+        self.bars = ax.bar(
+            e[:-1], np.zeros(len(e) - 1), width=np.diff(e), align="edge", color="#0072B2", edgecolor="white", lw=0.6
+        )
         self.median_line = ax.axvline(np.nan, color="#000000", lw=2.0, ls="--")
         ax.set_xlim(e[0], e[-1])
         ax.set_ylim(0, self.kept_top)
-        ax.set_xlabel(fr"kept this month, \$ (the last bar: \${e[-2]:,.0f} or more)", fontsize=TEXT)
+        ax.set_xlabel(rf"kept this month, \$ (the last bar: \${e[-2]:,.0f} or more)", fontsize=TEXT)
         ax.set_ylabel("workers", fontsize=TEXT)
         ax.tick_params(labelsize=TICKS)
         ax.grid(alpha=0.3, axis="y")
         self.kept_title = ax.set_title("", fontsize=TITLE, loc="left")
         self.kept_fig, self.ax_kept = fig, ax
-        self.kept_note = ax.text(0.5, 0.55, "", transform=ax.transAxes, ha="center", va="center", fontsize=TEXT,
-                                 color="#444444")
+        self.kept_note = ax.text(
+            0.5, 0.55, "", transform=ax.transAxes, ha="center", va="center", fontsize=TEXT, color="#444444"
+        )
 
     # ---------------------------------------------------------------- camp
     def _camp(self):
@@ -225,8 +279,9 @@ class Charts:
         ax = fig.subplots()
         fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.01)
         cmap = ListedColormap(["#FFFFFF", *STATUS_COLOURS.values()])
-        self.camp_img = ax.imshow(np.zeros((1, 1)), cmap=cmap, vmin=0, vmax=len(STATUS_COLOURS), interpolation="nearest",
-                                  aspect="equal")
+        self.camp_img = ax.imshow(
+            np.zeros((1, 1)), cmap=cmap, vmin=0, vmax=len(STATUS_COLOURS), interpolation="nearest", aspect="equal"
+        )
         self.minder_dots = ax.scatter([], [], marker="^", s=60, c="#444444", linewidths=0)
         ax.set_axis_off()  # the colours' words are in the page's text beside the image (and the Info panel)
         self.camp_title = ax.set_title("", fontsize=TITLE, loc="left")
@@ -261,7 +316,7 @@ class Charts:
             mc.append("#444444" if m.status == "active" else "#BBBBBB")
             for r, team in enumerate(teams):
                 codes = [STATUS_CODE[w.status] for w in by_team[team]]
-                grid[y0 + r, x0 + 2:x0 + 2 + len(codes)] = codes
+                grid[y0 + r, x0 + 2 : x0 + 2 + len(codes)] = codes
         return grid, (mx, my, mc), len(minders)
 
     # ---------------------------------------------------------------- each month
@@ -272,7 +327,7 @@ class Charts:
             return
         self.shown_month = model.month
         rows = model.aggregator.monthly
-        d = self.dates[:len(rows)]
+        d = self.dates[: len(rows)]
         take = [r[COL.state_take] / 1e3 for r in rows]
         rev = [r[COL.revenue_delivered] / 1e3 for r in rows]
         self.l_take.set_data(d, take)
@@ -299,8 +354,11 @@ class Charts:
         # kept this month
         kept = np.array([w.retained for w in model.workers if w.active], dtype=float)
         e = self.kept_edges
-        counts = np.histogram(np.clip(kept, e[0], e[-1] - 1e-9), bins=e)[0] if model.month and len(kept) else \
-            np.zeros(len(e) - 1, dtype=int)
+        counts = (
+            np.histogram(np.clip(kept, e[0], e[-1] - 1e-9), bins=e)[0]
+            if model.month and len(kept)
+            else np.zeros(len(e) - 1, dtype=int)
+        )
         for bar, h in zip(self.bars, counts):
             bar.set_height(h)
         if counts.max(initial=0) > 0.95 * self.kept_top:
@@ -311,7 +369,7 @@ class Charts:
         if model.month and len(kept):
             med = float(np.median(kept))
             self.median_line.set_xdata([med, med])
-            self.kept_title.set_text(fr"kept in {when}: median \${med:,.0f} (dashed)")
+            self.kept_title.set_text(rf"kept in {when}: median \${med:,.0f} (dashed)")
             self.kept_note.set_text("")
         else:
             self.median_line.set_xdata([np.nan, np.nan])
@@ -329,8 +387,10 @@ class Charts:
         self.ax_camp.set_xlim(-0.5, grid.shape[1] - 0.5)
         self.ax_camp.set_ylim(grid.shape[0] - 0.5, -0.5)
         active = sum(1 for w in model.everyone if w.active)
-        self.camp_title.set_text(f"the camp, {when}: {active:,} working, {n_minders} minders' units\n"
-                                 f"(a block: one minder's unit; a row: one team; every worker ever posted)")
+        self.camp_title.set_text(
+            f"the camp, {when}: {active:,} working, {n_minders} minders' units\n"
+            f"(a block: one minder's unit; a row: one team; every worker ever posted)"
+        )
 
     def images(self) -> tuple[bytes, bytes, bytes]:
         """The three figures as PNG: series, kept, camp (each blitted on its still background)."""

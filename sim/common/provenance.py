@@ -31,8 +31,13 @@ def versions() -> dict:
         mesa_version = version("mesa")  # without importing mesa (a second's import the array engine does not need)
     except PackageNotFoundError:  # pragma: no cover
         mesa_version = None
-    return {"package": __version__, "python": platform.python_version(), "numpy": np.__version__, "mesa": mesa_version,
-            "pandas": pd.__version__}
+    return {
+        "package": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "mesa": mesa_version,
+        "pandas": pd.__version__,
+    }
 
 
 def process_seconds() -> float:

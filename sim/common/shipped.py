@@ -49,8 +49,10 @@ def _unknown(value, kind: str, shipped: dict) -> Path:
     from .validation import suggest
 
     listed = ", ".join(n for n in shipped if "/" not in n)
-    raise OlsimError(f"{value}: no such file, and no shipped {KINDS[kind]} of that name{suggest(str(value), shipped)} "
-                     f"(shipped: {listed}; 'olsim scenarios' lists them all)")
+    raise OlsimError(
+        f"{value}: no such file, and no shipped {KINDS[kind]} of that name{suggest(str(value), shipped)} "
+        f"(shipped: {listed}; 'olsim scenarios' lists them all)"
+    )
 
 
 def description(path: Path) -> str:

@@ -143,7 +143,14 @@ def _walk(root: type, loc: tuple) -> tuple[str, list[str], list[type]]:
                 t = next((m for m in members if _tag_of(m) == part), None)
                 continue
             if is_tag(part):  # a branch of int | str, dict | float ...
-                branch = next((a for a in _union_args(t) if str(part).startswith(getattr(typing.get_origin(a) or a, "__name__", "?"))), None)
+                branch = next(
+                    (
+                        a
+                        for a in _union_args(t)
+                        if str(part).startswith(getattr(typing.get_origin(a) or a, "__name__", "?"))
+                    ),
+                    None,
+                )
                 t = branch
                 continue
         if isinstance(part, int):
@@ -193,8 +200,10 @@ def format_validation_error(err: ValidationError, root: type[BaseModel]) -> list
                 lines.append(f"{key}.{disc}: missing ({disc}s: {', '.join(kinds)})")
             else:
                 got = e.get("ctx", {}).get("tag")
-                lines.append(f"{key}.{disc}: unknown {noun + ' ' if noun else ''}{disc} '{got}'{suggest(got, kinds)} "
-                             f"({disc}s: {', '.join(kinds)})")
+                lines.append(
+                    f"{key}.{disc}: unknown {noun + ' ' if noun else ''}{disc} '{got}'{suggest(got, kinds)} "
+                    f"({disc}s: {', '.join(kinds)})"
+                )
         elif typ == "value_error":
             text = str(e.get("ctx", {}).get("error", msg))
             for line in text.splitlines():

@@ -56,26 +56,45 @@ class Kind:
 
 
 _KINDS = [
-    Kind("uniform", ("low", "high"), bounded=True,
-         scipy=lambda st, d: st.uniform(d.low, d.high - d.low),
-         salib=lambda d: ("unif", [d.low, d.high]),
-         text=lambda d: f"uniform {d.low:g}-{d.high:g}"),
-    Kind("triangular", ("low", "high", "mode"), bounded=True,
-         scipy=lambda st, d: st.triang((d.mode - d.low) / (d.high - d.low), d.low, d.high - d.low),
-         salib=lambda d: ("triang", [d.low, d.high, (d.mode - d.low) / (d.high - d.low)]),
-         text=lambda d: f"triangular {d.low:g}-{d.high:g}, mode {d.mode:g}"),
-    Kind("normal", ("mean", "sd"),
-         scipy=lambda st, d: st.norm(d.mean, d.sd),
-         salib=lambda d: ("norm", [d.mean, d.sd]),
-         text=lambda d: f"normal {d.mean:g} +/- {d.sd:g}"),
-    Kind("truncnormal", ("low", "high", "mean", "sd"), bounded=True,
-         scipy=lambda st, d: st.truncnorm((d.low - d.mean) / d.sd, (d.high - d.mean) / d.sd, d.mean, d.sd),
-         salib=lambda d: ("truncnorm", [d.low, d.high, d.mean, d.sd]),
-         text=lambda d: f"normal {d.mean:g} +/- {d.sd:g} in {d.low:g}-{d.high:g}"),
-    Kind("lognormal", ("median", "sigma"), log=True,
-         scipy=lambda st, d: st.lognorm(d.sigma, scale=d.median),
-         salib=lambda d: ("lognorm", [math.log(d.median), d.sigma]),
-         text=lambda d: f"lognormal, median {d.median:g}, sigma {d.sigma:g}"),
+    Kind(
+        "uniform",
+        ("low", "high"),
+        bounded=True,
+        scipy=lambda st, d: st.uniform(d.low, d.high - d.low),
+        salib=lambda d: ("unif", [d.low, d.high]),
+        text=lambda d: f"uniform {d.low:g}-{d.high:g}",
+    ),
+    Kind(
+        "triangular",
+        ("low", "high", "mode"),
+        bounded=True,
+        scipy=lambda st, d: st.triang((d.mode - d.low) / (d.high - d.low), d.low, d.high - d.low),
+        salib=lambda d: ("triang", [d.low, d.high, (d.mode - d.low) / (d.high - d.low)]),
+        text=lambda d: f"triangular {d.low:g}-{d.high:g}, mode {d.mode:g}",
+    ),
+    Kind(
+        "normal",
+        ("mean", "sd"),
+        scipy=lambda st, d: st.norm(d.mean, d.sd),
+        salib=lambda d: ("norm", [d.mean, d.sd]),
+        text=lambda d: f"normal {d.mean:g} +/- {d.sd:g}",
+    ),
+    Kind(
+        "truncnormal",
+        ("low", "high", "mean", "sd"),
+        bounded=True,
+        scipy=lambda st, d: st.truncnorm((d.low - d.mean) / d.sd, (d.high - d.mean) / d.sd, d.mean, d.sd),
+        salib=lambda d: ("truncnorm", [d.low, d.high, d.mean, d.sd]),
+        text=lambda d: f"normal {d.mean:g} +/- {d.sd:g} in {d.low:g}-{d.high:g}",
+    ),
+    Kind(
+        "lognormal",
+        ("median", "sigma"),
+        log=True,
+        scipy=lambda st, d: st.lognorm(d.sigma, scale=d.median),
+        salib=lambda d: ("lognorm", [math.log(d.median), d.sigma]),
+        text=lambda d: f"lognormal, median {d.median:g}, sigma {d.sigma:g}",
+    ),
 ]
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 KIND_NAMES = tuple(KINDS)
@@ -87,7 +106,8 @@ class Distribution(Strict):
     no others. Each problem is one line naming the parameter."""
 
     distribution: Literal[KIND_NAMES] = Field(  # type: ignore[valid-type]  # the kinds' names, read by pydantic
-        "uniform", description=f"the kind: {', '.join(KIND_NAMES)}")
+        "uniform", description=f"the kind: {', '.join(KIND_NAMES)}"
+    )
     low: float | None = Field(None, description="lowest value (uniform, triangular, truncnormal)")
     high: float | None = Field(None, description="highest value (uniform, triangular, truncnormal)")
     mode: float | None = Field(None, description="most likely value (triangular)")

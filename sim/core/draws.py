@@ -64,6 +64,8 @@ class Decision:
         """A worker's trait drawn at birth: productivity, loyalty, risk_aversion, family, informant, passport, entry_bribe,
         legal (his legal status)."""
         return f"worker.{trait}"
+
+
 MAX_SEED = 2**63 - 1  # seeds are hashed modulo 2**64: larger ones would alias smaller ones
 
 

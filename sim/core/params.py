@@ -33,9 +33,14 @@ from .policies import Policy
 class Calendar(Strict):
     start: str = F("2016-01", "brief (model.md): month 0 = 2016-01", "first month, YYYY-MM")
     months: int = F(120, "brief (model.md): 120 months", "months to simulate", ge=1, le=1200)
-    warmup: int = F(0, "assumption: 0 keeps every shipped calibration's runs as they were; olsim compare uses 36 "
-                    "(one contract, ODD 5)", "months run before start and left out of the tables (the initial workers' "
-                    "withheld wages build up meanwhile)", ge=0, le=600)
+    warmup: int = F(
+        0,
+        "assumption: 0 keeps every shipped calibration's runs as they were; olsim compare uses 36 "
+        "(one contract, ODD 5)",
+        "months run before start and left out of the tables (the initial workers' withheld wages build up meanwhile)",
+        ge=0,
+        le=600,
+    )
 
     @field_validator("start")
     @classmethod
@@ -66,19 +71,66 @@ class Calendar(Strict):
 class Host(Strict):
     workers: int = Field(description="workers posted here at month 0 (the state keeps this many)", ge=0, le=10_000_000)
     wage: float = Field(description="employer's monthly payment per worker at the base hours, USD", gt=0, le=100_000)
-    plan: float | None = Field(None, description="monthly plan contribution per worker, USD (default 0.7 x wage)", ge=0, le=100_000)
+    plan: float | None = Field(
+        None, description="monthly plan contribution per worker, USD (default 0.7 x wage)", ge=0, le=100_000
+    )
     side_wage: float = F(150.0, "assumption", "monthly earnings of a side job, USD", ge=0, le=100_000)
-    promised_wage: float | None = Field(None, description="monthly pay the worker was promised, USD (default: the employer's payment, wage); facts: $120 a month promised in Kuwait, 1996 (NYT 2015), $850 in Poland (ILO via Reuters 2017); a reported figure to compare with, not used by the model's rules", ge=0, le=100_000)
-    escape_route: float = F(0.3, "assumption", "chance an escape attempt succeeds with no vigilance and no passport held", ge=0, le=1)
-    base_interdiction: float = F(0.01, "assumption", "share of bulk cash seized at this host's borders without sanctions", ge=0, le=1)
+    promised_wage: float | None = Field(
+        None,
+        description="monthly pay the worker was promised, USD (default: the employer's payment, wage); facts: $120 a month promised in Kuwait, 1996 (NYT 2015), $850 in Poland (ILO via Reuters 2017); a reported figure to compare with, not used by the model's rules",
+        ge=0,
+        le=100_000,
+    )
+    escape_route: float = F(
+        0.3, "assumption", "chance an escape attempt succeeds with no vigilance and no passport held", ge=0, le=1
+    )
+    base_interdiction: float = F(
+        0.01, "assumption", "share of bulk cash seized at this host's borders without sanctions", ge=0, le=1
+    )
     # legal status: how postings the sanctions block still get in (facts: "new arrivals moved to student and tourist
     # visas"; "some use false nationalities", UN Panel 2024), and how visible each status is under a mandate
-    route_student: float = F(0.4, "assumption; facts: arrivals moved to student and tourist visas (RFA, WSJ, Rosstat)", "share of evading postings sent on student visas", ge=0, le=1)
-    route_tourist: float = F(0.4, "assumption; facts: arrivals moved to student and tourist visas (RFA, WSJ, Rosstat)", "share of evading postings sent on tourist visas", ge=0, le=1)
-    route_other: float = F(0.2, "assumption; facts: front companies, false nationalities (UN Panel 2024)", "share of evading postings under another status (front company, false nationality)", ge=0, le=1)
-    detect_student: float = F(0.2, "assumption", "yearly chance a worker on a student visa is found and repatriated under a fully enforced mandate", ge=0, le=1)
-    detect_tourist: float = F(0.4, "assumption (tourist visas are short and must be renewed)", "yearly chance a worker on a tourist visa is found and repatriated under a fully enforced mandate", ge=0, le=1)
-    detect_other: float = F(0.1, "assumption", "yearly chance a worker under another status is found and repatriated under a fully enforced mandate", ge=0, le=1)
+    route_student: float = F(
+        0.4,
+        "assumption; facts: arrivals moved to student and tourist visas (RFA, WSJ, Rosstat)",
+        "share of evading postings sent on student visas",
+        ge=0,
+        le=1,
+    )
+    route_tourist: float = F(
+        0.4,
+        "assumption; facts: arrivals moved to student and tourist visas (RFA, WSJ, Rosstat)",
+        "share of evading postings sent on tourist visas",
+        ge=0,
+        le=1,
+    )
+    route_other: float = F(
+        0.2,
+        "assumption; facts: front companies, false nationalities (UN Panel 2024)",
+        "share of evading postings under another status (front company, false nationality)",
+        ge=0,
+        le=1,
+    )
+    detect_student: float = F(
+        0.2,
+        "assumption",
+        "yearly chance a worker on a student visa is found and repatriated under a fully enforced mandate",
+        ge=0,
+        le=1,
+    )
+    detect_tourist: float = F(
+        0.4,
+        "assumption (tourist visas are short and must be renewed)",
+        "yearly chance a worker on a tourist visa is found and repatriated under a fully enforced mandate",
+        ge=0,
+        le=1,
+    )
+    detect_other: float = F(
+        0.1,
+        "assumption",
+        "yearly chance a worker under another status is found and repatriated under a fully enforced mandate",
+        ge=0,
+        le=1,
+    )
 
     @model_validator(mode="after")
     def _routes(self):
@@ -98,13 +150,28 @@ class Host(Strict):
 def _default_hosts() -> dict[str, Host]:
     # sources: facts.md "Scale and revenue" and "Wages, the state's take, bribes"
     return {
-        "china": Host(workers=50_000, wage=370.0, plan=260.0, side_wage=150.0, escape_route=0.10, base_interdiction=0.01),
-        "russia": Host(workers=30_000, wage=900.0, plan=600.0, side_wage=900.0, escape_route=0.50, base_interdiction=0.01,
-                       route_student=0.39, route_tourist=0.61, route_other=0.0),
+        "china": Host(
+            workers=50_000, wage=370.0, plan=260.0, side_wage=150.0, escape_route=0.10, base_interdiction=0.01
+        ),
+        "russia": Host(
+            workers=30_000,
+            wage=900.0,
+            plan=600.0,
+            side_wage=900.0,
+            escape_route=0.50,
+            base_interdiction=0.01,
+            route_student=0.39,
+            route_tourist=0.61,
+            route_other=0.0,
+        ),
         "gulf": Host(workers=8_000, wage=700.0, plan=550.0, side_wage=100.0, escape_route=0.30, base_interdiction=0.01),
-        "africa": Host(workers=5_000, wage=500.0, plan=350.0, side_wage=150.0, escape_route=0.20, base_interdiction=0.01),
+        "africa": Host(
+            workers=5_000, wage=500.0, plan=350.0, side_wage=150.0, escape_route=0.20, base_interdiction=0.01
+        ),
         "asia": Host(workers=4_000, wage=400.0, plan=280.0, side_wage=100.0, escape_route=0.30, base_interdiction=0.01),
-        "europe": Host(workers=1_000, wage=850.0, plan=650.0, side_wage=200.0, escape_route=0.70, base_interdiction=0.01),
+        "europe": Host(
+            workers=1_000, wage=850.0, plan=650.0, side_wage=200.0, escape_route=0.70, base_interdiction=0.01
+        ),
     }
 
 
@@ -119,27 +186,91 @@ HOST_SOURCES = {
 
 
 class Population(Strict):
-    contract_months: int = F(36, "facts: contract typically 3 years (Lankov; Daily NK)", "contract length in months", ge=1, le=240)
-    stranded_return: float = F(0.15, "assumption; facts: the border began reopening in August 2023, strandings of 4-6+ years (Daily NK; RFA)", "monthly chance a worker kept past his contract by a closed border goes home once it is open", ge=0, le=1)
-    team_size: int = F(8, "facts: teams of 6-10 (Daily NK 2016; RFA 2016)", "workers per team (mutual surveillance group)", ge=1, le=1000)
-    minder_ratio: int = F(50, "facts: one security officer per 50 workers (Chosun 2012)", "workers per minder", ge=1, le=10_000)
-    camp_size: int = F(200, "assumption; facts: companies of 150+ (Daily NK 2016), one camp of 1,800 (NYT 2015)", "workers per camp (the unit of a group quota)", ge=1, le=100_000)
+    contract_months: int = F(
+        36, "facts: contract typically 3 years (Lankov; Daily NK)", "contract length in months", ge=1, le=240
+    )
+    stranded_return: float = F(
+        0.15,
+        "assumption; facts: the border began reopening in August 2023, strandings of 4-6+ years (Daily NK; RFA)",
+        "monthly chance a worker kept past his contract by a closed border goes home once it is open",
+        ge=0,
+        le=1,
+    )
+    team_size: int = F(
+        8,
+        "facts: teams of 6-10 (Daily NK 2016; RFA 2016)",
+        "workers per team (mutual surveillance group)",
+        ge=1,
+        le=1000,
+    )
+    minder_ratio: int = F(
+        50, "facts: one security officer per 50 workers (Chosun 2012)", "workers per minder", ge=1, le=10_000
+    )
+    camp_size: int = F(
+        200,
+        "assumption; facts: companies of 150+ (Daily NK 2016), one camp of 1,800 (NYT 2015)",
+        "workers per camp (the unit of a group quota)",
+        ge=1,
+        le=100_000,
+    )
 
 
 class WorkerParams(Strict):
     productivity_sigma: float = F(0.15, "assumption", "sd of log productivity (lognormal, median 1)", ge=0, le=2)
-    loyalty_min: float = F(0.4, "assumption; facts: selection of married workers with no defectors among relatives (Daily NK; Asiapress 2020)", "lowest loyalty (uniform)", ge=0, le=1)
+    loyalty_min: float = F(
+        0.4,
+        "assumption; facts: selection of married workers with no defectors among relatives (Daily NK; Asiapress 2020)",
+        "lowest loyalty (uniform)",
+        ge=0,
+        le=1,
+    )
     loyalty_max: float = F(1.0, "assumption", "highest loyalty (uniform)", ge=0, le=1)
     risk_aversion_min: float = F(0.0, "assumption (Epstein 2002: U(0,1))", "lowest risk aversion (uniform)", ge=0, le=1)
-    risk_aversion_max: float = F(1.0, "assumption (Epstein 2002: U(0,1))", "highest risk aversion (uniform)", ge=0, le=1)
-    family_min: float = F(0.5, "assumption; facts: workers must be married with children (Daily NK; Asiapress 2020)", "lowest hostage weight of the family left behind", ge=0, le=1)
+    risk_aversion_max: float = F(
+        1.0, "assumption (Epstein 2002: U(0,1))", "highest risk aversion (uniform)", ge=0, le=1
+    )
+    family_min: float = F(
+        0.5,
+        "assumption; facts: workers must be married with children (Daily NK; Asiapress 2020)",
+        "lowest hostage weight of the family left behind",
+        ge=0,
+        le=1,
+    )
     family_max: float = F(1.0, "assumption", "highest hostage weight of the family left behind", ge=0, le=1)
-    informant_share: float = F(0.2, "facts: mutual surveillance groups of 5 (RFA 2016): one informant in five, assumption", "share of workers who inform on teammates", ge=0, le=1)
-    passport_confiscation: float = F(0.9, "facts: passports routinely confiscated (NYT 2015; US State Dept 2014)", "share of workers whose passport the minder holds", ge=0, le=1)
-    entry_bribe_median: float = F(500.0, "facts: $20-$3,000 to be posted (Chosun 2013; HRNK 2016)", "median entry bribe, USD (lognormal)", gt=0, le=1_000_000)
-    entry_bribe_sigma: float = F(1.0, "assumption, spanning the reported $20-$3,000", "sd of log entry bribe", ge=0, le=5)
-    expected_share: float = F(0.5, "assumption; facts: promised pay vs ~10% received (NK Watch via NYT 2015)", "share of gross pay a worker expected to keep; below it he feels hardship", gt=0, le=1)
-    side_job_seek: float = F(0.5, "assumption", "chance a worker below his expectation asks for a side job this month", ge=0, le=1)
+    informant_share: float = F(
+        0.2,
+        "facts: mutual surveillance groups of 5 (RFA 2016): one informant in five, assumption",
+        "share of workers who inform on teammates",
+        ge=0,
+        le=1,
+    )
+    passport_confiscation: float = F(
+        0.9,
+        "facts: passports routinely confiscated (NYT 2015; US State Dept 2014)",
+        "share of workers whose passport the minder holds",
+        ge=0,
+        le=1,
+    )
+    entry_bribe_median: float = F(
+        500.0,
+        "facts: $20-$3,000 to be posted (Chosun 2013; HRNK 2016)",
+        "median entry bribe, USD (lognormal)",
+        gt=0,
+        le=1_000_000,
+    )
+    entry_bribe_sigma: float = F(
+        1.0, "assumption, spanning the reported $20-$3,000", "sd of log entry bribe", ge=0, le=5
+    )
+    expected_share: float = F(
+        0.5,
+        "assumption; facts: promised pay vs ~10% received (NK Watch via NYT 2015)",
+        "share of gross pay a worker expected to keep; below it he feels hardship",
+        gt=0,
+        le=1,
+    )
+    side_job_seek: float = F(
+        0.5, "assumption", "chance a worker below his expectation asks for a side job this month", ge=0, le=1
+    )
 
 
 class MinderParams(Strict):
@@ -147,51 +278,149 @@ class MinderParams(Strict):
     vigilance_max: float = F(0.6, "assumption", "highest minder vigilance (uniform)", ge=0, le=1)
     greed_min: float = F(0.2, "assumption", "lowest greed: chance of granting a side job for a bribe", ge=0, le=1)
     greed_max: float = F(0.8, "assumption", "highest greed", ge=0, le=1)
-    pressure_base: float = F(0.2, "assumption, giving 13-14 h days (facts: 12-16 h, US advisory 2018)", "pressure with no shortfall (share of the way from base to max hours)", ge=0, le=1)
-    pressure_gain: float = F(3.0, "assumption", "extra pressure per unit of the team's shortfall ratio last month", ge=0, le=100)
-    side_bribe_share: float = F(0.3, "assumption; facts: side earnings split with the minder (NYT 2015)", "minder's share of side-job earnings", ge=0, le=1)
-    threat_prob: float = F(0.5, "assumption; facts: send-home threat for missed targets (NYT 2015)", "chance a worker short of the plan is threatened this month", ge=0, le=1)
+    pressure_base: float = F(
+        0.2,
+        "assumption, giving 13-14 h days (facts: 12-16 h, US advisory 2018)",
+        "pressure with no shortfall (share of the way from base to max hours)",
+        ge=0,
+        le=1,
+    )
+    pressure_gain: float = F(
+        3.0, "assumption", "extra pressure per unit of the team's shortfall ratio last month", ge=0, le=100
+    )
+    side_bribe_share: float = F(
+        0.3,
+        "assumption; facts: side earnings split with the minder (NYT 2015)",
+        "minder's share of side-job earnings",
+        ge=0,
+        le=1,
+    )
+    threat_prob: float = F(
+        0.5,
+        "assumption; facts: send-home threat for missed targets (NYT 2015)",
+        "chance a worker short of the plan is threatened this month",
+        ge=0,
+        le=1,
+    )
     threat_bribe: float = F(100.0, "assumption", "bribe demanded to stay when threatened, USD", ge=0, le=1_000_000)
     vigilance_boost: float = F(0.1, "assumption", "vigilance added to the camp's minders after an escape", ge=0, le=1)
-    vigilance_decay: float = F(0.1, "assumption", "share of the excess over his own level a minder's vigilance loses each month", ge=0, le=1)
-    replacement_boost: float = F(0.2, "assumption", "extra vigilance of a minder sent to replace a punished one", ge=0, le=1)
+    vigilance_decay: float = F(
+        0.1, "assumption", "share of the excess over his own level a minder's vigilance loses each month", ge=0, le=1
+    )
+    replacement_boost: float = F(
+        0.2, "assumption", "extra vigilance of a minder sent to replace a punished one", ge=0, le=1
+    )
 
 
 class WorkParams(Strict):
-    hours_base: float = F(12.0, "facts: 12-16 h/day, 7 a.m.-7 p.m. (US advisory 2018; NYT 2015)", "hours per day at no pressure", gt=0, le=24)
-    hours_max: float = F(18.0, "facts: up to 20 h/day (NYT 2015); assumption", "hours per day at full pressure", gt=0, le=24)
+    hours_base: float = F(
+        12.0,
+        "facts: 12-16 h/day, 7 a.m.-7 p.m. (US advisory 2018; NYT 2015)",
+        "hours per day at no pressure",
+        gt=0,
+        le=24,
+    )
+    hours_max: float = F(
+        18.0, "facts: up to 20 h/day (NYT 2015); assumption", "hours per day at full pressure", gt=0, le=24
+    )
     side_job_share: float = F(0.3, "assumption", "share of a full side-job month worked in spare time", ge=0, le=1)
 
 
 class RemittanceParams(Strict):
-    rule: Literal["plan", "share", "group_quota"] = F("plan", "facts: fixed monthly plan per worker (Daily NK; RFA)", "how the gross is split: plan | share | group_quota")
-    fees_share: float = F(0.3, "facts: the state keeps a fixed plan 'plus fees and voluntary contributions' (NYT 2015; Daily NK); share: assumption", "share of what is left after the plan taken as fees, contributions and board (plan and group_quota rules)", ge=0, le=1)
-    share: float = F(0.7, "facts: workers keep 10-33% (Guardian 2014; Asan; Chosun 2012; Daily NK 2016)", "state's share of gross under the share rule", ge=0, le=1)
-    ledger_monthly: float = F(150.0, "facts: $100-200/month written in a ledger (BBC 2025)", "part of what a worker keeps that is held on a ledger until return, USD/month", ge=0, le=100_000)
-    ledger_pay_prob: float = F(0.7, "assumption; facts: ledger 'may never be paid' (BBC 2025)", "chance the ledger is paid when the worker returns", ge=0, le=1)
+    rule: Literal["plan", "share", "group_quota"] = F(
+        "plan",
+        "facts: fixed monthly plan per worker (Daily NK; RFA)",
+        "how the gross is split: plan | share | group_quota",
+    )
+    fees_share: float = F(
+        0.3,
+        "facts: the state keeps a fixed plan 'plus fees and voluntary contributions' (NYT 2015; Daily NK); share: assumption",
+        "share of what is left after the plan taken as fees, contributions and board (plan and group_quota rules)",
+        ge=0,
+        le=1,
+    )
+    share: float = F(
+        0.7,
+        "facts: workers keep 10-33% (Guardian 2014; Asan; Chosun 2012; Daily NK 2016)",
+        "state's share of gross under the share rule",
+        ge=0,
+        le=1,
+    )
+    ledger_monthly: float = F(
+        150.0,
+        "facts: $100-200/month written in a ledger (BBC 2025)",
+        "part of what a worker keeps that is held on a ledger until return, USD/month",
+        ge=0,
+        le=100_000,
+    )
+    ledger_pay_prob: float = F(
+        0.7,
+        "assumption; facts: ledger 'may never be paid' (BBC 2025)",
+        "chance the ledger is paid when the worker returns",
+        ge=0,
+        le=1,
+    )
 
 
 class EscapeParams(Strict):
     weight_pay: float = F(0.5, "assumption", "weight of the pay gap in hardship", ge=0, le=1)
     weight_hours: float = F(0.25, "assumption", "weight of overwork in hardship", ge=0, le=1)
     weight_debt: float = F(0.25, "assumption", "weight of unpaid entry-bribe and plan debt in hardship", ge=0, le=1)
-    threshold: float = F(0.0, "assumption, tuned to 0.5-5 escapes per 1,000 worker-years (Epstein 2002 uses 0.1)", "grievance minus risk above which escape is attractive", ge=-2, le=2)
+    threshold: float = F(
+        0.0,
+        "assumption, tuned to 0.5-5 escapes per 1,000 worker-years (Epstein 2002 uses 0.1)",
+        "grievance minus risk above which escape is attractive",
+        ge=-2,
+        le=2,
+    )
     steepness: float = F(0.05, "assumption", "scale of the logistic smoothing of Epstein's threshold", gt=0, le=10)
-    attempt_rate: float = F(0.05, "assumption, tuned to 0.5-5 escapes per 1,000 worker-years (facts: inferred)", "monthly chance of trying when escape is clearly attractive", ge=0, le=1)
-    report_prob: float = F(0.2, "assumption; facts: mutual surveillance (RFA 2016)", "chance one informant in the team reports an intending teammate", ge=0, le=1)
-    passport_effect: float = F(0.5, "assumption; facts: passports confiscated (NYT 2015)", "cut in the chance of success when the minder holds the passport", ge=0, le=1)
+    attempt_rate: float = F(
+        0.05,
+        "assumption, tuned to 0.5-5 escapes per 1,000 worker-years (facts: inferred)",
+        "monthly chance of trying when escape is clearly attractive",
+        ge=0,
+        le=1,
+    )
+    report_prob: float = F(
+        0.2,
+        "assumption; facts: mutual surveillance (RFA 2016)",
+        "chance one informant in the team reports an intending teammate",
+        ge=0,
+        le=1,
+    )
+    passport_effect: float = F(
+        0.5,
+        "assumption; facts: passports confiscated (NYT 2015)",
+        "cut in the chance of success when the minder holds the passport",
+        ge=0,
+        le=1,
+    )
     memory: float = F(0.3, "assumption", "weight of this month in a worker's running average of pay", gt=0, le=1)
 
 
 class DeathParams(Strict):
-    rate: float = F(14.0, "facts: ~16 per 10,000 workers a year (RFA 2016) at a mean above the base hours", "deaths per 10,000 worker-years at the base hours", ge=0, le=10_000)
+    rate: float = F(
+        14.0,
+        "facts: ~16 per 10,000 workers a year (RFA 2016) at a mean above the base hours",
+        "deaths per 10,000 worker-years at the base hours",
+        ge=0,
+        le=10_000,
+    )
     hours_slope: float = F(0.15, "assumption", "log-increase of the death hazard per extra hour a day", ge=0, le=5)
 
 
 class ChannelParams(Strict):
     bank: float = F(0.5, "assumption", "initial share of revenue sent by bank transfer", ge=0, le=1)
-    courier: float = F(0.3, "assumption; facts: bulk cash by couriers", "initial share sent as bulk cash by couriers", ge=0, le=1)
-    mule: float = F(0.2, "assumption; facts: returning workers act as mules", "initial share carried by returning workers", ge=0, le=1)
+    courier: float = F(
+        0.3, "assumption; facts: bulk cash by couriers", "initial share sent as bulk cash by couriers", ge=0, le=1
+    )
+    mule: float = F(
+        0.2,
+        "assumption; facts: returning workers act as mules",
+        "initial share carried by returning workers",
+        ge=0,
+        le=1,
+    )
     bank_fee: float = F(0.02, "assumption", "share lost to fees and front companies by bank", ge=0, le=1)
     courier_fee: float = F(0.05, "assumption", "share lost to courier costs", ge=0, le=1)
     mule_fee: float = F(0.03, "assumption", "share lost when workers carry cash", ge=0, le=1)
@@ -207,17 +436,63 @@ class ChannelParams(Strict):
 
 
 class StateParams(Strict):
-    revenue_target_share: float = F(0.9, "assumption", "revenue target as a share of plan x initial workforce", ge=0, le=10)
+    revenue_target_share: float = F(
+        0.9, "assumption", "revenue target as a share of plan x initial workforce", ge=0, le=10
+    )
     plan_raise: float = F(0.02, "assumption", "monthly rise of every plan while revenue is short of target", ge=0, le=1)
-    plan_cap: float = F(1.5, "facts: plans rose $7,200 -> $10,000 and $4,500 -> $7,000 (Daily NK ~2019-21)", "highest plan as a multiple of the initial one", ge=1, le=10)
-    plan_reach: float = F(0.5, "assumption", "share of a host's workers short of the plan above which the state lowers that host's plan", ge=0, le=1)
+    plan_cap: float = F(
+        1.5,
+        "facts: plans rose $7,200 -> $10,000 and $4,500 -> $7,000 (Daily NK ~2019-21)",
+        "highest plan as a multiple of the initial one",
+        ge=1,
+        le=10,
+    )
+    plan_reach: float = F(
+        0.5,
+        "assumption",
+        "share of a host's workers short of the plan above which the state lowers that host's plan",
+        ge=0,
+        le=1,
+    )
     plan_cut: float = F(0.03, "assumption", "monthly cut of a plan out of reach", ge=0, le=1)
-    plan_floor: float = F(0.6, "assumption", "lowest plan the state cuts to, as a multiple of the initial one", ge=0, le=10)
-    workforce_growth: float = F(0.005, "assumption; facts: contracts lined up for far more workers (UN Panel 2024)", "monthly growth of every host's workforce target while revenue is short of target (up to host_growth_cap)", ge=0, le=1)
-    host_growth_cap: float = F(2.0, "assumption", "largest workforce target a host can reach by the state's shifting, as a multiple of its initial workers", ge=1, le=100)
-    shift_share: float = F(0.05, "assumption", "monthly share of the posts closed by sanctions that the state moves to more open hosts", ge=0, le=1)
-    evasion_flow: float = F(0.0, "assumption (docs/ODD.md 7.2.4; Known gap 10): how evasion acts is left for the sanctions-era calibration to decide", "how sanctions limit postings: 0 caps a host's stock at the reachable share of its target (nobody is posted while the workforce is above it); 1 fills each month the reachable share of its vacancies (target - active); in between, a mix", ge=0, le=1)
-    reprisal_severity: float = F(0.1, "facts: reprisals against families, camps (US State Dept; rights groups); weight: assumption", "weight of the family's punishment in a worker's risk", ge=0, le=5)
+    plan_floor: float = F(
+        0.6, "assumption", "lowest plan the state cuts to, as a multiple of the initial one", ge=0, le=10
+    )
+    workforce_growth: float = F(
+        0.005,
+        "assumption; facts: contracts lined up for far more workers (UN Panel 2024)",
+        "monthly growth of every host's workforce target while revenue is short of target (up to host_growth_cap)",
+        ge=0,
+        le=1,
+    )
+    host_growth_cap: float = F(
+        2.0,
+        "assumption",
+        "largest workforce target a host can reach by the state's shifting, as a multiple of its initial workers",
+        ge=1,
+        le=100,
+    )
+    shift_share: float = F(
+        0.05,
+        "assumption",
+        "monthly share of the posts closed by sanctions that the state moves to more open hosts",
+        ge=0,
+        le=1,
+    )
+    evasion_flow: float = F(
+        0.0,
+        "assumption (docs/ODD.md 7.2.4; Known gap 10): how evasion acts is left for the sanctions-era calibration to decide",
+        "how sanctions limit postings: 0 caps a host's stock at the reachable share of its target (nobody is posted while the workforce is above it); 1 fills each month the reachable share of its vacancies (target - active); in between, a mix",
+        ge=0,
+        le=1,
+    )
+    reprisal_severity: float = F(
+        0.1,
+        "facts: reprisals against families, camps (US State Dept; rights groups); weight: assumption",
+        "weight of the family's punishment in a worker's risk",
+        ge=0,
+        le=5,
+    )
 
 
 # ---------------------------------------------------------------- root
@@ -248,14 +523,19 @@ class Params(Strict):
                 errors.append(f"hosts.{shown(name)}: host names must be lower-case letters, digits and _")
         w, m = self.worker, self.minder
         for lo, hi, sec in [
-            ("loyalty_min", "loyalty_max", w), ("risk_aversion_min", "risk_aversion_max", w),
-            ("family_min", "family_max", w), ("vigilance_min", "vigilance_max", m), ("greed_min", "greed_max", m),
+            ("loyalty_min", "loyalty_max", w),
+            ("risk_aversion_min", "risk_aversion_max", w),
+            ("family_min", "family_max", w),
+            ("vigilance_min", "vigilance_max", m),
+            ("greed_min", "greed_max", m),
         ]:
             if getattr(sec, lo) > getattr(sec, hi):
                 name = "worker" if sec is w else "minder"
                 errors.append(f"{name}.{lo}: must not exceed {name}.{hi} ({getattr(sec, lo)} > {getattr(sec, hi)})")
         if self.work.hours_max < self.work.hours_base:
-            errors.append(f"work.hours_max: must be at least work.hours_base ({self.work.hours_max} < {self.work.hours_base})")
+            errors.append(
+                f"work.hours_max: must be at least work.hours_base ({self.work.hours_max} < {self.work.hours_base})"
+            )
         if self.escape.weight_pay + self.escape.weight_hours + self.escape.weight_debt <= 0:
             errors.append("escape.weight_pay: the three hardship weights must not all be 0")
         for i, p in enumerate(self.policies):
@@ -263,18 +543,23 @@ class Params(Strict):
             errors += [f"{key}.{line}" for line in p.check_months(self.calendar)]
             if p.hosts != "all":
                 if not p.hosts:
-                    errors.append(f"{key}.hosts: empty list; use \"all\" or host names")
+                    errors.append(f'{key}.hosts: empty list; use "all" or host names')
                 for h in p.hosts:
                     if h not in self.hosts:
-                        errors.append(f"{key}.hosts: unknown host {shown(repr(h))}{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})")
-            for where, levels in [("compliance", p.compliance)] + [(f"schedule[{j}].compliance", q.compliance)
-                                                                   for j, q in enumerate(p.schedule)]:
+                        errors.append(
+                            f"{key}.hosts: unknown host {shown(repr(h))}{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})"
+                        )
+            for where, levels in [("compliance", p.compliance)] + [
+                (f"schedule[{j}].compliance", q.compliance) for j, q in enumerate(p.schedule)
+            ]:
                 if not isinstance(levels, dict):
                     continue
                 covered = self.hosts if p.hosts == "all" else p.hosts
                 for h in levels:
                     if h not in self.hosts:
-                        errors.append(f"{key}.{where}.{shown(h)}: unknown host{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})")
+                        errors.append(
+                            f"{key}.{where}.{shown(h)}: unknown host{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})"
+                        )
                 for h in covered:
                     if h in self.hosts and h not in levels:
                         errors.append(f"{key}.{where}: no level for host {shown(repr(h))}")
@@ -414,8 +699,10 @@ def _hint_hosts(lines: list[str], raw: dict) -> list[str]:
     for line in lines:
         m = re.match(r"^hosts\.([a-z0-9_]+)\.(workers|wage): required$", line)
         if m and m.group(1) in defaults and not hinted:
-            line += (f" (a parameter file's [hosts] tables replace the built-in hosts: give each host every required "
-                     f"field, or change one value with --set hosts.{m.group(1)}.workers=...)")
+            line += (
+                f" (a parameter file's [hosts] tables replace the built-in hosts: give each host every required "
+                f"field, or change one value with --set hosts.{m.group(1)}.workers=...)"
+            )
             hinted = True
         out.append(line)
     return out

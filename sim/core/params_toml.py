@@ -45,7 +45,9 @@ def _section(lines: list[str], title: str, model: BaseModel, with_comments: bool
     lines.append("")
 
 
-def params_toml(params: Params, with_comments: bool = True, header: str | None = None, notes: dict | None = None) -> str:
+def params_toml(
+    params: Params, with_comments: bool = True, header: str | None = None, notes: dict | None = None
+) -> str:
     """The parameters as TOML; ``notes`` maps dotted keys to an extra comment line (e.g. how a value was calibrated)."""
     lines: list[str] = []
     if header:
@@ -121,9 +123,13 @@ def single_policy_toml(kind: str) -> str:
     for key in ("start", "end", "deadline"):
         if isinstance(example.get(key), int):
             example[key] = calendar.date(example[key])
-    lines = [f"# One policy alone: {kind} from {SINGLE_POLICY_START} at every host, full compliance, its",
-             "# own fields at their defaults (see docs/ODD.md). Everything else is the baseline.",
-             f"description = {_value(f'{kind} alone, from {SINGLE_POLICY_START}, full compliance')}", "", "[[policies]]"]
+    lines = [
+        f"# One policy alone: {kind} from {SINGLE_POLICY_START} at every host, full compliance, its",
+        "# own fields at their defaults (see docs/ODD.md). Everything else is the baseline.",
+        f"description = {_value(f'{kind} alone, from {SINGLE_POLICY_START}, full compliance')}",
+        "",
+        "[[policies]]",
+    ]
     lines += [f"{k} = {_value(v)}" for k, v in example.items()]
     return "\n".join(lines) + "\n"
 
@@ -157,24 +163,34 @@ def policy_fields_markdown() -> str:
     the ODD's copy equal to this)."""
     rows = ["| key | default | unit | meaning | source |", "|---|---|---|---|---|"]
     for k, f in PolicyBase.model_fields.items():
-        rows.append(f"| `policies[i].{k}` (every kind) | {_default_cell(f)} | {_cell(unit_of(f) or '')} | "
-                    f"{_cell(f.description or '')} | {_cell(source_of(f))} |")
+        rows.append(
+            f"| `policies[i].{k}` (every kind) | {_default_cell(f)} | {_cell(unit_of(f) or '')} | "
+            f"{_cell(f.description or '')} | {_cell(source_of(f))} |"
+        )
     for kind, cls in POLICY_CLASSES.items():
         fields = cls.own_fields()
         for k, f in fields.items():
-            rows.append(f"| `policies[i].{k}` ({kind}) | {_default_cell(f)} | {_cell(unit_of(f) or '')} | "
-                        f"{_cell(f.description or '')} | {_cell(source_of(f))} |")
+            rows.append(
+                f"| `policies[i].{k}` ({kind}) | {_default_cell(f)} | {_cell(unit_of(f) or '')} | "
+                f"{_cell(f.description or '')} | {_cell(source_of(f))} |"
+            )
         if not fields:
             what = "no own fields" + ("" if cls.is_sanction else "; a fact of the world, not a sanction")
-            rows.append(f"| `policies[i].kind = \"{kind}\"` | — | — | {what} | {_cell(cls.source)} |")
+            rows.append(f'| `policies[i].kind = "{kind}"` | — | — | {what} | {_cell(cls.source)} |')
     return "\n".join(rows) + "\n"
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.core.params_toml",
-                                 description="Print the baseline parameters as commented TOML, or write missing single-policy files.")
-    ap.add_argument("--policies", metavar="FOLDER", help="write FOLDER/<kind>.toml for every policy kind that has no file yet")
-    ap.add_argument("--odd-policy-fields", action="store_true", help="print docs/ODD.md's table A.3 (the policy fields)")
+    ap = argparse.ArgumentParser(
+        prog="python -m sim.core.params_toml",
+        description="Print the baseline parameters as commented TOML, or write missing single-policy files.",
+    )
+    ap.add_argument(
+        "--policies", metavar="FOLDER", help="write FOLDER/<kind>.toml for every policy kind that has no file yet"
+    )
+    ap.add_argument(
+        "--odd-policy-fields", action="store_true", help="print docs/ODD.md's table A.3 (the policy fields)"
+    )
     args = ap.parse_args(argv)
     if args.odd_policy_fields:
         sys.stdout.write(policy_fields_markdown())

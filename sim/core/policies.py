@@ -44,7 +44,9 @@ class Levers:
     evasion: np.ndarray = _FILLED_IN  # share of banned deployments on student/tourist visas
     repatriation: np.ndarray = _FILLED_IN  # compliance with a repatriation mandate (blocks new permits too)
     repatriation_hazard: np.ndarray = _FILLED_IN  # monthly chance a unit is sent home now
-    repatriation_evasion: np.ndarray = _FILLED_IN  # share of the mandate evaded: postings and relabelled workers on visas
+    repatriation_evasion: np.ndarray = (
+        _FILLED_IN  # share of the mandate evaded: postings and relabelled workers on visas
+    )
     detection: np.ndarray = _FILLED_IN  # hosts x 3: monthly chance a worker on a student visa, tourist visa, other status is found and sent home
     bank_block: np.ndarray = _FILLED_IN  # share of bank transfers blocked
     courier_seizure: np.ndarray = _FILLED_IN  # extra share of bulk cash seized (before the base rate)
@@ -59,8 +61,20 @@ class Levers:
 
     def __post_init__(self):
         n = self.n_hosts
-        for name in ("ban", "evasion", "repatriation", "repatriation_hazard", "repatriation_evasion", "bank_block", "courier_seizure",
-                     "mule_seizure", "direct_wages", "coercion", "inspections", "asylum_boost"):
+        for name in (
+            "ban",
+            "evasion",
+            "repatriation",
+            "repatriation_hazard",
+            "repatriation_evasion",
+            "bank_block",
+            "courier_seizure",
+            "mule_seizure",
+            "direct_wages",
+            "coercion",
+            "inspections",
+            "asylum_boost",
+        ):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n))
         if self.detection is None:
@@ -121,7 +135,10 @@ class PolicyBase(Strict):
     hosts: Literal["all"] | list[str] = Field("all", description="'all' or host names")
     compliance: float | dict[str, float] = U(1.0, description="one level, or one per host", unit="share")
     label: str = Field("", description="free text, e.g. 'UNSCR 2375'")
-    schedule: list[Period] = Field(default_factory=list, description="compliance by period: from each period's start on, its levels replace the ones before (optional)")
+    schedule: list[Period] = Field(
+        default_factory=list,
+        description="compliance by period: from each period's start on, its levels replace the ones before (optional)",
+    )
 
     @field_validator("compliance")
     @classmethod
@@ -165,8 +182,10 @@ class PolicyBase(Strict):
         for i, period in enumerate(self.schedule):
             at = calendar.index(period.start)
             if at <= last:
-                errors.append(f"schedule[{i}].start: {period.start} is not after "
-                              f"{'the policy start' if i == 0 else 'the period before'} ({self.start if i == 0 else self.schedule[i - 1].start})")
+                errors.append(
+                    f"schedule[{i}].start: {period.start} is not after "
+                    f"{'the policy start' if i == 0 else 'the period before'} ({self.start if i == 0 else self.schedule[i - 1].start})"
+                )
             elif end is not None and at >= end:
                 errors.append(f"schedule[{i}].start: {period.start} is not before the policy's end ({self.end})")
             last = max(last, at)
@@ -201,7 +220,14 @@ class PolicyBase(Strict):
 class PermitBan(PolicyBase):
     title: ClassVar[str] = "No new work permits (UNSCR 2375)"
     kind: Literal["permit_ban"]
-    evasion: float = F(0.3, "facts: Russia 2018, 700+ permits but 10,000+ registrations (RFA, WSJ); share: assumption", "share of blocked deployments sent anyway on student or tourist visas", unit="share", ge=0, le=1)
+    evasion: float = F(
+        0.3,
+        "facts: Russia 2018, 700+ permits but 10,000+ registrations (RFA, WSJ); share: assumption",
+        "share of blocked deployments sent anyway on student or tourist visas",
+        unit="share",
+        ge=0,
+        le=1,
+    )
 
     def apply(self, lv, h, c, month, calendar):
         if c >= lv.ban[h]:
@@ -211,9 +237,25 @@ class PermitBan(PolicyBase):
 class Repatriation(PolicyBase):
     title: ClassVar[str] = "Send all workers home within 2 years (UNSCR 2397)"
     kind: Literal["repatriation"]
-    deadline: int | str = U(description="month by which complying hosts have sent the workers home (UNSCR 2397: 2019-12)", unit="month")
-    evasion: float = F(0.0, "assumption; facts: workers relabelled and sent on student and tourist visas (RFA, WSJ, UN Panel 2024)", "share of the permit holders a complying host would send home who are relabelled (student, tourist, other) instead, and of the postings the mandate closes that still arrive that way", unit="share", ge=0, le=1)
-    after_deadline: float = F(0.3, "assumption", "yearly chance a permit holder still there after the deadline is sent home, at full compliance", unit="share a year", ge=0, le=1)
+    deadline: int | str = U(
+        description="month by which complying hosts have sent the workers home (UNSCR 2397: 2019-12)", unit="month"
+    )
+    evasion: float = F(
+        0.0,
+        "assumption; facts: workers relabelled and sent on student and tourist visas (RFA, WSJ, UN Panel 2024)",
+        "share of the permit holders a complying host would send home who are relabelled (student, tourist, other) instead, and of the postings the mandate closes that still arrive that way",
+        unit="share",
+        ge=0,
+        le=1,
+    )
+    after_deadline: float = F(
+        0.3,
+        "assumption",
+        "yearly chance a permit holder still there after the deadline is sent home, at full compliance",
+        unit="share a year",
+        ge=0,
+        le=1,
+    )
 
     @field_validator("deadline")
     @classmethod
@@ -230,7 +272,9 @@ class Repatriation(PolicyBase):
         if deadline <= start:
             errors.append(f"deadline: deadline ({self.deadline}) is not after the start ({self.start})")
         elif deadline <= 0:
-            errors.append(f"deadline: deadline ({self.deadline}) is not after the first month of the run ({calendar.start})")
+            errors.append(
+                f"deadline: deadline ({self.deadline}) is not after the first month of the run ({calendar.start})"
+            )
         return errors
 
     def apply(self, lv, h, c, month, calendar):
@@ -244,14 +288,25 @@ class Repatriation(PolicyBase):
                 lv.repatriation_hazard[h] = c * rules.monthly_chance(self.after_deadline)
             # workers on visas or another status: sent home when found
             host = lv.hosts[h]
-            lv.detection[h] = [c * rules.monthly_chance(getattr(host, f"detect_{k}")) for k in ("student", "tourist", "other")]
+            lv.detection[h] = [
+                c * rules.monthly_chance(getattr(host, f"detect_{k}")) for k in ("student", "tourist", "other")
+            ]
 
 
 class CashInterdiction(PolicyBase):
     title: ClassVar[str] = "Seize cash at the border"
     kind: Literal["cash_interdiction"]
-    seizure: float = F(0.5, "assumption", "share of couriers' bulk cash seized at full compliance", unit="share", ge=0, le=1)
-    mule_seizure: float = F(0.2, "assumption", "share of cash carried by returning workers seized at full compliance", unit="share", ge=0, le=1)
+    seizure: float = F(
+        0.5, "assumption", "share of couriers' bulk cash seized at full compliance", unit="share", ge=0, le=1
+    )
+    mule_seizure: float = F(
+        0.2,
+        "assumption",
+        "share of cash carried by returning workers seized at full compliance",
+        unit="share",
+        ge=0,
+        le=1,
+    )
 
     def apply(self, lv, h, c, month, calendar):
         lv.courier_seizure[h] = max(lv.courier_seizure[h], self.seizure * c)
@@ -270,7 +325,14 @@ class FinancialSanctions(PolicyBase):
 class DirectWages(PolicyBase):
     title: ClassVar[str] = "Employers pay workers directly"
     kind: Literal["direct_wages"]
-    coercion: float = F(0.5, "assumption; facts: remedy suggested by a researcher (NYT 2015)", "share of the usual take the state still extracts from a worker paid directly", unit="share", ge=0, le=1)
+    coercion: float = F(
+        0.5,
+        "assumption; facts: remedy suggested by a researcher (NYT 2015)",
+        "share of the usual take the state still extracts from a worker paid directly",
+        unit="share",
+        ge=0,
+        le=1,
+    )
 
     def apply(self, lv, h, c, month, calendar):
         if c >= lv.direct_wages[h]:
@@ -292,7 +354,14 @@ class LaborInspections(PolicyBase):
 class AsylumAccess(PolicyBase):
     title: ClassVar[str] = "Open embassies and refugee agencies to escapees"
     kind: Literal["asylum_access"]
-    route_boost: float = F(0.5, "assumption; facts: escape into an embassy (Kuwait 1997, NYT 2015)", "share of the remaining gap to a sure route that asylum access closes", unit="share", ge=0, le=1)
+    route_boost: float = F(
+        0.5,
+        "assumption; facts: escape into an embassy (Kuwait 1997, NYT 2015)",
+        "share of the remaining gap to a sure route that asylum access closes",
+        unit="share",
+        ge=0,
+        le=1,
+    )
 
     def apply(self, lv, h, c, month, calendar):
         lv.asylum_boost[h] = max(lv.asylum_boost[h], self.route_boost * c)
@@ -369,8 +438,13 @@ def describe(p, drawn=frozenset(), calendar=None) -> str:
     named = label and label not in title and label.split()[0].lower() not in title.lower()
     end = raw.get("end")
     hosts = "every host" if raw.get("hosts", "all") == "all" else ", ".join(raw["hosts"])
-    text = (f"{title}" + (f" ({label})" if named else "") + f", from {when(raw['start'])}"
-            + (f" to {when(end)} (not included)" if end is not None else "") + f", {hosts}")
+    text = (
+        f"{title}"
+        + (f" ({label})" if named else "")
+        + f", from {when(raw['start'])}"
+        + (f" to {when(end)} (not included)" if end is not None else "")
+        + f", {hosts}"
+    )
     if "compliance" in drawn:
         text += "; compliance as drawn from the posterior"
     else:

@@ -20,6 +20,7 @@ from .policies import Levers, channel_losses
 # on the way, paid in fees (each a ``books`` column of the tables, sim/results/columns.py)
 MONEY = ("delivered", "interdicted", "costs")
 
+
 class StateBooks:
     @classmethod
     def for_params(cls, p) -> "StateBooks":
@@ -38,7 +39,9 @@ class StateBooks:
         w = np.array([c.bank, c.courier, c.mule], dtype=float)
         self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
         # the legal-status thresholds of this month's postings (rules.legal_thresholds): permits until a measure bites
-        self.routes = np.array([[h.route_student, h.route_tourist, h.route_other] for h in p.hosts.values()], dtype=float)
+        self.routes = np.array(
+            [[h.route_student, h.route_tourist, h.route_other] for h in p.hosts.values()], dtype=float
+        )
         self.legal_thresholds = np.ones((len(p.hosts), 3))
         # a relabelled worker's draw against these, per host: student below the first, tourist below the second
         r = self.routes / self.routes.sum(axis=1, keepdims=True)
@@ -48,7 +51,12 @@ class StateBooks:
         self.loss_rate_last: np.ndarray | None = None
         # revenue accounts, per host, since the start of the run
         n = len(p.hosts)
-        self.accounts = {"taken": np.zeros(n), "delivered": np.zeros(n), "interdicted": np.zeros(n), "costs": np.zeros(n)}
+        self.accounts = {
+            "taken": np.zeros(n),
+            "delivered": np.zeros(n),
+            "interdicted": np.zeros(n),
+            "costs": np.zeros(n),
+        }
 
     def count_short(self, short, working):
         """What the state sees at the month's end: per host, the workers short of the plan (``short``) of those who
@@ -63,18 +71,39 @@ class StateBooks:
         if self.delivered_last is not None:
             s = self.p_state.state
             short = np.asarray(self.short_share if short_share is None else short_share, dtype=float)
-            self.plans = rules.next_plans(self.plans, self.plans_initial, self.delivered_last, self.revenue_target,
-                                          s.plan_raise, s.plan_cap, short, s.plan_reach, s.plan_cut, s.plan_floor)
+            self.plans = rules.next_plans(
+                self.plans,
+                self.plans_initial,
+                self.delivered_last,
+                self.revenue_target,
+                s.plan_raise,
+                s.plan_cap,
+                short,
+                s.plan_reach,
+                s.plan_cut,
+                s.plan_floor,
+            )
             if self.delivered_last < self.revenue_target and s.workforce_growth > 0:
-                self.target_workers = np.minimum(self.target_workers * (1.0 + s.workforce_growth),
-                                                 np.maximum(self.target_cap, self.target_workers))
+                self.target_workers = np.minimum(
+                    self.target_workers * (1.0 + s.workforce_growth), np.maximum(self.target_cap, self.target_workers)
+                )
 
     def plan_deployments(self, active_by_host: np.ndarray, lv: Levers) -> np.ndarray:
         """How many to post to each host this month; lost posts move toward hosts that do not comply."""
         counts, target_change = rules.deployments(
-            self.target_workers, active_by_host, lv.ban, lv.evasion, lv.repatriation, self.p_state.state.shift_share,
-            self.target_cap, lv.repatriation_evasion, self.p_state.state.evasion_flow)
-        self.legal_thresholds = rules.legal_thresholds(lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion, self.routes)
+            self.target_workers,
+            active_by_host,
+            lv.ban,
+            lv.evasion,
+            lv.repatriation,
+            self.p_state.state.shift_share,
+            self.target_cap,
+            lv.repatriation_evasion,
+            self.p_state.state.evasion_flow,
+        )
+        self.legal_thresholds = rules.legal_thresholds(
+            lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion, self.routes
+        )
         self.target_workers = self.target_workers + target_change
         return np.where(lv.closed, 0, counts)  # nobody is posted across a closed border
 
@@ -82,7 +111,9 @@ class StateBooks:
         """Shift money away from channels that lost it last month."""
         if self.loss_rate_last is not None:
             c = self.p_state.channels
-            self.channel_weights = rules.next_channel_weights(self.channel_weights, self.loss_rate_last, c.adapt, c.min_weight)
+            self.channel_weights = rules.next_channel_weights(
+                self.channel_weights, self.loss_rate_last, c.adapt, c.min_weight
+            )
 
     def send_money_home(self, take: np.ndarray, returning: np.ndarray, lv: Levers) -> dict[str, np.ndarray]:
         """Send the month's take home by bank, courier and mule; some is seized, some lost to fees. Returns the
@@ -92,7 +123,9 @@ class StateBooks:
         fees = {"bank": p.channels.bank_fee, "courier": p.channels.courier_fee, "mule": p.channels.mule_fee}
         # across a closed border no courier goes: that month his share goes by bank and front companies
         weights = rules.closed_border_weights(self.channel_weights, lv.closed)
-        delivered, interdicted, costs, _ = rules.move_money(take, weights, returning * p.channels.mule_capacity, loss, fees)
+        delivered, interdicted, costs, _ = rules.move_money(
+            take, weights, returning * p.channels.mule_capacity, loss, fees
+        )
         # the loss rate of each channel, as the state sees it, guides next month's choice
         self.loss_rate_last = np.stack([loss[c] + (1 - loss[c]) * fees[c] for c in rules.CHANNELS], axis=1)
         self.delivered_last = math.fsum(delivered)

@@ -69,12 +69,30 @@ class Field:
 
 FIELDS_AND_DERIVED = (
     # the workers table, in its column order
-    Field("worker_id", "i8", POSTING, "his id, in order of posting (the key of his every draw)",
-          (2, 4, 5, 6, 7, 8, 9, 10, 11), archived=True),
-    Field("host", "i2", POSTING, "the host country (index into params.hosts)", (2, 4, 5, 6, 7, 9, 10, 11, 12, 13),
-          archived=True),
-    Field("status", "i1", "active", "active, or how he left (STATUSES)", (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13),
-          archived=True),
+    Field(
+        "worker_id",
+        "i8",
+        POSTING,
+        "his id, in order of posting (the key of his every draw)",
+        (2, 4, 5, 6, 7, 8, 9, 10, 11),
+        archived=True,
+    ),
+    Field(
+        "host",
+        "i2",
+        POSTING,
+        "the host country (index into params.hosts)",
+        (2, 4, 5, 6, 7, 9, 10, 11, 12, 13),
+        archived=True,
+    ),
+    Field(
+        "status",
+        "i1",
+        "active",
+        "active, or how he left (STATUSES)",
+        (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13),
+        archived=True,
+    ),
     Field("month_deployed", "i2", POSTING, "the month he was posted (negative: before the run)", (2,), archived=True),
     Field("month_left", "i2", -1, "the month he left; -1 while posted", (*LEAVING, 13), archived=True),
     Field("entry_bribe", "f8", TRAIT, "what he paid to be selected (USD)", (2, 13), archived=True),
@@ -86,8 +104,14 @@ FIELDS_AND_DERIVED = (
     Field("months_abroad", "i2", POSTING, "months of his contract served", (2, 11), archived=True),
     Field("productivity", "f8", TRAIT, "output per hour relative to the host's wage", (2, 4), archived=True),
     Field("loyalty", "f8", TRAIT, "loyalty to the state (lowers grievance)", (2, 9), archived=True),
-    Field("legal", "i1", TRAIT, "legal status: permit, student, tourist or other (LEGAL; names in the table)",
-          (2, 13), archived=True),
+    Field(
+        "legal",
+        "i1",
+        TRAIT,
+        "legal status: permit, student, tourist or other (LEGAL; names in the table)",
+        (2, 13),
+        archived=True,
+    ),
     # the rest of his state while posted
     Field("camp", "i4", POSTING, "his camp (the unit of a group quota)", (2, 5, 9) + LEAVING),
     Field("team", "i4", POSTING, "his team (informants report within it)", (2, 7, 8)),
@@ -103,8 +127,13 @@ FIELDS_AND_DERIVED = (
     Field("ledger", "f8", 0.0, "wages credited to him, paid on return (USD)", (5,) + LEAVING),
     Field("plan_arrears", "f8", 0.0, "what he owes the plan from earlier months (USD)", (5, 9)),
     Field("ledger_paid", "f8", 0.0, "ledger paid out on his return (USD)", (*LEAVING, 13)),
-    Field("shortfall", "f8", 0.0, "this month's gross short of the plan (USD); his minder reads it next month",
-          (3, 5, 7) + LEAVING),
+    Field(
+        "shortfall",
+        "f8",
+        0.0,
+        "this month's gross short of the plan (USD); his minder reads it next month",
+        (3, 5, 7) + LEAVING,
+    ),
     Field("plan", "f8", 0.0, "this month's plan (USD); his minder reads it next month", (3, 5, 9) + LEAVING),
     Field("lost", "f8", 0.0, "what he lost on leaving (USD), counted in the month's forfeited", (*LEAVING, 13)),
     # the month's flows, set afresh for every worker who works (`FLOWS`; the mesa worker's attributes of the month)
@@ -114,10 +143,17 @@ FIELDS_AND_DERIVED = (
     Field("bribes", "f8", 0.0, "paid to the minder: side-job cut and threat bribe (USD)", (6, 7, 13), month=True),
     Field("retained", "f8", 0.0, "what he kept (USD)", (7, 13), month=True),
     Field("hours", "f8", 0.0, "hours worked a day", (4, 9, 10, 13), month=True),
-    Field("short", "b1", False, "whether his gross fell short of the plan (counted as workers_short)", (7, 13),
-          month=True),
-    Field("inspected", "b1", False, "whether his employer is inspected this month (hours capped, passport returned)",
-          (4, 9), month=True),
+    Field(
+        "short", "b1", False, "whether his gross fell short of the plan (counted as workers_short)", (7, 13), month=True
+    ),
+    Field(
+        "inspected",
+        "b1",
+        False,
+        "whether his employer is inspected this month (hours capped, passport returned)",
+        (4, 9),
+        month=True,
+    ),
 )
 
 STORED = tuple(f for f in FIELDS_AND_DERIVED if not f.derived)  # the array engine's columns

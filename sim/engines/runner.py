@@ -56,8 +56,13 @@ def estimate_memory(params: Params, engine: str = "array") -> tuple[int, int]:
     units = len(params.hosts) * (months + pop.contract_months)  # cohorts: a unit each at least
     minders = 2 * ever // pop.minder_ratio + units  # replacements of punished minders: as many again at most
     camps = ever // pop.camp_size + units
-    need = (ever * BYTES_PER_WORKER.get(engine, 3_000) + minders * BYTES_PER_MINDER.get(engine, 2_000)
-            + camps * BYTES_PER_CAMP.get(engine, 600) + len(params.hosts) ** 2 * BYTES_PER_HOST_PAIR + 200 * 2**20)
+    need = (
+        ever * BYTES_PER_WORKER.get(engine, 3_000)
+        + minders * BYTES_PER_MINDER.get(engine, 2_000)
+        + camps * BYTES_PER_CAMP.get(engine, 600)
+        + len(params.hosts) ** 2 * BYTES_PER_HOST_PAIR
+        + 200 * 2**20
+    )
     return ever, need
 
 
@@ -110,11 +115,19 @@ def _without_warmup(monthly: pd.DataFrame, hosts: pd.DataFrame, workers: pd.Data
     gone = (workers["status"] != "active") & (workers["month_left"] < w)
     workers = workers[~gone].reset_index(drop=True)
     workers["month_deployed"] = workers["month_deployed"] - w
-    workers["month_left"] = workers["month_left"].where(workers["month_left"] < 0, workers["month_left"] - w)  # -1: abroad
+    workers["month_left"] = workers["month_left"].where(
+        workers["month_left"] < 0, workers["month_left"] - w
+    )  # -1: abroad
     return monthly, hosts, workers, initial
 
 
-def run(params: Params | None = None, engine: str = "array", seed: int = 0, progress: bool = False, command: str | None = None) -> Result:
+def run(
+    params: Params | None = None,
+    engine: str = "array",
+    seed: int = 0,
+    progress: bool = False,
+    command: str | None = None,
+) -> Result:
     """Run the model and return its tables.
 
     Args:
@@ -141,8 +154,14 @@ def run(params: Params | None = None, engine: str = "array", seed: int = 0, prog
         from tqdm import tqdm
 
         # only on a terminal: in a log file a bar is a stream of carriage returns
-        bar = tqdm(total=months, unit="month", desc=f"{engine} engine", leave=False, file=sys.stderr,
-                   disable=not sys.stderr.isatty())
+        bar = tqdm(
+            total=months,
+            unit="month",
+            desc=f"{engine} engine",
+            leave=False,
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
+        )
     loaded0, _ = loading_seconds()
     try:
         t_make = time.perf_counter()
@@ -186,7 +205,8 @@ def run(params: Params | None = None, engine: str = "array", seed: int = 0, prog
     result = Result(monthly=monthly, hosts=hosts, workers=workers, manifest=manifest)
     result.model = model  # type: ignore[attr-defined]  # for interactive use (not saved, not a field)
     result.timings = {  # type: ignore[attr-defined]  # the time to the first month (olsim run --profile; not saved)
-        "build_seconds": t_built - t_make, "first_month_seconds": (t_first or t_built) - t_built,
+        "build_seconds": t_built - t_make,
+        "first_month_seconds": (t_first or t_built) - t_built,
         "loading_compiled_seconds": loaded,
     }
     return result

@@ -8,8 +8,13 @@ differences, Sobol and Morris indices). ``runner.run_experiment`` does it all.
 
 # Imported on first use (module __getattr__), so that `sim.explore.evaluators` can start the local pool's fork
 # server before the rest (pandas, scipy, the parameters) is imported: the two then load side by side.
-_PUBLIC = {"ExperimentResult": "analysis", "Plan": "plan", "load_experiment": "plan", "plan_experiment": "plan",
-           "run_experiment": "runner"}
+_PUBLIC = {
+    "ExperimentResult": "analysis",
+    "Plan": "plan",
+    "load_experiment": "plan",
+    "plan_experiment": "plan",
+    "run_experiment": "runner",
+}
 
 __all__ = ["ExperimentResult", "Plan", "load_experiment", "plan_experiment", "run_experiment"]
 

@@ -36,13 +36,22 @@ def _name(path: Path, taken: set[str]) -> str:
     return name
 
 
-def compare_experiment(files: list[str], reference: str | None = None, replicates: int = 5, scale: float = 0.1,
-                       months: int | None = None, seed: int = 0, warmup: int = 36) -> tuple[dict, Plan]:
+def compare_experiment(
+    files: list[str],
+    reference: str | None = None,
+    replicates: int = 5,
+    scale: float = 0.1,
+    months: int | None = None,
+    seed: int = 0,
+    warmup: int = 36,
+) -> tuple[dict, Plan]:
     """The experiment comparing ``files`` (paths or shipped names): (its TOML as a dict, its plan).
     `ExperimentError` (one line per problem) for a missing file, an unknown reference, bad numbers."""
     if len(files) < 2:
-        raise ExperimentError("olsim compare: give at least two parameter files (the first is the reference unless "
-                              "--reference names another)")
+        raise ExperimentError(
+            "olsim compare: give at least two parameter files (the first is the reference unless "
+            "--reference names another)"
+        )
     problems, paths = [], []
     for f in files:
         try:
@@ -60,35 +69,53 @@ def compare_experiment(files: list[str], reference: str | None = None, replicate
     scenarios = []
     for given, p in paths:
         name = _name(p, taken)
-        scenarios.append({"name": name, "label": name.replace("_", " ")[:60], "params": str(p),
-                          "description": f"{given}"})
+        scenarios.append(
+            {"name": name, "label": name.replace("_", " ")[:60], "params": str(p), "description": f"{given}"}
+        )
     ref = scenarios[0]["name"]
     if reference is not None:
-        exact = [s["name"] for s, (given, p) in zip(scenarios, paths)
-                 if reference in (s["name"], given) or _same_file(reference, p)]
+        exact = [
+            s["name"]
+            for s, (given, p) in zip(scenarios, paths)
+            if reference in (s["name"], given) or _same_file(reference, p)
+        ]
         stem = [s["name"] for s, (given, p) in zip(scenarios, paths) if Path(reference).stem == p.stem]
         match = exact or stem
         if not match:
-            raise ExperimentError(f"--reference {reference}: not one of the compared files "
-                                  f"({', '.join(s['name'] for s in scenarios)})")
+            raise ExperimentError(
+                f"--reference {reference}: not one of the compared files ({', '.join(s['name'] for s in scenarios)})"
+            )
         if not exact and len(stem) > 1:
-            raise ExperimentError(f"--reference {reference}: {len(stem)} compared files are named {Path(reference).stem}; "
-                                  f"give its path or its scenario name ({', '.join(stem)})")
+            raise ExperimentError(
+                f"--reference {reference}: {len(stem)} compared files are named {Path(reference).stem}; "
+                f"give its path or its scenario name ({', '.join(stem)})"
+            )
         ref = match[0]
-    raw = {"name": "compare-" + "-".join(s["name"] for s in scenarios)[:80], "seed": seed, "replicates": replicates,
-           "scale": scale, "reference": ref, "outcomes": COMPARE_OUTCOMES, "scenarios": scenarios,
-           "overrides": {"calendar.warmup": warmup},
-           "description": "olsim compare " + " ".join(given for given, _ in paths)}
+    raw = {
+        "name": "compare-" + "-".join(s["name"] for s in scenarios)[:80],
+        "seed": seed,
+        "replicates": replicates,
+        "scale": scale,
+        "reference": ref,
+        "outcomes": COMPARE_OUTCOMES,
+        "scenarios": scenarios,
+        "overrides": {"calendar.warmup": warmup},
+        "description": "olsim compare " + " ".join(given for given, _ in paths),
+    }
     if months is not None:
         raw["months"] = months
-    text = "# written by olsim compare: every file a scenario, the same seeds in each (common random numbers)\n" + \
-        tomli_w.dumps(raw)
+    text = (
+        "# written by olsim compare: every file a scenario, the same seeds in each (common random numbers)\n"
+        + tomli_w.dumps(raw)
+    )
     plan = plan_experiment(raw, Path.cwd(), text=text)
     calendars = {name: (p["calendar"]["start"], p["calendar"]["months"]) for name, p in plan.scenario_params.items()}
     if len(set(calendars.values())) > 1:  # paired changes of different periods would mean nothing
         listed = "; ".join(f"{name}: {m} months from {start}" for name, (start, m) in calendars.items())
-        raise ExperimentError(f"olsim compare: the files run different calendars ({listed}); compare files with "
-                              f"the same calendar.start, and the same months or --months N")
+        raise ExperimentError(
+            f"olsim compare: the files run different calendars ({listed}); compare files with "
+            f"the same calendar.start, and the same months or --months N"
+        )
     return raw, plan
 
 

@@ -70,8 +70,9 @@ def prestart(processes: int | None = None) -> None:
     forkserver.ensure_running()
 
 
-def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int | None = None,
-            scheduler: str | None = None) -> None:
+def execute(
+    tasks: list[dict], on_done: Callable[[dict], None], processes: int | None = None, scheduler: str | None = None
+) -> None:
     """Run tasks and call ``on_done(payload)`` in the calling process as each finishes (in any order).
 
     ``scheduler``: a Dask scheduler address (``tcp://host:port``) or a
@@ -91,8 +92,9 @@ def execute(tasks: list[dict], on_done: Callable[[dict], None], processes: int |
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     ctx = _forkserver_context()
-    pool = ProcessPoolExecutor(max_workers=min(processes, len(tasks)), mp_context=ctx, initializer=_pool_worker_init,
-                               initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=min(processes, len(tasks)), mp_context=ctx, initializer=_pool_worker_init, initargs=(os.getpid(),)
+    )
     try:
         # keep a short queue so that an interruption leaves little submitted work behind
         queue = iter(tasks)
@@ -130,8 +132,9 @@ def map_local(function: Callable, jobs: list[tuple], processes: int | None = Non
         return [function(*job) for job in jobs]
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=_forkserver_context(), initializer=_pool_worker_init,
-                               initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=processes, mp_context=_forkserver_context(), initializer=_pool_worker_init, initargs=(os.getpid(),)
+    )
     try:
         futures = [pool.submit(function, *job) for job in jobs]
         return [f.result() for f in futures]
@@ -147,13 +150,16 @@ def connect(address: str):
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover - a dependency
-        raise ExperimentError("--scheduler needs dask distributed, the 'cluster' extra: "
-                              "pip install 'overseas-labor-sim[cluster]'") from None
+        raise ExperimentError(
+            "--scheduler needs dask distributed, the 'cluster' extra: pip install 'overseas-labor-sim[cluster]'"
+        ) from None
     try:
         return Client(address, timeout=CONNECT_TIMEOUT)
     except Exception as e:  # distributed raises OSError, TimeoutError or ValueError (a malformed address)
         text = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ExperimentError(f"--scheduler {address}: cannot connect ({text}); start one with 'dask scheduler'") from None
+        raise ExperimentError(
+            f"--scheduler {address}: cannot connect ({text}); start one with 'dask scheduler'"
+        ) from None
 
 
 NO_WORKERS_WARN_SECONDS = 60.0  # a cluster with no workers for this long, and nothing finished: say so
@@ -167,24 +173,35 @@ def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler)
     address = getattr(getattr(client, "scheduler", None), "address", None) or scheduler
     try:
         # pure=False: every stochastic task is its own key, never merged with another
-        futures = [client.submit(run_task, t, pure=False, retries=2, key=f"olsim-{t['run_id']}-{os.urandom(4).hex()}")
-                   for t in tasks]
+        futures = [
+            client.submit(run_task, t, pure=False, retries=2, key=f"olsim-{t['run_id']}-{os.urandom(4).hex()}")
+            for t in tasks
+        ]
         pending, quiet_since, warned = set(futures), time.monotonic(), False
         try:
             while pending:
                 try:
-                    finished, pending = wait(pending, timeout=min(5.0, NO_WORKERS_WARN_SECONDS), return_when="FIRST_COMPLETED")
+                    finished, pending = wait(
+                        pending, timeout=min(5.0, NO_WORKERS_WARN_SECONDS), return_when="FIRST_COMPLETED"
+                    )
                 except TimeoutError:
                     finished = set()
                 for fut in sorted(finished, key=lambda f: f.key):
                     on_done(fut.result())
                 if finished:
                     quiet_since, warned = time.monotonic(), False
-                elif not warned and time.monotonic() - quiet_since >= NO_WORKERS_WARN_SECONDS \
-                        and not client.scheduler_info().get("workers"):
-                    print(f"olsim: warning: the Dask scheduler {address} has had no workers for "
-                          f"{time.monotonic() - quiet_since:.0f} s; waiting for some (start them with "
-                          f"'dask worker {address}'), or Ctrl-C to stop (finished runs are kept)", file=sys.stderr, flush=True)
+                elif (
+                    not warned
+                    and time.monotonic() - quiet_since >= NO_WORKERS_WARN_SECONDS
+                    and not client.scheduler_info().get("workers")
+                ):
+                    print(
+                        f"olsim: warning: the Dask scheduler {address} has had no workers for "
+                        f"{time.monotonic() - quiet_since:.0f} s; waiting for some (start them with "
+                        f"'dask worker {address}'), or Ctrl-C to stop (finished runs are kept)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     warned = True
         finally:
             client.cancel([f for f in futures if not f.done()])

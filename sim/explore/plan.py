@@ -30,6 +30,7 @@ from ..common.validation import format_validation_error, read_toml, suggest
 from ..core.params import apply_overrides, defaults_dict, make_params, params_to_dict, read_params_file
 from .spec import Experiment, Uncertainty
 
+
 @dataclass
 class Plan:
     """A validated experiment: its tasks, samples and what defines them."""
@@ -130,23 +131,40 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
 
     n_samples, n_tasks = planned_size(spec)
     if n_samples * len(spec.scenarios) > MAX_SAMPLES or n_tasks > MAX_TASKS:
-        raise ExperimentError(f"sampling: {n_samples:,} samples x {len(spec.scenarios)} scenarios x {spec.replicates} replicates "
-                              f"= {n_tasks:,} runs is more than one experiment can plan (at most {MAX_SAMPLES:,} samples x "
-                              f"scenarios and {MAX_TASKS:,} runs); split it into several experiments")
+        raise ExperimentError(
+            f"sampling: {n_samples:,} samples x {len(spec.scenarios)} scenarios x {spec.replicates} replicates "
+            f"= {n_tasks:,} runs is more than one experiment can plan (at most {MAX_SAMPLES:,} samples x "
+            f"scenarios and {MAX_TASKS:,} runs); split it into several experiments"
+        )
     posterior = None
     if spec.posterior is not None:
         from .posterior import read_posterior
 
         posterior = read_posterior(folder / spec.posterior)
-        if posterior.relative and posterior.scenario and spec.base and Path(spec.base).name != Path(posterior.scenario).name:
-            raise ExperimentError(f"base: the posterior was fitted on {Path(posterior.scenario).name} and its columns "
-                                  f"{', '.join(sorted(posterior.relative))} multiply that file's values; use it as the "
-                                  f"base (not {Path(spec.base).name})")
+        if (
+            posterior.relative
+            and posterior.scenario
+            and spec.base
+            and Path(spec.base).name != Path(posterior.scenario).name
+        ):
+            raise ExperimentError(
+                f"base: the posterior was fitted on {Path(posterior.scenario).name} and its columns "
+                f"{', '.join(sorted(posterior.relative))} multiply that file's values; use it as the "
+                f"base (not {Path(spec.base).name})"
+            )
         samples, matrix, problem = posterior_samples(posterior, spec.sampling.n, spec.sampling.seed), None, None
     else:
         samples, matrix, problem = sample_table(spec)
-    plan = Plan(spec=spec, path=path, text=text, base=base, scenario_params=scenario_params, problem=problem,
-                samples=samples, raw_samples=matrix)
+    plan = Plan(
+        spec=spec,
+        path=path,
+        text=text,
+        base=base,
+        scenario_params=scenario_params,
+        problem=problem,
+        samples=samples,
+        raw_samples=matrix,
+    )
     failed: dict[tuple[str, str], list] = {}  # (scenario, problem) -> the samples that have it
     for sc in spec.scenarios:
         r, ov = scenario_raw[sc.name]
@@ -173,24 +191,38 @@ def plan_experiment(raw: dict, folder: str | os.PathLike = ".", text: str = "", 
                 for line in e.errors:
                     said = line.removeprefix(": ")
                     if posterior is not None and said.startswith("uncertainties."):
-                        said = (f"scenario {sc.name}: posterior column {said.removeprefix('uncertainties.')}; "
-                                f"add it to the scenario's without = [...] if the scenario has no such parameter")
+                        said = (
+                            f"scenario {sc.name}: posterior column {said.removeprefix('uncertainties.')}; "
+                            f"add it to the scenario's without = [...] if the scenario has no such parameter"
+                        )
                     case = (sc.name, re.sub(r" \(got [^)]*\)$", "", said))  # the same problem, other values
                     failed.setdefault(case, []).append((j, said))
                 continue
             for k in range(spec.replicates):
-                plan.tasks.append({
-                    "run_id": run_id(sc.name, j, k), "scenario": sc.name, "sample": j, "replicate": k,
-                    "seed": spec.seed + (j * spec.replicates if spec.seeds == "per_sample" else 0) + k, "engine": spec.engine, "params": params, "outcomes": list(spec.outcomes),
-                    "values": values, "hosts": spec.hosts,
-                })
+                plan.tasks.append(
+                    {
+                        "run_id": run_id(sc.name, j, k),
+                        "scenario": sc.name,
+                        "sample": j,
+                        "replicate": k,
+                        "seed": spec.seed + (j * spec.replicates if spec.seeds == "per_sample" else 0) + k,
+                        "engine": spec.engine,
+                        "params": params,
+                        "outcomes": list(spec.outcomes),
+                        "values": values,
+                        "hosts": spec.hosts,
+                    }
+                )
     if failed:
         lines = []
         for (scenario, _), cases in failed.items():
             (j, problem), more = cases[0], len(cases) - 1
             where = f"sample {j}" + (f" (and {more} more)" if more else "")
-            lines.append(problem if problem.startswith(("uncertainties.", "scenario ")) else
-                         f"scenario {scenario}, {where}: {problem}")
+            lines.append(
+                problem
+                if problem.startswith(("uncertainties.", "scenario "))
+                else f"scenario {scenario}, {where}: {problem}"
+            )
         raise ExperimentError(list(dict.fromkeys(lines)))
     return plan
 
@@ -201,8 +233,10 @@ def _no_override_under(columns: list[str], overrides: dict, scenario: str) -> No
         pattern = c.replace("*", "[!.]*")
         for k in overrides:
             if fnmatch.fnmatchcase(k, pattern) or k.startswith(c + ".") or c.startswith(k + "."):
-                raise ExperimentError(f"scenario {scenario}: overrides {k}, which the posterior column {c} would replace; "
-                                      f"add '{c}' to its without = [...] to keep the override")
+                raise ExperimentError(
+                    f"scenario {scenario}: overrides {k}, which the posterior column {c} would replace; "
+                    f"add '{c}' to its without = [...] to keep the override"
+                )
 
 
 def resolve_params(raw: dict, overrides: dict, scale: float = 1.0, where: str = "") -> dict:
@@ -213,8 +247,13 @@ def resolve_params(raw: dict, overrides: dict, scale: float = 1.0, where: str = 
         if scale != 1.0:
             hosts = apply_overrides(raw, overrides, defaults_dict()).get("hosts", defaults_dict()["hosts"])
             if isinstance(hosts, dict):  # anything malformed is left for validation to name
-                overrides.update({f"hosts.{h}.workers": max(1, round(v["workers"] * scale)) for h, v in hosts.items()
-                                  if isinstance(v, dict) and type(v.get("workers")) is int and v["workers"] > 0})
+                overrides.update(
+                    {
+                        f"hosts.{h}.workers": max(1, round(v["workers"] * scale))
+                        for h, v in hosts.items()
+                        if isinstance(v, dict) and type(v.get("workers")) is int and v["workers"] > 0
+                    }
+                )
         return params_to_dict(make_params(raw, overrides))
     except ParamsError as e:
         raise ExperimentError([f"{where}: {line}" for line in e.errors]) from None
@@ -257,12 +296,16 @@ def expand_uncertainties(values: dict, resolved: dict, uncertainties: Mapping[st
             v = value
             if uncertainties[key].relative:
                 if isinstance(current, bool) or not isinstance(current, (int, float)):
-                    raise ExperimentError(f"uncertainties.{key}: relative = true needs a number (the value at {k} is {current!r})")
+                    raise ExperimentError(
+                        f"uncertainties.{key}: relative = true needs a number (the value at {k} is {current!r})"
+                    )
                 v = current * value
             if isinstance(current, int) and not isinstance(current, bool) and isinstance(v, float):
                 if not math.isfinite(v) or abs(v) > 2**53:
-                    raise ExperimentError(f"uncertainties.{key}: samples beyond any whole number for {k}, which takes "
-                                          f"one; narrow the distribution (got {v:g})")
+                    raise ExperimentError(
+                        f"uncertainties.{key}: samples beyond any whole number for {k}, which takes "
+                        f"one; narrow the distribution (got {v:g})"
+                    )
                 v = int(round(v))  # an integer parameter (e.g. a ratio of workers) takes the nearest integer
             out[k] = v
     return out
@@ -285,8 +328,14 @@ def posterior_samples(posterior, n: int, seed: int) -> pd.DataFrame:
 def planned_size(spec: Experiment) -> tuple[int, int]:
     """(samples, tasks) an experiment will have, computed without building them."""
     s, d = spec.sampling, len(spec.uncertainties)
-    samples = {"none": 1, "posterior": s.n, "lhs": s.n, "sobol": s.n * ((2 * d + 2) if s.second_order else (d + 2)), "morris": s.n * (d + 1),
-               "grid": math.prod(len(u.values) if u.values is not None else s.levels for u in spec.uncertainties.values())}[s.method]
+    samples = {
+        "none": 1,
+        "posterior": s.n,
+        "lhs": s.n,
+        "sobol": s.n * ((2 * d + 2) if s.second_order else (d + 2)),
+        "morris": s.n * (d + 1),
+        "grid": math.prod(len(u.values) if u.values is not None else s.levels for u in spec.uncertainties.values()),
+    }[s.method]
     return samples, samples * len(spec.scenarios) * spec.replicates
 
 
@@ -318,10 +367,17 @@ def sample_table(spec: Experiment) -> tuple[pd.DataFrame, np.ndarray | None, dic
 
 def salib_problem(uncertainties: dict[str, Uncertainty]) -> dict:
     dists, bounds = zip(*(u.salib() for u in uncertainties.values()))
-    return {"num_vars": len(uncertainties), "names": list(uncertainties), "dists": list(dists), "bounds": [list(b) for b in bounds]}
+    return {
+        "num_vars": len(uncertainties),
+        "names": list(uncertainties),
+        "dists": list(dists),
+        "bounds": [list(b) for b in bounds],
+    }
 
 
-def sample_matrix(problem: dict, method: str, n: int, levels: int = 4, second_order: bool = False, seed: int = 0) -> np.ndarray:
+def sample_matrix(
+    problem: dict, method: str, n: int, levels: int = 4, second_order: bool = False, seed: int = 0
+) -> np.ndarray:
     """SALib's sample of a problem: lhs (n rows), sobol (Saltelli, N(D+2) or N(2D+2) rows), morris (n(D+1) rows)."""
     import warnings
 

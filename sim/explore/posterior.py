@@ -60,8 +60,10 @@ class Posterior:
 
     def quantiles(self, q) -> pd.DataFrame:
         """Weighted quantiles of each parameter (rows: q)."""
-        return pd.DataFrame({k: weighted_quantile(self.frame[k].to_numpy(float), self.weights, q) for k in self.names},
-                            index=list(np.atleast_1d(q)))
+        return pd.DataFrame(
+            {k: weighted_quantile(self.frame[k].to_numpy(float), self.weights, q) for k in self.names},
+            index=list(np.atleast_1d(q)),
+        )
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q) -> np.ndarray:
@@ -72,8 +74,14 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q) -> np.ndarray:
     return np.interp(np.atleast_1d(q), cdf, x)
 
 
-def write_posterior(path: str | os.PathLike, frame: pd.DataFrame, scenario: str, policies: dict[int, str],
-                    relative: list[str], header: list[str]) -> Path:
+def write_posterior(
+    path: str | os.PathLike,
+    frame: pd.DataFrame,
+    scenario: str,
+    policies: dict[int, str],
+    relative: list[str],
+    header: list[str],
+) -> Path:
     """The posterior CSV with its ``# key: value`` lines (see the module's doc), written atomically."""
     lines = [f"# {h}" if h else "#" for h in header]
     lines.append(f"# scenario: {scenario}")
@@ -110,7 +118,9 @@ def read_posterior(path: str | os.PathLike) -> Posterior:
         raise ExperimentError(f"posterior: {p} is not a CSV table ({str(e).splitlines()[0][:200]})") from None
     missing = [c for c in ("weight",) if c not in frame.columns]
     if missing or len(frame) == 0:
-        raise ExperimentError(f"posterior: {p} has no {'weight column' if missing else 'rows'}; write it with olsim calibrate")
+        raise ExperimentError(
+            f"posterior: {p} has no {'weight column' if missing else 'rows'}; write it with olsim calibrate"
+        )
     names = [c for c in frame.columns if c not in RESERVED]
     if not names:
         raise ExperimentError(f"posterior: {p} has no parameter columns")
@@ -145,8 +155,10 @@ def scenario_columns(post: Posterior, without: list[str], policies: list[dict], 
     ``policies.N.*`` column checked against the scenario's policy N (same kind as in the fitted scenario)."""
     for pattern in without:
         if not any(fnmatch.fnmatchcase(c, pattern) for c in post.names):
-            raise ExperimentError(f"scenario {scenario}: without: '{pattern}' matches no column of the posterior "
-                                  f"({', '.join(post.names[:4])}, ...)")
+            raise ExperimentError(
+                f"scenario {scenario}: without: '{pattern}' matches no column of the posterior "
+                f"({', '.join(post.names[:4])}, ...)"
+            )
     out = []
     for c in post.names:
         if any(fnmatch.fnmatchcase(c, pattern) for pattern in without):
@@ -160,7 +172,9 @@ def scenario_columns(post: Posterior, without: list[str], policies: list[dict], 
                 raise ExperimentError(f"posterior: {post.path}: column {c} but no '# policies.{i}:' line says its kind")
             if here != fitted:
                 what = f"policy {i} here is {here}" if here else f"this scenario has no policy {i}"
-                raise ExperimentError(f"scenario {scenario}: posterior column {c} belongs to a {fitted} policy, but "
-                                      f"{what}; add it to the scenario's without = [...] (e.g. 'policies.*')")
+                raise ExperimentError(
+                    f"scenario {scenario}: posterior column {c} belongs to a {fitted} policy, but "
+                    f"{what}; add it to the scenario's without = [...] (e.g. 'policies.*')"
+                )
         out.append(c)
     return out

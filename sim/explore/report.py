@@ -37,11 +37,22 @@ def headline(result: ExperimentResult) -> pd.DataFrame:
     if result.is_posterior:
         a = result.policy_answers()
         for _, r in a.iterrows():
-            rows.append({"scenario": r["scenario"], "outcome": r["outcome"], "level": r["median"],
-                         "level_low": r["low"], "level_high": r["high"], "change": r["change_median"],
-                         "change_low": r["change_low"], "change_high": r["change_high"],
-                         "change_pct": r["change_pct_median"], "change_pct_low": r["change_pct_low"],
-                         "change_pct_high": r["change_pct_high"], "p_below": r["p_below_reference"]})
+            rows.append(
+                {
+                    "scenario": r["scenario"],
+                    "outcome": r["outcome"],
+                    "level": r["median"],
+                    "level_low": r["low"],
+                    "level_high": r["high"],
+                    "change": r["change_median"],
+                    "change_low": r["change_low"],
+                    "change_high": r["change_high"],
+                    "change_pct": r["change_pct_median"],
+                    "change_pct_low": r["change_pct_low"],
+                    "change_pct_high": r["change_pct_high"],
+                    "p_below": r["p_below_reference"],
+                }
+            )
     elif sampled(result):
         runs = result.runs
         ref = runs[runs["scenario"] == result.reference].set_index(["sample", "replicate"])
@@ -54,25 +65,47 @@ def headline(result: ExperimentResult) -> pd.DataFrame:
                 d = (keyed.loc[common, o] - ref.loc[common, o]).to_numpy(float)
                 d = d[np.isfinite(d)]
                 base = abs(float(np.nanmean(ref.loc[common, o].to_numpy(float)))) if len(common) else math.nan
-                q = (lambda x, p: float(np.quantile(x, p)) if len(x) else math.nan)  # noqa: E731
-                pct = (lambda x: 100 * x / base if base and base == base else math.nan)  # noqa: E731
+                q = lambda x, p: float(np.quantile(x, p)) if len(x) else math.nan  # noqa: E731
+                pct = lambda x: 100 * x / base if base and base == base else math.nan  # noqa: E731
                 mean_d = float(d.mean()) if len(d) else math.nan
-                rows.append({"scenario": scenario, "outcome": o, "level": float(v.mean()) if len(v) else math.nan,
-                             "level_low": q(v, 0.025), "level_high": q(v, 0.975), "change": mean_d,
-                             "change_low": q(d, 0.025), "change_high": q(d, 0.975), "change_pct": pct(mean_d),
-                             "change_pct_low": pct(q(d, 0.025)), "change_pct_high": pct(q(d, 0.975)),
-                             "p_below": float((d < 0).mean()) if len(d) and scenario != result.reference else math.nan})
+                rows.append(
+                    {
+                        "scenario": scenario,
+                        "outcome": o,
+                        "level": float(v.mean()) if len(v) else math.nan,
+                        "level_low": q(v, 0.025),
+                        "level_high": q(v, 0.975),
+                        "change": mean_d,
+                        "change_low": q(d, 0.025),
+                        "change_high": q(d, 0.975),
+                        "change_pct": pct(mean_d),
+                        "change_pct_low": pct(q(d, 0.025)),
+                        "change_pct_high": pct(q(d, 0.975)),
+                        "p_below": float((d < 0).mean()) if len(d) and scenario != result.reference else math.nan,
+                    }
+                )
     else:
         s = result.summary()
         ref = s[s["scenario"] == result.reference].set_index("outcome")["mean"]
         for _, r in s.iterrows():
             base = abs(ref.get(r["outcome"], math.nan))
-            pct = (lambda v: 100 * v / base if base and base == base else math.nan)  # noqa: E731
-            rows.append({"scenario": r["scenario"], "outcome": r["outcome"], "level": r["mean"],
-                         "level_low": r["ci_low"], "level_high": r["ci_high"], "change": r["diff_mean"],
-                         "change_low": r["diff_ci_low"], "change_high": r["diff_ci_high"],
-                         "change_pct": r["diff_pct"], "change_pct_low": pct(r["diff_ci_low"]),
-                         "change_pct_high": pct(r["diff_ci_high"]), "p_below": math.nan})
+            pct = lambda v: 100 * v / base if base and base == base else math.nan  # noqa: E731
+            rows.append(
+                {
+                    "scenario": r["scenario"],
+                    "outcome": r["outcome"],
+                    "level": r["mean"],
+                    "level_low": r["ci_low"],
+                    "level_high": r["ci_high"],
+                    "change": r["diff_mean"],
+                    "change_low": r["diff_ci_low"],
+                    "change_high": r["diff_ci_high"],
+                    "change_pct": r["diff_pct"],
+                    "change_pct_low": pct(r["diff_ci_low"]),
+                    "change_pct_high": pct(r["diff_ci_high"]),
+                    "p_below": math.nan,
+                }
+            )
     t = pd.DataFrame(rows)
     if not len(t):
         return t
@@ -91,14 +124,20 @@ def sampled(result: ExperimentResult) -> bool:
 def interval_words(result: ExperimentResult) -> str:
     m = result.manifest["experiment"]
     if sampled(result):
-        return (f"mean and the range holding 95% of the {len(result.runs) // max(1, result.runs['scenario'].nunique()):,} "
-                f"runs per scenario ({m['sampling']['method']} samples of the uncertain parameters x {m['replicates']} "
-                f"replicate{'s' if m['replicates'] != 1 else ''}; changes paired run by run: same sample, same seeds)")
+        return (
+            f"mean and the range holding 95% of the {len(result.runs) // max(1, result.runs['scenario'].nunique()):,} "
+            f"runs per scenario ({m['sampling']['method']} samples of the uncertain parameters x {m['replicates']} "
+            f"replicate{'s' if m['replicates'] != 1 else ''}; changes paired run by run: same sample, same seeds)"
+        )
     if result.is_posterior:
-        return (f"median and {CREDIBLE:.0%} credible interval over {m['sampling']['n']} posterior draws x "
-                f"{m['replicates']} replicates (paired within each draw: same parameters, same seeds)")
-    return (f"mean and 95% interval over {m['replicates']} replicates (seeds {m['seed']} to "
-            f"{m['seed'] + m['replicates'] - 1}; changes paired run by run: same seeds)")
+        return (
+            f"median and {CREDIBLE:.0%} credible interval over {m['sampling']['n']} posterior draws x "
+            f"{m['replicates']} replicates (paired within each draw: same parameters, same seeds)"
+        )
+    return (
+        f"mean and 95% interval over {m['replicates']} replicates (seeds {m['seed']} to "
+        f"{m['seed'] + m['replicates'] - 1}; changes paired run by run: same seeds)"
+    )
 
 
 def interval_short(result: ExperimentResult) -> str:
@@ -133,10 +172,12 @@ def _cells(t: pd.DataFrame, reference: str) -> dict[tuple[str, str], tuple[str, 
         if r["scenario"] == reference:
             change = "reference"
         elif OUTCOMES[o].change_in_percent and r["change_pct"] == r["change_pct"]:
-            p = (lambda v: f"{v:+.0f}%" if v == v else "n/a")  # noqa: E731
+            p = lambda v: f"{v:+.0f}%" if v == v else "n/a"  # noqa: E731
             change = f"{p(r['change_pct'])} [{p(r['change_pct_low'])}, {p(r['change_pct_high'])}]"
         else:
-            change = f"{_fmt(o, r['change'], True)} [{_fmt(o, r['change_low'], True)}, {_fmt(o, r['change_high'], True)}]"
+            change = (
+                f"{_fmt(o, r['change'], True)} [{_fmt(o, r['change_low'], True)}, {_fmt(o, r['change_high'], True)}]"
+            )
         out[(r["scenario"], o)] = (level, change)
     return out
 
@@ -224,7 +265,9 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
             if o not in HEADLINE:
                 continue
             top = g.sort_values(key, ascending=False).head(4)
-            what = OUTCOMES[o].label + (f" (its change from '{labels.get(result.reference, result.reference)}')" if of == "change" else "")
+            what = OUTCOMES[o].label + (
+                f" (its change from '{labels.get(result.reference, result.reference)}')" if of == "change" else ""
+            )
             lines.append(f"{labels.get(sc, sc)}, {what}: " + "; ".join(parameter_label(p) for p in top["parameter"]))
         return lines[:8]
     from ..core.policies import POLICY_CLASSES, assumed_settings, field_words, is_sanction, levels_in_words
@@ -245,13 +288,17 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
             compliance = (p["kind"], "compliance", str(p.get("compliance")), str(p.get("schedule")))
             if "compliance" not in taken and compliance not in seen:
                 seen.add(compliance)
-                lines.append(f"{labels.get(sc, sc)}, {cls.heading()}: the hosts' compliance "
-                             f"({levels_in_words(p.get('compliance', 1.0))}{', then as scheduled' if p.get('schedule') else ''}) "
-                             f"is the scenario file's assumption")
+                lines.append(
+                    f"{labels.get(sc, sc)}, {cls.heading()}: the hosts' compliance "
+                    f"({levels_in_words(p.get('compliance', 1.0))}{', then as scheduled' if p.get('schedule') else ''}) "
+                    f"is the scenario file's assumption"
+                )
     if result.is_posterior:
-        lines.append("Compliance, evasion and the other fitted parameters vary over the posterior's draws: the "
-                     "intervals above include them. The sensitivity experiment (experiments/sensitivity_sanctions.toml) "
-                     "says which matter most.")
+        lines.append(
+            "Compliance, evasion and the other fitted parameters vary over the posterior's draws: the "
+            "intervals above include them. The sensitivity experiment (experiments/sensitivity_sanctions.toml) "
+            "says which matter most."
+        )
     return lines
 
 
@@ -261,17 +308,20 @@ HOW_TO_READ_REPLICATES = (
     "run by run and its interval is far narrower than the two levels' intervals would suggest. The intervals are the "
     "model's noise over the replicates, given the parameters in the files: they do not include the uncertainty of "
     "those parameters (a posterior experiment or a sweep does; see the README's Experiments section). A change whose "
-    "interval includes 0 is not distinguishable from no change at this number of replicates.")
+    "interval includes 0 is not distinguishable from no change at this number of replicates."
+)
 HOW_TO_READ_SAMPLED = (
     "Each run drew the uncertain parameters from their ranges (the experiment's samples); every scenario ran on the "
     "same samples with the same seeds, so the change from the reference is taken run by run. The ranges hold 95% of the "
     "runs: they show what the answer could be across the parameters' ranges (and the model's noise), not a confidence "
-    "interval of a mean. A change whose range includes 0 depends on the assumptions: see what it hinges on, below.")
+    "interval of a mean. A change whose range includes 0 depends on the assumptions: see what it hinges on, below."
+)
 HOW_TO_READ_POSTERIOR = (
     "Each posterior draw is a parameter set the calibration found consistent with the facts; every scenario ran on "
     "the same draws with the same seeds, so the change from the reference is taken draw by draw. The intervals hold "
     "90% of the draws: the calibrated uncertainty of the parameters as well as the model's noise. A change whose "
-    "interval includes 0 is not a robust answer.")
+    "interval includes 0 is not a robust answer."
+)
 
 
 def report_title(result: ExperimentResult, labels: dict[str, str]) -> str:
@@ -282,8 +332,9 @@ def report_title(result: ExperimentResult, labels: dict[str, str]) -> str:
     return result.manifest["name"]
 
 
-def analyse(result: ExperimentResult, plots: bool = True, seconds: dict | None = None,
-            processes: int | None = 1) -> list[Path]:
+def analyse(
+    result: ExperimentResult, plots: bool = True, seconds: dict | None = None, processes: int | None = 1
+) -> list[Path]:
     """Everything an experiment folder gets once its runs are in: the tables (summary.csv, sensitivity.csv,
     policy_answers.csv, ranks.csv) and, with ``plots``, every figure in plots/. Returns the files written.
     ``seconds``: a dict that gets the time of the tables ("analysis") and of the figures ("figures");
@@ -322,12 +373,25 @@ def figures(result: ExperimentResult, processes: int | None = 1) -> dict[str, Pa
     for key in FIGURES:  # a figure that no longer applies is not left over from an earlier drawing
         (plots / f"{key}.png").unlink(missing_ok=True)
     jobs: list[tuple[str, ExperimentResult, tuple]] = [  # the longest first
-        ("series", result, (scale, policies, plots / "series.png", f"{name}: month by month"))]
+        ("series", result, (scale, policies, plots / "series.png", f"{name}: month by month"))
+    ]
     if has_reference:
-        jobs += [("tradeoff", result, (table, labels, ref, interval_short(result), plots / "tradeoff.png",
-                                       f"{name}: revenue against what workers keep")),
-                 ("changes", result, (table, labels, ref, words, plots / "changes.png", f"{name}: paired changes")),
-                 ("welfare", result, (plots / "welfare.png", f"{name}: who gains and who loses"))]
+        jobs += [
+            (
+                "tradeoff",
+                result,
+                (
+                    table,
+                    labels,
+                    ref,
+                    interval_short(result),
+                    plots / "tradeoff.png",
+                    f"{name}: revenue against what workers keep",
+                ),
+            ),
+            ("changes", result, (table, labels, ref, words, plots / "changes.png", f"{name}: paired changes")),
+            ("welfare", result, (plots / "welfare.png", f"{name}: who gains and who loses")),
+        ]
     from .evaluators import map_local
 
     drawn = dict(zip([key for key, _, _ in jobs], map_local(draw_figure, jobs, processes)))
@@ -355,14 +419,34 @@ def _provenance(result: ExperimentResult) -> list[tuple[str, str]]:
     start = (man.get("base_params") or {}).get("calendar", {}).get("start")
     warm = (man.get("base_params") or {}).get("calendar", {}).get("warmup", 0)
     return [
-        ("runs", f"{len(result.runs):,} of {man['runs_total']:,}" + ("" if result.complete else " (incomplete: finish with --resume)")),
-        ("scale", f"{100 * scale:.3g}% of every host's workers" + ("" if scale >= 1 else "; totals shown at full scale")),
-        ("months", (f"{months} from {start}" if start else str(months)) +
-         (f", after a warm-up of {warm} months left out of the tables" if warm else ", no warm-up")),
-        ("replicates", f"{m['replicates']} (seeds from {m['seed']}, {'fresh per draw' if m.get('seeds') == 'per_sample' else 'shared by every scenario'})"),
-        ("sampling", f"{m['sampling']['method']}" + (f", {m['sampling']['n']} draws from {m.get('posterior')}" if result.is_posterior else "")),
+        (
+            "runs",
+            f"{len(result.runs):,} of {man['runs_total']:,}"
+            + ("" if result.complete else " (incomplete: finish with --resume)"),
+        ),
+        (
+            "scale",
+            f"{100 * scale:.3g}% of every host's workers" + ("" if scale >= 1 else "; totals shown at full scale"),
+        ),
+        (
+            "months",
+            (f"{months} from {start}" if start else str(months))
+            + (f", after a warm-up of {warm} months left out of the tables" if warm else ", no warm-up"),
+        ),
+        (
+            "replicates",
+            f"{m['replicates']} (seeds from {m['seed']}, {'fresh per draw' if m.get('seeds') == 'per_sample' else 'shared by every scenario'})",
+        ),
+        (
+            "sampling",
+            f"{m['sampling']['method']}"
+            + (f", {m['sampling']['n']} draws from {m.get('posterior')}" if result.is_posterior else ""),
+        ),
         ("engine", m.get("engine", "array")),
-        ("version", f"overseas-labor-sim {v.get('package', '?')}, python {v.get('python', '?')}, numpy {v.get('numpy', '?')}, mesa {v.get('mesa', '?')}"),
+        (
+            "version",
+            f"overseas-labor-sim {v.get('package', '?')}, python {v.get('python', '?')}, numpy {v.get('numpy', '?')}, mesa {v.get('mesa', '?')}",
+        ),
         ("commit", (man.get("git_commit") or "not a git checkout")[:12]),
         ("written", time.strftime("%Y-%m-%d %H:%M")),
     ]
@@ -378,13 +462,22 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     table = headline(result)
     table = table[table["outcome"].isin(REPORTED)] if len(table) else table
     policies = scenario_policies(result)
-    pictures = figures(result) if draw else {k: folder / "plots" / f"{k}.png" for k in FIGURES
-                                          if (folder / "plots" / f"{k}.png").exists()}
+    pictures = (
+        figures(result)
+        if draw
+        else {k: folder / "plots" / f"{k}.png" for k in FIGURES if (folder / "plots" / f"{k}.png").exists()}
+    )
     outcomes = [o for o in REPORTED if o in set(table["outcome"])]
     scenarios = list(dict.fromkeys(table["scenario"]))
     cells = _cells(table, ref)
     words = interval_words(result)
-    how = HOW_TO_READ_POSTERIOR if result.is_posterior else HOW_TO_READ_SAMPLED if sampled(result) else HOW_TO_READ_REPLICATES
+    how = (
+        HOW_TO_READ_POSTERIOR
+        if result.is_posterior
+        else HOW_TO_READ_SAMPLED
+        if sampled(result)
+        else HOW_TO_READ_REPLICATES
+    )
     hinges = assumptions(result, policies, labels)
     prov = _provenance(result)
     title = report_title(result, labels)
@@ -397,8 +490,11 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     what = []
     for sc in scenarios:
         fields = drawn_fields(result, sc)
-        pols = [describe_policy(p, fields.get(i, set())) for i, p in enumerate(policies.get(sc, []))
-                if in_effect(p) and (last is None or p["start"] <= last)]  # what acts within the months run
+        pols = [
+            describe_policy(p, fields.get(i, set()))
+            for i, p in enumerate(policies.get(sc, []))
+            if in_effect(p) and (last is None or p["start"] <= last)
+        ]  # what acts within the months run
         text = pols or ["no sanctions or other policies"]
         what.append((labels.get(sc, sc) + (" (reference)" if sc == ref else ""), descriptions.get(sc, ""), text))
     written = []
@@ -409,29 +505,46 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
         md += [f"  - {_md(p)}" for p in pols]
     md += ["", "| | |", "|---|---|"] + [f"| {_md(k)} | {_md(v)} |" for k, v in prov]
     if result.reference not in set(result.runs["scenario"]):
-        md += ["", f"**The reference '{_md(labels.get(ref, ref))}' has no finished runs yet**: no changes can be "
-               f"computed; finish the experiment with --resume."]
-    md += ["", "## Headline", "", f"Each cell: {words}. Below each level, the change from '{labels.get(ref, ref)}'.", ""]
+        md += [
+            "",
+            f"**The reference '{_md(labels.get(ref, ref))}' has no finished runs yet**: no changes can be "
+            f"computed; finish the experiment with --resume.",
+        ]
+    md += [
+        "",
+        "## Headline",
+        "",
+        f"Each cell: {words}. Below each level, the change from '{labels.get(ref, ref)}'.",
+        "",
+    ]
     md.append("| outcome | " + " | ".join(_md(labels.get(s, s)) for s in scenarios) + " |")
     md.append("|---" + "|---:" * len(scenarios) + "|")
     for o in outcomes:
         md.append(f"| {_md(outcome_title(o))} | " + " | ".join(_md(cells[(s, o)][0]) for s in scenarios) + " |")
         md.append("| change | " + " | ".join(_md(cells[(s, o)][1]) for s in scenarios) + " |")
-    for key, caption in (("changes", "Paired changes from the reference, with intervals"),
-                         ("tradeoff", "Revenue against what workers keep"),
-                         ("series", "Month by month"), ("welfare", "Who gains and who loses")):
+    for key, caption in (
+        ("changes", "Paired changes from the reference, with intervals"),
+        ("tradeoff", "Revenue against what workers keep"),
+        ("series", "Month by month"),
+        ("welfare", "Who gains and who loses"),
+    ):
         if key in pictures:
             md += ["", f"## {caption}", "", f"![{caption}](plots/{pictures[key].name})"]
     md += ["", "## How to read this", "", how, "", "## What the answer hinges on", ""]
     md += [f"- {_md(h)}" for h in hinges] or ["- (no sensitivity indices in this experiment)"]
-    md += ["", "Files: `summary.csv` (every outcome, level and paired change, at the simulated scale: divide totals "
-           "by the scale for full scale), `report.xlsx` (these tables), `runs.parquet` (one row per run, simulated "
-           "scale), `monthly/` (every run's months)."]
+    md += [
+        "",
+        "Files: `summary.csv` (every outcome, level and paired change, at the simulated scale: divide totals "
+        "by the scale for full scale), `report.xlsx` (these tables), `runs.parquet` (one row per run, simulated "
+        "scale), `monthly/` (every run's months).",
+    ]
     atomic_write(folder / "report.md", ("\n".join(md) + "\n").encode())
     written.append(folder / "report.md")
     # HTML: one file, figures embedded, no network
-    atomic_write(folder / "report.html", _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells,
-                                               pictures, how, hinges).encode())
+    atomic_write(
+        folder / "report.html",
+        _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, pictures, how, hinges).encode(),
+    )
     written.append(folder / "report.html")
     written.append(_xlsx(folder / "report.xlsx", result, table, labels, what, prov))
     return written + ([] if not draw else list(pictures.values()))
@@ -451,33 +564,72 @@ font-size:.92em}.scroll{overflow-x:auto}ul{padding-left:1.3em}
 
 def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, figures, how, hinges) -> str:
     e = html.escape
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
-             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head><body>",
-             f"<h1>{e(title)}</h1>", "<h2>What was compared</h2><ul>"]
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        "<h2>What was compared</h2><ul>",
+    ]
     for lab, desc, pols in what:
-        parts.append(f"<li><b>{e(lab)}</b>{' (' + e(desc) + ')' if desc else ''}<ul>" +
-                     "".join(f"<li>{e(p)}</li>" for p in pols) + "</ul></li>")
-    parts.append("</ul><table id='provenance'>" + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in prov) + "</table>")
-    parts.append(f"<h2>Headline</h2><p>Each cell: {e(words)}. Below each level (shaded), the change from "
-                 f"'{e(labels.get(ref, ref))}'.</p><div class='scroll'><table id='headline'><tr><th>outcome</th>" +
-                 "".join(f"<th>{e(labels.get(s, s))}</th>" for s in scenarios) + "</tr>")
+        parts.append(
+            f"<li><b>{e(lab)}</b>{' (' + e(desc) + ')' if desc else ''}<ul>"
+            + "".join(f"<li>{e(p)}</li>" for p in pols)
+            + "</ul></li>"
+        )
+    parts.append(
+        "</ul><table id='provenance'>"
+        + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in prov)
+        + "</table>"
+    )
+    parts.append(
+        f"<h2>Headline</h2><p>Each cell: {e(words)}. Below each level (shaded), the change from "
+        f"'{e(labels.get(ref, ref))}'.</p><div class='scroll'><table id='headline'><tr><th>outcome</th>"
+        + "".join(f"<th>{e(labels.get(s, s))}</th>" for s in scenarios)
+        + "</tr>"
+    )
     for o in outcomes:
-        parts.append(f"<tr><td>{e(outcome_title(o))}</td>" + "".join(f"<td class='num'>{e(cells[(s, o)][0])}</td>" for s in scenarios) + "</tr>")
-        parts.append("<tr class='change'><td>change</td>" + "".join(f"<td class='num'>{e(cells[(s, o)][1])}</td>" for s in scenarios) + "</tr>")
+        parts.append(
+            f"<tr><td>{e(outcome_title(o))}</td>"
+            + "".join(f"<td class='num'>{e(cells[(s, o)][0])}</td>" for s in scenarios)
+            + "</tr>"
+        )
+        parts.append(
+            "<tr class='change'><td>change</td>"
+            + "".join(f"<td class='num'>{e(cells[(s, o)][1])}</td>" for s in scenarios)
+            + "</tr>"
+        )
     parts.append("</table></div>")
-    captions = {"changes": ("Paired changes from the reference", "Each row a scenario; dot: the change; bar: its interval; the vertical line is no change."),
-                "tradeoff": ("Revenue against what workers keep", "Up and to the left is better for workers and worse for the state; both axes start at zero."),
-                "series": ("Month by month", "Dashed lines: a sanction starts; grey: North Korea's border closed."),
-                "welfare": ("Who gains and who loses", "The difference from the reference at each percentile of workers, poorest on the left.")}
+    captions = {
+        "changes": (
+            "Paired changes from the reference",
+            "Each row a scenario; dot: the change; bar: its interval; the vertical line is no change.",
+        ),
+        "tradeoff": (
+            "Revenue against what workers keep",
+            "Up and to the left is better for workers and worse for the state; both axes start at zero.",
+        ),
+        "series": ("Month by month", "Dashed lines: a sanction starts; grey: North Korea's border closed."),
+        "welfare": (
+            "Who gains and who loses",
+            "The difference from the reference at each percentile of workers, poorest on the left.",
+        ),
+    }
     for key, (cap, note) in captions.items():
         if key in figures:
             data = base64.b64encode(Path(figures[key]).read_bytes()).decode()
-            parts.append(f"<h2>{e(cap)}</h2><figure><img id='fig-{key}' alt='{e(cap)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption>{e(note)}</figcaption></figure>")
-    parts.append(f"<h2>How to read this</h2><p>{e(how)}</p><h2>What the answer hinges on</h2><ul>" +
-                 "".join(f"<li>{e(h)}</li>" for h in hinges) + "</ul>")
-    parts.append("<p>Files beside this report: <code>summary.csv</code>, <code>report.xlsx</code>, "
-                 "<code>runs.parquet</code>, <code>monthly/</code>.</p></body></html>\n")
+            parts.append(
+                f"<h2>{e(cap)}</h2><figure><img id='fig-{key}' alt='{e(cap)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{e(note)}</figcaption></figure>"
+            )
+    parts.append(
+        f"<h2>How to read this</h2><p>{e(how)}</p><h2>What the answer hinges on</h2><ul>"
+        + "".join(f"<li>{e(h)}</li>" for h in hinges)
+        + "</ul>"
+    )
+    parts.append(
+        "<p>Files beside this report: <code>summary.csv</code>, <code>report.xlsx</code>, "
+        "<code>runs.parquet</code>, <code>monthly/</code>.</p></body></html>\n"
+    )
     return "\n".join(parts)
 
 
@@ -488,8 +640,9 @@ def _xlsx(path: Path, result: ExperimentResult, table: pd.DataFrame, labels: dic
     t.insert(3, "outcome label", t["outcome"].map(outcome_title))
     with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
         t.to_excel(xl, sheet_name="headline", index=False)
-        pd.DataFrame([(lab, desc, "; ".join(pols)) for lab, desc, pols in what],
-                     columns=["scenario", "description", "policies"]).to_excel(xl, sheet_name="scenarios", index=False)
+        pd.DataFrame(
+            [(lab, desc, "; ".join(pols)) for lab, desc, pols in what], columns=["scenario", "description", "policies"]
+        ).to_excel(xl, sheet_name="scenarios", index=False)
         pd.DataFrame(prov, columns=["what", "value"]).to_excel(xl, sheet_name="about", index=False)
         result.summary().to_excel(xl, sheet_name="summary (simulated scale)", index=False)
         if result.is_posterior:

@@ -15,8 +15,16 @@ from .report import analyse
 from .store import Store
 
 
-def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = None, scheduler=None,
-                   resume: bool = False, force: bool = False, progress: bool = False, plots: bool = True):
+def run_experiment(
+    plan: Plan,
+    out: str | os.PathLike,
+    processes: int | None = None,
+    scheduler=None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    plots: bool = True,
+):
     """Run what is missing of an experiment into ``out``; return its results (analysed).
 
     Interrupted (Ctrl-C, a killed process, a lost worker), it loses no
@@ -24,8 +32,13 @@ def run_experiment(plan: Plan, out: str | os.PathLike, processes: int | None = N
     """
     start_up = process_seconds()  # this process's start-up, imports and planning, to here
     store = Store(out)
-    executor = f"dask {scheduler if isinstance(scheduler, str) else 'client'}" if scheduler is not None \
-        else f"local pool of {processes or cores()}" if (processes or cores()) > 1 else "in-process"
+    executor = (
+        f"dask {scheduler if isinstance(scheduler, str) else 'client'}"
+        if scheduler is not None
+        else f"local pool of {processes or cores()}"
+        if (processes or cores()) > 1
+        else "in-process"
+    )
     own_client = isinstance(scheduler, str)
     if own_client:
         scheduler = connect(scheduler)  # before anything is written
@@ -46,8 +59,16 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(plan.tasks), initial=len(done), unit="run", desc=plan.spec.name, file=sys.stderr,
-                   dynamic_ncols=True, smoothing=0.05, disable=not sys.stderr.isatty())  # a bar only on a terminal
+        bar = tqdm(
+            total=len(plan.tasks),
+            initial=len(done),
+            unit="run",
+            desc=plan.spec.name,
+            file=sys.stderr,
+            dynamic_ncols=True,
+            smoothing=0.05,
+            disable=not sys.stderr.isatty(),
+        )  # a bar only on a terminal
     t0 = time.perf_counter()
     ran = 0
     last = [time.monotonic()]
@@ -73,8 +94,10 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
         except Exception as e:  # an evaluator or the disk failed: the finished runs are kept; say so in one line
             if interrupted(e):  # Ctrl-C while compiled code was returning (a SystemError caused by it)
                 raise KeyboardInterrupt from None
-            raise ExperimentError(f"{_failure(e, scheduler)}; the {len(store.done())} finished runs are saved in "
-                                  f"{store.folder}; run the same command with --resume to finish") from None
+            raise ExperimentError(
+                f"{_failure(e, scheduler)}; the {len(store.done())} finished runs are saved in "
+                f"{store.folder}; run the same command with --resume to finish"
+            ) from None
         complete = True
     finally:
         seconds["runs"] = time.perf_counter() - t0  # saving each finished run included
@@ -90,8 +113,10 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
         store.release()
         seconds["finishing"] = time.perf_counter() - t_finish
         if store.replaced is not None:
-            print(f"olsim: the experiment this one replaces is kept in {store.replaced} until this one is complete",
-                  file=sys.stderr)
+            print(
+                f"olsim: the experiment this one replaces is kept in {store.replaced} until this one is complete",
+                file=sys.stderr,
+            )
     t_load = time.perf_counter()
     result = ExperimentResult.load(store.folder)
     seconds["loading_results"] = time.perf_counter() - t_load

@@ -32,7 +32,9 @@ class Store:
             self.folder = follow_link(folder)  # act on what a link points to; the link stays
         except FileNotFoundError as e:
             raise ExperimentError(f"--out {e}") from None
-        self.replaced: Path | None = None  # an earlier experiment moved aside by --force, removed once this one completes
+        self.replaced: Path | None = (
+            None  # an earlier experiment moved aside by --force, removed once this one completes
+        )
         self._lock = None
         self._saved = 0  # runs saved by this process
 
@@ -46,8 +48,10 @@ class Store:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             fh.close()
-            raise ExperimentError(f"--out {folder}: another olsim is writing this experiment now; wait for it to end, "
-                                  f"or choose another --out") from None
+            raise ExperimentError(
+                f"--out {folder}: another olsim is writing this experiment now; wait for it to end, "
+                f"or choose another --out"
+            ) from None
         return fh
 
     def release(self) -> None:
@@ -63,8 +67,11 @@ class Store:
         """The ids of the finished runs: those whose rows/ID.json reads whole and whose tables end as a Parquet
         file ends (a run with a damaged file is run again)."""
         subs = [d for d in ("monthly", "distributions", "hosts") if self.path(d).is_dir()]
-        return {r["row"]["run_id"] for r in self.read_rows()
-                if all(_whole_parquet(self.path(d, f"{r['row']['run_id']}.parquet")) for d in subs)}
+        return {
+            r["row"]["run_id"]
+            for r in self.read_rows()
+            if all(_whole_parquet(self.path(d, f"{r['row']['run_id']}.parquet")) for d in subs)
+        }
 
     def prepare(self, plan: Plan, resume: bool, force: bool, executor: str) -> set[str]:
         """Check the folder and write the manifest; return the run ids already done."""
@@ -85,7 +92,9 @@ class Store:
         old = None
         if existing:
             if not manifest.exists():
-                raise ExperimentError(f"--out {f}: exists and is not an experiment folder (no manifest.json); nothing was written")
+                raise ExperimentError(
+                    f"--out {f}: exists and is not an experiment folder (no manifest.json); nothing was written"
+                )
             try:
                 old = json.loads(manifest.read_text())
             except (OSError, json.JSONDecodeError):
@@ -94,8 +103,10 @@ class Store:
                 raise ExperimentError(f"--out {f}: holds a single run, not an experiment; choose another folder")
             if resume:
                 if old.get("fingerprint") != plan.fingerprint:
-                    raise ExperimentError(f"--resume: {f} holds results of a different experiment (its runs, seeds, "
-                                          f"parameters or outcomes differ); use another --out, or --force to replace them")
+                    raise ExperimentError(
+                        f"--resume: {f} holds results of a different experiment (its runs, seeds, "
+                        f"parameters or outcomes differ); use another --out, or --force to replace them"
+                    )
             elif force:
                 # keep the earlier experiment until this one is complete: moved aside, not deleted
                 held = self._acquire(f)
@@ -106,8 +117,10 @@ class Store:
                 old = None
             else:
                 n = len(self.done())
-                raise ExperimentError(f"--out {f}: already holds {n} runs of an experiment; add --resume to finish it, "
-                                      f"--force to replace it, or choose another --out")
+                raise ExperimentError(
+                    f"--out {f}: already holds {n} runs of an experiment; add --resume to finish it, "
+                    f"--force to replace it, or choose another --out"
+                )
         f.mkdir(parents=True, exist_ok=True)
         self._lock = self._acquire(f)
         for sub in ("rows", "monthly", "distributions", *(("hosts",) if plan.spec.hosts else ())):
@@ -116,20 +129,32 @@ class Store:
         ids = {t["run_id"] for t in plan.tasks}
         stray = done - ids
         if stray:
-            raise ExperimentError(f"--resume: {len(stray)} runs in {f} are not in this experiment (e.g. {sorted(stray)[0]})")
+            raise ExperimentError(
+                f"--resume: {len(stray)} runs in {f} are not in this experiment (e.g. {sorted(stray)[0]})"
+            )
         commit = git_commit()
         if resume and old and done and old.get("git_commit") and commit and old["git_commit"] != commit:
             # the inputs are the same, but the code that ran the finished runs may not be
-            print(f"olsim: warning: --resume: the finished runs in {f} were made by commit {old['git_commit'][:10]}, "
-                  f"this code is {commit[:10]}; if the model changed in between, the runs are not comparable",
-                  file=sys.stderr)
+            print(
+                f"olsim: warning: --resume: the finished runs in {f} were made by commit {old['git_commit'][:10]}, "
+                f"this code is {commit[:10]}; if the model changed in between, the runs are not comparable",
+                file=sys.stderr,
+            )
         info = {
-            "kind": "experiment", "name": plan.spec.name, "fingerprint": plan.fingerprint,
-            "experiment_file": str(plan.path) if plan.path else None, "experiment": plan.spec.model_dump(mode="json"),
-            "experiment_text": plan.text, "base_params": plan.base, "reference": plan.reference,
-            "problem": plan.problem, "sampling": plan.spec.sampling.model_dump(mode="json"),
+            "kind": "experiment",
+            "name": plan.spec.name,
+            "fingerprint": plan.fingerprint,
+            "experiment_file": str(plan.path) if plan.path else None,
+            "experiment": plan.spec.model_dump(mode="json"),
+            "experiment_text": plan.text,
+            "base_params": plan.base,
+            "reference": plan.reference,
+            "problem": plan.problem,
+            "sampling": plan.spec.sampling.model_dump(mode="json"),
             "scenario_policies": policy_dates(plan),
-            "runs_total": len(plan.tasks), "versions": versions(), "git_commit": commit,
+            "runs_total": len(plan.tasks),
+            "versions": versions(),
+            "git_commit": commit,
             "sessions": (old or {}).get("sessions", []) if resume else [],
         }
         info["sessions"].append({"started": _now(), "executor": executor, "runs_done_before": len(done)})
@@ -151,7 +176,9 @@ class Store:
             tmp = self.path(sub, f".{rid}.parquet.tmp")
             write_parquet(payload[sub], tmp)
             os.replace(tmp, self.path(sub, f"{rid}.parquet"))
-        self.write_json(f"rows/{rid}.json", {"row": payload["row"], "seconds": payload["seconds"], "host": payload["host"]})
+        self.write_json(
+            f"rows/{rid}.json", {"row": payload["row"], "seconds": payload["seconds"], "host": payload["host"]}
+        )
         self._saved += 1
         if self._saved == int(os.environ.get("OLSIM_STOP_AFTER_RUNS", "0") or 0):
             # a hook for tests of interruption: the process stops itself (SIGSTOP) with exactly this many runs
@@ -211,7 +238,6 @@ class Store:
             for aside in self.folder.parent.glob(f".{self.folder.name}.replaced-*"):
                 shutil.rmtree(aside, ignore_errors=True)
             self.replaced = None
-
 
     def record_seconds(self, seconds: dict) -> None:
         """Where the last session's time went (start-up, runs, analysis, figures, ...), into its manifest entry; for

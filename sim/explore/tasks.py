@@ -17,7 +17,12 @@ def run_task(task: dict) -> dict:
     t0 = time.perf_counter()
     params = make_params(task["params"])
     result = run(params, engine=task["engine"], seed=task["seed"])
-    ids = {"run_id": task["run_id"], "scenario": task["scenario"], "sample": task["sample"], "replicate": task["replicate"]}
+    ids = {
+        "run_id": task["run_id"],
+        "scenario": task["scenario"],
+        "sample": task["sample"],
+        "replicate": task["replicate"],
+    }
     row = {**ids, "seed": task["seed"], **task["values"], **outcomes_of(result, task["outcomes"])}
     monthly = result.monthly.copy()
     for i, (k, v) in enumerate(ids.items()):
@@ -25,8 +30,14 @@ def run_task(task: dict) -> dict:
     dist = distributions_of(result)
     for i, (k, v) in enumerate(ids.items()):
         dist.insert(i, k, v)
-    payload = {"row": row, "monthly": monthly, "distributions": dist, "seconds": time.perf_counter() - t0,
-               "host": os.uname().nodename, "pid": os.getpid()}
+    payload = {
+        "row": row,
+        "monthly": monthly,
+        "distributions": dist,
+        "seconds": time.perf_counter() - t0,
+        "host": os.uname().nodename,
+        "pid": os.getpid(),
+    }
     if task.get("hosts"):
         hosts = result.hosts.copy()
         for i, (k, v) in enumerate(ids.items()):

@@ -15,8 +15,11 @@ from .style import plt, save
 def calibration_figures(cal, folder: str | Path) -> list[Path]:
     """The figures of a calibration (a `sim.calibration.Calibration`): fit, posterior, profiles, validation."""
     folder = Path(folder)
-    out = [fit_figure(cal, folder / "fit.png"), posterior_figure(cal, folder / "posterior.png"),
-           profiles_figure(cal, folder / "profiles.png")]
+    out = [
+        fit_figure(cal, folder / "fit.png"),
+        posterior_figure(cal, folder / "posterior.png"),
+        profiles_figure(cal, folder / "profiles.png"),
+    ]
     if len(cal.validation) and "validation" in cal.stages:
         out.append(validation_figure(cal, folder / "validation.png"))
     return out
@@ -48,9 +51,17 @@ def fit_figure(cal, path: Path) -> Path:
         r = conf.loc[name]
         for k, (scen, colour, yy) in enumerate((("calibrated", "k", 0.0), ("defaults", "#d62728", -0.5))):
             m, lo, hi = r[f"{scen}_mean"], r[f"{scen}_ci_low"], r[f"{scen}_ci_high"]
-            ax.errorbar([m], [yy], xerr=[[max(m - lo, 0)], [max(hi - m, 0)]] if lo == lo else None, fmt="o" if k == 0 else "s",
-                        color=colour, mfc=colour if k == 0 else "white", ms=5, capsize=3,
-                        label=f"{scen} (full check, 95% interval)")
+            ax.errorbar(
+                [m],
+                [yy],
+                xerr=[[max(m - lo, 0)], [max(hi - m, 0)]] if lo == lo else None,
+                fmt="o" if k == 0 else "s",
+                color=colour,
+                mfc=colour if k == 0 else "white",
+                ms=5,
+                capsize=3,
+                label=f"{scen} (full check, 95% interval)",
+            )
         if t.log and np.all(v[np.isfinite(v)] > 0):
             from matplotlib.ticker import LogLocator, ScalarFormatter
 
@@ -64,7 +75,9 @@ def fit_figure(cal, path: Path) -> Path:
         ax.tick_params(axis="x", labelsize=7)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=7, frameon=False)
-    fig.suptitle(f"Calibration targets: {cal.analysis.accepted} of {len(sets)} searched sets inside every range", fontsize=10)
+    fig.suptitle(
+        f"Calibration targets: {cal.analysis.accepted} of {len(sets)} searched sets inside every range", fontsize=10
+    )
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     return save(fig, path, tight=False)
 
@@ -105,13 +118,26 @@ def profiles_figure(cal, path: Path) -> Path:
     rho = np.array([[sets[p].corr(sets[t.outcome], method="spearman") for t in targets.values()] for p in names])
     fig, ax = plt.subplots(figsize=(1.2 * len(targets) + 3.5, 0.42 * len(names) + 1.8))
     im = ax.imshow(rho, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(targets)), [t.outcome.replace("_", " ") for t in targets.values()], rotation=30, ha="right", fontsize=7)
+    ax.set_xticks(
+        range(len(targets)),
+        [t.outcome.replace("_", " ") for t in targets.values()],
+        rotation=30,
+        ha="right",
+        fontsize=7,
+    )
     ax.set_yticks(range(len(names)), names, fontsize=7)
     for i in range(len(names)):
         for j in range(len(targets)):
             if rho[i, j] == rho[i, j]:
-                ax.text(j, i, f"{rho[i, j]:+.2f}", ha="center", va="center", fontsize=6,
-                        color="white" if abs(rho[i, j]) > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{rho[i, j]:+.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if abs(rho[i, j]) > 0.6 else "black",
+                )
     fig.colorbar(im, ax=ax, label="Spearman's rho (all searched sets)")
     ax.set_title("Which target moves with which parameter", fontsize=10)
     return save(fig, path)
@@ -136,8 +162,14 @@ def validation_figure(cal, path: Path) -> Path:
             ax.fill_between(x, q[0.025], q[0.975], color=colours.get(scen, "0.4"), alpha=0.15, lw=0)
         for f in facts.values():
             if f.measure == "level" and f.column == COL.workers_active and f.host == host and f.reported is not None:
-                ax.plot(pd.to_datetime(f.end, format="%Y-%m"), f.reported, "D", color="#ff7f0e", ms=6,
-                        label="reported" if "reported" not in ax.get_legend_handles_labels()[1] else None)
+                ax.plot(
+                    pd.to_datetime(f.end, format="%Y-%m"),
+                    f.reported,
+                    "D",
+                    color="#ff7f0e",
+                    ms=6,
+                    label="reported" if "reported" not in ax.get_legend_handles_labels()[1] else None,
+                )
         ax.set_title(f"workers abroad: {title}", fontsize=9)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)

@@ -12,6 +12,7 @@ from ..results.outcomes import OUTCOMES
 from .sanctions import parameter_label
 from .style import plt, save
 
+
 def sensitivity_figure(result, path: Path) -> Path | None:
     """Sobol S1 and ST (or Morris mu* and sigma) per parameter, one panel per scenario and outcome."""
     sens = result.sensitivity()
@@ -23,8 +24,12 @@ def sensitivity_figure(result, path: Path) -> Path | None:
     long_labels = max(len(parameter_label(p)) for p in sens["parameter"]) > 30
     cols = 1 if long_labels else min(2, len(groups))  # long parameter names need the figure's width
     rows = math.ceil(len(groups) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(10 if long_labels else 6.5 * cols,
-                                                  0.35 * len(groups[0][1]) * rows + 1.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(10 if long_labels else 6.5 * cols, 0.35 * len(groups[0][1]) * rows + 1.5 * rows),
+        squeeze=False,
+    )
     sobol = "ST" in sens
     for ax, ((scenario, outcome, of), g) in zip(axes.flat, groups):
         g = g.sort_values("ST" if sobol else "mu_star")
@@ -37,12 +42,15 @@ def sensitivity_figure(result, path: Path) -> Path | None:
             ax.barh(y + 0.2, g["sigma"], 0.4, label="sigma", color="#D55E00")
         ax.set_yticks(y, [parameter_label(p) for p in g["parameter"]], fontsize=8)
         labels = result.labels
-        what = OUTCOMES[outcome].label if of == "level" else \
-            f"change in {OUTCOMES[outcome].label} from {labels.get(result.reference, result.reference)}"
+        what = (
+            OUTCOMES[outcome].label
+            if of == "level"
+            else f"change in {OUTCOMES[outcome].label} from {labels.get(result.reference, result.reference)}"
+        )
         ax.set_title(f"{labels.get(scenario, scenario)}: {what}", fontsize=9)
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=7)
-    for ax in axes.flat[len(groups):]:
+    for ax in axes.flat[len(groups) :]:
         ax.set_visible(False)
     fig.suptitle(("Sobol indices (95% bootstrap intervals)" if sobol else "Morris elementary effects"), fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1]))  # room for the title above the panels

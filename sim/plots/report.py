@@ -31,8 +31,12 @@ def scenario_styles(scenarios: list[str], reference: str | None = None) -> dict[
     out = {}
     for i, sc in enumerate(order):
         second = (i // len(OKABE_ITO)) % len(LINESTYLES)
-        out[sc] = {"color": OKABE_ITO[i % len(OKABE_ITO)], "marker": MARKERS[(i + 3 * second) % len(MARKERS)],
-                   "ls": LINESTYLES[second], "mfc": "white" if second else None}
+        out[sc] = {
+            "color": OKABE_ITO[i % len(OKABE_ITO)],
+            "marker": MARKERS[(i + 3 * second) % len(MARKERS)],
+            "ls": LINESTYLES[second],
+            "mfc": "white" if second else None,
+        }
     return out
 
 
@@ -54,8 +58,9 @@ FOREST = [(o, OUTCOMES[o].change_in_percent) for o in CHANGES]  # (outcome, in p
 INK = "#0072B2"
 
 
-def change_forest(table: pd.DataFrame, labels: dict[str, str], reference: str, interval: str, path: Path,
-                  title: str) -> Path | None:
+def change_forest(
+    table: pd.DataFrame, labels: dict[str, str], reference: str, interval: str, path: Path, title: str
+) -> Path | None:
     """Per scenario, the change from the reference and its interval, one panel per outcome (revenue and what
     workers keep in percent of the reference, the rest in their units); rows ordered by the revenue change.
     ``table``: the headline table (scenario, outcome, change, change_low, change_high, change_pct, ...)."""
@@ -69,11 +74,12 @@ def change_forest(table: pd.DataFrame, labels: dict[str, str], reference: str, i
     order = list(rev.sort_values("change_pct" if pct0 else "change", ascending=False).index)
     ncols = len(panels) if len(order) > 4 else min(3, len(panels))  # few rows: panels in two rows, readable
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 + 3.0 * ncols, nrows * (0.45 * len(order) + 1.5) + 0.9),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(2.4 + 3.0 * ncols, nrows * (0.45 * len(order) + 1.5) + 0.9), sharey=True, squeeze=False
+    )
     y = np.arange(len(order))[::-1]
     ref_label = labels.get(reference, reference)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax, (o, pct) in zip(axes.flat, panels):
         a = table[table["outcome"] == o].set_index("scenario").loc[order]
@@ -105,15 +111,43 @@ def change_forest(table: pd.DataFrame, labels: dict[str, str], reference: str, i
 def _point(ax, x, y, st, label, zorder=3):
     """One scenario: its marker at (x, y) = (mid, low, high) each, with thin translucent interval bars."""
     (xm, xl, xh), (ym, yl, yh) = x, y
-    ax.errorbar(xm, ym, xerr=[[max(xm - xl, 0)], [max(xh - xm, 0)]], yerr=[[max(ym - yl, 0)], [max(yh - ym, 0)]],
-                fmt="none", ecolor=st["color"], elinewidth=1.6, capsize=3, alpha=0.55, zorder=zorder)
+    ax.errorbar(
+        xm,
+        ym,
+        xerr=[[max(xm - xl, 0)], [max(xh - xm, 0)]],
+        yerr=[[max(ym - yl, 0)], [max(yh - ym, 0)]],
+        fmt="none",
+        ecolor=st["color"],
+        elinewidth=1.6,
+        capsize=3,
+        alpha=0.55,
+        zorder=zorder,
+    )
     edge = "#000000" if st["color"] == "#F0E442" else (st["color"] if st["mfc"] else "white")  # yellow needs an edge
-    ax.plot(xm, ym, st["marker"], color=st["color"], ms=10, mec=edge, mfc=st["mfc"] or st["color"],
-            mew=1.6 if st["mfc"] else 0.9, label=label, zorder=zorder + 1, ls="none")
+    ax.plot(
+        xm,
+        ym,
+        st["marker"],
+        color=st["color"],
+        ms=10,
+        mec=edge,
+        mfc=st["mfc"] or st["color"],
+        mew=1.6 if st["mfc"] else 0.9,
+        label=label,
+        zorder=zorder + 1,
+        ls="none",
+    )
 
 
-def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interval: str, path: Path,
-             title: str, welfare: str | None = None) -> Path | None:
+def tradeoff(
+    table: pd.DataFrame,
+    labels: dict[str, str],
+    reference: str,
+    interval: str,
+    path: Path,
+    title: str,
+    welfare: str | None = None,
+) -> Path | None:
     """Revenue delivered against what a worker keeps, one marker per scenario with its interval: on the left the
     levels (both axes from zero), on the right the paired changes from the reference in percent (the reference at
     0, 0), which strip out what the scenarios share (the same parameters and seeds). The region better on both
@@ -143,6 +177,7 @@ def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interv
             cy = tuple(y[k] for k in ("change_pct", "change_pct_low", "change_pct_high"))
             _point(bx, cx, cy, styles[sc], None)
     bx.plot(0, 0, styles[reference]["marker"], color=styles[reference]["color"], ms=10, mec="white", zorder=5)
+
     def finite(v):
         v = np.asarray(v, dtype=float)
         return v[np.isfinite(v)]
@@ -163,8 +198,16 @@ def tradeoff(table: pd.DataFrame, labels: dict[str, str], reference: str, interv
     bx.set_ylim(min(y0, -5), max(y1, 5))
     bx.fill_between([bx.get_xlim()[0], 0], 0, bx.get_ylim()[1], color="#009E73", alpha=0.08, lw=0, zorder=0)
     for a in (ax, bx):
-        a.text(0.015, 0.975, f"shaded: better on both counts than '{ref_label}'", transform=a.transAxes, va="top",
-               ha="left", fontsize=9, color="#1b5e4a")
+        a.text(
+            0.015,
+            0.975,
+            f"shaded: better on both counts than '{ref_label}'",
+            transform=a.transAxes,
+            va="top",
+            ha="left",
+            fontsize=9,
+            color="#1b5e4a",
+        )
         a.grid(alpha=0.3)
         a.tick_params(labelsize=9.5)
     unit = {"USD": "$", "USD a year": "$ a year"}.get(OUTCOMES[welfare].unit, OUTCOMES[welfare].unit)
@@ -208,8 +251,16 @@ def _events(policies: dict[str, list[dict]]) -> tuple[list[tuple[str, str]], lis
     return sorted((d, ", ".join(sorted(w))) for d, w in starts.items()), sorted(closures, key=lambda c: c[0])
 
 
-def series(monthly: pd.DataFrame, labels: dict[str, str], reference: str, scale: float, policies: dict[str, list[dict]],
-           path: Path, title: str, bands: bool | None = None) -> Path:
+def series(
+    monthly: pd.DataFrame,
+    labels: dict[str, str],
+    reference: str,
+    scale: float,
+    policies: dict[str, list[dict]],
+    path: Path,
+    title: str,
+    bands: bool | None = None,
+) -> Path:
     """Monthly series per scenario: the mean over runs and (for up to four scenarios) the band holding 90% of
     runs; totals at full scale; each distinct sanction start a dashed line, the border closure shaded."""
     m = monthly.copy()
@@ -232,8 +283,14 @@ def series(monthly: pd.DataFrame, labels: dict[str, str], reference: str, scale:
             st = styles[sc]
             if bands:
                 ax.fill_between(t, stat["lo"] / f, stat["hi"] / f, color=st["color"], alpha=0.13, lw=0)
-            ax.plot(t, stat["mid"] / f, color=st["color"], ls=st["ls"], lw=2.0 if sc == reference else 1.6,
-                    label=labels.get(sc, sc))
+            ax.plot(
+                t,
+                stat["mid"] / f,
+                color=st["color"],
+                ls=st["ls"],
+                lw=2.0 if sc == reference else 1.6,
+                label=labels.get(sc, sc),
+            )
         ax.set_title(what, fontsize=11)
         ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))  # from zero, or below it where the data go
         ax.grid(alpha=0.3)
@@ -242,8 +299,13 @@ def series(monthly: pd.DataFrame, labels: dict[str, str], reference: str, scale:
         for a, b in closures:
             if a > last:
                 continue
-            ax.axvspan(pd.to_datetime(a, format="%Y-%m"), pd.to_datetime(min(b or last, last), format="%Y-%m"),
-                       color="#999999", alpha=0.15, lw=0)
+            ax.axvspan(
+                pd.to_datetime(a, format="%Y-%m"),
+                pd.to_datetime(min(b or last, last), format="%Y-%m"),
+                color="#999999",
+                alpha=0.15,
+                lw=0,
+            )
         for d, _ in starts:
             ax.axvline(pd.to_datetime(d, format="%Y-%m"), color="#555555", ls=(0, (4, 3)), lw=1.0)
     notes = []
@@ -253,8 +315,15 @@ def series(monthly: pd.DataFrame, labels: dict[str, str], reference: str, scale:
         notes.append("grey: North Korea's border closed")
     band = "lines: mean of the runs; bands: 90% of the runs" if bands else "lines: mean of the runs"
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=min(4, len(names)), fontsize=9.5, frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
+    fig.legend(
+        handles,
+        names,
+        loc="lower center",
+        ncol=min(4, len(names)),
+        fontsize=9.5,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.0),
+    )
     rows = -(-len(names) // 4)
     fig.suptitle(f"{title}\n{band}; {scale_note(scale)}", fontsize=11)
     import textwrap
@@ -268,12 +337,15 @@ def series(monthly: pd.DataFrame, labels: dict[str, str], reference: str, scale:
 
 
 # ------------------------------------------------------------------ welfare as differences from the reference
-WELFARE = [("net_gain", "net gain of a posting, $ (workers who left)"),
-           ("retained_monthly", "what a worker keeps per month abroad, $")]
+WELFARE = [
+    ("net_gain", "net gain of a posting, $ (workers who left)"),
+    ("retained_monthly", "what a worker keeps per month abroad, $"),
+]
 
 
-def welfare_differences(distributions: pd.DataFrame, labels: dict[str, str], reference: str, path: Path,
-                        title: str) -> Path | None:
+def welfare_differences(
+    distributions: pd.DataFrame, labels: dict[str, str], reference: str, path: Path, title: str
+) -> Path | None:
     """Each scenario's distribution of net gain and of what a worker keeps per month, as the difference from the
     reference at each percentile of workers (paired run by run: same sample, same seed), averaged over the pairs;
     with up to four scenarios, a band holding 90% of the pairs. Where the curves of the levels would lie on top

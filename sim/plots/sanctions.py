@@ -19,15 +19,22 @@ POSTERIOR = "#0072B2"  # blue
 PRIOR = "#999999"  # grey
 FIT = "#D55E00"  # vermillion, filled circles
 HELD = "#009E73"  # bluish green, open diamonds
-EVENTS = [("2017-09", "permit ban"), ("2017-12", "repatriation order"), ("2019-12", "deadline"),
-          ("2020-02", "border closed"), ("2023-08", "reopened")]
+EVENTS = [
+    ("2017-09", "permit ban"),
+    ("2017-12", "repatriation order"),
+    ("2019-12", "deadline"),
+    ("2020-02", "border closed"),
+    ("2023-08", "reopened"),
+]
 
 
 def sanctions_figures(targets, checks: dict, params: pd.DataFrame, folder: Path) -> list[Path]:
     folder = Path(folder)
-    return [facts_figure(checks["predictive"], folder / "facts.png", targets.spec.check.draws),
-            series_figure(targets, checks["results"], folder / "series.png"),
-            parameters_figure(params, folder / "parameters.png")]
+    return [
+        facts_figure(checks["predictive"], folder / "facts.png", targets.spec.check.draws),
+        series_figure(targets, checks["results"], folder / "series.png"),
+        parameters_figure(params, folder / "parameters.png"),
+    ]
 
 
 def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
@@ -35,8 +42,12 @@ def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
     rows = pred.iloc[::-1].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(12, 0.42 * len(rows) + 2.4))
     y = np.arange(len(rows))
-    ratios = np.r_[rows["prior_p05"] / rows["centre"], rows["p05"] / rows["centre"],
-                   rows["prior_p95"] / rows["centre"], rows["p95"] / rows["centre"]]
+    ratios = np.r_[
+        rows["prior_p05"] / rows["centre"],
+        rows["p05"] / rows["centre"],
+        rows["prior_p95"] / rows["centre"],
+        rows["p95"] / rows["centre"],
+    ]
     positive = ratios[np.isfinite(ratios) & (ratios > 0)]
     left = max(min(positive.min() if len(positive) else 0.5, 0.5) * 0.7, 1e-3)
     right = min(max(positive.max() if len(positive) else 2.0, 2.0) * 1.3, 1e3)
@@ -50,27 +61,50 @@ def facts_figure(pred: pd.DataFrame, path: Path, draws: int) -> Path:
         ax.hlines(i, clip(r["prior_p05"] / rep), clip(r["prior_p95"] / rep), color=PRIOR, lw=7, alpha=0.45)
         ax.hlines(i, clip(r["p05"] / rep), clip(r["p95"] / rep), color=POSTERIOR, lw=3)
         held = r["set"] == "held out"
-        ax.plot(clip(r["p50"] / rep), i, "D" if held else "o", ms=7, color=HELD if held else FIT,
-                mfc="white" if held else FIT, mew=1.8, clip_on=False, zorder=5)
+        ax.plot(
+            clip(r["p50"] / rep),
+            i,
+            "D" if held else "o",
+            ms=7,
+            color=HELD if held else FIT,
+            mfc="white" if held else FIT,
+            mew=1.8,
+            clip_on=False,
+            zorder=5,
+        )
         if r["p50"] / rep < left:
             ax.annotate("median 0", (left, i), xytext=(8, 5), textcoords="offset points", fontsize=8, color="#333333")
     ax.axvline(1, color="k", lw=1)
     ax.set_xscale("log")
     ax.set_xlim(left, right)
-    labels = [("" if r["set"] == "fit" else "held out: ") + r["what"] +
-              (" (a floor)" if r["bound"] == "at least" and "floor" not in r["what"] else "") +
-              (" (a range)" if r["bound"] == "range" else "") for _, r in rows.iterrows()]
+    labels = [
+        ("" if r["set"] == "fit" else "held out: ")
+        + r["what"]
+        + (" (a floor)" if r["bound"] == "at least" and "floor" not in r["what"] else "")
+        + (" (a range)" if r["bound"] == "range" else "")
+        for _, r in rows.iterrows()
+    ]
     ax.set_yticks(y, labels, fontsize=9)
-    ax.set_xlabel("model / reported, log scale (1 = the reported figure, or a range's centre with its ends as a "
-                  "bracket;\na median of 0 sits at the left edge)", fontsize=9.5)
+    ax.set_xlabel(
+        "model / reported, log scale (1 = the reported figure, or a range's centre with its ends as a "
+        "bracket;\na median of 0 sits at the left edge)",
+        fontsize=9.5,
+    )
     ax.grid(alpha=0.3, axis="x", which="both")
     from matplotlib.lines import Line2D
 
-    fig.legend(handles=[Line2D([], [], color=PRIOR, lw=7, alpha=0.45, label="prior, 90% band"),
-                        Line2D([], [], color=POSTERIOR, lw=3, label="posterior, 90% band"),
-                        Line2D([], [], color=FIT, marker="o", ls="", label="posterior median: fitted fact"),
-                        Line2D([], [], color=HELD, marker="D", mfc="white", mew=1.8, ls="", label="posterior median: held out")],
-               fontsize=9, loc="lower center", ncol=4, frameon=False)
+    fig.legend(
+        handles=[
+            Line2D([], [], color=PRIOR, lw=7, alpha=0.45, label="prior, 90% band"),
+            Line2D([], [], color=POSTERIOR, lw=3, label="posterior, 90% band"),
+            Line2D([], [], color=FIT, marker="o", ls="", label="posterior median: fitted fact"),
+            Line2D([], [], color=HELD, marker="D", mfc="white", mew=1.8, ls="", label="posterior median: held out"),
+        ],
+        fontsize=9,
+        loc="lower center",
+        ncol=4,
+        frameon=False,
+    )
     ax.set_title(f"Every fact against the model ({draws} draws each)", fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save(fig, path, tight=False)
@@ -81,14 +115,22 @@ def _band(hosts: pd.DataFrame, column: str, scale: float, host=None, transform=N
     per_run = h.groupby(["run_id", "date"])[column].sum().unstack("run_id").sort_index() / scale
     if transform is not None:
         per_run = transform(per_run)
-    return pd.DataFrame({"lo": per_run.quantile(0.05, axis=1), "mid": per_run.median(axis=1),
-                         "hi": per_run.quantile(0.95, axis=1)})
+    return pd.DataFrame(
+        {"lo": per_run.quantile(0.05, axis=1), "mid": per_run.median(axis=1), "hi": per_run.quantile(0.95, axis=1)}
+    )
 
 
 def series_figure(targets, results: dict, path: Path) -> Path:
     """Six series with their 90% bands over the draws (posterior, and the prior's faint), reported points on top."""
     scale = targets.spec.smc.scale
-    cols = [COL.permit_holders, "repatriated", COL.workers_active, COL.revenue_delivered, COL.deployed, COL.deployed_student]
+    cols = [
+        COL.permit_holders,
+        "repatriated",
+        COL.workers_active,
+        COL.revenue_delivered,
+        COL.deployed,
+        COL.deployed_student,
+    ]
     post = results["predictive"].hosts(cols)
     prior = results["prior_predictive"].hosts(cols)
     post, prior = post[post["scenario"] == "history"], prior[prior["scenario"] == "history"]
@@ -102,7 +144,10 @@ def series_figure(targets, results: dict, path: Path) -> Path:
         (COL.deployed, "russia", yearly, 1e3, "postings to Russia, past 12 months (thousands)"),
         (COL.revenue_delivered, None, yearly, 1e6, "revenue delivered to the state, past 12 months ($M)"),
     ]
-    facts = {**{k: ("fit", f) for k, f in targets.spec.fit.items()}, **{k: ("held", f) for k, f in targets.spec.held_out.items()}}
+    facts = {
+        **{k: ("fit", f) for k, f in targets.spec.fit.items()},
+        **{k: ("held", f) for k, f in targets.spec.held_out.items()},
+    }
     fig, axes = plt.subplots(3, 2, figsize=(12, 10.5), sharex=True)
     for ax, (col, host, tf, div, title) in zip(axes.flat, panels):
         for frame, colour, alpha in ((prior, PRIOR, 0.25), (post, POSTERIOR, 0.35)):
@@ -111,7 +156,12 @@ def series_figure(targets, results: dict, path: Path) -> Path:
             ax.fill_between(t, b["lo"] / div, b["hi"] / div, color=colour, alpha=alpha, lw=0)
         ax.plot(t, b["mid"] / div, color=POSTERIOR, lw=1.6)
         for _, (which, f) in facts.items():
-            if f.column != col or f.host != host or f.measure not in ("level", "total", "per_year") or f.reported is None:
+            if (
+                f.column != col
+                or f.host != host
+                or f.measure not in ("level", "total", "per_year")
+                or f.reported is None
+            ):
                 continue
             if f.measure == "level":
                 when, value = f.end, f.reported
@@ -124,8 +174,16 @@ def series_figure(targets, results: dict, path: Path) -> Path:
             else:
                 continue
             held = which == "held"
-            ax.plot(pd.to_datetime(when, format="%Y-%m"), value / div, "D" if held else "o", ms=8,
-                    color=HELD if held else FIT, mfc="white" if held else FIT, mew=2, zorder=5)
+            ax.plot(
+                pd.to_datetime(when, format="%Y-%m"),
+                value / div,
+                "D" if held else "o",
+                ms=8,
+                color=HELD if held else FIT,
+                mfc="white" if held else FIT,
+                mew=2,
+                zorder=5,
+            )
         for d, _ in EVENTS:
             ax.axvline(pd.to_datetime(d, format="%Y-%m"), color="#555555", lw=0.7, ls=":")
         ax.set_ylim(bottom=0)
@@ -135,28 +193,50 @@ def series_figure(targets, results: dict, path: Path) -> Path:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    fig.legend(handles=[Patch(color=POSTERIOR, alpha=0.35, label="posterior, 90% band (line: median)"),
-                        Patch(color=PRIOR, alpha=0.25, label="prior, 90% band"),
-                        Line2D([], [], color=FIT, marker="o", ls="", ms=8, label="reported, fitted"),
-                        Line2D([], [], color=HELD, marker="D", mfc="white", mew=2, ls="", ms=8, label="reported, held out"),
-                        Line2D([], [], color="#555555", ls=":", label="permit ban, repatriation order, deadline, "
-                                                                         "border closed, reopened")],
-               loc="lower center", ncol=3, fontsize=9, frameon=False)
-    fig.suptitle(f"The history scenario over {targets.spec.check.draws} posterior draws (simulated at {scale:g} of the "
-                 f"workforce; counts shown at full scale)", fontsize=11)
+    fig.legend(
+        handles=[
+            Patch(color=POSTERIOR, alpha=0.35, label="posterior, 90% band (line: median)"),
+            Patch(color=PRIOR, alpha=0.25, label="prior, 90% band"),
+            Line2D([], [], color=FIT, marker="o", ls="", ms=8, label="reported, fitted"),
+            Line2D([], [], color=HELD, marker="D", mfc="white", mew=2, ls="", ms=8, label="reported, held out"),
+            Line2D(
+                [],
+                [],
+                color="#555555",
+                ls=":",
+                label="permit ban, repatriation order, deadline, border closed, reopened",
+            ),
+        ],
+        loc="lower center",
+        ncol=3,
+        fontsize=9,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"The history scenario over {targets.spec.check.draws} posterior draws (simulated at {scale:g} of the "
+        f"workforce; counts shown at full scale)",
+        fontsize=11,
+    )
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     return save(fig, path, tight=False)
 
 
 LABELS = {  # short human names of the calibrated parameters (the dotted key is in parameters.csv)
-    "hosts.*.wage": "wages (x each host's)", "hosts.*.plan": "plans (x each host's)",
-    "hosts.*.detect_tourist": "detection of tourist-visa workers", "hosts.*.detect_student": "detection of student-visa workers",
-    "state.plan_cut": "plan cut when out of reach", "state.workforce_growth": "growth of the workforce target",
+    "hosts.*.wage": "wages (x each host's)",
+    "hosts.*.plan": "plans (x each host's)",
+    "hosts.*.detect_tourist": "detection of tourist-visa workers",
+    "hosts.*.detect_student": "detection of student-visa workers",
+    "state.plan_cut": "plan cut when out of reach",
+    "state.workforce_growth": "growth of the workforce target",
     "state.evasion_flow": "sanctions brake the flow (1) or cap the stock (0)",
-    "remittance.fees_share": "fees share of the take", "remittance.ledger_monthly": "ledger credit a month",
-    "minder.side_bribe_share": "minders' share of side earnings", "work.hours_base": "base hours a day",
-    "escape.attempt_rate": "escape attempt rate", "state.reprisal_severity": "weight of reprisals on families",
-    "deaths.rate": "death hazard", "worker.entry_bribe_median": "median entry bribe",
+    "remittance.fees_share": "fees share of the take",
+    "remittance.ledger_monthly": "ledger credit a month",
+    "minder.side_bribe_share": "minders' share of side earnings",
+    "work.hours_base": "base hours a day",
+    "escape.attempt_rate": "escape attempt rate",
+    "state.reprisal_severity": "weight of reprisals on families",
+    "deaths.rate": "death hazard",
+    "worker.entry_bribe_median": "median entry bribe",
 }
 POLICY_LABELS = {0: "permit ban (UNSCR 2375)", 1: "repatriation (UNSCR 2397)"}
 
@@ -190,11 +270,16 @@ def parameters_figure(params: pd.DataFrame, path: Path) -> Path:
         ax.hlines(i, 0.05, 0.95, color=PRIOR, lw=7, alpha=0.45)
         ax.hlines(i, r["posterior_cdf_p05"], r["posterior_cdf_p95"], color=POSTERIOR, lw=3)
         ax.plot(r["posterior_cdf_p50"], i, "o", color=POSTERIOR, ms=5)
-    ax.set_yticks(range(len(rows)), [f"{parameter_label(p)}  ({v})" for p, v in zip(rows["parameter"], rows["verdict"])],
-                  fontsize=8.5)
+    ax.set_yticks(
+        range(len(rows)),
+        [f"{parameter_label(p)}  ({v})" for p, v in zip(rows["parameter"], rows["verdict"])],
+        fontsize=8.5,
+    )
     ax.set_xlim(0, 1)
-    ax.set_xlabel("position on the prior (cumulative probability)\ngrey: the prior's 90% range; blue: the posterior's, dot its median",
-                  fontsize=9.5)
+    ax.set_xlabel(
+        "position on the prior (cumulative probability)\ngrey: the prior's 90% range; blue: the posterior's, dot its median",
+        fontsize=9.5,
+    )
     ax.grid(alpha=0.3, axis="x")
     ax.set_title("What the fit pins down: each parameter's posterior on its prior", fontsize=11)
     return save(fig, path)

@@ -26,8 +26,16 @@ from ..folder import Folder, check_calibration_output, round_value
 from ..measures import measure, position
 from ..targets import Targets
 from .report import report_text, write_report
-from .search import (WELFARE, Analysis, analyse_search, calibrated_params, calibrated_toml, check_experiment, plain,
-                     search_experiment)
+from .search import (
+    WELFARE,
+    Analysis,
+    analyse_search,
+    calibrated_params,
+    calibrated_toml,
+    check_experiment,
+    plain,
+    search_experiment,
+)
 
 
 @dataclass
@@ -46,9 +54,16 @@ class Calibration:
 
 def check_output_file(targets: Targets, force: bool) -> Path:
     """The calibrated file's path; refuses an input of the calibration, and a file `olsim calibrate` did not write (without --force)."""
-    return check_calibration_output(targets.output_path, [("the targets file", targets.path), ("scenario", targets.scenario_path),
-                                                          ("validation_scenario", targets.validation_path)],
-                                    force, "move it, change 'output' in the targets file, or add --force")
+    return check_calibration_output(
+        targets.output_path,
+        [
+            ("the targets file", targets.path),
+            ("scenario", targets.scenario_path),
+            ("validation_scenario", targets.validation_path),
+        ],
+        force,
+        "move it, change 'output' in the targets file, or add --force",
+    )
 
 
 def _check_validation(targets: Targets) -> None:
@@ -72,34 +87,50 @@ def _check_validation(targets: Targets) -> None:
     searched = set(calibrated_params(targets, {})[0].hosts)
     for k, fct in spec.validation.items():
         if fct.host is not None and fct.host not in params.hosts:
-            raise ExperimentError(f"{targets.path}: validation.{k}.host: no host '{fct.host}' in "
-                                  f"{validation_path.name}{suggest(fct.host, params.hosts)}")
+            raise ExperimentError(
+                f"{targets.path}: validation.{k}.host: no host '{fct.host}' in "
+                f"{validation_path.name}{suggest(fct.host, params.hosts)}"
+            )
         for key in ("start", "end"):
             d = getattr(fct, key)
             if d is not None and not first <= d <= last:
-                raise ExperimentError(f"{targets.path}: validation.{k}.{key}: {d} is outside the validation scenario's "
-                                      f"calendar ({first} to {last})")
+                raise ExperimentError(
+                    f"{targets.path}: validation.{k}.{key}: {d} is outside the validation scenario's "
+                    f"calendar ({first} to {last})"
+                )
     missing = searched - set(params.hosts)
     if missing and any(p.startswith("hosts.") for p in spec.parameters):
-        raise ExperimentError(f"{targets.path}: validation_scenario: lacks the host(s) {', '.join(sorted(missing))} "
-                              f"of the scenario, so the calibrated values cannot be applied to it")
+        raise ExperimentError(
+            f"{targets.path}: validation_scenario: lacks the host(s) {', '.join(sorted(missing))} "
+            f"of the scenario, so the calibrated values cannot be applied to it"
+        )
 
 
-def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None = None, processes: int | None = None,
-                    scheduler=None, resume: bool = False, force: bool = False, progress: bool = False,
-                    log=None) -> Calibration:
+def run_calibration(
+    targets: Targets,
+    out: str | os.PathLike,
+    budget: int | None = None,
+    processes: int | None = None,
+    scheduler=None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    log=None,
+) -> Calibration:
     """Search, choose, confirm and validate; write the calibrated file and the report. Resumable stage by stage."""
     log = log or (lambda msg: None)
     spec = targets.spec
     if not spec.parameters:
-        raise ExperimentError(f"{targets.path}: parameters: no parameter to search (add [parameters.\"KEY\"] tables)")
+        raise ExperimentError(f'{targets.path}: parameters: no parameter to search (add [parameters."KEY"] tables)')
     if targets.scenario_path is None:
         raise ExperimentError(f"{targets.path}: scenario: the calibration needs the scenario the targets describe")
     assert targets.path is not None  # load_targets names the file it read
     try:
         search_plan = plan_experiment(search_experiment(targets, budget), targets.path.parent)
     except ExperimentError as e:
-        raise ExperimentError([f"{targets.path}: {line.replace('uncertainties.', 'parameters.')}" for line in e.errors]) from None
+        raise ExperimentError(
+            [f"{targets.path}: {line.replace('uncertainties.', 'parameters.')}" for line in e.errors]
+        ) from None
     folder = Folder(out)
     old = folder.prepare(targets, resume, force, [targets.path, targets.scenario_path, targets.validation_path])
     # only a calibration with the file's own settings replaces its output (a --budget trial writes the report folder only)
@@ -115,8 +146,10 @@ def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None
             cal = _calibrate(targets, folder, search_plan, out_file, processes, scheduler, resume, progress, log)
         except BaseException:
             if folder.replaced is not None:
-                print(f"olsim: the calibration this one replaces is kept in {folder.replaced} until this one is complete",
-                      file=sys.stderr)
+                print(
+                    f"olsim: the calibration this one replaces is kept in {folder.replaced} until this one is complete",
+                    file=sys.stderr,
+                )
             raise
         folder.done()
         return cal
@@ -128,27 +161,51 @@ def run_calibration(targets: Targets, out: str | os.PathLike, budget: int | None
 def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, resume, progress, log) -> Calibration:
     spec = targets.spec
     f = folder.path
-    log(f"search: {len(search_plan.samples)} parameter sets x {spec.search.replicates} replicates at "
-        f"{spec.search.scale:g} scale = {len(search_plan.tasks)} runs")
-    search = run_experiment(search_plan, f / "search", processes=processes, scheduler=scheduler, resume=resume,
-                            progress=progress, plots=False)
+    log(
+        f"search: {len(search_plan.samples)} parameter sets x {spec.search.replicates} replicates at "
+        f"{spec.search.scale:g} scale = {len(search_plan.tasks)} runs"
+    )
+    search = run_experiment(
+        search_plan,
+        f / "search",
+        processes=processes,
+        scheduler=scheduler,
+        resume=resume,
+        progress=progress,
+        plots=False,
+    )
     if not search.complete:  # pragma: no cover - run_experiment raises or completes
         raise ExperimentError("search: incomplete; run again with --resume")
     analysis = analyse_search(search.runs, search.samples, targets)
-    chosen_values = {k: round_value(plain(v)) for k, v in
-                     analysis.per_set.loc[analysis.per_set["sample"] == analysis.chosen, list(spec.parameters)].iloc[0].items()}
+    chosen_values = {
+        k: round_value(plain(v))
+        for k, v in analysis.per_set.loc[analysis.per_set["sample"] == analysis.chosen, list(spec.parameters)]
+        .iloc[0]
+        .items()
+    }
     params, overrides = calibrated_params(targets, chosen_values)
     text = calibrated_toml(targets, analysis, params, overrides)
     atomic_write(f / "calibrated.toml", text.encode())
 
     scen_rel = str(targets.scenario_path.resolve())
-    confirm_raw = check_experiment("confirm", "the calibrated parameters and the defaults, fresh seeds", targets, [
-        {"name": "calibrated", "params": str((f / "calibrated.toml"))},
-        {"name": "defaults", "params": scen_rel}], hosts=False)
+    confirm_raw = check_experiment(
+        "confirm",
+        "the calibrated parameters and the defaults, fresh seeds",
+        targets,
+        [{"name": "calibrated", "params": str((f / "calibrated.toml"))}, {"name": "defaults", "params": scen_rel}],
+        hosts=False,
+    )
     confirm_plan = plan_experiment(confirm_raw, f)
     log(f"confirm: {len(confirm_plan.tasks)} runs at {spec.check.scale:g} scale, fresh seeds")
-    confirm = run_experiment(confirm_plan, f / "confirm", processes=processes, scheduler=scheduler, resume=resume,
-                             progress=progress, plots=False)
+    confirm = run_experiment(
+        confirm_plan,
+        f / "confirm",
+        processes=processes,
+        scheduler=scheduler,
+        resume=resume,
+        progress=progress,
+        plots=False,
+    )
     rows = []
     for name, t in spec.targets.items():
         row = {"target": name, "what": t.what, "outcome": t.outcome, "low": t.low, "high": t.high, "source": t.source}
@@ -157,11 +214,23 @@ def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, res
             m = row[f"{scen}_mean"]
             row.update({f"{scen}_inside": bool(t.low <= m <= t.high), f"{scen}_position": position(m, t)})
         s = analysis.per_set[t.outcome]
-        row.update({"search_p05": s.quantile(0.05), "search_p95": s.quantile(0.95),
-                    "search_inside": float(((s >= t.low) & (s <= t.high)).mean())})
+        row.update(
+            {
+                "search_p05": s.quantile(0.05),
+                "search_p95": s.quantile(0.95),
+                "search_inside": float(((s >= t.low) & (s <= t.high)).mean()),
+            }
+        )
         rows.append(row)
     for w in WELFARE:
-        row = {"target": f"({w})", "what": OUTCOMES[w].what, "outcome": w, "low": math.nan, "high": math.nan, "source": "not a target"}
+        row = {
+            "target": f"({w})",
+            "what": OUTCOMES[w].what,
+            "outcome": w,
+            "low": math.nan,
+            "high": math.nan,
+            "source": "not a target",
+        }
         for scen in ("calibrated", "defaults"):
             row.update(_interval_columns(scen, confirm.runs.loc[confirm.runs["scenario"] == scen, w]))
         rows.append(row)
@@ -171,23 +240,46 @@ def _calibrate(targets, folder, search_plan, out_file, processes, scheduler, res
     stages = {"search": search, "confirm": confirm}
     if spec.validation:
         val_rel = str(targets.validation_path.resolve())
-        val_raw = check_experiment("validation", "out of sample: the validation scenario, calibrated and with the defaults",
-                                    targets, [{"name": "calibrated", "params": val_rel, "overrides": overrides},
-                                              {"name": "defaults", "params": val_rel}], hosts=True)
+        val_raw = check_experiment(
+            "validation",
+            "out of sample: the validation scenario, calibrated and with the defaults",
+            targets,
+            [
+                {"name": "calibrated", "params": val_rel, "overrides": overrides},
+                {"name": "defaults", "params": val_rel},
+            ],
+            hosts=True,
+        )
         val_plan = plan_experiment(val_raw, f)
         log(f"validation: {len(val_plan.tasks)} runs at {spec.check.scale:g} scale")
-        val = run_experiment(val_plan, f / "validation", processes=processes, scheduler=scheduler, resume=resume,
-                             progress=progress, plots=False)
+        val = run_experiment(
+            val_plan,
+            f / "validation",
+            processes=processes,
+            scheduler=scheduler,
+            resume=resume,
+            progress=progress,
+            plots=False,
+        )
         validation_table = validation_rows(val, targets)
         stages["validation"] = val
 
     if out_file is not None and analysis.reachable:
         atomic_write(out_file, text.encode())
     elif out_file is not None:
-        log(f"no parameter set reached every range: {out_file} is left as it was; the nearest set is in {f}/calibrated.toml")
+        log(
+            f"no parameter set reached every range: {out_file} is left as it was; the nearest set is in {f}/calibrated.toml"
+        )
         out_file = None
-    cal = Calibration(folder=f, targets=targets, analysis=analysis, confirm=confirm_table, validation=validation_table,
-                      params_file=out_file, stages=stages)
+    cal = Calibration(
+        folder=f,
+        targets=targets,
+        analysis=analysis,
+        confirm=confirm_table,
+        validation=validation_table,
+        params_file=out_file,
+        stages=stages,
+    )
     write_report(cal)
     return cal
 
@@ -200,11 +292,18 @@ def validation_rows(val, targets: Targets) -> pd.DataFrame:
     per_run = {rid: g for rid, g in hosts.groupby("run_id", sort=False)}
     rows = []
     for name, fct in targets.spec.validation.items():
-        row: dict[str, Any] = {"fact": name, "what": fct.what, "measure": fct.measure, "host": fct.host or "all",
-               "period": fct.end if fct.measure == "level" else f"{fct.start} to {fct.end}",
-               "reported": fct.reported if fct.reported is not None else math.nan,
-               "reported_low": fct.low if fct.low is not None else math.nan,
-               "reported_high": fct.high if fct.high is not None else math.nan, "source": fct.source, "note": fct.note}
+        row: dict[str, Any] = {
+            "fact": name,
+            "what": fct.what,
+            "measure": fct.measure,
+            "host": fct.host or "all",
+            "period": fct.end if fct.measure == "level" else f"{fct.start} to {fct.end}",
+            "reported": fct.reported if fct.reported is not None else math.nan,
+            "reported_low": fct.low if fct.low is not None else math.nan,
+            "reported_high": fct.high if fct.high is not None else math.nan,
+            "source": fct.source,
+            "note": fct.note,
+        }
         for scen in ("calibrated", "defaults"):
             ids = val.runs.loc[val.runs["scenario"] == scen, "run_id"]
             row.update(_interval_columns(scen, [measure(per_run[r], fct, scale) for r in ids]))

@@ -26,12 +26,19 @@ def _priors_as_uncertainties(spec: TargetsFile) -> dict:
 
 def search_experiment(targets: Targets, budget: int | None = None) -> dict:
     s = targets.spec.search
-    raw = {"name": "search", "description": "calibration search: Latin hypercube over the priors",
-           "base": str(targets.scenario_path.resolve()) if targets.scenario_path else None, "engine": "array",
-           "seed": s.seed, "replicates": s.replicates, "scale": s.scale,
-           "outcomes": list(dict.fromkeys(targets.outcomes + WELFARE)),
-           "scenarios": [{"name": "calibration"}], "uncertainties": _priors_as_uncertainties(targets.spec),
-           "sampling": {"method": "lhs", "n": budget or s.budget, "seed": s.seed}}
+    raw = {
+        "name": "search",
+        "description": "calibration search: Latin hypercube over the priors",
+        "base": str(targets.scenario_path.resolve()) if targets.scenario_path else None,
+        "engine": "array",
+        "seed": s.seed,
+        "replicates": s.replicates,
+        "scale": s.scale,
+        "outcomes": list(dict.fromkeys(targets.outcomes + WELFARE)),
+        "scenarios": [{"name": "calibration"}],
+        "uncertainties": _priors_as_uncertainties(targets.spec),
+        "sampling": {"method": "lhs", "n": budget or s.budget, "seed": s.seed},
+    }
     if s.months is not None:
         raw["months"] = s.months
     return {k: v for k, v in raw.items() if v is not None}
@@ -40,9 +47,17 @@ def search_experiment(targets: Targets, budget: int | None = None) -> dict:
 def check_experiment(name: str, description: str, targets: Targets, scenarios: list[dict], hosts: bool) -> dict:
     c, s = targets.spec.check, targets.spec.search
     # fresh seeds: the chosen set was selected on the search's seeds, so judging it on them would flatter it
-    return {"name": name, "description": description, "engine": "array", "seed": s.seed + s.replicates,
-            "replicates": c.replicates, "scale": c.scale, "outcomes": list(dict.fromkeys(targets.outcomes + WELFARE)),
-            "scenarios": scenarios, "hosts": hosts}
+    return {
+        "name": name,
+        "description": description,
+        "engine": "array",
+        "seed": s.seed + s.replicates,
+        "replicates": c.replicates,
+        "scale": c.scale,
+        "outcomes": list(dict.fromkeys(targets.outcomes + WELFARE)),
+        "scenarios": scenarios,
+        "hosts": hosts,
+    }
 
 
 @dataclass
@@ -86,23 +101,39 @@ def analyse_search(runs: pd.DataFrame, samples: pd.DataFrame, targets: Targets) 
             ratio = float((g(post_q.loc[0.95, name]) - g(post_q.loc[0.05, name])) / width) if width > 0 else math.nan
         else:
             ratio = math.nan
-        verdict = f"n/a (fewer than {MIN_ACCEPTED} accepted sets)" if ratio != ratio else \
-            "pinned" if ratio < 0.5 else "narrowed" if ratio < 0.8 else "loose"
+        verdict = (
+            f"n/a (fewer than {MIN_ACCEPTED} accepted sets)"
+            if ratio != ratio
+            else "pinned"
+            if ratio < 0.5
+            else "narrowed"
+            if ratio < 0.8
+            else "loose"
+        )
         # which target outcome moves most with this parameter, over all sets (Spearman's rho)
         rho = {t: float(per_set[name].corr(per_set[t], method="spearman")) for t in targets.outcomes}
         rho = {k: v for k, v in rho.items() if v == v}
         driver = max(rho, key=lambda k: abs(rho[k])) if rho else ""
         if driver and abs(rho[driver]) < 0.1:
             driver = ""  # no target moves with it
-        rows.append({
-            "parameter": name, "prior": prior.describe(), "source": prior.source,
-            "prior_p05": prior_q.loc[0.05, name], "prior_p50": prior_q.loc[0.5, name], "prior_p95": prior_q.loc[0.95, name],
-            "posterior_p05": post_q.loc[0.05, name] if post_q is not None else math.nan,
-            "posterior_p50": post_q.loc[0.5, name] if post_q is not None else math.nan,
-            "posterior_p95": post_q.loc[0.95, name] if post_q is not None else math.nan,
-            "width_ratio": ratio, "verdict": verdict, "calibrated": float(per_set.loc[per_set["sample"] == chosen, name].iloc[0]),
-            "strongest_target": driver, "rho": rho.get(driver, math.nan),
-        })
+        rows.append(
+            {
+                "parameter": name,
+                "prior": prior.describe(),
+                "source": prior.source,
+                "prior_p05": prior_q.loc[0.05, name],
+                "prior_p50": prior_q.loc[0.5, name],
+                "prior_p95": prior_q.loc[0.95, name],
+                "posterior_p05": post_q.loc[0.05, name] if post_q is not None else math.nan,
+                "posterior_p50": post_q.loc[0.5, name] if post_q is not None else math.nan,
+                "posterior_p95": post_q.loc[0.95, name] if post_q is not None else math.nan,
+                "width_ratio": ratio,
+                "verdict": verdict,
+                "calibrated": float(per_set.loc[per_set["sample"] == chosen, name].iloc[0]),
+                "strongest_target": driver,
+                "rho": rho.get(driver, math.nan),
+            }
+        )
     # what the targets leave uncertain: the untargeted outcomes over all sets and over the accepted ones
     # (totals per year scale with the workforce, so they are shown at full scale)
     pred = []
@@ -111,16 +142,34 @@ def analyse_search(runs: pd.DataFrame, samples: pd.DataFrame, targets: Targets) 
         k = 1.0 / targets.spec.search.scale if OUTCOMES[w].total else 1.0
         row = {"outcome": w, "what": OUTCOMES[w].what}
         for label, frame in (("all", per_set), ("accepted", acc)):
-            q = frame[w].quantile([0.05, 0.5, 0.95]) * k if len(frame) else pd.Series([math.nan] * 3, index=[0.05, 0.5, 0.95])
+            q = (
+                frame[w].quantile([0.05, 0.5, 0.95]) * k
+                if len(frame)
+                else pd.Series([math.nan] * 3, index=[0.05, 0.5, 0.95])
+            )
             row.update({f"{label}_p05": q[0.05], f"{label}_p50": q[0.5], f"{label}_p95": q[0.95]})
         pred.append(row)
     tradeoffs = []
     if len(acc) >= 5 and len(names) > 1:
         c = acc[names].corr(method="spearman")
-        tradeoffs = sorted(((float(c.iloc[i, j]), names[j], names[i]) for i in range(len(names)) for j in range(i)
-                            if c.iloc[i, j] == c.iloc[i, j]), key=lambda t: -abs(t[0]))[:3]
-    return Analysis(per_set=per_set, parameters=pd.DataFrame(rows), chosen=chosen, accepted=n_acc, reachable=n_acc > 0,
-                    predictive=pd.DataFrame(pred), tradeoffs=tradeoffs)
+        tradeoffs = sorted(
+            (
+                (float(c.iloc[i, j]), names[j], names[i])
+                for i in range(len(names))
+                for j in range(i)
+                if c.iloc[i, j] == c.iloc[i, j]
+            ),
+            key=lambda t: -abs(t[0]),
+        )[:3]
+    return Analysis(
+        per_set=per_set,
+        parameters=pd.DataFrame(rows),
+        chosen=chosen,
+        accepted=n_acc,
+        reachable=n_acc > 0,
+        predictive=pd.DataFrame(pred),
+        tradeoffs=tradeoffs,
+    )
 
 
 def calibrated_params(targets: Targets, values: dict):
@@ -139,17 +188,26 @@ def calibrated_toml(targets: Targets, analysis: Analysis, params, overrides: dic
     for key in overrides:
         pattern = next((p for p in targets.spec.parameters if p == key or ("*" in p and matches(p, key))), key)
         r = rows.loc[pattern]
-        notes[key] = (f"calibrated: {r['verdict']}; prior {r['prior']} ({r['source']}); accepted 90%: "
-                      f"{r['posterior_p05']:.4g} to {r['posterior_p95']:.4g}")
+        notes[key] = (
+            f"calibrated: {r['verdict']}; prior {r['prior']} ({r['source']}); accepted 90%: "
+            f"{r['posterior_p05']:.4g} to {r['posterior_p95']:.4g}"
+        )
     name = targets.path.name if targets.path else "targets.toml"
-    header = (f"{MARKER} from {name} on {date.today().isoformat()}; regenerate with\n"
-              f"    olsim calibrate {targets.path.relative_to(ROOT) if targets.path and targets.path.is_relative_to(ROOT) else name}\n"
-              f"{targets.spec.scenario} with the searched parameters set to the " +
-              ("accepted set nearest the centre of\nevery target range" if analysis.reachable else
-               "set nearest the target ranges (NONE landed\ninside every range)") +
-              f" ({analysis.accepted} of {len(analysis.per_set)} sets accepted). Each calibrated value's comment gives\n"
-              f"its prior, its source and the spread of the accepted sets; see docs/ODD.md, 'Calibration'.")
-    params = params.model_copy(update={"description": f"Calibrated: {targets.spec.scenario} with the searched parameters fitted to {name}"})
+    header = (
+        f"{MARKER} from {name} on {date.today().isoformat()}; regenerate with\n"
+        f"    olsim calibrate {targets.path.relative_to(ROOT) if targets.path and targets.path.is_relative_to(ROOT) else name}\n"
+        f"{targets.spec.scenario} with the searched parameters set to the "
+        + (
+            "accepted set nearest the centre of\nevery target range"
+            if analysis.reachable
+            else "set nearest the target ranges (NONE landed\ninside every range)"
+        )
+        + f" ({analysis.accepted} of {len(analysis.per_set)} sets accepted). Each calibrated value's comment gives\n"
+        f"its prior, its source and the spread of the accepted sets; see docs/ODD.md, 'Calibration'."
+    )
+    params = params.model_copy(
+        update={"description": f"Calibrated: {targets.spec.scenario} with the searched parameters fitted to {name}"}
+    )
     return params_toml(params, header=header, notes=notes)
 
 

@@ -44,8 +44,15 @@ def priors(targets: SanctionsTargets) -> dict[str, Prior]:
 class Simulator:
     """``simulate(theta, generation, batch)`` for `abc_smc`: one experiment per batch, in ``folder``."""
 
-    def __init__(self, targets: SanctionsTargets, folder: Path, names: list[str], prior: dict[str, Prior],
-                 processes=None, scheduler=None):
+    def __init__(
+        self,
+        targets: SanctionsTargets,
+        folder: Path,
+        names: list[str],
+        prior: dict[str, Prior],
+        processes=None,
+        scheduler=None,
+    ):
         self.t, self.folder, self.names, self.prior = targets, folder, names, prior
         self.processes, self.scheduler = processes, scheduler
         self.resolved = targets.resolved_scenario
@@ -56,16 +63,32 @@ class Simulator:
         scenarios = []
         for i, row in enumerate(theta):
             values = {k: float(v) for k, v in zip(self.names, row)}
-            scenarios.append({"name": f"p{i:05d}", "overrides": expand_uncertainties(values, self.resolved, self.prior)})
-        return {"name": f"smc-g{generation:02d}-b{batch:02d}", "base": str(self.t.scenario_path.resolve()),
-                "engine": "array", "seed": s.seed, "replicates": s.replicates, "scale": s.scale, "hosts": True,
-                "outcomes": [REVENUE], "scenarios": scenarios}  # any one: the fit reads the per-host tables
+            scenarios.append(
+                {"name": f"p{i:05d}", "overrides": expand_uncertainties(values, self.resolved, self.prior)}
+            )
+        return {
+            "name": f"smc-g{generation:02d}-b{batch:02d}",
+            "base": str(self.t.scenario_path.resolve()),
+            "engine": "array",
+            "seed": s.seed,
+            "replicates": s.replicates,
+            "scale": s.scale,
+            "hosts": True,
+            "outcomes": [REVENUE],
+            "scenarios": scenarios,
+        }  # any one: the fit reads the per-host tables
 
     def __call__(self, theta: np.ndarray, generation: int, batch: int) -> np.ndarray:
         out = self.folder / "batches" / f"g{generation:02d}-b{batch:02d}"
         plan = plan_experiment(self.experiment(theta, generation, batch), self.t.path.parent)
-        result = run_experiment(plan, out, processes=self.processes, scheduler=self.scheduler,
-                                resume=(out / "manifest.json").exists(), plots=False)
+        result = run_experiment(
+            plan,
+            out,
+            processes=self.processes,
+            scheduler=self.scheduler,
+            resume=(out / "manifest.json").exists(),
+            plots=False,
+        )
         hosts = result.hosts(self.columns)
         per_run = {rid: g for rid, g in hosts.groupby("run_id", sort=False)}
         scale = self.t.spec.smc.scale
@@ -86,8 +109,13 @@ def _save(folder: Path, t: int, pop: Population, names: list[str]) -> None:
     path = folder / "populations" / f"g{t:02d}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, frame.to_parquet(index=False))
-    meta = {"generation": t, "epsilon": None if math.isinf(pop.epsilon) else pop.epsilon, "simulated": pop.simulated,
-            "particles": len(pop.theta), "ess": pop.ess()}
+    meta = {
+        "generation": t,
+        "epsilon": None if math.isinf(pop.epsilon) else pop.epsilon,
+        "simulated": pop.simulated,
+        "particles": len(pop.theta),
+        "ess": pop.ess(),
+    }
     atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1).encode())
 
 
@@ -102,31 +130,48 @@ def _load(folder: Path, names: list[str]) -> list[Population]:
         if values != names:
             raise ExperimentError(f"{folder}: its populations are of other parameters; use another --out or --force")
         eps = math.inf if meta["epsilon"] is None else meta["epsilon"]
-        pops.append(Population(np.ascontiguousarray(frame[names].to_numpy(dtype=float)),
-                               np.ascontiguousarray(frame["weight"].to_numpy(dtype=float)),
-                               np.ascontiguousarray(frame["distance"].to_numpy(dtype=float)), eps, meta["simulated"],
-                               u=np.ascontiguousarray(frame[[f"u:{n}" for n in names]].to_numpy(dtype=float))))
+        pops.append(
+            Population(
+                np.ascontiguousarray(frame[names].to_numpy(dtype=float)),
+                np.ascontiguousarray(frame["weight"].to_numpy(dtype=float)),
+                np.ascontiguousarray(frame["distance"].to_numpy(dtype=float)),
+                eps,
+                meta["simulated"],
+                u=np.ascontiguousarray(frame[[f"u:{n}" for n in names]].to_numpy(dtype=float)),
+            )
+        )
     return pops
 
 
-def fit_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=None, particles=None,
-                  generations=None, log=None) -> list[Population]:
+def fit_sanctions(
+    targets: SanctionsTargets, folder, processes=None, scheduler=None, particles=None, generations=None, log=None
+) -> list[Population]:
     """Run (or resume) the ABC-SMC of the sanctions era into ``folder``; returns every generation."""
     folder = Path(folder)
     s = targets.spec.smc
     prior = priors(targets)
     names = list(prior)
     simulate = Simulator(targets, folder, names, prior, processes, scheduler)
+
     def saved(t, pop):
         _save(folder, t, pop, names)
         if log is not None:
-            log(f"generation {t}: {len(pop.theta)} particles, tolerance {pop.epsilon:.3g}, "
-                f"{pop.simulated} simulated, ESS {pop.ess():.0f}")
+            log(
+                f"generation {t}: {len(pop.theta)} particles, tolerance {pop.epsilon:.3g}, "
+                f"{pop.simulated} simulated, ESS {pop.ess():.0f}"
+            )
 
     try:
-        pops = abc_smc(simulate, [Marginal(k, p) for k, p in prior.items()], particles or s.particles,
-                       generations or s.generations, quantile=s.quantile, seed=s.seed, start=_load(folder, names),
-                       on_generation=saved)
+        pops = abc_smc(
+            simulate,
+            [Marginal(k, p) for k, p in prior.items()],
+            particles or s.particles,
+            generations or s.generations,
+            quantile=s.quantile,
+            seed=s.seed,
+            start=_load(folder, names),
+            on_generation=saved,
+        )
     except RuntimeError as e:  # too few particles within the tolerance: say so in one line
         raise ExperimentError(f"{targets.path}: {e}; raise smc.particles or smc.quantile") from None
     write_posterior_file(targets, folder / "posterior.csv", pops, names, prior)
@@ -138,32 +183,51 @@ def fitted_policies(targets: SanctionsTargets) -> dict[int, str]:
     return {i: p["kind"] for i, p in enumerate(targets.resolved_scenario["policies"])}
 
 
-def write_population_file(targets: SanctionsTargets, path: Path, pop: Population, names: list[str],
-                          prior: dict[str, Prior], header: str) -> Path:
+def write_population_file(
+    targets: SanctionsTargets, path: Path, pop: Population, names: list[str], prior: dict[str, Prior], header: str
+) -> Path:
     """A population as the posterior CSV the experiment machinery samples from (`sim.explore.posterior`)."""
     frame = pd.DataFrame(pop.theta, columns=names)
     frame.insert(0, "distance", pop.distances)
     frame.insert(0, "weight", pop.weights)
     frame.insert(0, "particle", np.arange(len(frame)))
-    return write_posterior(path, frame, targets.spec.scenario, fitted_policies(targets),
-                           [k for k, p in prior.items() if p.relative], [f"{MARKER} from {targets.path.name}: {header}"])
+    return write_posterior(
+        path,
+        frame,
+        targets.spec.scenario,
+        fitted_policies(targets),
+        [k for k, p in prior.items() if p.relative],
+        [f"{MARKER} from {targets.path.name}: {header}"],
+    )
 
 
-def write_posterior_file(targets: SanctionsTargets, path: Path, pops: list[Population], names: list[str],
-                         prior: dict[str, Prior]) -> Path:
+def write_posterior_file(
+    targets: SanctionsTargets, path: Path, pops: list[Population], names: list[str], prior: dict[str, Prior]
+) -> Path:
     """The last generation: the posterior."""
     last = pops[-1]
     return write_population_file(
-        targets, path, last, names, prior,
+        targets,
+        path,
+        last,
+        names,
+        prior,
         f"the sanctions era's posterior, ABC-SMC generation {len(pops) - 1} ({len(last.theta)} particles, tolerance "
         f"{last.epsilon:.4g} in the fit's units, ESS {last.ess():.0f}). Sample it from an experiment with posterior = "
-        f"\"...\" and [sampling] method = \"posterior\" (docs/ODD.md 8.7).")
+        f'"..." and [sampling] method = "posterior" (docs/ODD.md 8.7).',
+    )
 
 
 def write_prior_file(targets: SanctionsTargets, folder: Path, pops: list[Population]) -> Path:
     """Generation 0 (draws of the prior, equal weights): the prior predictive's draws."""
-    return write_population_file(targets, folder / "prior.csv", pops[0], list(priors(targets)), priors(targets),
-                                 "draws of the prior (generation 0), equal weights")
+    return write_population_file(
+        targets,
+        folder / "prior.csv",
+        pops[0],
+        list(priors(targets)),
+        priors(targets),
+        "draws of the prior (generation 0), equal weights",
+    )
 
 
 def central_particle(post: Posterior, prior: dict[str, Prior]) -> int:
@@ -192,11 +256,24 @@ def parameter_table(post: Posterior, prior: dict[str, Prior]) -> pd.DataFrame:
         a, m, b = (float(q.loc[x, k]) for x in (0.05, 0.5, 0.95))
         ca, cm, cb = (float(v) for v in f.cdf([a, m, b]))
         # widths on the prior's CDF: the same as raw widths for a uniform prior, fair for a lognormal one
-        rows.append({"parameter": k, "prior": prior[k].describe(), "source": prior[k].source,
-                     "prior_p05": p05, "prior_p50": p50, "prior_p95": p95,
-                     "posterior_p05": a, "posterior_p50": m, "posterior_p95": b,
-                     "posterior_cdf_p05": ca, "posterior_cdf_p50": cm, "posterior_cdf_p95": cb,
-                     "width_ratio": (cb - ca) / 0.9, "verdict": verdict(cb - ca, 0.9)})
+        rows.append(
+            {
+                "parameter": k,
+                "prior": prior[k].describe(),
+                "source": prior[k].source,
+                "prior_p05": p05,
+                "prior_p50": p50,
+                "prior_p95": p95,
+                "posterior_p05": a,
+                "posterior_p50": m,
+                "posterior_p95": b,
+                "posterior_cdf_p05": ca,
+                "posterior_cdf_p50": cm,
+                "posterior_cdf_p95": cb,
+                "width_ratio": (cb - ca) / 0.9,
+                "verdict": verdict(cb - ca, 0.9),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -218,18 +295,25 @@ def calibrated_scenario_toml(targets: SanctionsTargets, post: Posterior, prior: 
     for key in overrides:
         pattern = next(p for p in prior if p == key or ("*" in p and matches(p, key)))
         r = table.loc[pattern]
-        notes[key] = (f"calibrated ({r['verdict']}): prior {r['prior']} ({r['source']}); posterior 90%: "
-                      f"{r['posterior_p05']:.4g} to {r['posterior_p95']:.4g}")
+        notes[key] = (
+            f"calibrated ({r['verdict']}): prior {r['prior']} ({r['source']}); posterior 90%: "
+            f"{r['posterior_p05']:.4g} to {r['posterior_p95']:.4g}"
+        )
     full = targets.path.resolve()
     rel = full.relative_to(ROOT) if full.is_relative_to(ROOT) else targets.path
-    header = (f"{MARKER} from {targets.path.name} on {date.today().isoformat()}; regenerate with\n"
-              f"    olsim calibrate {rel}\n"
-              f"{targets.spec.scenario} with the {len(values)} calibrated parameters set to particle {i} of the posterior "
-              f"({len(post.frame)} particles),\nthe one nearest the weighted median of every parameter (on its prior's "
-              f"scale); its distance\n{float(post.frame['distance'].iloc[i]):.3g} tolerance units. The posterior's draws "
-              f"are in {targets.spec.posterior}; each calibrated\nvalue's comment gives its prior, source and posterior "
-              f"90% interval (docs/ODD.md 8.7).")
-    params = params.model_copy(update={"description": f"History, calibrated: {targets.spec.scenario} at the centre of "
-                                                      f"the sanctions-era posterior ({targets.path.name})"})
+    header = (
+        f"{MARKER} from {targets.path.name} on {date.today().isoformat()}; regenerate with\n"
+        f"    olsim calibrate {rel}\n"
+        f"{targets.spec.scenario} with the {len(values)} calibrated parameters set to particle {i} of the posterior "
+        f"({len(post.frame)} particles),\nthe one nearest the weighted median of every parameter (on its prior's "
+        f"scale); its distance\n{float(post.frame['distance'].iloc[i]):.3g} tolerance units. The posterior's draws "
+        f"are in {targets.spec.posterior}; each calibrated\nvalue's comment gives its prior, source and posterior "
+        f"90% interval (docs/ODD.md 8.7)."
+    )
+    params = params.model_copy(
+        update={
+            "description": f"History, calibrated: {targets.spec.scenario} at the centre of "
+            f"the sanctions-era posterior ({targets.path.name})"
+        }
+    )
     return params_toml(params, header=header, notes=notes), values
-

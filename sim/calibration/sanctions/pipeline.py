@@ -29,8 +29,16 @@ class SanctionsCalibration:
     shipped: list[Path]  # the targets file's output and posterior, if replaced
 
 
-def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, scheduler=None, particles=None,
-                        generations=None, resume=False, log=None) -> SanctionsCalibration:
+def calibrate_sanctions(
+    targets: SanctionsTargets,
+    folder,
+    processes=None,
+    scheduler=None,
+    particles=None,
+    generations=None,
+    resume=False,
+    log=None,
+) -> SanctionsCalibration:
     """The whole sanctions-era calibration: the fit (resumable), the calibrated scenario and the posterior file,
     the predictive checks and the report, all in ``folder``; the targets file's ``output`` and ``posterior`` are
     replaced only by a calibration with the file's own settings (``particles`` and ``generations`` not given)."""
@@ -60,7 +68,13 @@ def calibrate_sanctions(targets: SanctionsTargets, folder, processes=None, sched
         atomic_write(targets.posterior_path, (folder / "posterior.csv").read_bytes())
         shipped = [targets.output_path, targets.posterior_path]
     shown = lambda p: str(p.resolve().relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p)  # noqa: E731
-    write_report(targets, folder, pops, table, checks,
-                 shown(targets.output_path) if own else "history_calibrated.toml (this folder)",
-                 shown(targets.posterior_path) if own else "posterior.csv (this folder)")
+    write_report(
+        targets,
+        folder,
+        pops,
+        table,
+        checks,
+        shown(targets.output_path) if own else "history_calibrated.toml (this folder)",
+        shown(targets.posterior_path) if own else "posterior.csv (this folder)",
+    )
     return SanctionsCalibration(folder, pops, table, checks, shipped)

@@ -46,14 +46,29 @@ def _no_sanctions_policies(targets: SanctionsTargets) -> list[dict]:
 
 def predictive_experiment(targets: SanctionsTargets, name: str, posterior: Path, draws: int) -> dict:
     s = targets.spec.smc
-    return {"name": name, "base": str(targets.scenario_path.resolve()), "engine": "array",
-            "seed": s.seed + 10_000, "seeds": "per_sample", "replicates": 1, "scale": s.scale, "hosts": True,
-            "outcomes": OUTCOMES_RUN,
-            "posterior": str(posterior.resolve()), "sampling": {"method": "posterior", "n": draws, "seed": s.seed + 1},
-            "reference": "no_sanctions",
-            "scenarios": [{"name": "history", "label": "history (fitted)"},
-                          {"name": "no_sanctions", "label": "no sanctions (border closure kept)",
-                           "policies": _no_sanctions_policies(targets), "without": ["policies.*"]}]}
+    return {
+        "name": name,
+        "base": str(targets.scenario_path.resolve()),
+        "engine": "array",
+        "seed": s.seed + 10_000,
+        "seeds": "per_sample",
+        "replicates": 1,
+        "scale": s.scale,
+        "hosts": True,
+        "outcomes": OUTCOMES_RUN,
+        "posterior": str(posterior.resolve()),
+        "sampling": {"method": "posterior", "n": draws, "seed": s.seed + 1},
+        "reference": "no_sanctions",
+        "scenarios": [
+            {"name": "history", "label": "history (fitted)"},
+            {
+                "name": "no_sanctions",
+                "label": "no sanctions (border closure kept)",
+                "policies": _no_sanctions_policies(targets),
+                "without": ["policies.*"],
+            },
+        ],
+    }
 
 
 def fact_values(result, facts: dict, scale: float, scenario: str = "history") -> pd.DataFrame:
@@ -79,13 +94,35 @@ def band_rows(values: pd.DataFrame, facts: dict, which: str) -> list[dict]:
         at_least = getattr(f, "bound", "equal") == "at_least"
         # inside: the band holds the reported figure (reaches a floor; overlaps a range)
         inside = bool(hi >= r) if at_least else bool(lo <= f.high and hi >= f.low) if is_range else bool(lo <= r <= hi)
-        unit = getattr(f, "unit", "") or ("share" if f.measure == "share" else "usd" if f.measure == "per_year" else
-                                           "number" if f.measure in ("ratio", "weighted_mean") else "count")
-        rows.append({"fact": k, "set": which, "what": f.what, "measure": f.measure, "unit": unit,
-                     "reported": math.nan if is_range else r, "low": f.low if is_range else math.nan,
-                     "high": f.high if is_range else math.nan, "centre": r,
-                     "p05": lo, "p50": med, "p95": hi, "inside": inside, "ratio_p50": med / r if r else math.nan,
-                     "bound": "at least" if at_least else "range" if is_range else "", "source": f.source})
+        unit = getattr(f, "unit", "") or (
+            "share"
+            if f.measure == "share"
+            else "usd"
+            if f.measure == "per_year"
+            else "number"
+            if f.measure in ("ratio", "weighted_mean")
+            else "count"
+        )
+        rows.append(
+            {
+                "fact": k,
+                "set": which,
+                "what": f.what,
+                "measure": f.measure,
+                "unit": unit,
+                "reported": math.nan if is_range else r,
+                "low": f.low if is_range else math.nan,
+                "high": f.high if is_range else math.nan,
+                "centre": r,
+                "p05": lo,
+                "p50": med,
+                "p95": hi,
+                "inside": inside,
+                "ratio_p50": med / r if r else math.nan,
+                "bound": "at least" if at_least else "range" if is_range else "",
+                "source": f.source,
+            }
+        )
     return rows
 
 
@@ -119,7 +156,9 @@ def welfare_table(post_result, prior_result, scale: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, processes, scheduler, resume) -> pd.DataFrame:
+def scale_check(
+    targets: SanctionsTargets, calibrated: Path, folder: Path, processes, scheduler, resume
+) -> pd.DataFrame:
     """The calibrated scenario at full scale and at the fit's scale (same seeds): each fit fact's mean at both,
     and their difference in the fit's tolerance units (the bias the fit's scale could carry)."""
     from .targets import tolerance_scale
@@ -127,23 +166,45 @@ def scale_check(targets: SanctionsTargets, calibrated: Path, folder: Path, proce
     s = targets.spec.smc
     rows = {}
     for name, scale in (("full", 1.0), ("fit", s.scale)):
-        raw = {"name": f"scale-{name}", "base": str(calibrated.resolve()), "engine": "array", "seed": s.seed + 20_000,
-               "replicates": targets.spec.check.scale_seeds, "scale": scale, "hosts": True, "outcomes": [REVENUE]}
-        res = run_experiment(plan_experiment(raw, folder), folder / "scale_check" / name, processes=processes,
-                             scheduler=scheduler, resume=resume and (folder / "scale_check" / name / "manifest.json").exists(),
-                             plots=False, progress=False)
+        raw = {
+            "name": f"scale-{name}",
+            "base": str(calibrated.resolve()),
+            "engine": "array",
+            "seed": s.seed + 20_000,
+            "replicates": targets.spec.check.scale_seeds,
+            "scale": scale,
+            "hosts": True,
+            "outcomes": [REVENUE],
+        }
+        res = run_experiment(
+            plan_experiment(raw, folder),
+            folder / "scale_check" / name,
+            processes=processes,
+            scheduler=scheduler,
+            resume=resume and (folder / "scale_check" / name / "manifest.json").exists(),
+            plots=False,
+            progress=False,
+        )
         rows[name] = fact_values(res, targets.spec.fit, scale, scenario="base")
     out = []
     for k, f in targets.spec.fit.items():
         full, fit = rows["full"][k].mean(), rows["fit"][k].mean()
-        out.append({"fact": k, "what": f.what, "full_scale": full, "fit_scale": fit,
-                    # in the distance's own units near the full-scale value (a floor and a range, too)
-                    "difference_units": (fit - full) / tolerance_scale(f, full)})
+        out.append(
+            {
+                "fact": k,
+                "what": f.what,
+                "full_scale": full,
+                "fit_scale": fit,
+                # in the distance's own units near the full-scale value (a floor and a range, too)
+                "difference_units": (fit - full) / tolerance_scale(f, full),
+            }
+        )
     return pd.DataFrame(out)
 
 
-def run_predictive(targets: SanctionsTargets, folder: Path, calibrated: Path, processes=None, scheduler=None,
-                   resume=False, log=None) -> dict:
+def run_predictive(
+    targets: SanctionsTargets, folder: Path, calibrated: Path, processes=None, scheduler=None, resume=False, log=None
+) -> dict:
     """The three checks (see the module's doc) on ``posterior.csv`` and ``prior.csv`` in ``folder``; returns the
     tables the report is made of."""
     draws = targets.spec.check.draws
@@ -152,18 +213,30 @@ def run_predictive(targets: SanctionsTargets, folder: Path, calibrated: Path, pr
         raw = predictive_experiment(targets, name.replace("_", "-"), post, draws)
         plan = plan_experiment(raw, folder)
         if log:
-            log(f"{name}: {len(plan.tasks)} runs ({draws} draws of the {'posterior' if post.stem == 'posterior' else 'prior'} "
-                f"x 2 scenarios) at {targets.spec.smc.scale:g} scale, fresh seeds")
+            log(
+                f"{name}: {len(plan.tasks)} runs ({draws} draws of the {'posterior' if post.stem == 'posterior' else 'prior'} "
+                f"x 2 scenarios) at {targets.spec.smc.scale:g} scale, fresh seeds"
+            )
         out = folder / name
-        results[name] = run_experiment(plan, out, processes=processes, scheduler=scheduler,
-                                       resume=resume and (out / "manifest.json").exists(), plots=False, progress=False)
+        results[name] = run_experiment(
+            plan,
+            out,
+            processes=processes,
+            scheduler=scheduler,
+            resume=resume and (out / "manifest.json").exists(),
+            plots=False,
+            progress=False,
+        )
     seeds = targets.spec.check.scale_seeds
     if log and seeds:
         log(f"scale check: the calibrated scenario at full and at {targets.spec.smc.scale:g} scale, {seeds} seeds each")
     scale = scale_check(targets, calibrated, folder, processes, scheduler, resume) if seeds else pd.DataFrame()
-    return {"predictive": predictive_table(results["predictive"], results["prior_predictive"], targets),
-            "welfare": welfare_table(results["predictive"], results["prior_predictive"], targets.spec.smc.scale),
-            "scale": scale, "results": results}
+    return {
+        "predictive": predictive_table(results["predictive"], results["prior_predictive"], targets),
+        "welfare": welfare_table(results["predictive"], results["prior_predictive"], targets.spec.smc.scale),
+        "scale": scale,
+        "results": results,
+    }
 
 
 def _fmt(x: float, unit: str) -> str:
@@ -186,9 +259,11 @@ def _reported(r) -> str:
     return ("at least " if r["bound"] == "at least" else "") + _fmt(r["reported"], u)
 
 
-def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: dict, calibrated_rel: str,
-                posterior_rel: str) -> str:
+def report_text(
+    targets: SanctionsTargets, pops, params: pd.DataFrame, checks: dict, calibrated_rel: str, posterior_rel: str
+) -> str:
     from ...plots.sanctions import parameter_label
+
     spec = targets.spec
     s = spec.smc
     full = targets.path.resolve()
@@ -197,88 +272,154 @@ def report_text(targets: SanctionsTargets, pops, params: pd.DataFrame, checks: d
     held = pred[pred["set"] == "held out"]
     fit = pred[pred["set"] == "fit"]
     last = pops[-1]
-    lines = ["# The sanctions era: calibration and posterior predictive check", "",
-             f"Targets: `{shown}` (scenario `{spec.scenario}`). Method: ABC-SMC over {len(params)} parameters "
-             f"(the sanctions response and the no-sanctions parameters jointly), {len(last.theta)} particles x "
-             f"{len(pops)} generations at {s.scale:g} of the workforce, distance = root mean square of the "
-             f"{len(spec.fit)} fit facts' misses in tolerance units (docs/ODD.md 8.7). The {len(spec.held_out)} "
-             f"held-out facts were not read by the fit; they are judged here for the first time.", "",
-             "| generation | tolerance | simulated | acceptance | ESS |", "|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# The sanctions era: calibration and posterior predictive check",
+        "",
+        f"Targets: `{shown}` (scenario `{spec.scenario}`). Method: ABC-SMC over {len(params)} parameters "
+        f"(the sanctions response and the no-sanctions parameters jointly), {len(last.theta)} particles x "
+        f"{len(pops)} generations at {s.scale:g} of the workforce, distance = root mean square of the "
+        f"{len(spec.fit)} fit facts' misses in tolerance units (docs/ODD.md 8.7). The {len(spec.held_out)} "
+        f"held-out facts were not read by the fit; they are judged here for the first time.",
+        "",
+        "| generation | tolerance | simulated | acceptance | ESS |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for t, p in enumerate(pops):
         eps = "-" if math.isinf(p.epsilon) else f"{p.epsilon:.3g}"
         lines.append(f"| {t} | {eps} | {p.simulated} | {p.acceptance:.0%} | {p.ess():.0f} |")
-    lines += ["", f"Posterior: {len(last.theta)} particles, distance {last.distances.min():.3g} to "
-                  f"{last.distances.max():.3g} tolerance units (1 = every fact missed by its tolerance). "
-                  f"Calibrated scenario: `{calibrated_rel}`; posterior draws: `{posterior_rel}`.", ""]
+    lines += [
+        "",
+        f"Posterior: {len(last.theta)} particles, distance {last.distances.min():.3g} to "
+        f"{last.distances.max():.3g} tolerance units (1 = every fact missed by its tolerance). "
+        f"Calibrated scenario: `{calibrated_rel}`; posterior draws: `{posterior_rel}`.",
+        "",
+    ]
 
     def fact_table(frame, title):
-        out = [f"## {title}", "",
-               f"90% band: the 5th to 95th percentile over {spec.check.draws} posterior draws (each draw its own fresh seed, one run each); "
-               "prior: the same over draws of the prior.", "",
-               "| fact | reported | posterior 50% [90% band] | inside | prior 90% band | source |", "|---|---:|---|---|---|---|"]
+        out = [
+            f"## {title}",
+            "",
+            f"90% band: the 5th to 95th percentile over {spec.check.draws} posterior draws (each draw its own fresh seed, one run each); "
+            "prior: the same over draws of the prior.",
+            "",
+            "| fact | reported | posterior 50% [90% band] | inside | prior 90% band | source |",
+            "|---|---:|---|---|---|---|",
+        ]
         for _, r in frame.iterrows():
             m = r["unit"]
             rep = _reported(r)
-            out.append(f"| {r['what']} | {rep} | {_fmt(r['p50'], m)} [{_fmt(r['p05'], m)}, {_fmt(r['p95'], m)}] | "
-                       f"{'yes' if r['inside'] else '**no**'} | [{_fmt(r['prior_p05'], m)}, {_fmt(r['prior_p95'], m)}] | "
-                       f"{r['source']} |")
+            out.append(
+                f"| {r['what']} | {rep} | {_fmt(r['p50'], m)} [{_fmt(r['p05'], m)}, {_fmt(r['p95'], m)}] | "
+                f"{'yes' if r['inside'] else '**no**'} | [{_fmt(r['prior_p05'], m)}, {_fmt(r['prior_p95'], m)}] | "
+                f"{r['source']} |"
+            )
         return out + [""]
 
     lines += fact_table(fit, f"Fit facts: {int(fit['inside'].sum())} of {len(fit)} inside the 90% band")
-    lines += fact_table(held, f"Held-out facts (never fitted): {int(held['inside'].sum())} of {len(held)} inside the 90% band")
+    lines += fact_table(
+        held, f"Held-out facts (never fitted): {int(held['inside'].sum())} of {len(held)} inside the 90% band"
+    )
     outside = held[~held["inside"]]
     if len(outside):
-        lines += ["Outside the band: " + "; ".join(
-            f"{r['what']} ({'above' if r['p05'] > (r['high'] if r['bound'] == 'range' else r['centre']) else 'below'}: "
-            f"the model's median is "
-            f"{r['ratio_p50']:.2f} x the reported figure{' (the centre of its range)' if r['bound'] == 'range' else ''})"
-            for _, r in outside.iterrows()) + ".", ""]
-    lines += ["## What the sanctions era pins down", "",
-              "Width ratio: the posterior's 90% interval over the prior's, both measured on the prior's cumulative "
-              "probability (pinned < 0.5 <= narrowed < 0.8 <= loose).", "",
-              "| parameter | prior | prior 90% | posterior 50% [90%] | width ratio | verdict |", "|---|---|---|---|---:|---|"]
+        lines += [
+            "Outside the band: "
+            + "; ".join(
+                f"{r['what']} ({'above' if r['p05'] > (r['high'] if r['bound'] == 'range' else r['centre']) else 'below'}: "
+                f"the model's median is "
+                f"{r['ratio_p50']:.2f} x the reported figure{' (the centre of its range)' if r['bound'] == 'range' else ''})"
+                for _, r in outside.iterrows()
+            )
+            + ".",
+            "",
+        ]
+    lines += [
+        "## What the sanctions era pins down",
+        "",
+        "Width ratio: the posterior's 90% interval over the prior's, both measured on the prior's cumulative "
+        "probability (pinned < 0.5 <= narrowed < 0.8 <= loose).",
+        "",
+        "| parameter | prior | prior 90% | posterior 50% [90%] | width ratio | verdict |",
+        "|---|---|---|---|---:|---|",
+    ]
     for _, r in params.sort_values("width_ratio").iterrows():
-        lines.append(f"| {parameter_label(r['parameter'])} (`{r['parameter']}`) | {r['prior']} | {r['prior_p05']:.3g} to {r['prior_p95']:.3g} | "
-                     f"{r['posterior_p50']:.3g} [{r['posterior_p05']:.3g}, {r['posterior_p95']:.3g}] | "
-                     f"{r['width_ratio']:.2f} | {r['verdict']} |")
-    lines += ["", "## The workers' welfare, jointly", "",
-              "The no-sanctions parameters were searched jointly with the response, so the sanctions era also informs "
-              "them. Each cell: median [90% band] over draws of the prior and of the posterior, in the world without "
-              "sanctions (the border closure kept) and in the history.", "",
-              "| outcome | world | prior | posterior |", "|---|---|---|---|"]
+        lines.append(
+            f"| {parameter_label(r['parameter'])} (`{r['parameter']}`) | {r['prior']} | {r['prior_p05']:.3g} to {r['prior_p95']:.3g} | "
+            f"{r['posterior_p50']:.3g} [{r['posterior_p05']:.3g}, {r['posterior_p95']:.3g}] | "
+            f"{r['width_ratio']:.2f} | {r['verdict']} |"
+        )
+    lines += [
+        "",
+        "## The workers' welfare, jointly",
+        "",
+        "The no-sanctions parameters were searched jointly with the response, so the sanctions era also informs "
+        "them. Each cell: median [90% band] over draws of the prior and of the posterior, in the world without "
+        "sanctions (the border closure kept) and in the history.",
+        "",
+        "| outcome | world | prior | posterior |",
+        "|---|---|---|---|",
+    ]
     for _, r in welfare.iterrows():
         o = r["outcome"]
         f = lambda x: OUTCOMES[o].format(x)  # noqa: E731
-        lines.append(f"| {OUTCOMES[o].label} | {r['scenario'].replace('_', ' ')} | {f(r['prior_p50'])} "
-                     f"[{f(r['prior_p05'])}, {f(r['prior_p95'])}] | {f(r['posterior_p50'])} "
-                     f"[{f(r['posterior_p05'])}, {f(r['posterior_p95'])}] |")
+        lines.append(
+            f"| {OUTCOMES[o].label} | {r['scenario'].replace('_', ' ')} | {f(r['prior_p50'])} "
+            f"[{f(r['prior_p05'])}, {f(r['prior_p95'])}] | {f(r['posterior_p50'])} "
+            f"[{f(r['posterior_p05'])}, {f(r['posterior_p95'])}] |"
+        )
     if len(scale) and scale["difference_units"].notna().any():
         worst = scale.loc[scale["difference_units"].abs().idxmax()]
-        lines += ["", f"## Does the fit's scale ({s.scale:g}) bias the fitted measures?", "",
-                  f"The calibrated scenario at full scale and at {s.scale:g} scale, {spec.check.scale_seeds} seeds each "
-                  "(means; difference in the fit's tolerance units; counts at the fit's scale are divided by it).", "",
-                  "| fact | full scale | fit scale | difference (tolerance units) |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            f"## Does the fit's scale ({s.scale:g}) bias the fitted measures?",
+            "",
+            f"The calibrated scenario at full scale and at {s.scale:g} scale, {spec.check.scale_seeds} seeds each "
+            "(means; difference in the fit's tolerance units; counts at the fit's scale are divided by it).",
+            "",
+            "| fact | full scale | fit scale | difference (tolerance units) |",
+            "|---|---:|---:|---:|",
+        ]
         units = dict(zip(pred["fact"], pred["unit"]))
         for _, r in scale.iterrows():
             m = units[r["fact"]]
-            lines.append(f"| {r['what']} | {_fmt(r['full_scale'], m)} | {_fmt(r['fit_scale'], m)} | "
-                         f"{r['difference_units']:+.2f} |")
-        lines += ["", f"Largest: {worst['what']}, {worst['difference_units']:+.2f} units "
-                      f"({'small against the posterior distances above' if abs(worst['difference_units']) < 0.5 else 'not small: read the fit with care'})."]
-    lines += ["", "## Files", "",
-              "`predictive.csv` (every fact: posterior and prior bands, inside or not), `parameters.csv` (prior against "
-              "posterior), `welfare.csv`, `scale.csv`, `posterior.csv` (the draws), `history_calibrated.toml`, "
-              "`populations/` (every generation), `plots/`.", ""]
+            lines.append(
+                f"| {r['what']} | {_fmt(r['full_scale'], m)} | {_fmt(r['fit_scale'], m)} | "
+                f"{r['difference_units']:+.2f} |"
+            )
+        lines += [
+            "",
+            f"Largest: {worst['what']}, {worst['difference_units']:+.2f} units "
+            f"({'small against the posterior distances above' if abs(worst['difference_units']) < 0.5 else 'not small: read the fit with care'}).",
+        ]
+    lines += [
+        "",
+        "## Files",
+        "",
+        "`predictive.csv` (every fact: posterior and prior bands, inside or not), `parameters.csv` (prior against "
+        "posterior), `welfare.csv`, `scale.csv`, `posterior.csv` (the draws), `history_calibrated.toml`, "
+        "`populations/` (every generation), `plots/`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def write_report(targets: SanctionsTargets, folder: Path, pops, params: pd.DataFrame, checks: dict,
-                 calibrated_rel: str, posterior_rel: str) -> list[Path]:
+def write_report(
+    targets: SanctionsTargets,
+    folder: Path,
+    pops,
+    params: pd.DataFrame,
+    checks: dict,
+    calibrated_rel: str,
+    posterior_rel: str,
+) -> list[Path]:
     from ...plots.sanctions import sanctions_figures
 
     written = []
-    for name, frame in (("predictive", checks["predictive"]), ("parameters", params), ("welfare", checks["welfare"]),
-                        ("scale", checks["scale"])):
+    for name, frame in (
+        ("predictive", checks["predictive"]),
+        ("parameters", params),
+        ("welfare", checks["welfare"]),
+        ("scale", checks["scale"]),
+    ):
         p = folder / f"{name}.csv"
         atomic_write(p, frame.to_csv(index=False, float_format="%.6g").encode())
         written.append(p)

@@ -29,10 +29,15 @@ from ..targets import Fact, Prior
 class FitFact(Fact):
     """A fact the fit uses, with the tolerance that makes a miss of that size one unit of distance."""
 
-    tolerance: float = Field(gt=0, description="a miss of tolerance x |reported| (levels, totals) or of tolerance "
-                                               "(changes, shares) is one unit of distance")
+    tolerance: float = Field(
+        gt=0,
+        description="a miss of tolerance x |reported| (levels, totals) or of tolerance "
+        "(changes, shares) is one unit of distance",
+    )
     bound: Literal["equal", "at_least"] = Field("equal", description="at_least: a floor (no distance above it)")
-    unit: Literal["", "share", "usd"] = Field("", description="how the report shows it (share: a percentage; usd: dollars)")
+    unit: Literal["", "share", "usd"] = Field(
+        "", description="how the report shows it (share: a percentage; usd: dollars)"
+    )
 
     @model_validator(mode="after")
     def _reported(self):
@@ -64,22 +69,36 @@ class SMCSettings(Strict):
     generations: int = Field(6, ge=1, le=100)
     quantile: float = Field(0.5, gt=0, lt=1, description="next tolerance: this quantile of the population's distances")
     scale: float = Field(0.1, gt=0, le=1, description="share of every host's workers simulated")
-    replicates: int = Field(1, ge=1, le=100, description="seeds per particle (common random numbers); distance of their mean")
+    replicates: int = Field(
+        1, ge=1, le=100, description="seeds per particle (common random numbers); distance of their mean"
+    )
     seed: int = Field(0, ge=0, le=2**40)
 
 
 class CheckSettings(Strict):
-    draws: int = Field(100, ge=5, le=10_000, description="posterior (and prior) draws in the predictive check, one run each")
-    scale_seeds: int = Field(3, ge=0, le=100, description="seeds of the scale check (the calibrated scenario at full and "
-                                                      "at the fit's scale); 0 skips it")
+    draws: int = Field(
+        100, ge=5, le=10_000, description="posterior (and prior) draws in the predictive check, one run each"
+    )
+    scale_seeds: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description="seeds of the scale check (the calibrated scenario at full and at the fit's scale); 0 skips it",
+    )
 
 
 class SanctionsTargetsFile(Strict):
     description: str = ""
     scenario: str = Field(description="the history scenario the facts describe (relative to this file)")
-    output: str = Field("history_calibrated.toml", description="the calibrated scenario olsim writes (relative to this file)")
-    posterior: str = Field("posterior_sanctions.csv", description="the posterior's draws olsim writes (relative to this file)")
-    priors_from: str | None = Field(None, description="a targets file whose parameters are searched jointly (the no-sanctions priors)")
+    output: str = Field(
+        "history_calibrated.toml", description="the calibrated scenario olsim writes (relative to this file)"
+    )
+    posterior: str = Field(
+        "posterior_sanctions.csv", description="the posterior's draws olsim writes (relative to this file)"
+    )
+    priors_from: str | None = Field(
+        None, description="a targets file whose parameters are searched jointly (the no-sanctions priors)"
+    )
     fit: dict[str, FitFact]
     held_out: dict[str, Fact] = Field(default_factory=dict)
     parameters: dict[str, Prior] = Field(default_factory=dict)
@@ -186,4 +205,4 @@ def distance(misses: dict[str, float] | list[dict[str, float]]) -> float:
     rows = misses if isinstance(misses, list) else [misses]
     keys = list(rows[0])
     mean = np.array([np.mean([r[k] for r in rows]) for k in keys])
-    return float(math.sqrt(np.mean(mean ** 2))) if np.all(np.isfinite(mean)) else math.nan
+    return float(math.sqrt(np.mean(mean**2))) if np.all(np.isfinite(mean)) else math.nan

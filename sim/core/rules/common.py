@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 from ..compiled import rule
 
 # remittance rules as numbers, for compiled code

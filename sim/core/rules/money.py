@@ -83,14 +83,25 @@ def expected_take(gross, plan, params):
     a group quota is a plan per head on average."""
     r = params.remittance
     code = RULE_CODES["share"] if r.rule == "share" else RULE_CODES["plan"]
-    return expected_takes(np.asarray(gross, dtype=float), np.broadcast_to(np.asarray(plan, dtype=float), np.shape(gross)).copy(),
-                          code, r.fees_share, r.share)
+    return expected_takes(
+        np.asarray(gross, dtype=float),
+        np.broadcast_to(np.asarray(plan, dtype=float), np.shape(gross)).copy(),
+        code,
+        r.fees_share,
+        r.share,
+    )
 
 
 CHANNELS = ("bank", "courier", "mule")
 
 
-def move_money(take: np.ndarray, weights: np.ndarray, mule_capacity: np.ndarray, loss: dict[str, np.ndarray], fees: dict[str, float]):
+def move_money(
+    take: np.ndarray,
+    weights: np.ndarray,
+    mule_capacity: np.ndarray,
+    loss: dict[str, np.ndarray],
+    fees: dict[str, float],
+):
     """Send each host's take home through the channels.
 
     weights: hosts x 3 (bank, courier, mule); mule_capacity: cash the
@@ -107,7 +118,12 @@ def move_money(take: np.ndarray, weights: np.ndarray, mule_capacity: np.ndarray,
     amounts = np.stack([bank, courier, mule], axis=1)
     seized = np.stack([bank * loss["bank"], courier * loss["courier"], mule * loss["mule"]], axis=1)
     costs = np.stack(
-        [(bank - seized[:, 0]) * fees["bank"], (courier - seized[:, 1]) * fees["courier"], (mule - seized[:, 2]) * fees["mule"]], axis=1
+        [
+            (bank - seized[:, 0]) * fees["bank"],
+            (courier - seized[:, 1]) * fees["courier"],
+            (mule - seized[:, 2]) * fees["mule"],
+        ],
+        axis=1,
     )
     interdicted = seized.sum(axis=1)
     cost = costs.sum(axis=1)

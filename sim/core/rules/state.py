@@ -8,8 +8,18 @@ import numpy as np
 from ..compiled import rule
 
 
-def next_plans(plans: np.ndarray, initial: np.ndarray, delivered_last: float, target: float, raise_: float, cap: float,
-               short_share=0.0, reach=1.0, cut=0.0, floor=1.0) -> np.ndarray:
+def next_plans(
+    plans: np.ndarray,
+    initial: np.ndarray,
+    delivered_last: float,
+    target: float,
+    raise_: float,
+    cap: float,
+    short_share=0.0,
+    reach=1.0,
+    cut=0.0,
+    floor=1.0,
+) -> np.ndarray:
     """Raise every plan while delivered revenue falls short of the target, up to ``cap`` x the initial plan;
     but where more than ``reach`` of a host's workers fell short of the plan last month, lower it by ``cut``
     instead, down to ``floor`` x the initial plan (never below the plan it has if that is lower)."""
@@ -39,8 +49,9 @@ def legal_thresholds(ban, evasion, repatriation, repatriation_evasion, routes):
     return np.stack([permit, student, np.where(routes[:, 2] > 0, tourist, 1.0)], axis=1)
 
 
-def deployments(target, active, ban, evasion, repatriation, shift_share, target_cap, repatriation_evasion=0.0,
-                flow=0.0):
+def deployments(
+    target, active, ban, evasion, repatriation, shift_share, target_cap, repatriation_evasion=0.0, flow=0.0
+):
     """New workers per host this month, and how the state re-allocates its targets.
 
     A host's compliance with a permit ban or a repatriation mandate closes
@@ -62,7 +73,9 @@ def deployments(target, active, ban, evasion, repatriation, shift_share, target_
     counts = np.floor(np.maximum(target * reachable - counted, 0.0) + 1e-9).astype(np.int64)
     room = np.maximum(np.asarray(target_cap, dtype=float) - target, 0.0)
     lost = target * (1.0 - reachable)
-    gain = np.maximum(reachable[None, :] - reachable[:, None], 0.0) * (target * (room > 0))[None, :]  # row host -> column host
+    gain = (
+        np.maximum(reachable[None, :] - reachable[:, None], 0.0) * (target * (room > 0))[None, :]
+    )  # row host -> column host
     rows = gain.sum(axis=1)
     has_dest = rows > 0
     share = np.where(has_dest[:, None], gain / np.where(has_dest, rows, 1.0)[:, None], 0.0)
@@ -110,8 +123,19 @@ def monthly_chance(yearly):
 
 
 @rule
-def repatriation_fate(legal, u, u_relabel, u_route, permit_hazard, detect_student, detect_tourist, detect_other,
-                      evasion, cut_student, cut_tourist):
+def repatriation_fate(
+    legal,
+    u,
+    u_relabel,
+    u_route,
+    permit_hazard,
+    detect_student,
+    detect_tourist,
+    detect_other,
+    evasion,
+    cut_student,
+    cut_tourist,
+):
     """Phase 2 under a mandate, for one worker: his legal status after this month's enforcement, or 4 if he is
     sent home. A permit holder is sent home with chance ``permit_hazard``, unless (chance ``evasion``) he is
     relabelled instead: student if ``u_route < cut_student``, tourist if below ``cut_tourist``, else other.

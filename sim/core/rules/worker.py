@@ -14,7 +14,9 @@ from .common import clip
 from .money import expected_take
 
 
-def new_worker_attributes(seed: int, worker_ids, params, wage, plan, months_abroad=0, legal=None) -> dict[str, np.ndarray]:
+def new_worker_attributes(
+    seed: int, worker_ids, params, wage, plan, months_abroad=0, legal=None
+) -> dict[str, np.ndarray]:
     """Traits of newly posted workers, each a pure function of (seed, trait, id).
 
     A new worker expects to keep ``expected_share`` of his pay: he has no
@@ -126,8 +128,9 @@ def running_average(old, new, memory):
 
 
 @rule
-def hardship(kept_avg, gross_avg, hours, debt, plan, expected_share, hours_base, hours_max, weight_pay, weight_hours,
-             weight_debt):
+def hardship(
+    kept_avg, gross_avg, hours, debt, plan, expected_share, hours_base, hours_max, weight_pay, weight_hours, weight_debt
+):
     """Hardship in [0, 1]: pay gap, overwork and debt, weighted."""
     expected = max(expected_share * gross_avg, 1e-9)
     pay_gap = clip(1.0 - kept_avg / expected, 0.0, 1.0)
@@ -170,17 +173,53 @@ def attempt_prob(grievance_, risk, threshold, steepness, attempt_rate):
 
 
 @rule
-def escape_chances(kept_avg, gross_avg, hours, debt, plan, loyalty, risk_aversion, family, route, asylum_boost,
-                   vigilance, passport, expected_share, hours_base, hours_max, weight_pay, weight_hours, weight_debt,
-                   passport_effect, reprisal_severity, threshold, steepness, attempt_rate):
+def escape_chances(
+    kept_avg,
+    gross_avg,
+    hours,
+    debt,
+    plan,
+    loyalty,
+    risk_aversion,
+    family,
+    route,
+    asylum_boost,
+    vigilance,
+    passport,
+    expected_share,
+    hours_base,
+    hours_max,
+    weight_pay,
+    weight_hours,
+    weight_debt,
+    passport_effect,
+    reprisal_severity,
+    threshold,
+    steepness,
+    attempt_rate,
+):
     """One worker's escape decision this month (phase 8): (chance an attempt succeeds, chance he tries).
 
     Grievance (hardship against loyalty) weighed against the risk of being
     caught and of reprisals on his family, with the host's route opened by
     asylum access and closed by his minder's vigilance and a held passport.
     """
-    g = grievance(hardship(kept_avg, gross_avg, hours, debt, plan, expected_share, hours_base, hours_max, weight_pay,
-                           weight_hours, weight_debt), loyalty)
+    g = grievance(
+        hardship(
+            kept_avg,
+            gross_avg,
+            hours,
+            debt,
+            plan,
+            expected_share,
+            hours_base,
+            hours_max,
+            weight_pay,
+            weight_hours,
+            weight_debt,
+        ),
+        loyalty,
+    )
     success = escape_success_prob(open_route(route, asylum_boost), vigilance, 1.0 if passport else 0.0, passport_effect)
     risk = escape_risk(risk_aversion, success, reprisal_severity, family)
     return success, attempt_prob(g, risk, threshold, steepness, attempt_rate)

@@ -38,7 +38,8 @@ CAUGHT = STATUS_CODE["caught"]
 DEAD = STATUS_CODE["dead"]
 # each flow's row in the month's per-host sums (T.flows)
 F_GROSS, F_SIDE, F_TAKE, F_BRIBES, F_RETAINED, F_HOURS, F_SHORT = (
-    FLOW_INDEX[name] for name in ("gross", "side", "take", "bribes", "retained", "hours", "short"))
+    FLOW_INDEX[name] for name in ("gross", "side", "take", "bribes", "retained", "hours", "short")
+)
 N_KEPT, N_ESCAPED = 0, 1  # the slots of Totals.counts (state.py): rows kept, rows escaped
 
 # the loops that visit every worker; a month makes two passes (docs/ODD.md section 3): work_and_pay and
@@ -48,9 +49,16 @@ FULL_PASSES = ("census", "work_for_quota", "work_and_pay", "watch_die_return")
 PASSES_PER_MONTH = 2
 # the phases each loop over workers runs, phase 13 for the totals the passes add as they go
 # (tests/test_engine_state.py checks the fields they touch against the phases declared in sim/core/workers.py)
-PHASES_OF = {"census": (2, 3), "settle": (2, 7, 9, 10, 11), "set_pressure": (3,), "work_for_quota": (4, 5),
-             "work_and_pay": (4, 5, 6, 7, 13), "watch_die_return": (8, 9, 10, 11, 13), "leaver_sums": (13,),
-             "posted_counts": (2,)}
+PHASES_OF = {
+    "census": (2, 3),
+    "settle": (2, 7, 9, 10, 11),
+    "set_pressure": (3,),
+    "work_for_quota": (4, 5),
+    "work_and_pay": (4, 5, 6, 7, 13),
+    "watch_die_return": (8, 9, 10, 11, 13),
+    "leaver_sums": (13,),
+    "posted_counts": (2,),
+}
 
 
 @kernel
@@ -112,13 +120,23 @@ def census(W, H, month, N):
         if remapping:
             W.minder[i] = N.remap[W.minder[i]]
         h = W.host[i]
-        if month.mandate and (H.repatriation_hazard[h] > 0 or H.detection[h, 0] > 0 or H.detection[h, 1] > 0
-                              or H.detection[h, 2] > 0):
+        if month.mandate and (
+            H.repatriation_hazard[h] > 0 or H.detection[h, 0] > 0 or H.detection[h, 1] > 0 or H.detection[h, 2] > 0
+        ):
             wid = W.worker_id[i]
             fate = rules.repatriation_fate(
-                W.legal[i], uniform_at(month.repatriate, wid), uniform_at(month.relabel, wid),
-                uniform_at(month.route, wid), H.repatriation_hazard[h], H.detection[h, 0], H.detection[h, 1],
-                H.detection[h, 2], H.repatriation_evasion[h], H.relabel[h, 0], H.relabel[h, 1])
+                W.legal[i],
+                uniform_at(month.repatriate, wid),
+                uniform_at(month.relabel, wid),
+                uniform_at(month.route, wid),
+                H.repatriation_hazard[h],
+                H.detection[h, 0],
+                H.detection[h, 1],
+                H.detection[h, 2],
+                H.repatriation_evasion[h],
+                H.relabel[h, 0],
+                H.relabel[h, 1],
+            )
             if fate == 4:
                 W.status[i] = REPATRIATED
                 W.month_left[i] = month.month
@@ -154,8 +172,16 @@ def work_for_quota(W, M, C, H, month, S):
         if W.status[i] != ACTIVE:
             continue
         h = W.host[i]
-        inspected, hours, gross = work_month(H.inspections[h], month.inspected, W.worker_id[i], H.max_hours[h],
-                                             M.pressure[W.minder[i]], H.wages[h], W.productivity[i], S)
+        inspected, hours, gross = work_month(
+            H.inspections[h],
+            month.inspected,
+            W.worker_id[i],
+            H.max_hours[h],
+            M.pressure[W.minder[i]],
+            H.wages[h],
+            W.productivity[i],
+            S,
+        )
         W.inspected[i], W.hours[i], W.gross[i] = inspected, hours, gross
         camp = W.camp[i]
         C.gross[camp] += gross
@@ -183,8 +209,16 @@ def work_and_pay(W, M, C, H, month, S, T):
         wid = W.worker_id[i]
         # 4. work: hours (capped where the employer is inspected) and the gross wage
         if not month.worked:
-            inspected, hours, gross = work_month(H.inspections[h], month.inspected, wid, H.max_hours[h],
-                                                 M.pressure[W.minder[i]], H.wages[h], W.productivity[i], S)
+            inspected, hours, gross = work_month(
+                H.inspections[h],
+                month.inspected,
+                wid,
+                H.max_hours[h],
+                M.pressure[W.minder[i]],
+                H.wages[h],
+                W.productivity[i],
+                S,
+            )
             W.inspected[i], W.hours[i], W.gross[i] = inspected, hours, gross
         gross = W.gross[i]
         p = H.plans[h]
@@ -193,8 +227,19 @@ def work_and_pay(W, M, C, H, month, S, T):
         c = H.direct_wages[h]
         direct = c > 0 and uniform_at(month.direct, wid) < c
         camp = W.camp[i]
-        t, arrears, credit = rules.remit(S.rule_code, gross, p, W.plan_arrears[i], C.gross[camp], C.due[camp],
-                                         S.fees_share, S.share, direct, H.coercion[h], S.ledger_monthly)
+        t, arrears, credit = rules.remit(
+            S.rule_code,
+            gross,
+            p,
+            W.plan_arrears[i],
+            C.gross[camp],
+            C.due[camp],
+            S.fees_share,
+            S.share,
+            direct,
+            H.coercion[h],
+            S.ledger_monthly,
+        )
         W.plan_arrears[i] = arrears
         W.ledger[i] += credit
         cash = W.cash[i] + (gross - t - credit)
@@ -204,7 +249,9 @@ def work_and_pay(W, M, C, H, month, S, T):
         kept_avg = W.kept_avg[i]
         gross_avg = W.gross_avg[i]
         side_wage = H.side_wages[h]
-        wants = rules.wants_side_job(kept_avg, gross_avg, S.expected_share, uniform_at(month.seek, wid), S.side_job_seek)
+        wants = rules.wants_side_job(
+            kept_avg, gross_avg, S.expected_share, uniform_at(month.seek, wid), S.side_job_seek
+        )
         granted = rules.side_job_granted(M.greed[W.minder[i]], uniform_at(month.grant, wid))
         s = rules.side_earnings(side_wage, S.side_job_share) if (side_wage > 0) & wants & granted else 0.0
         s_bribe = s * S.side_bribe_share
@@ -276,16 +323,37 @@ def watch_die_return(W, M, H, month, S, T, first):
             m = W.minder[i]
             passport = W.passport_held[i] and not (H.return_passports[h] and W.inspected[i])
             success, chance = rules.escape_chances(
-                W.kept_avg[i], W.gross_avg[i], W.hours[i], W.entry_debt[i] + W.plan_arrears[i], W.plan[i],
-                W.loyalty[i], W.risk_aversion[i], W.family[i], H.routes[h], H.asylum_boost[h],
-                rules.minder_vigilance(M.vig_base[m], M.vig_extra[m]), passport, S.expected_share, S.hours_base,
-                S.hours_max, S.weight_pay, S.weight_hours, S.weight_debt, S.passport_effect, S.reprisal_severity,
-                S.threshold, S.steepness, S.attempt_rate)
+                W.kept_avg[i],
+                W.gross_avg[i],
+                W.hours[i],
+                W.entry_debt[i] + W.plan_arrears[i],
+                W.plan[i],
+                W.loyalty[i],
+                W.risk_aversion[i],
+                W.family[i],
+                H.routes[h],
+                H.asylum_boost[h],
+                rules.minder_vigilance(M.vig_base[m], M.vig_extra[m]),
+                passport,
+                S.expected_share,
+                S.hours_base,
+                S.hours_max,
+                S.weight_pay,
+                S.weight_hours,
+                S.weight_debt,
+                S.passport_effect,
+                S.reprisal_severity,
+                S.threshold,
+                S.steepness,
+                S.attempt_rate,
+            )
             if u < chance:
                 T.attempts[h] += 1
                 n_inf = T.informants[W.team[i]] - (1 if W.informant[i] else 0)
-                if not uniform_at(month.report, wid) < rules.reported_prob(n_inf, S.report_prob) and \
-                        uniform_at(month.success, wid) < success:
+                if (
+                    not uniform_at(month.report, wid) < rules.reported_prob(n_inf, S.report_prob)
+                    and uniform_at(month.success, wid) < success
+                ):
                     s = ESCAPED
                     T.escaped_rows[n_escaped] = i
                     n_escaped += 1
@@ -302,8 +370,9 @@ def watch_die_return(W, M, H, month, S, T, first):
             W.months_abroad[i] = months
             shut = H.closed[h]
             u = uniform_at(month.back, wid) if months > S.contract_months and not shut else 1.0
-            if months >= S.contract_months and rules.contract_ends(months, S.contract_months, shut, u,
-                                                                   S.stranded_return):
+            if months >= S.contract_months and rules.contract_ends(
+                months, S.contract_months, shut, u, S.stranded_return
+            ):
                 s = COMPLETED
             else:
                 # next month's census, counted now (phase 2's counts and phase 3's sums, in worker-id order)

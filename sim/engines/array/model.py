@@ -32,17 +32,34 @@ from ...core import workers
 from ...core.workers import STATUS_CODE
 from ...results.tables import FLOW_INDEX, FlowTotals, HostTotals, MonthAggregator, workers_table
 from . import kernels
-from .state import (CAMP_DTYPES, MINDER_DTYPES, N_ESCAPED, N_KEPT, WORKER_DTYPES, Camps, Census, Hosts, Minders,
-                    RowBuffers, Table,
-                    Workers, census_bundle, month_bundle, settings_bundle, totals_bundle)
+from .state import (
+    CAMP_DTYPES,
+    MINDER_DTYPES,
+    N_ESCAPED,
+    N_KEPT,
+    WORKER_DTYPES,
+    Camps,
+    Census,
+    Hosts,
+    Minders,
+    RowBuffers,
+    Table,
+    Workers,
+    census_bundle,
+    month_bundle,
+    settings_bundle,
+    totals_bundle,
+)
 
 ACTIVE = STATUS_CODE["active"]
 M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
 COMPACT_SHARE = 0.2  # rows of leavers are moved to the archive once they are this share of the rows
 NO_REMAP = np.zeros(0, dtype=np.int64)
 Rooms = namedtuple("Rooms", ("mr_start", "mr_end", "mr_id", "mr_room", "tr_start", "tr_end", "tr_id", "tr_room"))
-Placed = namedtuple("Placed", ("camp_of", "minder_of", "team_of", "new_camp_host", "new_minder_camp",
-                               "new_minder_host", "new_team_minder"))
+Placed = namedtuple(
+    "Placed",
+    ("camp_of", "minder_of", "team_of", "new_camp_host", "new_minder_camp", "new_minder_host", "new_team_minder"),
+)
 
 
 def update_of(params, field):
@@ -52,7 +69,9 @@ def update_of(params, field):
 
     u = field.update
     if len(u.reads) not in kernels.UPDATES:
-        raise ValueError(f"workers.{field.name}: an update reads 1 to {max(kernels.UPDATES)} values, not {len(u.reads)}")
+        raise ValueError(
+            f"workers.{field.name}: an update reads 1 to {max(kernels.UPDATES)} values, not {len(u.reads)}"
+        )
     function = plain_function(getattr(rules, u.rule))
     compiled = numba.cfunc(numba.float64(*(numba.float64,) * len(u.reads)), cache=True)(function)
     inputs = [name if "." not in name else value_at(params, name) for name in u.reads]
@@ -82,8 +101,9 @@ class ArrayModel:
         # until they are COMPACT_SHARE of the rows; room for the first workforce and those rows, so the table rarely
         # grows (a growth copies every column)
         initial = sum(h.workers for h in p.hosts.values())
-        self.workers = Table(Workers, WORKER_DTYPES, capacity=int((1 + 1.5 * COMPACT_SHARE) * initial) + 1024,
-                             staggered=True)
+        self.workers = Table(
+            Workers, WORKER_DTYPES, capacity=int((1 + 1.5 * COMPACT_SHARE) * initial) + 1024, staggered=True
+        )
         self.archive: list[dict] = []  # chunks of the archived fields of those who left, each in id order
         self.minders = Table(Minders, MINDER_DTYPES)
         self.camps = Table(Camps, CAMP_DTYPES)
@@ -96,7 +116,9 @@ class ArrayModel:
         self.workers_initial = sum(h.workers for h in p.hosts.values())
         self.clock = PhaseClock()
         workers.check_updates()
-        self.updates = {after: [update_of(p, f) for f in workers.updates_after(after)] for after in workers.UPDATE_AFTER}
+        self.updates = {
+            after: [update_of(p, f) for f in workers.updates_after(after)] for after in workers.UPDATE_AFTER
+        }
         C = p.population.contract_months
         for k in range(C - 1, -1, -1):
             counts = [host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0) for host in p.hosts.values()]
@@ -139,8 +161,15 @@ class ArrayModel:
         ids = np.arange(self.next_worker, self.next_worker + total)
         self.next_worker += total
         host_of = np.repeat(np.arange(self.n_hosts), counts)
-        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host_of], self.state.plans[host_of], months_abroad,
-                                             legal=self.state.legal_thresholds[host_of])
+        traits = rules.new_worker_attributes(
+            self.seed,
+            ids,
+            self.p,
+            self.wages[host_of],
+            self.state.plans[host_of],
+            months_abroad,
+            legal=self.state.legal_thresholds[host_of],
+        )
         if posted is None:
             m_count, t_count = kernels.posted_counts(self.w, self.minders.n, self.next_team)
         else:
@@ -160,27 +189,63 @@ class ArrayModel:
         tr_start, tr_end = np.searchsorted(by_minder, minders, "left"), np.searchsorted(by_minder, minders, "right")
         occupancy = np.concatenate([self.camps.view("occupancy"), np.zeros(total, dtype=np.int64)])
         placed = Placed(*(np.empty(total, dtype=np.int64) for _ in Placed._fields))
-        rooms = Rooms(mr_start, mr_end, mr_id.astype(np.int64), mr_room.astype(np.int64), tr_start, tr_end,
-                      tr_id.astype(np.int64), tr_room.astype(np.int64))
+        rooms = Rooms(
+            mr_start,
+            mr_end,
+            mr_id.astype(np.int64),
+            mr_room.astype(np.int64),
+            tr_start,
+            tr_end,
+            tr_id.astype(np.int64),
+            tr_room.astype(np.int64),
+        )
         sizes = (n_camps, pop.camp_size, pop.minder_ratio, pop.team_size, self.minders.n, self.next_team)
         made_camps, made_minders, made_teams = kernels.place_newcomers(
-            counts, self.camps.view("host").astype(np.int64), occupancy, sizes, rooms, placed)
+            counts, self.camps.view("host").astype(np.int64), occupancy, sizes, rooms, placed
+        )
         self.camps.view("occupancy")[:] = occupancy[:n_camps]
         if made_camps:
-            self.camps.extend(made_camps, {"host": placed.new_camp_host[:made_camps],
-                                           "occupancy": occupancy[n_camps:n_camps + made_camps]})
+            self.camps.extend(
+                made_camps,
+                {"host": placed.new_camp_host[:made_camps], "occupancy": occupancy[n_camps : n_camps + made_camps]},
+            )
         self.next_team += made_teams
         self.team_minder = np.concatenate([self.team_minder, placed.new_team_minder[:made_teams]])
         new_minders = np.arange(self.minders.n, self.minders.n + made_minders)
         m = rules.new_minder_attributes(self.seed, new_minders, self.p)
         k = made_minders
-        self.minders.extend(k, {"host": placed.new_minder_host[:k], "camp": placed.new_minder_camp[:k],
-                                "vig_base": m["vigilance"], "greed": m["greed"], "pressure": self.p.minder.pressure_base})
-        posting = {"worker_id": ids, "host": host_of, "camp": placed.camp_of, "team": placed.team_of,
-                   "minder": placed.minder_of, "month_deployed": month_deployed, "months_abroad": months_abroad}
-        self.workers.extend(total, {f.name: traits[f.name] if f.initial == workers.TRAIT else posting[f.name]
-                                    if f.initial == workers.POSTING else STATUS_CODE[cast(str, f.initial)] if f.name == "status"
-                                    else f.initial for f in workers.STORED})
+        self.minders.extend(
+            k,
+            {
+                "host": placed.new_minder_host[:k],
+                "camp": placed.new_minder_camp[:k],
+                "vig_base": m["vigilance"],
+                "greed": m["greed"],
+                "pressure": self.p.minder.pressure_base,
+            },
+        )
+        posting = {
+            "worker_id": ids,
+            "host": host_of,
+            "camp": placed.camp_of,
+            "team": placed.team_of,
+            "minder": placed.minder_of,
+            "month_deployed": month_deployed,
+            "months_abroad": months_abroad,
+        }
+        self.workers.extend(
+            total,
+            {
+                f.name: traits[f.name]
+                if f.initial == workers.TRAIT
+                else posting[f.name]
+                if f.initial == workers.POSTING
+                else STATUS_CODE[cast(str, f.initial)]
+                if f.name == "status"
+                else f.initial
+                for f in workers.STORED
+            },
+        )
 
     def _compact(self):
         """Move the rows of those who have left to the archive (a chunk in id order), keeping id order."""
@@ -198,12 +263,23 @@ class ArrayModel:
 
     def _hosts(self, lv) -> Hosts:
         """The hosts this month: their parameters, the plans and the levers of the policies in force."""
-        return Hosts(wages=self.wages, side_wages=self.side_wages, routes=self.routes, plans=self.state.plans,
-                     closed=lv.closed, inspections=lv.inspections, max_hours=lv.max_hours,
-                     direct_wages=lv.direct_wages, coercion=lv.coercion, asylum_boost=lv.asylum_boost,
-                     return_passports=lv.return_passports, repatriation_hazard=lv.repatriation_hazard,
-                     detection=lv.detection, repatriation_evasion=lv.repatriation_evasion,
-                     relabel=self.state.relabel_thresholds)
+        return Hosts(
+            wages=self.wages,
+            side_wages=self.side_wages,
+            routes=self.routes,
+            plans=self.state.plans,
+            closed=lv.closed,
+            inspections=lv.inspections,
+            max_hours=lv.max_hours,
+            direct_wages=lv.direct_wages,
+            coercion=lv.coercion,
+            asylum_boost=lv.asylum_boost,
+            return_passports=lv.return_passports,
+            repatriation_hazard=lv.repatriation_hazard,
+            detection=lv.detection,
+            repatriation_evasion=lv.repatriation_evasion,
+            relabel=self.state.relabel_thresholds,
+        )
 
     # ------------------------------------------------------------ the month
     def step(self):
@@ -260,7 +336,9 @@ class ArrayModel:
         group quota the work is done first, as each camp's gross must be known)."""
         W, M, S, month, hosts = self.w, self.minders.bundle, self.settings, self.month_keys, self.hosts_now
         self.rows.n = self.n
-        self.totals = totals = totals_bundle(self.n_hosts, self.minders.n, self.next_team, self.rows, self._full_remap())
+        self.totals = totals = totals_bundle(
+            self.n_hosts, self.minders.n, self.next_team, self.rows, self._full_remap()
+        )
         C = self.camps.bundle
         if self.group_quota:
             C.gross[:] = 0.0
@@ -291,9 +369,16 @@ class ArrayModel:
         m_status = ms.view("status")
         m_status[(m_status == M_ACTIVE) & (left == 0)] = M_LEFT
         H = self.n_hosts
-        self.carried = Census(active_by_host=totals.by_legal.sum(axis=0).astype(float), by_minder=left,
-                              by_team=totals.by_team, minder_short=short, minder_owed=owed,
-                              repatriated_idle=np.zeros(H, dtype=np.int64), remap=NO_REMAP, left_rows=NO_REMAP)
+        self.carried = Census(
+            active_by_host=totals.by_legal.sum(axis=0).astype(float),
+            by_minder=left,
+            by_team=totals.by_team,
+            minder_short=short,
+            minder_owed=owed,
+            repatriated_idle=np.zeros(H, dtype=np.int64),
+            remap=NO_REMAP,
+            left_rows=NO_REMAP,
+        )
         self._update(11)
 
     def _money(self):
@@ -307,17 +392,30 @@ class ArrayModel:
         """13. data are collected: what the month's leavers lost and were paid, added in id order."""
         W, H, ms, totals, census, lv = self.w, self.n_hosts, self.minders, self.totals, self.census_now, self.lv
         n_before = self.n_before
-        leavers = np.sort(np.concatenate([self.repatriated, totals.left_rows[:self.n_left]]))
+        leavers = np.sort(np.concatenate([self.repatriated, totals.left_rows[: self.n_left]]))
         forfeited, ledger_paid = np.zeros(H), np.zeros(H)
         kernels.leaver_sums(W, leavers, forfeited, ledger_paid)
         hosts_totals = HostTotals(
-            deployed=self.counts, repatriated_idle=census.repatriated_idle, escape_attempts=totals.attempts,
-            entry_bribes=self.entry_bribes, books=self.moved, plan=self.state.plans, forfeited=forfeited, ledger_paid=ledger_paid,
+            deployed=self.counts,
+            repatriated_idle=census.repatriated_idle,
+            escape_attempts=totals.attempts,
+            entry_bribes=self.entry_bribes,
+            books=self.moved,
+            plan=self.state.plans,
+            forfeited=forfeited,
+            ledger_paid=ledger_paid,
             minders_active=np.bincount(ms.view("host")[ms.view("status") == M_ACTIVE], minlength=H),
-            deployed_by_legal=np.bincount(W.legal[n_before:].astype(np.int64) * H + W.host[n_before:],
-                                          minlength=len(workers.LEGAL) * H).reshape(len(workers.LEGAL), H))
-        flows = FlowTotals(sums=totals.flows, working=totals.working, exits=totals.exits, by_legal=totals.by_legal,
-                           kept=totals.kept[: totals.counts[N_KEPT]])
+            deployed_by_legal=np.bincount(
+                W.legal[n_before:].astype(np.int64) * H + W.host[n_before:], minlength=len(workers.LEGAL) * H
+            ).reshape(len(workers.LEGAL), H),
+        )
+        flows = FlowTotals(
+            sums=totals.flows,
+            working=totals.working,
+            exits=totals.exits,
+            by_legal=totals.by_legal,
+            kept=totals.kept[: totals.counts[N_KEPT]],
+        )
         self.latest = self.aggregator.month(self.month, flows, hosts_totals, lv.active)
         self.state.count_short(totals.flows[FLOW_INDEX["short"]], totals.working)
         self._compact()
@@ -342,9 +440,16 @@ class ArrayModel:
         new_ids = np.arange(ms.n, ms.n + len(punished))
         attrs = rules.new_minder_attributes(self.seed, new_ids, self.p, replacement=True)
         m_status[punished] = M_PUNISHED
-        ms.extend(len(punished), {"host": ms.view("host")[punished], "camp": m_camp[punished],
-                                  "vig_base": attrs["vigilance"], "greed": attrs["greed"],
-                                  "pressure": self.p.minder.pressure_base})
+        ms.extend(
+            len(punished),
+            {
+                "host": ms.view("host")[punished],
+                "camp": m_camp[punished],
+                "vig_base": attrs["vigilance"],
+                "greed": attrs["greed"],
+                "pressure": self.p.minder.pressure_base,
+            },
+        )
         remap = np.arange(ms.n)
         remap[punished] = new_ids
         self.team_minder = remap[self.team_minder]

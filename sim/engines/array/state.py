@@ -35,42 +35,85 @@ if TYPE_CHECKING:
 WORKER_FIELDS = tuple(f.name for f in workers.STORED)
 WORKER_DTYPES = {f.name: np.dtype(f.dtype) for f in workers.STORED}
 if TYPE_CHECKING:
+
     class Workers(_Named): ...
 else:
     Workers = namedtuple("Workers", WORKER_FIELDS)  # one column per declared field, rows in worker-id order
 
 # minders: one row per minder ever made (ids are rows)
-MINDER_DTYPES = {"host": np.int16, "camp": np.int32, "vig_base": np.float64, "vig_extra": np.float64,
-                 "greed": np.float64, "pressure": np.float64, "status": np.int8}
+MINDER_DTYPES = {
+    "host": np.int16,
+    "camp": np.int32,
+    "vig_base": np.float64,
+    "vig_extra": np.float64,
+    "greed": np.float64,
+    "pressure": np.float64,
+    "status": np.int8,
+}
 if TYPE_CHECKING:
+
     class Minders(_Named): ...
 else:
     Minders = namedtuple("Minders", tuple(MINDER_DTYPES))
 # camps: one row per camp ever made; gross, due (quota + arrears) and present are this month's, under a group quota
-CAMP_DTYPES = {"host": np.int16, "arrears": np.float64, "occupancy": np.int64, "gross": np.float64,
-               "due": np.float64, "present": np.bool_}
+CAMP_DTYPES = {
+    "host": np.int16,
+    "arrears": np.float64,
+    "occupancy": np.int64,
+    "gross": np.float64,
+    "due": np.float64,
+    "present": np.bool_,
+}
 if TYPE_CHECKING:
+
     class Camps(_Named): ...
 else:
     Camps = namedtuple("Camps", tuple(CAMP_DTYPES))
 
 # the hosts this month: their parameters, the state's plans and the levers of the policies in force
-HOST_FIELDS = ("wages", "side_wages", "routes", "plans", "closed", "inspections", "max_hours", "direct_wages",
-               "coercion", "asylum_boost", "return_passports", "repatriation_hazard", "detection",
-               "repatriation_evasion", "relabel")
+HOST_FIELDS = (
+    "wages",
+    "side_wages",
+    "routes",
+    "plans",
+    "closed",
+    "inspections",
+    "max_hours",
+    "direct_wages",
+    "coercion",
+    "asylum_boost",
+    "return_passports",
+    "repatriation_hazard",
+    "detection",
+    "repatriation_evasion",
+    "relabel",
+)
 if TYPE_CHECKING:
+
     class Hosts(_Named): ...
 else:
     Hosts = namedtuple("Hosts", HOST_FIELDS)
 
 # the month's stream keys (sim.core.draws), by decision; the employers' draws are fixed for the run (month -1)
-MONTH_KEYS = {"inspected": Decision.EMPLOYER_INSPECTIONS, "direct": Decision.EMPLOYER_DIRECT_WAGES,
-              "seek": Decision.SIDE_SEEK, "grant": Decision.SIDE_GRANT, "threat": Decision.THREAT,
-              "intend": Decision.ESCAPE_INTEND, "report": Decision.ESCAPE_REPORT, "success": Decision.ESCAPE_SUCCESS,
-              "death": Decision.DEATH, "back": Decision.RETURN, "ledger": Decision.LEDGER,
-              "repatriate": Decision.REPATRIATE, "relabel": Decision.RELABEL, "route": Decision.RELABEL_ROUTE}
+MONTH_KEYS = {
+    "inspected": Decision.EMPLOYER_INSPECTIONS,
+    "direct": Decision.EMPLOYER_DIRECT_WAGES,
+    "seek": Decision.SIDE_SEEK,
+    "grant": Decision.SIDE_GRANT,
+    "threat": Decision.THREAT,
+    "intend": Decision.ESCAPE_INTEND,
+    "report": Decision.ESCAPE_REPORT,
+    "success": Decision.ESCAPE_SUCCESS,
+    "death": Decision.DEATH,
+    "back": Decision.RETURN,
+    "ledger": Decision.LEDGER,
+    "repatriate": Decision.REPATRIATE,
+    "relabel": Decision.RELABEL,
+    "route": Decision.RELABEL_ROUTE,
+}
 ONCE = ("inspected", "direct")
 if TYPE_CHECKING:
+
     class Month(_Named): ...
 else:
     Month = namedtuple("Month", ("month", "mandate", "worked", *MONTH_KEYS))
@@ -85,40 +128,69 @@ def month_bundle(seed: int, month: int, mandate: bool, worked: bool) -> Month:
 
 # the settings the loops read, fixed for a run: (name, where in the parameters)
 SETTINGS = {
-    "hours_base": "work.hours_base", "hours_max": "work.hours_max", "side_job_share": "work.side_job_share",
-    "fees_share": "remittance.fees_share", "share": "remittance.share", "ledger_monthly": "remittance.ledger_monthly",
+    "hours_base": "work.hours_base",
+    "hours_max": "work.hours_max",
+    "side_job_share": "work.side_job_share",
+    "fees_share": "remittance.fees_share",
+    "share": "remittance.share",
+    "ledger_monthly": "remittance.ledger_monthly",
     "ledger_pay_prob": "remittance.ledger_pay_prob",
-    "expected_share": "worker.expected_share", "side_job_seek": "worker.side_job_seek",
-    "side_bribe_share": "minder.side_bribe_share", "threat_prob": "minder.threat_prob",
-    "threat_bribe": "minder.threat_bribe", "pressure_base": "minder.pressure_base",
-    "pressure_gain": "minder.pressure_gain", "vigilance_decay": "minder.vigilance_decay",
-    "memory": "escape.memory", "weight_pay": "escape.weight_pay", "weight_hours": "escape.weight_hours",
-    "weight_debt": "escape.weight_debt", "passport_effect": "escape.passport_effect",
-    "threshold": "escape.threshold", "steepness": "escape.steepness", "attempt_rate": "escape.attempt_rate",
-    "report_prob": "escape.report_prob", "reprisal_severity": "state.reprisal_severity",
-    "death_rate": "deaths.rate", "hours_slope": "deaths.hours_slope",
+    "expected_share": "worker.expected_share",
+    "side_job_seek": "worker.side_job_seek",
+    "side_bribe_share": "minder.side_bribe_share",
+    "threat_prob": "minder.threat_prob",
+    "threat_bribe": "minder.threat_bribe",
+    "pressure_base": "minder.pressure_base",
+    "pressure_gain": "minder.pressure_gain",
+    "vigilance_decay": "minder.vigilance_decay",
+    "memory": "escape.memory",
+    "weight_pay": "escape.weight_pay",
+    "weight_hours": "escape.weight_hours",
+    "weight_debt": "escape.weight_debt",
+    "passport_effect": "escape.passport_effect",
+    "threshold": "escape.threshold",
+    "steepness": "escape.steepness",
+    "attempt_rate": "escape.attempt_rate",
+    "report_prob": "escape.report_prob",
+    "reprisal_severity": "state.reprisal_severity",
+    "death_rate": "deaths.rate",
+    "hours_slope": "deaths.hours_slope",
     "stranded_return": "population.stranded_return",
 }
 if TYPE_CHECKING:
+
     class Settings(_Named): ...
 else:
     Settings = namedtuple("Settings", (*SETTINGS, "death_prob_max", "contract_months", "rule_code"))
 
 
 def settings_bundle(params, death_prob_max: float, rule_code: int) -> Settings:
-    return Settings(**{name: value_at(params, path) for name, path in SETTINGS.items()}, death_prob_max=float(death_prob_max),
-                    contract_months=np.int64(params.population.contract_months), rule_code=np.int64(rule_code))
+    return Settings(
+        **{name: value_at(params, path) for name, path in SETTINGS.items()},
+        death_prob_max=float(death_prob_max),
+        contract_months=np.int64(params.population.contract_months),
+        rule_code=np.int64(rule_code),
+    )
 
 
 # what the month's first pass counts (phase 2's inputs and phase 3's sums), sized before the newcomers arrive
-Census = namedtuple("Census", ("active_by_host", "by_minder", "by_team", "minder_short", "minder_owed",
-                               "repatriated_idle", "remap", "left_rows"))
+Census = namedtuple(
+    "Census",
+    ("active_by_host", "by_minder", "by_team", "minder_short", "minder_owed", "repatriated_idle", "remap", "left_rows"),
+)
 
 
 def census_bundle(n_hosts: int, n_minders: int, n_teams: int, remap: np.ndarray, rows: "RowBuffers") -> Census:
-    return Census(np.zeros(n_hosts), np.zeros(n_minders, dtype=np.int64), np.zeros(n_teams, dtype=np.int64),
-                  np.zeros(n_minders), np.zeros(n_minders), np.zeros(n_hosts, dtype=np.int64), remap,
-                  rows.get("repatriated", np.int64))
+    return Census(
+        np.zeros(n_hosts),
+        np.zeros(n_minders, dtype=np.int64),
+        np.zeros(n_teams, dtype=np.int64),
+        np.zeros(n_minders),
+        np.zeros(n_minders),
+        np.zeros(n_hosts, dtype=np.int64),
+        remap,
+        rows.get("repatriated", np.int64),
+    )
 
 
 class RowBuffers:
@@ -132,26 +204,55 @@ class RowBuffers:
     def get(self, name: str, dtype) -> np.ndarray:
         buffer = self._buffers.get(name)
         if buffer is None or len(buffer) < self.n:
-            buffer = self._buffers[name] = np.empty(max(self.n, int(1.25 * len(buffer) if buffer is not None else 0)),
-                                                    dtype=dtype)
+            buffer = self._buffers[name] = np.empty(
+                max(self.n, int(1.25 * len(buffer) if buffer is not None else 0)), dtype=dtype
+            )
         return buffer[: self.n]
 
 
 # the month's totals, added by the loops as they go (in worker-id order, as the mesa engine adds them)
-Totals = namedtuple("Totals", ("flows", "working", "exits", "by_legal", "kept", "informants", "attempts",
-                               "escaped_rows", "left_rows", "left", "returning", "counts", "by_team", "minder_short",
-                               "minder_owed", "remap"))
+Totals = namedtuple(
+    "Totals",
+    (
+        "flows",
+        "working",
+        "exits",
+        "by_legal",
+        "kept",
+        "informants",
+        "attempts",
+        "escaped_rows",
+        "left_rows",
+        "left",
+        "returning",
+        "counts",
+        "by_team",
+        "minder_short",
+        "minder_owed",
+        "remap",
+    ),
+)
 
 
 def totals_bundle(n_hosts: int, n_minders: int, n_teams: int, rows: RowBuffers, remap: np.ndarray) -> Totals:
-    return Totals(flows=np.zeros((len(workers.FLOWS), n_hosts)), working=np.zeros(n_hosts, dtype=np.int64),
-                  exits=np.zeros((len(STATUSES), n_hosts), dtype=np.int64),
-                  by_legal=np.zeros((len(LEGAL), n_hosts), dtype=np.int64), kept=rows.get("kept", np.float64),
-                  informants=np.zeros(n_teams, dtype=np.int64), attempts=np.zeros(n_hosts, dtype=np.int64),
-                  escaped_rows=rows.get("escaped", np.int64), left_rows=rows.get("left", np.int64),
-                  left=np.zeros(n_minders, dtype=np.int64), returning=np.zeros(n_hosts, dtype=np.int64),
-                  counts=np.zeros(2, dtype=np.int64), by_team=np.zeros(n_teams, dtype=np.int64),
-                  minder_short=np.zeros(n_minders), minder_owed=np.zeros(n_minders), remap=remap)
+    return Totals(
+        flows=np.zeros((len(workers.FLOWS), n_hosts)),
+        working=np.zeros(n_hosts, dtype=np.int64),
+        exits=np.zeros((len(STATUSES), n_hosts), dtype=np.int64),
+        by_legal=np.zeros((len(LEGAL), n_hosts), dtype=np.int64),
+        kept=rows.get("kept", np.float64),
+        informants=np.zeros(n_teams, dtype=np.int64),
+        attempts=np.zeros(n_hosts, dtype=np.int64),
+        escaped_rows=rows.get("escaped", np.int64),
+        left_rows=rows.get("left", np.int64),
+        left=np.zeros(n_minders, dtype=np.int64),
+        returning=np.zeros(n_hosts, dtype=np.int64),
+        counts=np.zeros(2, dtype=np.int64),
+        by_team=np.zeros(n_teams, dtype=np.int64),
+        minder_short=np.zeros(n_minders),
+        minder_owed=np.zeros(n_minders),
+        remap=remap,
+    )
 
 
 PAGE, LINE = 4096, 64
@@ -171,8 +272,10 @@ def columns_in_one_buffer(dtypes: dict, capacity: int) -> dict:
         end = start + capacity * np.dtype(dt).itemsize
     buffer = np.zeros(end + PAGE, dtype=np.uint8)
     base = (-buffer.ctypes.data) % PAGE  # column 0 at a page's start
-    return {name: buffer[base + s: base + s + capacity * np.dtype(dt).itemsize].view(dt)
-            for (name, dt), s in zip(dtypes.items(), starts)}
+    return {
+        name: buffer[base + s : base + s + capacity * np.dtype(dt).itemsize].view(dt)
+        for (name, dt), s in zip(dtypes.items(), starts)
+    }
 
 
 class Table:
@@ -202,7 +305,7 @@ class Table:
                 grown[name][: self.n] = a[: self.n]
             self.data = grown
         for name, a in self.data.items():
-            a[self.n:need] = values.get(name, 0)
+            a[self.n : need] = values.get(name, 0)
         self.n = need
         self.bundle = self._view()
 

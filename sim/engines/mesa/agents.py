@@ -49,11 +49,25 @@ class Worker(mesa.Agent):
         super().__init__(model)
         # his fields, as declared once for both engines (sim/core/workers.py): traits drawn at posting,
         # the posting itself, the rest at their initial values
-        posting = {"worker_id": worker_id, "host": host, "camp": camp, "team": team, "minder": minder,
-                   "month_deployed": month_deployed, "months_abroad": months_abroad}
+        posting = {
+            "worker_id": worker_id,
+            "host": host,
+            "camp": camp,
+            "team": team,
+            "minder": minder,
+            "month_deployed": month_deployed,
+            "months_abroad": months_abroad,
+        }
         for f in workers.FIELDS:
-            setattr(self, f.name, traits[f.name] if f.initial == workers.TRAIT else
-                    posting[f.name] if f.initial == workers.POSTING else f.initial)
+            setattr(
+                self,
+                f.name,
+                traits[f.name]
+                if f.initial == workers.TRAIT
+                else posting[f.name]
+                if f.initial == workers.POSTING
+                else f.initial,
+            )
         self._id_term = rnd.id_term(worker_id)  # precomputed part of every draw
         self.contract_months = model.p.population.contract_months
         self.gross_total = 0.0  # wages earned, for the classroom page's story
@@ -111,8 +125,18 @@ class Worker(mesa.Agent):
         self.plan = self.model.plans[self.host]
         direct = self.paid_directly()
         self.take, self.plan_arrears, credit = rulebook.remit(
-            self.model.rule_code, self.gross, self.plan, self.plan_arrears, self.camp.gross, self.camp.due,
-            r.fees_share, r.share, direct, self.model.levers.coercion[self.host], r.ledger_monthly)
+            self.model.rule_code,
+            self.gross,
+            self.plan,
+            self.plan_arrears,
+            self.camp.gross,
+            self.camp.due,
+            r.fees_share,
+            r.share,
+            direct,
+            self.model.levers.coercion[self.host],
+            r.ledger_monthly,
+        )
         self.gross_total += self.gross
         self.take_total += self.take
         self.ledger += credit
@@ -126,7 +150,9 @@ class Worker(mesa.Agent):
         # (draws are counter-based, so skipping one for a worker who cannot want a job changes nothing else)
         if side_wage <= 0 or not rulebook.short_of_expectation(self.kept_avg, self.gross_avg, w.expected_share):
             return
-        if not rulebook.wants_side_job(self.kept_avg, self.gross_avg, w.expected_share, self.draw(Decision.SIDE_SEEK), w.side_job_seek):
+        if not rulebook.wants_side_job(
+            self.kept_avg, self.gross_avg, w.expected_share, self.draw(Decision.SIDE_SEEK), w.side_job_seek
+        ):
             return
         if rulebook.side_job_granted(self.minder.greed, self.draw(Decision.SIDE_GRANT)):
             self.side = rulebook.side_earnings(side_wage, self.model.p.work.side_job_share)
@@ -170,10 +196,30 @@ class Worker(mesa.Agent):
         e, w, wk = p.escape, p.worker, p.work
         passport = self.passport_held and not (lv.return_passports[h] and self.inspected())
         self.success_prob, chance = rulebook.escape_chances(
-            self.kept_avg, self.gross_avg, self.hours, self.entry_debt + self.plan_arrears, self.plan, self.loyalty,
-            self.risk_aversion, self.family, self.model.routes[h], lv.asylum_boost[h], self.minder.vigilance, passport,
-            w.expected_share, wk.hours_base, wk.hours_max, e.weight_pay, e.weight_hours, e.weight_debt,
-            e.passport_effect, p.state.reprisal_severity, e.threshold, e.steepness, e.attempt_rate)
+            self.kept_avg,
+            self.gross_avg,
+            self.hours,
+            self.entry_debt + self.plan_arrears,
+            self.plan,
+            self.loyalty,
+            self.risk_aversion,
+            self.family,
+            self.model.routes[h],
+            lv.asylum_boost[h],
+            self.minder.vigilance,
+            passport,
+            w.expected_share,
+            wk.hours_base,
+            wk.hours_max,
+            e.weight_pay,
+            e.weight_hours,
+            e.weight_debt,
+            e.passport_effect,
+            p.state.reprisal_severity,
+            e.threshold,
+            e.steepness,
+            e.attempt_rate,
+        )
         self.intends = u < chance
         if self.intends:
             informants = self.model.informants_in_team[self.team] - (1 if self.informant else 0)
@@ -209,7 +255,9 @@ class Worker(mesa.Agent):
             return
         closed = self.model.levers.closed[self.host]
         u = self.draw(Decision.RETURN) if self.months_abroad > self.contract_months and not closed else 1.0
-        if rulebook.contract_ends(self.months_abroad, self.contract_months, closed, u, self.model.p.population.stranded_return):
+        if rulebook.contract_ends(
+            self.months_abroad, self.contract_months, closed, u, self.model.p.population.stranded_return
+        ):
             self.leave("completed", "finished his contract and went home")
         elif self.months_abroad == self.contract_months:
             self.note("was kept past his contract: the border is closed")
@@ -282,7 +330,9 @@ class Minder(mesa.Agent):
 
     def alarm(self):
         """An escape in the camp: every minder there watches harder."""
-        self.vigilance_extra = rulebook.alarm_extra(self.vigilance_base, self.vigilance_extra, self.model.p.minder.vigilance_boost)
+        self.vigilance_extra = rulebook.alarm_extra(
+            self.vigilance_base, self.vigilance_extra, self.model.p.minder.vigilance_boost
+        )
 
 
 class State(StateBooks, mesa.Agent):
@@ -308,8 +358,15 @@ class State(StateBooks, mesa.Agent):
             if not w.active or (hazard[h] <= 0 and max(detection[h]) <= 0):
                 continue
             fate = rulebook.repatriation_fate(
-                w.legal, w.draw(Decision.REPATRIATE), w.draw(Decision.RELABEL), w.draw(Decision.RELABEL_ROUTE),
-                hazard[h], *detection[h], lv.repatriation_evasion[h], *self.relabel_thresholds[h])
+                w.legal,
+                w.draw(Decision.REPATRIATE),
+                w.draw(Decision.RELABEL),
+                w.draw(Decision.RELABEL_ROUTE),
+                hazard[h],
+                *detection[h],
+                lv.repatriation_evasion[h],
+                *self.relabel_thresholds[h],
+            )
             if fate == 4:
                 w.leave("repatriated", "was sent home under a UN repatriation mandate")
                 sent.append(w)

@@ -26,8 +26,15 @@ from ...core.policies import levers_for_month
 from ...core import workers
 from ...core.workers import STATUS_CODE
 from ...results.columns import COL
-from ...results.tables import (ABROAD_BY_LEGAL, FLOW_INDEX, MONTHLY_COLUMNS, FlowTotals, HostTotals, MonthAggregator,
-                              workers_table)
+from ...results.tables import (
+    ABROAD_BY_LEGAL,
+    FLOW_INDEX,
+    MONTHLY_COLUMNS,
+    FlowTotals,
+    HostTotals,
+    MonthAggregator,
+    workers_table,
+)
 from .agents import ACTIVE, Camp, Minder, State, Worker
 
 
@@ -104,7 +111,9 @@ class OverseasLaborModel(mesa.Model):
         self.routes = [h.escape_route for h in p.hosts.values()]
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
-        self.death_prob_max = rulebook.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
+        self.death_prob_max = rulebook.death_prob(
+            p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base
+        )
         self.month = 0
         self.clock = PhaseClock()
         self.workers: list[Worker] = []  # posted now (registered with mesa)
@@ -132,7 +141,8 @@ class OverseasLaborModel(mesa.Model):
         # posted before the first month (month -1: stocks set, flows not yet known)
         self.latest: dict = self._initial_row()
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: (lambda m, name=name: m.latest.get(name, float("nan"))) for name in MONTHLY_COLUMNS})
+            model_reporters={name: (lambda m, name=name: m.latest.get(name, float("nan"))) for name in MONTHLY_COLUMNS}
+        )
         self.running = self.calendar.months > 0
         self.datacollector.collect(self)
 
@@ -140,8 +150,15 @@ class OverseasLaborModel(mesa.Model):
         posted = [w for w in self.workers if w.active]
         by_legal = Counter(w.legal for w in posted)
         row: dict[str, Any] = {name: float("nan") for name in MONTHLY_COLUMNS}
-        row.update({"month": -1, "date": self.calendar.date(-1), COL.workers_active: len(posted),
-                    COL.minders_active: len(self.active_minders()), "policies": ""})
+        row.update(
+            {
+                "month": -1,
+                "date": self.calendar.date(-1),
+                COL.workers_active: len(posted),
+                COL.minders_active: len(self.active_minders()),
+                "policies": "",
+            }
+        )
         row.update({name: by_legal.get(k, 0) for k, name in enumerate(ABROAD_BY_LEGAL)})
         return row
 
@@ -183,11 +200,22 @@ class OverseasLaborModel(mesa.Model):
         first = self._next["worker"]
         ids = np.arange(first, first + n)
         self._next["worker"] = first + n
-        traits = rules.new_worker_attributes(self.seed, ids, self.p, self.wages[host], self.state.plans[host], months_abroad,
-                                             legal=self.state.legal_thresholds[host])
+        traits = rules.new_worker_attributes(
+            self.seed,
+            ids,
+            self.p,
+            self.wages[host],
+            self.state.plans[host],
+            months_abroad,
+            legal=self.state.legal_thresholds[host],
+        )
         traits = {k: v.tolist() for k, v in traits.items()}
         # newcomers fill the host's camps that have room, then open new camps
-        open_camps = [(c.camp_id, pop.camp_size - c.occupancy) for c in self.camps if c.host == host and c.occupancy < pop.camp_size]
+        open_camps = [
+            (c.camp_id, pop.camp_size - c.occupancy)
+            for c in self.camps
+            if c.host == host and c.occupancy < pop.camp_size
+        ]
         by_id = {c.camp_id: c for c in self.camps}
         start = 0
         for camp_id, k in rules.fill_units(n, open_camps, pop.camp_size):
@@ -200,7 +228,11 @@ class OverseasLaborModel(mesa.Model):
             # newcomers join the camp's minders with room, then new minders; teams likewise
             active_minders = sorted((mi for mi in camp.minders if mi.status == ACTIVE), key=lambda mi: mi.minder_id)
             sizes = {mi.minder_id: sum(1 for w in mi.workers if w.active) for mi in active_minders}
-            open_minders = [(mi.minder_id, pop.minder_ratio - sizes[mi.minder_id]) for mi in active_minders if sizes[mi.minder_id] < pop.minder_ratio]
+            open_minders = [
+                (mi.minder_id, pop.minder_ratio - sizes[mi.minder_id])
+                for mi in active_minders
+                if sizes[mi.minder_id] < pop.minder_ratio
+            ]
             by_mid = {mi.minder_id: mi for mi in active_minders}
             i = start
             for mid, j in rules.fill_units(k, open_minders, pop.minder_ratio):
@@ -358,7 +390,9 @@ class OverseasLaborModel(mesa.Model):
             constants = {name: value_at(self.p, name) for name in f.update.reads if "." in name}
             for w in self.workers:
                 if w.active:
-                    values = [constants[name] if name in constants else float(_number(w, name)) for name in f.update.reads]
+                    values = [
+                        constants[name] if name in constants else float(_number(w, name)) for name in f.update.reads
+                    ]
                     setattr(w, f.name, cast(rule(*values)))
 
     def _camp_accounts(self, working):
@@ -382,20 +416,23 @@ class OverseasLaborModel(mesa.Model):
 
     def _collect(self, working, host, moved, entered):
         n = len(self.host_names)
-        newcomers = self.everyone[len(self.everyone) - entered:] if entered else []
+        newcomers = self.everyone[len(self.everyone) - entered :] if entered else []
         leavers = sorted(self.leavers, key=lambda w: w.worker_id)  # summed in id order, as the array engine does
         totals = HostTotals(
             deployed=self.deployed,
             repatriated_idle=np.bincount([w.host for w in self.repatriated_now], minlength=n),
             escape_attempts=self.escape_attempts,
-            entry_bribes=np.bincount([w.host for w in newcomers], weights=[w.entry_bribe for w in newcomers], minlength=n),
+            entry_bribes=np.bincount(
+                [w.host for w in newcomers], weights=[w.entry_bribe for w in newcomers], minlength=n
+            ),
             books=moved,
             plan=self.state.plans,
             forfeited=np.bincount([w.host for w in leavers], weights=[w.lost for w in leavers], minlength=n),
             ledger_paid=np.bincount([w.host for w in leavers], weights=[w.ledger_paid for w in leavers], minlength=n),
             minders_active=np.bincount([m.host for m in self.active_minders()], minlength=n),
-            deployed_by_legal=np.bincount([w.legal * n + w.host for w in newcomers],
-                                          minlength=len(workers.LEGAL) * n).reshape(len(workers.LEGAL), n),
+            deployed_by_legal=np.bincount(
+                [w.legal * n + w.host for w in newcomers], minlength=len(workers.LEGAL) * n
+            ).reshape(len(workers.LEGAL), n),
         )
         flows = {name: [getattr(w, name) for w in working] for name in workers.FLOWS}
         status = [STATUS_CODE[w.status] for w in working]
