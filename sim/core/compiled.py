@@ -1,13 +1,85 @@
 """How the rulebook is compiled: numba's `njit`, with its on-disk cache, no fastmath.
 
 ``NUMBA_DISABLE_JIT=1`` runs every rule as plain Python (slower, same results).
+
+The cache cannot go stale: numba keys a function's cached machine code on its own file only, but a compiled loop
+includes the code of every rule it calls, from other files. So every function compiled from this package is
+stamped with a digest of all the sources compiled code may include (`COMPILED_SOURCES`): an edit to any of them
+(a rule, a draw, a declaration, the engine's loops) makes each cached function compile afresh on its next use.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numba
+
+PACKAGE = Path(__file__).resolve().parents[1]  # sim/
+# where compiled code and everything it calls is written (folders searched recursively, or files)
+COMPILED_SOURCES = ("core", "engines/array", "results")
+
+
+def compiled_files() -> list[Path]:
+    """The source files whose code compiled functions may include, in a fixed order."""
+    files: set[Path] = set()
+    for part in COMPILED_SOURCES:
+        path = PACKAGE / part
+        files.update(path.rglob("*.py") if path.is_dir() else [path])
+    return sorted(files)
+
+
+@functools.lru_cache(maxsize=None)
+def sources_digest() -> str:
+    """A digest of every file compiled code may include (names and contents); computed once a process."""
+    h = hashlib.sha256()
+    for path in compiled_files():
+        h.update(path.relative_to(PACKAGE).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _ours(py_file: str) -> bool:
+    try:
+        return Path(py_file).resolve().is_relative_to(PACKAGE)
+    except (OSError, ValueError):
+        return False
+
+
+def _install_cache_stamp() -> None:
+    """Stamp the on-disk cache of this package's compiled functions with `sources_digest` as well as their own
+    file (numba's documented extension point: a cache locator's source stamp), keeping where numba puts it."""
+    try:
+        from numba.core import caching
+
+        bases = (caching.UserProvidedCacheLocator, caching.InTreeCacheLocator, caching.UserWideCacheLocator)
+        classes = caching.CacheImpl._locator_classes
+    except AttributeError:  # pragma: no cover - another numba layout: tests/test_compiled_cache.py fails on it
+        return
+    if any(getattr(c, "olsim", False) for c in classes):
+        return
+
+    def stamped(base):
+        class Stamped(base):  # numba's locator classes, chosen at run time
+            olsim = True
+
+            def get_source_stamp(self):
+                return (super().get_source_stamp(), sources_digest())
+
+            @classmethod
+            def from_function(cls, py_func, py_file):
+                return super().from_function(py_func, py_file) if _ours(py_file) else None
+
+        Stamped.__name__ = Stamped.__qualname__ = f"Stamped{base.__name__}"
+        return Stamped
+
+    classes[:0] = [stamped(base) for base in bases]
+
+
+_install_cache_stamp()
 
 
 _RULES: dict[int, object] = {}  # the plain functions behind the compiled rules, by id
@@ -30,15 +102,15 @@ kernel = rule  # the engines' compiled loops are compiled the same way (a helper
 
 
 def cached(dispatcher) -> bool:
-    """Whether a compiled function's machine code is already in numba's on-disk cache (so the first call is quick)."""
-    cache = getattr(dispatcher, "_cache", None)
-    path = getattr(cache, "_cache_path", None)
-    if path is None:
+    """Whether a compiled function's machine code is in numba's on-disk cache and fresh (so the first call is
+    quick): an index whose stamp matches the sources now."""
+    cache: Any = getattr(dispatcher, "_cache", None)
+    if getattr(cache, "_cache_path", None) is None:
         return True  # not compiled (NUMBA_DISABLE_JIT) or no cache to speak of
-    from pathlib import Path
-
-    module = dispatcher.py_func.__module__.rsplit(".", 1)[-1]
-    return any(Path(path).glob(f"{module}.{dispatcher.py_func.__name__}-*.nbi"))
+    try:
+        return bool(cache._cache_file._load_index())
+    except Exception:  # pragma: no cover - another numba layout: say it is not, the notice is only a notice
+        return False
 
 
 _LOADING: dict[str, Any] = {"seconds": 0.0, "functions": 0, "hooked": False}
