@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -65,6 +67,13 @@ def test_every_compiled_function_of_the_package_is_stamped_with_the_sources():
         locator = d._cache._impl.locator
         assert getattr(locator, "olsim", False), d.py_func.__qualname__
         assert locator.get_source_stamp()[1] == compiled.sources_digest()
+        # every module, function or class of the package the compiled code names comes from a stamped file
+        for name in d.py_func.__code__.co_names:
+            obj = d.py_func.__globals__.get(name)
+            module = obj if isinstance(obj, types.ModuleType) else sys.modules.get(getattr(obj, "__module__", "") or "")
+            path = getattr(module, "__file__", None)
+            if path and Path(path).resolve().is_relative_to(compiled.PACKAGE):
+                assert Path(path).resolve() in files, f"{d.py_func.__qualname__} names {name} from {path}"
         assert (compiled.PACKAGE / d.py_func.__module__.split(".", 1)[1].replace(".", "/")).with_suffix(
             ".py"
         ) in files or (

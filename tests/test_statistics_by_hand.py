@@ -74,6 +74,7 @@ def _result():
             "status": ["completed", "sent_home", "escaped", "dead", "completed", "active"],
             "net_gain": [-100.0, 0.0, 50.0, 200.0, 1000.0, 99999.0],
             "entry_bribe": [100.0, 300.0, 50.0, 1000.0, 200.0, 400.0],
+            "months_abroad": [36, 0, 7, 0, 40, 3],
         }
     )
     return SimpleNamespace(monthly=monthly, workers=workers, hosts=pd.DataFrame(), manifest={})
@@ -108,6 +109,9 @@ def _result():
         ("net_gain_p90", 200 + 0.6 * 800),  # rank 3.6
         ("net_gain_mean", (-100 + 0 + 50 + 200 + 1000 + 99999) / 6),  # every worker, as the registry says
         ("entry_bribe_median", 250.0),  # every worker's entry bribe
+        # the completed spells: the five who left served 36, 0, 7, 0 and 40 months (the one abroad is not counted)
+        ("tenure_median_months", 7.0),
+        ("left_in_first_month_share", 2 / 5),
     ],
 )
 def test_every_summary_statistic_on_a_hand_made_run(name, expected):

@@ -18,8 +18,18 @@ from typing import Any
 import numba
 
 PACKAGE = Path(__file__).resolve().parents[1]  # sim/
-# where compiled code and everything it calls is written (folders searched recursively, or files)
-COMPILED_SOURCES = ("core", "engines/array", "results")
+# where compiled code and everything it calls or reads as a constant is written (folders searched recursively, or
+# files): the rulebook, the draws, this file, the worker's declaration (its codes are compiled in as constants), the
+# array engine, the tables' compiled sums. tests/test_compiled_cache.py checks that every module a compiled function
+# names is among them.
+COMPILED_SOURCES = (
+    "core/rules",
+    "core/draws.py",
+    "core/compiled.py",
+    "core/workers.py",
+    "engines/array",
+    "results/tables.py",
+)
 
 
 def compiled_files() -> list[Path]:

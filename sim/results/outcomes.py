@@ -200,6 +200,14 @@ _ALL = [
             better="down", default=True),
     Outcome("sent_home_per_1000_worker_years", "sent home per 1,000 worker-years", "sent home per 1,000 worker-years",
             "per 1,000 worker-years", lambda r: r.rate("sent_home", 1000), spec="{:.2f}"),
+    # how long a posting lasts: the completed spells (issue 28: sending home should stay a rare punishment and the
+    # typical posting end near the contract's length)
+    Outcome("tenure_median_months", "median months abroad of those who left",
+            "median months abroad of the workers who left, for any reason (a contract is population.contract_months)",
+            "months", lambda r: float(r.left["months_abroad"].median()) if len(r.left) else math.nan, spec="{:.0f}"),
+    Outcome("left_in_first_month_share", "leavers gone in their first month",
+            "share of the workers who left who did so in their first month abroad (sent home, caught, escaped or dead)",
+            "share", lambda r: float((r.left["months_abroad"] == 0).mean()) if len(r.left) else math.nan),
     Outcome("entry_bribe_median", "median entry bribe", "median entry bribe, USD", "USD",
             lambda r: float(r.w["entry_bribe"].median()) if len(r.w) else math.nan, target=(100.0, 3000.0),
             spec="${:,.0f}",
@@ -242,7 +250,8 @@ WELFARE = (KEPT, "net_gain_p50", "worker_share_kept", "deaths_per_10000_worker_y
 WELFARE_AXES = (KEPT, "net_gain_p50", "net_gain_mean", "worker_share_kept")  # the trade-off's welfare axis: the first present
 RUN_SUMMARY = (REVENUE, "state_take_per_year", "state_take_per_worker_month", "worker_share_kept", "hours_mean",
                "escapes_per_1000_worker_years", "caught_per_1000_worker_years", "deaths_per_10000_worker_years",
-               "sent_home_per_1000_worker_years", "entry_bribe_median")  # olsim run's table
+               "sent_home_per_1000_worker_years", "tenure_median_months", "left_in_first_month_share",
+               "entry_bribe_median")  # olsim run's table
 NET_GAIN_QUANTILES = ("net_gain_p10", "net_gain_p50", "net_gain_p90")  # olsim run's table: one row of the three
 WORKERS_AT_END = "workers_final"  # olsim run's table: beside the workers at the start
 CALIBRATION_WELFARE = (KEPT, "net_gain_p50", REVENUE)  # the no-sanctions calibration: reported, not targeted
