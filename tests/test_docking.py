@@ -52,6 +52,16 @@ CONFIGS = {
     "history_strict": dict(
         path="params/history_strict.toml", state__plan_reach=0.2, state__plan_cut=0.1, state__workforce_growth=0.02
     ),
+    # the recruitment pipeline binding: a long selection, a small intake, a cost, and the history's closure (the
+    # approved wait while the border is shut)
+    "recruitment_pipeline": dict(
+        path="params/history.toml",
+        recruitment__pipeline=True,
+        recruitment__selection_months=4,
+        recruitment__intake_share=0.15,
+        recruitment__screening_cost=250.0,
+        minder__threat_prob=0.5,
+    ),
     # rare paths made frequent, so that every branch runs in both engines: many escape attempts (and informants
     # who report them), threats, deaths, visa workers found and sent home, and postings under the flow rule
     "rare_events_frequent": dict(
@@ -73,7 +83,13 @@ CONFIGS = {
 
 # configurations whose mechanisms start late run long enough to cover them (the history's border closure is
 # months 49-90, its reopening after)
-MONTHS = {"history": 100, "history_lax": 100, "history_strict": 100, "rare_events_frequent": 100}
+MONTHS = {
+    "history": 100,
+    "history_lax": 100,
+    "history_strict": 100,
+    "rare_events_frequent": 100,
+    "recruitment_pipeline": 100,
+}
 
 
 def _params(name, scale, months):
@@ -292,6 +308,7 @@ def _first_difference(a, b, path=""):
 
 PHASE_CONFIGS = [
     "history",
+    "recruitment_pipeline",
     "group_quota",
     "share_rule_small_teams",
     "mix",

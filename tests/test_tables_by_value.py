@@ -18,7 +18,7 @@ import pytest
 from sim.core import workers
 from sim.core.params import Calendar
 from sim.results import tables
-from sim.core.state_books import MONEY
+from sim.core.state_books import BOOKS
 from sim.results import columns
 from sim.results.columns import HOST_TOTALS
 from sim.results.tables import (
@@ -72,6 +72,9 @@ def _month(agg, rows=ROWS, month=14):
             "delivered": np.array([1500.5, 1800.25]),
             "interdicted": np.array([100.0, 33.5]),
             "costs": np.array([12.5, 7.75]),
+            "approved": np.array([6.0, 2.0]),
+            "waiting": np.array([3.0, 0.0]),
+            "recruitment": np.array([1800.0, 600.0]),
         },
         plan=np.array([260.0, 610.0]),
         forfeited=np.array([40.0, 3.5]),
@@ -127,6 +130,9 @@ def test_month_rows_per_host_by_hand():
         "deployed_student": 1,
         "deployed_tourist": 0,
         "deployed_other": 1,
+        "candidates_approved": 6,
+        "candidates_waiting": 3,
+        "recruitment_costs": 1800.0,
     }
     assert list(north) == tables.HOST_COLUMNS
     assert south["workers_active"] == 1 and south["escaped"] == 1 and south["deaths"] == 1 and south["caught"] == 1
@@ -203,10 +209,16 @@ def test_month_row_totals_and_distribution_by_hand():
         "deployed_student": 1,
         "deployed_tourist": 2,
         "deployed_other": 1,
+        "candidates_approved": 8,
+        "candidates_waiting": 3,
+        "recruitment_costs": 2400.0,
         "policies": "ban A; mandate B",
     }
     assert row == {k: close(v) if isinstance(v, float) else v for k, v in expected.items()}
-    assert all(type(row[k]) is int for k in ("deployed", "repatriated", "workers_working", "permit_holders"))
+    assert all(
+        type(row[k]) is int
+        for k in ("deployed", "repatriated", "workers_working", "permit_holders", "candidates_approved")
+    )
 
 
 def test_month_without_selection_counts_every_row_and_an_empty_month_is_undefined():
@@ -217,7 +229,7 @@ def test_month_without_selection_counts_every_row_and_an_empty_month_is_undefine
     totals = HostTotals(
         **{name: np.zeros(2) for name in HOST_TOTALS if name not in ("deployed_by_legal", "books")},
         deployed_by_legal=np.zeros((4, 2)),
-        books={name: np.zeros(2) for name in MONEY},
+        books={name: np.zeros(2) for name in BOOKS},
     )
     row = agg.month(3, FlowTotals.of_rows(cols[0], flows, cols[2], cols[3], 2), totals, [])
     assert row["workers_working"] == 9 and row["wages_gross"] == 4930.0 and row["policies"] == ""

@@ -495,6 +495,42 @@ class StateParams(Strict):
     )
 
 
+class RecruitmentParams(Strict):
+    pipeline: bool = F(
+        False,
+        "assumption: off (a post is filled, free, the month it opens, as before) until the calibration refits the "
+        "model with it (issues 28 and 30)",
+        "whether posts are filled from a pipeline of approved candidates: screened for selection_months, at most "
+        "intake_share of the workforce a year, each costing the state screening_cost",
+    )
+    selection_months: int = F(
+        5,
+        "facts: selection takes 4-6 months, four rounds of screening; two to three times longer after a 2024 "
+        "tightening (Daily NK 2024-2025)",
+        "months from a candidate's approval to his posting (with the pipeline on)",
+        ge=0,
+        le=60,
+        unit="months",
+    )
+    intake_share: float = F(
+        0.28,
+        "facts: ~28,000 new workers planned for 2025 (Daily NK 2025) against ~100,000 abroad (UN Panel 2024)",
+        "candidates the state can approve in a year, all hosts together, as a share of the initial workforce "
+        "(with the pipeline on)",
+        gt=0,
+        le=10,
+        unit="share a year",
+    )
+    screening_cost: float = F(
+        300.0,
+        "assumption: screening, travel and placement, about half a month's plan; no source gives a figure",
+        "what the state pays for each candidate it approves, USD (with the pipeline on)",
+        ge=0,
+        le=100_000,
+        unit="USD",
+    )
+
+
 # ---------------------------------------------------------------- root
 
 
@@ -511,6 +547,7 @@ class Params(Strict):
     deaths: DeathParams = Field(default_factory=DeathParams)
     channels: ChannelParams = Field(default_factory=ChannelParams)
     state: StateParams = Field(default_factory=StateParams)
+    recruitment: RecruitmentParams = Field(default_factory=RecruitmentParams)
     policies: list[Policy] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -72,7 +72,7 @@ def params_toml(
                 lines.append(f"# {' '.join(note.split())}")
             lines.append(f"{name} = {_value(value)}")
         lines.append("")
-    for name in ("worker", "minder", "work", "remittance", "escape", "deaths", "channels", "state"):
+    for name in ("worker", "minder", "work", "remittance", "escape", "deaths", "channels", "state", "recruitment"):
         _section(lines, name, getattr(params, name), with_comments, notes)
     notes = notes or {}
 

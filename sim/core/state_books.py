@@ -16,9 +16,12 @@ from . import rules
 from .policies import Levers, channel_losses
 
 
-# what the month's money came to, per host, as `StateBooks.send_money_home` counts it: reaching the state, seized
-# on the way, paid in fees (each a ``books`` column of the tables, sim/results/columns.py)
-MONEY = ("delivered", "interdicted", "costs")
+# what the books count each month, per host (each a ``books`` column of the tables, sim/results/columns.py): the
+# money sent home (`send_money_home`: reaching the state, seized on the way, paid in fees), what recruiting cost
+# and the candidates approved and waiting (`plan_deployments`)
+MONEY = ("delivered", "interdicted", "costs", "recruitment")
+CANDIDATES = ("approved", "waiting")
+BOOKS = (*MONEY, *CANDIDATES)
 
 
 class StateBooks:
@@ -49,8 +52,17 @@ class StateBooks:
         self.delivered_last: float | None = None
         self.short_share = np.zeros(len(p.hosts))  # last month's share of each host's workers short of the plan
         self.loss_rate_last: np.ndarray | None = None
-        # revenue accounts, per host, since the start of the run
+        # the recruitment pipeline (p.recruitment): row k of `screening` holds the candidates approved for each host
+        # who are ready in k months; `ready`, those ready and not yet posted. Off: a post is filled the month it opens
         n = len(p.hosts)
+        r = p.recruitment
+        self.pipeline = r.pipeline
+        self.screening = np.zeros(((r.selection_months if r.pipeline else 0) + 1, n), dtype=np.int64)
+        self.ready = np.zeros(n, dtype=np.int64)
+        self.intake_month = r.intake_share * sum(h.workers for h in p.hosts.values()) / 12.0  # candidates a month
+        self.intake_room = 0.0  # what may still be approved (a month's intake accrues; whole candidates are taken)
+        self.month_books: dict[str, np.ndarray] = {name: np.zeros(n) for name in BOOKS}
+        # revenue accounts, per host, since the start of the run
         self.accounts = {
             "taken": np.zeros(n),
             "delivered": np.zeros(n),
@@ -105,7 +117,31 @@ class StateBooks:
             lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion, self.routes
         )
         self.target_workers = self.target_workers + target_change
-        return np.where(lv.closed, 0, counts)  # nobody is posted across a closed border
+        if not self.pipeline:
+            posted = np.where(lv.closed, 0, counts)  # nobody is posted across a closed border
+            self._note_candidates(posted, np.zeros_like(posted), 0.0)
+            return posted
+        # the pipeline: approve candidates for the posts no candidate covers yet (within the year's intake); those
+        # approved selection_months ago are ready; post the ready, up to the posts open, across open borders
+        uncovered = counts - self.ready - self.screening.sum(axis=0)
+        self.intake_room += self.intake_month
+        approved = rules.approvals(uncovered, int(self.intake_room))
+        self.intake_room -= int(approved.sum())
+        self.screening[-1] += approved
+        self.ready = self.ready + self.screening[0]
+        self.screening[:-1] = self.screening[1:]
+        self.screening[-1] = 0
+        posted = np.where(lv.closed, 0, np.minimum(counts, self.ready))
+        self.ready = self.ready - posted
+        self._note_candidates(
+            approved, self.ready + self.screening.sum(axis=0), self.p_state.recruitment.screening_cost
+        )
+        return posted
+
+    def _note_candidates(self, approved, waiting, cost: float) -> None:
+        self.month_books["approved"] = np.asarray(approved, dtype=float)
+        self.month_books["waiting"] = np.asarray(waiting, dtype=float)
+        self.month_books["recruitment"] = np.asarray(approved, dtype=float) * cost
 
     def pick_channels(self):
         """Shift money away from channels that lost it last month."""
@@ -128,7 +164,9 @@ class StateBooks:
         )
         # the loss rate of each channel, as the state sees it, guides next month's choice
         self.loss_rate_last = np.stack([loss[c] + (1 - loss[c]) * fees[c] for c in rules.CHANNELS], axis=1)
-        self.delivered_last = math.fsum(delivered)
+        # what the state counts toward its target: delivered, less what recruiting cost this month
+        self.delivered_last = math.fsum(delivered) - math.fsum(self.month_books["recruitment"])
         for name, amount in (("taken", take), ("delivered", delivered), ("interdicted", interdicted), ("costs", costs)):
             self.accounts[name] += amount
-        return dict(zip(MONEY, (delivered, interdicted, costs)))
+        self.month_books.update(zip(("delivered", "interdicted", "costs"), (delivered, interdicted, costs)))
+        return self.month_books

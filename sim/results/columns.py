@@ -8,8 +8,9 @@ sums over the workers (`FlowTotals`) and the per-host totals the engines and the
 - ``flow``: the per-host sum of one of the month's worker flows (`sim.core.workers.FLOWS`);
 - ``status``: the workers per host whose status after the month is ``source`` (``plus``: a host total added);
 - ``total``: a per-host total counted outside the workers' pass (a field of `HostTotals` of the same name);
-- ``books``: the month's money per host as the state's books count it (``source``: a name of
-  `sim.core.state_books.MONEY`), so a new money category is its rule, its line in the books and its column;
+- ``books``: what the state's books count per host this month (``source``: a name of
+  `sim.core.state_books.BOOKS`: the money sent home, recruiting's cost, the candidates approved and waiting), so a
+  new money category is its rule, its line in the books and its column;
 - ``working``: the workers who worked this month, per host;
 - ``mean``: a flow per worker who worked (per host; the month's: summed over hosts, then divided);
 - ``weighted``: a host total averaged over the workers who worked (monthly only);
@@ -32,7 +33,7 @@ from typing import Callable
 import numpy as np
 
 from ..core import workers
-from ..core.state_books import MONEY
+from ..core.state_books import BOOKS
 
 MONTHLY, HOSTS = "monthly", "hosts"
 BOTH = (MONTHLY, HOSTS)
@@ -78,7 +79,7 @@ class Column:
         """A mistake in a declaration, found where the column is declared, in one line."""
         if self.kind not in KINDS:
             raise ValueError(f"column {self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        known = {"flow": workers.FLOWS, "mean": workers.FLOWS, "status": workers.STATUSES, "books": MONEY,
+        known = {"flow": workers.FLOWS, "mean": workers.FLOWS, "status": workers.STATUSES, "books": BOOKS,
                  "abroad": workers.LEGAL, "posted": workers.LEGAL}.get(self.kind)
         if known is not None and self.source not in known:
             what = {"flow": "a flow of the month", "mean": "a flow of the month", "status": "a status",
@@ -157,6 +158,13 @@ COLUMNS: tuple[Column, ...] = (
     # what sources counted: workers abroad at the month's end and the month's postings, by legal status
     *(_legal("abroad", ABROAD_NAMES[s], s) for s in workers.LEGAL),
     *(_legal("posted", f"deployed_{s}", s) for s in workers.LEGAL),
+    # the recruitment pipeline (recruitment.pipeline; off: the candidates approved are those posted, none wait)
+    Column("candidates_approved", "books", "workers", "candidates the state approved for a posting this month",
+           source="approved"),
+    Column("candidates_waiting", "books", "workers", "approved candidates not yet posted at the month's end "
+           "(in screening or ready)", source="waiting"),
+    Column("recruitment_costs", "books", "USD", "what the state paid to screen, move and place the candidates it "
+           "approved", source="recruitment"),
     Column("policies", "key", "", "the policies in force", tables=(MONTHLY,)),
 )
 COLUMN = {c.name: c for c in COLUMNS}
@@ -178,4 +186,4 @@ HostTotals.__doc__ = ("The month's totals per host that are not sums of the work
                       "they fill (sim/results/columns.py); ``repatriated_idle``: repatriated in phase 2, before "
                       "they worked; ``deployed_by_legal``: this month's postings per legal status (rows in "
                       "workers.LEGAL order) and host; ``books``: the month's money as the state's books count it "
-                      "(sim.core.state_books.MONEY: an array over hosts each).")
+                      "(sim.core.state_books.BOOKS: an array over hosts each).")

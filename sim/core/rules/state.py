@@ -148,3 +148,23 @@ def repatriation_fate(
         return 0
     detect = detect_student if legal == 1 else (detect_tourist if legal == 2 else detect_other)
     return 4 if u < detect else legal
+
+
+def approvals(uncovered: np.ndarray, room: int) -> np.ndarray:
+    """Candidates the state approves for each host this month: every post not yet covered by a candidate
+    (``uncovered``), unless that passes ``room`` (whole candidates it can still approve, all hosts together); then
+    each host gets its share of the room, rounded down, and what the rounding leaves goes one each to the hosts
+    still short, in host order."""
+    uncovered = np.maximum(np.asarray(uncovered, dtype=np.int64), 0)
+    total = int(uncovered.sum())
+    if total <= room:
+        return uncovered
+    given = (uncovered * room) // total
+    left = room - int(given.sum())
+    for h in range(len(given)):
+        if left <= 0:
+            break
+        if given[h] < uncovered[h]:
+            given[h] += 1
+            left -= 1
+    return given

@@ -1,0 +1,123 @@
+"""The recruitment pipeline (issue 28, item 1; `recruitment.*`, `StateBooks.plan_deployments`), by value.
+
+With the pipeline on, a post that opens is filled only when a candidate is ready: the state approves candidates
+for the posts no candidate covers yet, at most ``intake_share`` of the initial workforce a year (the room accrues
+month by month), pays ``screening_cost`` for each, and posts them ``selection_months`` later, never across a
+closed border (they wait). Off, a post is filled the month it opens, free, as before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import small_params
+from sim import run
+from sim.core import rules
+from sim.core.state_books import StateBooks
+from test_state_books_by_value import _books_params, _levers
+
+
+def _books(**recruitment):
+    return StateBooks.for_params(_books_params(recruitment={"pipeline": True, **recruitment}))
+
+
+def test_approvals_share_the_room_and_give_what_rounding_leaves_in_host_order():
+    assert rules.approvals(np.array([3, 0, 5]), 100).tolist() == [3, 0, 5]  # room for all
+    assert rules.approvals(np.array([3, -2, 5]), 100).tolist() == [3, 0, 5]  # nothing for a host over its target
+    # room 5 of 8: floor(3 x 5 / 8) = 1, floor(5 x 5 / 8) = 3; one left, to the first host still short
+    assert rules.approvals(np.array([3, 0, 5]), 5).tolist() == [2, 0, 3]
+    assert rules.approvals(np.array([1, 1, 1]), 2).tolist() == [1, 1, 0]
+    assert rules.approvals(np.array([4, 4]), 0).tolist() == [0, 0]
+
+
+def test_a_post_is_filled_selection_months_after_its_candidate_is_approved():
+    books = _books(selection_months=2, intake_share=10.0, screening_cost=300.0)
+    lv = _levers()
+    # 40 and 10 posts, 30 and 10 filled: host a has 10 open posts (evasion_flow 0.5 counts every worker: no sanction)
+    posted = [books.plan_deployments(np.array([30.0, 10.0]), lv).tolist() for _ in range(3)]
+    assert posted == [[0, 0], [0, 0], [10, 0]]  # approved in month 0, posted in month 2
+    # month 0 approved 10 (cost 10 x $300); months 1 and 2 none (the open posts are covered by those in screening)
+    books = _books(selection_months=2, intake_share=10.0, screening_cost=300.0)
+    seen = []
+    for _ in range(3):
+        books.plan_deployments(np.array([30.0, 10.0]), lv)
+        seen.append(
+            (
+                books.month_books["approved"].tolist(),
+                books.month_books["waiting"].tolist(),
+                books.month_books["recruitment"].tolist(),
+            )
+        )
+    assert seen == [([10, 0], [10, 0], [3000.0, 0.0]), ([0, 0], [10, 0], [0.0, 0.0]), ([0, 0], [0, 0], [0.0, 0.0])]
+
+
+def test_the_intake_limits_approvals_and_its_room_accrues_month_by_month():
+    # 50 initial workers, intake_share 0.6 a year: 2.5 candidates a month; whole candidates, the rest carried
+    books = _books(selection_months=0, intake_share=0.6, screening_cost=0.0)
+    lv = _levers()
+    posted = [books.plan_deployments(np.array([30.0, 10.0]), lv).tolist() for _ in range(4)]
+    # room 2.5 -> 2 (0.5 left), 3.0 -> 3, 2.5 -> 2, 3.0 -> 3: the ten open posts of host a, filled over four months
+    # (the workforce given is the same each month: the posts stay open, so the approvals continue)
+    assert posted == [[2, 0], [3, 0], [2, 0], [3, 0]]
+
+
+def test_across_a_closed_border_the_approved_wait():
+    books = _books(selection_months=0, intake_share=10.0, screening_cost=0.0)
+    lv = _levers(closed=[True, False])
+    assert books.plan_deployments(np.array([30.0, 7.0]), lv).tolist() == [0, 3]
+    assert books.month_books["waiting"].tolist() == [10, 0]
+    lv = _levers()
+    assert books.plan_deployments(np.array([30.0, 10.0]), lv).tolist() == [10, 0]  # the border open: they go
+    assert books.month_books["approved"].tolist() == [0, 0]  # already approved: no second approval, no cost
+
+
+def test_recruiting_costs_count_against_the_revenue_the_state_sees():
+    books = _books(selection_months=0, intake_share=10.0, screening_cost=300.0)
+    lv = _levers()
+    books.plan_deployments(np.array([30.0, 10.0]), lv)  # 10 approved: $3,000
+    books.send_money_home(np.array([50_000.0, 20_000.0]), np.zeros(2), lv)
+    delivered = books.month_books["delivered"]
+    assert books.delivered_last == pytest.approx(float(delivered.sum()) - 3000.0, rel=1e-12)
+
+
+def test_off_a_post_is_filled_the_month_it_opens_and_free():
+    books = StateBooks.for_params(_books_params())
+    posted = books.plan_deployments(np.array([30.0, 10.0]), _levers())
+    assert posted.tolist() == [10, 0]
+    assert books.month_books["approved"].tolist() == [10, 0] and books.month_books["waiting"].tolist() == [0, 0]
+    assert books.month_books["recruitment"].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("lag", [0, 3])
+def test_in_a_run_each_posting_was_approved_selection_months_before(lag):
+    """Per host and month: the candidates waiting are those approved and not yet posted; nobody is posted before
+    his candidacy is lag months old; a post left open by a worker sent home stays open until a candidate is
+    ready (no one is posted in the first lag months after the first vacancies)."""
+    p = small_params(
+        scale=0.3,
+        months=30,
+        recruitment__pipeline=True,
+        recruitment__selection_months=lag,
+        recruitment__intake_share=0.2,
+        recruitment__screening_cost=200.0,
+        minder__threat_prob=0.5,
+    )
+    r = run(p, seed=4)
+    h = r.hosts
+    for host, g in h.groupby("host"):
+        approved, posted, waiting = (g[c].to_numpy() for c in ("candidates_approved", "deployed", "candidates_waiting"))
+        assert (np.cumsum(approved) - np.cumsum(posted) == waiting).all(), host
+        # what is posted by month t was approved by month t - lag
+        ready_by = np.concatenate([np.zeros(lag, dtype=np.int64), np.cumsum(approved)[: len(approved) - lag]])
+        assert (np.cumsum(posted) <= ready_by).all(), host
+        assert (g["recruitment_costs"].to_numpy() == approved * 200.0).all(), host
+    m = r.monthly
+    first = int(np.flatnonzero(m["candidates_approved"].to_numpy() > 0)[0])  # the first month with open posts
+    assert m["deployed"].iloc[: first + lag].sum() == 0  # no replacement before a candidate is ready
+    if lag:
+        assert m["deployed"].iloc[first + lag] > 0
+    # the intake: at most 0.2 x the initial workforce a year, accrued monthly
+    initial = r.manifest["workers_initial"]
+    months = np.arange(1, len(m) + 1)
+    assert (np.cumsum(m["candidates_approved"].to_numpy()) <= 0.2 * initial / 12 * months + 1e-9).all()
