@@ -106,7 +106,10 @@ def test_in_a_run_each_posting_was_approved_selection_months_before(lag):
     r = run(p, seed=4)
     h = r.hosts
     for host, g in h.groupby("host"):
-        approved, posted, waiting = (g[c].to_numpy() for c in ("candidates_approved", "deployed", "candidates_waiting"))
+        approved, deployed, waiting, again = (
+            g[c].to_numpy() for c in ("candidates_approved", "deployed", "candidates_waiting", "veterans_posted")
+        )
+        posted = deployed - again  # new candidates (veterans need no approval)
         assert (np.cumsum(approved) - np.cumsum(posted) == waiting).all(), host
         # what is posted by month t was approved by month t - lag
         ready_by = np.concatenate([np.zeros(lag, dtype=np.int64), np.cumsum(approved)[: len(approved) - lag]])
@@ -121,3 +124,20 @@ def test_in_a_run_each_posting_was_approved_selection_months_before(lag):
     initial = r.manifest["workers_initial"]
     months = np.arange(1, len(m) + 1)
     assert (np.cumsum(m["candidates_approved"].to_numpy()) <= 0.2 * initial / 12 * months + 1e-9).all()
+
+
+def test_veterans_rest_then_go_first_to_the_host_they_served():
+    # an intake too small to approve anyone for months (0.1 a month), so only veterans can fill the open posts
+    books = _books(selection_months=0, intake_share=0.024, rest_months=2, veteran_share=0.5)
+    books.count_returns(np.array([5, 2]))  # half of 5 and 2 completers, whole: 2 and 1 (a half carried at a)
+    lv = _levers()
+    posted = [books.plan_deployments(np.array([30.0, 10.0]), lv).tolist() for _ in range(3)]
+    assert posted == [[0, 0], [0, 0], [2, 0]]  # home two months, then back to host a's open posts
+    assert books.month_books["veterans"].tolist() == [2, 0] and books.month_books["approved"].tolist() == [0, 0]
+    assert books.veterans.tolist() == [0, 1]  # host b has no open post: its veteran waits
+    assert books.month_books["recruitment"].tolist() == [0.0, 0.0]  # no screening for a veteran
+    books.count_returns(np.array([1, 0]))  # the carried half and this half make one more
+    assert books.resting[-1].tolist() == [1, 0]
+    off = StateBooks.for_params(_books_params())
+    off.count_returns(np.array([5, 2]))  # the pipeline off: nobody is counted
+    assert off.resting.sum() == 0

@@ -59,7 +59,9 @@ def _books_params(recruitment=None, **state):
         adapt=2.0,
         min_weight=0.05,
     )
-    r = dict(pipeline=False, selection_months=5, intake_share=0.28, screening_cost=300.0)
+    r = dict(
+        pipeline=False, selection_months=5, intake_share=0.28, screening_cost=300.0, veteran_share=0.5, rest_months=6
+    )
     r.update(recruitment or {})
     return SimpleNamespace(hosts=hosts, state=SimpleNamespace(**s), channels=channels, recruitment=SimpleNamespace(**r))
 
@@ -164,7 +166,15 @@ def test_books_send_money_home_and_adapt_the_channels():
     lv = _levers(bank_block=[0.3, 0.1], courier_seizure=[0.2, 0.0], mule_seizure=[0.05, 0.5], closed=[False, True])
     take, returning = np.array([1000.0, 400.0]), np.array([2.0, 0.0])
     moved = books.send_money_home(take, returning, lv)
-    assert list(moved) == ["delivered", "interdicted", "costs", "recruitment", "approved", "waiting"]  # the books
+    assert list(moved) == [
+        "delivered",
+        "interdicted",
+        "costs",
+        "recruitment",
+        "approved",
+        "waiting",
+        "veterans",
+    ]  # the books
     delivered, interdicted, costs = moved["delivered"], moved["interdicted"], moved["costs"]
     # a: mule min(125, 2 x 150) = 125; bank 875 x 5/7 = 625; courier 250; losses 0.3, 1 - 0.98 x 0.8 = 0.216, 0.05
     #    seized 187.5 + 54 + 6.25 = 247.75; fees 437.5 x 0.02 + 196 x 0.05 + 118.75 x 0.01 = 8.75 + 9.8 + 1.1875

@@ -75,6 +75,7 @@ def _month(agg, rows=ROWS, month=14):
             "approved": np.array([6.0, 2.0]),
             "waiting": np.array([3.0, 0.0]),
             "recruitment": np.array([1800.0, 600.0]),
+            "veterans": np.array([1.0, 0.0]),
         },
         plan=np.array([260.0, 610.0]),
         forfeited=np.array([40.0, 3.5]),
@@ -132,6 +133,7 @@ def test_month_rows_per_host_by_hand():
         "deployed_other": 1,
         "candidates_approved": 6,
         "candidates_waiting": 3,
+        "veterans_posted": 1,
         "recruitment_costs": 1800.0,
     }
     assert list(north) == tables.HOST_COLUMNS
@@ -211,6 +213,7 @@ def test_month_row_totals_and_distribution_by_hand():
         "deployed_other": 1,
         "candidates_approved": 8,
         "candidates_waiting": 3,
+        "veterans_posted": 1,
         "recruitment_costs": 2400.0,
         "policies": "ban A; mandate B",
     }

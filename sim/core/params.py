@@ -521,6 +521,23 @@ class RecruitmentParams(Strict):
         le=10,
         unit="share a year",
     )
+    veteran_share: float = F(
+        0.5,
+        "assumption; facts: veterans posted twice or more are preferred (Daily NK 2024-2025)",
+        "share of the workers who complete a contract who are posted again after rest_months at home, before any "
+        "new candidate, without screening (with the pipeline on)",
+        ge=0,
+        le=1,
+        unit="share",
+    )
+    rest_months: int = F(
+        6,
+        "assumption",
+        "months a veteran spends at home before he may be posted again (with the pipeline on)",
+        ge=0,
+        le=120,
+        unit="months",
+    )
     screening_cost: float = F(
         300.0,
         "assumption: screening, travel and placement, about half a month's plan; no source gives a figure",

@@ -20,7 +20,7 @@ from .policies import Levers, channel_losses
 # money sent home (`send_money_home`: reaching the state, seized on the way, paid in fees), what recruiting cost
 # and the candidates approved and waiting (`plan_deployments`)
 MONEY = ("delivered", "interdicted", "costs", "recruitment")
-CANDIDATES = ("approved", "waiting")
+CANDIDATES = ("approved", "waiting", "veterans")
 BOOKS = (*MONEY, *CANDIDATES)
 
 
@@ -59,6 +59,11 @@ class StateBooks:
         self.pipeline = r.pipeline
         self.screening = np.zeros(((r.selection_months if r.pipeline else 0) + 1, n), dtype=np.int64)
         self.ready = np.zeros(n, dtype=np.int64)
+        # veterans: row k of `resting` holds those who came home from each host and may go again in k months;
+        # `veterans`, those rested and not yet posted again (they go first, to the host they served)
+        self.resting = np.zeros(((r.rest_months if r.pipeline else 0) + 1, n), dtype=np.int64)
+        self.veterans = np.zeros(n, dtype=np.int64)
+        self.veteran_carry = np.zeros(n)  # the share of a veteran each host's completers have added so far
         self.intake_month = r.intake_share * sum(h.workers for h in p.hosts.values()) / 12.0  # candidates a month
         self.intake_room = 0.0  # what may still be approved (a month's intake accrues; whole candidates are taken)
         self.month_books: dict[str, np.ndarray] = {name: np.zeros(n) for name in BOOKS}
@@ -121,9 +126,16 @@ class StateBooks:
             posted = np.where(lv.closed, 0, counts)  # nobody is posted across a closed border
             self._note_candidates(posted, np.zeros_like(posted), 0.0)
             return posted
-        # the pipeline: approve candidates for the posts no candidate covers yet (within the year's intake); those
-        # approved selection_months ago are ready; post the ready, up to the posts open, across open borders
-        uncovered = counts - self.ready - self.screening.sum(axis=0)
+        # the pipeline: rested veterans first; then approve candidates for the posts nobody covers yet (within the
+        # year's intake); those approved selection_months ago are ready; post them, up to the posts open, across
+        # open borders
+        self.veterans = self.veterans + self.resting[0]
+        self.resting[:-1] = self.resting[1:]
+        self.resting[-1] = 0
+        again = np.where(lv.closed, 0, np.minimum(counts, self.veterans))
+        self.veterans = self.veterans - again
+        counts = counts - again
+        uncovered = counts - self.ready - self.screening.sum(axis=0) - self.veterans - self.resting.sum(axis=0)
         self.intake_room += self.intake_month
         approved = rules.approvals(uncovered, int(self.intake_room))
         self.intake_room -= int(approved.sum())
@@ -134,11 +146,25 @@ class StateBooks:
         posted = np.where(lv.closed, 0, np.minimum(counts, self.ready))
         self.ready = self.ready - posted
         self._note_candidates(
-            approved, self.ready + self.screening.sum(axis=0), self.p_state.recruitment.screening_cost
+            approved, self.ready + self.screening.sum(axis=0), self.p_state.recruitment.screening_cost, again
         )
-        return posted
+        return posted + again
 
-    def _note_candidates(self, approved, waiting, cost: float) -> None:
+    def count_returns(self, completed) -> None:
+        """The workers who completed a contract this month, per host: with the pipeline on, ``veteran_share`` of
+        them (whole workers; the fractions carried per host) rest ``rest_months`` at home, then may go again."""
+        if not self.pipeline:
+            return
+        share = self.p_state.recruitment.veteran_share
+        self.veteran_carry = self.veteran_carry + np.asarray(completed, dtype=float) * share
+        whole = np.floor(self.veteran_carry + 1e-9).astype(np.int64)
+        self.veteran_carry = self.veteran_carry - whole
+        self.resting[-1] += whole
+
+    def _note_candidates(self, approved, waiting, cost: float, veterans=None) -> None:
+        self.month_books["veterans"] = (
+            np.zeros(len(approved)) if veterans is None else np.asarray(veterans, dtype=float)
+        )
         self.month_books["approved"] = np.asarray(approved, dtype=float)
         self.month_books["waiting"] = np.asarray(waiting, dtype=float)
         self.month_books["recruitment"] = np.asarray(approved, dtype=float) * cost

@@ -163,6 +163,8 @@ COLUMNS: tuple[Column, ...] = (
            source="approved"),
     Column("candidates_waiting", "books", "workers", "approved candidates not yet posted at the month's end "
            "(in screening or ready)", source="waiting"),
+    Column("veterans_posted", "books", "workers", "veterans posted again this month, after their rest at home "
+           "(counted in deployed)", source="veterans"),
     Column("recruitment_costs", "books", "USD", "what the state paid to screen, move and place the candidates it "
            "approved", source="recruitment"),
     Column("policies", "key", "", "the policies in force", tables=(MONTHLY,)),

@@ -52,6 +52,7 @@ from .state import (
 )
 
 ACTIVE = STATUS_CODE["active"]
+COMPLETED = STATUS_CODE["completed"]
 M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
 COMPACT_SHARE = 0.2  # rows of leavers are moved to the archive once they are this share of the rows
 NO_REMAP = np.zeros(0, dtype=np.int64)
@@ -418,6 +419,7 @@ class ArrayModel:
         )
         self.latest = self.aggregator.month(self.month, flows, hosts_totals, lv.active)
         self.state.count_short(totals.flows[FLOW_INDEX["short"]], totals.working)
+        self.state.count_returns(totals.exits[COMPLETED])
         self._compact()
         self.month += 1
 

@@ -440,6 +440,7 @@ class OverseasLaborModel(mesa.Model):
         month_flows = FlowTotals.of_rows(host, flows, status, legal, n)
         rec = self.aggregator.month(self.month, month_flows, totals, self.levers.active)
         self.state.count_short(month_flows.sums[FLOW_INDEX["short"]], month_flows.working)
+        self.state.count_returns(month_flows.exits[STATUS_CODE["completed"]])
         self.latest = rec
         self.datacollector.collect(self)
 
