@@ -325,7 +325,9 @@ def test_killed_experiment_leaves_nothing_running(tmp_path, sig):
     proc, mark = _running_experiment(tmp_path)
     assert len(_marked_processes(mark)) >= 3  # the coordinator, the forkserver, the pool
     proc.send_signal(sig)
-    proc.wait(timeout=30)
+    # the coordinator stops its pool first; on a loaded 2-core machine (the whole suite, a pool worker still
+    # compiling) that took over 30 s twice: the property is that nothing is left, not how fast
+    proc.wait(timeout=90)
     deadline = time.time() + 20  # pool workers check on their coordinator every second
     while _marked_processes(mark) and time.time() < deadline:
         time.sleep(0.2)
