@@ -420,3 +420,22 @@ def test_olsim_report_waits_for_a_running_experiment(compared, tmp_path, capsys)
     assert len(err) == 1 and "another olsim is writing this experiment now" in err[0]
     assert (copy / "report.html").stat().st_mtime_ns == before
     assert main(["report", str(copy)]) == 0  # and once it is free, it writes
+
+
+def test_a_label_that_looks_like_a_formula_stays_text_in_the_workbook(tmp_path):
+    """A scenario label or description beginning with "=" is written as text, never as a formula (issue 34)."""
+    from types import SimpleNamespace
+
+    import openpyxl
+
+    from sim.explore.report import _xlsx
+
+    table = pd.DataFrame({"scenario": ["a"], "outcome": ["revenue_delivered_per_year"], "level": [1.0]})
+    result = SimpleNamespace(summary=pd.DataFrame, is_posterior=False, sensitivity=pd.DataFrame)
+    what = [('=HYPERLINK("http://x")', "=1+1", ["=SUM(A1:A9)"])]
+    path = _xlsx(tmp_path / "report.xlsx", result, table, {"a": "=cmd|' /C calc'!A0"}, what, [("run", "=2*3")])
+    book = openpyxl.load_workbook(path)
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    starting = [c for c in cells if c.value.startswith("=")]
+    assert len(starting) == 5 and all(c.data_type == "s" for c in starting)
+    assert "=cmd|' /C calc'!A0" in [c.value for c in starting]

@@ -650,8 +650,13 @@ def _xlsx(path: Path, result: ExperimentResult, table: pd.DataFrame, labels: dic
         sens = result.sensitivity()
         if len(sens):
             sens.to_excel(xl, sheet_name="sensitivity", index=False)
-        for ws in xl.book.worksheets:  # readable column widths
-            for col in ws.columns:
+        for ws in xl.book.worksheets:
+            # text is text: a label a user wrote that begins with "=" is not a formula in the analyst's workbook
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
+            for col in ws.columns:  # readable column widths
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
                 ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)
     tmp.replace(path)
