@@ -141,3 +141,13 @@ def test_veterans_rest_then_go_first_to_the_host_they_served():
     off = StateBooks.for_params(_books_params())
     off.count_returns(np.array([5, 2]))  # the pipeline off: nobody is counted
     assert off.resting.sum() == 0
+
+
+def test_a_month_of_unused_screening_is_lost_not_banked():
+    # 2.5 candidates a month; three quiet months (every post filled), then ten posts open at once
+    books = _books(selection_months=0, intake_share=0.6, screening_cost=0.0)
+    lv = _levers()
+    for _ in range(3):
+        assert books.plan_deployments(np.array([40.0, 10.0]), lv).tolist() == [0, 0]
+    # this month's 2.5 and at most a part of one carried: 3, not the 10 that three quiet months would have banked
+    assert books.plan_deployments(np.array([30.0, 10.0]), lv).tolist() == [3, 0]

@@ -65,7 +65,7 @@ class StateBooks:
         self.veterans = np.zeros(n, dtype=np.int64)
         self.veteran_carry = np.zeros(n)  # the share of a veteran each host's completers have added so far
         self.intake_month = r.intake_share * sum(h.workers for h in p.hosts.values()) / 12.0  # candidates a month
-        self.intake_room = 0.0  # what may still be approved (a month's intake accrues; whole candidates are taken)
+        self.intake_room = 0.0  # what may be approved this month (whole candidates; a part of one carries over)
         self.month_books: dict[str, np.ndarray] = {name: np.zeros(n) for name in BOOKS}
         # revenue accounts, per host, since the start of the run
         self.accounts = {
@@ -136,7 +136,8 @@ class StateBooks:
         self.veterans = self.veterans - again
         counts = counts - again
         uncovered = counts - self.ready - self.screening.sum(axis=0) - self.veterans - self.resting.sum(axis=0)
-        self.intake_room += self.intake_month
+        # the month's screening capacity; what a month leaves unused is lost (only a part of a candidate carries)
+        self.intake_room = min(self.intake_room + self.intake_month, self.intake_month + 1.0)
         approved = rules.approvals(uncovered, int(self.intake_room))
         self.intake_room -= int(approved.sum())
         self.screening[-1] += approved
