@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim.results.outcomes import OUTCOMES, RunTables
-from sim.results.tables import gini, percentile_sorted
+from sim.results.columns import gini, percentile_sorted
 
 
 def gini_by_hand(x) -> float:

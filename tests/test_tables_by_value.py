@@ -20,14 +20,8 @@ from sim.core.params import Calendar
 from sim.results import tables
 from sim.core.state_books import BOOKS
 from sim.results import columns
-from sim.results.columns import HOST_TOTALS
-from sim.results.tables import (
-    FlowTotals,
-    HostTotals,
-    MonthAggregator,
-    gini,
-    percentile_sorted,
-)
+from sim.results.columns import HOST_TOTALS, HostTotals, gini, percentile_sorted
+from sim.results.tables import FlowTotals, MonthAggregator
 
 
 def close(expected, rel=1e-12, abs=1e-12):
@@ -136,7 +130,7 @@ def test_month_rows_per_host_by_hand():
         "veterans_posted": 1,
         "recruitment_costs": 1800.0,
     }
-    assert list(north) == tables.HOST_COLUMNS
+    assert list(north) == columns.HOST_COLUMNS
     assert south["workers_active"] == 1 and south["escaped"] == 1 and south["deaths"] == 1 and south["caught"] == 1
     assert south["completed"] == 0 and south["sent_home"] == 0 and south["repatriated"] == 0 + 5
     assert south["minders_active"] == 3 and south["deployed"] == 3 and south["escape_attempts"] == 9
@@ -164,7 +158,7 @@ def test_month_rows_per_host_by_hand():
 def test_month_row_totals_and_distribution_by_hand():
     agg = _aggregator()
     row = _month(agg)
-    assert agg.monthly == [row] and list(row) == tables.MONTHLY_COLUMNS
+    assert agg.monthly == [row] and list(row) == columns.MONTHLY_COLUMNS
     n = 9
     kept = sorted([220.0, 0.0, 60.0, 140.0, 220.0, 200.0, 225.0, 20.0, -50.0])  # -50 0 20 60 140 200 220 220 225
     pos = [x if x > 0 else 0.0 for x in kept]

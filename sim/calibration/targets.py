@@ -17,7 +17,7 @@ from ..core.distributions import KIND_NAMES
 from ..core.fields import parse_month
 from ..explore.spec import Uncertainty
 from ..results.outcomes import OUTCOMES
-from ..results.tables import HOST_COLUMNS
+from ..results.columns import HOST_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TARGETS = shipped.folder("params") / "targets.toml"

@@ -13,7 +13,7 @@ from ..core.draws import check_seed
 from ..core.params import Params, load_params, make_params, params_to_dict
 from ..results.result import Result
 from ..results.columns import COL
-from ..results.tables import HOST_COLUMNS, MONTHLY_COLUMNS
+from ..results.columns import HOST_COLUMNS, MONTHLY_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd  # imported when a table is made or read

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from ..core import workers
 from ..core.compiled import kernel
 from ..core.workers import STATUS_CODE, STATUSES
-from .columns import (ABROAD_BY_LEGAL, COLUMNS, DEPLOYED_BY_LEGAL, FLOW_COLUMNS, HOST_COLUMNS, HOSTS,  # noqa: F401
-                      MONTHLY, MONTHLY_COLUMNS, HostTotals, gini, percentile_sorted)
+from .columns import COLUMNS, HOSTS, MONTHLY
 
 WORKER_COLUMNS = workers.COLUMNS  # declared with the worker's fields (sim/core/workers.py)
 FLOW_INDEX = workers.FLOW_INDEX  # the row of each flow in FlowTotals.sums

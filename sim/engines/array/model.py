@@ -30,7 +30,8 @@ from ...core.policies import levers_for_month
 from ...core.state_books import StateBooks
 from ...core import workers
 from ...core.workers import STATUS_CODE
-from ...results.tables import FLOW_INDEX, FlowTotals, HostTotals, MonthAggregator, workers_table
+from ...results.columns import HostTotals
+from ...results.tables import FLOW_INDEX, FlowTotals, MonthAggregator, workers_table
 from . import kernels
 from .state import (
     CAMP_DTYPES,

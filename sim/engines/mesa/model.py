@@ -25,16 +25,8 @@ from ...core.phases import PhaseClock, run_month
 from ...core.policies import levers_for_month
 from ...core import workers
 from ...core.workers import STATUS_CODE
-from ...results.columns import COL
-from ...results.tables import (
-    ABROAD_BY_LEGAL,
-    FLOW_INDEX,
-    MONTHLY_COLUMNS,
-    FlowTotals,
-    HostTotals,
-    MonthAggregator,
-    workers_table,
-)
+from ...results.columns import ABROAD_BY_LEGAL, COL, MONTHLY_COLUMNS, HostTotals
+from ...results.tables import FLOW_INDEX, FlowTotals, MonthAggregator, workers_table
 from .agents import ACTIVE, Camp, Minder, State, Worker
 
 
