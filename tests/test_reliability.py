@@ -395,12 +395,22 @@ def test_dask_without_workers_says_so_and_goes_on_when_workers_come(tmp_path, ca
 
 def test_killed_pool_worker_is_one_line_and_keeps_the_finished_runs(tmp_path):
     proc, mark = _running_experiment(tmp_path)
-    workers = [
-        p
-        for p in _marked_processes(mark)
-        if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()
-        and Path(f"/proc/{p}/stat").read_text().split()[3] != str(proc.pid)
-    ]  # the forkserver's children
+
+    def read(path: str) -> bytes:
+        try:
+            return Path(path).read_bytes()
+        except OSError:  # a short-lived marked process (a helper the pool started) exited while we looked
+            return b""
+
+    workers: list[int] = []
+    deadline = time.time() + 30
+    while not workers and time.time() < deadline:
+        workers = [
+            p
+            for p in _marked_processes(mark)
+            if b"forkserver" in read(f"/proc/{p}/cmdline")
+            and (read(f"/proc/{p}/stat").split() or [b"", b"", b"", b""])[3] not in (b"", str(proc.pid).encode())
+        ]  # the forkserver's children
     assert workers
     os.kill(workers[0], signal.SIGKILL)
     assert proc.wait(timeout=60) == 2
