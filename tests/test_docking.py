@@ -52,14 +52,18 @@ CONFIGS = {
     "history_strict": dict(
         path="params/history_strict.toml", state__plan_reach=0.2, state__plan_cut=0.1, state__workforce_growth=0.02
     ),
-    # the recruitment pipeline binding: a long selection, a small intake, a cost, and the history's closure (the
-    # approved wait while the border is shut)
+    # the recruitment pipeline binding: a long selection, a small intake, a cost, screening ahead of contract ends,
+    # a tightening (longer selection, dearer entry bribes) before the history's closure (the approved wait while the
+    # border is shut)
     "recruitment_pipeline": dict(
         path="params/history.toml",
         recruitment__pipeline=True,
         recruitment__selection_months=4,
         recruitment__intake_share=0.15,
         recruitment__screening_cost=250.0,
+        recruitment__tightened_from="2019-06",
+        recruitment__selection_months_tightened=7,
+        recruitment__bribe_factor_tightened=3.0,
         minder__threat_prob=0.5,
     ),
     # rare paths made frequent, so that every branch runs in both engines: many escape attempts (and informants

@@ -89,11 +89,12 @@ def test_off_a_post_is_filled_the_month_it_opens_and_free():
     assert books.month_books["recruitment"].tolist() == [0.0, 0.0]
 
 
-@pytest.mark.parametrize("lag", [0, 3])
-def test_in_a_run_each_posting_was_approved_selection_months_before(lag):
-    """Per host and month: the candidates waiting are those approved and not yet posted; nobody is posted before
-    his candidacy is lag months old; a post left open by a worker sent home stays open until a candidate is
-    ready (no one is posted in the first lag months after the first vacancies)."""
+@pytest.mark.parametrize("lag, ahead", [(0, False), (3, False), (3, True)])
+def test_in_a_run_each_posting_was_approved_selection_months_before(lag, ahead):
+    """Per host and month: the candidates waiting are those approved (and, screening ahead, those screened before
+    the run) and not yet posted; nobody is posted before his candidacy is lag months old; without screening ahead,
+    a post left open stays open until a candidate is ready (no one is posted in the first lag months after the
+    first vacancies)."""
     p = small_params(
         scale=0.3,
         months=30,
@@ -101,25 +102,33 @@ def test_in_a_run_each_posting_was_approved_selection_months_before(lag):
         recruitment__selection_months=lag,
         recruitment__intake_share=0.2,
         recruitment__screening_cost=200.0,
+        recruitment__anticipate=ahead,
         minder__threat_prob=0.5,
     )
     r = run(p, seed=4)
+    before = StateBooks.for_params(p).screening  # row j: screened before the run, ready in month j
+    assert (before.sum() > 0) == ahead
     h = r.hosts
     for host, g in h.groupby("host"):
+        k = list(p.hosts).index(host)
         approved, deployed, waiting, again = (
             g[c].to_numpy() for c in ("candidates_approved", "deployed", "candidates_waiting", "veterans_posted")
         )
         posted = deployed - again  # new candidates (veterans need no approval)
-        assert (np.cumsum(approved) - np.cumsum(posted) == waiting).all(), host
-        # what is posted by month t was approved by month t - lag
+        assert (before[:, k].sum() + np.cumsum(approved) - np.cumsum(posted) == waiting).all(), host
+        # what is posted by month t was approved by month t - lag (or screened before the run, ready by month t)
         ready_by = np.concatenate([np.zeros(lag, dtype=np.int64), np.cumsum(approved)[: len(approved) - lag]])
-        assert (np.cumsum(posted) <= ready_by).all(), host
+        early = np.cumsum(np.pad(before[:, k], (0, len(approved))))[: len(approved)]
+        assert (np.cumsum(posted) <= ready_by + early).all(), host
         assert (g["recruitment_costs"].to_numpy() == approved * 200.0).all(), host
     m = r.monthly
-    first = int(np.flatnonzero(m["candidates_approved"].to_numpy() > 0)[0])  # the first month with open posts
-    assert m["deployed"].iloc[: first + lag].sum() == 0  # no replacement before a candidate is ready
-    if lag:
-        assert m["deployed"].iloc[first + lag] > 0
+    if not ahead:
+        first = int(np.flatnonzero(m["candidates_approved"].to_numpy() > 0)[0])  # the first month with open posts
+        assert m["deployed"].iloc[: first + lag].sum() == 0  # no replacement before a candidate is ready
+        if lag:
+            assert m["deployed"].iloc[first + lag] > 0
+    else:  # the contracts that end in month 0 are filled in month 1 by candidates screened before the run
+        assert m["deployed"].iloc[1] - m["veterans_posted"].iloc[1] > 0
     # the intake: at most 0.2 x the initial workforce a year, accrued monthly
     initial = r.manifest["workers_initial"]
     months = np.arange(1, len(m) + 1)
@@ -151,3 +160,83 @@ def test_a_month_of_unused_screening_is_lost_not_banked():
         assert books.plan_deployments(np.array([40.0, 10.0]), lv).tolist() == [0, 0]
     # this month's 2.5 and at most a part of one carried: 3, not the 10 that three quiet months would have banked
     assert books.plan_deployments(np.array([30.0, 10.0]), lv).tolist() == [3, 0]
+
+
+def _month(books, active, month, **levers):
+    lv = _levers(**levers)
+    lv.month = month
+    return books.plan_deployments(np.array(active, dtype=float), lv).tolist()
+
+
+def test_screening_ahead_fills_a_contract_end_on_time_but_not_a_worker_sent_home():
+    """With ``anticipate`` the state screens for the contracts it knows will end within the selection time (the
+    initial workforce spread over a 4-month contract: 10 of host a's 40 and 2 or 3 of host b's 10 a month), so a
+    post a completed contract opens is filled the month it opens; a post opened by a worker sent home waits
+    selection_months for its candidate."""
+    kw = dict(selection_months=2, intake_share=10.0, veteran_share=0.0, rest_months=0, screening_cost=0.0)
+    books = StateBooks.for_params(
+        _books_params(recruitment={"pipeline": True, "anticipate": True, **kw}, contract_months=4)
+    )
+    assert books.ends[:4].tolist() == [[10, 3], [10, 3], [10, 2], [10, 2]]  # due home in 0, 1, 2, 3 months
+    # candidates screened before month 0 for the ends of months 0 and 1 (ready in months 1 and 2)
+    assert books.screening.tolist() == [[0, 0], [10, 3], [10, 3]]
+    assert _month(books, [40, 10], 0) == [0, 0]
+    # month 1: month 0's ten and three went home (ends due now: 10 and 3), and one more of host a was sent home
+    assert _month(books, [29, 7], 1) == [10, 3]  # the completed contracts' posts: filled the month they open
+    assert books.month_books["approved"].tolist() == [11, 2]  # month 2's ends (10, 2), and the sent-home post
+    # month 2: 39 and 10 after the postings, less month 1's ends (10, 3); the sent-home post is still open
+    assert _month(books, [29, 7], 2) == [10, 3]
+    # month 3: month 2's ends (10, 2) and, two months after its approval, the sent-home worker's replacement
+    assert _month(books, [29, 8], 3) == [11, 2]
+    # without screening ahead the same ends wait selection_months
+    reactive = StateBooks.for_params(_books_params(recruitment={"pipeline": True, **kw}, contract_months=4))
+    assert reactive.screening.sum() == 0
+    assert [_month(reactive, a, m) for m, a in enumerate([[40, 10], [30, 7], [30, 7], [30, 7]])] == [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [10, 3],
+    ]
+
+
+def test_the_tightening_lengthens_selection_and_multiplies_entry_bribes_from_its_month():
+    kw = dict(selection_months=1, selection_months_tightened=3, bribe_factor_tightened=2.5, intake_share=10.0)
+    books = _books(tightened_from="2016-03", **kw)  # month 2 of a run from 2016-01
+    assert books.screening.shape[0] == 4  # room for the longest selection
+    seen = []
+    for m in range(7):  # ten posts of host a open all along (each filled is replaced by another opening)
+        seen.append((_month(books, [30, 10], m), books.bribe_factor, books.month_books["approved"].tolist()))
+    # month 0: ten approved, posted a month later; month 2 (tightened): ten more approved, posted three months later
+    assert seen == [
+        ([0, 0], 1.0, [10, 0]),
+        ([10, 0], 1.0, [0, 0]),
+        ([0, 0], 2.5, [10, 0]),
+        ([0, 0], 2.5, [0, 0]),
+        ([0, 0], 2.5, [0, 0]),
+        ([10, 0], 2.5, [0, 0]),
+        ([0, 0], 2.5, [10, 0]),
+    ]
+    never = _books(tightened_from="never", **kw)
+    assert [(_month(never, [40, 10], m), never.bribe_factor) for m in range(4)][-1] == ([0, 0], 1.0)
+
+
+def test_in_a_run_entry_bribes_of_those_posted_after_the_tightening_are_multiplied():
+    p = small_params(
+        scale=0.2,
+        months=14,
+        recruitment__pipeline=True,
+        recruitment__selection_months=1,
+        recruitment__tightened_from="2016-07",
+        recruitment__selection_months_tightened=2,
+        recruitment__bribe_factor_tightened=3.0,
+    )
+    r = run(p, seed=2)
+    w = r.workers
+    posted = w[w["month_deployed"] >= 0]
+    drawn = rules.new_worker_attributes(2, posted["worker_id"].to_numpy(), p, 1.0, 0.0)["entry_bribe"]
+    factor = np.where(posted["month_deployed"].to_numpy() >= 6, 3.0, 1.0)
+    assert (posted["month_deployed"] >= 6).any() and (posted["month_deployed"] < 6).any()
+    # the same draw, times the factor of the month he was posted (rounded to the cent, as drawn)
+    raw = rules.new_worker_attributes(2, posted["worker_id"].to_numpy(), p, 1.0, 0.0, bribe_factor=1e6)["entry_bribe"]
+    assert np.allclose(posted["entry_bribe"].to_numpy(), np.round(raw / 1e6 * factor, 2), atol=0.011)
+    assert not np.allclose(posted["entry_bribe"].to_numpy(), drawn)

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from sim.core.params import Calendar
 from sim.core.policies import Levers
 from sim.core.state_books import StateBooks
 
@@ -26,7 +27,7 @@ def close(expected, rel=1e-12, abs=1e-12):
 # ---------------------------------------------------------------- sim/core/state_books.py: the state's books
 
 
-def _books_params(recruitment=None, **state):
+def _books_params(recruitment=None, contract_months=36, **state):
     hosts = {
         "a": SimpleNamespace(
             plan=200, workers=40, route_student=0.5, route_tourist=0.3, route_other=0.2, base_interdiction=0.02
@@ -60,10 +61,26 @@ def _books_params(recruitment=None, **state):
         min_weight=0.05,
     )
     r = dict(
-        pipeline=False, selection_months=5, intake_share=0.28, screening_cost=300.0, veteran_share=0.5, rest_months=6
+        pipeline=False,
+        selection_months=5,
+        intake_share=0.28,
+        screening_cost=300.0,
+        veteran_share=0.5,
+        rest_months=6,
+        anticipate=False,
+        tightened_from="never",
+        selection_months_tightened=10,
+        bribe_factor_tightened=2.5,
     )
     r.update(recruitment or {})
-    return SimpleNamespace(hosts=hosts, state=SimpleNamespace(**s), channels=channels, recruitment=SimpleNamespace(**r))
+    return SimpleNamespace(
+        hosts=hosts,
+        state=SimpleNamespace(**s),
+        channels=channels,
+        recruitment=SimpleNamespace(**r),
+        population=SimpleNamespace(contract_months=contract_months),
+        calendar=Calendar(start="2016-01"),
+    )
 
 
 def test_books_open_with_the_plans_targets_and_channel_weights():

@@ -538,6 +538,37 @@ class RecruitmentParams(Strict):
         le=120,
         unit="months",
     )
+    anticipate: bool = F(
+        True,
+        "facts: quotas are set ahead by central agencies per province (Daily NK 2024-2025); assumption: the state "
+        "screens for the contracts it knows will end within the selection time",
+        "whether the state approves candidates ahead for contracts due to end within the selection time, as well as "
+        "for the posts already open (with the pipeline on; off: it screens only for open posts)",
+    )
+    tightened_from: str = F(
+        "2024-01",
+        "facts: background checks two to three times longer after a 2024 tightening (Daily NK 2024-2025); the "
+        "month is an assumption",
+        "the month from which selection takes selection_months_tightened and entry bribes are multiplied by "
+        'bribe_factor_tightened (with the pipeline on), YYYY-MM or "never"',
+    )
+    selection_months_tightened: int = F(
+        10,
+        "facts: background checks two to three times longer after the 2024 tightening (Daily NK 2024-2025); "
+        "assumption: the whole selection twice as long",
+        "months from a candidate's approval to his posting from tightened_from (with the pipeline on)",
+        ge=0,
+        le=60,
+        unit="months",
+    )
+    bribe_factor_tightened: float = F(
+        2.5,
+        "facts: posting bribes doubled or tripled against earlier years (Daily NK 2025; NK News 2025): the midpoint",
+        "entry bribes of those posted from tightened_from, as a multiple of the earlier ones (with the pipeline on)",
+        ge=0,
+        le=100,
+        unit="number",
+    )
     screening_cost: float = F(
         300.0,
         "assumption: screening, travel and placement, about half a month's plan; no source gives a figure",
@@ -546,6 +577,13 @@ class RecruitmentParams(Strict):
         le=100_000,
         unit="USD",
     )
+
+    @field_validator("tightened_from")
+    @classmethod
+    def _tightened(cls, v: str) -> str:
+        if v != "never":
+            parse_month(v)
+        return v
 
 
 # ---------------------------------------------------------------- root

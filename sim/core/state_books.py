@@ -57,13 +57,48 @@ class StateBooks:
         n = len(p.hosts)
         r = p.recruitment
         self.pipeline = r.pipeline
-        self.screening = np.zeros(((r.selection_months if r.pipeline else 0) + 1, n), dtype=np.int64)
+        # from ``tightened_month`` on (the 2024 tightening) selection takes longer and entry bribes are multiplied
+        self.tightened_month = (
+            p.calendar.index(r.tightened_from) if r.pipeline and r.tightened_from != "never" else None
+        )
+        self.bribe_factor = 1.0  # this month's multiple of the entry bribes (`new_worker_attributes` reads it)
+        longest = max(r.selection_months, r.selection_months_tightened if self.tightened_month is not None else 0)
+        self.screening = np.zeros(((longest if r.pipeline else 0) + 1, n), dtype=np.int64)
+        # contracts due to end: row j holds, per host, those expected to complete in j months (this month: 0), from
+        # the postings the state made (the initial workforce spread over the contract as the engines post it, then
+        # each month's postings); with ``anticipate`` the state screens ahead for them. It cannot know who will
+        # leave early, or be kept past his contract by a closed border
+        self.anticipate = r.pipeline and r.anticipate
+        C = p.population.contract_months
+        self.contract_months = C
+        self.ends = np.zeros(((C + longest if self.anticipate else 0) + 1, n), dtype=np.int64)
+        if self.anticipate:
+            for k in range(C):
+                self.ends[C - 1 - k] += [
+                    h.workers // C + (1 if (C - 1 - k) < h.workers % C else 0) for h in p.hosts.values()
+                ]
         self.ready = np.zeros(n, dtype=np.int64)
         # veterans: row k of `resting` holds those who came home from each host and may go again in k months;
         # `veterans`, those rested and not yet posted again (they go first, to the host they served)
         self.resting = np.zeros(((r.rest_months if r.pipeline else 0) + 1, n), dtype=np.int64)
         self.veterans = np.zeros(n, dtype=np.int64)
         self.veteran_carry = np.zeros(n)  # the share of a veteran each host's completers have added so far
+        if self.anticipate:
+            # the run starts in a steady state: the veterans of the last rest_months of completions (the initial
+            # workforce / contract months a month) rest at home, due back in 1 to rest_months months; and the state
+            # screened ahead before month 0, so the posts that the first selection_months of contract ends open are
+            # covered, by veterans due back by then and by candidates ready in time
+            per_month = np.array([h.workers for h in p.hosts.values()], dtype=float) / C
+            R = r.rest_months
+            for k in range(1, R + 1):
+                self.count_returns(per_month)  # into row R; moved to row k (back in k months)
+                if k < R:
+                    self.resting[k] += self.resting[R]
+                    self.resting[R] = 0
+            lag = r.selection_months
+            back = np.zeros((lag, n), dtype=np.int64)  # row j: veterans back in j + 1 months
+            back[: min(lag, R)] = self.resting[1 : min(lag, R) + 1]
+            self.screening[1 : lag + 1] += np.maximum(self.ends[:lag] - back, 0)
         self.intake_month = r.intake_share * sum(h.workers for h in p.hosts.values()) / 12.0  # candidates a month
         self.intake_room = 0.0  # what may be approved this month (whole candidates; a part of one carries over)
         self.month_books: dict[str, np.ndarray] = {name: np.zeros(n) for name in BOOKS}
@@ -129,26 +164,41 @@ class StateBooks:
         # the pipeline: rested veterans first; then approve candidates for the posts nobody covers yet (within the
         # year's intake); those approved selection_months ago are ready; post them, up to the posts open, across
         # open borders
+        r = self.p_state.recruitment
+        tightened = self.tightened_month is not None and lv.month >= self.tightened_month
+        lag = r.selection_months_tightened if tightened else r.selection_months
+        self.bribe_factor = r.bribe_factor_tightened if tightened else 1.0
         self.veterans = self.veterans + self.resting[0]
         self.resting[:-1] = self.resting[1:]
         self.resting[-1] = 0
         again = np.where(lv.closed, 0, np.minimum(counts, self.veterans))
         self.veterans = self.veterans - again
         counts = counts - again
-        uncovered = counts - self.ready - self.screening.sum(axis=0) - self.veterans - self.resting.sum(axis=0)
+        # the posts to cover: those open now and, screening ahead, those that contracts ending within the lag will
+        # open (in the share of the host's market still reachable), less the candidates and veterans who will be
+        # there by then
+        if self.anticipate:
+            reach = rules.reachable_share(lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion)
+            ahead = np.floor(self.ends[:lag].sum(axis=0) * reach + 1e-9).astype(np.int64)
+            back = self.resting[:lag].sum(axis=0)
+        else:
+            ahead, back = 0, self.resting.sum(axis=0)
+        uncovered = counts + ahead - self.ready - self.screening.sum(axis=0) - self.veterans - back
         # the month's screening capacity; what a month leaves unused is lost (only a part of a candidate carries)
         self.intake_room = min(self.intake_room + self.intake_month, self.intake_month + 1.0)
         approved = rules.approvals(uncovered, int(self.intake_room))
         self.intake_room -= int(approved.sum())
-        self.screening[-1] += approved
+        self.screening[lag] += approved
         self.ready = self.ready + self.screening[0]
         self.screening[:-1] = self.screening[1:]
         self.screening[-1] = 0
         posted = np.where(lv.closed, 0, np.minimum(counts, self.ready))
         self.ready = self.ready - posted
-        self._note_candidates(
-            approved, self.ready + self.screening.sum(axis=0), self.p_state.recruitment.screening_cost, again
-        )
+        if self.anticipate:  # those posted now are due home in a contract's time; then the schedule moves a month
+            self.ends[self.contract_months - 1] += posted + again
+            self.ends[:-1] = self.ends[1:]
+            self.ends[-1] = 0
+        self._note_candidates(approved, self.ready + self.screening.sum(axis=0), r.screening_cost, again)
         return posted + again
 
     def count_returns(self, completed) -> None:

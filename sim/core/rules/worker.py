@@ -15,14 +15,15 @@ from .money import expected_take
 
 
 def new_worker_attributes(
-    seed: int, worker_ids, params, wage, plan, months_abroad=0, legal=None
+    seed: int, worker_ids, params, wage, plan, months_abroad=0, legal=None, bribe_factor=1.0
 ) -> dict[str, np.ndarray]:
     """Traits of newly posted workers, each a pure function of (seed, trait, id).
 
     A new worker expects to keep ``expected_share`` of his pay: he has no
     grievance yet. Workers already abroad when the run starts (months_abroad
     > 0) have learnt what the rule leaves them at the base pressure, and have
-    paid off that much of their entry bribe each month.
+    paid off that much of their entry bribe each month. Entry bribes are ``bribe_factor`` times the drawn one
+    (after the 2024 tightening: `StateBooks.bribe_factor`).
     """
     ids = np.asarray(worker_ids, dtype=np.int64)
     w = params.worker
@@ -43,7 +44,7 @@ def new_worker_attributes(
     hours0 = hours_worked(params.minder.pressure_base, wk.hours_base, wk.hours_max, math.inf)
     gross0 = gross_wage(np.asarray(wage, dtype=float), productivity, hours0, wk.hours_base)
     kept0 = gross0 - expected_take(gross0, np.asarray(plan, dtype=float), params)
-    entry_bribe = np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma), 2)
+    entry_bribe = np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma) * bribe_factor, 2)
     veteran = np.asarray(months_abroad) > 0
     # legal status: the posting's draw against his host's thresholds this month (`legal_thresholds`; None: permits)
     status = np.zeros(len(ids), dtype=np.int64)

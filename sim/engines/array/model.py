@@ -171,6 +171,7 @@ class ArrayModel:
             self.state.plans[host_of],
             months_abroad,
             legal=self.state.legal_thresholds[host_of],
+            bribe_factor=self.state.bribe_factor,
         )
         if posted is None:
             m_count, t_count = kernels.posted_counts(self.w, self.minders.n, self.next_team)

@@ -200,6 +200,7 @@ class OverseasLaborModel(mesa.Model):
             self.state.plans[host],
             months_abroad,
             legal=self.state.legal_thresholds[host],
+            bribe_factor=self.state.bribe_factor,
         )
         traits = {k: v.tolist() for k, v in traits.items()}
         # newcomers fill the host's camps that have room, then open new camps
