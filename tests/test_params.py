@@ -1,5 +1,6 @@
 """Parameters: the baseline file equals the defaults; every bad input gets one clear line."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,41 @@ def test_memory_estimate_rejects_a_population_that_cannot_fit(monkeypatch):
     with pytest.raises(ParamsError, match="population too large"):
         check_memory(p, "mesa")
     check_memory(load_params(), "mesa")  # the real population fits
+
+
+def test_odd_appendix_a1_has_a_row_for_every_parameter_with_its_default():
+    """docs/ODD.md's A.1 is written by hand: every parameter outside the hosts has its row there (and nowhere
+    else is a parameter row pasted by mistake), with its default."""
+    text = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    start, end = text.index("### A.1 Model parameters"), text.index("### A.2 ")
+    rows = {}
+    for line in text[start:end].splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells[1].strip("`").replace("_", "")
+    defaults = Params()
+    for section, field in Params.model_fields.items():
+        if section in ("hosts", "policies", "description"):
+            continue
+        for name in type(getattr(defaults, section)).model_fields:
+            key = f"{section}.{name}"
+            assert key in rows, f"docs/ODD.md A.1 has no row for {key}"
+            value = getattr(getattr(defaults, section), name)
+            shown = rows[key].strip('"')
+            if isinstance(value, bool):
+                assert shown == str(value).lower(), key
+            elif isinstance(value, (int, float)):
+                assert float(shown) == float(value), f"{key}: A.1 says {shown}, the default is {value}"
+            else:
+                assert shown == str(value), key
+    # a row pasted into another table shows as a row with another number of cells than its table's header
+    cells = re.compile(r"(?<!\\)\|")
+    table: list[str] = []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            widths = {len(cells.split(row)) for row in table}
+            assert len(widths) == 1, f"docs/ODD.md: a table whose rows differ in width, at {table[0][:60]!r}"
+        table = []
