@@ -254,6 +254,10 @@ RUN_SUMMARY = (REVENUE, "state_take_per_year", "state_take_per_worker_month", "w
                "entry_bribe_median")  # olsim run's table
 NET_GAIN_QUANTILES = ("net_gain_p10", "net_gain_p50", "net_gain_p90")  # olsim run's table: one row of the three
 WORKERS_AT_END = "workers_final"  # olsim run's table: beside the workers at the start
+# the tenure table's columns that are these outcomes per calendar year and host (sim/results/tenure.py): the sending
+# home and caught rates, the median months abroad of the leavers and the share gone in their first month
+TENURE_OUTCOMES = ("sent_home_per_1000_worker_years", "caught_per_1000_worker_years", "tenure_median_months",
+                   "left_in_first_month_share")
 CALIBRATION_WELFARE = (KEPT, "net_gain_p50", REVENUE)  # the no-sanctions calibration: reported, not targeted
 PREDICTIVE = (REVENUE, *WELFARE, "workers_active_mean")  # the sanctions fit's predictive check
 # the calibration targets of the design brief (model.md), no-sanctions scenario

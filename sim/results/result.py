@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,14 @@ class Result:
     @property
     def summary(self) -> dict:
         return summarise(self)
+
+    @cached_property
+    def tenure(self) -> pd.DataFrame:
+        """How long postings last and how they end, per calendar year and host (sim/results/tenure.py): worked out
+        from the workers table once asked for, not saved with the run."""
+        from .tenure import tenure_of
+
+        return tenure_of(self)
 
     def outcomes(self, names: list[str] | None = None) -> dict[str, float]:
         """The named outcomes of the registry (default: all), as floats."""
