@@ -65,6 +65,12 @@ EXAMPLES_COMPARE = """examples:
 EXAMPLES_REPORT = """examples:
   olsim report results/experiments/sanctions       the report of an experiment folder (report.html, .md, .xlsx)
 """
+EXAMPLES_STORIES = """examples:
+  olsim stories                                both of the article's stories: the comparison table
+  olsim stories kuwait_1996                    one story
+  olsim stories --out results/stories          also write stories.csv and stories.md into a new folder
+  olsim run kuwait_1996                        the story's scenario as an ordinary run
+"""
 EXAMPLES_CLASSROOM = """examples:
   olsim classroom                              params/classroom.toml on http://127.0.0.1:8765
   olsim classroom --port 8800                  another port
@@ -686,6 +692,45 @@ def cmd_scenarios(args) -> int:
     return 0
 
 
+def cmd_stories(args) -> int:
+    """Run the article's stories (shipped scenarios) and print every figure the article gives beside the model's."""
+    from .core.draws import MAX_SEED
+    from .results import stories
+
+    names = args.names or list(stories.STORIES)
+    for name in names:
+        stories.story(name)  # an unknown name: one line, before anything runs
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed {args.seed}: must be from 0 to {MAX_SEED}")
+    if args.out is not None:
+        if not args.out.strip():
+            raise UsageError("--out: empty folder name")
+        try:
+            stories.check_new_folder(args.out)
+        except stories.StoryError as e:
+            raise UsageError(f"--out {e.errors[0]}") from None
+    from .engines import run
+
+    if not args.quiet:
+        _say_if_compiling("array")
+    rows, parts = [], []
+    for name in dict.fromkeys(names):  # each story once, in the order given
+        if not args.quiet:
+            print(f"running {name} ...", file=sys.stderr)
+        story_rows, result = stories.run_story(name, run, seed=args.seed)
+        rows += story_rows
+        parts.append(f"{stories.heading(stories.STORIES[name], result)}\n\n{stories.markdown(story_rows)}")
+    text = "\n\n".join(parts)
+    print(text)
+    if args.out is not None:
+        try:
+            folder = stories.save(rows, text, args.out)
+        except stories.StoryError as e:
+            raise UsageError(f"--out {e.errors[0]}") from None
+        print(f"written: {folder}/ ({', '.join(stories.FILES)})")
+    return 0
+
+
 def cmd_classroom(args) -> int:
     import socket
 
@@ -941,6 +986,24 @@ def build_parser() -> argparse.ArgumentParser:
         "their names in place of a path (olsim run history, olsim experiment quick, olsim classroom).",
     )
     scn.set_defaults(func=cmd_scenarios)
+
+    sto = sub.add_parser(
+        "stories",
+        help="run the seed article's stories (Kuwait 1996, a Siberian logging camp) against its figures",
+        description="Run the shipped scenarios of the seed article's two stories (NYT 2015): kuwait_1996 (one desert "
+        "camp of 1,800 workers) and siberia_logging (a logging camp in the Russian Far East); print, for every "
+        "figure the article gives, the model's figure, their ratio and whether the model is inside a factor of "
+        "1.5 of it, or why not.",
+        epilog=EXAMPLES_STORIES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sto.add_argument("names", nargs="*", metavar="STORY", help="kuwait_1996 and/or siberia_logging (default: both)")
+    sto.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    sto.add_argument(
+        "--out", default=None, help="also write stories.csv and stories.md into this folder (a new one: never replaced)"
+    )
+    sto.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    sto.set_defaults(func=cmd_stories)
 
     cls = sub.add_parser(
         "classroom",
