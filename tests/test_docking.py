@@ -54,7 +54,7 @@ CONFIGS = {
     ),
     # the recruitment pipeline binding: a long selection, a small intake, a cost, screening ahead of contract ends,
     # a tightening (longer selection, dearer entry bribes) before the history's closure (the approved wait while the
-    # border is shut)
+    # border is shut); families paid partly in coupons
     "recruitment_pipeline": dict(
         path="params/history.toml",
         recruitment__pipeline=True,
@@ -64,6 +64,8 @@ CONFIGS = {
         recruitment__tightened_from="2019-06",
         recruitment__selection_months_tightened=7,
         recruitment__bribe_factor_tightened=3.0,
+        remittance__coupon_share=0.4,
+        remittance__coupon_value=0.3,
         minder__threat_prob=0.5,
     ),
     # rare paths made frequent, so that every branch runs in both engines: many escape attempts (and informants

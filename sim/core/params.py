@@ -353,6 +353,25 @@ class RemittanceParams(Strict):
         ge=0,
         le=100_000,
     )
+    coupon_share: float = F(
+        0.0,
+        "facts: families at home are paid in coupons for state stores, often with nothing to buy (NYT 2015); the "
+        "share is an assumption: 0 keeps every shipped calibration's runs as they were until the calibration refits "
+        "the model with it (issue 30)",
+        "share of what a worker keeps beyond the ledger that is paid to his family in coupons for state stores, not "
+        "in cash",
+        ge=0,
+        le=1,
+        unit="share",
+    )
+    coupon_value: float = F(
+        0.5,
+        "assumption; facts: coupons for state stores that often have nothing to buy (NYT 2015)",
+        "what a dollar of coupons buys at the state stores: his welfare (net gain) counts coupons at this value",
+        ge=0,
+        le=1,
+        unit="share",
+    )
     ledger_pay_prob: float = F(
         0.7,
         "assumption; facts: ledger 'may never be paid' (BBC 2025)",

@@ -100,7 +100,22 @@ FIELDS_AND_DERIVED = (
     Field("bribes_total", "f8", 0.0, "bribes paid to his minder (USD)", (7,), archived=True),
     Field("side_earnings_total", "f8", 0.0, "side-job earnings before the minder's cut (USD)", (7,), archived=True),
     Field("forfeited_total", "f8", 0.0, "ledger and cash lost on leaving (USD)", LEAVING, archived=True),
-    Field("net_gain", "f8", None, "retained_total - forfeited_total - entry_bribe (USD)", archived=True, derived=True),
+    Field(
+        "coupons_total",
+        "f8",
+        0.0,
+        "what he kept that was paid to his family in coupons for state stores, at face value (USD)",
+        (5,),
+        archived=True,
+    ),
+    Field(
+        "net_gain",
+        "f8",
+        None,
+        "retained_total - forfeited_total - entry_bribe - (1 - coupon_value) x coupons_total (USD)",
+        archived=True,
+        derived=True,
+    ),
     Field("months_abroad", "i2", POSTING, "months of his contract served", (2, 11), archived=True),
     Field("productivity", "f8", TRAIT, "output per hour relative to the host's wage", (2, 4), archived=True),
     Field("loyalty", "f8", TRAIT, "loyalty to the state (lowers grievance)", (2, 9), archived=True),
@@ -196,6 +211,7 @@ def check_updates() -> None:
             raise ValueError(f"workers.{f.name}: declare phase {u.after} (its update) among its phases")
 
 
-def net_gain(retained_total, forfeited_total, entry_bribe):
-    """What a worker took home over his posting, net of what he lost and the bribe he paid to go."""
-    return retained_total - forfeited_total - entry_bribe
+def net_gain(retained_total, forfeited_total, entry_bribe, coupons_total=0.0, coupon_value=1.0):
+    """What a worker took home over his posting, net of what he lost and the bribe he paid to go, with the coupons
+    his family was paid counted at what they buy (``coupon_value`` a dollar)."""
+    return retained_total - forfeited_total - entry_bribe - (1.0 - coupon_value) * coupons_total

@@ -71,8 +71,9 @@ class FlowTotals:
         return cls(sums, working, exits, by_legal, table[FLOW_INDEX["retained"]].copy())
 
 
-def workers_table(columns: dict, host_names):
-    """The workers table from the archived fields (arrays in worker-id order, host and status as codes)."""
+def workers_table(columns: dict, host_names, coupon_value: float = 1.0):
+    """The workers table from the archived fields (arrays in worker-id order, host and status as codes); net gain
+    counts coupons at ``coupon_value`` (params.remittance.coupon_value)."""
     import pandas as pd
 
     # the table's types: whole numbers as int64, money as float64 (the array engine stores some narrower)
@@ -81,7 +82,9 @@ def workers_table(columns: dict, host_names):
     cols["host"] = np.array(host_names, dtype=object)[cols["host"]]
     cols["status"] = np.array(STATUSES, dtype=object)[cols["status"]]
     cols["legal"] = np.array(workers.LEGAL, dtype=object)[cols["legal"]]
-    cols["net_gain"] = workers.net_gain(cols["retained_total"], cols["forfeited_total"], cols["entry_bribe"])
+    cols["net_gain"] = workers.net_gain(
+        cols["retained_total"], cols["forfeited_total"], cols["entry_bribe"], cols["coupons_total"], coupon_value
+    )
     # the arrays are the table's own (copy=False: a million-worker run would otherwise hold them twice)
     return pd.DataFrame({name: cols[name] for name in WORKER_COLUMNS}, columns=WORKER_COLUMNS, copy=False)
 

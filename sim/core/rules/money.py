@@ -49,6 +49,13 @@ def ledger_credit(kept, ledger_monthly):
 
 
 @rule
+def coupons(free, coupon_share, direct):
+    """What of the pay left him beyond the take and the ledger (``free``) goes to his family in coupons for state
+    stores rather than to him in cash; none when a complying employer pays him directly (``direct``)."""
+    return 0.0 if direct else max(free, 0.0) * coupon_share
+
+
+@rule
 def remit(rule_code, gross, plan, arrears, camp_gross, camp_due, fees_share, share, direct, coercion, ledger_monthly):
     """The month's split of one worker's gross (phase 5): (take, arrears after, ledger credit).
 

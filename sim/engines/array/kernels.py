@@ -242,7 +242,10 @@ def work_and_pay(W, M, C, H, month, S, T):
         )
         W.plan_arrears[i] = arrears
         W.ledger[i] += credit
-        cash = W.cash[i] + (gross - t - credit)
+        free = gross - t - credit
+        coupons = rules.coupons(free, S.coupon_share, direct)
+        W.coupons_total[i] += coupons
+        cash = W.cash[i] + (free - coupons)
         # 6. side jobs. Draws are made for everyone and the outcome selected without a branch: a counter-based draw
         # depends on nothing else, so drawing one that is not used changes nothing, and a chance outcome is a branch
         # the processor cannot predict

@@ -471,4 +471,4 @@ class ArrayModel:
             dtype = np.int64 if workers.FIELD[name].kind is int else float
             columns[name] = np.concatenate([p.pop(name) for p in parts]).astype(dtype, copy=False)[order]
         self.archive = []
-        return workers_table(columns, self.host_names)
+        return workers_table(columns, self.host_names, self.p.remittance.coupon_value)

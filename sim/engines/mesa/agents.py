@@ -140,7 +140,10 @@ class Worker(mesa.Agent):
         self.gross_total += self.gross
         self.take_total += self.take
         self.ledger += credit
-        self.cash += self.gross - self.take - credit
+        free = self.gross - self.take - credit
+        coupons = rulebook.coupons(free, r.coupon_share, direct)
+        self.coupons_total += coupons
+        self.cash += free - coupons
 
     # -- phase 6
     def seek_side_job(self):
@@ -287,7 +290,8 @@ class Worker(mesa.Agent):
 
     @property
     def net_gain(self) -> float:
-        return workers.net_gain(self.retained_total, self.forfeited_total, self.entry_bribe)
+        value = self.model.p.remittance.coupon_value
+        return workers.net_gain(self.retained_total, self.forfeited_total, self.entry_bribe, self.coupons_total, value)
 
 
 class Minder(mesa.Agent):

@@ -456,4 +456,4 @@ class OverseasLaborModel(mesa.Model):
         everyone = self.everyone
         columns = {name: [getattr(w, name) for w in everyone] for name in workers.ARCHIVED}
         columns["status"] = [STATUS_CODE[s] for s in columns["status"]]
-        return workers_table(columns, self.host_names)
+        return workers_table(columns, self.host_names, self.p.remittance.coupon_value)
