@@ -21,7 +21,7 @@ from sim.results.tenure import (
     ALL_HOSTS,
     EXIT_COLUMN,
     TENURE_COLUMNS,
-    grouped_percentiles,
+    percentiles_of_histograms,
     tenure_lines,
     tenure_of,
     tenure_over_run,
@@ -148,14 +148,18 @@ def test_a_year_starting_in_january_and_a_bad_status():
         tenure_table(w, START, MONTHS)
 
 
-def test_grouped_percentiles_are_numpys():
+def test_percentiles_of_histograms_are_numpys():
     rng = np.random.default_rng(0)
     group = rng.integers(0, 7, 500)
-    values = rng.integers(0, 60, 500).astype(float)
-    got = grouped_percentiles(group, values, 8, (10.0, 25.0, 50.0, 90.0))
+    values = rng.integers(0, 60, 500)
+    counts = np.zeros((8, 60), dtype=np.int64)
+    np.add.at(counts, (group, values), 1)
+    got = percentiles_of_histograms(counts, (0.0, 10.0, 25.0, 50.0, 90.0, 100.0))
     for g in range(7):
-        assert got[g] == pytest.approx(np.percentile(values[group == g], [10, 25, 50, 90]))
+        assert got[g] == pytest.approx(np.percentile(values[group == g], [0, 10, 25, 50, 90, 100]))
     assert np.isnan(got[7]).all()  # an empty group
+    one = percentiles_of_histograms(np.array([[0, 0, 3, 0], [0, 1, 0, 1]]), (25.0, 50.0))
+    assert one.tolist() == [[2.0, 2.0], [1.5, 2.0]]  # three 2s; a 1 and a 3: ranks 0.25 and 0.5 of two
 
 
 @pytest.fixture(scope="module")

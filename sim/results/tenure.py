@@ -24,8 +24,8 @@ From a run's workers table and its calendar, one row per (calendar year, host) a
 
 Four columns are outcomes of the registry (`TENURE_OUTCOMES`) restricted to a year and a host: computed over the
 whole run and all hosts (`tenure_over_run`, its ``all`` row) they are the run's summary values. Pure numpy
-(grouped sums with ``bincount``, grouped percentiles from one sort): a few tens of milliseconds for the default
-run's ~300,000 workers.
+(grouped sums with ``bincount``; the percentiles from each group's histogram of whole months): about 0.1 s for
+the default run's ~440,000 workers.
 """
 
 from __future__ import annotations
@@ -174,15 +174,25 @@ def _tenure(workers: pd.DataFrame, period_of_month: np.ndarray, periods: int, ho
     worker_months[:, n_hosts] = worker_months[:, :n_hosts].sum(axis=1)
     worker_years = worker_months.ravel() / 12.0
 
-    # the leavers: each counted in his host's group and in the period's all-hosts group
-    g = period_of_month[left[gone]] * (n_hosts + 1)
-    g_leaver = np.concatenate([g + host[gone], g + n_hosts])
-    s_leaver = np.concatenate([status[gone], status[gone]])
-    tenure = np.concatenate([workers["months_abroad"].to_numpy(np.float64)[gone]] * 2)
-    exits = np.bincount(g_leaver * len(STATUSES) + s_leaver, minlength=groups * len(STATUSES)).reshape(
-        groups, len(STATUSES)
-    )
+    # the leavers, per period and host: how they left, and how many months abroad (a histogram: whole months);
+    # the all-hosts group of a period is the sum of its hosts'
+    g = period_of_month[left[gone]] * n_hosts + host[gone]
+    tenure = workers["months_abroad"].to_numpy(np.int64)[gone]
+    if len(tenure) and tenure.min() < 0:
+        raise ValueError("a worker who left has a negative months_abroad")
+    span = int(tenure.max()) + 1 if len(tenure) else 1
+    by_host = periods * n_hosts
+
+    def with_all(counts: np.ndarray, width: int) -> np.ndarray:
+        """Counts per (period, host) and ``width`` bins, with each period's sum over hosts: a row per group."""
+        a = counts.reshape(periods, n_hosts, width)
+        return np.concatenate([a, a.sum(axis=1, keepdims=True)], axis=1).reshape(groups, width)
+
+    exits = with_all(np.bincount(g * len(STATUSES) + status[gone], minlength=by_host * len(STATUSES)), len(STATUSES))
     leavers = exits.sum(axis=1)
+    months_abroad = with_all(np.bincount(g * span + tenure, minlength=by_host * span), span)
+    done = status[gone] == COMPLETED
+    completed_months = with_all(np.bincount(g[done] * span + tenure[done], minlength=by_host * span), span)
 
     table = pd.DataFrame(
         {
@@ -198,13 +208,12 @@ def _tenure(workers: pd.DataFrame, period_of_month: np.ndarray, periods: int, ho
     with np.errstate(divide="ignore", invalid="ignore"):
         for rate, column in RATES.items():
             table[rate] = np.where(worker_years > 0, 1000.0 * table[column].to_numpy() / worker_years, math.nan)
-    for names, keep in ((TENURE, np.ones(len(g_leaver), dtype=bool)), (COMPLETED_TENURE, s_leaver == COMPLETED)):
-        quartiles = grouped_percentiles(g_leaver[keep], tenure[keep], groups, QUARTILES)
+    for names, histogram in ((TENURE, months_abroad), (COMPLETED_TENURE, completed_months)):
+        quartiles = percentiles_of_histograms(histogram, QUARTILES)
         for j, name in enumerate(names):
             table[name] = quartiles[:, j]
-    first_month = np.bincount(g_leaver, weights=(tenure == 0).astype(np.float64), minlength=groups)
     with np.errstate(divide="ignore", invalid="ignore"):
-        table[FIRST_MONTH_SHARE] = np.where(leavers > 0, first_month / leavers, math.nan)
+        table[FIRST_MONTH_SHARE] = np.where(leavers > 0, months_abroad[:, 0] / leavers, math.nan)
     assert tuple(table.columns) == TENURE_COLUMNS
     return table
 
@@ -218,19 +227,21 @@ def codes(column: pd.Series) -> tuple[np.ndarray, list]:
     return index.astype(np.int64), list(values)
 
 
-def grouped_percentiles(group: np.ndarray, values: np.ndarray, groups: int, qs) -> np.ndarray:
-    """Percentiles ``qs`` (0-100) of ``values`` within each group 0 .. groups - 1 (a row per group, NaN for an
-    empty one), interpolating linearly between ranks as `numpy.percentile` does by default; one sort in all."""
-    order = np.lexsort((values, group))
-    v = values[order]
-    counts = np.bincount(group, minlength=groups)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    out = np.full((groups, len(qs)), math.nan)
-    some = counts > 0
+def percentiles_of_histograms(counts: np.ndarray, qs) -> np.ndarray:
+    """Percentiles ``qs`` (0-100) of the whole numbers whose counts each row of ``counts`` holds (``counts[i, v]``:
+    how many of group i's values are v), a row per group (NaN for an empty one), interpolating linearly between
+    ranks as `numpy.percentile` does by default: the q-th sits at rank q/100 x (n - 1) of the n sorted values."""
+    n = counts.sum(axis=1)
+    below = np.cumsum(counts, axis=1)  # values at most v
+    out = np.full((len(counts), len(qs)), math.nan)
+    some = n > 0
+
+    def value_at(rank: np.ndarray) -> np.ndarray:  # the value of rank ``rank`` (0-based) in each group's sorted values
+        return (below[some] > rank[:, None]).argmax(axis=1)
+
     for j, q in enumerate(qs):
-        pos = q / 100.0 * (counts[some] - 1)
+        pos = q / 100.0 * (n[some] - 1)
         lo = np.floor(pos).astype(np.int64)
-        hi = np.minimum(lo + 1, counts[some] - 1)
-        a, b = v[starts[some] + lo], v[starts[some] + hi]
+        a, b = value_at(lo), value_at(np.minimum(lo + 1, n[some] - 1))
         out[some, j] = a + (b - a) * (pos - lo)
     return out
