@@ -15,7 +15,19 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from sim.classroom.app import SANCTIONS, ClassroomModel, classroom_params, model_params, month_story, worker_story
+from sim.classroom.app import (
+    PIPELINE_WORDS,
+    SANCTIONS,
+    ClassroomModel,
+    classroom_params,
+    model_params,
+    month_story,
+    pending_changes,
+    recruitment_words,
+    worker_story,
+)
+from sim.common.formatting import format_money
+from sim.results.columns import COL
 
 
 def defaults(**changes) -> dict:
@@ -129,6 +141,8 @@ def test_every_control_is_a_constructor_keyword():
         "plan_level",
         "reprisal_severity",
         "remittance_rule",
+        "recruitment_pipeline",
+        "selection_months",
     } <= set(model_params())
 
 
@@ -150,6 +164,102 @@ def test_controls_change_the_parameters():
     assert p.population.minder_ratio == 25 and p.state.reprisal_severity == 0.5 and p.remittance.rule == "share"
     assert p.hosts["gulf"].plan == pytest.approx(1.2 * base.hosts["gulf"].plan)
     assert not base.policies
+
+
+def test_the_recruitment_controls_reach_the_parameters():
+    """The switch "Recruitment takes time" is recruitment.pipeline and its slider recruitment.selection_months;
+    their defaults are the parameter file's (the pipeline may become the default)."""
+    specs = model_params()
+    file = classroom_params().recruitment
+    assert specs["recruitment_pipeline"]["label"] == PIPELINE_WORDS == "Recruitment takes time"
+    assert specs["recruitment_pipeline"]["value"] == file.pipeline
+    assert specs["selection_months"]["value"] == file.selection_months
+    assert specs["selection_months"]["min"] == 0 and specs["selection_months"]["max"] >= 12
+    for on in (True, False):
+        p = classroom_params(recruitment_pipeline=on, selection_months=9).recruitment
+        assert p.pipeline is on and p.selection_months == 9
+    model = ClassroomModel(**defaults(recruitment_pipeline=True, selection_months=3))
+    assert model.p.recruitment.pipeline and model.p.recruitment.selection_months == 3
+    # a change of the months waits for Reset only while the switch is on (like a sanction's compliance)
+    params = classroom_params()
+    applied = defaults(recruitment_pipeline=False)
+    assert pending_changes({**applied, "selection_months": 9}, applied, params, specs) == []
+    assert pending_changes(
+        {**applied, "recruitment_pipeline": True, "selection_months": 9}, applied, params, specs
+    ) == [
+        "Recruitment takes time: on (running: off)",
+        f"Screening a candidate takes: 9 months (running: {file.selection_months} months)",
+    ]
+
+
+def _months(model, n: int):
+    for _ in range(n):
+        model.step()
+    return model.aggregator.monthly
+
+
+def test_a_run_with_recruitment_set_is_reproducible_and_the_months_matter():
+    same = [_months(ClassroomModel(**defaults(recruitment_pipeline=True, selection_months=2)), 8) for _ in range(2)]
+    longer = _months(ClassroomModel(**defaults(recruitment_pipeline=True, selection_months=7)), 8)
+    assert same[0] == same[1]
+    assert [r[COL.workers_active] for r in same[0]] != [r[COL.workers_active] for r in longer]
+    off = _months(ClassroomModel(**defaults(recruitment_pipeline=False)), 8)
+    assert not any(r[COL.candidates_waiting] or r[COL.veterans_posted] for r in off)
+    assert any(r[COL.candidates_waiting] for r in same[0])
+
+
+def test_the_recruitment_panel_shows_the_runs_table():
+    """The panel's lines are the monthly table's columns (workers at their posts, candidates in screening, new
+    recruits = posted less veterans, veterans posted again), with the words a class reads, axes from zero; the page's
+    sentences quote the same table."""
+    from sim.classroom.charts import Charts
+
+    first = Charts(ClassroomModel(**defaults(recruitment_pipeline=True)))  # no previous run: the page's first
+    assert not len(first.l_posted.get_ydata()) and first.ax_recruits.get_ylim() == (0, 200)
+    previous = _months(ClassroomModel(**defaults(recruitment_pipeline=False)), 4)
+    model = ClassroomModel(**defaults(recruitment_pipeline=True, selection_months=2))
+    charts = Charts(model, list(previous))
+    rows = _months(model, 12)
+    charts.update()
+    posted = [r[COL.workers_active] for r in rows]
+    waiting = [r[COL.candidates_waiting] for r in rows]
+    veterans = [r[COL.veterans_posted] for r in rows]
+    recruits = [r[COL.deployed] - r[COL.veterans_posted] for r in rows]
+    assert any(waiting) and any(veterans) and any(recruits)  # the pipeline ran: the test is not of zeros
+    assert list(charts.l_posted.get_ydata()) == posted
+    assert list(charts.l_recruits["screening"].get_ydata()) == waiting
+    assert list(charts.l_recruits["recruits"].get_ydata()) == recruits
+    assert list(charts.l_recruits["veterans"].get_ydata()) == veterans
+    assert len(charts.l_posted.get_xdata()) == len(rows)
+    for ax in (charts.ax_posted, charts.ax_recruits):
+        assert ax.get_ylim()[0] == 0
+    assert charts.ax_posted.get_ylim()[1] >= max(posted) and charts.ax_recruits.get_ylim()[1] >= max(waiting)
+    words = [t.get_text() for ax in (charts.ax_posted, charts.ax_recruits) for t in ax.get_legend().get_texts()]
+    assert words == [
+        "1,800 posts at the start",
+        "previous run",
+        "candidates in screening (at the month's end)",
+        "new recruits posted this month",
+        "veterans sent again this month",
+    ]
+    assert charts.ax_posted.get_title(loc="left") == "workers at their posts"
+    assert charts.ax_recruits.get_title(loc="left") == "recruitment, workers"
+    png = charts.images()[3]
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    # the words under the panel and the month's story: why a post stays empty, what a recruit costs, from the table
+    text = recruitment_words(model)
+    cost = model.p.recruitment.screening_cost
+    assert "Why a post stays empty" in text and "checked for 2 months" in text
+    assert f"costs the state **{format_money(cost)}**" in text
+    assert f"({format_money(sum(r[COL.recruitment_costs] for r in rows))} so far in this run)" in text
+    story = month_story(model)
+    assert f"{waiting[-1]:,} candidates are in screening" in story
+    assert f"{format_money(rows[-1][COL.recruitment_costs])} this month" in story
+    if veterans[-1]:
+        assert f"{veterans[-1]:,} veteran" in story
+    off = ClassroomModel(**defaults(recruitment_pipeline=False))
+    assert "recruitment takes no time" in recruitment_words(off) and PIPELINE_WORDS in recruitment_words(off)
+    assert "in screening" not in month_story(off)
 
 
 def test_reset_rebuilds_the_same_model_and_levers_move_it():
@@ -325,6 +435,54 @@ def test_page_in_a_browser(browser, server, tmp_path, width, height):
     assert shot.stat().st_size > 30_000
     if os.environ.get("OLSIM_SCREENSHOT") and width == 1400:  # to refresh the README's picture
         page.screenshot(path=os.environ["OLSIM_SCREENSHOT"])
+    page.close()
+
+
+def test_page_recruitment_panel(browser, server, tmp_path):
+    """The switch and the slider of the recruitment pipeline, in the browser: the months' slider appears with the
+    switch, a change waits for Reset, the run after Reset is the one the controls describe (the story quotes the
+    same table as a model built here with the same controls), and the panel with its heading and words."""
+    page = _open(browser, server, 1400, 1000)
+    panel = page.locator(".olsim-pipeline")
+    assert panel.is_visible() and "Filling the posts: recruitment" in panel.inner_text()
+    img = panel.locator("img.olsim-recruits, .olsim-recruits img").first
+    assert img.evaluate("i => i.complete && i.naturalWidth") > 0
+    assert img.bounding_box()["width"] >= 560
+    controls = page.locator(".olsim-controls")
+    switch = page.get_by_label(PIPELINE_WORDS)
+    if switch.is_checked():  # the file's default may be on: start from off
+        switch.uncheck()
+        page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_text("In this run recruitment takes no time").wait_for()
+    assert "Screening a candidate takes" not in controls.inner_text()  # the months matter only with the switch on
+    months = model_params()["selection_months"]["value"]
+    switch.check()
+    slider = page.locator(".v-input", has_text="Screening a candidate takes").get_by_role("slider")
+    slider.focus()
+    slider.press("ArrowRight")
+    page.get_by_text(f"Screening a candidate takes: {months + 1} months (running: {months} months)").wait_for()
+    assert "Recruitment takes time: on (running: off)" in page.inner_text(".olsim-notice")
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_text(f"a post is filled only by a candidate screened for {months + 1} months").wait_for()
+    for k in range(1, 4):
+        page.get_by_role("button", name="Step", exact=True).click()
+        page.get_by_text(f"(month {k} of 60)").wait_for()
+    rows = _months(ClassroomModel(**defaults(recruitment_pipeline=True, selection_months=months + 1)), 3)
+    assert f"{rows[-1][COL.candidates_waiting]:,} candidates are in screening" in page.inner_text(".olsim-month")
+    text = panel.inner_text()
+    assert "Why a post stays empty" in text and f"checked for {months + 1} months" in text
+    spent = format_money(sum(r[COL.recruitment_costs] for r in rows))
+    assert f"{format_money(classroom_params().recruitment.screening_cost)} to screen" in text and spent in text
+    panel.scroll_into_view_if_needed()
+    shot = tmp_path / "classroom-recruitment.png"
+    panel.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("OLSIM_SCREENSHOT_PANEL"):  # the README's picture of the panel: two years of the pipeline
+        for k in range(4, 25):
+            page.get_by_role("button", name="Step", exact=True).click()
+            page.get_by_text(f"(month {k} of 60)").wait_for()
+        panel.scroll_into_view_if_needed()
+        panel.screenshot(path=os.environ["OLSIM_SCREENSHOT_PANEL"])
     page.close()
 
 

@@ -32,7 +32,7 @@ from ..core.params import Params, load_params, make_params, params_to_dict  # no
 from ..core.policies import POLICY_CLASSES, describe_kind  # noqa: E402
 from ..engines.mesa.model import OverseasLaborModel  # noqa: E402
 from .assets import use_npm_registry  # noqa: E402
-from .charts import STATUS_COLOURS, STATUS_WORDS, Charts  # noqa: E402
+from .charts import STATUS_COLOURS, STATUS_WORDS, Charts, recruits_key_words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 use_npm_registry()  # the page's browser files, also where only package registries are reachable
@@ -40,6 +40,7 @@ PARAMS_ENV = "OLSIM_CLASSROOM_PARAMS"
 
 # the sanctions students can switch on: every policy kind, with its plain-language title
 SANCTIONS = {kind: cls.heading() for kind, cls in POLICY_CLASSES.items()}
+PIPELINE_WORDS = "Recruitment takes time"  # the switch of recruitment.pipeline
 PLAY_SECONDS = 0.25  # a month on screen while playing: slow enough to follow, about 20 s for five years
 
 
@@ -56,6 +57,8 @@ def classroom_params(
     plan_level: float = 1.0,
     reprisal_severity: float | None = None,
     remittance_rule: str | None = None,
+    recruitment_pipeline: bool | None = None,
+    selection_months: int | None = None,
     **switches,
 ) -> Params:
     """Parameters from a file and the page's controls.
@@ -63,7 +66,8 @@ def classroom_params(
     ``switches``: for each kind of SANCTIONS, ``<kind>=True/False`` and
     ``<kind>_compliance=0..1``; a sanction switched on is its kind's example
     (`PolicyBase.example`) starting at month ``sanctions_start`` at every host
-    (repatriation with a deadline two years later).
+    (repatriation with a deadline two years later). ``recruitment_pipeline`` and ``selection_months``:
+    `recruitment.pipeline` and `recruitment.selection_months` (None: the file's).
     """
     path = path or classroom_file()
     overrides: dict[str, Any] = {}
@@ -73,6 +77,10 @@ def classroom_params(
         overrides["state.reprisal_severity"] = float(reprisal_severity)
     if remittance_rule is not None:
         overrides["remittance.rule"] = remittance_rule
+    if recruitment_pipeline is not None:
+        overrides["recruitment.pipeline"] = bool(recruitment_pipeline)
+    if selection_months is not None:
+        overrides["recruitment.selection_months"] = int(selection_months)
     base = load_params(path, overrides)
     raw = params_to_dict(base)
     for host in raw["hosts"].values():
@@ -97,7 +105,8 @@ class ClassroomModel(OverseasLaborModel):
 
     Keywords: ``seed``, ``sanctions_start``, for every policy kind ``<kind>`` (on/off) and
     ``<kind>_compliance``, ``minder_ratio``, ``plan_level``, ``reprisal_severity``,
-    ``remittance_rule`` and ``params_file`` (see `classroom_params`).
+    ``remittance_rule``, ``recruitment_pipeline``, ``selection_months`` and ``params_file`` (see
+    `classroom_params`).
     """
 
     def __init__(
@@ -108,6 +117,8 @@ class ClassroomModel(OverseasLaborModel):
         plan_level: float = 1.0,
         reprisal_severity: float | None = None,
         remittance_rule: str | None = None,
+        recruitment_pipeline: bool | None = None,
+        selection_months: int | None = None,
         params_file: str | None = None,
         rng=None,
         **switches,
@@ -124,6 +135,8 @@ class ClassroomModel(OverseasLaborModel):
             plan_level=plan_level,
             reprisal_severity=reprisal_severity,
             remittance_rule=remittance_rule,
+            recruitment_pipeline=recruitment_pipeline,
+            selection_months=selection_months,
             **switches,
         )
         super().__init__(params, seed=int(seed))
@@ -212,11 +225,31 @@ def model_params(path: str | os.PathLike | None = None) -> dict:
                 "label": "How the state takes its share",
                 "values": ["plan", "share", "group_quota"],
             },
+            "recruitment_pipeline": {"type": "Checkbox", "value": p.recruitment.pipeline, "label": PIPELINE_WORDS},
+            "selection_months": {
+                "type": "SliderInt",
+                "value": p.recruitment.selection_months,
+                "label": "Screening a candidate takes",
+                "min": 0,
+                "max": max(12, p.recruitment.selection_months),
+                "step": 1,
+            },
         }
     )
     if path is not None:
         controls["params_file"] = str(path)  # fixed, not a control
     return controls
+
+
+# a control shown, and its change counted, only while its switch is on: each sanction's compliance and these
+DEPENDS = {"selection_months": "recruitment_pipeline"}
+
+
+def switch_of(key: str) -> str | None:
+    """The switch a control depends on, if any."""
+    if key.endswith("_compliance"):
+        return key.removesuffix("_compliance")
+    return DEPENDS.get(key)
 
 
 RULE_WORDS = {
@@ -232,8 +265,10 @@ def value_words(key: str, value, params: Params) -> str:
         return f"{_month_name(params.calendar.date(int(value)))} (month {int(value)})"
     if key.endswith("_compliance"):
         return f"{float(value):.0%}"
-    if key in SANCTIONS:
+    if key in SANCTIONS or key == "recruitment_pipeline":
         return "on" if value else "off"
+    if key == "selection_months":
+        return _plural(int(value), "month", "months")
     if key == "minder_ratio":
         return f"{int(value)} workers"
     if key == "plan_level":
@@ -267,8 +302,8 @@ def pending_changes(pending: dict, applied: dict, params: Params, specs: dict) -
     for k, v in pending.items():
         if k not in specs or not isinstance(specs[k], dict) or applied.get(k) == v:
             continue
-        if k.endswith("_compliance") and not pending.get(k.removesuffix("_compliance")):
-            continue  # the compliance of a sanction that will be off does not matter
+        if (switch := switch_of(k)) and not pending.get(switch):
+            continue  # the compliance of a sanction that will be off (or the selection's months) does not matter
         out.append(
             f"{control_label(k, specs[k])}: {value_words(k, v, params)} "
             f"(running: {value_words(k, applied.get(k), params)})"
@@ -289,8 +324,14 @@ def month_story(model) -> str:
         return (
             f"**Before month 1** ({model.calendar.start}). {model.workers_initial:,} workers are posted abroad, "
             f"watched by {len(model.active_minders())} minders (one per {model.p.population.minder_ratio} workers) "
-            f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. Press **Step** to run one month, or "
-            f"**Play** to run month after month."
+            f"under the '{model.p.remittance.rule}' rule, seed {model.seed}. "
+            + (
+                f"Recruitment takes time: a post is filled only by a candidate screened for "
+                f"{_plural(model.p.recruitment.selection_months, 'month', 'months')}. "
+                if model.p.recruitment.pipeline
+                else ""
+            )
+            + "Press **Step** to run one month, or **Play** to run month after month."
         )
     r = model.aggregator.monthly[-1]
     lines = [f"### {r['date']} (month {r['month'] + 1} of {model.p.calendar.months})"]
@@ -328,14 +369,51 @@ def month_story(model) -> str:
         ("repatriated", "was repatriated under the UN order", "were repatriated under the UN order"),
         ("deaths", "died", "died"),
         ("completed", "finished his contract", "finished their contracts"),
-        (COL.deployed, "new worker arrived", "new workers arrived"),
     ):
         if r[col]:
             events.append(f"{r[col]:,} {one if r[col] == 1 else many}")
+    recruits, veterans = r[COL.deployed] - r[COL.veterans_posted], r[COL.veterans_posted]
+    if recruits:
+        events.append(_plural(recruits, "new worker arrived", "new workers arrived"))
+    if veterans:
+        events.append(_plural(veterans, "veteran was sent again", "veterans were sent again"))
     if events:
         lines.append("This month: " + "; ".join(events) + ".")
+    if model.p.recruitment.pipeline:
+        lines.append(
+            f"{_plural(r[COL.candidates_waiting], 'candidate is', 'candidates are')} in screening; screening new "
+            f"ones cost the state {format_money(r[COL.recruitment_costs])} this month."
+        )
     lines.append(f"Sanctions in force: {r['policies'] or 'none'}.")
     return "\n\n".join(lines)
+
+
+def recruitment_words(model) -> str:
+    """Why a worker who leaves is not replaced at once, and what the state pays for each recruit, with the running
+    model's numbers (the recruitment panel's caption)."""
+    r = model.p.recruitment
+    plan = max(cast(float, h.plan) for h in model.p.hosts.values())
+    if not r.pipeline:
+        return (
+            "**In this run recruitment takes no time**: a post is filled, free, the month it opens, so the camp "
+            "stays full. In reality the state screens every candidate and his family for months (four rounds, 4-6 "
+            f"months in reports) and pays for it. Switch on *{PIPELINE_WORDS}* and press **Reset** to see posts "
+            f"left empty while candidates are screened, and what each recruit costs the state "
+            f"({format_money(r.screening_cost)} here)."
+        )
+    rows = model.aggregator.monthly
+    spent = sum(row[COL.recruitment_costs] for row in rows)
+    month = r.intake_share * sum(h.workers for h in model.p.hosts.values()) / 12
+    return (
+        "**Why a post stays empty.** The state posts only workers it has screened: a candidate and his family are "
+        f"checked for {_plural(r.selection_months, 'month', 'months')}, so a worker sent home, repatriated, escaped "
+        "or dead is replaced only when a candidate approved months earlier is ready, and the state can approve only "
+        f"about {month:,.0f} candidates a month. Each candidate costs the state "
+        f"**{format_money(r.screening_cost)}** to screen, move and place ({format_money(spent)} so far in this "
+        f"run), and while a post is empty the state misses the plan its worker would pay (about "
+        f"{format_money(plan)} a month). Of the workers who finish a contract, {r.veteran_share:.0%} are sent again "
+        f"after {_plural(r.rest_months, 'month', 'months')} at home, without new screening."
+    )
 
 
 def worker_story(model, worker_id: int) -> str:
@@ -390,6 +468,9 @@ about this camp.
 5. **Fear, minders and escape.** *Reprisals against families* at 0 and 0.5; *Workers per minder* at 10 and 150.
 6. **Who bears the risk?** The three ways the state takes its share; then the plan level at 1.3.
 
+Also try **Recruitment takes time**: switch it on and Reset, then watch *Filling the posts*: how many workers are
+at their posts while candidates are screened? Try 2 and 10 months of screening.
+
 After Reset, the previous run stays on the charts as faint dashed lines, so you can see what a switch changed.
 
 ### What the colours mean
@@ -423,7 +504,10 @@ def info_markdown() -> str:
         + "\n- ▲ a minder (grey once he has left)\n\nIn the charts: the revenue that reached the state is the solid "
         "blue line, the state's take the dash-dotted orange one; each kind of exit has its own marker "
         "(circle escaped, cross caught, square sent home, triangle repatriated); dashed vertical lines mark when "
-        "the sanctions start.\n\nThe page is built with Mesa (the model) and Solara (the page).\n"
+        "the sanctions start. In *Filling the posts*: the workers at their posts (black, with the posts at the start "
+        "dotted) and, below, "
+        + ", ".join(recruits_key_words())
+        + ".\n\nThe page is built with Mesa (the model) and Solara (the page).\n"
     )
 
 
@@ -492,7 +576,7 @@ def Controls(specs: dict, pending: solara.Reactive, params: Params):
     for key, spec in specs.items():
         if not isinstance(spec, dict):
             continue
-        if key.endswith("_compliance") and not values.get(key.removesuffix("_compliance")):
+        if (switch := switch_of(key)) and not values.get(switch):
             continue
         label = f"{control_label(key, spec)}: {value_words(key, values[key], params)}"
         if spec["type"] == "Checkbox":
@@ -544,9 +628,11 @@ def _previous_words(model, applied: dict, specs: dict) -> str:
     rows = model.aggregator.monthly
     rev = sum(r[COL.revenue_delivered] for r in rows) / max(1, len(rows)) * 12
     on = [SANCTIONS[k] for k in SANCTIONS if applied.get(k)]
+    pipeline = model.p.recruitment
     return (
         f"{', '.join(on) if on else 'no sanctions'}; seed {applied.get('seed')}; {len(rows)} months run; "
         f"revenue {format_money(rev)} a year"
+        + (f"; screening took {_plural(pipeline.selection_months, 'month', 'months')}" if pipeline.pipeline else "")
     )
 
 
@@ -575,9 +661,10 @@ def ClassroomPage(path: str | None = None):
             charts.update()
             return charts.images()
 
-    series_png, kept_png, camp_png = solara.use_memo(images, [charts, m.month])
+    series_png, kept_png, camp_png, recruits_png = solara.use_memo(images, [charts, m.month])
     with lock:
         story = month_story(m)
+        recruiting = recruitment_words(m)
 
     def step_once():
         with lock:
@@ -679,6 +766,10 @@ def ClassroomPage(path: str | None = None):
                         else "After Reset, this run stays on the charts as faint dashed lines."
                     )
                     solara.HTML(tag="p", unsafe_innerHTML=note, classes=["olsim-caption", "olsim-previous"])
+                with solara.Div(classes=["olsim-wide", "olsim-pipeline"]):
+                    solara.HTML(tag="h3", unsafe_innerHTML="Filling the posts: recruitment")
+                    solara.Image(recruits_png, classes=["olsim-recruits"])
+                    show(recruiting, ["olsim-caption", "olsim-recruits-text"])
                 with solara.Div(classes=["olsim-wide"]):
                     solara.Image(camp_png, classes=["olsim-camp"])
                     legend = "".join(

@@ -2,9 +2,11 @@
 sanctions' start marked, ranges that stay put from month to month, nothing empty before the first Step, and
 colour-blind-safe colours (Okabe-Ito) with a marker or a word wherever colour carries meaning.
 
-A `Charts` object belongs to one model: it builds its three figures once and each month only updates their data
+A `Charts` object belongs to one model: it builds its four figures once and each month only updates their data
 (lines, bars, the camp's image), which is what keeps a Step fast. The previous run (the model before the last
-Reset) is drawn faint on the series, so a class can see what a switch changed.
+Reset) is drawn faint on the series and on the workers at their posts, so a class can see what a switch changed.
+The fourth figure is the recruitment pipeline (`pipeline_numbers`): the workers at their posts, the candidates
+in screening, the new recruits and the veterans posted, each month's values read from the run's monthly table.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from ..results.columns import COL  # noqa: E402
 
@@ -54,6 +57,44 @@ PEOPLE = [
     ("sent_home", "#E69F00", "s", "sent home"),
     ("repatriated", "#CC79A7", "^", "repatriated"),
 ]
+
+# the recruitment panel's lower axes: (key of `pipeline_numbers`, colour, line style, marker, words)
+RECRUITS = [
+    ("screening", "#E69F00", "-", "s", "candidates in screening (at the month's end)"),
+    ("recruits", "#0072B2", "--", "o", "new recruits posted this month"),
+    ("veterans", "#009E73", ":", "^", "veterans sent again this month"),
+]
+LINE_WORDS = {
+    "#E69F00": "orange",
+    "#0072B2": "blue",
+    "#009E73": "green",
+    "-": "solid",
+    "--": "dashed",
+    ":": "dotted",
+    "s": "squares",
+    "o": "circles",
+    "^": "triangles",
+}
+
+
+def recruits_key_words() -> list[str]:
+    """Each line of the recruitment panel in words, with its colour, style and marker (for the Info panel)."""
+    return [
+        f"{words.split(' (')[0]} ({LINE_WORDS[c]}, {LINE_WORDS[ls]}, {LINE_WORDS[mk]})"
+        for _, c, ls, mk, words in RECRUITS
+    ]
+
+
+def pipeline_numbers(rows: list[dict]) -> dict[str, list[float]]:
+    """The recruitment panel's numbers, month by month, from the run's monthly table: the workers at their posts,
+    the approved candidates not yet posted, the new recruits posted (those posted less the veterans among them)
+    and the veterans posted again."""
+    return {
+        "posted": [r[COL.workers_active] for r in rows],
+        "screening": [r[COL.candidates_waiting] for r in rows],
+        "recruits": [r[COL.deployed] - r[COL.veterans_posted] for r in rows],
+        "veterans": [r[COL.veterans_posted] for r in rows],
+    }
 
 
 def month_date(start: str, month: int) -> float:
@@ -127,7 +168,7 @@ def sanction_starts(params) -> list[tuple[int, str]]:
 
 
 class Charts:
-    """The page's three figures for one model, updated in place each month."""
+    """The page's four figures for one model, updated in place each month."""
 
     def __init__(self, model, previous: list[dict] | None = None):
         self.model = model
@@ -151,11 +192,13 @@ class Charts:
         self._series()
         self._kept()
         self._camp()
+        self._recruits()
         self.series_blit = Blit(
             self.series_fig, [self.l_take, self.l_rev, *self.l_people.values(), self.l_plan, self.waiting]
         )
         self.kept_blit = Blit(self.kept_fig, [*self.bars, self.median_line, self.kept_title, self.kept_note])
         self.camp_blit = Blit(self.camp_fig, [self.camp_img, self.minder_dots, self.camp_title])
+        self.recruits_blit = Blit(self.recruits_fig, [self.l_posted, *self.l_recruits.values()])
         self.camp_shape = None
         self.update()
 
@@ -273,6 +316,72 @@ class Charts:
             0.5, 0.55, "", transform=ax.transAxes, ha="center", va="center", fontsize=TEXT, color="#444444"
         )
 
+    # ---------------------------------------------------------------- the recruitment pipeline
+    def _recruits(self):
+        """Two axes over the five years: the workers at their posts against the posts at the start, and the
+        pipeline (candidates in screening, new recruits posted, veterans sent again), all in workers, from zero."""
+        p = self.model.p
+        fig = Figure(figsize=(8.4, 5.4), dpi=DPI)
+        ax_w, ax_r = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [0.8, 1.2]})
+        fig.subplots_adjust(left=0.12, right=0.97, top=0.91, bottom=0.21, hspace=0.55)
+        self.recruits_fig, self.ax_posted, self.ax_recruits = fig, ax_w, ax_r
+        lo, hi = self.dates[0] - 0.5 / 12, self.dates[-1] + 0.5 / 12
+        years = [y for y in range(math.ceil(lo), math.floor(hi) + 1) if hi - y > 0.1]
+        for ax in (ax_w, ax_r):
+            ax.set_xlim(lo, hi)
+            ax.set_xticks(years, [str(y) for y in years])
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=TICKS)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            for m, _ in sanction_starts(p):
+                ax.axvline(self.dates[m], color="#000000", ls=(0, (5, 4)), lw=1.2)
+        self.posts_start = sum(h.workers for h in p.hosts.values())
+        ax_w.axhline(self.posts_start, color="#555555", lw=1.6, ls=(0, (1, 2)))
+        handles = [
+            Line2D([], [], color="#555555", lw=1.6, ls=(0, (1, 2)), label=f"{self.posts_start:,} posts at the start")
+        ]
+        prev = pipeline_numbers(self.previous)
+        if self.previous:
+            pd_ = [month_date(self.start, r["month"]) for r in self.previous]
+            ax_w.plot(pd_, prev["posted"], color=FAINT, lw=1.6, ls="--")
+            ax_r.plot(pd_, prev["screening"], color=FAINT, lw=1.3, ls="--")
+            handles.append(Line2D([], [], color=FAINT, ls="--", lw=1.6, label="previous run"))
+        (self.l_posted,) = ax_w.plot([], [], color="#000000", lw=2.4, marker="o", markevery=[-1], ms=5)
+        self.l_recruits = {
+            key: ax_r.plot(
+                [], [], color=c, lw=2.4 if key == "screening" else 2.0, ls=ls, marker=mk, markevery=6, ms=7, label=words
+            )[0]
+            for key, c, ls, mk, words in RECRUITS
+        }
+        ax_w.set_title("workers at their posts", fontsize=TITLE, loc="left")
+        ax_r.set_title("recruitment, workers", fontsize=TITLE, loc="left")
+        ax_w.legend(
+            handles=handles,
+            fontsize=TICKS - 1,
+            loc="lower right",
+            ncol=2,
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+            borderaxespad=0.2,
+            columnspacing=1.0,
+        )
+        # the pipeline's words below its axes, in one row each: never over the data
+        ax_r.legend(
+            fontsize=TICKS - 1,
+            loc="upper left",
+            ncol=1,
+            bbox_to_anchor=(0.0, -0.14),
+            frameon=False,
+            borderaxespad=0.2,
+            handlelength=3.0,
+        )
+        self.posted_top = _nice_top(1.1 * max([self.posts_start, *prev["posted"]]))
+        self.recruits_top = _nice_top(
+            max([0.1 * self.posts_start, *(1.1 * v for key, *_ in RECRUITS for v in prev[key])])
+        )
+        ax_w.set_ylim(0, self.posted_top)
+        ax_r.set_ylim(0, self.recruits_top)
+
     # ---------------------------------------------------------------- camp
     def _camp(self):
         fig = Figure(figsize=(8.4, 5.6), dpi=DPI)
@@ -321,7 +430,7 @@ class Charts:
 
     # ---------------------------------------------------------------- each month
     def update(self) -> None:
-        """Bring the three figures to the model's current month (only what changed is redrawn)."""
+        """Bring the four figures to the model's current month (only what changed is redrawn)."""
         model = self.model
         if model.month == self.shown_month:
             return
@@ -351,6 +460,21 @@ class Charts:
             self.plan_top = _nice_top(max(plan) * 1.1)
             self.ax_plan.set_ylim(0, self.plan_top)
             self.series_blit.invalidate()
+        # the recruitment pipeline
+        numbers = pipeline_numbers(rows)
+        self.l_posted.set_data(d, numbers["posted"])
+        top = max(numbers["posted"], default=0)
+        if 1.05 * top > self.posted_top:
+            self.posted_top = _nice_top(1.1 * top)
+            self.ax_posted.set_ylim(0, self.posted_top)
+            self.recruits_blit.invalidate()
+        for key, *_ in RECRUITS:
+            self.l_recruits[key].set_data(d, numbers[key])
+        top = max((v for key, *_ in RECRUITS for v in numbers[key]), default=0)
+        if 1.05 * top > self.recruits_top:
+            self.recruits_top = _nice_top(1.1 * top)
+            self.ax_recruits.set_ylim(0, self.recruits_top)
+            self.recruits_blit.invalidate()
         # kept this month
         kept = np.array([w.retained for w in model.workers if w.active], dtype=float)
         e = self.kept_edges
@@ -392,6 +516,6 @@ class Charts:
             f"(a block: one minder's unit; a row: one team; every worker ever posted)"
         )
 
-    def images(self) -> tuple[bytes, bytes, bytes]:
-        """The three figures as PNG: series, kept, camp (each blitted on its still background)."""
-        return self.series_blit.png(), self.kept_blit.png(), self.camp_blit.png()
+    def images(self) -> tuple[bytes, bytes, bytes, bytes]:
+        """The four figures as PNG: series, kept, camp, recruitment (each blitted on its still background)."""
+        return self.series_blit.png(), self.kept_blit.png(), self.camp_blit.png(), self.recruits_blit.png()
