@@ -166,7 +166,7 @@ def test_controls_change_the_parameters():
     assert not base.policies
 
 
-def test_the_recruitment_controls_reach_the_parameters():
+def test_the_recruitment_controls_reach_the_parameters(tmp_path):
     """The switch "Recruitment takes time" is recruitment.pipeline and its slider recruitment.selection_months;
     their defaults are the parameter file's (the pipeline may become the default)."""
     specs = model_params()
@@ -175,6 +175,18 @@ def test_the_recruitment_controls_reach_the_parameters():
     assert specs["recruitment_pipeline"]["value"] == file.pipeline
     assert specs["selection_months"]["value"] == file.selection_months
     assert specs["selection_months"]["min"] == 0 and specs["selection_months"]["max"] >= 12
+    # a file with the pipeline on starts the page with the switch on and its months
+    camp = tmp_path / "camp.toml"
+    camp.write_text(
+        (ROOT / "params" / "classroom.toml").read_text(encoding="utf-8")
+        + "\n[recruitment]\npipeline = true\nselection_months = 8\n",
+        encoding="utf-8",
+    )
+    own = model_params(camp)
+    assert own["recruitment_pipeline"]["value"] is True and own["selection_months"]["value"] == 8
+    assert ClassroomModel(
+        **{k: (v["value"] if isinstance(v, dict) else v) for k, v in own.items()}
+    ).p.recruitment.pipeline
     for on in (True, False):
         p = classroom_params(recruitment_pipeline=on, selection_months=9).recruitment
         assert p.pipeline is on and p.selection_months == 9
