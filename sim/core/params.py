@@ -372,6 +372,16 @@ class RemittanceParams(Strict):
         le=1,
         unit="share",
     )
+    cash_months: int = F(
+        1,
+        "assumption: monthly; facts: paid in cash once in five months in Kuwait (NYT 2015)",
+        "months between a worker's paydays: what he keeps beyond the ledger and the coupons is held by the company "
+        "and handed to him in cash every cash_months months of his posting; held pay is paid on completion or "
+        "repatriation and lost if he is sent home, escapes, is caught or dies",
+        ge=1,
+        le=120,
+        unit="months",
+    )
     ledger_pay_prob: float = F(
         0.7,
         "assumption; facts: ledger 'may never be paid' (BBC 2025)",

@@ -116,7 +116,7 @@ FIELDS_AND_DERIVED = (
         archived=True,
         derived=True,
     ),
-    Field("months_abroad", "i2", POSTING, "months of his contract served", (2, 11), archived=True),
+    Field("months_abroad", "i2", POSTING, "months of his contract served", (2, 5, 11), archived=True),
     Field("productivity", "f8", TRAIT, "output per hour relative to the host's wage", (2, 4), archived=True),
     Field("loyalty", "f8", TRAIT, "loyalty to the state (lowers grievance)", (2, 9), archived=True),
     Field(
@@ -142,6 +142,7 @@ FIELDS_AND_DERIVED = (
     Field("ledger", "f8", 0.0, "wages credited to him, paid on return (USD)", (5,) + LEAVING),
     Field("plan_arrears", "f8", 0.0, "what he owes the plan from earlier months (USD)", (5, 9)),
     Field("ledger_paid", "f8", 0.0, "ledger paid out on his return (USD)", (*LEAVING, 13)),
+    Field("held", "f8", 0.0, "pay the company holds for him until his next payday (USD)", (5,) + LEAVING),
     Field(
         "shortfall",
         "f8",

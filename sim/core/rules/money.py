@@ -56,6 +56,13 @@ def coupons(free, coupon_share, direct):
 
 
 @rule
+def payday(months_abroad, cash_months, direct):
+    """Whether he is handed the pay held for him this month (phase 5; ``months_abroad`` counts the months before
+    this one): every ``cash_months``-th month of his posting, and every month when his employer pays him directly."""
+    return direct or (months_abroad + 1) % cash_months == 0
+
+
+@rule
 def remit(rule_code, gross, plan, arrears, camp_gross, camp_due, fees_share, share, direct, coercion, ledger_monthly):
     """The month's split of one worker's gross (phase 5): (take, arrears after, ledger credit).
 

@@ -81,6 +81,11 @@ def settle(W, C, month, S, rows):
         if status == CAUGHT or status == DEAD:
             lost = lost + W.cash[i]
             W.cash[i] = 0.0
+        if status == COMPLETED or status == REPATRIATED:  # the pay held for him: paid as he goes, else lost
+            W.cash[i] += W.held[i]
+        else:
+            lost = lost + W.held[i]
+        W.held[i] = 0.0
         W.forfeited_total[i] += lost
         W.lost[i] = lost
         W.ledger[i] = 0.0
@@ -245,7 +250,13 @@ def work_and_pay(W, M, C, H, month, S, T):
         free = gross - t - credit
         coupons = rules.coupons(free, S.coupon_share, direct)
         W.coupons_total[i] += coupons
-        cash = W.cash[i] + (free - coupons)
+        held = W.held[i] + (free - coupons)
+        if rules.payday(W.months_abroad[i], S.cash_months, direct):
+            cash = W.cash[i] + held
+            held = 0.0
+        else:
+            cash = W.cash[i]
+        W.held[i] = held
         # 6. side jobs. Draws are made for everyone and the outcome selected without a branch: a counter-based draw
         # depends on nothing else, so drawing one that is not used changes nothing, and a chance outcome is a branch
         # the processor cannot predict

@@ -136,6 +136,7 @@ SETTINGS = {
     "ledger_monthly": "remittance.ledger_monthly",
     "ledger_pay_prob": "remittance.ledger_pay_prob",
     "coupon_share": "remittance.coupon_share",
+    "cash_months": "remittance.cash_months",
     "expected_share": "worker.expected_share",
     "side_job_seek": "worker.side_job_seek",
     "side_bribe_share": "minder.side_bribe_share",

@@ -143,7 +143,10 @@ class Worker(mesa.Agent):
         free = self.gross - self.take - credit
         coupons = rulebook.coupons(free, r.coupon_share, direct)
         self.coupons_total += coupons
-        self.cash += free - coupons
+        self.held += free - coupons
+        if rulebook.payday(self.months_abroad, r.cash_months, direct):
+            self.cash += self.held
+            self.held = 0.0
 
     # -- phase 6
     def seek_side_job(self):
@@ -279,6 +282,11 @@ class Worker(mesa.Agent):
         if status in ("caught", "dead"):
             lost += self.cash  # confiscated, or never reaches the family
             self.cash = 0.0
+        if status in ("completed", "repatriated"):  # the pay held for him: paid as he goes, else lost
+            self.cash += self.held
+        else:
+            lost += self.held
+        self.held = 0.0
         self.forfeited_total += lost
         self.lost = lost
         model.leavers.append(self)
