@@ -214,6 +214,9 @@ def cmd_run(args) -> int:
         f"seed {args.seed}, {result.manifest['wall_seconds']:.1f} s"
     )
     print(summary_table(s))
+    from .results.tenure import tenure_lines
+
+    print(tenure_lines(result))
     print(f"results: {folder}/ (monthly.parquet, hosts.parquet, workers.parquet, manifest.json)")
     if args.profile:
         print(first_month_table(result, startup))

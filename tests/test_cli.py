@@ -37,6 +37,11 @@ def test_run_writes_the_four_files_and_prints_a_summary(in_tmp, capsys):
     assert main(["run", *SMALL, "--months", "12", "--seed", "3", "--out", "r1", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "revenue delivered per year" in out and "escapes per 1,000 worker-years" in out and "results: r1" in out
+    # the tenure over the run, per host and over all (sim/results/tenure.py), printed after the summary
+    from sim import Result
+    from sim.results.tenure import tenure_lines
+
+    assert tenure_lines(Result.load(in_tmp / "r1")) in out and out.index("tenure over the run") < out.index("results:")
     folder = in_tmp / "r1"
     assert sorted(p.name for p in folder.iterdir()) == [
         "hosts.parquet",

@@ -7,5 +7,20 @@ from .result import Result, check_output_folder
 from .columns import HOST_COLUMNS, MONTHLY_COLUMNS, HostTotals
 from .tables import STATUS_CODE, STATUSES, WORKER_COLUMNS, MonthAggregator, workers_table
 
-__all__ = ["BRIEF_TARGETS", "HOST_COLUMNS", "MONTHLY_COLUMNS", "OUTCOMES", "STATUSES", "STATUS_CODE", "WORKER_COLUMNS",
-           "HostTotals", "MonthAggregator", "Outcome", "Result", "check_output_folder", "outcomes_of", "summarise", "workers_table"]
+__all__ = [
+    "BRIEF_TARGETS",
+    "HOST_COLUMNS",
+    "MONTHLY_COLUMNS",
+    "OUTCOMES",
+    "STATUSES",
+    "STATUS_CODE",
+    "WORKER_COLUMNS",
+    "HostTotals",
+    "MonthAggregator",
+    "Outcome",
+    "Result",
+    "check_output_folder",
+    "outcomes_of",
+    "summarise",
+    "workers_table",
+]

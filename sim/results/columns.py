@@ -79,11 +79,23 @@ class Column:
         """A mistake in a declaration, found where the column is declared, in one line."""
         if self.kind not in KINDS:
             raise ValueError(f"column {self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
-        known = {"flow": workers.FLOWS, "mean": workers.FLOWS, "status": workers.STATUSES, "books": BOOKS,
-                 "abroad": workers.LEGAL, "posted": workers.LEGAL}.get(self.kind)
+        known = {
+            "flow": workers.FLOWS,
+            "mean": workers.FLOWS,
+            "status": workers.STATUSES,
+            "books": BOOKS,
+            "abroad": workers.LEGAL,
+            "posted": workers.LEGAL,
+        }.get(self.kind)
         if known is not None and self.source not in known:
-            what = {"flow": "a flow of the month", "mean": "a flow of the month", "status": "a status",
-                    "books": "what the state's books count", "abroad": "a legal status", "posted": "a legal status"}
+            what = {
+                "flow": "a flow of the month",
+                "mean": "a flow of the month",
+                "status": "a status",
+                "books": "what the state's books count",
+                "abroad": "a legal status",
+                "posted": "a legal status",
+            }
             raise ValueError(f"column {self.name}: {self.source!r} is not {what[self.kind]} ({', '.join(known)})")
         if self.summed and MONTHLY in self.tables and HOSTS not in self.tables:
             raise ValueError(f"column {self.name}: a monthly sum over hosts needs the host column too")
@@ -104,10 +116,18 @@ def _legal(kind: str, name: str, legal: str) -> Column:
     return Column(name, kind, "workers", f"workers {where} on {_LEGAL_WORDS[legal]}", source=legal)
 
 
-_LEGAL_WORDS = {"permit": "a work permit", "student": "a student visa", "tourist": "a tourist visa",
-                "other": "another status (trainee, relabelled)"}
-ABROAD_NAMES = {"permit": "permit_holders", "student": "workers_student", "tourist": "workers_tourist",
-                "other": "workers_other"}
+_LEGAL_WORDS = {
+    "permit": "a work permit",
+    "student": "a student visa",
+    "tourist": "a tourist visa",
+    "other": "another status (trainee, relabelled)",
+}
+ABROAD_NAMES = {
+    "permit": "permit_holders",
+    "student": "workers_student",
+    "tourist": "workers_tourist",
+    "other": "workers_other",
+}
 assert tuple(ABROAD_NAMES) == tuple(workers.LEGAL)
 
 COLUMNS: tuple[Column, ...] = (
@@ -117,11 +137,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("workers_active", "status", "workers", "workers abroad at the month's end", source="active"),
     Column("minders_active", "total", "workers", "minders at their post"),
     Column("deployed", "total", "workers", "workers posted this month"),
-    Column("completed", "status", "workers", "workers who went home at the end of their contract",
-           source="completed"),
+    Column("completed", "status", "workers", "workers who went home at the end of their contract", source="completed"),
     Column("sent_home", "status", "workers", "workers sent home for not paying the plan", source="sent_home"),
-    Column("repatriated", "status", "workers", "workers sent home by a host's repatriation mandate",
-           source="repatriated", plus="repatriated_idle"),
+    Column(
+        "repatriated",
+        "status",
+        "workers",
+        "workers sent home by a host's repatriation mandate",
+        source="repatriated",
+        plus="repatriated_idle",
+    ),
     Column("escape_attempts", "total", "workers", "workers who tried to escape"),
     Column("escaped", "status", "workers", "workers who escaped", source="escaped"),
     Column("caught", "status", "workers", "workers caught escaping (sent home)", source="caught"),
@@ -134,21 +159,57 @@ COLUMNS: tuple[Column, ...] = (
     Column("revenue_delivered", "books", "USD", "revenue that reached the state", source="delivered"),
     Column("revenue_interdicted", "books", "USD", "revenue seized on the way home", source="interdicted"),
     Column("transfer_costs", "books", "USD", "fees paid to move the money home", source="costs"),
-    Column("plan_mean", "weighted", "USD a month", "the plan per worker, averaged over those who worked",
-           tables=(MONTHLY,), source="plan"),
+    Column(
+        "plan_mean",
+        "weighted",
+        "USD a month",
+        "the plan per worker, averaged over those who worked",
+        tables=(MONTHLY,),
+        source="plan",
+    ),
     Column("plan", "total", "USD a month", "the plan per worker", tables=(HOSTS,)),
     Column("hours_mean", "mean", "hours a day", "hours worked a day, mean over those who worked", source="hours"),
     Column("retained_mean", "mean", "USD", "kept per worker who worked", source="retained"),
-    Column("retained_p10", "distribution", "USD", "10th percentile of what each worker kept",
-           tables=(MONTHLY,), statistic=lambda s: percentile_sorted(s, 10)),
-    Column("retained_median", "distribution", "USD", "median of what each worker kept",
-           tables=(MONTHLY,), statistic=lambda s: percentile_sorted(s, 50)),
-    Column("retained_p90", "distribution", "USD", "90th percentile of what each worker kept",
-           tables=(MONTHLY,), statistic=lambda s: percentile_sorted(s, 90)),
-    Column("retained_gini", "distribution", "share", "Gini coefficient of what the workers kept (negatives as 0)",
-           tables=(MONTHLY,), statistic=lambda s: gini(np.maximum(s, 0.0), is_sorted=True)),
-    Column("share_zero_retained", "distribution", "share", "share of the workers who kept nothing or less",
-           tables=(MONTHLY,), statistic=lambda s: float(np.searchsorted(s, 0.0, side="right")) / len(s)),
+    Column(
+        "retained_p10",
+        "distribution",
+        "USD",
+        "10th percentile of what each worker kept",
+        tables=(MONTHLY,),
+        statistic=lambda s: percentile_sorted(s, 10),
+    ),
+    Column(
+        "retained_median",
+        "distribution",
+        "USD",
+        "median of what each worker kept",
+        tables=(MONTHLY,),
+        statistic=lambda s: percentile_sorted(s, 50),
+    ),
+    Column(
+        "retained_p90",
+        "distribution",
+        "USD",
+        "90th percentile of what each worker kept",
+        tables=(MONTHLY,),
+        statistic=lambda s: percentile_sorted(s, 90),
+    ),
+    Column(
+        "retained_gini",
+        "distribution",
+        "share",
+        "Gini coefficient of what the workers kept (negatives as 0)",
+        tables=(MONTHLY,),
+        statistic=lambda s: gini(np.maximum(s, 0.0), is_sorted=True),
+    ),
+    Column(
+        "share_zero_retained",
+        "distribution",
+        "share",
+        "share of the workers who kept nothing or less",
+        tables=(MONTHLY,),
+        statistic=lambda s: float(np.searchsorted(s, 0.0, side="right")) / len(s),
+    ),
     # beyond the brief's minimum
     Column("workers_working", "working", "workers", "workers who worked this month"),
     Column("entry_bribes", "total", "USD", "entry bribes paid by this month's newcomers"),
@@ -159,14 +220,34 @@ COLUMNS: tuple[Column, ...] = (
     *(_legal("abroad", ABROAD_NAMES[s], s) for s in workers.LEGAL),
     *(_legal("posted", f"deployed_{s}", s) for s in workers.LEGAL),
     # the recruitment pipeline (recruitment.pipeline; off: the candidates approved are those posted, none wait)
-    Column("candidates_approved", "books", "workers", "candidates the state approved for a posting this month",
-           source="approved"),
-    Column("candidates_waiting", "books", "workers", "approved candidates not yet posted at the month's end "
-           "(in screening or ready)", source="waiting"),
-    Column("veterans_posted", "books", "workers", "veterans posted again this month, after their rest at home "
-           "(counted in deployed)", source="veterans"),
-    Column("recruitment_costs", "books", "USD", "what the state paid to screen, move and place the candidates it "
-           "approved", source="recruitment"),
+    Column(
+        "candidates_approved",
+        "books",
+        "workers",
+        "candidates the state approved for a posting this month",
+        source="approved",
+    ),
+    Column(
+        "candidates_waiting",
+        "books",
+        "workers",
+        "approved candidates not yet posted at the month's end (in screening or ready)",
+        source="waiting",
+    ),
+    Column(
+        "veterans_posted",
+        "books",
+        "workers",
+        "veterans posted again this month, after their rest at home (counted in deployed)",
+        source="veterans",
+    ),
+    Column(
+        "recruitment_costs",
+        "books",
+        "USD",
+        "what the state paid to screen, move and place the candidates it approved",
+        source="recruitment",
+    ),
     Column("policies", "key", "", "the policies in force", tables=(MONTHLY,)),
 )
 COLUMN = {c.name: c for c in COLUMNS}
@@ -181,11 +262,17 @@ DEPLOYED_BY_LEGAL = tuple(c.name for c in COLUMNS if c.kind == "posted")
 FLOW_COLUMNS = {c.source: c.name for c in COLUMNS if c.kind == "flow"}
 # The month's totals per host that are not sums of the workers' flows (arrays over hosts), counted by the engines
 # and the state's books: one field per ``total`` column, of the same name, and what other columns add.
-HOST_TOTALS = (*(c.name for c in COLUMNS if c.kind == "total"), *(c.plus for c in COLUMNS if c.plus),
-               "deployed_by_legal", "books")
+HOST_TOTALS = (
+    *(c.name for c in COLUMNS if c.kind == "total"),
+    *(c.plus for c in COLUMNS if c.plus),
+    "deployed_by_legal",
+    "books",
+)
 HostTotals = make_dataclass("HostTotals", [(name, np.ndarray) for name in HOST_TOTALS], kw_only=True)
-HostTotals.__doc__ = ("The month's totals per host that are not sums of the workers' flows, keyed by the column "
-                      "they fill (sim/results/columns.py); ``repatriated_idle``: repatriated in phase 2, before "
-                      "they worked; ``deployed_by_legal``: this month's postings per legal status (rows in "
-                      "workers.LEGAL order) and host; ``books``: the month's money as the state's books count it "
-                      "(sim.core.state_books.BOOKS: an array over hosts each).")
+HostTotals.__doc__ = (
+    "The month's totals per host that are not sums of the workers' flows, keyed by the column "
+    "they fill (sim/results/columns.py); ``repatriated_idle``: repatriated in phase 2, before "
+    "they worked; ``deployed_by_legal``: this month's postings per legal status (rows in "
+    "workers.LEGAL order) and host; ``books``: the month's money as the state's books count it "
+    "(sim.core.state_books.BOOKS: an array over hosts each)."
+)

@@ -146,93 +146,245 @@ def _received_under(r: RunTables, amount: float) -> float:
 
 
 def _hours(r: RunTables) -> float:
-    return float((r.m["hours_mean"] * r.m[COL.workers_working]).sum()) / r.worker_months if r.worker_months else math.nan
+    return (
+        float((r.m["hours_mean"] * r.m[COL.workers_working]).sum()) / r.worker_months if r.worker_months else math.nan
+    )
 
 
 _ALL = [
-    Outcome("revenue_delivered_per_year", "revenue delivered per year", "revenue that reaches the state, USD a year",
-            "USD a year", lambda r: r.per_year(COL.revenue_delivered),
-            better="down", headline=True, default=True, change_in_percent=True,
-            heading="revenue delivered, $M a year", first="largest revenue cut"),
-    Outcome("state_take_per_year", "state take per year",
-            "what the state takes from the workers, USD a year (before losses on the way home)", "USD a year",
-            lambda r: r.per_year(COL.state_take),
-            better="down", change_in_percent=True),
-    Outcome("revenue_interdicted_per_year", "revenue seized per year", "revenue seized on the way home, USD a year",
-            "USD a year", lambda r: r.per_year(COL.revenue_interdicted)),
-    Outcome("state_take_per_worker_month", "state take per worker-month", "state take per worker-month, USD", "USD",
-            lambda r: r.per_worker_month(COL.state_take), target=(190.0, 830.0), spec="${:,.0f}",
-            better="down", default=True),
-    Outcome("worker_share_kept", "share of earnings the worker keeps", "share of gross earnings the worker keeps",
-            "share", _earned_share, target=(0.10, 0.35),
-            better="up", default=True),
-    Outcome("retained_per_worker_month", "kept per month worked", "what a worker keeps per month worked, USD", "USD",
-            lambda r: r.per_worker_month(COL.worker_retained), spec="${:,.0f}",
-            better="up", headline=True, default=True, change_in_percent=True,
-            heading="a worker keeps, $ per month worked", first="workers keep most"),
-    Outcome("net_gain_mean", "mean net gain of a posting",
-            "mean net gain of a worker over his posting (kept, less ledger forfeited, less entry bribe), USD", "USD",
-            lambda r: float(r.w["net_gain"].mean()) if len(r.w) else math.nan,
-            better="up"),
-    Outcome("net_gain_p10", "net gain, 10th percentile", "10th percentile of net gain of workers who left, USD", "USD",
-            lambda r: r.net_gain(10),
-            better="up"),
-    Outcome("net_gain_p50", "median net gain of a posting", "median net gain of workers who left, USD", "USD",
-            lambda r: r.net_gain(50),
-            better="up", default=True, heading="median net gain of a posting, $"),
-    Outcome("net_gain_p90", "net gain, 90th percentile", "90th percentile of net gain of workers who left, USD", "USD",
-            lambda r: r.net_gain(90),
-            better="up"),
-    Outcome("share_zero_retained_mean", "share keeping nothing", "mean monthly share of workers who keep nothing", "share",
-            lambda r: r.monthly_mean(COL.share_zero_retained),
-            better="down"),
-    Outcome("hours_mean", "mean hours per day", "mean hours per day", "hours a day", _hours, target=(12.0, 16.0),
-            spec="{:.1f}",
-            better="down"),
-    Outcome("escapes_per_1000_worker_years", "escapes per 1,000 worker-years", "successful escapes per 1,000 worker-years",
-            "per 1,000 worker-years", lambda r: r.rate("escaped", 1000), target=(0.5, 5.0), spec="{:.2f}",
-            default=True),
-    Outcome("caught_per_1000_worker_years", "caught per 1,000 worker-years", "caught escaping per 1,000 worker-years",
-            "per 1,000 worker-years", lambda r: r.rate("caught", 1000), spec="{:.2f}",
-            better="down"),
-    Outcome("deaths_per_10000_worker_years", "deaths per 10,000 worker-years", "deaths per 10,000 worker-years",
-            "per 10,000 worker-years", lambda r: r.rate("deaths", 10000), target=(10.0, 25.0), spec="{:.1f}",
-            better="down", default=True),
-    Outcome("sent_home_per_1000_worker_years", "sent home per 1,000 worker-years", "sent home per 1,000 worker-years",
-            "per 1,000 worker-years", lambda r: r.rate("sent_home", 1000), spec="{:.2f}"),
+    Outcome(
+        "revenue_delivered_per_year",
+        "revenue delivered per year",
+        "revenue that reaches the state, USD a year",
+        "USD a year",
+        lambda r: r.per_year(COL.revenue_delivered),
+        better="down",
+        headline=True,
+        default=True,
+        change_in_percent=True,
+        heading="revenue delivered, $M a year",
+        first="largest revenue cut",
+    ),
+    Outcome(
+        "state_take_per_year",
+        "state take per year",
+        "what the state takes from the workers, USD a year (before losses on the way home)",
+        "USD a year",
+        lambda r: r.per_year(COL.state_take),
+        better="down",
+        change_in_percent=True,
+    ),
+    Outcome(
+        "revenue_interdicted_per_year",
+        "revenue seized per year",
+        "revenue seized on the way home, USD a year",
+        "USD a year",
+        lambda r: r.per_year(COL.revenue_interdicted),
+    ),
+    Outcome(
+        "state_take_per_worker_month",
+        "state take per worker-month",
+        "state take per worker-month, USD",
+        "USD",
+        lambda r: r.per_worker_month(COL.state_take),
+        target=(190.0, 830.0),
+        spec="${:,.0f}",
+        better="down",
+        default=True,
+    ),
+    Outcome(
+        "worker_share_kept",
+        "share of earnings the worker keeps",
+        "share of gross earnings the worker keeps",
+        "share",
+        _earned_share,
+        target=(0.10, 0.35),
+        better="up",
+        default=True,
+    ),
+    Outcome(
+        "retained_per_worker_month",
+        "kept per month worked",
+        "what a worker keeps per month worked, USD",
+        "USD",
+        lambda r: r.per_worker_month(COL.worker_retained),
+        spec="${:,.0f}",
+        better="up",
+        headline=True,
+        default=True,
+        change_in_percent=True,
+        heading="a worker keeps, $ per month worked",
+        first="workers keep most",
+    ),
+    Outcome(
+        "net_gain_mean",
+        "mean net gain of a posting",
+        "mean net gain of a worker over his posting (kept, less ledger forfeited, less entry bribe), USD",
+        "USD",
+        lambda r: float(r.w["net_gain"].mean()) if len(r.w) else math.nan,
+        better="up",
+    ),
+    Outcome(
+        "net_gain_p10",
+        "net gain, 10th percentile",
+        "10th percentile of net gain of workers who left, USD",
+        "USD",
+        lambda r: r.net_gain(10),
+        better="up",
+    ),
+    Outcome(
+        "net_gain_p50",
+        "median net gain of a posting",
+        "median net gain of workers who left, USD",
+        "USD",
+        lambda r: r.net_gain(50),
+        better="up",
+        default=True,
+        heading="median net gain of a posting, $",
+    ),
+    Outcome(
+        "net_gain_p90",
+        "net gain, 90th percentile",
+        "90th percentile of net gain of workers who left, USD",
+        "USD",
+        lambda r: r.net_gain(90),
+        better="up",
+    ),
+    Outcome(
+        "share_zero_retained_mean",
+        "share keeping nothing",
+        "mean monthly share of workers who keep nothing",
+        "share",
+        lambda r: r.monthly_mean(COL.share_zero_retained),
+        better="down",
+    ),
+    Outcome(
+        "hours_mean",
+        "mean hours per day",
+        "mean hours per day",
+        "hours a day",
+        _hours,
+        target=(12.0, 16.0),
+        spec="{:.1f}",
+        better="down",
+    ),
+    Outcome(
+        "escapes_per_1000_worker_years",
+        "escapes per 1,000 worker-years",
+        "successful escapes per 1,000 worker-years",
+        "per 1,000 worker-years",
+        lambda r: r.rate("escaped", 1000),
+        target=(0.5, 5.0),
+        spec="{:.2f}",
+        default=True,
+    ),
+    Outcome(
+        "caught_per_1000_worker_years",
+        "caught per 1,000 worker-years",
+        "caught escaping per 1,000 worker-years",
+        "per 1,000 worker-years",
+        lambda r: r.rate("caught", 1000),
+        spec="{:.2f}",
+        better="down",
+    ),
+    Outcome(
+        "deaths_per_10000_worker_years",
+        "deaths per 10,000 worker-years",
+        "deaths per 10,000 worker-years",
+        "per 10,000 worker-years",
+        lambda r: r.rate("deaths", 10000),
+        target=(10.0, 25.0),
+        spec="{:.1f}",
+        better="down",
+        default=True,
+    ),
+    Outcome(
+        "sent_home_per_1000_worker_years",
+        "sent home per 1,000 worker-years",
+        "sent home per 1,000 worker-years",
+        "per 1,000 worker-years",
+        lambda r: r.rate("sent_home", 1000),
+        spec="{:.2f}",
+    ),
     # how long a posting lasts: the completed spells (issue 28: sending home should stay a rare punishment and the
     # typical posting end near the contract's length)
-    Outcome("tenure_median_months", "median months abroad of those who left",
-            "median months abroad of the workers who left, for any reason (a contract is population.contract_months)",
-            "months", lambda r: float(r.left["months_abroad"].median()) if len(r.left) else math.nan, spec="{:.0f}"),
-    Outcome("left_in_first_month_share", "leavers gone in their first month",
-            "share of the workers who left who did so in their first month abroad (sent home, caught, escaped or dead)",
-            "share", lambda r: float((r.left["months_abroad"] == 0).mean()) if len(r.left) else math.nan),
-    Outcome("entry_bribe_median", "median entry bribe", "median entry bribe, USD", "USD",
-            lambda r: float(r.w["entry_bribe"].median()) if len(r.w) else math.nan, target=(100.0, 3000.0),
-            spec="${:,.0f}",
-            better="down"),
-    Outcome("workers_active_mean", "mean workers abroad", "mean workers abroad", "workers",
-            lambda r: r.monthly_mean(COL.workers_active),
-            default=True),
-    Outcome("workers_final", "workers abroad at the end", "workers abroad at the end", "workers",
-            lambda r: int(r.m[COL.workers_active].iloc[-1]) if r.months else 0),
+    Outcome(
+        "tenure_median_months",
+        "median months abroad of those who left",
+        "median months abroad of the workers who left, for any reason (a contract is population.contract_months)",
+        "months",
+        lambda r: float(r.left["months_abroad"].median()) if len(r.left) else math.nan,
+        spec="{:.0f}",
+    ),
+    Outcome(
+        "left_in_first_month_share",
+        "leavers gone in their first month",
+        "share of the workers who left who did so in their first month abroad (sent home, caught, escaped or dead)",
+        "share",
+        lambda r: float((r.left["months_abroad"] == 0).mean()) if len(r.left) else math.nan,
+    ),
+    Outcome(
+        "entry_bribe_median",
+        "median entry bribe",
+        "median entry bribe, USD",
+        "USD",
+        lambda r: float(r.w["entry_bribe"].median()) if len(r.w) else math.nan,
+        target=(100.0, 3000.0),
+        spec="${:,.0f}",
+        better="down",
+    ),
+    Outcome(
+        "workers_active_mean",
+        "mean workers abroad",
+        "mean workers abroad",
+        "workers",
+        lambda r: r.monthly_mean(COL.workers_active),
+        default=True,
+    ),
+    Outcome(
+        "workers_final",
+        "workers abroad at the end",
+        "workers abroad at the end",
+        "workers",
+        lambda r: int(r.m[COL.workers_active].iloc[-1]) if r.months else 0,
+    ),
     # the seed article's magnitudes (NYT 2015 and the testimonies it cites), reported beside the model, not fitted
-    Outcome("kept_share_of_promised", "kept, share of the promised pay",
-            "what workers kept as a share of the pay they were promised (each host's promised_wage, else its wage)",
-            "share", _kept_of_promised, reported="~10% of promised pay, or nothing; NYT 2015",
-            better="up"),
-    Outcome("russia_kept_per_day", "kept per day in Russia", "what a worker in Russia keeps per day (30 a month), USD",
-            "USD", lambda r: r.host_per_worker_month("russia", COL.worker_retained) / 30.0, spec="${:,.2f}",
-            reported="$5.30 a day, a logger, locals $30; NYT 2015",
-            better="up"),
-    Outcome("share_received_under_160", "completers taking home $160 or less",
-            "share of workers who completed their contract and took home $160 or less (kept less forfeited)", "share",
-            lambda r: _received_under(r, 160.0), reported="$160 in three years, for some; NYT 2015",
-            better="down"),
-    Outcome("retained_median_mean", "median kept in a month", "the month's median kept by a worker, averaged over months, USD",
-            "USD", lambda r: r.monthly_mean(COL.retained_median),
-            better="up"),
+    Outcome(
+        "kept_share_of_promised",
+        "kept, share of the promised pay",
+        "what workers kept as a share of the pay they were promised (each host's promised_wage, else its wage)",
+        "share",
+        _kept_of_promised,
+        reported="~10% of promised pay, or nothing; NYT 2015",
+        better="up",
+    ),
+    Outcome(
+        "russia_kept_per_day",
+        "kept per day in Russia",
+        "what a worker in Russia keeps per day (30 a month), USD",
+        "USD",
+        lambda r: r.host_per_worker_month("russia", COL.worker_retained) / 30.0,
+        spec="${:,.2f}",
+        reported="$5.30 a day, a logger, locals $30; NYT 2015",
+        better="up",
+    ),
+    Outcome(
+        "share_received_under_160",
+        "completers taking home $160 or less",
+        "share of workers who completed their contract and took home $160 or less (kept less forfeited)",
+        "share",
+        lambda r: _received_under(r, 160.0),
+        reported="$160 in three years, for some; NYT 2015",
+        better="down",
+    ),
+    Outcome(
+        "retained_median_mean",
+        "median kept in a month",
+        "the month's median kept by a worker, averaged over months, USD",
+        "USD",
+        lambda r: r.monthly_mean(COL.retained_median),
+        better="up",
+    ),
 ]
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in _ALL}
 # the brief's two questions (ranked, the trade-off figure's axes): what reaches the state, what the worker keeps
@@ -241,23 +393,56 @@ REVENUE, KEPT = HEADLINE
 # an experiment's outcomes when its file names none (experiments, EMA)
 DEFAULT_OUTCOMES = tuple(o.name for o in _ALL if o.default)
 # the outcomes shown together, each selection in its reading order (named here, so no other module names one)
-REPORTED = (REVENUE, "state_take_per_year", KEPT, "net_gain_p50", "deaths_per_10000_worker_years",
-            "escapes_per_1000_worker_years", "sent_home_per_1000_worker_years")  # the report's headline table
+REPORTED = (
+    REVENUE,
+    "state_take_per_year",
+    KEPT,
+    "net_gain_p50",
+    "deaths_per_10000_worker_years",
+    "escapes_per_1000_worker_years",
+    "sent_home_per_1000_worker_years",
+)  # the report's headline table
 COMPARED = (*REPORTED, "worker_share_kept", "state_take_per_worker_month", "workers_active_mean")  # olsim compare
-CHANGES = tuple(o for o in REPORTED if o not in ("state_take_per_year", "sent_home_per_1000_worker_years"))  # forest, answers
-WELFARE = (KEPT, "net_gain_p50", "worker_share_kept", "deaths_per_10000_worker_years",
-           "escapes_per_1000_worker_years")  # the workers' welfare under the sanctions' prior and posterior
-WELFARE_AXES = (KEPT, "net_gain_p50", "net_gain_mean", "worker_share_kept")  # the trade-off's welfare axis: the first present
-RUN_SUMMARY = (REVENUE, "state_take_per_year", "state_take_per_worker_month", "worker_share_kept", "hours_mean",
-               "escapes_per_1000_worker_years", "caught_per_1000_worker_years", "deaths_per_10000_worker_years",
-               "sent_home_per_1000_worker_years", "tenure_median_months", "left_in_first_month_share",
-               "entry_bribe_median")  # olsim run's table
+CHANGES = tuple(
+    o for o in REPORTED if o not in ("state_take_per_year", "sent_home_per_1000_worker_years")
+)  # forest, answers
+WELFARE = (
+    KEPT,
+    "net_gain_p50",
+    "worker_share_kept",
+    "deaths_per_10000_worker_years",
+    "escapes_per_1000_worker_years",
+)  # the workers' welfare under the sanctions' prior and posterior
+WELFARE_AXES = (
+    KEPT,
+    "net_gain_p50",
+    "net_gain_mean",
+    "worker_share_kept",
+)  # the trade-off's welfare axis: the first present
+RUN_SUMMARY = (
+    REVENUE,
+    "state_take_per_year",
+    "state_take_per_worker_month",
+    "worker_share_kept",
+    "hours_mean",
+    "escapes_per_1000_worker_years",
+    "caught_per_1000_worker_years",
+    "deaths_per_10000_worker_years",
+    "sent_home_per_1000_worker_years",
+    "tenure_median_months",
+    "left_in_first_month_share",
+    "entry_bribe_median",
+)  # olsim run's table
 NET_GAIN_QUANTILES = ("net_gain_p10", "net_gain_p50", "net_gain_p90")  # olsim run's table: one row of the three
 WORKERS_AT_END = "workers_final"  # olsim run's table: beside the workers at the start
 # the tenure table's columns that are these outcomes per calendar year and host (sim/results/tenure.py): the sending
 # home and caught rates, the median months abroad of the leavers and the share gone in their first month
-TENURE_OUTCOMES = ("sent_home_per_1000_worker_years", "caught_per_1000_worker_years", "tenure_median_months",
-                   "left_in_first_month_share")
+TENURE_OUTCOMES = (
+    "sent_home_per_1000_worker_years",
+    "caught_per_1000_worker_years",
+    "tenure_median_months",
+    "left_in_first_month_share",
+)
 CALIBRATION_WELFARE = (KEPT, "net_gain_p50", REVENUE)  # the no-sanctions calibration: reported, not targeted
 PREDICTIVE = (REVENUE, *WELFARE, "workers_active_mean")  # the sanctions fit's predictive check
 # the calibration targets of the design brief (model.md), no-sanctions scenario
@@ -276,8 +461,13 @@ def summarise(result) -> dict:
     s = {"months": r.months, "workers_initial": int(result.manifest.get("workers_initial", 0))}
     s.update({name: o.compute(r) for name, o in OUTCOMES.items()})
     s["calibration"] = {
-        k: {"value": s[k], "low": lo, "high": hi, "inside": None if s[k] != s[k] else bool(lo <= s[k] <= hi),
-            "what": OUTCOMES[k].what}
+        k: {
+            "value": s[k],
+            "low": lo,
+            "high": hi,
+            "inside": None if s[k] != s[k] else bool(lo <= s[k] <= hi),
+            "what": OUTCOMES[k].what,
+        }
         for k, (lo, hi) in BRIEF_TARGETS.items()
     }
     return s
@@ -293,8 +483,10 @@ def distributions_of(result) -> pd.DataFrame:
     abroad = w["months_abroad"].to_numpy(float)
     monthly = (w["retained_total"].to_numpy(float) / np.where(abroad > 0, abroad, 1.0))[abroad > 0]
     nan = np.full(len(QUANTILES), np.nan)
-    return pd.DataFrame({
-        "q": QUANTILES.astype("int64"),
-        "net_gain": np.percentile(left, QUANTILES) if len(left) else nan,
-        "retained_monthly": np.percentile(monthly, QUANTILES) if len(monthly) else nan,
-    })
+    return pd.DataFrame(
+        {
+            "q": QUANTILES.astype("int64"),
+            "net_gain": np.percentile(left, QUANTILES) if len(left) else nan,
+            "retained_monthly": np.percentile(monthly, QUANTILES) if len(monthly) else nan,
+        }
+    )

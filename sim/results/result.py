@@ -143,8 +143,10 @@ def check_output_folder(folder: str | os.PathLike, force: bool = False) -> None:
         if not force:
             raise FileExistsError(f"{folder}: already exists; choose another folder or add --force to replace it")
         if any(folder.iterdir()) and not is_run_folder(folder):
-            raise FileExistsError(f"{folder}: not a run folder (it holds files a run does not write); --force "
-                                  f"replaces only an earlier run's folder, so nothing was replaced")
+            raise FileExistsError(
+                f"{folder}: not a run folder (it holds files a run does not write); --force "
+                f"replaces only an earlier run's folder, so nothing was replaced"
+            )
     parent = folder.parent
     while not parent.exists():
         parent = parent.parent

@@ -46,6 +46,7 @@ def flow_sums(host, flows, status, legal, n_hosts):
             by_legal[legal[i], h] += 1
     return sums, working, exits, by_legal
 
+
 @dataclass
 class FlowTotals:
     """The month's sums over the workers who worked: the flows per host (rows in `workers.FLOWS` order, each
@@ -63,11 +64,17 @@ class FlowTotals:
         """The totals of the workers who worked: arrays in worker-id order (``flows`` named as `workers.FLOWS`),
         of which ``selected`` marks those who worked (None: all)."""
         pick = slice(None) if selected is None else np.asarray(selected, dtype=bool)
-        table = np.array([np.asarray(flows[name], dtype=float) for name in workers.FLOWS]).reshape(len(workers.FLOWS), -1)
+        table = np.array([np.asarray(flows[name], dtype=float) for name in workers.FLOWS]).reshape(
+            len(workers.FLOWS), -1
+        )
         table = np.ascontiguousarray(table[:, pick])
-        sums, working, exits, by_legal = flow_sums(np.asarray(host, dtype=np.int64)[pick], table,
-                                                   np.asarray(status, dtype=np.int64)[pick],
-                                                   np.asarray(legal, dtype=np.int64)[pick], n_hosts)
+        sums, working, exits, by_legal = flow_sums(
+            np.asarray(host, dtype=np.int64)[pick],
+            table,
+            np.asarray(status, dtype=np.int64)[pick],
+            np.asarray(legal, dtype=np.int64)[pick],
+            n_hosts,
+        )
         return cls(sums, working, exits, by_legal, table[FLOW_INDEX["retained"]].copy())
 
 
@@ -77,8 +84,10 @@ def workers_table(columns: dict, host_names, coupon_value: float = 1.0):
     import pandas as pd
 
     # the table's types: whole numbers as int64, money as float64 (the array engine stores some narrower)
-    cols = {name: np.asarray(columns[name], dtype=np.int64 if workers.FIELD[name].kind is int else float)
-            for name in workers.ARCHIVED}
+    cols = {
+        name: np.asarray(columns[name], dtype=np.int64 if workers.FIELD[name].kind is int else float)
+        for name in workers.ARCHIVED
+    }
     cols["host"] = np.array(host_names, dtype=object)[cols["host"]]
     cols["status"] = np.array(STATUSES, dtype=object)[cols["status"]]
     cols["legal"] = np.array(workers.LEGAL, dtype=object)[cols["legal"]]
@@ -133,9 +142,13 @@ class MonthAggregator:
                 v = totals.deployed_by_legal[LEGAL_INDEX[c.source]]
             else:
                 raise ValueError(f"column {c.name}: a host row has no {c.kind!r} value")
-            per_host[c.name] = np.asarray(v).astype(np.int64).tolist() if c.whole else np.asarray(v, dtype=float).tolist()
-        rows = [{"month": month, "date": date, "host": self.hosts[h], **{c: per_host[c][h] for c in self._host_values}}
-                for h in range(n_hosts)]
+            per_host[c.name] = (
+                np.asarray(v).astype(np.int64).tolist() if c.whole else np.asarray(v, dtype=float).tolist()
+            )
+        rows = [
+            {"month": month, "date": date, "host": self.hosts[h], **{c: per_host[c][h] for c in self._host_values}}
+            for h in range(n_hosts)
+        ]
         self.host_rows.extend(rows)
         n = int(n_h.sum())
         ordered = None
