@@ -542,6 +542,7 @@ b:has(> a[href="https://solara.dev"]){display:none}
 .olsim-toggle{display:none !important}
 .olsim-hidden{display:none}
 .olsim-notice ul{margin:4px 0 0;padding-left:1.4em}
+.olsim-page strong{font-weight:700}
 @media (max-width:1180px){
   .olsim-grid{grid-template-columns:minmax(0,1fr)}
   .olsim-toggle{display:inline-flex !important}
