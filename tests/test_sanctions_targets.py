@@ -31,10 +31,12 @@ TARGETS = ROOT / "params" / "targets_sanctions.toml"
 
 def test_the_file_splits_fit_and_held_out_as_the_issue_asks():
     t = load_sanctions_targets(TARGETS)
-    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 15 and len(t.spec.held_out) == 6
-    # ten facts of the sanctions era, and the five no-sanctions patterns as ranges before the first sanction
+    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 17 and len(t.spec.held_out) == 6
+    # ten facts of the sanctions era, and as ranges before the first sanction the five no-sanctions patterns and
+    # two of tenure (issue 28: contracts completed and workers sent home per 1,000 worker-years)
     patterns = {k: f for k, f in t.spec.fit.items() if f.is_range}
-    assert len(patterns) == 5 and all(f.end < "2017-09" for f in patterns.values())
+    assert len(patterns) == 7 and all(f.end < "2017-09" for f in patterns.values())
+    assert {"completed", "sent_home"} <= {f.column for f in patterns.values()}
     held = {f.column for f in t.spec.held_out.values()}
     assert {"workers_active", "revenue_delivered", "deployed", "deployed_student"} == held
     # permit counts are fitted against permit holders, not against everyone abroad

@@ -45,6 +45,7 @@ def _books_params(recruitment=None, contract_months=36, **state):
         plan_cut=0.1,
         plan_floor=0.7,
         workforce_growth=0.02,
+        target_growth=0.0,
         shift_share=0.25,
         evasion_flow=0.5,
     )
@@ -147,6 +148,24 @@ def test_books_workforce_growth_stops_at_the_cap_and_at_zero_growth():
     books.delivered_last = 1.0
     books.set_plans()
     assert books.target_workers.tolist() == [40.0, 10.0]
+
+
+def test_books_target_growth_grows_the_targets_every_month_whatever_the_revenue_up_to_the_cap():
+    # revenue far above target (no shortfall growth): 12.5% a year, a twelfth root a month, up to 1.6 x
+    books = StateBooks.for_params(_books_params(target_growth=0.125, host_growth_cap=1.6))
+    books.delivered_last = 1e12
+    books.set_plans()
+    assert books.target_workers.tolist() == close([40.0 * 1.125 ** (1 / 12), 10.0 * 1.125 ** (1 / 12)])
+    for _ in range(11):
+        books.set_plans()
+    assert books.target_workers.tolist() == close([45.0, 11.25])  # a year: 12.5%
+    for _ in range(12 * 5):
+        books.set_plans()
+    assert books.target_workers.tolist() == close([64.0, 16.0])  # stopped at the cap, 1.6 x
+    still = StateBooks.for_params(_books_params())  # target_growth 0: nothing moves
+    still.delivered_last = 1e12
+    still.set_plans()
+    assert still.target_workers.tolist() == [40.0, 10.0]
 
 
 def _levers(**kw):

@@ -494,6 +494,17 @@ class StateParams(Strict):
         ge=0,
         le=1,
     )
+    target_growth: float = F(
+        0.0,
+        "assumption: 0, the workforce the scenario starts with is the one the state wants; facts: ~60,000-65,000 "
+        "abroad in 2012 (NK Strategy Center, via NYT 2015), ~100,000 by 2015-2017 (NYT 2015; Reuters 2020): a "
+        "scenario that starts in 2012 grows its targets (params/history_2012.toml)",
+        "yearly growth of every host's workforce target, whatever the revenue (the state's plan to send more "
+        "workers), applied monthly, up to host_growth_cap",
+        ge=0,
+        le=1,
+        unit="share a year",
+    )
     host_growth_cap: float = F(
         2.0,
         "assumption",

@@ -139,6 +139,12 @@ class StateBooks:
                 self.target_workers = np.minimum(
                     self.target_workers * (1.0 + s.workforce_growth), np.maximum(self.target_cap, self.target_workers)
                 )
+        s = self.p_state.state
+        if s.target_growth > 0:  # the state's plan to send more workers, whatever the revenue
+            self.target_workers = np.minimum(
+                self.target_workers * (1.0 + s.target_growth) ** (1.0 / 12.0),
+                np.maximum(self.target_cap, self.target_workers),
+            )
 
     def plan_deployments(self, active_by_host: np.ndarray, lv: Levers) -> np.ndarray:
         """How many to post to each host this month; lost posts move toward hosts that do not comply."""
