@@ -54,7 +54,7 @@ CONFIGS = {
     ),
     # the recruitment pipeline binding: a long selection, a small intake, a cost, screening ahead of contract ends,
     # a tightening (longer selection, dearer entry bribes) before the history's closure (the approved wait while the
-    # border is shut); families paid partly in coupons, cash handed out once in five months
+    # border is shut); families paid partly in coupons, cash handed out once in five months, contracts extended
     "recruitment_pipeline": dict(
         path="params/history.toml",
         recruitment__pipeline=True,
@@ -67,6 +67,8 @@ CONFIGS = {
         remittance__coupon_share=0.4,
         remittance__coupon_value=0.3,
         remittance__cash_months=5,
+        population__extension_prob=0.4,
+        population__max_contract_months=60,
         minder__threat_prob=0.5,
     ),
     # rare paths made frequent, so that every branch runs in both engines: many escape attempts (and informants

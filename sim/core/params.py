@@ -196,6 +196,33 @@ class Population(Strict):
         ge=0,
         le=1,
     )
+    extension_prob: float = F(
+        0.0,
+        "assumption: 0 keeps every shipped calibration's runs as they were until the calibration refits the model "
+        "with it (issue 30); facts: contracts typically 3 years, up to 10 (Lankov; Daily NK); $1,000 a bribe per "
+        "extra year (Chosun 2013; HRNK 2016)",
+        "chance a worker whose contract ends, the border open, stays for another extension_months (up to "
+        "max_contract_months abroad)",
+        ge=0,
+        le=1,
+        unit="share",
+    )
+    extension_months: int = F(
+        12,
+        "facts: a bribe of $1,000 per extra year (Chosun 2013; HRNK 2016): extensions by the year",
+        "months an extension adds to a worker's contract",
+        ge=1,
+        le=240,
+        unit="months",
+    )
+    max_contract_months: int = F(
+        120,
+        "facts: contracts up to 10 years (Lankov; Daily NK)",
+        "the longest a contract can be extended to, in months abroad",
+        ge=1,
+        le=1200,
+        unit="months",
+    )
     team_size: int = F(
         8,
         "facts: teams of 6-10 (Daily NK 2016; RFA 2016)",

@@ -117,6 +117,14 @@ FIELDS_AND_DERIVED = (
         derived=True,
     ),
     Field("months_abroad", "i2", POSTING, "months of his contract served", (2, 5, 11), archived=True),
+    Field(
+        "extended",
+        "i2",
+        0,
+        "months his contract was extended by (population.extension_months at a time)",
+        (11,),
+        archived=True,
+    ),
     Field("productivity", "f8", TRAIT, "output per hour relative to the host's wage", (2, 4), archived=True),
     Field("loyalty", "f8", TRAIT, "loyalty to the state (lowers grievance)", (2, 9), archived=True),
     Field(

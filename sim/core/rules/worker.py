@@ -233,6 +233,16 @@ def death_prob(hours, rate_per_10k_years, hours_slope, hours_base):
 
 
 @rule
+def contract_extended(months_abroad, contract, closed, u, extension_prob, extension_months, max_months):
+    """Phase 11, at the end of his contract (``months_abroad`` = ``contract``, this month counted), the border open:
+    whether he stays for another ``extension_months`` (chance ``extension_prob``), if that keeps him within
+    ``max_months`` abroad."""
+    return (
+        (not closed) and months_abroad == contract and u < extension_prob and contract + extension_months <= max_months
+    )
+
+
+@rule
 def contract_ends(months_abroad, contract_months, closed, u, stranded_return):
     """Phase 11: whether a worker goes home this month (``months_abroad`` counts this month). Not across a
     closed border; at the end of his contract, for sure; kept past it by a closure, with chance

@@ -383,10 +383,14 @@ def watch_die_return(W, M, H, month, S, T, first):
             months = W.months_abroad[i] + 1
             W.months_abroad[i] = months
             shut = H.closed[h]
-            u = uniform_at(month.back, wid) if months > S.contract_months and not shut else 1.0
-            if months >= S.contract_months and rules.contract_ends(
-                months, S.contract_months, shut, u, S.stranded_return
+            contract = S.contract_months + W.extended[i]
+            u = uniform_at(month.back, wid) if months >= contract and not shut else 1.0
+            if rules.contract_extended(
+                months, contract, shut, u, S.extension_prob, S.extension_months, S.max_contract_months
             ):
+                W.extended[i] += S.extension_months
+                contract += S.extension_months
+            if months >= contract and rules.contract_ends(months, contract, shut, u, S.stranded_return):
                 s = COMPLETED
             else:
                 # next month's census, counted now (phase 2's counts and phase 3's sums, in worker-id order)

@@ -257,15 +257,21 @@ class Worker(mesa.Agent):
     def finish_contract(self):
         """One more month abroad; at the end of the contract he goes home."""
         self.months_abroad += 1
-        if self.months_abroad < self.contract_months:
+        contract = self.contract_months + self.extended
+        if self.months_abroad < contract:
             return
+        pop = self.model.p.population
         closed = self.model.levers.closed[self.host]
-        u = self.draw(Decision.RETURN) if self.months_abroad > self.contract_months and not closed else 1.0
-        if rulebook.contract_ends(
-            self.months_abroad, self.contract_months, closed, u, self.model.p.population.stranded_return
+        u = self.draw(Decision.RETURN) if not closed else 1.0
+        if rulebook.contract_extended(
+            self.months_abroad, contract, closed, u, pop.extension_prob, pop.extension_months, pop.max_contract_months
         ):
+            self.extended += pop.extension_months
+            self.note(f"had his contract extended by {pop.extension_months} months")
+            return
+        if rulebook.contract_ends(self.months_abroad, contract, closed, u, pop.stranded_return):
             self.leave("completed", "finished his contract and went home")
-        elif self.months_abroad == self.contract_months:
+        elif self.months_abroad == contract:
             self.note("was kept past his contract: the border is closed")
 
     # -- leaving, in any phase
