@@ -59,7 +59,7 @@ def coupons(free, coupon_share, direct):
 def payday(months_abroad, cash_months, direct):
     """Whether he is handed the pay held for him this month (phase 5; ``months_abroad`` counts the months before
     this one): every ``cash_months``-th month of his posting, and every month when his employer pays him directly."""
-    return direct or (months_abroad + 1) % cash_months == 0
+    return direct or cash_months == 1 or (months_abroad + 1) % cash_months == 0
 
 
 @rule

@@ -249,14 +249,18 @@ def work_and_pay(W, M, C, H, month, S, T):
         W.ledger[i] += credit
         free = gross - t - credit
         coupons = rules.coupons(free, S.coupon_share, direct)
-        W.coupons_total[i] += coupons
-        held = W.held[i] + (free - coupons)
-        if rules.payday(W.months_abroad[i], S.cash_months, direct):
-            cash = W.cash[i] + held
-            held = 0.0
+        if coupons > 0.0:  # written only when paid: a column left untouched costs no memory traffic
+            W.coupons_total[i] += coupons
+        if S.cash_months == 1:  # paid every month: nothing is ever held (the held column is not read)
+            cash = W.cash[i] + (free - coupons)
         else:
-            cash = W.cash[i]
-        W.held[i] = held
+            held = W.held[i] + (free - coupons)
+            if rules.payday(W.months_abroad[i], S.cash_months, direct):
+                cash = W.cash[i] + held
+                held = 0.0
+            else:
+                cash = W.cash[i]
+            W.held[i] = held
         # 6. side jobs. Draws are made for everyone and the outcome selected without a branch: a counter-based draw
         # depends on nothing else, so drawing one that is not used changes nothing, and a chance outcome is a branch
         # the processor cannot predict
@@ -383,7 +387,8 @@ def watch_die_return(W, M, H, month, S, T, first):
             months = W.months_abroad[i] + 1
             W.months_abroad[i] = months
             shut = H.closed[h]
-            contract = S.contract_months + W.extended[i]
+            # no extensions: nobody's contract is extended (the column is not read)
+            contract = S.contract_months + (W.extended[i] if S.extension_prob > 0 else 0)
             u = uniform_at(month.back, wid) if months >= contract and not shut else 1.0
             if rules.contract_extended(
                 months, contract, shut, u, S.extension_prob, S.extension_months, S.max_contract_months
