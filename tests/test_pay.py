@@ -33,26 +33,26 @@ def test_net_gain_counts_coupons_at_their_value():
     assert workers.net_gain(1000.0, 100.0, 50.0) == 850.0  # no coupons
 
 
+def _plain_pay(**remittance):
+    """A small run with no ledger, no side jobs and no threats (each month he keeps exactly what is left beyond the
+    take, and cash in hand changes nothing else) and many escapes; ``remittance`` as given."""
+    p = small_params(
+        scale=0.2,
+        months=30,
+        remittance__ledger_monthly=0.0,
+        worker__side_job_seek=0.0,
+        minder__threat_prob=0.0,
+        escape__attempt_rate=0.3,
+        escape__threshold=-1.0,
+        **{f"remittance__{k}": v for k, v in remittance.items()},
+    )
+    return run(p, seed=6)
+
+
 @pytest.fixture(scope="module")
 def runs():
-    """The same small run with and without coupons; no ledger, no side jobs, no threats: each month he keeps
-    exactly what is left beyond the take (cash only moves what a caught or dead worker loses)."""
-
-    def one(share):
-        p = small_params(
-            scale=0.2,
-            months=30,
-            remittance__ledger_monthly=0.0,
-            remittance__coupon_share=share,
-            remittance__coupon_value=0.3,
-            worker__side_job_seek=0.0,
-            minder__threat_prob=0.0,
-            escape__attempt_rate=0.3,
-            escape__threshold=-1.0,
-        )
-        return run(p, seed=6)
-
-    return one(0.0), one(0.4)
+    """The same small run with and without coupons (cash only moves what a caught or dead worker loses)."""
+    return _plain_pay(coupon_share=0.0, coupon_value=0.3), _plain_pay(coupon_share=0.4, coupon_value=0.3)
 
 
 def test_in_a_run_coupons_are_the_share_of_what_he_kept_and_his_net_gain_counts_them_at_their_value(runs):
@@ -81,23 +81,8 @@ def test_payday_every_cash_months_of_his_posting_and_every_month_when_paid_direc
 
 @pytest.fixture(scope="module")
 def paydays():
-    """The same small run with monthly paydays and with one in five months; no ledger, no side jobs, no threats
-    (so cash in hand changes nothing else), many escapes."""
-
-    def one(months):
-        p = small_params(
-            scale=0.2,
-            months=30,
-            remittance__ledger_monthly=0.0,
-            remittance__cash_months=months,
-            worker__side_job_seek=0.0,
-            minder__threat_prob=0.0,
-            escape__attempt_rate=0.3,
-            escape__threshold=-1.0,
-        )
-        return run(p, seed=6)
-
-    return one(1), one(5)
+    """The same small run with monthly paydays and with one in five months."""
+    return _plain_pay(cash_months=1), _plain_pay(cash_months=5)
 
 
 def test_in_a_run_pay_held_is_paid_to_those_who_complete_and_lost_by_those_who_escape(paydays):

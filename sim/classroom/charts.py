@@ -27,6 +27,16 @@ from ..results.columns import COL  # noqa: E402
 
 DPI = 100
 TEXT, TICKS, TITLE = 13, 12, 14  # points: at the page's width about 15-18 px on screen
+# a legend in two columns above its axes, at their right: never over the data
+LEGEND_ABOVE: dict = dict(
+    fontsize=TICKS - 1,
+    loc="lower right",
+    ncol=2,
+    bbox_to_anchor=(1.0, 1.0),
+    frameon=False,
+    borderaxespad=0.2,
+    columnspacing=1.0,
+)
 
 # what a square in the camp means: Okabe-Ito colours, each also named in the legend and the Info panel
 STATUS_COLOURS = {
@@ -253,22 +263,10 @@ class Charts:
         # legends above the axes, right of the titles: never over the data
         ax_m.legend(
             handles=[self.l_rev, self.l_take, *extra],
-            fontsize=TICKS - 1,
-            loc="lower right",
-            ncol=2,
-            bbox_to_anchor=(1.0, 1.0),
-            frameon=False,
-            borderaxespad=0.2,
-            columnspacing=1.0,
+            **LEGEND_ABOVE,
         )
         ax_p.legend(
-            fontsize=TICKS - 1,
-            loc="lower right",
-            ncol=2,
-            bbox_to_anchor=(1.0, 1.0),
-            frameon=False,
-            borderaxespad=0.2,
-            columnspacing=1.0,
+            **LEGEND_ABOVE,
         )
         ax_m.set_ylim(0, self.money_top)
         ax_p.set_ylim(0, self.people_top)
@@ -357,13 +355,7 @@ class Charts:
         ax_r.set_title("recruitment, workers", fontsize=TITLE, loc="left")
         ax_w.legend(
             handles=handles,
-            fontsize=TICKS - 1,
-            loc="lower right",
-            ncol=2,
-            bbox_to_anchor=(1.0, 1.0),
-            frameon=False,
-            borderaxespad=0.2,
-            columnspacing=1.0,
+            **LEGEND_ABOVE,
         )
         # the pipeline's words below its axes, in one row each: never over the data
         ax_r.legend(
