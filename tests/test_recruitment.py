@@ -240,3 +240,21 @@ def test_in_a_run_entry_bribes_of_those_posted_after_the_tightening_are_multipli
     raw = rules.new_worker_attributes(2, posted["worker_id"].to_numpy(), p, 1.0, 0.0, bribe_factor=1e6)["entry_bribe"]
     assert np.allclose(posted["entry_bribe"].to_numpy(), np.round(raw / 1e6 * factor, 2), atol=0.011)
     assert not np.allclose(posted["entry_bribe"].to_numpy(), drawn)
+
+
+def test_the_tables_count_the_target_workforce_and_the_posts_left_empty_follow():
+    """workers_target is the state's target after each month's decisions; with the pipeline on, a worker sent home
+    leaves his post empty (workers_target - workers_active) until a candidate is ready."""
+    p = small_params(scale=0.3, months=24, recruitment__pipeline=True, minder__threat_prob=0.5)
+    r = run(p, seed=4)
+    m, h = r.monthly, r.hosts
+    assert np.allclose(m["workers_target"], h.groupby("month")["workers_target"].sum().to_numpy())
+    initial = r.manifest["workers_initial"]
+    assert m["workers_target"].iloc[0] >= initial  # the targets only grow without sanctions (revenue short)
+    empty = m["workers_target"] - m["workers_active"]
+    assert (empty > 0).all()  # exits after the month's postings leave posts empty at every month's end
+    off = run(small_params(scale=0.3, months=24, minder__threat_prob=0.5), seed=4).monthly
+    # filled at once the month they open, the posts left empty at the month's end are only that month's exits
+    exits = ["completed", "sent_home", "repatriated", "escaped", "caught", "deaths"]
+    assert ((off["workers_target"] - off["workers_active"]).round(6) <= off[exits].sum(axis=1) + 1).all()
+    assert empty.mean() > (off["workers_target"] - off["workers_active"]).mean()

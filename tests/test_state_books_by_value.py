@@ -184,6 +184,9 @@ def test_books_plan_deployments_by_hand():
     assert counts.tolist() == [6, 7]
     # a lost 40 x 0.46 = 18.4 posts; a quarter of them, 4.6, move to b (room 15 - 10 = 5)
     assert books.target_workers.tolist() == close([40 - 4.6, 10 + 4.6])
+    # the books count the targets as they stand after the month's decisions (the tables' workers_target), in whole
+    # posts rounded down as postings are: 35.4 and 14.6 posts are 35 and 14
+    assert books.month_books["target"].tolist() == [35.0, 14.0]
     permit = (0.5 * 0.8) / 0.54
     student = permit + (1 - permit) * 0.5
     assert books.legal_thresholds.tolist() == close([[permit, student, student + (1 - permit) * 0.3], [1.0, 1.0, 1.0]])
@@ -210,6 +213,7 @@ def test_books_send_money_home_and_adapt_the_channels():
         "approved",
         "waiting",
         "veterans",
+        "target",
     ]  # the books
     delivered, interdicted, costs = moved["delivered"], moved["interdicted"], moved["costs"]
     # a: mule min(125, 2 x 150) = 125; bank 875 x 5/7 = 625; courier 250; losses 0.3, 1 - 0.98 x 0.8 = 0.216, 0.05

@@ -70,6 +70,7 @@ def _month(agg, rows=ROWS, month=14):
             "waiting": np.array([3.0, 0.0]),
             "recruitment": np.array([1800.0, 600.0]),
             "veterans": np.array([1.0, 0.0]),
+            "target": np.array([50.0, 12.0]),
         },
         plan=np.array([260.0, 610.0]),
         forfeited=np.array([40.0, 3.5]),
@@ -129,6 +130,7 @@ def test_month_rows_per_host_by_hand():
         "candidates_waiting": 3,
         "veterans_posted": 1,
         "recruitment_costs": 1800.0,
+        "workers_target": 50,
     }
     assert list(north) == columns.HOST_COLUMNS
     assert south["workers_active"] == 1 and south["escaped"] == 1 and south["deaths"] == 1 and south["caught"] == 1
@@ -209,6 +211,7 @@ def test_month_row_totals_and_distribution_by_hand():
         "candidates_waiting": 3,
         "veterans_posted": 1,
         "recruitment_costs": 2400.0,
+        "workers_target": 62,
         "policies": "ban A; mandate B",
     }
     assert row == {k: close(v) if isinstance(v, float) else v for k, v in expected.items()}

@@ -21,7 +21,8 @@ from .policies import Levers, channel_losses
 # and the candidates approved and waiting (`plan_deployments`)
 MONEY = ("delivered", "interdicted", "costs", "recruitment")
 CANDIDATES = ("approved", "waiting", "veterans")
-BOOKS = (*MONEY, *CANDIDATES)
+TARGET = "target"  # the workforce the state wants at each host, after this month's decisions (`plan_deployments`)
+BOOKS = (*MONEY, *CANDIDATES, TARGET)
 
 
 class StateBooks:
@@ -163,6 +164,7 @@ class StateBooks:
             lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion, self.routes
         )
         self.target_workers = self.target_workers + target_change
+        self.month_books[TARGET] = np.floor(self.target_workers + 1e-9)  # whole posts, rounded down as postings are
         if not self.pipeline:
             posted = np.where(lv.closed, 0, counts)  # nobody is posted across a closed border
             self._note_candidates(posted, np.zeros_like(posted), 0.0)

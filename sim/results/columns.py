@@ -248,6 +248,15 @@ COLUMNS: tuple[Column, ...] = (
         "what the state paid to screen, move and place the candidates it approved",
         source="recruitment",
     ),
+    Column(
+        "workers_target",
+        "books",
+        "workers",
+        "the workforce the state wants at the host after this month's decisions (its target in whole posts, rounded "
+        "down as postings are: grown while revenue falls short or by state.target_growth, moved between hosts by "
+        "sanctions); against workers_active, the posts left empty",
+        source="target",
+    ),
     Column("policies", "key", "", "the policies in force", tables=(MONTHLY,)),
 )
 COLUMN = {c.name: c for c in COLUMNS}
