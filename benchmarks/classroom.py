@@ -8,7 +8,7 @@ Run by hand, not by pytest:
 
 Prints the median and max over 30 months (params/classroom.toml, seed 0, no
 sanctions) of: one model step (the mesa engine, 1,800 workers); bringing the
-page's three figures to the new month and encoding them as PNG, as the server
+page's four figures to the new month and encoding them as PNG, as the server
 does after each step (`sim.classroom.charts.Charts`: data updated in place,
 blitted on a kept background); and, with --browser, the time from clicking
 Step until the page shows the new month (server, websocket, the browser
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     print("| per month (30 months, 1,800 workers) | median ms | max ms |")
     print("|---|---:|---:|")
     row("model step (mesa engine)", steps)
-    row("three figures updated and encoded (matplotlib, blitted, PNG)", figures)
+    row("four figures updated and encoded (matplotlib, blitted, PNG)", figures)
     if args.browser:
         row("click Step -> new month shown (headless Chromium)", browser())
     return 0
