@@ -75,9 +75,7 @@ class StateBooks:
         self.ends = np.zeros(((C + longest if self.anticipate else 0) + 1, n), dtype=np.int64)
         if self.anticipate:
             for k in range(C):
-                self.ends[C - 1 - k] += [
-                    h.workers // C + (1 if (C - 1 - k) < h.workers % C else 0) for h in p.hosts.values()
-                ]
+                self.ends[C - 1 - k] += [rules.initial_cohort(h.workers, C, k) for h in p.hosts.values()]
         self.ready = np.zeros(n, dtype=np.int64)
         # veterans: row k of `resting` holds those who came home from each host and may go again in k months;
         # `veterans`, those rested and not yet posted again (they go first, to the host they served)

@@ -127,14 +127,18 @@ def _earned_share(r: RunTables) -> float:
     return float(r.m[COL.worker_retained].sum()) / earned if earned > 0 else math.nan
 
 
-def _kept_of_promised(r: RunTables) -> float:
-    """What workers kept, as a share of what they were promised (each host's promised pay, else its wage)."""
-    h = r.result.hosts
+def kept_of_promised(hosts: pd.DataFrame, host_params: dict) -> float:
+    """What workers kept, as a share of what they were promised (each host's promised pay, else its wage), from a
+    run's per-host table and its hosts' parameters (also the article's stories, sim/results/stories.py)."""
     promised = 0.0
-    for name, months in h.groupby("host")[COL.workers_working].sum().items():
-        hp = r.host_params.get(name, {})
+    for name, months in hosts.groupby("host")[COL.workers_working].sum().items():
+        hp = host_params.get(name, {})
         promised += float(months) * float(hp.get("promised_wage") or hp.get("wage") or math.nan)
-    return float(h[COL.worker_retained].sum()) / promised if promised > 0 else math.nan
+    return float(hosts[COL.worker_retained].sum()) / promised if promised > 0 else math.nan
+
+
+def _kept_of_promised(r: RunTables) -> float:
+    return kept_of_promised(r.result.hosts, r.host_params)
 
 
 def _received_under(r: RunTables, amount: float) -> float:

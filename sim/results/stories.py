@@ -35,6 +35,7 @@ from ..common.files import current_umask
 from ..common.formatting import fixed, percent
 from ..common.validation import suggest
 from .columns import COL
+from .outcomes import kept_of_promised
 from .result import check_output_folder, output_folder
 
 if TYPE_CHECKING:
@@ -126,9 +127,9 @@ def received_share_of_promised(t: StoryTables) -> float:
 
 
 def kept_share_of_promised(t: StoryTables) -> float:
-    """Σ kept (cash and ledger credit, each month) / Σ (promised × workers who worked), over hosts."""
-    promised = (t.h[COL.host].map(t.promised) * t.h[COL.workers_working]).sum()
-    return float(t.h[COL.worker_retained].sum()) / float(promised) if promised > 0 else math.nan
+    """Σ kept (cash and ledger credit, each month) / Σ (promised × workers who worked), over hosts: the outcome
+    registry's computation."""
+    return kept_of_promised(t.h, t.params.get("hosts") or {})
 
 
 def cash_per_month(t: StoryTables) -> float:

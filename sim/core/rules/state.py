@@ -86,6 +86,13 @@ def deployments(
     return counts, flows.sum(axis=0) - flows.sum(axis=1)
 
 
+def initial_cohort(workers: int, contract_months: int, k: int) -> int:
+    """Of a host's ``workers`` at month 0, those posted ``k`` months before (``months_abroad`` k): the workforce
+    spread evenly over the contract so completions are steady, the remainder one each to the cohorts nearest the
+    end of their contract (both engines post them; the state's books schedule their contract ends)."""
+    return workers // contract_months + (1 if (contract_months - 1 - k) < workers % contract_months else 0)
+
+
 def fill_units(n: int, open_camps, camp_size: int) -> list:
     """Split n newcomers over the units (camps, minders, teams) that have room, in id
     order (``open_camps``: (id, room) pairs), then over new units of ``camp_size``

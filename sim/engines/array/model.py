@@ -123,7 +123,7 @@ class ArrayModel:
         }
         C = p.population.contract_months
         for k in range(C - 1, -1, -1):
-            counts = [host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0) for host in p.hosts.values()]
+            counts = [rules.initial_cohort(host.workers, C, k) for host in p.hosts.values()]
             self.deploy(counts, month_deployed=-k, months_abroad=k)
 
     @property

@@ -126,7 +126,7 @@ class OverseasLaborModel(mesa.Model):
         C = p.population.contract_months
         for k in range(C - 1, -1, -1):
             for h, host in enumerate(p.hosts.values()):
-                n = host.workers // C + (1 if (C - 1 - k) < host.workers % C else 0)
+                n = rules.initial_cohort(host.workers, C, k)
                 if n:
                     self.deploy_cohort(h, n, month_deployed=-k, months_abroad=k)
         # Mesa's DataCollector: every column of the monthly table, one row per step; step 0 is the workforce as
