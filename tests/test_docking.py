@@ -33,6 +33,24 @@ CONFIGS = {
             "compliance": {"china": 0.2, "russia": 0.6, "gulf": 0.5, "africa": 0.0, "asia": 0.3, "europe": 1.0},
         },
     ),
+    # several sectors per host, a sectoral ban and the IT measures, and a measure that acts on two sectors only
+    "sectors": dict(
+        path="params/history.toml",
+        hosts__china__sectors={"factory": 0.5, "it": 0.2, "construction": 0.3},
+        hosts__russia__sectors={"logging": 0.4, "construction": 0.4, "it": 0.2},
+        policies__2={
+            "kind": "labor_inspections",
+            "start": 10,
+            "hosts": ["russia", "china"],
+            "sectors": ["construction", "logging"],
+            "compliance": 0.7,
+        },
+    ),
+    "sector_measures": dict(
+        path="params/policies/sector_ban.toml",
+        hosts__china__sectors={"factory": 0.5, "it": 0.2, "construction": 0.3},
+        policies__2={"kind": "account_freeze", "start": 5, "hosts": ["china", "asia"], "compliance": 0.8},
+    ),
     "group_quota": dict(path=None, remittance__rule="group_quota", state__plan_raise=0.05),
     "share_rule_small_teams": dict(
         path=None,
@@ -146,6 +164,7 @@ def test_engines_dock(name):
     pd.testing.assert_frame_equal(mesa_result.monthly, array_result.monthly, check_exact=True)
     pd.testing.assert_frame_equal(mesa_result.workers, array_result.workers, check_exact=True)
     pd.testing.assert_frame_equal(mesa_result.hosts, array_result.hosts, check_exact=True)
+    pd.testing.assert_frame_equal(mesa_result.sectors, array_result.sectors, check_exact=True)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -318,6 +337,7 @@ def _first_difference(a, b, path=""):
 PHASE_CONFIGS = [
     "history",
     "recruitment_pipeline",
+    "sector_measures",
     "group_quota",
     "share_rule_small_teams",
     "mix",
@@ -352,7 +372,8 @@ def test_phase_by_phase_docking_names_the_phase(monkeypatch):
     watch_die_return = kernels.watch_die_return
 
     def doubled(W, M, H, month, S, T, first):
-        return watch_die_return(W, M, H, month, S._replace(death_rate=2 * S.death_rate, death_prob_max=1.0), T, first)
+        H = H._replace(death_rates=2 * H.death_rates)
+        return watch_die_return(W, M, H, month, S._replace(death_prob_max=1.0), T, first)
 
     monkeypatch.setattr(kernels, "watch_die_return", doubled)
     p = _params("history", scale=1.2, months=30)

@@ -18,13 +18,14 @@ import tomllib
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ..common.errors import ParamsError
 from ..common.errors import shown
 from ..common.validation import Strict, format_validation_error, is_tag, read_toml, suggest
 from .fields import F, parse_month
 from .policies import Policy
+from .sectors import Sector, _default_sectors, default_mix
 
 
 # ---------------------------------------------------------------- sections
@@ -83,6 +84,19 @@ class Host(Strict):
     )
     escape_route: float = F(
         0.3, "assumption", "chance an escape attempt succeeds with no vigilance and no passport held", ge=0, le=1
+    )
+    sectors: dict[str, float] | None = Field(
+        None,
+        description="share of the host's workers in each sector (normalised; default: the host's mix in "
+        "sim/core/sectors.py, DEFAULT_MIX, or construction alone for a host not among the defaults)",
+    )
+    death_factor: float = F(1.0, "assumption", "death hazard relative to deaths.rate", ge=0, le=100)
+    bank_share: float | None = F(
+        None,
+        "assumption",
+        "initial share of the host's revenue sent by bank (none: channels.bank, courier and mule as set)",
+        ge=0,
+        le=1,
     )
     base_interdiction: float = F(
         0.01, "assumption", "share of bulk cash seized at this host's borders without sanctions", ge=0, le=1
@@ -670,13 +684,33 @@ class Params(Strict):
     channels: ChannelParams = Field(default_factory=ChannelParams)
     state: StateParams = Field(default_factory=StateParams)
     recruitment: RecruitmentParams = Field(default_factory=RecruitmentParams)
+    sectors: dict[str, Sector] = Field(default_factory=_default_sectors)
     policies: list[Policy] = Field(default_factory=list)
+    # set by sim.core.sectors.expand on the parameter set the engines run: its hosts are cells (host x sector)
+    _cells: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _consistent(self):
         errors: list[str] = []
         if not self.hosts:
             errors.append("hosts: at least one host group is needed")
+        for name, sec in self.sectors.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                errors.append(f"sectors.{shown(name)}: sector names must be lower-case letters, digits and _")
+        for name, host in self.hosts.items():
+            if host.sectors is None:
+                object.__setattr__(host, "sectors", default_mix(name))
+            mix = host.sectors or {}
+            for s, w in mix.items():
+                if s not in self.sectors:
+                    errors.append(
+                        f"hosts.{shown(name)}.sectors.{shown(s)}: unknown sector{suggest(s, self.sectors)} "
+                        f"(sectors: {', '.join(map(shown, self.sectors))})"
+                    )
+                elif not (0 <= w <= 1e9) or math.isnan(w):
+                    errors.append(f"hosts.{shown(name)}.sectors.{shown(s)}: a share must be 0 or more (got {w})")
+            if sum(w for w in mix.values() if w > 0) <= 0:
+                errors.append(f"hosts.{shown(name)}.sectors: no sector with a share above 0")
         for name in self.hosts:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
                 errors.append(f"hosts.{shown(name)}: host names must be lower-case letters, digits and _")
@@ -700,6 +734,14 @@ class Params(Strict):
         for i, p in enumerate(self.policies):
             key = f"policies[{i}]"
             errors += [f"{key}.{line}" for line in p.check_months(self.calendar)]
+            if p.sectors != "all":
+                if not p.sectors:
+                    errors.append(f'{key}.sectors: empty list; use "all" or sector names')
+                for s in p.sectors:
+                    if s not in self.sectors:
+                        errors.append(
+                            f"{key}.sectors: unknown sector {shown(repr(s))}{suggest(s, self.sectors)} (sectors: {', '.join(map(shown, self.sectors))})"
+                        )
             if p.hosts != "all":
                 if not p.hosts:
                     errors.append(f'{key}.hosts: empty list; use "all" or host names')

@@ -58,6 +58,7 @@ class Levers:
     return_passports: np.ndarray = _FILLED_IN  # bool per host
     asylum_boost: np.ndarray = _FILLED_IN  # share of the route's gap closed (boost x compliance)
     closed: np.ndarray = _FILLED_IN  # bool per host: North Korea's border is closed to and from it
+    pay_lost: np.ndarray = _FILLED_IN  # share of the employer's payment that never reaches the worker or the state
 
     def __post_init__(self):
         n = self.n_hosts
@@ -74,6 +75,7 @@ class Levers:
             "coercion",
             "inspections",
             "asylum_boost",
+            "pay_lost",
         ):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n))
@@ -133,6 +135,9 @@ class PolicyBase(Strict):
     start: int | str = U(description="first month: an index or 'YYYY-MM'", unit="month")
     end: int | str | None = U(None, description="first month it no longer applies (optional)", unit="month")
     hosts: Literal["all"] | list[str] = Field("all", description="'all' or host names")
+    sectors: Literal["all"] | list[str] = Field(
+        "all", description="'all' or the sectors it acts on (a host's workers in other sectors are not touched)"
+    )
     compliance: float | dict[str, float] = U(1.0, description="one level, or one per host", unit="share")
     label: str = Field("", description="free text, e.g. 'UNSCR 2375'")
     schedule: list[Period] = Field(
@@ -367,6 +372,74 @@ class AsylumAccess(PolicyBase):
         lv.asylum_boost[h] = max(lv.asylum_boost[h], self.route_boost * c)
 
 
+class SectorBan(PolicyBase):
+    title: ClassVar[str] = "Ban a sector's goods (UNSCR 2371/2375: seafood, textiles)"
+    kind: Literal["sector_ban"]
+    sectors: Literal["all"] | list[str] = Field(
+        ["factory"],
+        description="'all' or the sectors it acts on (UNSCR 2371 banned seafood, 2375 textiles: factory work)",
+    )
+    work_lost: float = F(
+        0.5,
+        "assumption; facts: UNSCR 2371 (Aug 2017) and 2375 (Sep 2017) banned North Korea's seafood and textile "
+        "exports; Chinese seafood and textile factories employed its workers (NYT 2015)",
+        "share of the sector's pay lost at full compliance (the orders its workers filled are gone)",
+        unit="share",
+        ge=0,
+        le=1,
+    )
+    evasion: float = F(
+        0.1,
+        "assumption",
+        "share of the sector's blocked postings still made (other work on paper)",
+        unit="share",
+        ge=0,
+        le=1,
+    )
+
+    def apply(self, lv, h, c, month, calendar):
+        # no new postings to the banned work (the state's targets move to other work, state.shift_share) and the
+        # work that remains pays less
+        if c >= lv.ban[h]:
+            lv.ban[h], lv.evasion[h] = c, self.evasion
+        lv.pay_lost[h] = 1.0 - (1.0 - lv.pay_lost[h]) * (1.0 - self.work_lost * c)
+
+
+class PlatformChecks(PolicyBase):
+    title: ClassVar[str] = "Platforms and employers check IT workers' identities"
+    kind: Literal["platform_checks"]
+    sectors: Literal["all"] | list[str] = Field(["it"], description="'all' or the sectors it acts on (IT work)")
+    found: float = F(
+        0.5,
+        "assumption; facts: IT workers pose as other nationals, paid through platforms (UN Panel Dec 2023)",
+        "share of the work of those posing as other nationals that identity checks find and cut off, at full "
+        "compliance",
+        unit="share",
+        ge=0,
+        le=1,
+    )
+
+    def apply(self, lv, h, c, month, calendar):
+        lv.pay_lost[h] = 1.0 - (1.0 - lv.pay_lost[h]) * (1.0 - self.found * c)
+
+
+class AccountFreeze(PolicyBase):
+    title: ClassVar[str] = "Freeze the accounts that receive IT workers' pay"
+    kind: Literal["account_freeze"]
+    sectors: Literal["all"] | list[str] = Field(["it"], description="'all' or the sectors it acts on (IT work)")
+    frozen: float = F(
+        0.3,
+        "assumption; facts: IT workers are paid through banks, platforms and online (UN Panel Dec 2023)",
+        "share of the payments frozen in the accounts that receive them, at full compliance",
+        unit="share",
+        ge=0,
+        le=1,
+    )
+
+    def apply(self, lv, h, c, month, calendar):
+        lv.pay_lost[h] = 1.0 - (1.0 - lv.pay_lost[h]) * (1.0 - self.frozen * c)
+
+
 class BorderClosure(PolicyBase):
     title: ClassVar[str] = "North Korea closes its border (COVID-19, 2020-23)"
     is_sanction: ClassVar[bool] = False  # a fact of the world, not a sanction
@@ -438,12 +511,15 @@ def describe(p, drawn=frozenset(), calendar=None) -> str:
     named = label and label not in title and label.split()[0].lower() not in title.lower()
     end = raw.get("end")
     hosts = "every host" if raw.get("hosts", "all") == "all" else ", ".join(raw["hosts"])
+    default_sectors = cls.model_fields["sectors"].default if cls is not None else "all"
+    sectors = raw.get("sectors", default_sectors)
     text = (
         f"{title}"
         + (f" ({label})" if named else "")
         + f", from {when(raw['start'])}"
         + (f" to {when(end)} (not included)" if end is not None else "")
         + f", {hosts}"
+        + ("" if sectors == "all" else f", {'sector' if len(sectors) == 1 else 'sectors'} {', '.join(sectors)}")
     )
     if "compliance" in drawn:
         text += "; compliance as drawn from the posterior"
@@ -500,15 +576,21 @@ def is_sanction(policy) -> bool:
 
 
 def levers_for_month(params, month: int) -> Levers:
-    """The levers of every policy in force in ``month``, per host."""
+    """The levers of every policy in force in ``month``, per host; where the hosts are cells (host group x sector,
+    `sim.core.sectors.expand`), per cell: a policy covers a cell when it covers its host group and its sector."""
     hosts = list(params.hosts)
+    cells = getattr(params, "_cells", None)
+    groups = hosts if cells is None else [cells.groups[g] for g in cells.group_of]
+    sectors = None if cells is None else cells.sector_of
     lv = Levers(month=month, n_hosts=len(hosts), hosts=list(params.hosts.values()))
     for policy in params.policies:
         if not policy.in_force(params.calendar, month):
             continue
         lv.active.append(policy.label or policy.kind)
-        for h, host in enumerate(hosts):
-            c = policy.compliance_at(host, month, params.calendar)
+        for h, group in enumerate(groups):
+            if sectors is not None and policy.sectors != "all" and sectors[h] not in policy.sectors:
+                continue
+            c = policy.compliance_at(group, month, params.calendar)
             if c > 0:
                 policy.apply(lv, h, c, month, params.calendar)
     # a closed border lets no one out: a mandate cannot be carried out while it is closed

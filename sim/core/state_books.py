@@ -42,6 +42,12 @@ class StateBooks:
         c = p.channels
         w = np.array([c.bank, c.courier, c.mule], dtype=float)
         self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
+        for h, host in enumerate(p.hosts.values()):  # a host (a sector's cell) that sends its money its own way
+            if host.bank_share is not None:
+                rest = w[1] + w[2]
+                b = host.bank_share
+                cash = [(1 - b) * w[1] / rest, (1 - b) * w[2] / rest] if rest > 0 else [(1 - b) / 2, (1 - b) / 2]
+                self.channel_weights[h] = [b, *cash]
         # the legal-status thresholds of this month's postings (rules.legal_thresholds): permits until a measure bites
         self.routes = np.array(
             [[h.route_student, h.route_tourist, h.route_other] for h in p.hosts.values()], dtype=float

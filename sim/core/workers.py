@@ -86,6 +86,14 @@ FIELDS_AND_DERIVED = (
         archived=True,
     ),
     Field(
+        "sector",
+        "i2",
+        None,
+        "the sector he works in (params.sectors; his host's cell, sim/core/sectors.py)",
+        archived=True,
+        derived=True,
+    ),
+    Field(
         "status",
         "i1",
         "active",

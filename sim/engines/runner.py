@@ -13,7 +13,7 @@ from ..core.draws import check_seed
 from ..core.params import Params, load_params, make_params, params_to_dict
 from ..results.result import Result
 from ..results.columns import COL
-from ..results.columns import HOST_COLUMNS, MONTHLY_COLUMNS
+from ..results.columns import HOST_COLUMNS, MONTHLY_COLUMNS, SECTOR_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd  # imported when a table is made or read
@@ -103,7 +103,7 @@ def _with_warmup(params: Params) -> Params:
     return make_params(d)
 
 
-def _without_warmup(monthly: pd.DataFrame, hosts: pd.DataFrame, workers: pd.DataFrame, w: int):
+def _without_warmup(monthly: pd.DataFrame, hosts: pd.DataFrame, sectors: pd.DataFrame, workers: pd.DataFrame, w: int):
     """The tables of the months from ``calendar.start`` on: the warm-up's months dropped and the rest renumbered
     from 0; the workers who left during the warm-up dropped, the others' months renumbered; and the workers abroad
     at the start (after the warm-up's last month)."""
@@ -112,13 +112,15 @@ def _without_warmup(monthly: pd.DataFrame, hosts: pd.DataFrame, workers: pd.Data
     monthly["month"] -= w
     hosts = hosts[hosts["month"] >= w].reset_index(drop=True)
     hosts["month"] -= w
+    sectors = sectors[sectors["month"] >= w].reset_index(drop=True)
+    sectors["month"] -= w
     gone = (workers["status"] != "active") & (workers["month_left"] < w)
     workers = workers[~gone].reset_index(drop=True)
     workers["month_deployed"] = workers["month_deployed"] - w
     workers["month_left"] = workers["month_left"].where(
         workers["month_left"] < 0, workers["month_left"] - w
     )  # -1: abroad
-    return monthly, hosts, workers, initial
+    return monthly, hosts, sectors, workers, initial
 
 
 def run(
@@ -186,10 +188,11 @@ def run(
     loaded = loading_seconds()[0] - loaded0  # loading compiled code, in building the model and the first month
     monthly = pd.DataFrame(model.aggregator.monthly, columns=MONTHLY_COLUMNS)
     hosts = pd.DataFrame(model.aggregator.host_rows, columns=HOST_COLUMNS)
+    sectors = pd.DataFrame(model.aggregator.sector_rows, columns=SECTOR_COLUMNS)
     workers = model.workers_table()
     workers_initial = model.workers_initial
     if warmup:
-        monthly, hosts, workers, workers_initial = _without_warmup(monthly, hosts, workers, warmup)
+        monthly, hosts, sectors, workers, workers_initial = _without_warmup(monthly, hosts, sectors, workers, warmup)
     wall = time.perf_counter() - t0
     manifest = {
         "engine": engine,
@@ -202,7 +205,7 @@ def run(
         "command": command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    result = Result(monthly=monthly, hosts=hosts, workers=workers, manifest=manifest)
+    result = Result(monthly=monthly, hosts=hosts, workers=workers, manifest=manifest, sectors=sectors)
     result.model = model  # type: ignore[attr-defined]  # for interactive use (not saved, not a field)
     result.timings = {  # type: ignore[attr-defined]  # the time to the first month (olsim run --profile; not saved)
         "build_seconds": t_built - t_make,

@@ -106,6 +106,12 @@ class Column:
         return self.unit == "workers"
 
     @property
+    def level(self) -> bool:
+        """A per-host level rather than a count or an amount (the plan): a host group's is its cells' averaged over
+        the workers who worked, not their sum."""
+        return self.kind == "total" and self.unit == "USD a month"
+
+    @property
     def summed(self) -> bool:
         """The monthly row is the sum of the host rows (counts and money)."""
         return self.kind in ("flow", "status", "total", "books", "working", "abroad", "posted")
@@ -264,6 +270,12 @@ assert len(COLUMN) == len(COLUMNS), "a column is declared twice"
 COL = SimpleNamespace(**{c.name: c.name for c in COLUMNS})  # COL.state_take == "state_take"
 MONTHLY_COLUMNS = [c.name for c in COLUMNS if MONTHLY in c.tables]
 HOST_COLUMNS = [c.name for c in COLUMNS if HOSTS in c.tables]
+# the sectors table: a row per host group, sector and month, with the host table's columns
+SECTOR_COLUMNS = [
+    *HOST_COLUMNS[: HOST_COLUMNS.index("host") + 1],
+    "sector",
+    *HOST_COLUMNS[HOST_COLUMNS.index("host") + 1 :],
+]
 KEYS = tuple(c.name for c in COLUMNS if c.kind == "key")
 ABROAD_BY_LEGAL = tuple(c.name for c in COLUMNS if c.kind == "abroad")
 DEPLOYED_BY_LEGAL = tuple(c.name for c in COLUMNS if c.kind == "posted")

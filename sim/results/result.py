@@ -28,6 +28,9 @@ class Result:
     hosts: pd.DataFrame
     workers: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    # a row per month, host group and sector: the host table's columns per cell (sim/core/sectors.py); None for a
+    # run saved before sectors
+    sectors: pd.DataFrame | None = None
 
     @property
     def summary(self) -> dict:
@@ -62,8 +65,9 @@ class Result:
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             os.chmod(tmp, 0o777 & ~current_umask())
-            for name in ("monthly", "hosts", "workers"):
-                write_parquet(getattr(self, name), tmp / f"{name}.parquet")
+            for name in ("monthly", "hosts", "workers", "sectors"):
+                if getattr(self, name) is not None:
+                    write_parquet(getattr(self, name), tmp / f"{name}.parquet")
             summary = self.saved_summary = self.summary
             manifest = {"kind": RUN_KIND, **self.manifest, "summary": jsonable(summary)}
             (tmp / "manifest.json").write_text(json.dumps(jsonable(manifest), indent=2) + "\n")
@@ -100,6 +104,8 @@ class Result:
             if not isinstance(manifest, dict):
                 raise ValueError("manifest.json is not a JSON object")
             tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("monthly", "hosts", "workers")}
+            if (folder / SECTORS_FILE).exists():
+                tables["sectors"] = pd.read_parquet(folder / SECTORS_FILE)
         except (OSError, UnicodeDecodeError, ValueError) as e:  # pyarrow's errors are ValueErrors too
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ResultsError(f"{folder}: damaged run folder ({first})") from None
@@ -110,6 +116,7 @@ class Result:
 
 RUN_KIND = "run"
 RUN_FILES = ("manifest.json", "monthly.parquet", "hosts.parquet", "workers.parquet")
+SECTORS_FILE = "sectors.parquet"  # written since sectors were added (issue 29): an earlier run's folder has none
 
 
 def output_folder(folder: str | os.PathLike) -> Path:
@@ -126,7 +133,7 @@ def is_run_folder(folder: str | os.PathLike) -> bool:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return False
-    if not isinstance(manifest, dict) or entries != set(RUN_FILES):
+    if not isinstance(manifest, dict) or entries - {SECTORS_FILE} != set(RUN_FILES):
         return False
     kind = manifest.get("kind")
     return kind == RUN_KIND or (kind is None and {"engine", "seed", "params", "versions"} <= set(manifest))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..core import workers
 from ..core.compiled import kernel
 from ..core.workers import STATUS_CODE, STATUSES
+from ..core.sectors import cells_of
 from .columns import COLUMNS, HOSTS, MONTHLY
 
 WORKER_COLUMNS = workers.COLUMNS  # declared with the worker's fields (sim/core/workers.py)
@@ -78,9 +79,10 @@ class FlowTotals:
         return cls(sums, working, exits, by_legal, table[FLOW_INDEX["retained"]].copy())
 
 
-def workers_table(columns: dict, host_names, coupon_value: float = 1.0):
+def workers_table(columns: dict, host_names, coupon_value: float = 1.0, cells=None):
     """The workers table from the archived fields (arrays in worker-id order, host and status as codes); net gain
-    counts coupons at ``coupon_value`` (params.remittance.coupon_value)."""
+    counts coupons at ``coupon_value`` (params.remittance.coupon_value). Where the engine's hosts are cells
+    (``cells``, `sim.core.sectors.Cells`), each worker's host is his cell's host group, and his sector its sector."""
     import pandas as pd
 
     # the table's types: whole numbers as int64, money as float64 (the array engine stores some narrower)
@@ -88,7 +90,13 @@ def workers_table(columns: dict, host_names, coupon_value: float = 1.0):
         name: np.asarray(columns[name], dtype=np.int64 if workers.FIELD[name].kind is int else float)
         for name in workers.ARCHIVED
     }
-    cols["host"] = np.array(host_names, dtype=object)[cols["host"]]
+    code = cols["host"]
+    if cells is None:
+        cols["host"] = np.array(host_names, dtype=object)[code]
+        cols["sector"] = np.full(len(code), "", dtype=object)
+    else:
+        cols["host"] = np.array([cells.groups[g] for g in cells.group_of], dtype=object)[code]
+        cols["sector"] = np.array(cells.sector_of, dtype=object)[code]
     cols["status"] = np.array(STATUSES, dtype=object)[cols["status"]]
     cols["legal"] = np.array(workers.LEGAL, dtype=object)[cols["legal"]]
     cols["net_gain"] = workers.net_gain(
@@ -104,9 +112,14 @@ class MonthAggregator:
 
     def __init__(self, params, columns=COLUMNS):
         self.params = params
-        self.hosts = list(params.hosts)
+        # where the engine's hosts are cells (host group x sector), a host row adds up its cells and the sectors
+        # table keeps a row per cell
+        self.cells = cells_of(params)
+        self.cell_names = list(params.hosts)
+        self.hosts = self.cell_names if self.cells is None else list(self.cells.groups)
         self.monthly: list[dict] = []
         self.host_rows: list[dict] = []
+        self.sector_rows: list[dict] = []
         self.columns = columns
         self._computed = [c for c in columns if c.kind != "key" and (HOSTS in c.tables or c.summed)]  # per host
         self._host_values = [c.name for c in columns if HOSTS in c.tables and c.kind != "key"]
@@ -117,7 +130,7 @@ class MonthAggregator:
         """One month's rows from the sums over the workers who worked (`FlowTotals`, each added in worker-id order,
         so both engines get the same bits) and the per-host totals (`HostTotals`)."""
         date = self.params.calendar.date(month)
-        n_hosts = len(self.hosts)
+        n_hosts = len(self.cell_names)
         n_h = np.asarray(flows.working, dtype=np.int64)
         per_host = {}  # each host column's values, a list over hosts (Python ints and floats)
         for c in self._computed:
@@ -145,10 +158,28 @@ class MonthAggregator:
             per_host[c.name] = (
                 np.asarray(v).astype(np.int64).tolist() if c.whole else np.asarray(v, dtype=float).tolist()
             )
-        rows = [
-            {"month": month, "date": date, "host": self.hosts[h], **{c: per_host[c][h] for c in self._host_values}}
-            for h in range(n_hosts)
-        ]
+        if self.cells is None:
+            rows = [
+                {"month": month, "date": date, "host": self.hosts[h], **{c: per_host[c][h] for c in self._host_values}}
+                for h in range(n_hosts)
+            ]
+        else:
+            cells = self.cells
+            self.sector_rows.extend(
+                {
+                    "month": month,
+                    "date": date,
+                    "host": cells.groups[cells.group_of[h]],
+                    "sector": cells.sector_of[h],
+                    **{c: per_host[c][h] for c in self._host_values},
+                }
+                for h in range(n_hosts)
+            )
+            grouped = self._grouped(per_host, flows, n_h)
+            rows = [
+                {"month": month, "date": date, "host": self.hosts[g], **{c: grouped[c][g] for c in self._host_values}}
+                for g in range(len(self.hosts))
+            ]
         self.host_rows.extend(rows)
         n = int(n_h.sum())
         ordered = None
@@ -172,3 +203,33 @@ class MonthAggregator:
         row = {k: row[k] for k in self._monthly_names}
         self.monthly.append(row)
         return row
+
+    def _grouped(self, per_cell: dict, flows: FlowTotals, n_h: np.ndarray) -> dict:
+        """The host groups' values from their cells' (in cell order): counts and money added; a mean per worker who
+        worked recomputed from the flow's sums; a level (the plan) averaged over the workers who worked (over the
+        cells, if none worked)."""
+        group_of = np.asarray(self.cells.group_of, dtype=np.int64)
+        n_groups = len(self.hosts)
+        working = np.zeros(n_groups, dtype=np.int64)
+        np.add.at(working, group_of, n_h)
+        out = {}
+        for c in self._computed:
+            if c.name not in self._host_values:
+                continue
+            if c.kind == "mean":
+                sums = np.zeros(n_groups)
+                np.add.at(sums, group_of, np.asarray(flows.sums[FLOW_INDEX[c.source]], dtype=float))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    v = np.where(working > 0, sums / np.where(working > 0, working, 1), np.nan)
+            elif c.level:
+                x = np.asarray(per_cell[c.name], dtype=float)
+                weighted, plain, count = np.zeros(n_groups), np.zeros(n_groups), np.zeros(n_groups)
+                np.add.at(weighted, group_of, x * n_h)
+                np.add.at(plain, group_of, x)
+                np.add.at(count, group_of, 1.0)
+                v = np.where(working > 0, weighted / np.where(working > 0, working, 1), plain / count)
+            else:
+                v = np.zeros(n_groups, dtype=np.int64 if c.whole else float)
+                np.add.at(v, group_of, np.asarray(per_cell[c.name], dtype=v.dtype))
+            out[c.name] = v.astype(np.int64).tolist() if c.whole else np.asarray(v, dtype=float).tolist()
+        return out

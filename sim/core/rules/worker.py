@@ -226,6 +226,19 @@ def escape_chances(
     return success, attempt_prob(g, risk, threshold, steepness, attempt_rate)
 
 
+def death_rates(params) -> list[float]:
+    """Each host's death rate per 10,000 worker-years: ``deaths.rate`` x its ``death_factor`` (a sector's, for a
+    cell). Both engines read these, as Python floats."""
+    return [params.deaths.rate * h.death_factor for h in params.hosts.values()]
+
+
+@rule
+def pay_received(gross, lost):
+    """What the employer's payment comes to when a share ``lost`` of it never arrives (frozen accounts, jobs lost to
+    identity checks: `Levers.pay_lost`)."""
+    return gross * (1.0 - lost) if lost > 0.0 else gross
+
+
 @rule
 def death_prob(hours, rate_per_10k_years, hours_slope, hours_base):
     """Monthly death hazard, rising exponentially with hours above the base."""

@@ -103,12 +103,13 @@ def leaver_sums(W, rows, forfeited, ledger_paid):
 
 
 @kernel
-def work_month(inspections, key, worker_id, max_hours, pressure, wage, productivity, S):
+def work_month(inspections, key, worker_id, max_hours, pressure, wage, productivity, lost, S):
     """Phase 4 for one worker: (inspected, hours, gross wage); his employer is inspected with the host's
-    ``inspections`` compliance (a draw fixed for the run), which caps his hours at ``max_hours``."""
+    ``inspections`` compliance (a draw fixed for the run), which caps his hours at ``max_hours``; a share ``lost``
+    of the payment never arrives."""
     inspected = inspections > 0 and uniform_at(key, worker_id) < inspections
     hours = rules.hours_worked(pressure, S.hours_base, S.hours_max, max_hours if inspected else math.inf)
-    return inspected, hours, rules.gross_wage(wage, productivity, hours, S.hours_base)
+    return inspected, hours, rules.pay_received(rules.gross_wage(wage, productivity, hours, S.hours_base), lost)
 
 
 @kernel
@@ -185,6 +186,7 @@ def work_for_quota(W, M, C, H, month, S):
             M.pressure[W.minder[i]],
             H.wages[h],
             W.productivity[i],
+            H.pay_lost[h],
             S,
         )
         W.inspected[i], W.hours[i], W.gross[i] = inspected, hours, gross
@@ -222,6 +224,7 @@ def work_and_pay(W, M, C, H, month, S, T):
                 M.pressure[W.minder[i]],
                 H.wages[h],
                 W.productivity[i],
+                H.pay_lost[h],
                 S,
             )
             W.inspected[i], W.hours[i], W.gross[i] = inspected, hours, gross
@@ -380,7 +383,7 @@ def watch_die_return(W, M, H, month, S, T, first):
         # 10. deaths
         if s == ACTIVE:
             u = uniform_at(month.death, wid)
-            if u < S.death_prob_max and u < rules.death_prob(W.hours[i], S.death_rate, S.hours_slope, S.hours_base):
+            if u < S.death_prob_max and u < rules.death_prob(W.hours[i], H.death_rates[h], S.hours_slope, S.hours_base):
                 s = DEAD
         # 11. one more month abroad; contracts end (a stranded worker goes home once the border opens)
         if s == ACTIVE:

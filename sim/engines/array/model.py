@@ -23,6 +23,7 @@ import numpy as np
 
 from ...core import draws as rnd
 from ...core import rules
+from ...core.sectors import cells_of, expand
 from ...core.compiled import plain_function
 from ...core.params import Params, value_at
 from ...core.phases import PhaseClock, run_month
@@ -84,7 +85,7 @@ class ArrayModel:
     """The model over arrays of all workers and minders; one `step` is one month."""
 
     def __init__(self, params: Params, seed: int = 0):
-        self.p = p = params
+        self.p = p = expand(params)  # the engine's hosts are cells: host group x sector (sim/core/sectors.py)
         self.seed = rnd.check_seed(seed)
         self.calendar = p.calendar
         self.host_names = list(p.hosts)
@@ -94,7 +95,13 @@ class ArrayModel:
         self.routes = np.array([h.escape_route for h in p.hosts.values()])
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
-        death_prob_max = rules.death_prob(p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base)
+        self.death_rates = np.array(rules.death_rates(p))
+        death_prob_max = max(
+            [
+                rules.death_prob(p.work.hours_max, rate, p.deaths.hours_slope, p.work.hours_base)
+                for rate in rules.death_rates(p)
+            ]
+        )
         self.settings = settings_bundle(p, death_prob_max, self.rule_code)
         self.month = 0
         self.state = StateBooks.for_params(p)
@@ -282,6 +289,8 @@ class ArrayModel:
             detection=lv.detection,
             repatriation_evasion=lv.repatriation_evasion,
             relabel=self.state.relabel_thresholds,
+            death_rates=self.death_rates,
+            pay_lost=lv.pay_lost,
         )
 
     # ------------------------------------------------------------ the month
@@ -471,4 +480,4 @@ class ArrayModel:
             dtype = np.int64 if workers.FIELD[name].kind is int else float
             columns[name] = np.concatenate([p.pop(name) for p in parts]).astype(dtype, copy=False)[order]
         self.archive = []
-        return workers_table(columns, self.host_names, self.p.remittance.coupon_value)
+        return workers_table(columns, self.host_names, self.p.remittance.coupon_value, cells_of(self.p))

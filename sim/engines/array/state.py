@@ -87,6 +87,8 @@ HOST_FIELDS = (
     "detection",
     "repatriation_evasion",
     "relabel",
+    "death_rates",
+    "pay_lost",
 )
 if TYPE_CHECKING:
 
@@ -158,7 +160,6 @@ SETTINGS = {
     "attempt_rate": "escape.attempt_rate",
     "report_prob": "escape.report_prob",
     "reprisal_severity": "state.reprisal_severity",
-    "death_rate": "deaths.rate",
     "hours_slope": "deaths.hours_slope",
     "stranded_return": "population.stranded_return",
 }

@@ -116,7 +116,9 @@ class Worker(mesa.Agent):
         cap = lv.max_hours[self.host] if self.inspected() else math.inf
         self.hours = rulebook.hours_worked(self.minder.pressure, p.hours_base, p.hours_max, cap)
         wage = self.model.wages[self.host]
-        self.gross = rulebook.gross_wage(wage, self.productivity, self.hours, p.hours_base)
+        self.gross = rulebook.pay_received(
+            rulebook.gross_wage(wage, self.productivity, self.hours, p.hours_base), lv.pay_lost[self.host]
+        )
 
     # -- phase 5
     def remit(self):
@@ -250,7 +252,8 @@ class Worker(mesa.Agent):
         """Accidents and exhaustion: a death hazard rising with hours."""
         d, wk = self.model.p.deaths, self.model.p.work
         u = self.draw(Decision.DEATH)
-        if u < self.model.death_prob_max and u < rulebook.death_prob(self.hours, d.rate, d.hours_slope, wk.hours_base):
+        rate = self.model.death_rates[self.host]
+        if u < self.model.death_prob_max and u < rulebook.death_prob(self.hours, rate, d.hours_slope, wk.hours_base):
             self.leave("dead", "died")
 
     # -- phase 11

@@ -18,6 +18,7 @@ import pandas as pd  # noqa: F401  (the workers table's type)
 
 from ...core import draws as rnd
 from ...core import rules
+from ...core.sectors import cells_of, expand
 from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
 from ...core.compiled import plain_function
 from ...core.params import Params, load_params, make_params, params_to_dict, value_at
@@ -85,7 +86,7 @@ class OverseasLaborModel(mesa.Model):
     def __init__(self, params=None, seed: int | None = None, rng=None, overrides: dict | None = None, **levers):
         overrides = dict(overrides or {})
         overrides.update({k.replace("__", "."): v for k, v in levers.items()})
-        self.p = resolve_params(params, overrides)
+        self.p = expand(resolve_params(params, overrides))  # hosts as cells: host group x sector (sim/core/sectors.py)
         workers.check_updates()
         # mesa.batch_run passes its rng values as ``seed`` (the constructor has one), so seed takes a Generator or
         # SeedSequence too; anything else given as seed is checked as a seed (one-line ParamsError)
@@ -103,8 +104,12 @@ class OverseasLaborModel(mesa.Model):
         self.routes = [h.escape_route for h in p.hosts.values()]
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
-        self.death_prob_max = rulebook.death_prob(
-            p.work.hours_max, p.deaths.rate, p.deaths.hours_slope, p.work.hours_base
+        self.death_rates = rules.death_rates(p)
+        self.death_prob_max = max(
+            [
+                rulebook.death_prob(p.work.hours_max, rate, p.deaths.hours_slope, p.work.hours_base)
+                for rate in self.death_rates
+            ]
         )
         self.month = 0
         self.clock = PhaseClock()
@@ -456,4 +461,4 @@ class OverseasLaborModel(mesa.Model):
         everyone = self.everyone
         columns = {name: [getattr(w, name) for w in everyone] for name in workers.ARCHIVED}
         columns["status"] = [STATUS_CODE[s] for s in columns["status"]]
-        return workers_table(columns, self.host_names, self.p.remittance.coupon_value)
+        return workers_table(columns, self.host_names, self.p.remittance.coupon_value, cells_of(self.p))
