@@ -836,6 +836,7 @@ def make_params(raw: dict | None = None, overrides: dict[str, Any] | None = None
     raw = builtin_values(raw or {})
     if overrides:  # their errors name the override, not a file
         raw = apply_overrides(raw, builtin_values(overrides), defaults_dict())
+    raw = with_builtin_sectors(raw)
     too_deep = deeper_than(raw, MAX_DEPTH)
     if too_deep:
         raise ParamsError(f"{prefix}{too_deep}: nested more than {MAX_DEPTH} levels deep")
@@ -867,6 +868,19 @@ def make_params(raw: dict | None = None, overrides: dict[str, Any] | None = None
         raise ParamsError([prefix + line for line in _hint_hosts(lines, raw)])
     assert params is not None  # a round that failed added at least one line
     return params
+
+
+def with_builtin_sectors(raw: dict) -> dict:
+    """A file's [sectors.x] tables change the built-in sectors field by field and add new ones; the built-in
+    sectors it does not name stay (unlike [hosts], which replace the built-in hosts: a host's mix names them)."""
+    given = raw.get("sectors")
+    if not isinstance(given, dict):
+        return raw
+    builtin = {name: s.model_dump(mode="python") for name, s in _default_sectors().items()}
+    merged = dict(builtin)
+    for name, fields in given.items():
+        merged[name] = {**builtin.get(name, {}), **fields} if isinstance(fields, dict) else fields
+    return {**raw, "sectors": merged}
 
 
 def _mentions(line: str, keys: list[str]) -> bool:

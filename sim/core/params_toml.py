@@ -18,11 +18,14 @@ import tomli_w
 from pydantic import BaseModel
 
 from .params import HOST_SOURCES, Host, Params
+from .sectors import MIX_SOURCES, SECTOR_SOURCES
 from .fields import source_of, unit_of
 from .policies import POLICY_CLASSES, PolicyBase
 
 
 def _value(v) -> str:
+    if isinstance(v, dict):  # an inline table (a host's sector mix)
+        return "{ " + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + " }" if v else "{}"
     return tomli_w.dumps({"v": v}).split("=", 1)[1].strip()
 
 
@@ -64,9 +67,13 @@ def params_toml(
     for host, h in params.hosts.items():
         if with_comments and host in HOST_SOURCES:
             lines.append(f"# {host}: {HOST_SOURCES[host]}")
+        if with_comments and host in MIX_SOURCES:
+            lines.append(f"# {host}'s sectors: {MIX_SOURCES[host]}")
         lines.append(f"[hosts.{host}]")
         for name, field in Host.model_fields.items():
             value = getattr(h, name)
+            if value is None:
+                continue
             note = (notes or {}).get(f"hosts.{host}.{name}")
             if note:
                 lines.append(f"# {' '.join(note.split())}")
@@ -74,6 +81,10 @@ def params_toml(
         lines.append("")
     for name in ("worker", "minder", "work", "remittance", "escape", "deaths", "channels", "state", "recruitment"):
         _section(lines, name, getattr(params, name), with_comments, notes)
+    for name, sector in params.sectors.items():
+        if with_comments and name in SECTOR_SOURCES:
+            lines.append(f"# {name}: {SECTOR_SOURCES[name]}")
+        _section(lines, f"sectors.{name}", sector, False, notes)
     notes = notes or {}
 
     def note_lines(key: str) -> list[str]:

@@ -201,6 +201,15 @@ def cells_of(params) -> Cells | None:
     return getattr(params, "_cells", None)
 
 
+def cell_words(params) -> list[str]:
+    """Each host of a parameter set in words: for a cell, its host group and its sector's title ("russia, logging
+    and forestry"); a host that is not a cell, its name."""
+    cells = cells_of(params)
+    if cells is None:
+        return list(params.hosts)
+    return [f"{cells.groups[g]}, {params.sectors[s].title or s}" for g, s in zip(cells.group_of, cells.sector_of)]
+
+
 def _weighted_mean(values: dict[str, float], weights: dict[str, float]) -> float:
     total = sum(weights.values())
     return sum(values[s] * weights[s] for s in weights) / total if total > 0 else 1.0

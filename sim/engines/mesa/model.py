@@ -18,7 +18,7 @@ import pandas as pd  # noqa: F401  (the workers table's type)
 
 from ...core import draws as rnd
 from ...core import rules
-from ...core.sectors import cells_of, expand
+from ...core.sectors import cell_words, cells_of, expand
 from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
 from ...core.compiled import plain_function
 from ...core.params import Params, load_params, make_params, params_to_dict, value_at
@@ -99,6 +99,7 @@ class OverseasLaborModel(mesa.Model):
         p = self.p
         self.calendar = p.calendar
         self.host_names = list(p.hosts)
+        self.cell_words = cell_words(p)  # "russia, logging and forestry": each host (cell) in words, for his story
         self.wages = [h.wage for h in p.hosts.values()]
         self.side_wages = [h.side_wage for h in p.hosts.values()]
         self.routes = [h.escape_route for h in p.hosts.values()]
@@ -250,7 +251,7 @@ class OverseasLaborModel(mesa.Model):
                     for _ in range(q):
                         t = {key: v[i] for key, v in traits.items()}
                         w = Worker(self, first + i, host, camp, team, minder, month_deployed, months_abroad, t)
-                        w.note(f"posted to {self.host_names[host]}, paid an entry bribe of ${w.entry_bribe:,.0f}")
+                        w.note(f"posted to {self.cell_words[host]}, paid an entry bribe of ${w.entry_bribe:,.0f}")
                         minder.workers.append(w)
                         self.workers.append(w)
                         self.everyone.append(w)
