@@ -146,7 +146,7 @@ def summary_table(summary: dict) -> str:
         return f"  ({mark} target {fmt(c['low'])} to {fmt(c['high'])})"
 
     rows = [(OUTCOMES[k].label, OUTCOMES[k].format(summary[k]), check(k)) for k in RUN_SUMMARY]
-    # the seed article's magnitudes, beside what it reported (not fitted)
+    # magnitudes the seed article and other sources report, beside the model's (not fitted)
     rows += [(o.label, o.format(summary[k]), f"  (reported: {o.reported})") for k, o in OUTCOMES.items() if o.reported]
     rows += [
         (
@@ -214,10 +214,14 @@ def cmd_run(args) -> int:
         f"seed {args.seed}, {result.manifest['wall_seconds']:.1f} s"
     )
     print(summary_table(s))
+    from .results.sectors import sector_lines
     from .results.tenure import tenure_lines
 
     print(tenure_lines(result))
-    print(f"results: {folder}/ (monthly.parquet, hosts.parquet, workers.parquet, manifest.json)")
+    sectors = sector_lines(result)  # revenue and workers by sector (none for a run without sectors)
+    if sectors:
+        print(sectors)
+    print(f"results: {folder}/ (monthly.parquet, hosts.parquet, sectors.parquet, workers.parquet, manifest.json)")
     if args.profile:
         print(first_month_table(result, startup))
         print(profile_table(result))

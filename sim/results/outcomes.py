@@ -149,6 +149,22 @@ def _received_under(r: RunTables, amount: float) -> float:
     return float(((done["retained_total"] - done["forfeited_total"]) <= amount).mean())
 
 
+SECTOR_KEY = "sector"  # the sectors table's column naming the sector (sim/results/columns.py, SECTOR_COLUMNS)
+IT_SECTOR = "it"  # the IT workers' sector (sim/core/sectors.py)
+IT_YEAR = 2019  # the year the UN Panel of Experts reported the IT workers' revenue for (UN Panel 2020)
+
+
+def sector_per_year_in(sectors: pd.DataFrame | None, sector: str, year: int, column: str) -> float:
+    """A sector's ``column`` (every host group) summed over the months of calendar year ``year`` the run covers and
+    scaled to a year (12 / those months); NaN if the run has no sectors table, no such sector or no month of the
+    year."""
+    if sectors is None or not len(sectors):
+        return math.nan
+    rows = sectors[(sectors[SECTOR_KEY] == sector) & sectors[COL.date].astype(str).str.startswith(f"{year}-")]
+    months = rows[COL.month].nunique()
+    return float(rows[column].sum()) / (months / 12.0) if months else math.nan
+
+
 def _hours(r: RunTables) -> float:
     return (
         float((r.m["hours_mean"] * r.m[COL.workers_working]).sum()) / r.worker_months if r.worker_months else math.nan
@@ -383,6 +399,18 @@ _ALL = [
         reported="$160 in three years, for some; NYT 2015",
         better="down",
     ),
+    # magnitudes reported for a sector, beside the model's (not fitted)
+    Outcome(
+        "it_revenue_2019",
+        "IT work's state take in 2019",
+        f"what the state takes from its IT workers (sector {IT_SECTOR!r}, every host) in calendar year {IT_YEAR}, "
+        f"USD a year (the months of {IT_YEAR} the run covers, scaled to a year; n/a if the run has none of them or "
+        "no IT sector)",
+        "USD a year",
+        lambda r: sector_per_year_in(getattr(r.result, "sectors", None), IT_SECTOR, IT_YEAR, COL.state_take),
+        reported="~$20.4M a year; UN Panel 2020",
+        better="down",
+    ),
     Outcome(
         "retained_median_mean",
         "median kept in a month",
@@ -449,6 +477,9 @@ TENURE_OUTCOMES = (
     "tenure_median_months",
     "left_in_first_month_share",
 )
+# the sector table's figures (sim/results/sectors.py): these outcomes computed over one sector's rows of the sectors
+# table (revenue delivered per year, state take and kept per worker-month, deaths per 10,000 worker-years)
+SECTOR_OUTCOMES = (REVENUE, "state_take_per_worker_month", KEPT, "deaths_per_10000_worker_years")
 CALIBRATION_WELFARE = (KEPT, "net_gain_p50", REVENUE)  # the no-sanctions calibration: reported, not targeted
 PREDICTIVE = (REVENUE, *WELFARE, "workers_active_mean")  # the sanctions fit's predictive check
 # the no-sanctions calibration's target ranges (params/targets.toml): the design brief's six (model.md) and, since
