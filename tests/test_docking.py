@@ -38,6 +38,13 @@ CONFIGS = {
         path="params/history.toml",
         hosts__china__sectors={"factory": 0.5, "it": 0.2, "construction": 0.3},
         hosts__russia__sectors={"logging": 0.4, "construction": 0.4, "it": 0.2},
+        # work with its own hours, fees and unit sizes
+        sectors__it__team_size=3,
+        sectors__it__minder_ratio=7,
+        sectors__it__camp_size=20,
+        sectors__logging__hours_base=13.0,
+        sectors__logging__hours_max=19.0,
+        sectors__construction__fees_share=0.1,
         policies__2={
             "kind": "labor_inspections",
             "start": 10,
@@ -337,6 +344,7 @@ def _first_difference(a, b, path=""):
 PHASE_CONFIGS = [
     "history",
     "recruitment_pipeline",
+    "sectors",
     "sector_measures",
     "group_quota",
     "share_rule_small_teams",

@@ -169,10 +169,12 @@ def test_expected_takes():
     gross = np.array([523.0, 211.0])
     plan = np.array([317.0, 250.0])
     # plan: [317 + 0.13 × 206, 211 (all of it, below the plan)]
-    assert P.expected_takes(gross, plan, rules.RULE_CODES["plan"], 0.13, 0.37) == close([343.78, 211.0])
-    assert P.expected_takes(gross, plan, rules.RULE_CODES["group_quota"], 0.13, 0.37) == close([343.78, 211.0])
+    assert P.expected_takes(gross, plan, rules.RULE_CODES["plan"], np.full(2, 0.13), 0.37) == close([343.78, 211.0])
+    assert P.expected_takes(gross, plan, rules.RULE_CODES["group_quota"], np.full(2, 0.13), 0.37) == close(
+        [343.78, 211.0]
+    )
     # share: 0.37 × gross
-    assert P.expected_takes(gross, plan, rules.RULE_CODES["share"], 0.13, 0.37) == close([193.51, 78.07])
+    assert P.expected_takes(gross, plan, rules.RULE_CODES["share"], np.full(2, 0.13), 0.37) == close([193.51, 78.07])
 
 
 # ---------------------------------------------------------------- 7.6 phase 6: side jobs

@@ -423,7 +423,7 @@ def worker_story(model, worker_id: int) -> str:
     w = model.everyone[worker_id]
     earned = w.gross_total + w.side_earnings_total
     lines = [
-        f"**Worker {w.worker_id}**, {model.host_names[w.host]}, team {w.team}, minder {w.minder.minder_id}: "
+        f"**Worker {w.worker_id}**, {model.cell_words[w.host]}, team {w.team}, minder {w.minder.minder_id}: "
         f"**{STATUS_WORDS[w.status]}**.",
         "",
         f"- months abroad: {w.months_abroad} (contract {w.contract_months})",

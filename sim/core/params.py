@@ -25,7 +25,7 @@ from ..common.errors import shown
 from ..common.validation import Strict, format_validation_error, is_tag, read_toml, suggest
 from .fields import F, parse_month
 from .policies import Policy
-from .sectors import Sector, _default_sectors, default_mix
+from .sectors import Sector, default_sectors, default_mix
 
 
 # ---------------------------------------------------------------- sections
@@ -91,6 +91,21 @@ class Host(Strict):
         "sim/core/sectors.py, DEFAULT_MIX, or construction alone for a host not among the defaults)",
     )
     death_factor: float = F(1.0, "assumption", "death hazard relative to deaths.rate", ge=0, le=100)
+    # the host's own settings where its work differs (a sector's, for a cell); none: the run's
+    hours_base: float | None = F(None, "", "work.hours_base at this host (none: work.hours_base)", gt=0, le=24)
+    hours_max: float | None = F(None, "", "work.hours_max at this host (none: work.hours_max)", gt=0, le=24)
+    fees_share: float | None = F(
+        None, "", "remittance.fees_share at this host (none: remittance.fees_share)", ge=0, le=1
+    )
+    team_size: int | None = F(
+        None, "", "population.team_size at this host (none: population.team_size)", ge=1, le=100_000
+    )
+    minder_ratio: int | None = F(
+        None, "", "population.minder_ratio at this host (none: population.minder_ratio)", ge=1, le=100_000
+    )
+    camp_size: int | None = F(
+        None, "", "population.camp_size at this host (none: population.camp_size)", ge=1, le=10_000_000
+    )
     bank_share: float | None = F(
         None,
         "assumption",
@@ -684,7 +699,7 @@ class Params(Strict):
     channels: ChannelParams = Field(default_factory=ChannelParams)
     state: StateParams = Field(default_factory=StateParams)
     recruitment: RecruitmentParams = Field(default_factory=RecruitmentParams)
-    sectors: dict[str, Sector] = Field(default_factory=_default_sectors)
+    sectors: dict[str, Sector] = Field(default_factory=default_sectors)
     policies: list[Policy] = Field(default_factory=list)
     # set by sim.core.sectors.expand on the parameter set the engines run: its hosts are cells (host x sector)
     _cells: Any = PrivateAttr(default=None)
@@ -729,6 +744,16 @@ class Params(Strict):
             errors.append(
                 f"work.hours_max: must be at least work.hours_base ({self.work.hours_max} < {self.work.hours_base})"
             )
+        for name, host in self.hosts.items():
+            lo = host.hours_base if host.hours_base is not None else self.work.hours_base
+            hi = host.hours_max if host.hours_max is not None else self.work.hours_max
+            if hi < lo and (host.hours_base is not None or host.hours_max is not None):
+                errors.append(f"hosts.{shown(name)}.hours_max: must be at least its hours_base ({hi} < {lo})")
+        for name, sec in self.sectors.items():
+            if sec.hours_base is not None and sec.hours_max is not None and sec.hours_max < sec.hours_base:
+                errors.append(
+                    f"sectors.{shown(name)}.hours_max: must be at least its hours_base ({sec.hours_max} < {sec.hours_base})"
+                )
         if self.escape.weight_pay + self.escape.weight_hours + self.escape.weight_debt <= 0:
             errors.append("escape.weight_pay: the three hardship weights must not all be 0")
         for i, p in enumerate(self.policies):
@@ -876,7 +901,7 @@ def with_builtin_sectors(raw: dict) -> dict:
     given = raw.get("sectors")
     if not isinstance(given, dict):
         return raw
-    builtin = {name: s.model_dump(mode="python") for name, s in _default_sectors().items()}
+    builtin = {name: s.model_dump(mode="python") for name, s in default_sectors().items()}
     merged = dict(builtin)
     for name, fields in given.items():
         merged[name] = {**builtin.get(name, {}), **fields} if isinstance(fields, dict) else fields

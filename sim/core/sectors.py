@@ -82,6 +82,12 @@ class Sector(Strict):
         ge=0,
         le=1,
     )
+    hours_base: float | None = F(None, "", "work.hours_base in this work (none: the host's)", gt=0, le=24)
+    hours_max: float | None = F(None, "", "work.hours_max in this work (none: the host's)", gt=0, le=24)
+    fees_share: float | None = F(None, "", "remittance.fees_share in this work (none: the host's)", ge=0, le=1)
+    team_size: int | None = F(None, "", "population.team_size in this work (none: the host's)", ge=1, le=100_000)
+    minder_ratio: int | None = F(None, "", "population.minder_ratio in this work (none: the host's)", ge=1, le=100_000)
+    camp_size: int | None = F(None, "", "population.camp_size in this work (none: the host's)", ge=1, le=10_000_000)
     route_other: float | None = F(
         None,
         "",
@@ -110,13 +116,13 @@ SECTOR_SOURCES = {
     "and plan x0.7: assumption",
     "medical": "doctors (Japan Times 2023; medicine, UN Panel 2024); wage and plan x1.5, deaths x0.5: assumption",
     "it": "IT workers, 2019: more than 1,000 abroad, ~$5,000 a month each, ~$1,700 of it submitted to the state (UN "
-    "Panel 2020 via UPI, Nikkei); paid through banks, platforms and online, posing as other nationals (UN Panel Dec "
-    "2023 via NK News): bank share 0.9 and evading postings under another status; side jobs 0, deaths x0.3: "
-    "assumption",
+    "Panel 2020 via UPI, Nikkei): the plan is the whole take (no fees on top, fees_share 0); paid through banks, "
+    "platforms and online, posing as other nationals (UN Panel Dec 2023 via NK News): bank share 0.9 and evading "
+    "postings under another status; side jobs 0, deaths x0.3: assumption",
 }
 
 
-def _default_sectors() -> dict[str, Sector]:
+def default_sectors() -> dict[str, Sector]:
     return {
         "construction": Sector(title="construction", death_factor=1.2),
         "logging": Sector(
@@ -138,6 +144,7 @@ def _default_sectors() -> dict[str, Sector]:
             title="IT work",
             wage=5000.0,
             plan=1700.0,
+            fees_share=0.0,
             side_factor=0.0,
             death_factor=0.3,
             bank_share=0.9,
@@ -201,6 +208,24 @@ def cells_of(params) -> Cells | None:
     return getattr(params, "_cells", None)
 
 
+# what a host (a cell: its sector) may set for itself, and the run's setting it stands in for
+OWN_SETTINGS = {
+    "hours_base": "work.hours_base",
+    "hours_max": "work.hours_max",
+    "fees_share": "remittance.fees_share",
+    "team_size": "population.team_size",
+    "minder_ratio": "population.minder_ratio",
+    "camp_size": "population.camp_size",
+}
+
+
+def per_host(params, name: str) -> list:
+    """Each host's value of one of `OWN_SETTINGS`: its own, else the run's (Python numbers, both engines)."""
+    section, field = OWN_SETTINGS[name].split(".")
+    default = getattr(getattr(params, section), field)
+    return [getattr(h, name) if getattr(h, name, None) is not None else default for h in params.hosts.values()]
+
+
 def cell_words(params) -> list[str]:
     """Each host of a parameter set in words: for a cell, its host group and its sector's title ("russia, logging
     and forestry"); a host that is not a cell, its name."""
@@ -258,6 +283,9 @@ def expand(params):
             }
             if sec.bank_share is not None:
                 update["bank_share"] = sec.bank_share
+            for setting in OWN_SETTINGS:
+                if getattr(sec, setting) is not None:
+                    update[setting] = getattr(sec, setting)
             if sec.route_other is not None:
                 rest = host.route_student + host.route_tourist
                 x = sec.route_other

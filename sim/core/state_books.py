@@ -43,7 +43,7 @@ class StateBooks:
         w = np.array([c.bank, c.courier, c.mule], dtype=float)
         self.channel_weights = np.tile(w / w.sum(), (len(p.hosts), 1))
         for h, host in enumerate(p.hosts.values()):  # a host (a sector's cell) that sends its money its own way
-            if host.bank_share is not None:
+            if getattr(host, "bank_share", None) is not None:
                 rest = w[1] + w[2]
                 b = host.bank_share
                 cash = [(1 - b) * w[1] / rest, (1 - b) * w[2] / rest] if rest > 0 else [(1 - b) / 2, (1 - b) / 2]

@@ -53,14 +53,16 @@ def estimate_memory(params: Params, engine: str = "array") -> tuple[int, int]:
     months = params.calendar.months + params.calendar.warmup  # a warm-up's months are run too
     turnover = months / pop.contract_months
     ever = int(initial * (1 + 1.2 * turnover))  # 20% margin for early exits
-    units = len(params.hosts) * (months + pop.contract_months)  # cohorts: a unit each at least
+    # the engines' hosts are cells, a host group's work in one sector (sim/core/sectors.py)
+    n_cells = sum(max(1, sum(1 for w in (h.sectors or {}).values() if w > 0)) for h in params.hosts.values())
+    units = n_cells * (months + pop.contract_months)  # cohorts: a unit each at least
     minders = 2 * ever // pop.minder_ratio + units  # replacements of punished minders: as many again at most
     camps = ever // pop.camp_size + units
     need = (
         ever * BYTES_PER_WORKER.get(engine, 3_000)
         + minders * BYTES_PER_MINDER.get(engine, 2_000)
         + camps * BYTES_PER_CAMP.get(engine, 600)
-        + len(params.hosts) ** 2 * BYTES_PER_HOST_PAIR
+        + n_cells**2 * BYTES_PER_HOST_PAIR
         + 200 * 2**20
     )
     return ever, need

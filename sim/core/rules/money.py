@@ -85,23 +85,25 @@ def remit(rule_code, gross, plan, arrears, camp_gross, camp_due, fees_share, sha
 
 @rule
 def expected_takes(gross, plan, rule_code, fees_share, share):
-    """`plan_take` (or `share_take`) over a cohort's arrays, with no arrears."""
+    """`plan_take` (or `share_take`) over a cohort's arrays, with no arrears (``fees_share``: one per worker)."""
     out = np.empty(len(gross))
     for i in range(len(gross)):
-        out[i] = share_take(gross[i], share) if rule_code == 1 else plan_take(gross[i], plan[i], fees_share)
+        out[i] = share_take(gross[i], share) if rule_code == 1 else plan_take(gross[i], plan[i], fees_share[i])
     return out
 
 
-def expected_take(gross, plan, params):
+def expected_take(gross, plan, params, fees_share=None):
     """What the remittance rule takes from each gross of a cohort, with no arrears (used to initialise veterans);
-    a group quota is a plan per head on average."""
+    a group quota is a plan per head on average. ``fees_share``: his host's (a value or one per worker; default
+    the run's)."""
     r = params.remittance
     code = RULE_CODES["share"] if r.rule == "share" else RULE_CODES["plan"]
+    fees = r.fees_share if fees_share is None else fees_share
     return expected_takes(
         np.asarray(gross, dtype=float),
         np.broadcast_to(np.asarray(plan, dtype=float), np.shape(gross)).copy(),
         code,
-        r.fees_share,
+        np.broadcast_to(np.asarray(fees, dtype=float), np.shape(gross)).copy(),
         r.share,
     )
 

@@ -15,7 +15,7 @@ from .money import expected_take
 
 
 def new_worker_attributes(
-    seed: int, worker_ids, params, wage, plan, months_abroad=0, legal=None, bribe_factor=1.0
+    seed: int, worker_ids, params, wage, plan, months_abroad=0, legal=None, bribe_factor=1.0, own=None
 ) -> dict[str, np.ndarray]:
     """Traits of newly posted workers, each a pure function of (seed, trait, id).
 
@@ -23,7 +23,8 @@ def new_worker_attributes(
     grievance yet. Workers already abroad when the run starts (months_abroad
     > 0) have learnt what the rule leaves them at the base pressure, and have
     paid off that much of their entry bribe each month. Entry bribes are ``bribe_factor`` times the drawn one
-    (after the 2024 tightening: `StateBooks.bribe_factor`).
+    (after the 2024 tightening: `StateBooks.bribe_factor`). ``own``: his host's own settings
+    (``hours_base``, ``hours_max``, ``fees_share``: a value or one per worker; default: the run's).
     """
     ids = np.asarray(worker_ids, dtype=np.int64)
     w = params.worker
@@ -40,10 +41,13 @@ def new_worker_attributes(
         return median * np.exp(sigma * ndtri(np.clip(u(trait), 1e-12, 1 - 1e-12)))
 
     productivity = lognormal("productivity", 1.0, w.productivity_sigma)
-    wk = params.work
-    hours0 = hours_worked(params.minder.pressure_base, wk.hours_base, wk.hours_max, math.inf)
-    gross0 = gross_wage(np.asarray(wage, dtype=float), productivity, hours0, wk.hours_base)
-    kept0 = gross0 - expected_take(gross0, np.asarray(plan, dtype=float), params)
+    own = own or {}
+    base = np.asarray(own.get("hours_base", params.work.hours_base), dtype=float)
+    top = np.asarray(own.get("hours_max", params.work.hours_max), dtype=float)
+    hours0 = base + params.minder.pressure_base * (top - base)  # hours_worked, uncapped
+    gross0 = gross_wage(np.asarray(wage, dtype=float), productivity, hours0, base)
+    fees = own.get("fees_share", params.remittance.fees_share)
+    kept0 = gross0 - expected_take(gross0, np.asarray(plan, dtype=float), params, fees)
     entry_bribe = np.round(lognormal("entry_bribe", w.entry_bribe_median, w.entry_bribe_sigma) * bribe_factor, 2)
     veteran = np.asarray(months_abroad) > 0
     # legal status: the posting's draw against his host's thresholds this month (`legal_thresholds`; None: permits)
@@ -224,6 +228,16 @@ def escape_chances(
     success = escape_success_prob(open_route(route, asylum_boost), vigilance, 1.0 if passport else 0.0, passport_effect)
     risk = escape_risk(risk_aversion, success, reprisal_severity, family)
     return success, attempt_prob(g, risk, threshold, steepness, attempt_rate)
+
+
+def death_prob_longest(params, rates) -> float:
+    """The death hazard at the longest hours of any host: a draw above it cannot be a death (both engines)."""
+    from ..sectors import per_host
+
+    return max(
+        death_prob(top, rate, params.deaths.hours_slope, base)
+        for rate, base, top in zip(rates, per_host(params, "hours_base"), per_host(params, "hours_max"))
+    )
 
 
 def death_rates(params) -> list[float]:

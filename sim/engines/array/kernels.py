@@ -103,13 +103,16 @@ def leaver_sums(W, rows, forfeited, ledger_paid):
 
 
 @kernel
-def work_month(inspections, key, worker_id, max_hours, pressure, wage, productivity, lost, S):
+def work_month(inspection, key, worker_id, pressure, wage, productivity, lost, hours_range):
     """Phase 4 for one worker: (inspected, hours, gross wage); his employer is inspected with the host's
-    ``inspections`` compliance (a draw fixed for the run), which caps his hours at ``max_hours``; a share ``lost``
-    of the payment never arrives."""
+    compliance (``inspection``: compliance, hours allowed; a draw fixed for the run), which caps his hours; a share
+    ``lost`` of the payment never arrives. ``hours_range``: his host's (hours_base, hours_max). Numbers and tuples
+    of numbers only (a bundle passed to a helper costs a reference count per array, per worker)."""
+    inspections, max_hours = inspection
+    base, top = hours_range
     inspected = inspections > 0 and uniform_at(key, worker_id) < inspections
-    hours = rules.hours_worked(pressure, S.hours_base, S.hours_max, max_hours if inspected else math.inf)
-    return inspected, hours, rules.pay_received(rules.gross_wage(wage, productivity, hours, S.hours_base), lost)
+    hours = rules.hours_worked(pressure, base, top, max_hours if inspected else math.inf)
+    return inspected, hours, rules.pay_received(rules.gross_wage(wage, productivity, hours, base), lost)
 
 
 @kernel
@@ -179,15 +182,14 @@ def work_for_quota(W, M, C, H, month, S):
             continue
         h = W.host[i]
         inspected, hours, gross = work_month(
-            H.inspections[h],
+            (H.inspections[h], H.max_hours[h]),
             month.inspected,
             W.worker_id[i],
-            H.max_hours[h],
             M.pressure[W.minder[i]],
             H.wages[h],
             W.productivity[i],
             H.pay_lost[h],
-            S,
+            (H.hours_base[h], H.hours_max[h]),
         )
         W.inspected[i], W.hours[i], W.gross[i] = inspected, hours, gross
         camp = W.camp[i]
@@ -217,15 +219,14 @@ def work_and_pay(W, M, C, H, month, S, T):
         # 4. work: hours (capped where the employer is inspected) and the gross wage
         if not month.worked:
             inspected, hours, gross = work_month(
-                H.inspections[h],
+                (H.inspections[h], H.max_hours[h]),
                 month.inspected,
                 wid,
-                H.max_hours[h],
                 M.pressure[W.minder[i]],
                 H.wages[h],
                 W.productivity[i],
                 H.pay_lost[h],
-                S,
+                (H.hours_base[h], H.hours_max[h]),
             )
             W.inspected[i], W.hours[i], W.gross[i] = inspected, hours, gross
         gross = W.gross[i]
@@ -242,7 +243,7 @@ def work_and_pay(W, M, C, H, month, S, T):
             W.plan_arrears[i],
             C.gross[camp],
             C.due[camp],
-            S.fees_share,
+            H.fees_share[h],
             S.share,
             direct,
             H.coercion[h],
@@ -357,8 +358,8 @@ def watch_die_return(W, M, H, month, S, T, first):
                 rules.minder_vigilance(M.vig_base[m], M.vig_extra[m]),
                 passport,
                 S.expected_share,
-                S.hours_base,
-                S.hours_max,
+                H.hours_base[h],
+                H.hours_max[h],
                 S.weight_pay,
                 S.weight_hours,
                 S.weight_debt,
@@ -383,7 +384,9 @@ def watch_die_return(W, M, H, month, S, T, first):
         # 10. deaths
         if s == ACTIVE:
             u = uniform_at(month.death, wid)
-            if u < S.death_prob_max and u < rules.death_prob(W.hours[i], H.death_rates[h], S.hours_slope, S.hours_base):
+            if u < S.death_prob_max and u < rules.death_prob(
+                W.hours[i], H.death_rates[h], S.hours_slope, H.hours_base[h]
+            ):
                 s = DEAD
         # 11. one more month abroad; contracts end (a stranded worker goes home once the border opens)
         if s == ACTIVE:
@@ -462,19 +465,20 @@ def alarm(alarmed, M, boost):
 
 
 @kernel
-def place_newcomers(counts, camp_host, camp_occ, sizes, rooms, placed):
+def place_newcomers(counts, camp_host, camp_occ, sizes, units, rooms, placed):
     """Phase 2's placement of a month's newcomers, host by host in id order: into the host's camps with room (in
     camp-id order), then new camps of ``camp_size``; within a camp, to its minders with room, then new minders;
     within a minder, to his teams with room, then new teams. ``camp_occ`` has room for the new camps;
     ``rooms`` lists the minders with room per camp and the teams with room per minder (as they were before this
-    month's newcomers). ``sizes`` = (camps, camp size, minder ratio, team size, minders, next team).
-    Returns how many camps, minders and teams were made."""
-    n_before, camp_size, minder_ratio, team_size, n_minders, next_team = sizes
+    month's newcomers). ``sizes`` = (camps, minders, next team); ``units``: each host's camp size, minder ratio and
+    team size (rows). Returns how many camps, minders and teams were made."""
+    n_before, n_minders, next_team = sizes
     made_camps = 0
     made_minders = 0
     made_teams = 0
     i = 0
     for h in range(len(counts)):
+        camp_size, minder_ratio, team_size = units[0, h], units[1, h], units[2, h]
         left_host = counts[h]
         c = 0
         while left_host > 0:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ...core import draws as rnd
 from ...core import rules
-from ...core.sectors import cells_of, expand
+from ...core.sectors import OWN_SETTINGS, cells_of, expand, per_host
 from ...core.compiled import plain_function
 from ...core.params import Params, value_at
 from ...core.phases import PhaseClock, run_month
@@ -96,12 +96,9 @@ class ArrayModel:
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
         self.death_rates = np.array(rules.death_rates(p))
-        death_prob_max = max(
-            [
-                rules.death_prob(p.work.hours_max, rate, p.deaths.hours_slope, p.work.hours_base)
-                for rate in rules.death_rates(p)
-            ]
-        )
+        death_prob_max = rules.death_prob_longest(p, rules.death_rates(p))
+        # each host's own settings (a sector's, for a cell; sim/core/sectors.py OWN_SETTINGS)
+        self.own = {name: np.array(per_host(p, name)) for name in OWN_SETTINGS}
         self.settings = settings_bundle(p, death_prob_max, self.rule_code)
         self.month = 0
         self.state = StateBooks.for_params(p)
@@ -162,7 +159,6 @@ class ArrayModel:
         """Post counts[h] workers to each host h, in host order, as the mesa engine's cohorts:
         camps of camp_size, a minder per minder_ratio, teams of team_size. ``posted``: the workers posted now
         per minder and per team, if already counted (`kernels.census`)."""
-        pop = self.p.population
         counts = np.asarray(counts, dtype=np.int64)
         total = int(counts.sum())
         if total == 0:
@@ -179,6 +175,7 @@ class ArrayModel:
             months_abroad,
             legal=self.state.legal_thresholds[host_of],
             bribe_factor=self.state.bribe_factor,
+            own={name: self.own[name][host_of] for name in ("hours_base", "hours_max", "fees_share")},
         )
         if posted is None:
             m_count, t_count = kernels.posted_counts(self.w, self.minders.n, self.next_team)
@@ -187,14 +184,17 @@ class ArrayModel:
         m_camp, m_status = self.minders.view("camp"), self.minders.view("status")
         n_camps = self.camps.n
         # who has room, grouped once (in id order): each camp's minders with room, each minder's teams with room
-        cand = np.flatnonzero((m_status == M_ACTIVE) & (m_count < pop.minder_ratio))
+        # the unit sizes are each host's own (a sector's): a minder's and a team's are those of his host
+        ratio = self.own["minder_ratio"][self.minders.view("host")]
+        cand = np.flatnonzero((m_status == M_ACTIVE) & (m_count < ratio))
         order = np.argsort(m_camp[cand], kind="stable")
-        mr_id, mr_room, by_camp = cand[order], (pop.minder_ratio - m_count[cand])[order], m_camp[cand][order]
+        mr_id, mr_room, by_camp = cand[order], (ratio[cand] - m_count[cand])[order], m_camp[cand][order]
         camps = np.arange(n_camps)
         mr_start, mr_end = np.searchsorted(by_camp, camps, "left"), np.searchsorted(by_camp, camps, "right")
-        cand = np.flatnonzero((t_count > 0) & (t_count < pop.team_size))
+        team_size = self.own["team_size"][self.minders.view("host")[self.team_minder]]
+        cand = np.flatnonzero((t_count > 0) & (t_count < team_size))
         order = np.argsort(self.team_minder[cand], kind="stable")
-        tr_id, tr_room, by_minder = cand[order], (pop.team_size - t_count[cand])[order], self.team_minder[cand][order]
+        tr_id, tr_room, by_minder = cand[order], (team_size[cand] - t_count[cand])[order], self.team_minder[cand][order]
         minders = np.arange(self.minders.n)
         tr_start, tr_end = np.searchsorted(by_minder, minders, "left"), np.searchsorted(by_minder, minders, "right")
         occupancy = np.concatenate([self.camps.view("occupancy"), np.zeros(total, dtype=np.int64)])
@@ -209,9 +209,10 @@ class ArrayModel:
             tr_id.astype(np.int64),
             tr_room.astype(np.int64),
         )
-        sizes = (n_camps, pop.camp_size, pop.minder_ratio, pop.team_size, self.minders.n, self.next_team)
+        sizes = (n_camps, self.minders.n, self.next_team)
+        units = np.stack([self.own["camp_size"], self.own["minder_ratio"], self.own["team_size"]]).astype(np.int64)
         made_camps, made_minders, made_teams = kernels.place_newcomers(
-            counts, self.camps.view("host").astype(np.int64), occupancy, sizes, rooms, placed
+            counts, self.camps.view("host").astype(np.int64), occupancy, sizes, units, rooms, placed
         )
         self.camps.view("occupancy")[:] = occupancy[:n_camps]
         if made_camps:
@@ -291,6 +292,9 @@ class ArrayModel:
             relabel=self.state.relabel_thresholds,
             death_rates=self.death_rates,
             pay_lost=lv.pay_lost,
+            hours_base=self.own["hours_base"],
+            hours_max=self.own["hours_max"],
+            fees_share=self.own["fees_share"],
         )
 
     # ------------------------------------------------------------ the month

@@ -89,6 +89,9 @@ HOST_FIELDS = (
     "relabel",
     "death_rates",
     "pay_lost",
+    "hours_base",
+    "hours_max",
+    "fees_share",
 )
 if TYPE_CHECKING:
 
@@ -130,10 +133,7 @@ def month_bundle(seed: int, month: int, mandate: bool, worked: bool) -> Month:
 
 # the settings the loops read, fixed for a run: (name, where in the parameters)
 SETTINGS = {
-    "hours_base": "work.hours_base",
-    "hours_max": "work.hours_max",
     "side_job_share": "work.side_job_share",
-    "fees_share": "remittance.fees_share",
     "share": "remittance.share",
     "ledger_monthly": "remittance.ledger_monthly",
     "ledger_pay_prob": "remittance.ledger_pay_prob",

@@ -112,12 +112,13 @@ class Worker(mesa.Agent):
     def work(self):
         """Work the hours the minder's pressure sets (capped by inspectors); earn the gross wage."""
         self._clear_month()
-        p, lv = self.model.p.work, self.model.levers
-        cap = lv.max_hours[self.host] if self.inspected() else math.inf
-        self.hours = rulebook.hours_worked(self.minder.pressure, p.hours_base, p.hours_max, cap)
-        wage = self.model.wages[self.host]
+        own, lv, h = self.model.own, self.model.levers, self.host
+        cap = lv.max_hours[h] if self.inspected() else math.inf
+        base = own["hours_base"][h]
+        self.hours = rulebook.hours_worked(self.minder.pressure, base, own["hours_max"][h], cap)
+        wage = self.model.wages[h]
         self.gross = rulebook.pay_received(
-            rulebook.gross_wage(wage, self.productivity, self.hours, p.hours_base), lv.pay_lost[self.host]
+            rulebook.gross_wage(wage, self.productivity, self.hours, base), lv.pay_lost[h]
         )
 
     # -- phase 5
@@ -133,7 +134,7 @@ class Worker(mesa.Agent):
             self.plan_arrears,
             self.camp.gross,
             self.camp.due,
-            r.fees_share,
+            self.model.own["fees_share"][self.host],
             r.share,
             direct,
             self.model.levers.coercion[self.host],
@@ -201,7 +202,7 @@ class Worker(mesa.Agent):
         u = self.draw(Decision.ESCAPE_INTEND)
         if u >= p.escape.attempt_rate:
             return  # the chance of trying never exceeds attempt_rate: no need to weigh it
-        e, w, wk = p.escape, p.worker, p.work
+        e, w = p.escape, p.worker
         passport = self.passport_held and not (lv.return_passports[h] and self.inspected())
         self.success_prob, chance = rulebook.escape_chances(
             self.kept_avg,
@@ -217,8 +218,8 @@ class Worker(mesa.Agent):
             self.minder.vigilance,
             passport,
             w.expected_share,
-            wk.hours_base,
-            wk.hours_max,
+            self.model.own["hours_base"][h],
+            self.model.own["hours_max"][h],
             e.weight_pay,
             e.weight_hours,
             e.weight_debt,
@@ -250,10 +251,10 @@ class Worker(mesa.Agent):
     # -- phase 10
     def face_hazards(self):
         """Accidents and exhaustion: a death hazard rising with hours."""
-        d, wk = self.model.p.deaths, self.model.p.work
+        d = self.model.p.deaths
         u = self.draw(Decision.DEATH)
-        rate = self.model.death_rates[self.host]
-        if u < self.model.death_prob_max and u < rulebook.death_prob(self.hours, rate, d.hours_slope, wk.hours_base):
+        rate, base = self.model.death_rates[self.host], self.model.own["hours_base"][self.host]
+        if u < self.model.death_prob_max and u < rulebook.death_prob(self.hours, rate, d.hours_slope, base):
             self.leave("dead", "died")
 
     # -- phase 11

@@ -18,7 +18,7 @@ import pandas as pd  # noqa: F401  (the workers table's type)
 
 from ...core import draws as rnd
 from ...core import rules
-from ...core.sectors import cell_words, cells_of, expand
+from ...core.sectors import OWN_SETTINGS, cell_words, cells_of, expand, per_host
 from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
 from ...core.compiled import plain_function
 from ...core.params import Params, load_params, make_params, params_to_dict, value_at
@@ -106,12 +106,9 @@ class OverseasLaborModel(mesa.Model):
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
         self.death_rates = rules.death_rates(p)
-        self.death_prob_max = max(
-            [
-                rulebook.death_prob(p.work.hours_max, rate, p.deaths.hours_slope, p.work.hours_base)
-                for rate in self.death_rates
-            ]
-        )
+        self.death_prob_max = rules.death_prob_longest(p, self.death_rates)
+        # each host's own settings (a sector's, for a cell; sim/core/sectors.py OWN_SETTINGS), Python numbers
+        self.own = {name: per_host(p, name) for name in OWN_SETTINGS}
         self.month = 0
         self.clock = PhaseClock()
         self.workers: list[Worker] = []  # posted now (registered with mesa)
@@ -193,8 +190,8 @@ class OverseasLaborModel(mesa.Model):
         return i
 
     def deploy_cohort(self, host: int, n: int, month_deployed: int, months_abroad: int = 0):
-        """Post n workers to a host: into camps (of at most camp_size), a minder per minder_ratio, teams of team_size."""
-        pop = self.p.population
+        """Post n workers to a host: into camps (of at most camp_size), a minder per minder_ratio, teams of team_size
+        (the host's own: a sector's)."""
         first = self._next["worker"]
         ids = np.arange(first, first + n)
         self._next["worker"] = first + n
@@ -207,17 +204,17 @@ class OverseasLaborModel(mesa.Model):
             months_abroad,
             legal=self.state.legal_thresholds[host],
             bribe_factor=self.state.bribe_factor,
+            own={name: self.own[name][host] for name in ("hours_base", "hours_max", "fees_share")},
         )
         traits = {k: v.tolist() for k, v in traits.items()}
+        camp_size, minder_ratio, team_size = (self.own[k][host] for k in ("camp_size", "minder_ratio", "team_size"))
         # newcomers fill the host's camps that have room, then open new camps
         open_camps = [
-            (c.camp_id, pop.camp_size - c.occupancy)
-            for c in self.camps
-            if c.host == host and c.occupancy < pop.camp_size
+            (c.camp_id, camp_size - c.occupancy) for c in self.camps if c.host == host and c.occupancy < camp_size
         ]
         by_id = {c.camp_id: c for c in self.camps}
         start = 0
-        for camp_id, k in rules.fill_units(n, open_camps, pop.camp_size):
+        for camp_id, k in rules.fill_units(n, open_camps, camp_size):
             if camp_id is None:
                 camp = Camp(self._new_id("camp"), host)
                 self.camps.append(camp)
@@ -228,13 +225,13 @@ class OverseasLaborModel(mesa.Model):
             active_minders = sorted((mi for mi in camp.minders if mi.status == ACTIVE), key=lambda mi: mi.minder_id)
             sizes = {mi.minder_id: sum(1 for w in mi.workers if w.active) for mi in active_minders}
             open_minders = [
-                (mi.minder_id, pop.minder_ratio - sizes[mi.minder_id])
+                (mi.minder_id, minder_ratio - sizes[mi.minder_id])
                 for mi in active_minders
-                if sizes[mi.minder_id] < pop.minder_ratio
+                if sizes[mi.minder_id] < minder_ratio
             ]
             by_mid = {mi.minder_id: mi for mi in active_minders}
             i = start
-            for mid, j in rules.fill_units(k, open_minders, pop.minder_ratio):
+            for mid, j in rules.fill_units(k, open_minders, minder_ratio):
                 if mid is None:
                     mid = self._new_id("minder")
                     m = rules.new_minder_attributes(self.seed, [mid], self.p)
@@ -244,8 +241,8 @@ class OverseasLaborModel(mesa.Model):
                 else:
                     minder = by_mid[mid]
                 members = Counter(w.team for w in minder.workers if w.active)
-                open_teams = sorted((team, pop.team_size - c) for team, c in members.items() if c < pop.team_size)
-                for team, q in rules.fill_units(j, open_teams, pop.team_size):
+                open_teams = sorted((team, team_size - c) for team, c in members.items() if c < team_size)
+                for team, q in rules.fill_units(j, open_teams, team_size):
                     if team is None:
                         team = self._new_id("team")
                     for _ in range(q):
