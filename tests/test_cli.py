@@ -33,7 +33,7 @@ def in_tmp(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_run_writes_the_four_files_and_prints_a_summary(in_tmp, capsys):
+def test_run_writes_the_five_files_and_prints_a_summary(in_tmp, capsys):
     assert main(["run", *SMALL, "--months", "12", "--seed", "3", "--out", "r1", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "revenue delivered per year" in out and "escapes per 1,000 worker-years" in out and "results: r1" in out
@@ -47,6 +47,7 @@ def test_run_writes_the_four_files_and_prints_a_summary(in_tmp, capsys):
         "hosts.parquet",
         "manifest.json",
         "monthly.parquet",
+        "sectors.parquet",
         "workers.parquet",
     ]
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -207,7 +208,7 @@ def test_summary_shows_the_seed_articles_magnitudes_beside_the_model(baseline_sm
     summary = baseline_small.summary
     text = summary_table(summary)
     reported = [o for o in OUTCOMES.values() if o.reported]
-    assert len(reported) == 3
+    assert len(reported) == 4  # three from the seed article, IT work from the UN Panel
     for o in reported:
         line = next(line for line in text.splitlines() if o.label in line)
         assert f"(reported: {o.reported})" in line and o.format(summary[o.name]) in line

@@ -532,9 +532,9 @@ def test_shipped_experiments_are_valid():
     assert len(set(names)) == len(names), f"two shipped experiments share a results folder: {names}"
     sanctions = load_experiment(ROOT / "experiments" / "sanctions.toml")
     # every sanction over the shipped posterior: no sanctions, the history, each resolution as fitted and at
-    # full compliance, both at full compliance, and the five other kinds alone
+    # full compliance, both at full compliance, the five other kinds alone, and the four sectoral scenarios
     assert sanctions.spec.sampling.method == "posterior" and sanctions.spec.sampling.n >= 40
-    assert len(sanctions.spec.scenarios) == 12 and sanctions.spec.scale == 1.0
+    assert len(sanctions.spec.scenarios) == 16 and sanctions.spec.scale == 1.0
     assert sum(h["workers"] for h in sanctions.scenario_params["no_sanctions"]["hosts"].values()) == 98_000
     # every scenario keeps the border closure (the world as it happened), and the reference has no sanction
     for name, p in sanctions.scenario_params.items():

@@ -98,6 +98,7 @@ def test_save_and_load_roundtrip(tmp_path, baseline_small):
         "hosts.parquet",
         "manifest.json",
         "monthly.parquet",
+        "sectors.parquet",
         "workers.parquet",
     ]
     back = Result.load(folder)
@@ -127,7 +128,9 @@ def test_save_never_overwrites_without_force(tmp_path, baseline_small):
 def test_model_rebuilds_from_keywords_and_rng():
     """SolaraViz and batch_run rebuild the model as type(model)(**kwargs, rng=...)."""
     m = OverseasLaborModel(rng=4, hosts__gulf__workers=30, calendar__months=6, overrides={"hosts.china.workers": 20})
-    assert m.seed == 4 and m.p.hosts["gulf"].workers == 30 and m.p.hosts["china"].workers == 20
+    # the model's parameters are those it runs: its hosts are cells, a host group's work in one sector
+    by_group = {g: sum(h.workers for c, h in m.p.hosts.items() if c.startswith(f"{g}:")) for g in ("gulf", "china")}
+    assert m.seed == 4 and by_group == {"gulf": 30, "china": 20}
     m.step()
     m.step()
     df = m.datacollector.get_model_vars_dataframe()
@@ -174,7 +177,7 @@ def test_camps_fill_before_new_ones_open_and_never_overflow():
     from conftest import ROOT
 
     m = OverseasLaborModel(ROOT / "params" / "classroom.toml", seed=2, calendar__months=24)
-    assert len(m.camps) == 1 and m.camps[0].occupancy == m.p.hosts["gulf"].workers
+    assert len(m.camps) == 1 and m.camps[0].occupancy == m.p.hosts["gulf:construction"].workers  # its one sector
     for _ in range(24):
         m.step()
         counts = {}

@@ -14,6 +14,7 @@ import pytest
 from conftest import small_params
 from sim import run
 from sim.core import rules
+from sim.core.sectors import expand
 from sim.core.state_books import StateBooks
 from test_state_books_by_value import _books_params, _levers
 
@@ -106,11 +107,12 @@ def test_in_a_run_each_posting_was_approved_selection_months_before(lag, ahead):
         minder__threat_prob=0.5,
     )
     r = run(p, seed=4)
-    before = StateBooks.for_params(p).screening  # row j: screened before the run, ready in month j
+    cells = expand(p)  # the engines' hosts: a host group's work in one sector, each with its own books
+    before = StateBooks.for_params(cells).screening  # row j: screened before the run, ready in month j
     assert (before.sum() > 0) == ahead
-    h = r.hosts
-    for host, g in h.groupby("host"):
-        k = list(p.hosts).index(host)
+    for (group, sector), g in r.sectors.groupby(["host", "sector"]):
+        host = f"{group}:{sector}"
+        k = list(cells.hosts).index(host)
         approved, deployed, waiting, again = (
             g[c].to_numpy() for c in ("candidates_approved", "deployed", "candidates_waiting", "veterans_posted")
         )
