@@ -62,6 +62,8 @@ def test_selections_name_declared_outcomes_and_percent_changes():
         "revenue_delivered_per_year",
         "state_take_per_year",
         "retained_per_worker_month",
+        "it_revenue_per_year",
+        "factory_revenue_per_year",
     ]
     assert FOREST == [
         ("revenue_delivered_per_year", True),

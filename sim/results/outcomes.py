@@ -151,6 +151,7 @@ def _received_under(r: RunTables, amount: float) -> float:
 
 SECTOR_KEY = "sector"  # the sectors table's column naming the sector (sim/results/columns.py, SECTOR_COLUMNS)
 IT_SECTOR = "it"  # the IT workers' sector (sim/core/sectors.py)
+FACTORY_SECTOR = "factory"  # textiles and seafood: the sector UNSCR 2371/2375's bans hit (sim/core/sectors.py)
 IT_YEAR = 2019  # the year the UN Panel of Experts reported the IT workers' revenue for (UN Panel 2020)
 
 
@@ -163,6 +164,15 @@ def sector_per_year_in(sectors: pd.DataFrame | None, sector: str, year: int, col
     rows = sectors[(sectors[SECTOR_KEY] == sector) & sectors[COL.date].astype(str).str.startswith(f"{year}-")]
     months = rows[COL.month].nunique()
     return float(rows[column].sum()) / (months / 12.0) if months else math.nan
+
+
+def sector_per_run_year(sectors: pd.DataFrame | None, sector: str, column: str) -> float:
+    """A sector's ``column`` (every host group) over the whole run, per year; NaN if the run has no sectors table or
+    no such sector."""
+    if sectors is None or not len(sectors) or not (sectors[SECTOR_KEY] == sector).any():
+        return math.nan
+    months = sectors[COL.month].nunique()
+    return float(sectors.loc[sectors[SECTOR_KEY] == sector, column].sum()) / (months / 12.0)
 
 
 def _hours(r: RunTables) -> float:
@@ -410,6 +420,28 @@ _ALL = [
         lambda r: sector_per_year_in(getattr(r.result, "sectors", None), IT_SECTOR, IT_YEAR, COL.state_take),
         reported="~$20.4M a year; UN Panel 2020",
         better="down",
+    ),
+    # what each sectoral measure acts on: the revenue from its sector over the run
+    Outcome(
+        "it_revenue_per_year",
+        "IT work's revenue per year",
+        f"revenue from IT work (sector {IT_SECTOR!r}, every host) that reached the state, USD a year over the run",
+        "USD a year",
+        lambda r: sector_per_run_year(getattr(r.result, "sectors", None), IT_SECTOR, COL.revenue_delivered),
+        better="down",
+        change_in_percent=True,
+        heading="IT work's revenue, $M a year",
+    ),
+    Outcome(
+        "factory_revenue_per_year",
+        "factory work's revenue per year",
+        f"revenue from factory work (sector {FACTORY_SECTOR!r}: textiles, seafood; every host) that reached the "
+        "state, USD a year over the run",
+        "USD a year",
+        lambda r: sector_per_run_year(getattr(r.result, "sectors", None), FACTORY_SECTOR, COL.revenue_delivered),
+        better="down",
+        change_in_percent=True,
+        heading="factory work's revenue, $M a year",
     ),
     Outcome(
         "retained_median_mean",
