@@ -217,15 +217,28 @@ def test_odd_appendix_a1_has_a_row_for_every_parameter_with_its_default():
             cells = [c.strip() for c in line.strip("|").split("|")]
             rows[cells[0].strip("`")] = cells[1].strip("`").replace("_", "")
     defaults = Params()
-    for section, field in Params.model_fields.items():
-        if section in ("hosts", "policies", "description"):
-            continue
-        for name in type(getattr(defaults, section)).model_fields:
-            key = f"{section}.{name}"
+    # a section of named entries (the sectors) has a row per entry and field: sectors.it.wage
+    sections = [
+        (f"{section}.{entry}", model)
+        for section in Params.model_fields
+        if section not in ("hosts", "policies", "description")
+        for entry, model in (
+            getattr(defaults, section).items()
+            if isinstance(getattr(defaults, section), dict)
+            else [(None, getattr(defaults, section))]
+        )
+    ]
+    assert any(key.startswith("sectors.it") for key, _ in sections)
+    for prefix, model in sections:
+        prefix = prefix.removesuffix(".None")
+        for name in type(model).model_fields:
+            key = f"{prefix}.{name}"
             assert key in rows, f"docs/ODD.md A.1 has no row for {key}"
-            value = getattr(getattr(defaults, section), name)
+            value = getattr(model, name)
             shown = rows[key].strip('"')
-            if isinstance(value, bool):
+            if value is None:
+                assert shown == "(none)", f"{key}: A.1 says {shown}, the default is none"
+            elif isinstance(value, bool):
                 assert shown == str(value).lower(), key
             elif isinstance(value, (int, float)):
                 assert float(shown) == float(value), f"{key}: A.1 says {shown}, the default is {value}"

@@ -555,6 +555,10 @@ def describe_kind(cls: type[PolicyBase], names: bool = True) -> str:
         tag = f" (`{k}`, {unit or 'no unit'})" if names else ""
         parts.append(f"{f.description or k.replace('_', ' ')}{tag}: {default}")
     what = "" if cls.is_sanction else " A fact of the world, not a sanction."
+    sectors = cls.model_fields["sectors"].default
+    if sectors != "all":  # a sectoral measure: a host's other work is not touched (a camp of builders, for one)
+        tag = " (`sectors`)" if names else ""
+        what += f" It acts only on {' and '.join(sectors)} work{tag}, not on a host's other work."
     said = "; ".join(parts)
     return f"{cls.heading()}.{what}" + (f" {said[:1].upper()}{said[1:]}." if parts else "")
 

@@ -272,9 +272,12 @@ def expand(params):
         side_f, escape_f, death_f = norm("side_factor"), norm("escape_factor"), norm("death_factor")
         for s in kept:
             sec = sectors[s]
+            wage = sec.wage if sec.wage is not None else host.wage * wage_f(s)
             update = {
                 "workers": counts[s],
-                "wage": sec.wage if sec.wage is not None else host.wage * wage_f(s),
+                "wage": wage,
+                # what he was promised moves with his work's pay (an IT worker is not promised a builder's pay)
+                "promised_wage": host.promised_wage * wage / host.wage,
                 "plan": sec.plan if sec.plan is not None else host.plan * plan_f(s),
                 "side_wage": host.side_wage * side_f(s),
                 "escape_route": min(host.escape_route * escape_f(s), 1.0),

@@ -295,7 +295,7 @@ _ALL = [
         "hours a day",
         _hours,
         target=(12.0, 16.0),
-        spec="{:.1f}",
+        spec="{:,.1f}",
         better="down",
     ),
     Outcome(
@@ -305,7 +305,7 @@ _ALL = [
         "per 1,000 worker-years",
         lambda r: r.rate("escaped", 1000),
         target=(0.5, 5.0),
-        spec="{:.2f}",
+        spec="{:,.2f}",
         default=True,
     ),
     Outcome(
@@ -314,7 +314,7 @@ _ALL = [
         "caught escaping per 1,000 worker-years",
         "per 1,000 worker-years",
         lambda r: r.rate("caught", 1000),
-        spec="{:.2f}",
+        spec="{:,.2f}",
         better="down",
     ),
     Outcome(
@@ -324,7 +324,7 @@ _ALL = [
         "per 10,000 worker-years",
         lambda r: r.rate("deaths", 10000),
         target=(10.0, 25.0),
-        spec="{:.1f}",
+        spec="{:,.1f}",
         better="down",
         default=True,
     ),
@@ -334,7 +334,7 @@ _ALL = [
         "sent home per 1,000 worker-years",
         "per 1,000 worker-years",
         lambda r: r.rate("sent_home", 1000),
-        spec="{:.2f}",
+        spec="{:,.2f}",
         target=(0.5, 50.0),  # issue 28: a rare punishment, tens per 1,000 worker-years at most (assumption)
     ),
     # how long a posting lasts: the completed spells (issue 28: sending home should stay a rare punishment and the
