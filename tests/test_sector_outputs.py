@@ -100,8 +100,8 @@ def test_the_hand_made_lines():
     assert lines[0].split()[:4] == ["sectors", "over", "the", "run"]
     assert "workers at" in lines[0] and "revenue delivered" in lines[0] and "deaths per 10,000" in lines[0]
     assert "start / end" in lines[1] and "per year" in lines[1] and "worker-years" in lines[1]
-    # construction: $19,200 a year, $3,800 / 30 = $127 and $1,500 / 30 = $50 per worker-month, 8000.0 deaths
-    assert lines[2].split() == ["construction", "16", "/", "14", "$19,200", "$127", "$50", "8000.0"]
+    # construction: $19,200 a year, $3,800 / 30 = $127 and $1,500 / 30 = $50 per worker-month, 8,000.0 deaths
+    assert lines[2].split() == ["construction", "16", "/", "14", "$19,200", "$127", "$50", "8,000.0"]
     assert lines[3].split() == ["IT", "work", "3", "/", "3", "$108,000", "$3,050", "$2,683", "0.0"]
     # all sectors: (3,200 + 18,000) x 6 a year; $22,100 / 36 = $614 and $17,600 / 36 = $489; 2 deaths in 3 years
     assert lines[4].split() == ["all", "sectors", "19", "/", "17", "$127,200", "$614", "$489", "6666.7"]

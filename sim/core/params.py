@@ -723,8 +723,8 @@ class Params(Strict):
                         f"(sectors: {', '.join(map(shown, self.sectors))})"
                     )
                 elif not (0 <= w <= 1e9) or math.isnan(w):
-                    errors.append(f"hosts.{shown(name)}.sectors.{shown(s)}: a share must be 0 or more (got {w})")
-            if sum(w for w in mix.values() if w > 0) <= 0:
+                    errors.append(f"hosts.{shown(name)}.sectors.{shown(s)}: a share must be 0 to 1e9 (got {w})")
+            if sum(w for w in mix.values() if w > 0) <= 0 and all(0 <= w for w in mix.values()):
                 errors.append(f"hosts.{shown(name)}.sectors: no sector with a share above 0")
         for name in self.hosts:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):

@@ -46,8 +46,8 @@ class StateBooks:
             if getattr(host, "bank_share", None) is not None:
                 rest = w[1] + w[2]
                 b = host.bank_share
-                cash = [(1 - b) * w[1] / rest, (1 - b) * w[2] / rest] if rest > 0 else [(1 - b) / 2, (1 - b) / 2]
-                self.channel_weights[h] = [b, *cash]
+                # with courier and mule switched off (channels.courier = mule = 0) all of it goes by bank
+                self.channel_weights[h] = [b, (1 - b) * w[1] / rest, (1 - b) * w[2] / rest] if rest > 0 else [1, 0, 0]
         # the legal-status thresholds of this month's postings (rules.legal_thresholds): permits until a measure bites
         self.routes = np.array(
             [[h.route_student, h.route_tourist, h.route_other] for h in p.hosts.values()], dtype=float

@@ -138,7 +138,18 @@ def kept_of_promised(hosts: pd.DataFrame, host_params: dict) -> float:
 
 
 def _kept_of_promised(r: RunTables) -> float:
-    return kept_of_promised(r.result.hosts, r.host_params)
+    """Per cell where the run has its sectors table (a cell's promise moves with its work's pay,
+    `sim.core.sectors.expand`: an IT worker is not held to a builder's promise), else per host."""
+    sectors, given = getattr(r.result, "sectors", None), r.result.manifest.get("params")
+    if sectors is None or not len(sectors) or not given:
+        return kept_of_promised(r.result.hosts, r.host_params)
+    from ..core.params import make_params
+    from ..core.sectors import CELL_SEPARATOR, expand
+
+    cells = expand(make_params(given)).hosts
+    promised = {name: {"promised_wage": h.promised_wage} for name, h in cells.items()}
+    table = sectors.assign(host=sectors["host"] + CELL_SEPARATOR + sectors[SECTOR_KEY])
+    return kept_of_promised(table, promised)
 
 
 def _received_under(r: RunTables, amount: float) -> float:
