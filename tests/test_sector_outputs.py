@@ -104,7 +104,7 @@ def test_the_hand_made_lines():
     assert lines[2].split() == ["construction", "16", "/", "14", "$19,200", "$127", "$50", "8,000.0"]
     assert lines[3].split() == ["IT", "work", "3", "/", "3", "$108,000", "$3,050", "$2,683", "0.0"]
     # all sectors: (3,200 + 18,000) x 6 a year; $22,100 / 36 = $614 and $17,600 / 36 = $489; 2 deaths in 3 years
-    assert lines[4].split() == ["all", "sectors", "19", "/", "17", "$127,200", "$614", "$489", "6666.7"]
+    assert lines[4].split() == ["all", "sectors", "19", "/", "17", "$127,200", "$614", "$489", "6,666.7"]
     assert lines[5].strip().startswith("(per month, host group and sector: Result.sectors")
     # the columns are aligned: every row's figures end where the headings do
     assert len({len(line) for line in lines[:5]}) == 1
