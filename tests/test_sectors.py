@@ -17,7 +17,7 @@ import pytest
 
 import sim
 from sim.common.errors import ParamsError
-from sim.core.params import load_params, make_params
+from sim.core.params import Params, load_params, make_params
 from sim.core.policies import levers_for_month
 from sim.core.sectors import DEFAULT_MIX, cells_of, expand, split_workers
 from sim.core.state_books import StateBooks
@@ -605,3 +605,28 @@ def test_a_saved_run_keeps_its_sectors_table_and_an_older_folder_without_one_sti
     old = Result.load(folder)
     assert old.sectors is None
     pd.testing.assert_frame_equal(old.monthly, r.monthly)
+
+
+def test_posts_lost_to_a_ban_move_only_to_work_open_to_them():
+    """rules.deployments by hand: host 0 fully banned (no evasion) loses its 100 posts' reach; a tenth of them
+    (shift_share 0.1) moves to the reachable hosts in proportion to their targets: 5 and 5; with host 2 closed
+    to them (shift_in False, as IT work is), all 10 go to host 1. Fails if shift_in is ignored."""
+    from sim.core import rules
+
+    kw = dict(
+        target=np.array([100.0, 100.0, 100.0]),
+        active=np.array([100.0, 100.0, 100.0]),
+        ban=np.array([1.0, 0.0, 0.0]),
+        evasion=np.zeros(3),
+        repatriation=np.zeros(3),
+        shift_share=0.1,
+        target_cap=np.full(3, 1000.0),
+    )
+    _, change = rules.deployments(**kw)
+    assert change.tolist() == pytest.approx([-10.0, 5.0, 5.0])
+    _, change = rules.deployments(**kw, shift_in=np.array([True, True, False]))
+    assert change.tolist() == pytest.approx([-10.0, 10.0, 0.0])
+    # the built-in IT work is closed to them; the other sectors are open
+    cells = expand(Params())
+    assert [h.shift_in for name, h in cells.hosts.items() if name.endswith(":it")] == [False, False, False]
+    assert all(h.shift_in for name, h in cells.hosts.items() if not name.endswith(":it"))

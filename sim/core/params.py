@@ -91,6 +91,11 @@ class Host(Strict):
         "sim/core/sectors.py, DEFAULT_MIX, or construction alone for a host not among the defaults)",
     )
     death_factor: float = F(1.0, "assumption", "death hazard relative to deaths.rate", ge=0, le=100)
+    shift_in: bool = F(
+        True,
+        "assumption",
+        "the state may move here posts that sanctions closed at other hosts (state.shift_share); a sector's, for a cell",
+    )
     # the host's own settings where its work differs (a sector's, for a cell); none: the run's
     hours_base: float | None = F(None, "", "work.hours_base at this host (none: work.hours_base)", gt=0, le=24)
     hours_max: float | None = F(None, "", "work.hours_max at this host (none: work.hours_max)", gt=0, le=24)

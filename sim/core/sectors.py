@@ -88,6 +88,11 @@ class Sector(Strict):
     team_size: int | None = F(None, "", "population.team_size in this work (none: the host's)", ge=1, le=100_000)
     minder_ratio: int | None = F(None, "", "population.minder_ratio in this work (none: the host's)", ge=1, le=100_000)
     camp_size: int | None = F(None, "", "population.camp_size in this work (none: the host's)", ge=1, le=10_000_000)
+    shift_in: bool = F(
+        True,
+        "assumption",
+        "posts that sanctions closed elsewhere may be moved to this work (state.shift_share); not to specialists' work",
+    )
     route_other: float | None = F(
         None,
         "",
@@ -118,7 +123,8 @@ SECTOR_SOURCES = {
     "it": "IT workers, 2019: more than 1,000 abroad, ~$5,000 a month each, ~$1,700 of it submitted to the state (UN "
     "Panel 2020 via UPI, Nikkei): the plan is the whole take (no fees on top, fees_share 0); paid through banks, "
     "platforms and online, posing as other nationals (UN Panel Dec 2023 via NK News): bank share 0.9 and evading "
-    "postings under another status; side jobs 0, deaths x0.3: assumption",
+    "postings under another status; side jobs 0, deaths x0.3, posts lost elsewhere not moved to IT work (specialists): "
+    "assumption",
 }
 
 
@@ -145,6 +151,7 @@ def default_sectors() -> dict[str, Sector]:
             wage=5000.0,
             plan=1700.0,
             fees_share=0.0,
+            shift_in=False,
             side_factor=0.0,
             death_factor=0.3,
             bank_share=0.9,
@@ -283,6 +290,7 @@ def expand(params):
                 "escape_route": min(host.escape_route * escape_f(s), 1.0),
                 "death_factor": host.death_factor * death_f(s),
                 "sectors": {s: 1.0},
+                "shift_in": host.shift_in and sec.shift_in,
             }
             if sec.bank_share is not None:
                 update["bank_share"] = sec.bank_share

@@ -38,6 +38,8 @@ class StateBooks:
         self.plans = self.plans_initial.copy()
         self.target_workers = np.array([h.workers for h in p.hosts.values()], dtype=float)
         self.target_cap = p.state.host_growth_cap * self.target_workers
+        # the hosts (a sector's cells) the state may move posts lost to sanctions elsewhere to
+        self.shift_in = np.array([getattr(h, "shift_in", True) for h in p.hosts.values()], dtype=bool)
         self.revenue_target = p.state.revenue_target_share * float(self.plans_initial @ self.target_workers)
         c = p.channels
         w = np.array([c.bank, c.courier, c.mule], dtype=float)
@@ -163,6 +165,7 @@ class StateBooks:
             self.target_cap,
             lv.repatriation_evasion,
             self.p_state.state.evasion_flow,
+            self.shift_in,
         )
         self.legal_thresholds = rules.legal_thresholds(
             lv.ban, lv.evasion, lv.repatriation, lv.repatriation_evasion, self.routes

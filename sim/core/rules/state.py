@@ -50,7 +50,16 @@ def legal_thresholds(ban, evasion, repatriation, repatriation_evasion, routes):
 
 
 def deployments(
-    target, active, ban, evasion, repatriation, shift_share, target_cap, repatriation_evasion=0.0, flow=0.0
+    target,
+    active,
+    ban,
+    evasion,
+    repatriation,
+    shift_share,
+    target_cap,
+    repatriation_evasion=0.0,
+    flow=0.0,
+    shift_in=None,
 ):
     """New workers per host this month, and how the state re-allocates its targets.
 
@@ -64,7 +73,8 @@ def deployments(
     flow x (1 - reach))``; whole workers, rounded down. Each month it also moves a share ``shift_share`` of the
     posts it has lost to hosts more reachable than the one that closed them,
     in proportion to their target times how much more reachable they are,
-    and no host's target beyond ``target_cap``; with equal compliance
+    and no host's target beyond ``target_cap``, nor to a host closed to them (``shift_in`` False: specialists'
+    work such as IT's is not filled with the posts lost elsewhere); with equal compliance
     everywhere nothing moves. Returns (counts, change of each host's target).
     """
     target = np.asarray(target, dtype=float)
@@ -72,6 +82,8 @@ def deployments(
     counted = np.asarray(active, dtype=float) * (1.0 - flow * (1.0 - reachable))  # flow 0: every worker counts
     counts = np.floor(np.maximum(target * reachable - counted, 0.0) + 1e-9).astype(np.int64)
     room = np.maximum(np.asarray(target_cap, dtype=float) - target, 0.0)
+    if shift_in is not None:
+        room = np.where(np.asarray(shift_in, dtype=bool), room, 0.0)
     lost = target * (1.0 - reachable)
     gain = (
         np.maximum(reachable[None, :] - reachable[:, None], 0.0) * (target * (room > 0))[None, :]
