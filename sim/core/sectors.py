@@ -123,7 +123,8 @@ SECTOR_SOURCES = {
     "it": "IT workers, 2019: more than 1,000 abroad, ~$5,000 a month each, ~$1,700 of it submitted to the state (UN "
     "Panel 2020 via UPI, Nikkei): the plan is the whole take (no fees on top, fees_share 0); paid through banks, "
     "platforms and online, posing as other nationals (UN Panel Dec 2023 via NK News): bank share 0.9 and evading "
-    "postings under another status; side jobs 0, deaths x0.3, posts lost elsewhere not moved to IT work (specialists): "
+    "postings under another status; side jobs 0, deaths x0.3, posts lost elsewhere not moved to IT work (specialists); small teams "
+    "(teams of 5, a minder per 20, units of 40, against 8, 50 and 200 elsewhere; no source gives their size): "
     "assumption",
 }
 
@@ -152,6 +153,9 @@ def default_sectors() -> dict[str, Sector]:
             plan=1700.0,
             fees_share=0.0,
             shift_in=False,
+            team_size=5,
+            minder_ratio=20,
+            camp_size=40,
             side_factor=0.0,
             death_factor=0.3,
             bank_share=0.9,
