@@ -764,21 +764,15 @@ class Params(Strict):
         for i, p in enumerate(self.policies):
             key = f"policies[{i}]"
             errors += [f"{key}.{line}" for line in p.check_months(self.calendar)]
-            if p.sectors != "all":
-                if not p.sectors:
-                    errors.append(f'{key}.sectors: empty list; use "all" or sector names')
-                for s in p.sectors:
-                    if s not in self.sectors:
+            for what, chosen, known in (("sector", p.sectors, self.sectors), ("host", p.hosts, self.hosts)):
+                if chosen == "all":
+                    continue
+                if not chosen:
+                    errors.append(f'{key}.{what}s: empty list; use "all" or {what} names')
+                for x in chosen:
+                    if x not in known:
                         errors.append(
-                            f"{key}.sectors: unknown sector {shown(repr(s))}{suggest(s, self.sectors)} (sectors: {', '.join(map(shown, self.sectors))})"
-                        )
-            if p.hosts != "all":
-                if not p.hosts:
-                    errors.append(f'{key}.hosts: empty list; use "all" or host names')
-                for h in p.hosts:
-                    if h not in self.hosts:
-                        errors.append(
-                            f"{key}.hosts: unknown host {shown(repr(h))}{suggest(h, self.hosts)} (hosts: {', '.join(map(shown, self.hosts))})"
+                            f"{key}.{what}s: unknown {what} {shown(repr(x))}{suggest(x, known)} ({what}s: {', '.join(map(shown, known))})"
                         )
             for where, levels in [("compliance", p.compliance)] + [
                 (f"schedule[{j}].compliance", q.compliance) for j, q in enumerate(p.schedule)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Callable
 
 import numpy as np
@@ -184,6 +184,11 @@ def sector_per_run_year(sectors: pd.DataFrame | None, sector: str, column: str) 
         return math.nan
     months = sectors[COL.month].nunique()
     return float(sectors.loc[sectors[SECTOR_KEY] == sector, column].sum()) / (months / 12.0)
+
+
+def _sector_revenue(r: RunTables, sector: str) -> float:
+    """Revenue from one sector's work that reached the state, USD a year over the run."""
+    return sector_per_run_year(getattr(r.result, "sectors", None), sector, COL.revenue_delivered)
 
 
 def _hours(r: RunTables) -> float:
@@ -433,26 +438,19 @@ _ALL = [
         better="down",
     ),
     # what each sectoral measure acts on: the revenue from its sector over the run
-    Outcome(
-        "it_revenue_per_year",
-        "IT work's revenue per year",
-        f"revenue from IT work (sector {IT_SECTOR!r}, every host) that reached the state, USD a year over the run",
-        "USD a year",
-        lambda r: sector_per_run_year(getattr(r.result, "sectors", None), IT_SECTOR, COL.revenue_delivered),
-        better="down",
-        change_in_percent=True,
-        heading="IT work's revenue, $M a year",
-    ),
-    Outcome(
-        "factory_revenue_per_year",
-        "factory work's revenue per year",
-        f"revenue from factory work (sector {FACTORY_SECTOR!r}: textiles, seafood; every host) that reached the "
-        "state, USD a year over the run",
-        "USD a year",
-        lambda r: sector_per_run_year(getattr(r.result, "sectors", None), FACTORY_SECTOR, COL.revenue_delivered),
-        better="down",
-        change_in_percent=True,
-        heading="factory work's revenue, $M a year",
+    *(
+        Outcome(
+            f"{words.split()[0].lower()}_revenue_per_year",
+            f"{words} work's revenue per year",
+            f"revenue from {words} work (sector {sector!r}{more}; every host) that reached the state, USD a year over "
+            "the run",
+            "USD a year",
+            partial(_sector_revenue, sector=sector),
+            better="down",
+            change_in_percent=True,
+            heading=f"{words} work's revenue, $M a year",
+        )
+        for sector, words, more in ((IT_SECTOR, "IT", ""), (FACTORY_SECTOR, "factory", ": textiles, seafood"))
     ),
     Outcome(
         "retained_median_mean",
