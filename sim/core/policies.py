@@ -88,6 +88,11 @@ class Levers:
         if self.closed is None:
             self.closed = np.zeros(n, dtype=bool)
 
+    def lose_pay(self, h: int, share: float) -> None:
+        """A measure takes ``share`` of what reaches host ``h``'s workers of their employer's payment; measures
+        together take 1 - (1 - a)(1 - b): each takes its share of what the others leave."""
+        self.pay_lost[h] = 1.0 - (1.0 - self.pay_lost[h]) * (1.0 - share)
+
     def as_lists(self) -> "Levers":
         """A copy holding Python lists (fast to index one agent at a time in the mesa engine)."""
         out = copy.copy(self)
@@ -402,7 +407,7 @@ class SectorBan(PolicyBase):
         # work that remains pays less
         if c >= lv.ban[h]:
             lv.ban[h], lv.evasion[h] = c, self.evasion
-        lv.pay_lost[h] = 1.0 - (1.0 - lv.pay_lost[h]) * (1.0 - self.work_lost * c)
+        lv.lose_pay(h, self.work_lost * c)
 
 
 class PlatformChecks(PolicyBase):
@@ -420,7 +425,7 @@ class PlatformChecks(PolicyBase):
     )
 
     def apply(self, lv, h, c, month, calendar):
-        lv.pay_lost[h] = 1.0 - (1.0 - lv.pay_lost[h]) * (1.0 - self.found * c)
+        lv.lose_pay(h, self.found * c)
 
 
 class AccountFreeze(PolicyBase):
@@ -437,7 +442,7 @@ class AccountFreeze(PolicyBase):
     )
 
     def apply(self, lv, h, c, month, calendar):
-        lv.pay_lost[h] = 1.0 - (1.0 - lv.pay_lost[h]) * (1.0 - self.frozen * c)
+        lv.lose_pay(h, self.frozen * c)
 
 
 class BorderClosure(PolicyBase):

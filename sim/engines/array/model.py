@@ -95,8 +95,9 @@ class ArrayModel:
         self.routes = np.array([h.escape_route for h in p.hosts.values()])
         self.rule_code = rules.RULE_CODES[p.remittance.rule]
         # the death hazard at the longest hours: a draw above it cannot be a death
-        self.death_rates = np.array(rules.death_rates(p))
-        death_prob_max = rules.death_prob_longest(p, rules.death_rates(p))
+        rates = rules.death_rates(p)
+        self.death_rates = np.array(rates)
+        death_prob_max = rules.death_prob_longest(p, rates)
         # each host's own settings (a sector's, for a cell; sim/core/sectors.py OWN_SETTINGS)
         self.own = {name: np.array(per_host(p, name)) for name in OWN_SETTINGS}
         self.settings = settings_bundle(p, death_prob_max, self.rule_code)
