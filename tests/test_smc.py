@@ -91,3 +91,35 @@ def test_many_bounded_parameters_stay_inside_their_priors():
 def test_a_generation_0_that_cannot_be_simulated_is_an_error():
     with pytest.raises(RuntimeError, match="generation 0: only 0 of 10"):
         abc_smc(lambda th, g, b: np.full(len(th), np.nan), PRIORS, particles=10, generations=2)
+
+
+def floored(theta, generation, batch):
+    """As `simulate`, but no candidate comes nearer than 0.5: the attainable distance the tolerance flattens at."""
+    return 0.5 + simulate(theta, generation, batch)
+
+
+def test_the_smc_stops_once_the_tolerance_flattens():
+    """With a floor under the distance, the tolerance's fall shrinks each generation (0.5 + eps/2 ...): the rule
+    stops the run early with 'converged', and the last drop is below min_drop; without the rule it runs to its budget."""
+    from sim.calibration.smc import BUDGET, CONVERGED, tolerance_drop
+
+    pops = abc_smc(floored, PRIORS, particles=200, generations=30, seed=3, min_drop=0.05)
+    assert pops[-1].extra["stop"] == CONVERGED and len(pops) < 30
+    drops = [tolerance_drop(pops, t) for t in range(2, len(pops))]
+    assert drops[-1] < 0.05 and all(d >= 0.05 for d in drops[:-1]), drops
+    assert pops[-1].epsilon > 0.5  # it stopped at the floor, not below it
+    full = abc_smc(floored, PRIORS, particles=200, generations=len(pops) + 2, seed=3)
+    assert len(full) == len(pops) + 2 and full[-1].extra["stop"] == BUDGET
+    # the same seed: the early-stopped run is the first generations of the full one
+    assert all(np.array_equal(p.theta, q.theta) for p, q in zip(pops, full))
+    # a stopped calibration, resumed with a larger budget, does not go on
+    again = abc_smc(floored, PRIORS, particles=200, generations=40, seed=3, start=pops, min_drop=0.05)
+    assert len(again) == len(pops) and again[-1].extra["stop"] == CONVERGED
+
+
+def test_the_smc_stops_when_acceptance_falls_below_its_floor():
+    from sim.calibration.smc import LOW_ACCEPTANCE
+
+    pops = abc_smc(floored, PRIORS, particles=100, generations=20, seed=4, min_acceptance=0.3)
+    assert pops[-1].extra["stop"] == LOW_ACCEPTANCE
+    assert pops[-1].acceptance < 0.3 and all(p.acceptance >= 0.3 for p in pops[1:-1])

@@ -172,6 +172,37 @@ def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal]) -> np.nd
     return w / w.sum()
 
 
+CONVERGED, LOW_ACCEPTANCE, BUDGET = "converged", "acceptance", "budget"
+
+
+def tolerance_drop(pops: list[Population], t: int) -> float:
+    """How much generation ``t``'s tolerance fell from generation ``t - 1``'s, as a share of it (NaN for the first
+    two generations: generation 0 has no tolerance)."""
+    if t < 2 or not math.isfinite(pops[t - 1].epsilon) or pops[t - 1].epsilon <= 0:
+        return math.nan
+    return 1.0 - pops[t].epsilon / pops[t - 1].epsilon
+
+
+def stop_reason(pops: list[Population], generations: int, min_drop: float = 0.0, min_acceptance: float = 0.0):
+    """Why the SMC stops after ``pops``, or None to go on:
+
+    - ``converged``: the tolerance fell by less than ``min_drop`` (a share) from the generation before: further
+      generations would buy little (Toni et al. 2009 stop at a fixed tolerance; a flattening tolerance is the
+      same idea when the attainable distance is unknown);
+    - ``acceptance``: the last generation kept fewer than ``min_acceptance`` of the candidates it simulated: the
+      next would cost too much for what it narrows (Beaumont et al. 2009; pyABC's ``min_acceptance_rate``);
+    - ``budget``: ``generations`` are done without either: the posterior is not shown to have converged.
+    """
+    t = len(pops) - 1
+    if t >= 2 and min_drop > 0 and tolerance_drop(pops, t) < min_drop:
+        return CONVERGED
+    if t >= 1 and min_acceptance > 0 and pops[t].acceptance < min_acceptance:
+        return LOW_ACCEPTANCE
+    if len(pops) >= generations:
+        return BUDGET
+    return None
+
+
 def abc_smc(
     simulate: Callable[[np.ndarray, int, int], np.ndarray],
     priors: list[Marginal],
@@ -183,16 +214,23 @@ def abc_smc(
     max_batches: int = 50,
     start: list[Population] | None = None,
     on_generation: Callable[[int, Population], None] | None = None,
+    min_drop: float = 0.0,
+    min_acceptance: float = 0.0,
 ) -> list[Population]:
-    """Run the generations; ``simulate(theta, generation, batch)`` returns each row's distance (NaN: failed).
+    """Run the generations until `stop_reason` says stop (at most ``generations``); ``simulate(theta, generation,
+    batch)`` returns each row's distance (NaN: failed).
 
-    ``start``: populations already done (a resumed calibration): the next generations continue from the last.
-    Returns every generation's population.
+    ``start``: populations already done (a resumed calibration): the next generations continue from the last, and a
+    calibration that had already stopped does not go on. Returns every generation's population; the last one's
+    ``extra["stop"]`` says why it is the last.
     """
     if particles < 2 or generations < 1 or not 0 < quantile < 1:
         raise ValueError("ABC-SMC needs at least 2 particles, 1 generation and a quantile in (0, 1)")
     batch = batch or particles
     pops = list(start or [])
+    if pops and (why := stop_reason(pops, generations, min_drop, min_acceptance)) is not None:
+        pops[-1].extra["stop"] = why
+        return pops
     for t in range(len(pops), generations):
         if t == 0:
             theta = sample_prior(priors, particles, generator(seed, 0, 0))
@@ -226,6 +264,11 @@ def abc_smc(
                 )
             pop = Population(from_u(priors, u), new_weights(u, last, priors), d, eps, simulated, u=u)
         pops.append(pop)
+        why = stop_reason(pops, generations, min_drop, min_acceptance)
+        if why is not None:
+            pop.extra["stop"] = why
         if on_generation is not None:
             on_generation(t, pop)
+        if why is not None:
+            break
     return pops

@@ -27,9 +27,16 @@ from ...explore.runner import run_experiment
 from ...results.outcomes import REVENUE
 from ..folder import MARKER, round_value
 from ..measures import measure
-from ..smc import Marginal, Population, abc_smc
+from ..smc import BUDGET, CONVERGED, LOW_ACCEPTANCE, Marginal, Population, abc_smc
 from ..targets import ROOT, Prior, load_targets, matches
 from .targets import SanctionsTargets, distance, unit_miss
+
+
+STOPS = {
+    CONVERGED: "converged (the tolerance fell by less than smc.min_drop in the last generation)",
+    LOW_ACCEPTANCE: "acceptance below smc.min_acceptance",
+    BUDGET: "on its budget (smc.generations), not converged",
+}
 
 
 def priors(targets: SanctionsTargets) -> dict[str, Prior]:
@@ -93,11 +100,25 @@ class Simulator:
         per_run = {rid: g for rid, g in hosts.groupby("run_id", sort=False)}
         scale = self.t.spec.smc.scale
         d = np.full(len(theta), math.nan)
+        rows = []
         for i in range(len(theta)):
             ids = result.runs.loc[result.runs["scenario"] == f"p{i:05d}", "run_id"]
             misses = [{k: unit_miss(measure(per_run[r], f, scale), f) for k, f in self.t.spec.fit.items()} for r in ids]
             d[i] = distance(misses) if misses else math.nan
+            mean = {k: float(np.mean([m[k] for m in misses])) if misses else math.nan for k in self.t.spec.fit}
+            rows.append(
+                {"candidate": i, **{n: float(v) for n, v in zip(self.names, theta[i])}, "distance": d[i], **mean}
+            )
+        # every candidate's misses, fact by fact (mean over its replicates): the adequacy check reads generation 0's
+        atomic_write(out / "misses.parquet", pd.DataFrame(rows).to_parquet(index=False))
         return d
+
+
+def candidate_misses(folder: Path, generation: int) -> pd.DataFrame:
+    """Every candidate simulated in a generation, its parameters, distance and misses (fact by fact, in tolerance
+    units, mean over its replicates), from the batches' ``misses.parquet``; empty if none was saved."""
+    paths = sorted((Path(folder) / "batches").glob(f"g{generation:02d}-b*/misses.parquet"))
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True) if paths else pd.DataFrame()
 
 
 def _save(folder: Path, t: int, pop: Population, names: list[str]) -> None:
@@ -115,6 +136,7 @@ def _save(folder: Path, t: int, pop: Population, names: list[str]) -> None:
         "simulated": pop.simulated,
         "particles": len(pop.theta),
         "ess": pop.ess(),
+        "stop": pop.extra.get("stop"),
     }
     atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1).encode())
 
@@ -138,6 +160,7 @@ def _load(folder: Path, names: list[str]) -> list[Population]:
                 eps,
                 meta["simulated"],
                 u=np.ascontiguousarray(frame[[f"u:{n}" for n in names]].to_numpy(dtype=float)),
+                extra={"stop": meta["stop"]} if meta.get("stop") else {},
             )
         )
     return pops
@@ -156,9 +179,10 @@ def fit_sanctions(
     def saved(t, pop):
         _save(folder, t, pop, names)
         if log is not None:
+            why = pop.extra.get("stop")
             log(
                 f"generation {t}: {len(pop.theta)} particles, tolerance {pop.epsilon:.3g}, "
-                f"{pop.simulated} simulated, ESS {pop.ess():.0f}"
+                f"{pop.simulated} simulated, ESS {pop.ess():.0f}" + (f"; stopped: {STOPS[why]}" if why else "")
             )
 
     try:
@@ -171,6 +195,8 @@ def fit_sanctions(
             seed=s.seed,
             start=_load(folder, names),
             on_generation=saved,
+            min_drop=s.min_drop,
+            min_acceptance=s.min_acceptance,
         )
     except RuntimeError as e:  # too few particles within the tolerance: say so in one line
         raise ExperimentError(f"{targets.path}: {e}; raise smc.particles or smc.quantile") from None

@@ -15,6 +15,7 @@ import pandas as pd
 from ...common.files import atomic_write
 from ...explore.posterior import read_posterior
 from ..folder import check_calibration_output
+from ..smc import CONVERGED, LOW_ACCEPTANCE
 from ..targets import ROOT
 from .fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors, write_prior_file
 from .targets import SanctionsTargets
@@ -53,7 +54,9 @@ def calibrate_sanctions(
             check_calibration_output(p, inputs, False, "move it, or change the targets file's output or posterior")
     pops = fit_sanctions(targets, folder, processes, scheduler, particles, generations, log)
     # a folder resumed without --budget may hold a trial's generations: only the file's own settings ship
-    own = own and len(pops) == s.generations and all(len(p.theta) == s.particles for p in pops)
+    # (the file's settings stop where they stop: at smc.generations, or earlier on the stopping rule)
+    stopped_early = pops[-1].extra.get("stop") in (CONVERGED, LOW_ACCEPTANCE)
+    own = own and (stopped_early or len(pops) == s.generations) and all(len(p.theta) == s.particles for p in pops)
     prior = priors(targets)
     write_prior_file(targets, folder, pops)
     post = read_posterior(folder / "posterior.csv")

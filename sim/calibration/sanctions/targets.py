@@ -66,7 +66,16 @@ class FitFact(Fact):
 
 class SMCSettings(Strict):
     particles: int = Field(200, ge=10, le=100_000)
-    generations: int = Field(6, ge=1, le=100)
+    generations: int = Field(6, ge=1, le=100, description="at most this many generations (the budget)")
+    min_drop: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="stop (converged) once the tolerance falls by less than this share in a generation; 0: never",
+    )
+    min_acceptance: float = Field(
+        0.0, ge=0, lt=1, description="stop once a generation keeps fewer than this share of its candidates; 0: never"
+    )
     quantile: float = Field(0.5, gt=0, lt=1, description="next tolerance: this quantile of the population's distances")
     scale: float = Field(0.1, gt=0, le=1, description="share of every host's workers simulated")
     replicates: int = Field(
