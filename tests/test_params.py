@@ -36,6 +36,7 @@ def test_every_default_cites_a_source_or_says_assumption():
 NOT_PARAMETER_FILES = {
     "targets.toml",
     "targets_sanctions.toml",
+    "held_out_sanctions.toml",
 }  # calibration targets (tests/test_calibration.py, tests/test_sanctions_targets.py)
 
 

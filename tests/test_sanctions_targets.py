@@ -3,6 +3,8 @@ and the distance in tolerance units."""
 
 from __future__ import annotations
 
+import math
+
 import copy
 import re
 
@@ -27,16 +29,21 @@ from sim.explore.plan import expand_uncertainties, resolve_params
 from sim.explore.posterior import read_posterior
 
 TARGETS = ROOT / "params" / "targets_sanctions.toml"
+HELD_OUT = ROOT / "params" / "held_out_sanctions.toml"
 
 
 def test_the_file_splits_fit_and_held_out_as_the_issue_asks():
     t = load_sanctions_targets(TARGETS)
-    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 17 and len(t.spec.held_out) == 6
+    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 19 and len(t.spec.held_out) == 6
     # ten facts of the sanctions era, and as ranges before the first sanction the five no-sanctions patterns and
     # two of tenure (issue 28: contracts completed and workers sent home per 1,000 worker-years)
-    patterns = {k: f for k, f in t.spec.fit.items() if f.is_range}
+    patterns = {k: f for k, f in t.spec.fit.items() if f.is_range and k.startswith("pattern_")}
     assert len(patterns) == 7 and all(f.end < "2017-09" for f in patterns.values())
     assert {"completed", "sent_home"} <= {f.column for f in patterns.values()}
+    # and two on the sanctions years (issue 30: no fact met by churn or by plans that take all the pay)
+    years = {k: f for k, f in t.spec.fit.items() if f.is_range and not k.startswith("pattern_")}
+    assert {f.column for f in years.values()} == {"sent_home", "worker_retained"}
+    assert all(f.start == "2017-09" and f.end == "2019-12" for f in years.values())
     held = {f.column for f in t.spec.held_out.values()}
     assert {"workers_active", "revenue_delivered", "deployed", "deployed_student"} == held
     # permit counts are fitted against permit holders, not against everyone abroad
@@ -45,6 +52,8 @@ def test_the_file_splits_fit_and_held_out_as_the_issue_asks():
 
 def test_a_fact_in_both_sets_is_refused_in_one_line(tmp_path):
     raw = read_params_file(TARGETS)
+    raw["held_out"] = read_params_file(HELD_OUT)["held_out"]
+    del raw["held_out_file"], raw["held_out_sha256"]
     raw["held_out"]["russia_permits_2017"] = raw["fit"]["russia_permits_2017"] | {}
     raw["held_out"]["russia_permits_2017"].pop("tolerance")
     with pytest.raises(Exception) as e:
@@ -57,6 +66,48 @@ def test_a_fact_in_both_sets_is_refused_in_one_line(tmp_path):
     )
     with pytest.raises(ExperimentError, match="scenario: no such file"):
         load_sanctions_targets(bad)
+
+
+def test_the_held_out_facts_are_frozen_by_their_hash(tmp_path):
+    """The held-out facts live in their own file whose SHA-256 the targets record: the loaded targets carry the
+    hash; a file changed by one character, a missing hash, or held-out facts also written inline are refused in one
+    line, naming the file."""
+    import hashlib
+
+    t = load_sanctions_targets(TARGETS)
+    assert t.held_out_hash == hashlib.sha256(HELD_OUT.read_bytes()).hexdigest() == t.spec.held_out_sha256
+    assert set(t.spec.held_out) == set(read_params_file(HELD_OUT)["held_out"]) and len(t.spec.held_out) == 6
+    text = TARGETS.read_text().replace('scenario = "history.toml"', f'scenario = "{ROOT / "params" / "history.toml"}"')
+    text = text.replace('priors_from = "targets.toml"', f'priors_from = "{ROOT / "params" / "targets.toml"}"')
+    (tmp_path / "held_out_sanctions.toml").write_text(HELD_OUT.read_text().replace("100000.0", "100001.0", 1))
+    (tmp_path / "t.toml").write_text(text)
+    with pytest.raises(ExperimentError) as e:
+        load_sanctions_targets(tmp_path / "t.toml")
+    assert "changed since it was frozen" in str(e.value) and "\n" not in str(e.value)
+    (tmp_path / "held_out_sanctions.toml").write_text(HELD_OUT.read_text())
+    assert load_sanctions_targets(tmp_path / "t.toml").held_out_hash == t.held_out_hash  # restored: accepted
+    (tmp_path / "t.toml").write_text(re.sub(r"(?m)^held_out_sha256 = .*$", "", text))
+    with pytest.raises(ExperimentError, match="give both"):
+        load_sanctions_targets(tmp_path / "t.toml")
+    (tmp_path / "t.toml").write_text(text + '\n[held_out.x]\nwhat = "x"\n')
+    with pytest.raises(ExperimentError, match="remove the \\[held_out\\] here"):
+        load_sanctions_targets(tmp_path / "t.toml")
+
+
+def test_the_constant_world_reads_each_held_out_measure_in_2016():
+    """The constant world's forecast of a held-out fact is the same measure in 2016: a level in the same month, a
+    yearly rate over 2016, a total within a year over the same months; a total over several years has none."""
+    from sim.calibration.sanctions.report import constant_world_fact
+
+    held = load_sanctions_targets(TARGETS).spec.held_out
+    level = constant_world_fact(held["abroad_end_2019"])
+    assert (level.measure, level.end, level.column) == ("level", "2016-12", "workers_active")
+    rate = constant_world_fact(held["revenue_2020_2024"])
+    assert (rate.measure, rate.start, rate.end) == ("per_year", "2016-01", "2016-12")
+    total = constant_world_fact(held["russia_entries_2024_study"])
+    assert (total.start, total.end, total.host, total.column) == ("2016-01", "2016-12", "russia", "deployed_student")
+    with pytest.raises(ExperimentError, match="no constant-world forecast"):
+        constant_world_fact(total.model_copy(update={"start": "2020-01", "end": "2021-12"}))
 
 
 def _fact(**kw):
@@ -109,6 +160,7 @@ def _tiny(tmp_path):
     t = load_sanctions_targets(TARGETS)
     object.__setattr__(t.spec.smc, "scale", 0.005)
     object.__setattr__(t.spec.smc, "quantile", 0.9)  # a gentle tolerance: few batches in a test
+    object.__setattr__(t.spec.smc, "replicates", 1)
     return t
 
 
@@ -143,7 +195,15 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
 
     text = TARGETS.read_text().replace('scenario = "history.toml"', f'scenario = "{ROOT / "params" / "history.toml"}"')
     text = text.replace('priors_from = "targets.toml"', f'priors_from = "{ROOT / "params" / "targets.toml"}"')
-    for key, value in (("particles", 10), ("generations", 2), ("scale", 0.005), ("draws", 5), ("scale_seeds", 0)):
+    text = text.replace('"held_out_sanctions.toml"', f'"{HELD_OUT}"')
+    for key, value in (
+        ("particles", 10),
+        ("generations", 2),
+        ("scale", 0.005),
+        ("replicates", 1),
+        ("draws", 5),
+        ("scale_seeds", 0),
+    ):
         text, n = re.subn(rf"(?m)^{key} = \S+", f"{key} = {value}", text)
         assert n == 1, key
     targets = tmp_path / "t.toml"
@@ -184,6 +244,20 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert (tmp_path / "history_calibrated.toml").read_text() == "# my own\n"
     report = (out / "report.md").read_text()
     assert "Held-out facts (never fitted)" in report and "workers abroad, 2024" in report
+    # issue 30: convergence, adequacy and mechanisms, each a section and a table
+    assert "## Convergence" in report and "Stopped: on its budget (smc.generations), not converged" in report
+    assert "## Can the model reach the facts?" in report and "Prior draws not ruled out" in report
+    assert "## Is the fit reached through a degenerate mechanism?" in report
+    adequacy = pd.read_csv(out / "adequacy.csv")
+    assert list(adequacy["fact"]) == list(load_sanctions_targets(targets).spec.fit)
+    assert set(adequacy["verdict"]) <= {"reached", "reached alone", "in conflict", "model failure"}
+    assert "## Held-out facts, scored" in report and load_sanctions_targets(targets).held_out_hash in report
+    scores = pd.read_csv(out / "scores.csv")
+    assert set(scores["forecast"]) == {"posterior", "prior", "constant world"}
+    assert len(scores) == 3 * len(load_sanctions_targets(targets).spec.held_out) and (scores["crps"] >= 0).all()
+    mech = pd.read_csv(out / "mechanisms.csv")
+    assert list(mech["mechanism"]) == list(load_sanctions_targets(targets).spec.mechanisms)
+    assert ((mech["posterior_p05"] <= mech["posterior_p50"]) & (mech["posterior_p50"] <= mech["posterior_p95"])).all()
     pred = pd.read_csv(out / "predictive.csv")
     assert set(pred["fact"]) == set(load_sanctions_targets(targets).spec.fit) | set(
         load_sanctions_targets(targets).spec.held_out
@@ -277,6 +351,9 @@ def test_ratio_and_weighted_mean_measures_by_hand():
         source="s",
     )
     assert measure(hosts, hours) == pytest.approx((120 + 420 + 130 + 750) / 100)
+    # a host-month with nobody at work (its mean hours NaN, its weight 0) is left out, not a NaN for the window
+    empty = pd.concat([hosts, pd.DataFrame([{"date": "2016-02", "host": "c", "hours_mean": math.nan}])])
+    assert measure(empty.fillna({"workers_working": 0}), hours) == pytest.approx((120 + 420 + 130 + 750) / 100)
     host_a = share.model_copy(update={"host": "a"})
     assert measure(hosts, host_a) == pytest.approx(40 / 150)
 

@@ -114,7 +114,9 @@ def _ratio(h: pd.DataFrame, fact: Fact) -> float:
     cols = lambda c: [c] if isinstance(c, str) else list(c)  # noqa: E731
     if fact.measure == "weighted_mean":
         w = sel[fact.per].to_numpy(float)
-        return float((sel[fact.column].to_numpy(float) * w).sum() / w.sum()) if w.sum() > 0 else math.nan
+        x = sel[fact.column].to_numpy(float)
+        has = w > 0  # a host-month with nobody at work has no mean (NaN) and no weight: it is left out
+        return float((x[has] * w[has]).sum() / w[has].sum()) if has.any() else math.nan
     top = float(sel[cols(fact.column)].to_numpy(float).sum())
     bottom = float(sel[cols(fact.per)].to_numpy(float).sum())
     return fact.factor * top / bottom if bottom > 0 else math.nan

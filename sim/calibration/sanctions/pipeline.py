@@ -17,7 +17,8 @@ from ...explore.posterior import read_posterior
 from ..folder import check_calibration_output
 from ..smc import CONVERGED, LOW_ACCEPTANCE
 from ..targets import ROOT
-from .fit import calibrated_scenario_toml, fit_sanctions, parameter_table, priors, write_prior_file
+from .adequacy import adequacy_table, joint_summary
+from .fit import calibrated_scenario_toml, candidate_misses, fit_sanctions, parameter_table, priors, write_prior_file
 from .targets import SanctionsTargets
 
 
@@ -28,6 +29,18 @@ class SanctionsCalibration:
     parameters: pd.DataFrame
     checks: dict
     shipped: list[Path]  # the targets file's output and posterior, if replaced
+
+
+def adequacy(targets: SanctionsTargets, folder: Path) -> tuple[pd.DataFrame, dict]:
+    """The adequacy check (`adequacy`) on every candidate the fit simulated: generation 0 (the prior's draws) and
+    all generations together."""
+    facts = list(targets.spec.fit)
+    gens = sorted({int(p.name[1:3]) for p in (folder / "batches").glob("g*-b*")})
+    prior = candidate_misses(folder, 0)
+    explored = pd.concat([candidate_misses(folder, g) for g in gens], ignore_index=True)
+    if prior.empty:  # a fit saved before the misses were: nothing to check
+        return pd.DataFrame(), {}
+    return adequacy_table(prior, explored, facts), joint_summary(prior, explored, facts)
 
 
 def calibrate_sanctions(
@@ -56,7 +69,13 @@ def calibrate_sanctions(
     # a folder resumed without --budget may hold a trial's generations: only the file's own settings ship
     # (the file's settings stop where they stop: at smc.generations, or earlier on the stopping rule)
     stopped_early = pops[-1].extra.get("stop") in (CONVERGED, LOW_ACCEPTANCE)
-    own = own and (stopped_early or len(pops) == s.generations) and all(len(p.theta) == s.particles for p in pops)
+    # (generation 0 keeps the prior draws that could be simulated: it drew smc.particles)
+    own = (
+        own
+        and (stopped_early or len(pops) == s.generations)
+        and pops[0].simulated == s.particles
+        and all(len(p.theta) == s.particles for p in pops[1:])
+    )
     prior = priors(targets)
     write_prior_file(targets, folder, pops)
     post = read_posterior(folder / "posterior.csv")
@@ -65,6 +84,7 @@ def calibrate_sanctions(
     atomic_write(calibrated, text.encode())
     table = parameter_table(post, prior)
     checks = run_predictive(targets, folder, calibrated, processes, scheduler, resume, log)
+    checks["adequacy"] = adequacy(targets, folder)
     shipped = []
     if own:
         atomic_write(targets.output_path, text.encode())

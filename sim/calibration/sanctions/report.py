@@ -29,9 +29,15 @@ from ...explore.runner import run_experiment
 from ...results.outcomes import OUTCOMES, PREDICTIVE, REVENUE, WELFARE
 from ..measures import measure
 from ..targets import ROOT
+from ...common.errors import ExperimentError
+from ..scoring import score_table, skill
+from ..smc import tolerance_drop
+from .adequacy import adequacy_text
+from .fit import STOPS
 from .targets import SanctionsTargets
 
 LEVEL = 0.9  # the bands: 5th to 95th percentile over the draws
+CONSTANT = "constant world"  # the naive forecast the held-out facts are also scored under
 OUTCOMES_RUN = list(PREDICTIVE)
 
 
@@ -140,6 +146,74 @@ def predictive_table(post_result, prior_result, targets: SanctionsTargets) -> pd
     return pd.DataFrame(rows)
 
 
+CONSTANT_YEAR = "2016"  # the constant world holds the workforce and revenue at their levels of this year
+
+
+def constant_world_fact(fact):
+    """The fact as a constant world forecasts it: the same measure in 2016, as if nothing had changed since (the
+    workforce and revenue held at their 2016 values): a level read in the same month of 2016, a total of up to a
+    year over the same months of 2016, a yearly rate over 2016."""
+    if fact.measure == "level":
+        return fact.model_copy(update={"end": f"{CONSTANT_YEAR}-{fact.end[5:]}"})
+    if fact.measure == "per_year":
+        return fact.model_copy(update={"start": f"{CONSTANT_YEAR}-01", "end": f"{CONSTANT_YEAR}-12"})
+    assert fact.start is not None  # not a level: a first month (Fact checks)
+    years = int(fact.end[:4]) - int(fact.start[:4])
+    if fact.measure in ("total", "ratio", "weighted_mean", "share") and years == 0:
+        return fact.model_copy(
+            update={"start": f"{CONSTANT_YEAR}-{fact.start[5:]}", "end": f"{CONSTANT_YEAR}-{fact.end[5:]}"}
+        )
+    raise ExperimentError(f"held out: no constant-world forecast for a {fact.measure} over {fact.start} to {fact.end}")
+
+
+def held_out_scores(post_result, prior_result, targets: SanctionsTargets) -> pd.DataFrame:
+    """Every held-out fact scored (CRPS and the 90% interval score, `scoring`) under three forecasts: the posterior
+    predictive, the prior predictive and a constant world (each posterior draw's own 2016 value of the measure);
+    skill against the constant world, and the posterior's CRPS skill against the prior's."""
+    held = targets.spec.held_out
+    scale = targets.spec.smc.scale
+    observed = {k: float(f.reported) if f.reported is not None else math.sqrt(f.low * f.high) for k, f in held.items()}
+    post, prior = fact_values(post_result, held, scale), fact_values(prior_result, held, scale)
+    const = fact_values(post_result, {k: constant_world_fact(f) for k, f in held.items()}, scale)
+    ensembles = {
+        name: {k: frame[k].to_numpy(float) for k in held}
+        for name, frame in (("posterior", post), ("prior", prior), (CONSTANT, const))
+    }
+    table = score_table(observed, ensembles, reference=CONSTANT, level=LEVEL)
+    crps = table.pivot(index="fact", columns="forecast", values="crps")
+    table["crps_skill_vs_prior"] = [skill(c, crps.loc[f, "prior"]) for f, c in zip(table["fact"], table["crps"])]
+    table["what"] = [held[f].what for f in table["fact"]]
+    table["note"] = [held[f].note for f in table["fact"]]
+    return table
+
+
+def mechanism_table(post_result, prior_result, targets: SanctionsTargets) -> pd.DataFrame:
+    """The mechanisms (``[mechanisms.*]``: sending home, capture, contracts completed, the take) over the posterior's
+    and the prior's draws, each against the range it must stay inside: ``inside`` (the posterior's 90% band within
+    the range), ``median inside`` or ``outside``; and the share of posterior draws inside the range."""
+    mech = targets.spec.mechanisms
+    if not mech:
+        return pd.DataFrame()
+    scale = targets.spec.smc.scale
+    post, prior = fact_values(post_result, mech, scale), fact_values(prior_result, mech, scale)
+    rows = []
+    for k, f in mech.items():
+        assert f.low is not None and f.high is not None  # a mechanism is a range (the targets file checks)
+        row = {"mechanism": k, "what": f.what, "low": f.low, "high": f.high, "source": f.source}
+        for name, frame in (("posterior", post), ("prior", prior)):
+            v = frame[k].to_numpy(float)
+            v = v[np.isfinite(v)]
+            for q, tag in ((0.5 - LEVEL / 2, "p05"), (0.5, "p50"), (0.5 + LEVEL / 2, "p95")):
+                row[f"{name}_{tag}"] = float(np.quantile(v, q)) if len(v) else math.nan
+            row[f"{name}_share_inside"] = float(np.mean((v >= f.low) & (v <= f.high))) if len(v) else math.nan
+        lo, mid, hi = row["posterior_p05"], row["posterior_p50"], row["posterior_p95"]
+        row["verdict"] = (
+            "inside" if lo >= f.low and hi <= f.high else "median inside" if f.low <= mid <= f.high else "outside"
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def welfare_table(post_result, prior_result, scale: float) -> pd.DataFrame:
     """The welfare outcomes (and revenue, at full scale) over the prior's and the posterior's draws."""
     lo_q, hi_q = 0.5 - LEVEL / 2, 0.5 + LEVEL / 2
@@ -234,6 +308,8 @@ def run_predictive(
     return {
         "predictive": predictive_table(results["predictive"], results["prior_predictive"], targets),
         "welfare": welfare_table(results["predictive"], results["prior_predictive"], targets.spec.smc.scale),
+        "mechanisms": mechanism_table(results["predictive"], results["prior_predictive"], targets),
+        "scores": held_out_scores(results["predictive"], results["prior_predictive"], targets),
         "scale": scale,
         "results": results,
     }
@@ -259,6 +335,61 @@ def _reported(r) -> str:
     return ("at least " if r["bound"] == "at least" else "") + _fmt(r["reported"], u)
 
 
+def beats(scores: pd.DataFrame, forecast: str, other: str) -> tuple[int, int]:
+    """On how many held-out facts ``forecast`` has a lower CRPS than ``other``, and of how many scored by both."""
+    crps = scores.pivot(index="fact", columns="forecast", values="crps")[[forecast, other]].dropna()
+    return int((crps[forecast] < crps[other]).sum()), len(crps)
+
+
+def scores_text(scores: pd.DataFrame, targets: SanctionsTargets, units: dict[str, str]) -> list[str]:
+    """The report's section on the held-out facts' proper scores, the frozen file's hash first."""
+    spec = targets.spec
+    frozen = (
+        f"`{spec.held_out_file}`, SHA-256 `{targets.held_out_hash}`"
+        if targets.held_out_hash
+        else "the targets file (not frozen in a file of its own)"
+    )
+    n_prior, n = beats(scores, "posterior", "prior")
+    n_const, _ = beats(scores, "posterior", CONSTANT)
+    verdict = (
+        "The fit beats both."
+        if n_prior > n / 2 and n_const > n / 2
+        else "The fit does not beat "
+        + " or ".join(w for w, k in (("the prior", n_prior), ("the constant world", n_const)) if k <= n / 2)
+        + " on most held-out facts."
+    )
+    lines = [
+        "## Held-out facts, scored",
+        "",
+        f"The held-out facts: {frozen}, frozen before this fit. Each is scored under three forecasts: the posterior "
+        f"predictive, the prior predictive and a constant world (the same measure in {CONSTANT_YEAR} on each "
+        "posterior draw: the workforce and revenue held at their 2016 values). Scores: the continuous ranked "
+        "probability score (CRPS) of the ensemble and the interval score of its 90% band (Gneiting & Raftery 2007), "
+        "both lower-is-better and in the fact's unit.",
+        "",
+        f"- The posterior has a lower CRPS than the prior on {n_prior} of {n} facts, and than the constant world "
+        f"on {n_const} of {n}. {verdict}",
+        "",
+        "| fact | reported | forecast | median [90% band] | CRPS | interval score | CRPS skill vs constant world |",
+        "|---|---:|---|---|---:|---:|---:|",
+    ]
+    for _, r in scores.iterrows():
+        m = units.get(r["fact"], "count")
+        f = lambda x: _fmt(x, m)  # noqa: E731
+        note = " (close to an input)" if r["note"].startswith("close to an input") else ""
+        skill_word = "-" if r["forecast"] == CONSTANT else f"{r['crps_skill']:+.2f}"
+        lines.append(
+            f"| {r['what']}{note} | {f(r['observed'])} | {r['forecast']} | {f(r['p50'])} [{f(r['p05'])}, "
+            f"{f(r['p95'])}] | {f(r['crps'])} | {f(r['interval_score'])} | {skill_word} |"
+        )
+    return lines + [
+        "",
+        "Skill: 1 - CRPS / the constant world's CRPS (above 0: better than holding 2016's values). Facts marked close "
+        "to an input share a source with the model's inputs, so they test less.",
+        "",
+    ]
+
+
 def report_text(
     targets: SanctionsTargets, pops, params: pd.DataFrame, checks: dict, calibrated_rel: str, posterior_rel: str
 ) -> str:
@@ -281,13 +412,25 @@ def report_text(
         f"{len(spec.fit)} fit facts' misses in tolerance units (docs/ODD.md 8.7). The {len(spec.held_out)} "
         f"held-out facts were not read by the fit; they are judged here for the first time.",
         "",
-        "| generation | tolerance | simulated | acceptance | ESS |",
-        "|---:|---:|---:|---:|---:|",
+        "## Convergence",
+        "",
+        f"Each candidate ran {s.replicates} seed{'s' if s.replicates > 1 else ''} (common random numbers across "
+        "candidates); its distance is that of the replicates' mean misses. The run stops once the tolerance falls by "
+        f"less than {s.min_drop:.0%} in a generation (converged) or a generation keeps under {s.min_acceptance:.0%} of "
+        f"its candidates, and at {s.generations} generations at most (its budget).",
+        "",
+        "| generation | tolerance | fall | simulated | acceptance | ESS |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for t, p in enumerate(pops):
         eps = "-" if math.isinf(p.epsilon) else f"{p.epsilon:.3g}"
-        lines.append(f"| {t} | {eps} | {p.simulated} | {p.acceptance:.0%} | {p.ess():.0f} |")
+        drop = tolerance_drop(pops, t)
+        fall = "-" if drop != drop else f"{drop:.0%}"
+        lines.append(f"| {t} | {eps} | {fall} | {p.simulated} | {p.acceptance:.0%} | {p.ess():.0f} |")
+    why = last.extra.get("stop")
     lines += [
+        "",
+        f"Stopped: {STOPS[why] if why else 'not recorded (a calibration saved before the stopping rule)'}.",
         "",
         f"Posterior: {len(last.theta)} particles, distance {last.distances.min():.3g} to "
         f"{last.distances.max():.3g} tolerance units (1 = every fact missed by its tolerance). "
@@ -315,7 +458,36 @@ def report_text(
             )
         return out + [""]
 
+    if "adequacy" in checks and len(checks["adequacy"][0]):
+        table, joint = checks["adequacy"]
+        lines += adequacy_text(table, joint, {k: f.what for k, f in spec.fit.items()})
     lines += fact_table(fit, f"Fit facts: {int(fit['inside'].sum())} of {len(fit)} inside the 90% band")
+    mech = checks.get("mechanisms")
+    if mech is not None and len(mech):
+        bad = mech[mech["verdict"] != "inside"]
+        lines += [
+            "## Is the fit reached through a degenerate mechanism?",
+            "",
+            "Each mechanism over the posterior's draws (and the prior's), 2016-2019, against the range it must stay "
+            "inside; inside: the posterior's whole 90% band is in the range. "
+            + (
+                "Every mechanism is inside its range."
+                if not len(bad)
+                else "Not inside: " + "; ".join(f"{r['what']} ({r['verdict']})" for _, r in bad.iterrows()) + "."
+            ),
+            "",
+            "| mechanism | range | posterior 50% [90% band] | posterior draws inside | prior 90% band | verdict | source |",
+            "|---|---|---|---:|---|---|---|",
+        ]
+        for _, r in mech.iterrows():
+            f = lambda x: f"{x:.3g}"  # noqa: E731
+            verdict = r["verdict"] if r["verdict"] == "inside" else f"**{r['verdict']}**"
+            lines.append(
+                f"| {r['what']} | {f(r['low'])} to {f(r['high'])} | {f(r['posterior_p50'])} [{f(r['posterior_p05'])}, "
+                f"{f(r['posterior_p95'])}] | {r['posterior_share_inside']:.0%} | [{f(r['prior_p05'])}, "
+                f"{f(r['prior_p95'])}] | {verdict} | {r['source']} |"
+            )
+        lines.append("")
     lines += fact_table(
         held, f"Held-out facts (never fitted): {int(held['inside'].sum())} of {len(held)} inside the 90% band"
     )
@@ -332,6 +504,9 @@ def report_text(
             + ".",
             "",
         ]
+    scores = checks.get("scores")
+    if scores is not None and len(scores):
+        lines += scores_text(scores, targets, units=dict(zip(pred["fact"], pred["unit"])))
     lines += [
         "## What the sanctions era pins down",
         "",
@@ -419,6 +594,9 @@ def write_report(
         ("parameters", params),
         ("welfare", checks["welfare"]),
         ("scale", checks["scale"]),
+        ("mechanisms", checks.get("mechanisms", pd.DataFrame())),
+        ("scores", checks.get("scores", pd.DataFrame())),
+        ("adequacy", checks["adequacy"][0] if "adequacy" in checks else pd.DataFrame()),
     ):
         p = folder / f"{name}.csv"
         atomic_write(p, frame.to_csv(index=False, float_format="%.6g").encode())

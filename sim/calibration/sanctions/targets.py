@@ -9,8 +9,10 @@ must never see (``[held_out.*]``), each measured from a run's per-host monthly t
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -108,17 +110,32 @@ class SanctionsTargetsFile(Strict):
     priors_from: str | None = Field(
         None, description="a targets file whose parameters are searched jointly (the no-sanctions priors)"
     )
+    held_out_file: str | None = Field(
+        None, description="a file of [held_out.*] facts, frozen: its SHA-256 must be held_out_sha256 (relative)"
+    )
+    held_out_sha256: str | None = Field(
+        None, pattern="^[0-9a-f]{64}$", description="the held-out file's SHA-256 when it was frozen"
+    )
     fit: dict[str, FitFact]
     held_out: dict[str, Fact] = Field(default_factory=dict)
+    mechanisms: dict[str, Fact] = Field(
+        default_factory=dict,
+        description="ranges the posterior's mechanisms must stay inside (not fitted: checked in the report)",
+    )
     parameters: dict[str, Prior] = Field(default_factory=dict)
     smc: SMCSettings = Field(default_factory=SMCSettings)
     check: CheckSettings = Field(default_factory=CheckSettings)
 
     @model_validator(mode="after")
     def _disjoint(self):
-        both = sorted(set(self.fit) & set(self.held_out))
+        if (self.held_out_file is None) != (self.held_out_sha256 is None):
+            raise ValueError("held_out_file and held_out_sha256: give both (a frozen file and its hash) or neither")
+        both = sorted((set(self.fit) | set(self.mechanisms)) & set(self.held_out))
         if both:
-            raise ValueError(f"held_out: {', '.join(both)} also in fit; a held-out fact is never fitted")
+            raise ValueError(f"held_out: {', '.join(both)} also in fit or mechanisms; a held-out fact is never fitted")
+        ranged = [k for k, f in self.mechanisms.items() if f.low is None]
+        if ranged:
+            raise ValueError(f"mechanisms: {', '.join(ranged)} need low and high (a range to stay inside)")
         if not self.fit:
             raise ValueError("fit: at least one fact to fit")
         return self
@@ -129,6 +146,7 @@ class SanctionsTargets:
     path: Path
     spec: SanctionsTargetsFile
     text: str = ""
+    held_out_hash: str | None = None  # the frozen held-out file's SHA-256, checked on loading
 
     @property
     def scenario_path(self) -> Path:
@@ -151,14 +169,38 @@ class SanctionsTargets:
         return resolve_params(read_params_file(self.scenario_path), {}, 1.0, "scenario")
 
 
+def _with_frozen_held_out(path: Path, raw: dict) -> tuple[dict, str]:
+    """The targets with the frozen file's held-out facts, and the file's SHA-256, which must be the one recorded when
+    it was frozen (one line naming both hashes otherwise: a held-out fact is not edited after a fit has seen it)."""
+    frozen = path.parent / raw["held_out_file"]
+    data = read_toml(frozen, "a held-out facts file", ExperimentError)[0].encode()
+    digest = hashlib.sha256(data).hexdigest()
+    want = raw.get("held_out_sha256")
+    if want is not None and digest != want:
+        raise ExperimentError(
+            f"{frozen}: changed since it was frozen (SHA-256 {digest[:12]}..., recorded {str(want)[:12]}...); held-out "
+            "facts are not edited after a fit: restore the file, or freeze a new one and say why (held_out_sha256)"
+        )
+    if raw.get("held_out"):
+        raise ExperimentError(f"{path}: held_out: the facts are in {raw['held_out_file']}; remove the [held_out] here")
+    facts = tomllib.loads(data.decode())
+    extra = sorted(set(facts) - {"held_out"})
+    if extra:
+        raise ExperimentError(f"{frozen}: only [held_out.*] facts belong here, not {', '.join(extra)}")
+    return {**raw, "held_out": facts.get("held_out", {})}, digest
+
+
 def load_sanctions_targets(path: str | os.PathLike | None = None) -> SanctionsTargets:
     p = Path(path) if path is not None else shipped.folder("params") / "targets_sanctions.toml"
     text, raw = read_toml(p, "a targets file", ExperimentError)
+    digest = None
+    if isinstance(raw.get("held_out_file"), str):
+        raw, digest = _with_frozen_held_out(p, raw)
     try:
         spec = SanctionsTargetsFile.model_validate(raw)
     except ValidationError as e:
         raise ExperimentError([f"{p}: {line}" for line in format_validation_error(e, SanctionsTargetsFile)]) from None
-    t = SanctionsTargets(p, spec, text)
+    t = SanctionsTargets(p, spec, text, digest)
     if not t.scenario_path.is_file():
         raise ExperimentError(f"{p}: scenario: no such file {t.scenario_path}")
     return t

@@ -1,0 +1,125 @@
+"""Can the model reach the fit facts at all, and together? History matching on what the ABC-SMC simulated.
+
+Before the posterior is read as an answer, the check asks whether the model can produce the facts jointly, so that
+a fact no parameter set reaches is reported as a model failure rather than absorbed by a degenerate corner of the
+parameter space (issue 30, item 3). It uses history matching's implausibility (Craig et al. 1997; Vernon et al.
+2010; Andrianakis et al. 2015):
+
+    I_k(theta) = |model_k(theta) - reported_k| / sd_k
+
+with sd_k one tolerance unit of the fact (`targets.tolerance_scale`). The tolerance is the model discrepancy and
+the observation error together, as the targets file states them: how far off a run may be and still count as
+describing the reported figure. ``model_k`` is the mean over a candidate's replicates (common random numbers), so
+the ensemble variance is mostly out of I_k. A parameter set is ruled out when some I_k exceeds 3 (Pukelsheim's
+three-sigma rule, the usual cut-off). A range is reached anywhere inside it (I = 0), a floor anywhere above it.
+
+The candidates are those the fit simulated, read from the batches' ``misses.parquet`` (`fit.candidate_misses`):
+generation 0 is a plain sample of the prior; all generations together explore where the fit looked. Per fact the
+check reports how much of the prior reaches it, the nearest any candidate came, and whether it can be reached
+while every other fact is within the cut-off. Verdicts:
+
+- **reached**: some candidate is within the cut-off on this fact and on every other;
+- **in conflict**: candidates reach it, and others reach all the rest, but none does both: the model cannot
+  produce this fact together with the others;
+- **reached alone**: candidates reach it, but none meets every other fact at once, so where the conflict lies is
+  not this fact's row to say (some other fact is in conflict or a failure);
+- **model failure**: no candidate comes within the cut-off: the model cannot produce it at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CUTOFF = 3.0  # implausibility above which a parameter set is ruled out (Pukelsheim's three-sigma rule)
+VERDICTS = ("reached", "reached alone", "in conflict", "model failure")
+
+
+def implausibility(candidates: pd.DataFrame, facts: list[str]) -> pd.DataFrame:
+    """|miss| per candidate and fact (the misses are already in tolerance units: `targets.unit_miss`)."""
+    missing = [k for k in facts if k not in candidates.columns]
+    if missing:
+        raise ValueError(f"adequacy: the candidates have no misses for {', '.join(missing)}")
+    return candidates[facts].abs()
+
+
+def adequacy_table(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str]) -> pd.DataFrame:
+    """One row per fact: the share of prior draws within the cut-off, the share of every explored candidate, the
+    nearest any came (implausibility), how many explored candidates meet every other fact and the share of them
+    that meet this one too, and the verdict."""
+    ip, ie = implausibility(prior, facts), implausibility(explored, facts)
+    ok = ie.to_numpy() <= CUTOFF
+    rows = []
+    for j, k in enumerate(facts):
+        others = np.delete(ok, j, axis=1).all(axis=1)
+        n_rest = int(others.sum())
+        both = int((others & ok[:, j]).sum())
+        if both:
+            verdict = "reached"
+        elif not ok[:, j].any():
+            verdict = "model failure"
+        else:  # reached alone: in conflict with the rest if they can be met together, else the conflict is elsewhere
+            verdict = "in conflict" if n_rest else "reached alone"
+        rows.append(
+            {
+                "fact": k,
+                "prior_within": float((ip[k] <= CUTOFF).mean()) if len(ip) else np.nan,
+                "explored_within": float(ok[:, j].mean()) if len(ok) else np.nan,
+                "nearest": float(ie[k].min()) if len(ie) else np.nan,
+                "rest_met": n_rest,
+                "with_the_rest": both / n_rest if n_rest else np.nan,
+                "verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def joint_summary(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str]) -> dict:
+    """How much of the prior and of the explored space is not ruled out (every fact within the cut-off), how many
+    candidates meet every fact within one tolerance, and the best candidate's largest implausibility."""
+    ip, ie = implausibility(prior, facts).max(axis=1), implausibility(explored, facts).max(axis=1)
+    return {
+        "prior_draws": len(ip),
+        "prior_not_ruled_out": float((ip <= CUTOFF).mean()) if len(ip) else np.nan,
+        "explored": len(ie),
+        "explored_not_ruled_out": int((ie <= CUTOFF).sum()),
+        "explored_within_one": int((ie <= 1.0).sum()),
+        "best_max_implausibility": float(ie.min()) if len(ie) else np.nan,
+    }
+
+
+def adequacy_text(table: pd.DataFrame, joint: dict, words: dict[str, str]) -> list[str]:
+    """The report's section: the joint summary in words, then the table (``words``: each fact's description)."""
+    failures = table.loc[table["verdict"] != "reached", "fact"].tolist()
+    lines = [
+        "## Can the model reach the facts? (adequacy, before the posterior is read)",
+        "",
+        "History matching (Vernon et al. 2010) on every candidate the fit simulated: a fact's implausibility is its "
+        "miss in tolerance units (the tolerance stands for the model discrepancy and the observation error together), "
+        f"and a parameter set is ruled out when any fact's exceeds {CUTOFF:g}. Generation 0 is a sample of the prior; "
+        "all generations together are where the fit looked.",
+        "",
+        f"- Prior draws not ruled out: {joint['prior_not_ruled_out']:.0%} of {joint['prior_draws']:,}.",
+        f"- Explored candidates not ruled out: {joint['explored_not_ruled_out']:,} of {joint['explored']:,}; within one "
+        f"tolerance on every fact: {joint['explored_within_one']:,}. The best candidate's largest miss: "
+        f"{joint['best_max_implausibility']:.2f} tolerance units.",
+        "- "
+        + (
+            "Every fit fact is reached together with all the others."
+            if not failures
+            else "Not reached jointly (a model failure or a conflict, not a fit to trust on these): "
+            + "; ".join(f"{words.get(k, k)} ({v})" for k, v in zip(table["fact"], table["verdict"]) if k in failures)
+            + "."
+        ),
+        "",
+        "| fact | prior draws within 3 | explored within 3 | nearest (units) | with every other fact within 3 | verdict |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for _, r in table.iterrows():
+        rest = "n/a" if r["rest_met"] == 0 else f"{r['with_the_rest']:.0%} of {r['rest_met']:,}"
+        verdict = r["verdict"] if r["verdict"] == "reached" else f"**{r['verdict']}**"
+        lines.append(
+            f"| {words.get(r['fact'], r['fact'])} | {r['prior_within']:.0%} | {r['explored_within']:.0%} | "
+            f"{r['nearest']:.2f} | {rest} | {verdict} |"
+        )
+    return lines + [""]
