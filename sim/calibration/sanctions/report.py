@@ -166,13 +166,21 @@ def constant_world_fact(fact):
     raise ExperimentError(f"held out: no constant-world forecast for a {fact.measure} over {fact.start} to {fact.end}")
 
 
+def _centre(fact) -> float:
+    """A reported figure, or a range's geometric centre."""
+    if fact.reported is not None:
+        return float(fact.reported)
+    assert fact.low is not None and fact.high is not None  # no reported value: a range (Fact checks)
+    return math.sqrt(fact.low * fact.high)
+
+
 def held_out_scores(post_result, prior_result, targets: SanctionsTargets) -> pd.DataFrame:
     """Every held-out fact scored (CRPS and the 90% interval score, `scoring`) under three forecasts: the posterior
     predictive, the prior predictive and a constant world (each posterior draw's own 2016 value of the measure);
     skill against the constant world, and the posterior's CRPS skill against the prior's."""
     held = targets.spec.held_out
     scale = targets.spec.smc.scale
-    observed = {k: float(f.reported) if f.reported is not None else math.sqrt(f.low * f.high) for k, f in held.items()}
+    observed = {k: _centre(f) for k, f in held.items()}
     post, prior = fact_values(post_result, held, scale), fact_values(prior_result, held, scale)
     const = fact_values(post_result, {k: constant_world_fact(f) for k, f in held.items()}, scale)
     ensembles = {
@@ -199,14 +207,14 @@ def mechanism_table(post_result, prior_result, targets: SanctionsTargets) -> pd.
     rows = []
     for k, f in mech.items():
         assert f.low is not None and f.high is not None  # a mechanism is a range (the targets file checks)
-        row = {"mechanism": k, "what": f.what, "low": f.low, "high": f.high, "source": f.source}
+        row: dict[str, str | float] = {"mechanism": k, "what": f.what, "low": f.low, "high": f.high, "source": f.source}
         for name, frame in (("posterior", post), ("prior", prior)):
             v = frame[k].to_numpy(float)
             v = v[np.isfinite(v)]
             for q, tag in ((0.5 - LEVEL / 2, "p05"), (0.5, "p50"), (0.5 + LEVEL / 2, "p95")):
                 row[f"{name}_{tag}"] = float(np.quantile(v, q)) if len(v) else math.nan
             row[f"{name}_share_inside"] = float(np.mean((v >= f.low) & (v <= f.high))) if len(v) else math.nan
-        lo, mid, hi = row["posterior_p05"], row["posterior_p50"], row["posterior_p95"]
+        lo, mid, hi = (float(row[f"posterior_{q}"]) for q in ("p05", "p50", "p95"))
         row["verdict"] = (
             "inside" if lo >= f.low and hi <= f.high else "median inside" if f.low <= mid <= f.high else "outside"
         )
