@@ -338,6 +338,8 @@ def cmd_calibrate(args) -> int:
     path = None if args.targets is None else shipped.resolve(args.targets, "params")
     if path is not None and is_sanctions_targets(path):
         return _calibrate_sanctions(args, path)
+    if args.seed is not None or args.compare is not None:
+        raise UsageError("--seed and --compare: only for the sanctions era's calibration (a targets file with [fit])")
     targets = load_targets(path)
     assert targets.path is not None  # load_targets names the file it read
     out, log = _calibration_setup(args, targets.path, 4, "parameter sets")
@@ -375,6 +377,27 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def _compare_calibrations(args, targets) -> int:
+    """--compare: independent calibrations' posteriors side by side (`sim.calibration.sanctions.agreement`)."""
+    from .calibration.sanctions.agreement import agreement_lines, agreement_table, read_runs
+    from .calibration.sanctions.fit import priors
+    from .common.files import atomic_write
+
+    runs = read_runs([Path(d) for d in args.compare])
+    table = agreement_table(runs, priors(targets))
+    lines = agreement_lines(table, list(runs))
+    print("\n".join(lines))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / "agreement.csv", table.to_csv(index=False, float_format="%.6g").encode())
+        atomic_write(
+            out / "agreement.md", ("# Agreement of independent calibrations\n\n" + "\n".join(lines) + "\n").encode()
+        )
+        print(f"written: {out}/agreement.md, agreement.csv")
+    return 0
+
+
 def _calibrate_sanctions(args, path) -> int:
     """The sanctions era by ABC-SMC (docs/ODD.md 8.7): generations saved in --out; --resume continues them."""
     from .calibration.folder import Folder
@@ -383,11 +406,23 @@ def _calibrate_sanctions(args, path) -> int:
     from .calibration.sanctions.pipeline import calibrate_sanctions
 
     targets = load_sanctions_targets(path)
+    if args.compare is not None:
+        return _compare_calibrations(args, targets)
+    if args.seed is not None:
+        if not 0 <= args.seed <= 2**40:
+            raise UsageError(f"--seed {args.seed}: must be 0 to {2**40:,}")
+        if args.out is None:
+            raise UsageError("--seed: give --out (an independent run goes in its own folder)")
+        targets.spec = targets.spec.model_copy(update={"smc": targets.spec.smc.model_copy(update={"seed": args.seed})})
     out, log = _calibration_setup(args, targets.path, 10, "particles")
     folder = Folder(out)
-    folder.prepare(targets, args.resume, args.force, [targets.path, targets.scenario_path])
-    folder.mark(targets, {"method": "abc-smc"})
+    old = folder.prepare(targets, args.resume, args.force, [targets.path, targets.scenario_path])
     s = targets.spec.smc
+    if old.get("seed", s.seed) != s.seed:
+        raise UsageError(
+            f"--resume: {folder.path} holds a calibration from seed {old['seed']}; resume it with --seed {old['seed']}"
+        )
+    folder.mark(targets, {"method": "abc-smc", "seed": s.seed})
     log(
         f"{targets.path}: {len(targets.spec.fit)} fit facts ({len(targets.spec.held_out)} held out, not read), "
         f"{len(priors(targets))} parameters; ABC-SMC, {args.budget or s.particles} particles x {s.generations} "
@@ -402,6 +437,7 @@ def _calibrate_sanctions(args, path) -> int:
             particles=args.budget,
             resume=args.resume,
             log=log,
+            ship=args.seed is None,
         )
     except KeyboardInterrupt:
         print(
@@ -907,6 +943,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="replace an earlier calibration in --out (and an output file olsim did not write)",
+    )
+    cal.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="sanctions era: an independent run of the ABC-SMC from this seed instead of the file's smc.seed "
+        "(its own --out; the shipped files stay as they are)",
+    )
+    cal.add_argument(
+        "--compare",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="sanctions era: compare finished calibrations' posteriors (e.g. runs from different --seed), run nothing",
     )
     cal.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     cal.set_defaults(func=cmd_calibrate)

@@ -3,6 +3,7 @@ and the distance in tolerance units."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import copy
@@ -237,6 +238,24 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
         main(["calibrate", str(targets), "--out", str(tmp_path / "trial"), "--resume", "--processes", "1", "-q"]) == 0
     )
     assert (tmp_path / "posterior_sanctions.csv").read_bytes() == shipped
+    # an independent run from another seed (issue 30: do independent calibrations agree?): its own folder, a
+    # posterior of its own, the shipped files untouched; --compare sets it beside the first, running nothing
+    seeded = tmp_path / "seed5"
+    assert main(["calibrate", str(targets), "--out", str(seeded), "--seed", "5", "--processes", "1", "-q"]) == 0
+    capsys.readouterr()
+    assert (seeded / "posterior.csv").read_bytes() != first
+    assert (tmp_path / "posterior_sanctions.csv").read_bytes() == shipped
+    assert json.loads((seeded / "calibration.json").read_text())["seed"] == 5
+    assert main(["calibrate", str(targets), "--out", str(seeded), "--resume", "-q"]) == 2  # not from seed 0
+    assert "resume it with --seed 5" in capsys.readouterr().err
+    assert main(["calibrate", str(targets), "--seed", "5", "-q"]) == 2
+    assert "--seed: give --out" in capsys.readouterr().err
+    assert main(["calibrate", str(targets), "--compare", str(out), str(seeded), "--out", str(tmp_path / "cmp")]) == 0
+    assert "Independent calibrations (out, seed5)" in capsys.readouterr().out
+    agreement = pd.read_csv(tmp_path / "cmp" / "agreement.csv")
+    assert list(agreement["parameter"]) == list(read_posterior(out / "posterior.csv").names)
+    assert main(["calibrate", "--seed", "5"]) == 2  # the no-sanctions calibration has no seeds to vary
+    assert "only for the sanctions era" in capsys.readouterr().err
     # a file nobody calibrated is never replaced, --force or not
     (tmp_path / "history_calibrated.toml").write_text("# my own\n")
     assert main(["calibrate", str(targets), "--out", str(tmp_path / "again"), "--force", "--processes", "1", "-q"]) == 2

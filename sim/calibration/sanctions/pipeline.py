@@ -52,15 +52,17 @@ def calibrate_sanctions(
     generations=None,
     resume=False,
     log=None,
+    ship=True,
 ) -> SanctionsCalibration:
     """The whole sanctions-era calibration: the fit (resumable), the calibrated scenario and the posterior file,
     the predictive checks and the report, all in ``folder``; the targets file's ``output`` and ``posterior`` are
-    replaced only by a calibration with the file's own settings (``particles`` and ``generations`` not given)."""
+    replaced only by a calibration with the file's own settings (``particles`` and ``generations`` not given, and
+    ``ship``: False for an independent run from another seed)."""
     from .report import run_predictive, write_report  # matplotlib only when the report is drawn
 
     folder = Path(folder)
     s = targets.spec.smc
-    own = particles is None and generations is None
+    own = ship and particles is None and generations is None
     inputs = [("the targets file", targets.path), ("scenario", targets.scenario_path)]
     if own:  # never a file someone wrote by hand, --force or not: --force is about the output folder
         for p in (targets.output_path, targets.posterior_path):

@@ -1,0 +1,86 @@
+"""Do independent calibrations agree? The posteriors of ABC-SMC runs from different seeds, side by side.
+
+A posterior is only worth reading if another run of the same calibration, from another seed, finds the same one
+(issue 30, item 1). Each run is `olsim calibrate params/targets_sanctions.toml --seed S --out DIR`; this module
+compares their ``posterior.csv`` files parameter by parameter. Medians are compared on the prior's cumulative
+probability (0 to 1), so every parameter counts on the same scale and a difference of 0.10 is 10% of the prior's
+range for a uniform prior (and 10% of its probability for any other): the runs **agree** on a parameter when every
+pair of medians is within ``TOLERANCE`` of each other there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...common.errors import ExperimentError
+from ...explore.posterior import Posterior, read_posterior, weighted_quantile
+from ..targets import Prior
+
+TOLERANCE = 0.10  # medians within 10% of the prior's range (on its CDF) of each other
+
+
+def agreement_table(posteriors: dict[str, Posterior], prior: dict[str, Prior]) -> pd.DataFrame:
+    """One row per parameter: each run's weighted median and 90% interval, the largest gap between two runs'
+    medians on the prior's CDF, and whether they agree (gap <= ``TOLERANCE``)."""
+    if len(posteriors) < 2:
+        raise ExperimentError("agreement: give at least two calibrations to compare")
+    names = None
+    for label, post in posteriors.items():
+        if names is None:
+            names = post.names
+        elif post.names != names:
+            raise ExperimentError(f"agreement: {label} is a calibration of other parameters than the first")
+    assert names is not None  # at least two posteriors
+    rows = []
+    for k in names:
+        if k not in prior:
+            raise ExperimentError(f"agreement: {k} has no prior in the targets file")
+        f = prior[k].frozen()
+        row: dict[str, str | float | bool] = {"parameter": k}
+        medians = []
+        for label, post in posteriors.items():
+            lo, mid, hi = weighted_quantile(post.frame[k].to_numpy(float), post.weights, [0.05, 0.5, 0.95])
+            row[f"{label}_p05"], row[f"{label}_p50"], row[f"{label}_p95"] = float(lo), float(mid), float(hi)
+            medians.append(float(f.cdf(mid)))
+        gap = float(np.max(medians) - np.min(medians))
+        row["gap"] = gap
+        row["agree"] = gap <= TOLERANCE
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def read_runs(folders: list[Path]) -> dict[str, Posterior]:
+    """Each finished calibration's posterior, labelled by its folder's name (one line if one is missing)."""
+    out = {}
+    for folder in folders:
+        path = Path(folder) / "posterior.csv"
+        if not path.is_file():
+            raise ExperimentError(f"{folder}: no posterior.csv (not a finished sanctions calibration)")
+        label = Path(folder).name
+        if label in out:
+            raise ExperimentError(f"{folder}: two calibrations named {label}; give folders with different names")
+        out[label] = read_posterior(path)
+    return out
+
+
+def agreement_lines(table: pd.DataFrame, labels: list[str]) -> list[str]:
+    """The comparison in words and as a markdown table."""
+    n, agree = len(table), int(table["agree"].sum())
+    lines = [
+        f"Independent calibrations ({', '.join(labels)}): their posterior medians agree (within {TOLERANCE:.0%} of "
+        f"the prior's range of each other) on {agree} of {n} parameters.",
+        "",
+        "| parameter | " + " | ".join(f"{x}: median [90%]" for x in labels) + " | largest gap | agree |",
+        "|---|" + "---|" * len(labels) + "---:|---|",
+    ]
+    for _, r in table.iterrows():
+        cells = [f"{r[f'{x}_p50']:.3g} [{r[f'{x}_p05']:.3g}, {r[f'{x}_p95']:.3g}]" for x in labels]
+        lines.append(
+            f"| `{r['parameter']}` | "
+            + " | ".join(cells)
+            + f" | {r['gap']:.2f} | {'yes' if r['agree'] else '**no**'} |"
+        )
+    return lines
