@@ -338,8 +338,10 @@ def cmd_calibrate(args) -> int:
     path = None if args.targets is None else shipped.resolve(args.targets, "params")
     if path is not None and is_sanctions_targets(path):
         return _calibrate_sanctions(args, path)
-    if args.seed is not None or args.compare is not None:
-        raise UsageError("--seed and --compare: only for the sanctions era's calibration (a targets file with [fit])")
+    if args.seed is not None or args.compare is not None or args.recovery is not None:
+        raise UsageError(
+            "--seed, --compare and --recovery: only for the sanctions era's calibration (a targets file with [fit])"
+        )
     targets = load_targets(path)
     assert targets.path is not None  # load_targets names the file it read
     out, log = _calibration_setup(args, targets.path, 4, "parameter sets")
@@ -398,6 +400,34 @@ def _compare_calibrations(args, targets) -> int:
     return 0
 
 
+def _recover_truths(args, targets) -> int:
+    """--recovery N: simulation-based calibration (`sim.calibration.sanctions.recovery`), resumable in --out."""
+    from .calibration.sanctions.recovery import recovery_summary, recovery_text, run_recovery
+    from .common.files import atomic_write
+
+    if not 1 <= args.recovery <= 1000:
+        raise UsageError(f"--recovery {args.recovery}: must be 1 to 1,000 truths")
+    _check_executor_flags(args)
+    if args.budget is not None and not 10 <= args.budget <= 100_000:
+        raise UsageError(f"--budget {args.budget}: must be 10 to 100,000 particles")
+    out = Path(args.out) if args.out else Path("results") / "calibration" / "recovery"
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"recovery {msg}", file=sys.stderr))
+    frame = run_recovery(
+        targets,
+        out,
+        truths=args.recovery,
+        particles=args.budget or 100,
+        processes=args.processes,
+        scheduler=args.scheduler,
+        log=log,
+    )
+    text = recovery_text(recovery_summary(frame))
+    atomic_write(out / "recovery.md", text.encode())
+    print(text)
+    print(f"written: {out}/recovery.md, recovery.csv, truths.csv")
+    return 0
+
+
 def _calibrate_sanctions(args, path) -> int:
     """The sanctions era by ABC-SMC (docs/ODD.md 8.7): generations saved in --out; --resume continues them."""
     from .calibration.folder import Folder
@@ -408,6 +438,8 @@ def _calibrate_sanctions(args, path) -> int:
     targets = load_sanctions_targets(path)
     if args.compare is not None:
         return _compare_calibrations(args, targets)
+    if args.recovery is not None:
+        return _recover_truths(args, targets)
     if args.seed is not None:
         if not 0 <= args.seed <= 2**40:
             raise UsageError(f"--seed {args.seed}: must be 0 to {2**40:,}")
@@ -957,6 +989,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="sanctions era: compare finished calibrations' posteriors (e.g. runs from different --seed), run nothing",
+    )
+    cal.add_argument(
+        "--recovery",
+        type=int,
+        default=None,
+        metavar="N",
+        help="sanctions era: recover N known truths drawn from the prior (simulation-based calibration), each fitted "
+        "at --budget particles (default 100) x 4 generations; writes recovery.md in --out",
     )
     cal.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     cal.set_defaults(func=cmd_calibrate)
