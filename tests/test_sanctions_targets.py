@@ -441,3 +441,14 @@ def test_the_calibrated_history_is_the_particle_at_the_posterior_centre(tmp_path
     table = parameter_table(post, prior).set_index("parameter")
     assert table.loc["state.evasion_flow", "prior_p05"] == pytest.approx(0.05)
     assert (verdict(0.4, 1.0), verdict(0.7, 1.0), verdict(0.9, 1.0)) == ("pinned", "narrowed", "loose")
+
+
+def test_every_searched_parameter_has_a_human_name_in_the_figures():
+    """The report's figures and tables name each searched parameter in words, never by its dotted key."""
+    from sim.calibration.sanctions.fit import priors
+    from sim.plots.sanctions import parameter_label
+
+    keys = list(priors(load_sanctions_targets(TARGETS)))
+    assert len(keys) == 25
+    unnamed = [k for k in keys if parameter_label(k) == k or "." in parameter_label(k).split(" (")[0]]
+    assert not unnamed, f"no human label for {unnamed} (add it to sim/plots/sanctions.py LABELS)"

@@ -237,6 +237,7 @@ LABELS = {  # short human names of the calibrated parameters (the dotted key is 
     "state.reprisal_severity": "weight of reprisals on families",
     "deaths.rate": "death hazard",
     "worker.entry_bribe_median": "median entry bribe",
+    "recruitment.veteran_share": "share of completers posted again",
 }
 POLICY_LABELS = {0: "permit ban (UNSCR 2375)", 1: "repatriation (UNSCR 2397)"}
 
