@@ -294,6 +294,49 @@ def test_the_robustness_table_counts_holds_and_flags_flips():
     assert k[f"{REFERENCE}.change"].tolist() == [10, -10, 5, 0, -5]
     assert k[f"{REFERENCE}.rank"].tolist() == [1, 5, 2, 3, 4] and k["weak.rank"].tolist() == [1, 5, 1, 3, 4]
     assert (k["sign_holds"] == 2).all() and (k["rank_holds"] == 2).all()
+    from sim.explore.analysis import robustness_flips
+
+    words = robustness_flips(table.reset_index(), {}, {"flip": "F", "weak": "W"}).splitlines()
+    assert words == [
+        "- B, revenue delivered per year: sign - to + under F; rank 2 to 5 under F",
+        "- C, revenue delivered per year: sign - to ~0 under W; rank 3 to 5 under W",
+    ]
+
+
+def test_the_policy_table_carries_the_robustness_column_and_the_flips_in_words():
+    from sim.explore.analysis import answers_table, holds_counts, robustness_flips
+
+    revenue = {
+        REFERENCE: {"A": (-50, -60, -40), "B": (-20, -30, -10)},
+        "flip": {"A": (-50, -60, -40), "B": (10, 5, 15)},
+    }
+    kept = {REFERENCE: {"A": (10, 5, 15), "B": (-10, -15, -5)}, "flip": {"A": (10, 5, 15), "B": (-10, -15, -5)}}
+    given = {v: pd.concat([answers(revenue[v], REVENUE), answers(kept[v], KEPT)], ignore_index=True) for v in revenue}
+    rob = robustness_table(given, "none", (REVENUE, KEPT))
+    # the policy answers as posterior_summary writes them: the changes above plus the levels
+    pa = given[REFERENCE].copy()
+    for c in ("median", "low", "high"):
+        pa[c] = 100.0
+    pa["draws"] = 20
+    ranks = pd.DataFrame({"scenario": ["A", "B"] * 2, "outcome": [REVENUE] * 2 + [KEPT] * 2, "p_first": [1, 0, 1, 0]})
+    table = answers_table(pa, ranks, {"A": "policy A", "B": "policy B"}, "none", robustness=rob)
+    head, _, *rows = table.splitlines()
+    assert head.endswith(
+        "| revenue delivered per year: sign, rank hold in k of 1 structures "
+        "| kept per month worked: sign, rank hold in k of 1 structures |"
+    )
+    cells = {r.split(" | ")[0].lstrip("| "): r.rstrip(" |").split(" | ")[-2:] for r in rows}
+    assert cells["policy A"] == ["1, 1", "1, 1"] and cells["policy B"] == ["0, 1", "1, 1"]
+    assert cells["none"] == ["", ""] or rows[0].endswith("|  |  |")  # the reference scenario has no change
+    assert holds_counts(rob.iloc[1]) == "0, 1"  # B's sign flips; of two policies its rank cannot move 2 places
+    # a policy the structures did not run is said so, not left blank
+    partial = answers_table(pa, ranks, {}, "none", robustness=rob[rob["scenario"] != "B"])
+    assert "| not run | not run |" in partial
+    flips = robustness_flips(rob, {"B": "policy B"}, {"flip": "a flipped world"})
+    assert flips == "- policy B, revenue delivered per year: sign - to + under a flipped world"
+    assert robustness_flips(rob[rob["scenario"] == "A"], {}, {}) == ""
+    # without robustness the table is as before
+    assert "structures" not in answers_table(pa, ranks, {}, "none")
 
 
 def test_signs():

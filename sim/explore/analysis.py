@@ -240,12 +240,19 @@ def _answer_formats(o) -> tuple:
 
 
 def answers_table(
-    answers: pd.DataFrame, ranks: pd.DataFrame, labels: dict[str, str], reference: str, scale: float = 1.0
+    answers: pd.DataFrame,
+    ranks: pd.DataFrame,
+    labels: dict[str, str],
+    reference: str,
+    scale: float = 1.0,
+    robustness: pd.DataFrame | None = None,
 ) -> str:
     """The policy answers (``policy_answers.csv``, ``ranks.csv``) as a Markdown table: per scenario, revenue and
     what workers keep with their changes in percent, the median net gain, deaths and escapes with their changes,
     each a median [90% credible interval] over the draws (totals at full scale); and the probabilities of
-    ranking first. The README's table is this, from the shipped CSVs (a test keeps them equal)."""
+    ranking first. With ``robustness`` (``robustness.csv`` of ``python -m sim.explore.structures``), a column per
+    headline outcome: in how many of the structural variants the change's sign and rank hold (`holds_counts`).
+    The README's table is this, from the shipped CSVs (a test keeps them equal)."""
     a = answers.set_index(["scenario", "outcome"])
     r = ranks.set_index(["scenario", "outcome"]) if len(ranks) else None
     outcomes = list(dict.fromkeys(answers["outcome"]))
@@ -264,6 +271,11 @@ def answers_table(
     ranked = r is not None and (HEADLINE[0] in outcomes)
     if ranked:
         head += [f"P({OUTCOMES[o].first or OUTCOMES[o].label})" for o in HEADLINE]
+    held = None
+    if robustness is not None and len(robustness):
+        held = robustness.set_index(["scenario", "outcome"])
+        n = int(held["variants"].iloc[0])
+        head += [f"{OUTCOMES[o].label}: sign, rank hold in k of {n} structures" for o in HEADLINE]
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for sc in dict.fromkeys(answers["scenario"]):
         row = [labels.get(sc, sc)]
@@ -274,8 +286,35 @@ def answers_table(
             assert r is not None  # ranked: there are ranks
             for o in HEADLINE:
                 row.append("" if sc == reference or (sc, o) not in r.index else f"{r.loc[(sc, o), 'p_first']:.0%}")
+        if held is not None:
+            for o in HEADLINE:
+                holds = holds_counts(held.loc[(sc, o)]) if (sc, o) in held.index else "not run"
+                row.append("" if sc == reference else holds)
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def holds_counts(row) -> str:
+    """A robustness row's cell: "8, 7" (of the variants, the sign holds in 8 and the rank in 7)."""
+    return f"{int(row['sign_holds'])}, {int(row['rank_holds'])}"
+
+
+def robustness_flips(robustness: pd.DataFrame, labels: dict[str, str], variants: dict[str, str]) -> str:
+    """Every flip of ``robustness.csv`` in words, one Markdown bullet per policy and outcome: which structural
+    variant turns the sign (``+``, ``-``, ``~0``: a 90% interval above, below or holding 0) or moves the rank by more
+    than one place, from what to what. '' when nothing flips."""
+    out = []
+    for _, r in robustness.iterrows():
+        parts = []
+        for what, name in (("sign", "sign"), ("rank", "rank")):
+            flips = r[f"{what}_flips"] if isinstance(r[f"{what}_flips"], str) else ""
+            for f in filter(None, flips.split("; ")):
+                v, _, change = f.partition(" (")
+                parts.append(f"{name} {change.rstrip(')')} under {variants.get(v, v)}")
+        if parts:
+            o = OUTCOMES[r["outcome"]]
+            out.append(f"- {labels.get(r['scenario'], r['scenario'])}, {o.label}: " + "; ".join(parts))
+    return "\n".join(out)
 
 
 @dataclass
