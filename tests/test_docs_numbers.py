@@ -14,7 +14,8 @@ import pytest
 
 from conftest import ROOT
 from sim.explore import load_experiment
-from sim.explore.analysis import answers_table
+from sim.explore.analysis import answers_table, robustness_flips
+from sim.explore.structures import load_structures
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -27,8 +28,16 @@ def test_the_readme_policy_table_is_the_shipped_policy_answers():
     # the shipped tables are the experiment's: every scenario, every outcome, the planned draws
     assert list(dict.fromkeys(answers["scenario"])) == [s.name for s in plan.spec.scenarios]
     assert set(answers["outcome"]) == set(plan.spec.outcomes) and (answers["draws"] == plan.spec.sampling.n).all()
-    table = answers_table(answers, ranks, labels, plan.reference, plan.spec.scale)
+    # its robustness column: the shipped run of experiments/structures.toml over every policy of the table
+    robustness = pd.read_csv(ROOT / "docs" / "results" / "sanctions_robustness.csv")
+    structures = load_structures(ROOT / "experiments" / "structures.toml")
+    policies = [s.name for s in plan.spec.scenarios if s.name != plan.reference]
+    assert list(dict.fromkeys(robustness["scenario"])) == policies
+    assert (robustness["variants"] == len(structures.plans) - 1).all()
+    table = answers_table(answers, ranks, labels, plan.reference, plan.spec.scale, robustness)
     assert table in README, "the README's sanctions table differs from docs/results/*.csv: paste answers_table()"
+    flips = robustness_flips(robustness, labels, structures.labels)
+    assert flips in README, f"the README's list of flips differs from sanctions_robustness.csv; paste:\n{flips}"
 
 
 def test_the_readme_counts_of_facts_inside_their_bands_are_the_reports():
