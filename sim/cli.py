@@ -507,7 +507,10 @@ def _calibrate_sanctions(args, path) -> int:
             f"calibrated scenario and posterior: {folder.path}/history_calibrated.toml, {folder.path}/posterior.csv "
             f"only (the shipped files are replaced only by a calibration with the targets file's own settings)"
         )
-    print(f"report: {folder.path}/report.md (predictive.csv, parameters.csv, welfare.csv, scale.csv, plots/)")
+    print(
+        f"report: {folder.path}/report.md (predictive.csv, adequacy.csv, mechanisms.csv, scores.csv, "
+        "parameters.csv, welfare.csv, scale.csv, plots/)"
+    )
     return 0
 
 

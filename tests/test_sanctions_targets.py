@@ -263,6 +263,9 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert (tmp_path / "history_calibrated.toml").read_text() == "# my own\n"
     report = (out / "report.md").read_text()
     assert "Held-out facts (never fitted)" in report and "workers abroad, 2024" in report
+    files = report.split("## Files", 1)[1]
+    written = sorted(p.name + "/" * p.is_dir() for p in out.iterdir() if p.suffix in (".csv", ".toml") or p.is_dir())
+    assert len(written) > 10 and all(f"`{n}`" in files for n in written), f"the Files omit some of {written}"
     # issue 30: convergence, adequacy and mechanisms, each a section and a table
     assert "## Convergence" in report and "Stopped: on its budget (smc.generations), not converged" in report
     assert "## Can the model reach the facts?" in report and "Prior draws not ruled out" in report

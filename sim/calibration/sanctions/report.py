@@ -577,9 +577,12 @@ def report_text(
         "",
         "## Files",
         "",
-        "`predictive.csv` (every fact: posterior and prior bands, inside or not), `parameters.csv` (prior against "
-        "posterior), `welfare.csv`, `scale.csv`, `posterior.csv` (the draws), `history_calibrated.toml`, "
-        "`populations/` (every generation), `plots/`.",
+        "`predictive.csv` (every fact: posterior and prior bands, inside or not), `adequacy.csv` (every fit "
+        "fact: can the model reach it), `mechanisms.csv` (the mechanism bands), `scores.csv` (the held-out "
+        "facts' scores), `parameters.csv` (prior against posterior), `welfare.csv`, `scale.csv`, `prior.csv` (the "
+        "prior draws), `posterior.csv` (the draws), `history_calibrated.toml`, `populations/` (every generation), "
+        "`batches/` (every candidate's runs and misses), `predictive/`, `prior_predictive/` and `scale_check/` (the "
+        "checks' runs), `plots/`.",
         "",
     ]
     return "\n".join(lines)
