@@ -294,7 +294,19 @@ def _running_experiment(tmp_path: Path):
     exp = _experiment(tmp_path, EXPERIMENT.replace("replicates = 6", "replicates = 400").replace("0.004", "0.02"))
     mark = f"OLSIM_TEST_MARK={uuid.uuid4().hex}"
     env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
-    proc = subprocess.Popen(
+    # stderr to a file, not a pipe: the pool workers inherit it, and a pipe nobody reads could fill and hold them up
+    with (tmp_path / "stderr.txt").open("wb") as stderr:
+        proc = _start_experiment(exp, tmp_path, env, stderr)
+    rows = tmp_path / "exp" / "rows"
+    deadline = time.time() + 120
+    while not (rows.exists() and len(list(rows.glob("*.json"))) >= 2):
+        assert time.time() < deadline and proc.poll() is None, (tmp_path / "stderr.txt").read_text()[-2000:]
+        time.sleep(0.2)
+    return proc, mark
+
+
+def _start_experiment(exp, tmp_path: Path, env: dict, stderr) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -309,15 +321,9 @@ def _running_experiment(tmp_path: Path):
         ],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
     )
-    rows = tmp_path / "exp" / "rows"
-    deadline = time.time() + 120
-    while not (rows.exists() and len(list(rows.glob("*.json"))) >= 2):
-        assert time.time() < deadline and proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        time.sleep(0.2)
-    return proc, mark
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
@@ -333,7 +339,7 @@ def test_killed_experiment_leaves_nothing_running(tmp_path, sig):
         time.sleep(0.2)
     assert _marked_processes(mark) == []
     if sig == signal.SIGTERM:
-        assert "run the same command with --resume" in proc.stderr.read().decode()
+        assert "run the same command with --resume" in (tmp_path / "stderr.txt").read_text()
 
 
 def test_terminated_classroom_frees_its_port(tmp_path):
@@ -414,7 +420,7 @@ def test_killed_pool_worker_is_one_line_and_keeps_the_finished_runs(tmp_path):
     assert workers
     os.kill(workers[0], signal.SIGKILL)
     assert proc.wait(timeout=60) == 2
-    err = [line for line in proc.stderr.read().decode().splitlines() if line.strip()]
+    err = [line for line in (tmp_path / "stderr.txt").read_text().splitlines() if line.strip()]
     assert len(err) == 1 and "a worker process of the local pool died" in err[0] and "--resume" in err[0], err
     assert len(pd.read_parquet(tmp_path / "exp" / "runs.parquet")) >= 2
 
