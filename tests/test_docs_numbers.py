@@ -14,8 +14,8 @@ import pytest
 
 from conftest import ROOT
 from sim.explore import load_experiment
-from sim.explore.analysis import answers_table, robustness_flips
-from sim.explore.structures import load_structures
+from sim.explore.analysis import answers_table
+from sim.explore.structures import load_structures, robustness_flips
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

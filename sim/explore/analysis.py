@@ -295,26 +295,8 @@ def answers_table(
 
 
 def holds_counts(row) -> str:
-    """A robustness row's cell: "8, 7" (of the variants, the sign holds in 8 and the rank in 7)."""
+    """A robustness row's cell in the policy table: "8, 7" (of the variants, the sign holds in 8, the rank in 7)."""
     return f"{int(row['sign_holds'])}, {int(row['rank_holds'])}"
-
-
-def robustness_flips(robustness: pd.DataFrame, labels: dict[str, str], variants: dict[str, str]) -> str:
-    """Every flip of ``robustness.csv`` in words, one Markdown bullet per policy and outcome: which structural
-    variant turns the sign (``+``, ``-``, ``~0``: a 90% interval above, below or holding 0) or moves the rank by more
-    than one place, from what to what. '' when nothing flips."""
-    out = []
-    for _, r in robustness.iterrows():
-        parts = []
-        for what, name in (("sign", "sign"), ("rank", "rank")):
-            flips = r[f"{what}_flips"] if isinstance(r[f"{what}_flips"], str) else ""
-            for f in filter(None, flips.split("; ")):
-                v, _, change = f.partition(" (")
-                parts.append(f"{name} {change.rstrip(')')} under {variants.get(v, v)}")
-        if parts:
-            o = OUTCOMES[r["outcome"]]
-            out.append(f"- {labels.get(r['scenario'], r['scenario'])}, {o.label}: " + "; ".join(parts))
-    return "\n".join(out)
 
 
 @dataclass

@@ -481,17 +481,35 @@ def write_robustness(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
+def _flips(row: Mapping[str, Any], what: str) -> list[str]:
+    """A row's flips of ``what`` ("sign" or "rank") as written in its ``<what>_flips`` column (empty: NaN)."""
+    text = row[f"{what}_flips"]
+    return [f for f in text.split("; ") if f] if isinstance(text, str) else []
+
+
 def holds_cell(row: Mapping[str, Any]) -> str:
     """A row's robustness in a few words, for a table's column: "sign 9/9, rank 8/9 (flips: ...)"."""
     n = row["variants"]
-    flips = [
-        f"{what} {f}"
-        for what in ("sign", "rank")
-        for f in (row[f"{what}_flips"] if isinstance(row[f"{what}_flips"], str) else "").split("; ")
-        if f
-    ]
+    flips = [f"{what} {f}" for what in ("sign", "rank") for f in _flips(row, what)]
     cell = f"sign {row['sign_holds']}/{n}, rank {row['rank_holds']}/{n}"
     return cell + (f" (flips: {'; '.join(flips)})" if flips else "")
+
+
+def robustness_flips(table: pd.DataFrame, labels: Mapping[str, str], variants: Mapping[str, str]) -> str:
+    """Every flip of a robustness table in words, one Markdown bullet per policy and outcome: which structural
+    variant turns the sign (``+``, ``-``, ``~0``: a 90% interval above, below or holding 0) or moves the rank by
+    more than one place, from what to what. '' when nothing flips."""
+    out = []
+    for _, r in table.iterrows():
+        parts = []
+        for what in ("sign", "rank"):
+            for f in _flips(r, what):
+                v, _, change = f.partition(" (")
+                parts.append(f"{what} {change.rstrip(')')} under {variants.get(v, v)}")
+        if parts:
+            o = OUTCOMES[r["outcome"]]
+            out.append(f"- {labels.get(r['scenario'], r['scenario'])}, {o.label}: " + "; ".join(parts))
+    return "\n".join(out)
 
 
 def _change(row: Mapping[str, Any], v: str, o: str) -> tuple[str, str]:
