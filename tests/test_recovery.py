@@ -13,7 +13,7 @@ from scipy import stats
 from conftest import ROOT
 from sim import run
 from sim.calibration.sanctions import recovery
-from sim.calibration.sanctions.fit import Simulator, priors
+from sim.calibration.sanctions.fit import Simulator, fit_months, priors
 from sim.calibration.sanctions.recovery import (
     COLUMNS,
     compare,
@@ -28,7 +28,7 @@ from sim.calibration.sanctions.targets import distance, fit_misses, load_sanctio
 from sim.calibration.smc import Population
 from sim.common.errors import ExperimentError
 from sim.core.params import make_params
-from sim.explore.plan import plan_experiment
+from sim.explore.plan import plan_experiment, resolve_params
 
 TARGETS = ROOT / "params" / "targets_sanctions.toml"
 SCALE = 0.02
@@ -109,6 +109,27 @@ def test_the_synthetic_facts_are_the_truth_runs_measures(targets, truth):
     assert any(again.spec.fit[k].reported != f.reported for k, f in fit.items())
     with pytest.raises(ExperimentError, match="seed of the fit's own runs"):
         synthetic_targets(targets, values, targets.spec.smc.seed, SCALE)
+
+
+def test_the_fits_runs_stop_at_the_last_fit_month_and_measure_as_the_whole_run(targets, truth):
+    """A candidate runs 2016-01 to 2020-03 (the last month a fit fact reads), not the history's 120 months: the
+    months it runs are the whole run's to the last bit, so every miss is the same (and a run cut a month short
+    could not measure the 2020-03 facts)."""
+    from sim.calibration.measures import measure
+
+    values, seed, params, hosts = truth
+    assert fit_months(targets) == 51 and params.calendar.months == 51
+    assert max(f.end for f in targets.spec.fit.values()) == "2020-03" == hosts["date"].max()
+    whole = make_params(resolve_params(params.model_dump(mode="json", exclude_none=True), {"calendar.months": 120}))
+    full = run(whole, engine="array", seed=seed).hosts
+    assert full["date"].max() == "2025-12"
+    pd.testing.assert_frame_equal(full[full["month"] < 51].reset_index(drop=True), hosts, check_exact=True)
+    assert {k: measure(full, f, SCALE) for k, f in targets.spec.fit.items()} == {
+        k: measure(hosts, f, SCALE) for k, f in targets.spec.fit.items()
+    }
+    short = make_params(resolve_params(params.model_dump(mode="json", exclude_none=True), {"calendar.months": 50}))
+    with pytest.raises(ExperimentError, match="2020-03 is outside the run"):
+        fit_misses(run(short, engine="array", seed=seed).hosts, targets.spec, SCALE)
 
 
 def test_the_units_of_distance_are_the_real_fits_even_at_zero(targets, truth):

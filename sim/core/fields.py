@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pydantic import Field
@@ -62,6 +63,7 @@ def in_words(value, unit: str | None) -> str:
     return f"{value} {unit}" if unit and unit != "number" else str(value)
 
 
+@functools.lru_cache(maxsize=4096)  # called for every policy, host and month of a run: parse each text once
 def parse_month(value: str) -> tuple[int, int]:
     m = MONTH_RE.fullmatch(value)
     if not m or not 1 <= int(m.group(2)) <= 12:

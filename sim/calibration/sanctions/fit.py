@@ -21,6 +21,8 @@ import pandas as pd
 
 from ...common.errors import ExperimentError
 from ...common.files import atomic_write
+from ...core.fields import months_spanned
+from ...core.params import Calendar
 from ...explore.plan import expand_uncertainties, plan_experiment, resolve_params
 from ...explore.posterior import Posterior, weighted_quantile, write_posterior
 from ...explore.runner import run_experiment
@@ -48,6 +50,17 @@ def priors(targets: SanctionsTargets) -> dict[str, Prior]:
     return out
 
 
+def fit_months(targets: SanctionsTargets) -> int:
+    """The months a candidate's run needs: from the scenario's first month through the last month any fit fact
+    reads (2016-01 to 2020-03: 51 of the history's 120). A month's tables depend only on the months before it (each
+    month's draws are keyed by the seed and the month, `sim.core.draws`), so the distance is the same as the whole
+    run's, bit for bit (tests/test_sanctions_fit.py), at under half the cost."""
+    calendar = Calendar.model_validate(targets.resolved_scenario.get("calendar", {}))
+    start, months = calendar.start, calendar.months
+    last = max(months_spanned(start, f.end) for f in targets.spec.fit.values())
+    return min(months, last)
+
+
 class Simulator:
     """``simulate(theta, generation, batch)`` for `abc_smc`: one experiment per batch, in ``folder``."""
 
@@ -64,15 +77,15 @@ class Simulator:
         self.processes, self.scheduler = processes, scheduler
         self.resolved = targets.resolved_scenario
         self.columns = sorted({c for f in targets.spec.fit.values() for c in f.columns})
+        self.months = fit_months(targets)
 
     def experiment(self, theta: np.ndarray, generation: int, batch: int) -> dict:
         s = self.t.spec.smc
         scenarios = []
         for i, row in enumerate(theta):
             values = {k: float(v) for k, v in zip(self.names, row)}
-            scenarios.append(
-                {"name": f"p{i:05d}", "overrides": expand_uncertainties(values, self.resolved, self.prior)}
-            )
+            overrides = {"calendar.months": self.months, **expand_uncertainties(values, self.resolved, self.prior)}
+            scenarios.append({"name": f"p{i:05d}", "overrides": overrides})
         return {
             "name": f"smc-g{generation:02d}-b{batch:02d}",
             "base": str(self.t.scenario_path.resolve()),

@@ -49,7 +49,7 @@ from ...explore.plan import expand_uncertainties, resolve_params
 from ...explore.posterior import weighted_quantile
 from ..measures import measure
 from ..smc import Population
-from .fit import fit_sanctions, priors
+from .fit import fit_months, fit_sanctions, priors
 from .targets import FitFact, SanctionsTargets, SMCSettings, tolerance_scale
 
 STREAM = 0x7265636F76  # "recov": the truths' own seed sequence, apart from the SMC's (seed, generation, batch)
@@ -83,9 +83,10 @@ def draw_truths(targets: SanctionsTargets, n: int, seed: int = 0) -> pd.DataFram
 
 def truth_params(targets: SanctionsTargets, values: dict, scale: float) -> Params:
     """The fitted scenario at ``values`` and ``scale``: the parameters the fit's experiment gives a candidate
-    with those values (the scenario scaled, then the values as overrides on it)."""
+    with those values (the scenario scaled, then the values as overrides on it, run through the last fit month)."""
     scaled = resolve_params(targets.resolved_scenario, {}, scale, "truth")
-    return make_params(resolve_params(scaled, expand_uncertainties(values, scaled, priors(targets)), 1.0, "truth"))
+    overrides = {"calendar.months": fit_months(targets), **expand_uncertainties(values, scaled, priors(targets))}
+    return make_params(resolve_params(scaled, overrides, 1.0, "truth"))
 
 
 def truth_measures(targets: SanctionsTargets, values: dict, seed: int, scale: float) -> dict[str, float]:
