@@ -338,9 +338,10 @@ def cmd_calibrate(args) -> int:
     path = None if args.targets is None else shipped.resolve(args.targets, "params")
     if path is not None and is_sanctions_targets(path):
         return _calibrate_sanctions(args, path)
-    if args.seed is not None or args.compare is not None or args.recovery is not None:
+    if args.seed is not None or args.compare is not None or args.recovery is not None or args.report is not None:
         raise UsageError(
-            "--seed, --compare and --recovery: only for the sanctions era's calibration (a targets file with [fit])"
+            "--seed, --compare, --recovery and --report: only for the sanctions era's calibration (a targets file "
+            "with [fit])"
         )
     targets = load_targets(path)
     assert targets.path is not None  # load_targets names the file it read
@@ -393,16 +394,36 @@ def _compare_calibrations(args, targets) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(out / "agreement.csv", table.to_csv(index=False, float_format="%.6g").encode())
-        atomic_write(
-            out / "agreement.md", ("# Agreement of independent calibrations\n\n" + "\n".join(lines) + "\n").encode()
-        )
+        atomic_write(out / "agreement.md", ("\n".join(lines) + "\n").encode())
         print(f"written: {out}/agreement.md, agreement.csv")
+    _set_report_section(args, lines, ())
     return 0
+
+
+def _report_path(args) -> Path | None:
+    """--report: a calibration's report.md (or the folder that holds it), checked before any work is done."""
+    if args.report is None:
+        return None
+    path = Path(args.report)
+    path = path / "report.md" if path.is_dir() else path
+    if not path.is_file():
+        raise UsageError(f"--report {args.report}: no calibration report there (give a report.md or its folder)")
+    return path
+
+
+def _set_report_section(args, lines: list[str], after: tuple[str, ...]) -> None:
+    from .calibration.sanctions.report import CONVERGENCE, set_section
+
+    path = _report_path(args)
+    if path is not None:
+        set_section(path, lines, (CONVERGENCE, *after))
+        print(f"written: the section '{lines[0][3:]}' of {path}")
 
 
 def _recover_truths(args, targets) -> int:
     """--recovery N: simulation-based calibration (`sim.calibration.sanctions.recovery`), resumable in --out."""
     from .calibration.sanctions.recovery import recovery_summary, recovery_text, run_recovery
+    from .calibration.sanctions.report import AGREEMENT
     from .common.files import atomic_write
 
     if not 1 <= args.recovery <= 1000:
@@ -425,6 +446,7 @@ def _recover_truths(args, targets) -> int:
     atomic_write(out / "recovery.md", text.encode())
     print(text)
     print(f"written: {out}/recovery.md, recovery.csv, truths.csv")
+    _set_report_section(args, text.rstrip("\n").split("\n"), (AGREEMENT,))
     return 0
 
 
@@ -436,6 +458,11 @@ def _calibrate_sanctions(args, path) -> int:
     from .calibration.sanctions.pipeline import calibrate_sanctions
 
     targets = load_sanctions_targets(path)
+    if args.report is not None and args.compare is None and args.recovery is None:
+        raise UsageError(
+            "--report: only with --compare or --recovery (the section they write in a calibration's report)"
+        )
+    _report_path(args)  # a missing report is named before any run
     if args.compare is not None:
         return _compare_calibrations(args, targets)
     if args.recovery is not None:
@@ -1000,6 +1027,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="sanctions era: recover N known truths drawn from the prior (simulation-based calibration), each fitted "
         "at --budget particles (default 100) x 4 generations; writes recovery.md in --out",
+    )
+    cal.add_argument(
+        "--report",
+        default=None,
+        metavar="FILE",
+        help="with --compare or --recovery: also set their section in this calibration report (a report.md or its "
+        "folder, e.g. docs/calibration/sanctions), after its convergence",
     )
     cal.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     cal.set_defaults(func=cmd_calibrate)

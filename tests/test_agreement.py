@@ -51,3 +51,24 @@ def test_bad_comparisons_are_one_line_errors(tmp_path):
         agreement_table({"s0": one, "s1": other}, PRIOR)
     with pytest.raises(ExperimentError, match="no posterior.csv"):
         read_runs([tmp_path])
+
+
+def test_a_section_is_set_after_convergence_and_replaced_in_place(tmp_path):
+    from sim.calibration.sanctions.report import AGREEMENT, CONVERGENCE, RECOVERY, set_section
+
+    report = tmp_path / "report.md"
+    report.write_text("# Fit\n\n## Convergence\n\ntable\n\n## Adequacy\n\nx\n\n## Files\n\n`a.csv`\n![p](p.png)\n")
+    set_section(report, [RECOVERY, "", "covered 9 of 10"], (CONVERGENCE, AGREEMENT))
+    set_section(report, [AGREEMENT, "", "agree on 3 of 4"])
+    text = report.read_text()
+    assert text.index(CONVERGENCE) < text.index(AGREEMENT) < text.index(RECOVERY) < text.index("## Adequacy")
+    set_section(report, [AGREEMENT, "", "agree on 4 of 4"])  # again: replaced, not added
+    again = report.read_text()
+    assert again.count(AGREEMENT) == 1 and "agree on 4 of 4" in again and "3 of 4" not in again
+    assert again.replace("4 of 4", "3 of 4") == text and again.endswith("![p](p.png)\n")
+    bare = tmp_path / "bare.md"
+    bare.write_text("# Fit\n\n## Files\n\n`a.csv`\n")
+    set_section(bare, [AGREEMENT, "", "agree"])  # no convergence: before the Files
+    assert bare.read_text() == f"# Fit\n\n{AGREEMENT}\n\nagree\n\n## Files\n\n`a.csv`\n"
+    with pytest.raises(ValueError, match="heading"):
+        set_section(bare, ["agree"])

@@ -254,6 +254,16 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert "Independent calibrations (out, seed5)" in capsys.readouterr().out
     agreement = pd.read_csv(tmp_path / "cmp" / "agreement.csv")
     assert list(agreement["parameter"]) == list(read_posterior(out / "posterior.csv").names)
+    # --report: the agreement also becomes a section of the first run's report, after its convergence
+    before = (out / "report.md").read_text()
+    assert main(["calibrate", str(targets), "--compare", str(out), str(seeded), "--report", str(out)]) == 0
+    after = (out / "report.md").read_text()
+    assert after.index("## Convergence") < after.index("## Agreement of independent runs") < after.index("## Can the")
+    assert after.replace((tmp_path / "cmp" / "agreement.md").read_text() + "\n", "") == before  # and a blank line
+    assert main(["calibrate", str(targets), "--compare", str(out), str(seeded), "--report", str(tmp_path)]) == 2
+    assert "--report" in capsys.readouterr().err and (out / "report.md").read_text() == after
+    assert main(["calibrate", str(targets), "--report", str(out)]) == 2
+    assert "only with --compare or --recovery" in capsys.readouterr().err
     assert main(["calibrate", "--seed", "5"]) == 2  # the no-sanctions calibration has no seeds to vary
     assert "only for the sanctions era" in capsys.readouterr().err
     # a file nobody calibrated is never replaced, --force or not

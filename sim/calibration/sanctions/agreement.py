@@ -70,6 +70,8 @@ def agreement_lines(table: pd.DataFrame, labels: list[str]) -> list[str]:
     """The comparison in words and as a markdown table."""
     n, agree = len(table), int(table["agree"].sum())
     lines = [
+        "## Agreement of independent runs",
+        "",
         f"Independent calibrations ({', '.join(labels)}): their posterior medians agree (within {TOLERANCE:.0%} of "
         f"the prior's range of each other) on {agree} of {n} parameters.",
         "",

@@ -617,3 +617,33 @@ def write_report(
     text += "\n".join(f"![{p.stem}](plots/{p.name})" for p in written if p.suffix == ".png") + "\n"
     atomic_write(folder / "report.md", text.encode())
     return [folder / "report.md", *written]
+
+
+AGREEMENT = "## Agreement of independent runs"
+RECOVERY = "## Recovery of known truths"
+CONVERGENCE = "## Convergence"
+
+
+def set_section(report: Path, lines: list[str], after: tuple[str, ...] = (CONVERGENCE,)) -> None:
+    """Set one section of a written report (``lines``, its heading first): it replaces the section of that heading,
+    or goes after the last of the ``after`` sections the report has (else before its Files, else at the end). So
+    checks run after the fit (independent runs compared, known truths recovered) are read where the fit's are."""
+    if not lines or not lines[0].startswith("## "):
+        raise ValueError("set_section: the lines must begin with their '## ' heading")
+    text = report.read_text(encoding="utf-8").split("\n")
+    new = [*lines, ""] if lines[-1] != "" else list(lines)
+
+    def end(i: int) -> int:  # the line of the next section's heading (or the end)
+        j = i + 1
+        while j < len(text) and not text[j].startswith("## "):
+            j += 1
+        return j
+
+    if lines[0] in text:
+        i = text.index(lines[0])
+        text[i : end(i)] = new
+    else:
+        present = [h for h in after if h in text]
+        j = end(text.index(present[-1])) if present else text.index("## Files") if "## Files" in text else len(text)
+        text[j:j] = new
+    atomic_write(report, "\n".join(text).encode())
