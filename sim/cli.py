@@ -338,10 +338,10 @@ def cmd_calibrate(args) -> int:
     path = None if args.targets is None else shipped.resolve(args.targets, "params")
     if path is not None and is_sanctions_targets(path):
         return _calibrate_sanctions(args, path)
-    if args.seed is not None or args.compare is not None or args.recovery is not None or args.report is not None:
+    if any(getattr(args, k) is not None for k in ("seed", "compare", "recovery", "report", "scale", "replicates")):
         raise UsageError(
-            "--seed, --compare, --recovery and --report: only for the sanctions era's calibration (a targets file "
-            "with [fit])"
+            "--seed, --compare, --recovery, --report, --scale and --replicates: only for the sanctions era's "
+            "calibration (a targets file with [fit])"
         )
     targets = load_targets(path)
     assert targets.path is not None  # load_targets names the file it read
@@ -422,7 +422,7 @@ def _set_report_section(args, lines: list[str], after: tuple[str, ...]) -> None:
 
 def _recover_truths(args, targets) -> int:
     """--recovery N: simulation-based calibration (`sim.calibration.sanctions.recovery`), resumable in --out."""
-    from .calibration.sanctions.recovery import recovery_summary, recovery_text, run_recovery
+    from .calibration.sanctions.recovery import GENERATIONS, recovery_summary, recovery_text, run_recovery
     from .calibration.sanctions.report import AGREEMENT
     from .common.files import atomic_write
 
@@ -431,6 +431,12 @@ def _recover_truths(args, targets) -> int:
     _check_executor_flags(args)
     if args.budget is not None and not 10 <= args.budget <= 100_000:
         raise UsageError(f"--budget {args.budget}: must be 10 to 100,000 particles")
+    if args.scale is not None and not 0 < args.scale <= 1:
+        raise UsageError(
+            f"--scale {args.scale:g}: must be more than 0 and at most 1 (the share of every host's workers)"
+        )
+    if args.replicates is not None and not 1 <= args.replicates <= 100:
+        raise UsageError(f"--replicates {args.replicates}: must be 1 to 100")
     out = Path(args.out) if args.out else Path("results") / "calibration" / "recovery"
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"recovery {msg}", file=sys.stderr))
     frame = run_recovery(
@@ -438,11 +444,20 @@ def _recover_truths(args, targets) -> int:
         out,
         truths=args.recovery,
         particles=args.budget or 100,
+        scale=args.scale,
+        replicates=args.replicates,
         processes=args.processes,
         scheduler=args.scheduler,
         log=log,
     )
-    text = recovery_text(recovery_summary(frame))
+    s = targets.spec.smc
+    budget = {
+        "particles": args.budget or 100,
+        "generations": GENERATIONS,
+        "scale": s.scale if args.scale is None else args.scale,
+        "replicates": s.replicates if args.replicates is None else args.replicates,
+    }
+    text = recovery_text(recovery_summary(frame), budget)
     atomic_write(out / "recovery.md", text.encode())
     print(text)
     print(f"written: {out}/recovery.md, recovery.csv, truths.csv")
@@ -458,6 +473,8 @@ def _calibrate_sanctions(args, path) -> int:
     from .calibration.sanctions.pipeline import calibrate_sanctions
 
     targets = load_sanctions_targets(path)
+    if (args.scale is not None or args.replicates is not None) and args.recovery is None:
+        raise UsageError("--scale and --replicates: only with --recovery (the fit's own are the targets file's [smc])")
     if args.report is not None and args.compare is None and args.recovery is None:
         raise UsageError(
             "--report: only with --compare or --recovery (the section they write in a calibration's report)"
@@ -1034,6 +1051,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="with --compare or --recovery: also set their section in this calibration report (a report.md or its "
         "folder, e.g. docs/calibration/sanctions), after its convergence",
+    )
+    cal.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="with --recovery: the share of the workers each fit simulates (default: the targets file's smc.scale)",
+    )
+    cal.add_argument(
+        "--replicates", type=int, default=None, help="with --recovery: seeds per candidate (default: smc.replicates)"
     )
     cal.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     cal.set_defaults(func=cmd_calibrate)

@@ -3,6 +3,7 @@ facts of a run at each, the units of distance they keep, the comparison with the
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -281,9 +282,17 @@ def test_olsim_calibrate_recovery_writes_its_report_and_refuses_bad_counts(tmp_p
     t.write_text(text)
     out = tmp_path / "rec"
     argv = ["calibrate", str(t), "--recovery", "1", "--budget", "10", "--out", str(out), "--processes", "1", "-q"]
-    assert main(argv) == 0
+    assert main([*argv, "--scale", "0.004"]) == 0  # the budget's scale: the file's own (0.005) not used
     report = (out / "recovery.md").read_text()
     assert "## Recovery of known truths" in report and "1 parameter sets drawn from the prior" in report
+    assert "at 0.004 of the workforce, 1 seed a candidate, 10 particles x 4 generations" in report
+    assert json.loads((out / "recovery.json").read_text())["scale"] == 0.004
+    assert main([*argv, "--scale", "0.005"]) == 2  # resumed with another budget: refused, nothing overwritten
+    assert "other settings" in capsys.readouterr().err and (out / "recovery.md").read_text() == report
+    assert main(["calibrate", str(t), "--scale", "0.5", "--out", str(tmp_path / "x")]) == 2
+    assert "only with --recovery" in capsys.readouterr().err
+    assert main([*argv, "--replicates", "0"]) == 2
+    assert "--replicates 0: must be 1 to 100" in capsys.readouterr().err
     assert len(pd.read_csv(out / "recovery.csv")) == len(priors(load_sanctions_targets(t)))
     capsys.readouterr()
     assert main(["calibrate", str(t), "--recovery", "0", "--out", str(out)]) == 2

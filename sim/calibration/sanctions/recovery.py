@@ -53,6 +53,7 @@ from .fit import fit_months, fit_sanctions, priors
 from .targets import FitFact, SanctionsTargets, SMCSettings, tolerance_scale
 
 STREAM = 0x7265636F76  # "recov": the truths' own seed sequence, apart from the SMC's (seed, generation, batch)
+GENERATIONS = 4  # each truth's fit: a reduced budget (the shipped fit converged in 6)
 RUN_SEEDS = (2**41, 2**62)  # the truth runs' seeds: above any seed of a fit's experiment (smc.seed <= 2**40)
 FIT_SEEDS = 2**31  # each truth's fit: smc.seed below this
 ZERO = 1e-9  # a relative fact's 0 is reported as this share of its unit of distance
@@ -208,7 +209,7 @@ def run_recovery(
     folder,
     truths: int = 20,
     particles: int = 100,
-    generations: int = 4,
+    generations: int = GENERATIONS,
     processes=None,
     scheduler=None,
     seed: int = 0,
@@ -324,9 +325,9 @@ def coverage_verdict(coverage: float, low: float, high: float) -> str:
     return "at or above the 80% floor and consistent with 90%: well calibrated"
 
 
-def recovery_text(summary: pd.DataFrame) -> str:
+def recovery_text(summary: pd.DataFrame, budget: dict | None = None) -> str:
     """A markdown section: the overall coverage against the 90% target and the 80% floor, and which parameters the
-    fit facts identify."""
+    fit facts identify; with ``budget`` (particles, generations, scale, replicates), the budget each truth's fit had."""
     by = summary.set_index("parameter")
     a = by.loc["all"]
     params = by.drop(index="all")
@@ -346,6 +347,13 @@ def recovery_text(summary: pd.DataFrame) -> str:
         f"{coverage_verdict(a['coverage'], a['ci_low'], a['ci_high'])}.",
         "",
     ]
+    if budget is not None:
+        lines += [
+            f"Each truth's run and fit at {budget['scale']:g} of the workforce, {budget['replicates']} seed"
+            f"{'s' if budget['replicates'] != 1 else ''} a candidate, {budget['particles']} particles x "
+            f"{budget['generations']} generations (a reduced budget: the pipeline is the fit's own).",
+            "",
+        ]
     ess = float(a.get("median_ess", math.nan))
     if ess < FEW:
         n = max(int(round(ess)), 1)
