@@ -72,3 +72,32 @@ def test_a_section_is_set_after_convergence_and_replaced_in_place(tmp_path):
     assert bare.read_text() == f"# Fit\n\n{AGREEMENT}\n\nagree\n\n## Files\n\n`a.csv`\n"
     with pytest.raises(ValueError, match="heading"):
         set_section(bare, ["agree"])
+
+
+def test_the_median_error_is_the_sampling_noise_and_grows_as_the_ess_falls():
+    from scipy import stats as st
+
+    from sim.calibration.sanctions.agreement import median_error
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=400)
+    even = median_error(x, np.ones(400), lambda v: v)
+    # the median of n uniform draws: standard error sqrt(0.25 / n) = 0.025; 400 bootstrap resamples estimate a
+    # standard deviation within about 7% (1/sqrt(2 x 399)), and one sample's bootstrap is itself off by ~10%: 25%
+    assert even == pytest.approx(0.025, rel=0.25)
+    w = np.where(np.arange(400) < 40, 1.0, 0.01)  # an effective sample size of about 45
+    assert median_error(x, w, lambda v: v) > 2 * even
+    assert median_error(x, np.ones(400), st.uniform(0, 2).cdf) == pytest.approx(even / 2)  # on the prior's CDF
+
+
+def test_a_gap_within_the_noise_is_told_from_one_beyond_it():
+    rng = np.random.default_rng(2)
+    n = 30  # few particles: a median error of about 0.09 on a
+    a0, a1 = rng.uniform(0.0, 1.0, n), rng.uniform(0.0, 1.0, n) + 0.05
+    b0, b1 = rng.normal(2.0, 0.02, n), rng.normal(5.0, 0.02, n)  # tight and far apart
+    t = agreement_table({"s0": post(a0, b0), "s1": post(a1, b1)}, PRIOR).set_index("parameter")
+    assert 0.05 < t.loc["a", "noise"] < 0.2 and t.loc["b", "noise"] < 0.01
+    assert bool(t.loc["b", "agree"]) is False and bool(t.loc["b", "within_noise"]) is False
+    assert t.loc["a", "within_noise"] == (t.loc["a", "gap"] <= 2 * t.loc["a", "noise"])
+    text = "\n".join(agreement_lines(t.reset_index(), ["s0", "s1"]))
+    assert "| **no** |" in text and "differ by more (the runs found different posteriors there)" in text
