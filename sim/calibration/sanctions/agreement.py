@@ -65,8 +65,9 @@ def agreement_table(posteriors: dict[str, Posterior], prior: dict[str, Prior]) -
         gap = float(np.max(medians) - np.min(medians))
         row["gap"] = gap
         row["agree"] = gap <= TOLERANCE
-        row["noise"] = float(np.hypot(errors[int(np.argmax(medians))], errors[int(np.argmin(medians))]))
-        row["within_noise"] = gap <= 2 * row["noise"]
+        noise = float(np.hypot(errors[int(np.argmax(medians))], errors[int(np.argmin(medians))]))
+        row["noise"] = noise
+        row["within_noise"] = gap <= 2 * noise
         rows.append(row)
     return pd.DataFrame(rows)
 
