@@ -53,6 +53,14 @@ def test_bad_comparisons_are_one_line_errors(tmp_path):
         read_runs([tmp_path])
 
 
+def test_a_posterior_file_stands_for_its_folder():
+    from conftest import ROOT
+
+    shipped = ROOT / "params" / "posterior_sanctions.csv"
+    runs = read_runs([shipped])
+    assert list(runs) == ["posterior_sanctions"] and len(runs["posterior_sanctions"].frame) == 200
+
+
 def test_a_section_is_set_after_convergence_and_replaced_in_place(tmp_path):
     from sim.calibration.sanctions.report import AGREEMENT, CONVERGENCE, RECOVERY, set_section
 

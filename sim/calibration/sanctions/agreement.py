@@ -73,13 +73,16 @@ def agreement_table(posteriors: dict[str, Posterior], prior: dict[str, Prior]) -
 
 
 def read_runs(folders: list[Path]) -> dict[str, Posterior]:
-    """Each finished calibration's posterior, labelled by its folder's name (one line if one is missing)."""
+    """Each finished calibration's posterior, labelled by its folder's name (one line if one is missing); a
+    posterior file itself (the shipped ``params/posterior_sanctions.csv``) may stand for its folder, labelled by
+    its name without the suffix."""
     out = {}
     for folder in folders:
-        path = Path(folder) / "posterior.csv"
+        given = Path(folder)
+        path = given if given.is_file() else given / "posterior.csv"
         if not path.is_file():
             raise ExperimentError(f"{folder}: no posterior.csv (not a finished sanctions calibration)")
-        label = Path(folder).name
+        label = given.stem if given.is_file() else given.name
         if label in out:
             raise ExperimentError(f"{folder}: two calibrations named {label}; give folders with different names")
         out[label] = read_posterior(path)
