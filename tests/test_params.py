@@ -256,3 +256,19 @@ def test_odd_appendix_a1_has_a_row_for_every_parameter_with_its_default():
             widths = {len(cells.split(row)) for row in table}
             assert len(widths) == 1, f"docs/ODD.md: a table whose rows differ in width, at {table[0][:60]!r}"
         table = []
+
+
+def test_a_shipped_files_name_loads_from_python_as_on_the_command_line():
+    """`load_params("history")` is `olsim run history` (issue 32): the shipped file of that name; a typo is one
+    ParamsError line with a suggestion, and a path is still a path."""
+    from conftest import ROOT
+
+    from sim.ema import ema_model
+
+    assert load_params("history") == load_params(ROOT / "params" / "history.toml")
+    assert load_params("policies/permit_ban").policies[0].kind == "permit_ban"
+    with pytest.raises(ParamsError, match=r"^histroy: no such file.*did you mean 'history'"):
+        load_params("histroy")
+    with pytest.raises(ParamsError, match="no such file"):
+        load_params("nowhere/history.toml")
+    assert ema_model("history") is not None

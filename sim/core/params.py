@@ -20,7 +20,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from ..common.errors import ParamsError
+from ..common import shipped
+from ..common.errors import OlsimError, ParamsError
 from ..common.errors import shown
 from ..common.validation import Strict, format_validation_error, is_tag, read_toml, suggest
 from .fields import F, parse_month
@@ -991,7 +992,12 @@ def builtin_values(x: Any) -> Any:
 
 
 def read_params_file(path: str | os.PathLike) -> dict:
-    """A parameter file's contents; `ParamsError` (one line) if it cannot be read."""
+    """A parameter file's contents, by path or by a shipped file's name (``"history"``, as on the command line);
+    `ParamsError` (one line) if it cannot be read."""
+    try:
+        path = shipped.resolve(path, "params")
+    except OlsimError as e:
+        raise ParamsError(str(e)) from None
     return read_toml(path, "a parameter file", ParamsError)[1]
 
 
