@@ -272,3 +272,15 @@ def test_a_shipped_files_name_loads_from_python_as_on_the_command_line():
     with pytest.raises(ParamsError, match="no such file"):
         load_params("nowhere/history.toml")
     assert ema_model("history") is not None
+
+
+def test_an_override_that_misspells_a_host_is_refused_and_a_new_host_is_not():
+    """`--set hosts.rusia.workers=5 --set hosts.rusia.wage=600` used to add a seventh host "rusia" and run
+    (issue 34: typos that succeed); a host whose name is unlike every other's may still be added."""
+    with pytest.raises(ParamsError, match=r"^hosts\.rusia\.workers: no host named rusia \(did you mean 'russia'\?\)"):
+        load_params(None, {"hosts.rusia.workers": 5, "hosts.rusia.wage": 600})
+    with pytest.raises(ParamsError, match="did you mean 'china'"):
+        load_params(None, {"hosts.chinaa.workers": 5, "hosts.chinaa.wage": 600})
+    p = load_params(None, {"hosts.atlantis.workers": 5, "hosts.atlantis.wage": 600})
+    assert list(p.hosts)[-1] == "atlantis" and p.hosts["atlantis"].workers == 5
+    assert load_params(None, {"hosts.russia.workers": 5}).hosts["russia"].workers == 5

@@ -825,6 +825,8 @@ def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict) -> dic
                 node = node[int(part)]
             elif isinstance(node, dict):
                 if part not in node:
+                    if i == 1 and parts[0] == "hosts":
+                        _not_a_misspelt_host(dotted, part, node)
                     node[part] = {}
                 node = node[part]
             else:
@@ -839,6 +841,19 @@ def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict) -> dic
         else:
             raise ParamsError(f"{dotted}: {'.'.join(parts[:-1])} is a value, not a table")
     return raw
+
+
+def _not_a_misspelt_host(dotted: str, name: str, hosts: dict) -> None:
+    """An override may add a host, but not one named so like an existing host that it reads as a typo
+    (``hosts.rusia.workers``: issue 34); a new host's name must differ more (difflib's ratio under 0.8)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, [str(h) for h in hosts], n=1, cutoff=0.8)
+    if close:
+        raise ParamsError(
+            f"{dotted}: no host named {name} (did you mean '{close[0]}'?); a new host's name may not be this close "
+            f"to an existing one's"
+        )
 
 
 def defaults_dict() -> dict:
