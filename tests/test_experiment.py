@@ -247,9 +247,27 @@ def _default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _olsim(*args, **kw):
+# olsim, stopping itself (SIGSTOP) once it has saved N runs: the test's own patch of the store, so that no hook
+# for tests lives in what users run (issue 34: an environment variable used to change `olsim experiment`)
+STOPPER = """
+import os, signal, sys
+from sim.explore import store
+n = int(sys.argv[1])
+save = store.Store.save_run
+def save_then_stop(self, payload):
+    save(self, payload)
+    if self._saved == n:
+        os.kill(os.getpid(), signal.SIGSTOP)
+store.Store.save_run = save_then_stop
+from sim.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _olsim(*args, stop_after: int | None = None, **kw):
+    how = ["-m", "sim.cli"] if stop_after is None else ["-c", STOPPER, str(stop_after)]
     return subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", *args],
+        [sys.executable, *how, *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -261,7 +279,7 @@ def _olsim(*args, **kw):
 
 
 def _stopped_after_saving(proc) -> None:
-    """Wait for ``proc`` (started with OLSIM_STOP_AFTER_RUNS=N) to stop itself once N runs are saved: an event
+    """Wait for ``proc`` (started with ``stop_after=N``) to stop itself once N runs are saved: an event
     (waitpid), not a poll of the folder, so the run cannot finish first."""
     pid, status = os.waitpid(proc.pid, os.WUNTRACED)
     if not os.WIFSTOPPED(status):
@@ -284,7 +302,7 @@ def test_interrupted_experiment_resumes_to_the_same_results(small_done, tmp_path
         "--processes",
         "1",
         "--quiet",
-        env={**os.environ, "OLSIM_STOP_AFTER_RUNS": "3"},
+        stop_after=3,
     )
     _stopped_after_saving(proc)
     assert len(list((out / "rows").glob("*.json"))) == 3

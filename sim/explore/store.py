@@ -180,12 +180,6 @@ class Store:
             f"rows/{rid}.json", {"row": payload["row"], "seconds": payload["seconds"], "host": payload["host"]}
         )
         self._saved += 1
-        if self._saved == int(os.environ.get("OLSIM_STOP_AFTER_RUNS", "0") or 0):
-            # a hook for tests of interruption: the process stops itself (SIGSTOP) with exactly this many runs
-            # saved, so a test waits for that event (waitpid) instead of polling the folder against a race
-            import signal
-
-            os.kill(os.getpid(), signal.SIGSTOP)
 
     def write_json(self, rel: str, obj) -> None:
         atomic_write(self.path(rel), (json.dumps(jsonable(obj), indent=1) + "\n").encode())
