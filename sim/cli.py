@@ -736,6 +736,10 @@ def cmd_plot(args) -> int:
             raise UsageError("olsim plot: give one experiment folder (its figures go into its plots/ folder)")
         try:
             result = ExperimentResult.load(folders[0])
+            if not len(result.runs):  # nothing to draw: say so, not exit 0 with nothing written (issue 34)
+                raise UsageError(
+                    f"{folders[0]}: no finished runs to draw yet (olsim experiment FILE --out {folders[0]} --resume)"
+                )
             from .explore.report import analyse
 
             files = analyse(result)

@@ -185,7 +185,11 @@ def test_an_experiment_stopped_at_once_is_still_an_experiment(in_tmp, capsys, mo
     assert main(["experiment", _experiment(in_tmp), "--out", "exp", "--processes", "1", "--quiet"]) == 130
     assert (in_tmp / "exp" / "runs.parquet").exists() and len(pd.read_parquet(in_tmp / "exp" / "runs.parquet")) == 0
     capsys.readouterr()
-    assert main(["plot", "exp"]) == 0  # an experiment with no finished run yet: no traceback, no "not a run folder"
+    # an experiment with no finished run yet: one line that says so (not exit 0 with nothing drawn), no traceback,
+    # no "not a run folder"
+    assert main(["plot", "exp"]) == 2
+    assert "exp: no finished runs to draw yet" in one_error(capsys)
+    assert not (in_tmp / "exp" / "plots").exists() or not list((in_tmp / "exp" / "plots").iterdir())
 
 
 # ---------------------------------------------------------------- 3. plot -o
