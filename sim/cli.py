@@ -382,13 +382,13 @@ def cmd_calibrate(args) -> int:
 
 def _compare_calibrations(args, targets) -> int:
     """--compare: independent calibrations' posteriors side by side (`sim.calibration.sanctions.agreement`)."""
-    from .calibration.sanctions.agreement import agreement_lines, agreement_table, read_runs
+    from .calibration.sanctions.agreement import agreement_lines, agreement_table, read_runs, run_summary
     from .calibration.sanctions.fit import priors
     from .common.files import atomic_write
 
     runs = read_runs([Path(d) for d in args.compare])
     table = agreement_table(runs, priors(targets))
-    lines = agreement_lines(table, list(runs))
+    lines = agreement_lines(table, list(runs), {k: run_summary(p) for k, p in runs.items()})
     print("\n".join(lines))
     if args.out:
         out = Path(args.out)

@@ -59,6 +59,18 @@ def test_a_posterior_file_stands_for_its_folder():
     shipped = ROOT / "params" / "posterior_sanctions.csv"
     runs = read_runs([shipped])
     assert list(runs) == ["posterior_sanctions"] and len(runs["posterior_sanctions"].frame) == 200
+    from sim.calibration.sanctions.agreement import run_summary
+
+    said = run_summary(runs["posterior_sanctions"])
+    assert said.startswith("ABC-SMC generation ") and "200 particles" in said and "ESS" in said
+    from sim.calibration.sanctions.fit import priors
+    from sim.calibration.sanctions.targets import load_sanctions_targets
+
+    prior = priors(load_sanctions_targets(ROOT / "params" / "targets_sanctions.toml"))
+    t = agreement_table({"a": runs["posterior_sanctions"], "b": runs["posterior_sanctions"]}, prior)
+    assert t["agree"].all() and (t["gap"] == 0).all()  # a run against itself
+    lines = agreement_lines(t, ["a", "b"], {"a": said, "b": ""})
+    assert f"- a: {said}" in lines and not any(line.startswith("- b:") for line in lines)
 
 
 def test_a_section_is_set_after_convergence_and_replaced_in_place(tmp_path):

@@ -89,8 +89,20 @@ def read_runs(folders: list[Path]) -> dict[str, Posterior]:
     return out
 
 
-def agreement_lines(table: pd.DataFrame, labels: list[str]) -> list[str]:
-    """The comparison in words and as a markdown table."""
+def run_summary(post: Posterior) -> str:
+    """What a posterior file says of its run ("ABC-SMC generation 6 (200 particles, tolerance 1.895 in the fit's
+    units, ESS 81)"), from its first comment line, or ''."""
+    import re
+
+    for line in post.header:
+        m = re.search(r"ABC-SMC generation \d+ \([^)]*\)", line)
+        if m:
+            return m.group(0)
+    return ""
+
+
+def agreement_lines(table: pd.DataFrame, labels: list[str], about: dict[str, str] | None = None) -> list[str]:
+    """The comparison in words and as a markdown table; ``about``: a line on each run (`run_summary`)."""
     n, agree = len(table), int(table["agree"].sum())
     apart = table[~table["agree"].astype(bool)]
     noisy = int(apart["within_noise"].astype(bool).sum())
@@ -100,6 +112,9 @@ def agreement_lines(table: pd.DataFrame, labels: list[str]) -> list[str]:
         f"Independent calibrations ({', '.join(labels)}): their posterior medians agree (within {TOLERANCE:.0%} of "
         f"the prior's range of each other) on {agree} of {n} parameters.",
     ]
+    said = {k: v for k, v in (about or {}).items() if v}
+    if said:
+        lines += ["", *(f"- {k}: {v}" for k, v in said.items())]
     if len(apart):
         lines += [
             "",
