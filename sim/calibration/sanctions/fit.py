@@ -54,7 +54,7 @@ def fit_months(targets: SanctionsTargets) -> int:
     """The months a candidate's run needs: from the scenario's first month through the last month any fit fact
     reads (2016-01 to 2020-03: 51 of the history's 120). A month's tables depend only on the months before it (each
     month's draws are keyed by the seed and the month, `sim.core.draws`), so the distance is the same as the whole
-    run's, bit for bit (tests/test_sanctions_fit.py), at under half the cost."""
+    run's, bit for bit (tests/test_recovery.py), at under half the cost."""
     calendar = Calendar.model_validate(targets.resolved_scenario.get("calendar", {}))
     start, months = calendar.start, calendar.months
     last = max(months_spanned(start, f.end) for f in targets.spec.fit.values())
