@@ -284,3 +284,14 @@ def test_an_override_that_misspells_a_host_is_refused_and_a_new_host_is_not():
     p = load_params(None, {"hosts.atlantis.workers": 5, "hosts.atlantis.wage": 600})
     assert list(p.hosts)[-1] == "atlantis" and p.hosts["atlantis"].workers == 5
     assert load_params(None, {"hosts.russia.workers": 5}).hosts["russia"].workers == 5
+
+
+def test_a_dump_of_params_loads_back_to_the_same_params():
+    """`Params.model_dump()` writes a policy's missing end as None; loading that dict back used to raise a TypeError
+    in the month check (a traceback, not a ParamsError)."""
+    p = load_params("history")
+    dumped = p.model_dump(mode="json")
+    assert any(policy["end"] is None for policy in dumped["policies"])
+    assert make_params(dumped) == p
+    with pytest.raises(ParamsError, match=r"policies\[0\]\.start"):
+        make_params({"policies": [{"kind": "permit_ban", "start": None}]})

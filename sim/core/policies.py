@@ -158,7 +158,7 @@ class PolicyBase(Strict):
     @field_validator("start", "end")
     @classmethod
     def _month(cls, v):
-        return check_month(v)
+        return v if v is None else check_month(v)  # end = None: no end (as a dump of Params writes it)
 
     @classmethod
     def kind_name(cls) -> str:
