@@ -422,7 +422,9 @@ def _set_report_section(args, lines: list[str], after: tuple[str, ...]) -> None:
 
 def _recover_truths(args, targets) -> int:
     """--recovery N: simulation-based calibration (`sim.calibration.sanctions.recovery`), resumable in --out."""
-    from .calibration.sanctions.recovery import GENERATIONS, recovery_summary, recovery_text, run_recovery
+    import json
+
+    from .calibration.sanctions.recovery import recovery_summary, recovery_text, run_recovery
     from .calibration.sanctions.report import AGREEMENT
     from .common.files import atomic_write
 
@@ -450,13 +452,7 @@ def _recover_truths(args, targets) -> int:
         scheduler=args.scheduler,
         log=log,
     )
-    s = targets.spec.smc
-    budget = {
-        "particles": args.budget or 100,
-        "generations": GENERATIONS,
-        "scale": s.scale if args.scale is None else args.scale,
-        "replicates": s.replicates if args.replicates is None else args.replicates,
-    }
+    budget = json.loads((out / "recovery.json").read_text())  # the settings run_recovery ran with and recorded
     text = recovery_text(recovery_summary(frame), budget)
     atomic_write(out / "recovery.md", text.encode())
     print(text)

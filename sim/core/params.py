@@ -846,13 +846,10 @@ def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict) -> dic
 def _not_a_misspelt_host(dotted: str, name: str, hosts: dict) -> None:
     """An override may add a host, but not one named so like an existing host that it reads as a typo
     (``hosts.rusia.workers``: issue 34); a new host's name must differ more (difflib's ratio under 0.8)."""
-    import difflib
-
-    close = difflib.get_close_matches(name, [str(h) for h in hosts], n=1, cutoff=0.8)
-    if close:
+    hint = suggest(name, hosts, cutoff=0.8)
+    if hint:
         raise ParamsError(
-            f"{dotted}: no host named {name} (did you mean '{close[0]}'?); a new host's name may not be this close "
-            f"to an existing one's"
+            f"{dotted}: no host named {name}{hint}; a new host's name may not be this close to an existing one's"
         )
 
 
