@@ -61,11 +61,11 @@ def test_a_permit_ban_pulls_compliance_and_its_evasion_only_where_and_when_in_fo
 
 
 def test_the_state_posts_the_reachable_share_under_a_ban_with_and_without_evasion():
-    """reachable = 1 - compliance x (1 - evasion) (ODD 7.2.4); an empty host is filled to target x reachable."""
+    """reachable = 1 - compliance x (1 - evasion) (ODD 7.2.4); an empty host is filled to target x reachable (the
+    pipeline off: posts filled the month they open; with it, test_recruitment.py)."""
     for evasion in (0.5, 0.0):
-        p = _params(
-            {"kind": "permit_ban", "start": "2016-01", "evasion": evasion, "compliance": comp(china=0.3, russia=0.7)}
-        )
+        ban = {"kind": "permit_ban", "start": "2016-01", "evasion": evasion, "compliance": comp(china=0.3, russia=0.7)}
+        p = make_params({"policies": [ban], "recruitment": {"pipeline": False}})
         books = StateBooks.for_params(p)
         counts = books.plan_deployments(np.zeros(6), levers_for_month(p, 0))
         workers = [h.workers for h in p.hosts.values()]

@@ -34,13 +34,15 @@ def test_net_gain_counts_coupons_at_their_value():
 
 
 def _plain_pay(**remittance):
-    """A small run with no ledger, no side jobs and no threats (each month he keeps exactly what is left beyond the
-    take, and cash in hand changes nothing else) and many escapes; ``remittance`` as given."""
+    """A small run with no ledger, no side jobs, no threats and no entry-bribe debt paid from cash (each month he
+    keeps exactly what is left beyond the take, and cash in hand changes nothing else) and many escapes;
+    ``remittance`` as given."""
     p = small_params(
         scale=0.2,
         months=30,
         remittance__ledger_monthly=0.0,
         worker__side_job_seek=0.0,
+        worker__debt_repay_share=0.0,
         minder__threat_prob=0.0,
         escape__attempt_rate=0.3,
         escape__threshold=-1.0,
@@ -102,3 +104,55 @@ def test_in_a_run_pay_held_is_paid_to_those_who_complete_and_lost_by_those_who_e
     on_payday = gone & ((months + 1) % 5 == 0)
     assert on_payday.any() and (extra[on_payday].abs() < 1e-9).all()
     assert (extra[gone & ~on_payday] >= -1e-9).all() and (extra[gone & ~on_payday] > 0).mean() > 0.5
+
+
+def _debtors(share, cash_months=1):
+    """The tenth month of the Mesa engine with no ledger, coupons, side jobs or threats: what each worker holds and owes
+    before it, and the workers after it (`debt_repay_share` = ``share``)."""
+    from sim.engines.mesa.model import OverseasLaborModel
+
+    m = OverseasLaborModel(
+        small_params(
+            scale=1.0,
+            months=12,
+            remittance__ledger_monthly=0.0,
+            remittance__cash_months=cash_months,
+            worker__side_job_seek=0.0,
+            worker__debt_repay_share=share,
+            worker__entry_bribe_median=3000.0,  # debts that take months to pay
+            minder__threat_prob=0.0,
+        ),
+        rng=5,
+    )
+    for _ in range(9):  # the initial workers have paid off most of their debt; the newcomers owe it all
+        m.step()
+    before = {w.unique_id: (w.cash, w.entry_debt, w.held) for w in m.workers if w.active}
+    m.step()
+    return before, [w for w in m.workers if w.active and w.unique_id in before]
+
+
+@pytest.mark.parametrize("share", [0.5, 1.0])
+def test_the_entry_bribe_debt_is_paid_from_the_cash_he_holds(share):
+    """ODD 7.7: after the month's bribes, ``paid = min(entry_debt, cash x debt_repay_share)`` leaves his cash for
+    his lender: debt and cash both fall by it, to the cent."""
+    before, after = _debtors(share)
+    owing = [w for w in after if before[w.unique_id][1] > 0]
+    assert len(owing) > 20
+    paid_off = 0
+    for w in owing:
+        cash0, debt0, _ = before[w.unique_id]
+        cash = cash0 + w.retained  # monthly paydays, no ledger or bribes: he holds what he kept
+        paid = min(debt0, cash * share)
+        assert w.entry_debt == pytest.approx(debt0 - paid, abs=1e-9)
+        assert w.cash == pytest.approx(cash - paid, abs=1e-9)
+        paid_off += w.entry_debt == 0
+    assert 0 < paid_off < len(owing)  # some paid off this month, some still owe (the min binds both ways)
+
+
+def test_pay_held_by_the_company_pays_no_debt_until_payday_and_none_with_a_share_of_zero():
+    before, after = _debtors(1.0, cash_months=5)
+    held = [w for w in after if before[w.unique_id][1] > 0 and w.held > 0]  # not his payday: nothing in hand
+    assert held and all(w.entry_debt == before[w.unique_id][1] for w in held)
+    before, after = _debtors(0.0)
+    assert all(w.entry_debt == before[w.unique_id][1] for w in after)
+    assert any(w.cash > 0 and w.entry_debt > 0 for w in after)

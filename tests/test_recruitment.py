@@ -222,6 +222,48 @@ def test_the_tightening_lengthens_selection_and_multiplies_entry_bribes_from_its
     assert [(_month(never, [40, 10], m), never.bribe_factor) for m in range(4)][-1] == ([0, 0], 1.0)
 
 
+def test_the_threat_is_carried_out_at_full_chance_only_while_a_replacement_waits():
+    """ODD 7.7: per host, ``enforce`` is 1 while a candidate or a rested veteran waits after the month's postings
+    (or with the pipeline off), else minder.send_home_unreplaced (0.5 here)."""
+    books = _books(selection_months=2, intake_share=10.0, screening_cost=0.0, veteran_share=0.0)
+    assert books.enforce.tolist() == [1.0, 1.0]  # before any month: nothing decided yet
+    lv = _levers()
+    # months 0 and 1: host a's 10 open posts are screened for, nobody is ready: a minder who sends a worker home
+    # leaves his post empty
+    for _ in range(2):
+        books.plan_deployments(np.array([30.0, 10.0]), lv)
+        assert books.enforce.tolist() == [0.5, 0.5]
+    # month 2: the 10 are ready and posted to the 10 open posts (none left); then one more candidate than posts
+    books.plan_deployments(np.array([30.0, 10.0]), lv)
+    assert books.ready.tolist() == [0, 0] and books.enforce.tolist() == [0.5, 0.5]
+    books.ready[0] = 3  # three ready beyond the posts: host a's minders send home at full chance
+    books.plan_deployments(np.array([40.0, 10.0]), lv)
+    assert books.enforce.tolist() == [1.0, 0.5]
+    books.veterans[1] = 1  # a rested veteran waits for host b
+    books.plan_deployments(np.array([40.0, 10.0]), lv)
+    assert books.enforce.tolist() == [1.0, 1.0]
+    off = StateBooks.for_params(_books_params())
+    off.plan_deployments(np.array([0.0, 0.0]), lv)
+    assert off.enforce.tolist() == [1.0, 1.0]  # a post is filled the month it opens
+
+
+def test_in_a_run_minders_send_home_less_when_nobody_waits_and_the_same_with_the_pipeline_off():
+    """Workers short of the plan and without the bribe: with the pipeline on (no screening ahead, so a post opened
+    waits), send_home_unreplaced = 0 keeps most of them; with the pipeline off it changes nothing, to the bit."""
+    kw = {"scale": 1.0, "months": 24, "minder.threat_prob": 0.9, "minder.threat_bribe": 5000.0, "hosts.china.plan": 900}
+    sent = {}
+    for chance in (1.0, 0.0):
+        r = run(small_params(**kw, recruitment__anticipate=False, minder__send_home_unreplaced=chance), seed=3)
+        sent[chance] = r.monthly["sent_home"].sum()
+    assert sent[1.0] > 100 and sent[0.0] < 0.5 * sent[1.0]
+    off = [
+        run(small_params(**kw, recruitment__pipeline=False, minder__send_home_unreplaced=c), seed=3).monthly
+        for c in (1.0, 0.0)
+    ]
+    assert off[0]["sent_home"].sum() > 100
+    assert off[0].equals(off[1])
+
+
 def test_in_a_run_entry_bribes_of_those_posted_after_the_tightening_are_multiplied():
     p = small_params(
         scale=0.2,
@@ -255,7 +297,7 @@ def test_the_tables_count_the_target_workforce_and_the_posts_left_empty_follow()
     assert m["workers_target"].iloc[0] >= initial  # the targets only grow without sanctions (revenue short)
     empty = m["workers_target"] - m["workers_active"]
     assert (empty > 0).all()  # exits after the month's postings leave posts empty at every month's end
-    off = run(small_params(scale=0.3, months=24, minder__threat_prob=0.5), seed=4).monthly
+    off = run(small_params(scale=0.3, months=24, recruitment__pipeline=False, minder__threat_prob=0.5), seed=4).monthly
     # filled at once the month they open, the posts left empty at the month's end are only that month's exits
     exits = ["completed", "sent_home", "repatriated", "escaped", "caught", "deaths"]
     assert ((off["workers_target"] - off["workers_active"]).round(6) <= off[exits].sum(axis=1) + 1).all()

@@ -230,11 +230,21 @@ def test_retained():
     assert P.retained(640.0, 90.0, 410.0, 50.0, 27.0) == close(243.0)
 
 
-def test_repay_entry_debt():
-    """ODD 7.7: ``entry_debt ← max(entry_debt − max(retained, 0), 0)``."""
-    assert P.repay_entry_debt(700.0, 243.0) == close(457.0)
-    assert P.repay_entry_debt(700.0, -80.0) == close(700.0)  # a loss does not add to the debt
-    assert P.repay_entry_debt(700.0, 900.0) == 0.0  # paid off, not negative
+def test_debt_payment():
+    """ODD 7.7: ``paid = min(entry_debt, max(cash, 0) × debt_repay_share)``, out of his cash."""
+    assert P.debt_payment(700.0, 243.0, 0.5) == close(121.5)
+    assert P.debt_payment(700.0, 243.0, 1.0) == close(243.0)
+    assert P.debt_payment(100.0, 243.0, 0.5) == close(100.0)  # paid off, never more than he owes
+    assert P.debt_payment(700.0, -80.0, 0.5) == 0.0  # no cash, no payment (and no new debt)
+    assert P.debt_payment(700.0, 243.0, 0.0) == 0.0
+
+
+def test_carries_out_threat():
+    """ODD 7.7: sent home when ``draw("threat") < threat_prob × enforce_h``: the draw that threatened him."""
+    assert P.carries_out_threat(0.29, 0.3, 1.0)  # enforce 1: every threatened worker who cannot pay
+    assert P.carries_out_threat(0.14, 0.3, 0.5)
+    assert not P.carries_out_threat(0.15, 0.3, 0.5)  # strict: 0.3 × 0.5
+    assert not P.carries_out_threat(0.0, 0.3, 0.0)  # enforce 0: nobody
 
 
 def test_running_average():

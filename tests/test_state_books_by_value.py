@@ -80,6 +80,7 @@ def _books_params(recruitment=None, contract_months=36, **state):
         channels=channels,
         recruitment=SimpleNamespace(**r),
         population=SimpleNamespace(contract_months=contract_months),
+        minder=SimpleNamespace(send_home_unreplaced=0.5),
         calendar=Calendar(start="2016-01"),
     )
 

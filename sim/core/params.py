@@ -333,6 +333,15 @@ class WorkerParams(Strict):
     side_job_seek: float = F(
         0.5, "assumption", "chance a worker below his expectation asks for a side job this month", ge=0, le=1
     )
+    debt_repay_share: float = F(
+        0.5,
+        "assumption: half the cash he holds goes to whoever lent him the entry bribe, the rest is kept for the "
+        "minder's demands; facts: bribes to be posted of $20-$3,000 (Chosun 2013; HRNK 2016), paid on borrowed money",
+        "share of the cash he holds that a worker pays each month, after the month's bribes, toward the debt of his "
+        "entry bribe",
+        ge=0,
+        le=1,
+    )
 
 
 class MinderParams(Strict):
@@ -365,6 +374,15 @@ class MinderParams(Strict):
         le=1,
     )
     threat_bribe: float = F(100.0, "assumption", "bribe demanded to stay when threatened, USD", ge=0, le=1_000_000)
+    send_home_unreplaced: float = F(
+        0.5,
+        "assumption: an empty post loses its plan until a candidate is screened (facts: selection takes 4-6 months, "
+        "Daily NK 2024-2025), but the threat is the workers' biggest fear (NYT 2015): carried out half the time",
+        "chance a minder carries out the send-home threat on a worker who cannot pay when no candidate or veteran "
+        "is waiting for his host (with the pipeline on); with one waiting, or the pipeline off, he always does",
+        ge=0,
+        le=1,
+    )
     vigilance_boost: float = F(0.1, "assumption", "vigilance added to the camp's minders after an escape", ge=0, le=1)
     vigilance_decay: float = F(
         0.1, "assumption", "share of the excess over his own level a minder's vigilance loses each month", ge=0, le=1
@@ -599,9 +617,9 @@ class StateParams(Strict):
 
 class RecruitmentParams(Strict):
     pipeline: bool = F(
-        False,
-        "assumption: off (a post is filled, free, the month it opens, as before) until the calibration refits the "
-        "model with it (issues 28 and 30)",
+        True,
+        "facts: selection takes 4-6 months, four rounds of screening (Daily NK 2024-2025); off: a post is filled, "
+        "free, the month it opens (the model before issue 28)",
         "whether posts are filled from a pipeline of approved candidates: screened for selection_months, at most "
         "intake_share of the workforce a year, each costing the state screening_cost",
     )

@@ -35,6 +35,14 @@ def side_job_granted(greed, u):
 
 
 @rule
+def carries_out_threat(u, threat_prob, enforce):
+    """A threatened worker who cannot pay is sent home with chance ``enforce`` (his host's this month,
+    `StateBooks.enforce`: 1 while a replacement waits, or with the pipeline off). It reads the draw that threatened
+    him (u < threat_prob), rescaled, so no draw is added and ``enforce`` = 1 sends home every such worker."""
+    return u < threat_prob * enforce
+
+
+@rule
 def minder_vigilance(base, extra):
     """A minder's vigilance: his own level plus any alarm, at most 1."""
     return min(1.0, base + extra)

@@ -122,9 +122,11 @@ def retained(gross, side, take, side_bribe, threat_bribe):
 
 
 @rule
-def repay_entry_debt(debt, retained_):
-    """What a worker keeps pays off the debt he took on for his entry bribe."""
-    return max(debt - max(retained_, 0.0), 0.0)
+def debt_payment(debt, cash, share):
+    """What he pays this month toward the debt he took on for his entry bribe: ``share`` of the cash he holds
+    (after the month's bribes), up to what he still owes. Pay held by the company, ledger credits and coupons
+    pay nothing until they are cash."""
+    return min(debt, max(cash, 0.0) * share)
 
 
 @rule

@@ -281,10 +281,16 @@ def work_and_pay(W, M, C, H, month, S, T):
         # 7. the send-home threat
         short = rules.plan_shortfall(gross, p)
         W.shortfall[i] = short
-        threat = rules.threatened(short, uniform_at(month.threat, wid), S.threat_prob)
+        u = uniform_at(month.threat, wid)
+        threat = rules.threatened(short, u, S.threat_prob)
         pays = threat & rules.pays_to_stay(cash, S.threat_bribe)
         t_bribe = S.threat_bribe if pays else 0.0
         cash -= t_bribe
+        debt = W.entry_debt[i]
+        if debt > 0.0:  # he pays toward his entry-bribe debt from the cash he holds
+            paid = rules.debt_payment(debt, cash, S.debt_repay_share)
+            W.entry_debt[i] = debt - paid
+            cash -= paid
         W.cash[i] = cash
         kept = rules.retained(gross, s, t, s_bribe, t_bribe)
         bribes = s_bribe + t_bribe
@@ -296,7 +302,6 @@ def work_and_pay(W, M, C, H, month, S, T):
         W.retained_total[i] += kept
         W.bribes_total[i] += bribes
         W.side_earnings_total[i] += s
-        W.entry_debt[i] = rules.repay_entry_debt(W.entry_debt[i], kept)
         W.kept_avg[i] = rules.running_average(kept_avg, kept, S.memory)
         W.gross_avg[i] = rules.running_average(gross_avg, gross + s, S.memory)
         # the month's flows, per host, in worker-id order (rows in workers.FLOWS order)
@@ -310,7 +315,7 @@ def work_and_pay(W, M, C, H, month, S, T):
         T.working[h] += 1
         T.kept[k] = kept
         k += 1
-        if threat and not pays and not H.closed[h]:
+        if threat and not pays and not H.closed[h] and rules.carries_out_threat(u, S.threat_prob, H.enforce[h]):
             W.status[i] = SENT_HOME
             W.month_left[i] = month.month
             T.left_rows[n_left] = i

@@ -296,6 +296,7 @@ class ArrayModel:
             hours_base=self.own["hours_base"],
             hours_max=self.own["hours_max"],
             fees_share=self.own["fees_share"],
+            enforce=self.state.enforce,
         )
 
     # ------------------------------------------------------------ the month

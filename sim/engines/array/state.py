@@ -92,6 +92,7 @@ HOST_FIELDS = (
     "hours_base",
     "hours_max",
     "fees_share",
+    "enforce",
 )
 if TYPE_CHECKING:
 
@@ -144,6 +145,7 @@ SETTINGS = {
     "max_contract_months": "population.max_contract_months",
     "expected_share": "worker.expected_share",
     "side_job_seek": "worker.side_job_seek",
+    "debt_repay_share": "worker.debt_repay_share",
     "side_bribe_share": "minder.side_bribe_share",
     "threat_prob": "minder.threat_prob",
     "threat_bribe": "minder.threat_bribe",

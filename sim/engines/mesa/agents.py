@@ -175,20 +175,28 @@ class Worker(mesa.Agent):
         m = self.model.p.minder
         self.shortfall = rulebook.plan_shortfall(self.gross, self.plan)
         sent_home = False
-        if rulebook.threatened(self.shortfall, self.draw(Decision.THREAT), m.threat_prob):
+        u = self.draw(Decision.THREAT)
+        if rulebook.threatened(self.shortfall, u, m.threat_prob):
             if rulebook.pays_to_stay(self.cash, m.threat_bribe):
                 self.threat_bribe = m.threat_bribe
                 self.cash -= m.threat_bribe
                 self.minder.bribes_taken += m.threat_bribe
                 self.note(f"paid his minder ${m.threat_bribe:.0f} not to be sent home")
-            elif not self.model.levers.closed[self.host]:  # nobody is sent home across a closed border
+            elif self.model.levers.closed[self.host]:  # nobody is sent home across a closed border
+                pass
+            elif rulebook.carries_out_threat(u, m.threat_prob, self.model.state.enforce[self.host]):
                 sent_home = True
+            else:
+                self.note("could not pay his minder, but was kept: nobody was waiting to replace him")
+        if self.entry_debt > 0:  # he pays toward his entry-bribe debt from the cash he holds
+            paid = rulebook.debt_payment(self.entry_debt, self.cash, self.model.p.worker.debt_repay_share)
+            self.entry_debt -= paid
+            self.cash -= paid
         # the month's books: what he kept after the state and the bribes
         self.retained = rulebook.retained(self.gross, self.side, self.take, self.side_bribe, self.threat_bribe)
         self.retained_total += self.retained
         self.bribes_total += self.side_bribe + self.threat_bribe
         self.side_earnings_total += self.side
-        self.entry_debt = rulebook.repay_entry_debt(self.entry_debt, self.retained)
         memory = self.model.p.escape.memory
         self.kept_avg = rulebook.running_average(self.kept_avg, self.retained, memory)
         self.gross_avg = rulebook.running_average(self.gross_avg, self.gross + self.side, memory)
