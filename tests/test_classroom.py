@@ -602,5 +602,8 @@ def test_the_lesson_quotes_the_model():
     assert f"successful escapes from {base['escaped']} to {asylum['escaped']}" in doc
     share, higher = _lesson(remittance_rule="share"), _lesson(plan_level=1.3)
     assert f"workers keep {share['kept']} a month and the state {share['rev']} a year" in doc
-    assert f"the state gets more ({base['rev']})" in doc and f"revenue rises to {higher['rev']} a year" in doc
+    assert f"the state gets more ({base['rev']})" in doc
+    # a plan 30% higher sends so many home that their empty posts cost more than the plan gains (the pipeline)
+    assert higher["m"]["revenue_delivered"].sum() < base["m"]["revenue_delivered"].sum()
+    assert f"revenue falls to {higher['rev']} a year" in doc and f"({higher['kept']} a month instead of" in doc
     assert f"{_about(higher['sent'], 1000)} are sent home for failing to pay it" in doc

@@ -468,8 +468,9 @@ about this camp.
 5. **Fear, minders and escape.** *Reprisals against families* at 0 and 0.5; *Workers per minder* at 10 and 150.
 6. **Who bears the risk?** The three ways the state takes its share; then the plan level at 1.3.
 
-Also try **Recruitment takes time**: switch it on and Reset, then watch *Filling the posts*: how many workers are
-at their posts while candidates are screened? Try 2 and 10 months of screening.
+**Recruitment takes time** is on: a worker sent home is replaced only by a candidate screened for months. Watch
+*Filling the posts*: how many workers are at their posts while candidates are screened? Try 2 and 10 months of
+screening; then switch it off and Reset to see a camp where every replacement arrives at once and free.
 
 After Reset, the previous run stays on the charts as faint dashed lines, so you can see what a switch changed.
 

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..results.columns import COL
+from ..results.outcomes import OUTCOMES
+from .sanctions import parameter_label
 from .style import plt, save
 
 
@@ -32,6 +34,15 @@ def _grid(n: int, width: float = 3.6, height: float = 2.5):
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
+
+
+def _compact(x: float, _pos=None) -> str:
+    """A tick label that stays short on a log axis: 0.5, 20, 500, 2k, 10k."""
+    if x == 0:
+        return "0"
+    if abs(x) >= 1000:
+        return f"{x / 1000:g}k"
+    return f"{x:g}"
 
 
 def fit_figure(cal, path: Path) -> Path:
@@ -62,13 +73,21 @@ def fit_figure(cal, path: Path) -> Path:
                 capsize=3,
                 label=f"{scen} (full check, 95% interval)",
             )
-        if t.log and np.all(v[np.isfinite(v)] > 0):
-            from matplotlib.ticker import LogLocator, ScalarFormatter
+        if t.log:
+            from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
 
-            ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            if np.all(v[np.isfinite(v)] > 0):
+                ax.set_xscale("log")
+                ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=8))
+            else:  # a rate some sets leave at 0: linear below the range's low end, logarithmic above it
+                ax.set_xscale("symlog", linthresh=t.low, linscale=0.5)
+                top = np.nanmax(np.r_[v, t.high])
+                first = math.ceil(math.log10(t.low))  # 0, then the powers of ten from the range's low end
+                ax.xaxis.set_major_locator(
+                    FixedLocator([0.0] + [10.0**k for k in range(first, int(math.log10(top)) + 1)])
+                )
             ax.xaxis.set_minor_formatter(plt.NullFormatter())
-            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_major_formatter(FuncFormatter(_compact))
         ax.set_yticks([-0.5, 0, 1], ["defaults", "calibrated", "search"], fontsize=7)
         ax.set_ylim(-1, 1.6)
         ax.set_title(t.what or name, fontsize=8)
@@ -100,7 +119,7 @@ def posterior_figure(cal, path: Path) -> Path:
         if lognorm:
             ax.set_xscale("log")
         r = pars.loc[name]
-        ax.set_title(f"{name}\n{r['verdict']} (width ratio {r['width_ratio']:.2f})", fontsize=8)
+        ax.set_title(f"{parameter_label(name)}\n{r['verdict']} (width ratio {r['width_ratio']:.2f})", fontsize=8)
         ax.set_yticks([])
         ax.tick_params(axis="x", labelsize=7)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -120,12 +139,12 @@ def profiles_figure(cal, path: Path) -> Path:
     im = ax.imshow(rho, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(
         range(len(targets)),
-        [t.outcome.replace("_", " ") for t in targets.values()],
+        [OUTCOMES[t.outcome].label for t in targets.values()],
         rotation=30,
         ha="right",
         fontsize=7,
     )
-    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_yticks(range(len(names)), [parameter_label(n) for n in names], fontsize=7)
     for i in range(len(names)):
         for j in range(len(targets)):
             if rho[i, j] == rho[i, j]:
