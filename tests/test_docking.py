@@ -95,6 +95,9 @@ CONFIGS = {
         population__extension_prob=0.4,
         population__max_contract_months=60,
         minder__threat_prob=0.5,
+        # a minder with no replacement waiting keeps some who cannot pay; debtors pay from their cash
+        minder__send_home_unreplaced=0.3,
+        worker__debt_repay_share=0.7,
     ),
     # rare paths made frequent, so that every branch runs in both engines: many escape attempts (and informants
     # who report them), threats, deaths, visa workers found and sent home, and postings under the flow rule
