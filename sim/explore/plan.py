@@ -239,17 +239,58 @@ def _no_override_under(columns: list[str], overrides: dict, scenario: str) -> No
                 )
 
 
+SCALE_TOLERANCE = 0.01  # a host's simulated workers may differ from its share of the scale by at most 1%
+
+
+def _represented(workers: int, scale: float) -> bool:
+    """Whether ``scale`` simulates a host of ``workers`` as whole workers within SCALE_TOLERANCE of its share."""
+    share = workers * scale
+    return round(share) >= 1 and abs(round(share) - share) <= SCALE_TOLERANCE * share
+
+
+def _scales_that_work(workers: list[int], scale: float) -> tuple[float | None, float | None]:
+    """The nearest scales below and above ``scale`` (multiples of 1 / the smallest host's workers) at which every
+    host is represented; None where there is none."""
+    unit = 1.0 / min(workers)
+    ok = [k * unit for k in range(1, int(1.0 / unit) + 1) if all(_represented(w, k * unit) for w in workers)]
+    below = [s for s in ok if s < scale]
+    above = [s for s in ok if s > scale]
+    return (below[-1] if below else None), (above[0] if above else None)
+
+
+def check_scale(hosts: dict, scale: float) -> None:
+    """Refuse (ParamsError, one line) a scale that cannot represent every host: each host's simulated workers
+    (its workers x scale, rounded to whole workers) must be at least one and within 1% of its share, so that totals
+    divided by the scale are the full workforce's (issue 34: rounded-up hosts made totals lie)."""
+    sizes = {h: v["workers"] for h, v in hosts.items() if isinstance(v, dict) and type(v.get("workers")) is int}
+    sizes = {h: w for h, w in sizes.items() if w > 0}
+    bad = [h for h, w in sizes.items() if not _represented(w, scale)]
+    if not bad:
+        return
+    h = min(bad, key=lambda k: sizes[k])
+    share = sizes[h] * scale
+    below, above = _scales_that_work(list(sizes.values()), scale)
+    nearest = " or ".join(f"{s:.4g}" for s in (below, above) if s is not None)
+    raise ParamsError(
+        f"scale {scale:g}: host {h} would have {share:.3g} simulated workers ({sizes[h]:,} at full scale), "
+        f"simulated as {max(1, round(share))}: its totals shown at full scale would be off by "
+        f"{abs(max(1, round(share)) - share) / share:.0%}; every host needs at least one worker within 1% of its "
+        f"share" + (f": try {nearest}" if nearest else "")
+    )
+
+
 def resolve_params(raw: dict, overrides: dict, scale: float = 1.0, where: str = "") -> dict:
     """Validated parameters (as a plain dict) from a raw dict, dotted overrides and a population scale
-    (the share of every host's workers simulated; at least one each)."""
+    (the share of every host's workers simulated; refused when a host cannot be represented: `check_scale`)."""
     try:
         overrides = dict(overrides)
         if scale != 1.0:
             hosts = apply_overrides(raw, overrides, defaults_dict()).get("hosts", defaults_dict()["hosts"])
             if isinstance(hosts, dict):  # anything malformed is left for validation to name
+                check_scale(hosts, scale)
                 overrides.update(
                     {
-                        f"hosts.{h}.workers": max(1, round(v["workers"] * scale))
+                        f"hosts.{h}.workers": round(v["workers"] * scale)
                         for h, v in hosts.items()
                         if isinstance(v, dict) and type(v.get("workers")) is int and v["workers"] > 0
                     }
