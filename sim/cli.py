@@ -695,6 +695,7 @@ def cmd_report(args) -> int:
     except OSError as e:
         raise UsageError(f"{folder}: cannot write the report here ({e.strerror or type(e).__name__})") from None
     try:
+        _reindex(store, folder)
         result = ExperimentResult.load(folder)
         if not len(result.runs):
             raise UsageError(f"{folder}: no finished runs yet; finish the experiment with --resume")
@@ -718,6 +719,23 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _reindex(store, folder: Path) -> None:
+    """The experiment's index rebuilt from the runs whose files check out (under the folder's lock); a damaged run
+    is named and left out, never counted as finished."""
+    from .explore.store import damaged_words
+
+    try:
+        damaged = store.reindex()
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # a folder too damaged to index: ExperimentResult.load says what is wrong in one line
+    if damaged:
+        print(
+            f"olsim: warning: {folder}: {damaged_words(damaged)}; they are left out (run the experiment again with "
+            f"--resume to re-run them)",
+            file=sys.stderr,
+        )
+
+
 def cmd_plot(args) -> int:
     from .common.errors import ExperimentError
     from .explore.analysis import ExperimentResult
@@ -730,7 +748,19 @@ def cmd_plot(args) -> int:
     if any(_manifest_kind(f) == "experiment" for f in folders):
         if len(folders) > 1 or args.output:
             raise UsageError("olsim plot: give one experiment folder (its figures go into its plots/ folder)")
+        from .explore.store import Store
+
+        store = Store(folders[0])
         try:
+            lock = store._acquire(store.folder)  # not while an olsim experiment or compare is writing this folder
+        except ExperimentError:
+            raise UsageError(
+                f"{folders[0]}: another olsim is writing this experiment now; run olsim plot once it has finished"
+            ) from None
+        except OSError as e:
+            raise UsageError(f"{folders[0]}: cannot draw here ({e.strerror or type(e).__name__})") from None
+        try:
+            _reindex(store, folders[0])
             result = ExperimentResult.load(folders[0])
             if not len(result.runs):  # nothing to draw: say so, not exit 0 with nothing written (issue 34)
                 raise UsageError(
@@ -744,6 +774,8 @@ def cmd_plot(args) -> int:
         except (OSError, ValueError, KeyError) as e:  # a damaged folder (e.g. monthly/ emptied)
             first = str(e).splitlines()[0] if str(e) else ""
             raise UsageError(f"{folders[0]}: cannot draw the experiment ({type(e).__name__}: {first})") from None
+        finally:
+            lock.close()
         for f in files:
             print(f)
         return 0

@@ -480,8 +480,9 @@ def test_damaged_run_and_experiment_folders_are_one_line(in_tmp, capsys):
     first = sorted((in_tmp / "exp" / "monthly").glob("*.parquet"))[0]
     first.write_bytes(b"PAR1 truncated")
     capsys.readouterr()
-    assert main(["plot", "exp"]) == 2
-    assert "exp" in one_error(capsys)
+    assert main(["plot", "exp"]) == 0  # drawn from the runs that check out; the damaged one named, left out
+    err = capsys.readouterr().err
+    assert f"1 run is damaged: {first.stem} (its monthly file is not the one written" in err and "Traceback" not in err
     # a damaged row is not a finished run: --resume runs it again and the experiment ends whole
     row = sorted((in_tmp / "exp" / "rows").glob("*.json"))[1]
     row.write_text('{"row": {"run_id": ')
@@ -696,3 +697,74 @@ def test_experiment_interrupted_inside_compiled_code_can_resume(in_tmp, capsys, 
     assert main(["experiment", str(exp), "--out", str(in_tmp / "out"), "--quiet"]) == 130
     err = capsys.readouterr().err
     assert "--resume" in err and "failed" not in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- issue 34: an experiment folder that checks itself
+
+
+@pytest.fixture
+def finished(in_tmp, capsys):
+    """The tiny experiment, finished: its folder, its index and summary as written, and its file."""
+    exp = _experiment(in_tmp)
+    assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    folder = in_tmp / "exp"
+    return folder, pd.read_parquet(folder / "runs.parquet"), exp
+
+
+def _damage(folder: Path, how: str) -> str:
+    """Damage the second run in one way; return its id."""
+    rid = sorted(p.stem for p in (folder / "rows").glob("*.json"))[1]
+    row = folder / "rows" / f"{rid}.json"
+    if how == "middle":  # bytes changed inside the file; its Parquet footer intact
+        f = folder / "monthly" / f"{rid}.parquet"
+        data = bytearray(f.read_bytes())
+        data[len(data) // 2 : len(data) // 2 + 8] = b"\x00" * 8
+        f.write_bytes(bytes(data))
+    elif how == "missing outcome":
+        r = json.loads(row.read_text())
+        del r["row"]["worker_share_kept"]
+        row.write_text(json.dumps(r))
+    elif how == "wrong type":
+        r = json.loads(row.read_text())
+        r["row"]["revenue_delivered_per_year"] = "lots"
+        row.write_text(json.dumps(r))
+    return rid
+
+
+@pytest.mark.parametrize("how", ["middle", "missing outcome", "wrong type"])
+def test_a_damaged_run_is_named_left_out_and_run_again_on_resume(finished, capsys, how):
+    """A results file changed in the middle used to pass as finished (--resume then looped on it); a row without an
+    outcome gave NaN under "6 of 6"; a row with a wrong type was a traceback. Each is now named by report, left out
+    of what it counts, and run again by --resume, after which the experiment is the clean one's, to the bit."""
+    folder, clean, exp = finished
+    rid = _damage(folder, how)
+    assert main(["report", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert f"1 run is damaged: {rid}" in err and "--resume" in err and "Traceback" not in err
+    assert "5 of 6 runs are finished" in err
+    assert rid not in set(pd.read_parquet(folder / "runs.parquet")["run_id"])
+    assert main(["experiment", exp, "--out", "exp", "--processes", "1", "--resume", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"--resume: 1 run is damaged: {rid}" in err and "running them again" in err
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "runs.parquet"), clean, check_exact=True)
+    assert main(["report", str(folder)]) == 0
+    assert "damaged" not in capsys.readouterr().err
+
+
+def test_report_and_plot_rebuild_a_stale_index_under_the_lock(finished, capsys):
+    """The index (runs.parquet) used to be rebuilt only every 10 s while runs finished, so a folder killed between
+    could say "no finished runs" with finished runs in it; report and plot now rebuild it from the runs."""
+    folder, clean, _ = finished
+    clean.iloc[:0].to_parquet(folder / "runs.parquet", index=False)  # stale: no run indexed
+    assert main(["plot", str(folder)]) == 0
+    assert "no finished runs" not in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "runs.parquet"), clean, check_exact=True)
+    clean.iloc[:2].to_parquet(folder / "runs.parquet", index=False)
+    assert main(["report", str(folder)]) == 0
+    assert "of 6 runs" not in capsys.readouterr().err  # all six counted
+    # and neither draws while another olsim holds the folder
+    with open(folder / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(["plot", str(folder)]) == 2
+        assert "another olsim is writing" in one_error(capsys)

@@ -371,9 +371,17 @@ class ExperimentResult:
         return self._read(self.folder / "distributions")
 
     def _read(self, dataset: Path, columns: list[str] | None = None) -> pd.DataFrame:
-        """A Parquet dataset of the folder; `ExperimentError` (one line) if a file in it is damaged."""
+        """A Parquet dataset of the folder, the files of the indexed runs only (runs.parquet: `olsim report` and
+        `plot` rebuild it from the runs that check out, `Store.reindex`); `ExperimentError` (one line) if one is
+        damaged."""
         try:
-            return pd.read_parquet(dataset, columns=columns)
+            ids = set(self.runs["run_id"])
+            files = sorted(str(f) for f in dataset.glob("*.parquet") if f.stem in ids)
+            if not files:
+                return pd.read_parquet(dataset, columns=columns)  # no run indexed: the dataset's empty frame
+            import pyarrow.parquet as pq
+
+            return pq.read_table(files, columns=columns).to_pandas()
         except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
             first = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
             raise ExperimentError(

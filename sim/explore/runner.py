@@ -81,8 +81,8 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
         ran += 1
         if bar is not None:
             bar.update(1)
-        if time.monotonic() - last[0] > 10:  # runs.parquet follows the finished runs
-            store.consolidate(plan)
+        if time.monotonic() - last[0] > 10:  # runs.parquet follows the finished runs (their files checked at the end)
+            store.consolidate(plan, check_files=False)
             last[0] = time.monotonic()
 
     complete = False
@@ -105,8 +105,9 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
             bar.close()
         t_finish = time.perf_counter()
         try:
-            store.consolidate(plan)
-            store.finish(plan, time.perf_counter() - t0, ran, complete and len(store.done()) == len(plan.tasks))
+            good = store.verify(list(plan.spec.outcomes))[0]
+            store.consolidate(plan, good=good)
+            store.finish(plan, time.perf_counter() - t0, ran, complete and len(good) == len(plan.tasks), good)
         except OSError:
             if complete:
                 raise

@@ -64,14 +64,57 @@ class Store:
         return self.folder.joinpath(*parts)
 
     def done(self) -> set[str]:
-        """The ids of the finished runs: those whose rows/ID.json reads whole and whose tables end as a Parquet
-        file ends (a run with a damaged file is run again)."""
+        """The ids of the finished runs, each checked (`verify`): a damaged, partial or missing run is not one."""
+        return set(self.verify()[0])
+
+    def outcomes(self) -> list[str] | None:
+        """The outcomes every run's row must hold (the manifest's experiment), None if the manifest cannot say."""
+        try:
+            return list(json.loads(self.path("manifest.json").read_text())["experiment"]["outcomes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def verify(
+        self, outcomes: list[str] | None = None, check_files: bool = True
+    ) -> tuple[dict[str, dict], dict[str, str]]:
+        """Every run's files checked against what was recorded when they were written: (the finished runs' records
+        by id, the damaged runs by id with what is wrong). A run is finished when rows/ID.json reads whole, names
+        its own run, holds a number (or null) for every outcome, and each of its tables is the file whose SHA-256
+        the row recorded (runs saved before digests were recorded: the table ends as a Parquet file ends).
+        ``check_files`` False: the rows only (while this process writes the folder, as it goes)."""
+        outcomes = self.outcomes() if outcomes is None else outcomes
+        good: dict[str, dict] = {}
+        damaged: dict[str, str] = {}
+        rows = self.path("rows")
         subs = [d for d in ("monthly", "distributions", "hosts") if self.path(d).is_dir()]
-        return {
-            r["row"]["run_id"]
-            for r in self.read_rows()
-            if all(_whole_parquet(self.path(d, f"{r['row']['run_id']}.parquet")) for d in subs)
-        }
+        for p in sorted(rows.glob("*.json")) if rows.exists() else []:
+            rid = p.stem
+            try:
+                r = json.loads(p.read_text(encoding="utf-8"))
+                row = r["row"]
+                if row["run_id"] != rid:
+                    raise ValueError
+            except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+                damaged[rid] = "its row file is unreadable"
+                continue
+            problem = _row_problem(row, outcomes or [])
+            if problem is None and check_files:
+                files = r.get("files")
+                for d in subs if files is None else list(files):
+                    f = self.path(d, f"{rid}.parquet")
+                    if not f.exists():
+                        problem = f"its {d} file is missing"
+                    elif files is None and not _whole_parquet(f):
+                        problem = f"its {d} file is cut short"
+                    elif files is not None and _sha256(f) != files[d]:
+                        problem = f"its {d} file is not the one written (its digest differs)"
+                    if problem:
+                        break
+            if problem:
+                damaged[rid] = problem
+            else:
+                good[rid] = r
+        return good, damaged
 
     def prepare(self, plan: Plan, resume: bool, force: bool, executor: str) -> set[str]:
         """Check the folder and write the manifest; return the run ids already done."""
@@ -125,7 +168,12 @@ class Store:
         self._lock = self._acquire(f)
         for sub in ("rows", "monthly", "distributions", *(("hosts",) if plan.spec.hosts else ())):
             (f / sub).mkdir(parents=True, exist_ok=True)
-        done = self.done() if resume else set()
+        done: set[str] = set()
+        if resume:
+            good, damaged = self.verify(list(plan.spec.outcomes))
+            done = set(good)
+            if damaged:  # named, and run again below (never counted as finished)
+                print(f"olsim: --resume: {damaged_words(damaged)}; running them again", file=sys.stderr)
         ids = {t["run_id"] for t in plan.tasks}
         stray = done - ids
         if stray:
@@ -169,53 +217,75 @@ class Store:
         return done
 
     def save_run(self, payload: dict) -> None:
+        """The run's tables, then its row with each table's SHA-256 (`verify` checks them)."""
         rid = payload["row"]["run_id"]
+        files = {}
         for sub in ("monthly", "distributions", "hosts"):
             if sub not in payload:
                 continue
             tmp = self.path(sub, f".{rid}.parquet.tmp")
             write_parquet(payload[sub], tmp)
+            files[sub] = _sha256(tmp)
             os.replace(tmp, self.path(sub, f"{rid}.parquet"))
         self.write_json(
-            f"rows/{rid}.json", {"row": payload["row"], "seconds": payload["seconds"], "host": payload["host"]}
+            f"rows/{rid}.json",
+            {"row": payload["row"], "seconds": payload["seconds"], "host": payload["host"], "files": files},
         )
         self._saved += 1
 
     def write_json(self, rel: str, obj) -> None:
         atomic_write(self.path(rel), (json.dumps(jsonable(obj), indent=1) + "\n").encode())
 
-    def read_rows(self) -> list[dict]:
-        out = []
-        rows = self.path("rows")
-        for p in sorted(rows.glob("*.json")) if rows.exists() else []:
-            try:
-                r = json.loads(p.read_text(encoding="utf-8"))
-                if r["row"]["run_id"] != p.stem:
-                    raise ValueError("another run's row")
-            except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-                continue  # damaged (a disk filled, a copy cut short): not done, so --resume runs it again
-            out.append(r)
-        return out
-
-    def consolidate(self, plan: Plan) -> pd.DataFrame:
-        """Rebuild runs.parquet from the finished runs, in task order; return it."""
-        order = {t["run_id"]: i for i, t in enumerate(plan.tasks)}
-        rows = [r["row"] for r in self.read_rows() if r["row"]["run_id"] in order]
-        rows.sort(key=lambda r: order[r["run_id"]])
-        columns = ["run_id", "scenario", "sample", "replicate", "seed", *plan.samples.columns[1:], *plan.spec.outcomes]
+    def consolidate(
+        self, plan: Plan | None = None, good: dict[str, dict] | None = None, check_files: bool = True
+    ) -> pd.DataFrame:
+        """Rebuild runs.parquet (the index) from the finished runs that `verify` passes (or ``good``), in task
+        order; return it. Without a plan, the order and columns are the manifest's (scenarios in their order, then
+        sample, then replicate), as `plan_experiment` orders the tasks."""
+        if plan is not None:
+            order = {t["run_id"]: i for i, t in enumerate(plan.tasks)}
+            sample_columns, outcomes = list(plan.samples.columns[1:]), list(plan.spec.outcomes)
+        else:
+            info = json.loads(self.path("manifest.json").read_text())
+            names = [s["name"] for s in info["experiment"]["scenarios"]]
+            sample_columns = list(pd.read_parquet(self.path("samples.parquet")).columns[1:])
+            outcomes = list(info["experiment"]["outcomes"])
+            order = {n: i for i, n in enumerate(names)}
+        if good is None:
+            good = self.verify(outcomes, check_files)[0]
+        if plan is not None:
+            rows = [r["row"] for r in good.values() if r["row"]["run_id"] in order]
+            rows.sort(key=lambda r: order[r["run_id"]])
+        else:
+            rows = [r["row"] for r in good.values() if r["row"].get("scenario") in order]
+            rows.sort(key=lambda r: (order[r["scenario"]], r["sample"], r["replicate"]))
+        columns = ["run_id", "scenario", "sample", "replicate", "seed", *sample_columns, *outcomes]
         df = pd.DataFrame(rows, columns=columns)
         for c in ("sample", "replicate", "seed"):
             df[c] = df[c].astype("int64")
-        for c in plan.spec.outcomes:
+        for c in outcomes:
             df[c] = df[c].astype(float)
         tmp = self.path(".runs.parquet.tmp")
         write_parquet(df, tmp)
         os.replace(tmp, self.path("runs.parquet"))
         return df
 
-    def finish(self, plan: Plan, wall: float, ran: int, complete: bool) -> None:
+    def reindex(self) -> dict[str, str]:
+        """For `olsim report` and `plot` (holding the folder's lock): the index rebuilt from the runs that check out,
+        whenever it is stale or holds a run that does not; returns the damaged runs (id: what is wrong)."""
+        good, damaged = self.verify()
+        try:
+            indexed = set(pd.read_parquet(self.path("runs.parquet"), columns=["run_id"])["run_id"])
+        except Exception:  # missing or unreadable: rebuilt
+            indexed = None
+        if indexed != set(good):
+            self.consolidate(good=good)
+        return damaged
+
+    def finish(self, plan: Plan, wall: float, ran: int, complete: bool, good: dict[str, dict] | None = None) -> None:
+        """The session's record in the manifest (``good``: the finished runs, as `verify` found them)."""
         info = json.loads(self.path("manifest.json").read_text())
-        rows = self.read_rows()
+        rows = list((self.verify(list(plan.spec.outcomes))[0] if good is None else good).values())
         seconds = [r["seconds"] for r in rows]
         info["sessions"][-1].update({"finished": _now(), "wall_seconds": wall, "runs_run": ran, "complete": complete})
         info["runs_done"] = len(rows)
@@ -242,6 +312,34 @@ class Store:
             self.write_json("manifest.json", info)
         except (OSError, ValueError, KeyError, IndexError):
             pass
+
+
+def _row_problem(row: dict, outcomes: list[str]) -> str | None:
+    """What is wrong with a run's row: an outcome missing or not a number (None: nothing)."""
+    for o in outcomes:
+        if o not in row:
+            return f"its row has no {o}"
+        v = row[o]
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            return f"its row's {o} is not a number ({str(v)[:20]!r})"
+    return None
+
+
+def damaged_words(damaged: dict[str, str], most: int = 3) -> str:
+    """'2 runs are damaged: base.s00000.r0001 (its monthly file is missing); ...' for one line of a message."""
+    shown = "; ".join(f"{rid} ({why})" for rid, why in sorted(damaged.items())[:most])
+    more = f"; and {len(damaged) - most} more" if len(damaged) > most else ""
+    return f"{len(damaged)} run{'s are' if len(damaged) != 1 else ' is'} damaged: {shown}{more}"
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _whole_parquet(path: Path) -> bool:
