@@ -83,8 +83,31 @@ class UsageError(OlsimError):
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not a usage block
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+    argv: list[str] = []  # the command line being parsed (main sets it), for a typo's suggestion
+
+    def error(self, message):  # one line, not a usage block, with the nearest command or option for a typo
+        raise UsageError(f"{self.prog}: {message}{self._suggestion(message)} (see {self.prog} --help)")
+
+    def _suggestion(self, message: str) -> str:
+        import re
+
+        from .common.validation import suggest
+
+        m = re.search(r"invalid choice: '([^']*)'", message)
+        if m:
+            choices = [c for a in self._actions if a.choices for c in a.choices]
+            return suggest(m[1], choices)
+        m = re.match(r"unrecognized arguments: (\S+)", message)
+        if m and m[1].startswith("-"):
+            parsers = [self] + [
+                p for a in self._actions if isinstance(a, argparse._SubParsersAction) for p in a.choices.values()
+            ]
+            word = m[1].split("=")[0]
+            command = next((w for w in self.argv[:1] if not w.startswith("-")), None)
+            mine = [p for p in parsers if p.prog.split()[-1] == command] or parsers  # the command's own first
+            options = sorted({o for p in mine for a in p._actions for o in a.option_strings if o.startswith("--")})
+            return suggest(word, options)
+        return ""
 
 
 def _overrides(pairs: list[str] | None) -> dict:
@@ -944,7 +967,7 @@ def cmd_classroom(args) -> int:
         return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     parser = Parser(
         prog="olsim",
         description="overseas-labor-sim: an agent-based model of a state-run overseas labour system under sanctions.",
@@ -1223,6 +1246,7 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        parser.argv = list(sys.argv[1:] if argv is None else argv)  # for a typo's suggestion (`Parser.error`)
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):  # bare `olsim`: what it can do
             parser.print_help()

@@ -768,3 +768,22 @@ def test_report_and_plot_rebuild_a_stale_index_under_the_lock(finished, capsys):
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         assert main(["plot", str(folder)]) == 2
         assert "another olsim is writing" in one_error(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv, suggestion",
+    [
+        (["experment", "x.toml"], "did you mean 'experiment'?"),
+        (["run", "--sed", "3"], "did you mean '--seed'?"),
+        (["experiment", "x.toml", "--proceses=2"], "did you mean '--processes'?"),
+        (["calibrate", "--reprot", "d"], "did you mean '--report'?"),
+    ],
+)
+def test_a_mistyped_command_or_option_gets_the_nearest_in_one_line(in_tmp, capsys, argv, suggestion):
+    assert main(argv) == 2
+    assert suggestion in one_error(capsys)
+
+
+def test_an_option_nothing_resembles_gets_no_suggestion(in_tmp, capsys):
+    assert main(["run", "--zzz"]) == 2
+    assert "did you mean" not in one_error(capsys)
