@@ -976,6 +976,9 @@ def build_parser() -> Parser:
     from .common.provenance import __version__
 
     parser.add_argument("--version", action="version", version=f"olsim (overseas-labor-sim) {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show Python's traceback of a fault (a full disk, memory) as well"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     run = sub.add_parser(
@@ -1262,11 +1265,34 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except (OSError, MemoryError) as e:  # the machine's faults, not the model's: one line (--debug: the traceback)
+        if "--debug" in parser.argv:
+            raise
+        print(f"olsim: error: {_fault_words(e)}", file=sys.stderr)
+        return 2
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if argv is None:  # the olsim command itself, about to exit (not a call from Python, which passes argv)
             _quick_exit()
+
+
+def _fault_words(e: OSError | MemoryError) -> str:
+    """A fault of the machine in one line: what happened, to which file, what to do."""
+    import errno
+
+    if isinstance(e, MemoryError):
+        return "out of memory; run fewer workers (--scale, a smaller file) or fewer --processes (--debug: traceback)"
+    where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+    what = e.strerror or type(e).__name__
+    advice = {
+        errno.ENOSPC: "free some space, or write elsewhere (--out, -o), and run the command again",
+        errno.EDQUOT: "free some space, or write elsewhere (--out, -o), and run the command again",
+        errno.EACCES: "write where you may (--out, -o), or change the folder's permissions",
+        errno.EPERM: "write where you may (--out, -o), or change the folder's permissions",
+        errno.EROFS: "write to a writable disk (--out, -o)",
+    }.get(e.errno or 0, "see --debug for the traceback")
+    return f"{where}{what}: {advice}"
 
 
 def _quick_exit() -> None:

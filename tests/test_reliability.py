@@ -507,15 +507,26 @@ def test_lost_dask_scheduler_is_one_line_and_keeps_the_finished_runs(in_tmp, cap
 
     closer = threading.Thread(target=close_after_two_runs)
     closer.start()
+    # what dask itself logs reaches its handlers, which write to the terminal past capsys: a handler like them
+    # records what would have been printed (the lost scheduler's reconnection tracebacks, some 35 lines)
+    import logging
+
+    printed: list[logging.LogRecord] = []
+    spy = logging.Handler()
+    spy.emit = printed.append  # type: ignore[method-assign]
+    logging.getLogger("distributed").addHandler(spy)
     try:
         code = main(["experiment", exp, "--out", "exp", "--scheduler", address, "--quiet"])
+        time.sleep(3)  # the client's reconnection loop outlives the experiment
     finally:
         closer.join()
         cluster.close()
+        logging.getLogger("distributed").removeHandler(spy)
     assert code == 2
     line = one_error(capsys)
     assert address in line and "--resume" in line
     assert len(pd.read_parquet(in_tmp / "exp" / "runs.parquet")) >= 2
+    assert not [r for r in printed if r.levelno >= logging.WARNING], [r.getMessage()[:80] for r in printed]
 
 
 def test_lost_scheduler_and_broken_pool_read_as_words():
@@ -787,3 +798,32 @@ def test_a_mistyped_command_or_option_gets_the_nearest_in_one_line(in_tmp, capsy
 def test_an_option_nothing_resembles_gets_no_suggestion(in_tmp, capsys):
     assert main(["run", "--zzz"]) == 2
     assert "did you mean" not in one_error(capsys)
+
+
+def test_a_full_disk_while_drawing_is_one_line_and_debug_shows_the_traceback(in_tmp, capsys, monkeypatch):
+    """Issue 34: a full disk while plotting printed matplotlib's 64-line traceback."""
+    import matplotlib.figure
+
+    assert main(["run", *SMALL, "--months", "2", "--out", "r", "--quiet"]) == 0
+
+    def full(self, fname, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(fname))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full)
+    capsys.readouterr()
+    assert main(["plot", "r", "-o", "o.png"]) == 2
+    line = one_error(capsys)
+    assert "o.png: No space left on device: free some space" in line
+    with pytest.raises(OSError):
+        main(["--debug", "plot", "r", "-o", "o2.png"])
+
+
+def test_out_of_memory_is_one_line(in_tmp, capsys, monkeypatch):
+    import sim.engines
+
+    def short(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(sim.engines, "run", short)  # what olsim run calls
+    code = main(["run", *SMALL, "--months", "2", "--out", "m", "--quiet"])
+    assert code == 2 and "out of memory" in one_error(capsys)

@@ -165,7 +165,29 @@ def connect(address: str):
 NO_WORKERS_WARN_SECONDS = 60.0  # a cluster with no workers for this long, and nothing finished: say so
 
 
+def _quiet_distributed() -> None:
+    """Dask's own log records (a lost scheduler's reconnection tracebacks, some 35 lines) kept out of olsim's
+    terminal from the first use of a cluster to the process's end (the client's reconnection loop outlives the
+    experiment): olsim says what happened in one line of its own (`_failure`). A record of distributed.client
+    propagates to the handlers of "distributed" whatever that logger's level, so it is dropped at the handlers
+    (and at the root's, should dask's config not attach its own)."""
+    import logging
+
+    for h in [*logging.getLogger("distributed").handlers, *logging.getLogger().handlers]:
+        if _drop_distributed not in h.filters:
+            h.addFilter(_drop_distributed)
+
+
+def _drop_distributed(record) -> bool:
+    return not record.name.startswith("distributed")
+
+
 def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
+    _quiet_distributed()
+    _execute_dask_quietly(tasks, on_done, scheduler)
+
+
+def _execute_dask_quietly(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
     from distributed import wait
 
     own = not hasattr(scheduler, "submit")
