@@ -19,6 +19,16 @@ from ..common.provenance import git_commit, versions
 from .plan import Plan, policy_dates
 
 
+class _Held:
+    """A folder's lock while it is held (`Store._acquire`)."""
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def close(self) -> None:
+        self.lock.release(force=True)
+
+
 class Store:
     """An experiment's folder. Each finished run is three files, written atomically:
 
@@ -39,24 +49,24 @@ class Store:
         self._saved = 0  # runs saved by this process
 
     # one olsim at a time per folder
-    def _acquire(self, folder: Path):
-        """Hold an exclusive lock on ``folder``/.lock; `ExperimentError` if another process holds it."""
-        import fcntl
+    def _acquire(self, folder: Path) -> "_Held":
+        """Hold an exclusive lock on ``folder``/.lock (filelock: an flock on Unix, a locked file on Windows);
+        `ExperimentError` if another process holds it. ``close()`` releases it."""
+        from filelock import FileLock, Timeout
 
-        fh = open(folder / ".lock", "a+")
+        lock = FileLock(folder / ".lock", timeout=0)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
+            lock.acquire()
+        except Timeout:
             raise ExperimentError(
                 f"--out {folder}: another olsim is writing this experiment now; wait for it to end, "
                 f"or choose another --out"
             ) from None
-        return fh
+        return _Held(lock)
 
     def release(self) -> None:
         if self._lock is not None:
-            self._lock.close()  # closing the file releases the lock
+            self._lock.close()  # releases the lock
             self._lock = None
 
     # where things go
