@@ -45,7 +45,7 @@ class Store:
         self.replaced: Path | None = (
             None  # an earlier experiment moved aside by --force, removed once this one completes
         )
-        self._lock = None
+        self._lock: _Held | None = None
         self._saved = 0  # runs saved by this process
 
     # one olsim at a time per folder
