@@ -175,3 +175,21 @@ def test_the_readme_counts_the_tests(request):
     assert int(m[1]) == request.session.testscollected, (
         f"the README says {m[1]} tests; the suite has {request.session.testscollected}"
     )
+
+
+def test_the_readme_fault_table_names_tests_that_exist():
+    """Each case of the README's reliability table names the test that guards it: the file and the function exist
+    (a row "...[param]" continues the test named above it), and the count below the table is the rows'."""
+    section = README[README.index("## Reliability: faults") : README.index("## How it is built")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| case ")]
+    last = None
+    for row in rows:
+        cell = row.rstrip(" |").rsplit("|", 1)[1].strip().strip("`")
+        if cell.startswith("...") or cell == "the same test":
+            assert last is not None, row
+            continue
+        path, name = cell.split("::")
+        source = (ROOT / "tests" / path).read_text(encoding="utf-8")
+        assert f"def {name.split('[')[0]}(" in source, f"README reliability table: no test {cell}"
+        last = cell
+    assert f"{len(rows)} cases." in section
