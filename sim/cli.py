@@ -133,6 +133,19 @@ def _load(args) -> Params:
         overrides["calendar.months"] = args.months
     if args.params is not None:  # a path, or a shipped file's name (olsim scenarios)
         args.params = str(shipped.resolve(args.params, "params"))
+    named = {k.split(".")[1] for k in overrides if k.startswith("hosts.") and len(k.split(".")) > 1}
+    if named:  # a new host needs an explicit word: a typo must not run as a host of its own (issue 34)
+        known = list(load_params(args.params).hosts)
+        added = set(getattr(args, "add_host", None) or [])
+        for host in sorted(named - set(known) - added):
+            from .common.validation import suggest
+
+            key = next(k for k in overrides if k.startswith(f"hosts.{host}."))
+            raise UsageError(
+                f"--set {key}: no host named {host}{suggest(host, known)} in "
+                f"{args.params or 'the baseline'} ({', '.join(known)}); to add one, give --add-host {host} "
+                f"and every field it needs"
+            )
     return load_params(args.params, overrides)
 
 
@@ -995,6 +1008,12 @@ def build_parser() -> Parser:
     run.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable"
     )
+    run.add_argument(
+        "--add-host",
+        action="append",
+        metavar="NAME",
+        help="allow --set to create a host the file does not have (every field it needs set with --set); repeatable",
+    )
     run.add_argument("--out", default=None, help="output folder (default: a new folder under results/)")
     run.add_argument(
         "--engine",
@@ -1019,6 +1038,12 @@ def build_parser() -> Parser:
     val.add_argument("params", help="parameter file (TOML)")
     val.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable"
+    )
+    val.add_argument(
+        "--add-host",
+        action="append",
+        metavar="NAME",
+        help="allow --set to create a host the file does not have (every field it needs set with --set); repeatable",
     )
     val.set_defaults(func=cmd_validate)
 

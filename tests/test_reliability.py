@@ -827,3 +827,19 @@ def test_out_of_memory_is_one_line(in_tmp, capsys, monkeypatch):
     monkeypatch.setattr(sim.engines, "run", short)  # what olsim run calls
     code = main(["run", *SMALL, "--months", "2", "--out", "m", "--quiet"])
     assert code == 2 and "out of memory" in one_error(capsys)
+
+
+def test_a_new_host_from_the_command_line_needs_add_host(in_tmp, capsys):
+    """Issue 34: `--set` used to create any host it named, so a typo ran as a host of its own. Now a host the file
+    does not have needs --add-host NAME (and every field it needs); a near-miss also gets the host it resembles."""
+    new = ["--set", "hosts.atlantis.workers=50", "--set", "hosts.atlantis.wage=600", "--set", "hosts.atlantis.plan=300"]
+    assert main(["run", *new, "--months", "2", "--out", "a", "--quiet"]) == 2
+    line = one_error(capsys)
+    assert "no host named atlantis" in line and "--add-host atlantis" in line and not (in_tmp / "a").exists()
+    assert main(["run", "--set", "hosts.rusia.workers=5", "--months", "2", "--out", "a", "--quiet"]) == 2
+    assert "did you mean 'russia'?" in one_error(capsys)
+    assert main(["validate", str(ROOT / "params" / "classroom.toml"), "--set", "hosts.china.workers=5"]) == 2
+    assert "no host named china" in one_error(capsys)  # the classroom's only host is the gulf
+    assert main(["run", "--add-host", "atlantis", *new, "--months", "2", "--out", "a", "--quiet"]) == 0
+    hosts = pd.read_parquet(in_tmp / "a" / "hosts.parquet")
+    assert "atlantis" in set(hosts["host"])
