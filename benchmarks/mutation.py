@@ -59,6 +59,7 @@ MUTATED = (
     "sim/core/state_books.py",
     "sim/results/tables.py",
     "sim/results/columns.py",
+    "sim/results/outcomes.py",
 )
 # fast tests that reach the core directly (each mutant runs only the ones that call the mutated function, fastest
 # first); no simulation: with the JIT off even a small run takes seconds, and each mutant would pay for it
@@ -68,6 +69,7 @@ TESTS = (
     "tests/test_rules_by_value.py",
     "tests/test_levers_by_value.py",
     "tests/test_statistics_by_hand.py",
+    "tests/test_outcome_declarations.py",
     "tests/test_rules.py",
 )
 ALSO_COPY = ("params", "experiments", "pyproject.toml", "pytest.ini")
