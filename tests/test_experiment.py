@@ -648,3 +648,40 @@ def test_totals_at_small_scales_are_the_full_workforces_across_seeds():
         assert all(r["workers_initial"] / scale == pytest.approx(98_000, abs=1e-6) for r in runs)
         revenue = np.mean([r["revenue_delivered_per_year"] / scale for r in runs])
         assert abs(revenue / full["revenue_delivered_per_year"] - 1) < tolerance, (scale, revenue)
+
+
+def test_a_level_interval_respects_what_the_outcome_can_be():
+    """Issue 32: deaths of 12.0 [-5.87, 29.9] per 10,000 worker-years (a rate cannot be negative). A level's 95%
+    interval is now the t interval of the mean on the outcome's scale (delta method): log for what cannot be
+    negative, logit for a share, as it was for what can be negative. By hand: mean 12, sd 16.643, se 9.609,
+    t(2) 4.303: linear 12 -+ 41.34; log 12 x exp(-+ 41.34 / 12)."""
+    from sim.explore.analysis import level_interval
+
+    x = np.array([0.0, 5.0, 31.0])
+    m, lo, hi = level_interval(x, "linear")
+    assert (m, lo, hi) == pytest.approx((12.0, 12 - 41.3443, 12 + 41.3443), abs=1e-3)
+    m, lo, hi = level_interval(x, "log")
+    assert (lo, hi) == pytest.approx((12 / math.exp(41.3443 / 12), 12 * math.exp(41.3443 / 12)), rel=1e-4)
+    s = np.array([0.02, 0.01, 0.05])  # a share: logit(0.0267) -+ t se / (m (1 - m)), back in (0, 1)
+    m, lo, hi = level_interval(s, "logit")
+    half = 4.302653 * s.std(ddof=1) / math.sqrt(3) / (m * (1 - m))
+    logit = math.log(m / (1 - m))
+    assert (lo, hi) == pytest.approx((1 / (1 + math.exp(half - logit)), 1 / (1 + math.exp(-logit - half))), rel=1e-5)
+    assert 0 < lo < m < hi < 1
+    assert level_interval(np.zeros(3), "log")[1:] == (0.0, 0.0)
+    # in a summary: deaths and revenue on the log scale, a share on the logit, the net gain as it was
+    runs = pd.DataFrame(
+        {
+            "scenario": ["a"] * 3,
+            "sample": [0] * 3,
+            "replicate": [0, 1, 2],
+            "deaths_per_10000_worker_years": x,
+            "worker_share_kept": s,
+            "net_gain_p50": x - 20,
+        }
+    )
+    outcomes = ["deaths_per_10000_worker_years", "worker_share_kept", "net_gain_p50"]
+    summary = scenario_summary(runs, outcomes, "a").set_index("outcome")
+    assert summary.loc["deaths_per_10000_worker_years", "ci_low"] == pytest.approx(12 / math.exp(41.3443 / 12))
+    assert summary.loc["worker_share_kept", "ci_low"] > 0
+    assert summary.loc["net_gain_p50", "ci_low"] == pytest.approx(-8 - 41.3443, abs=1e-3)

@@ -48,13 +48,36 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     return mean, mean - half, mean + half
 
 
+def level_interval(values: np.ndarray, scale: str = "linear", level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of the mean of ``values``: the Student-t interval on the outcome's scale (`Outcome.
+    interval_scale`), by the delta method. "log": mean x exp(-+ t se / mean), never below 0 (all zero: [0, 0]);
+    "logit": the interval of logit(mean) with se / (mean (1 - mean)), back in (0, 1) (a mean at 0 or 1: that
+    bound); "linear", or a mean outside the scale's range: `t_interval`."""
+    mean, lo, hi = t_interval(values, level)
+    if scale == "linear" or not (lo == lo) or mean != mean:
+        return mean, lo, hi
+    half = hi - mean  # t x se
+    if scale == "log" and mean >= 0:
+        if mean == 0:
+            return mean, 0.0, 0.0
+        k = math.exp(min(half / mean, 700.0))
+        return mean, mean / k, mean * k
+    if scale == "logit" and 0 <= mean <= 1:
+        if mean in (0.0, 1.0):
+            return mean, mean, mean
+        centre, width = math.log(mean / (1 - mean)), min(half / (mean * (1 - mean)), 700.0)
+        return mean, 1 / (1 + math.exp(-(centre - width))), 1 / (1 + math.exp(-(centre + width)))
+    return mean, lo, hi
+
+
 def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) -> pd.DataFrame:
     """One row per (scenario, outcome): n, mean, 95% interval, spread, and the paired difference from the reference.
 
     Replicates are the independent units: replicate k of every sample shares
     seed + k, so runs of one replicate are not independent of each other. The
     intervals are t intervals over the replicates' means (averaged over the
-    samples, if any): the model's noise, given the samples. The spread
+    samples, if any): the model's noise, given the samples; a level's is on the outcome's scale (`level_interval`:
+    log for what cannot be negative, logit for a share), a paired difference's on its own. The spread
     (p2_5, p97_5) is over all runs, and so also shows the parameters'
     uncertainty in a sampled experiment.
     """
@@ -66,7 +89,8 @@ def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) ->
         for o in outcomes:
             v = g[o].to_numpy(float)
             finite = v[np.isfinite(v)]
-            _, lo, hi = t_interval(g.groupby("replicate")[o].mean().to_numpy(float))
+            scale = OUTCOMES[o].interval_scale if o in OUTCOMES else "linear"
+            _, lo, hi = level_interval(g.groupby("replicate")[o].mean().to_numpy(float), scale)
             d = pd.Series(
                 keyed.loc[common, o].to_numpy(float) - ref.loc[common, o].to_numpy(float),
                 index=common.get_level_values("replicate"),

@@ -136,7 +136,8 @@ def interval_words(result: ExperimentResult) -> str:
         )
     return (
         f"mean and 95% interval over {m['replicates']} replicates (seeds {m['seed']} to "
-        f"{m['seed'] + m['replicates'] - 1}; changes paired run by run: same seeds)"
+        f"{m['seed'] + m['replicates'] - 1}; a level's interval on the log scale for what cannot be negative and "
+        f"the logit for a share, so no bound is impossible; changes paired run by run: same seeds)"
     )
 
 

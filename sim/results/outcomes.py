@@ -79,6 +79,10 @@ class RunTables:
 BETTER = ("up", "down", "neither")  # which way an outcome moves when the sanctions do what they are for
 
 
+# per-worker money outcomes that cannot be negative (the others in USD, what a worker keeps or gains, can)
+NONNEGATIVE_USD = frozenset({"state_take_per_worker_month", "entry_bribe_median"})
+
+
 @dataclass(frozen=True)
 class Outcome:
     name: str
@@ -103,6 +107,17 @@ class Outcome:
             raise ValueError(f"outcome {self.name}: better must be one of {', '.join(BETTER)} (got {self.better!r})")
         if self.headline and self.better == "neither":
             raise ValueError(f"outcome {self.name}: a headline outcome is ranked, so it needs a better direction")
+
+    @property
+    def interval_scale(self) -> str:
+        """The scale its level's interval is computed on, so that no bound is one the outcome cannot take (issue 32):
+        "logit" for a share (in 0-1), "log" for what cannot be negative (rates, counts, hours, months, revenue,
+        the state's take, bribes), "linear" for what can (what a worker keeps, his net gain)."""
+        if self.unit == "share":
+            return "logit"
+        if self.unit != "USD" or self.name in NONNEGATIVE_USD:
+            return "log"
+        return "linear"
 
     @property
     def money(self) -> bool:
