@@ -86,6 +86,11 @@ def test_the_headline_is_the_runs_at_full_scale(compared):
     # the Markdown shows the same level, at full scale ($M)
     md = (compared / "report.md").read_text(encoding="utf-8")
     assert f"${a[rev].mean() / SCALE / 1e6:,.1f}M" in md
+    # beside the rates, the workforce at the end and the months worked, at full scale (issue 32: a collapse must not
+    # hide behind a rate over the months that were still worked)
+    for total in ("workers_final", "worker_months"):
+        assert head.loc[("history", total), "level"] == pytest.approx(b[total].mean() / SCALE, rel=1e-9)
+    assert "| workers abroad at the end, workers |" in md and "| worker-months worked, worker-months |" in md
 
 
 def test_the_workbook_holds_the_tables(compared):

@@ -126,7 +126,7 @@ class Outcome:
     @property
     def total(self) -> bool:
         """A total that grows with the simulated workforce (shown at full scale when a run is scaled)."""
-        return self.unit in ("USD a year", "workers")
+        return self.unit in ("USD a year", "workers", "worker-months")
 
     def format(self, value: float, full: bool = False) -> str:
         """The value as the command line and the reports show it."""
@@ -411,6 +411,14 @@ _ALL = [
         "workers",
         lambda r: int(r.m[COL.workers_active].iloc[-1]) if r.months else 0,
     ),
+    Outcome(
+        "worker_months",
+        "worker-months worked",
+        "months worked by all the workers over the run (a total: at full scale when the run is scaled); beside a "
+        "rate, it says how much work the rate is over",
+        "worker-months",
+        lambda r: r.worker_months,
+    ),
     # the seed article's magnitudes (NYT 2015 and the testimonies it cites), reported beside the model, not fitted
     Outcome(
         "kept_share_of_promised",
@@ -491,10 +499,15 @@ REPORTED = (
     "deaths_per_10000_worker_years",
     "escapes_per_1000_worker_years",
     "sent_home_per_1000_worker_years",
-)  # the report's headline table
+    "workers_final",
+    "worker_months",
+)  # the report's headline table: the workforce at the end and the months worked, so a collapse cannot hide behind
+# a rate (issue 32)
 COMPARED = (*REPORTED, "worker_share_kept", "state_take_per_worker_month", "workers_active_mean")  # olsim compare
 CHANGES = tuple(
-    o for o in REPORTED if o not in ("state_take_per_year", "sent_home_per_1000_worker_years")
+    o
+    for o in REPORTED
+    if o not in ("state_take_per_year", "sent_home_per_1000_worker_years", "workers_final", "worker_months")
 )  # forest, answers
 WELFARE = (
     KEPT,
