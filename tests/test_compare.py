@@ -444,3 +444,15 @@ def test_a_label_that_looks_like_a_formula_stays_text_in_the_workbook(tmp_path):
     starting = [c for c in cells if c.value.startswith("=")]
     assert len(starting) == 5 and all(c.data_type == "s" for c in starting)
     assert "=cmd|' /C calc'!A0" in [c.value for c in starting]
+
+
+def test_a_change_whose_interval_includes_no_change_is_marked_not_distinguishable(compared):
+    """Issue 32: a rule for when an outcome is not distinguishable. In the report, every change whose interval
+    includes 0 carries (n.d.), and no other does; the how-to-read says what it means."""
+    head = pd.read_excel(compared / "report.xlsx", sheet_name="headline")
+    md = (compared / "report.md").read_text(encoding="utf-8")
+    changes = head[head["scenario"] == "history"]
+    spans = (changes["change_low"] <= 0) & (changes["change_high"] >= 0)
+    marks = md.count("(n.d.)") - md.count("marked (n.d.)")  # the table's marks, not the explanation's
+    assert 0 < int(spans.sum()) < len(changes)  # both kinds occur here (deaths and escapes are not resolved)
+    assert marks == int(spans.sum()) and "not distinguishable from no change" in md

@@ -179,8 +179,13 @@ def _cells(t: pd.DataFrame, reference: str) -> dict[tuple[str, str], tuple[str, 
             change = (
                 f"{_fmt(o, r['change'], True)} [{_fmt(o, r['change_low'], True)}, {_fmt(o, r['change_high'], True)}]"
             )
+        if r["scenario"] != reference and r["change_low"] <= 0 <= r["change_high"]:
+            change += f" {NOT_DISTINGUISHABLE}"  # its interval includes no change (the how-to-read says so)
         out[(r["scenario"], o)] = (level, change)
     return out
+
+
+NOT_DISTINGUISHABLE = "(n.d.)"  # a change whose interval includes 0: not distinguishable from no change
 
 
 def _md(text: str) -> str:
@@ -309,19 +314,20 @@ HOW_TO_READ_REPLICATES = (
     "run by run and its interval is far narrower than the two levels' intervals would suggest. The intervals are the "
     "model's noise over the replicates, given the parameters in the files: they do not include the uncertainty of "
     "those parameters (a posterior experiment or a sweep does; see the README's Experiments section). A change whose "
-    "interval includes 0 is not distinguishable from no change at this number of replicates."
+    "interval includes 0 is not distinguishable from no change at this number of replicates: it is marked (n.d.)."
 )
 HOW_TO_READ_SAMPLED = (
     "Each run drew the uncertain parameters from their ranges (the experiment's samples); every scenario ran on the "
     "same samples with the same seeds, so the change from the reference is taken run by run. The ranges hold 95% of the "
     "runs: they show what the answer could be across the parameters' ranges (and the model's noise), not a confidence "
-    "interval of a mean. A change whose range includes 0 depends on the assumptions: see what it hinges on, below."
+    "interval of a mean. A change whose range includes 0 depends on the assumptions (marked (n.d.): not "
+    "distinguishable from no change): see what it hinges on, below."
 )
 HOW_TO_READ_POSTERIOR = (
     "Each posterior draw is a parameter set the calibration found consistent with the facts; every scenario ran on "
     "the same draws with the same seeds, so the change from the reference is taken draw by draw. The intervals hold "
     "90% of the draws: the calibrated uncertainty of the parameters as well as the model's noise. A change whose "
-    "interval includes 0 is not a robust answer."
+    "interval includes 0 is not a robust answer: it is marked (n.d.), not distinguishable from no change."
 )
 
 
