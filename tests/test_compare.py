@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, small_overrides
 from sim import load_params, run
 from sim.cli import main
-from sim.results.outcomes import REPORTED as HEADLINE
+from sim.results.outcomes import OUTCOMES, REPORTED as HEADLINE
 
 NO_SANCTIONS, HISTORY = str(ROOT / "params" / "no_sanctions.toml"), str(ROOT / "params" / "history.toml")
 SCALE, REPLICATES = 0.004, 2
@@ -453,6 +453,31 @@ def test_a_change_whose_interval_includes_no_change_is_marked_not_distinguishabl
     md = (compared / "report.md").read_text(encoding="utf-8")
     changes = head[head["scenario"] == "history"]
     spans = (changes["change_low"] <= 0) & (changes["change_high"] >= 0)
-    marks = md.count("(n.d.)") - md.count("marked (n.d.)")  # the table's marks, not the explanation's
+    table = md[md.index("## Headline") : md.index("## How to read this")]
+    marks = table.count("(n.d.)")  # the table's marks, not the findings' or the explanation's
     assert 0 < int(spans.sum()) < len(changes)  # both kinds occur here (deaths and escapes are not resolved)
     assert marks == int(spans.sum()) and "not distinguishable from no change" in md
+
+
+def test_the_report_opens_with_what_it_finds_in_plain_sentences(compared):
+    """Issue 32, item 1: one plain sentence per scenario from the headline's figures (revenue, what a worker keeps,
+    the workers at the end, each with its interval), and a warning naming what the replicates cannot resolve."""
+    head = pd.read_excel(compared / "report.xlsx", sheet_name="headline").set_index(["scenario", "outcome"])
+    md = (compared / "report.md").read_text(encoding="utf-8")
+    found = md[md.index("## What it finds") : md.index("## What was compared")]
+    rev = head.loc[("history", "revenue_delivered_per_year")]
+    way = "falls" if rev["change"] < 0 else "rises"
+    lo, hi = sorted((abs(rev["change_pct_low"]), abs(rev["change_pct_high"])))
+    assert (
+        f"the revenue that reaches the state {way} by {abs(rev['change_pct']):.0f}% \\[{lo:.0f}%, {hi:.0f}%\\]" in found
+    )
+    assert "what a worker keeps per month worked" in found and "the workers abroad at the end" in found
+    spans = [
+        o
+        for (s, o), r in head.iterrows()
+        if s == "history" and r["change_low"] <= 0 <= r["change_high"] and o in OUTCOMES
+    ]
+    assert spans and all(OUTCOMES[o].label.replace("_", "\\_") in found for o in spans)
+    assert "cannot be told from no change" in found
+    html_text = (compared / "report.html").read_text(encoding="utf-8")
+    assert "<ul id='findings'><li>Against" in html_text

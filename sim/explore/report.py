@@ -188,6 +188,59 @@ def _cells(t: pd.DataFrame, reference: str) -> dict[tuple[str, str], tuple[str, 
 NOT_DISTINGUISHABLE = "(n.d.)"  # a change whose interval includes 0: not distinguishable from no change
 
 
+def findings(t: pd.DataFrame, reference: str, labels: dict[str, str], replicated: bool) -> list[str]:
+    """One plain sentence per scenario (issue 32): what it does to the revenue that reaches the state, to what a
+    worker keeps per month worked and to the workers abroad at the end, each with its interval, from the headline
+    table; then, for replicated experiments, the outcomes whose change the replicates cannot tell from none."""
+    rows = {(r["scenario"], r["outcome"]): r for _, r in t.iterrows()}
+    ref = labels.get(reference, reference)
+    said = []
+
+    def part(sc: str, o: str, what: str, after: str = "", plural: bool = False) -> str | None:
+        r = rows.get((sc, o))
+        if r is None or r["change"] != r["change"]:
+            return None
+        pct = OUTCOMES[o].change_in_percent and r["change_pct"] == r["change_pct"]
+        if r["change_low"] <= 0 <= r["change_high"]:
+            return (
+                f"{what} {'do' if plural else 'does'} not change distinguishably ({_fmt(o, r['level'])}{after} against "
+                f"{_fmt(o, r['level'] - r['change'])})"
+            )
+        way = ("fall" if plural else "falls") if r["change"] < 0 else ("rise" if plural else "rises")
+        if pct:
+            lo, hi = sorted((abs(r["change_pct_low"]), abs(r["change_pct_high"])))
+            size = f"by {abs(r['change_pct']):.0f}% [{lo:.0f}%, {hi:.0f}%]"
+        else:
+            lo, hi = sorted((abs(r["change_low"]), abs(r["change_high"])))
+            size = f"by {_fmt(o, abs(r['change']))} [{_fmt(o, lo)}, {_fmt(o, hi)}]"
+        return f"{what} {way} {size}, to {_fmt(o, r['level'])}{after}"
+
+    for sc in dict.fromkeys(t["scenario"]):
+        if sc == reference:
+            continue
+        bits = [
+            b
+            for b in (
+                part(sc, "revenue_delivered_per_year", "the revenue that reaches the state", " a year"),
+                part(sc, "retained_per_worker_month", "what a worker keeps per month worked", " a month"),
+                part(sc, "workers_final", "the workers abroad at the end", "", plural=True),
+            )
+            if b
+        ]
+        if bits:
+            said.append(f"Against {ref}, {labels.get(sc, sc)}: " + "; ".join(bits) + ".")
+        if replicated:
+            unresolved = [
+                OUTCOMES[o].label for (s, o), r in rows.items() if s == sc and r["change_low"] <= 0 <= r["change_high"]
+            ]
+            if unresolved:
+                said.append(
+                    f"With these replicates, {labels.get(sc, sc)}'s change in {' and '.join(unresolved)} cannot be told "
+                    f"from no change (n.d.): more replicates, or a larger scale, would resolve it or show it is none."
+                )
+    return said
+
+
 def _md(text: str) -> str:
     """Text for a Markdown table cell or list item: the characters Markdown would read as markup escaped."""
     out = str(text).replace("\\", "\\\\")
@@ -506,7 +559,12 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
         what.append((labels.get(sc, sc) + (" (reference)" if sc == ref else ""), descriptions.get(sc, ""), text))
     written = []
     # Markdown
-    md = [f"# {_md(title)}", "", "## What was compared", ""]
+    found = findings(table, ref, labels, replicated=not (result.is_posterior or sampled(result)))
+    md = (
+        [f"# {_md(title)}", "", "## What it finds", ""]
+        + [f"- {_md(f)}" for f in found]
+        + ["", "## What was compared", ""]
+    )
     for lab, desc, pols in what:
         md.append(f"- **{_md(lab)}**{' (' + _md(desc) + ')' if desc else ''}")
         md += [f"  - {_md(p)}" for p in pols]
@@ -550,7 +608,7 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     # HTML: one file, figures embedded, no network
     atomic_write(
         folder / "report.html",
-        _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, pictures, how, hinges).encode(),
+        _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, pictures, how, hinges, found).encode(),
     )
     written.append(folder / "report.html")
     written.append(_xlsx(folder / "report.xlsx", result, table, labels, what, prov))
@@ -569,12 +627,13 @@ font-size:.92em}.scroll{overflow-x:auto}ul{padding-left:1.3em}
 """
 
 
-def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, figures, how, hinges) -> str:
+def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, figures, how, hinges, found=()) -> str:
     e = html.escape
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
         f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
+        "<h2>What it finds</h2><ul id='findings'>" + "".join(f"<li>{e(f)}</li>" for f in found) + "</ul>",
         "<h2>What was compared</h2><ul>",
     ]
     for lab, desc, pols in what:
