@@ -685,3 +685,23 @@ def test_a_level_interval_respects_what_the_outcome_can_be():
     assert summary.loc["deaths_per_10000_worker_years", "ci_low"] == pytest.approx(12 / math.exp(41.3443 / 12))
     assert summary.loc["worker_share_kept", "ci_low"] > 0
     assert summary.loc["net_gain_p50", "ci_low"] == pytest.approx(-8 - 41.3443, abs=1e-3)
+
+
+def test_a_change_of_a_thousand_percent_or_more_is_said_as_a_multiple():
+    """Issue 32: the terminal summary printed "+18948%" for sending home that rose from near zero; a change of
+    1,000% or more of its reference is now a multiple (x190), a smaller one a percentage, an undefined one nothing."""
+    from sim.explore.analysis import percent_words
+
+    assert percent_words(18948.0) == " (x190)"
+    assert percent_words(999.0) == " (+999%)" and percent_words(-35.4) == " (-35%)"
+    assert percent_words(-1000.0) == " (x-9)" and percent_words(math.nan) == ""  # the sign flips: -9 times it
+    runs = pd.DataFrame(
+        {
+            "scenario": ["ref"] * 3 + ["b"] * 3,
+            "sample": [0] * 6,
+            "replicate": [0, 1, 2] * 2,
+            "sent_home_per_1000_worker_years": [0.5, 0.7, 0.6, 110.0, 115.0, 120.0],
+        }
+    )
+    s = scenario_summary(runs, ["sent_home_per_1000_worker_years"], "ref").set_index("scenario")
+    assert percent_words(s.loc["b", "diff_pct"]) == " (x192)"  # 115 / 0.6

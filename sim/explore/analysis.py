@@ -48,6 +48,19 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     return mean, mean - half, mean + half
 
 
+PERCENT_LIMIT = 1000.0  # a change this many percent of its reference is said as a multiple (x152, not +15130%)
+
+
+def percent_words(pct: float) -> str:
+    """A paired change as a share of its reference, for the terminal: " (-35%)"; a change of 1,000% or more as a
+    multiple of the reference (" (x152)"); nothing when undefined."""
+    if pct != pct:
+        return ""
+    if abs(pct) >= PERCENT_LIMIT:
+        return f" (x{1 + pct / 100:,.0f})"
+    return f" ({pct:+.0f}%)"
+
+
 def level_interval(values: np.ndarray, scale: str = "linear", level: float = 0.95) -> tuple[float, float, float]:
     """(mean, low, high) of the mean of ``values``: the Student-t interval on the outcome's scale (`Outcome.
     interval_scale`), by the delta method. "log": mean x exp(-+ t se / mean), never below 0 (all zero: [0, 0]);
@@ -554,6 +567,9 @@ class ExperimentResult:
             rows = self._at_full_scale(
                 a[a["outcome"] == o], o, ["median", "low", "high", "change_median", "change_low", "change_high"]
             )
+            base = rows[rows["scenario"] == self.reference]
+            # a percentage of a reference whose interval reaches zero says nothing: left out
+            near_zero = bool(len(base)) and bool((base["low"] <= 0).iloc[0] and (base["high"] >= 0).iloc[0])
             for _, r in rows.iterrows():
                 ref = (
                     ""
@@ -563,6 +579,8 @@ class ExperimentResult:
                     + (
                         f" ({r['change_pct_median']:+.0f}% [{r['change_pct_low']:+.0f}, {r['change_pct_high']:+.0f}])"
                         if r["change_pct_median"] == r["change_pct_median"]
+                        and not near_zero
+                        and max(abs(r["change_pct_low"]), abs(r["change_pct_high"])) < PERCENT_LIMIT
                         else ""
                     )
                 )
@@ -603,7 +621,7 @@ class ExperimentResult:
                     ""
                     if r["scenario"] == self.reference
                     else f"   {number(r['diff_mean'], sign=True)} [{number(r['diff_ci_low'])}, {number(r['diff_ci_high'])}]"
-                    + (f" ({r['diff_pct']:+.0f}%)" if r["diff_pct"] == r["diff_pct"] else "")
+                    + percent_words(r["diff_pct"])
                 )
                 lines.append(
                     f"    {names.get(r['scenario'], r['scenario']):<{width}} {number(r['mean']):>10} [{number(r['ci_low'])}, {number(r['ci_high'])}]{ref}"
