@@ -256,6 +256,21 @@ def test_a_posterior_experiment_writes_its_answers_ranks_and_forest_plot(tmp_pat
     assert f"{a['change_pct_median']:+.0f}%" in table[3]
     # the printout gives credible intervals and the ranks
     assert "90% credible interval" in result.report() and "ranks first" in result.report()
+    # and a change's percentage only where the reference's interval stays clear of zero (issue 32; here the median
+    # net gain's reaches below zero, revenue's and pay's do not: both cases occur)
+    from sim.results.outcomes import OUTCOMES
+
+    lines = result.report().splitlines()
+    every = result.policy_answers().set_index(["scenario", "outcome"])
+    seen = set()
+    for o in raw["outcomes"]:
+        start = lines.index(f"  {OUTCOMES[o].what}")
+        block = lines[start + 1 : start + 4]
+        base = every.loc[("none", o)]
+        clear = not (base["low"] <= 0 <= base["high"])
+        seen.add(clear)
+        assert all(("%" in line) == clear for line in block[1:]), (o, block)
+    assert seen == {True, False}
 
 
 def test_sensitivity_of_the_paired_change_is_of_the_difference(tmp_path):
