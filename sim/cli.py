@@ -719,17 +719,7 @@ def cmd_report(args) -> int:
         raise UsageError(
             f"{folder}: not an experiment folder (olsim report reads what olsim experiment or olsim compare wrote)"
         )
-    from .explore.store import Store
-
-    store = Store(folder)
-    try:
-        lock = store._acquire(store.folder)  # not while an olsim experiment or compare is writing this folder
-    except ExperimentError:
-        raise UsageError(
-            f"{folder}: another olsim is writing this experiment now; run olsim report once it has finished"
-        ) from None
-    except OSError as e:
-        raise UsageError(f"{folder}: cannot write the report here ({e.strerror or type(e).__name__})") from None
+    store, lock = _lock_experiment(folder, "report", "write the report")
     try:
         _reindex(store, folder)
         result = ExperimentResult.load(folder)
@@ -753,6 +743,23 @@ def cmd_report(args) -> int:
     for f in files:
         print(f)
     return 0
+
+
+def _lock_experiment(folder: Path, command: str, doing: str):
+    """The experiment folder's store and its lock, held (not while an olsim experiment or compare writes it);
+    `UsageError` (one line) if another olsim holds it or the folder cannot be locked."""
+    from .common.errors import ExperimentError
+    from .explore.store import Store
+
+    store = Store(folder)
+    try:
+        return store, store._acquire(store.folder)
+    except ExperimentError:
+        raise UsageError(
+            f"{folder}: another olsim is writing this experiment now; run olsim {command} once it has finished"
+        ) from None
+    except OSError as e:
+        raise UsageError(f"{folder}: cannot {doing} here ({e.strerror or type(e).__name__})") from None
 
 
 def _reindex(store, folder: Path) -> None:
@@ -784,17 +791,7 @@ def cmd_plot(args) -> int:
     if any(_manifest_kind(f) == "experiment" for f in folders):
         if len(folders) > 1 or args.output:
             raise UsageError("olsim plot: give one experiment folder (its figures go into its plots/ folder)")
-        from .explore.store import Store
-
-        store = Store(folders[0])
-        try:
-            lock = store._acquire(store.folder)  # not while an olsim experiment or compare is writing this folder
-        except ExperimentError:
-            raise UsageError(
-                f"{folders[0]}: another olsim is writing this experiment now; run olsim plot once it has finished"
-            ) from None
-        except OSError as e:
-            raise UsageError(f"{folders[0]}: cannot draw here ({e.strerror or type(e).__name__})") from None
+        store, lock = _lock_experiment(folders[0], "plot", "draw")
         try:
             _reindex(store, folders[0])
             result = ExperimentResult.load(folders[0])

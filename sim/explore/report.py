@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..common.files import atomic_write
 from ..common.formatting import number, percent
-from ..results.outcomes import HEADLINE, OUTCOMES, REPORTED
+from ..results.outcomes import HEADLINE, KEPT, OUTCOMES, REPORTED, REVENUE, WORKERS_AT_END
 from .analysis import CREDIBLE, ExperimentResult
 
 
@@ -221,9 +221,9 @@ def findings(t: pd.DataFrame, reference: str, labels: dict[str, str], replicated
         bits = [
             b
             for b in (
-                part(sc, "revenue_delivered_per_year", "the revenue that reaches the state", " a year"),
-                part(sc, "retained_per_worker_month", "what a worker keeps per month worked", " a month"),
-                part(sc, "workers_final", "the workers abroad at the end", "", plural=True),
+                part(sc, REVENUE, "the revenue that reaches the state", " a year"),
+                part(sc, KEPT, "what a worker keeps per month worked", " a month"),
+                part(sc, WORKERS_AT_END, "the workers abroad at the end", "", plural=True),
             )
             if b
         ]
