@@ -977,6 +977,15 @@ def cmd_classroom(args) -> int:
         return 0
 
 
+def _add_host_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--add-host",
+        action="append",
+        metavar="NAME",
+        help="allow --set to create a host the file does not have (every field it needs set with --set); repeatable",
+    )
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="olsim",
@@ -1005,12 +1014,7 @@ def build_parser() -> Parser:
     run.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable"
     )
-    run.add_argument(
-        "--add-host",
-        action="append",
-        metavar="NAME",
-        help="allow --set to create a host the file does not have (every field it needs set with --set); repeatable",
-    )
+    _add_host_option(run)
     run.add_argument("--out", default=None, help="output folder (default: a new folder under results/)")
     run.add_argument(
         "--engine",
@@ -1036,12 +1040,7 @@ def build_parser() -> Parser:
     val.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override one parameter by its dotted key; repeatable"
     )
-    val.add_argument(
-        "--add-host",
-        action="append",
-        metavar="NAME",
-        help="allow --set to create a host the file does not have (every field it needs set with --set); repeatable",
-    )
+    _add_host_option(val)
     val.set_defaults(func=cmd_validate)
 
     exp = sub.add_parser(

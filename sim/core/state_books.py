@@ -90,7 +90,6 @@ class StateBooks:
         # off: a post is filled the month it opens); minder.send_home_unreplaced when nobody does. Updated in place
         # each month by `plan_deployments` (the array engine's hosts bundle holds this array)
         self.enforce = np.ones(n)
-        self.send_home_unreplaced = p.minder.send_home_unreplaced
         # veterans: row k of `resting` holds those who came home from each host and may go again in k months;
         # `veterans`, those rested and not yet posted again (they go first, to the host they served)
         self.resting = np.zeros(((r.rest_months if r.pipeline else 0) + 1, n), dtype=np.int64)
@@ -215,7 +214,7 @@ class StateBooks:
         self.screening[-1] = 0
         posted = np.where(lv.closed, 0, np.minimum(counts, self.ready))
         self.ready = self.ready - posted
-        self.enforce[:] = np.where(self.ready + self.veterans > 0, 1.0, self.send_home_unreplaced)
+        self.enforce[:] = np.where(self.ready + self.veterans > 0, 1.0, self.p_state.minder.send_home_unreplaced)
         if self.anticipate:  # those posted now are due home in a contract's time; then the schedule moves a month
             self.ends[self.contract_months - 1] += posted + again
             self.ends[:-1] = self.ends[1:]

@@ -183,13 +183,9 @@ def _drop_distributed(record) -> bool:
 
 
 def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
-    _quiet_distributed()
-    _execute_dask_quietly(tasks, on_done, scheduler)
-
-
-def _execute_dask_quietly(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
     from distributed import wait
 
+    _quiet_distributed()
     own = not hasattr(scheduler, "submit")
     client = connect(scheduler) if own else scheduler
     address = getattr(getattr(client, "scheduler", None), "address", None) or scheduler

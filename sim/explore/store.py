@@ -253,22 +253,18 @@ class Store:
         order; return it. Without a plan, the order and columns are the manifest's (scenarios in their order, then
         sample, then replicate), as `plan_experiment` orders the tasks."""
         if plan is not None:
-            order = {t["run_id"]: i for i, t in enumerate(plan.tasks)}
+            names = [sc.name for sc in plan.spec.scenarios]
             sample_columns, outcomes = list(plan.samples.columns[1:]), list(plan.spec.outcomes)
         else:
             info = json.loads(self.path("manifest.json").read_text())
-            names = [s["name"] for s in info["experiment"]["scenarios"]]
+            names = [sc["name"] for sc in info["experiment"]["scenarios"]]
             sample_columns = list(pd.read_parquet(self.path("samples.parquet")).columns[1:])
             outcomes = list(info["experiment"]["outcomes"])
-            order = {n: i for i, n in enumerate(names)}
+        order = {n: i for i, n in enumerate(names)}
         if good is None:
             good = self.verify(outcomes, check_files)[0]
-        if plan is not None:
-            rows = [r["row"] for r in good.values() if r["row"]["run_id"] in order]
-            rows.sort(key=lambda r: order[r["run_id"]])
-        else:
-            rows = [r["row"] for r in good.values() if r["row"].get("scenario") in order]
-            rows.sort(key=lambda r: (order[r["scenario"]], r["sample"], r["replicate"]))
+        rows = [r["row"] for r in good.values() if r["row"].get("scenario") in order]
+        rows.sort(key=lambda r: (order[r["scenario"]], r["sample"], r["replicate"]))
         columns = ["run_id", "scenario", "sample", "replicate", "seed", *sample_columns, *outcomes]
         df = pd.DataFrame(rows, columns=columns)
         for c in ("sample", "replicate", "seed"):
