@@ -372,3 +372,39 @@ def test_a_money_category_of_the_books_is_its_column():
         columns.Column("x", "books", "USD", "a sum the books do not count", source="smuggled")
     with pytest.raises(ValueError, match="'tips' is not a flow of the month"):
         columns.Column("x", "flow", "USD", "a flow nobody declared", source="tips")
+
+
+def test_a_distribution_sorted_in_the_helper_thread_gives_the_same_rows(monkeypatch):
+    """A large month's distribution is sorted beside the next month (`tables.DEFER_AT`): the rows read afterwards
+    (the last one too, with no month after it) are the rows made at once, to the bit. Broken on purpose (`monthly`
+    not waiting for the helper, or the helper sorting the engine's buffer that the next month overwrites): fails."""
+    rng = np.random.default_rng(7)
+    months = []
+    for _ in range(3):
+        n = 40
+        host = rng.integers(0, 2, n)
+        flows = {name: rng.normal(300.0, 200.0, n) for name in workers.FLOWS}
+        months.append((host, flows, np.zeros(n, dtype=np.int64), rng.integers(0, 4, n)))
+    totals = HostTotals(
+        **{name: np.zeros(2) for name in HOST_TOTALS if name not in ("deployed_by_legal", "books")},
+        deployed_by_legal=np.zeros((4, 2)),
+        books={name: np.zeros(2) for name in BOOKS},
+    )
+
+    def rows(defer):
+        monkeypatch.setattr(tables, "DEFER_AT", 10 if defer else 10**9)
+        agg = MonthAggregator(_aggregator().params, defer=True)
+        buffer = np.empty(40)  # one buffer for every month's kept values, as the array engine reuses its own
+        for m, (host, flows, status, legal) in enumerate(months):
+            ft = FlowTotals.of_rows(host, flows, status, legal, 2)
+            buffer[:] = ft.kept
+            ft.kept = buffer
+            agg.month(m, ft, totals, [])
+        return agg
+
+    deferred, at_once = rows(True), rows(False)
+    assert deferred._pending is not None  # the last month's sort was handed over
+    a, b = deferred.monthly, at_once.monthly
+    assert a == b and not any(math.isnan(r["retained_median"]) for r in a)
+    expected = np.percentile(np.asarray(months[-1][1]["retained"]), 50)
+    assert a[-1]["retained_median"] == pytest.approx(expected, rel=1e-12)

@@ -13,7 +13,6 @@ from ..core.draws import check_seed
 from ..core.params import Params, load_params, make_params, params_to_dict
 from ..results.result import Result
 from ..results.columns import COL
-from ..results.columns import HOST_COLUMNS, MONTHLY_COLUMNS, SECTOR_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd  # imported when a table is made or read
@@ -185,12 +184,9 @@ def run(
     finally:
         if bar is not None:
             bar.close()
-    import pandas as pd
 
     loaded = loading_seconds()[0] - loaded0  # loading compiled code, in building the model and the first month
-    monthly = pd.DataFrame(model.aggregator.monthly, columns=MONTHLY_COLUMNS)
-    hosts = pd.DataFrame(model.aggregator.host_rows, columns=HOST_COLUMNS)
-    sectors = pd.DataFrame(model.aggregator.sector_rows, columns=SECTOR_COLUMNS)
+    monthly, hosts, sectors = model.aggregator.frames()
     workers = model.workers_table()
     workers_initial = model.workers_initial
     if warmup:

@@ -106,33 +106,69 @@ def workers_table(columns: dict, host_names, coupon_value: float = 1.0, cells=No
     return pd.DataFrame({name: cols[name] for name in WORKER_COLUMNS}, columns=WORKER_COLUMNS, copy=False)
 
 
-class MonthAggregator:
-    """Builds the tables row by row, column by column as sim/results/columns.py declares them; shared by both
-    engines."""
+# the month's distribution of what each worker kept is sorted in a thread beside the next month's passes once it is
+# this large (smaller ones cost less than handing them over); the same sort and sums either way, so the same bits
+DEFER_AT = 20_000
+_POOL: dict = {}
 
-    def __init__(self, params, columns=COLUMNS):
+
+def _helper():
+    """This process's one helper thread (made again in a forked child: a parent's thread is not there)."""
+    import os
+
+    pid = os.getpid()
+    if _POOL.get("pid") != pid:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL["pid"], _POOL["pool"] = pid, ThreadPoolExecutor(max_workers=1, thread_name_prefix="olsim-distribution")
+    return _POOL["pool"]
+
+
+def distribution(kept: np.ndarray, statistics) -> list[float]:
+    """The distribution columns' values (``statistics``: their functions of the sorted values) of what each worker
+    kept this month; sorts ``kept`` in place."""
+    kept.sort()
+    return [statistic(kept) for statistic in statistics]
+
+
+class MonthAggregator:
+    """Builds the tables month by month, column by column as sim/results/columns.py declares them; shared by both
+    engines. A month's host (cell) values are kept as arrays and the host and sector tables built from them at the
+    end (`frames`), so a month costs the same few array operations whatever its number of hosts."""
+
+    def __init__(self, params, columns=COLUMNS, defer: bool = False):
         self.params = params
         # where the engine's hosts are cells (host group x sector), a host row adds up its cells and the sectors
         # table keeps a row per cell
         self.cells = cells_of(params)
         self.cell_names = list(params.hosts)
         self.hosts = self.cell_names if self.cells is None else list(self.cells.groups)
-        self.monthly: list[dict] = []
-        self.host_rows: list[dict] = []
-        self.sector_rows: list[dict] = []
+        self.defer = defer  # sort a large month's distribution in the helper thread (`DEFER_AT`)
+        self._monthly: list[dict] = []
+        self._pending: tuple | None = None  # (row, future) of a distribution being sorted
+        self._months: list[int] = []
+        self._dates: list[str] = []
+        self._values: list[dict] = []  # per month: each host column's values over the engine's hosts (arrays)
+        self._sums: list[dict] = []  # per month, with cells: the per-cell flow sums behind each mean column
+        self._working: list[np.ndarray] = []  # per month, with cells: the workers who worked per cell
         self.columns = columns
         self._computed = [c for c in columns if c.kind != "key" and (HOSTS in c.tables or c.summed)]  # per host
         self._host_values = [c.name for c in columns if HOSTS in c.tables and c.kind != "key"]
+        self._host_names = [c.name for c in columns if HOSTS in c.tables]
         self._monthly_values = [c for c in columns if MONTHLY in c.tables and c.kind != "key"]
         self._monthly_names = [c.name for c in columns if MONTHLY in c.tables]
+        self._distributions = [c for c in self._monthly_values if c.kind == "distribution"]
+        self._statistics = [c.statistic for c in self._distributions]
+        self._means = [c for c in self._computed if c.kind == "mean" and c.name in self._host_values]
 
     def month(self, month: int, flows: FlowTotals, totals, policies) -> dict:
         """One month's rows from the sums over the workers who worked (`FlowTotals`, each added in worker-id order,
-        so both engines get the same bits) and the per-host totals (`HostTotals`)."""
+        so both engines get the same bits) and the per-host totals (`HostTotals`). Returns the monthly row (with
+        ``defer``, its distribution columns are filled when the next month is added or a table is read)."""
+        self._settle()
         date = self.params.calendar.date(month)
-        n_hosts = len(self.cell_names)
         n_h = np.asarray(flows.working, dtype=np.int64)
-        per_host = {}  # each host column's values, a list over hosts (Python ints and floats)
+        per_host = {}  # each host column's values over hosts (arrays of their own: the engines reuse theirs)
         for c in self._computed:
             if c.kind == "flow":
                 v = flows.sums[FLOW_INDEX[c.source]]
@@ -155,56 +191,106 @@ class MonthAggregator:
                 v = totals.deployed_by_legal[LEGAL_INDEX[c.source]]
             else:
                 raise ValueError(f"column {c.name}: a host row has no {c.kind!r} value")
-            per_host[c.name] = (
-                np.asarray(v).astype(np.int64).tolist() if c.whole else np.asarray(v, dtype=float).tolist()
-            )
-        if self.cells is None:
-            rows = [
-                {"month": month, "date": date, "host": self.hosts[h], **{c: per_host[c][h] for c in self._host_values}}
-                for h in range(n_hosts)
-            ]
-        else:
-            cells = self.cells
-            self.sector_rows.extend(
-                {
-                    "month": month,
-                    "date": date,
-                    "host": cells.groups[cells.group_of[h]],
-                    "sector": cells.sector_of[h],
-                    **{c: per_host[c][h] for c in self._host_values},
-                }
-                for h in range(n_hosts)
-            )
-            grouped = self._grouped(per_host, flows, n_h)
-            rows = [
-                {"month": month, "date": date, "host": self.hosts[g], **{c: grouped[c][g] for c in self._host_values}}
-                for g in range(len(self.hosts))
-            ]
-        self.host_rows.extend(rows)
+            per_host[c.name] = np.asarray(v).astype(np.int64) if c.whole else np.array(v, dtype=float)
+        self._months.append(month)
+        self._dates.append(date)
+        self._values.append({name: per_host[name] for name in self._host_values})
+        if self.cells is not None:
+            self._sums.append({c.name: np.array(flows.sums[FLOW_INDEX[c.source]], dtype=float) for c in self._means})
+            self._working.append(n_h.copy())
         n = int(n_h.sum())
-        ordered = None
-        if n:
-            ordered = np.asarray(flows.kept, dtype=float)
-            ordered.sort()  # in place: FlowTotals.kept is the month's own
         row = {"month": month, "date": date, "policies": "; ".join(policies)}
         for c in self._monthly_values:
             if c.summed:
-                row[c.name] = sum(per_host[c.name]) if c.whole else math.fsum(per_host[c.name])
-            elif not n:
-                row[c.name] = float("nan")
+                v = per_host[c.name]
+                row[c.name] = int(v.sum()) if c.whole else math.fsum(v.tolist())
+            elif not n or c.kind == "distribution":
+                row[c.name] = float("nan")  # a distribution's: set below
             elif c.kind == "mean":
                 row[c.name] = math.fsum(flows.sums[FLOW_INDEX[c.source]]) / n
             elif c.kind == "weighted":
                 row[c.name] = float(np.dot(np.asarray(getattr(totals, c.source), dtype=float), n_h)) / n
-            elif c.kind == "distribution":
-                row[c.name] = c.statistic(ordered)
             else:
                 raise ValueError(f"column {c.name}: the monthly row has no {c.kind!r} value")
         row = {k: row[k] for k in self._monthly_names}
-        self.monthly.append(row)
+        self._monthly.append(row)
+        if n and self._distributions:
+            kept = np.asarray(flows.kept, dtype=float)  # sorted in place: FlowTotals.kept is the month's own
+            if self.defer and n >= DEFER_AT:
+                # the engine reuses its buffer next month: the helper sorts a copy
+                self._pending = (row, _helper().submit(distribution, kept.copy(), self._statistics))
+            else:
+                self._fill(row, distribution(kept, self._statistics))
         return row
 
-    def _grouped(self, per_cell: dict, flows: FlowTotals, n_h: np.ndarray) -> dict:
+    def _fill(self, row: dict, values: list[float]) -> None:
+        for c, value in zip(self._distributions, values):
+            row[c.name] = value
+
+    def _settle(self) -> None:
+        """Wait for the distribution being sorted, and put it in its row."""
+        if self._pending is not None:
+            row, future = self._pending
+            self._pending = None
+            self._fill(row, future.result())
+
+    @property
+    def monthly(self) -> list[dict]:
+        """The monthly rows so far (dicts, in month order), complete."""
+        self._settle()
+        return self._monthly
+
+    def frames(self):
+        """(monthly, hosts, sectors): the run's tables as DataFrames (sectors empty unless the hosts are cells)."""
+        import pandas as pd
+
+        from .columns import SECTOR_COLUMNS
+
+        monthly = pd.DataFrame(self.monthly, columns=self._monthly_names)
+        at = self._host_names.index("host") + 1
+        sector_names = [*self._host_names[:at], "sector", *self._host_names[at:]]
+        if not self._months:
+            return monthly, pd.DataFrame([], columns=self._host_names), pd.DataFrame([], columns=SECTOR_COLUMNS)
+        cells = self._table(self.cell_names, self._values)
+        if self.cells is None:
+            return monthly, pd.DataFrame(cells, columns=self._host_names), pd.DataFrame([], columns=SECTOR_COLUMNS)
+        sectors = dict(cells)
+        sectors["host"] = np.tile(
+            np.array([self.cells.groups[g] for g in self.cells.group_of], dtype=object), len(self._months)
+        )
+        sectors["sector"] = np.tile(np.array(self.cells.sector_of, dtype=object), len(self._months))
+        hosts = self._table(
+            self.hosts, [self._grouped(*month) for month in zip(self._values, self._sums, self._working)]
+        )
+        return (
+            monthly,
+            pd.DataFrame(hosts, columns=self._host_names),
+            pd.DataFrame(sectors, columns=sector_names),
+        )
+
+    def _table(self, names: list[str], values: list[dict]) -> dict:
+        """A table's columns (arrays), a row per month and name in ``names``, from each month's values over them."""
+        k = len(names)
+        out = {
+            "month": np.repeat(np.array(self._months, dtype=np.int64), k),
+            "date": np.repeat(np.array(self._dates, dtype=object), k),
+            "host": np.tile(np.array(names, dtype=object), len(self._months)),
+        }
+        for name in self._host_values:
+            out[name] = np.concatenate([v[name] for v in values])
+        return out
+
+    @property
+    def host_rows(self) -> list[dict]:
+        """The host table's rows as dicts (in month order, then host)."""
+        return self.frames()[1].to_dict("records")
+
+    @property
+    def sector_rows(self) -> list[dict]:
+        """The sector table's rows as dicts (in month order, then cell)."""
+        return self.frames()[2].to_dict("records")
+
+    def _grouped(self, per_cell: dict, sums: dict, n_h: np.ndarray) -> dict:
         """The host groups' values from their cells' (in cell order): counts and money added; a mean per worker who
         worked recomputed from the flow's sums; a level (the plan) averaged over the workers who worked (over the
         cells, if none worked)."""
@@ -217,12 +303,12 @@ class MonthAggregator:
             if c.name not in self._host_values:
                 continue
             if c.kind == "mean":
-                sums = np.zeros(n_groups)
-                np.add.at(sums, group_of, np.asarray(flows.sums[FLOW_INDEX[c.source]], dtype=float))
+                total = np.zeros(n_groups)
+                np.add.at(total, group_of, sums[c.name])
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    v = np.where(working > 0, sums / np.where(working > 0, working, 1), np.nan)
+                    v = np.where(working > 0, total / np.where(working > 0, working, 1), np.nan)
             elif c.level:
-                x = np.asarray(per_cell[c.name], dtype=float)
+                x = per_cell[c.name]
                 weighted, plain, count = np.zeros(n_groups), np.zeros(n_groups), np.zeros(n_groups)
                 np.add.at(weighted, group_of, x * n_h)
                 np.add.at(plain, group_of, x)
@@ -230,6 +316,6 @@ class MonthAggregator:
                 v = np.where(working > 0, weighted / np.where(working > 0, working, 1), plain / count)
             else:
                 v = np.zeros(n_groups, dtype=np.int64 if c.whole else float)
-                np.add.at(v, group_of, np.asarray(per_cell[c.name], dtype=v.dtype))
-            out[c.name] = v.astype(np.int64).tolist() if c.whole else np.asarray(v, dtype=float).tolist()
+                np.add.at(v, group_of, per_cell[c.name])
+            out[c.name] = v
         return out

@@ -103,7 +103,7 @@ class ArrayModel:
         self.settings = settings_bundle(p, death_prob_max, self.rule_code)
         self.month = 0
         self.state = StateBooks.for_params(p)
-        self.aggregator = MonthAggregator(p)
+        self.aggregator = MonthAggregator(p, defer=True)  # a large month's distribution sorted beside the next
         # workers: one column per declared field (state.Workers), rows in id order; rows of those who left stay
         # until they are COMPACT_SHARE of the rows; room for the first workforce and those rows, so the table rarely
         # grows (a growth copies every column)
@@ -270,6 +270,11 @@ class ArrayModel:
         self.workers.keep(~gone)
 
     @property
+    def latest(self) -> dict:
+        """The last month's row of the monthly table (complete: its distribution may be sorted in a thread)."""
+        return self.aggregator.monthly[-1]
+
+    @property
     def phase_seconds(self) -> dict[str, float]:
         return self.clock.seconds
 
@@ -434,7 +439,7 @@ class ArrayModel:
             by_legal=totals.by_legal,
             kept=totals.kept[: totals.counts[N_KEPT]],
         )
-        self.latest = self.aggregator.month(self.month, flows, hosts_totals, lv.active)
+        self.aggregator.month(self.month, flows, hosts_totals, lv.active)
         self.state.count_short(totals.flows[FLOW_INDEX["short"]], totals.working)
         self.state.count_returns(totals.exits[COMPLETED])
         self._compact()
