@@ -79,6 +79,23 @@ class FlowTotals:
         return cls(sums, working, exits, by_legal, table[FLOW_INDEX["retained"]].copy())
 
 
+def names_of(names, codes: np.ndarray):
+    """A column of names from their codes (``names[code]`` for each), as pandas makes a column of strings (its
+    ``str`` type, kept by pyarrow), built from the codes directly: a million workers' column in a few milliseconds
+    instead of a second through Python strings, the same values and type."""
+    import pandas as pd
+
+    dtype = pd.Series(np.array(["a name"], dtype=object)).dtype  # what pandas makes of a column of strings
+    if not isinstance(dtype, pd.StringDtype):  # pandas without a string type of its own: the plain column
+        return np.array(list(names), dtype=object)[codes]
+    import pyarrow as pa
+
+    decoded = pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int64()), pa.array(list(names), type=pa.large_string())
+    ).dictionary_decode()
+    return pd.array(decoded, dtype=dtype)
+
+
 def workers_table(columns: dict, host_names, coupon_value: float = 1.0, cells=None):
     """The workers table from the archived fields (arrays in worker-id order, host and status as codes); net gain
     counts coupons at ``coupon_value`` (params.remittance.coupon_value). Where the engine's hosts are cells
@@ -92,13 +109,13 @@ def workers_table(columns: dict, host_names, coupon_value: float = 1.0, cells=No
     }
     code = cols["host"]
     if cells is None:
-        cols["host"] = np.array(host_names, dtype=object)[code]
-        cols["sector"] = np.full(len(code), "", dtype=object)
+        cols["host"] = names_of(host_names, code)
+        cols["sector"] = names_of([""], np.zeros(len(code), dtype=np.int64))
     else:
-        cols["host"] = np.array([cells.groups[g] for g in cells.group_of], dtype=object)[code]
-        cols["sector"] = np.array(cells.sector_of, dtype=object)[code]
-    cols["status"] = np.array(STATUSES, dtype=object)[cols["status"]]
-    cols["legal"] = np.array(workers.LEGAL, dtype=object)[cols["legal"]]
+        cols["host"] = names_of([cells.groups[g] for g in cells.group_of], code)
+        cols["sector"] = names_of(cells.sector_of, code)
+    cols["status"] = names_of(STATUSES, cols["status"])
+    cols["legal"] = names_of(workers.LEGAL, cols["legal"])
     cols["net_gain"] = workers.net_gain(
         cols["retained_total"], cols["forfeited_total"], cols["entry_bribe"], cols["coupons_total"], coupon_value
     )
