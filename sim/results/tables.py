@@ -311,6 +311,7 @@ class MonthAggregator:
         """The host groups' values from their cells' (in cell order): counts and money added; a mean per worker who
         worked recomputed from the flow's sums; a level (the plan) averaged over the workers who worked (over the
         cells, if none worked)."""
+        assert self.cells is not None  # called only where the hosts are cells
         group_of = np.asarray(self.cells.group_of, dtype=np.int64)
         n_groups = len(self.hosts)
         working = np.zeros(n_groups, dtype=np.int64)
