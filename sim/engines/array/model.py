@@ -266,8 +266,10 @@ class ArrayModel:
         n_gone = int(np.count_nonzero(gone))
         if n_gone == 0 or n_gone < COMPACT_SHARE * self.n:
             return
-        self.archive.append({name: getattr(self.w, name)[gone] for name in workers.ARCHIVED})
-        self.workers.keep(~gone)
+        # by indices: gathering by a mask costs about four times as much per column
+        rows = np.flatnonzero(gone)
+        self.archive.append({name: getattr(self.w, name)[rows] for name in workers.ARCHIVED})
+        self.workers.keep(np.flatnonzero(~gone))
 
     @property
     def latest(self) -> dict:

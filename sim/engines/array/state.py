@@ -317,11 +317,11 @@ class Table:
         self.n = need
         self.bundle = self._view()
 
-    def keep(self, keep: np.ndarray):
-        """Keep the rows marked, in order (in place)."""
+    def keep(self, rows: np.ndarray):
+        """Keep the rows ``rows`` (indices, increasing), in order (in place)."""
         k = self.n
         for a in self.data.values():
-            k = keep_rows(keep, a[: self.n])
+            k = keep_rows(rows, a[: self.n])
         self.n = k
         self.bundle = self._view()
 
