@@ -14,11 +14,22 @@ import pytest
 from conftest import ROOT, small_overrides
 from sim import load_params, run
 from sim.cli import main
+from sim.explore.report import outcome_title
 from sim.results.outcomes import OUTCOMES, REPORTED as HEADLINE
 
 NO_SANCTIONS, HISTORY = str(ROOT / "params" / "no_sanctions.toml"), str(ROOT / "params" / "history.toml")
 SCALE, REPLICATES = 0.004, 2
 ARGS = ["--replicates", str(REPLICATES), "--scale", str(SCALE), "--months", "30", "--warmup", "6", "-q"]
+
+
+def _headline(folder):
+    """The headline's numbers (`sim.explore.report.headline`, the reported outcomes: what the workbook's and the
+    HTML's cells show)."""
+    from sim.explore.analysis import ExperimentResult
+    from sim.explore.report import headline
+
+    t = headline(ExperimentResult.load(folder))
+    return t[t["outcome"].isin(HEADLINE)].reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +80,7 @@ def test_the_headline_is_the_runs_at_full_scale(compared):
     from scipy import stats
 
     runs = pd.read_parquet(compared / "runs.parquet")
-    head = pd.read_excel(compared / "report.xlsx", sheet_name="headline").set_index(["scenario", "outcome"])
+    head = _headline(compared).set_index(["scenario", "outcome"])
     a = runs[runs["scenario"] == "no_sanctions"].set_index("replicate")
     b = runs[runs["scenario"] == "history"].set_index("replicate")
     rev = "revenue_delivered_per_year"
@@ -95,8 +106,8 @@ def test_the_headline_is_the_runs_at_full_scale(compared):
 
 def test_the_workbook_holds_the_tables(compared):
     sheets = pd.read_excel(compared / "report.xlsx", sheet_name=None)
-    assert {"headline", "scenarios", "about", "summary (simulated scale)"} <= set(sheets)
-    assert set(sheets["headline"]["outcome"]) == set(HEADLINE)
+    assert {"headline", "headline numbers", "scenarios", "about", "summary"} <= set(sheets)
+    assert set(sheets["headline numbers"]["outcome"]) == {outcome_title(o) for o in HEADLINE}
     assert list(sheets["scenarios"]["scenario"]) == ["no sanctions (reference)", "history"]
 
 
@@ -139,7 +150,7 @@ def test_bad_compare_input_is_one_line(argv, words, tmp_path, capsys):
 def test_the_reference_can_be_any_file(tmp_path):
     out = tmp_path / "ref"
     assert main(["compare", NO_SANCTIONS, HISTORY, *ARGS, "--reference", "history", "--out", str(out)]) == 0
-    head = pd.read_excel(out / "report.xlsx", sheet_name="headline").set_index(["scenario", "outcome"])
+    head = _headline(out).set_index(["scenario", "outcome"])
     rev = "revenue_delivered_per_year"
     assert head.loc[("history", rev), "change"] == 0
     assert head.loc[("no_sanctions", rev), "change"] > 0  # no sanctions delivers more than the history
@@ -280,7 +291,7 @@ n = 6
     out = tmp_path / "out"
     assert main(["experiment", str(exp), "--out", str(out), "--processes", "1", "--quiet"]) == 0
     assert main(["report", str(out)]) == 0
-    head = pd.read_excel(out / "report.xlsx", sheet_name="headline").set_index(["scenario", "outcome"])
+    head = _headline(out).set_index(["scenario", "outcome"])
     runs = pd.read_parquet(out / "runs.parquet")
     k = "retained_per_worker_month"
     a = runs[runs["scenario"] == "none"].set_index("sample")[k]
@@ -436,20 +447,22 @@ def test_a_label_that_looks_like_a_formula_stays_text_in_the_workbook(tmp_path):
     from sim.explore.report import _xlsx
 
     table = pd.DataFrame({"scenario": ["a"], "outcome": ["revenue_delivered_per_year"], "level": [1.0]})
-    result = SimpleNamespace(summary=pd.DataFrame, is_posterior=False, sensitivity=pd.DataFrame)
+    result = SimpleNamespace(summary=lambda full_scale: pd.DataFrame(), is_posterior=False, sensitivity=pd.DataFrame)
     what = [('=HYPERLINK("http://x")', "=1+1", ["=SUM(A1:A9)"])]
-    path = _xlsx(tmp_path / "report.xlsx", result, table, {"a": "=cmd|' /C calc'!A0"}, what, [("run", "=2*3")])
+    labels = {"a": "=cmd|' /C calc'!A0"}
+    grid = [["outcome", labels["a"]], ["revenue", "=3"]]
+    path = _xlsx(tmp_path / "report.xlsx", result, table, labels, what, [("run", "=2*3")], grid, "words")
     book = openpyxl.load_workbook(path)
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     starting = [c for c in cells if c.value.startswith("=")]
-    assert len(starting) == 5 and all(c.data_type == "s" for c in starting)
+    assert len(starting) == 7 and all(c.data_type == "s" for c in starting)  # 2 in the wide headline
     assert "=cmd|' /C calc'!A0" in [c.value for c in starting]
 
 
 def test_a_change_whose_interval_includes_no_change_is_marked_not_distinguishable(compared):
     """Issue 32: a rule for when an outcome is not distinguishable. In the report, every change whose interval
     includes 0 carries (n.d.), and no other does; the how-to-read says what it means."""
-    head = pd.read_excel(compared / "report.xlsx", sheet_name="headline")
+    head = _headline(compared)
     md = (compared / "report.md").read_text(encoding="utf-8")
     changes = head[head["scenario"] == "history"]
     spans = (changes["change_low"] <= 0) & (changes["change_high"] >= 0)
@@ -462,7 +475,7 @@ def test_a_change_whose_interval_includes_no_change_is_marked_not_distinguishabl
 def test_the_report_opens_with_what_it_finds_in_plain_sentences(compared):
     """Issue 32, item 1: one plain sentence per scenario from the headline's figures (revenue, what a worker keeps,
     the workers at the end, each with its interval), and a warning naming what the replicates cannot resolve."""
-    head = pd.read_excel(compared / "report.xlsx", sheet_name="headline").set_index(["scenario", "outcome"])
+    head = _headline(compared).set_index(["scenario", "outcome"])
     md = (compared / "report.md").read_text(encoding="utf-8")
     found = md[md.index("## What it finds") : md.index("## What was compared")]
     rev = head.loc[("history", "revenue_delivered_per_year")]
@@ -481,3 +494,58 @@ def test_the_report_opens_with_what_it_finds_in_plain_sentences(compared):
     assert "cannot be told from no change" in found
     html_text = (compared / "report.html").read_text(encoding="utf-8")
     assert "<ul id='findings'><li>Against" in html_text
+
+
+def _html_headline(folder) -> list[list[str]]:
+    """The HTML report's headline table, row by row, as its reader sees the cells (entities decoded)."""
+    import html as html_module
+
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    table = page[page.index("<table id='headline'>") : page.index("</table>", page.index("<table id='headline'>"))]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)
+    return [[html_module.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, flags=re.S)] for r in rows]
+
+
+def test_the_workbook_is_the_html_table_with_formatted_numbers_at_one_scale(compared):
+    """Issue 32, item 4: the workbook's headline sheet is the HTML's table cell for cell; every number in every
+    sheet carries a number format in its unit (none left General); the header row and first column are frozen;
+    the summary (sheet and summary.csv) gives totals at full scale, as the headline does. Broken on purpose (the
+    number formats not set, or the summary at the simulated scale): fails."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(compared / "report.xlsx")
+    grid = [[("" if c.value is None else str(c.value)) for c in row] for row in book["headline"].iter_rows()]
+    assert grid == _html_headline(compared)
+    numeric = 0
+    for ws in book.worksheets:
+        assert ws.freeze_panes == "B2", ws.title
+        for row in ws.iter_rows(min_row=2):
+            for c in row:
+                if isinstance(c.value, (int, float)) and not isinstance(c.value, bool):
+                    numeric += 1
+                    assert c.number_format != "General", (ws.title, c.coordinate, c.value)
+    assert numeric > 100
+    # money in dollars, shares in percent, in the units the outcome's row names
+    numbers = pd.read_excel(compared / "report.xlsx", sheet_name="headline numbers")
+    ws = book["headline numbers"]
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        unit, level = row[header.index("unit")].value, row[header.index("level")]
+        assert ("$" in level.number_format) == unit.startswith("USD") and ("%" in level.number_format) == (
+            unit == "share"
+        ), (unit, level.number_format)
+    rev = outcome_title("revenue_delivered_per_year")
+    head = _headline(compared).set_index(["scenario", "outcome"])
+    got = numbers[(numbers["outcome"] == rev) & (numbers["scenario"] == "history")]["level"].iloc[0]
+    assert got == pytest.approx(head.loc[("history", "revenue_delivered_per_year"), "level"], rel=1e-12)
+    # the summary: totals at full scale in the sheet and in summary.csv, rates as they are
+    runs = pd.read_parquet(compared / "runs.parquet")
+    mean = runs[runs["scenario"] == "history"]["revenue_delivered_per_year"].mean()
+    csv = pd.read_csv(compared / "summary.csv").set_index(["scenario", "outcome"])
+    assert csv.loc[("history", "revenue_delivered_per_year"), "mean"] == pytest.approx(mean / SCALE, rel=1e-5)
+    k = "retained_per_worker_month"
+    kept = runs[runs["scenario"] == "history"][k].mean()
+    assert csv.loc[("history", k), "mean"] == pytest.approx(kept, rel=1e-5)
+    sheet = pd.read_excel(compared / "report.xlsx", sheet_name="summary")
+    row = sheet[(sheet["scenario"] == "history") & (sheet["outcome"] == rev)].iloc[0]
+    assert row["mean"] == pytest.approx(mean / SCALE, rel=1e-12)

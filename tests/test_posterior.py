@@ -300,8 +300,10 @@ def test_sensitivity_of_the_paired_change_is_of_the_difference(tmp_path):
         - r[r["scenario"] == "none"]["revenue_delivered_per_year"].to_numpy()
     )
     si = morris.analyze(result.manifest["problem"], result.sample_matrix, y, num_levels=4, seed=0)
-    assert change.loc["policies.0.evasion", "mu_star"] == pytest.approx(si["mu_star"][0])
-    assert change.loc["deaths.rate", "mu_star"] == pytest.approx(si["mu_star"][1])
+    # revenue is a total: its effects at full scale, as its level is shown (issue 32: one scale everywhere)
+    assert change.loc["policies.0.evasion", "mu_star"] == pytest.approx(si["mu_star"][0] / 0.005)
+    assert change.loc["deaths.rate", "mu_star"] == pytest.approx(si["mu_star"][1] / 0.005)
+    assert change.loc["deaths.rate", "sigma"] == pytest.approx(si["sigma"][1] / 0.005)
     assert set(sens.loc[sens["scenario"] == "none", "of"]) == {"level"}
 
 

@@ -136,6 +136,11 @@ def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) ->
     return pd.DataFrame(rows)
 
 
+# the columns of the summary and of Morris' indices that are in the outcome's unit (divided by the scale for a
+# total at full scale); counts of runs and changes in percent are not
+SUMMARY_IN_UNIT = ("mean", "ci_low", "ci_high", "sd", "p2_5", "p97_5", "diff_mean", "diff_ci_low", "diff_ci_high")
+MORRIS_IN_UNIT = ("mu_star", "mu_star_conf", "mu", "sigma")
+
 CREDIBLE = 0.9  # the posterior experiments' credible level: the 5th to 95th percentile over the draws
 
 
@@ -426,8 +431,29 @@ class ExperimentResult:
                 f"again with --resume to re-run the runs whose files are damaged"
             ) from None
 
-    def summary(self) -> pd.DataFrame:
-        return scenario_summary(self.runs, self.outcomes, self.reference)
+    def summary(self, full_scale: bool = False) -> pd.DataFrame:
+        """`scenario_summary` of the runs (at the simulated scale), or with ``full_scale`` the totals (revenue a
+        year, workers) divided by the experiment's scale, as summary.csv and the workbook give them."""
+        s = scenario_summary(self.runs, self.outcomes, self.reference)
+        return self.full_scale(s, SUMMARY_IN_UNIT) if full_scale else s
+
+    @property
+    def scale(self) -> float:
+        """The share of every host's workers simulated (1: full scale)."""
+        return float(self.manifest["experiment"].get("scale", 1.0))
+
+    def full_scale(self, table: pd.DataFrame, columns) -> pd.DataFrame:
+        """``table`` (an ``outcome`` column, one row per outcome's value) with its ``columns`` (those in the
+        outcome's unit) divided by the scale in the rows of totals (`Outcome.total`): one scale everywhere a total
+        leaves the program (issue 32)."""
+        table = table.copy()
+        if self.scale == 1 or not len(table):
+            return table
+        totals = table["outcome"].map(lambda o: o in OUTCOMES and OUTCOMES[o].total).to_numpy(bool)
+        for c in [c for c in columns if c in table.columns]:
+            table[c] = table[c].astype(float)
+            table.loc[totals, c] = table.loc[totals, c] / self.scale
+        return table
 
     @property
     def is_posterior(self) -> bool:
@@ -488,14 +514,16 @@ class ExperimentResult:
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if len(out):
             out.insert(3, "method", method)
-        return out
+        # Morris' effects are in the outcome's unit: a total's at full scale, as its level is shown (Sobol's
+        # indices are shares of a variance, the same at any scale)
+        return self.full_scale(out, MORRIS_IN_UNIT)
 
     def write_analysis(self, plots: bool = True) -> list[Path]:
         """summary.csv, sensitivity.csv, policy_answers.csv and ranks.csv (posterior experiments), and the
         sensitivity figure; returns the files written. `sim.explore.report.analyse` adds the comparison figures."""
         written = []
         if len(self.runs):
-            self.summary().to_csv(self.folder / "summary.csv", index=False, float_format="%.6g")
+            self.summary(full_scale=True).to_csv(self.folder / "summary.csv", index=False, float_format="%.6g")
             written.append(self.folder / "summary.csv")
         sens = self.sensitivity()
         if len(sens):
@@ -628,12 +656,27 @@ class ExperimentResult:
                 )
         sens = self.sensitivity()
         if len(sens):
+            from ..plots.sanctions import parameter_label  # the figures' names of the parameters (drawn anyway)
+
             key = "ST" if "ST" in sens else "mu_star"
-            lines.append(f"  sensitivity ({sens['method'].iloc[0]}; ranked by {key}):")
+            lines.append(
+                f"  sensitivity ({sens['method'].iloc[0]}; ranked by "
+                + (
+                    "the total Sobol index ST, a share of the variance"
+                    if key == "ST"
+                    else "Morris' mu*, in the outcome's unit"
+                )
+                + (", totals at full scale" if scale < 1 and key != "ST" else "")
+                + "):"
+            )
             for (scenario, o, of), g in sens.groupby(["scenario", "outcome", "of"], sort=False):
                 top = g.sort_values(key, ascending=False).head(3)
-                what = o if of == "level" else f"change in {o} from {self.reference}"
+                label = OUTCOMES[o].label if o in OUTCOMES else o
+                what = label if of == "level" else f"change in {label} from {names.get(self.reference, self.reference)}"
+                money = o in OUTCOMES and OUTCOMES[o].money
+                value = (lambda v: f"{v:.2f}") if key == "ST" else (lambda v: number(v, money=money))  # noqa: E731
                 lines.append(
-                    f"    {scenario} / {what}: " + ", ".join(f"{p} {v:.2f}" for p, v in zip(top["parameter"], top[key]))
+                    f"    {names.get(scenario, scenario)} / {what}: "
+                    + "; ".join(f"{parameter_label(p)} {value(v)}" for p, v in zip(top["parameter"], top[key]))
                 )
         return "\n".join(lines)

@@ -599,9 +599,9 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     md += [f"- {_md(h)}" for h in hinges] or ["- (no sensitivity indices in this experiment)"]
     md += [
         "",
-        "Files: `summary.csv` (every outcome, level and paired change, at the simulated scale: divide totals "
-        "by the scale for full scale), `report.xlsx` (these tables), `runs.parquet` (one row per run, simulated "
-        "scale), `monthly/` (every run's months).",
+        "Files: `summary.csv` (every outcome, level and paired change; totals at full scale), `report.xlsx` "
+        "(these tables, totals at full scale), `runs.parquet` (one row per run, at the simulated scale), "
+        "`monthly/` (every run's months, simulated scale).",
     ]
     atomic_write(folder / "report.md", ("\n".join(md) + "\n").encode())
     written.append(folder / "report.md")
@@ -611,7 +611,8 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
         _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, pictures, how, hinges, found).encode(),
     )
     written.append(folder / "report.html")
-    written.append(_xlsx(folder / "report.xlsx", result, table, labels, what, prov))
+    grid = headline_grid(scenarios, outcomes, cells, labels)
+    written.append(_xlsx(folder / "report.xlsx", result, table, labels, what, prov, grid, words))
     return written + ([] if not draw else list(pictures.values()))
 
 
@@ -699,29 +700,147 @@ def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, fig
     return "\n".join(parts)
 
 
-def _xlsx(path: Path, result: ExperimentResult, table: pd.DataFrame, labels: dict, what, prov) -> Path:
+# number formats of the workbook's cells, by the outcome's unit (issue 32: no General-formatted raw floats)
+PERCENT_CHANGE = '+0.0"%";-0.0"%";0.0"%"'  # a change in percent of the reference (values in percent)
+TEXT_SHEETS = ("headline", "scenarios", "about")
+
+
+def number_format(unit: str) -> str:
+    """The Excel number format of a value in ``unit`` (an outcome's)."""
+    if unit.startswith("USD"):
+        return '"$"#,##0;-"$"#,##0'
+    if unit == "share":
+        return "0.0%"
+    if unit == "workers":
+        return "#,##0"
+    return "#,##0.00"
+
+
+# the workbook's numeric columns, with their human headings: those in an outcome's unit, and the others' formats
+HEADLINE_NUMBERS = {
+    "level": "level",
+    "level_low": "level, low",
+    "level_high": "level, high",
+    "change": "change",
+    "change_low": "change, low",
+    "change_high": "change, high",
+    "change_pct": "change, % of reference",
+    "change_pct_low": "change, % low",
+    "change_pct_high": "change, % high",
+    "p_below": "chance the change is below 0",
+}
+SUMMARY_NUMBERS = {
+    "runs": "runs",
+    "mean": "mean",
+    "ci_low": "95% interval, low",
+    "ci_high": "95% interval, high",
+    "sd": "standard deviation over runs",
+    "p2_5": "2.5th percentile of runs",
+    "p97_5": "97.5th percentile of runs",
+    "pairs": "paired runs",
+    "diff_mean": "change from reference",
+    "diff_ci_low": "change, 95% interval low",
+    "diff_ci_high": "change, 95% interval high",
+    "diff_pct": "change, % of reference",
+}
+POLICY_NUMBERS = {
+    "draws": "draws",
+    "median": "median",
+    "low": "90% credible, low",
+    "high": "90% credible, high",
+    "change_median": "change, median",
+    "change_low": "change, low",
+    "change_high": "change, high",
+    "change_pct_median": "change, % of reference",
+    "change_pct_low": "change, % low",
+    "change_pct_high": "change, % high",
+    "p_below_reference": "chance the change is below 0",
+}
+POLICY_IN_UNIT = ("median", "low", "high", "change_median", "change_low", "change_high")
+IN_UNIT = {"level", "level_low", "level_high", "change", "change_low", "change_high"}
+IN_UNIT |= set(POLICY_IN_UNIT)
+IN_UNIT |= {"mean", "ci_low", "ci_high", "sd", "p2_5", "p97_5", "diff_mean", "diff_ci_low", "diff_ci_high"}
+PERCENT_COLUMNS = {"change_pct", "change_pct_low", "change_pct_high", "diff_pct"}
+PERCENT_COLUMNS |= {"change_pct_median"}
+COUNT_COLUMNS = {"runs", "pairs", "draws"}
+CHANCE_COLUMNS = {"p_below", "p_below_reference"}
+
+
+def headline_grid(scenarios, outcomes, cells, labels) -> list[list[str]]:
+    """The headline table as the HTML shows it, row by row (its header first): an outcome's level row, then its
+    change row; one column per scenario."""
+    rows = [["outcome", *(labels.get(s, s) for s in scenarios)]]
+    for o in outcomes:
+        rows.append([outcome_title(o), *(cells[(s, o)][0] for s in scenarios)])
+        rows.append(["change", *(cells[(s, o)][1] for s in scenarios)])
+    return rows
+
+
+def _xlsx(path: Path, result: ExperimentResult, table: pd.DataFrame, labels: dict, what, prov, grid, words) -> Path:
+    """report.xlsx: the headline as the HTML shows it (text, cell for cell), then the numbers behind it (at full
+    scale, each formatted in its outcome's unit), the scenarios, the provenance, the summary (full scale) and the
+    sensitivity indices; headers frozen, columns sized, nothing a formula."""
     tmp = path.with_name(f".{path.name}.tmp")
-    t = table.copy()
-    t.insert(1, "scenario label", t["scenario"].map(lambda s: labels.get(s, s)))
-    t.insert(3, "outcome label", t["outcome"].map(outcome_title))
+
+    def numbers(t: pd.DataFrame, columns: dict) -> pd.DataFrame:
+        if not len(t):
+            return pd.DataFrame(columns=["scenario", "outcome", "unit", *columns.values()])
+        out = pd.DataFrame(
+            {
+                "scenario": t["scenario"].map(lambda s: labels.get(s, s)),
+                "outcome": t["outcome"].map(outcome_title),
+                "unit": t["outcome"].map(lambda o: OUTCOMES[o].unit if o in OUTCOMES else ""),
+            }
+        )
+        for c, heading in columns.items():
+            if c in t.columns:
+                out[heading] = t[c].to_numpy()
+        return out
+
     with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-        t.to_excel(xl, sheet_name="headline", index=False)
+        pd.DataFrame(grid[1:], columns=grid[0]).to_excel(xl, sheet_name="headline", index=False)
+        numbers(table, HEADLINE_NUMBERS).to_excel(xl, sheet_name="headline numbers", index=False)
         pd.DataFrame(
             [(lab, desc, "; ".join(pols)) for lab, desc, pols in what], columns=["scenario", "description", "policies"]
         ).to_excel(xl, sheet_name="scenarios", index=False)
-        pd.DataFrame(prov, columns=["what", "value"]).to_excel(xl, sheet_name="about", index=False)
-        result.summary().to_excel(xl, sheet_name="summary (simulated scale)", index=False)
+        about = [*prov, ("each headline cell", words), ("totals", "revenue a year and workers at full scale")]
+        pd.DataFrame(about, columns=["what", "value"]).to_excel(xl, sheet_name="about", index=False)
+        numbers(result.summary(full_scale=True), SUMMARY_NUMBERS).to_excel(xl, sheet_name="summary", index=False)
         if result.is_posterior:
-            result.policy_answers().to_excel(xl, sheet_name="policy answers", index=False)
+            answers = result.full_scale(result.policy_answers(), POLICY_IN_UNIT)
+            numbers(answers, POLICY_NUMBERS).to_excel(xl, sheet_name="policy answers", index=False)
         sens = result.sensitivity()
         if len(sens):
             sens.to_excel(xl, sheet_name="sensitivity", index=False)
+        formats = {
+            heading: c
+            for columns in (HEADLINE_NUMBERS, SUMMARY_NUMBERS, POLICY_NUMBERS)
+            for c, heading in columns.items()
+        }
         for ws in xl.book.worksheets:
-            # text is text: a label a user wrote that begins with "=" is not a formula in the analyst's workbook
-            for row in ws.iter_rows():
-                for cell in row:
+            ws.freeze_panes = "B2"  # the header row and the first column stay in view
+            header = [c.value for c in ws[1]]
+            unit_at = header.index("unit") if "unit" in header else None
+            for i, row in enumerate(ws.iter_rows()):
+                unit = str(row[unit_at].value or "") if unit_at is not None else ""
+                for j, cell in enumerate(row):
+                    # text is text: a label a user wrote that begins with "=" is not a formula in the workbook (the
+                    # header row too: the wide headline's headers are the scenarios' labels)
                     if cell.data_type == "f":
                         cell.data_type = "s"
+                    if i and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                        column = formats.get(header[j], "")
+                        cell.number_format = (
+                            PERCENT_CHANGE
+                            if column in PERCENT_COLUMNS
+                            else "#,##0"
+                            if column in COUNT_COLUMNS
+                            else "0%"
+                            if column in CHANCE_COLUMNS
+                            else number_format(unit)
+                            if column in IN_UNIT
+                            else "0.000"
+                        )
             for col in ws.columns:  # readable column widths
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in col)
                 ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)

@@ -7,7 +7,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter
 
+from ..common.formatting import number, percent
 from ..results.outcomes import OUTCOMES
 from .sanctions import parameter_label
 from .style import plt, save
@@ -48,6 +50,18 @@ def sensitivity_figure(result, path: Path) -> Path | None:
             else f"change in {OUTCOMES[outcome].label} from {labels.get(result.reference, result.reference)}"
         )
         ax.set_title(f"{labels.get(scenario, scenario)}: {what}", fontsize=9)
+        if sobol:
+            ax.set_xlabel("share of the outcome's variance", fontsize=8)
+        else:  # effects in the outcome's unit (a total's at full scale: `ExperimentResult.sensitivity`), no offset
+            out = OUTCOMES[outcome]
+            ax.xaxis.set_major_formatter(
+                FuncFormatter(
+                    lambda v, _, share=out.unit == "share", money=out.money: (
+                        percent(v, 0) if share else number(v, money=money)
+                    )
+                )
+            )
+            ax.set_xlabel(f"effect on it, {out.unit}" + (" (full scale)" if out.total else ""), fontsize=8)
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=7)
     for ax in axes.flat[len(groups) :]:
