@@ -703,7 +703,7 @@ def cmd_compare(args) -> int:
         return 130
     write_report(result, draw=False)
     print(result.report())
-    print(f"report: {out}/report.html (also report.md, report.xlsx, summary.csv, plots/)")
+    print(f"report: {out}/report.html (also report.md, report.xlsx, report.docx, summary.csv, plots/)")
     return 0
 
 
@@ -1149,7 +1149,7 @@ def build_parser() -> Parser:
         description="Run each parameter file as a scenario, with the same seeds in each (common random numbers), on the "
         "local pool or a Dask cluster, streaming every finished run to --out; then write report.html (one "
         "self-contained file: what was compared, the headline table with intervals and paired changes from "
-        "the reference, figures), report.md, report.xlsx, summary.csv and plots/. Interrupted, it keeps every "
+        "the reference, figures), report.md, report.xlsx, report.docx, summary.csv and plots/. Interrupted, it keeps every "
         "finished run: run it again with --resume.",
         epilog=EXAMPLES_COMPARE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -1193,9 +1193,9 @@ def build_parser() -> Parser:
 
     rep = sub.add_parser(
         "report",
-        help="write the report of an experiment folder (report.html, report.md, report.xlsx)",
+        help="write the report of an experiment folder (report.html, report.md, report.xlsx, report.docx)",
         description="Turn an experiment folder (olsim experiment, olsim compare) into its report: report.html (one "
-        "self-contained file), report.md, report.xlsx, with summary.csv and plots/ redrawn.",
+        "self-contained file), report.md, report.xlsx, report.docx, with summary.csv and plots/ redrawn.",
         epilog=EXAMPLES_REPORT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

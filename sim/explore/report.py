@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 import time
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -242,11 +243,15 @@ def findings(t: pd.DataFrame, reference: str, labels: dict[str, str], replicated
 
 
 def _md(text: str) -> str:
-    """Text for a Markdown table cell or list item: the characters Markdown would read as markup escaped."""
+    """Text for a Markdown table cell or list item: only what Markdown would read as markup escaped, so that the
+    text pastes cleanly (an interval's "[a, b]" stays as it is: brackets are a link only before "(", "[" or ":";
+    an underscore inside a word is no emphasis; "#" is a heading only at the start)."""
     out = str(text).replace("\\", "\\\\")
-    for ch in "|*_`<>[]#":
+    for ch in "|*`<>":
         out = out.replace(ch, "\\" + ch)
-    return out
+    out = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", out)
+    out = re.sub(r"\](?=[(\[:])", r"\\]", out)
+    return "\\" + out if out.startswith("#") else out
 
 
 def outcome_title(o: str) -> str:
@@ -513,7 +518,7 @@ def _provenance(result: ExperimentResult) -> list[tuple[str, str]]:
 
 
 def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
-    """report.md, report.html, report.xlsx in the folder, with the figures of `figures` (drawn now, or with
+    """report.md, report.html, report.xlsx, report.docx in the folder, with the figures of `figures` (drawn now, or with
     ``draw=False`` those already in plots/). Returns the files written."""
     folder = result.folder
     labels = result.labels
@@ -600,7 +605,7 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     md += [
         "",
         "Files: `summary.csv` (every outcome, level and paired change; totals at full scale), `report.xlsx` "
-        "(these tables, totals at full scale), `runs.parquet` (one row per run, at the simulated scale), "
+        "(these tables, totals at full scale), `report.docx` (this report, for pasting), `runs.parquet` (one row per run, at the simulated scale), "
         "`monthly/` (every run's months, simulated scale).",
     ]
     atomic_write(folder / "report.md", ("\n".join(md) + "\n").encode())
@@ -613,7 +618,82 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
     written.append(folder / "report.html")
     grid = headline_grid(scenarios, outcomes, cells, labels)
     written.append(_xlsx(folder / "report.xlsx", result, table, labels, what, prov, grid, words))
+    written.append(
+        _docx(folder / "report.docx", title, found, what, prov, grid, f"Each cell: {words}.", pictures, how, hinges)
+    )
     return written + ([] if not draw else list(pictures.values()))
+
+
+# the figures in the order the reports show them, with their captions
+FIGURE_CAPTIONS = {
+    "changes": (
+        "Paired changes from the reference",
+        "Each row a scenario; dot: the change; bar: its interval; the vertical line is no change.",
+    ),
+    "tradeoff": (
+        "Revenue against what workers keep",
+        "Up and to the left is better for workers and worse for the state; both axes start at zero.",
+    ),
+    "series": ("Month by month", "Dashed lines: a sanction starts; grey: North Korea's border closed."),
+    "welfare": (
+        "Who gains and who loses",
+        "The difference from the reference at each percentile of workers, poorest on the left.",
+    ),
+}
+
+
+def _docx(path: Path, title, found, what, prov, grid, words, pictures, how, hinges) -> Path:
+    """report.docx (python-docx): what it finds, what was compared, the headline table as the HTML shows it (cell
+    for cell), the figures with their captions, how to read it and what the answer hinges on; for pasting into a
+    brief. Written to a temporary file and moved into place."""
+    import docx
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Inches, Pt
+
+    doc = docx.Document()
+    section = doc.sections[0]  # landscape: the headline table has a column per scenario
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = section.page_height, section.page_width
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Inches(0.7))
+    doc.styles["Normal"].font.size = Pt(10)
+    doc.add_heading(title, level=0)
+    doc.add_heading("What it finds", level=1)
+    for f in found:
+        doc.add_paragraph(f, style="List Bullet")
+    doc.add_heading("What was compared", level=1)
+    for lab, desc, pols in what:
+        doc.add_paragraph(lab + (f" ({desc})" if desc else ""), style="List Bullet")
+        for p in pols:
+            doc.add_paragraph(p, style="List Bullet 2")
+    about = doc.add_table(rows=0, cols=2, style="Table Grid")
+    for k, v in prov:
+        cells = about.add_row().cells
+        cells[0].text, cells[1].text = k, v
+    doc.add_heading("Headline", level=1)
+    doc.add_paragraph(words)
+    table = doc.add_table(rows=len(grid), cols=len(grid[0]), style="Table Grid")
+    for i, row in enumerate(grid):
+        for j, text in enumerate(row):
+            cell = table.cell(i, j)
+            cell.text = text
+            for run in cell.paragraphs[0].runs:
+                run.font.size = Pt(8.5)
+                run.font.bold = i == 0
+    for key, (caption, note) in FIGURE_CAPTIONS.items():
+        if key in pictures:
+            doc.add_heading(caption, level=1)
+            doc.add_picture(str(pictures[key]), width=Inches(8.5))
+            doc.add_paragraph(note)
+    doc.add_heading("How to read this", level=1)
+    doc.add_paragraph(how)
+    doc.add_heading("What the answer hinges on", level=1)
+    for h in hinges or ["(no sensitivity indices in this experiment)"]:
+        doc.add_paragraph(h, style="List Bullet")
+    tmp = path.with_name(f".{path.name}.tmp")
+    doc.save(str(tmp))
+    tmp.replace(path)
+    return path
 
 
 CSS = """
@@ -666,21 +746,7 @@ def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, fig
             + "</tr>"
         )
     parts.append("</table></div>")
-    captions = {
-        "changes": (
-            "Paired changes from the reference",
-            "Each row a scenario; dot: the change; bar: its interval; the vertical line is no change.",
-        ),
-        "tradeoff": (
-            "Revenue against what workers keep",
-            "Up and to the left is better for workers and worse for the state; both axes start at zero.",
-        ),
-        "series": ("Month by month", "Dashed lines: a sanction starts; grey: North Korea's border closed."),
-        "welfare": (
-            "Who gains and who loses",
-            "The difference from the reference at each percentile of workers, poorest on the left.",
-        ),
-    }
+    captions = FIGURE_CAPTIONS
     for key, (cap, note) in captions.items():
         if key in figures:
             data = base64.b64encode(Path(figures[key]).read_bytes()).decode()
@@ -694,7 +760,7 @@ def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, fig
         + "</ul>"
     )
     parts.append(
-        "<p>Files beside this report: <code>summary.csv</code>, <code>report.xlsx</code>, "
+        "<p>Files beside this report: <code>summary.csv</code>, <code>report.xlsx</code>, <code>report.docx</code>, "
         "<code>runs.parquet</code>, <code>monthly/</code>.</p></body></html>\n"
     )
     return "\n".join(parts)
