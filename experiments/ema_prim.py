@@ -46,7 +46,7 @@ def main(argv=None):
     )
     with SequentialEvaluator(model) as evaluator:
         experiments, outcomes = perform_experiments(model, scenarios=args.scenarios, evaluator=evaluator)
-    revenue = outcomes["revenue_delivered_per_year"] / args.scale  # at full scale
+    revenue = outcomes["revenue_delivered_per_year"]  # at full scale (sim.ema gives totals so)
     low = revenue <= sorted(revenue)[len(revenue) // 4]
     box = prim.Prim(experiments[list(UNCERTAINTIES)], low).find_box()
     trajectory = box.peeling_trajectory
