@@ -37,3 +37,21 @@ def test_a_readme_snippet_runs_unchanged_outside_the_checkout(k, tmp_path):
     if k == 0:
         assert (tmp_path / "results" / "my-run").is_dir()
         assert (tmp_path / "results" / "calibration" / "mine" / "calibrated.toml").is_file()
+
+
+def test_a_script_without_a_main_guard_is_told_why_its_pool_died(monkeypatch):
+    """The README's snippets are for a session or a notebook; saved as a script without a main guard, the local
+    pool's workers import the script and die. The one line then names the script and the guard, not memory."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.explore.runner import _failure
+
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(main, "__file__", "/home/analyst/my_sweep.py", raising=False)
+    words = _failure(BrokenProcessPool("gone"), None)
+    assert "my_sweep.py" in words and 'if __name__ == "__main__":' in words
+    monkeypatch.delattr(main, "__file__", raising=False)
+    assert (
+        _failure(BrokenProcessPool("gone"), None)
+        == "a worker process of the local pool died (killed, or out of memory)"
+    )

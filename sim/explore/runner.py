@@ -128,25 +128,27 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
     return result
 
 
-def _unguarded_script() -> bool:
-    """Whether this process runs a user's Python script (not olsim, pytest or an interactive session): the local
-    pool's workers import it (Python's forkserver does), and a script whose calls are not under a main guard
-    starts the work again in every worker, which then dies."""
+def _unguarded_script() -> str:
+    """The name of the user's Python script this process runs, if it does ("" for olsim, pytest or an interactive
+    session): the local pool's workers import it (Python's forkserver does), and a script whose calls are not
+    under a main guard starts the work again in every worker, which then dies."""
     path = getattr(sys.modules.get("__main__"), "__file__", None)
     if not path:
-        return False  # an interactive session or a notebook: nothing to import
+        return ""  # an interactive session or a notebook: nothing to import
     name = Path(path).name
-    return name.endswith(".py") and name not in ("__main__.py", "olsim", "pytest") and not name.startswith("olsim")
+    ours = name in ("__main__.py", "olsim", "pytest") or name.startswith("olsim")
+    return name if name.endswith(".py") and not ours else ""
 
 
 def _failure(e: Exception, scheduler) -> str:
     """What went wrong, in words, from an evaluator's or the disk's exception."""
     name = type(e).__name__
     if name == "BrokenProcessPool":
-        if _unguarded_script():
+        script = _unguarded_script()
+        if script:
             return (
                 "a worker process of the local pool died: the pool's workers import your script "
-                f"({Path(sys.modules['__main__'].__file__).name}), so put its calls under "
+                f"({script}), so put its calls under "
                 "'if __name__ == \"__main__\":' (or pass processes=1)"
             )
         return "a worker process of the local pool died (killed, or out of memory)"
