@@ -21,12 +21,13 @@ _PUBLIC = {
     "Params": "core.params",
     "ParamsError": "common.errors",
     "Result": "results",
+    "compare": "explore.comparison",
     "load_params": "core.params",
     "run": "engines",
     "__version__": "common.provenance",
 }
 
-__all__ = ["Params", "ParamsError", "Result", "load_params", "run", "__version__"]
+__all__ = ["Params", "ParamsError", "Result", "compare", "load_params", "run", "__version__"]
 
 
 def __getattr__(name: str):
