@@ -570,3 +570,20 @@ def test_the_word_document_holds_the_findings_the_table_and_the_figures(compared
         "Who gains and who loses",
     ):
         assert heading in text
+
+
+def test_what_the_answer_hinges_on_names_the_scenarios_of_each_assumption():
+    """Issue 32: with three scenarios, each assumed setting is said once, naming every scenario that assumes it
+    (the first scenario's settings were listed without a name, so a reader could not tell whose they were).
+    Broken on purpose (the scenario's name left out, or a setting repeated per scenario): fails."""
+    from types import SimpleNamespace
+
+    from sim.explore.report import assumptions
+
+    ban = {"kind": "permit_ban", "start": "2017-09", "compliance": 0.5, "evasion": 0.4}
+    strict = {**ban, "compliance": 1.0}
+    result = SimpleNamespace(sensitivity=pd.DataFrame, is_posterior=False, manifest={"sampling": {"method": "none"}})
+    lines = assumptions(result, {"a": [ban], "b": [strict], "c": [ban]}, {"a": "history", "b": "full", "c": "lax"})
+    who = [line.split(":")[0] for line in lines]
+    assert who == ["history and lax", "history, full and lax", "full"], lines
+    assert "compliance: 50%" in lines[0] and "visas: 40%" in lines[1] and "compliance: 100%" in lines[2]

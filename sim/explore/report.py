@@ -336,27 +336,31 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
         return lines[:8]
     from ..core.policies import POLICY_CLASSES, assumed_settings, field_words, is_sanction, levels_in_words
 
-    seen: set[tuple[str, ...]] = set()
+    # each assumed setting once, with the scenarios that make it (in the scenarios' order): a reader with three
+    # scenarios sees which assumption belongs to which
+    settings: dict[str, list[str]] = {}
     for sc, pols in policies.items():
         drawn = drawn_fields(result, sc)
+        label = labels.get(sc, sc)
         for i, p in enumerate(pols):
             cls = POLICY_CLASSES.get(p["kind"])
             if cls is None or not in_effect(p) or not is_sanction(p):  # a fact of the world is not a lever
                 continue
             taken = drawn.get(i, set())
-            for k in assumed_settings(p):
-                setting = (p["kind"], k, str(p.get(k)))
-                if k not in taken and setting not in seen:
-                    seen.add(setting)
-                    lines.append(f"{cls.heading()}: {field_words(cls, k, p[k])} (an assumption)")
-            compliance = (p["kind"], "compliance", str(p.get("compliance")), str(p.get("schedule")))
-            if "compliance" not in taken and compliance not in seen:
-                seen.add(compliance)
-                lines.append(
-                    f"{labels.get(sc, sc)}, {cls.heading()}: the hosts' compliance "
-                    f"({levels_in_words(p.get('compliance', 1.0))}{', then as scheduled' if p.get('schedule') else ''}) "
-                    f"is the scenario file's assumption"
+            said = []
+            if "compliance" not in taken:
+                said.append(
+                    f"{cls.heading()}, the hosts' compliance: {levels_in_words(p.get('compliance', 1.0))}"
+                    + (", then as scheduled" if p.get("schedule") else "")
                 )
+            said += [f"{cls.heading()}, {field_words(cls, k, p[k])}" for k in assumed_settings(p) if k not in taken]
+            for text in said:
+                names = settings.setdefault(text, [])
+                if label not in names:
+                    names.append(label)
+    for text, names in settings.items():
+        who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        lines.append(f"{who}: {text} (assumed in the scenario file{'s' if len(names) > 1 else ''})")
     if result.is_posterior:
         lines.append(
             "Compliance, evasion and the other fitted parameters vary over the posterior's draws: the "
