@@ -587,3 +587,23 @@ def test_what_the_answer_hinges_on_names_the_scenarios_of_each_assumption():
     who = [line.split(":")[0] for line in lines]
     assert who == ["history and lax", "history, full and lax", "full"], lines
     assert "compliance: 50%" in lines[0] and "visas: 40%" in lines[1] and "compliance: 100%" in lines[2]
+
+
+def test_the_monthly_series_as_an_xarray_dataset_at_full_scale(compared):
+    """Issue 32, item 5: every run's months as an xarray Dataset (scenario x sample x replicate x month, a date
+    beside the month), sums over the hosts at full scale and means per worker as they are, with units. Broken on
+    purpose (a sum left at the simulated scale, or the replicates' order lost): fails."""
+    from sim.explore.analysis import ExperimentResult
+
+    result = ExperimentResult.load(compared)
+    ds = result.monthly_xarray(["revenue_delivered", "retained_mean"])
+    monthly = pd.read_parquet(compared / "monthly")
+    assert dict(ds.sizes) == {"scenario": 2, "sample": 1, "replicate": REPLICATES, "month": monthly["month"].nunique()}
+    assert list(ds["scenario"].values) == ["no_sanctions", "history"]
+    one = monthly[(monthly["scenario"] == "history") & (monthly["replicate"] == 1)].sort_values("month")
+    got = ds["revenue_delivered"].sel(scenario="history", sample=0, replicate=1).values
+    np.testing.assert_allclose(got, one["revenue_delivered"].to_numpy() / SCALE, rtol=1e-12)
+    kept = ds["retained_mean"].sel(scenario="history", sample=0, replicate=1).values
+    np.testing.assert_allclose(kept, one["retained_mean"].to_numpy(), rtol=1e-12)
+    assert list(ds["date"].values[:2]) == list(one["date"].iloc[:2])
+    assert ds["revenue_delivered"].attrs["units"] == "USD" and ds.attrs["scale"] == SCALE

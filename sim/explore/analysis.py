@@ -397,6 +397,39 @@ class ExperimentResult:
         cols = None if columns is None else ["run_id", "scenario", "sample", "replicate", "month", "date", *columns]
         return self._read(self.folder / "monthly", cols)
 
+    def monthly_xarray(self, columns: list[str] | None = None):
+        """The monthly series of every run as an `xarray.Dataset` with dimensions scenario, sample, replicate and
+        month (a ``date`` coordinate beside the month), one variable per column with its unit and meaning as
+        attributes; sums over the hosts (revenue, workers, ...) at full scale, means per worker as they are."""
+        try:
+            import xarray  # noqa: F401  (to_xarray below needs it)
+        except ImportError:
+            raise ExperimentError("monthly_xarray needs xarray: pip install xarray") from None
+        from ..results.columns import COLUMN, MONTHLY_COLUMNS
+
+        keys = ["scenario", "sample", "replicate", "month"]
+        names = columns or [c for c in MONTHLY_COLUMNS if COLUMN[c].kind != "key"]
+        unknown = [c for c in names if c not in COLUMN or COLUMN[c].kind == "key" or c not in MONTHLY_COLUMNS]
+        if unknown:
+            raise ExperimentError(f"monthly_xarray: {', '.join(unknown)} not a monthly column (MONTHLY_COLUMNS)")
+        m = self.monthly(names)
+        order = list(dict.fromkeys(self.runs["scenario"])) if len(self.runs) else []
+        m["scenario"] = pd.Categorical(m["scenario"], categories=order or sorted(set(m["scenario"])))
+        ds = m.set_index(keys)[names].to_xarray()
+        ds = ds.assign_coords(scenario=[str(s) for s in ds["scenario"].values])
+        dates = m.drop_duplicates("month").set_index("month")["date"]
+        ds = ds.assign_coords(date=("month", [str(dates[k]) for k in ds["month"].values]))
+        for c in names:
+            if COLUMN[c].summed and self.scale != 1:
+                ds[c] = ds[c] / self.scale
+            ds[c].attrs = {"units": COLUMN[c].unit, "long_name": COLUMN[c].what}
+        ds.attrs = {
+            "experiment": self.manifest["name"],
+            "scale": self.scale,
+            "note": "sums over hosts at full scale (divided by the scale); means per worker as simulated",
+        }
+        return ds
+
     def hosts(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The monthly series per host of every run (hosts/; only when the experiment set hosts = true)."""
         if not (self.folder / "hosts").is_dir():

@@ -7,6 +7,7 @@
     c.headline          # per scenario and outcome: level, change from the reference, intervals (full scale)
     c.summary()         # summary.csv's table (totals at full scale)
     c.monthly()         # every run's months (simulated scale), for your own figures
+    c.monthly_xarray()  # the same as an xarray Dataset: scenario x sample x replicate x month, totals at full scale
     c.plot()            # the report's figures (paths; a notebook shows them with IPython.display.Image)
     c.report()          # report.html, .md, .xlsx, .docx; returns report.html's path
 
@@ -60,6 +61,11 @@ class Comparison:
     def monthly(self, columns: list[str] | None = None) -> pd.DataFrame:
         """Every run's months (the monthly table at the simulated scale, with scenario and replicate)."""
         return self.result.monthly(columns)
+
+    def monthly_xarray(self, columns: list[str] | None = None):
+        """Every run's months as an `xarray.Dataset` (scenario x sample x replicate x month; totals at full
+        scale; `ExperimentResult.monthly_xarray`)."""
+        return self.result.monthly_xarray(columns)
 
     def plot(self) -> dict[str, Path]:
         """Draw the report's figures (changes, trade-off, series, welfare) into the folder's plots/; name -> path."""
