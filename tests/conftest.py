@@ -51,3 +51,39 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
         yield b
         b.close()
+
+
+# ---------------------------------------------------------------- every report and figure the suite writes
+# (issue 32: read by tests/test_zz_every_report.py, which pytest runs last: files run in name order)
+REPORTS_WRITTEN: list[Path] = []  # the experiment folders whose report (html, md, xlsx, docx) was written
+FIGURE_OFFSETS: list[str] = []  # "file: axis offset" for every saved figure whose axis shows offset notation
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _watch_reports_and_figures():
+    """Note every report written in this process and every saved figure with an offset on an axis ("1e6" above
+    the axis instead of units in the tick labels)."""
+    from matplotlib.figure import Figure
+
+    from sim.explore import report
+
+    write_report, savefig = report.write_report, Figure.savefig
+
+    def watched_write_report(result, draw=True):
+        written = write_report(result, draw)
+        REPORTS_WRITTEN.append(Path(result.folder))
+        return written
+
+    def watched_savefig(self, fname, *args, **kwargs):
+        out = savefig(self, fname, *args, **kwargs)  # the offsets are known once the figure is drawn
+        for ax in self.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                text = axis.get_offset_text().get_text()
+                if text and ax.get_visible() and axis.get_visible():
+                    FIGURE_OFFSETS.append(f"{fname}: {ax.get_title() or ax.get_ylabel()!r} shows {text!r}")
+        return out
+
+    report.write_report = watched_write_report
+    Figure.savefig = watched_savefig
+    yield
+    report.write_report, Figure.savefig = write_report, savefig
