@@ -56,7 +56,7 @@ def browser():
 # ---------------------------------------------------------------- every report and figure the suite writes
 # (issue 32: read by tests/test_zz_every_report.py, which pytest runs last: files run in name order)
 REPORTS_WRITTEN: list[Path] = []  # the experiment folders whose report (html, md, xlsx, docx) was written
-FIGURE_OFFSETS: list[str] = []  # "file: axis offset" for every saved figure whose axis shows offset notation
+FIGURE_OFFSETS: list[str] = []  # "file: axis offset" for every figure this package saved with offset notation
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -74,8 +74,17 @@ def _watch_reports_and_figures():
         REPORTS_WRITTEN.append(Path(result.folder))
         return written
 
+    import sys
+
+    package = str(ROOT / "sim")
+
     def watched_savefig(self, fname, *args, **kwargs):
         out = savefig(self, fname, *args, **kwargs)  # the offsets are known once the figure is drawn
+        frame = sys._getframe(1)
+        while frame is not None and not frame.f_code.co_filename.startswith(package):
+            frame = frame.f_back
+        if frame is None:  # drawn by a test or another library (EMA's own plots), not by this package
+            return out
         for ax in self.axes:
             for axis in (ax.xaxis, ax.yaxis):
                 text = axis.get_offset_text().get_text()
