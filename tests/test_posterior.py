@@ -239,6 +239,13 @@ def test_a_posterior_experiment_writes_its_answers_ranks_and_forest_plot(tmp_pat
     result = run_experiment(plan_experiment(raw, tmp_path), tmp_path / "out", processes=1, progress=False)
     answers = pd.read_csv(tmp_path / "out" / "policy_answers.csv")
     assert set(answers["scenario"]) == {"none", "history", "strict"} and (answers["draws"] == 3).all()
+    # totals at full scale (issue 32: one scale everywhere), rates as they are
+    keyed = answers.set_index(["scenario", "outcome"])
+    simulated = result.policy_answers().set_index(["scenario", "outcome"])
+    rev, kept = ("history", "revenue_delivered_per_year"), ("history", "retained_per_worker_month")
+    assert keyed.loc[rev, "median"] == pytest.approx(simulated.loc[rev, "median"] / 0.005, rel=1e-5)
+    assert keyed.loc[rev, "change_low"] == pytest.approx(simulated.loc[rev, "change_low"] / 0.005, rel=1e-5)
+    assert keyed.loc[kept, "median"] == pytest.approx(simulated.loc[kept, "median"], rel=1e-5)
     ranks = pd.read_csv(tmp_path / "out" / "ranks.csv")
     for _, g in ranks.groupby("outcome"):
         assert g["p_first"].sum() == pytest.approx(1.0) and set(g["scenario"]) == {"history", "strict"}

@@ -140,6 +140,7 @@ def scenario_summary(runs: pd.DataFrame, outcomes: list[str], reference: str) ->
 # total at full scale); counts of runs and changes in percent are not
 SUMMARY_IN_UNIT = ("mean", "ci_low", "ci_high", "sd", "p2_5", "p97_5", "diff_mean", "diff_ci_low", "diff_ci_high")
 MORRIS_IN_UNIT = ("mu_star", "mu_star_conf", "mu", "sigma")
+POLICY_IN_UNIT = ("median", "low", "high", "change_median", "change_low", "change_high")
 
 CREDIBLE = 0.9  # the posterior experiments' credible level: the 5th to 95th percentile over the draws
 
@@ -294,7 +295,8 @@ def answers_table(
     each a median [90% credible interval] over the draws (totals at full scale); and the probabilities of
     ranking first. With ``robustness`` (``robustness.csv`` of ``python -m sim.explore.structures``), a column per
     headline outcome: in how many of the structural variants the change's sign and rank hold (`holds_counts`).
-    The README's table is this, from the shipped CSVs (a test keeps them equal)."""
+    The README's table is this, from the shipped CSVs (a test keeps them equal). ``answers`` as policy_answers.csv
+    gives them (totals at full scale); ``scale``: that of answers at the simulated scale, to divide their totals by."""
     a = answers.set_index(["scenario", "outcome"])
     r = ranks.set_index(["scenario", "outcome"]) if len(ranks) else None
     outcomes = list(dict.fromkeys(answers["outcome"]))
@@ -492,13 +494,13 @@ class ExperimentResult:
     def is_posterior(self) -> bool:
         return self.manifest["sampling"]["method"] == "posterior"
 
-    def policy_answers(self) -> pd.DataFrame:
-        """Credible intervals over the posterior's draws (posterior experiments; empty otherwise)."""
-        return (
-            posterior_summary(self.runs, self.outcomes, self.reference)
-            if self.is_posterior and len(self.runs)
-            else pd.DataFrame()
-        )
+    def policy_answers(self, full_scale: bool = False) -> pd.DataFrame:
+        """Credible intervals over the posterior's draws (posterior experiments; empty otherwise), at the
+        simulated scale, or with ``full_scale`` the totals divided by the scale, as policy_answers.csv gives them."""
+        if not (self.is_posterior and len(self.runs)):
+            return pd.DataFrame()
+        answers = posterior_summary(self.runs, self.outcomes, self.reference)
+        return self.full_scale(answers, POLICY_IN_UNIT) if full_scale else answers
 
     def ranks(self) -> pd.DataFrame:
         """The probability each scenario ranks first (posterior experiments; empty otherwise)."""
@@ -562,7 +564,7 @@ class ExperimentResult:
         if len(sens):
             sens.to_csv(self.folder / "sensitivity.csv", index=False, float_format="%.6g")
             written.append(self.folder / "sensitivity.csv")
-        for name, table in (("policy_answers", self.policy_answers()), ("ranks", self.ranks())):
+        for name, table in (("policy_answers", self.policy_answers(full_scale=True)), ("ranks", self.ranks())):
             if len(table):
                 table.to_csv(self.folder / f"{name}.csv", index=False, float_format="%.6g")
                 written.append(self.folder / f"{name}.csv")
@@ -586,9 +588,7 @@ class ExperimentResult:
     def answers_markdown(self) -> str:
         """The policy answers as a Markdown table (posterior experiments): see `answers_table`."""
         labels = {s["name"]: s.get("label") or s["name"] for s in self.manifest["experiment"]["scenarios"]}
-        return answers_table(
-            self.policy_answers(), self.ranks(), labels, self.reference, self.manifest["experiment"].get("scale", 1.0)
-        )
+        return answers_table(self.policy_answers(full_scale=True), self.ranks(), labels, self.reference)
 
     @property
     def labels(self) -> dict[str, str]:

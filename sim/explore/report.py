@@ -24,7 +24,7 @@ import pandas as pd
 from ..common.files import atomic_write
 from ..common.formatting import number, percent
 from ..results.outcomes import HEADLINE, KEPT, OUTCOMES, REPORTED, REVENUE, WORKERS_AT_END
-from .analysis import CREDIBLE, ExperimentResult
+from .analysis import CREDIBLE, POLICY_IN_UNIT, ExperimentResult
 
 
 # ------------------------------------------------------------------ the headline table
@@ -826,7 +826,6 @@ POLICY_NUMBERS = {
     "change_pct_high": "change, % high",
     "p_below_reference": "chance the change is below 0",
 }
-POLICY_IN_UNIT = ("median", "low", "high", "change_median", "change_low", "change_high")
 IN_UNIT = {"level", "level_low", "level_high", "change", "change_low", "change_high"}
 IN_UNIT |= set(POLICY_IN_UNIT)
 IN_UNIT |= {"mean", "ci_low", "ci_high", "sd", "p2_5", "p97_5", "diff_mean", "diff_ci_low", "diff_ci_high"}
@@ -877,7 +876,7 @@ def _xlsx(path: Path, result: ExperimentResult, table: pd.DataFrame, labels: dic
         pd.DataFrame(about, columns=["what", "value"]).to_excel(xl, sheet_name="about", index=False)
         numbers(result.summary(full_scale=True), SUMMARY_NUMBERS).to_excel(xl, sheet_name="summary", index=False)
         if result.is_posterior:
-            answers = result.full_scale(result.policy_answers(), POLICY_IN_UNIT)
+            answers = result.policy_answers(full_scale=True)
             numbers(answers, POLICY_NUMBERS).to_excel(xl, sheet_name="policy answers", index=False)
         sens = result.sensitivity()
         if len(sens):
