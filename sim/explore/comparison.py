@@ -95,28 +95,24 @@ class Comparison:
 def compare(
     files: list[str],
     *,
-    reference: str | None = None,
-    replicates: int = 5,
-    scale: float = 0.1,
-    months: int | None = None,
-    seed: int = 0,
-    warmup: int = 36,
     out: str | os.PathLike | None = None,
     processes: int | None = None,
     resume: bool = False,
     force: bool = False,
     progress: bool = False,
+    **design,
 ) -> Comparison:
-    """``olsim compare`` from Python: run ``files`` (shipped names or parameter files; the first is the reference
-    unless ``reference`` names another) ``replicates`` times each at ``scale``, into ``out`` (default
-    results/compare/A-vs-B), with its figures; return the `Comparison`. An existing folder is refused unless
+    """``olsim compare`` from Python: run ``files`` (shipped names or parameter files) into ``out`` (default
+    results/compare/A-vs-B), with its figures, and return the `Comparison`. ``design``: the command's choices,
+    as `compare_experiment` takes them: ``reference`` (default the first file), ``replicates`` (5), ``scale``
+    (0.1), ``months`` (the files'), ``seed`` (0), ``warmup`` (36 months). An existing folder is refused unless
     ``resume`` (run what is missing) or ``force`` (start again), as on the command line. In a script (not a
     session or a notebook), call it under ``if __name__ == "__main__":``: the local pool's workers import the
     script."""
     from .compare import compare_experiment, default_out
     from .runner import run_experiment
 
-    _, plan = compare_experiment(list(files), reference, replicates, scale, months, seed, warmup)
+    _, plan = compare_experiment(list(files), **design)
     folder = Path(out) if out is not None else default_out(plan)
     result = run_experiment(plan, folder, processes=processes, resume=resume, force=force, progress=progress)
     return Comparison(result)
