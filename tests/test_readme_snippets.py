@@ -50,6 +50,8 @@ def test_a_script_without_a_main_guard_is_told_why_its_pool_died(monkeypatch):
     monkeypatch.setattr(main, "__file__", "/home/analyst/my_sweep.py", raising=False)
     words = _failure(BrokenProcessPool("gone"), None)
     assert "my_sweep.py" in words and 'if __name__ == "__main__":' in words
+    monkeypatch.setattr(main, "__file__", str(ROOT / "sim" / "cli.py"))  # python -m sim.cli: olsim itself
+    assert "killed, or out of memory" in _failure(BrokenProcessPool("gone"), None)
     monkeypatch.delattr(main, "__file__", raising=False)
     assert (
         _failure(BrokenProcessPool("gone"), None)

@@ -101,8 +101,10 @@ def execute(
         running = set()
         for t in itertools.islice(queue, 2 * processes):
             running.add(pool.submit(run_task, t))
+        dead_since = None
         while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            finished, running = wait(running, timeout=WATCH_SECONDS, return_when=FIRST_COMPLETED)
+            dead_since = _check_workers(pool, bool(finished), dead_since)
             for fut in finished:
                 on_done(fut.result())
                 nxt = next(queue, None)
@@ -110,6 +112,41 @@ def execute(
                     running.add(pool.submit(run_task, nxt))
     finally:
         _shut_down(pool)
+
+
+DEAD_WORKER_SECONDS = 10.0  # how long a pool may go on without reporting a worker killed by a signal
+
+
+def _check_workers(pool, progress: bool, dead_since: float | None) -> float | None:
+    """A worker killed while it sent a result leaves half a message in the pool's pipe, and the pool's own thread
+    then waits for the rest for ever instead of reporting the pool broken (CPython's ProcessPoolExecutor): so the
+    coordinator watches its workers itself. Returns since when a worker has been dead with no run finishing, and
+    raises `BrokenProcessPool` once that has lasted `DEAD_WORKER_SECONDS`."""
+    import time
+
+    if progress:
+        return None
+    processes = list(getattr(pool, "_processes", {}).values())
+    if not any(p.exitcode is not None and p.exitcode < 0 for p in processes):
+        return None
+    now = time.monotonic()
+    if dead_since is None:
+        return now
+    if now - dead_since > DEAD_WORKER_SECONDS:
+        from concurrent.futures.process import BrokenProcessPool
+
+        for p in processes:  # the survivors wait on the lock the dead one held: end them
+            if p.exitcode is None:
+                p.kill()
+        for p in processes:
+            p.join(timeout=5)
+        # with every worker gone, closing this process's end of the results pipe lets the pool's thread read the
+        # end of it instead of the rest of the half message, and stop (else the interpreter waits for it at exit)
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
+        raise BrokenProcessPool("a worker process was killed and the pool did not notice")
+    return dead_since
 
 
 def _shut_down(pool) -> None:

@@ -135,9 +135,10 @@ def _unguarded_script() -> str:
     path = getattr(sys.modules.get("__main__"), "__file__", None)
     if not path:
         return ""  # an interactive session or a notebook: nothing to import
-    name = Path(path).name
-    ours = name in ("__main__.py", "olsim", "pytest") or name.startswith("olsim")
-    return name if name.endswith(".py") and not ours else ""
+    file = Path(path).resolve()
+    package = Path(__file__).resolve().parents[1]  # sim/: python -m sim.cli runs sim/cli.py
+    ours = file.is_relative_to(package) or file.name in ("__main__.py", "pytest") or file.name.startswith("olsim")
+    return file.name if file.suffix == ".py" and not ours else ""
 
 
 def _failure(e: Exception, scheduler) -> str:
