@@ -126,7 +126,7 @@ def _check_workers(pool, progress: bool, dead_since: float | None) -> float | No
 
     if progress:
         return None
-    processes = list(getattr(pool, "_processes", {}).values())
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     if not any(p.exitcode is not None and p.exitcode < 0 for p in processes):
         return None
     now = time.monotonic()
