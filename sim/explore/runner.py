@@ -148,9 +148,9 @@ def _failure(e: Exception, scheduler) -> str:
         script = _unguarded_script()
         if script:
             return (
-                "a worker process of the local pool died: the pool's workers import your script "
-                f"({script}), so put its calls under "
-                "'if __name__ == \"__main__\":' (or pass processes=1)"
+                "a worker process of the local pool died (killed, or out of memory; or your script "
+                f"{script} starts the work outside 'if __name__ == \"__main__\":', and the workers, which import "
+                "it, start it again: put its calls under that guard, or pass processes=1)"
             )
         return "a worker process of the local pool died (killed, or out of memory)"
     if name in ("CancelledError", "FutureCancelledError", "FuturesCancelledError", "CommClosedError"):
