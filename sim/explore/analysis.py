@@ -603,17 +603,9 @@ class ExperimentResult:
         names = self.labels
         return names, max([22, *(len(v) for v in names.values())])
 
-    def _at_full_scale(self, rows: pd.DataFrame, outcome: str, columns: list[str]) -> pd.DataFrame:
-        """``rows`` of one outcome with its ``columns`` divided by the experiment's scale if it is a total."""
-        scale = float(self.manifest["experiment"].get("scale", 1.0))
-        rows = rows.copy()
-        if OUTCOMES[outcome].total and scale < 1:
-            rows[columns] = rows[columns] / scale
-        return rows
-
     def _posterior_report(self, outcomes: list[str] | None = None) -> str:
         names, width = self._names()
-        a = self.policy_answers()
+        a = self.policy_answers(full_scale=True)
         outcomes = outcomes or self.outcomes
         m = self.manifest["experiment"]
         scale = float(m.get("scale", 1.0))
@@ -625,9 +617,7 @@ class ExperimentResult:
         ]
         for o in outcomes:
             lines.append(f"  {OUTCOMES[o].what}")
-            rows = self._at_full_scale(
-                a[a["outcome"] == o], o, ["median", "low", "high", "change_median", "change_low", "change_high"]
-            )
+            rows = a[a["outcome"] == o]
             base = rows[rows["scenario"] == self.reference]
             # a percentage of a reference whose interval reaches zero says nothing: left out
             near_zero = bool(len(base)) and bool((base["low"] <= 0).iloc[0] and (base["high"] >= 0).iloc[0])
@@ -664,7 +654,7 @@ class ExperimentResult:
         if self.is_posterior:
             return self._posterior_report(outcomes)
         names, width = self._names()
-        s = self.summary()
+        s = self.summary(full_scale=True)
         outcomes = outcomes or self.outcomes
         scale = float(self.manifest["experiment"].get("scale", 1.0))
         lines = [
@@ -674,9 +664,7 @@ class ExperimentResult:
         ]
         for o in outcomes:
             lines.append(f"  {OUTCOMES[o].what}")
-            rows = self._at_full_scale(
-                s[s["outcome"] == o], o, ["mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"]
-            )
+            rows = s[s["outcome"] == o]
             for _, r in rows.iterrows():
                 ref = (
                     ""

@@ -114,6 +114,11 @@ def execute(
         _shut_down(pool)
 
 
+def _pool_processes(pool) -> list:
+    """A local pool's worker processes (none once the pool has let go of them)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
 DEAD_WORKER_SECONDS = 10.0  # how long a pool may go on without reporting a worker killed by a signal
 
 
@@ -126,7 +131,7 @@ def _check_workers(pool, progress: bool, dead_since: float | None) -> float | No
 
     if progress:
         return None
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    processes = _pool_processes(pool)
     if not any(p.exitcode is not None and p.exitcode < 0 for p in processes):
         return None
     now = time.monotonic()
@@ -151,7 +156,7 @@ def _check_workers(pool, progress: bool, dead_since: float | None) -> float | No
 
 def _shut_down(pool) -> None:
     """Stop a local pool now: cancel what has not started, end its worker processes, wait for them briefly."""
-    procs = list(getattr(pool, "_processes", {}).values())
+    procs = _pool_processes(pool)
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():

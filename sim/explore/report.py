@@ -24,16 +24,18 @@ import pandas as pd
 from ..common.files import atomic_write
 from ..common.formatting import number, percent
 from ..results.outcomes import HEADLINE, KEPT, OUTCOMES, REPORTED, REVENUE, WORKERS_AT_END
-from .analysis import CREDIBLE, POLICY_IN_UNIT, ExperimentResult
+from .analysis import CREDIBLE, POLICY_IN_UNIT, SUMMARY_IN_UNIT, ExperimentResult
 
 
 # ------------------------------------------------------------------ the headline table
+HEADLINE_IN_UNIT = ("level", "level_low", "level_high", "change", "change_low", "change_high")  # totals: full scale
+
+
 def headline(result: ExperimentResult) -> pd.DataFrame:
     """Per (scenario, outcome): level, level_low, level_high, change, change_low, change_high, change_pct,
     change_pct_low, change_pct_high, p_below (posterior only). Replicated experiments: the mean and the 95%
     t interval over replicates, the paired change (same seeds) and its 95% t interval; posterior experiments: the
     median and the 90% credible interval over the draws. Totals (USD a year, workers) at full scale."""
-    scale = float(result.manifest["experiment"].get("scale", 1.0))
     rows = []
     if result.is_posterior:
         a = result.policy_answers()
@@ -108,13 +110,7 @@ def headline(result: ExperimentResult) -> pd.DataFrame:
                 }
             )
     t = pd.DataFrame(rows)
-    if not len(t):
-        return t
-    for i, o in enumerate(t["outcome"]):
-        if OUTCOMES[o].total and scale != 1:
-            for c in ("level", "level_low", "level_high", "change", "change_low", "change_high"):
-                t.loc[t.index[i], c] = t.loc[t.index[i], c] / scale
-    return t
+    return result.full_scale(t, HEADLINE_IN_UNIT) if len(t) else t
 
 
 def sampled(result: ExperimentResult) -> bool:
@@ -772,7 +768,6 @@ def _html(title, what, prov, words, labels, ref, scenarios, outcomes, cells, fig
 
 # number formats of the workbook's cells, by the outcome's unit (issue 32: no General-formatted raw floats)
 PERCENT_CHANGE = '+0.0"%";-0.0"%";0.0"%"'  # a change in percent of the reference (values in percent)
-TEXT_SHEETS = ("headline", "scenarios", "about")
 
 
 def number_format(unit: str) -> str:
@@ -826,11 +821,8 @@ POLICY_NUMBERS = {
     "change_pct_high": "change, % high",
     "p_below_reference": "chance the change is below 0",
 }
-IN_UNIT = {"level", "level_low", "level_high", "change", "change_low", "change_high"}
-IN_UNIT |= set(POLICY_IN_UNIT)
-IN_UNIT |= {"mean", "ci_low", "ci_high", "sd", "p2_5", "p97_5", "diff_mean", "diff_ci_low", "diff_ci_high"}
-PERCENT_COLUMNS = {"change_pct", "change_pct_low", "change_pct_high", "diff_pct"}
-PERCENT_COLUMNS |= {"change_pct_median"}
+IN_UNIT = {*HEADLINE_IN_UNIT, *POLICY_IN_UNIT, *SUMMARY_IN_UNIT}
+PERCENT_COLUMNS = {"change_pct", "change_pct_low", "change_pct_high", "change_pct_median", "diff_pct"}
 COUNT_COLUMNS = {"runs", "pairs", "draws"}
 CHANCE_COLUMNS = {"p_below", "p_below_reference"}
 

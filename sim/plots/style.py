@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:  # in a notebook the kernel's own backend stays, so the user's plots still show
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
