@@ -94,8 +94,8 @@ def test_of_two_policies_of_one_kind_the_higher_compliance_brings_its_own_fields
 
 @pytest.mark.parametrize("c", [0.3, 0.7])
 def test_a_mandate_sends_home_on_a_schedule_that_leaves_one_minus_compliance(c):
-    """Before the deadline a constant hazard leaves 1 - c by the deadline (ODD 7.2): p = 1 - (1 - c)^(1/24)
-    at the start; after it, c x the monthly chance of the yearly after_deadline rate; visa workers are found
+    """Before the deadline a steady pace leaves 1 - c by the deadline (ODD 7.2): p = c / 24 at the start,
+    c / (24 - 6 c) six months on; after it, c x the monthly chance of the yearly after_deadline rate; visa workers are found
     at c x the monthly chance of the host's detection rate; a closed border stops all of it."""
     p = _params(
         {
@@ -109,7 +109,8 @@ def test_a_mandate_sends_home_on_a_schedule_that_leaves_one_minus_compliance(c):
     )
     lv = levers_for_month(p, _month(p, "2017-12"))
     assert lv.repatriation[RUSSIA] == c and lv.repatriation_evasion[RUSSIA] == 0.4
-    assert lv.repatriation_hazard[RUSSIA] == pytest.approx(1 - (1 - c) ** (1 / 24))
+    assert lv.repatriation_hazard[RUSSIA] == pytest.approx(c / 24)
+    assert levers_for_month(p, _month(p, "2018-06")).repatriation_hazard[RUSSIA] == pytest.approx(c / (24 - 6 * c))
     russia = p.hosts["russia"]
     monthly = lambda yearly: 1 - (1 - yearly) ** (1 / 12)  # noqa: E731
     assert lv.detection[RUSSIA].tolist() == pytest.approx(

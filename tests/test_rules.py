@@ -220,8 +220,10 @@ def test_evasion_flow_moves_from_a_cap_on_the_stock_to_a_brake_on_the_flow():
 
 
 def test_repatriation_reaches_compliance_by_the_deadline():
-    p = float(rules.repatriation_prob(0.6, 24, 24))
-    assert (1 - p) ** 24 == pytest.approx(0.4)
+    left = 1.0
+    for months_left in range(24, 0, -1):
+        left *= 1 - float(rules.repatriation_prob(0.6, 24, months_left))
+    assert left == pytest.approx(0.4)
     # full compliance empties the host at the deadline: 1/24, then 1/23, ... then 1/1
     left = 1.0
     for months_left in range(24, 0, -1):

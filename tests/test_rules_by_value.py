@@ -447,14 +447,24 @@ def test_legal_thresholds():
 
 
 def test_repatriation_prob():
-    """ODD 7.2.2: ``c < 1: hazard = 1 − (1 − c)^(1 / (d − s))`` (leaves 1 − c by the deadline);
-    ``c = 1: hazard = 1 / (d − t)``."""
+    """ODD 7.2.2: a steady pace, ``hazard = c / ((d − s) − c (t − s))``, which leaves 1 − c by the deadline and is
+    ``1 / (d − t)`` at c = 1."""
     c = np.array([0.3, 0.7, 1.0])
-    got = rules.repatriation_prob(c, 8, 3)  # d − s = 8 months, d − t = 3 left
-    assert got == close([1 - 0.7 ** (1 / 8), 1 - 0.3 ** (1 / 8), 1 / 3])
-    assert got[0] == close(0.0436050924, rel=1e-8)
-    # the constant hazard leaves 1 − c after d − s months
-    assert (1 - got[:2]) ** 8 == close([0.7, 0.3])
+    got = rules.repatriation_prob(c, 8, 3)  # d − s = 8 months, d − t = 3 left: 5 gone by
+    assert got == close([0.3 / (8 - 0.3 * 5), 0.7 / (8 - 0.7 * 5), 1 / 3])
+    assert got[0] == close(0.0461538462, rel=1e-8)
+    # the same number a month: of 1,000 found, c x 1,000 / 8 leave each month, 1 − c remain at the deadline
+    for ci in c:
+        left, gone = 1000.0, []
+        for months_left in range(8, 0, -1):
+            p = float(rules.repatriation_prob(ci, 8, months_left))
+            gone.append(left * p)
+            left -= left * p
+        assert gone == close([ci * 1000 / 8] * 8)
+        assert left == close(1000 * (1 - ci), abs=1e-9)
+    # continuous in c: just below full compliance is just below the full pace (the constant hazard jumped here)
+    assert rules.repatriation_prob(0.999, 8, 8) == close(0.999 / 8)
+    assert rules.repatriation_prob(0.999, 8, 1) == close(0.999 / (8 - 0.999 * 7))
 
 
 def test_monthly_chance():

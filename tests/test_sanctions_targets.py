@@ -35,16 +35,21 @@ HELD_OUT = ROOT / "params" / "held_out_sanctions.toml"
 
 def test_the_file_splits_fit_and_held_out_as_the_issue_asks():
     t = load_sanctions_targets(TARGETS)
-    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 19 and len(t.spec.held_out) == 6
+    assert set(t.spec.fit).isdisjoint(t.spec.held_out) and len(t.spec.fit) == 20 and len(t.spec.held_out) == 6
     # ten facts of the sanctions era, and as ranges before the first sanction the five no-sanctions patterns and
     # two of tenure (issue 28: contracts completed and workers sent home per 1,000 worker-years)
     patterns = {k: f for k, f in t.spec.fit.items() if f.is_range and k.startswith("pattern_")}
     assert len(patterns) == 7 and all(f.end < "2017-09" for f in patterns.values())
     assert {"completed", "sent_home"} <= {f.column for f in patterns.values()}
     # and two on the sanctions years (issue 30: no fact met by churn or by plans that take all the pay)
-    years = {k: f for k, f in t.spec.fit.items() if f.is_range and not k.startswith("pattern_")}
+    years = {k: f for k, f in t.spec.fit.items() if f.is_range and k.startswith("sanctions_")}
     assert {f.column for f in years.values()} == {"sent_home", "worker_retained"}
     assert all(f.start == "2017-09" and f.end == "2019-12" for f in years.values())
+    # and revenue by year where an estimate falls inside the fit years (issue 30, item 5): 2017 only; the
+    # ~$500M of 2020-2024 stays held out
+    revenue = {k: f for k, f in t.spec.fit.items() if f.column == "revenue_delivered"}
+    assert list(revenue) == ["revenue_2017"] and revenue["revenue_2017"].end == "2017-12"
+    assert set(years) | set(patterns) | set(revenue) == {k for k, f in t.spec.fit.items() if f.is_range}
     held = {f.column for f in t.spec.held_out.values()}
     assert {"workers_active", "revenue_delivered", "deployed", "deployed_student"} == held
     # permit counts are fitted against permit holders, not against everyone abroad
@@ -188,7 +193,7 @@ def test_the_sanctions_fit_runs_resumes_and_reproduces(tmp_path):
         1: "repatriation",
         2: "border_closure",
     }
-    assert post.relative == {"hosts.*.wage", "hosts.*.plan"}
+    assert post.relative == {"hosts.*.wage", "hosts.*.plan", "hosts.russia.workers"}
 
 
 def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
@@ -462,6 +467,6 @@ def test_every_searched_parameter_has_a_human_name_in_the_figures():
     from sim.plots.sanctions import parameter_label
 
     keys = list(priors(load_sanctions_targets(TARGETS)))
-    assert len(keys) == 25
+    assert len(keys) == 26
     unnamed = [k for k in keys if parameter_label(k) == k or "." in parameter_label(k).split(" (")[0]]
     assert not unnamed, f"no human label for {unnamed} (add it to sim/plots/sanctions.py LABELS)"

@@ -238,6 +238,7 @@ LABELS = {  # short human names of the calibrated parameters (the dotted key is 
     "deaths.rate": "death hazard",
     "worker.entry_bribe_median": "median entry bribe",
     "recruitment.veteran_share": "share of completers posted again",
+    "hosts.russia.workers": "Russia's workers in 2016 (x 30,000)",
 }
 POLICY_LABELS = {0: "permit ban (UNSCR 2375)", 1: "repatriation (UNSCR 2397)"}
 

@@ -125,15 +125,19 @@ def fill_units(n: int, open_camps, camp_size: int) -> list:
 
 
 def repatriation_prob(compliance, total_months, months_left):
-    """Monthly chance a minder's unit is sent home under a mandate.
+    """Monthly chance a permit holder still due is sent home under a mandate: a steady pace.
 
-    A constant hazard leaves a share (1 - compliance) by the deadline. At
-    full compliance that hazard would be 1 at once, so instead 1/(months
-    left) of those remaining go each month, and none are left at the deadline.
+    The state sends home the same number each month, so that a share ``compliance`` of the permit holders
+    the mandate found has gone by the deadline (other leavings aside): after ``e`` of the ``T`` months,
+    ``c / (T - c e)`` of those remaining. The chances telescope, prod_e (T - c (e + 1)) / (T - c e) = 1 - c,
+    and at full compliance the chance is 1 / (months left): none are left at the deadline. (Before issue 30 a
+    constant hazard, 1 - (1 - c)^(1/T), sent most of them home in the first months and jumped from nearly
+    all at once to a steady pace as c reached 1.)
     """
-    c = np.asarray(compliance, dtype=float)
-    partial = 1.0 - (1.0 - np.minimum(c, 1.0)) ** (1.0 / max(total_months, 1))
-    return np.where(c >= 1.0, 1.0 / max(months_left, 1), partial)
+    c = np.minimum(np.asarray(compliance, dtype=float), 1.0)
+    total = max(total_months, 1)
+    elapsed = total - min(max(months_left, 1), total)
+    return c / (total - c * elapsed)
 
 
 def monthly_chance(yearly):
