@@ -193,3 +193,18 @@ def test_the_readme_fault_table_names_tests_that_exist():
         assert f"def {name.split('[')[0]}(" in source, f"README reliability table: no test {cell}"
         last = cell
     assert f"{len(rows)} cases." in section
+
+
+def test_the_readme_adequacy_figures_are_the_reports():
+    """The README's claims about whether the model reaches the sanctions era's facts (how many candidates meet all of
+    them, of how many, and that every fact is reached) are the shipped report's (docs/calibration/sanctions/)."""
+    report = (ROOT / "docs" / "calibration" / "sanctions" / "report.md").read_text(encoding="utf-8")
+    adequacy = pd.read_csv(ROOT / "docs" / "calibration" / "sanctions" / "adequacy.csv")
+    m = re.search(r"Explored candidates not ruled out: ([\d,]+) of ([\d,]+)", report)
+    assert m, "the report no longer gives the explored candidates not ruled out"
+    text = re.sub(r"\s+", " ", README)
+    assert f"Of the {m[2]} candidates, {m[1]} come within 3 tolerance units of all {len(adequacy)} facts" in text
+    if (adequacy["verdict"] == "reached").all():
+        assert "The model now reaches every fit fact at once." in text
+    else:
+        assert "The model now reaches every fit fact at once." not in text, "the README claims what adequacy.csv denies"
