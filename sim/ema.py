@@ -48,8 +48,7 @@ class _Runner:
             if OUTCOMES[o].total:
                 out[o] = out[o] / self.scale
         for c in self.series:  # a month's sum over the hosts at full scale; a mean per worker as it is
-            monthly = result.monthly[c].to_numpy(float)
-            out[c] = monthly / self.scale if COLUMN[c].summed else monthly
+            out[c] = COLUMN[c].at_full_scale(result.monthly[c].to_numpy(float), self.scale)
         return out
 
 

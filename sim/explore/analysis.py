@@ -422,8 +422,7 @@ class ExperimentResult:
         dates = m.drop_duplicates("month").set_index("month")["date"]
         ds = ds.assign_coords(date=("month", [str(dates[k]) for k in ds["month"].values]))
         for c in names:
-            if COLUMN[c].summed and self.scale != 1:
-                ds[c] = ds[c] / self.scale
+            ds[c] = COLUMN[c].at_full_scale(ds[c], self.scale)
             ds[c].attrs = {"units": COLUMN[c].unit, "long_name": COLUMN[c].what}
         ds.attrs = {
             "experiment": self.manifest["name"],

@@ -100,6 +100,11 @@ class Column:
         if self.summed and MONTHLY in self.tables and HOSTS not in self.tables:
             raise ValueError(f"column {self.name}: a monthly sum over hosts needs the host column too")
 
+    def at_full_scale(self, values, scale: float):
+        """This column's values from a run at ``scale`` shown at full scale: a sum over the hosts (revenue,
+        workers) divided by the scale; a mean per worker as it is."""
+        return values / scale if self.summed and scale != 1 else values
+
     @property
     def whole(self) -> bool:
         """Counted in whole workers (stored as int64)."""
