@@ -470,3 +470,63 @@ def test_every_searched_parameter_has_a_human_name_in_the_figures():
     assert len(keys) == 26
     unnamed = [k for k in keys if parameter_label(k) == k or "." in parameter_label(k).split(" (")[0]]
     assert not unnamed, f"no human label for {unnamed} (add it to sim/plots/sanctions.py LABELS)"
+
+
+def test_the_fast_measures_equal_the_pandas_measures_to_the_bit():
+    """`RunTable.measure`, which the calibration calls for every fact of every candidate's run, gives the same
+    float as `measure` (the definition, in pandas) on the era's runs: every fit and held-out fact, and a fact of
+    each kind on float columns, also with NaN in them (pandas counts NaN as 0 in a sum), and the same one-line
+    error for a month outside the run. Exact equality: a last-bit difference would move a resumed or repeated
+    calibration off the shipped one."""
+    from sim.calibration.measures import RunTable, measure
+    from sim.calibration.targets import Fact
+
+    targets = load_sanctions_targets(ROOT / "params" / "targets_sanctions.toml")
+    params = make_params(resolve_params(targets.resolved_scenario, {"calendar.months": 60}, 0.02, "test"))
+    extra = {
+        "level_all": dict(measure="level", column="permit_holders", end="2018-12"),
+        "change": dict(measure="change", column="workers_active", host="russia", start="2016-01", end="2019-12"),
+        "change_all": dict(measure="change", column="wages_gross", start="2016-01", end="2019-12"),
+        "share_float": dict(measure="share", column="revenue_delivered", host="china", start="2016-01", end="2019-12"),
+        "total_float": dict(measure="total", column="wages_gross", start="2016-03", end="2019-11"),
+        "per_year_host": dict(measure="per_year", column="state_take", host="gulf", start="2017-01", end="2018-12"),
+        "level_float": dict(measure="level", column="hours_mean", host="gulf", end="2019-12"),
+        "ratio_two": dict(
+            measure="ratio",
+            column=["worker_retained", "bribes_paid"],
+            per=["wages_gross", "side_earnings"],
+            host="russia",
+            start="2016-01",
+            end="2019-12",
+        ),
+        "weighted": dict(
+            measure="weighted_mean", column="hours_mean", per="workers_working", start="2016-01", end="2019-12"
+        ),
+        "outside": dict(measure="total", column="deployed", start="2016-01", end="2031-12"),
+    }
+    facts = {**targets.spec.fit, **targets.spec.held_out}
+    facts.update({k: Fact(what=k, reported=1.0, source="test", **v) for k, v in extra.items()})
+
+    def value(f, table, hosts):
+        try:
+            return f(table, hosts)
+        except ExperimentError as e:
+            return str(e)
+
+    checked = 0
+    for seed in (3, 4):
+        hosts = run(params, seed=seed).hosts
+        holed = hosts.copy()
+        rng = np.random.default_rng(seed)
+        for c in ("hours_mean", "wages_gross", "revenue_delivered", "state_take", "worker_retained"):
+            holed.loc[rng.random(len(holed)) < 0.1, c] = math.nan
+        holed.loc[(holed["host"] == "gulf") & (holed["date"] == "2019-12"), "hours_mean"] = math.nan  # level_float's
+        for frame in (hosts, holed):
+            table = RunTable(frame)
+            for k, f in facts.items():
+                for scale in (0.02, 1.0):
+                    fast = value(lambda t, h: t.measure(f, scale), table, frame)
+                    slow = value(lambda t, h: measure(h, f, scale), table, frame)
+                    assert type(fast) is type(slow) and (fast == slow or fast != fast and slow != slow), (k, fast, slow)
+                    checked += 1
+    assert checked == 2 * 2 * 2 * len(facts)

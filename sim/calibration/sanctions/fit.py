@@ -28,7 +28,7 @@ from ...explore.posterior import Posterior, weighted_quantile, write_posterior
 from ...explore.runner import run_experiment
 from ...results.outcomes import REVENUE
 from ..folder import MARKER, round_value
-from ..measures import measure
+from ..measures import RunTable
 from ..smc import BUDGET, CONVERGED, LOW_ACCEPTANCE, Marginal, Population, abc_smc
 from ..targets import ROOT, Prior, load_targets, matches
 from .targets import SanctionsTargets, distance, unit_miss
@@ -110,13 +110,13 @@ class Simulator:
             plots=False,
         )
         hosts = result.hosts(self.columns)
-        per_run = {rid: g for rid, g in hosts.groupby("run_id", sort=False)}
+        per_run = {rid: RunTable(g) for rid, g in hosts.groupby("run_id", sort=False)}
         scale = self.t.spec.smc.scale
         d = np.full(len(theta), math.nan)
         rows = []
         for i in range(len(theta)):
             ids = result.runs.loc[result.runs["scenario"] == f"p{i:05d}", "run_id"]
-            misses = [{k: unit_miss(measure(per_run[r], f, scale), f) for k, f in self.t.spec.fit.items()} for r in ids]
+            misses = [{k: unit_miss(per_run[r].measure(f, scale), f) for k, f in self.t.spec.fit.items()} for r in ids]
             d[i] = distance(misses) if misses else math.nan
             mean = {k: float(np.mean([m[k] for m in misses])) if misses else math.nan for k in self.t.spec.fit}
             rows.append(

@@ -47,7 +47,7 @@ from ...core.params import Params, make_params
 from ...engines import run
 from ...explore.plan import expand_uncertainties, resolve_params
 from ...explore.posterior import weighted_quantile
-from ..measures import measure
+from ..measures import RunTable
 from ..smc import Population
 from .fit import fit_months, fit_sanctions, priors
 from .targets import FitFact, SanctionsTargets, SMCSettings, tolerance_scale
@@ -96,7 +96,8 @@ def truth_measures(targets: SanctionsTargets, values: dict, seed: int, scale: fl
     if s.seed <= seed < s.seed + s.replicates:
         raise ExperimentError(f"seed: {seed} is a seed of the fit's own runs; the truth needs one of its own")
     hosts = run(truth_params(targets, values, scale), engine="array", seed=seed).hosts
-    return {k: measure(hosts, f, scale) for k, f in targets.spec.fit.items()}
+    table = RunTable(hosts)
+    return {k: table.measure(f, scale) for k, f in targets.spec.fit.items()}
 
 
 def relative(fact: FitFact) -> bool:

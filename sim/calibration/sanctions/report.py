@@ -27,7 +27,7 @@ from ...common.formatting import number
 from ...explore.plan import plan_experiment
 from ...explore.runner import run_experiment
 from ...results.outcomes import OUTCOMES, PREDICTIVE, REVENUE, WELFARE
-from ..measures import measure
+from ..measures import RunTable
 from ..targets import ROOT
 from ...common.errors import ExperimentError
 from ..scoring import score_table, skill
@@ -84,7 +84,8 @@ def fact_values(result, facts: dict, scale: float, scenario: str = "history") ->
     hosts = hosts[hosts["scenario"] == scenario]
     rows = []
     for rid, g in hosts.groupby("run_id", sort=True):
-        rows.append({"run_id": rid, **{k: measure(g, f, scale) for k, f in facts.items()}})
+        table = RunTable(g)
+        rows.append({"run_id": rid, **{k: table.measure(f, scale) for k, f in facts.items()}})
     return pd.DataFrame(rows)
 
 

@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError, model_validator
 from ...common import shipped
 from ...common.errors import ExperimentError
 from ...common.validation import Strict, format_validation_error, read_toml
-from ..measures import measure
+from ..measures import RunTable
 from ..targets import Fact, Prior
 
 
@@ -248,7 +248,8 @@ def unit_miss(value: float, fact: FitFact) -> float:
 
 def fit_misses(hosts, spec: SanctionsTargetsFile, scale: float = 1.0) -> dict[str, float]:
     """Each fit fact's miss in tolerance units, from one run's per-host monthly table (held-out facts unread)."""
-    return {k: unit_miss(measure(hosts, f, scale), f) for k, f in spec.fit.items()}
+    table = RunTable(hosts)
+    return {k: unit_miss(table.measure(f, scale), f) for k, f in spec.fit.items()}
 
 
 def distance(misses: dict[str, float] | list[dict[str, float]]) -> float:
