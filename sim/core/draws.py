@@ -142,6 +142,17 @@ def draws(seed: int, decision: str, month: int, agent_ids) -> np.ndarray:
     return uniforms(stream_key(seed, decision, month), agent_ids)
 
 
+@functools.lru_cache(maxsize=256)
+def _keys(seed: int, decisions: tuple[str, ...], month: int) -> np.ndarray:
+    return np.array([stream_key(seed, d, month) for d in decisions], dtype=np.uint64)
+
+
+def draws_many(seed: int, decisions: tuple[str, ...], month: int, agent_ids) -> np.ndarray:
+    """`draws` for several decisions at once: row k is draws(seed, decisions[k], month, agent_ids), the same
+    bits, in one compiled call (the keys of a (seed, decisions, month) are computed once)."""
+    return _uniforms_many(_keys(int(seed), tuple(decisions), int(month)), np.asarray(agent_ids, dtype=np.int64))
+
+
 @rule
 def uniform_at(key, agent_id):
     """`uniform` in compiled code: ``key`` a uint64 stream key, ``agent_id`` an integer (bit-identical)."""
@@ -150,6 +161,15 @@ def uniform_at(key, agent_id):
     z = (z ^ (z >> np.uint64(27))) * np.uint64(_M2)
     z = z ^ (z >> np.uint64(31))
     return np.float64(z >> np.uint64(11)) * _TO_UNIT
+
+
+@rule
+def _uniforms_many(keys, agent_ids):
+    out = np.empty((len(keys), len(agent_ids)))
+    for k in range(len(keys)):
+        for i in range(len(agent_ids)):
+            out[k, i] = uniform_at(keys[k], agent_ids[i])
+    return out
 
 
 @rule

@@ -276,9 +276,7 @@ class MonthAggregator:
             np.array([self.cells.groups[g] for g in self.cells.group_of], dtype=object), len(self._months)
         )
         sectors["sector"] = np.tile(np.array(self.cells.sector_of, dtype=object), len(self._months))
-        hosts = self._table(
-            self.hosts, [self._grouped(*month) for month in zip(self._values, self._sums, self._working)]
-        )
+        hosts = self._grouped_table()
         return (
             monthly,
             pd.DataFrame(hosts, columns=self._host_names),
@@ -307,33 +305,44 @@ class MonthAggregator:
         """The sector table's rows as dicts (in month order, then cell)."""
         return self.frames()[2].to_dict("records")
 
-    def _grouped(self, per_cell: dict, sums: dict, n_h: np.ndarray) -> dict:
-        """The host groups' values from their cells' (in cell order): counts and money added; a mean per worker who
-        worked recomputed from the flow's sums; a level (the plan) averaged over the workers who worked (over the
-        cells, if none worked)."""
+    def _grouped_table(self) -> dict:
+        """The host groups' table from their cells' values (in cell order), all months at once: counts and money
+        added; a mean per worker who worked recomputed from the flow's sums; a level (the plan) averaged over the
+        workers who worked (over the cells, if none worked). Each group's cells are added in cell order from 0, as
+        np.add.at adds them month by month: the same bits."""
         assert self.cells is not None  # called only where the hosts are cells
-        group_of = np.asarray(self.cells.group_of, dtype=np.int64)
-        n_groups = len(self.hosts)
-        working = np.zeros(n_groups, dtype=np.int64)
-        np.add.at(working, group_of, n_h)
-        out = {}
+        group_of = [int(g) for g in self.cells.group_of]
+        n_groups, n_months = len(self.hosts), len(self._months)
+
+        def added(x: np.ndarray) -> np.ndarray:  # months x cells -> months x groups
+            out = np.zeros((n_months, n_groups), dtype=x.dtype)
+            for cell, g in enumerate(group_of):
+                out[:, g] += x[:, cell]
+            return out
+
+        def stacked(values: list[dict], name: str) -> np.ndarray:
+            return np.stack([v[name] for v in values])
+
+        n_h = np.stack(self._working)
+        working = added(n_h)
+        busy = working > 0
+        per = np.where(busy, working, 1)
+        count = added(np.ones((1, len(group_of))))  # cells per group
+        out = {
+            "month": np.repeat(np.array(self._months, dtype=np.int64), n_groups),
+            "date": np.repeat(np.array(self._dates, dtype=object), n_groups),
+            "host": np.tile(np.array(self.hosts, dtype=object), n_months),
+        }
         for c in self._computed:
             if c.name not in self._host_values:
                 continue
             if c.kind == "mean":
-                total = np.zeros(n_groups)
-                np.add.at(total, group_of, sums[c.name])
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    v = np.where(working > 0, total / np.where(working > 0, working, 1), np.nan)
+                    v = np.where(busy, added(stacked(self._sums, c.name)) / per, np.nan)
             elif c.level:
-                x = per_cell[c.name]
-                weighted, plain, count = np.zeros(n_groups), np.zeros(n_groups), np.zeros(n_groups)
-                np.add.at(weighted, group_of, x * n_h)
-                np.add.at(plain, group_of, x)
-                np.add.at(count, group_of, 1.0)
-                v = np.where(working > 0, weighted / np.where(working > 0, working, 1), plain / count)
+                x = stacked(self._values, c.name)
+                v = np.where(busy, added(x * n_h) / per, added(x) / count)
             else:
-                v = np.zeros(n_groups, dtype=np.int64 if c.whole else float)
-                np.add.at(v, group_of, per_cell[c.name])
-            out[c.name] = v
-        return out
+                v = added(stacked(self._values, c.name))
+            out[c.name] = v.ravel()
+        return {k: out[k] for k in ("month", "date", "host", *self._host_values)}

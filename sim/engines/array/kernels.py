@@ -36,6 +36,8 @@ REPATRIATED = STATUS_CODE["repatriated"]
 ESCAPED = STATUS_CODE["escaped"]
 CAUGHT = STATUS_CODE["caught"]
 DEAD = STATUS_CODE["dead"]
+# a minder's status (the minders table's column)
+M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
 # each flow's row in the month's per-host sums (T.flows)
 F_GROSS, F_SIDE, F_TAKE, F_BRIBES, F_RETAINED, F_HOURS, F_SHORT = (
     FLOW_INDEX[name] for name in ("gross", "side", "take", "bribes", "retained", "hours", "short")
@@ -439,6 +441,56 @@ def posted_counts(W, n_minders, n_teams):
             by_minder[W.minder[i]] += 1
             by_team[W.team[i]] += 1
     return by_minder, by_team
+
+
+@kernel
+def find_rooms(M, m_count, t_count, team_minder, units, n_camps):
+    """The rooms `place_newcomers` fills first: each camp's active minders with room (``m_count`` posted of his
+    host's minder ratio, ``units[1]``) and each minder's teams with room (``t_count`` of his host's team size,
+    ``units[2]``; an empty team is not reused), each in id order, as start and end per camp (per minder) into
+    the ids and their room. A counting sort: stable, so the same order as a stable argsort by camp (minder)."""
+    n_m = len(M.status)
+    mr_end = np.zeros(n_camps, dtype=np.int64)
+    for m in range(n_m):
+        if M.status[m] == M_ACTIVE and m_count[m] < units[1, M.host[m]]:
+            mr_end[M.camp[m]] += 1
+    mr_start = np.zeros(n_camps, dtype=np.int64)
+    total = 0
+    for c in range(n_camps):
+        mr_start[c] = total
+        total += mr_end[c]
+        mr_end[c] = total
+    mr_id = np.empty(total, dtype=np.int64)
+    mr_room = np.empty(total, dtype=np.int64)
+    fill = mr_start.copy()
+    for m in range(n_m):
+        ratio = units[1, M.host[m]]
+        if M.status[m] == M_ACTIVE and m_count[m] < ratio:
+            k = fill[M.camp[m]]
+            mr_id[k] = m
+            mr_room[k] = ratio - m_count[m]
+            fill[M.camp[m]] = k + 1
+    tr_end = np.zeros(n_m, dtype=np.int64)
+    for t in range(len(t_count)):
+        if t_count[t] > 0 and t_count[t] < units[2, M.host[team_minder[t]]]:
+            tr_end[team_minder[t]] += 1
+    tr_start = np.zeros(n_m, dtype=np.int64)
+    total = 0
+    for m in range(n_m):
+        tr_start[m] = total
+        total += tr_end[m]
+        tr_end[m] = total
+    tr_id = np.empty(total, dtype=np.int64)
+    tr_room = np.empty(total, dtype=np.int64)
+    fill = tr_start.copy()
+    for t in range(len(t_count)):
+        size = units[2, M.host[team_minder[t]]]
+        if t_count[t] > 0 and t_count[t] < size:
+            k = fill[team_minder[t]]
+            tr_id[k] = t
+            tr_room[k] = size - t_count[t]
+            fill[team_minder[t]] = k + 1
+    return mr_start, mr_end, mr_id, mr_room, tr_start, tr_end, tr_id, tr_room
 
 
 @kernel

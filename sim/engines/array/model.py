@@ -34,6 +34,7 @@ from ...core.workers import STATUS_CODE
 from ...results.columns import HostTotals
 from ...results.tables import FLOW_INDEX, FlowTotals, MonthAggregator, workers_table
 from . import kernels
+from .kernels import M_ACTIVE, M_LEFT, M_PUNISHED
 from .state import (
     CAMP_DTYPES,
     MINDER_DTYPES,
@@ -55,9 +56,16 @@ from .state import (
 
 ACTIVE = STATUS_CODE["active"]
 COMPLETED = STATUS_CODE["completed"]
-M_ACTIVE, M_LEFT, M_PUNISHED, M_REPATRIATED = 0, 1, 2, 3
 COMPACT_SHARE = 0.2  # rows of leavers are moved to the archive once they are this share of the rows
 NO_REMAP = np.zeros(0, dtype=np.int64)
+# a newcomer's stored fields: drawn (`rules.new_worker_attributes`), set by his posting, or the declared value
+_TRAITS = tuple(f.name for f in workers.STORED if f.initial == workers.TRAIT)
+_POSTED = {f.name for f in workers.STORED if f.initial == workers.POSTING}
+_AT_POSTING = {
+    f.name: STATUS_CODE[cast(str, f.initial)] if f.name == "status" else f.initial
+    for f in workers.STORED
+    if f.initial not in (workers.TRAIT, workers.POSTING)
+}
 Rooms = namedtuple("Rooms", ("mr_start", "mr_end", "mr_id", "mr_room", "tr_start", "tr_end", "tr_id", "tr_room"))
 Placed = namedtuple(
     "Placed",
@@ -100,6 +108,8 @@ class ArrayModel:
         death_prob_max = rules.death_prob_longest(p, rates)
         # each host's own settings (a sector's, for a cell; sim/core/sectors.py OWN_SETTINGS)
         self.own = {name: np.array(per_host(p, name)) for name in OWN_SETTINGS}
+        # each host's camp size, minder ratio and team size (rows), as `kernels.place_newcomers` reads them
+        self.units = np.stack([self.own["camp_size"], self.own["minder_ratio"], self.own["team_size"]]).astype(np.int64)
         self.settings = settings_bundle(p, death_prob_max, self.rule_code)
         self.month = 0
         self.state = StateBooks.for_params(p)
@@ -182,36 +192,14 @@ class ArrayModel:
             m_count, t_count = kernels.posted_counts(self.w, self.minders.n, self.next_team)
         else:
             m_count, t_count = posted
-        m_camp, m_status = self.minders.view("camp"), self.minders.view("status")
         n_camps = self.camps.n
-        # who has room, grouped once (in id order): each camp's minders with room, each minder's teams with room
-        # the unit sizes are each host's own (a sector's): a minder's and a team's are those of his host
-        ratio = self.own["minder_ratio"][self.minders.view("host")]
-        cand = np.flatnonzero((m_status == M_ACTIVE) & (m_count < ratio))
-        order = np.argsort(m_camp[cand], kind="stable")
-        mr_id, mr_room, by_camp = cand[order], (ratio[cand] - m_count[cand])[order], m_camp[cand][order]
-        camps = np.arange(n_camps)
-        mr_start, mr_end = np.searchsorted(by_camp, camps, "left"), np.searchsorted(by_camp, camps, "right")
-        team_size = self.own["team_size"][self.minders.view("host")[self.team_minder]]
-        cand = np.flatnonzero((t_count > 0) & (t_count < team_size))
-        order = np.argsort(self.team_minder[cand], kind="stable")
-        tr_id, tr_room, by_minder = cand[order], (team_size[cand] - t_count[cand])[order], self.team_minder[cand][order]
-        minders = np.arange(self.minders.n)
-        tr_start, tr_end = np.searchsorted(by_minder, minders, "left"), np.searchsorted(by_minder, minders, "right")
+        units = self.units
+        # who has room (in id order): each camp's minders with room, each minder's teams with room; the unit sizes
+        # are each host's own (a sector's): a minder's and a team's are those of his host
+        rooms = Rooms(*kernels.find_rooms(self.minders.bundle, m_count, t_count, self.team_minder, units, n_camps))
         occupancy = np.concatenate([self.camps.view("occupancy"), np.zeros(total, dtype=np.int64)])
         placed = Placed(*(np.empty(total, dtype=np.int64) for _ in Placed._fields))
-        rooms = Rooms(
-            mr_start,
-            mr_end,
-            mr_id.astype(np.int64),
-            mr_room.astype(np.int64),
-            tr_start,
-            tr_end,
-            tr_id.astype(np.int64),
-            tr_room.astype(np.int64),
-        )
         sizes = (n_camps, self.minders.n, self.next_team)
-        units = np.stack([self.own["camp_size"], self.own["minder_ratio"], self.own["team_size"]]).astype(np.int64)
         made_camps, made_minders, made_teams = kernels.place_newcomers(
             counts, self.camps.view("host").astype(np.int64), occupancy, sizes, units, rooms, placed
         )
@@ -245,19 +233,8 @@ class ArrayModel:
             "month_deployed": month_deployed,
             "months_abroad": months_abroad,
         }
-        self.workers.extend(
-            total,
-            {
-                f.name: traits[f.name]
-                if f.initial == workers.TRAIT
-                else posting[f.name]
-                if f.initial == workers.POSTING
-                else STATUS_CODE[cast(str, f.initial)]
-                if f.name == "status"
-                else f.initial
-                for f in workers.STORED
-            },
-        )
+        assert posting.keys() == _POSTED, "every field set at posting, and only those"
+        self.workers.extend(total, {**_AT_POSTING, **{name: traits[name] for name in _TRAITS}, **posting})
 
     def _compact(self):
         """Move the rows of those who have left to the archive (a chunk in id order), keeping id order."""
