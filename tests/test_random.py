@@ -49,3 +49,15 @@ def test_negative_months_and_large_ids_are_fine():
     u = rnd.draws(3, "worker.loyalty", -1, np.array([0, 2**40]))
     assert np.all((u >= 0) & (u < 1))
     assert rnd.draw(3, "worker.loyalty", -1, 2**40) == u[1]
+
+
+def test_many_decisions_at_once_are_each_decisions_own_draws():
+    """`draws_many` (a cohort's traits in one compiled call) gives row k equal to `draws` of decision k, to the
+    bit, for any seed and month (a cached key of another seed or month would break it)."""
+    ids = np.array([0, 5, 77, 123456789, 2**40])
+    decisions = ("worker.loyalty", "worker.family", "death")
+    for seed, month in ((0, -1), (7, -1), (7, 3)):
+        many = rnd.draws_many(seed, decisions, month, ids)
+        assert many.shape == (3, len(ids))
+        for k, d in enumerate(decisions):
+            assert np.array_equal(many[k], rnd.draws(seed, d, month, ids))
