@@ -148,6 +148,17 @@ def distribution(kept: np.ndarray, statistics) -> list[float]:
     return [statistic(kept) for statistic in statistics]
 
 
+def _row_of(c):
+    """Where a host column's values are read: the row of its flow, status or legal status, its books' key, or None."""
+    if c.kind in ("flow", "mean"):
+        return FLOW_INDEX[c.source]
+    if c.kind == "status":
+        return STATUS_CODE[c.source]
+    if c.kind in ("abroad", "posted"):
+        return LEGAL_INDEX[c.source]
+    return c.source if c.kind == "books" else None
+
+
 class MonthAggregator:
     """Builds the tables month by month, column by column as sim/results/columns.py declares them; shared by both
     engines. A month's host (cell) values are kept as arrays and the host and sector tables built from them at the
@@ -177,6 +188,9 @@ class MonthAggregator:
         self._distributions = [c for c in self._monthly_values if c.kind == "distribution"]
         self._statistics = [c.statistic for c in self._distributions]
         self._means = [c for c in self._computed if c.kind == "mean" and c.name in self._host_values]
+        # each column's reading, worked out once: (name, kind, row in its per-host array, whole, plus)
+        self._plan = [(c.name, c.kind, _row_of(c), c.whole, c.plus) for c in self._computed]
+        self._monthly_plan = [(c.name, c.kind, c.summed, c.whole, c.source) for c in self._monthly_values]
 
     def month(self, month: int, flows: FlowTotals, totals, policies) -> dict:
         """One month's rows from the sums over the workers who worked (`FlowTotals`, each added in worker-id order,
@@ -186,29 +200,30 @@ class MonthAggregator:
         date = self.params.calendar.date(month)
         n_h = np.asarray(flows.working, dtype=np.int64)
         per_host = {}  # each host column's values over hosts (arrays of their own: the engines reuse theirs)
-        for c in self._computed:
-            if c.kind == "flow":
-                v = flows.sums[FLOW_INDEX[c.source]]
-            elif c.kind == "status":
-                v = flows.exits[STATUS_CODE[c.source]]
-                if c.plus:
-                    v = np.asarray(v, dtype=np.int64) + np.asarray(getattr(totals, c.plus), dtype=np.int64)
-            elif c.kind == "total":
-                v = getattr(totals, c.name)
-            elif c.kind == "books":
-                v = totals.books[c.source]
-            elif c.kind == "working":
+        sums, exits = flows.sums, flows.exits
+        for name, kind, i, whole, plus in self._plan:
+            if kind == "flow":
+                v = sums[i]
+            elif kind == "status":
+                v = exits[i]
+                if plus:
+                    v = np.asarray(v, dtype=np.int64) + np.asarray(getattr(totals, plus), dtype=np.int64)
+            elif kind == "total":
+                v = getattr(totals, name)
+            elif kind == "books":
+                v = totals.books[i]
+            elif kind == "working":
                 v = n_h
-            elif c.kind == "mean":
+            elif kind == "mean":
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    v = np.where(n_h > 0, np.asarray(flows.sums[FLOW_INDEX[c.source]], dtype=float) / n_h, np.nan)
-            elif c.kind == "abroad":
-                v = flows.by_legal[LEGAL_INDEX[c.source]]
-            elif c.kind == "posted":
-                v = totals.deployed_by_legal[LEGAL_INDEX[c.source]]
+                    v = np.where(n_h > 0, np.asarray(sums[i], dtype=float) / n_h, np.nan)
+            elif kind == "abroad":
+                v = flows.by_legal[i]
+            elif kind == "posted":
+                v = totals.deployed_by_legal[i]
             else:
-                raise ValueError(f"column {c.name}: a host row has no {c.kind!r} value")
-            per_host[c.name] = np.asarray(v).astype(np.int64) if c.whole else np.array(v, dtype=float)
+                raise ValueError(f"column {name}: a host row has no {kind!r} value")
+            per_host[name] = np.asarray(v).astype(np.int64) if whole else np.array(v, dtype=float)
         self._months.append(month)
         self._dates.append(date)
         self._values.append({name: per_host[name] for name in self._host_values})
@@ -217,18 +232,17 @@ class MonthAggregator:
             self._working.append(n_h.copy())
         n = int(n_h.sum())
         row = {"month": month, "date": date, "policies": "; ".join(policies)}
-        for c in self._monthly_values:
-            if c.summed:
-                v = per_host[c.name]
-                row[c.name] = int(v.sum()) if c.whole else math.fsum(v.tolist())
-            elif not n or c.kind == "distribution":
-                row[c.name] = float("nan")  # a distribution's: set below
-            elif c.kind == "mean":
-                row[c.name] = math.fsum(flows.sums[FLOW_INDEX[c.source]]) / n
-            elif c.kind == "weighted":
-                row[c.name] = float(np.dot(np.asarray(getattr(totals, c.source), dtype=float), n_h)) / n
+        for name, kind, summed, whole, source in self._monthly_plan:
+            if summed:  # whole numbers added exactly, money by fsum: the same bits in any order
+                row[name] = sum(per_host[name].tolist()) if whole else math.fsum(per_host[name].tolist())
+            elif not n or kind == "distribution":
+                row[name] = float("nan")  # a distribution's: set below
+            elif kind == "mean":
+                row[name] = math.fsum(sums[FLOW_INDEX[source]]) / n
+            elif kind == "weighted":
+                row[name] = float(np.dot(np.asarray(getattr(totals, source), dtype=float), n_h)) / n
             else:
-                raise ValueError(f"column {c.name}: the monthly row has no {c.kind!r} value")
+                raise ValueError(f"column {name}: the monthly row has no {kind!r} value")
         row = {k: row[k] for k in self._monthly_names}
         self._monthly.append(row)
         if n and self._distributions:
