@@ -918,6 +918,24 @@ def cmd_stories(args) -> int:
     return 0
 
 
+def _jupyter_env() -> dict:
+    """Where the page's widgets are installed, for Solara: in a virtual environment made with system site packages
+    the widgets' front-end files and their notebook config are in the base Python's share/ and etc/, which
+    Jupyter's paths (and so Solara, which then fails every page with a 500) do not search. Those folders added
+    to JUPYTER_PATH and JUPYTER_CONFIG_PATH when the environment has none of its own."""
+    base, here = Path(sys.base_prefix), Path(sys.prefix)
+    env: dict[str, str] = {}
+    if base == here or (here / "etc" / "jupyter" / "nbconfig").is_dir():
+        return env
+    for var, folder in (
+        ("JUPYTER_PATH", base / "share" / "jupyter"),
+        ("JUPYTER_CONFIG_PATH", base / "etc" / "jupyter"),
+    ):
+        if folder.is_dir():
+            env[var] = os.pathsep.join(p for p in (os.environ.get(var), str(folder)) if p)
+    return env
+
+
 def cmd_classroom(args) -> int:
     import socket
 
@@ -946,11 +964,14 @@ def cmd_classroom(args) -> int:
             probe.bind(("127.0.0.1", args.port))
         except OSError:
             raise UsageError(f"--port {args.port}: already in use on 127.0.0.1; choose another with --port") from None
-    env = {**os.environ, "OLSIM_CLASSROOM_PARAMS": str(path.absolute())}
+    env = {**os.environ, **_jupyter_env(), "OLSIM_CLASSROOM_PARAMS": str(path.absolute())}
     print(f"olsim classroom: {path} ({workers:,} workers, {params.calendar.months} months, mesa engine)")
     print(f"open http://127.0.0.1:{args.port} in a browser; Ctrl-C stops the page", flush=True)
     command = [
         sys.executable,
+        # Solara warns on every page load served over http to an address other than "localhost" (13 lines each)
+        "-W",
+        "ignore:Cookies with samesite=none require https:UserWarning",
         "-m",
         "solara",
         "run",

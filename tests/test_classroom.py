@@ -607,3 +607,66 @@ def test_the_lesson_quotes_the_model():
     assert higher["m"]["revenue_delivered"].sum() < base["m"]["revenue_delivered"].sum()
     assert f"revenue falls to {higher['rev']} a year" in doc and f"({higher['kept']} a month instead of" in doc
     assert f"{_about(higher['sent'], 1000)} are sent home for failing to pay it" in doc
+
+
+def _wait_for_page(url: str, proc, log) -> None:
+    t0 = time.time()
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() - t0 > 120:
+            log.seek(0)
+            pytest.fail(f"olsim classroom did not start: {log.read()[-2000:]}")
+        time.sleep(0.5)
+
+
+def test_the_wheel_in_a_venv_with_system_site_packages_serves_the_page_quietly(browser, tmp_path):
+    """Issue 33: the package installed (not the checkout) into a virtual environment made with
+    --system-site-packages, where Solara's widgets live in the base Python and Jupyter's paths miss them (the page
+    was a 500 for every load): started from outside the checkout, the page loads and steps, and the teacher's
+    terminal holds the two lines olsim prints and Solara's one, with no warning or traceback."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    pip = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w+")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(tmp_path / "cdn-cache")
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "olsim"), "classroom", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        _wait_for_page(url, proc, log)
+        page = _open(browser, url, 1280, 720)
+        page.get_by_role("button", name="Step", exact=True).click()
+        page.get_by_text("(month 1 of 60)").wait_for()
+        page.reload()  # a second load: Solara's cookie warning came with every one
+        page.get_by_text("Before month 1").wait_for()
+        page.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    log.seek(0)
+    lines = [line for line in log.read().splitlines() if line.strip()]
+    log.close()
+    assert str(venv) in lines[0] and str(ROOT) not in lines[0], lines[0]  # the installed package's own file
+    assert "Warning" not in "\n".join(lines) and "Traceback" not in "\n".join(lines), lines
+    assert len(lines) <= 4, lines
