@@ -306,6 +306,21 @@ def test_stories_in_plain_language():
     assert "No worker" in worker_story(m, 10**6)
 
 
+def test_a_worker_posted_before_the_run_began_is_posted_then_in_his_story():
+    """Issue 33: worker 7 of the first workforce had served 35 of his 36 months when the run began; his story
+    dates his posting 35 months before the first month (and says so), not in the month he goes home."""
+    m = ClassroomModel(**defaults())
+    for _ in range(2):
+        m.step()
+    w = m.everyone[7]
+    assert w.month_deployed == -35
+    lines = [line for line in worker_story(m, 7).splitlines() if line.startswith("1. ")]
+    assert lines[0].startswith("1. 2013-02: posted to gulf") and "before the run began" in lines[0], lines
+    assert lines[1] == "1. 2016-01: finished his contract and went home", lines
+    newcomer = [line for line in worker_story(m, 1799).splitlines() if line.startswith("1. ")]
+    assert newcomer[0].startswith("1. 2016-01: posted to gulf") and "before the run" not in newcomer[0]
+
+
 # ---------------------------------------------------------------- the page in a browser
 
 

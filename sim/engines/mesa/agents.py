@@ -311,8 +311,10 @@ class Worker(mesa.Agent):
         self.ledger = 0.0
         self.note(story or status)
 
-    def note(self, text: str):
-        self.history.append(f"{self.model.calendar.date(self.model.month)}: {text}")
+    def note(self, text: str, month: int | None = None):
+        """A line of his story, dated this month (or ``month``: his posting, for those posted before the run)."""
+        at = self.model.month if month is None else month
+        self.history.append(f"{self.model.calendar.date(at)}: {text}")
 
     @property
     def net_gain(self) -> float:

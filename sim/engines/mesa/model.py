@@ -248,7 +248,11 @@ class OverseasLaborModel(mesa.Model):
                     for _ in range(q):
                         t = {key: v[i] for key, v in traits.items()}
                         w = Worker(self, first + i, host, camp, team, minder, month_deployed, months_abroad, t)
-                        w.note(f"posted to {self.cell_words[host]}, paid an entry bribe of ${w.entry_bribe:,.0f}")
+                        before = " (before the run began)" if month_deployed < 0 else ""
+                        w.note(
+                            f"posted to {self.cell_words[host]}{before}, paid an entry bribe of ${w.entry_bribe:,.0f}",
+                            month=month_deployed,
+                        )
                         minder.workers.append(w)
                         self.workers.append(w)
                         self.everyone.append(w)
