@@ -306,6 +306,40 @@ def test_stories_in_plain_language():
     assert "No worker" in worker_story(m, 10**6)
 
 
+def test_each_lesson_opens_with_its_sanctions_in_force_in_the_first_month():
+    """Issue 33: the three lessons a teacher starts in one click each have sanctions in force in month 1 (with the
+    defaults, Play showed five years with none); the history's compliance is history.toml's for the camp's host."""
+    import tomllib
+
+    from sim.classroom.app import PRESETS, classroom_file, model_params, preset_settings
+    from sim.core.params import load_params
+
+    specs, params = model_params(str(classroom_file())), load_params(classroom_file())
+    raw = tomllib.loads((ROOT / "params" / "history.toml").read_text())
+    given = {p["kind"]: p["compliance"]["gulf"] for p in raw["policies"] if p["kind"] in ("permit_ban", "repatriation")}
+    expected = {
+        "history": {"No new work permits", "Send all workers home"},
+        "full": {"No new work permits", "Send all workers home", "Seize cash", "Block bank transfers"},
+        "direct": {"Employers pay workers directly"},
+    }
+    assert set(PRESETS) == set(expected)
+    for name, words in expected.items():
+        settings = preset_settings(name, specs, params)
+        m = ClassroomModel(**settings)
+        m.step()
+        in_force = [line for line in month_story(m).splitlines() if line.startswith("Sanctions in force")][0]
+        assert all(w in in_force for w in words) and in_force.count(";") == len(words) - 1, (name, in_force)
+        off = set(k for k in specs if isinstance(specs[k], dict) and specs[k]["type"] == "Checkbox") - {
+            "recruitment_pipeline"
+        }
+        assert sum(bool(settings[k]) for k in off) == len(words)
+    history = preset_settings("history", specs, params)
+    assert (
+        history["permit_ban_compliance"] == given["permit_ban"]
+        and history["repatriation_compliance"] == given["repatriation"]
+    )
+
+
 def test_a_worker_posted_before_the_run_began_is_posted_then_in_his_story():
     """Issue 33: worker 7 of the first workforce had served 35 of his 36 months when the run began; his story
     dates his posting 35 months before the first month (and says so), not in the month he goes home."""
@@ -513,6 +547,20 @@ def test_page_recruitment_panel(browser, server, tmp_path):
     page.close()
 
 
+def test_a_lesson_starts_in_one_click(browser, server):
+    """Issue 33: "Pay the workers directly" starts a run with direct wages in force from the first month; the
+    controls show it, nothing waits for Reset."""
+    page = _open(browser, server, 1280, 720)
+    page.get_by_role("button", name="Pay the workers directly").click()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_text("(month 1 of 60)").wait_for()
+    assert "Sanctions in force: Employers pay workers directly" in page.inner_text(".olsim-month")
+    assert not page.locator(".olsim-notice").is_visible()
+    assert page.get_by_label("Employers pay workers directly").is_checked()  # the controls beside, at 1280 px
+    assert "Sanctions start in month: January 2016 (month 0)" in page.inner_text(".olsim-controls")
+    page.close()
+
+
 def test_page_when_the_camp_empties(browser, server):
     """Repatriation from the first month at full compliance, played to the end: the camp empties, the page says
     so in words (no 'nan'), and Play stops by itself at the calendar's end."""
@@ -685,3 +733,14 @@ def test_the_wheel_in_a_venv_with_system_site_packages_serves_the_page_quietly(b
     assert str(venv) in lines[0] and str(ROOT) not in lines[0], lines[0]  # the installed package's own file
     assert "Warning" not in "\n".join(lines) and "Traceback" not in "\n".join(lines), lines
     assert len(lines) <= 4, lines
+
+
+def test_the_info_panel_points_to_nothing_a_student_cannot_open():
+    """Issue 33: the Info panel is self-contained: no file of the project named (students have the page only)."""
+    from sim.classroom.app import info_markdown
+
+    text = info_markdown()
+    assert "Start a lesson" in text and "What to try" in text
+    assert not re.search(r"docs/|params/|\.(md|toml|py|csv)\b|olsim ", text), re.findall(
+        r"\S*(?:docs/|\.md)\S*", text
+    )

@@ -455,10 +455,14 @@ INFO = """
 
 A camp of North Korean workers abroad, month by month: the state demands a fixed sum (the *plan*) from each
 worker, minders watch them and take bribes, workers take side jobs, some try to escape, and the money goes home
-past sanctions. Every number comes from the model's assumptions and their sources (docs/ODD.md), not from data
-about this camp.
+past sanctions. Every number comes from the model's assumptions and the reports they rest on (your teacher has
+the list), not from data about this camp.
 
-### What to try (docs/classroom.md has the full exercises)
+**Start a lesson** in one click: *the sanctions as this host applied them* (no new permits, most workers sent
+home), *every UN measure, fully applied*, or *pay the workers directly*. Each starts a new run with its sanctions
+in force from the first month; press Play and watch the money and the camp.
+
+### What to try
 
 1. **Where does the money go?** Step a few months; read *The month* and the histogram; open a worker's story.
 2. **Send them all home, with half the countries complying.** Switch on *Send all workers home*; run five
@@ -540,6 +544,7 @@ b:has(> a[href="https://solara.dev"]){display:none}
 .olsim-info{background:#eef6fb;border:1px solid #56B4E9;border-radius:6px;padding:4px 16px;margin:6px 0 10px}
 .olsim-swatch{display:inline-block;width:15px;height:15px;border:1px solid #666;vertical-align:middle;margin-right:4px}
 .olsim-legend span{margin-right:12px;white-space:nowrap}
+.olsim-lessons-label{font-weight:600;margin-right:2px}
 .olsim-toggle{display:none !important}
 .olsim-hidden{display:none}
 .olsim-notice ul{margin:4px 0 0;padding-left:1.4em}
@@ -555,6 +560,46 @@ b:has(> a[href="https://solara.dev"]){display:none}
 
 def _defaults(specs: dict) -> dict:
     return {k: (v["value"] if isinstance(v, dict) else v) for k, v in specs.items()}
+
+
+# the lessons a teacher starts in one click (issue 33): each a sanction in force from the first month, the other
+# controls at the file's defaults; the history's compliance is params/history.toml's for the camp's host
+PRESETS = {
+    "history": "The sanctions as this host applied them",
+    "full": "Every UN measure, fully applied",
+    "direct": "Pay the workers directly",
+}
+HISTORY_KINDS = ("permit_ban", "repatriation")  # the UN's two measures on workers (UNSCR 2375, 2397)
+FULL_KINDS = ("permit_ban", "repatriation", "financial_sanctions", "cash_interdiction")
+
+
+def history_compliance(params: Params) -> dict[str, float]:
+    """The compliance params/history.toml gives the camp's host (the file's first host; a host the history does not
+    name: its default) for each of the UN's measures on workers, when each starts."""
+    history = load_params(shipped.folder("params") / "history.toml")
+    host = next(iter(params.hosts))
+    out = {}
+    for policy in history.policies:
+        if policy.kind in HISTORY_KINDS and policy.kind not in out:
+            start = history.calendar.index(policy.start)
+            out[policy.kind] = float(policy.compliance_at(host, start, history.calendar))
+    return out
+
+
+def preset_settings(name: str, specs: dict, params: Params) -> dict:
+    """The page's settings for a lesson of `PRESETS`: the defaults, sanctions from the first month, and its own."""
+    settings = {**_defaults(specs), "sanctions_start": 0}
+    if name == "history":
+        changes = {k: True for k in HISTORY_KINDS} | {
+            f"{k}_compliance": c for k, c in history_compliance(params).items()
+        }
+    elif name == "full":
+        changes = {k: True for k in FULL_KINDS} | {f"{k}_compliance": 1.0 for k in FULL_KINDS}
+    elif name == "direct":
+        changes = {"direct_wages": True, "direct_wages_compliance": 1.0}
+    else:
+        raise ValueError(f"no lesson {name!r}: {', '.join(PRESETS)}")
+    return settings | changes
 
 
 @solara.component
@@ -691,6 +736,10 @@ def ClassroomPage(path: str | None = None):
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
 
     def reset():
+        start(dict(pending.value))
+
+    def start(settings: dict):
+        """A new run with ``settings`` (the previous one kept, faint, on the charts)."""
         playing.set(False)
         if model.value.month:
             previous.set(
@@ -699,7 +748,7 @@ def ClassroomPage(path: str | None = None):
                     "words": _previous_words(model.value, applied.value, specs),
                 }
             )
-        settings = dict(pending.value)
+        pending.set(settings)
         model.set(ClassroomModel(**settings))
         applied.set(settings)
         tick.set(tick.value + 1)
@@ -730,6 +779,10 @@ def ClassroomPage(path: str | None = None):
                 on_click=lambda: show_info.set(not show_info.value),
                 outlined=True,
             )
+        with solara.Div(classes=["olsim-buttons", "olsim-lessons"]):
+            solara.HTML(tag="span", unsafe_innerHTML="Start a lesson:", classes=["olsim-lessons-label"])
+            for key, words in PRESETS.items():
+                solara.Button(words, on_click=lambda key=key: start(preset_settings(key, specs, params)), outlined=True)
         # the notice and the Info panel always hold their place in the page (empty and hidden when not needed),
         # so that showing them does not make Solara rebuild the charts below
         with solara.Div(classes=["olsim-notice"] + ([] if changes else ["olsim-hidden"])):
