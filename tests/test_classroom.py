@@ -432,12 +432,13 @@ def test_page_in_a_browser(browser, server, tmp_path, width, height):
     for name in ("Step", "Play", "Reset", "Info"):
         assert page.get_by_role("button", name=name, exact=True).is_visible(), name
     controls = page.locator(".olsim-controls")
-    if width <= 1180:  # stacked: the controls start closed, behind a button that says what it does
-        assert not controls.is_visible()
-        page.get_by_role("button", name="Show controls").click()
-        controls.wait_for(state="visible")
-    else:
-        assert controls.is_visible() and not page.get_by_role("button", name="Show controls").is_visible()
+    # the controls start closed, behind a button that says what it does; they open in a drawer over the page
+    assert not controls.is_visible()
+    camp = page.locator("img.olsim-camp, .olsim-camp img").first
+    before = camp.bounding_box()
+    page.get_by_role("button", name="Show controls").click()
+    controls.wait_for(state="visible")
+    assert camp.bounding_box() == before  # opening them moves no chart
     text = controls.inner_text()
     assert "Workers per minder: 50 workers" in text and "Sanctions start in month: January 2017 (month 12)" in text
     assert "Seed (the luck of the draw): 0" in text and "Plan level: x1.00 = $550 a month" in text
@@ -465,9 +466,8 @@ def test_page_in_a_browser(browser, server, tmp_path, width, height):
     page.get_by_text("the previous run (no sanctions; seed 0; 2 months run", exact=False).wait_for()
     page.get_by_role("button", name="Step", exact=True).click()
     page.get_by_text("Sanctions in force: Employers pay workers directly").wait_for()
-    if width <= 1180:  # and the controls close again
-        page.get_by_role("button", name="Hide controls").click()
-        controls.wait_for(state="hidden")
+    page.get_by_role("button", name="Hide controls").click()  # and the controls close again
+    controls.wait_for(state="hidden")
     # the Info panel: what the model is, what to try, what the colours mean
     page.get_by_role("button", name="Info", exact=True).click()
     page.get_by_text("What to try").wait_for()
@@ -547,6 +547,38 @@ def test_page_recruitment_panel(browser, server, tmp_path):
     page.close()
 
 
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720)])
+def test_a_projector_shows_the_buttons_the_month_the_money_and_the_camp_in_the_first_screen(
+    browser, server, width, height
+):
+    """Issue 33: at a projector's 1920 x 1080 and a laptop's 1280 x 720, without scrolling: the buttons, the
+    month's account, the money chart (the top third of the series) and the camp, each whole inside the screen."""
+    page = _open(browser, server, width, height)
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_text("(month 1 of 60)").wait_for()
+
+    def inside(box, share=1.0):
+        return (
+            box
+            and box["x"] >= 0
+            and box["y"] >= 0
+            and box["x"] + box["width"] <= width + 1
+            and (box["y"] + share * box["height"] <= height + 1)
+        )
+
+    for name in ("Step", "Play", "Reset", "Show controls", "Info"):
+        assert inside(page.get_by_role("button", name=name, exact=True).bounding_box()), name
+    assert inside(page.locator(".olsim-month").bounding_box())
+    series = page.locator("img.olsim-series, .olsim-series img").first
+    camp = page.locator("img.olsim-camp, .olsim-camp img").first
+    for img in (series, camp):
+        img.evaluate("i => i.complete || new Promise(r => i.onload = r)")
+    assert inside(series.bounding_box(), share=1 / 3), series.bounding_box()  # its first panel: the money
+    assert inside(camp.bounding_box()), camp.bounding_box()
+    assert camp.bounding_box()["width"] >= 480 and series.bounding_box()["width"] >= 560  # large enough to read
+    page.close()
+
+
 def test_a_lesson_starts_in_one_click(browser, server):
     """Issue 33: "Pay the workers directly" starts a run with direct wages in force from the first month; the
     controls show it, nothing waits for Reset."""
@@ -556,7 +588,8 @@ def test_a_lesson_starts_in_one_click(browser, server):
     page.get_by_text("(month 1 of 60)").wait_for()
     assert "Sanctions in force: Employers pay workers directly" in page.inner_text(".olsim-month")
     assert not page.locator(".olsim-notice").is_visible()
-    assert page.get_by_label("Employers pay workers directly").is_checked()  # the controls beside, at 1280 px
+    page.get_by_role("button", name="Show controls").click()
+    assert page.get_by_label("Employers pay workers directly").is_checked()
     assert "Sanctions start in month: January 2016 (month 0)" in page.inner_text(".olsim-controls")
     page.close()
 
@@ -741,6 +774,4 @@ def test_the_info_panel_points_to_nothing_a_student_cannot_open():
 
     text = info_markdown()
     assert "Start a lesson" in text and "What to try" in text
-    assert not re.search(r"docs/|params/|\.(md|toml|py|csv)\b|olsim ", text), re.findall(
-        r"\S*(?:docs/|\.md)\S*", text
-    )
+    assert not re.search(r"docs/|params/|\.(md|toml|py|csv)\b|olsim ", text), re.findall(r"\S*(?:docs/|\.md)\S*", text)

@@ -521,7 +521,6 @@ CSS = """
 .olsim-title{font-size:clamp(1.3rem,2.3vw,2.0rem);font-weight:600;margin:2px 0 8px;line-height:1.2;white-space:normal}
 .olsim-buttons{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin-bottom:8px}
 .olsim-buttons .v-btn{font-size:16px !important;text-transform:none !important;min-height:42px}
-.olsim-grid{display:grid;grid-template-columns:minmax(300px,360px) minmax(0,1fr);gap:20px;align-items:start}
 .olsim-controls{border:1px solid #ddd;border-radius:6px;padding:8px 12px;background:#fafafa}
 .olsim-controls .v-label{font-size:15px !important;color:#222 !important;white-space:normal;height:auto !important}
 .olsim-controls .v-input{margin-top:2px}
@@ -536,25 +535,34 @@ CSS = """
 .olsim-controls .v-checkbox .v-selection-control{min-height:36px}
 .olsim-controls>.v-sheet{row-gap:4px !important}
 b:has(> a[href="https://solara.dev"]){display:none}
-.olsim-main{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px;align-items:start}
-.olsim-wide{grid-column:1 / -1;max-width:980px}
-.olsim-main img{width:100%;height:auto}
+.olsim-main{display:grid;gap:10px 18px;align-items:start;grid-template-columns:minmax(0,1fr) minmax(0,1.3fr) minmax(0,1fr);
+  grid-template-areas:"month series kept" "camp series pipeline" "worker worker pipeline"}
+.olsim-at-month{grid-area:month}.olsim-at-kept{grid-area:kept}.olsim-at-series{grid-area:series}
+.olsim-at-pipeline{grid-area:pipeline}.olsim-at-camp{grid-area:camp}.olsim-at-worker{grid-area:worker}
+.olsim-main img{width:100%;height:auto;display:block}
+.olsim-pipeline h3{margin:0}
 .olsim-caption{font-size:15px;color:#333;margin:2px 0 10px}
 .olsim-notice{background:#fff4d6;border:2px solid #E69F00;border-radius:6px;padding:8px 12px;margin:6px 0 10px}
 .olsim-info{background:#eef6fb;border:1px solid #56B4E9;border-radius:6px;padding:4px 16px;margin:6px 0 10px}
 .olsim-swatch{display:inline-block;width:15px;height:15px;border:1px solid #666;vertical-align:middle;margin-right:4px}
 .olsim-legend span{margin-right:12px;white-space:nowrap}
 .olsim-lessons-label{font-weight:600;margin-right:2px}
-.olsim-toggle{display:none !important}
 .olsim-hidden{display:none}
 .olsim-notice ul{margin:4px 0 0;padding-left:1.4em}
 .olsim-page strong{font-weight:700}
-@media (max-width:1180px){
-  .olsim-grid{grid-template-columns:minmax(0,1fr)}
-  .olsim-toggle{display:inline-flex !important}
-  .olsim-closed{display:none}
+/* the controls in a drawer on the right, over the page, at every width: opening them moves no chart */
+.olsim-grid{display:block}
+.olsim-closed{display:none}
+.olsim-controls{position:fixed;top:0;right:0;bottom:0;width:min(380px,88vw);overflow-y:auto;z-index:20;
+  box-shadow:-4px 0 14px rgba(0,0,0,.25)}
+@media (max-width:1499px){
+  .olsim-main{grid-template-columns:minmax(0,1fr) minmax(0,1fr);
+    grid-template-areas:"month series" "camp series" "camp kept" "pipeline pipeline" "worker worker"}
 }
-@media (max-width:900px){.olsim-main{grid-template-columns:minmax(0,1fr)}}
+@media (max-width:1179px){.olsim-main{grid-template-columns:minmax(0,1fr);
+  grid-template-areas:"month" "series" "camp" "kept" "pipeline" "worker"}}
+@media (max-height:820px){.olsim-title{font-size:1.3rem;margin:0 0 4px}.olsim-page{padding-top:4px}
+  .olsim-buttons{margin-bottom:4px}.olsim-buttons .v-btn{min-height:36px}.olsim-page{font-size:16px}}
 """
 
 
@@ -803,9 +811,11 @@ def ClassroomPage(path: str | None = None):
             with solara.Div(classes=["olsim-controls"] + ([] if open_controls.value else ["olsim-closed"])):
                 Controls(specs, pending, params)
             with solara.Div(classes=["olsim-main"]):
-                with solara.Div():
+                # placed by the CSS grid's areas: on a projector the month's account, the money and the camp
+                # share the first screen (tests/test_classroom.py checks it at 1920 x 1080 and 1280 x 720)
+                with solara.Div(classes=["olsim-at-month"]):
                     show(story, ["olsim-month"])
-                with solara.Div():
+                with solara.Div(classes=["olsim-at-kept"]):
                     solara.Image(kept_png, classes=["olsim-kept"])
                     solara.HTML(
                         tag="p",
@@ -813,7 +823,7 @@ def ClassroomPage(path: str | None = None):
                         "bribes and side jobs; the dashed line is the median.",
                         classes=["olsim-caption"],
                     )
-                with solara.Div(classes=["olsim-wide"]):
+                with solara.Div(classes=["olsim-at-series"]):
                     solara.Image(series_png, classes=["olsim-series"])
                     note = (
                         f"Faint dashed lines: the previous run ({previous.value['words']})."
@@ -821,11 +831,11 @@ def ClassroomPage(path: str | None = None):
                         else "After Reset, this run stays on the charts as faint dashed lines."
                     )
                     solara.HTML(tag="p", unsafe_innerHTML=note, classes=["olsim-caption", "olsim-previous"])
-                with solara.Div(classes=["olsim-wide", "olsim-pipeline"]):
+                with solara.Div(classes=["olsim-at-pipeline", "olsim-pipeline"]):
                     solara.HTML(tag="h3", unsafe_innerHTML="Filling the posts: recruitment")
                     solara.Image(recruits_png, classes=["olsim-recruits"])
                     show(recruiting, ["olsim-caption", "olsim-recruits-text"])
-                with solara.Div(classes=["olsim-wide"]):
+                with solara.Div(classes=["olsim-at-camp"]):
                     solara.Image(camp_png, classes=["olsim-camp"])
                     legend = "".join(
                         f"<span><span class='olsim-swatch' style='background:{c}'></span>{STATUS_WORDS[k]}</span>"
@@ -836,7 +846,7 @@ def ClassroomPage(path: str | None = None):
                         unsafe_innerHTML=legend + "<span>▲ minder</span>",
                         classes=["olsim-caption", "olsim-legend"],
                     )
-                with solara.Div(classes=["olsim-wide"]):
+                with solara.Div(classes=["olsim-at-worker"]):
                     WorkerView(m, tick.value)
 
 

@@ -376,9 +376,9 @@ class Charts:
 
     # ---------------------------------------------------------------- camp
     def _camp(self):
-        fig = Figure(figsize=(8.4, 5.6), dpi=DPI)
+        fig = Figure(figsize=(8.4, 4.6), dpi=DPI)  # wider than tall, as the blocks are: beside the money on a projector
         ax = fig.subplots()
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.88, bottom=0.01)
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.01)
         cmap = ListedColormap(["#FFFFFF", *STATUS_COLOURS.values()])
         self.camp_img = ax.imshow(
             np.zeros((1, 1)), cmap=cmap, vmin=0, vmax=len(STATUS_COLOURS), interpolation="nearest", aspect="equal"
