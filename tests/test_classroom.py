@@ -579,6 +579,29 @@ def test_a_projector_shows_the_buttons_the_month_the_money_and_the_camp_in_the_f
     page.close()
 
 
+def test_play_has_a_speed(browser, server):
+    """Issue 33: Play at Slow shows a month a second; at Fast, as fast as the months are computed and drawn: in
+    the same 3 s, Fast goes further (generous bounds: the machine may be busy)."""
+    page = _open(browser, server, 1280, 720)
+
+    def month() -> int:
+        page.wait_for_timeout(700)  # the last month drawn after Pause
+        found = re.search(r"\(month (\d+) of 60\)", page.inner_text(".olsim-month"))
+        return int(found.group(1)) if found else 0
+
+    def play(speed: str) -> int:
+        page.get_by_role("button", name=speed, exact=True).click()
+        before = month()
+        page.get_by_role("button", name="Play", exact=True).click()
+        page.wait_for_timeout(3000)
+        page.get_by_role("button", name="Pause", exact=True).click()
+        return month() - before
+
+    slow, fast = play("Slow"), play("Fast")
+    assert 1 <= slow <= 4 and fast >= slow + 2, (slow, fast)
+    page.close()
+
+
 def test_a_lesson_starts_in_one_click(browser, server):
     """Issue 33: "Pay the workers directly" starts a run with direct wages in force from the first month; the
     controls show it, nothing waits for Reset."""

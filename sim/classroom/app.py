@@ -41,7 +41,8 @@ PARAMS_ENV = "OLSIM_CLASSROOM_PARAMS"
 # the sanctions students can switch on: every policy kind, with its plain-language title
 SANCTIONS = {kind: cls.heading() for kind, cls in POLICY_CLASSES.items()}
 PIPELINE_WORDS = "Recruitment takes time"  # the switch of recruitment.pipeline
-PLAY_SECONDS = 0.25  # a month on screen while playing: slow enough to follow, about 20 s for five years
+# Play's speeds: the least time a month stays on screen (fast: as fast as the months are computed and drawn)
+PLAY_SECONDS = {"Slow": 1.0, "Normal": 0.25, "Fast": 0.0}  # normal: about 20 s for five years
 
 
 def classroom_file() -> Path:
@@ -703,6 +704,7 @@ def ClassroomPage(path: str | None = None):
     previous = solara.use_reactive(None)  # {"rows": the previous run's months, "words": its settings}
     tick = solara.use_reactive(0)
     playing = solara.use_reactive(False)
+    speed = solara.use_reactive("Normal")
     open_controls = solara.use_reactive(False)
     show_info = solara.use_reactive(False)
     m = model.value
@@ -736,7 +738,7 @@ def ClassroomPage(path: str | None = None):
         while playing.value and model.value.running and not cancel.is_set():
             t = time.perf_counter()
             step_once()
-            if cancel.wait(max(0.02, PLAY_SECONDS - (time.perf_counter() - t))):
+            if cancel.wait(max(0.02, PLAY_SECONDS[speed.value] - (time.perf_counter() - t))):
                 return
         if not cancel.is_set():
             playing.set(False)
@@ -775,6 +777,7 @@ def ClassroomPage(path: str | None = None):
                 disabled=not m.running and not playing.value,
                 outlined=True,
             )
+            solara.ToggleButtonsSingle(value=speed.value, values=list(PLAY_SECONDS), on_value=speed.set, dense=True)
             solara.Button("Reset", on_click=reset, outlined=not changes, color="warning" if changes else None)
             solara.Button(
                 "Hide controls" if open_controls.value else "Show controls",
