@@ -918,6 +918,18 @@ def cmd_stories(args) -> int:
     return 0
 
 
+CULL_AFTER = "60s"  # a closed tab's session (its model) is freed this long after its page disconnects
+
+
+def classroom_env(path: Path) -> dict:
+    """The page server's environment: the parameter file, where the widgets are (`_jupyter_env`), and a closed
+    tab's session freed after CULL_AFTER (Solara keeps it 24 hours by default, in case the tab comes back: a
+    class of thirty reloading would pile up models); a SOLARA_KERNEL_CULL_TIMEOUT already set is kept."""
+    env = {**os.environ, **_jupyter_env(), "OLSIM_CLASSROOM_PARAMS": str(Path(path).absolute())}
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_AFTER)
+    return env
+
+
 def _jupyter_env() -> dict:
     """Where the page's widgets are installed, for Solara: in a virtual environment made with system site packages
     the widgets' front-end files and their notebook config are in the base Python's share/ and etc/, which
@@ -964,7 +976,7 @@ def cmd_classroom(args) -> int:
             probe.bind(("127.0.0.1", args.port))
         except OSError:
             raise UsageError(f"--port {args.port}: already in use on 127.0.0.1; choose another with --port") from None
-    env = {**os.environ, **_jupyter_env(), "OLSIM_CLASSROOM_PARAMS": str(path.absolute())}
+    env = classroom_env(path)
     print(f"olsim classroom: {path} ({workers:,} workers, {params.calendar.months} months, mesa engine)")
     print(f"open http://127.0.0.1:{args.port} in a browser; Ctrl-C stops the page", flush=True)
     command = [

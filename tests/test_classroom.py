@@ -798,3 +798,49 @@ def test_the_info_panel_points_to_nothing_a_student_cannot_open():
     text = info_markdown()
     assert "Start a lesson" in text and "What to try" in text
     assert not re.search(r"docs/|params/|\.(md|toml|py|csv)\b|olsim ", text), re.findall(r"\S*(?:docs/|\.md)\S*", text)
+
+
+def test_a_closed_tab_frees_its_session(browser, tmp_path, monkeypatch):
+    """Issue 33: olsim serves with a closed tab's session freed after a minute (Solara's default keeps it a day),
+    unless SOLARA_KERNEL_CULL_TIMEOUT is set; with it set to 2 s here, the server's count of sessions
+    (Solara's /resourcez) goes from one to none after the tab is closed."""
+    import json
+
+    from sim.cli import CULL_AFTER, classroom_env
+
+    monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
+    assert classroom_env(ROOT / "params" / "classroom.toml")["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_AFTER == "60s"
+    monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "2s")
+    assert classroom_env(ROOT / "params" / "classroom.toml")["SOLARA_KERNEL_CULL_TIMEOUT"] == "2s"
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path / "cdn-cache")},
+    )
+    url = f"http://127.0.0.1:{port}/"
+
+    def sessions() -> int:
+        with urllib.request.urlopen(url + "resourcez", timeout=5) as r:
+            return json.load(r)["kernels"]["total"]
+
+    try:
+        _wait_for_page(url, proc, log)
+        page = _open(browser, url, 1280, 720)
+        assert sessions() == 1
+        page.close()
+        t0 = time.time()
+        while sessions() and time.time() - t0 < 40:
+            time.sleep(0.5)
+        assert sessions() == 0
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
