@@ -8,6 +8,7 @@ or flag, never a traceback, and nothing is written.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
 import signal
@@ -74,6 +75,7 @@ EXAMPLES_STORIES = """examples:
 EXAMPLES_CLASSROOM = """examples:
   olsim classroom                              params/classroom.toml on http://127.0.0.1:8765
   olsim classroom --port 8800                  another port
+  olsim classroom --class                      a class on its own devices: join address, QR code, /board
   olsim classroom params/my_camp.toml          your own camp (keep it small: the page runs the mesa engine)
 """
 
@@ -918,6 +920,34 @@ def cmd_stories(args) -> int:
     return 0
 
 
+def _reachable_address(host: str) -> str:
+    """The address students type: ``host`` itself, or for 0.0.0.0 (every address) the one this machine reaches its
+    network from (no packet is sent), else its name."""
+    import socket
+
+    if host not in ("0.0.0.0", ""):
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError:
+            return socket.gethostname()
+
+
+def _qr_text(url: str) -> str | None:
+    """The join address as a QR code drawn in text for the terminal (segno, the classroom extra), or None."""
+    try:
+        import io
+
+        import segno
+    except ImportError:
+        return None
+    out = io.StringIO()
+    segno.make(url, error="l").terminal(out=out, compact=True)
+    return out.getvalue().rstrip()
+
+
 CULL_AFTER = "60s"  # a closed tab's session (its model) is freed this long after its page disconnects
 
 
@@ -968,17 +998,32 @@ def cmd_classroom(args) -> int:
         )
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: must be between 1 and 65535")
+    host = args.host or ("0.0.0.0" if args.class_mode else "127.0.0.1")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(
             socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
         )  # as the server will: a closed socket's wait is no conflict
         try:
-            probe.bind(("127.0.0.1", args.port))
-        except OSError:
-            raise UsageError(f"--port {args.port}: already in use on 127.0.0.1; choose another with --port") from None
+            probe.bind((host, args.port))
+        except socket.gaierror:
+            raise UsageError(f"--host {host}: not an address of this machine") from None
+        except OSError as e:
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(f"--host {host}: not an address of this machine") from None
+            raise UsageError(f"--port {args.port}: already in use on {host}; choose another with --port") from None
     env = classroom_env(path)
     print(f"olsim classroom: {path} ({workers:,} workers, {params.calendar.months} months, mesa engine)")
-    print(f"open http://127.0.0.1:{args.port} in a browser; Ctrl-C stops the page", flush=True)
+    if args.class_mode:
+        env["OLSIM_CLASS"] = "1"
+        join = f"http://{_reachable_address(host)}:{args.port}/"
+        print(f"students join at {join} (each gets a model of their own; or scan the code below)")
+        print(f"your board, every student's run side by side: {join}board")
+        qr = _qr_text(join)
+        if qr:
+            print(qr)
+        print("Ctrl-C stops the class", flush=True)
+    else:
+        print(f"open http://{host}:{args.port} in a browser; Ctrl-C stops the page", flush=True)
     command = [
         sys.executable,
         # Solara warns on every page load served over http to an address other than "localhost" (13 lines each)
@@ -989,7 +1034,7 @@ def cmd_classroom(args) -> int:
         "run",
         "sim.classroom.app",
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         str(args.port),
         "--production",
@@ -1287,7 +1332,17 @@ def build_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cls.add_argument("params", nargs="?", default=None, help="parameter file (default: params/classroom.toml)")
-    cls.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    cls.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    cls.add_argument(
+        "--class",
+        dest="class_mode",
+        action="store_true",
+        help="a class on its own devices: listen on the network (--host, default every address), print the join "
+        "address and a QR code, and serve the teacher's board at /board",
+    )
+    cls.add_argument(
+        "--host", default=None, help="address to listen on (default 127.0.0.1; with --class 0.0.0.0, every address)"
+    )
     cls.set_defaults(func=cmd_classroom)
     return parser
 

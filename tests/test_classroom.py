@@ -844,3 +844,81 @@ def test_a_closed_tab_frees_its_session(browser, tmp_path, monkeypatch):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+def test_a_class_of_three_on_the_teachers_board(browser, tmp_path):
+    """Issue 33: `olsim classroom --class` (here on 127.0.0.1): three students, each in a browser of their own,
+    give a name, pick a lesson and play; the teacher's board shows all three with their package and outcomes (the
+    numbers of each student's own run: its revenue a year and what its workers kept per month worked, recomputed
+    here from the same model), updates when a student plays on, and freezes one to discuss."""
+    from sim.classroom.app import PRESETS, ClassroomModel as Model, classroom_file, model_params, preset_settings
+    from sim.classroom.board import outcomes
+    from sim.common.formatting import format_money
+    from sim.core.params import load_params
+
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "classroom", "--class", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path / "cdn-cache")},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    students = {"Ana": "direct", "Ben": "full", "Chi": "history"}
+    contexts = []
+    try:
+        _wait_for_page(url, proc, log)
+        log.seek(0)
+        printed = log.read()
+        assert f"students join at {url}" in printed and f"{url}board" in printed and "█" in printed  # and a QR code
+        board = browser.new_page(viewport={"width": 1920, "height": 1080})
+        board.set_default_timeout(90_000)
+        board.goto(url + "board")
+        board.get_by_text("No student yet").wait_for()
+        for name, lesson in students.items():
+            ctx = browser.new_context(viewport={"width": 1280, "height": 720})  # a device of its own: own session
+            contexts.append(ctx)
+            page = ctx.new_page()
+            page.set_default_timeout(90_000)
+            page.goto(url)
+            page.get_by_text("Before month 1").wait_for()
+            box = page.get_by_label("Your name (for the class board)")
+            box.fill(name)
+            box.press("Enter")
+            page.get_by_role("button", name=PRESETS[lesson]).click()
+            for month in (1, 2, 3):
+                page.get_by_role("button", name="Step", exact=True).click()
+                page.get_by_text(f"(month {month} of 60)").wait_for()
+        specs, params = model_params(str(classroom_file())), load_params(classroom_file())
+        for name, lesson in students.items():
+            m = Model(**preset_settings(lesson, specs, params))
+            for _ in range(3):
+                m.step()
+            revenue, kept = outcomes(list(m.aggregator.monthly))
+            words = f"{format_money(revenue)} a year reached the state; workers kept {format_money(kept)} per month"
+            board.get_by_text(f"{name}:", exact=False).wait_for()
+            board.get_by_text(words).wait_for()  # the board's numbers are the student's run's
+        text = board.inner_text(".olsim-board")
+        assert "Ana: Employers pay workers directly at 100%" in text and "(3 of 60 months run)" in text
+        assert "Chi: No new work permits (UNSCR 2375) at 80%" in text
+        board.get_by_role("button", name="Freeze Ben").click()
+        board.get_by_text("Discussing Ben").wait_for()
+        assert board.locator("img.olsim-board-chart, .olsim-board-chart img").first.evaluate("i => i.naturalWidth") > 0
+        # a student plays on: the board follows, the frozen numbers stay
+        ana = contexts[0].pages[0]
+        ana.get_by_role("button", name="Step", exact=True).click()
+        board.get_by_text("(4 of 60 months run)").wait_for()
+        assert "Discussing Ben" in board.inner_text(".olsim-frozen")
+        board.close()
+    finally:
+        for ctx in contexts:
+            ctx.close()
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()

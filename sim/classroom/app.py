@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import os
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,6 +33,8 @@ from ..core.params import Params, load_params, make_params, params_to_dict  # no
 from ..core.policies import POLICY_CLASSES, describe_kind  # noqa: E402
 from ..engines.mesa.model import OverseasLaborModel  # noqa: E402
 from .assets import use_npm_registry  # noqa: E402
+from .board import BOARD, Entry, outcomes  # noqa: E402
+from .board_page import BoardPage  # noqa: E402
 from .charts import STATUS_COLOURS, STATUS_WORDS, Charts, recruits_key_words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -692,6 +695,23 @@ def _previous_words(model, applied: dict, specs: dict) -> str:
     )
 
 
+def package_words(applied: dict) -> str:
+    """The sanctions a run has in force, each with its compliance ("no sanctions" when none)."""
+    on = [
+        f"{SANCTIONS[k]} at {100 * float(applied.get(f'{k}_compliance', 1.0)):.0f}%"
+        for k in SANCTIONS
+        if applied.get(k)
+    ]
+    return "; ".join(on) if on else "no sanctions"
+
+
+CLASS_ENV = "OLSIM_CLASS"  # set by `olsim classroom --class`: each page posts its run to the teacher's board
+
+
+def in_class() -> bool:
+    return os.environ.get(CLASS_ENV) == "1"
+
+
 @solara.component
 def ClassroomPage(path: str | None = None):
     path = str(path or classroom_file())
@@ -763,6 +783,29 @@ def ClassroomPage(path: str | None = None):
         applied.set(settings)
         tick.set(tick.value + 1)
 
+    student = solara.use_reactive("")  # in class: the name the student gives
+    session = solara.use_memo(lambda: uuid.uuid4().hex, [])
+
+    def post():
+        if in_class() and student.value.strip():
+            with lock:
+                revenue, kept = outcomes(list(m.aggregator.monthly))
+                month = m.month
+            BOARD.post(
+                Entry(
+                    session,
+                    student.value.strip(),
+                    package_words(applied.value),
+                    month,
+                    m.p.calendar.months,
+                    revenue,
+                    kept,
+                )
+            )
+
+    solara.use_effect(post, [tick.value, m, student.value])
+    solara.use_effect(lambda: lambda: BOARD.leave(session), [])  # a closed page leaves the board
+
     changes = pending_changes(pending.value, applied.value, params, specs)
     solara.Style(CSS)
     with solara.Div(classes=["olsim-page"]):
@@ -790,6 +833,14 @@ def ClassroomPage(path: str | None = None):
                 on_click=lambda: show_info.set(not show_info.value),
                 outlined=True,
             )
+        if in_class():
+            with solara.Div(classes=["olsim-buttons", "olsim-student"]):
+                solara.InputText(
+                    "Your name (for the class board)",
+                    value=student.value,
+                    on_value=student.set,
+                    continuous_update=False,
+                )
         with solara.Div(classes=["olsim-buttons", "olsim-lessons"]):
             solara.HTML(tag="span", unsafe_innerHTML="Start a lesson:", classes=["olsim-lessons-label"])
             for key, words in PRESETS.items():
@@ -860,5 +911,17 @@ def _markdown_html(text: str) -> str:
 
 
 @solara.component
-def Page():
+def StudentPage():
     ClassroomPage(os.environ.get(PARAMS_ENV))
+
+
+@solara.component
+def Layout(children=[]):  # noqa: B006  (Solara's signature): the pages alone, no app bar or tabs
+    solara.Div(children=children)
+
+
+# each route names its layout: Solara skips the module's own when the module lists routes (then: its app bar, tabs)
+routes = [
+    solara.Route(path="/", component=StudentPage, label="Classroom", layout=Layout),
+    solara.Route(path="board", component=BoardPage, label="Board", layout=Layout),
+]
