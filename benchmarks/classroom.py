@@ -5,6 +5,7 @@ Run by hand, not by pytest:
     python benchmarks/classroom.py              # model and figures (a few seconds)
     python benchmarks/classroom.py --browser    # also the page in headless Chromium (needs /usr/bin/chromium)
     python benchmarks/classroom.py --screenshot docs/figures/classroom.png   # the README's picture of the page
+    python benchmarks/classroom.py --sessions 10 --seconds 60   # capacity: 10 students at once (issue 33)
 
 Prints the median and max over 30 months (params/classroom.toml, seed 0, no
 sanctions) of: one model step (the mesa engine, 1,800 workers); bringing the
@@ -134,11 +135,76 @@ def browser(months: int = 30):
     return clicks
 
 
+def sessions(n: int, seconds: float) -> list[dict]:
+    """``n`` students at once (a browser context each: a session and a model each), each clicking Step as soon as
+    the last month is on screen, for ``seconds`` once every page has loaded: each session's months, its seconds
+    and the time of each Step from click to the new month shown. One headless Chromium drives them all on this
+    machine, beside the server."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    async def run(url: str) -> list[dict]:
+        loaded, stop_at, out = 0, 0.0, []
+        all_loaded, start = asyncio.Event(), asyncio.Event()
+
+        async def student(b):
+            nonlocal loaded
+            ctx = await b.new_context(viewport={"width": 1280, "height": 720})
+            page = await ctx.new_page()
+            page.set_default_timeout(180_000)
+            await page.goto(url)
+            await page.get_by_text("Before month 1").wait_for()
+            loaded += 1
+            if loaded == n:
+                all_loaded.set()
+            await start.wait()
+            t0, clicks, k = time.perf_counter(), [], 0
+            while time.perf_counter() < stop_at and k < 59:  # the calendar's 60 months
+                t = time.perf_counter()
+                await page.get_by_role("button", name="Step", exact=True).click()
+                await page.get_by_text(f"(month {k + 1} of 60)").wait_for()
+                clicks.append(time.perf_counter() - t)
+                k += 1
+            out.append({"months": k, "seconds": time.perf_counter() - t0, "clicks": clicks})
+            await ctx.close()
+
+        async with async_playwright() as p:
+            b = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"])
+            tasks = [asyncio.create_task(student(b)) for _ in range(n)]
+            await all_loaded.wait()
+            stop_at = time.perf_counter() + seconds
+            start.set()
+            await asyncio.gather(*tasks)
+            await b.close()
+        return out
+
+    with _server() as url:
+        return asyncio.run(run(url))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--browser", action="store_true")
     ap.add_argument("--screenshot", metavar="PNG", help="write the README's picture of the page (and nothing else)")
+    ap.add_argument("--sessions", type=int, metavar="N", help="N students at once, each clicking Step (capacity)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="with --sessions: how long they play (default 60)")
     args = ap.parse_args(argv)
+    if args.sessions:
+        runs = sessions(args.sessions, args.seconds)
+        rates = sorted(r["months"] / r["seconds"] for r in runs)
+        clicks = sorted(c for r in runs for c in r["clicks"])
+        p95 = clicks[min(len(clicks) - 1, int(0.95 * len(clicks)))]
+        print(
+            f"{args.sessions} sessions at once for {args.seconds:.0f} s, each clicking Step as soon as its month shows"
+        )
+        print("| months a second per session: min | median | Step click -> new month: median s | p95 s | max s |")
+        print("|---:|---:|---:|---:|---:|")
+        print(
+            f"| {rates[0]:.2f} | {statistics.median(rates):.2f} | {statistics.median(clicks):.2f} | {p95:.2f} "
+            f"| {clicks[-1]:.2f} |"
+        )
+        return 0
     if args.screenshot:
         screenshot(args.screenshot)
         return 0
