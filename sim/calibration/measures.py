@@ -143,6 +143,7 @@ class RunTable:
 
     def measure(self, fact: Fact, scale: float = 1.0) -> float:
         rows, at = self._of(fact.host)
+        column = cast(str, fact.column)  # one column, but for a ratio (Fact checks)
         if (fact.host is None and fact.measure in ("level", "change")) or any(
             d is not None and d not in at for d in (fact.start, fact.end)
         ):
@@ -151,7 +152,7 @@ class RunTable:
             return self._ratio(rows, fact)
 
         def level(d: str) -> float:  # one row a month: pandas' groupby sum of it is the value (NaN: 0)
-            v = self._col(fact.column)[at[d]]
+            v = self._col(column)[at[d]]
             return 0.0 if v != v else float(v)
 
         if fact.measure == "level":
@@ -160,19 +161,19 @@ class RunTable:
             a = level(cast(str, fact.start))
             return (level(fact.end) - a) / a if a else math.nan
         if fact.measure == "total":
-            return self._total(rows, fact.column, fact) / scale
+            return self._total(rows, column, fact) / scale
         if fact.measure == "per_year":
             assert fact.start is not None
-            return self._total(rows, fact.column, fact) / scale / (months_spanned(fact.start, fact.end) / 12.0)
-        whole = self._total(self._of(None)[0], fact.column, fact)
-        return self._total(rows, fact.column, fact) / whole if whole else math.nan
+            return self._total(rows, column, fact) / scale / (months_spanned(fact.start, fact.end) / 12.0)
+        whole = self._total(self._of(None)[0], column, fact)
+        return self._total(rows, column, fact) / whole if whole else math.nan
 
     def _ratio(self, rows: np.ndarray, fact: Fact) -> float:
         d = self.date[rows]
         sel = rows[(d >= fact.start) & (d <= fact.end)]
         if fact.measure == "weighted_mean":
             w = self._col(cast(str, fact.per))[sel].astype(float)
-            x = self._col(fact.column)[sel].astype(float)
+            x = self._col(cast(str, fact.column))[sel].astype(float)
             has = w > 0
             return float((x[has] * w[has]).sum() / w[has].sum()) if has.any() else math.nan
 

@@ -592,9 +592,10 @@ def history_compliance(params: Params) -> dict[str, float]:
     host = next(iter(params.hosts))
     out = {}
     for policy in history.policies:
-        if policy.kind in HISTORY_KINDS and policy.kind not in out:
+        kind = policy.kind  # type: ignore[attr-defined]  # every policy class declares its kind
+        if kind in HISTORY_KINDS and kind not in out:
             start = history.calendar.index(policy.start)
-            out[policy.kind] = float(policy.compliance_at(host, start, history.calendar))
+            out[kind] = float(policy.compliance_at(host, start, history.calendar))
     return out
 
 
@@ -721,7 +722,9 @@ def ClassroomPage(path: str | None = None):
     model: solara.Reactive[ClassroomModel] = solara.use_reactive(first)
     pending = solara.use_reactive(_defaults(specs))
     applied = solara.use_reactive(_defaults(specs))
-    previous = solara.use_reactive(None)  # {"rows": the previous run's months, "words": its settings}
+    previous: solara.Reactive[dict | None] = solara.use_reactive(
+        None
+    )  # {"rows": the previous run's months, "words": its settings}
     tick = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     speed = solara.use_reactive("Normal")
