@@ -30,7 +30,7 @@ from ..common import shipped  # noqa: E402
 from ..common.formatting import format_money  # noqa: E402
 from ..results.columns import COL  # noqa: E402
 from ..core.params import Params, load_params, make_params, params_to_dict  # noqa: E402
-from ..core.policies import POLICY_CLASSES, describe_kind  # noqa: E402
+from ..core.policies import POLICY_CLASSES, DirectWages, describe_kind  # noqa: E402
 from ..engines.mesa.model import OverseasLaborModel  # noqa: E402
 from .assets import use_npm_registry  # noqa: E402
 from .board import BOARD, Entry, outcomes  # noqa: E402
@@ -463,7 +463,7 @@ past sanctions. Every number comes from the model's assumptions and the reports 
 the list), not from data about this camp.
 
 **Start a lesson** in one click: *the sanctions as this host applied them* (no new permits, most workers sent
-home), *every UN measure, fully applied*, or *pay the workers directly*. Each starts a new run with its sanctions
+home), *the UN's measures, fully applied*, or *pay the workers directly*. Each starts a new run with its sanctions
 in force from the first month; press Play and watch the money and the camp.
 
 ### What to try
@@ -578,11 +578,15 @@ def _defaults(specs: dict) -> dict:
 # controls at the file's defaults; the history's compliance is params/history.toml's for the camp's host
 PRESETS = {
     "history": "The sanctions as this host applied them",
-    "full": "Every UN measure, fully applied",
+    "full": "The UN's measures, fully applied",
     "direct": "Pay the workers directly",
 }
-HISTORY_KINDS = ("permit_ban", "repatriation")  # the UN's two measures on workers (UNSCR 2375, 2397)
-FULL_KINDS = ("permit_ban", "repatriation", "financial_sanctions", "cash_interdiction")
+
+
+def full_compliance_kinds() -> tuple[str, ...]:
+    """The measures of the shipped full-compliance scenario (params/full_compliance.toml), in its order."""
+    full = load_params(shipped.folder("params") / "full_compliance.toml")
+    return tuple(dict.fromkeys(p.kind for p in full.policies))  # type: ignore[attr-defined]  # each class's kind
 
 
 def history_compliance(params: Params) -> dict[str, float]:
@@ -590,10 +594,11 @@ def history_compliance(params: Params) -> dict[str, float]:
     name: its default) for each of the UN's measures on workers, when each starts."""
     history = load_params(shipped.folder("params") / "history.toml")
     host = next(iter(params.hosts))
+    measures = full_compliance_kinds()  # the UN's measures on workers (UNSCR 2375, 2397)
     out = {}
     for policy in history.policies:
         kind = policy.kind  # type: ignore[attr-defined]  # every policy class declares its kind
-        if kind in HISTORY_KINDS and kind not in out:
+        if kind in measures and kind not in out:
             start = history.calendar.index(policy.start)
             out[kind] = float(policy.compliance_at(host, start, history.calendar))
     return out
@@ -603,13 +608,15 @@ def preset_settings(name: str, specs: dict, params: Params) -> dict:
     """The page's settings for a lesson of `PRESETS`: the defaults, sanctions from the first month, and its own."""
     settings = {**_defaults(specs), "sanctions_start": 0}
     if name == "history":
-        changes = {k: True for k in HISTORY_KINDS} | {
+        changes = {k: True for k in full_compliance_kinds()} | {
             f"{k}_compliance": c for k, c in history_compliance(params).items()
         }
     elif name == "full":
-        changes = {k: True for k in FULL_KINDS} | {f"{k}_compliance": 1.0 for k in FULL_KINDS}
+        kinds = full_compliance_kinds()
+        changes = {k: True for k in kinds} | {f"{k}_compliance": 1.0 for k in kinds}
     elif name == "direct":
-        changes = {"direct_wages": True, "direct_wages_compliance": 1.0}
+        kind = DirectWages.kind_name()
+        changes = {kind: True, f"{kind}_compliance": 1.0}
     else:
         raise ValueError(f"no lesson {name!r}: {', '.join(PRESETS)}")
     return settings | changes
