@@ -510,6 +510,8 @@ def test_page_recruitment_panel(browser, server, tmp_path):
     assert img.evaluate("i => i.complete && i.naturalWidth") > 0
     assert img.bounding_box()["width"] >= 560
     controls = page.locator(".olsim-controls")
+    page.get_by_role("button", name="Show controls").click()  # the drawer over the page
+    controls.wait_for(state="visible")
     switch = page.get_by_label(PIPELINE_WORDS)
     if switch.is_checked():  # the file's default may be on: start from off
         switch.uncheck()
@@ -621,10 +623,12 @@ def test_page_when_the_camp_empties(browser, server):
     """Repatriation from the first month at full compliance, played to the end: the camp empties, the page says
     so in words (no 'nan'), and Play stops by itself at the calendar's end."""
     page = _open(browser, server, 1400, 1000)
+    page.get_by_role("button", name="Show controls").click()  # the drawer over the page
     page.get_by_label("Send all workers home within 2 years (UNSCR 2397)").check()
     page.locator(".v-input", has_text="Sanctions start in month").get_by_role("slider").press("Home")
     page.get_by_text("Sanctions start in month: January 2016 (month 0)", exact=True).wait_for()
     page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_role("button", name="Hide controls").click()
     # Pause never leaves a month half done: after each Pause, Step still advances one month
     for _ in range(3):
         page.get_by_role("button", name="Play", exact=True).click()
