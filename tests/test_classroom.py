@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -364,21 +365,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`olsim classroom` on a free port of 127.0.0.1, as a teacher would start it on a fresh machine: Solara's
-    asset cache starts empty, so every script the page needs comes through the CDN proxy (and, with no CDN here,
-    the npm registry fallback) during the test."""
-    port = _free_port()
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"olsim-classroom-{port}.log", "w+")
-    cache = tmp_path_factory.mktemp("solara-cdn-cache")
+@contextlib.contextmanager
+def _served(command: list[str], port: int, log_path: Path, cwd=ROOT, env: dict | None = None):
+    """``command`` (an `olsim classroom` listening on ``port`` of 127.0.0.1) until the block ends, its output in
+    ``log_path``: yields the page's URL once it answers (a test fails with the log's end if it never does), and
+    stops the server and every process it started when the block ends."""
+    log = open(log_path, "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache)},
+        command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env or dict(os.environ)
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -402,6 +396,28 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+def _olsim_classroom(*args: str) -> tuple[list[str], int]:
+    """`olsim classroom ARGS --port P` from the checkout, on a free port P."""
+    port = _free_port()
+    return [sys.executable, "-m", "sim.cli", "classroom", *args, "--port", str(port)], port
+
+
+def _fresh_assets(folder: Path) -> dict:
+    """The environment with an empty asset cache of Solara's in ``folder``."""
+    return {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder)}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`olsim classroom` on a free port of 127.0.0.1, as a teacher would start it on a fresh machine: Solara's
+    asset cache starts empty, so every script the page needs comes through the CDN proxy (and, with no CDN here,
+    the npm registry fallback) during the test."""
+    command, port = _olsim_classroom()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"olsim-classroom-{port}.log"
+    with _served(command, port, log, env=_fresh_assets(tmp_path_factory.mktemp("solara-cdn-cache"))) as url:
+        yield url
 
 
 VIEWPORTS = [(1400, 1000), (1280, 720), (1024, 768)]  # a projector, a laptop, a tablet
@@ -732,21 +748,6 @@ def test_the_lesson_quotes_the_model():
     assert f"{_about(higher['sent'], 1000)} are sent home for failing to pay it" in doc
 
 
-def _wait_for_page(url: str, proc, log) -> None:
-    t0 = time.time()
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() - t0 > 120:
-            log.seek(0)
-            pytest.fail(f"olsim classroom did not start: {log.read()[-2000:]}")
-        time.sleep(0.5)
-
-
 def test_the_wheel_in_a_venv_with_system_site_packages_serves_the_page_quietly(browser, tmp_path):
     """Issue 33: the package installed (not the checkout) into a virtual environment made with
     --system-site-packages, where Solara's widgets live in the base Python and Jupyter's paths miss them (the page
@@ -761,35 +762,16 @@ def test_the_wheel_in_a_venv_with_system_site_packages_serves_the_page_quietly(b
     )
     assert pip.returncode == 0, pip.stderr[-2000:]
     port = _free_port()
-    log = open(tmp_path / "server.log", "w+")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(tmp_path / "cdn-cache")
-    proc = subprocess.Popen(
-        [str(venv / "bin" / "olsim"), "classroom", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env=env,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        _wait_for_page(url, proc, log)
+    env = {k: v for k, v in _fresh_assets(tmp_path / "cdn-cache").items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    command = [str(venv / "bin" / "olsim"), "classroom", "--port", str(port)]
+    with _served(command, port, tmp_path / "server.log", cwd=tmp_path, env=env) as url:
         page = _open(browser, url, 1280, 720)
         page.get_by_role("button", name="Step", exact=True).click()
         page.get_by_text("(month 1 of 60)").wait_for()
         page.reload()  # a second load: Solara's cookie warning came with every one
         page.get_by_text("Before month 1").wait_for()
         page.close()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    log.seek(0)
-    lines = [line for line in log.read().splitlines() if line.strip()]
-    log.close()
+    lines = [line for line in (tmp_path / "server.log").read_text().splitlines() if line.strip()]
     assert str(venv) in lines[0] and str(ROOT) not in lines[0], lines[0]  # the installed package's own file
     assert "Warning" not in "\n".join(lines) and "Traceback" not in "\n".join(lines), lines
     assert len(lines) <= 4, lines
@@ -816,38 +798,20 @@ def test_a_closed_tab_frees_its_session(browser, tmp_path, monkeypatch):
     assert classroom_env(ROOT / "params" / "classroom.toml")["SOLARA_KERNEL_CULL_TIMEOUT"] == CULL_AFTER == "60s"
     monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "2s")
     assert classroom_env(ROOT / "params" / "classroom.toml")["SOLARA_KERNEL_CULL_TIMEOUT"] == "2s"
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "classroom", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path / "cdn-cache")},
-    )
-    url = f"http://127.0.0.1:{port}/"
+    command, port = _olsim_classroom()
 
-    def sessions() -> int:
+    def sessions(url: str) -> int:
         with urllib.request.urlopen(url + "resourcez", timeout=5) as r:
             return json.load(r)["kernels"]["total"]
 
-    try:
-        _wait_for_page(url, proc, log)
+    with _served(command, port, tmp_path / "server.log", env=_fresh_assets(tmp_path / "cdn-cache")) as url:
         page = _open(browser, url, 1280, 720)
-        assert sessions() == 1
+        assert sessions(url) == 1
         page.close()
         t0 = time.time()
-        while sessions() and time.time() - t0 < 40:
+        while sessions(url) and time.time() - t0 < 40:
             time.sleep(0.5)
-        assert sessions() == 0
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        assert sessions(url) == 0
 
 
 def test_a_class_of_three_on_the_teachers_board(browser, tmp_path):
@@ -860,23 +824,12 @@ def test_a_class_of_three_on_the_teachers_board(browser, tmp_path):
     from sim.common.formatting import format_money
     from sim.core.params import load_params
 
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "classroom", "--class", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path / "cdn-cache")},
-    )
-    url = f"http://127.0.0.1:{port}/"
+    command, port = _olsim_classroom("--class", "--host", "127.0.0.1")
+    log = tmp_path / "server.log"
     students = {"Ana": "direct", "Ben": "full", "Chi": "history"}
     contexts = []
-    try:
-        _wait_for_page(url, proc, log)
-        log.seek(0)
-        printed = log.read()
+    with _served(command, port, log, env=_fresh_assets(tmp_path / "cdn-cache")) as url:
+        printed = log.read_text()
         assert f"students join at {url}" in printed and f"{url}board" in printed and "█" in printed  # and a QR code
         board = browser.new_page(viewport={"width": 1920, "height": 1080})
         board.set_default_timeout(90_000)
@@ -917,12 +870,5 @@ def test_a_class_of_three_on_the_teachers_board(browser, tmp_path):
         board.get_by_text("(4 of 60 months run)").wait_for()
         assert "Discussing Ben" in board.inner_text(".olsim-frozen")
         board.close()
-    finally:
         for ctx in contexts:
             ctx.close()
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()

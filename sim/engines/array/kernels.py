@@ -444,53 +444,44 @@ def posted_counts(W, n_minders, n_teams):
 
 
 @kernel
+def grouped(key, keep, n_groups):
+    """The rows ``i`` with ``keep[i]``, grouped by ``key[i]`` (0 .. n_groups - 1) and in row order within a group
+    (a counting sort: stable, as a stable argsort by key): each group's start and end in the rows, and the rows."""
+    end = np.zeros(n_groups, dtype=np.int64)
+    for i in range(len(key)):
+        if keep[i]:
+            end[key[i]] += 1
+    start = np.zeros(n_groups, dtype=np.int64)
+    total = 0
+    for g in range(n_groups):
+        start[g] = total
+        total += end[g]
+        end[g] = total
+    rows = np.empty(total, dtype=np.int64)
+    fill = start.copy()
+    for i in range(len(key)):
+        if keep[i]:
+            rows[fill[key[i]]] = i
+            fill[key[i]] += 1
+    return start, end, rows
+
+
+@kernel
 def find_rooms(M, m_count, t_count, team_minder, units, n_camps):
     """The rooms `place_newcomers` fills first: each camp's active minders with room (``m_count`` posted of his
     host's minder ratio, ``units[1]``) and each minder's teams with room (``t_count`` of his host's team size,
     ``units[2]``; an empty team is not reused), each in id order, as start and end per camp (per minder) into
-    the ids and their room. A counting sort: stable, so the same order as a stable argsort by camp (minder)."""
+    the ids and their room."""
     n_m = len(M.status)
-    mr_end = np.zeros(n_camps, dtype=np.int64)
+    ratio = np.empty(n_m, dtype=np.int64)
     for m in range(n_m):
-        if M.status[m] == M_ACTIVE and m_count[m] < units[1, M.host[m]]:
-            mr_end[M.camp[m]] += 1
-    mr_start = np.zeros(n_camps, dtype=np.int64)
-    total = 0
-    for c in range(n_camps):
-        mr_start[c] = total
-        total += mr_end[c]
-        mr_end[c] = total
-    mr_id = np.empty(total, dtype=np.int64)
-    mr_room = np.empty(total, dtype=np.int64)
-    fill = mr_start.copy()
-    for m in range(n_m):
-        ratio = units[1, M.host[m]]
-        if M.status[m] == M_ACTIVE and m_count[m] < ratio:
-            k = fill[M.camp[m]]
-            mr_id[k] = m
-            mr_room[k] = ratio - m_count[m]
-            fill[M.camp[m]] = k + 1
-    tr_end = np.zeros(n_m, dtype=np.int64)
+        ratio[m] = units[1, M.host[m]]
+    size = np.empty(len(t_count), dtype=np.int64)
     for t in range(len(t_count)):
-        if t_count[t] > 0 and t_count[t] < units[2, M.host[team_minder[t]]]:
-            tr_end[team_minder[t]] += 1
-    tr_start = np.zeros(n_m, dtype=np.int64)
-    total = 0
-    for m in range(n_m):
-        tr_start[m] = total
-        total += tr_end[m]
-        tr_end[m] = total
-    tr_id = np.empty(total, dtype=np.int64)
-    tr_room = np.empty(total, dtype=np.int64)
-    fill = tr_start.copy()
-    for t in range(len(t_count)):
-        size = units[2, M.host[team_minder[t]]]
-        if t_count[t] > 0 and t_count[t] < size:
-            k = fill[team_minder[t]]
-            tr_id[k] = t
-            tr_room[k] = size - t_count[t]
-            fill[team_minder[t]] = k + 1
-    return mr_start, mr_end, mr_id, mr_room, tr_start, tr_end, tr_id, tr_room
+        size[t] = units[2, M.host[team_minder[t]]]
+    mr_start, mr_end, mr_id = grouped(M.camp, (M.status == M_ACTIVE) & (m_count < ratio), n_camps)
+    tr_start, tr_end, tr_id = grouped(team_minder, (t_count > 0) & (t_count < size), n_m)
+    return mr_start, mr_end, mr_id, ratio[mr_id] - m_count[mr_id], tr_start, tr_end, tr_id, size[tr_id] - t_count[tr_id]
 
 
 @kernel
