@@ -14,6 +14,8 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
+from ..results.columns import COL
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -79,7 +81,7 @@ def outcomes(monthly: list[dict]) -> tuple[float, float]:
     """(USD a year reaching the state, USD kept per worker per month worked) over a run's monthly rows so far."""
     if not monthly:
         return math.nan, math.nan
-    revenue = math.fsum(r["revenue_delivered"] for r in monthly)
-    kept = math.fsum(r["worker_retained"] for r in monthly)
-    worked = sum(int(r["workers_working"]) for r in monthly)
+    revenue = math.fsum(r[COL.revenue_delivered] for r in monthly)
+    kept = math.fsum(r[COL.worker_retained] for r in monthly)
+    worked = sum(int(r[COL.workers_working]) for r in monthly)
     return revenue / len(monthly) * 12.0, (kept / worked if worked else math.nan)
