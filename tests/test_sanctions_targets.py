@@ -530,3 +530,22 @@ def test_the_fast_measures_equal_the_pandas_measures_to_the_bit():
                     assert type(fast) is type(slow) and (fast == slow or fast != fast and slow != slow), (k, fast, slow)
                     checked += 1
     assert checked == 2 * 2 * 2 * len(facts)
+
+
+def test_a_candidate_outside_the_models_bounds_is_rejected_not_fatal(tmp_path):
+    """A lognormal prior's far tail (the median entry bribe past the model's $1,000,000; it stopped a calibration
+    run from seed 1 in generation 9) gives that candidate an infinite distance; the batch's other candidates run
+    and get their distances as without it."""
+    from sim.calibration.sanctions.fit import Simulator, priors
+
+    targets = load_sanctions_targets(TARGETS)
+    prior = priors(targets)
+    names = list(prior)
+    theta = np.array([[prior[k].frozen().ppf(0.5) for k in names]] * 2)
+    theta[1, names.index("worker.entry_bribe_median")] = 1_027_144.33
+    sim = Simulator(targets, tmp_path / "a", names, prior, processes=1)
+    assert list(sim.outside(theta)) == [False, True]
+    d = sim(theta, 0, 0)
+    assert math.isfinite(d[0]) and d[1] == math.inf
+    alone = Simulator(targets, tmp_path / "b", names, prior, processes=1)(theta[:1], 0, 0)
+    assert d[0] == alone[0]

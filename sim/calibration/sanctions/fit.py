@@ -79,13 +79,29 @@ class Simulator:
         self.columns = sorted({c for f in targets.spec.fit.values() for c in f.columns})
         self.months = fit_months(targets)
 
-    def experiment(self, theta: np.ndarray, generation: int, batch: int) -> dict:
+    def overrides(self, row) -> dict:
+        values = {k: float(v) for k, v in zip(self.names, row)}
+        return {"calendar.months": self.months, **expand_uncertainties(values, self.resolved, self.prior)}
+
+    def outside(self, theta: np.ndarray) -> np.ndarray:
+        """Which candidates the model's parameters refuse (an unbounded prior's far tail, e.g. a lognormal's, can
+        propose a median entry bribe past the $1,000,000 the model allows): they are not run, and their distance is
+        infinite (rejected), as if the prior stopped at the model's bounds. Before, one such candidate stopped the
+        whole calibration with a validation error."""
+        out = np.zeros(len(theta), dtype=bool)
+        for i, row in enumerate(theta):
+            try:
+                resolve_params(self.resolved, self.overrides(row), 1.0, "candidate")
+            except ExperimentError:
+                out[i] = True
+        return out
+
+    def experiment(self, theta: np.ndarray, generation: int, batch: int, skip=None) -> dict:
         s = self.t.spec.smc
         scenarios = []
         for i, row in enumerate(theta):
-            values = {k: float(v) for k, v in zip(self.names, row)}
-            overrides = {"calendar.months": self.months, **expand_uncertainties(values, self.resolved, self.prior)}
-            scenarios.append({"name": f"p{i:05d}", "overrides": overrides})
+            if skip is None or not skip[i]:
+                scenarios.append({"name": f"p{i:05d}", "overrides": self.overrides(row)})
         return {
             "name": f"smc-g{generation:02d}-b{batch:02d}",
             "base": str(self.t.scenario_path.resolve()),
@@ -100,7 +116,10 @@ class Simulator:
 
     def __call__(self, theta: np.ndarray, generation: int, batch: int) -> np.ndarray:
         out = self.folder / "batches" / f"g{generation:02d}-b{batch:02d}"
-        plan = plan_experiment(self.experiment(theta, generation, batch), self.t.path.parent)
+        outside = self.outside(theta)
+        if outside.all():
+            return np.full(len(theta), math.inf)
+        plan = plan_experiment(self.experiment(theta, generation, batch, skip=outside), self.t.path.parent)
         result = run_experiment(
             plan,
             out,
@@ -117,7 +136,7 @@ class Simulator:
         for i in range(len(theta)):
             ids = result.runs.loc[result.runs["scenario"] == f"p{i:05d}", "run_id"]
             misses = [{k: unit_miss(per_run[r].measure(f, scale), f) for k, f in self.t.spec.fit.items()} for r in ids]
-            d[i] = distance(misses) if misses else math.nan
+            d[i] = math.inf if outside[i] else distance(misses) if misses else math.nan
             mean = {k: float(np.mean([m[k] for m in misses])) if misses else math.nan for k in self.t.spec.fit}
             rows.append(
                 {"candidate": i, **{n: float(v) for n, v in zip(self.names, theta[i])}, "distance": d[i], **mean}
