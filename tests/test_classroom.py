@@ -599,7 +599,7 @@ def test_a_projector_shows_the_buttons_the_month_the_money_and_the_camp_in_the_f
 
 def test_play_has_a_speed(browser, server):
     """Issue 33: Play at Slow shows a month a second; at Fast, as fast as the months are computed and drawn: in
-    the same 3 s, Fast goes further (generous bounds: the machine may be busy)."""
+    the same 4 s, Fast goes further (generous bounds: the machine may be busy)."""
     page = _open(browser, server, 1280, 720)
 
     def month() -> int:
@@ -611,12 +611,14 @@ def test_play_has_a_speed(browser, server):
         page.get_by_role("button", name=speed, exact=True).click()
         before = month()
         page.get_by_role("button", name="Play", exact=True).click()
-        page.wait_for_timeout(3000)
+        page.wait_for_timeout(4000)
         page.get_by_role("button", name="Pause", exact=True).click()
         return month() - before
 
+    # Slow's floor holds under any load (at most a month a second); Fast has none, so it goes further even on a
+    # busy machine (in CI beside other work: 4 against 5 months in 3 s)
     slow, fast = play("Slow"), play("Fast")
-    assert 1 <= slow <= 4 and fast >= slow + 2, (slow, fast)
+    assert 2 <= slow <= 5 and fast > slow, (slow, fast)
     page.close()
 
 
