@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from ..results.columns import COL
 
@@ -28,7 +27,6 @@ class Entry:
     months: int  # of the calendar
     revenue_per_year: float  # USD a year that reached the state, over the months run (the camp's own scale)
     kept_per_month: float  # USD each worker kept per month worked, over the months run
-    seen: float = field(default_factory=time.time)
 
 
 class Board:
@@ -59,19 +57,13 @@ class Board:
         """Hold one student's numbers as they are now, to discuss (None: let go)."""
         with self._lock:
             entry = self._entries.get(session) if session else None
-            self._frozen = replace(entry) if entry else None
+            self._frozen = entry  # immutable: the student's later posts replace it, never change it
             self.version += 1
 
     @property
     def frozen(self) -> Entry | None:
         with self._lock:
             return self._frozen
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._frozen = None
-            self.version += 1
 
 
 BOARD = Board()

@@ -144,7 +144,9 @@ def draws(seed: int, decision: str, month: int, agent_ids) -> np.ndarray:
 
 @functools.lru_cache(maxsize=256)
 def _keys(seed: int, decisions: tuple[str, ...], month: int) -> np.ndarray:
-    return np.array([stream_key(seed, d, month) for d in decisions], dtype=np.uint64)
+    keys = np.array([stream_key(seed, d, month) for d in decisions], dtype=np.uint64)
+    keys.flags.writeable = False  # cached: shared by every later call
+    return keys
 
 
 def draws_many(seed: int, decisions: tuple[str, ...], month: int, agent_ids) -> np.ndarray:

@@ -116,10 +116,14 @@ class Simulator:
 
     def __call__(self, theta: np.ndarray, generation: int, batch: int) -> np.ndarray:
         out = self.folder / "batches" / f"g{generation:02d}-b{batch:02d}"
-        outside = self.outside(theta)
-        if outside.all():
-            return np.full(len(theta), math.inf)
-        plan = plan_experiment(self.experiment(theta, generation, batch, skip=outside), self.t.path.parent)
+        outside = np.zeros(len(theta), dtype=bool)
+        try:
+            plan = plan_experiment(self.experiment(theta, generation, batch), self.t.path.parent)
+        except ExperimentError:  # a candidate the model refuses: plan the others (any other error is raised again)
+            outside = self.outside(theta)
+            if outside.all():
+                return np.full(len(theta), math.inf)
+            plan = plan_experiment(self.experiment(theta, generation, batch, skip=outside), self.t.path.parent)
         result = run_experiment(
             plan,
             out,
