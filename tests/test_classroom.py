@@ -275,6 +275,92 @@ def test_the_recruitment_panel_shows_the_runs_table():
     assert "in screening" not in month_story(off)
 
 
+# Machado, Oliveira & Fernandes (2009), severity 1: what a colour looks like to protan, deutan and tritan eyes
+# (applied to linear RGB), so a palette can be checked for every kind of colour vision
+VISION = {
+    "normal": ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
+    "protan": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216), (-0.003882, -0.048116, 1.051998)),
+    "deutan": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413), (-0.011820, 0.042940, 0.968881)),
+    "tritan": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602), (0.004733, 0.691367, 0.303900)),
+}
+
+
+def _lab(colour: str, vision: str):
+    """CIELAB (D65) of a #RRGGBB colour as ``vision`` sees it."""
+    import numpy as np
+
+    srgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    rgb = np.clip(
+        np.array(VISION[vision]) @ np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4), 0, 1
+    )
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
+    f = np.cbrt(np.maximum(xyz / np.array([0.95047, 1.0, 1.08883]), 0.008856**3 * 0 + 1e-12))
+    f = np.where(
+        xyz / np.array([0.95047, 1.0, 1.08883]) > 0.008856,
+        f,
+        7.787 * xyz / np.array([0.95047, 1.0, 1.08883]) + 16 / 116,
+    )
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_the_camp_colours_stay_apart_for_every_kind_of_colour_vision():
+    """Issue 33, a back row: every two of the camp's colours, and each against an empty cell's white, differ by at
+    least 25 CIELAB units (about five times a just-noticeable difference, for small squares seen from afar) under
+    normal, protan, deutan and tritan vision; the series chart draws each kind of leaver in its camp colour."""
+    import itertools
+
+    import numpy as np
+
+    from sim.classroom.charts import PEOPLE, STATUS_COLOURS
+
+    colours = {**STATUS_COLOURS, "empty": "#FFFFFF"}
+    worst = min(
+        (float(np.linalg.norm(_lab(a, v) - _lab(b, v))), na, nb, v)
+        for (na, a), (nb, b) in itertools.combinations(colours.items(), 2)
+        for v in VISION
+    )
+    assert worst[0] >= 25, worst
+    # the simulation itself: orange and vermilion, far apart in normal vision, nearly merge for a deutan
+    assert np.linalg.norm(_lab("#E69F00", "deutan") - _lab("#D55E00", "deutan")) < 20
+    assert np.linalg.norm(_lab("#E69F00", "normal") - _lab("#D55E00", "normal")) > 30
+    assert {col: colour for col, colour, *_ in PEOPLE} == {k: STATUS_COLOURS[k] for k, *_ in PEOPLE}
+
+
+def test_the_camp_fills_its_box_with_the_largest_squares():
+    """The camp's blocks, laid out column by column (`camp_layout`): none overlaps another, each is inside the
+    grid, they keep their order (down each column, then across), and no other number of columns gives larger
+    squares; on the classroom's model a month in, a square is at least 8 pixels of the figure."""
+    import math
+
+    from sim.classroom.charts import CAMP_AXES, CAMP_INCHES, DPI, Charts, camp_layout
+
+    box_w = CAMP_INCHES[0] * (CAMP_AXES["right"] - CAMP_AXES["left"])
+    box_h = CAMP_INCHES[1] * (CAMP_AXES["top"] - CAMP_AXES["bottom"])
+    for heights in ([3] * 40, [1, 9, 2, 2, 7, 3, 3, 3, 12, 1], [5], [2] * 200):
+        width = 9
+        places, grid_w, grid_h = camp_layout(heights, width)
+        cells = set()
+        for (x, y), h in zip(places, heights):
+            assert 0 <= x and x + width <= grid_w and 0 <= y and y + h <= grid_h
+            block = {(x + i, y + j) for i in range(width) for j in range(h)}
+            assert not cells & block
+            cells |= block
+        assert places == sorted(places), "blocks out of order"
+        size = min(box_w / grid_w, box_h / grid_h)
+        for cols in range(1, len(heights) + 1):  # every other layout of whole columns of the same blocks
+            per = math.ceil(len(heights) / cols)
+            tallest = max(sum(h + 1 for h in heights[k : k + per]) for k in range(0, len(heights), per))
+            other = min(box_w / (math.ceil(len(heights) / per) * (width + 1)), box_h / tallest)
+            assert size >= other - 1e-9, (heights[:3], cols, size, other)
+    model = ClassroomModel(**defaults())
+    model.step()
+    charts = Charts(model)
+    charts.update()
+    grid, *_ = charts._camp_grid()
+    square = min(box_w / grid.shape[1], box_h / grid.shape[0]) * DPI
+    assert square >= 8, (grid.shape, square)
+
+
 def test_reset_rebuilds_the_same_model_and_levers_move_it():
     a, b = ClassroomModel(**defaults()), ClassroomModel(**defaults())
     c = ClassroomModel(**defaults(repatriation=True, sanctions_start=0))
@@ -594,6 +680,10 @@ def test_a_projector_shows_the_buttons_the_month_the_money_and_the_camp_in_the_f
     assert inside(series.bounding_box(), share=1 / 3), series.bounding_box()  # its first panel: the money
     assert inside(camp.bounding_box()), camp.bounding_box()
     assert camp.bounding_box()["width"] >= 480 and series.bounding_box()["width"] >= 560  # large enough to read
+    if width >= 1500:  # a projector: the camp's figure shown at least at 80% of its drawn size (text not shrunk)
+        from sim.classroom.charts import CAMP_INCHES, DPI
+
+        assert camp.bounding_box()["width"] >= 0.8 * CAMP_INCHES[0] * DPI, camp.bounding_box()
     page.close()
 
 

@@ -511,7 +511,7 @@ def info_markdown() -> str:
         + "In the camp, each square is a worker:\n\n"
         + swatches
         + "\n- ▲ a minder (grey once he has left)\n\nIn the charts: the revenue that reached the state is the solid "
-        "blue line, the state's take the dash-dotted orange one; each kind of exit has its own marker "
+        "blue line, the state's take the dash-dotted orange one; each kind of exit has its own marker and its camp colour "
         "(circle escaped, cross caught, square sent home, triangle repatriated); dashed vertical lines mark when "
         "the sanctions start. In *Filling the posts*: the workers at their posts (black, with the posts at the start "
         "dotted) and, below, "
@@ -540,7 +540,8 @@ CSS = """
 .olsim-controls>.v-sheet{row-gap:4px !important}
 b:has(> a[href="https://solara.dev"]){display:none}
 .olsim-main{display:grid;gap:10px 18px;align-items:start;grid-template-columns:minmax(0,1fr) minmax(0,1.3fr) minmax(0,1fr);
-  grid-template-areas:"month series kept" "camp series pipeline" "worker worker pipeline"}
+  grid-template-areas:"month series right" "camp series right" "worker worker right"}
+.olsim-at-right{grid-area:right}
 .olsim-at-month{grid-area:month}.olsim-at-kept{grid-area:kept}.olsim-at-series{grid-area:series}
 .olsim-at-pipeline{grid-area:pipeline}.olsim-at-camp{grid-area:camp}.olsim-at-worker{grid-area:worker}
 .olsim-main img{width:100%;height:auto;display:block}
@@ -548,8 +549,8 @@ b:has(> a[href="https://solara.dev"]){display:none}
 .olsim-caption{font-size:15px;color:#333;margin:2px 0 10px}
 .olsim-notice{background:#fff4d6;border:2px solid #E69F00;border-radius:6px;padding:8px 12px;margin:6px 0 10px}
 .olsim-info{background:#eef6fb;border:1px solid #56B4E9;border-radius:6px;padding:4px 16px;margin:6px 0 10px}
-.olsim-swatch{display:inline-block;width:15px;height:15px;border:1px solid #666;vertical-align:middle;margin-right:4px}
-.olsim-legend span{margin-right:12px;white-space:nowrap}
+.olsim-swatch{display:inline-block;width:18px;height:18px;border:1px solid #666;vertical-align:middle;margin-right:4px}
+.olsim-legend{font-size:16px}.olsim-legend span{margin-right:12px;white-space:nowrap}
 .olsim-lessons-label{font-weight:600;margin-right:2px}
 .olsim-hidden{display:none}
 .olsim-notice ul{margin:4px 0 0;padding-left:1.4em}
@@ -560,6 +561,8 @@ b:has(> a[href="https://solara.dev"]){display:none}
 .olsim-controls{position:fixed;top:0;right:0;bottom:0;width:min(380px,88vw);overflow-y:auto;z-index:20;
   box-shadow:-4px 0 14px rgba(0,0,0,.25)}
 @media (max-width:1499px){
+  .olsim-at-right{display:contents}
+  img.olsim-camp,.olsim-camp img{max-height:46vh;width:auto !important;max-width:100%}
   .olsim-main{grid-template-columns:minmax(0,1fr) minmax(0,1fr);
     grid-template-areas:"month series" "camp series" "camp kept" "pipeline pipeline" "worker worker"}
 }
@@ -879,14 +882,6 @@ def ClassroomPage(path: str | None = None):
                 # share the first screen (tests/test_classroom.py checks it at 1920 x 1080 and 1280 x 720)
                 with solara.Div(classes=["olsim-at-month"]):
                     show(story, ["olsim-month"])
-                with solara.Div(classes=["olsim-at-kept"]):
-                    solara.Image(kept_png, classes=["olsim-kept"])
-                    solara.HTML(
-                        tag="p",
-                        unsafe_innerHTML="What each worker kept this month, after the state's take, "
-                        "bribes and side jobs; the dashed line is the median.",
-                        classes=["olsim-caption"],
-                    )
                 with solara.Div(classes=["olsim-at-series"]):
                     solara.Image(series_png, classes=["olsim-series"])
                     note = (
@@ -895,10 +890,21 @@ def ClassroomPage(path: str | None = None):
                         else "After Reset, this run stays on the charts as faint dashed lines."
                     )
                     solara.HTML(tag="p", unsafe_innerHTML=note, classes=["olsim-caption", "olsim-previous"])
-                with solara.Div(classes=["olsim-at-pipeline", "olsim-pipeline"]):
-                    solara.HTML(tag="h3", unsafe_innerHTML="Filling the posts: recruitment")
-                    solara.Image(recruits_png, classes=["olsim-recruits"])
-                    show(recruiting, ["olsim-caption", "olsim-recruits-text"])
+                # the right-hand column on a wide screen (one box, so the camp is not pushed below the kept
+                # chart's row); on narrower screens its charts take their own places in the grid
+                with solara.Div(classes=["olsim-at-right"]):
+                    with solara.Div(classes=["olsim-at-kept"]):
+                        solara.Image(kept_png, classes=["olsim-kept"])
+                        solara.HTML(
+                            tag="p",
+                            unsafe_innerHTML="What each worker kept this month, after the state's take, "
+                            "bribes and side jobs; the dashed line is the median.",
+                            classes=["olsim-caption"],
+                        )
+                    with solara.Div(classes=["olsim-at-pipeline", "olsim-pipeline"]):
+                        solara.HTML(tag="h3", unsafe_innerHTML="Filling the posts: recruitment")
+                        solara.Image(recruits_png, classes=["olsim-recruits"])
+                        show(recruiting, ["olsim-caption", "olsim-recruits-text"])
                 with solara.Div(classes=["olsim-at-camp"]):
                     solara.Image(camp_png, classes=["olsim-camp"])
                     legend = "".join(

@@ -38,14 +38,17 @@ LEGEND_ABOVE: dict = dict(
     columnspacing=1.0,
 )
 
-# what a square in the camp means: Okabe-Ito colours, each also named in the legend and the Info panel
+# what a square in the camp means, each also named in the legend and the Info panel. Chosen so that every two of
+# them (and the empty cell's white) stay apart for a back row and for every kind of colour vision: at least 25
+# CIELAB units under normal, protan, deutan and tritan vision (Machado et al. 2009's simulation; Okabe-Ito and Paul
+# Tol's colours; tests/test_classroom.py checks it). The series chart draws each kind of leaver in the same colour.
 STATUS_COLOURS = {
     "active": "#0072B2",
-    "completed": "#BBBBBB",
+    "completed": "#999999",
     "sent_home": "#E69F00",
-    "repatriated": "#CC79A7",
-    "escaped": "#F0E442",
-    "caught": "#D55E00",
+    "repatriated": "#882255",
+    "escaped": "#33BBEE",
+    "caught": "#CC3311",
     "dead": "#000000",
 }
 STATUS_WORDS = {
@@ -59,13 +62,62 @@ STATUS_WORDS = {
 }
 STATUS_CODE = {s: i + 1 for i, s in enumerate(STATUS_COLOURS)}  # 0 = an empty cell
 FAINT = "#9A9A9A"
+MINDER_COLOUR = "#444444"
+# the camp's figure (inches) and its axes (shares of the figure): about as wide as shown at 1920 pixels
+CAMP_INCHES = (6.4, 4.2)
+CAMP_AXES = dict(left=0.01, right=0.99, top=0.86, bottom=0.01)
+
+
+def _columns(heights: list[int], limit: int) -> list[tuple[int, int]]:
+    """Each block's (column, y), filling columns top down in order, a new column before a block that would make
+    the current one taller than ``limit`` squares (a block and its gap row: height + 1)."""
+    places, col, y = [], 0, 0
+    for h in heights:
+        if y > 0 and y + h + 1 > limit:
+            col, y = col + 1, 0
+        places.append((col, y))
+        y += h + 1
+    return places
+
+
+def camp_layout(heights: list[int], width: int) -> tuple[list[tuple[int, int]], int, int]:
+    """Where each block (``heights[k]`` rows of ``width`` squares, in order) goes: down each column, then across,
+    in the number of columns, each as short as it can be (the least tallest column, by bisection), that makes each
+    square largest in the camp's axes (ties: fewer columns). Returns each block's (x, y) and the grid's width and
+    height, in squares; a column before each column of blocks (the gap, where the minder's triangle goes) and a gap
+    row after each block."""
+    box_w = CAMP_INCHES[0] * (CAMP_AXES["right"] - CAMP_AXES["left"])
+    box_h = CAMP_INCHES[1] * (CAMP_AXES["top"] - CAMP_AXES["bottom"])
+    if not heights:
+        return [], width + 1, 1
+    best: tuple[list[tuple[int, int]], int, int] = ([], width + 1, 1)
+    best_size = 0.0
+    for cols in range(1, len(heights) + 1):
+        if box_w / (cols * (width + 1)) <= best_size:  # wider grids only make the squares smaller
+            break
+        lo, hi = max(heights) + 1, sum(h + 1 for h in heights)  # the least limit that fits in ``cols`` columns
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if _columns(heights, mid)[-1][0] < cols:
+                hi = mid
+            else:
+                lo = mid + 1
+        places = _columns(heights, lo)
+        used = places[-1][0] + 1
+        tallest = max(y + h + 1 for (_, y), h in zip(places, heights))
+        size = min(box_w / (used * (width + 1)), box_h / tallest)
+        if size > best_size + 1e-12:
+            best = ([(c * (width + 1), y) for c, y in places], used * (width + 1), tallest)
+            best_size = size
+    return best
+
 
 # the series: (column, colour, marker, words); counts are totals so far
 PEOPLE = [
-    ("escaped", "#009E73", "o", "escaped"),
-    ("caught", "#D55E00", "X", "caught escaping"),
-    ("sent_home", "#E69F00", "s", "sent home"),
-    ("repatriated", "#CC79A7", "^", "repatriated"),
+    ("escaped", STATUS_COLOURS["escaped"], "o", "escaped"),
+    ("caught", STATUS_COLOURS["caught"], "X", "caught escaping"),
+    ("sent_home", STATUS_COLOURS["sent_home"], "s", "sent home"),
+    ("repatriated", STATUS_COLOURS["repatriated"], "^", "repatriated"),
 ]
 
 # the recruitment panel's lower axes: (key of `pipeline_numbers`, colour, line style, marker, words)
@@ -376,20 +428,26 @@ class Charts:
 
     # ---------------------------------------------------------------- camp
     def _camp(self):
-        fig = Figure(figsize=(8.4, 4.6), dpi=DPI)  # wider than tall, as the blocks are: beside the money on a projector
+        # drawn at about the size it is shown on a projector's page (a third of 1920 pixels), so its text is not
+        # shrunk; the blocks are laid out to fill the axes (`camp_layout`), so each worker's square is as large as
+        # the box allows
+        fig = Figure(figsize=CAMP_INCHES, dpi=DPI)
         ax = fig.subplots()
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.01)
+        fig.subplots_adjust(**CAMP_AXES)
         cmap = ListedColormap(["#FFFFFF", *STATUS_COLOURS.values()])
         self.camp_img = ax.imshow(
             np.zeros((1, 1)), cmap=cmap, vmin=0, vmax=len(STATUS_COLOURS), interpolation="nearest", aspect="equal"
         )
-        self.minder_dots = ax.scatter([], [], marker="^", s=60, c="#444444", linewidths=0)
+        self.minder_dots = ax.scatter([], [], marker="^", s=60, c=MINDER_COLOUR, linewidths=0)
         ax.set_axis_off()  # the colours' words are in the page's text beside the image (and the Info panel)
         self.camp_title = ax.set_title("", fontsize=TITLE, loc="left")
         self.camp_fig, self.ax_camp = fig, ax
+        self.camp_wrap = max(self.model.own["team_size"], default=1)  # squares a row: a full team
 
     def _camp_grid(self):
-        """The camp as an image: every worker ever posted, grouped by minder (a block) and team (a row)."""
+        """The camp as an image: every worker ever posted, grouped by minder (a block: his triangle, then his teams
+        one after another, each from a new row of `wrap` squares, the host's team size) in the blocks' order of
+        `camp_layout`."""
         model = self.model
         by_team: dict[int, list] = {}
         for w in model.everyone:
@@ -401,23 +459,24 @@ class Charts:
             minder_of[team] = minder
             by_minder.setdefault(minder.minder_id, []).append(team)
         minders = sorted(by_minder)
-        cols = max(1, int(np.ceil(np.sqrt(len(minders) * 1.5))))
-        widest = max((len(m) for m in by_team.values()), default=1)
-        deepest = max((len(t) for t in by_minder.values()), default=1)
-        bw, bh = widest + 3, deepest + 2
-        rows = int(np.ceil(len(minders) / cols)) if minders else 1
-        grid = np.zeros((rows * bh, cols * bw), dtype=np.int8)
+        wrap = self.camp_wrap
+        heights = [sum(-(-len(by_team[t]) // wrap) for t in by_minder[m]) for m in minders]
+        places, grid_w, grid_h = camp_layout(heights, wrap)  # the triangle in the gap column, then the teams
+        grid = np.zeros((grid_h, grid_w), dtype=np.int8)
         mx, my, mc = [], [], []
-        for k, minder_id in enumerate(minders):
-            x0, y0 = (k % cols) * bw, (k // cols) * bh
+        for minder_id, (x0, y0), height in zip(minders, places, heights):
             teams = sorted(by_minder[minder_id])
             m = minder_of[teams[0]]
             mx.append(x0)
-            my.append(y0 + (len(teams) - 1) / 2)
-            mc.append("#444444" if m.status == "active" else "#BBBBBB")
-            for r, team in enumerate(teams):
+            my.append(y0 + (height - 1) / 2)
+            mc.append(MINDER_COLOUR if m.status == "active" else STATUS_COLOURS["completed"])
+            y = y0
+            for team in teams:
                 codes = [STATUS_CODE[w.status] for w in by_team[team]]
-                grid[y0 + r, x0 + 2 : x0 + 2 + len(codes)] = codes
+                for start in range(0, len(codes), wrap):
+                    row = codes[start : start + wrap]
+                    grid[y, x0 + 1 : x0 + 1 + len(row)] = row
+                    y += 1
         return grid, (mx, my, mc), len(minders)
 
     # ---------------------------------------------------------------- each month
@@ -500,12 +559,15 @@ class Charts:
         self.camp_img.set_extent((-0.5, grid.shape[1] - 0.5, grid.shape[0] - 0.5, -0.5))
         self.minder_dots.set_offsets(np.column_stack([mx, my]) if mx else np.zeros((0, 2)))
         self.minder_dots.set_color(mc)
+        cell = 72 * CAMP_INCHES[0] * (CAMP_AXES["right"] - CAMP_AXES["left"]) / grid.shape[1]  # points a square
+        cell = min(cell, 72 * CAMP_INCHES[1] * (CAMP_AXES["top"] - CAMP_AXES["bottom"]) / grid.shape[0])
+        self.minder_dots.set_sizes([(1.1 * cell) ** 2])  # a triangle as wide as a square
         self.ax_camp.set_xlim(-0.5, grid.shape[1] - 0.5)
         self.ax_camp.set_ylim(grid.shape[0] - 0.5, -0.5)
         active = sum(1 for w in model.everyone if w.active)
         self.camp_title.set_text(
-            f"the camp, {when}: {active:,} working, {n_minders} minders' units\n"
-            f"(a block: one minder's unit; a row: one team; every worker ever posted)"
+            f"the camp, {when}: {active:,} working, {n_minders} minders\n"
+            f"(every worker ever posted; a block: one minder's unit)"
         )
 
     def images(self) -> tuple[bytes, bytes, bytes, bytes]:
