@@ -135,11 +135,51 @@ def browser(months: int = 30):
     return clicks
 
 
-def sessions(n: int, seconds: float) -> list[dict]:
+def _cpu_seconds(server_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the page's server (the process and its children) and by every Chromium process."""
+    import psutil
+
+    def used(p) -> float:
+        try:
+            t = p.cpu_times()
+            return t.user + t.system
+        except psutil.Error:
+            return 0.0
+
+    root = psutil.Process(server_pid)
+    server = used(root) + sum(used(c) for c in root.children(recursive=True))
+    browser = sum(used(p) for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "").lower())
+    return server, browser
+
+
+# one Step, timed inside the page: click Step, then wait (a MutationObserver: no polling, so the driver's own work
+# is not counted as the page's) until the month's account says the new month and the series and the camp show new
+# images, decoded and painted (the next animation frame); returns the milliseconds from the click
+STEP_JS = """async (k) => {
+  const want = `(month ${k} of 60)`;
+  const img = (c) => document.querySelector(`img.${c}, .${c} img`);
+  const before = [img('olsim-series')?.src, img('olsim-camp')?.src];
+  const step = [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Step');
+  const t0 = performance.now();
+  step.click();
+  const ok = () => (document.querySelector('.olsim-month')?.textContent || '').includes(want)
+    && img('olsim-series')?.src !== before[0] && img('olsim-camp')?.src !== before[1];
+  await new Promise((resolve) => {
+    if (ok()) return resolve();
+    const seen = new MutationObserver(() => { if (ok()) { seen.disconnect(); resolve(); } });
+    seen.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+  });
+  await Promise.all(['olsim-series', 'olsim-camp'].map((c) => img(c).decode().catch(() => null)));
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  return performance.now() - t0;
+}"""
+
+
+def sessions(n: int, seconds: float) -> tuple[list[dict], dict]:
     """``n`` students at once (a browser context each: a session and a model each), each clicking Step as soon as
     the last month is on screen, for ``seconds`` once every page has loaded: each session's months, its seconds
-    and the time of each Step from click to the new month shown. One headless Chromium drives them all on this
-    machine, beside the server."""
+    and the time of each Step from click to the new month shown (`STEP_JS`); and the CPU seconds the server and
+    the browsers used while they played. One headless Chromium drives them all on this machine, beside the server."""
     import asyncio
 
     from playwright.async_api import async_playwright
@@ -161,10 +201,7 @@ def sessions(n: int, seconds: float) -> list[dict]:
             await start.wait()
             t0, clicks, k = time.perf_counter(), [], 0
             while time.perf_counter() < stop_at and k < 59:  # the calendar's 60 months
-                t = time.perf_counter()
-                await page.get_by_role("button", name="Step", exact=True).click()
-                await page.get_by_text(f"(month {k + 1} of 60)").wait_for()
-                clicks.append(time.perf_counter() - t)
+                clicks.append(await page.evaluate(STEP_JS, k + 1) / 1000)
                 k += 1
             out.append({"months": k, "seconds": time.perf_counter() - t0, "clicks": clicks})
             await ctx.close()
@@ -174,13 +211,18 @@ def sessions(n: int, seconds: float) -> list[dict]:
             tasks = [asyncio.create_task(student(b)) for _ in range(n)]
             await all_loaded.wait()
             stop_at = time.perf_counter() + seconds
+            cpu["start"] = _cpu_seconds(server.proc.pid)
             start.set()
             await asyncio.gather(*tasks)
+            cpu["end"] = _cpu_seconds(server.proc.pid)
             await b.close()
         return out
 
-    with _server() as url:
-        return asyncio.run(run(url))
+    cpu: dict = {}
+    server = _server()
+    with server as url:
+        runs = asyncio.run(run(url))
+    return runs, {k: cpu["end"][i] - cpu["start"][i] for i, k in enumerate(("server", "browser"))}
 
 
 def main(argv=None) -> int:
@@ -191,18 +233,22 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="with --sessions: how long they play (default 60)")
     args = ap.parse_args(argv)
     if args.sessions:
-        runs = sessions(args.sessions, args.seconds)
+        runs, cpu = sessions(args.sessions, args.seconds)
+        months = sum(r["months"] for r in runs)
         rates = sorted(r["months"] / r["seconds"] for r in runs)
         clicks = sorted(c for r in runs for c in r["clicks"])
         p95 = clicks[min(len(clicks) - 1, int(0.95 * len(clicks)))]
         print(
             f"{args.sessions} sessions at once for {args.seconds:.0f} s, each clicking Step as soon as its month shows"
         )
-        print("| months a second per session: min | median | Step click -> new month: median s | p95 s | max s |")
-        print("|---:|---:|---:|---:|---:|")
+        print(
+            "| months a second per session: min | median | Step click -> new month: median s | p95 s | max s "
+            "| CPU ms a month: server | browsers |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|")
         print(
             f"| {rates[0]:.2f} | {statistics.median(rates):.2f} | {statistics.median(clicks):.2f} | {p95:.2f} "
-            f"| {clicks[-1]:.2f} |"
+            f"| {clicks[-1]:.2f} | {1000 * cpu['server'] / months:.0f} | {1000 * cpu['browser'] / months:.0f} |"
         )
         return 0
     if args.screenshot:

@@ -426,7 +426,8 @@ def _compare_calibrations(args, targets) -> int:
 
     runs = read_runs([Path(d) for d in args.compare])
     table = agreement_table(runs, priors(targets))
-    lines = agreement_lines(table, list(runs), {k: run_summary(p) for k, p in runs.items()})
+    folders = {(Path(d).stem if Path(d).is_file() else Path(d).name): Path(d) for d in args.compare}
+    lines = agreement_lines(table, list(runs), {k: run_summary(p, folders.get(k)) for k, p in runs.items()})
     print("\n".join(lines))
     if args.out:
         out = Path(args.out)

@@ -121,3 +121,21 @@ def test_a_gap_within_the_noise_is_told_from_one_beyond_it():
     assert t.loc["a", "within_noise"] == (t.loc["a", "gap"] <= 2 * t.loc["a", "noise"])
     text = "\n".join(agreement_lines(t.reset_index(), ["s0", "s1"]))
     assert "| **no** |" in text and "differ by more (the runs found different posteriors there)" in text
+
+
+def test_each_run_is_named_with_the_seed_it_was_started_with(tmp_path):
+    """A compared calibration's line says its generation, particles, tolerance and ESS (its posterior's first
+    comment) and, from its folder's calibration.json, its seed, so that the comparison can be run again."""
+    import json
+
+    from sim.calibration.sanctions.agreement import run_summary
+
+    header = (
+        "# from targets: the posterior, ABC-SMC generation 9 (200 particles, tolerance 1.2 in the fit's units, ESS 45)."
+    )
+    p = Posterior(tmp_path / "posterior.csv", post([0.5], [1.0]).frame, header=[header])
+    (tmp_path / "calibration.json").write_text(json.dumps({"kind": "calibration", "seed": 7}))
+    assert run_summary(p) == "ABC-SMC generation 9 (200 particles, tolerance 1.2 in the fit's units, ESS 45)"
+    assert run_summary(p, tmp_path).endswith("ESS 45), seed 7")
+    (tmp_path / "calibration.json").write_text("not json")
+    assert run_summary(p, tmp_path).endswith("ESS 45)")  # an unreadable record: no seed, no error

@@ -329,13 +329,17 @@ def test_the_camp_colours_stay_apart_for_every_kind_of_colour_vision():
 def test_the_camp_fills_its_box_with_the_largest_squares():
     """The camp's blocks, laid out column by column (`camp_layout`): none overlaps another, each is inside the
     grid, they keep their order (down each column, then across), and no other number of columns gives larger
-    squares; on the classroom's model a month in, a square is at least 8 pixels of the figure."""
+    squares in whole pixels; the image (`camp_png`) draws every cell as a square of that many pixels in its exact
+    colour, with a triangle for each minder; on the classroom's model a month in, a square is at least 7 pixels."""
+    import io
     import math
 
-    from sim.classroom.charts import CAMP_AXES, CAMP_INCHES, DPI, Charts, camp_layout
+    import numpy as np
+    from PIL import Image
 
-    box_w = CAMP_INCHES[0] * (CAMP_AXES["right"] - CAMP_AXES["left"])
-    box_h = CAMP_INCHES[1] * (CAMP_AXES["top"] - CAMP_AXES["bottom"])
+    from sim.classroom.charts import CAMP_PIXELS, STATUS_CODE, STATUS_COLOURS, Charts, camp_layout, camp_png
+
+    box_w, box_h = CAMP_PIXELS
     for heights in ([3] * 40, [1, 9, 2, 2, 7, 3, 3, 3, 12, 1], [5], [2] * 200):
         width = 9
         places, grid_w, grid_h = camp_layout(heights, width)
@@ -346,19 +350,34 @@ def test_the_camp_fills_its_box_with_the_largest_squares():
             assert not cells & block
             cells |= block
         assert places == sorted(places), "blocks out of order"
-        size = min(box_w / grid_w, box_h / grid_h)
+        size = min(box_w // grid_w, box_h // grid_h)
         for cols in range(1, len(heights) + 1):  # every other layout of whole columns of the same blocks
             per = math.ceil(len(heights) / cols)
             tallest = max(sum(h + 1 for h in heights[k : k + per]) for k in range(0, len(heights), per))
-            other = min(box_w / (math.ceil(len(heights) / per) * (width + 1)), box_h / tallest)
-            assert size >= other - 1e-9, (heights[:3], cols, size, other)
+            other = min(box_w // (math.ceil(len(heights) / per) * (width + 1)), box_h // tallest)
+            assert size >= other, (heights[:3], cols, size, other)
     model = ClassroomModel(**defaults())
     model.step()
     charts = Charts(model)
     charts.update()
-    grid, *_ = charts._camp_grid()
-    square = min(box_w / grid.shape[1], box_h / grid.shape[0]) * DPI
-    assert square >= 8, (grid.shape, square)
+    grid, minders, n_minders = charts._camp_grid()
+    square = min(box_w // grid.shape[1], box_h // grid.shape[0])
+    assert square >= 7, (grid.shape, square)
+    image = Image.open(io.BytesIO(camp_png(grid, minders)))
+    assert image.size == CAMP_PIXELS and image.mode == "P"
+    rgb = np.array(image.convert("RGB")).reshape(-1, 3)
+    for status, colour in STATUS_COLOURS.items():
+        want = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+        drawn = int((rgb == want).all(axis=1).sum())
+        cells = int((grid == STATUS_CODE[status]).sum())
+        if status == "completed":  # a minder who left is drawn in the grey of a finished contract
+            assert drawn >= cells * square**2, status
+        else:
+            assert drawn == cells * square**2, (status, drawn, cells)
+    assert len(minders[0]) == n_minders > 0
+    grey = np.array([0x44, 0x44, 0x44])
+    triangles = int((rgb == grey).all(axis=1).sum())
+    assert 0 < triangles <= n_minders * square**2 * 0.75
 
 
 def test_reset_rebuilds_the_same_model_and_levers_move_it():
@@ -680,10 +699,10 @@ def test_a_projector_shows_the_buttons_the_month_the_money_and_the_camp_in_the_f
     assert inside(series.bounding_box(), share=1 / 3), series.bounding_box()  # its first panel: the money
     assert inside(camp.bounding_box()), camp.bounding_box()
     assert camp.bounding_box()["width"] >= 480 and series.bounding_box()["width"] >= 560  # large enough to read
-    if width >= 1500:  # a projector: the camp's figure shown at least at 80% of its drawn size (text not shrunk)
-        from sim.classroom.charts import CAMP_INCHES, DPI
+    if width >= 1500:  # a projector: the camp shown at the size it is drawn (its squares whole pixels, crisp)
+        from sim.classroom.charts import CAMP_PIXELS
 
-        assert camp.bounding_box()["width"] >= 0.8 * CAMP_INCHES[0] * DPI, camp.bounding_box()
+        assert round(camp.bounding_box()["width"]) == CAMP_PIXELS[0], camp.bounding_box()
     page.close()
 
 

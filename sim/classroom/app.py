@@ -545,6 +545,8 @@ b:has(> a[href="https://solara.dev"]){display:none}
 .olsim-at-month{grid-area:month}.olsim-at-kept{grid-area:kept}.olsim-at-series{grid-area:series}
 .olsim-at-pipeline{grid-area:pipeline}.olsim-at-camp{grid-area:camp}.olsim-at-worker{grid-area:worker}
 .olsim-main img{width:100%;height:auto;display:block}
+.olsim-main img.olsim-camp,.olsim-camp img{width:auto !important;max-width:100%;image-rendering:pixelated}
+.olsim-camp-title{font-size:16px;line-height:1.3;margin:0 0 6px}
 .olsim-pipeline h3{margin:0}
 .olsim-caption{font-size:15px;color:#333;margin:2px 0 10px}
 .olsim-notice{background:#fff4d6;border:2px solid #E69F00;border-radius:6px;padding:8px 12px;margin:6px 0 10px}
@@ -562,7 +564,7 @@ b:has(> a[href="https://solara.dev"]){display:none}
   box-shadow:-4px 0 14px rgba(0,0,0,.25)}
 @media (max-width:1499px){
   .olsim-at-right{display:contents}
-  img.olsim-camp,.olsim-camp img{max-height:46vh;width:auto !important;max-width:100%}
+  img.olsim-camp,.olsim-camp img{max-height:46vh}
   .olsim-main{grid-template-columns:minmax(0,1fr) minmax(0,1fr);
     grid-template-areas:"month series" "camp series" "camp kept" "pipeline pipeline" "worker worker"}
 }
@@ -749,9 +751,9 @@ def ClassroomPage(path: str | None = None):
     def images():
         with lock:
             charts.update()
-            return charts.images()
+            return charts.images(), charts.camp_words
 
-    series_png, kept_png, camp_png, recruits_png = solara.use_memo(images, [charts, m.month])
+    (series_png, kept_png, camp_png, recruits_png), camp_words = solara.use_memo(images, [charts, m.month])
     with lock:
         story = month_story(m)
         recruiting = recruitment_words(m)
@@ -906,6 +908,12 @@ def ClassroomPage(path: str | None = None):
                         solara.Image(recruits_png, classes=["olsim-recruits"])
                         show(recruiting, ["olsim-caption", "olsim-recruits-text"])
                 with solara.Div(classes=["olsim-at-camp"]):
+                    solara.HTML(
+                        tag="p",
+                        unsafe_innerHTML=f"<b>{camp_words}</b><br>every worker ever posted, a square each; a block: one "
+                        "minder's unit, his teams row after row",
+                        classes=["olsim-camp-title"],
+                    )
                     solara.Image(camp_png, classes=["olsim-camp"])
                     legend = "".join(
                         f"<span><span class='olsim-swatch' style='background:{c}'></span>{STATUS_WORDS[k]}</span>"

@@ -1,9 +1,12 @@
 """The classroom page's charts, made for a projector: large text, dates on the axis, zero-based money, the
 sanctions' start marked, ranges that stay put from month to month, nothing empty before the first Step, and
-colour-blind-safe colours (Okabe-Ito) with a marker or a word wherever colour carries meaning.
+colours that stay apart for every kind of colour vision (Okabe-Ito, Paul Tol) with a marker or a word wherever
+colour carries meaning.
 
-A `Charts` object belongs to one model: it builds its four figures once and each month only updates their data
-(lines, bars, the camp's image), which is what keeps a Step fast. The previous run (the model before the last
+A `Charts` object belongs to one model: it builds its three matplotlib figures once and each month only updates
+their data (lines, bars) and blits them on a kept background; the camp is not a matplotlib figure but a palette
+PNG drawn square by square in whole pixels (`camp_png`: crisp, exact colours, a few KB, about a millisecond).
+That is what keeps a Step fast. The previous run (the model before the last
 Reset) is drawn faint on the series and on the workers at their posts, so a class can see what a switch changed.
 The fourth figure is the recruitment pipeline (`pipeline_numbers`): the workers at their posts, the candidates
 in screening, the new recruits and the veterans posted, each month's values read from the run's monthly table.
@@ -18,7 +21,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
@@ -63,9 +65,9 @@ STATUS_WORDS = {
 STATUS_CODE = {s: i + 1 for i, s in enumerate(STATUS_COLOURS)}  # 0 = an empty cell
 FAINT = "#9A9A9A"
 MINDER_COLOUR = "#444444"
-# the camp's figure (inches) and its axes (shares of the figure): about as wide as shown at 1920 pixels
-CAMP_INCHES = (6.4, 4.2)
-CAMP_AXES = dict(left=0.01, right=0.99, top=0.86, bottom=0.01)
+# the camp's image, in pixels: drawn square by square (`camp_png`), shown at this size (not stretched) in a third of
+# a 1920-pixel projector's page, and smaller only where the page is narrower
+CAMP_PIXELS = (520, 330)
 
 
 def _columns(heights: list[int], limit: int) -> list[tuple[int, int]]:
@@ -83,11 +85,10 @@ def _columns(heights: list[int], limit: int) -> list[tuple[int, int]]:
 def camp_layout(heights: list[int], width: int) -> tuple[list[tuple[int, int]], int, int]:
     """Where each block (``heights[k]`` rows of ``width`` squares, in order) goes: down each column, then across,
     in the number of columns, each as short as it can be (the least tallest column, by bisection), that makes each
-    square largest in the camp's axes (ties: fewer columns). Returns each block's (x, y) and the grid's width and
+    square largest in the camp's image, in whole pixels (ties: the larger before rounding, then fewer columns). Returns each block's (x, y) and the grid's width and
     height, in squares; a column before each column of blocks (the gap, where the minder's triangle goes) and a gap
     row after each block."""
-    box_w = CAMP_INCHES[0] * (CAMP_AXES["right"] - CAMP_AXES["left"])
-    box_h = CAMP_INCHES[1] * (CAMP_AXES["top"] - CAMP_AXES["bottom"])
+    box_w, box_h = CAMP_PIXELS
     if not heights:
         return [], width + 1, 1
     best: tuple[list[tuple[int, int]], int, int] = ([], width + 1, 1)
@@ -105,7 +106,8 @@ def camp_layout(heights: list[int], width: int) -> tuple[list[tuple[int, int]], 
         places = _columns(heights, lo)
         used = places[-1][0] + 1
         tallest = max(y + h + 1 for (_, y), h in zip(places, heights))
-        size = min(box_w / (used * (width + 1)), box_h / tallest)
+        fit = min(box_w / (used * (width + 1)), box_h / tallest)
+        size = math.floor(fit) + fit / 1e6  # whole pixels a square first, then what is left over
         if size > best_size + 1e-12:
             best = ([(c * (width + 1), y) for c, y in places], used * (width + 1), tallest)
             best_size = size
@@ -137,6 +139,43 @@ LINE_WORDS = {
     "o": "circles",
     "^": "triangles",
 }
+
+
+# the camp image's palette: white (an empty cell), the statuses in STATUS_CODE's order, then a minder posted and one
+# who has left
+CAMP_PALETTE = ["#FFFFFF", *STATUS_COLOURS.values(), MINDER_COLOUR, STATUS_COLOURS["completed"]]
+MINDER_ON, MINDER_OFF = len(STATUS_COLOURS) + 1, len(STATUS_COLOURS) + 2
+
+
+def _triangle(size: int):
+    """An upward triangle filling a square of ``size`` pixels (a boolean mask)."""
+    row, col = np.mgrid[0:size, 0:size]
+    return np.abs(col + 0.5 - size / 2) <= (row + 1) / 2  # each row half a pixel wider on each side
+
+
+def camp_png(grid, minders) -> bytes:
+    """The camp as a palette PNG of CAMP_PIXELS: each cell of ``grid`` (codes of STATUS_CODE, 0 empty) a square of
+    the largest whole number of pixels that fits (crisp: no resampling), the grid centred across the top; each
+    minder (x, y, posted) a triangle in his cell. Colours exact (a palette, not quantized), a few KB."""
+    from PIL import Image
+
+    width, height = CAMP_PIXELS
+    rows, cols = grid.shape
+    cell = max(1, min(width // max(cols, 1), height // max(rows, 1)))
+    canvas = np.zeros((height, width), dtype=np.uint8)
+    drawn = np.repeat(np.repeat(grid.astype(np.uint8), cell, axis=0), cell, axis=1)[:height, :width]
+    x0 = (width - drawn.shape[1]) // 2
+    canvas[: drawn.shape[0], x0 : x0 + drawn.shape[1]] = drawn
+    mask = _triangle(cell)
+    for x, y, posted in zip(*minders):
+        px, py = x0 + int(x) * cell, int(round(y * cell))
+        box = canvas[py : py + cell, px : px + cell]
+        box[mask[: box.shape[0], : box.shape[1]]] = MINDER_ON if posted else MINDER_OFF
+    image = Image.fromarray(canvas, mode="P")
+    image.putpalette([int(c[i : i + 2], 16) for c in CAMP_PALETTE for i in (1, 3, 5)])
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
 
 
 def recruits_key_words() -> list[str]:
@@ -259,9 +298,8 @@ class Charts:
             self.series_fig, [self.l_take, self.l_rev, *self.l_people.values(), self.l_plan, self.waiting]
         )
         self.kept_blit = Blit(self.kept_fig, [*self.bars, self.median_line, self.kept_title, self.kept_note])
-        self.camp_blit = Blit(self.camp_fig, [self.camp_img, self.minder_dots, self.camp_title])
         self.recruits_blit = Blit(self.recruits_fig, [self.l_posted, *self.l_recruits.values()])
-        self.camp_shape = None
+        self.camp_grid: tuple | None = None
         self.update()
 
     @staticmethod
@@ -428,21 +466,8 @@ class Charts:
 
     # ---------------------------------------------------------------- camp
     def _camp(self):
-        # drawn at about the size it is shown on a projector's page (a third of 1920 pixels), so its text is not
-        # shrunk; the blocks are laid out to fill the axes (`camp_layout`), so each worker's square is as large as
-        # the box allows
-        fig = Figure(figsize=CAMP_INCHES, dpi=DPI)
-        ax = fig.subplots()
-        fig.subplots_adjust(**CAMP_AXES)
-        cmap = ListedColormap(["#FFFFFF", *STATUS_COLOURS.values()])
-        self.camp_img = ax.imshow(
-            np.zeros((1, 1)), cmap=cmap, vmin=0, vmax=len(STATUS_COLOURS), interpolation="nearest", aspect="equal"
-        )
-        self.minder_dots = ax.scatter([], [], marker="^", s=60, c=MINDER_COLOUR, linewidths=0)
-        ax.set_axis_off()  # the colours' words are in the page's text beside the image (and the Info panel)
-        self.camp_title = ax.set_title("", fontsize=TITLE, loc="left")
-        self.camp_fig, self.ax_camp = fig, ax
         self.camp_wrap = max(self.model.own["team_size"], default=1)  # squares a row: a full team
+        self.camp_words = ""
 
     def _camp_grid(self):
         """The camp as an image: every worker ever posted, grouped by minder (a block: his triangle, then his teams
@@ -469,7 +494,7 @@ class Charts:
             m = minder_of[teams[0]]
             mx.append(x0)
             my.append(y0 + (height - 1) / 2)
-            mc.append(MINDER_COLOUR if m.status == "active" else STATUS_COLOURS["completed"])
+            mc.append(m.status == "active")
             y = y0
             for team in teams:
                 codes = [STATUS_CODE[w.status] for w in by_team[team]]
@@ -550,26 +575,15 @@ class Charts:
             self.median_line.set_xdata([np.nan, np.nan])
             self.kept_title.set_text("what workers kept this month")
             self.kept_note.set_text("no one is in the camp" if model.month else "press Step to run the first month")
-        # the camp
-        grid, (mx, my, mc), n_minders = self._camp_grid()
-        self.camp_img.set_data(grid)
-        if grid.shape != self.camp_shape:  # a new block or row: the axes change, so the background too
-            self.camp_shape = grid.shape
-            self.camp_blit.invalidate()
-        self.camp_img.set_extent((-0.5, grid.shape[1] - 0.5, grid.shape[0] - 0.5, -0.5))
-        self.minder_dots.set_offsets(np.column_stack([mx, my]) if mx else np.zeros((0, 2)))
-        self.minder_dots.set_color(mc)
-        cell = 72 * CAMP_INCHES[0] * (CAMP_AXES["right"] - CAMP_AXES["left"]) / grid.shape[1]  # points a square
-        cell = min(cell, 72 * CAMP_INCHES[1] * (CAMP_AXES["top"] - CAMP_AXES["bottom"]) / grid.shape[0])
-        self.minder_dots.set_sizes([(1.1 * cell) ** 2])  # a triangle as wide as a square
-        self.ax_camp.set_xlim(-0.5, grid.shape[1] - 0.5)
-        self.ax_camp.set_ylim(grid.shape[0] - 0.5, -0.5)
+        # the camp (drawn when the images are made)
+        grid = self._camp_grid()
+        self.camp_grid = grid
         active = sum(1 for w in model.everyone if w.active)
-        self.camp_title.set_text(
-            f"the camp, {when}: {active:,} working, {n_minders} minders\n"
-            f"(every worker ever posted; a block: one minder's unit)"
-        )
+        at = f"in {when}" if model.month else "at the start"
+        self.camp_words = f"The camp {at}: {active:,} working, {grid[2]} minders"
 
     def images(self) -> tuple[bytes, bytes, bytes, bytes]:
-        """The four figures as PNG: series, kept, camp, recruitment (each blitted on its still background)."""
-        return self.series_blit.png(), self.kept_blit.png(), self.camp_blit.png(), self.recruits_blit.png()
+        """The four figures as PNG: series, kept, camp, recruitment (the charts blitted on their still backgrounds,
+        the camp drawn square by square)."""
+        grid, minders, _ = self.camp_grid if self.camp_grid is not None else self._camp_grid()
+        return self.series_blit.png(), self.kept_blit.png(), camp_png(grid, minders), self.recruits_blit.png()

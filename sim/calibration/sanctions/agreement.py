@@ -89,16 +89,28 @@ def read_runs(folders: list[Path]) -> dict[str, Posterior]:
     return out
 
 
-def run_summary(post: Posterior) -> str:
+def run_summary(post: Posterior, folder: Path | None = None) -> str:
     """What a posterior file says of its run ("ABC-SMC generation 6 (200 particles, tolerance 1.895 in the fit's
-    units, ESS 81)"), from its first comment line, or ''."""
+    units, ESS 81)"), from its first comment line, or ''; given its calibration's folder, also the seed the run
+    was started with (its calibration.json), so that the comparison can be made again."""
+    import json
     import re
 
+    said = ""
     for line in post.header:
         m = re.search(r"ABC-SMC generation \d+ \([^)]*\)", line)
         if m:
-            return m.group(0)
-    return ""
+            said = m.group(0)
+            break
+    record = Path(folder) / "calibration.json" if folder is not None else None
+    if said and record is not None and record.is_file():
+        try:
+            seed = json.loads(record.read_text()).get("seed")
+        except (OSError, ValueError):
+            seed = None
+        if isinstance(seed, int):
+            said += f", seed {seed}"
+    return said
 
 
 def agreement_lines(table: pd.DataFrame, labels: list[str], about: dict[str, str] | None = None) -> list[str]:
