@@ -958,6 +958,9 @@ def classroom_env(path: Path) -> dict:
     class of thirty reloading would pile up models); a SOLARA_KERNEL_CULL_TIMEOUT already set is kept."""
     env = {**os.environ, **_jupyter_env(), "OLSIM_CLASSROOM_PARAMS": str(Path(path).absolute())}
     env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_AFTER)
+    # Solara's usage statistics: sent nowhere from a classroom, and counting every message cost the server about a
+    # tenth of its time with ten students (py-spy, issue 33)
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     return env
 
 
@@ -1031,7 +1034,7 @@ def cmd_classroom(args) -> int:
         "-W",
         "ignore:Cookies with samesite=none require https:UserWarning",
         "-m",
-        "solara",
+        "sim.classroom.serve",  # `solara run` with the websocket's compression off (sim/classroom/serve.py)
         "run",
         "sim.classroom.app",
         "--host",

@@ -380,6 +380,40 @@ def test_the_camp_fills_its_box_with_the_largest_squares():
     assert 0 < triangles <= n_minders * square**2 * 0.75
 
 
+def test_charts_drawn_in_a_chart_process_are_the_pages_own_and_survive_its_loss(monkeypatch):
+    """Issue 33, capacity: a session's charts drawn in a chart process (`RemoteCharts`) are byte for byte those the
+    page draws itself, month after month (the faint previous run included); when its process dies the session
+    draws them itself and nothing changes on screen; a bad process count is a one-line error."""
+    from sim.classroom.chart_processes import ChartProcesses, RemoteCharts, process_count
+    from sim.classroom.charts import Charts
+
+    previous = [dict(r) for r in _months(ClassroomModel(**defaults()), 5)]
+    here, there = ClassroomModel(**defaults()), ClassroomModel(**defaults())
+    pool = ChartProcesses(1)
+    try:
+        local, remote = Charts(here, previous), RemoteCharts(there, previous, pool)
+        assert local.images() == remote.images()
+        for month in range(1, 9):
+            here.step()
+            there.step()
+            local.update()
+            remote.update()
+            if month == 5:  # its chart process stops: the session draws its charts itself from then on
+                pool.workers[0][2].kill()
+                pool.workers[0][2].join()
+            assert local.images() == remote.images(), month
+            assert local.camp_words == remote.camp_words
+            assert (remote.local is None) == (month < 5), month
+    finally:
+        for _, _, proc in pool.workers:
+            proc.kill()
+    monkeypatch.setenv("OLSIM_CLASSROOM_CHART_PROCESSES", "0")
+    assert process_count() == 0
+    monkeypatch.setenv("OLSIM_CLASSROOM_CHART_PROCESSES", "two")
+    with pytest.raises(ValueError, match="OLSIM_CLASSROOM_CHART_PROCESSES='two': must be a whole number"):
+        process_count()
+
+
 def test_reset_rebuilds_the_same_model_and_levers_move_it():
     a, b = ClassroomModel(**defaults()), ClassroomModel(**defaults())
     c = ClassroomModel(**defaults(repatriation=True, sanctions_start=0))

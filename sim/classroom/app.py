@@ -35,6 +35,7 @@ from ..engines.mesa.model import OverseasLaborModel  # noqa: E402
 from .assets import use_npm_registry  # noqa: E402
 from .board import BOARD, Entry, outcomes  # noqa: E402
 from .board_page import BoardPage  # noqa: E402
+from .chart_processes import RemoteCharts, chart_processes  # noqa: E402
 from .charts import STATUS_COLOURS, STATUS_WORDS, Charts, recruits_key_words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -555,6 +556,10 @@ b:has(> a[href="https://solara.dev"]){display:none}
 .olsim-legend{font-size:16px}.olsim-legend span{margin-right:12px;white-space:nowrap}
 .olsim-lessons-label{font-weight:600;margin-right:2px}
 .olsim-hidden{display:none}
+/* no ripples or transitions: every click and every month would otherwise animate for a few hundred milliseconds,
+   frames a classroom of browsers and a projector's laptop pay for (issue 33, capacity) */
+.olsim-page .v-ripple__container{display:none !important}
+*{transition:none !important;animation:none !important}
 .olsim-notice ul{margin:4px 0 0;padding-left:1.4em}
 .olsim-page strong{font-weight:700}
 /* the controls in a drawer on the right, over the page, at every width: opening them moves no chart */
@@ -725,6 +730,12 @@ def in_class() -> bool:
     return os.environ.get(CLASS_ENV) == "1"
 
 
+def make_charts(model, previous: list[dict] | None):
+    """A page's charts: drawn in the server's chart processes when it has them (`chart_processes`), else here."""
+    pool = chart_processes()
+    return RemoteCharts(model, previous, pool) if pool is not None else Charts(model, previous)
+
+
 @solara.component
 def ClassroomPage(path: str | None = None):
     path = str(path or classroom_file())
@@ -743,7 +754,8 @@ def ClassroomPage(path: str | None = None):
     open_controls = solara.use_reactive(False)
     show_info = solara.use_reactive(False)
     m = model.value
-    charts = solara.use_memo(lambda: Charts(m, previous.value["rows"] if previous.value else None), [m])
+    charts = solara.use_memo(lambda: make_charts(m, previous.value["rows"] if previous.value else None), [m])
+    solara.use_effect(lambda: getattr(charts, "close", lambda: None), [charts])  # a replaced or closed page frees them
 
     # one lock per page: a month is computed whole before it is drawn or told (Play steps in a thread)
     lock = solara.use_memo(threading.Lock, [])

@@ -239,9 +239,11 @@ class Blit:
             self.fig.draw_artist(a)
         w, h = self.canvas.get_width_height()
         buf = io.BytesIO()
-        Image.frombuffer("RGBA", (w, h), bytes(self.canvas.buffer_rgba()), "raw", "RGBA", 0, 1).save(
-            buf, format="PNG", compress_level=1
-        )
+        image = Image.frombuffer("RGBA", (w, h), bytes(self.canvas.buffer_rgba()), "raw", "RGBA", 0, 1)
+        # a palette of 256 colours (a chart has a dozen, plus their anti-aliased edges): less than half the bytes
+        # of RGBA to send, and less for every student's browser to inflate each month
+        image = image.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+        image.save(buf, format="PNG", compress_level=1)
         return buf.getvalue()
 
 
@@ -268,18 +270,75 @@ def sanction_starts(params) -> list[tuple[int, str]]:
     return out
 
 
+def camp_grid(model, wrap: int):
+    """The camp as an image: every worker ever posted, grouped by minder (a block: his triangle, then his teams
+    one after another, each from a new row of `wrap` squares, the host's team size) in the blocks' order of
+    `camp_layout`."""
+    by_team: dict[int, list] = {}
+    for w in model.everyone:
+        by_team.setdefault(w.team, []).append(w)
+    by_minder: dict[int, list[int]] = {}
+    minder_of = {}
+    for team, members in by_team.items():
+        minder = members[-1].minder
+        minder_of[team] = minder
+        by_minder.setdefault(minder.minder_id, []).append(team)
+    minders = sorted(by_minder)
+    heights = [sum(-(-len(by_team[t]) // wrap) for t in by_minder[m]) for m in minders]
+    places, grid_w, grid_h = camp_layout(heights, wrap)  # the triangle in the gap column, then the teams
+    grid = np.zeros((grid_h, grid_w), dtype=np.int8)
+    mx, my, mc = [], [], []
+    for minder_id, (x0, y0), height in zip(minders, places, heights):
+        teams = sorted(by_minder[minder_id])
+        m = minder_of[teams[0]]
+        mx.append(x0)
+        my.append(y0 + (height - 1) / 2)
+        mc.append(m.status == "active")
+        y = y0
+        for team in teams:
+            codes = [STATUS_CODE[w.status] for w in by_team[team]]
+            for start in range(0, len(codes), wrap):
+                row = codes[start : start + wrap]
+                grid[y, x0 + 1 : x0 + 1 + len(row)] = row
+                y += 1
+    return grid, (mx, my, mc), len(minders)
+
+
+def snapshot(model, drawn: int, wrap: int) -> dict:
+    """What the figures need of the model's current month: the months after the first ``drawn``, what each posted
+    worker kept, the camp (`camp_grid`, rows of ``wrap``) and its words. Plain data: a chart process draws from it
+    (`Charts.apply`)."""
+    kept = np.array([w.retained for w in model.workers if w.active], dtype=float)
+    when = model.calendar.date(model.month - 1) if model.month else "before month 1"
+    grid = camp_grid(model, wrap)
+    active = sum(1 for w in model.everyone if w.active)
+    at = f"in {when}" if model.month else "at the start"
+    return {
+        "month": model.month,
+        "rows": list(model.aggregator.monthly[drawn:]),
+        "kept": kept,
+        "when": when,
+        "camp": grid,
+        "camp_words": f"The camp {at}: {active:,} working, {grid[2]} minders",
+    }
+
+
 class Charts:
     """The page's four figures for one model, updated in place each month."""
 
-    def __init__(self, model, previous: list[dict] | None = None):
+    def __init__(self, model, previous: list[dict] | None = None, setup: tuple | None = None):
+        """Figures for ``model`` (None in a chart process: ``setup``, its parameters and workers at the start,
+        stands for it; `ChartProcesses`), the previous run's months drawn faint."""
         self.model = model
-        p = model.p
+        p, workers_initial = setup if setup is not None else (model.p, model.workers_initial)
+        self.p = p
+        self.rows: list[dict] = []
         self.months = p.calendar.months
         self.start = p.calendar.start
         self.dates = [month_date(self.start, k) for k in range(self.months)]
         self.previous = previous or []
         self.shown_month = -1
-        workers = max(1, model.workers_initial)
+        workers = max(1, workers_initial)
         take = sum(h.workers * h.plan for h in p.hosts.values()) / 1e3  # $k a month the state expects
         self.money_top = _nice_top(max(1.35 * take, *[1.1 * r[COL.state_take] / 1e3 for r in self.previous] or [0]))
         self.people_top = _nice_top(
@@ -300,7 +359,8 @@ class Charts:
         self.kept_blit = Blit(self.kept_fig, [*self.bars, self.median_line, self.kept_title, self.kept_note])
         self.recruits_blit = Blit(self.recruits_fig, [self.l_posted, *self.l_recruits.values()])
         self.camp_grid: tuple | None = None
-        self.update()
+        if model is not None:
+            self.update()
 
     @staticmethod
     def _cum(rows, col):
@@ -319,7 +379,7 @@ class Charts:
             ax.set_xticks(years, [str(y) for y in years])
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=TICKS)
-            for m, _ in sanction_starts(self.model.p):
+            for m, _ in sanction_starts(self.p):
                 ax.axvline(self.dates[m], color="#000000", ls=(0, (5, 4)), lw=1.2)
         prev = self.previous
         if prev:
@@ -342,7 +402,7 @@ class Charts:
         (self.l_plan,) = ax_plan.plot([], [], color="#000000", lw=2.4, marker="o", markevery=[-1], ms=5)
         ax_m.set_title(r"money, \$ thousand a month", fontsize=TITLE, loc="left")
         ax_p.set_title("workers so far", fontsize=TITLE, loc="left")
-        rule = self.model.p.remittance.rule
+        rule = self.p.remittance.rule
         plan_words = {
             "plan": r"the plan each worker must pay, \$ a month",
             "share": r"the plan, \$ a month (not used: the state takes a share of pay)",
@@ -371,7 +431,7 @@ class Charts:
             fontsize=TEXT,
             color="#444444",
         )
-        starts = sanction_starts(self.model.p)
+        starts = sanction_starts(self.p)
         if starts:
             ax_plan.text(
                 self.dates[starts[0][0]],
@@ -408,7 +468,7 @@ class Charts:
     def _recruits(self):
         """Two axes over the five years: the workers at their posts against the posts at the start, and the
         pipeline (candidates in screening, new recruits posted, veterans sent again), all in workers, from zero."""
-        p = self.model.p
+        p = self.p
         fig = Figure(figsize=(8.4, 5.4), dpi=DPI)
         ax_w, ax_r = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [0.8, 1.2]})
         fig.subplots_adjust(left=0.12, right=0.97, top=0.91, bottom=0.21, hspace=0.55)
@@ -466,43 +526,11 @@ class Charts:
 
     # ---------------------------------------------------------------- camp
     def _camp(self):
-        self.camp_wrap = max(self.model.own["team_size"], default=1)  # squares a row: a full team
+        self.camp_wrap = max(self.model.own["team_size"], default=1) if self.model is not None else 1
         self.camp_words = ""
 
     def _camp_grid(self):
-        """The camp as an image: every worker ever posted, grouped by minder (a block: his triangle, then his teams
-        one after another, each from a new row of `wrap` squares, the host's team size) in the blocks' order of
-        `camp_layout`."""
-        model = self.model
-        by_team: dict[int, list] = {}
-        for w in model.everyone:
-            by_team.setdefault(w.team, []).append(w)
-        by_minder: dict[int, list[int]] = {}
-        minder_of = {}
-        for team, members in by_team.items():
-            minder = members[-1].minder
-            minder_of[team] = minder
-            by_minder.setdefault(minder.minder_id, []).append(team)
-        minders = sorted(by_minder)
-        wrap = self.camp_wrap
-        heights = [sum(-(-len(by_team[t]) // wrap) for t in by_minder[m]) for m in minders]
-        places, grid_w, grid_h = camp_layout(heights, wrap)  # the triangle in the gap column, then the teams
-        grid = np.zeros((grid_h, grid_w), dtype=np.int8)
-        mx, my, mc = [], [], []
-        for minder_id, (x0, y0), height in zip(minders, places, heights):
-            teams = sorted(by_minder[minder_id])
-            m = minder_of[teams[0]]
-            mx.append(x0)
-            my.append(y0 + (height - 1) / 2)
-            mc.append(m.status == "active")
-            y = y0
-            for team in teams:
-                codes = [STATUS_CODE[w.status] for w in by_team[team]]
-                for start in range(0, len(codes), wrap):
-                    row = codes[start : start + wrap]
-                    grid[y, x0 + 1 : x0 + 1 + len(row)] = row
-                    y += 1
-        return grid, (mx, my, mc), len(minders)
+        return camp_grid(self.model, self.camp_wrap)
 
     # ---------------------------------------------------------------- each month
     def update(self) -> None:
@@ -510,8 +538,19 @@ class Charts:
         model = self.model
         if model.month == self.shown_month:
             return
-        self.shown_month = model.month
-        rows = model.aggregator.monthly
+        self.apply(self.snapshot())
+
+    def snapshot(self) -> dict:
+        return snapshot(self.model, len(self.rows), self.camp_wrap)
+
+    def apply(self, snap: dict) -> None:
+        """Bring the figures to a month's `snapshot`."""
+        if snap["month"] == self.shown_month:
+            return
+        self.shown_month = snap["month"]
+        self.rows.extend(snap["rows"])
+        self.camp_grid, self.camp_words = snap["camp"], snap["camp_words"]
+        rows = self.rows
         d = self.dates[: len(rows)]
         take = [r[COL.state_take] / 1e3 for r in rows]
         rev = [r[COL.revenue_delivered] / 1e3 for r in rows]
@@ -552,11 +591,11 @@ class Charts:
             self.ax_recruits.set_ylim(0, self.recruits_top)
             self.recruits_blit.invalidate()
         # kept this month
-        kept = np.array([w.retained for w in model.workers if w.active], dtype=float)
+        kept, month, when = snap["kept"], snap["month"], snap["when"]
         e = self.kept_edges
         counts = (
             np.histogram(np.clip(kept, e[0], e[-1] - 1e-9), bins=e)[0]
-            if model.month and len(kept)
+            if month and len(kept)
             else np.zeros(len(e) - 1, dtype=int)
         )
         for bar, h in zip(self.bars, counts):
@@ -565,8 +604,7 @@ class Charts:
             self.kept_top = _nice_top(counts.max() / 0.95)
             self.ax_kept.set_ylim(0, self.kept_top)
             self.kept_blit.invalidate()
-        when = model.calendar.date(model.month - 1) if model.month else "before month 1"
-        if model.month and len(kept):
+        if month and len(kept):
             med = float(np.median(kept))
             self.median_line.set_xdata([med, med])
             self.kept_title.set_text(rf"kept in {when}: median \${med:,.0f} (dashed)")
@@ -574,16 +612,15 @@ class Charts:
         else:
             self.median_line.set_xdata([np.nan, np.nan])
             self.kept_title.set_text("what workers kept this month")
-            self.kept_note.set_text("no one is in the camp" if model.month else "press Step to run the first month")
-        # the camp (drawn when the images are made)
-        grid = self._camp_grid()
-        self.camp_grid = grid
-        active = sum(1 for w in model.everyone if w.active)
-        at = f"in {when}" if model.month else "at the start"
-        self.camp_words = f"The camp {at}: {active:,} working, {grid[2]} minders"
+            self.kept_note.set_text("no one is in the camp" if month else "press Step to run the first month")
+
+    def charts_png(self) -> tuple[bytes, bytes, bytes]:
+        """The three matplotlib figures as PNG: series, kept, recruitment (blitted on their still backgrounds)."""
+        return self.series_blit.png(), self.kept_blit.png(), self.recruits_blit.png()
 
     def images(self) -> tuple[bytes, bytes, bytes, bytes]:
         """The four figures as PNG: series, kept, camp, recruitment (the charts blitted on their still backgrounds,
         the camp drawn square by square)."""
         grid, minders, _ = self.camp_grid if self.camp_grid is not None else self._camp_grid()
-        return self.series_blit.png(), self.kept_blit.png(), camp_png(grid, minders), self.recruits_blit.png()
+        series, kept, recruits = self.charts_png()
+        return series, kept, camp_png(grid, minders), recruits
