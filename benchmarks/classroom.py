@@ -72,6 +72,7 @@ def screenshot(path: str) -> None:
         for k in range(1, 37):
             page.get_by_role("button", name="Step", exact=True).click()
             page.get_by_text(f"(month {k} of 60)").wait_for()
+        page.get_by_role("button", name="Show controls", exact=True).click()  # the controls' drawer
         page.get_by_label("Send all workers home within 2 years (UNSCR 2397)").check()
         slider = page.locator(
             ".v-input", has_text="Send all workers home within 2 years (UNSCR 2397): compliance"
@@ -79,6 +80,7 @@ def screenshot(path: str) -> None:
         slider.focus()
         for _ in range(10):
             slider.press("ArrowLeft")
+        page.get_by_role("button", name="Hide controls", exact=True).click()
         page.get_by_role("button", name="Reset", exact=True).click()
         page.get_by_text("Before month 1").wait_for()
         for k in range(1, 37):

@@ -571,7 +571,7 @@ b:has(> a[href="https://solara.dev"]){display:none}
   .olsim-at-right{display:contents}
   img.olsim-camp,.olsim-camp img{max-height:46vh}
   .olsim-main{grid-template-columns:minmax(0,1fr) minmax(0,1fr);
-    grid-template-areas:"month series" "camp series" "camp kept" "pipeline pipeline" "worker worker"}
+    grid-template-areas:"month series" "camp series" "kept pipeline" "worker worker"}
 }
 @media (max-width:1179px){.olsim-main{grid-template-columns:minmax(0,1fr);
   grid-template-areas:"month" "series" "camp" "kept" "pipeline" "worker"}}
