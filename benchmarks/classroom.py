@@ -45,7 +45,7 @@ def model_and_figures(months: int = 30):
     controls = {k: (v["value"] if isinstance(v, dict) else v) for k, v in model_params().items()}
     model = ClassroomModel(**controls)
     charts = Charts(model)
-    charts.images()
+    charts.layers()
     steps, figures = [], []
     for _ in range(months):
         t = time.perf_counter()
@@ -53,7 +53,7 @@ def model_and_figures(months: int = 30):
         steps.append(time.perf_counter() - t)
         t = time.perf_counter()
         charts.update()
-        charts.images()
+        charts.layers()
         figures.append(time.perf_counter() - t)
     return steps, figures
 
@@ -155,23 +155,25 @@ def _cpu_seconds(server_pid: int) -> tuple[float, float]:
 
 
 # one Step, timed inside the page: click Step, then wait (a MutationObserver: no polling, so the driver's own work
-# is not counted as the page's) until the month's account says the new month and the series and the camp show new
-# images, decoded and painted (the next animation frame); returns the milliseconds from the click
+# is not counted as the page's) until the month's account says the new month, the series chart shows its new month
+# (its SVG layer) and the camp a new image, decoded and painted (the next animation frame); returns the milliseconds
+# from the click
 STEP_JS = """async (k) => {
   const want = `(month ${k} of 60)`;
   const img = (c) => document.querySelector(`img.${c}, .${c} img`);
-  const before = [img('olsim-series')?.src, img('olsim-camp')?.src];
+  const svg = () => document.querySelector('.olsim-series .olsim-overlay')?.innerHTML;
+  const before = [svg(), img('olsim-camp')?.src];
   const step = [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Step');
   const t0 = performance.now();
   step.click();
   const ok = () => (document.querySelector('.olsim-month')?.textContent || '').includes(want)
-    && img('olsim-series')?.src !== before[0] && img('olsim-camp')?.src !== before[1];
+    && svg() !== before[0] && img('olsim-camp')?.src !== before[1];
   await new Promise((resolve) => {
     if (ok()) return resolve();
     const seen = new MutationObserver(() => { if (ok()) { seen.disconnect(); resolve(); } });
     seen.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
   });
-  await Promise.all(['olsim-series', 'olsim-camp'].map((c) => img(c).decode().catch(() => null)));
+  await img('olsim-camp').decode().catch(() => null);
   await new Promise((r) => requestAnimationFrame(() => r()));
   return performance.now() - t0;
 }"""
@@ -262,7 +264,7 @@ def main(argv=None) -> int:
     print("| per month (30 months, 1,800 workers) | median ms | max ms |")
     print("|---|---:|---:|")
     row("model step (mesa engine)", steps)
-    row("four figures updated and encoded (matplotlib, blitted, PNG)", figures)
+    row("four figures brought to the month (matplotlib's moving artists as SVG, the camp as PNG)", figures)
     if args.browser:
         row("click Step -> new month shown (headless Chromium)", browser())
     return 0

@@ -257,8 +257,8 @@ def test_the_recruitment_panel_shows_the_runs_table():
     ]
     assert charts.ax_posted.get_title(loc="left") == "workers at their posts"
     assert charts.ax_recruits.get_title(loc="left") == "recruitment, workers"
-    png = charts.images()[3]
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    png, svg = charts.layers()[3]
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000 and svg.startswith("<svg")
     # the words under the panel and the month's story: why a post stays empty, what a recruit costs, from the table
     text = recruitment_words(model)
     cost = model.p.recruitment.screening_cost
@@ -380,6 +380,42 @@ def test_the_camp_fills_its_box_with_the_largest_squares():
     assert 0 < triangles <= n_minders * square**2 * 0.75
 
 
+def test_a_charts_moving_layer_lies_on_its_axes_and_its_still_layer_is_sent_once():
+    """Issue 33, capacity: a chart goes to the page as a still PNG (axes, ticks, legends) and the month's lines as
+    SVG over it (`Blit.layers`). The revenue line's SVG points are the data through the axes' own transform in the
+    SVG's box (the figure in points, y down), one per month run; the still PNG is the same bytes from month to
+    month until an axis grows; the SVG carries no <style> element (it would restyle the whole page) and is the same
+    text when drawn twice."""
+    import numpy as np
+
+    from sim.classroom.charts import Charts
+
+    model = ClassroomModel(**defaults())
+    charts = Charts(model)
+    first_png, _ = charts.layers()[0]
+    for _ in range(6):
+        model.step()
+    charts.update()
+    (png, svg), *_ = charts.layers()
+    assert png == first_png  # no axis grew in six months of the default camp
+    assert "<style" not in svg and svg == charts.series_blit.overlay()
+    fig = charts.series_fig
+    width, height = fig.get_size_inches() * 72
+    assert f'viewBox="0 0 {width:g} {height:g}"' in svg
+    paths = re.findall(r'<path d="M ([^"]*?)"', svg)
+    rev = charts.l_rev
+    fig.set_dpi(72)
+    try:
+        want = rev.get_transform().transform(np.column_stack(rev.get_data()))
+    finally:
+        fig.set_dpi(100)
+    drawn = [p for p in paths if len(re.findall(r"[ML]", "M " + p)) == 6]
+    points = [np.array([float(v) for v in re.findall(r"-?[\d.]+", p)]).reshape(-1, 2) for p in drawn]
+    assert any(np.allclose(pts, np.column_stack([want[:, 0], height - want[:, 1]]), atol=0.01) for pts in points)
+    charts.series_blit.invalidate()  # an axis grew: the still layer is drawn again
+    assert charts.series_blit.layers()[0] is not png
+
+
 def test_charts_drawn_in_a_chart_process_are_the_pages_own_and_survive_its_loss(monkeypatch):
     """Issue 33, capacity: a session's charts drawn in a chart process (`RemoteCharts`) are byte for byte those the
     page draws itself, month after month (the faint previous run included); when its process dies the session
@@ -392,7 +428,7 @@ def test_charts_drawn_in_a_chart_process_are_the_pages_own_and_survive_its_loss(
     pool = ChartProcesses(1)
     try:
         local, remote = Charts(here, previous), RemoteCharts(there, previous, pool)
-        assert local.images() == remote.images()
+        assert local.layers() == remote.layers()
         for month in range(1, 9):
             here.step()
             there.step()
@@ -401,7 +437,7 @@ def test_charts_drawn_in_a_chart_process_are_the_pages_own_and_survive_its_loss(
             if month == 5:  # its chart process stops: the session draws its charts itself from then on
                 pool.workers[0][2].kill()
                 pool.workers[0][2].join()
-            assert local.images() == remote.images(), month
+            assert local.layers() == remote.layers(), month
             assert local.camp_words == remote.camp_words
             assert (remote.local is None) == (month < 5), month
     finally:
@@ -635,6 +671,11 @@ def test_page_in_a_browser(browser, server, tmp_path, width, height):
         img = page.locator(f"img.{cls}, .{cls} img").first
         assert img.evaluate("i => i.complete && i.naturalWidth") > 0, cls
     assert page.locator("img.olsim-series, .olsim-series img").first.bounding_box()["width"] >= 560
+    # each chart's moving layer (SVG) lies exactly over its still one (PNG)
+    for cls in ("olsim-series", "olsim-kept", "olsim-recruits"):
+        still = page.locator(f".{cls} img").first.bounding_box()
+        moving = page.locator(f".{cls} .olsim-overlay svg").first.bounding_box()
+        assert all(abs(still[k] - moving[k]) < 1 for k in ("x", "y", "width", "height")), (cls, still, moving)
     # a worker's story
     box = page.get_by_label("worker id")
     box.fill("7")

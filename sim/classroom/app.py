@@ -36,7 +36,7 @@ from .assets import use_npm_registry  # noqa: E402
 from .board import BOARD, Entry, outcomes  # noqa: E402
 from .board_page import BoardPage  # noqa: E402
 from .chart_processes import RemoteCharts, chart_processes  # noqa: E402
-from .charts import STATUS_COLOURS, STATUS_WORDS, Charts, recruits_key_words  # noqa: E402
+from .charts import STATUS_COLOURS, STATUS_WORDS, SVG_STYLE, Charts, Layers, recruits_key_words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 use_npm_registry()  # the page's browser files, also where only package registries are reachable
@@ -445,6 +445,15 @@ def worker_story(model, worker_id: int) -> str:
     return "\n".join(lines)
 
 
+def layered(layers: Layers, name: str):
+    """A chart in its two layers (`Blit.layers`): the still PNG, and the month's SVG stretched over it. Only the SVG
+    changes from month to month, so the page sends and the browser decodes no image but the camp."""
+    png, svg = layers
+    with solara.Div(classes=["olsim-layered", name]):
+        solara.Image(png)
+        solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["olsim-overlay"])
+
+
 def show(markdown_text: str, classes: list[str]):
     """Markdown as HTML: solara.Markdown would typeset '$1.4M ... $1.1M' as mathematics."""
     import html
@@ -546,6 +555,8 @@ b:has(> a[href="https://solara.dev"]){display:none}
 .olsim-at-month{grid-area:month}.olsim-at-kept{grid-area:kept}.olsim-at-series{grid-area:series}
 .olsim-at-pipeline{grid-area:pipeline}.olsim-at-camp{grid-area:camp}.olsim-at-worker{grid-area:worker}
 .olsim-main img{width:100%;height:auto;display:block}
+.olsim-layered{position:relative}.olsim-layered img{margin:0 !important}
+.olsim-overlay{position:absolute;inset:0;pointer-events:none}.olsim-overlay svg{width:100%;height:100%;display:block}
 .olsim-main img.olsim-camp,.olsim-camp img{width:auto !important;max-width:100%;image-rendering:pixelated}
 .olsim-camp-title{font-size:16px;line-height:1.3;margin:0 0 6px}
 .olsim-pipeline h3{margin:0}
@@ -578,6 +589,7 @@ b:has(> a[href="https://solara.dev"]){display:none}
 @media (max-height:820px){.olsim-title{font-size:1.3rem;margin:0 0 4px}.olsim-page{padding-top:4px}
   .olsim-buttons{margin-bottom:4px}.olsim-buttons .v-btn{min-height:36px}.olsim-page{font-size:16px}}
 """
+CSS += SVG_STYLE + "\n"  # the joins and caps of the charts' SVG layers (`Blit.overlay`)
 
 
 def _defaults(specs: dict) -> dict:
@@ -763,9 +775,9 @@ def ClassroomPage(path: str | None = None):
     def images():
         with lock:
             charts.update()
-            return charts.images(), charts.camp_words
+            return charts.layers(), charts.camp_words
 
-    (series_png, kept_png, camp_png, recruits_png), camp_words = solara.use_memo(images, [charts, m.month])
+    (series, kept, camp_png, recruits), camp_words = solara.use_memo(images, [charts, m.month])
     with lock:
         story = month_story(m)
         recruiting = recruitment_words(m)
@@ -897,7 +909,7 @@ def ClassroomPage(path: str | None = None):
                 with solara.Div(classes=["olsim-at-month"]):
                     show(story, ["olsim-month"])
                 with solara.Div(classes=["olsim-at-series"]):
-                    solara.Image(series_png, classes=["olsim-series"])
+                    layered(series, "olsim-series")
                     note = (
                         f"Faint dashed lines: the previous run ({previous.value['words']})."
                         if previous.value
@@ -908,7 +920,7 @@ def ClassroomPage(path: str | None = None):
                 # chart's row); on narrower screens its charts take their own places in the grid
                 with solara.Div(classes=["olsim-at-right"]):
                     with solara.Div(classes=["olsim-at-kept"]):
-                        solara.Image(kept_png, classes=["olsim-kept"])
+                        layered(kept, "olsim-kept")
                         solara.HTML(
                             tag="p",
                             unsafe_innerHTML="What each worker kept this month, after the state's take, "
@@ -917,7 +929,7 @@ def ClassroomPage(path: str | None = None):
                         )
                     with solara.Div(classes=["olsim-at-pipeline", "olsim-pipeline"]):
                         solara.HTML(tag="h3", unsafe_innerHTML="Filling the posts: recruitment")
-                        solara.Image(recruits_png, classes=["olsim-recruits"])
+                        layered(recruits, "olsim-recruits")
                         show(recruiting, ["olsim-caption", "olsim-recruits-text"])
                 with solara.Div(classes=["olsim-at-camp"]):
                     solara.HTML(

@@ -4,7 +4,8 @@ The page's server runs every student's session in one Python process, and a Step
 global interpreter lock): the model's month, the page's update and the charts. Drawing the three matplotlib
 figures is about a third of it; here it runs in chart processes (`ChartProcesses`, one per core by default), each
 holding the figures of the sessions given to it. A session's `RemoteCharts` sends each month's `snapshot` (plain
-data: the new months, what each worker kept, the camp) and gets the figures' PNGs back, byte for byte those the
+data: the new months, what each worker kept, the camp) and gets the figures' layers back (`Blit.layers`: a still
+PNG and the month's SVG), byte for byte those the
 page would draw itself (tests/test_classroom.py checks it). The camp is drawn where the model is (a millisecond).
 
 ``OLSIM_CLASSROOM_CHART_PROCESSES`` sets how many (0: draw in the server, as before); the default is one per core
@@ -19,7 +20,7 @@ import multiprocessing as mp
 import os
 import threading
 
-from .charts import Charts, camp_png, snapshot
+from .charts import Charts, Layers, camp_png, snapshot
 
 PROCESSES_ENV = "OLSIM_CLASSROOM_CHART_PROCESSES"
 
@@ -55,7 +56,7 @@ def _serve(conn) -> None:
             elif kind == "draw":
                 chart = charts[sid]
                 chart.apply(rest[0])
-                reply = chart.charts_png()
+                reply = chart.charts_layers()
             elif kind == "drop":
                 charts.pop(sid, None)
             conn.send(("ok", reply))
@@ -108,7 +109,7 @@ def chart_processes() -> ChartProcesses | None:
 
 
 class RemoteCharts:
-    """`Charts` for one model, drawn in a chart process: the same `update`, `images` and `camp_words`."""
+    """`Charts` for one model, drawn in a chart process: the same `update`, `layers` and `camp_words`."""
 
     def __init__(self, model, previous: list[dict] | None, pool: ChartProcesses):
         self.model, self.previous, self.pool = model, previous, pool
@@ -118,7 +119,7 @@ class RemoteCharts:
         self.drawn = 0  # months the chart process has drawn
         self.shown_month = -1
         self.snap: dict | None = None
-        self.last: tuple[bytes, bytes, bytes] | None = None
+        self.last: tuple[Layers, Layers, Layers] | None = None
         self.local: Charts | None = None
         self.camp_words = ""
         try:
@@ -142,7 +143,7 @@ class RemoteCharts:
         self.snap = snapshot(self.model, self.drawn, self.camp_wrap)
         self.camp_words = self.snap["camp_words"]
 
-    def images(self) -> tuple[bytes, bytes, bytes, bytes]:
+    def layers(self) -> tuple[Layers, Layers, bytes, Layers]:
         if self.local is None and (self.snap is not None or self.last is None):
             snap = self.snap if self.snap is not None else snapshot(self.model, self.drawn, self.camp_wrap)
             try:
@@ -153,7 +154,7 @@ class RemoteCharts:
             except RuntimeError:
                 self.fallback()
         if self.local is not None:
-            return self.local.images()
+            return self.local.layers()
         assert self.last is not None
         series, kept, recruits = self.last
         grid, minders, _ = self.camp

@@ -28,6 +28,14 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from ..results.columns import COL  # noqa: E402
 
 DPI = 100
+# no date, creator or format in the charts' SVG: a month's overlay is the same text wherever it is drawn
+SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+# the one <style> element matplotlib writes in an SVG, and the page's own rule that stands for it
+SVG_STYLE_ELEMENT = """ <defs>
+  <style type="text/css">*{stroke-linejoin: round; stroke-linecap: butt}</style>
+ </defs>
+"""
+SVG_STYLE = ".olsim-overlay svg *{stroke-linejoin:round;stroke-linecap:butt}"
 TEXT, TICKS, TITLE = 13, 12, 14  # points: at the page's width about 15-18 px on screen
 # a legend in two columns above its axes, at their right: never over the data
 LEGEND_ABOVE: dict = dict(
@@ -68,6 +76,7 @@ MINDER_COLOUR = "#444444"
 # the camp's image, in pixels: drawn square by square (`camp_png`), shown at this size (not stretched) in a third of
 # a 1920-pixel projector's page, and smaller only where the page is narrower
 CAMP_PIXELS = (520, 330)
+Layers = tuple[bytes, str]  # a chart for the page: its still parts as PNG, its moving artists as SVG (`Blit.layers`)
 
 
 def _columns(heights: list[int], limit: int) -> list[tuple[int, int]]:
@@ -205,16 +214,12 @@ def month_date(start: str, month: int) -> float:
     return y + (m - 1 + month + 0.5) / 12
 
 
-def png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
-
-
 class Blit:
-    """A figure whose still parts (axes, ticks, grid, legends) are drawn once and kept as a background; each
-    month only its moving artists are drawn on a copy of it (matplotlib's blitting), then encoded as PNG.
-    `invalidate` (after an axis grows) redraws the background once."""
+    """A figure in two layers for the page: its still parts (axes, ticks, grid, legends) as a PNG, drawn once and
+    again only after `invalidate` (an axis grew), and its moving artists (lines, bars, the month's words) as SVG over
+    it, drawn each month by matplotlib's own SVG renderer. A month then costs a few milliseconds of SVG, not a
+    whole figure rasterized and PNG-encoded in the server and decoded again in every student's browser; the
+    background's bytes do not change, so the page does not send them again (issue 33, capacity)."""
 
     def __init__(self, fig: Figure, moving: list):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -222,29 +227,52 @@ class Blit:
         self.fig, self.moving = fig, moving
         self.canvas = FigureCanvasAgg(fig)
         for a in moving:
-            a.set_animated(True)
-        self.background = None
+            a.set_animated(True)  # left out of the figure's own drawing: the background
+        self.background: bytes | None = None
 
     def invalidate(self):
         self.background = None
 
-    def png(self) -> bytes:
+    def layers(self) -> tuple[bytes, str]:
+        """(the still parts as a palette PNG, the moving artists as an SVG element of the same size)."""
+        if self.background is None:
+            self.background = self._background()
+        return self.background, self.overlay()
+
+    def _background(self) -> bytes:
         from PIL import Image
 
-        if self.background is None:
-            self.canvas.draw()  # everything but the moving artists
-            self.background = self.canvas.copy_from_bbox(self.fig.bbox)
-        self.canvas.restore_region(self.background)
-        for a in self.moving:
-            self.fig.draw_artist(a)
+        self.canvas.draw()  # everything but the moving artists
         w, h = self.canvas.get_width_height()
         buf = io.BytesIO()
         image = Image.frombuffer("RGBA", (w, h), bytes(self.canvas.buffer_rgba()), "raw", "RGBA", 0, 1)
         # a palette of 256 colours (a chart has a dozen, plus their anti-aliased edges): less than half the bytes
-        # of RGBA to send, and less for every student's browser to inflate each month
+        # of RGBA to send, and less for every student's browser to inflate
         image = image.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
         image.save(buf, format="PNG", compress_level=1)
         return buf.getvalue()
+
+    def overlay(self) -> str:
+        """The moving artists as an ``<svg>`` element whose view box is the figure in points, drawn at the figure's
+        72 points an inch as matplotlib's SVG output is (the page stretches it over the background, the same box).
+        Ids are hashed with a fixed salt and there is no metadata, so the same month gives the same text."""
+        from matplotlib.backends.backend_svg import RendererSVG
+
+        buf = io.StringIO()
+        with matplotlib.rc_context({"svg.hashsalt": "olsim", "svg.fonttype": "path"}):
+            self.fig.set_dpi(72)
+            try:
+                w, h = self.fig.get_size_inches() * 72
+                renderer = RendererSVG(w, h, buf, metadata=SVG_METADATA)
+                for a in self.moving:
+                    a.draw(renderer)
+                renderer.finalize()
+            finally:
+                self.fig.set_dpi(DPI)
+        svg = buf.getvalue()
+        # the page's stylesheet sets the joins and caps (SVG_STYLE): a <style> element in every month's overlay
+        # would change the document's stylesheets and make the browser restyle the whole page each month
+        return svg[svg.index("<svg") :].replace(SVG_STYLE_ELEMENT, "", 1)
 
 
 def _nice_top(x: float) -> float:
@@ -614,13 +642,13 @@ class Charts:
             self.kept_title.set_text("what workers kept this month")
             self.kept_note.set_text("no one is in the camp" if month else "press Step to run the first month")
 
-    def charts_png(self) -> tuple[bytes, bytes, bytes]:
-        """The three matplotlib figures as PNG: series, kept, recruitment (blitted on their still backgrounds)."""
-        return self.series_blit.png(), self.kept_blit.png(), self.recruits_blit.png()
+    def charts_layers(self) -> tuple[Layers, Layers, Layers]:
+        """The three matplotlib figures as layers (`Blit.layers`): series, kept, recruitment."""
+        return self.series_blit.layers(), self.kept_blit.layers(), self.recruits_blit.layers()
 
-    def images(self) -> tuple[bytes, bytes, bytes, bytes]:
-        """The four figures as PNG: series, kept, camp, recruitment (the charts blitted on their still backgrounds,
-        the camp drawn square by square)."""
+    def layers(self) -> tuple[Layers, Layers, bytes, Layers]:
+        """The page's four figures: series, kept and recruitment as layers (a still PNG, a moving SVG), the camp as
+        one PNG drawn square by square."""
         grid, minders, _ = self.camp_grid if self.camp_grid is not None else self._camp_grid()
-        series, kept, recruits = self.charts_png()
+        series, kept, recruits = self.charts_layers()
         return series, kept, camp_png(grid, minders), recruits
