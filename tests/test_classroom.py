@@ -412,6 +412,12 @@ def test_a_charts_moving_layer_lies_on_its_axes_and_its_still_layer_is_sent_once
     drawn = [p for p in paths if len(re.findall(r"[ML]", "M " + p)) == 6]
     points = [np.array([float(v) for v in re.findall(r"-?[\d.]+", p)]).reshape(-1, 2) for p in drawn]
     assert any(np.allclose(pts, np.column_stack([want[:, 0], height - want[:, 1]]), atol=0.01) for pts in points)
+    # the histogram's bars, one path: a rectangle a bin, as high as the workers whose month's keep falls in it
+    kept = np.array([w.retained for w in model.workers if w.active])
+    e = charts.kept_edges
+    heights = charts.bars.get_path().vertices.reshape(-1, 5, 2)[:, 1, 1]
+    assert heights.sum() == len(kept) > 0
+    assert list(heights) == list(np.histogram(np.clip(kept, e[0], e[-1] - 1e-9), bins=e)[0])
     charts.series_blit.invalidate()  # an axis grew: the still layer is drawn again
     assert charts.series_blit.layers()[0] is not png
 
