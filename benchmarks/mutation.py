@@ -70,6 +70,7 @@ TESTS = (
     "tests/test_levers_by_value.py",
     "tests/test_statistics_by_hand.py",
     "tests/test_outcome_declarations.py",
+    "tests/test_outcome_values.py",  # every outcome by value on a run worked out by hand
     "tests/test_recruitment.py",  # the pipeline's books by value (its runs are left out below)
     "tests/test_rules.py",
 )
