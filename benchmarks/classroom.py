@@ -9,9 +9,9 @@ Run by hand, not by pytest:
 
 Prints the median and max over 30 months (params/classroom.toml, seed 0, no
 sanctions) of: one model step (the mesa engine, 1,800 workers); bringing the
-page's four figures to the new month and encoding them as PNG, as the server
-does after each step (`sim.classroom.charts.Charts`: data updated in place,
-blitted on a kept background); and, with --browser, the time from clicking
+page's four figures to the new month as the server does after each step
+(`sim.classroom.charts.Charts`: data updated in place, each chart's moving
+artists drawn as SVG over its still PNG, the camp drawn as a PNG); and, with --browser, the time from clicking
 Step until the page shows the new month (server, websocket, the browser
 drawing the images), with `olsim classroom` on 127.0.0.1. Goal: under 0.3 s
 median from click to screen.

@@ -382,7 +382,7 @@ def test_the_camp_fills_its_box_with_the_largest_squares():
 
 def test_a_charts_moving_layer_lies_on_its_axes_and_its_still_layer_is_sent_once():
     """Issue 33, capacity: a chart goes to the page as a still PNG (axes, ticks, legends) and the month's lines as
-    SVG over it (`Blit.layers`). The revenue line's SVG points are the data through the axes' own transform in the
+    SVG over it (`LayeredFigure.layers`). The revenue line's SVG points are the data through the axes' own transform in the
     SVG's box (the figure in points, y down), one per month run; the still PNG is the same bytes from month to
     month until an axis grows; the SVG carries no <style> element (it would restyle the whole page) and is the same
     text when drawn twice."""
@@ -398,7 +398,7 @@ def test_a_charts_moving_layer_lies_on_its_axes_and_its_still_layer_is_sent_once
     charts.update()
     (png, svg), *_ = charts.layers()
     assert png == first_png  # no axis grew in six months of the default camp
-    assert "<style" not in svg and svg == charts.series_blit.overlay()
+    assert "<style" not in svg and svg == charts.series_layers.overlay()
     fig = charts.series_fig
     width, height = fig.get_size_inches() * 72
     assert f'viewBox="0 0 {width:g} {height:g}"' in svg
@@ -418,8 +418,8 @@ def test_a_charts_moving_layer_lies_on_its_axes_and_its_still_layer_is_sent_once
     heights = charts.bars.get_path().vertices.reshape(-1, 5, 2)[:, 1, 1]
     assert heights.sum() == len(kept) > 0
     assert list(heights) == list(np.histogram(np.clip(kept, e[0], e[-1] - 1e-9), bins=e)[0])
-    charts.series_blit.invalidate()  # an axis grew: the still layer is drawn again
-    assert charts.series_blit.layers()[0] is not png
+    charts.series_layers.invalidate()  # an axis grew: the still layer is drawn again
+    assert charts.series_layers.layers()[0] is not png
 
 
 def test_charts_drawn_in_a_chart_process_are_the_pages_own_and_survive_its_loss(monkeypatch):

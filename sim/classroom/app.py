@@ -446,7 +446,7 @@ def worker_story(model, worker_id: int) -> str:
 
 
 def layered(layers: Layers, name: str):
-    """A chart in its two layers (`Blit.layers`): the still PNG, and the month's SVG stretched over it. Only the SVG
+    """A chart in its two layers (`LayeredFigure.layers`): the still PNG, and the month's SVG stretched over it. Only the SVG
     changes from month to month, so the page sends and the browser decodes no image but the camp."""
     png, svg = layers
     with solara.Div(classes=["olsim-layered", name]):
@@ -589,7 +589,7 @@ b:has(> a[href="https://solara.dev"]){display:none}
 @media (max-height:820px){.olsim-title{font-size:1.3rem;margin:0 0 4px}.olsim-page{padding-top:4px}
   .olsim-buttons{margin-bottom:4px}.olsim-buttons .v-btn{min-height:36px}.olsim-page{font-size:16px}}
 """
-CSS += SVG_STYLE + "\n"  # the joins and caps of the charts' SVG layers (`Blit.overlay`)
+CSS += SVG_STYLE + "\n"  # the joins and caps of the charts' SVG layers (`LayeredFigure.overlay`)
 
 
 def _defaults(specs: dict) -> dict:

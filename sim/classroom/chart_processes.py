@@ -4,7 +4,7 @@ The page's server runs every student's session in one Python process, and a Step
 global interpreter lock): the model's month, the page's update and the charts. Drawing the three matplotlib
 figures is about a third of it; here it runs in chart processes (`ChartProcesses`, one per core by default), each
 holding the figures of the sessions given to it. A session's `RemoteCharts` sends each month's `snapshot` (plain
-data: the new months, what each worker kept, the camp) and gets the figures' layers back (`Blit.layers`: a still
+data: the new months, what each worker kept, the camp) and gets the figures' layers back (`LayeredFigure.layers`: a still
 PNG and the month's SVG), byte for byte those the
 page would draw itself (tests/test_classroom.py checks it). The camp is drawn where the model is (a millisecond).
 

@@ -4,9 +4,9 @@ colours that stay apart for every kind of colour vision (Okabe-Ito, Paul Tol) wi
 colour carries meaning.
 
 A `Charts` object belongs to one model: it builds its three matplotlib figures once and each month only updates
-their data (lines, bars) and blits them on a kept background; the camp is not a matplotlib figure but a palette
-PNG drawn square by square in whole pixels (`camp_png`: crisp, exact colours, a few KB, about a millisecond).
-That is what keeps a Step fast. The previous run (the model before the last
+their data (lines, bars); each goes to the page in two layers (`LayeredFigure`): its still parts as a PNG drawn once,
+and the month's lines as SVG over it. The camp is not a matplotlib figure but a palette PNG drawn square by square in
+whole pixels (`camp_png`: crisp, exact colours, a few KB, about a millisecond). That is what keeps a Step fast. The previous run (the model before the last
 Reset) is drawn faint on the series and on the workers at their posts, so a class can see what a switch changed.
 The fourth figure is the recruitment pipeline (`pipeline_numbers`): the workers at their posts, the candidates
 in screening, the new recruits and the veterans posted, each month's values read from the run's monthly table.
@@ -78,7 +78,9 @@ MINDER_COLOUR = "#444444"
 # the camp's image, in pixels: drawn square by square (`camp_png`), shown at this size (not stretched) in a third of
 # a 1920-pixel projector's page, and smaller only where the page is narrower
 CAMP_PIXELS = (520, 330)
-Layers = tuple[bytes, str]  # a chart for the page: its still parts as PNG, its moving artists as SVG (`Blit.layers`)
+Layers = tuple[
+    bytes, str
+]  # a chart for the page: its still parts as PNG, its moving artists as SVG (`LayeredFigure.layers`)
 
 
 def _columns(heights: list[int], limit: int) -> list[tuple[int, int]]:
@@ -216,7 +218,7 @@ def month_date(start: str, month: int) -> float:
     return y + (m - 1 + month + 0.5) / 12
 
 
-class Blit:
+class LayeredFigure:
     """A figure in two layers for the page: its still parts (axes, ticks, grid, legends) as a PNG, drawn once and
     again only after `invalidate` (an axis grew), and its moving artists (lines, bars, the month's words) as SVG over
     it, drawn each month by matplotlib's own SVG renderer. A month then costs a few milliseconds of SVG, not a
@@ -395,11 +397,11 @@ class Charts:
         self._kept()
         self._camp()
         self._recruits()
-        self.series_blit = Blit(
+        self.series_layers = LayeredFigure(
             self.series_fig, [self.l_take, self.l_rev, *self.l_people.values(), self.l_plan, self.waiting]
         )
-        self.kept_blit = Blit(self.kept_fig, [self.bars, self.median_line, self.kept_title, self.kept_note])
-        self.recruits_blit = Blit(self.recruits_fig, [self.l_posted, *self.l_recruits.values()])
+        self.kept_layers = LayeredFigure(self.kept_fig, [self.bars, self.median_line, self.kept_title, self.kept_note])
+        self.recruits_layers = LayeredFigure(self.recruits_fig, [self.l_posted, *self.l_recruits.values()])
         self.camp_grid: tuple | None = None
         if model is not None:
             self.update()
@@ -603,20 +605,20 @@ class Charts:
         if top > self.money_top:  # only ever grows: the axis does not jump about
             self.money_top = _nice_top(top)
             self.ax_money.set_ylim(0, self.money_top)
-            self.series_blit.invalidate()
+            self.series_layers.invalidate()
         for col, *_ in PEOPLE:
             y = self._cum(rows, col)
             self.l_people[col].set_data(d, y)
             if len(y) and 1.1 * y[-1] > self.people_top:
                 self.people_top = _nice_top(1.1 * y[-1])
                 self.ax_people.set_ylim(0, self.people_top)
-                self.series_blit.invalidate()
+                self.series_layers.invalidate()
         plan = [r[COL.plan_mean] for r in rows]
         self.l_plan.set_data(d, plan)
         if plan and max(plan) * 1.1 > self.plan_top:
             self.plan_top = _nice_top(max(plan) * 1.1)
             self.ax_plan.set_ylim(0, self.plan_top)
-            self.series_blit.invalidate()
+            self.series_layers.invalidate()
         # the recruitment pipeline
         numbers = pipeline_numbers(rows)
         self.l_posted.set_data(d, numbers["posted"])
@@ -624,14 +626,14 @@ class Charts:
         if 1.05 * top > self.posted_top:
             self.posted_top = _nice_top(1.1 * top)
             self.ax_posted.set_ylim(0, self.posted_top)
-            self.recruits_blit.invalidate()
+            self.recruits_layers.invalidate()
         for key, *_ in RECRUITS:
             self.l_recruits[key].set_data(d, numbers[key])
         top = max((v for key, *_ in RECRUITS for v in numbers[key]), default=0)
         if 1.05 * top > self.recruits_top:
             self.recruits_top = _nice_top(1.1 * top)
             self.ax_recruits.set_ylim(0, self.recruits_top)
-            self.recruits_blit.invalidate()
+            self.recruits_layers.invalidate()
         # kept this month
         kept, month, when = snap["kept"], snap["month"], snap["when"]
         e = self.kept_edges
@@ -644,7 +646,7 @@ class Charts:
         if counts.max(initial=0) > 0.95 * self.kept_top:
             self.kept_top = _nice_top(counts.max() / 0.95)
             self.ax_kept.set_ylim(0, self.kept_top)
-            self.kept_blit.invalidate()
+            self.kept_layers.invalidate()
         if month and len(kept):
             med = float(np.median(kept))
             self.median_line.set_xdata([med, med])
@@ -656,8 +658,8 @@ class Charts:
             self.kept_note.set_text("no one is in the camp" if month else "press Step to run the first month")
 
     def charts_layers(self) -> tuple[Layers, Layers, Layers]:
-        """The three matplotlib figures as layers (`Blit.layers`): series, kept, recruitment."""
-        return self.series_blit.layers(), self.kept_blit.layers(), self.recruits_blit.layers()
+        """The three matplotlib figures as layers (`LayeredFigure.layers`): series, kept, recruitment."""
+        return self.series_layers.layers(), self.kept_layers.layers(), self.recruits_layers.layers()
 
     def layers(self) -> tuple[Layers, Layers, bytes, Layers]:
         """The page's four figures: series, kept and recruitment as layers (a still PNG, a moving SVG), the camp as
