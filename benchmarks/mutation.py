@@ -73,6 +73,8 @@ TESTS = (
     "tests/test_outcome_values.py",  # every outcome by value on a run worked out by hand
     "tests/test_recruitment.py",  # the pipeline's books by value (its runs are left out below)
     "tests/test_rules.py",
+    "tests/test_policy_words.py",  # every kind described from its declaration, by value (no run)
+    "tests/test_params.py",  # the policies' and parameters' validation (no run)
 )
 ALSO_COPY = ("params", "experiments", "pyproject.toml", "pytest.ini")
 DECORATORS = ("rule", "kernel")  # sim.core.compiled's decorators

@@ -43,6 +43,7 @@ def process_count() -> int:
 def _serve(conn) -> None:
     """A chart process: the figures of the sessions given to it, by id; each message answered in turn."""
     charts: dict[int, Charts] = {}
+    sent: dict[int, list] = {}  # each session's still PNGs last sent: sent again only when redrawn
     while True:
         try:
             kind, sid, *rest = conn.recv()
@@ -56,9 +57,13 @@ def _serve(conn) -> None:
             elif kind == "draw":
                 chart = charts[sid]
                 chart.apply(rest[0])
-                reply = chart.charts_layers()
+                layers = chart.charts_layers()
+                last = sent.setdefault(sid, [None] * len(layers))
+                reply = tuple((None if png is last[k] else png, svg) for k, (png, svg) in enumerate(layers))
+                sent[sid] = [png for png, _ in layers]
             elif kind == "drop":
                 charts.pop(sid, None)
+                sent.pop(sid, None)
             conn.send(("ok", reply))
         except Exception as e:  # the session falls back to drawing itself
             conn.send(("error", f"{type(e).__name__}: {e}"))
@@ -147,7 +152,13 @@ class RemoteCharts:
         if self.local is None and (self.snap is not None or self.last is None):
             snap = self.snap if self.snap is not None else snapshot(self.model, self.drawn, self.camp_wrap)
             try:
-                self.last = self.pool.call(self.worker, ("draw", self.sid, snap))
+                reply = self.pool.call(self.worker, ("draw", self.sid, snap))
+                # a still PNG not redrawn comes back as None: the one received before stands
+                old = self.last or ((b"", ""),) * 3
+                series, kept, recruits = (
+                    (png if png is not None else old[k][0], svg) for k, (png, svg) in enumerate(reply)
+                )
+                self.last = (series, kept, recruits)
                 self.drawn += len(snap["rows"])
                 self.camp = snap["camp"]
                 self.snap = None

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+import threading
 
 import matplotlib
 
@@ -32,12 +34,12 @@ from ..results.columns import COL  # noqa: E402
 DPI = 100
 # no date, creator or format in the charts' SVG: a month's overlay is the same text wherever it is drawn
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
-# the one <style> element matplotlib writes in an SVG, and the page's own rule that stands for it
-SVG_STYLE_ELEMENT = """ <defs>
-  <style type="text/css">*{stroke-linejoin: round; stroke-linecap: butt}</style>
- </defs>
-"""
+# the <style> element matplotlib writes in an SVG (its joins and caps), and the page's own rule that stands for it
+SVG_STYLE_ELEMENT = re.compile(r"\s*<defs>\s*<style[^>]*>.*?</style>\s*</defs>", re.S)
 SVG_STYLE = ".olsim-overlay svg *{stroke-linejoin:round;stroke-linecap:butt}"
+# matplotlib's settings are the process's: two sessions drawing their SVG at once (charts drawn in the server) must
+# not restore each other's hash salt mid-drawing
+_SVG_LOCK = threading.Lock()
 TEXT, TICKS, TITLE = 13, 12, 14  # points: at the page's width about 15-18 px on screen
 # a legend in two columns above its axes, at their right: never over the data
 LEGEND_ABOVE: dict = dict(
@@ -263,7 +265,8 @@ class LayeredFigure:
         from matplotlib.backends.backend_svg import RendererSVG
 
         buf = io.StringIO()
-        with matplotlib.rc_context({"svg.hashsalt": "olsim", "svg.fonttype": "path"}):
+        dpi = self.fig.dpi
+        with _SVG_LOCK, matplotlib.rc_context({"svg.hashsalt": "olsim", "svg.fonttype": "path"}):
             self.fig.set_dpi(72)
             try:
                 w, h = self.fig.get_size_inches() * 72
@@ -272,16 +275,16 @@ class LayeredFigure:
                     a.draw(renderer)
                 renderer.finalize()
             finally:
-                self.fig.set_dpi(DPI)
+                self.fig.set_dpi(dpi)
         svg = buf.getvalue()
         # the page's stylesheet sets the joins and caps (SVG_STYLE): a <style> element in every month's overlay
         # would change the document's stylesheets and make the browser restyle the whole page each month
-        return svg[svg.index("<svg") :].replace(SVG_STYLE_ELEMENT, "", 1)
+        return SVG_STYLE_ELEMENT.sub("", svg[svg.index("<svg") :], count=1)
 
 
 def bar_path(edges, heights) -> Path:
     """A histogram's bars as one path: for each bin, the rectangle from ``edges[k]`` to ``edges[k + 1]`` and from 0
-    to ``heights[k]``, each closed (empty bins are rectangles of no height: nothing is drawn)."""
+    to ``heights[k]``, each closed (an empty bin is a rectangle of no height: only its white edge, along the axis)."""
     n = len(heights)
     x0, x1, h = np.asarray(edges[:-1], float), np.asarray(edges[1:], float), np.asarray(heights, float)
     verts = np.zeros((n, 5, 2))
