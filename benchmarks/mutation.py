@@ -76,7 +76,7 @@ TESTS = (
     "tests/test_policy_words.py",  # every kind described from its declaration, by value (no run)
     "tests/test_params.py",  # the policies' and parameters' validation (no run)
 )
-ALSO_COPY = ("params", "experiments", "pyproject.toml", "pytest.ini")
+ALSO_COPY = ("params", "experiments", "docs", "pyproject.toml", "pytest.ini")  # docs: the staged ODD.md alone
 DECORATORS = ("rule", "kernel")  # sim.core.compiled's decorators
 
 # slow tests left out (with the JIT off a random-parameter run of the array engine takes seconds per example)
@@ -207,6 +207,8 @@ def stage(tests) -> None:
     for name in ("params", "experiments"):
         shutil.copytree(ROOT / name, STAGE / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", STAGE / "pyproject.toml")  # sim.common.shipped reads params/ beside it
+    (STAGE / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "ODD.md", STAGE / "docs" / "ODD.md")  # the ODD's tables are checked against the code
     # pytest reads pytest.ini before pyproject.toml: the tests, and the ones left out
     ini = ["[pytest]", "testpaths = tests", "addopts = -p no:cacheprovider"] + [f"    --deselect {t}" for t in DESELECT]
     (STAGE / "pytest.ini").write_text("\n".join(ini) + "\n", encoding="utf-8")
