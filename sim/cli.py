@@ -420,13 +420,13 @@ def cmd_calibrate(args) -> int:
 
 def _compare_calibrations(args, targets) -> int:
     """--compare: independent calibrations' posteriors side by side (`sim.calibration.sanctions.agreement`)."""
-    from .calibration.sanctions.agreement import agreement_lines, agreement_table, read_runs, run_summary
+    from .calibration.sanctions.agreement import agreement_lines, agreement_table, read_runs, run_label, run_summary
     from .calibration.sanctions.fit import priors
     from .common.files import atomic_write
 
     runs = read_runs([Path(d) for d in args.compare])
     table = agreement_table(runs, priors(targets))
-    folders = {(Path(d).stem if Path(d).is_file() else Path(d).name): Path(d) for d in args.compare}
+    folders = {run_label(Path(d)): Path(d) for d in args.compare}
     lines = agreement_lines(table, list(runs), {k: run_summary(p, folders.get(k)) for k, p in runs.items()})
     print("\n".join(lines))
     if args.out:

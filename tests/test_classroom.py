@@ -360,7 +360,7 @@ def test_the_camp_fills_its_box_with_the_largest_squares():
     model.step()
     charts = Charts(model)
     charts.update()
-    grid, minders, n_minders = charts._camp_grid()
+    grid, minders, n_minders = charts.camp_grid
     square = min(box_w // grid.shape[1], box_h // grid.shape[0])
     assert square >= 7, (grid.shape, square)
     image = Image.open(io.BytesIO(camp_png(grid, minders)))
@@ -680,10 +680,18 @@ def test_page_in_a_browser(browser, server, tmp_path, width, height):
         img = page.locator(f"img.{cls}, .{cls} img").first
         assert img.evaluate("i => i.complete && i.naturalWidth") > 0, cls
     assert page.locator("img.olsim-series, .olsim-series img").first.bounding_box()["width"] >= 560
-    # each chart's moving layer (SVG) lies exactly over its still one (PNG)
+    # each chart's moving layer (SVG) lies exactly over its still one (PNG): both boxes read in one layout, once
+    # the PNG has loaded (a page still loading below may add a scrollbar between two separate reads)
     for cls in ("olsim-series", "olsim-kept", "olsim-recruits"):
-        still = page.locator(f".{cls} img").first.bounding_box()
-        moving = page.locator(f".{cls} .olsim-overlay svg").first.bounding_box()
+        page.wait_for_function(f"() => document.querySelector('.{cls} img')?.complete", timeout=30_000)
+        still, moving = page.evaluate(
+            """(c) => [`.${c} img`, `.${c} .olsim-overlay svg`].map((s) => {
+                 const r = document.querySelector(s).getBoundingClientRect();
+                 return {x: r.x, y: r.y, width: r.width, height: r.height};
+               })""",
+            cls,
+        )
+        assert still["height"] > 0, (cls, still)
         assert all(abs(still[k] - moving[k]) < 1 for k in ("x", "y", "width", "height")), (cls, still, moving)
     # a worker's story
     box = page.get_by_label("worker id")

@@ -446,8 +446,8 @@ def worker_story(model, worker_id: int) -> str:
 
 
 def layered(layers: Layers, name: str):
-    """A chart in its two layers (`LayeredFigure.layers`): the still PNG, and the month's SVG stretched over it. Only the SVG
-    changes from month to month, so the page sends and the browser decodes no image but the camp."""
+    """A chart in its two layers (`LayeredFigure.layers`): the still PNG, and the month's SVG stretched over it.
+    Only the SVG changes from month to month, so the page sends and the browser decodes no image but the camp."""
     png, svg = layers
     with solara.Div(classes=["olsim-layered", name]):
         solara.Image(png)

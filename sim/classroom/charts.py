@@ -4,10 +4,10 @@ colours that stay apart for every kind of colour vision (Okabe-Ito, Paul Tol) wi
 colour carries meaning.
 
 A `Charts` object belongs to one model: it builds its three matplotlib figures once and each month only updates
-their data (lines, bars); each goes to the page in two layers (`LayeredFigure`): its still parts as a PNG drawn once,
-and the month's lines as SVG over it. The camp is not a matplotlib figure but a palette PNG drawn square by square in
-whole pixels (`camp_png`: crisp, exact colours, a few KB, about a millisecond). That is what keeps a Step fast. The previous run (the model before the last
-Reset) is drawn faint on the series and on the workers at their posts, so a class can see what a switch changed.
+their data (lines, bars); each goes to the page in two layers (`LayeredFigure`): its still parts as a PNG drawn
+once, and the month's lines as SVG over it. The camp is not a matplotlib figure but a palette PNG drawn square by
+square in whole pixels (`camp_png`: crisp, exact colours, a few KB, about a millisecond). That is what keeps a Step
+fast. The previous run (the model before the last Reset) is drawn faint on the series and on the workers at their posts, so a class can see what a switch changed.
 The fourth figure is the recruitment pipeline (`pipeline_numbers`): the workers at their posts, the candidates
 in screening, the new recruits and the veterans posted, each month's values read from the run's monthly table.
 """
@@ -80,9 +80,8 @@ MINDER_COLOUR = "#444444"
 # the camp's image, in pixels: drawn square by square (`camp_png`), shown at this size (not stretched) in a third of
 # a 1920-pixel projector's page, and smaller only where the page is narrower
 CAMP_PIXELS = (520, 330)
-Layers = tuple[
-    bytes, str
-]  # a chart for the page: its still parts as PNG, its moving artists as SVG (`LayeredFigure.layers`)
+# a chart for the page: its still parts as PNG, its moving artists as SVG (`LayeredFigure.layers`)
+Layers = tuple[bytes, str]
 
 
 def _columns(heights: list[int], limit: int) -> list[tuple[int, int]]:
@@ -576,9 +575,6 @@ class Charts:
         self.camp_wrap = max(self.model.own["team_size"], default=1) if self.model is not None else 1
         self.camp_words = ""
 
-    def _camp_grid(self):
-        return camp_grid(self.model, self.camp_wrap)
-
     # ---------------------------------------------------------------- each month
     def update(self) -> None:
         """Bring the four figures to the model's current month (only what changed is redrawn)."""
@@ -667,6 +663,7 @@ class Charts:
     def layers(self) -> tuple[Layers, Layers, bytes, Layers]:
         """The page's four figures: series, kept and recruitment as layers (a still PNG, a moving SVG), the camp as
         one PNG drawn square by square."""
-        grid, minders, _ = self.camp_grid if self.camp_grid is not None else self._camp_grid()
+        assert self.camp_grid is not None  # set by every month's `apply`, the first in the constructor
+        grid, minders, _ = self.camp_grid
         series, kept, recruits = self.charts_layers()
         return series, kept, camp_png(grid, minders), recruits

@@ -72,6 +72,11 @@ def agreement_table(posteriors: dict[str, Posterior], prior: dict[str, Prior]) -
     return pd.DataFrame(rows)
 
 
+def run_label(given: Path) -> str:
+    """How a run is named in the comparison: its folder's name, or a posterior file's name without the suffix."""
+    return given.stem if given.is_file() else given.name
+
+
 def read_runs(folders: list[Path]) -> dict[str, Posterior]:
     """Each finished calibration's posterior, labelled by its folder's name (one line if one is missing); a
     posterior file itself (the shipped ``params/posterior_sanctions.csv``) may stand for its folder, labelled by
@@ -82,7 +87,7 @@ def read_runs(folders: list[Path]) -> dict[str, Posterior]:
         path = given if given.is_file() else given / "posterior.csv"
         if not path.is_file():
             raise ExperimentError(f"{folder}: no posterior.csv (not a finished sanctions calibration)")
-        label = given.stem if given.is_file() else given.name
+        label = run_label(given)
         if label in out:
             raise ExperimentError(f"{folder}: two calibrations named {label}; give folders with different names")
         out[label] = read_posterior(path)
