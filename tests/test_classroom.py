@@ -615,6 +615,23 @@ def _open(browser, server, width, height):
     return page
 
 
+def _settled_box(page, locator, quiet_ms=400, timeout_s=30):
+    """The element's box once every image on the page has loaded and the box has not moved for `quiet_ms`: a page
+    still loading above the element (a chart's PNG arriving, a line of text filled in) moves it by a few lines,
+    which a single read mistook once for the drawer moving the charts (CI, 1024x768: 33 px)."""
+    deadline = time.monotonic() + timeout_s
+    page.wait_for_function("() => [...document.images].every((i) => i.complete)", timeout=timeout_s * 1000)
+    box, since = locator.bounding_box(), time.monotonic()
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        now = locator.bounding_box()
+        if now != box:
+            box, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_ms / 1000:
+            return box
+    raise AssertionError(f"the element kept moving for {timeout_s} s: last box {box}")
+
+
 @pytest.mark.parametrize("width, height", VIEWPORTS)
 def test_page_in_a_browser(browser, server, tmp_path, width, height):
     """A teacher's path through the page at one screen size: the title fits, only lesson controls, each with its
@@ -635,10 +652,10 @@ def test_page_in_a_browser(browser, server, tmp_path, width, height):
     # the controls start closed, behind a button that says what it does; they open in a drawer over the page
     assert not controls.is_visible()
     camp = page.locator("img.olsim-camp, .olsim-camp img").first
-    before = camp.bounding_box()
+    before = _settled_box(page, camp)  # once the page above it has finished loading (images, late text)
     page.get_by_role("button", name="Show controls").click()
     controls.wait_for(state="visible")
-    assert camp.bounding_box() == before  # opening them moves no chart
+    assert _settled_box(page, camp) == before  # opening them moves no chart
     text = controls.inner_text()
     assert "Workers per minder: 50 workers" in text and "Sanctions start in month: January 2017 (month 12)" in text
     assert "Seed (the luck of the draw): 0" in text and "Plan level: x1.00 = $550 a month" in text
