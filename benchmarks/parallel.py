@@ -3,7 +3,7 @@
 Run by hand, not by pytest:
 
     python benchmarks/parallel.py                   # both parts below, 3 repeats each
-    python benchmarks/parallel.py --quick           # 1 repeat, and the executors at 10,000 workers only
+    python benchmarks/parallel.py --quick           # 1 repeat, and the executors at 9,800 workers only
     python benchmarks/parallel.py --part experiments --repeats 5   # only the end-to-end experiments
     python benchmarks/parallel.py --scheduler tcp://HOST:8786   # the executors' tasks on a Dask cluster
 
@@ -20,7 +20,7 @@ Run by hand, not by pytest:
    speed-up of P processes over 1, end to end and for the runs alone.
 
 3. The executors alone (`sim.explore.evaluators.execute`, results returned, nothing written, the pool already
-   warm): the baseline at 10,000 and 98,000 workers, 120 months, 8 runs, in this process alone (processes=1) and
+   warm): the baseline at 9,800 and 98,000 workers, 120 months, 8 runs, in this process alone (processes=1) and
    on a local pool of P processes; the speed-up, the parallel efficiency T1 / (P x TP), and the median seconds
    per run in each mode (a run slows down when P of them share the machine's memory and caches).
 """
@@ -143,6 +143,9 @@ def experiments(processes: int, repeats: int, tmp: Path) -> None:
 
 
 # ---------------------------------------------------------------- 3. the executors alone
+FULL_WORKERS = 98_000  # the baseline's workforce; a scale must give every host whole workers (plan.check_scale)
+
+
 def tasks(workers: int, runs: int, months: int) -> list[dict]:
     from sim.explore.plan import plan_experiment
 
@@ -151,7 +154,7 @@ def tasks(workers: int, runs: int, months: int) -> list[dict]:
             "name": "bench",
             "replicates": runs,
             "months": months,
-            "scale": workers / 98_000,
+            "scale": workers / FULL_WORKERS,  # 1,000 / 9,800 / 98,000: scales that represent every host
             "outcomes": ["revenue_delivered_per_year", "net_gain_p50"],
         }
     )
@@ -174,7 +177,7 @@ def executors(p: int, repeats: int, runs: int, sizes: list[int], scheduler: str 
     )
     print("| workers | serial s | pool s | speed-up | efficiency | s/run serial | s/run in pool |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
-    timed(tasks(1_000, 2, 12), processes=p, scheduler=scheduler)  # warm the pool's imports and the disk cache
+    timed(tasks(980, 2, 12), processes=p, scheduler=scheduler)  # warm the pool's imports and the disk cache
     for workers in sizes:
         t = tasks(workers, runs, 120)
         serial, pool, per_serial, per_pool = [], [], [], []
@@ -195,7 +198,7 @@ def executors(p: int, repeats: int, runs: int, sizes: list[int], scheduler: str 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="1 repeat; the executors at 10,000 workers only")
+    ap.add_argument("--quick", action="store_true", help="1 repeat; the executors at 9,800 workers only")
     ap.add_argument("--processes", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=None, help="repeats of each measurement (default 3, --quick 1)")
     ap.add_argument("--part", choices=("all", "experiments", "executors"), default="all")
@@ -217,7 +220,7 @@ def main(argv=None) -> int:
         if args.part in ("all", "experiments"):
             experiments(p, repeats, Path(tmp))
     if args.part in ("all", "executors"):
-        executors(p, repeats, 4 if args.quick else 8, [10_000] if args.quick else [10_000, 98_000], args.scheduler)
+        executors(p, repeats, 4 if args.quick else 8, [9_800] if args.quick else [9_800, FULL_WORKERS], args.scheduler)
     return 0
 
 

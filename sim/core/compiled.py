@@ -107,6 +107,12 @@ def plain_function(obj):
     return function if _RULES.get(id(function)) is function else None
 
 
+def numba_disabled() -> bool:
+    """Whether compiled functions run as plain Python (``NUMBA_DISABLE_JIT=1``): a loop meant to be compiled may
+    then have a quicker numpy equivalent."""
+    return bool(numba.config.DISABLE_JIT)
+
+
 kernel = rule  # the engines' compiled loops are compiled the same way (a helper called inside a loop over workers
 # takes numbers, never a bundle of arrays: a call passes each array of a bundle with a reference count, per worker)
 

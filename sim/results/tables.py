@@ -15,7 +15,7 @@ import numpy as np
 from dataclasses import dataclass
 
 from ..core import workers
-from ..core.compiled import kernel
+from ..core.compiled import kernel, numba_disabled
 from ..core.workers import STATUS_CODE, STATUSES
 from ..core.sectors import cells_of
 from .columns import COLUMNS, HOSTS, MONTHLY
@@ -46,6 +46,66 @@ def flow_sums(host, flows, status, legal, n_hosts):
         if status[i] == 0:
             by_legal[legal[i], h] += 1
     return sums, working, exits, by_legal
+
+
+# the radix sort's digits: 11 bits, six passes over a float's 64 (a pass whose digit is the same for every value is
+# skipped: the sign and the exponent's top bits, for money in a month's range)
+RADIX_BITS = 11
+RADIX_PASSES = 6
+SORT_BY_RADIX_AT = 2_000  # below this many values numpy's sort is quicker (measured: equal at about 1,000)
+
+
+@kernel
+def radix_sort(values):
+    """Sort float64 ``values`` in place, in ascending order, and return them: a least-significant-digit radix sort
+    of their bits mapped to unsigned keys that order as the numbers do (a negative's bits flipped, a positive's
+    sign bit set). The same values as numpy's sort, bit for bit, with no NaN among them (-0.0 comes before 0.0,
+    which numpy treats as equal); about three times quicker than numpy's at 100,000 values here (1.3 against 3.9
+    ms: benchmarks/engines.py's "collect" phase)."""
+    n = len(values)
+    bits = values.view(np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    every = ~np.uint64(0)
+    mask = np.uint64((1 << RADIX_BITS) - 1)
+    keys = np.empty(n, dtype=np.uint64)
+    counts = np.zeros((RADIX_PASSES, 1 << RADIX_BITS), dtype=np.int64)
+    for i in range(n):
+        b = bits[i]
+        k = b ^ every if b & sign else b ^ sign
+        keys[i] = k
+        for p in range(RADIX_PASSES):
+            counts[p, (k >> np.uint64(p * RADIX_BITS)) & mask] += 1
+    spare = np.empty(n, dtype=np.uint64)
+    src, dst = keys, spare
+    for p in range(RADIX_PASSES):
+        c = counts[p]
+        if np.max(c) == n:  # every value has this digit: the pass would move nothing
+            continue
+        total = 0
+        for d in range(len(c)):
+            t = c[d]
+            c[d] = total
+            total += t
+        shift = np.uint64(p * RADIX_BITS)
+        for i in range(n):
+            k = src[i]
+            d = (k >> shift) & mask
+            dst[c[d]] = k
+            c[d] += 1
+        src, dst = dst, src
+    for i in range(n):
+        k = src[i]
+        bits[i] = k ^ sign if k & sign else k ^ every
+    return values
+
+
+def sort_values(values: np.ndarray) -> np.ndarray:
+    """Sort float64 ``values`` in place (numpy's sort for a few, the compiled radix sort for many): the same
+    values in the same order either way."""
+    if len(values) >= SORT_BY_RADIX_AT and not numba_disabled():
+        return radix_sort(values)
+    values.sort()
+    return values
 
 
 @dataclass
@@ -144,7 +204,7 @@ def _helper():
 def distribution(kept: np.ndarray, statistics) -> list[float]:
     """The distribution columns' values (``statistics``: their functions of the sorted values) of what each worker
     kept this month; sorts ``kept`` in place."""
-    kept.sort()
+    sort_values(kept)
     return [statistic(kept) for statistic in statistics]
 
 
