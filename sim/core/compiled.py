@@ -110,7 +110,9 @@ def plain_function(obj):
 def numba_disabled() -> bool:
     """Whether compiled functions run as plain Python (``NUMBA_DISABLE_JIT=1``): a loop meant to be compiled may
     then have a quicker numpy equivalent."""
-    return bool(numba.config.DISABLE_JIT)
+    from numba.core import config
+
+    return bool(getattr(config, "DISABLE_JIT", False))
 
 
 kernel = rule  # the engines' compiled loops are compiled the same way (a helper called inside a loop over workers
