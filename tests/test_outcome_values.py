@@ -2,9 +2,9 @@
 
 The runs' tests check the outcomes through whole simulations, where a wrong divisor or percentile hides in the
 noise; here a made-up run of four months, six workers, two hosts and two sectors has every outcome's value written
-out from its definition in words (sim/results/outcomes.py), so any change to a formula fails a named case. One
-branch is not pinned here: the kept share of the promised pay per host group and sector, taken when a run has both
-a sectors table and its parameters (`sim.core.sectors.expand`); here it is per host (the story tests pin that too)."""
+out from its definition in words (sim/results/outcomes.py), so any change to a formula fails a named case. The kept
+share of the promised pay is pinned both ways: per host, and per host group and sector when a run has both a sectors
+table and its parameters (each cell held to its own promise, `sim.core.sectors.expand`)."""
 
 from __future__ import annotations
 
@@ -156,3 +156,43 @@ def test_the_shared_helpers_by_value():
     assert math.isnan(sector_per_year_in(sectors, "mining", 2019, COL.state_take))
     assert math.isnan(sector_per_run_year(sectors, "mining", COL.state_take))
     assert math.isnan(sector_per_run_year(None, "it", COL.state_take))
+
+
+def test_the_kept_share_of_the_promise_is_per_cell_when_the_run_has_sectors_and_parameters():
+    """With a sectors table and the run's parameters, each cell (host group x sector) is held to its own promise:
+    Russia's IT workers to the IT sector's 5,000 a month (params: sectors.it.wage), its builders to the
+    construction cell's (Russia's 900 scaled by the sector's normalised factor, `expand`), not both to Russia's 900.
+    With an empty sectors table it is per host; without the parameters no promise is known (n/a). Broken on purpose (the host's promise
+    for every cell, the cell's name built wrongly so no promise is found, the branch skipped): fails."""
+    from sim.core.params import load_params, params_to_dict
+    from sim.core.sectors import expand
+
+    given = params_to_dict(load_params())
+    cells = expand(load_params()).hosts
+    builders = cells["russia:construction"].promised_wage
+    assert cells["russia:it"].promised_wage == 5000.0 and builders != 900.0  # the cells' promises differ
+    sectors = pd.DataFrame(
+        {
+            COL.month: [0, 0, 1, 1],
+            "host": ["russia"] * 4,
+            "sector": ["construction", "it", "construction", "it"],
+            COL.workers_working: [60, 4, 40, 6],
+            COL.worker_retained: [9000.0, 14000.0, 11000.0, 16000.0],
+        }
+    )
+    hosts = pd.DataFrame({"host": ["russia"], COL.workers_working: [110], COL.worker_retained: [50000.0]})
+    run = SimpleNamespace(
+        monthly=pd.DataFrame(MONTHS),
+        workers=pd.DataFrame(WORKERS),
+        hosts=hosts,
+        sectors=sectors,
+        manifest={"params": given},
+    )
+    per_cell = 50000.0 / (100 * builders + 10 * 5000.0)
+    assert outcomes_of(run, ["kept_share_of_promised"])["kept_share_of_promised"] == pytest.approx(per_cell, rel=1e-12)
+    per_host = 50000.0 / (110 * 900.0)  # an empty sectors table: per host
+    no_cells = SimpleNamespace(**{**vars(run), "sectors": sectors.iloc[:0]})
+    got = outcomes_of(no_cells, ["kept_share_of_promised"])["kept_share_of_promised"]
+    assert got == pytest.approx(per_host, rel=1e-12)
+    unknown = SimpleNamespace(**{**vars(run), "manifest": {}})  # no parameters: no promise is known
+    assert math.isnan(outcomes_of(unknown, ["kept_share_of_promised"])["kept_share_of_promised"])
