@@ -12,7 +12,8 @@ model's run time, `sim.run`, without Python's start-up and imports), nanoseconds
 worker-month, the array engine's passes over the workers per month, and the cost of one pass over the workers'
 state measured in the same process on the run's own columns (a compiled loop that reads every declared column and
 writes the month's flows: what the memory bus allows), with the ratio of a worker-month to that many passes; peak
-resident memory; the array/mesa ratio at 10,000 workers; a month's cost at 2,000 workers against one at the
+resident memory; the month's two passes alone over every row and over a slice of the table that fits in the
+caches (the same cost both ways: bound by arithmetic, not by the bus); the array/mesa ratio at 10,000 workers; a month's cost at 2,000 workers against one at the
 default 98,000; `olsim run` end to end (warm); and the array engine's time per phase at the default population.
 """
 
@@ -61,6 +62,7 @@ def one_run(engine: str, workers: int, months: int, seed: int) -> dict:
     phases = dict(getattr(result.model, "phase_seconds", {}) or {})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pass_ns = one_pass_ns(result.model) if engine == "array" else None
+    passes = passes_ns(result.model) if engine == "array" else None
     return {
         "engine": engine,
         "workers": sum(h.workers for h in params.hosts.values()),
@@ -71,6 +73,7 @@ def one_run(engine: str, workers: int, months: int, seed: int) -> dict:
         "peak_mib": peak,
         "phases": phases,
         "pass_ns": pass_ns,
+        "passes": passes,
     }
 
 
@@ -106,6 +109,40 @@ def one_pass_ns(model) -> float:
     for name, values in saved.items():
         getattr(w, name)[:] = values
     return 1e9 * statistics.median(times) / max(int(np.count_nonzero(w.status == 0)), 1)
+
+
+CACHE_ROWS = 16_000  # the workers' last rows that fit in this machine's caches (about 250 bytes a row: 4 MB)
+
+
+def passes_ns(model) -> dict[str, float]:
+    """Nanoseconds per posted worker of the month's two passes (`work_and_pay`, `watch_die_return`), run again on
+    copies of the model's last state: over every row, and over its last ``CACHE_ROWS`` rows (a table that fits in the
+    caches; all posted, the newest). About the same cost both ways means the passes are bound by their arithmetic
+    and branches, not by the memory bus; a much lower cost in cache, by the bus."""
+    import numpy as np
+
+    from sim.engines.array import kernels
+    from sim.engines.array.state import totals_bundle
+
+    m = model
+    w = m.w
+
+    def timed(rows: slice) -> float:
+        times = []
+        for _ in range(7):
+            W = type(w)(*[column[rows].copy() for column in w])
+            T = totals_bundle(m.n_hosts, m.minders.n, m.next_team, m.rows, m._full_remap())
+            t0 = time.perf_counter()
+            n_sent = kernels.work_and_pay(W, m.minders.bundle, m.camps.bundle, m.hosts_now, m.month_keys, m.settings, T)
+            kernels.watch_die_return(W, m.minders.bundle, m.hosts_now, m.month_keys, m.settings, T, n_sent)
+            times.append(time.perf_counter() - t0)
+        posted = int(np.count_nonzero(w.status[rows] == 0))
+        return 1e9 * statistics.median(times[1:]) / max(posted, 1)
+
+    out = {"all": timed(slice(None))}
+    if len(w.status) > 2 * CACHE_ROWS:
+        out["in_cache"] = timed(slice(len(w.status) - CACHE_ROWS, None))
+    return out
 
 
 def olsim_run_seconds(runs: int) -> list[float]:
@@ -208,6 +245,20 @@ def main(argv=None) -> int:
             f"| {engine} | {rs[0]['workers']:,} | {med:.2f} | {min(walls):.2f}-{max(walls):.2f} | {ns:,.0f} "
             f"| {per_month[(engine, workers)]:.2f} | {bus} | {peak:,.0f} | {load:.2f} |"
         )
+    print(
+        f"\nthe month's two passes alone, ns per posted worker (run again on copies of the last month's state; "
+        f"'in cache': its last {CACHE_ROWS:,} rows, about 4 MB), against two bare passes:\n"
+    )
+    print("| workers | two passes, every row | two passes, in cache | two bare passes |")
+    print("|---:|---:|---:|---:|")
+    for (engine, workers), rs in sorted(results.items()):
+        if engine != "array":
+            continue
+        every = statistics.median(r["passes"]["all"] for r in rs)
+        cached = [r["passes"]["in_cache"] for r in rs if "in_cache" in r["passes"]]
+        bare = PASSES_PER_MONTH * statistics.median(r["pass_ns"] for r in rs)
+        in_cache = f"{statistics.median(cached):.1f}" if cached else "-"
+        print(f"| {rs[0]['workers']:,} | {every:.1f} | {in_cache} | {bare:.1f} |")
     if ("mesa", 10_000) in per_wm and ("array", 10_000) in per_wm:
         print(
             f"\narray engine speed-up over mesa at 10,000 workers (per worker-month): "
