@@ -77,7 +77,7 @@ TESTS = (
     "tests/test_params.py",  # the policies' and parameters' validation (no run)
 )
 ALSO_COPY = ("params", "experiments", "docs", "pyproject.toml", "pytest.ini")  # docs: the staged ODD.md alone
-DECORATORS = ("rule", "kernel")  # sim.core.compiled's decorators
+DECORATORS = ("rule", "kernel", "helper_kernel")  # sim.core.compiled's decorators
 
 # slow tests left out (with the JIT off a random-parameter run of the array engine takes seconds per example)
 DESELECT = (

@@ -15,7 +15,7 @@ import numpy as np
 from dataclasses import dataclass
 
 from ..core import workers
-from ..core.compiled import kernel, numba_disabled
+from ..core.compiled import helper_kernel, kernel, numba_disabled
 from ..core.workers import STATUS_CODE, STATUSES
 from ..core.sectors import cells_of
 from .columns import COLUMNS, HOSTS, MONTHLY
@@ -55,7 +55,7 @@ RADIX_PASSES = 6
 SORT_BY_RADIX_AT = 2_000  # below this many values numpy's sort is quicker (measured: equal at about 1,000)
 
 
-@kernel
+@helper_kernel
 def radix_sort(values):
     """Sort float64 ``values`` in place, in ascending order, and return them: a least-significant-digit radix sort
     of their bits mapped to unsigned keys that order as the numbers do (a negative's bits flipped, a positive's
