@@ -196,3 +196,69 @@ def test_the_kept_share_of_the_promise_is_per_cell_when_the_run_has_sectors_and_
     assert got == pytest.approx(per_host, rel=1e-12)
     unknown = SimpleNamespace(**{**vars(run), "manifest": {}})  # no parameters: no promise is known
     assert math.isnan(outcomes_of(unknown, ["kept_share_of_promised"])["kept_share_of_promised"])
+
+
+def test_a_runs_summary_is_every_outcome_and_where_it_falls_against_the_brief():
+    """`summarise`: the run's months and initial workers, every outcome by value, and for each of the brief's
+    calibration targets the value, its range and whether it falls inside, worked out here from EXPECTED (n/a when
+    the value is not a number). Broken on purpose (a bound swapped or exclusive, the verdict of another outcome,
+    the months counted from another table): fails."""
+    from sim.results.outcomes import BRIEF_TARGETS, summarise
+
+    s = summarise(a_run(manifest={"params": {"hosts": HOST_PARAMS}, "workers_initial": 123}))
+    assert s["months"] == 4 and s["workers_initial"] == 123
+    assert {k: s[k] for k in EXPECTED} == pytest.approx(EXPECTED, rel=1e-12, abs=1e-12)
+    inside = {  # by hand: 30 USD a worker-month is under 190; 60 escapes, 300 deaths and 120 sent home are over
+        "state_take_per_worker_month": False,
+        "worker_share_kept": True,  # 0.19
+        "hours_mean": True,  # 13.5
+        "escapes_per_1000_worker_years": False,
+        "deaths_per_10000_worker_years": False,
+        "sent_home_per_1000_worker_years": False,
+        "tenure_median_months": True,  # 36
+        "entry_bribe_median": True,  # 350
+    }
+    assert set(s["calibration"]) == set(BRIEF_TARGETS) == set(inside)
+    for name, row in s["calibration"].items():
+        assert row == {
+            "value": pytest.approx(EXPECTED[name], rel=1e-12),
+            "low": BRIEF_TARGETS[name][0],
+            "high": BRIEF_TARGETS[name][1],
+            "inside": inside[name],
+            "what": OUTCOMES[name].what,
+        }, name
+    edge = a_run(manifest={})  # a value exactly at a bound is inside: entry bribes all 100, the lower bound
+    edge.workers = edge.workers.assign(entry_bribe=100.0)
+    assert summarise(edge)["calibration"]["entry_bribe_median"]["inside"] is True
+    empty = SimpleNamespace(
+        monthly=pd.DataFrame({k: pd.Series([], dtype=float) for k in MONTHS}),
+        workers=pd.DataFrame({k: pd.Series([], dtype=float) for k in WORKERS}),
+        hosts=pd.DataFrame({k: pd.Series([], dtype=float) for k in HOSTS}),
+        sectors=None,
+        manifest={},
+    )
+    nothing = summarise(empty)
+    assert nothing["months"] == 0 and nothing["workers_initial"] == 0
+    assert all(row["inside"] is None for row in nothing["calibration"].values())  # n/a, not outside
+
+
+def test_the_distributions_kept_per_run_are_percentiles_worked_out_by_hand():
+    """`distributions_of`: percentiles 0 to 100 of the net gain of the workers who left (-300, -100, 0, 100, 400)
+    and of what each worker kept a month abroad (retained over months abroad, those with a month abroad: 60/4,
+    500/36, 200/36, 10/7, 170/36), linearly interpolated; n/a columns for a run with nobody in them. Broken on
+    purpose (the active counted as leavers, the worker with no month abroad kept in, another interpolation): fails."""
+    from sim.results.outcomes import distributions_of
+
+    d = distributions_of(a_run())
+    assert d["q"].tolist() == list(range(101)) and str(d["q"].dtype) == "int64"
+    net = dict(zip(d["q"], d["net_gain"]))
+    assert (net[0], net[25], net[50], net[75], net[100]) == (-300.0, -100.0, 0.0, 100.0, 400.0)
+    assert net[10] == pytest.approx(-220.0, rel=1e-12) and net[90] == pytest.approx(280.0, rel=1e-12)
+    kept = dict(zip(d["q"], d["retained_monthly"]))
+    ordered = sorted([60 / 4, 500 / 36, 200 / 36, 10 / 7, 170 / 36])
+    assert [kept[q] for q in (0, 25, 50, 75, 100)] == pytest.approx(ordered, rel=1e-12)
+    assert kept[10] == pytest.approx(ordered[0] + 0.4 * (ordered[1] - ordered[0]), rel=1e-12)
+    nobody_left = a_run()
+    nobody_left.workers = nobody_left.workers.assign(status="active", months_abroad=0)
+    none = distributions_of(nobody_left)
+    assert none["net_gain"].isna().all() and none["retained_monthly"].isna().all() and len(none) == 101

@@ -435,3 +435,70 @@ def test_the_radix_sort_orders_values_as_numpy_does(n):
     # bookkeeping for as long as it ran, about 1 ms a month at 98,000 workers)
     options = getattr(tables.radix_sort, "targetoptions", None)
     assert options is None or options.get("nogil") is True
+
+
+def _cells_aggregator():
+    """Four cells in two host groups: north's a and b, south's a and b (a parameter set expanded into cells)."""
+    from sim.core.sectors import Cells
+
+    names = ("north:a", "north:b", "south:a", "south:b")
+    params = SimpleNamespace(
+        hosts=dict.fromkeys(names),
+        calendar=Calendar(start="2019-05", months=30),
+        _cells=Cells(names=names, groups=("north", "south"), group_of=(0, 0, 1, 1), sector_of=("a", "b", "a", "b")),
+    )
+    return MonthAggregator(params)
+
+
+def _cells_month(agg, month, rows, plan):
+    """One month over the four cells: ``rows`` (cell, gross, hours, retained) of the workers who worked, all still
+    posted under a permit; each cell deploys 1, 2, 3, 4 workers; ``plan`` per cell."""
+    cell, gross, hours, kept = (list(c) for c in zip(*rows)) if rows else ([], [], [], [])
+    zero = [0.0] * len(cell)
+    flows = {"gross": gross, "side": zero, "take": zero, "bribes": zero, "retained": kept, "hours": hours}
+    flows["short"] = zero
+    four = np.zeros(4)
+    totals = HostTotals(
+        **{name: four for name in HOST_TOTALS if name not in ("deployed_by_legal", "books", "plan", "deployed")},
+        deployed=np.array([1, 2, 3, 4]),
+        plan=np.array(plan, dtype=float),
+        deployed_by_legal=np.zeros((4, 4)),
+        books={name: four for name in BOOKS},
+    )
+    ft = FlowTotals.of_rows(cell, flows, [0] * len(cell), [0] * len(cell), 4)
+    agg.month(month, ft, totals, [])
+
+
+def test_host_group_rows_add_up_their_cells_by_hand():
+    """Where the engine's hosts are cells (host group x sector), a host group's row adds its cells' counts and
+    money, recomputes a mean per worker from the cells' sums (not an average of their means), and averages a level
+    (the plan) over the workers who worked, or over its cells when nobody did; the sectors table keeps a row per
+    cell, both in month order. Broken on purpose (a group's cells summed into the wrong group, the plan summed or
+    averaged unweighted, the months' rows interleaved): fails."""
+    agg = _cells_aggregator()
+    # month 3: north:a two workers, north:b one, south nobody
+    _cells_month(
+        agg, 3, [(0, 500.0, 12.0, 200.0), (0, 300.0, 14.0, 100.0), (1, 900.0, 10.0, 400.0)], [200, 500, 100, 300]
+    )
+    # month 4: only south:b works
+    _cells_month(agg, 4, [(3, 800.0, 11.0, 150.0)], [210, 520, 110, 330])
+    _, hosts, sectors = agg.frames()
+    rows = hosts.to_dict("records")
+    assert [(r["month"], r["host"]) for r in rows] == [(3, "north"), (3, "south"), (4, "north"), (4, "south")]
+    north3, south3, north4, south4 = rows
+    assert north3["workers_working"] == 3 and north3["wages_gross"] == 1700.0 and north3["deployed"] == 1 + 2
+    assert north3["worker_retained"] == 700.0 and north3["retained_mean"] == pytest.approx(700.0 / 3, rel=1e-12)
+    assert north3["hours_mean"] == pytest.approx((12 + 14 + 10) / 3, rel=1e-12)
+    assert north3["plan"] == pytest.approx((200 * 2 + 500 * 1) / 3, rel=1e-12)  # weighted by who worked
+    assert south3["workers_working"] == 0 and south3["deployed"] == 3 + 4 and south3["wages_gross"] == 0.0
+    assert math.isnan(south3["hours_mean"]) and math.isnan(south3["retained_mean"])
+    assert south3["plan"] == pytest.approx((100 + 300) / 2, rel=1e-12)  # nobody worked: over its cells
+    assert north4["plan"] == pytest.approx((210 + 520) / 2, rel=1e-12) and north4["workers_working"] == 0
+    assert south4["plan"] == 330.0 and south4["hours_mean"] == 11.0 and south4["wages_gross"] == 800.0
+    assert list(hosts.columns) == columns.HOST_COLUMNS
+    cells = sectors.to_dict("records")
+    assert [(r["month"], r["host"], r["sector"]) for r in cells] == [
+        (m, g, s) for m in (3, 4) for g, s in (("north", "a"), ("north", "b"), ("south", "a"), ("south", "b"))
+    ]
+    assert [r["wages_gross"] for r in cells] == [800.0, 900.0, 0.0, 0.0, 0.0, 0.0, 0.0, 800.0]
+    assert [r["plan"] for r in cells[:4]] == [200.0, 500.0, 100.0, 300.0]
