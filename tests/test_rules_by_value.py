@@ -396,6 +396,36 @@ def test_death_rates_at_the_defaults():
     assert [round(x, 1) for x in per_10k_years] == [14.0, 16.8, 34.4]
 
 
+def test_the_death_draw_cut_off_is_the_hazard_at_the_longest_hours_of_any_host():
+    """Both engines skip the hazard for a draw above `death_prob_longest`, so it must be the highest monthly
+    hazard any host can reach: each host's rate (``deaths.rate`` x its ``death_factor``: `death_rates`) at its own
+    longest hours above its own base. Here north: 20 x 1.5 = 30 per 10,000 a year, 10 to 15 h; south: 20 x 0.5 = 10,
+    8 to 18 h; slope 0.1. North reaches 30 / 120,000 x exp(0.5) = 4.122e-4, south 10 / 120,000 x exp(1.0) =
+    2.265e-4: the cut-off is north's, and neither host's rate nor its hours are those of the other."""
+    p = make_params(
+        {
+            "deaths": {"rate": 20.0, "hours_slope": 0.1},
+            "hosts": {
+                "north": {"workers": 10, "wage": 500, "death_factor": 1.5, "hours_base": 10.0, "hours_max": 15.0},
+                "south": {"workers": 10, "wage": 500, "death_factor": 0.5, "hours_base": 8.0, "hours_max": 18.0},
+            },
+        }
+    )
+    rates = rules.death_rates(p)
+    assert rates == [30.0, 10.0]
+    north, south = 30.0 / 120_000.0 * math.exp(0.5), 10.0 / 120_000.0 * math.exp(1.0)
+    assert rules.death_prob_longest(p, rates) == close(north) and north > south
+    assert rules.death_prob_longest(p, [10.0, 30.0]) == close(30.0 / 120_000.0 * math.exp(1.0))  # rates swapped
+
+
+def test_pay_received():
+    """A share ``lost`` of the employer's payment never arrives (`Levers.pay_lost`): 800 x (1 - 0.25) = 600; none
+    lost, the payment itself."""
+    assert P.pay_received(800.0, 0.25) == close(600.0)
+    assert P.pay_received(800.0, 0.0) == 800.0
+    assert P.pay_received(800.0, 1.0) == 0.0
+
+
 # ---------------------------------------------------------------- 7.11 phase 11: contracts end
 
 
