@@ -33,10 +33,35 @@ class Flood(PolicyBase):
     kind: Literal["river_flood"]
 
 
+class Quota(PolicyBase):
+    """A kind defined here only, with one sourced setting between two assumed ones."""
+
+    title: ClassVar[str] = "A quota of camps inspected"
+    kind: Literal["camp_quota"]
+    delay: float = F(3.0, "assumption", "months before the first inspection", unit="months", ge=0)
+    share: float = F(0.5, "facts: UN Panel of Experts 2020", "share of camps inspected", unit="share", ge=0, le=1)
+    spread: float = F(1.0, "assumption", "camps inspected a month", unit="share", ge=0, le=1)
+
+
 @pytest.fixture
 def new_kinds(monkeypatch):
     monkeypatch.setitem(POLICY_CLASSES, "night_curfew", Curfew)
     monkeypatch.setitem(POLICY_CLASSES, "river_flood", Flood)
+    monkeypatch.setitem(POLICY_CLASSES, "camp_quota", Quota)
+
+
+def test_the_settings_a_policy_gives_on_an_assumption_are_named_in_declaration_order(new_kinds):
+    """The report says which of a policy's settings rest on an assumption (`assumed_settings`): those its entry
+    gives whose declared source is an assumption, in the order the class declares them, whatever the entry's
+    order; none for a setting left at its default, a sourced one, an unknown kind or no kind. Broken on purpose
+    (every given setting named, the entry's order kept, an unknown kind a KeyError): fails."""
+    from sim.core.policies import assumed_settings
+
+    assert assumed_settings({"kind": "camp_quota", "spread": 0.2, "share": 0.3, "delay": 1.0}) == ["delay", "spread"]
+    assert assumed_settings({"kind": "camp_quota", "share": 0.3}) == []  # sourced: not an assumption
+    assert assumed_settings({"kind": "camp_quota", "start": "2018-01"}) == []  # not an own setting
+    assert assumed_settings({"kind": "night_curfew", "hours": 8.0}) == ["hours"]
+    assert assumed_settings({"kind": "no_such_kind", "delay": 1.0}) == [] and assumed_settings({"delay": 1.0}) == []
 
 
 def test_financial_sanctions_are_described_with_their_block_level():
