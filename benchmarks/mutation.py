@@ -1,6 +1,6 @@
 """Mutation testing of the model's core (issue 19, item 4): run by hand, not in CI.
 
-    python benchmarks/mutation.py                  # from the repository root; 3-7 minutes on 2 cores
+    python benchmarks/mutation.py                  # from the repository root; about 15 minutes on 2 cores
     python benchmarks/mutation.py --max-children 2 --show
     python benchmarks/mutation.py --report-only    # the table of the last run again
 
@@ -75,12 +75,16 @@ TESTS = (
     "tests/test_rules.py",
     "tests/test_policy_words.py",  # every kind described from its declaration, by value (no run)
     "tests/test_params.py",  # the policies' and parameters' validation (no run)
+    "tests/test_pay.py",  # coupons and paydays by value (its runs are small: under half a second each)
+    "tests/test_tenure_rules.py",  # contract extensions by value (its run is left out below)
+    "tests/test_sectors.py",  # the sectoral measures' levers by value (cells, bans, checks, freezes)
 )
 ALSO_COPY = ("params", "experiments", "docs", "pyproject.toml", "pytest.ini")  # docs: the staged ODD.md alone
 DECORATORS = ("rule", "kernel", "helper_kernel")  # sim.core.compiled's decorators
 
 # slow tests left out (with the JIT off a random-parameter run of the array engine takes seconds per example)
 DESELECT = (
+    "tests/test_tenure_rules.py::test_in_a_run_completers_served_their_contract_and_whole_extensions_and_about_the_chance_extend",
     "tests/test_identities.py::test_identities_hold_over_random_valid_parameters",
     "tests/test_recruitment.py::test_in_a_run_each_posting_was_approved_selection_months_before",
     "tests/test_recruitment.py::test_in_a_run_minders_send_home_less_when_nobody_waits_and_the_same_with_the_pipeline_off",
