@@ -672,6 +672,46 @@ def test_new_worker_attributes():
     assert got["legal"].tolist() == [0, 0, 0]  # no thresholds: permits
 
 
+def test_new_worker_attributes_with_his_cells_own_settings_and_a_bribe_factor():
+    """ODD 7.15 with a cell's own settings (a sector's hours and fees, one per worker: ``own``) and the 2024
+    tightening's factor on entry bribes: each worker's gross0 uses his own base and longest hours, his kept0 his own
+    fees share, and his entry bribe is the drawn one times the factor (rounded to cents). Broken on purpose (the run's
+    hours or fees for his own, the factor dividing): fails."""
+    from statistics import NormalDist
+
+    from sim import load_params
+    from sim.core import draws
+
+    p = load_params(None, {"minder.pressure_base": 0.4, "work.hours_base": 10.0, "work.hours_max": 16.0})
+    seed, ids = 5, np.array([2, 9])
+    own = {
+        "hours_base": np.array([8.0, 12.0]),
+        "hours_max": np.array([13.0, 14.0]),
+        "fees_share": np.array([0.3, 0.05]),
+    }
+    got = rules.new_worker_attributes(
+        seed, ids, p, 600.0, 250.0, months_abroad=np.array([2, 2]), bribe_factor=2.5, own=own
+    )
+
+    def u(trait):
+        return draws.draws(seed, f"worker.{trait}", -1, ids)
+
+    phi_inv = NormalDist().inv_cdf
+    productivity = np.array([math.exp(p.worker.productivity_sigma * phi_inv(x)) for x in u("productivity")])
+    hours0 = np.array([8.0 + 0.4 * 5.0, 12.0 + 0.4 * 2.0])  # 10.0 and 12.8, his own hours, not the run's 12.4
+    gross0 = 600.0 * productivity * hours0 / np.array([8.0, 12.0])
+    take0 = np.minimum(gross0, 250.0) + np.array([0.3, 0.05]) * (gross0 - np.minimum(gross0, 250.0))
+    kept0 = gross0 - take0
+    drawn = np.array(
+        [p.worker.entry_bribe_median * math.exp(p.worker.entry_bribe_sigma * phi_inv(x)) for x in u("entry_bribe")]
+    )
+    bribe = np.round(drawn * 2.5, 2)
+    assert got["gross_avg"] == close(gross0, rel=1e-9)
+    assert got["kept_avg"] == close(kept0, rel=1e-9)  # veterans: what the rule left them
+    assert got["entry_bribe"] == close(bribe, rel=1e-9)
+    assert got["entry_debt"] == close(np.maximum(bribe - 2 * kept0, 0.0), rel=1e-9)
+
+
 def test_new_worker_legal_status():
     """ODD 7.2.3: a posting's status is his draw ``draw("worker.legal", id)`` against the thresholds: permit (0)
     below the first, student (1) below the second, tourist (2) below the third, other (3) above."""

@@ -17,6 +17,7 @@ COMPLETED = STATUSES[STATUS_CODE["completed"]]
 def test_an_extension_comes_at_the_end_of_a_contract_with_its_chance_within_the_longest():
     assert rules.contract_extended(36, 36, False, 0.2, 0.3, 12, 120)
     assert not rules.contract_extended(36, 36, False, 0.4, 0.3, 12, 120)  # the draw above the chance
+    assert not rules.contract_extended(36, 36, False, 0.3, 0.3, 12, 120)  # a draw in [0, 1) below the chance: not at it
     assert not rules.contract_extended(35, 36, False, 0.0, 0.3, 12, 120)  # not yet at the end
     assert not rules.contract_extended(40, 36, False, 0.0, 0.3, 12, 120)  # past it (stranded): no extension
     assert not rules.contract_extended(36, 36, True, 0.0, 0.3, 12, 120)  # the border closed
