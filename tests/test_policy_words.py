@@ -41,6 +41,7 @@ class Quota(PolicyBase):
     delay: float = F(3.0, "assumption", "months before the first inspection", unit="months", ge=0)
     share: float = F(0.5, "facts: UN Panel of Experts 2020", "share of camps inspected", unit="share", ge=0, le=1)
     spread: float = F(1.0, "assumption", "camps inspected a month", unit="share", ge=0, le=1)
+    review: int = F(24, "assumption", "month of the review", unit="month", ge=0)
 
 
 @pytest.fixture
@@ -207,3 +208,37 @@ def test_odd_policy_fields_are_generated_from_the_classes():
         assert kind in rows, f"ODD 6.2: no row for {kind}"
         for name in cls.own_fields():
             assert f"`{name}`" in rows[kind], f"ODD 6.2, {kind}: own field {name} not listed"
+
+
+def test_a_policy_in_a_sentence_says_every_part_of_it(new_kinds):
+    """`describe`, by hand: the title and a label that adds something (one whose first word the title already has
+    is left out), the months (the end not included), the hosts, one sector or several, the compliance and each
+    period of its schedule (a level per host in words), then every own setting, given or default, in its unit; a
+    month index as a date when a calendar is given, else as "month 24"; the settings a posterior draws said to be
+    drawn; an unknown kind by its name. Broken on purpose (singular and plural sectors swapped, a schedule period
+    dropped, the drawn compliance said as a level, a label always named): fails."""
+    from sim.core.params import Calendar
+    from sim.core.policies import describe
+
+    strict = {"kind": "camp_quota", "label": "Inspections of 2019", "start": "2019-01", "end": "2020-06"}
+    strict |= {"hosts": ["russia", "china"], "sectors": ["construction"], "compliance": 0.5, "delay": 2.0}
+    strict |= {"share": 0.25, "schedule": [{"start": "2019-07", "compliance": 0.8}]}
+    strict["schedule"].append({"start": "2020-01", "compliance": {"russia": 0.2, "china": 0.9}})
+    assert describe(strict) == (
+        "A quota of camps inspected (Inspections of 2019), from 2019-01 to 2020-06 (not included), russia, china, "
+        "sector construction; compliance 50%; from 2019-07: 80%; from 2020-01: russia 20%, china 90% "
+        "(months before the first inspection: 2 months; share of camps inspected: 25%; camps inspected a month: "
+        "100%; month of the review: month 24)"
+    )
+    drawn = {"kind": "camp_quota", "start": 6, "review": 30, "spread": 0.3, "sectors": ["construction", "it"]}
+    assert describe(drawn, drawn={"compliance", "spread"}, calendar=Calendar(start="2019-01", months=60)) == (
+        "A quota of camps inspected, from 2019-07, every host, sectors construction, it; compliance as drawn from "
+        "the posterior (months before the first inspection: 3 months; share of camps inspected: 50%; camps "
+        "inspected a month drawn from the posterior; month of the review: 2021-07)"
+    )
+    said = describe({"kind": "camp_quota", "label": "Camp quota, strict", "start": "2019-01"})
+    assert said.startswith("A quota of camps inspected, from 2019-01, every host; compliance 100% (")
+    assert (
+        describe({"kind": "no_such_kind", "start": "2019-01"})
+        == "no such kind, from 2019-01, every host; compliance 100%"
+    )
