@@ -71,6 +71,17 @@ def a_run(sectors: bool = False, manifest: dict | None = None):
     )
 
 
+def an_empty_run():
+    """No month, no worker: the tables with their columns and no rows."""
+    return SimpleNamespace(
+        monthly=pd.DataFrame({k: pd.Series([], dtype=float) for k in MONTHS}),
+        workers=pd.DataFrame({k: pd.Series([], dtype=float) for k in WORKERS}),
+        hosts=pd.DataFrame({k: pd.Series([], dtype=float) for k in HOSTS}),
+        sectors=None,
+        manifest={},
+    )
+
+
 WORKER_YEARS = 400 / 12
 # each outcome's value worked out from its words; the run is four months long, a third of a year
 EXPECTED = {
@@ -129,13 +140,7 @@ def test_a_sectors_outcome_is_its_definition(name):
 
 def test_outcomes_of_an_empty_run_are_not_numbers_or_zero():
     """No month, no worker: every rate and share is n/a (never a division by zero), the counts are zero."""
-    empty = SimpleNamespace(
-        monthly=pd.DataFrame({k: pd.Series([], dtype=float) for k in MONTHS}),
-        workers=pd.DataFrame({k: pd.Series([], dtype=float) for k in WORKERS}),
-        hosts=pd.DataFrame({k: pd.Series([], dtype=float) for k in HOSTS}),
-        sectors=None,
-        manifest={},
-    )
+    empty = an_empty_run()
     values = outcomes_of(empty, sorted(OUTCOMES))
     zero = {"workers_final", "worker_months"}
     assert {k for k, v in values.items() if not math.isnan(v)} == zero
@@ -230,13 +235,7 @@ def test_a_runs_summary_is_every_outcome_and_where_it_falls_against_the_brief():
     edge = a_run(manifest={})  # a value exactly at a bound is inside: entry bribes all 100, the lower bound
     edge.workers = edge.workers.assign(entry_bribe=100.0)
     assert summarise(edge)["calibration"]["entry_bribe_median"]["inside"] is True
-    empty = SimpleNamespace(
-        monthly=pd.DataFrame({k: pd.Series([], dtype=float) for k in MONTHS}),
-        workers=pd.DataFrame({k: pd.Series([], dtype=float) for k in WORKERS}),
-        hosts=pd.DataFrame({k: pd.Series([], dtype=float) for k in HOSTS}),
-        sectors=None,
-        manifest={},
-    )
+    empty = an_empty_run()
     nothing = summarise(empty)
     assert nothing["months"] == 0 and nothing["workers_initial"] == 0
     assert all(row["inside"] is None for row in nothing["calibration"].values())  # n/a, not outside
