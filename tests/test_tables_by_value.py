@@ -325,6 +325,13 @@ def test_workers_table_names_codes_and_nets_the_gain():
     assert t["status"].tolist() == ["active", "escaped", "dead"]
     assert t["legal"].tolist() == ["other", "permit", "tourist"]
     assert t["net_gain"].tolist() == close([500 - 30 - 100.0, 120 - 0 - 250.0, 80 - 80 - 5.5])
+    assert t["sector"].tolist() == ["", "", ""]  # hosts that are not cells: no sector
+    # where the hosts are cells, each worker's host is his cell's host group and his sector its sector
+    cells = _cells_aggregator().cells
+    cols.update(host=np.array([3, 0, 1]))
+    t = tables.workers_table(cols, list(cells.names), cells=cells)
+    assert t["host"].tolist() == ["south", "north", "north"] and t["sector"].tolist() == ["b", "a", "b"]
+    assert t["net_gain"].tolist() == close([500 - 30 - 100.0, 120 - 0 - 250.0, 80 - 80 - 5.5])
 
 
 # ---------------------------------------------------------------- sim/results/columns.py: the columns declared once
@@ -428,6 +435,9 @@ def test_the_radix_sort_orders_values_as_numpy_does(n):
     narrow = rng.uniform(512.0, 1024.0, max(n, 1))  # one exponent: the top passes are skipped
     assert tables.radix_sort(narrow.copy()).tolist() == sorted(narrow.tolist())
     narrow[::10] *= -1.0  # most values share the top digit, a tenth do not: that pass is needed
+    assert tables.radix_sort(narrow.copy()).tolist() == sorted(narrow.tolist())
+    apart = np.array([-1.0, np.nextafter(-1.0, -2.0), 2.0, np.nextafter(2.0, 3.0)])  # a last bit apart
+    assert tables.radix_sort(apart.copy()).tolist() == sorted(apart.tolist())  # every bit of a negative flipped
     assert tables.radix_sort(narrow.copy()).tolist() == sorted(narrow.tolist())
     values = x.copy()
     assert tables.sort_values(values) is values and values.tolist() == sorted(x.tolist())  # in place, either way
