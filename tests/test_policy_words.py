@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import pytest
+from pydantic import Field
 
 from conftest import ROOT
 from sim.cli import main
-from sim.core.fields import F, in_words, unit_of
+from sim.core.fields import F, U, in_words, unit_of
 from sim.core.params import load_params
 from sim.core.params_toml import policy_fields_markdown
 from sim.core.policies import POLICY_CLASSES, PolicyBase, describe, describe_kind, is_sanction
@@ -242,3 +243,34 @@ def test_a_policy_in_a_sentence_says_every_part_of_it(new_kinds):
         describe({"kind": "no_such_kind", "start": "2019-01"})
         == "no such kind, from 2019-01, every host; compliance 100%"
     )
+
+
+class Sweep(PolicyBase):
+    """A sectoral kind defined here only, with a required month and a setting with no words of its own."""
+
+    title: ClassVar[str] = "A sweep of the building sites"
+    kind: Literal["site_sweep"]
+    sectors: Literal["all"] | list[str] = Field(["construction", "logging"], description="the sectors it acts on")
+    until: int | str = U(description="month the sweep ends", unit="month")
+    found_share: float = F(0.2, "assumption", "", unit="share", ge=0, le=1)
+
+
+def test_a_kind_is_described_from_its_declaration_with_and_without_the_names():
+    """`describe_kind`, by hand: its heading; for a kind that acts on some sectors only, which; each own setting in
+    words with its name and unit (the ODD, the validator) or without (the classroom's switches), a required one as
+    required or set by the switch, a setting with no words by its name; and `levels_in_words` per host, for none,
+    and as one level. Broken on purpose (the sectors' tag kept without the names, "unless set" said to students,
+    a required setting given a default): fails."""
+    from sim.core.policies import levels_in_words
+
+    assert describe_kind(Sweep) == (
+        "A sweep of the building sites. It acts only on construction and logging work (`sectors`), not on a host's "
+        "other work. Month the sweep ends (`until`, month): required; found share (`found_share`, share): 20% "
+        "unless set."
+    )
+    assert describe_kind(Sweep, names=False) == (
+        "A sweep of the building sites. It acts only on construction and logging work, not on a host's other work. "
+        "Month the sweep ends: set by the switch; found share: 20%."
+    )
+    assert levels_in_words({"russia": 0.25, "china": 1.0}) == "russia 25%, china 100%"
+    assert levels_in_words({}) == "no host" and levels_in_words(0.4) == "40%"
