@@ -244,3 +244,27 @@ def test_books_send_money_home_and_adapt_the_channels():
     books.pick_channels()
     assert books.channel_weights.tolist() == close((w / w.sum(axis=1, keepdims=True)).tolist())
     assert books.channel_weights[1, 2] > books.channel_weights[1, 1] * 0 and w[1, 2] < 0.1  # b's mule weight falls
+
+
+def test_books_open_in_a_steady_state_when_the_state_screens_ahead():
+    """With the pipeline on and ``anticipate``, the books open as if the run had gone on before month 0 (contracts
+    of 4 months, selection 2 months, veterans rest 3 months, half of the completers go again). Host a: 40 workers
+    posted 10 a month, so 10 contracts end in each of the next 4 months; host b: 10 workers, 2 a month and the
+    remainder one each to the cohorts nearest their end (3, 3, 2, 2). The veterans of the last 3 months' completions
+    rest at home, one month's each due back in 1, 2 and 3 months: a, half of 10 = 5 each; b, half of 2.5 = 1.25 a
+    month, whole workers with the fraction carried (1, 1, 1, and 0.75 carried). The state has screened ahead for
+    the contract ends of the next 2 months less the veterans due back by then: a, 10 - 5 = 5 ready in 1 month and
+    in 2; b, 3 - 1 = 2 each. Broken on purpose (the cohorts' remainder to the newest, the veterans left in the last
+    row, the veterans not subtracted): fails."""
+    p = _books_params(
+        {"pipeline": True, "anticipate": True, "selection_months": 2, "rest_months": 3, "veteran_share": 0.5},
+        contract_months=4,
+    )
+    books = StateBooks.for_params(p)
+    assert books.ends.T.tolist() == [[10, 10, 10, 10, 0, 0, 0], [3, 3, 2, 2, 0, 0, 0]]  # rows: months ahead
+    assert books.resting.T.tolist() == [[0, 5, 5, 5], [0, 1, 1, 1]]
+    assert books.veteran_carry.tolist() == close([0.0, 0.75])
+    assert books.screening.T.tolist() == [[0, 5, 5], [0, 2, 2]]
+    assert books.ready.tolist() == [0, 0] and books.veterans.tolist() == [0, 0]
+    off = StateBooks.for_params(_books_params({"pipeline": True, "anticipate": False}, contract_months=4))
+    assert off.ends.shape[0] == 1 and not off.ends.any() and not off.resting.any() and not off.screening.any()
