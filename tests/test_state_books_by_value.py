@@ -268,3 +268,34 @@ def test_books_open_in_a_steady_state_when_the_state_screens_ahead():
     assert books.ready.tolist() == [0, 0] and books.veterans.tolist() == [0, 0]
     off = StateBooks.for_params(_books_params({"pipeline": True, "anticipate": False}, contract_months=4))
     assert off.ends.shape[0] == 1 and not off.ends.any() and not off.resting.any() and not off.screening.any()
+
+
+def test_books_a_month_of_the_pipeline_screening_ahead_by_hand():
+    """Two months from the steady state above (no measure in force; 10 of a's 40 and 3 of b's 10 posts open each
+    month; 0.28 x 50 / 12 = 1.17 candidates a month may be approved). Month 0: no veteran is back yet and nobody is
+    ready, so nobody is posted; the posts not covered (open now plus the contract ends of the next 2 months, less
+    those screened and the veterans due back: a 10 + 20 - 10 - 10 = 10, b 3 + 6 - 4 - 2 = 3) pass the intake, so
+    its one whole candidate goes to the first host short (a). Month 1: the veterans due back (a 5, b 1) go first;
+    the candidates screened ahead are ready (a 5, b 2) and fill the rest; those posted are due home in 4 months
+    and the schedule of contract ends moves a month. Broken on purpose (veterans not first, the ends not
+    scheduled or not moved, the candidates ready a month late): fails."""
+    p = _books_params(
+        {"pipeline": True, "anticipate": True, "selection_months": 2, "rest_months": 3, "veteran_share": 0.5},
+        contract_months=4,
+    )
+    books = StateBooks.for_params(p)
+    lv = _levers()
+    active = np.array([30.0, 7.0])
+    assert books.plan_deployments(active, lv).tolist() == [0, 0]
+    assert books.month_books["approved"].tolist() == [1.0, 0.0] and books.month_books["recruitment"].tolist() == [
+        300.0,
+        0.0,
+    ]
+    assert books.screening.T.tolist() == [[5, 6, 0], [2, 2, 0]] and books.ready.tolist() == [0, 0]
+    assert books.ends.T.tolist() == [[10, 10, 10, 0, 0, 0, 0], [3, 2, 2, 0, 0, 0, 0]]
+    assert books.enforce.tolist() == [0.5, 0.5]  # nobody waits to replace a worker sent home
+    assert books.plan_deployments(active, lv).tolist() == [10, 3]  # veterans 5 and 1, candidates 5 and 2
+    assert books.month_books["veterans"].tolist() == [5.0, 1.0] and books.month_books["approved"].tolist() == [1.0, 0.0]
+    assert books.month_books["waiting"].tolist() == [7.0, 2.0]  # ready now plus in screening
+    assert books.resting.T.tolist() == [[5, 5, 0, 0], [1, 1, 0, 0]] and books.veterans.tolist() == [0, 0]
+    assert books.ends.T.tolist() == [[10, 10, 10, 0, 0, 0, 0], [2, 2, 3, 0, 0, 0, 0]]
