@@ -441,6 +441,9 @@ def test_the_radix_sort_orders_values_as_numpy_does(n):
     assert tables.radix_sort(narrow.copy()).tolist() == sorted(narrow.tolist())
     values = x.copy()
     assert tables.sort_values(values) is values and values.tolist() == sorted(x.tolist())  # in place, either way
+    strided, small = np.repeat(x, 2)[::2], x[np.abs(x) < 1e30].astype(np.float32)  # numpy sorts these two
+    assert tables.sort_values(strided).tolist() == sorted(x.tolist())
+    assert tables.sort_values(small).tolist() == sorted(small.tolist())
     # it runs in the helper thread: compiled, it lets go of Python's lock (held, it stalled the main thread's
     # bookkeeping for as long as it ran, about 1 ms a month at 98,000 workers)
     options = getattr(tables.radix_sort, "targetoptions", None)
