@@ -13,7 +13,7 @@ worker-month, the array engine's passes over the workers per month, and the cost
 state measured in the same process on the run's own columns (a compiled loop that reads every declared column and
 writes the month's flows: what the memory bus allows), with the ratio of a worker-month to that many passes; peak
 resident memory; the month's two passes alone over every row and over a slice of the table that fits in the
-caches (the same cost both ways: bound by arithmetic, not by the bus); the array/mesa ratio at 10,000 workers; a month's cost at 2,000 workers against one at the
+caches (about the same cost both ways means bound by arithmetic, not by the bus); the array/mesa ratio at 10,000 workers; a month's cost at 2,000 workers against one at the
 default 98,000; `olsim run` end to end (warm); and the array engine's time per phase at the default population.
 """
 

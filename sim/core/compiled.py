@@ -95,10 +95,11 @@ _install_cache_stamp()
 _RULES: dict[int, object] = {}  # the plain functions behind the compiled rules, by id
 
 
-def rule(function):
-    """A rule of the rulebook, compiled on first use and cached on disk (IEEE arithmetic, no fastmath)."""
+def rule(function, nogil: bool = False):
+    """A rule of the rulebook, compiled on first use and cached on disk (IEEE arithmetic, no fastmath); ``nogil``:
+    it lets go of Python's global lock while it runs (`helper_kernel`)."""
     _RULES[id(function)] = function
-    return numba.njit(cache=True)(function)
+    return numba.njit(cache=True, nogil=nogil)(function)
 
 
 def plain_function(obj):
@@ -119,8 +120,7 @@ def helper_kernel(function):
     """A compiled loop run in a helper thread (`sim.results.tables`: a month's distribution sorted beside the next
     month): it lets go of Python's global lock while it runs, so that the main thread's Python goes on meanwhile
     (held, a 1.3 ms sort stalled every month's bookkeeping by as long). It touches no Python object."""
-    _RULES[id(function)] = function
-    return numba.njit(cache=True, nogil=True)(function)
+    return rule(function, nogil=True)
 
 
 kernel = rule  # the engines' compiled loops are compiled the same way (a helper called inside a loop over workers
