@@ -60,6 +60,7 @@ MUTATED = (
     "sim/results/tables.py",
     "sim/results/columns.py",
     "sim/results/outcomes.py",
+    "sim/explore/report.py",
 )
 # fast tests that reach the core directly (each mutant runs only the ones that call the mutated function, fastest
 # first); no simulation: with the JIT off even a small run takes seconds, and each mutant would pay for it
@@ -78,6 +79,7 @@ TESTS = (
     "tests/test_pay.py",  # coupons and paydays by value (its runs are small: under half a second each)
     "tests/test_tenure_rules.py",  # contract extensions by value (its run is left out below)
     "tests/test_sectors.py",  # the sectoral measures' levers by value (cells, bans, checks, freezes)
+    "tests/test_report_by_value.py",  # the analyst's report by value on synthetic experiments (no run)
 )
 ALSO_COPY = ("params", "experiments", "docs", "pyproject.toml", "pytest.ini")  # docs: the staged ODD.md alone
 DECORATORS = ("rule", "kernel", "helper_kernel")  # sim.core.compiled's decorators

@@ -37,6 +37,8 @@ def headline(result: ExperimentResult) -> pd.DataFrame:
     t interval over replicates, the paired change (same seeds) and its 95% t interval; posterior experiments: the
     median and the 90% credible interval over the draws. Totals (USD a year, workers) at full scale."""
     rows = []
+    if not len(result.runs):  # an experiment stopped before its first run
+        return pd.DataFrame()
     if result.is_posterior:
         a = result.policy_answers()
         for _, r in a.iterrows():
@@ -512,7 +514,7 @@ def _provenance(result: ExperimentResult) -> list[tuple[str, str]]:
             "version",
             f"overseas-labor-sim {v.get('package', '?')}, python {v.get('python', '?')}, numpy {v.get('numpy', '?')}, mesa {v.get('mesa', '?')}",
         ),
-        ("commit", (man.get("git_commit") or "not a git checkout")[:12]),
+        ("commit", (man.get("git_commit") or "")[:12] or "not a git checkout"),
         ("written", time.strftime("%Y-%m-%d %H:%M")),
     ]
 
