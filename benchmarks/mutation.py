@@ -123,6 +123,9 @@ def pytest_sessionstart(session):
     # in a mutant's run: mutmut limits its CPU time (soft = hard, so the kernel sends SIGKILL, which mutmut 3.2
     # records as "survived"); a soft limit a second earlier lets it end as mutmut's "timeout" (exit code 36)
     if _os.environ.get("MUTANT_UNDER_TEST", "").startswith("sim."):
+        # a failure's report without pytest's source excerpts: they parse the mutated module, tens of thousands of
+        # lines of mutants (seconds per failure, and mutmut 3.2 ends any run longer than about 4 s as a timeout)
+        session.config.option.tbstyle = "no"
         soft, hard = _resource.getrlimit(_resource.RLIMIT_CPU)
         if hard != _resource.RLIM_INFINITY and hard > 1:
             _signal.signal(_signal.SIGXCPU, lambda *_: _os._exit(36))
@@ -343,6 +346,104 @@ def report(codes: dict[str, dict[str, int]], show: bool) -> int:
     return 0
 
 
+README = STAGE.parent / "readme"  # --readme: a copy of the staged package per process, each mutant applied in turn
+README_STATES = ("survived", "no tests")  # the mutants the tests let live
+
+
+def _readme_figures(work: Path, out: Path) -> str | None:
+    """Run benchmarks/readme_figures.py on the package in ``work``; None if it ran, else its error's last line."""
+    env = {**os.environ, "PYTHONPATH": str(work), "PYTHONHASHSEED": "0"}
+    env.pop("NUMBA_DISABLE_JIT", None)  # compiled as users run it (each mutant's kernels compile afresh)
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "readme_figures.py"), str(out)]
+    done = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        return (done.stderr.strip().splitlines() or ["exit code %d" % done.returncode])[-1][:160]
+    return None
+
+
+def readme_check(codes: dict[str, dict[str, int]], processes: int, show: bool) -> int:
+    """For each mutant the tests let live: apply it to a copy of the staged package (``mutmut apply``), recompute
+    the figures the README quotes (`benchmarks/readme_figures.py`: the summary block, the policy table's runs, the
+    pictured comparison's report) and compare them with the unmutated code's, exactly."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = [(m, module) for module, by in codes.items() for m, c in sorted(by.items()) if status(c) in README_STATES]
+    if README.exists():
+        shutil.rmtree(README)
+    base = README / "base"
+    for name in ("sim", "params", "experiments", "docs"):
+        shutil.copytree(STAGE / name, base / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.cfg"):
+        shutil.copy(STAGE / name, base / name)
+    error = _readme_figures(base, README / "base.json")
+    if error:
+        fail(f"the unmutated figures could not be computed: {error}")
+    expected = json.loads((README / "base.json").read_text())
+    works = []
+    for i in range(processes):
+        work = README / f"w{i}"
+        shutil.copytree(base, work)
+        (work / "mutants").symlink_to(STAGE / "mutants")  # mutmut apply reads the mutants from ./mutants
+        works.append(work)
+    print(f"README figures: {len(todo)} mutants the tests let live, {processes} at a time")
+
+    def check(job):
+        i, (mutant, module) = job
+        work = works[i % processes]
+        with locks[i % processes]:
+            target = work / module
+            shutil.copy(base / module, target)
+            applied = subprocess.run(
+                [sys.executable, "-m", "mutmut", "apply", mutant], cwd=work, capture_output=True, text=True
+            )
+            if applied.returncode or target.read_text() == (base / module).read_text():
+                shutil.copy(base / module, target)
+                return mutant, module, ["not applied: " + (applied.stderr.strip().splitlines() or ["unchanged"])[-1]]
+            out = work / "figures.json"
+            out.unlink(missing_ok=True)
+            try:
+                error = _readme_figures(work, out)
+            except subprocess.TimeoutExpired:
+                error = "timed out (10 minutes)"
+            finally:
+                shutil.copy(base / module, target)
+            if error:
+                return mutant, module, [f"error: {error}"]
+            got = json.loads(out.read_text())
+            return mutant, module, [k for k in expected if got.get(k) != expected[k]]
+
+    import threading
+
+    locks = [threading.Lock() for _ in range(processes)]
+    t0 = time.monotonic()
+    found = []
+    with ThreadPoolExecutor(processes) as pool:
+        for n, (mutant, module, changed) in enumerate(pool.map(check, enumerate(todo)), 1):
+            found.append((mutant, module, changed))
+            if n % 10 == 0 or n == len(todo):
+                print(f"  {n} of {len(todo)} checked, {time.monotonic() - t0:.0f} s", flush=True)
+    (README / "results.json").write_text(json.dumps(found, indent=1))
+    return readme_report(found, show)
+
+
+def readme_report(found: list, show: bool) -> int:
+    by_module: dict[str, list] = {}
+    for mutant, module, changed in found:
+        by_module.setdefault(module, []).append((mutant, changed))
+    print(f"\n{'module':<26} {'checked':>7} {'change a README figure':>22} {'error':>6}")
+    bad = []
+    for module, rows in by_module.items():
+        moved = [(m, c) for m, c in rows if c and not c[0].startswith(("error", "not applied"))]
+        errors = [(m, c) for m, c in rows if c and c[0].startswith(("error", "not applied"))]
+        bad += moved + errors
+        print(f"{module:<26} {len(rows):>7} {len(moved):>22} {len(errors):>6}")
+    print(f"{'total':<26} {len(found):>7} {sum(1 for _, _, c in found if c):>22}")
+    for mutant, changed in bad:
+        module = next(mod for m, mod, _ in found if m == mutant)
+        print(f"  {mutant}: {', '.join(changed)}" + (f"\n      {mutated_line(mutant, module)}" if show else ""))
+    return 1 if bad else 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -351,6 +452,13 @@ def main(argv=None) -> int:
     ap.add_argument("--tests", nargs="+", default=list(TESTS), help="test files to run against the mutants")
     ap.add_argument("--show", action="store_true", help="print each survivor's mutated line")
     ap.add_argument("--report-only", action="store_true", help="print the table of the last run, without running")
+    ap.add_argument(
+        "--readme",
+        action="store_true",
+        help="after the table: check that no mutant the tests let live changes a figure the README quotes "
+        "(benchmarks/readme_figures.py, about 10 s a mutant; the last run's mutants)",
+    )
+    ap.add_argument("--readme-report", action="store_true", help="print the last --readme check again")
     ap.add_argument(
         "mutants", nargs="*", help="only these mutants (mutmut's names or globs, e.g. 'sim.core.rules.x_clip*')"
     )
@@ -376,7 +484,12 @@ def main(argv=None) -> int:
         print(f"\nmutmut run: exit code {rc}, {time.monotonic() - t0:.0f} s")
         if rc != 0:
             fail(f"mutmut run failed (exit code {rc}); see its output above")
-    return report(results(), args.show)
+    if args.readme_report:
+        return readme_report(json.loads((README / "results.json").read_text()), args.show)
+    rc = report(results(), args.show)
+    if args.readme:
+        rc = readme_check(results(), args.max_children, args.show) or rc
+    return rc
 
 
 if __name__ == "__main__":

@@ -2,18 +2,27 @@
 table of each kind of experiment worked out by hand from a few synthetic runs, each number's formatting, the
 findings' sentences, the words and the provenance, and what report.md, report.html, report.xlsx and report.docx
 hold, cell for cell. No simulation runs: the experiments are written here, so each test takes milliseconds (the
-mutation run, `benchmarks/mutation.py`, runs these against every mutant of `sim/explore/report.py`)."""
+mutation run, `benchmarks/mutation.py`, runs these against every mutant of `sim/explore/report.py`, in a process
+forked for each mutant and limited to about twice the tests' time: what the report imports when it writes is imported
+here, once, so that no mutant's run pays for the imports)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import docx  # imported here, before mutation testing forks a process per mutant (see above)
+import matplotlib
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 from scipy import stats
 
+import sim.explore.evaluators  # noqa: F401
+import sim.explore.plan  # noqa: F401
+import sim.plots.report  # noqa: F401
+import sim.plots.sanctions  # noqa: F401
 from sim.explore import report as rp
 from sim.explore.analysis import ExperimentResult
 from sim.results.outcomes import KEPT, REVENUE, WORKERS_AT_END
@@ -208,6 +217,11 @@ def test_an_experiment_without_runs_has_an_empty_headline(tmp_path):
         (REVENUE, 1_234_567, True, "+$1.2M"),
         (REVENUE, -1_234_567, True, "-$1.2M"),
         (REVENUE, -950, False, "-$950"),
+        (REVENUE, 0.0, False, "$0"),  # no change is not a fall
+        (REVENUE, 0.0, True, "+$0"),
+        (KEPT, 0.6, False, "$1"),
+        (DEATHS, 0.0, True, "+0.00"),
+        (DEATHS, 0.5, False, "0.50"),
         (SHARE, 0.282, False, "28.2%"),
         (SHARE, 0.282, True, "+28.2%"),
         (SHARE, -0.05, False, "-5.0%"),
@@ -342,7 +356,7 @@ def test_a_policy_every_host_ignores_is_not_in_effect():
 
 
 def test_the_provenance_says_what_was_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(rp.time, "strftime", lambda f: "2026-01-02 03:04")
+    monkeypatch.setattr(rp.time, "strftime", lambda f: f"at {f}")
     result = _replicated(tmp_path)
     assert rp._provenance(result) == [
         ("runs", "8 of 8"),
@@ -353,14 +367,14 @@ def test_the_provenance_says_what_was_run(tmp_path, monkeypatch):
         ("engine", "array"),
         ("version", "overseas-labor-sim 9.9, python 3.12.1, numpy 2.5.0, mesa 3.5.1"),
         ("commit", "0123456789ab"),
-        ("written", "2026-01-02 03:04"),
+        ("written", "at %Y-%m-%d %H:%M"),
     ]
     m = result.manifest
     m["runs_total"], m["experiment"]["scale"], m["experiment"]["seeds"] = 10, 1.0, "per_sample"
     m["sampling"] = m["experiment"]["sampling"] = {"method": "posterior", "n": 5}
     m["experiment"]["posterior"] = "posterior.csv"
     m["base_params"], m["versions"], m["git_commit"] = {}, {}, None
-    del m["experiment"]["engine"]
+    del m["experiment"]["engine"], m["experiment"]["scale"]  # the defaults: the array engine, full scale
     assert dict(rp._provenance(result)) | {"written": ""} == {
         "runs": "8 of 10 (incomplete: finish with --resume)",
         "scale": "100% of every host's workers",
@@ -372,6 +386,10 @@ def test_the_provenance_says_what_was_run(tmp_path, monkeypatch):
         "commit": "not a git checkout",  # it said "not a git ch" (cut to a commit's 12 characters)
         "written": "",
     }
+    m["experiment"]["months"], m["experiment"]["engine"] = None, "mesa"  # the months from the base parameters
+    m["base_params"] = {"calendar": {"start": "2015-01", "months": 36, "warmup": 0}}
+    prov = dict(rp._provenance(result))
+    assert (prov["months"], prov["engine"]) == ("36 from 2015-01, no warm-up", "mesa")
 
 
 def test_drawn_fields_are_the_policy_columns_a_posterior_scenario_took(tmp_path):
@@ -474,8 +492,6 @@ def test_policies_are_read_from_the_manifest_else_from_the_experiment_file_else_
 
 
 def _png(path):
-    import matplotlib
-
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -596,7 +612,6 @@ def test_report_html_is_one_file_with_the_same_cells_and_the_figures_embedded(tm
 
 
 def test_report_xlsx_holds_the_headline_as_text_and_the_numbers_in_their_units(tmp_path):
-    import openpyxl
 
     result = _written(tmp_path)
     result.manifest["experiment"]["scenarios"][1]["label"] = "=SUM(A1)"  # a label that looks like a formula
@@ -644,7 +659,6 @@ def test_report_xlsx_holds_the_headline_as_text_and_the_numbers_in_their_units(t
 
 
 def test_a_posterior_workbook_has_the_policy_answers_and_the_chances_in_percent(tmp_path):
-    import openpyxl
 
     rng = np.random.default_rng(5)
     rows = [
@@ -669,7 +683,6 @@ def test_a_posterior_workbook_has_the_policy_answers_and_the_chances_in_percent(
 
 
 def test_a_sensitivity_sheet_is_written_in_plain_decimals(tmp_path, monkeypatch):
-    import openpyxl
 
     result = _replicated(tmp_path)
     sens = pd.DataFrame({"scenario": ["ban"], "outcome": [DEATHS], "of": ["change"], "parameter": ["a"], "ST": [0.25]})
@@ -682,7 +695,6 @@ def test_a_sensitivity_sheet_is_written_in_plain_decimals(tmp_path, monkeypatch)
 
 
 def test_report_docx_holds_the_same_parts_in_a_landscape_page(tmp_path):
-    import docx
     from docx.shared import Inches, Pt
 
     result = _written(tmp_path)
@@ -790,3 +802,331 @@ def test_analyse_writes_the_tables_then_the_figures_and_times_both(tmp_path, mon
     assert rp.analyse(result, plots=False) == [Path("a")] and order == [("tables", False)]
     result.runs = result.runs.iloc[:0]
     assert rp.analyse(result) == [Path("a")]
+
+
+# ------------------------------------------------------------------ the edges mutation testing found unpinned
+CASH = {"start": "2017-06", "hosts": "all", "sectors": "all", "compliance": 0.5, "kind": "cash_interdiction"}
+SOON = dict(CASH, start="2018-01")  # the month after the last one run (2017-12)
+FILES = (
+    "Files: `summary.csv` (every outcome, level and paired change; totals at full scale), `report.xlsx` (these "
+    "tables, totals at full scale), `report.docx` (this report, for pasting), `runs.parquet` (one row per run, at "
+    "the simulated scale), `monthly/` (every run's months, simulated scale)."
+)
+
+
+def test_report_md_line_for_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(rp.time, "strftime", lambda f: f)
+    result = _replicated(tmp_path)
+    result.manifest["scenario_policies"]["ban"] = [BAN, CASH, SOON, OFF]
+    for key in rp.FIGURES:
+        _png(tmp_path / "plots" / f"{key}.png")
+    rp.write_report(result, draw=False)
+    table, cells, found = _expected(result)
+    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels)
+    rows = []
+    for o in (REVENUE, KEPT, DEATHS, WORKERS_AT_END):
+        rows.append(
+            f"| {rp._md(rp.outcome_title(o))} | {rp._md(cells[('base', o)][0])} | {rp._md(cells[('ban', o)][0])} |"
+        )
+        rows.append(f"| change | reference | {rp._md(cells[('ban', o)][1])} |")
+    figures = []
+    for key, caption in (
+        ("changes", "Paired changes from the reference, with intervals"),
+        ("tradeoff", "Revenue against what workers keep"),
+        ("series", "Month by month"),
+        ("welfare", "Who gains and who loses"),
+    ):
+        figures += ["", f"## {caption}", "", f"![{caption}](plots/{key}.png)"]
+    expected = [
+        "# trial",
+        "",
+        "## What it finds",
+        "",
+        *[f"- {rp._md(f)}" for f in found],
+        "",
+        "## What was compared",
+        "",
+        "- **no sanctions (reference)**",
+        "  - no sanctions or other policies",
+        "- **a ban** (the ban)",
+        f"  - {rp._md(rp.describe_policy(BAN))}",
+        f"  - {rp._md(rp.describe_policy(CASH))}",  # not the one from 2018-01, after the months run
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {rp._md(k)} | {rp._md(v)} |" for k, v in rp._provenance(result)],
+        "",
+        "## Headline",
+        "",
+        f"Each cell: {rp.interval_words(result)}. Below each level, the change from 'no sanctions'.",
+        "",
+        "| outcome | no sanctions | a ban |",
+        "|---|---:|---:|",
+        *rows,
+        *figures,
+        "",
+        "## How to read this",
+        "",
+        rp.HOW_TO_READ_REPLICATES,
+        "",
+        "## What the answer hinges on",
+        "",
+        *[f"- {rp._md(h)}" for h in hinges],
+        "",
+        FILES,
+    ]
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == "\n".join(expected) + "\n"
+    assert "| written | %Y-%m-%d %H:%M |" in expected and len(hinges) == 4
+
+
+def test_what_was_compared_follows_the_months_run(tmp_path):
+    result = _replicated(tmp_path)
+    result.manifest["scenario_policies"]["ban"] = [BAN, SOON, LATE]
+
+    def said():
+        rp.write_report(result, draw=False)
+        md = (tmp_path / "report.md").read_text(encoding="utf-8").splitlines()
+        at = md.index("- **a ban** (the ban)")
+        return md[at + 1 : md.index("", at)]
+
+    words = [f"  - {rp._md(rp.describe_policy(p))}" for p in (BAN, SOON, LATE)]
+    assert said() == words[:1]  # 2016-01 + 24 months: to 2017-12
+    result.manifest["base_params"]["calendar"]["start"] = "2015-01"
+    assert said() == ["  - no sanctions or other policies"]  # to 2016-12: the ban of 2017-12 is not run
+    result.manifest["base_params"]["calendar"] = {"start": "2016-01"}  # no months recorded: every policy said
+    assert said() == words
+    result.manifest["base_params"] = {}
+    assert said() == words
+
+
+def test_report_html_line_by_line_parts(tmp_path):
+    result = _replicated(tmp_path)
+    result.manifest["scenario_policies"]["ban"] = [BAN, CASH]
+    rp.write_report(result, draw=False)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    e = __import__("html").escape
+    assert (
+        "<h2>What was compared</h2><ul>\n<li><b>no sanctions (reference)</b><ul><li>no sanctions or other policies"
+        f"</li></ul></li>\n<li><b>a ban</b> (the ban)<ul><li>{e(rp.describe_policy(BAN))}</li><li>"
+        f"{e(rp.describe_policy(CASH))}</li></ul></li>\n</ul><table id='provenance'><tr><th>runs</th><td>8 of 8</td>"
+        "</tr><tr><th>scale</th>"
+    ) in page
+    assert "</td></tr>\n</table></div>\n<h2>How to read this</h2>" in page
+    assert "Below each level (shaded), the change from 'no sanctions'.</p><div class='scroll'>" in page
+    assert page.endswith(
+        "</ul>\n<p>Files beside this report: <code>summary.csv</code>, <code>report.xlsx</code>, <code>report.docx</code>, "
+        "<code>runs.parquet</code>, <code>monthly/</code>.</p></body></html>\n"
+    )
+
+
+def test_a_report_without_assumptions_says_so_in_every_format(tmp_path):
+    import docx
+
+    result = _replicated(tmp_path)
+    result.manifest["scenario_policies"] = {"base": [OFF], "ban": [OFF]}  # nothing in effect: nothing assumed
+    rp.write_report(result, draw=False)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8").splitlines()
+    assert md[md.index("## What the answer hinges on") + 2] == "- (no sensitivity indices in this experiment)"
+    doc = docx.Document(str(tmp_path / "report.docx"))
+    paras = [(p.style.name, p.text) for p in doc.paragraphs]
+    assert paras[-1] == ("List Bullet", "(no sensitivity indices in this experiment)")
+    assert paras[0][0] == "Title" and all(
+        st == "Heading 1" for st, t in paras if t in ("What it finds", "What was compared", "Headline")
+    )
+    assert [t.style.name for t in doc.tables] == ["Table Grid", "Table Grid"]
+    heads = [(st, t) for st, t in paras if st.startswith("Heading")]
+    assert len(heads) == 5 and {st for st, _ in heads} == {"Heading 1"}
+
+
+def test_markdown_escaping_leaves_other_letters_alone():
+    assert rp._md("XXX xx") == "XXX xx"
+
+
+def test_the_workbooks_text_cells_widths_and_sheets(tmp_path):
+    import openpyxl
+
+    result = _replicated(tmp_path)
+    result.manifest["scenario_policies"]["ban"] = [BAN, CASH]
+    rp.write_report(result, draw=False)
+    book = openpyxl.load_workbook(tmp_path / "report.xlsx")
+    assert book["headline"]["B2"].number_format == "General"  # text is not given a number's format
+    assert [c.value for c in book["scenarios"][1]] == ["scenario", "description", "policies"]
+    assert book["scenarios"]["C3"].value == f"{rp.describe_policy(BAN)}; {rp.describe_policy(CASH)}"
+    assert book["scenarios"].column_dimensions["C"].width == 60  # capped
+    assert [c.value for c in book["about"][1]] == ["what", "value"]
+    summary = book["summary"]
+    header = [c.value for c in summary[1]]
+    letter = summary.cell(1, header.index("runs") + 1).column_letter
+    assert summary.column_dimensions[letter].width == 10  # 'runs' and '4': at least 10
+    narrow = book["scenarios"].column_dimensions["B"].width  # 'description' (11 letters) + 2
+    assert narrow == 13
+    assert book["headline numbers"].column_dimensions["C"].width == 25  # 'per 10,000 worker-years' + 2
+
+
+def test_a_narrow_column_is_ten_wide(tmp_path):
+    import openpyxl
+
+    result = _replicated(tmp_path)
+    result.manifest["experiment"]["scenarios"][0]["label"] = "a"
+    result.manifest["experiment"]["scenarios"][1]["label"] = "b"
+    rp.write_report(result, draw=False)
+    ws = openpyxl.load_workbook(tmp_path / "report.xlsx")["headline numbers"]
+    assert ws["A1"].value == "scenario" and ws.column_dimensions["A"].width == 10
+
+
+def test_an_experiment_without_runs_writes_its_reports_headers(tmp_path):
+    import openpyxl
+
+    result = _result(tmp_path, "none", _replicated(tmp_path).runs.iloc[:0], total=8)
+    assert list(rp.headline(result).columns) == list(rp.HEADLINE_COLUMNS)
+    rp.write_report(result, draw=False)
+    ws = openpyxl.load_workbook(tmp_path / "report.xlsx")["headline numbers"]
+    assert [c.value for c in ws[1]] == ["scenario", "outcome", "unit", *rp.HEADLINE_NUMBERS.values()]
+    assert ws.max_row == 1
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# trial\n") and "has no finished runs yet" in md
+
+
+def test_a_posterior_report_says_what_the_draws_set_and_gives_full_scale_answers(tmp_path):
+    import openpyxl
+
+    rng = np.random.default_rng(5)
+    rows = [
+        {
+            "scenario": sc,
+            "sample": s,
+            "replicate": 0,
+            "policies.0.compliance": 0.5 if sc == "ban" else math.nan,
+            **{o: rng.normal(100 if sc == "base" else 80, 10) for o in OUTS},
+        }
+        for sc in ("base", "ban")
+        for s in range(6)
+    ]
+    result = _result(tmp_path, "posterior", pd.DataFrame(rows), scale=0.1, n=6, replicates=1)
+    rp.write_report(result, draw=False)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"  - {rp._md(rp.describe_policy(BAN, {'compliance'}))}" in md.splitlines()
+    assert "compliance as drawn from the posterior" in rp.describe_policy(BAN, {"compliance"})
+    assert "With these replicates" not in md  # a posterior's intervals are not the replicates'
+    ws = openpyxl.load_workbook(tmp_path / "report.xlsx")["policy answers"]
+    header = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "a ban" and r[2].value == "USD a year")
+    sim = result.policy_answers().set_index(["scenario", "outcome"])
+    assert row[header.index("median")].value == pytest.approx(10 * sim.loc[("ban", REVENUE), "median"])
+
+
+def test_a_report_drawn_now_draws_its_figures_from_the_result(tmp_path, monkeypatch):
+    result = _replicated(tmp_path, name="compare-base-ban")
+    seen = []
+    monkeypatch.setattr(rp, "figures", lambda res: seen.append(res) or {"changes": _png(tmp_path / "plots" / "c.png")})
+    files = rp.write_report(result)
+    assert seen == [result] and files[-1].name == "c.png" and len(files) == 5
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# no sanctions vs a ban\n") and "(plots/c.png)" in md
+
+
+def test_analyse_hands_the_result_to_the_figures_and_times_in_seconds(tmp_path, monkeypatch):
+    result = _replicated(tmp_path)
+    got = []
+    monkeypatch.setattr(ExperimentResult, "write_analysis", lambda self, plots: [])
+    monkeypatch.setattr(ExperimentResult, "write_analysis_figures", lambda self: [])
+    monkeypatch.setattr(rp, "figures", lambda res, processes: got.append((res, processes)) or {})
+    seconds = {}
+    rp.analyse(result, seconds=seconds)
+    assert got == [(result, 1)] and all(0 <= v < 60 for v in seconds.values())
+
+
+def test_the_assumptions_name_three_scenarios_in_order_and_stop_at_eight(tmp_path, monkeypatch):
+    result = _replicated(tmp_path)
+    pols = {sc: [dict(BAN)] for sc in ("x", "y", "z")}
+    lines = rp.assumptions(result, pols, {})
+    assert lines[0].startswith("x, y and z: Send all workers home")
+    nocomp = {k: v for k, v in CASH.items() if k != "compliance"}  # complies fully unless said
+    assert (
+        rp.assumptions(result, {"x": [nocomp]}, {})[0]
+        == "x: Seize cash at the border, the hosts' compliance: 100% (assumed in the scenario file)"
+    )
+    runs = pd.DataFrame({"scenario": ["x"], "sample": [0], "replicate": 0, "policies.0.compliance": [0.4]})
+    post = _result(tmp_path, "posterior", runs, n=1)
+    assert rp.assumptions(post, {}, {})[-1] == (
+        "Compliance, evasion and the other fitted parameters vary over the posterior's draws: the intervals above "
+        "include them. The sensitivity experiment (experiments/sensitivity_sanctions.toml) says which matter most."
+    )
+    # sensitivity indices: groups in the table's order, a non-headline outcome skipped (not the end), eight at most
+    rows = [("zed", DEATHS, "change", "q", 0.5)]
+    rows += [(f"s{9 - i}", REVENUE, "change", "p", 0.5) for i in range(9)]
+    sens = pd.DataFrame(rows, columns=["scenario", "outcome", "of", "parameter", "ST"])
+    monkeypatch.setattr(ExperimentResult, "sensitivity", lambda self: sens)
+    lines = rp.assumptions(result, {}, {})
+    assert len(lines) == 8 and lines[0].startswith("s9, ") and lines[-1].startswith("s2, ")
+
+
+def test_figures_titles_and_scale_from_the_manifest(tmp_path, monkeypatch):
+    result = _replicated(tmp_path, name="compare-base-ban")
+    del result.manifest["experiment"]["scale"]
+    calls = {}
+    monkeypatch.setattr(rp, "draw_figure", lambda key, res, args: calls.setdefault(key, args) and None)
+    rp.figures(result)
+    assert calls["series"][0] == 1.0 and calls["series"][3] == "no sanctions vs a ban: month by month"
+
+
+def test_the_findings_edges_of_no_change():
+    edge = _table(
+        [
+            ("a", REVENUE, (100, 90, 110, 2, 0.0, 4, 2, 0.0, 4)),  # the interval touches 0 from above: n.d.
+            ("a", KEPT, (50, 49, 51, -2, -4, 0.0, -4, -8, 0.0)),  # ... from below: n.d.
+            ("a", WORKERS_AT_END, (900, 890, 910, 0.5, 0.2, 0.8, math.nan, math.nan, math.nan)),  # a small rise
+            ("b", WORKERS_AT_END, (900, 890, 910, 0.5, 0.2, 2, math.nan, math.nan, math.nan)),  # includes 1, not 0
+            ("c", WORKERS_AT_END, (900, 890, 910, 1, -1, 2, math.nan, math.nan, math.nan)),  # n.d., plural
+        ]
+    )
+    said = rp.findings(edge, "ref", {}, replicated=True)
+    assert said[0] == (
+        "Against ref, a: the revenue that reaches the state does not change distinguishably ($100 a year against "
+        "$98); what a worker keeps per month worked does not change distinguishably ($50 a month against $52); the "
+        "workers abroad at the end rise by 0.5 [0.2, 0.8], to 900."
+    )
+    assert said[1].startswith(
+        "With these replicates, a's change in revenue delivered per year and kept per month worked cannot"
+    )
+    assert said[2] == "Against ref, b: the workers abroad at the end rise by 0.5 [0.2, 2.00], to 900."
+    assert said[3] == "Against ref, c: the workers abroad at the end do not change distinguishably (900 against 899)."
+    assert said[4].startswith("With these replicates, c's change in workers abroad at the end cannot")
+    cells = rp._cells(edge, "ref")
+    assert cells[("a", KEPT)][1].endswith("(n.d.)") and cells[("a", REVENUE)][1].endswith("(n.d.)")
+    assert not cells[("b", WORKERS_AT_END)][1].endswith("(n.d.)")
+
+
+def test_headline_edges_a_zero_change_a_zero_reference_and_the_scenarios_order(tmp_path):
+    rows = [{"scenario": "zz", "sample": s, "replicate": 0, REVENUE: 0.0, KEPT: 10.0} for s in range(4)]
+    rows += [
+        {"scenario": "ban", "sample": s, "replicate": 0, REVENUE: v, KEPT: 10.0 + d}
+        for s, (v, d) in enumerate([(1.0, 0.0), (2.0, 0.5), (3.0, -1.0), (4.0, 2.0)])
+    ]
+    runs = pd.DataFrame(rows)
+    for o in OUTS[2:]:
+        runs[o] = 1.0
+    result = _result(tmp_path, "lhs", runs, scale=1.0, n=4, replicates=1)
+    result.manifest["reference"] = "zz"
+    t = rp.headline(result)
+    assert list(dict.fromkeys(t["scenario"])) == ["zz", "ban"]  # as run, not sorted
+    r = _row(t, "ban", REVENUE)
+    assert r["change"] == pytest.approx(2.5) and math.isnan(r["change_pct"]) and math.isnan(r["change_pct_low"])
+    assert _row(t, "ban", KEPT)["p_below"] == pytest.approx(0.25)  # 0 and 0.5 are not below 0
+
+
+def test_interval_words_count_runs_per_scenario_and_replicates(tmp_path):
+    runs = pd.DataFrame({"scenario": ["s"] * 6, "sample": [0, 1, 2, 0, 1, 2], "replicate": [0, 0, 0, 1, 1, 1]})
+    lhs = _result(tmp_path, "lhs", runs, n=3, replicates=2)
+    assert rp.interval_words(lhs).startswith(
+        "mean and the range holding 95% of the 6 runs per scenario (lhs samples of the uncertain parameters x 2 "
+        "replicates;"
+    )
+
+
+def test_a_comparison_of_four_files_is_titled_by_them_and_of_five_by_its_name(tmp_path):
+    result = _replicated(tmp_path, name="compare-four")
+    result.manifest["experiment"]["scenarios"] = [{"name": n} for n in ("a", "b", "c", "d_e")]
+    assert rp.report_title(result, result.labels) == "a vs b vs c vs d e"
+    result.manifest["experiment"]["scenarios"].append({"name": "f"})
+    assert rp.report_title(result, result.labels) == "compare-four"

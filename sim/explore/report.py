@@ -29,6 +29,15 @@ from .analysis import CREDIBLE, POLICY_IN_UNIT, SUMMARY_IN_UNIT, ExperimentResul
 
 # ------------------------------------------------------------------ the headline table
 HEADLINE_IN_UNIT = ("level", "level_low", "level_high", "change", "change_low", "change_high")  # totals: full scale
+HEADLINE_COLUMNS = (
+    "scenario",
+    "outcome",
+    *HEADLINE_IN_UNIT,
+    "change_pct",
+    "change_pct_low",
+    "change_pct_high",
+    "p_below",
+)
 
 
 def headline(result: ExperimentResult) -> pd.DataFrame:
@@ -37,8 +46,8 @@ def headline(result: ExperimentResult) -> pd.DataFrame:
     t interval over replicates, the paired change (same seeds) and its 95% t interval; posterior experiments: the
     median and the 90% credible interval over the draws. Totals (USD a year, workers) at full scale."""
     rows = []
-    if not len(result.runs):  # an experiment stopped before its first run
-        return pd.DataFrame()
+    if not len(result.runs):  # an experiment stopped before its first run: the table's columns, no rows
+        return pd.DataFrame(columns=HEADLINE_COLUMNS)
     if result.is_posterior:
         a = result.policy_answers()
         for _, r in a.iterrows():
