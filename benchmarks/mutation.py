@@ -1,13 +1,21 @@
 """Mutation testing of the model's core (issue 19, item 4): run by hand, not in CI.
 
-    python benchmarks/mutation.py                  # from the repository root; about 15 minutes on 2 cores
+    python benchmarks/mutation.py                  # from the repository root; about 30 minutes on 2 cores
     python benchmarks/mutation.py --max-children 2 --show
     python benchmarks/mutation.py --report-only    # the table of the last run again
+    python benchmarks/mutation.py --readme         # and then check the survivors against the README's figures
+    python benchmarks/mutation.py --report-only --readme   # that check alone, on the last run (about 10 s a mutant)
+    python benchmarks/mutation.py --readme-report  # the last check's table again
 
-Mutates the rulebook (``sim/core/rules/``), ``sim/core/policies.py``, ``sim/core/state_books.py`` and
-``sim/results/tables.py`` with mutmut 3.2 and runs a fast subset of the tests (``TESTS`` below) against each
-mutant, then prints, per module, the mutants, how many the tests killed, how many survived, the rest (timeouts,
-mutants no selected test reaches, not checked), the score (killed / mutants) and the survivors.
+Mutates the rulebook (``sim/core/rules/``), ``sim/core/policies.py``, ``sim/core/state_books.py``, the
+aggregation and the outcomes (``sim/results/``), the analyst's report and the experiment's statistics
+(``sim/explore/report.py``, ``sim/explore/analysis.py``) with mutmut 3.2 and runs a fast subset of the tests
+(``TESTS`` below) against each mutant, then prints, per module, the mutants, how many the tests killed, how many
+survived, the rest (timeouts, mutants no selected test reaches, not checked), the score (killed / mutants) and the
+survivors. With ``--readme``, each mutant the tests let live is then applied to a copy of the package and the
+figures the README quotes are recomputed (``benchmarks/readme_figures.py``: the summary block, the runs behind the
+policy table, the pictured comparison's report) and compared with the unmutated code's, exactly: the table says
+how many survivors change a figure a reader sees, and names them.
 
 mutmut 3.2 reads its settings only from ``setup.cfg`` (``do_not_mutate``, ``also_copy``, ``max_stack_depth``; no
 ``[tool.mutmut]``, no ``paths_to_mutate``), finds the code to mutate by guessing (``lib``, ``src`` or a folder named
@@ -61,6 +69,7 @@ MUTATED = (
     "sim/results/columns.py",
     "sim/results/outcomes.py",
     "sim/explore/report.py",
+    "sim/explore/analysis.py",
 )
 # fast tests that reach the core directly (each mutant runs only the ones that call the mutated function, fastest
 # first); no simulation: with the JIT off even a small run takes seconds, and each mutant would pay for it
@@ -80,6 +89,7 @@ TESTS = (
     "tests/test_tenure_rules.py",  # contract extensions by value (its run is left out below)
     "tests/test_sectors.py",  # the sectoral measures' levers by value (cells, bans, checks, freezes)
     "tests/test_report_by_value.py",  # the analyst's report by value on synthetic experiments (no run)
+    "tests/test_analysis_by_value.py",  # the experiment's statistics and the policy table by value (no run)
 )
 ALSO_COPY = ("params", "experiments", "docs", "pyproject.toml", "pytest.ini")  # docs: the staged ODD.md alone
 DECORATORS = ("rule", "kernel", "helper_kernel")  # sim.core.compiled's decorators
