@@ -42,6 +42,7 @@ BAN = {
     "evasion": 0.3,
     "after_deadline": 0.3,
 }
+LAST = "2017-12"  # the last month the synthetic experiments ran (2016-01 + 24 months)
 OFF = {"start": "2018-01", "hosts": "all", "sectors": "all", "compliance": 0.0, "kind": "cash_interdiction"}
 LATE = {"start": "2030-01", "hosts": "all", "sectors": "all", "compliance": 0.5, "kind": "cash_interdiction"}
 
@@ -561,9 +562,10 @@ def test_report_md_holds_the_findings_the_compared_policies_the_provenance_and_t
     assert "![Paired changes from the reference, with intervals](plots/changes.png)" in md
     assert "![Who gains and who loses](plots/welfare.png)" in md and not any("tradeoff" in x for x in md)
     assert rp.HOW_TO_READ_REPLICATES in md
-    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels)
+    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels, LAST)
     at = md.index("## What the answer hinges on")
-    assert md[at + 2 : at + 2 + len(hinges)] == [f"- {rp._md(h)}" for h in hinges] and len(hinges) == 4
+    assert md[at + 2 : at + 2 + len(hinges)] == [f"- {rp._md(h)}" for h in hinges] and len(hinges) == 3
+    assert len(rp.assumptions(result, rp.scenario_policies(result), result.labels)) == 4  # and the one from 2030
     assert md[-1].startswith("Files: `summary.csv` (every outcome, level and paired change; totals at full scale)")
 
 
@@ -605,7 +607,7 @@ def test_report_html_is_one_file_with_the_same_cells_and_the_figures_embedded(tm
     assert f"<img id='fig-changes' alt='Paired changes from the reference' src='data:image/png;base64,{data}'>" in page
     assert page.index("fig-changes") < page.index("fig-welfare") and "fig-tradeoff" not in page
     assert "<figcaption>" + h.escape(rp.FIGURE_CAPTIONS["welfare"][1]) + "</figcaption>" in page
-    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels)
+    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels, LAST)
     assert "<ul>" + "".join(f"<li>{h.escape(x)}</li>" for x in hinges) + "</ul>" in page
     assert page.endswith("<code>runs.parquet</code>, <code>monthly/</code>.</p></body></html>\n")
     assert "src='http" not in page and "<link" not in page and "<script" not in page  # nothing fetched
@@ -729,7 +731,7 @@ def test_report_docx_holds_the_same_parts_in_a_landscape_page(tmp_path):
     runs = [(i, run) for i, r in enumerate(head.rows) for c in r.cells for run in c.paragraphs[0].runs]
     assert all(run.font.bold == (i == 0) and run.font.size == Pt(8.5) for i, run in runs)
     assert len(doc.inline_shapes) == 2 and doc.inline_shapes[0].width == Inches(8.5)
-    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels)
+    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels, LAST)
     assert bullets[-len(hinges) :] == hinges
 
 
@@ -806,7 +808,7 @@ def test_analyse_writes_the_tables_then_the_figures_and_times_both(tmp_path, mon
 
 # ------------------------------------------------------------------ the edges mutation testing found unpinned
 CASH = {"start": "2017-06", "hosts": "all", "sectors": "all", "compliance": 0.5, "kind": "cash_interdiction"}
-SOON = dict(CASH, start="2018-01")  # the month after the last one run (2017-12)
+SOON = dict(CASH, start="2018-01", compliance=0.7)  # the month after the last one run (2017-12)
 FILES = (
     "Files: `summary.csv` (every outcome, level and paired change; totals at full scale), `report.xlsx` (these "
     "tables, totals at full scale), `report.docx` (this report, for pasting), `runs.parquet` (one row per run, at "
@@ -822,7 +824,7 @@ def test_report_md_line_for_line(tmp_path, monkeypatch):
         _png(tmp_path / "plots" / f"{key}.png")
     rp.write_report(result, draw=False)
     table, cells, found = _expected(result)
-    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels)
+    hinges = rp.assumptions(result, rp.scenario_policies(result), result.labels, LAST)
     rows = []
     for o in (REVENUE, KEPT, DEATHS, WORKERS_AT_END):
         rows.append(
@@ -877,6 +879,7 @@ def test_report_md_line_for_line(tmp_path, monkeypatch):
     ]
     assert (tmp_path / "report.md").read_text(encoding="utf-8") == "\n".join(expected) + "\n"
     assert "| written | %Y-%m-%d %H:%M |" in expected and len(hinges) == 4
+    assert any("compliance: 50%" in h for h in hinges) and not any("compliance: 70%" in h for h in hinges)
 
 
 def test_what_was_compared_follows_the_months_run(tmp_path):

@@ -322,9 +322,12 @@ def scenario_policies(result: ExperimentResult) -> dict[str, list[dict]]:
         return {}
 
 
-def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], labels: dict[str, str]) -> list[str]:
+def assumptions(
+    result: ExperimentResult, policies: dict[str, list[dict]], labels: dict[str, str], last: str | None = None
+) -> list[str]:
     """What the answer hinges on: the top parameters of the sensitivity indices of the paired changes (when the
-    experiment has them), else the compared scenarios' policy settings that are assumptions."""
+    experiment has them), else the compared scenarios' policy settings that are assumptions (of the policies that
+    start by ``last``, the last month run, when it is given: one that never acted assumes nothing)."""
     sens = result.sensitivity()
     lines = []
     if len(sens):
@@ -352,6 +355,8 @@ def assumptions(result: ExperimentResult, policies: dict[str, list[dict]], label
         for i, p in enumerate(pols):
             cls = POLICY_CLASSES.get(p["kind"])
             if cls is None or not in_effect(p) or not is_sanction(p):  # a fact of the world is not a lever
+                continue
+            if last is not None and p["start"] > last:
                 continue
             taken = drawn.get(i, set())
             said = []
@@ -554,7 +559,6 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
         if sampled(result)
         else HOW_TO_READ_REPLICATES
     )
-    hinges = assumptions(result, policies, labels)
     prov = _provenance(result)
     title = report_title(result, labels)
     cal = (result.manifest.get("base_params") or {}).get("calendar") or {}
@@ -563,6 +567,7 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
         from ..core.params import Calendar
 
         last = Calendar(start=cal["start"], months=int(cal["months"])).date(int(cal["months"]) - 1)
+    hinges = assumptions(result, policies, labels, last)
     what = []
     for sc in scenarios:
         fields = drawn_fields(result, sc)
