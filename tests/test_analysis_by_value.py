@@ -161,7 +161,9 @@ def test_the_policy_answers_over_draws_by_hand():
     assert (r["change_pct_median"], r["change_pct_low"], r["change_pct_high"]) == pytest.approx(q(pct))
     assert r["p_below_reference"] == pytest.approx((d < 0).mean())
     k = a.loc[("cut", KEPT)]  # changes s - 0.5: one draw of ten below 0
-    assert k["p_below_reference"] == pytest.approx(0.1) and k["change_low"] == pytest.approx(np.quantile(np.arange(10) - 0.5, 0.05))
+    assert k["p_below_reference"] == pytest.approx(0.1) and k["change_low"] == pytest.approx(
+        np.quantile(np.arange(10) - 0.5, 0.05)
+    )
     assert math.isnan(a.loc[("ref", REVENUE), "p_below_reference"]) and a.loc[("ref", REVENUE), "change_median"] == 0
     wide = an.posterior_summary(runs, [REVENUE], "ref", level=0.5).set_index(["scenario", "outcome"])
     assert wide.loc[("cut", REVENUE), "low"] == pytest.approx(np.quantile(v, 0.25))
