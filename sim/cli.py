@@ -49,7 +49,7 @@ EXAMPLES_EXPERIMENT = """examples:
 EXAMPLES_CALIBRATE = """examples:
   olsim calibrate                              params/targets.toml: search, check, validate (~8 minutes on 2 cores)
   olsim calibrate --resume                     finish an interrupted calibration
-  olsim calibrate --budget 64 --out /tmp/cal   a quick, rough trial (report folder only; the output file is left alone)
+  olsim calibrate --budget 64 --out /tmp/cal   a quick, rough trial (checked at the search's scale; report folder only)
   olsim calibrate --scheduler tcp://10.0.0.5:8786   the runs on a Dask cluster
   olsim calibrate params/targets_sanctions.toml   the sanctions era by ABC-SMC, with its predictive check
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import math
 
 import numpy as np
@@ -430,12 +432,21 @@ def test_calibration_never_deletes_its_inputs_or_a_damaged_folder(tiny, tmp_path
 
 def test_a_budget_trial_writes_its_folder_but_not_the_output_file(tmp_path, capsys):
     p = tmp_path / "t.toml"
-    p.write_text(TINY.format(root=ROOT).replace("budget = 16", "budget = 8"))
+    # the check at a larger scale than the search's: a trial checks its choice at the search's scale (0.01)
+    p.write_text(
+        TINY.format(root=ROOT)
+        .replace("budget = 16", "budget = 8")
+        .replace("scale = 0.01\n[param", "scale = 0.02\n[param")
+    )
     assert (
         main(["calibrate", str(p), "--out", str(tmp_path / "o"), "--budget", "4", "--quiet", "--processes", "1"]) == 0
     )
     assert (tmp_path / "o" / "calibrated.toml").exists() and not (tmp_path / "calibrated-out.toml").exists()
     assert "report.md" in capsys.readouterr().out
+    for stage in ("confirm", "validation"):
+        manifest = json.loads((tmp_path / "o" / stage / "manifest.json").read_text())
+        assert manifest["experiment"]["scale"] == 0.01, stage
+    assert "check: 2 fresh seeds at 0.01 scale" in (tmp_path / "o" / "report.md").read_text()
 
 
 def test_validation_table_measures_facts_like_for_like(tmp_path, capsys):

@@ -8,6 +8,7 @@ here, once, so that no mutant's run pays for the imports)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -77,7 +78,12 @@ def _result(tmp_path, method: str, runs: pd.DataFrame, *, scale=0.01, n=0, repli
         "versions": {"package": "9.9", "python": "3.12.1", "numpy": "2.5.0", "mesa": "3.5.1"},
         "git_commit": "0123456789abcdef0123",
     }
-    return ExperimentResult(tmp_path, manifest, runs, pd.DataFrame({"sample": sorted(set(runs["sample"]))}), None)
+    samples = pd.DataFrame({"sample": sorted(set(runs["sample"]))})
+    # written as an experiment folder is, so that the suite's last test (test_zz_every_report) can load it too
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    runs.to_parquet(tmp_path / "runs.parquet")
+    samples.to_parquet(tmp_path / "samples.parquet")
+    return ExperimentResult(tmp_path, manifest, runs, samples, None)
 
 
 def _replicated(tmp_path, **kw) -> ExperimentResult:

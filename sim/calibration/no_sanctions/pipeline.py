@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -135,6 +136,12 @@ def run_calibration(
     old = folder.prepare(targets, resume, force, [targets.path, targets.scenario_path, targets.validation_path])
     # only a calibration with the file's own settings replaces its output (a --budget trial writes the report folder only)
     official = budget is None or budget == spec.search.budget
+    if not official and spec.check.scale > spec.search.scale:
+        # a trial checks its choice at the search's scale (the confirmation and the validation at full scale are
+        # most of a calibration's fixed cost: 40 runs, about 25 s); the report and the log say the scale used
+        check = spec.check.model_copy(update={"scale": spec.search.scale})
+        targets = dataclasses.replace(targets, spec=spec.model_copy(update={"check": check}))
+        spec = targets.spec
     out_file = check_output_file(targets, force or old.get("force_output", False)) if official else None
     _check_validation(targets)
     own_client = isinstance(scheduler, str)
