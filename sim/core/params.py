@@ -11,8 +11,10 @@ Loading never raises a traceback at a user: every problem becomes a
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
+import pickle
 import re
 import tomllib
 from typing import Any, Literal
@@ -825,15 +827,25 @@ def parse_value(text: str) -> Any:
         raise ParamsError(f"{text[:40]}...: nested too deeply") from None
 
 
+def plain_copy(data: Any) -> Any:
+    """A deep copy of plain data (a parsed TOML file: dicts, lists, numbers, strings): through pickle, five to ten
+    times faster than `copy.deepcopy` on such data (an experiment plans one parameter set per run); anything pickle
+    cannot take is copied by `copy.deepcopy`."""
+    try:
+        return pickle.loads(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return copy.deepcopy(data)
+
+
 def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict) -> dict:
     """Set dotted keys (``hosts.russia.workers``, ``policies.0.compliance``) in a raw dict."""
-    raw = copy.deepcopy(raw)
+    raw = plain_copy(raw)
     for dotted, value in (overrides or {}).items():
         if not isinstance(dotted, str) or not dotted or any(not p for p in dotted.split(".")):
             raise ParamsError(f"{dotted}: not a dotted key such as hosts.russia.workers")
         parts = dotted.split(".")
         if parts[0] not in raw and parts[0] in defaults:
-            raw[parts[0]] = copy.deepcopy(defaults[parts[0]])
+            raw[parts[0]] = plain_copy(defaults[parts[0]])
         node: Any = raw
         for i, part in enumerate(parts[:-1]):
             where = ".".join(parts[: i + 1])
@@ -872,6 +884,12 @@ def _not_a_misspelt_host(dotted: str, name: str, hosts: dict) -> None:
 
 
 def defaults_dict() -> dict:
+    """The default parameters as a raw dict (a fresh copy: the caller may change it)."""
+    return plain_copy(_defaults_dict())
+
+
+@functools.lru_cache(maxsize=1)
+def _defaults_dict() -> dict:
     return Params().model_dump(mode="python")
 
 
@@ -901,7 +919,7 @@ def make_params(raw: dict | None = None, overrides: dict[str, Any] | None = None
     policies = raw.get("policies")
     if isinstance(policies, list) and len(policies) > MAX_POLICIES:
         raise ParamsError(f"{prefix}policies: {len(policies):,} policies; at most {MAX_POLICIES}")
-    work = copy.deepcopy(raw)
+    work = plain_copy(raw)
     lines: list[str] = []
     aside: list[str] = []  # keys of the values set aside
     for line, path in finite_problems(raw):
