@@ -589,19 +589,34 @@ def _olsim_classroom(*args: str) -> tuple[list[str], int]:
 
 
 def _fresh_assets(folder: Path) -> dict:
-    """The environment with an empty asset cache of Solara's in ``folder``."""
+    """This environment with Solara's asset cache in ``folder`` (a new folder: an empty cache)."""
     return {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(folder)}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def asset_cache(tmp_path_factory) -> Path:
+    """The module's Solara asset cache: empty when the first server starts (`server`), filled by its pages."""
+    return tmp_path_factory.mktemp("solara-cdn-cache")
+
+
+@pytest.fixture(scope="module")
+def server(asset_cache):
     """`olsim classroom` on a free port of 127.0.0.1, as a teacher would start it on a fresh machine: Solara's
     asset cache starts empty, so every script the page needs comes through the CDN proxy (and, with no CDN here,
     the npm registry fallback) during the test."""
     command, port = _olsim_classroom()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"olsim-classroom-{port}.log"
-    with _served(command, port, log, env=_fresh_assets(tmp_path_factory.mktemp("solara-cdn-cache"))) as url:
+    with _served(command, port, log, env=_fresh_assets(asset_cache)) as url:
         yield url
+
+
+@pytest.fixture
+def warm_assets(server, browser, asset_cache) -> Path:
+    """The asset cache for a second server, holding the page's scripts the first one fetched (a teacher's second
+    lesson): tests of what a server does with its sessions need not fetch them again."""
+    page = _open(browser, server, 1280, 720)  # the first server's page: every script in the cache
+    page.close()
+    return asset_cache
 
 
 VIEWPORTS = [(1400, 1000), (1280, 720), (1024, 768)]  # a projector, a laptop, a tablet
@@ -873,6 +888,7 @@ def test_page_when_the_camp_empties(browser, server):
         month = int(re.search(r"\(month (\d+) of 60\)", page.inner_text(".olsim-month") + "(month 0 of 60)")[1])
         page.get_by_role("button", name="Step", exact=True).click()
         page.get_by_text(f"(month {month + 1} of 60)").wait_for(timeout=20_000)
+    page.get_by_role("button", name="Fast", exact=True).click()  # to the end as fast as months are drawn
     page.get_by_role("button", name="Play", exact=True).click()
     page.get_by_role("button", name="Pause", exact=True).wait_for()
     page.get_by_text("(month 60 of 60)").wait_for(timeout=120_000)
@@ -1006,7 +1022,7 @@ def test_the_info_panel_points_to_nothing_a_student_cannot_open():
     assert not re.search(r"docs/|params/|\.(md|toml|py|csv)\b|olsim ", text), re.findall(r"\S*(?:docs/|\.md)\S*", text)
 
 
-def test_a_closed_tab_frees_its_session(browser, tmp_path, monkeypatch):
+def test_a_closed_tab_frees_its_session(browser, tmp_path, monkeypatch, warm_assets):
     """Issue 33: olsim serves with a closed tab's session freed after a minute (Solara's default keeps it a day),
     unless SOLARA_KERNEL_CULL_TIMEOUT is set; with it set to 2 s here, the server's count of sessions
     (Solara's /resourcez) goes from one to none after the tab is closed."""
@@ -1024,7 +1040,7 @@ def test_a_closed_tab_frees_its_session(browser, tmp_path, monkeypatch):
         with urllib.request.urlopen(url + "resourcez", timeout=5) as r:
             return json.load(r)["kernels"]["total"]
 
-    with _served(command, port, tmp_path / "server.log", env=_fresh_assets(tmp_path / "cdn-cache")) as url:
+    with _served(command, port, tmp_path / "server.log", env=_fresh_assets(warm_assets)) as url:
         page = _open(browser, url, 1280, 720)
         assert sessions(url) == 1
         page.close()
@@ -1034,7 +1050,7 @@ def test_a_closed_tab_frees_its_session(browser, tmp_path, monkeypatch):
         assert sessions(url) == 0
 
 
-def test_a_class_of_three_on_the_teachers_board(browser, tmp_path):
+def test_a_class_of_three_on_the_teachers_board(browser, tmp_path, warm_assets):
     """Issue 33: `olsim classroom --class` (here on 127.0.0.1): three students, each in a browser of their own,
     give a name, pick a lesson and play; the teacher's board shows all three with their package and outcomes (the
     numbers of each student's own run: its revenue a year and what its workers kept per month worked, recomputed
@@ -1048,7 +1064,7 @@ def test_a_class_of_three_on_the_teachers_board(browser, tmp_path):
     log = tmp_path / "server.log"
     students = {"Ana": "direct", "Ben": "full", "Chi": "history"}
     contexts = []
-    with _served(command, port, log, env=_fresh_assets(tmp_path / "cdn-cache")) as url:
+    with _served(command, port, log, env=_fresh_assets(warm_assets)) as url:
         printed = log.read_text()
         assert f"students join at {url}" in printed and f"{url}board" in printed and "█" in printed  # and a QR code
         board = browser.new_page(viewport={"width": 1920, "height": 1080})
