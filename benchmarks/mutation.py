@@ -312,10 +312,11 @@ def mutated_line(mutant: str, module: str) -> str:
 
     if module not in _FUNCTIONS:
         source = (STAGE / "mutants" / module).read_text(encoding="utf-8")
+        lines = source.splitlines(keepends=True)  # once: ast.get_source_segment splits the file at every call
         found = {}
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.FunctionDef) and "__mutmut_" in node.name:
-                found[node.name] = ast.get_source_segment(source, node)
+                found[node.name] = "".join(lines[node.lineno - 1 : node.end_lineno])
         _FUNCTIONS[module] = found
     name = mutant.rpartition(".")[2]
     functions = _FUNCTIONS[module]
@@ -380,7 +381,7 @@ def readme_check(codes: dict[str, dict[str, int]], processes: int, show: bool) -
     todo = [(m, module) for module, by in codes.items() for m, c in sorted(by.items()) if status(c) in README_STATES]
     if README.exists():
         shutil.rmtree(README)
-    base = README / "base"
+    base = README / "base" / "sim"  # each copy in a folder named like the package: mutmut apply finds ./sim so
     for name in ("sim", "params", "experiments", "docs"):
         shutil.copytree(STAGE / name, base / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "setup.cfg"):
@@ -391,7 +392,7 @@ def readme_check(codes: dict[str, dict[str, int]], processes: int, show: bool) -
     expected = json.loads((README / "base.json").read_text())
     works = []
     for i in range(processes):
-        work = README / f"w{i}"
+        work = README / f"w{i}" / "sim"
         shutil.copytree(base, work)
         (work / "mutants").symlink_to(STAGE / "mutants")  # mutmut apply reads the mutants from ./mutants
         works.append(work)

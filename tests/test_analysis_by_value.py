@@ -433,3 +433,71 @@ def test_the_analysis_files_of_a_posterior_experiment(tmp_path):
     empty = _result(tmp_path / "e", "none", _runs().iloc[:0], [REVENUE])
     (tmp_path / "e").mkdir()
     assert empty.write_analysis(plots=True) == []
+
+
+# ------------------------------------------------------------------ the edges mutation testing found unpinned
+def test_the_sensitivity_indices_are_salibs_column_for_column():
+    from SALib.analyze import morris, sobol
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 1.0], [0.0, 1.0]]}
+    x = sobol_sample.sample(problem, 16, calc_second_order=False, seed=1)
+    y = 3 * x[:, 0] + x[:, 1] ** 2
+    got = an.sobol_indices(problem, y, seed=4)
+    want = sobol.analyze(problem, y, calc_second_order=False, seed=4)
+    assert list(got.columns) == ["parameter", "S1", "S1_conf", "ST", "ST_conf"] and list(got["parameter"]) == ["a", "b"]
+    for c in ("S1", "S1_conf", "ST", "ST_conf"):
+        assert got[c].to_numpy() == pytest.approx(np.asarray(want[c]))
+    assert got.loc[0, "ST"] > got.loc[1, "ST"]  # a matters most
+    x = morris_sample.sample(problem, 6, num_levels=4, seed=2)
+    y = 3 * x[:, 0] + x[:, 1] ** 2
+    got = an.morris_indices(problem, x, y, levels=4, seed=5)
+    want = morris.analyze(problem, x, y, num_levels=4, seed=5)
+    assert list(got.columns) == ["parameter", "mu_star", "mu_star_conf", "mu", "sigma"]
+    for c in ("mu_star", "mu_star_conf", "mu", "sigma"):
+        assert got[c].to_numpy() == pytest.approx(np.asarray(want[c]))
+    assert got.loc[0, "mu_star"] == pytest.approx(3.0)  # a's elementary effect, exactly linear
+
+
+def test_the_policy_tables_edges():
+    level, _, _ = an._answer_formats(OUTCOMES[REVENUE])
+    assert level(3_500_001) == "4"  # millions, rounded: 3.500001
+    ranks = pd.DataFrame({"scenario": ["cut"], "outcome": [REVENUE], "p_first": [0.875], "better": ["less"]})
+    lines = an.answers_table(_answers(), ranks, {}, "ref").splitlines()
+    assert lines[3].endswith("| 88% |  |")  # no rank for what workers keep: an empty cell
+    no_kept = _answers()[lambda t: t["outcome"] != KEPT]
+    assert (
+        an.answers_table(no_kept, ranks, {}, "ref")
+        .splitlines()[0]
+        .endswith("| P(largest revenue cut) | P(workers keep most) |")
+    )
+    robust = pd.DataFrame(
+        {"scenario": ["cut"], "outcome": [REVENUE], "variants": [8], "sign_holds": [8], "rank_holds": [7]}
+    )
+    head = an.answers_table(_answers(), ranks.iloc[:0], {}, "ref", robustness=robust).splitlines()[0]
+    assert head == (
+        "| scenario | revenue delivered, $M a year | change | a worker keeps, $ per month worked | change | deaths per "
+        "10,000 worker-years | change | revenue delivered per year: sign, rank hold in k of 8 structures | kept per "
+        "month worked: sign, rank hold in k of 8 structures |"
+    )
+
+
+def test_posterior_answers_against_a_reference_of_one_and_a_change_of_zero():
+    runs = pd.DataFrame(
+        {
+            "scenario": ["ref", "ref", "cut", "cut"],
+            "sample": [0, 1, 0, 1],
+            "replicate": 0,
+            REVENUE: [1.0, 2.0, 1.5, 2.0],  # a reference of exactly 1: +50%; and a change of exactly 0
+        }
+    )
+    a = an.posterior_summary(runs, [REVENUE], "ref").set_index("scenario").loc["cut"]
+    assert a["change_pct_low"] == pytest.approx(np.quantile([50.0, 0.0], 0.05))
+    assert a["p_below_reference"] == 0  # 0 is no fall
+
+
+def test_a_summary_of_two_runs_has_their_spread():
+    runs = pd.DataFrame({"scenario": ["a", "a"], "sample": 0, "replicate": [0, 1], REVENUE: [1.0, 3.0]})
+    s = an.scenario_summary(runs, [REVENUE], "a")
+    assert s["sd"].iloc[0] == pytest.approx(math.sqrt(2))
