@@ -470,10 +470,15 @@ def main(argv=None) -> int:
         "(benchmarks/readme_figures.py, about 10 s a mutant; the last run's mutants)",
     )
     ap.add_argument("--readme-report", action="store_true", help="print the last --readme check again")
+    ap.add_argument("--stage", metavar="DIR", help="stage in DIR/sim instead of build/mutation/sim")
     ap.add_argument(
         "mutants", nargs="*", help="only these mutants (mutmut's names or globs, e.g. 'sim.core.rules.x_clip*')"
     )
     args = ap.parse_args(argv)
+    if args.stage:  # another staging folder: a second run beside one whose results are still in use
+        global STAGE, README
+        STAGE = Path(args.stage).resolve() / "sim"
+        README = STAGE.parent / "readme"
     try:
         import mutmut
     except ImportError:
