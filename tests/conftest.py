@@ -36,6 +36,23 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from this checkout, once a session (the tests that install the package share it)."""
+    import subprocess
+    import sys
+
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(dist)],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    (built,) = dist.glob("*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Headless Debian Chromium through Playwright (its own browser download does not work here). Missing: the
     test is skipped outside CI and fails in CI (.ci/run installs it)."""

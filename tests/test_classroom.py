@@ -984,7 +984,7 @@ def test_the_lesson_quotes_the_model():
     assert f"{_about(higher['sent'], 1000)} are sent home for failing to pay it" in doc
 
 
-def test_the_wheel_in_a_venv_with_system_site_packages_serves_the_page_quietly(browser, tmp_path):
+def test_the_wheel_in_a_venv_with_system_site_packages_serves_the_page_quietly(browser, tmp_path, wheel):
     """Issue 33: the package installed (not the checkout) into a virtual environment made with
     --system-site-packages, where Solara's widgets live in the base Python and Jupyter's paths miss them (the page
     was a 500 for every load): started from outside the checkout, the page loads and steps, and the teacher's
@@ -992,7 +992,7 @@ def test_the_wheel_in_a_venv_with_system_site_packages_serves_the_page_quietly(b
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     pip = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
         capture_output=True,
         text=True,
     )

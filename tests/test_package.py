@@ -52,16 +52,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
+def installed(tmp_path_factory, wheel):
     """The wheel built from this checkout, installed (not editable) into a folder of its own."""
     tmp = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp / "dist")],
-        check=True,
-        timeout=600,
-        capture_output=True,
-    )
-    (wheel,) = (tmp / "dist").glob("*.whl")
     target = tmp / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
