@@ -29,6 +29,8 @@ def test_approvals_share_the_room_and_give_what_rounding_leaves_in_host_order():
     # room 5 of 8: floor(3 x 5 / 8) = 1, floor(5 x 5 / 8) = 3; one left, to the first host still short
     assert rules.approvals(np.array([3, 0, 5]), 5).tolist() == [2, 0, 3]
     assert rules.approvals(np.array([1, 1, 1]), 2).tolist() == [1, 1, 0]
+    # what the rounding leaves skips a host with nothing uncovered (it would get a candidate it has no post for)
+    assert rules.approvals(np.array([0, 3, 3]), 5).tolist() == [0, 3, 2]
     assert rules.approvals(np.array([4, 4]), 0).tolist() == [0, 0]
 
 
