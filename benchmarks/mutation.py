@@ -372,8 +372,46 @@ def _readme_figures(work: Path, out: Path) -> str | None:
     return None
 
 
+def apply_mutant(work: Path, mutant: str, module: str) -> str | None:
+    """Write ``mutant`` into ``work``'s copy of ``module``: the original function or method replaced by the mutated
+    one, named as it was (mutmut 3.2's own ``apply`` finds only functions at a module's top level). None when
+    written, else why not."""
+    name = mutant.rpartition(".")[2]  # x_f__mutmut_3, or xǁClassǁmethod__mutmut_3
+    target = name.rpartition("__mutmut_")[0]
+    cls, _, func = target.removeprefix("x").partition("ǁ")[2].partition("ǁ") if "ǁ" in target else ("", "", target[2:])
+    source = (STAGE / "mutants" / module).read_text(encoding="utf-8")
+    lines = source.splitlines(keepends=True)
+    found = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef) and n.name == name]
+    if not found:
+        return "its mutated function is not in mutmut's copy"
+    new = lines[found[0].lineno - 1 : found[0].end_lineno]
+    new[0] = new[0].replace(f"def {name}(", f"def {func}(", 1)
+    path = work / module
+    orig = path.read_text(encoding="utf-8")
+    olines = orig.splitlines(keepends=True)
+    tree = ast.parse(orig)
+    scope = tree.body
+    if cls:
+        classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls]
+        if not classes:
+            return f"class {cls} not found"
+        scope = classes[0].body
+    defs = [n for n in scope if isinstance(n, ast.FunctionDef) and n.name == func]
+    if not defs:
+        return f"{cls + '.' if cls else ''}{func} not found"
+    d = defs[0]
+    indent = len(olines[d.lineno - 1]) - len(olines[d.lineno - 1].lstrip())
+    have = len(new[0]) - len(new[0].lstrip())
+    if have != indent:  # mutmut's copy at another depth: move it to the original's
+        new = [(" " * indent + line[have:]) if line.strip() else line for line in new]
+    text = "".join(olines[: d.lineno - 1] + new + olines[d.end_lineno :])
+    ast.parse(text)
+    path.write_text(text, encoding="utf-8")
+    return None
+
+
 def readme_check(codes: dict[str, dict[str, int]], processes: int, show: bool) -> int:
-    """For each mutant the tests let live: apply it to a copy of the staged package (``mutmut apply``), recompute
+    """For each mutant the tests let live: apply it to a copy of the staged package (`apply_mutant`), recompute
     the figures the README quotes (`benchmarks/readme_figures.py`: the summary block, the policy table's runs, the
     pictured comparison's report) and compare them with the unmutated code's, exactly."""
     from concurrent.futures import ThreadPoolExecutor
@@ -394,7 +432,6 @@ def readme_check(codes: dict[str, dict[str, int]], processes: int, show: bool) -
     for i in range(processes):
         work = README / f"w{i}" / "sim"
         shutil.copytree(base, work)
-        (work / "mutants").symlink_to(STAGE / "mutants")  # mutmut apply reads the mutants from ./mutants
         works.append(work)
     print(f"README figures: {len(todo)} mutants the tests let live, {processes} at a time")
 
@@ -404,12 +441,10 @@ def readme_check(codes: dict[str, dict[str, int]], processes: int, show: bool) -
         with locks[i % processes]:
             target = work / module
             shutil.copy(base / module, target)
-            applied = subprocess.run(
-                [sys.executable, "-m", "mutmut", "apply", mutant], cwd=work, capture_output=True, text=True
-            )
-            if applied.returncode or target.read_text() == (base / module).read_text():
+            why = apply_mutant(work, mutant, module)
+            if why or target.read_text() == (base / module).read_text():
                 shutil.copy(base / module, target)
-                return mutant, module, ["not applied: " + (applied.stderr.strip().splitlines() or ["unchanged"])[-1]]
+                return mutant, module, [f"not applied: {why or 'unchanged'}"]
             out = work / "figures.json"
             out.unlink(missing_ok=True)
             try:
