@@ -299,3 +299,15 @@ def test_books_a_month_of_the_pipeline_screening_ahead_by_hand():
     assert books.month_books["waiting"].tolist() == [7.0, 2.0]  # ready now plus in screening
     assert books.resting.T.tolist() == [[5, 5, 0, 0], [1, 1, 0, 0]] and books.veterans.tolist() == [0, 0]
     assert books.ends.T.tolist() == [[10, 10, 10, 0, 0, 0, 0], [2, 2, 3, 0, 0, 0, 0]]
+
+
+def test_the_books_open_with_each_hosts_shift_and_no_bribe_multiple():
+    """The opening books take each host's ``shift_in`` (a host may refuse workers shifted from elsewhere; True when
+    a host says nothing) and no multiple on entry bribes yet (1: the tightening raises it later). Mutation testing
+    found both unpinned, and changing either moved the README's figures."""
+    p = _books_params()
+    p.hosts["b"].shift_in = False
+    books = StateBooks.for_params(p)
+    assert books.shift_in.tolist() == [True, False] and books.shift_in.dtype == bool
+    assert books.bribe_factor == 1.0
+    assert StateBooks.for_params(_books_params()).shift_in.tolist() == [True, True]
