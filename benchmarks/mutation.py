@@ -419,7 +419,7 @@ def readme_check(codes: dict[str, dict[str, int]], processes: int, show: bool) -
     todo = [(m, module) for module, by in codes.items() for m, c in sorted(by.items()) if status(c) in README_STATES]
     if README.exists():
         shutil.rmtree(README)
-    base = README / "base" / "sim"  # each copy in a folder named like the package: mutmut apply finds ./sim so
+    base = README / "base" / "sim"  # each copy in a folder named like the package
     for name in ("sim", "params", "experiments", "docs"):
         shutil.copytree(STAGE / name, base / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "setup.cfg"):
