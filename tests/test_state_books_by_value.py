@@ -311,3 +311,48 @@ def test_the_books_open_with_each_hosts_shift_and_no_bribe_multiple():
     assert books.shift_in.tolist() == [True, False] and books.shift_in.dtype == bool
     assert books.bribe_factor == 1.0
     assert StateBooks.for_params(_books_params()).shift_in.tolist() == [True, True]
+
+
+def test_books_two_pipeline_months_with_room_to_approve_by_hand():
+    """The steady state above with room to approve every post not covered (an intake of 12 x 50 / 12 = 50 a month)
+    and hosts nearly full (active 38 of a's 40, 7 of b's 10: 2 and 3 posts open). Month 0: no veteran is back and
+    nobody ready, so nobody is posted; not covered: open now plus the contract ends of the next 2 months (reached
+    whole: no measure in force), less those screened and the veterans due back within the lag: a 2 + 20 - 10 - 10
+    = 2, b 3 + 6 - 4 - 2 = 3, all approved, ready in 2 months. Month 1: the veterans back (a 5, b 1) go first, 2
+    and 1 of them (a keeps 3 waiting); a's posts are then all filled, b's other 2 by its 2 candidates ready;
+    nothing is left to approve (a 0 + 20 - 12 - 3 - 10 < 0; b 2 + 5 - 7 - 0 - 2 < 0). Mutation testing found the
+    signs of the waiting veterans and of those due back, the posts the veterans took, and the rounding of the
+    contract ends ahead unpinned (the intake of 1 above hid them), and each moved the README's figures."""
+    p = _books_params(
+        {
+            "pipeline": True,
+            "anticipate": True,
+            "selection_months": 2,
+            "rest_months": 3,
+            "veteran_share": 0.5,
+            "intake_share": 12.0,
+        },
+        contract_months=4,
+    )
+    books = StateBooks.for_params(p)
+    lv, active = _levers(), np.array([38.0, 7.0])
+    assert books.plan_deployments(active, lv).tolist() == [0, 0]
+    assert books.month_books["approved"].tolist() == [2.0, 3.0]
+    assert books.screening.T.tolist() == [[5, 7, 0], [2, 5, 0]]
+    assert books.plan_deployments(active, lv).tolist() == [2, 3]
+    assert books.month_books["veterans"].tolist() == [2.0, 1.0] and books.month_books["approved"].tolist() == [0.0, 0.0]
+    assert books.veterans.tolist() == [3, 0]
+
+
+def test_books_open_with_nothing_screened_where_veterans_cover_the_ends():
+    """With every completer going again (veteran share 1), host a's veterans due back (10 a month) cover its
+    contract ends (10 a month), so nothing is screened ahead for it; b's 2.5 a month come back 2, 3, 2 (the
+    fraction carried) against ends of 3 and 3: one candidate screened for b, ready in 1 month (3 less 2; then 3 less
+    3). Mutation testing found this floor at 0 unpinned (at 1, it moved the README's figures)."""
+    p = _books_params(
+        {"pipeline": True, "anticipate": True, "selection_months": 2, "rest_months": 3, "veteran_share": 1.0},
+        contract_months=4,
+    )
+    books = StateBooks.for_params(p)
+    assert books.resting.T.tolist() == [[0, 10, 10, 10], [0, 2, 3, 2]]
+    assert books.screening.T.tolist() == [[0, 0, 0], [0, 1, 0]]
