@@ -45,9 +45,9 @@ def headline(result: ExperimentResult) -> pd.DataFrame:
     change_pct_low, change_pct_high, p_below (posterior only). Replicated experiments: the mean and the 95%
     t interval over replicates, the paired change (same seeds) and its 95% t interval; posterior experiments: the
     median and the 90% credible interval over the draws. Totals (USD a year, workers) at full scale."""
-    rows = []
     if not len(result.runs):  # an experiment stopped before its first run: the table's columns, no rows
         return pd.DataFrame(columns=HEADLINE_COLUMNS)
+    rows = []
     if result.is_posterior:
         a = result.policy_answers()
         for _, r in a.iterrows():
@@ -280,6 +280,11 @@ def in_effect(p: dict) -> bool:
     return any(v > 0 for v in _all_levels(p))
 
 
+def acts_by(p: dict, last: str | None) -> bool:
+    """Whether policy ``p`` (months as dates) starts by ``last``, the last month run (None: not known, so it may)."""
+    return last is None or p["start"] <= last
+
+
 def describe_policy(p: dict, drawn: AbstractSet[str] = frozenset()) -> str:
     """One policy (a resolved ``[[policies]]`` entry, months as dates) in a sentence, every field said with its
     unit as its kind declares it (`sim.core.policies.describe`); the fields in ``drawn`` (e.g. 'compliance',
@@ -356,7 +361,7 @@ def assumptions(
             cls = POLICY_CLASSES.get(p["kind"])
             if cls is None or not in_effect(p) or not is_sanction(p):  # a fact of the world is not a lever
                 continue
-            if last is not None and p["start"] > last:
+            if not acts_by(p, last):
                 continue
             taken = drawn.get(i, set())
             said = []
@@ -574,7 +579,7 @@ def write_report(result: ExperimentResult, draw: bool = True) -> list[Path]:
         pols = [
             describe_policy(p, fields.get(i, set()))
             for i, p in enumerate(policies.get(sc, []))
-            if in_effect(p) and (last is None or p["start"] <= last)
+            if in_effect(p) and acts_by(p, last)
         ]  # what acts within the months run
         text = pols or ["no sanctions or other policies"]
         what.append((labels.get(sc, sc) + (" (reference)" if sc == ref else ""), descriptions.get(sc, ""), text))
