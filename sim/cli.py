@@ -492,6 +492,10 @@ def _recover_truths(args, targets) -> int:
         log=log,
     )
     budget = json.loads((out / "recovery.json").read_text())  # the settings run_recovery ran with and recorded
+    if (out / "screened.csv").exists() and budget.get("constrain_mechanisms"):  # truths of the restricted prior
+        import pandas as pd
+
+        budget["screened"] = len(pd.read_csv(out / "screened.csv"))
     text = recovery_text(recovery_summary(frame), budget)
     atomic_write(out / "recovery.md", text.encode())
     print(text)

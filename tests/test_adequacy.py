@@ -65,3 +65,45 @@ def test_missing_misses_are_a_one_line_error_and_the_text_names_the_failures():
     t = adequacy_table(EXPLORED, EXPLORED, FACTS)
     text = "\n".join(adequacy_text(t, joint_summary(EXPLORED, EXPLORED, FACTS), {"d": "the fact d"}))
     assert "the fact d (model failure)" in text and "**model failure**" in text
+
+
+def test_a_candidate_a_mechanism_rules_out_meets_no_fact_jointly():
+    """The fit constrained by its mechanisms (`fit.RULED_OUT`): a candidate outside a mechanism's range counts as
+    ruled out in the joint summary and in the verdicts, however near it comes on every fact; the mechanism rows give
+    each range's share of the prior's draws and of every candidate inside it, by hand."""
+    from sim.calibration.sanctions.adequacy import mechanism_rows
+    from sim.calibration.sanctions.fit import MECHANISM, RULED_OUT
+    from sim.calibration.targets import Fact
+
+    facts = ["a", "c"]  # candidates 0 and 2 reach both (see EXPLORED); rule candidate 0 out, then 2 as well
+    one = EXPLORED.assign(**{RULED_OUT: [True, False, False], f"{MECHANISM}m": [80.0, 10.0, 50.0]})
+    t = adequacy_table(one, one, facts).set_index("fact")
+    assert (t["verdict"] == "reached").all() and t.loc["a", "rest_met"] == 1  # only candidate 2 now
+    both = one.assign(**{RULED_OUT: [True, False, True]})
+    t = adequacy_table(both, both, facts).set_index("fact")
+    # only candidate 1 is allowed: it reaches a but misses c, which only ruled-out candidates reach
+    assert t.loc["a", "verdict"] == "reached alone" and t.loc["c", "verdict"] == "model failure"
+    assert list(t["rest_met"]) == [0, 1] and t.loc["c", "explored_within"] == pytest.approx(2 / 3)
+    j = joint_summary(both, both, facts)
+    assert j["explored_not_ruled_out"] == 0 and j["prior_inside_mechanisms"] == pytest.approx(1 / 3)
+    # the best allowed candidate's largest miss: candidate 1's, the only one allowed
+    assert j["explored_inside_mechanisms"] == 1 and j["best_max_implausibility"] == 9.0
+    assert "prior_inside_mechanisms" not in joint_summary(EXPLORED, EXPLORED, facts)  # an unconstrained fit
+    m = Fact.model_validate(
+        {
+            "what": "m",
+            "measure": "total",
+            "column": "sent_home",
+            "start": "2016-01",
+            "end": "2019-12",
+            "low": 0.5,
+            "high": 50.0,
+            "source": "x",
+        }
+    )
+    rows = mechanism_rows(one.iloc[:2], one, {"m": m, "absent": m})
+    assert list(rows["mechanism"]) == ["m"]  # a mechanism the fit did not measure has no row
+    assert rows.loc[0, "prior_inside"] == pytest.approx(0.5) and rows.loc[0, "explored_inside"] == pytest.approx(2 / 3)
+    text = "\n".join(adequacy_text(t.reset_index(), j, {"m": "sending home"}, rows))
+    assert "33% of the prior draws, 1 of the explored candidates" in text
+    assert "| sending home | 0.5 to 50 | 50% | 67% |" in text

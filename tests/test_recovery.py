@@ -230,6 +230,7 @@ def test_a_small_recovery_runs_and_resumes_without_refitting(tmp_path, monkeypat
     a truth interrupted after its first generation resumes from it to the same result."""
     targets = load_sanctions_targets(TARGETS)
     object.__setattr__(targets.spec.smc, "quantile", 0.9)  # a gentle tolerance: few batches in a test
+    object.__setattr__(targets.spec.smc, "constrain_mechanisms", False)  # every draw a truth (the next test: not)
     budget = dict(truths=2, particles=8, generations=2, processes=1, scale=0.005, replicates=1, seed=0)
     out = run_recovery(targets, tmp_path, **budget)
     assert list(out.columns) == COLUMNS and len(out) == 2 * len(priors(targets))
@@ -265,6 +266,56 @@ def test_a_small_recovery_runs_and_resumes_without_refitting(tmp_path, monkeypat
         run_recovery(targets, tmp_path, **{**budget, "particles": 13})
 
 
+def test_a_constrained_recovery_draws_its_truths_from_the_restricted_prior(tmp_path, monkeypatch):
+    """With smc.constrain_mechanisms (shipped on) the fit can only reach parameter sets whose mechanisms are inside
+    their ranges, so a truth outside them is one it could never cover: the truths are the first prior draws whose
+    own run is inside every range (checked here by running each draw by hand), each fit is constrained as the real
+    one, screened.csv records every draw screened, and a resume keeps the same truths. The fits themselves are
+    replaced by a stand-in that returns the prior's draws (the previous test runs real ones)."""
+    from sim.calibration.sanctions.fit import MECHANISM
+    from sim.calibration.sanctions.targets import constrained, outside_range
+    from sim.calibration.smc import Marginal, sample_prior, to_u
+    from sim.calibration.measures import RunTable
+
+    targets = load_sanctions_targets(TARGETS)
+    assert targets.spec.smc.constrain_mechanisms
+    seen = []
+
+    def stand_in(synthetic, sub, processes, scheduler, particles, generations, log=None):
+        seen.append(synthetic.spec.smc.constrain_mechanisms and bool(synthetic.spec.mechanisms))
+        prior = priors(synthetic)
+        theta = sample_prior([Marginal(k, p) for k, p in prior.items()], 10, np.random.default_rng(0))
+        u = to_u([Marginal(k, p) for k, p in prior.items()], theta)
+        return [Population(theta, np.full(10, 0.1), np.zeros(10), 1.0, 10, u=u)]
+
+    monkeypatch.setattr(recovery, "fit_sanctions", stand_in)
+    budget = dict(truths=3, particles=8, generations=2, processes=1, scale=0.02, replicates=1, seed=0)
+    out = run_recovery(targets, tmp_path, **budget)
+    assert seen == [True, True, True]  # every truth's fit is constrained like the real one
+    screened = pd.read_csv(tmp_path / "screened.csv")
+    kept = sorted(set(out["truth"]))
+    assert kept == screened.loc[screened["inside"], "truth"].tolist() and len(kept) == 3
+    assert len(screened) > 3 and screened["truth"].tolist() == list(range(len(screened)))  # draws until 3 inside
+    # by hand: each screened draw's own run, its mechanisms against their ranges
+    drawn = draw_truths(targets, len(screened), 0)
+    mech = constrained(targets.spec)
+    for row in drawn.to_dict("records"):
+        values = {k: float(row[k]) for k in priors(targets)}
+        table = RunTable(run(recovery.truth_params(targets, values, 0.02), engine="array", seed=int(row["seed"])).hosts)
+        got = {k: table.measure(f, 0.02) for k, f in mech.items()}
+        inside = not any(outside_range(v, mech[k]) for k, v in got.items())
+        line = screened.set_index("truth").loc[int(row["truth"])]
+        assert bool(line["inside"]) == inside and all(line[f"{MECHANISM}{k}"] == v for k, v in got.items())
+    truths = pd.read_csv(tmp_path / "truths.csv")
+    assert truths["truth"].tolist() == kept
+    pd.testing.assert_frame_equal(run_recovery(targets, tmp_path, **budget), out)  # resumed: the same truths
+    with pytest.raises(ExperimentError, match="only 0 of 3 prior draws keep their mechanisms inside"):
+        monkeypatch.setattr(recovery, "SCREEN", 1)
+        shutil_target = tmp_path / "few"
+        object.__setattr__(targets.spec.mechanisms["sent_home"], "high", 0.6)  # a range almost nothing meets
+        run_recovery(targets, shutil_target, **budget)
+
+
 def test_olsim_calibrate_recovery_writes_its_report_and_refuses_bad_counts(tmp_path, capsys):
     """`olsim calibrate TARGETS --recovery N`: one tiny truth end to end (recovery.md with the coverage line);
     a count out of range and --recovery on the no-sanctions targets are one-line errors."""
@@ -285,6 +336,8 @@ def test_olsim_calibrate_recovery_writes_its_report_and_refuses_bad_counts(tmp_p
     assert main([*argv, "--scale", "0.004"]) == 0  # the budget's scale: the file's own (0.005) not used
     report = (out / "recovery.md").read_text()
     assert "## Recovery of known truths" in report and "1 parameter sets drawn from the prior" in report
+    screened = len(pd.read_csv(out / "screened.csv"))  # the shipped fit is constrained: so are its truths
+    assert f"restricted to the mechanisms' ranges (the fit's constraint: the first 1 of {screened:,} prior" in report
     assert "at 0.004 of the workforce, 1 seed a candidate, 10 particles x 4 generations" in report
     assert json.loads((out / "recovery.json").read_text())["scale"] == 0.004
     assert main([*argv, "--scale", "0.005"]) == 2  # resumed with another budget: refused, nothing overwritten

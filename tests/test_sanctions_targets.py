@@ -539,6 +539,7 @@ def test_a_candidate_outside_the_models_bounds_is_rejected_not_fatal(tmp_path):
     from sim.calibration.sanctions.fit import Simulator, priors
 
     targets = load_sanctions_targets(TARGETS)
+    object.__setattr__(targets.spec.smc, "constrain_mechanisms", False)  # the prior's median sends home hundreds
     prior = priors(targets)
     names = list(prior)
     theta = np.array([[prior[k].frozen().ppf(0.5) for k in names]] * 2)
@@ -549,3 +550,59 @@ def test_a_candidate_outside_the_models_bounds_is_rejected_not_fatal(tmp_path):
     assert math.isfinite(d[0]) and d[1] == math.inf
     alone = Simulator(targets, tmp_path / "b", names, prior, processes=1)(theta[:1], 0, 0)
     assert d[0] == alone[0]
+
+
+def test_a_candidate_outside_a_mechanisms_range_is_ruled_out_and_one_inside_keeps_its_distance(tmp_path):
+    """smc.constrain_mechanisms (shipped on): the prior's median candidate sends home far more than the sourced
+    50 per 1,000 worker-years, so the constrained fit gives it an infinite distance and records why (each
+    mechanism's mean over the replicates, and ruled_out) in misses.parquet; unconstrained, the same candidate has a
+    finite distance, and with the ranges widened to hold what it measured it keeps that distance exactly."""
+    from sim.calibration.sanctions.fit import MECHANISM, RULED_OUT, Simulator, candidate_misses, priors
+    from sim.calibration.sanctions.targets import SanctionsTargets
+    from sim.calibration.targets import Fact
+
+    shipped = load_sanctions_targets(TARGETS)
+    assert shipped.spec.smc.constrain_mechanisms and set(shipped.spec.mechanisms) == {
+        "sent_home",
+        "caught",
+        "completed",
+        "take_of_gross",
+        "share_kept",
+    }
+    prior = priors(shipped)
+    names = list(prior)
+    theta = np.array([[prior[k].frozen().ppf(0.5) for k in names]])
+
+    def with_smc(constrain, mechanisms=None):
+        smc = shipped.spec.smc.model_copy(update={"constrain_mechanisms": constrain, "scale": 0.02})
+        spec = shipped.spec.model_copy(update={"smc": smc, "mechanisms": mechanisms or shipped.spec.mechanisms})
+        return SanctionsTargets(shipped.path, spec, "")
+
+    def fit(targets, name):
+        d = Simulator(targets, tmp_path / name, names, prior, processes=1)(theta, 0, 0)
+        return d[0], candidate_misses(tmp_path / name, 0).iloc[0]
+
+    d, row = fit(with_smc(True), "on")
+    assert d == math.inf and bool(row[RULED_OUT]) and math.isfinite(row["distance"]) is False
+    measured = {k: float(row[f"{MECHANISM}{k}"]) for k in shipped.spec.mechanisms}
+    assert measured["sent_home"] > shipped.spec.mechanisms["sent_home"].high  # churn: the degenerate corner
+    free, free_row = fit(with_smc(False), "off")
+    assert (
+        math.isfinite(free)
+        and RULED_OUT not in free_row.index
+        and not any(c.startswith(MECHANISM) for c in free_row.index)
+    )
+    wide = {
+        k: Fact.model_validate({**f.model_dump(), "low": 0.0, "high": 2 * measured[k] + 1.0})
+        for k, f in shipped.spec.mechanisms.items()
+    }
+    kept, kept_row = fit(with_smc(True, wide), "wide")
+    assert kept == free and not bool(kept_row[RULED_OUT])
+    assert {k: float(kept_row[f"{MECHANISM}{k}"]) for k in wide} == measured  # the same runs, the same measures
+    # the constraint without mechanisms to constrain by is refused
+    from pydantic import ValidationError
+
+    from sim.calibration.sanctions.targets import SanctionsTargetsFile
+
+    with pytest.raises(ValidationError, match="smc.constrain_mechanisms: no \\[mechanisms"):
+        SanctionsTargetsFile.model_validate({**shipped.spec.model_dump(), "mechanisms": {}})

@@ -123,3 +123,40 @@ def test_the_smc_stops_when_acceptance_falls_below_its_floor():
     pops = abc_smc(floored, PRIORS, particles=100, generations=20, seed=4, min_acceptance=0.3)
     assert pops[-1].extra["stop"] == LOW_ACCEPTANCE
     assert pops[-1].acceptance < 0.3 and all(p.acceptance >= 0.3 for p in pops[1:-1])
+
+
+def test_a_simulator_that_rules_candidates_out_restricts_the_prior():
+    """A simulator that gives an infinite distance to every theta below 1.5 (a constraint: the prior restricted to
+    theta >= 1.5): generation 0 draws batch after batch until it has all its particles, every one inside the
+    constraint, having simulated more than it kept; the posterior is the exact one truncated at 1.5, a normal
+    N(1.3, 0.224) cut below 1.5, whose mean is 1.3 + 0.224 * phi(a) / (1 - Phi(a)) with a = 0.2 / 0.224."""
+    from scipy import stats
+
+    def ruled(theta, generation, batch):
+        d = simulate(theta, generation, batch)
+        return np.where(theta[:, 0] >= 1.5, d, np.inf)
+
+    pops = abc_smc(ruled, PRIORS, particles=400, generations=9, seed=2)
+    first = pops[0]
+    assert len(first.theta) == 400 and first.simulated > 400 and first.simulated % 400 == 0
+    assert (first.theta[:, 0] >= 1.5).all() and np.allclose(first.weights, 1 / 400)
+    # the prior restricted to [1.5, 5]: uniform there (a tolerance of 0.15 on the mean of 400 uniform draws, whose
+    # standard error is 1.01 / sqrt(400) = 0.05: three errors)
+    assert abs(first.theta[:, 0].mean() - 3.25) < 0.15
+    for p in pops:
+        assert (p.theta[:, 0] >= 1.5).all()
+    a = 0.2 / SE
+    exact = YBAR + SE * stats.norm.pdf(a) / stats.norm.sf(a)  # 1.63
+    # tolerance: the ABC posterior at the last eps is the truncated normal widened by eps (~0.05) plus Monte Carlo
+    # error sd/sqrt(ESS) ~ 0.01: 0.05 is several of both; without the constraint the mean is 1.3, far outside it
+    assert abs(float(pops[-1].mean()[0]) - exact) < 0.05, (pops[-1].mean(), exact)
+    # a simulator that can run none of the first batch's draws stops at once, not after every batch
+    calls = []
+
+    def none(theta, generation, batch):
+        calls.append(batch)
+        return np.full(len(theta), np.inf)
+
+    with pytest.raises(RuntimeError, match="generation 0: only 0 of 10"):
+        abc_smc(none, PRIORS, particles=10, generations=2)
+    assert calls == [0]

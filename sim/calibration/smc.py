@@ -220,6 +220,10 @@ def abc_smc(
     """Run the generations until `stop_reason` says stop (at most ``generations``); ``simulate(theta, generation,
     batch)`` returns each row's distance (NaN: failed).
 
+    Generation 0 keeps the prior draws with a finite distance, drawing further batches (seeded by (seed, 0,
+    batch)) until it has ``particles`` of them: a NaN (a failed run) or an infinite distance (a candidate the
+    simulator rules out) restricts the prior to where the model runs and its constraints hold.
+
     ``start``: populations already done (a resumed calibration): the next generations continue from the last, and a
     calibration that had already stopped does not go on. Returns every generation's population; the last one's
     ``extra["stop"]`` says why it is the last.
@@ -233,15 +237,28 @@ def abc_smc(
         return pops
     for t in range(len(pops), generations):
         if t == 0:
-            theta = sample_prior(priors, particles, generator(seed, 0, 0))
-            d = np.asarray(simulate(theta, 0, 0), dtype=float)
-            ok = np.isfinite(d)
-            if ok.sum() < 2:
+            # draws of the prior, batch after batch until ``particles`` have a finite distance (or the batches run
+            # out): a simulator that rules a candidate out (an infinite distance: outside the model's bounds, or a
+            # mechanism outside its range) restricts the prior, and generation 0 is that restricted prior's sample
+            kept_theta, kept_d, simulated = [], [], 0
+            for b in range(max_batches):
+                theta = sample_prior(priors, particles if b == 0 else batch, generator(seed, 0, b))
+                d = np.asarray(simulate(theta, 0, b), dtype=float)
+                simulated += len(theta)
+                ok = np.isfinite(d)
+                kept_theta.append(theta[ok])
+                kept_d.append(d[ok])
+                n_kept = sum(len(x) for x in kept_d)
+                if n_kept >= particles or n_kept == 0:  # none at all in the first batch: more will not help
+                    break
+            theta, d = np.vstack(kept_theta)[:particles], np.concatenate(kept_d)[:particles]
+            if len(theta) < 2:
                 raise RuntimeError(
-                    f"ABC-SMC generation 0: only {int(ok.sum())} of {len(theta)} prior draws could be simulated"
+                    f"ABC-SMC generation 0: only {len(theta)} of {simulated} prior draws could be simulated "
+                    "and kept (a finite distance)"
                 )
             pop = Population(
-                theta[ok], np.full(ok.sum(), 1.0 / ok.sum()), d[ok], math.inf, len(theta), u=to_u(priors, theta[ok])
+                theta, np.full(len(theta), 1.0 / len(theta)), d, math.inf, simulated, u=to_u(priors, theta)
             )
         else:
             last = pops[-1]

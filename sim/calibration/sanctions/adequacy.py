@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .fit import MECHANISM, RULED_OUT
+
 CUTOFF = 3.0  # implausibility above which a parameter set is ruled out (Pukelsheim's three-sigma rule)
 VERDICTS = ("reached", "reached alone", "in conflict", "model failure")
 
@@ -43,12 +45,23 @@ def implausibility(candidates: pd.DataFrame, facts: list[str]) -> pd.DataFrame:
     return candidates[facts].abs()
 
 
+def allowed(candidates: pd.DataFrame) -> np.ndarray:
+    """Which candidates the fit's constraints allow (every constrained mechanism inside its range: the fit's
+    ``ruled_out`` column, `fit.RULED_OUT`); all of them when the fit was not constrained."""
+    if RULED_OUT not in candidates.columns:
+        return np.ones(len(candidates), dtype=bool)
+    return ~candidates[RULED_OUT].to_numpy(dtype=bool)
+
+
 def adequacy_table(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str]) -> pd.DataFrame:
     """One row per fact: the share of prior draws within the cut-off, the share of every explored candidate, the
     nearest any came (implausibility), how many explored candidates meet every other fact and the share of them
-    that meet this one too, and the verdict."""
+    that meet this one too, and the verdict. A candidate a constrained mechanism rules out (`allowed`) counts in
+    the shares and the nearest, but in no verdict: a fact reached only through a mechanism outside its sourced range
+    is not reached (a model failure, if no allowed candidate comes within the cut-off)."""
     ip, ie = implausibility(prior, facts), implausibility(explored, facts)
-    ok = ie.to_numpy() <= CUTOFF
+    within = ie.to_numpy() <= CUTOFF
+    ok = within & allowed(explored)[:, None]  # the verdicts count only what the constraints allow
     rows = []
     for j, k in enumerate(facts):
         others = np.delete(ok, j, axis=1).all(axis=1)
@@ -64,7 +77,7 @@ def adequacy_table(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str]
             {
                 "fact": k,
                 "prior_within": float((ip[k] <= CUTOFF).mean()) if len(ip) else np.nan,
-                "explored_within": float(ok[:, j].mean()) if len(ok) else np.nan,
+                "explored_within": float(within[:, j].mean()) if len(within) else np.nan,
                 "nearest": float(ie[k].min()) if len(ie) else np.nan,
                 "rest_met": n_rest,
                 "with_the_rest": both / n_rest if n_rest else np.nan,
@@ -78,7 +91,9 @@ def joint_summary(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str])
     """How much of the prior and of the explored space is not ruled out (every fact within the cut-off), how many
     candidates meet every fact within one tolerance, and the best candidate's largest implausibility."""
     ip, ie = implausibility(prior, facts).max(axis=1), implausibility(explored, facts).max(axis=1)
-    return {
+    ap, ae = allowed(prior), allowed(explored)
+    ip, ie = ip.where(ap, np.inf), ie.where(ae, np.inf)  # ruled out by a mechanism: implausible whatever its misses
+    out = {
         "prior_draws": len(ip),
         "prior_not_ruled_out": float((ip <= CUTOFF).mean()) if len(ip) else np.nan,
         "explored": len(ie),
@@ -86,10 +101,38 @@ def joint_summary(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str])
         "explored_within_one": int((ie <= 1.0).sum()),
         "best_max_implausibility": float(ie.min()) if len(ie) else np.nan,
     }
+    if RULED_OUT in explored.columns:
+        out["prior_inside_mechanisms"] = float(ap.mean()) if len(ap) else np.nan
+        out["explored_inside_mechanisms"] = int(ae.sum())
+    return out
 
 
-def adequacy_text(table: pd.DataFrame, joint: dict, words: dict[str, str]) -> list[str]:
-    """The report's section: the joint summary in words, then the table (``words``: each fact's description)."""
+def mechanism_rows(prior: pd.DataFrame, explored: pd.DataFrame, mechanisms: dict) -> pd.DataFrame:
+    """Per constrained mechanism (the fit's ``mechanism:`` columns): its range, and the share of the prior's draws
+    and of every explored candidate inside it (mean over the candidate's replicates)."""
+    rows = []
+    for k, f in mechanisms.items():
+        col = f"{MECHANISM}{k}"
+        if col not in explored.columns:
+            continue
+        share = lambda c: float(c[col].between(f.low, f.high).mean()) if len(c) else np.nan  # noqa: E731
+        rows.append(
+            {
+                "mechanism": k,
+                "low": f.low,
+                "high": f.high,
+                "prior_inside": share(prior),
+                "explored_inside": share(explored),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def adequacy_text(
+    table: pd.DataFrame, joint: dict, words: dict[str, str], mechanisms: pd.DataFrame | None = None
+) -> list[str]:
+    """The report's section: the joint summary in words, then the table (``words``: each fact's and mechanism's
+    description); with ``mechanisms`` (`mechanism_rows`), how much of the prior the fit's constraints keep."""
     failures = table.loc[table["verdict"] != "reached", "fact"].tolist()
     lines = [
         "## Can the model reach the facts? (adequacy, before the posterior is read)",
@@ -103,6 +146,17 @@ def adequacy_text(table: pd.DataFrame, joint: dict, words: dict[str, str]) -> li
         f"- Explored candidates not ruled out: {joint['explored_not_ruled_out']:,} of {joint['explored']:,}; within one "
         f"tolerance on every fact: {joint['explored_within_one']:,}. The best candidate's largest miss: "
         f"{joint['best_max_implausibility']:.2f} tolerance units.",
+        *(
+            [
+                f"- Inside every constrained mechanism's range (smc.constrain_mechanisms: sending home, capture, "
+                f"contracts, the take and the share kept, 2016-2019, each inside its sourced range; a candidate "
+                f"outside one is ruled out whatever its misses): {joint['prior_inside_mechanisms']:.0%} of the prior "
+                f"draws, {joint['explored_inside_mechanisms']:,} of the explored candidates. The counts above and the "
+                "verdicts below count only those."
+            ]
+            if "prior_inside_mechanisms" in joint
+            else []
+        ),
         "- "
         + (
             "Every fit fact is reached together with all the others."
@@ -122,4 +176,15 @@ def adequacy_text(table: pd.DataFrame, joint: dict, words: dict[str, str]) -> li
             f"| {words.get(r['fact'], r['fact'])} | {r['prior_within']:.0%} | {r['explored_within']:.0%} | "
             f"{r['nearest']:.2f} | {rest} | {verdict} |"
         )
+    if mechanisms is not None and len(mechanisms):
+        lines += [
+            "",
+            "| constrained mechanism | range | prior draws inside | explored inside |",
+            "|---|---|---:|---:|",
+        ]
+        for _, r in mechanisms.iterrows():
+            lines.append(
+                f"| {words.get(r['mechanism'], r['mechanism'])} | {r['low']:g} to {r['high']:g} | "
+                f"{r['prior_inside']:.0%} | {r['explored_inside']:.0%} |"
+            )
     return lines + [""]

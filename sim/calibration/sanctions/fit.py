@@ -31,8 +31,11 @@ from ..folder import MARKER, round_value
 from ..measures import RunTable
 from ..smc import BUDGET, CONVERGED, LOW_ACCEPTANCE, Marginal, Population, abc_smc
 from ..targets import ROOT, Prior, load_targets, matches
-from .targets import SanctionsTargets, distance, unit_miss
+from .targets import SanctionsTargets, constrained, distance, outside_range, unit_miss
 
+
+MECHANISM = "mechanism:"  # a candidate's mechanism, in misses.parquet (`candidate_misses`)
+RULED_OUT = "ruled_out"  # whether a constrained mechanism ruled the candidate out
 
 STOPS = {
     CONVERGED: "converged (the tolerance fell by less than smc.min_drop in the last generation)",
@@ -57,7 +60,8 @@ def fit_months(targets: SanctionsTargets) -> int:
     run's, bit for bit (tests/test_recovery.py), at under half the cost."""
     calendar = Calendar.model_validate(targets.resolved_scenario.get("calendar", {}))
     start, months = calendar.start, calendar.months
-    last = max(months_spanned(start, f.end) for f in targets.spec.fit.values())
+    read = [*targets.spec.fit.values(), *constrained(targets.spec).values()]
+    last = max(months_spanned(start, f.end) for f in read)
     return min(months, last)
 
 
@@ -76,7 +80,9 @@ class Simulator:
         self.t, self.folder, self.names, self.prior = targets, folder, names, prior
         self.processes, self.scheduler = processes, scheduler
         self.resolved = targets.resolved_scenario
-        self.columns = sorted({c for f in targets.spec.fit.values() for c in f.columns})
+        self.constraints = constrained(targets.spec)
+        read = [*targets.spec.fit.values(), *self.constraints.values()]
+        self.columns = sorted({c for f in read for c in f.columns})
         self.months = fit_months(targets)
 
     def overrides(self, row) -> dict:
@@ -142,8 +148,24 @@ class Simulator:
             misses = [{k: unit_miss(per_run[r].measure(f, scale), f) for k, f in self.t.spec.fit.items()} for r in ids]
             d[i] = math.inf if outside[i] else distance(misses) if misses else math.nan
             mean = {k: float(np.mean([m[k] for m in misses])) if misses else math.nan for k in self.t.spec.fit}
+            # the mechanisms the fit is constrained by, mean over the replicates: one outside its range rules the
+            # candidate out (the prior restricted to the sourced ranges), whatever its distance
+            mech = {
+                k: float(np.mean([per_run[r].measure(f, scale) for r in ids])) if len(ids) else math.nan
+                for k, f in self.constraints.items()
+            }
+            ruled_out = any(outside_range(v, self.constraints[k]) for k, v in mech.items())
+            if ruled_out and math.isfinite(d[i]):
+                d[i] = math.inf
             rows.append(
-                {"candidate": i, **{n: float(v) for n, v in zip(self.names, theta[i])}, "distance": d[i], **mean}
+                {
+                    "candidate": i,
+                    **{n: float(v) for n, v in zip(self.names, theta[i])},
+                    "distance": d[i],
+                    **mean,
+                    **{f"{MECHANISM}{k}": v for k, v in mech.items()},
+                    **({RULED_OUT: ruled_out} if self.constraints else {}),
+                }
             )
         # every candidate's misses, fact by fact (mean over its replicates): the adequacy check reads generation 0's
         atomic_write(out / "misses.parquet", pd.DataFrame(rows).to_parquet(index=False))

@@ -17,7 +17,7 @@ from ...explore.posterior import read_posterior
 from ..folder import check_calibration_output
 from ..smc import CONVERGED, LOW_ACCEPTANCE
 from ..targets import ROOT
-from .adequacy import adequacy_table, joint_summary
+from .adequacy import adequacy_table, joint_summary, mechanism_rows
 from .fit import calibrated_scenario_toml, candidate_misses, fit_sanctions, parameter_table, priors, write_prior_file
 from .targets import SanctionsTargets
 
@@ -40,7 +40,11 @@ def adequacy(targets: SanctionsTargets, folder: Path) -> tuple[pd.DataFrame, dic
     explored = pd.concat([candidate_misses(folder, g) for g in gens], ignore_index=True)
     if prior.empty:  # a fit saved before the misses were: nothing to check
         return pd.DataFrame(), {}
-    return adequacy_table(prior, explored, facts), joint_summary(prior, explored, facts)
+    joint = joint_summary(prior, explored, facts)
+    rows = mechanism_rows(prior, explored, targets.spec.mechanisms)
+    if len(rows):
+        joint["mechanisms"] = rows  # the constrained mechanisms' shares inside their ranges
+    return adequacy_table(prior, explored, facts), joint
 
 
 def calibrate_sanctions(
@@ -71,11 +75,11 @@ def calibrate_sanctions(
     # a folder resumed without --budget may hold a trial's generations: only the file's own settings ship
     # (the file's settings stop where they stop: at smc.generations, or earlier on the stopping rule)
     stopped_early = pops[-1].extra.get("stop") in (CONVERGED, LOW_ACCEPTANCE)
-    # (generation 0 keeps the prior draws that could be simulated: it drew smc.particles)
+    # (generation 0 keeps smc.particles prior draws that could be simulated and that its constraints allow)
     own = (
         own
         and (stopped_early or len(pops) == s.generations)
-        and pops[0].simulated == s.particles
+        and len(pops[0].theta) == s.particles
         and all(len(p.theta) == s.particles for p in pops[1:])
     )
     prior = priors(targets)

@@ -16,6 +16,11 @@ a value is reported as `ZERO` of its unit of distance, with the tolerance that k
 truth run a miss of one billionth of a unit. A fact the truth run cannot measure (NaN: a share of nothing) is
 dropped from that truth's fit.
 
+A fit constrained by its mechanisms (``smc.constrain_mechanisms``) draws from the prior restricted to their ranges,
+so its truths are drawn from the same restricted prior: each prior draw is run, and kept as a truth only if its
+run's mechanisms are inside the ranges (`truth_screen`; ``screened.csv`` records every draw screened). Truth
+numbers are the draws' own, so the kept truths are numbered with gaps.
+
 Seeds: the truth's run takes a seed of at least 2**41, above every seed a fit's experiment uses (``smc.seed``
 is at most 2**40, its replicates add at most 100), so the synthetic facts are never the fit's own random numbers;
 each truth's fit gets its own ``smc.seed`` (so the truths' fits do not share common random numbers). Truth ``i``
@@ -49,8 +54,8 @@ from ...explore.plan import expand_uncertainties, resolve_params
 from ...explore.posterior import weighted_quantile
 from ..measures import RunTable
 from ..smc import Population
-from .fit import fit_months, fit_sanctions, priors
-from .targets import FitFact, SanctionsTargets, SMCSettings, tolerance_scale
+from .fit import MECHANISM, fit_months, fit_sanctions, priors
+from .targets import FitFact, SanctionsTargets, SMCSettings, constrained, outside_range, tolerance_scale
 
 STREAM = 0x7265636F76  # "recov": the truths' own seed sequence, apart from the SMC's (seed, generation, batch)
 GENERATIONS = 4  # each truth's fit: a reduced budget (the shipped fit converged in 6)
@@ -60,6 +65,7 @@ ZERO = 1e-9  # a relative fact's 0 is reported as this share of its unit of dist
 TIGHT, NARROWED = 0.5, 0.8  # a posterior 90% width under these shares of the prior's: identifiable, weakly
 TARGET, FLOOR = 0.9, 0.8  # the coverage of an honest 90% interval, and the least the recovery accepts
 COLUMNS = ["truth", "parameter", "value", "p05", "p50", "p95", "covered", "width", "rank", "ess"]
+SCREEN = 40  # a constrained recovery screens up to this many prior draws per truth (about 1 in 7 is inside)
 FEW = 50  # a final population of fewer effective particles has too noisy a 5% and 95% to judge coverage by
 
 
@@ -90,14 +96,29 @@ def truth_params(targets: SanctionsTargets, values: dict, scale: float) -> Param
     return make_params(resolve_params(scaled, overrides, 1.0, "truth"))
 
 
-def truth_measures(targets: SanctionsTargets, values: dict, seed: int, scale: float) -> dict[str, float]:
-    """Each fit fact measured on one run of the fitted scenario at ``values`` (array engine, ``scale``, ``seed``)."""
+def _truth_table(targets: SanctionsTargets, values: dict, seed: int, scale: float) -> RunTable:
     s = targets.spec.smc
     if s.seed <= seed < s.seed + s.replicates:
         raise ExperimentError(f"seed: {seed} is a seed of the fit's own runs; the truth needs one of its own")
-    hosts = run(truth_params(targets, values, scale), engine="array", seed=seed).hosts
-    table = RunTable(hosts)
+    return RunTable(run(truth_params(targets, values, scale), engine="array", seed=seed).hosts)
+
+
+def truth_measures(targets: SanctionsTargets, values: dict, seed: int, scale: float) -> dict[str, float]:
+    """Each fit fact measured on one run of the fitted scenario at ``values`` (array engine, ``scale``, ``seed``)."""
+    table = _truth_table(targets, values, seed, scale)
     return {k: table.measure(f, scale) for k, f in targets.spec.fit.items()}
+
+
+def truth_screen(targets: SanctionsTargets, values: dict, seed: int, scale: float) -> tuple[dict, dict, bool]:
+    """One run at a truth: its fit facts (`truth_measures`), its constrained mechanisms (none unless
+    ``smc.constrain_mechanisms``) and whether every one is inside its range. A constrained fit draws from the prior
+    restricted to those ranges, so a truth outside them is one it could never cover: the recovery's truths are drawn
+    from the same restricted prior (`run_recovery` skips the others)."""
+    table = _truth_table(targets, values, seed, scale)
+    facts = {k: table.measure(f, scale) for k, f in targets.spec.fit.items()}
+    mech = {k: table.measure(f, scale) for k, f in constrained(targets.spec).items()}
+    inside = not any(outside_range(v, constrained(targets.spec)[k]) for k, v in mech.items())
+    return facts, mech, inside
 
 
 def relative(fact: FitFact) -> bool:
@@ -230,7 +251,8 @@ def run_recovery(
     s = targets.spec.smc
     scale = s.scale if scale is None else scale
     replicates = s.replicates if replicates is None else replicates
-    drawn = draw_truths(targets, truths, seed)
+    screen = bool(constrained(targets.spec))
+    drawn = draw_truths(targets, truths * SCREEN if screen else truths, seed)
     prior = priors(targets)
     names = list(prior)
     budget = {"scale": scale, "replicates": replicates}
@@ -241,31 +263,37 @@ def run_recovery(
         "particles": particles,
         "generations": generations,
         **budget,
+        **({"constrain_mechanisms": True} if screen else {}),  # (a folder of an unconstrained recovery has none)
     }
     _settings(folder, settings)
-    atomic_write(folder / "truths.csv", _csv(drawn))
-    frames = []
+    frames, used, screened = [], [], []
     for row in drawn.to_dict("records"):
+        if len(used) == truths:
+            break
         i = int(row["truth"])
         values = {k: float(row[k]) for k in names}
         sub = folder / f"truth_{i:02d}"
         done = sub / "recovery.csv"
-        if done.exists():
-            frames.append(pd.read_csv(done))
-            continue
-        say = (lambda line, i=i: log(f"truth {i + 1}/{truths}: {line}")) if log is not None else None
-        t0 = time.perf_counter()
         record = sub / "truth.json"
-        if record.exists():
-            kept = json.loads(record.read_text())
-            if kept["values"] != values or kept["seed"] != row["seed"]:
-                raise ExperimentError(f"{sub}: holds another truth; use another folder")
-            measured = kept["measured"]
-        else:
-            measured = truth_measures(targets, values, int(row["seed"]), scale)
+        if not record.exists():  # a truth not yet run: run it, and (constrained) keep it only inside the ranges
+            measured, mech, inside = truth_screen(targets, values, int(row["seed"]), scale)
+            if screen:
+                screened.append({"truth": i, **{f"{MECHANISM}{k}": v for k, v in mech.items()}, "inside": inside})
+            if not inside:
+                continue
             sub.mkdir(parents=True, exist_ok=True)
             kept = {"truth": i, "seed": int(row["seed"]), "fit_seed": int(row["fit_seed"]), "values": values}
             atomic_write(record, json.dumps({**kept, "measured": measured}, indent=1).encode())
+        used.append(row)
+        if done.exists():
+            frames.append(pd.read_csv(done))
+            continue
+        say = (lambda line, n=len(used): log(f"truth {n}/{truths}: {line}")) if log is not None else None
+        t0 = time.perf_counter()
+        kept = json.loads(record.read_text())
+        if kept["values"] != values or kept["seed"] != row["seed"]:
+            raise ExperimentError(f"{sub}: holds another truth; use another folder")
+        measured = kept["measured"]
         synthetic = point_targets(targets, measured, {**budget, "seed": int(row["fit_seed"])})
         pops = fit_sanctions(synthetic, sub, processes, scheduler, particles, generations, log=say)
         frame = compare(i, values, pops[-1], names, prior)
@@ -275,6 +303,17 @@ def run_recovery(
         frames.append(frame)
         if say is not None:
             say(f"done in {time.perf_counter() - t0:.0f} s; covered {int(frame['covered'].sum())}/{len(frame)}")
+    if len(used) < truths:
+        raise ExperimentError(
+            f"{folder}: only {len(used)} of {len(drawn)} prior draws keep their mechanisms inside the ranges "
+            f"(smc.constrain_mechanisms); {truths} truths need more: ask for fewer"
+        )
+    atomic_write(folder / "truths.csv", _csv(pd.DataFrame(used, columns=drawn.columns)))
+    if screened:  # every draw screened (this time and before): its mechanisms, and whether the ranges let it in
+        path, frame = folder / "screened.csv", pd.DataFrame(screened)
+        if path.exists():
+            frame = pd.concat([pd.read_csv(path), frame], ignore_index=True).drop_duplicates("truth", keep="last")
+        atomic_write(path, _csv(frame.sort_values("truth")))
     out = pd.concat(frames, ignore_index=True)[COLUMNS]
     atomic_write(folder / "recovery.csv", _csv(out))
     return out
@@ -341,7 +380,14 @@ def recovery_text(summary: pd.DataFrame, budget: dict | None = None) -> str:
     lines = [
         "## Recovery of known truths",
         "",
-        f"{int(a['truths'])} parameter sets drawn from the prior, each fitted from the facts of its own run: the "
+        f"{int(a['truths'])} parameter sets drawn from the prior"
+        + (
+            f" restricted to the mechanisms' ranges (the fit's constraint: the first {int(a['truths'])} of "
+            f"{budget['screened']:,} prior draws whose own run keeps every mechanism inside its range)"
+            if budget and budget.get("screened")
+            else ""
+        )
+        + f", each fitted from the facts of its own run: the "
         f"posterior's 90% interval covered the truth in {int(a['covered'])} of {int(a['pairs'])} parameter-truth "
         f"pairs, {percent(a['coverage'])} (95% interval {percent(a['ci_low'])} to {percent(a['ci_high'])}; the "
         f"pairs of one truth share a fit, so the interval is somewhat too narrow). Target about 90%, floor 80%: "

@@ -426,7 +426,16 @@ def report_text(
         f"Each candidate ran {s.replicates} seed{'s' if s.replicates > 1 else ''} (common random numbers across "
         "candidates); its distance is that of the replicates' mean misses. The run stops once the tolerance falls by "
         f"less than {s.min_drop:.0%} in a generation (converged) or a generation keeps under {s.min_acceptance:.0%} of "
-        f"its candidates, and at {s.generations} generations at most (its budget).",
+        f"its candidates, and at {s.generations} generations at most (its budget)."
+        + (
+            f" Constrained: a candidate any of whose {len(spec.mechanisms)} mechanisms (sending home, capture, "
+            "contracts completed, the take and the share kept, 2016-2019; mean over its replicates) falls outside its "
+            "sourced range is ruled out whatever its distance, so the fit starts from the prior restricted to those "
+            "ranges (generation 0 draws the prior until that many of its draws are inside) and never reaches a fact "
+            "through a degenerate mechanism."
+            if s.constrain_mechanisms
+            else ""
+        ),
         "",
         "| generation | tolerance | fall | simulated | acceptance | ESS |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -469,7 +478,8 @@ def report_text(
 
     if "adequacy" in checks and len(checks["adequacy"][0]):
         table, joint = checks["adequacy"]
-        lines += adequacy_text(table, joint, {k: f.what for k, f in spec.fit.items()})
+        words = {k: f.what for k, f in {**spec.fit, **spec.mechanisms}.items()}
+        lines += adequacy_text(table, joint, words, joint.get("mechanisms"))
     lines += fact_table(fit, f"Fit facts: {int(fit['inside'].sum())} of {len(fit)} inside the 90% band")
     mech = checks.get("mechanisms")
     if mech is not None and len(mech):

@@ -84,6 +84,11 @@ class SMCSettings(Strict):
         1, ge=1, le=100, description="seeds per particle (common random numbers); distance of their mean"
     )
     seed: int = Field(0, ge=0, le=2**40)
+    constrain_mechanisms: bool = Field(
+        False,
+        description="rule out (an infinite distance) a candidate whose replicates' mean of any [mechanisms.*] lies "
+        "outside its range: the prior restricted to the mechanisms' sourced ranges (issue 30)",
+    )
 
 
 class CheckSettings(Strict):
@@ -138,6 +143,8 @@ class SanctionsTargetsFile(Strict):
             raise ValueError(f"mechanisms: {', '.join(ranged)} need low and high (a range to stay inside)")
         if not self.fit:
             raise ValueError("fit: at least one fact to fit")
+        if self.smc.constrain_mechanisms and not self.mechanisms:
+            raise ValueError("smc.constrain_mechanisms: no [mechanisms.*] to constrain the fit with")
         return self
 
 
@@ -250,6 +257,18 @@ def fit_misses(hosts, spec: SanctionsTargetsFile, scale: float = 1.0) -> dict[st
     """Each fit fact's miss in tolerance units, from one run's per-host monthly table (held-out facts unread)."""
     table = RunTable(hosts)
     return {k: unit_miss(table.measure(f, scale), f) for k, f in spec.fit.items()}
+
+
+def outside_range(value: float, fact: Fact) -> bool:
+    """Whether a measured value lies outside a range fact's ends (a NaN is outside: nothing was measured)."""
+    assert fact.low is not None and fact.high is not None  # a mechanism is a range (the targets file checks)
+    return not fact.low <= value <= fact.high
+
+
+def constrained(spec: SanctionsTargetsFile) -> dict[str, Fact]:
+    """The mechanisms a candidate must keep inside their ranges to be kept at all (none unless
+    ``smc.constrain_mechanisms``)."""
+    return dict(spec.mechanisms) if spec.smc.constrain_mechanisms else {}
 
 
 def distance(misses: dict[str, float] | list[dict[str, float]]) -> float:
