@@ -268,14 +268,16 @@ def test_a_small_recovery_runs_and_resumes_without_refitting(tmp_path, monkeypat
 
 def test_a_constrained_recovery_draws_its_truths_from_the_restricted_prior(tmp_path, monkeypatch):
     """With smc.constrain_mechanisms (shipped on) the fit can only reach parameter sets whose mechanisms are inside
-    their ranges, so a truth outside them is one it could never cover: the truths are the first prior draws whose
-    own run is inside every range (checked here by running each draw by hand), each fit is constrained as the real
-    one, screened.csv records every draw screened, and a resume keeps the same truths. The fits themselves are
-    replaced by a stand-in that returns the prior's draws (the previous test runs real ones)."""
+    their ranges, so a truth outside them is one it could never cover: the truths are the first prior draws its own
+    fit could keep (the mechanisms' mean over the fit's replicate seeds inside every range; checked here by running
+    each draw by hand), each fit is constrained as the real one, the synthetic facts are the truth's own run (not
+    the screen's), screened.csv records every draw screened, a resume screens nothing again, and a resume with the
+    constraint off is refused. The fits themselves are replaced by a stand-in that returns the prior's draws (the
+    previous test runs real ones)."""
+    from sim.calibration.measures import RunTable
     from sim.calibration.sanctions.fit import MECHANISM
     from sim.calibration.sanctions.targets import constrained, outside_range
     from sim.calibration.smc import Marginal, sample_prior, to_u
-    from sim.calibration.measures import RunTable
 
     targets = load_sanctions_targets(TARGETS)
     assert targets.spec.smc.constrain_mechanisms
@@ -289,31 +291,41 @@ def test_a_constrained_recovery_draws_its_truths_from_the_restricted_prior(tmp_p
         return [Population(theta, np.full(10, 0.1), np.zeros(10), 1.0, 10, u=u)]
 
     monkeypatch.setattr(recovery, "fit_sanctions", stand_in)
-    budget = dict(truths=3, particles=8, generations=2, processes=1, scale=0.02, replicates=1, seed=0)
+    budget = dict(truths=3, particles=8, generations=2, processes=1, scale=0.02, replicates=2, seed=0)
     out = run_recovery(targets, tmp_path, **budget)
     assert seen == [True, True, True]  # every truth's fit is constrained like the real one
     screened = pd.read_csv(tmp_path / "screened.csv")
     kept = sorted(set(out["truth"]))
     assert kept == screened.loc[screened["inside"], "truth"].tolist() and len(kept) == 3
     assert len(screened) > 3 and screened["truth"].tolist() == list(range(len(screened)))  # draws until 3 inside
-    # by hand: each screened draw's own run, its mechanisms against their ranges
-    drawn = draw_truths(targets, len(screened), 0)
+    # by hand: each screened draw at its fit's two seeds, the mechanisms' mean against their ranges
     mech = constrained(targets.spec)
-    for row in drawn.to_dict("records"):
-        values = {k: float(row[k]) for k in priors(targets)}
-        table = RunTable(run(recovery.truth_params(targets, values, 0.02), engine="array", seed=int(row["seed"])).hosts)
-        got = {k: table.measure(f, 0.02) for k, f in mech.items()}
-        inside = not any(outside_range(v, mech[k]) for k, v in got.items())
+    for row in draw_truths(targets, len(screened), 0).to_dict("records"):
+        params = recovery.truth_params(targets, {k: float(row[k]) for k in priors(targets)}, 0.02)
+        tables = [RunTable(run(params, engine="array", seed=int(row["fit_seed"]) + r).hosts) for r in (0, 1)]
+        got = {k: float(np.mean([t.measure(f, 0.02) for t in tables])) for k, f in mech.items()}
         line = screened.set_index("truth").loc[int(row["truth"])]
-        assert bool(line["inside"]) == inside and all(line[f"{MECHANISM}{k}"] == v for k, v in got.items())
-    truths = pd.read_csv(tmp_path / "truths.csv")
-    assert truths["truth"].tolist() == kept
-    pd.testing.assert_frame_equal(run_recovery(targets, tmp_path, **budget), out)  # resumed: the same truths
+        assert bool(line["inside"]) == (not any(outside_range(v, mech[k]) for k, v in got.items()))
+        assert all(line[f"{MECHANISM}{k}"] == v for k, v in got.items())
+        if int(row["truth"]) == kept[0]:  # its facts: the run at the truth's own seed, not the screen's
+            record = json.loads((tmp_path / f"truth_{kept[0]:02d}" / "truth.json").read_text())
+            assert record["measured"] == recovery.truth_measures(
+                targets, {k: float(row[k]) for k in priors(targets)}, int(row["seed"]), 0.02
+            )
+    assert pd.read_csv(tmp_path / "truths.csv")["truth"].tolist() == kept
+    # resumed after an interruption (the last truth's fit not done): the same truths, no draw screened again
+    (tmp_path / f"truth_{kept[-1]:02d}" / "recovery.csv").unlink()
+    with monkeypatch.context() as m:
+        m.setattr(recovery, "truth_screen", lambda *a, **k: pytest.fail("a draw was screened again"))
+        pd.testing.assert_frame_equal(run_recovery(targets, tmp_path, **budget), out)
+    object.__setattr__(targets.spec.smc, "constrain_mechanisms", False)
+    with pytest.raises(ExperimentError, match="other settings .constrain_mechanisms, mechanism_ranges"):
+        run_recovery(targets, tmp_path, **budget)
+    object.__setattr__(targets.spec.smc, "constrain_mechanisms", True)
+    monkeypatch.setattr(recovery, "SCREEN", 1)
+    object.__setattr__(targets.spec.mechanisms["sent_home"], "high", 0.6)  # a range almost nothing meets
     with pytest.raises(ExperimentError, match="only 0 of 3 prior draws keep their mechanisms inside"):
-        monkeypatch.setattr(recovery, "SCREEN", 1)
-        shutil_target = tmp_path / "few"
-        object.__setattr__(targets.spec.mechanisms["sent_home"], "high", 0.6)  # a range almost nothing meets
-        run_recovery(targets, shutil_target, **budget)
+        run_recovery(targets, tmp_path / "few", **budget)
 
 
 def test_olsim_calibrate_recovery_writes_its_report_and_refuses_bad_counts(tmp_path, capsys):

@@ -150,13 +150,20 @@ def test_a_simulator_that_rules_candidates_out_restricts_the_prior():
     # tolerance: the ABC posterior at the last eps is the truncated normal widened by eps (~0.05) plus Monte Carlo
     # error sd/sqrt(ESS) ~ 0.01: 0.05 is several of both; without the constraint the mean is 1.3, far outside it
     assert abs(float(pops[-1].mean()[0]) - exact) < 0.05, (pops[-1].mean(), exact)
-    # a simulator that can run none of the first batch's draws stops at once, not after every batch
-    calls = []
+    # a constraint nothing meets: generation 0 gives up after EMPTY_BATCHES batches, not after every batch; a
+    # simulator that can run no draw at all (NaN) stops at once
+    from sim.calibration.smc import EMPTY_BATCHES
 
-    def none(theta, generation, batch):
-        calls.append(batch)
-        return np.full(len(theta), np.inf)
+    for fill, batches in ((np.inf, list(range(EMPTY_BATCHES))), (np.nan, [0])):
+        calls = []
 
-    with pytest.raises(RuntimeError, match="generation 0: only 0 of 10"):
-        abc_smc(none, PRIORS, particles=10, generations=2)
-    assert calls == [0]
+        def none(theta, generation, batch, fill=fill):
+            calls.append(batch)
+            return np.full(len(theta), fill)
+
+        with pytest.raises(RuntimeError, match=f"generation 0: only 0 of {10 * len(batches)} prior draws"):
+            abc_smc(none, PRIORS, particles=10, generations=2)
+        assert calls == batches
+    # one kept in the first batch: it goes on drawing until it has them all (a small region, not an empty one)
+    pops = abc_smc(lambda th, g, b: np.where(th[:, 0] > 4.5, 0.0, np.inf), PRIORS, particles=10, generations=1)
+    assert len(pops[0].theta) == 10 and (pops[0].theta[:, 0] > 4.5).all() and pops[0].simulated >= 100

@@ -173,6 +173,7 @@ def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal]) -> np.nd
 
 
 CONVERGED, LOW_ACCEPTANCE, BUDGET = "converged", "acceptance", "budget"
+EMPTY_BATCHES = 5  # generation 0 gives up after this many batches of prior draws of which it could keep none
 
 
 def tolerance_drop(pops: list[Population], t: int) -> float:
@@ -249,7 +250,11 @@ def abc_smc(
                 kept_theta.append(theta[ok])
                 kept_d.append(d[ok])
                 n_kept = sum(len(x) for x in kept_d)
-                if n_kept >= particles or n_kept == 0:  # none at all in the first batch: more will not help
+                if n_kept >= particles:
+                    break
+                # nothing kept yet: give up at once if no draw could be simulated at all (every distance NaN: the
+                # model does not run), or after EMPTY_BATCHES batches kept nothing (a region too small to find)
+                if n_kept == 0 and (np.isnan(d).all() or b + 1 >= EMPTY_BATCHES):
                     break
             theta, d = np.vstack(kept_theta)[:particles], np.concatenate(kept_d)[:particles]
             if len(theta) < 2:

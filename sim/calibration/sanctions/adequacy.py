@@ -144,15 +144,19 @@ def adequacy_text(
         "",
         f"- Prior draws not ruled out: {joint['prior_not_ruled_out']:.0%} of {joint['prior_draws']:,}.",
         f"- Explored candidates not ruled out: {joint['explored_not_ruled_out']:,} of {joint['explored']:,}; within one "
-        f"tolerance on every fact: {joint['explored_within_one']:,}. The best candidate's largest miss: "
-        f"{joint['best_max_implausibility']:.2f} tolerance units.",
+        f"tolerance on every fact: {joint['explored_within_one']:,}. "
+        + (
+            f"The best candidate's largest miss: {joint['best_max_implausibility']:.2f} tolerance units."
+            if np.isfinite(joint["best_max_implausibility"])
+            else "No candidate the constraints allow."
+        ),
         *(
             [
-                f"- Inside every constrained mechanism's range (smc.constrain_mechanisms: sending home, capture, "
-                f"contracts, the take and the share kept, 2016-2019, each inside its sourced range; a candidate "
-                f"outside one is ruled out whatever its misses): {joint['prior_inside_mechanisms']:.0%} of the prior "
-                f"draws, {joint['explored_inside_mechanisms']:,} of the explored candidates. The counts above and the "
-                "verdicts below count only those."
+                f"- Inside every constrained mechanism's range (smc.constrain_mechanisms: a candidate outside one is "
+                f"ruled out whatever its misses): {joint['prior_inside_mechanisms']:.0%} of the prior "
+                f"draws, {joint['explored_inside_mechanisms']:,} of the explored candidates. The counts of candidates not "
+                "ruled out above and the verdicts below count only those; the shares within 3 and the nearest misses "
+                "in the table count every candidate."
             ]
             if "prior_inside_mechanisms" in joint
             else []

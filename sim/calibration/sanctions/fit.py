@@ -154,7 +154,8 @@ class Simulator:
                 k: float(np.mean([per_run[r].measure(f, scale) for r in ids])) if len(ids) else math.nan
                 for k, f in self.constraints.items()
             }
-            ruled_out = any(outside_range(v, self.constraints[k]) for k, v in mech.items())
+            # (a candidate the model refused was not run: infinite already, not ruled out by a mechanism)
+            ruled_out = len(ids) > 0 and any(outside_range(v, self.constraints[k]) for k, v in mech.items())
             if ruled_out and math.isfinite(d[i]):
                 d[i] = math.inf
             rows.append(
@@ -238,6 +239,11 @@ def fit_sanctions(
         _save(folder, t, pop, names)
         if log is not None:
             why = pop.extra.get("stop")
+            if t == 0 and len(pop.theta) < (particles or s.particles):
+                log(
+                    f"generation 0 kept only {len(pop.theta)} of the {particles or s.particles} prior draws it needs "
+                    f"({pop.simulated} simulated): too few inside the constraints; its files will not be shipped"
+                )
             log(
                 f"generation {t}: {len(pop.theta)} particles, tolerance {pop.epsilon:.3g}, "
                 f"{pop.simulated} simulated, ESS {pop.ess():.0f}" + (f"; stopped: {STOPS[why]}" if why else "")
@@ -310,7 +316,12 @@ def write_prior_file(targets: SanctionsTargets, folder: Path, pops: list[Populat
         pops[0],
         list(priors(targets)),
         priors(targets),
-        "draws of the prior (generation 0), equal weights",
+        "draws of the prior (generation 0), equal weights"
+        + (
+            ", restricted to the mechanisms' ranges (smc.constrain_mechanisms: the prior the fit starts from)"
+            if targets.spec.smc.constrain_mechanisms
+            else ""
+        ),
     )
 
 

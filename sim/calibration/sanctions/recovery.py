@@ -17,9 +17,11 @@ truth run a miss of one billionth of a unit. A fact the truth run cannot measure
 dropped from that truth's fit.
 
 A fit constrained by its mechanisms (``smc.constrain_mechanisms``) draws from the prior restricted to their ranges,
-so its truths are drawn from the same restricted prior: each prior draw is run, and kept as a truth only if its
-run's mechanisms are inside the ranges (`truth_screen`; ``screened.csv`` records every draw screened). Truth
-numbers are the draws' own, so the kept truths are numbered with gaps.
+so its truths are drawn from the same restricted prior: each prior draw is judged as its own fit would judge a
+candidate (the mean of its mechanisms over the fit's replicate seeds, `truth_screen`) and kept as a truth only if
+every one is inside its range; its synthetic facts come from a separate run at the truth's own seed, so they are
+not conditioned on the screen. ``screened.csv`` records every draw screened, as it is screened (a resume reads it
+and runs no draw twice). Truth numbers are the draws' own, so the kept truths are numbered with gaps.
 
 Seeds: the truth's run takes a seed of at least 2**41, above every seed a fit's experiment uses (``smc.seed``
 is at most 2**40, its replicates add at most 100), so the synthetic facts are never the fit's own random numbers;
@@ -65,6 +67,7 @@ ZERO = 1e-9  # a relative fact's 0 is reported as this share of its unit of dist
 TIGHT, NARROWED = 0.5, 0.8  # a posterior 90% width under these shares of the prior's: identifiable, weakly
 TARGET, FLOOR = 0.9, 0.8  # the coverage of an honest 90% interval, and the least the recovery accepts
 COLUMNS = ["truth", "parameter", "value", "p05", "p50", "p95", "covered", "width", "rank", "ess"]
+SETTINGS_BEFORE = {"constrain_mechanisms": False, "mechanism_ranges": None}  # recorded since session 22
 SCREEN = 40  # a constrained recovery screens up to this many prior draws per truth (about 1 in 7 is inside)
 FEW = 50  # a final population of fewer effective particles has too noisy a 5% and 95% to judge coverage by
 
@@ -109,16 +112,21 @@ def truth_measures(targets: SanctionsTargets, values: dict, seed: int, scale: fl
     return {k: table.measure(f, scale) for k, f in targets.spec.fit.items()}
 
 
-def truth_screen(targets: SanctionsTargets, values: dict, seed: int, scale: float) -> tuple[dict, dict, bool]:
-    """One run at a truth: its fit facts (`truth_measures`), its constrained mechanisms (none unless
-    ``smc.constrain_mechanisms``) and whether every one is inside its range. A constrained fit draws from the prior
-    restricted to those ranges, so a truth outside them is one it could never cover: the recovery's truths are drawn
-    from the same restricted prior (`run_recovery` skips the others)."""
-    table = _truth_table(targets, values, seed, scale)
-    facts = {k: table.measure(f, scale) for k, f in targets.spec.fit.items()}
-    mech = {k: table.measure(f, scale) for k, f in constrained(targets.spec).items()}
-    inside = not any(outside_range(v, constrained(targets.spec)[k]) for k, v in mech.items())
-    return facts, mech, inside
+def truth_screen(targets: SanctionsTargets, values: dict, fit_seed: int, scale: float, replicates: int):
+    """Whether the truth's own fit could ever keep ``values``: its constrained mechanisms (none unless
+    ``smc.constrain_mechanisms``) measured as that fit measures a candidate's, the mean over ``replicates`` runs at
+    its seeds (``fit_seed`` + r, common random numbers) at ``scale``, each inside its range. Returns the
+    mechanisms' values and whether all are inside. A constrained fit draws from the prior restricted to that
+    region, so a truth outside it is one it could never cover: the recovery's truths are drawn from the same
+    restricted prior (`run_recovery` skips the others). The synthetic facts come from another run, at the truth's
+    own seed, so they are not conditioned on the screen."""
+    mech = constrained(targets.spec)
+    if not mech:
+        return {}, True
+    params = truth_params(targets, values, scale)
+    tables = [RunTable(run(params, engine="array", seed=fit_seed + r).hosts) for r in range(replicates)]
+    values_ = {k: float(np.mean([t.measure(f, scale) for t in tables])) for k, f in mech.items()}
+    return values_, not any(outside_range(v, mech[k]) for k, v in values_.items())
 
 
 def relative(fact: FitFact) -> bool:
@@ -214,7 +222,8 @@ def _settings(folder: Path, settings: dict) -> None:
             old = json.loads(path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             raise ExperimentError(f"{folder}: recovery.json is unreadable; use another folder") from None
-        changed = sorted(k for k in settings if old.get(k) != settings[k])
+        old = {**SETTINGS_BEFORE, **old}  # a folder from before a setting was recorded had its default
+        changed = sorted(k for k in set(settings) | set(old) if old.get(k) != settings.get(k))
         if changed:
             raise ExperimentError(
                 f"{folder}: a recovery with other settings ({', '.join(changed)}: "
@@ -263,10 +272,13 @@ def run_recovery(
         "particles": particles,
         "generations": generations,
         **budget,
-        **({"constrain_mechanisms": True} if screen else {}),  # (a folder of an unconstrained recovery has none)
+        "constrain_mechanisms": screen,
+        "mechanism_ranges": {k: [f.low, f.high] for k, f in constrained(targets.spec).items()} or None,
     }
     _settings(folder, settings)
-    frames, used, screened = [], [], []
+    frames, used = [], []
+    path = folder / "screened.csv"
+    screened = pd.read_csv(path).set_index("truth") if screen and path.exists() else pd.DataFrame()
     for row in drawn.to_dict("records"):
         if len(used) == truths:
             break
@@ -275,12 +287,19 @@ def run_recovery(
         sub = folder / f"truth_{i:02d}"
         done = sub / "recovery.csv"
         record = sub / "truth.json"
-        if not record.exists():  # a truth not yet run: run it, and (constrained) keep it only inside the ranges
-            measured, mech, inside = truth_screen(targets, values, int(row["seed"]), scale)
-            if screen:
-                screened.append({"truth": i, **{f"{MECHANISM}{k}": v for k, v in mech.items()}, "inside": inside})
-            if not inside:
-                continue
+        if screen and i in screened.index:
+            inside = bool(screened.loc[i, "inside"])
+        elif screen:  # screened as its own fit would judge it; written at once, so a resume never runs it again
+            mech, inside = truth_screen(targets, values, int(row["fit_seed"]), scale, replicates)
+            line = pd.DataFrame([{"truth": i, **{f"{MECHANISM}{k}": v for k, v in mech.items()}, "inside": inside}])
+            screened = pd.concat([screened, line.set_index("truth")]).sort_index()
+            atomic_write(path, _csv(screened.reset_index()))
+        else:
+            inside = True
+        if not inside:
+            continue
+        if not record.exists():
+            measured = truth_measures(targets, values, int(row["seed"]), scale)
             sub.mkdir(parents=True, exist_ok=True)
             kept = {"truth": i, "seed": int(row["seed"]), "fit_seed": int(row["fit_seed"]), "values": values}
             atomic_write(record, json.dumps({**kept, "measured": measured}, indent=1).encode())
@@ -309,11 +328,6 @@ def run_recovery(
             f"(smc.constrain_mechanisms); {truths} truths need more: ask for fewer"
         )
     atomic_write(folder / "truths.csv", _csv(pd.DataFrame(used, columns=drawn.columns)))
-    if screened:  # every draw screened (this time and before): its mechanisms, and whether the ranges let it in
-        path, frame = folder / "screened.csv", pd.DataFrame(screened)
-        if path.exists():
-            frame = pd.concat([pd.read_csv(path), frame], ignore_index=True).drop_duplicates("truth", keep="last")
-        atomic_write(path, _csv(frame.sort_values("truth")))
     out = pd.concat(frames, ignore_index=True)[COLUMNS]
     atomic_write(folder / "recovery.csv", _csv(out))
     return out
@@ -383,7 +397,8 @@ def recovery_text(summary: pd.DataFrame, budget: dict | None = None) -> str:
         f"{int(a['truths'])} parameter sets drawn from the prior"
         + (
             f" restricted to the mechanisms' ranges (the fit's constraint: the first {int(a['truths'])} of "
-            f"{budget['screened']:,} prior draws whose own run keeps every mechanism inside its range)"
+            f"{budget['screened']:,} prior draws its fit could keep: every mechanism inside its range, measured "
+            "as the fit measures a candidate's)"
             if budget and budget.get("screened")
             else ""
         )

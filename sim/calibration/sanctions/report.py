@@ -428,11 +428,14 @@ def report_text(
         f"less than {s.min_drop:.0%} in a generation (converged) or a generation keeps under {s.min_acceptance:.0%} of "
         f"its candidates, and at {s.generations} generations at most (its budget)."
         + (
-            f" Constrained: a candidate any of whose {len(spec.mechanisms)} mechanisms (sending home, capture, "
-            "contracts completed, the take and the share kept, 2016-2019; mean over its replicates) falls outside its "
+            f" Constrained (smc.constrain_mechanisms): a candidate any of whose {len(spec.mechanisms)} mechanisms "
+            f"({'; '.join(f.what for f in spec.mechanisms.values())}: the mean over its replicates) falls outside its "
             "sourced range is ruled out whatever its distance, so the fit starts from the prior restricted to those "
-            "ranges (generation 0 draws the prior until that many of its draws are inside) and never reaches a fact "
-            "through a degenerate mechanism."
+            f"ranges (generation 0 draws the prior until {s.particles} of its draws are inside) and no particle "
+            "reaches a fact through a degenerate mechanism on the fit's own seeds (on fresh seeds: 'Is the fit "
+            "reached through a degenerate mechanism?' below). The prior bands below are of that restricted prior; the "
+            "parameters' width ratios are against the unrestricted one, so part of a parameter's narrowing may be the "
+            "constraint's rather than the facts'."
             if s.constrain_mechanisms
             else ""
         ),
