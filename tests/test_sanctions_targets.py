@@ -197,6 +197,7 @@ def test_the_sanctions_fit_runs_resumes_and_reproduces(tmp_path):
 
 
 def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
+    from sim.calibration.sanctions.fit import candidate_misses
     from sim.cli import main
 
     text = TARGETS.read_text().replace('scenario = "history.toml"', f'scenario = "{ROOT / "params" / "history.toml"}"')
@@ -285,6 +286,15 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert "## Convergence" in report and "Stopped: on its budget (smc.generations), not converged" in report
     assert "## Can the model reach the facts?" in report and "Prior draws not ruled out" in report
     assert "## Is the fit reached through a degenerate mechanism?" in report
+    # the shipped file's constraint (smc.constrain_mechanisms): said in the method, counted in the adequacy, and
+    # the parameters' widths also against the restricted prior, generation 0 (every one of its draws allowed)
+    assert "Constrained (smc.constrain_mechanisms): a candidate any of whose 5 mechanisms" in report
+    assert "Inside every constrained mechanism's range" in report and "| constrained mechanism | range |" in report
+    assert "| restricted prior 90% | against the restricted prior |" in report
+    g0 = candidate_misses(out, 0)
+    allowed = int((~g0["ruled_out"].astype(bool)).sum())
+    assert allowed >= 10 and f"{allowed / len(g0):.0%} of the prior draws, " in report  # drew until 10 inside
+    assert pd.read_parquet(out / "populations" / "g00.parquet").shape[0] == 10 and len(g0) >= 10
     adequacy = pd.read_csv(out / "adequacy.csv")
     assert list(adequacy["fact"]) == list(load_sanctions_targets(targets).spec.fit)
     assert set(adequacy["verdict"]) <= {"reached", "reached alone", "in conflict", "model failure"}

@@ -276,7 +276,8 @@ def run_recovery(
         "mechanism_ranges": {k: [f.low, f.high] for k, f in constrained(targets.spec).items()} or None,
     }
     _settings(folder, settings)
-    frames, used = [], []
+    frames: list[pd.DataFrame] = []
+    used: list[dict] = []
     path = folder / "screened.csv"
     screened = pd.read_csv(path).set_index("truth") if screen and path.exists() else pd.DataFrame()
     for row in drawn.to_dict("records"):
