@@ -304,6 +304,13 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     assert len(scores) == 3 * len(load_sanctions_targets(targets).spec.held_out) and (scores["crps"] >= 0).all()
     mech = pd.read_csv(out / "mechanisms.csv")
     assert list(mech["mechanism"]) == list(load_sanctions_targets(targets).spec.mechanisms)
+    # the later windows are judged in the report, marked as not constrained by the fit
+    assert dict(zip(mech["mechanism"], mech["constrained"])) == {
+        **{k: True for k in ("sent_home", "caught", "completed", "take_of_gross", "share_kept")},
+        "sent_home_later": False,
+        "take_of_gross_later": False,
+    }
+    assert "| workers sent home per 1,000 worker-years, 2020-2025 | 0.5 to 50 | checked only |" in report
     assert ((mech["posterior_p05"] <= mech["posterior_p50"]) & (mech["posterior_p50"] <= mech["posterior_p95"])).all()
     pred = pd.read_csv(out / "predictive.csv")
     assert set(pred["fact"]) == set(load_sanctions_targets(targets).spec.fit) | set(
@@ -569,16 +576,18 @@ def test_a_candidate_outside_a_mechanisms_range_is_ruled_out_and_one_inside_keep
     finite distance, and with the ranges widened to hold what it measured it keeps that distance exactly."""
     from sim.calibration.sanctions.fit import MECHANISM, RULED_OUT, Simulator, candidate_misses, priors
     from sim.calibration.sanctions.targets import SanctionsTargets
-    from sim.calibration.targets import Fact
+
+    from sim.calibration.sanctions.fit import fit_months
+    from sim.calibration.sanctions.targets import constrained
 
     shipped = load_sanctions_targets(TARGETS)
-    assert shipped.spec.smc.constrain_mechanisms and set(shipped.spec.mechanisms) == {
-        "sent_home",
-        "caught",
-        "completed",
-        "take_of_gross",
-        "share_kept",
-    }
+    five = {"sent_home", "caught", "completed", "take_of_gross", "share_kept"}
+    assert shipped.spec.smc.constrain_mechanisms and set(constrained(shipped.spec)) == five
+    # the later windows are checked in the report only: the fit's runs still stop at the last month a fact reads
+    later = set(shipped.spec.mechanisms) - five
+    assert later == {"sent_home_later", "take_of_gross_later"}
+    assert all(not shipped.spec.mechanisms[k].constrain and shipped.spec.mechanisms[k].end == "2025-12" for k in later)
+    assert fit_months(shipped) == 51
     prior = priors(shipped)
     names = list(prior)
     theta = np.array([[prior[k].frozen().ppf(0.5) for k in names]])
@@ -594,7 +603,8 @@ def test_a_candidate_outside_a_mechanisms_range_is_ruled_out_and_one_inside_keep
 
     d, row = fit(with_smc(True), "on")
     assert d == math.inf and bool(row[RULED_OUT]) and math.isfinite(row["distance"]) is False
-    measured = {k: float(row[f"{MECHANISM}{k}"]) for k in shipped.spec.mechanisms}
+    measured = {k: float(row[f"{MECHANISM}{k}"]) for k in five}
+    assert not any(f"{MECHANISM}{k}" in row.index for k in later)  # not measured by the fit
     assert measured["sent_home"] > shipped.spec.mechanisms["sent_home"].high  # churn: the degenerate corner
     free, free_row = fit(with_smc(False), "off")
     assert (
@@ -603,8 +613,9 @@ def test_a_candidate_outside_a_mechanisms_range_is_ruled_out_and_one_inside_keep
         and not any(c.startswith(MECHANISM) for c in free_row.index)
     )
     wide = {
-        k: Fact.model_validate({**f.model_dump(), "low": 0.0, "high": 2 * measured[k] + 1.0})
+        k: type(f).model_validate({**f.model_dump(), "low": 0.0, "high": 2 * measured[k] + 1.0})
         for k, f in shipped.spec.mechanisms.items()
+        if k in five
     }
     kept, kept_row = fit(with_smc(True, wide), "wide")
     assert kept == free and not bool(kept_row[RULED_OUT])
@@ -616,3 +627,6 @@ def test_a_candidate_outside_a_mechanisms_range_is_ruled_out_and_one_inside_keep
 
     with pytest.raises(ValidationError, match="smc.constrain_mechanisms: no \\[mechanisms"):
         SanctionsTargetsFile.model_validate({**shipped.spec.model_dump(), "mechanisms": {}})
+    only_checked = {k: {**m.model_dump(), "constrain": False} for k, m in shipped.spec.mechanisms.items()}
+    with pytest.raises(ValidationError, match="smc.constrain_mechanisms: no \\[mechanisms"):
+        SanctionsTargetsFile.model_validate({**shipped.spec.model_dump(), "mechanisms": only_checked})

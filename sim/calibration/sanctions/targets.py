@@ -66,6 +66,16 @@ class FitFact(Fact):
         return math.sqrt(self.low * self.high)
 
 
+class Mechanism(Fact):
+    """A range a mechanism must stay inside (``[mechanisms.*]``): checked over the posterior's draws in the report,
+    and, with ``smc.constrain_mechanisms``, a constraint of the fit unless ``constrain = false`` (a window after the
+    fit's, which a candidate's run, cut at the last month a fact reads, does not reach)."""
+
+    constrain: bool = Field(
+        True, description="with smc.constrain_mechanisms, rule out a candidate outside the range (false: checked only)"
+    )
+
+
 class SMCSettings(Strict):
     particles: int = Field(200, ge=10, le=100_000)
     generations: int = Field(6, ge=1, le=100, description="at most this many generations (the budget)")
@@ -123,9 +133,10 @@ class SanctionsTargetsFile(Strict):
     )
     fit: dict[str, FitFact]
     held_out: dict[str, Fact] = Field(default_factory=dict)
-    mechanisms: dict[str, Fact] = Field(
+    mechanisms: dict[str, Mechanism] = Field(
         default_factory=dict,
-        description="ranges the posterior's mechanisms must stay inside (not fitted: checked in the report)",
+        description="ranges the posterior's mechanisms must stay inside: checked in the report, and constraints of "
+        "the fit with smc.constrain_mechanisms (each unless its constrain = false)",
     )
     parameters: dict[str, Prior] = Field(default_factory=dict)
     smc: SMCSettings = Field(default_factory=SMCSettings)
@@ -143,7 +154,7 @@ class SanctionsTargetsFile(Strict):
             raise ValueError(f"mechanisms: {', '.join(ranged)} need low and high (a range to stay inside)")
         if not self.fit:
             raise ValueError("fit: at least one fact to fit")
-        if self.smc.constrain_mechanisms and not self.mechanisms:
+        if self.smc.constrain_mechanisms and not any(m.constrain for m in self.mechanisms.values()):
             raise ValueError("smc.constrain_mechanisms: no [mechanisms.*] to constrain the fit with")
         return self
 
@@ -267,8 +278,8 @@ def outside_range(value: float, fact: Fact) -> bool:
 
 def constrained(spec: SanctionsTargetsFile) -> dict[str, Fact]:
     """The mechanisms a candidate must keep inside their ranges to be kept at all (none unless
-    ``smc.constrain_mechanisms``)."""
-    return dict(spec.mechanisms) if spec.smc.constrain_mechanisms else {}
+    ``smc.constrain_mechanisms``; never one with ``constrain = false``)."""
+    return {k: m for k, m in spec.mechanisms.items() if m.constrain} if spec.smc.constrain_mechanisms else {}
 
 
 def distance(misses: dict[str, float] | list[dict[str, float]]) -> float:
