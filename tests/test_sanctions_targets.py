@@ -630,3 +630,32 @@ def test_a_candidate_outside_a_mechanisms_range_is_ruled_out_and_one_inside_keep
     only_checked = {k: {**m.model_dump(), "constrain": False} for k, m in shipped.spec.mechanisms.items()}
     with pytest.raises(ValidationError, match="smc.constrain_mechanisms: no \\[mechanisms"):
         SanctionsTargetsFile.model_validate({**shipped.spec.model_dump(), "mechanisms": only_checked})
+
+
+def test_the_fit_passes_its_kernel_to_the_smc(tmp_path, monkeypatch):
+    """smc.kernel reaches the ABC-SMC (the shipped file keeps Beaumont's componentwise kernel, the one its fit was made
+    with); a kernel the schema does not know is refused in one line."""
+    from pydantic import ValidationError
+
+    from sim.calibration.sanctions import fit
+    from sim.calibration.sanctions.targets import SMCSettings
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(fit, "abc_smc", record)
+    targets = load_sanctions_targets(TARGETS)
+    assert targets.spec.smc.kernel == "componentwise"
+    for kernel in ("componentwise", "local"):
+        object.__setattr__(targets.spec.smc, "kernel", kernel)
+        with pytest.raises(Stop):
+            fit.fit_sanctions(targets, tmp_path / kernel, processes=1)
+        assert seen["kernel"] == kernel
+    with pytest.raises(ValidationError, match="kernel"):
+        SMCSettings.model_validate({"kernel": "global"})

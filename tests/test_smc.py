@@ -167,3 +167,59 @@ def test_a_simulator_that_rules_candidates_out_restricts_the_prior():
     # one kept in the first batch: it goes on drawing until it has them all (a small region, not an empty one)
     pops = abc_smc(lambda th, g, b: np.where(th[:, 0] > 4.5, 0.0, np.inf), PRIORS, particles=10, generations=1)
     assert len(pops[0].theta) == 10 and (pops[0].theta[:, 0] > 4.5).all() and pops[0].simulated >= 100
+
+
+def test_the_local_kernel_recovers_the_exact_posterior_and_is_reproducible():
+    """Filippi et al.'s componentwise optimal local kernel (kernel="local"): the same closed-form posterior as
+    Beaumont's kernel (same tolerances as the first test, for the same reasons), the same populations from the same
+    seed, and another kernel's populations than Beaumont's."""
+    pops = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="local")
+    last = pops[-1]
+    assert abs(float(last.mean()[0]) - YBAR) < 0.07
+    assert 0.75 * SE < float(np.sqrt(last.covariance()[0, 0])) < 1.25 * SE
+    assert last.ess() > 200
+    again = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="local")
+    assert all(np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights) for p, q in zip(pops, again))
+    beaumont = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1)
+    assert not np.array_equal(beaumont[-1].theta, last.theta)
+    with pytest.raises(ValueError, match="kernel: one of componentwise, local"):
+        abc_smc(simulate, PRIORS, particles=10, generations=2, kernel="global")
+
+
+def test_local_kernel_sd_by_hand():
+    """Particle i's sd per parameter: the weighted root mean square of its distance to the particles already within
+    the next tolerance (weights renormalised over them); every particle when fewer than two are within it."""
+    from sim.calibration.smc import local_sd
+
+    theta = np.array([[0.0], [1.0], [3.0]])
+    pop = Population(theta, np.array([0.5, 0.25, 0.25]), np.array([0.1, 0.2, 0.9]), 1.0, 3, u=to_u(PRIORS, theta))
+    sd = local_sd(pop, 0.5)  # particles 0 and 1 are kept, weights 2/3 and 1/3
+    by_hand = [math.sqrt(1 / 3 * 1.0), math.sqrt(2 / 3 * 1.0), math.sqrt(2 / 3 * 9.0 + 1 / 3 * 4.0)]
+    assert np.allclose(sd[:, 0], by_hand)
+    every = local_sd(pop, 0.05)  # none within: all three, weights as they are
+    assert np.allclose(every[1, 0], math.sqrt(0.5 * 1.0 + 0.25 * 4.0))
+
+
+def test_the_local_kernel_needs_fewer_runs_where_the_posterior_is_narrow():
+    """Twenty-three bounded parameters with a noisy distance (the sanctions fit's shape): over the same generations
+    the local kernel simulates fewer candidates and reaches a lower tolerance than Beaumont's, and its weights do not
+    collapse. (Measured: 7,000 candidates to a tolerance of 0.227 against 10,400 to 0.250.)"""
+    priors = [Marginal(f"x{k}", Distribution(distribution="uniform", low=0.0, high=1.0)) for k in range(22)] + [
+        Marginal("m", Distribution(distribution="lognormal", median=500.0, sigma=0.5))
+    ]
+    target = np.full(23, 0.3)
+    target[-1] = 0.0
+
+    def sim(theta, g, b):
+        scaled = theta.copy()
+        scaled[:, -1] = np.log(scaled[:, -1] / 500.0)
+        noise = np.random.default_rng([g, b]).normal(0, 0.02, size=len(theta))
+        return np.sqrt(np.mean((scaled - target) ** 2, axis=1)) + np.abs(noise)
+
+    runs = {k: abc_smc(sim, priors, particles=200, generations=8, seed=3, kernel=k) for k in ("componentwise", "local")}
+    cost = {k: sum(p.simulated for p in pops) for k, pops in runs.items()}
+    assert cost["local"] < 0.8 * cost["componentwise"], cost
+    assert runs["local"][-1].epsilon < runs["componentwise"][-1].epsilon
+    assert min(p.ess() for p in runs["local"]) > 40  # tolerance: a collapsed population has an ESS of a few
+    for p in runs["local"]:
+        assert np.isfinite(log_prior(priors, p.theta)).all()

@@ -150,21 +150,44 @@ def generator(seed: int, generation: int, batch: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(generation), int(batch)]))
 
 
-def propose(pop: Population, priors: list[Marginal], n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` candidates in u: resampled by weight, perturbed parameter by parameter (truncated to the bounds)."""
-    sd = pop.kernel_sd()
+def local_sd(pop: Population, epsilon: float) -> np.ndarray:
+    """Per particle and parameter, the componentwise "optimal local" kernel's sd (Filippi et al. 2013, 4.2, its
+    diagonal): particle i's sd for parameter k is sqrt(Σ_j w'_j (u_jk - u_ik)^2) over the particles j of ``pop``
+    already within the next tolerance ``epsilon``, weights w' renormalised over them. Where the posterior is
+    narrower than the last population, each particle moves by about the spread of the part of it that is kept,
+    not by twice the whole population's variance, so fewer proposals land where they will be rejected. If fewer
+    than two particles are within ``epsilon``, every particle is used."""
+    assert pop.u is not None  # every population the SMC makes or reads back has its u
+    keep = pop.distances <= epsilon
+    if keep.sum() < 2:
+        keep = np.ones(len(pop.u), dtype=bool)
+    w = pop.weights[keep] / pop.weights[keep].sum()
+    diff = pop.u[keep][None, :, :] - pop.u[:, None, :]  # (particle i, kept j, parameter)
+    sd = np.sqrt(np.einsum("j,ijk->ik", w, diff**2))
+    floor = 1e-9 * np.maximum(np.abs(pop.u), 1.0)
+    return np.maximum(sd, floor)
+
+
+def propose(
+    pop: Population, priors: list[Marginal], n: int, rng: np.random.Generator, sd: np.ndarray | None = None
+) -> np.ndarray:
+    """``n`` candidates in u: resampled by weight, perturbed parameter by parameter (truncated to the bounds).
+    ``sd``: each particle's own kernel sd per parameter (`local_sd`); None: Beaumont's, one per parameter."""
     assert pop.u is not None  # every population the SMC makes or reads back has its u
     idx = rng.choice(len(pop.u), size=n, p=pop.weights)
-    return np.column_stack([m.kernel_sample(pop.u[idx, k], sd[k], rng) for k, m in enumerate(priors)])
+    if sd is None:
+        sd = pop.kernel_sd()
+        return np.column_stack([m.kernel_sample(pop.u[idx, k], sd[k], rng) for k, m in enumerate(priors)])
+    return np.column_stack([m.kernel_sample(pop.u[idx, k], sd[idx, k], rng) for k, m in enumerate(priors)])
 
 
-def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal]) -> np.ndarray:
-    """w_i ∝ prior(u_i) / Σ_j w_j Π_k K_k(u_ik; u_jk), normalised (computed in logs)."""
-    sd = pop.kernel_sd()
+def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal], sd: np.ndarray | None = None) -> np.ndarray:
+    """w_i ∝ prior(u_i) / Σ_j w_j Π_k K_k(u_ik; u_jk), normalised (computed in logs); ``sd`` as in `propose`."""
     assert pop.u is not None  # every population the SMC makes or reads back has its u
     log_k = np.zeros((len(u), len(pop.u)))
     for k, m in enumerate(priors):
-        log_k += m.kernel_logpdf(u[:, k][:, None], pop.u[:, k][None, :], sd[k])
+        scale = pop.kernel_sd()[k] if sd is None else sd[:, k][None, :]
+        log_k += m.kernel_logpdf(u[:, k][:, None], pop.u[:, k][None, :], scale)
     log_den = np.logaddexp.reduce(np.log(pop.weights)[None, :] + log_k, axis=1)
     log_w = log_prior_u(priors, u) - log_den
     log_w -= log_w.max()
@@ -173,6 +196,8 @@ def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal]) -> np.nd
 
 
 CONVERGED, LOW_ACCEPTANCE, BUDGET = "converged", "acceptance", "budget"
+COMPONENTWISE, LOCAL = "componentwise", "local"
+KERNELS = (COMPONENTWISE, LOCAL)  # Beaumont et al.'s one sd per parameter; Filippi et al.'s per particle (`local_sd`)
 EMPTY_BATCHES = 5  # generation 0 gives up after this many batches of prior draws of which it could keep none
 
 
@@ -217,6 +242,7 @@ def abc_smc(
     on_generation: Callable[[int, Population], None] | None = None,
     min_drop: float = 0.0,
     min_acceptance: float = 0.0,
+    kernel: str = "componentwise",
 ) -> list[Population]:
     """Run the generations until `stop_reason` says stop (at most ``generations``); ``simulate(theta, generation,
     batch)`` returns each row's distance (NaN: failed).
@@ -229,6 +255,8 @@ def abc_smc(
     calibration that had already stopped does not go on. Returns every generation's population; the last one's
     ``extra["stop"]`` says why it is the last.
     """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel: one of {', '.join(KERNELS)}, not {kernel!r}")
     if particles < 2 or generations < 1 or not 0 < quantile < 1:
         raise ValueError("ABC-SMC needs at least 2 particles, 1 generation and a quantile in (0, 1)")
     batch = batch or particles
@@ -268,9 +296,10 @@ def abc_smc(
         else:
             last = pops[-1]
             eps = float(np.quantile(last.distances, quantile))
+            sd = local_sd(last, eps) if kernel == LOCAL else None
             kept_theta, kept_d, simulated = [], [], 0
             for b in range(max_batches):
-                cand = propose(last, priors, batch, generator(seed, t, b))
+                cand = propose(last, priors, batch, generator(seed, t, b), sd)
                 d = np.asarray(simulate(from_u(priors, cand), t, b), dtype=float)
                 simulated += len(cand)
                 ok = np.isfinite(d) & (d <= eps)
@@ -284,7 +313,7 @@ def abc_smc(
                     f"ABC-SMC generation {t}: fewer than 2 particles within tolerance {eps:.4g} "
                     f"after {simulated} simulations"
                 )
-            pop = Population(from_u(priors, u), new_weights(u, last, priors), d, eps, simulated, u=u)
+            pop = Population(from_u(priors, u), new_weights(u, last, priors, sd), d, eps, simulated, u=u)
         pops.append(pop)
         why = stop_reason(pops, generations, min_drop, min_acceptance)
         if why is not None:

@@ -261,6 +261,7 @@ def fit_sanctions(
             on_generation=saved,
             min_drop=s.min_drop,
             min_acceptance=s.min_acceptance,
+            kernel=s.kernel,
         )
     except RuntimeError as e:  # too few particles within the tolerance: say so in one line
         raise ExperimentError(f"{targets.path}: {e}; raise smc.particles or smc.quantile") from None
