@@ -185,8 +185,9 @@ def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal], sd: np.n
     """w_i ∝ prior(u_i) / Σ_j w_j Π_k K_k(u_ik; u_jk), normalised (computed in logs); ``sd`` as in `propose`."""
     assert pop.u is not None  # every population the SMC makes or reads back has its u
     log_k = np.zeros((len(u), len(pop.u)))
+    shared = pop.kernel_sd()  # Beaumont's: one sd per parameter (computed once, not per parameter)
     for k, m in enumerate(priors):
-        scale = pop.kernel_sd()[k] if sd is None else sd[:, k][None, :]
+        scale = shared[k] if sd is None else sd[:, k][None, :]
         log_k += m.kernel_logpdf(u[:, k][:, None], pop.u[:, k][None, :], scale)
     log_den = np.logaddexp.reduce(np.log(pop.weights)[None, :] + log_k, axis=1)
     log_w = log_prior_u(priors, u) - log_den

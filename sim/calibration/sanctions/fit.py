@@ -31,7 +31,7 @@ from ..folder import MARKER, round_value
 from ..measures import RunTable
 from ..smc import BUDGET, CONVERGED, LOW_ACCEPTANCE, Marginal, Population, abc_smc
 from ..targets import ROOT, Prior, load_targets, matches
-from .targets import SanctionsTargets, constrained, distance, outside_range, unit_miss
+from .targets import SanctionsTargets, all_inside, constrained, distance, mechanism_means, unit_miss
 
 
 MECHANISM = "mechanism:"  # a candidate's mechanism, in misses.parquet (`candidate_misses`)
@@ -150,12 +150,9 @@ class Simulator:
             mean = {k: float(np.mean([m[k] for m in misses])) if misses else math.nan for k in self.t.spec.fit}
             # the mechanisms the fit is constrained by, mean over the replicates: one outside its range rules the
             # candidate out (the prior restricted to the sourced ranges), whatever its distance
-            mech = {
-                k: float(np.mean([per_run[r].measure(f, scale) for r in ids])) if len(ids) else math.nan
-                for k, f in self.constraints.items()
-            }
+            mech = mechanism_means([per_run[r] for r in ids], self.constraints, scale)
             # (a candidate the model refused was not run: infinite already, not ruled out by a mechanism)
-            ruled_out = len(ids) > 0 and any(outside_range(v, self.constraints[k]) for k, v in mech.items())
+            ruled_out = len(ids) > 0 and not all_inside(mech, self.constraints)
             if ruled_out and math.isfinite(d[i]):
                 d[i] = math.inf
             rows.append(

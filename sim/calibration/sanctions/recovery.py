@@ -57,7 +57,7 @@ from ...explore.posterior import weighted_quantile
 from ..measures import RunTable
 from ..smc import Population
 from .fit import MECHANISM, fit_months, fit_sanctions, priors
-from .targets import FitFact, SanctionsTargets, SMCSettings, constrained, outside_range, tolerance_scale
+from .targets import FitFact, SanctionsTargets, SMCSettings, all_inside, constrained, mechanism_means, tolerance_scale
 
 STREAM = 0x7265636F76  # "recov": the truths' own seed sequence, apart from the SMC's (seed, generation, batch)
 GENERATIONS = 4  # each truth's fit: a reduced budget (the shipped fit converged in 6)
@@ -125,8 +125,8 @@ def truth_screen(targets: SanctionsTargets, values: dict, fit_seed: int, scale: 
         return {}, True
     params = truth_params(targets, values, scale)
     tables = [RunTable(run(params, engine="array", seed=fit_seed + r).hosts) for r in range(replicates)]
-    values_ = {k: float(np.mean([t.measure(f, scale) for t in tables])) for k, f in mech.items()}
-    return values_, not any(outside_range(v, mech[k]) for k, v in values_.items())
+    means = mechanism_means(tables, mech, scale)
+    return means, all_inside(means, mech)
 
 
 def relative(fact: FitFact) -> bool:

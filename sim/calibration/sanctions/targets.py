@@ -282,6 +282,19 @@ def outside_range(value: float, fact: Fact) -> bool:
     return not fact.low <= value <= fact.high
 
 
+def mechanism_means(tables: list[RunTable], mechanisms: dict[str, Fact], scale: float) -> dict[str, float]:
+    """Each mechanism as a constrained fit judges a candidate: its measure's mean over the candidate's replicate runs
+    (``tables``; NaN for none)."""
+    return {
+        k: float(np.mean([t.measure(f, scale) for t in tables])) if tables else math.nan for k, f in mechanisms.items()
+    }
+
+
+def all_inside(values: dict[str, float], mechanisms: dict[str, Fact]) -> bool:
+    """Whether every mechanism's value is inside its range (`outside_range`)."""
+    return not any(outside_range(v, mechanisms[k]) for k, v in values.items())
+
+
 def constrained(spec: SanctionsTargetsFile) -> dict[str, Fact]:
     """The mechanisms a candidate must keep inside their ranges to be kept at all (none unless
     ``smc.constrain_mechanisms``; never one with ``constrain = false``)."""
