@@ -3,6 +3,7 @@ simulated, on constructed candidates whose answer is known by construction."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,4 +107,9 @@ def test_a_candidate_a_mechanism_rules_out_meets_no_fact_jointly():
     assert rows.loc[0, "prior_inside"] == pytest.approx(0.5) and rows.loc[0, "explored_inside"] == pytest.approx(2 / 3)
     text = "\n".join(adequacy_text(t.reset_index(), j, {"m": "sending home"}, rows))
     assert "33% of the prior draws, 1 of the explored candidates" in text
-    assert "| sending home | 0.5 to 50 | 50% | 67% |" in text
+    assert "| sending home | 0.5 to 50 | 50% of 2 | 67% of 3 |" in text
+    # a mechanism measured on some candidates only (a later one: NaN where not measured) is judged on those
+    later = one.assign(**{f"{MECHANISM}m": [1.0, np.nan, 99.0]})
+    rows = mechanism_rows(later.iloc[:2], later, {"m": m})
+    assert rows.loc[0, "prior_measured"] == 1 and rows.loc[0, "prior_inside"] == 1.0
+    assert rows.loc[0, "explored_measured"] == 2 and rows.loc[0, "explored_inside"] == pytest.approx(0.5)

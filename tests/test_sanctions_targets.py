@@ -659,3 +659,81 @@ def test_the_fit_passes_its_kernel_to_the_smc(tmp_path, monkeypatch):
         assert seen["kernel"] == kernel
     with pytest.raises(ValidationError, match="kernel"):
         SMCSettings.model_validate({"kernel": "global"})
+
+
+def test_a_mechanism_after_the_fits_window_is_checked_on_a_longer_run_and_only_where_it_matters(tmp_path, monkeypatch):
+    """A constrained mechanism that reads past the last fit month (sending home once the border reopens) is judged
+    on a second run of the same seeds through its last month (`Simulator.check_later`): a candidate the generation
+    may keep and whose later mechanism is outside its range gets an infinite distance; inside it, it keeps exactly
+    the distance of the short run; the value is the one a full run of the candidate measures by hand; and a
+    candidate beyond the generation's tolerance that the adequacy verdicts cannot count (two or more facts beyond 3)
+    is not run again (its later mechanism NaN)."""
+    from sim.calibration.sanctions.fit import (
+        MECHANISM,
+        RULED_OUT,
+        Simulator,
+        candidate_misses,
+        fit_months,
+        later_constraints,
+        priors,
+        screen_months,
+    )
+    from sim.calibration.sanctions import fit as fit_module
+    from sim.calibration.sanctions.recovery import truth_params, truth_screen
+    from sim.calibration.sanctions.targets import CUTOFF, SanctionsTargets, constrained, mechanism_means
+    from sim.calibration.measures import RunTable
+
+    shipped = load_sanctions_targets(TARGETS)
+    prior = priors(shipped)
+    names = list(prior)
+    theta = np.array([[prior[k].frozen().ppf(0.5) for k in names]])
+    values = dict(zip(names, theta[0]))
+    early = constrained(shipped.spec)
+    base = shipped.spec.mechanisms["sent_home_later"]
+
+    def targets_with(later_high):
+        # the early ranges wide open (the prior's median churns before 2020: ruled out there otherwise)
+        mech = {k: type(f).model_validate({**f.model_dump(), "low": 0.0, "high": 1e9}) for k, f in early.items()}
+        mech["sent_home_later"] = type(base).model_validate(
+            {**base.model_dump(), "start": "2023-08", "constrain": True, "low": 0.0, "high": later_high}
+        )
+        smc = shipped.spec.smc.model_copy(update={"scale": 0.02})
+        return SanctionsTargets(shipped.path, shipped.spec.model_copy(update={"smc": smc, "mechanisms": mech}), "")
+
+    def fit(targets, name, tolerance=math.inf):
+        s = Simulator(targets, tmp_path / name, names, prior, processes=1)
+        s.at_tolerance(0, tolerance)
+        d = s(theta, 0, 0)
+        return d[0], candidate_misses(tmp_path / name, 0).iloc[0]
+
+    wide = targets_with(1e9)
+    assert (
+        fit_months(wide) == 51 and screen_months(wide) == 120 and list(later_constraints(wide)) == ["sent_home_later"]
+    )
+    kept, row = fit(wide, "wide")
+    col = f"{MECHANISM}sent_home_later"
+    assert (
+        math.isfinite(kept) and not bool(row[RULED_OUT]) and (tmp_path / "wide" / "batches" / "g00-b00-later").is_dir()
+    )
+    # the later value, by hand: the candidate run through 2025-12 at the fit's seeds, its mean over the replicates
+    s = wide.spec.smc
+    params = truth_params(wide, values, s.scale, screen_months(wide))
+    tables = [RunTable(run(params, engine="array", seed=s.seed + r).hosts) for r in range(s.replicates)]
+    by_hand = mechanism_means(tables, later_constraints(wide), s.scale)["sent_home_later"]
+    assert float(row[col]) == pytest.approx(by_hand, rel=1e-12) and by_hand > 0
+    # a range that excludes what it measured rules it out; its misses and short-run distance are unchanged
+    out, out_row = fit(targets_with(by_hand / 2), "narrow")
+    assert out == math.inf and bool(out_row[RULED_OUT]) and float(out_row[col]) == float(row[col])
+    assert [float(out_row[k]) for k in shipped.spec.fit] == [float(row[k]) for k in shipped.spec.fit]
+    # the recovery screens its truths the same way: through the later mechanism's last month
+    means, inside = truth_screen(targets_with(by_hand / 2), values, s.seed, s.scale, s.replicates)
+    assert means["sent_home_later"] == pytest.approx(by_hand, rel=1e-12) and not inside
+    # beyond the generation's tolerance: checked only if the verdicts could count it (at most one fact beyond 3)
+    assert sum(abs(float(row[k])) > CUTOFF for k in shipped.spec.fit) >= 2  # the prior's median misses several
+    far, far_row = fit(targets_with(by_hand / 2), "far", tolerance=kept / 2)
+    assert far == kept and math.isnan(float(far_row[col])) and not bool(far_row[RULED_OUT])
+    assert not (tmp_path / "far" / "batches" / "g00-b00-later").exists()  # no second run
+    # with a cut-off no miss exceeds, the verdicts could count it: checked, and ruled out, though beyond tolerance
+    monkeypatch.setattr(fit_module, "CUTOFF", 1e9)
+    counted, counted_row = fit(targets_with(by_hand / 2), "counted", tolerance=kept / 2)
+    assert counted == math.inf and float(counted_row[col]) == float(row[col])

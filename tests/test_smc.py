@@ -219,3 +219,32 @@ def test_the_local_kernel_needs_fewer_runs_where_the_posterior_is_narrow():
     assert min(p.ess() for p in runs["local"]) > 40  # tolerance: a collapsed population has an ESS of a few
     for p in runs["local"]:
         assert np.isfinite(log_prior(priors, p.theta)).all()
+
+
+def test_the_simulator_is_told_each_generations_tolerance_before_its_candidates():
+    """``on_tolerance``: generation 0 is told infinity (it keeps every finite distance), each later generation the
+    tolerance its particles then meet, before its first candidate is simulated (a resumed run too); a simulator
+    that spends more only on candidates within it (the sanctions fit's later mechanisms) can rely on it."""
+    told, seen = [], []
+
+    def simulate_noting(theta, generation, batch):
+        seen.append((generation, told[-1]))  # the tolerance known when this batch was simulated
+        return simulate(theta, generation, batch)
+
+    pops = abc_smc(
+        simulate_noting, PRIORS, particles=100, generations=4, seed=7, on_tolerance=lambda t, e: told.append((t, e))
+    )
+    assert [t for t, _ in told] == [0, 1, 2, 3] and told[0][1] == math.inf
+    assert [e for _, e in told[1:]] == [p.epsilon for p in pops[1:]]
+    assert all(g == t for g, (t, _) in seen)  # no batch ran before its generation's tolerance was told
+    again = []
+    abc_smc(
+        simulate,
+        PRIORS,
+        particles=100,
+        generations=4,
+        seed=7,
+        start=pops[:2],
+        on_tolerance=lambda t, e: again.append((t, e)),
+    )
+    assert again == told[2:]  # resumed: the same tolerances, from the generation it resumes at

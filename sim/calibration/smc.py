@@ -244,6 +244,7 @@ def abc_smc(
     min_drop: float = 0.0,
     min_acceptance: float = 0.0,
     kernel: str = "componentwise",
+    on_tolerance: Callable[[int, float], None] | None = None,
 ) -> list[Population]:
     """Run the generations until `stop_reason` says stop (at most ``generations``); ``simulate(theta, generation,
     batch)`` returns each row's distance (NaN: failed).
@@ -255,6 +256,10 @@ def abc_smc(
     ``start``: populations already done (a resumed calibration): the next generations continue from the last, and a
     calibration that had already stopped does not go on. Returns every generation's population; the last one's
     ``extra["stop"]`` says why it is the last.
+
+    ``on_tolerance(generation, tolerance)``: told each generation's tolerance before its first candidate is simulated
+    (``inf`` for generation 0, which keeps every finite distance), so a simulator can spend more only on the
+    candidates that may be kept (the sanctions fit checks its later mechanisms only on those).
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel: one of {', '.join(KERNELS)}, not {kernel!r}")
@@ -271,6 +276,8 @@ def abc_smc(
             # out): a simulator that rules a candidate out (an infinite distance: outside the model's bounds, or a
             # mechanism outside its range) restricts the prior, and generation 0 is that restricted prior's sample
             kept_theta, kept_d, simulated = [], [], 0
+            if on_tolerance is not None:
+                on_tolerance(0, math.inf)
             for b in range(max_batches):
                 theta = sample_prior(priors, particles if b == 0 else batch, generator(seed, 0, b))
                 d = np.asarray(simulate(theta, 0, b), dtype=float)
@@ -299,6 +306,8 @@ def abc_smc(
             eps = float(np.quantile(last.distances, quantile))
             sd = local_sd(last, eps) if kernel == LOCAL else None
             kept_theta, kept_d, simulated = [], [], 0
+            if on_tolerance is not None:
+                on_tolerance(t, eps)
             for b in range(max_batches):
                 cand = propose(last, priors, batch, generator(seed, t, b), sd)
                 d = np.asarray(simulate(from_u(priors, cand), t, b), dtype=float)

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from .fit import MECHANISM, RULED_OUT
+from .targets import CUTOFF
 
-CUTOFF = 3.0  # implausibility above which a parameter set is ruled out (Pukelsheim's three-sigma rule)
 VERDICTS = ("reached", "reached alone", "in conflict", "model failure")
 
 
@@ -108,21 +108,28 @@ def joint_summary(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str])
 
 
 def mechanism_rows(prior: pd.DataFrame, explored: pd.DataFrame, mechanisms: dict) -> pd.DataFrame:
-    """Per constrained mechanism (the fit's ``mechanism:`` columns): its range, and the share of the prior's draws
-    and of every explored candidate inside it (mean over the candidate's replicates)."""
+    """Per constrained mechanism (the fit's ``mechanism:`` columns): its range, how many of the prior's draws and of
+    the explored candidates it was measured on, and the share of those inside it (mean over the candidate's
+    replicates). A mechanism after the fit's window is measured only where it could matter (`fit.Simulator`:
+    candidates inside the earlier ranges that the generation may keep or the verdicts may count); NaN is not
+    measured."""
     rows = []
     for k, f in mechanisms.items():
         col = f"{MECHANISM}{k}"
         if col not in explored.columns:
             continue
-        share = lambda c: float(c[col].between(f.low, f.high).mean()) if len(c) else np.nan  # noqa: E731
+        measured = lambda c: c[col].dropna() if col in c.columns else pd.Series(dtype=float)  # noqa: E731
+        share = lambda v: float(v.between(f.low, f.high).mean()) if len(v) else np.nan  # noqa: E731
+        p, e = measured(prior), measured(explored)
         rows.append(
             {
                 "mechanism": k,
                 "low": f.low,
                 "high": f.high,
-                "prior_inside": share(prior),
-                "explored_inside": share(explored),
+                "prior_measured": len(p),
+                "prior_inside": share(p),
+                "explored_measured": len(e),
+                "explored_inside": share(e),
             }
         )
     return pd.DataFrame(rows)
@@ -183,12 +190,21 @@ def adequacy_text(
     if mechanisms is not None and len(mechanisms):
         lines += [
             "",
-            "| constrained mechanism | range | prior draws inside | explored inside |",
+            "| constrained mechanism | range | prior draws inside (of those measured) | explored inside (of those "
+            "measured) |",
             "|---|---|---:|---:|",
         ]
+        pct = lambda v: "n/a" if not np.isfinite(v) else f"{v:.0%}"  # noqa: E731
         for _, r in mechanisms.iterrows():
             lines.append(
                 f"| {words.get(r['mechanism'], r['mechanism'])} | {r['low']:g} to {r['high']:g} | "
-                f"{r['prior_inside']:.0%} | {r['explored_inside']:.0%} |"
+                f"{pct(r['prior_inside'])} of {r['prior_measured']:,} | "
+                f"{pct(r['explored_inside'])} of {r['explored_measured']:,} |"
             )
+        lines += [
+            "",
+            "A mechanism after the fit's window is measured on a second, longer run, and only where it could matter: "
+            "on the candidates inside the earlier ranges that their generation could keep (within its tolerance) or "
+            "that the verdicts could count (at most one fact beyond 3).",
+        ]
     return lines + [""]

@@ -30,8 +30,8 @@ from ...results.outcomes import REVENUE
 from ..folder import MARKER, round_value
 from ..measures import RunTable
 from ..smc import BUDGET, CONVERGED, LOW_ACCEPTANCE, Marginal, Population, abc_smc
-from ..targets import ROOT, Prior, load_targets, matches
-from .targets import SanctionsTargets, all_inside, constrained, distance, mechanism_means, unit_miss
+from ..targets import ROOT, Fact, Prior, load_targets, matches
+from .targets import CUTOFF, SanctionsTargets, all_inside, constrained, distance, mechanism_means, unit_miss
 
 
 MECHANISM = "mechanism:"  # a candidate's mechanism, in misses.parquet (`candidate_misses`)
@@ -53,16 +53,30 @@ def priors(targets: SanctionsTargets) -> dict[str, Prior]:
     return out
 
 
-def fit_months(targets: SanctionsTargets) -> int:
-    """The months a candidate's run needs: from the scenario's first month through the last month any fit fact
-    reads (2016-01 to 2020-03: 51 of the history's 120). A month's tables depend only on the months before it (each
-    month's draws are keyed by the seed and the month, `sim.core.draws`), so the distance is the same as the whole
-    run's, bit for bit (tests/test_recovery.py), at under half the cost."""
+def _months_through(targets: SanctionsTargets, facts) -> int:
+    """The history's months from its first through the last month any of ``facts`` reads."""
     calendar = Calendar.model_validate(targets.resolved_scenario.get("calendar", {}))
-    start, months = calendar.start, calendar.months
-    read = [*targets.spec.fit.values(), *constrained(targets.spec).values()]
-    last = max(months_spanned(start, f.end) for f in read)
-    return min(months, last)
+    return min(calendar.months, max(months_spanned(calendar.start, f.end) for f in facts))
+
+
+def fit_months(targets: SanctionsTargets) -> int:
+    """The months a candidate's run needs for its distance: from the scenario's first month through the last month
+    any fit fact reads (2016-01 to 2020-03: 51 of the history's 120). A month's tables depend only on the months
+    before it (each month's draws are keyed by the seed and the month, `sim.core.draws`), so the distance is the same
+    as the whole run's, bit for bit (tests/test_recovery.py), at under half the cost."""
+    return _months_through(targets, targets.spec.fit.values())
+
+
+def later_constraints(targets: SanctionsTargets) -> dict[str, Fact]:
+    """The constrained mechanisms that read past the fit's months (sending home once the border reopens, 2023-2025):
+    checked only on the candidates that may be kept (`Simulator`), on a second run through their last month."""
+    n = fit_months(targets)
+    return {k: m for k, m in constrained(targets.spec).items() if _months_through(targets, [m]) > n}
+
+
+def screen_months(targets: SanctionsTargets) -> int:
+    """The months a run needs to judge every fit fact and every constrained mechanism."""
+    return _months_through(targets, [*targets.spec.fit.values(), *constrained(targets.spec).values()])
 
 
 class Simulator:
@@ -81,13 +95,21 @@ class Simulator:
         self.processes, self.scheduler = processes, scheduler
         self.resolved = targets.resolved_scenario
         self.constraints = constrained(targets.spec)
+        self.later = later_constraints(targets)  # checked on a second, longer run (`check_later`)
+        self.early = {k: m for k, m in self.constraints.items() if k not in self.later}
         read = [*targets.spec.fit.values(), *self.constraints.values()]
         self.columns = sorted({c for f in read for c in f.columns})
         self.months = fit_months(targets)
+        self.later_months = screen_months(targets)
+        self.tolerance = math.inf  # this generation's (`at_tolerance`): who may be kept
 
-    def overrides(self, row) -> dict:
+    def at_tolerance(self, generation: int, tolerance: float) -> None:
+        """`abc_smc`'s ``on_tolerance``: the tolerance the coming generation's candidates must meet."""
+        self.tolerance = tolerance
+
+    def overrides(self, row, months: int | None = None) -> dict:
         values = {k: float(v) for k, v in zip(self.names, row)}
-        return {"calendar.months": self.months, **expand_uncertainties(values, self.resolved, self.prior)}
+        return {"calendar.months": months or self.months, **expand_uncertainties(values, self.resolved, self.prior)}
 
     def outside(self, theta: np.ndarray) -> np.ndarray:
         """Which candidates the model's parameters refuse (an unbounded prior's far tail, e.g. a lognormal's, can
@@ -102,14 +124,15 @@ class Simulator:
                 out[i] = True
         return out
 
-    def experiment(self, theta: np.ndarray, generation: int, batch: int, skip=None) -> dict:
+    def experiment(self, theta: np.ndarray, generation: int, batch: int, skip=None, later: bool = False) -> dict:
         s = self.t.spec.smc
+        months = self.later_months if later else self.months
         scenarios = []
         for i, row in enumerate(theta):
             if skip is None or not skip[i]:
-                scenarios.append({"name": f"p{i:05d}", "overrides": self.overrides(row)})
+                scenarios.append({"name": f"p{i:05d}", "overrides": self.overrides(row, months)})
         return {
-            "name": f"smc-g{generation:02d}-b{batch:02d}",
+            "name": f"smc-g{generation:02d}-b{batch:02d}" + ("-later" if later else ""),
             "base": str(self.t.scenario_path.resolve()),
             "engine": "array",
             "seed": s.seed,
@@ -120,16 +143,11 @@ class Simulator:
             "scenarios": scenarios,
         }  # any one: the fit reads the per-host tables
 
-    def __call__(self, theta: np.ndarray, generation: int, batch: int) -> np.ndarray:
-        out = self.folder / "batches" / f"g{generation:02d}-b{batch:02d}"
-        outside = np.zeros(len(theta), dtype=bool)
-        try:
-            plan = plan_experiment(self.experiment(theta, generation, batch), self.t.path.parent)
-        except ExperimentError:  # a candidate the model refuses: plan the others (any other error is raised again)
-            outside = self.outside(theta)
-            if outside.all():
-                return np.full(len(theta), math.inf)
-            plan = plan_experiment(self.experiment(theta, generation, batch, skip=outside), self.t.path.parent)
+    def _plan(self, theta: np.ndarray, generation: int, batch: int, skip=None, later: bool = False):
+        return plan_experiment(self.experiment(theta, generation, batch, skip, later), self.t.path.parent)
+
+    def _run(self, plan, out: Path):
+        """A batch's experiment run (or resumed) in ``out``: the per-host tables of each run, and the runs table."""
         result = run_experiment(
             plan,
             out,
@@ -139,20 +157,32 @@ class Simulator:
             plots=False,
         )
         hosts = result.hosts(self.columns)
-        per_run = {rid: RunTable(g) for rid, g in hosts.groupby("run_id", sort=False)}
+        return {rid: RunTable(g) for rid, g in hosts.groupby("run_id", sort=False)}, result.runs
+
+    def __call__(self, theta: np.ndarray, generation: int, batch: int) -> np.ndarray:
+        out = self.folder / "batches" / f"g{generation:02d}-b{batch:02d}"
+        outside = np.zeros(len(theta), dtype=bool)
+        try:
+            plan = self._plan(theta, generation, batch)
+        except ExperimentError:  # a candidate the model refuses: plan the others (any other error is raised again)
+            outside = self.outside(theta)
+            if outside.all():
+                return np.full(len(theta), math.inf)
+            plan = self._plan(theta, generation, batch, skip=outside)
+        per_run, runs = self._run(plan, out)
         scale = self.t.spec.smc.scale
         d = np.full(len(theta), math.nan)
         rows = []
         for i in range(len(theta)):
-            ids = result.runs.loc[result.runs["scenario"] == f"p{i:05d}", "run_id"]
+            ids = runs.loc[runs["scenario"] == f"p{i:05d}", "run_id"]
             misses = [{k: unit_miss(per_run[r].measure(f, scale), f) for k, f in self.t.spec.fit.items()} for r in ids]
             d[i] = math.inf if outside[i] else distance(misses) if misses else math.nan
             mean = {k: float(np.mean([m[k] for m in misses])) if misses else math.nan for k in self.t.spec.fit}
             # the mechanisms the fit is constrained by, mean over the replicates: one outside its range rules the
             # candidate out (the prior restricted to the sourced ranges), whatever its distance
-            mech = mechanism_means([per_run[r] for r in ids], self.constraints, scale)
+            mech = mechanism_means([per_run[r] for r in ids], self.early, scale)
             # (a candidate the model refused was not run: infinite already, not ruled out by a mechanism)
-            ruled_out = len(ids) > 0 and not all_inside(mech, self.constraints)
+            ruled_out = len(ids) > 0 and not all_inside(mech, self.early)
             if ruled_out and math.isfinite(d[i]):
                 d[i] = math.inf
             rows.append(
@@ -165,9 +195,42 @@ class Simulator:
                     **({RULED_OUT: ruled_out} if self.constraints else {}),
                 }
             )
+        if self.later:
+            self.check_later(theta, generation, batch, d, rows)
         # every candidate's misses, fact by fact (mean over its replicates): the adequacy check reads generation 0's
         atomic_write(out / "misses.parquet", pd.DataFrame(rows).to_parquet(index=False))
         return d
+
+    def check_later(self, theta: np.ndarray, generation: int, batch: int, d: np.ndarray, rows: list[dict]) -> None:
+        """The later constrained mechanisms (`later_constraints`), on a second run of the same seeds through their
+        last month, for the candidates that can still matter: those the generation may keep (a finite distance within
+        its tolerance) and those the adequacy check may count in a verdict (at most one fact beyond its cut-off).
+        One outside its range rules the candidate out (``d`` set to infinity, ``rows`` updated); the others' later
+        mechanisms stay NaN (not measured). A candidate's first months are the same run bit for bit, so its distance
+        is unchanged: only what it does after the fit's window is new."""
+        facts = list(self.t.spec.fit)
+        check = np.array(
+            [
+                math.isfinite(d[i]) and (d[i] <= self.tolerance or sum(abs(rows[i][k]) > CUTOFF for k in facts) <= 1)
+                for i in range(len(theta))
+            ],
+            dtype=bool,
+        )
+        for row in rows:
+            row.update({f"{MECHANISM}{k}": math.nan for k in self.later})
+        if not check.any():
+            return
+        plan = self._plan(theta, generation, batch, skip=~check, later=True)
+        per_run, runs = self._run(plan, self.folder / "batches" / f"g{generation:02d}-b{batch:02d}-later")
+        scale = self.t.spec.smc.scale
+        for i in np.flatnonzero(check):
+            ids = runs.loc[runs["scenario"] == f"p{i:05d}", "run_id"]
+            mech = mechanism_means([per_run[r] for r in ids], self.later, scale)
+            rows[i].update({f"{MECHANISM}{k}": v for k, v in mech.items()})
+            if len(ids) and not all_inside(mech, self.later):
+                d[i] = math.inf
+                rows[i]["distance"] = math.inf
+                rows[i][RULED_OUT] = True
 
 
 def candidate_misses(folder: Path, generation: int) -> pd.DataFrame:
@@ -259,6 +322,7 @@ def fit_sanctions(
             min_drop=s.min_drop,
             min_acceptance=s.min_acceptance,
             kernel=s.kernel,
+            on_tolerance=simulate.at_tolerance,
         )
     except RuntimeError as e:  # too few particles within the tolerance: say so in one line
         raise ExperimentError(f"{targets.path}: {e}; raise smc.particles or smc.quantile") from None

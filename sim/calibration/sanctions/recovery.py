@@ -56,7 +56,7 @@ from ...explore.plan import expand_uncertainties, resolve_params
 from ...explore.posterior import weighted_quantile
 from ..measures import RunTable
 from ..smc import Population
-from .fit import MECHANISM, fit_months, fit_sanctions, priors
+from .fit import MECHANISM, fit_months, fit_sanctions, priors, screen_months
 from .targets import FitFact, SanctionsTargets, SMCSettings, all_inside, constrained, mechanism_means, tolerance_scale
 
 STREAM = 0x7265636F76  # "recov": the truths' own seed sequence, apart from the SMC's (seed, generation, batch)
@@ -91,11 +91,15 @@ def draw_truths(targets: SanctionsTargets, n: int, seed: int = 0) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def truth_params(targets: SanctionsTargets, values: dict, scale: float) -> Params:
+def truth_params(targets: SanctionsTargets, values: dict, scale: float, months: int | None = None) -> Params:
     """The fitted scenario at ``values`` and ``scale``: the parameters the fit's experiment gives a candidate
-    with those values (the scenario scaled, then the values as overrides on it, run through the last fit month)."""
+    with those values (the scenario scaled, then the values as overrides on it, run through the last fit month, or
+    through ``months``)."""
     scaled = resolve_params(targets.resolved_scenario, {}, scale, "truth")
-    overrides = {"calendar.months": fit_months(targets), **expand_uncertainties(values, scaled, priors(targets))}
+    overrides = {
+        "calendar.months": months or fit_months(targets),
+        **expand_uncertainties(values, scaled, priors(targets)),
+    }
     return make_params(resolve_params(scaled, overrides, 1.0, "truth"))
 
 
@@ -123,7 +127,8 @@ def truth_screen(targets: SanctionsTargets, values: dict, fit_seed: int, scale: 
     mech = constrained(targets.spec)
     if not mech:
         return {}, True
-    params = truth_params(targets, values, scale)
+    # through the last month any constrained mechanism reads (the fit checks its later ones on a longer run)
+    params = truth_params(targets, values, scale, screen_months(targets))
     tables = [RunTable(run(params, engine="array", seed=fit_seed + r).hosts) for r in range(replicates)]
     means = mechanism_means(tables, mech, scale)
     return means, all_inside(means, mech)

@@ -33,7 +33,7 @@ from ...common.errors import ExperimentError
 from ..scoring import score_table, skill
 from ..smc import tolerance_drop
 from .adequacy import adequacy_text
-from .fit import STOPS
+from .fit import STOPS, later_constraints
 from .targets import SanctionsTargets, constrained
 
 LEVEL = 0.9  # the bands: 5th to 95th percentile over the draws
@@ -437,6 +437,7 @@ def report_text(
     fit = pred[pred["set"] == "fit"]
     last = pops[-1]
     restricted = restricted_widths(targets, pops[0], params) if s.constrain_mechanisms else {}
+    later = later_constraints(targets)
     lines = [
         "# The sanctions era: calibration and posterior predictive check",
         "",
@@ -461,6 +462,15 @@ def report_text(
             "reached through a degenerate mechanism?' below). The prior bands below are of that restricted prior; the "
             "parameters' width ratios are against the unrestricted one, so part of a parameter's narrowing may be the "
             "constraint's rather than the facts'."
+            + (
+                f" The mechanism{'s' if len(later) > 1 else ''} after the fit's window ("
+                + "; ".join(f.what for f in later.values())
+                + ") run on a second, longer run of the same seeds, for the candidates their generation could keep "
+                "(and those the adequacy verdicts could count): a candidate is kept only if its world stays inside "
+                "them too, though no fact it is fitted to reads those years."
+                if later
+                else ""
+            )
             if s.constrain_mechanisms
             else ""
         ),

@@ -27,6 +27,8 @@ from ...common.validation import Strict, format_validation_error, read_toml
 from ..measures import RunTable
 from ..targets import Fact, Prior
 
+CUTOFF = 3.0  # implausibility above which a parameter set is ruled out (Pukelsheim's three-sigma rule): `adequacy`
+
 
 class FitFact(Fact):
     """A fact the fit uses, with the tolerance that makes a miss of that size one unit of distance."""
