@@ -1356,13 +1356,21 @@ def build_parser() -> Parser:
 
 
 def _terminate(signum, frame):
-    """SIGTERM (a batch system's time limit, `kill`) ends olsim as Ctrl-C does: finished work is kept, helpers stopped."""
+    """SIGTERM (a batch system's time limit, `kill`) ends olsim as Ctrl-C does: finished work is kept, helpers stopped.
+    The request is noted too (`request_stop`), so that an interrupt C code swallowed is raised again by the loop that
+    runs the tasks."""
+    from .common.errors import request_stop
+
+    request_stop()
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .common.errors import clear_stop
+
     parser = build_parser()
     previous = None
+    clear_stop()  # a stop asked of an earlier call from Python is not this one's
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -50,3 +50,24 @@ def interrupted(e: BaseException | None) -> bool:
         seen.add(id(e))
         e = e.__cause__ or e.__context__
     return False
+
+
+# A stop asked for by a signal (olsim's SIGTERM handler). The handler raises KeyboardInterrupt, but an exception
+# raised inside Python code that C code called back (numpy, pandas, pyarrow) can be cleared there and lost, and the
+# run would go on to its end; so the request is also noted here, and the loops that run an experiment's tasks raise
+# it again at their next check (`raise_if_stopped`).
+_stop = {"requested": False}
+
+
+def request_stop() -> None:
+    _stop["requested"] = True
+
+
+def clear_stop() -> None:
+    _stop["requested"] = False
+
+
+def raise_if_stopped() -> None:
+    """Raise KeyboardInterrupt if a stop was requested (`request_stop`) and not cleared."""
+    if _stop["requested"]:
+        raise KeyboardInterrupt

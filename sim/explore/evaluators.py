@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Callable
 
-from ..common.errors import ExperimentError
+from ..common.errors import ExperimentError, raise_if_stopped
 from .tasks import run_task
 
 
@@ -87,6 +87,7 @@ def execute(
     processes = processes or cores()
     if processes == 1 or len(tasks) == 1:
         for t in tasks:
+            raise_if_stopped()
             on_done(run_task(t))
         return
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -104,6 +105,7 @@ def execute(
         dead_since = None
         while running:
             finished, running = wait(running, timeout=WATCH_SECONDS, return_when=FIRST_COMPLETED)
+            raise_if_stopped()  # a stop whose interrupt was lost (in C code): within WATCH_SECONDS
             dead_since = _check_workers(pool, bool(finished), dead_since)
             for fut in finished:
                 on_done(fut.result())
@@ -246,6 +248,7 @@ def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler)
                     )
                 except TimeoutError:
                     finished = set()
+                raise_if_stopped()
                 for fut in sorted(finished, key=lambda f: f.key):
                     on_done(fut.result())
                 if finished:
