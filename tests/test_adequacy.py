@@ -113,3 +113,10 @@ def test_a_candidate_a_mechanism_rules_out_meets_no_fact_jointly():
     rows = mechanism_rows(later.iloc[:2], later, {"m": m})
     assert rows.loc[0, "prior_measured"] == 1 and rows.loc[0, "prior_inside"] == 1.0
     assert rows.loc[0, "explored_measured"] == 2 and rows.loc[0, "explored_inside"] == pytest.approx(0.5)
+
+
+def test_a_share_under_one_percent_is_not_shown_as_none():
+    """The joint summary's shares: 12 prior draws in 6,200 not ruled out read 0.2%, not 0%."""
+    from sim.calibration.sanctions.adequacy import _share
+
+    assert _share(12 / 6200) == "0.2%" and _share(0.0) == "0%" and _share(0.15) == "15%"

@@ -203,7 +203,9 @@ def test_the_readme_adequacy_figures_are_the_reports():
     m = re.search(r"Explored candidates not ruled out: ([\d,]+) of ([\d,]+)", report)
     assert m, "the report no longer gives the explored candidates not ruled out"
     text = re.sub(r"\s+", " ", README)
-    assert f"Of the {m[2]} candidates, {m[1]} come within 3 tolerance units of all {len(adequacy)} facts" in text
+    assert (
+        f"of the {m[2]} candidates, {m[1]} come within 3 tolerance units of all {len(adequacy)} facts" in text.lower()
+    )
     if (adequacy["verdict"] == "reached").all():
         assert "The model now reaches every fit fact at once." in text
     else:

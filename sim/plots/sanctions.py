@@ -227,6 +227,7 @@ LABELS = {  # short human names of the calibrated parameters (the dotted key is 
     "hosts.*.detect_tourist": "detection of tourist-visa workers",
     "hosts.*.detect_student": "detection of student-visa workers",
     "state.plan_cut": "plan cut when out of reach",
+    "state.plan_reach": "share of workers short before a plan is cut",
     "state.workforce_growth": "growth of the workforce target",
     "state.evasion_flow": "sanctions brake the flow (1) or cap the stock (0)",
     "remittance.fees_share": "fees share of the take",

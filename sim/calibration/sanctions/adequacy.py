@@ -135,6 +135,11 @@ def mechanism_rows(prior: pd.DataFrame, explored: pd.DataFrame, mechanisms: dict
     return pd.DataFrame(rows)
 
 
+def _share(x: float) -> str:
+    """A share as a percentage, with a decimal under 1% (so a few candidates in thousands do not read as none)."""
+    return f"{x:.1%}" if 0 < x < 0.01 else f"{x:.0%}"
+
+
 def adequacy_text(
     table: pd.DataFrame, joint: dict, words: dict[str, str], mechanisms: pd.DataFrame | None = None
 ) -> list[str]:
@@ -149,7 +154,7 @@ def adequacy_text(
         f"and a parameter set is ruled out when any fact's exceeds {CUTOFF:g}. Generation 0 is a sample of the prior; "
         "all generations together are where the fit looked.",
         "",
-        f"- Prior draws not ruled out: {joint['prior_not_ruled_out']:.0%} of {joint['prior_draws']:,}.",
+        f"- Prior draws not ruled out: {_share(joint['prior_not_ruled_out'])} of {joint['prior_draws']:,}.",
         f"- Explored candidates not ruled out: {joint['explored_not_ruled_out']:,} of {joint['explored']:,}; within one "
         f"tolerance on every fact: {joint['explored_within_one']:,}. "
         + (
@@ -160,7 +165,7 @@ def adequacy_text(
         *(
             [
                 f"- Inside every constrained mechanism's range (smc.constrain_mechanisms: a candidate outside one is "
-                f"ruled out whatever its misses): {joint['prior_inside_mechanisms']:.0%} of the prior "
+                f"ruled out whatever its misses): {_share(joint['prior_inside_mechanisms'])} of the prior "
                 f"draws, {joint['explored_inside_mechanisms']:,} of the explored candidates. The counts of candidates not "
                 "ruled out above and the verdicts below count only those; the shares within 3 and the nearest misses "
                 "in the table count every candidate."
