@@ -1396,6 +1396,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"olsim: error: {_fault_words(e)}", file=sys.stderr)
         return 2
     finally:
+        clear_stop()  # a stop this command answered is not left for the caller's next call (olsim from Python)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if argv is None:  # the olsim command itself, about to exit (not a call from Python, which passes argv)

@@ -113,6 +113,9 @@ def test_a_candidate_a_mechanism_rules_out_meets_no_fact_jointly():
     rows = mechanism_rows(later.iloc[:2], later, {"m": m})
     assert rows.loc[0, "prior_measured"] == 1 and rows.loc[0, "prior_inside"] == 1.0
     assert rows.loc[0, "explored_measured"] == 2 and rows.loc[0, "explored_inside"] == pytest.approx(0.5)
+    # allowed but not measured on a later mechanism: not counted inside every range (candidate 1 of 3 here)
+    j = joint_summary(later, later, facts)
+    assert j["explored_inside_mechanisms"] == 1 and j["prior_inside_mechanisms"] == pytest.approx(1 / 3)
 
 
 def test_a_share_under_one_percent_is_not_shown_as_none():

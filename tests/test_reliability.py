@@ -372,6 +372,23 @@ def test_a_stop_whose_interrupt_was_lost_is_raised_again_by_the_task_loop():
         errors.clear_stop()
 
 
+def test_an_interrupted_olsim_call_leaves_no_stop_behind(monkeypatch):
+    """olsim called from Python and stopped by SIGTERM returns 130 and leaves no stop set, so the caller's next
+    library call (an experiment, a calibration) is not interrupted by it."""
+    import sim.cli as cli
+    from sim.common import errors
+
+    def stopped(args):
+        cli._terminate(signal.SIGTERM, None)
+
+    monkeypatch.setattr(cli, "cmd_run", stopped)
+    try:
+        assert cli.main(["run"]) == 130
+        assert not errors.stop_requested()
+    finally:
+        errors.clear_stop()
+
+
 def test_terminated_classroom_frees_its_port(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

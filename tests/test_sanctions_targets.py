@@ -743,6 +743,9 @@ def test_a_mechanism_after_the_fits_window_is_checked_on_a_longer_run_and_only_w
     far, far_row = fit(targets_with(by_hand / 2), "far", tolerance=kept / 2)
     assert far == kept and math.isnan(float(far_row[col])) and not bool(far_row[RULED_OUT])
     assert not (tmp_path / "far" / "batches" / "g00-b00-later").exists()  # no second run
+    # at exactly the tolerance the generation keeps it (`abc_smc`: d <= eps), so it is checked
+    edge, edge_row = fit(targets_with(by_hand / 2), "edge", tolerance=kept)
+    assert edge == math.inf and float(edge_row[col]) == float(row[col])
     # with a cut-off no miss exceeds, the verdicts could count it: checked, and ruled out, though beyond tolerance
     monkeypatch.setattr(fit_module, "CUTOFF", 1e9)
     counted, counted_row = fit(targets_with(by_hand / 2), "counted", tolerance=kept / 2)

@@ -67,6 +67,10 @@ def clear_stop() -> None:
     _stop["requested"] = False
 
 
+def stop_requested() -> bool:
+    return _stop["requested"]
+
+
 def raise_if_stopped() -> None:
     """Raise KeyboardInterrupt if a stop was requested (`request_stop`) and not cleared."""
     if _stop["requested"]:

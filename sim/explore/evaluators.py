@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Callable
 
+from ..common import errors
 from ..common.errors import ExperimentError, raise_if_stopped
 from .tasks import run_task
 
@@ -105,13 +106,15 @@ def execute(
         dead_since = None
         while running:
             finished, running = wait(running, timeout=WATCH_SECONDS, return_when=FIRST_COMPLETED)
-            raise_if_stopped()  # a stop whose interrupt was lost (in C code): within WATCH_SECONDS
             dead_since = _check_workers(pool, bool(finished), dead_since)
             for fut in finished:
-                on_done(fut.result())
+                on_done(fut.result())  # a finished run is saved, stop or not
+                if errors.stop_requested():
+                    continue  # submit nothing more
                 nxt = next(queue, None)
                 if nxt is not None:
                     running.add(pool.submit(run_task, nxt))
+            raise_if_stopped()  # a stop whose interrupt was lost (in C code): within WATCH_SECONDS
     finally:
         _shut_down(pool)
 
@@ -248,9 +251,9 @@ def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler)
                     )
                 except TimeoutError:
                     finished = set()
-                raise_if_stopped()
                 for fut in sorted(finished, key=lambda f: f.key):
                     on_done(fut.result())
+                raise_if_stopped()  # after saving what finished
                 if finished:
                     quiet_since, warned = time.monotonic(), False
                 elif (

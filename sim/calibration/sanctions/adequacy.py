@@ -102,9 +102,17 @@ def joint_summary(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str])
         "best_max_implausibility": float(ie.min()) if len(ie) else np.nan,
     }
     if RULED_OUT in explored.columns:
-        out["prior_inside_mechanisms"] = float(ap.mean()) if len(ap) else np.nan
-        out["explored_inside_mechanisms"] = int(ae.sum())
+        # inside every range measured on it and every range measured (a later mechanism is measured only where it
+        # could matter: `fit.Simulator.check_later`; a candidate it was not measured on is not counted inside)
+        out["prior_inside_mechanisms"] = float((ap & _all_measured(prior)).mean()) if len(ap) else np.nan
+        out["explored_inside_mechanisms"] = int((ae & _all_measured(explored)).sum())
     return out
+
+
+def _all_measured(candidates: pd.DataFrame) -> np.ndarray:
+    """Which candidates have every mechanism the fit recorded measured (none NaN)."""
+    cols = [c for c in candidates.columns if c.startswith(MECHANISM)]
+    return candidates[cols].notna().all(axis=1).to_numpy() if cols else np.ones(len(candidates), dtype=bool)
 
 
 def mechanism_rows(prior: pd.DataFrame, explored: pd.DataFrame, mechanisms: dict) -> pd.DataFrame:
@@ -166,7 +174,8 @@ def adequacy_text(
             [
                 f"- Inside every constrained mechanism's range (smc.constrain_mechanisms: a candidate outside one is "
                 f"ruled out whatever its misses): {_share(joint['prior_inside_mechanisms'])} of the prior "
-                f"draws, {joint['explored_inside_mechanisms']:,} of the explored candidates. The counts of candidates not "
+                f"draws, {joint['explored_inside_mechanisms']:,} of the explored candidates (each range measured on it). The "
+                "counts of candidates not "
                 "ruled out above and the verdicts below count only those; the shares within 3 and the nearest misses "
                 "in the table count every candidate."
             ]
