@@ -14,8 +14,7 @@ import threading
 import time
 from typing import Callable
 
-from ..common import errors
-from ..common.errors import ExperimentError, raise_if_stopped
+from ..common.errors import ExperimentError, raise_if_stopped, stop_requested
 from .tasks import run_task
 
 
@@ -109,7 +108,7 @@ def execute(
             dead_since = _check_workers(pool, bool(finished), dead_since)
             for fut in finished:
                 on_done(fut.result())  # a finished run is saved, stop or not
-                if errors.stop_requested():
+                if stop_requested():
                     continue  # submit nothing more
                 nxt = next(queue, None)
                 if nxt is not None:

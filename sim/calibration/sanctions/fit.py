@@ -174,15 +174,15 @@ class Simulator:
         d = np.full(len(theta), math.nan)
         rows = []
         for i in range(len(theta)):
-            ids = runs.loc[runs["scenario"] == f"p{i:05d}", "run_id"]
-            misses = [{k: unit_miss(per_run[r].measure(f, scale), f) for k, f in self.t.spec.fit.items()} for r in ids]
+            tables = _replicates(per_run, runs, i)
+            misses = [{k: unit_miss(t.measure(f, scale), f) for k, f in self.t.spec.fit.items()} for t in tables]
             d[i] = math.inf if outside[i] else distance(misses) if misses else math.nan
             mean = {k: float(np.mean([m[k] for m in misses])) if misses else math.nan for k in self.t.spec.fit}
             # the mechanisms the fit is constrained by, mean over the replicates: one outside its range rules the
             # candidate out (the prior restricted to the sourced ranges), whatever its distance
-            mech = mechanism_means([per_run[r] for r in ids], self.early, scale)
+            mech = mechanism_means(tables, self.early, scale)
             # (a candidate the model refused was not run: infinite already, not ruled out by a mechanism)
-            ruled_out = len(ids) > 0 and not all_inside(mech, self.early)
+            ruled_out = len(tables) > 0 and not all_inside(mech, self.early)
             if ruled_out and math.isfinite(d[i]):
                 d[i] = math.inf
             rows.append(
@@ -224,13 +224,18 @@ class Simulator:
         per_run, runs = self._run(plan, self.folder / "batches" / f"g{generation:02d}-b{batch:02d}-later")
         scale = self.t.spec.smc.scale
         for i in np.flatnonzero(check):
-            ids = runs.loc[runs["scenario"] == f"p{i:05d}", "run_id"]
-            mech = mechanism_means([per_run[r] for r in ids], self.later, scale)
+            tables = _replicates(per_run, runs, int(i))
+            mech = mechanism_means(tables, self.later, scale)
             rows[i].update({f"{MECHANISM}{k}": v for k, v in mech.items()})
-            if len(ids) and not all_inside(mech, self.later):
+            if tables and not all_inside(mech, self.later):
                 d[i] = math.inf
                 rows[i]["distance"] = math.inf
                 rows[i][RULED_OUT] = True
+
+
+def _replicates(per_run: dict, runs: pd.DataFrame, i: int) -> list[RunTable]:
+    """Candidate ``i``'s replicate runs in a batch (none if it was not run)."""
+    return [per_run[r] for r in runs.loc[runs["scenario"] == f"p{i:05d}", "run_id"]]
 
 
 def candidate_misses(folder: Path, generation: int) -> pd.DataFrame:

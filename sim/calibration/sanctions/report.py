@@ -465,7 +465,8 @@ def report_text(
             + (
                 f" The mechanism{'s' if len(later) > 1 else ''} after the fit's window ("
                 + "; ".join(f.what for f in later.values())
-                + ") run on a second, longer run of the same seeds, for the candidates their generation could keep "
+                + f") {'are' if len(later) > 1 else 'is'} measured on a second, longer run of the same seeds, for the "
+                "candidates their generation could keep "
                 "(and those the adequacy verdicts could count): a candidate is kept only if its world stays inside "
                 "them too, though no fact it is fitted to reads those years."
                 if later
