@@ -212,7 +212,7 @@ def test_olsim_calibrate_runs_the_sanctions_fit_and_resumes(tmp_path, capsys):
     text = text.replace('"held_out_sanctions.toml"', f'"{HELD_OUT}"')
     for key, value in (
         ("particles", 10),
-        ("generations", 2),
+        ("generations", 1),
         ("scale", 0.005),
         ("replicates", 1),
         ("draws", 5),
