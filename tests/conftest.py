@@ -41,13 +41,25 @@ def wheel(tmp_path_factory) -> Path:
     import subprocess
     import sys
 
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(dist)],
-        check=True,
-        timeout=600,
-        capture_output=True,
-    )
+    import os
+
+    from filelock import FileLock
+
+    # one build a run: with pytest-xdist the workers share their run's folder and take turns (pip builds in the
+    # checkout's build/ folder, which two builds at once would spoil); without it, this session's own folder
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    dist = shared / "dist"
+    with FileLock(str(shared / "wheel.lock")):
+        if not any(dist.glob("*.whl")):
+            dist.mkdir(exist_ok=True)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(dist)],
+                check=True,
+                timeout=600,
+                capture_output=True,
+            )
     (built,) = dist.glob("*.whl")
     return built
 
@@ -113,3 +125,68 @@ def _watch_reports_and_figures():
     Figure.savefig = watched_savefig
     yield
     report.write_report, Figure.savefig = write_report, savefig
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one worker's test_zz_every_report sees only its own reports
+        check_reports([f for f in dict.fromkeys(REPORTS_WRITTEN) if (f / "report.xlsx").is_file()])
+
+
+def _html_headline(folder) -> list[list[str]]:
+    import html
+    import re
+
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    start = page.index("<table id='headline'>")
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page[start : page.index("</table>", start)], flags=re.S)
+    return [[html.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, flags=re.S)] for r in rows]
+
+
+def check_reports(folders) -> None:
+    """Issue 32's checks on the reports in ``folders`` (tests/test_zz_every_report.py) and on the figures noted."""
+    import math
+
+    import openpyxl
+
+    from sim.explore.analysis import ExperimentResult
+    from sim.explore.report import headline
+    from sim.results.outcomes import OUTCOMES
+
+    for folder in folders:
+        t = headline(ExperimentResult.load(folder))
+        for _, r in t.iterrows():
+            if OUTCOMES[r["outcome"]].interval_scale in ("log", "logit") and not math.isnan(r["level_low"]):
+                assert r["level_low"] >= 0, (folder, r["scenario"], r["outcome"], r["level_low"])
+        book = openpyxl.load_workbook(folder / "report.xlsx")
+        grid = [[("" if c.value is None else str(c.value)) for c in row] for row in book["headline"].iter_rows()]
+        assert grid == _html_headline(folder), folder
+        for ws in book.worksheets:
+            for row in ws.iter_rows(min_row=2):
+                for c in row:
+                    if isinstance(c.value, (int, float)) and not isinstance(c.value, bool):
+                        assert c.number_format != "General", (folder, ws.title, c.coordinate)
+    assert not FIGURE_OFFSETS, FIGURE_OFFSETS
+
+
+# ---------------------------------------------------------------- the suite on two processes (pytest-xdist)
+# `pytest` runs with -n 2 --dist loadfile (pyproject.toml): each test file runs whole on one worker (its module
+# fixtures built once), the files shared out as workers free up. (loadgroup's xdist_group marks are not honoured
+# with pytest 9.2 and xdist 3.8: its tests were spread one by one.) The heaviest files go first, so the two
+# workers finish together.
+HEAVY_FIRST = [
+    "test_classroom.py",
+    "test_sanctions_targets.py",
+    "test_recovery.py",
+    "test_calibration.py",
+    "test_package.py",
+    "test_reliability.py",
+    "test_experiment.py",
+    "test_readme_snippets.py",
+    "test_docking.py",
+    "test_smc.py",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    if getattr(config.option, "numprocesses", None):
+        rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+        items.sort(key=lambda it: rank.get(it.path.name, len(rank)))  # stable: each file's own order kept
