@@ -68,6 +68,7 @@ def clear_stop() -> None:
 
 
 def stop_requested() -> bool:
+    """Whether a stop was requested (`request_stop`) and not yet cleared (`clear_stop`)."""
     return _stop["requested"]
 
 
