@@ -65,11 +65,16 @@ def test_the_intake_limits_approvals_and_its_room_accrues_month_by_month():
     assert posted == [[2, 0], [3, 0], [2, 0], [3, 0]]
 
 
-def test_across_a_closed_border_the_approved_wait():
-    books = _books(selection_months=0, intake_share=10.0, screening_cost=0.0)
+def test_across_a_closed_border_the_approved_wait_and_nobody_more_is_approved():
+    books = _books(selection_months=1, intake_share=10.0, screening_cost=0.0)
+    assert books.plan_deployments(np.array([30.0, 7.0]), _levers()).tolist() == [0, 0]
+    assert books.month_books["approved"].tolist() == [10, 3]  # ready next month
     lv = _levers(closed=[True, False])
     assert books.plan_deployments(np.array([30.0, 7.0]), lv).tolist() == [0, 3]
-    assert books.month_books["waiting"].tolist() == [10, 0]
+    assert books.month_books["waiting"].tolist() == [10, 0]  # a's approved wait across its closed border
+    assert books.plan_deployments(np.array([25.0, 10.0]), lv).tolist() == [0, 0]
+    # a's 5 more open posts get no candidate while its border is closed
+    assert books.month_books["approved"].tolist() == [0, 0] and books.month_books["waiting"].tolist() == [10, 0]
     lv = _levers()
     assert books.plan_deployments(np.array([30.0, 10.0]), lv).tolist() == [10, 0]  # the border open: they go
     assert books.month_books["approved"].tolist() == [0, 0]  # already approved: no second approval, no cost

@@ -79,7 +79,7 @@ def _books_params(recruitment=None, contract_months=36, **state):
         state=SimpleNamespace(**s),
         channels=channels,
         recruitment=SimpleNamespace(**r),
-        population=SimpleNamespace(contract_months=contract_months),
+        population=SimpleNamespace(contract_months=contract_months, stranded_return=0.15),
         minder=SimpleNamespace(send_home_unreplaced=0.5),
         calendar=Calendar(start="2016-01"),
     )
@@ -356,3 +356,53 @@ def test_books_open_with_nothing_screened_where_veterans_cover_the_ends():
     books = StateBooks.for_params(p)
     assert books.resting.T.tolist() == [[0, 10, 10, 10], [0, 2, 3, 2]]
     assert books.screening.T.tolist() == [[0, 0, 0], [0, 1, 0]]
+
+
+def test_the_stranded_go_home_only_as_replacements_arrive_by_hand():
+    """rules.stranded_release: of 40 stranded at a, 3 arrivals let 3/40 = 0.075 a month go (below the 0.15 cap);
+    at b, 10 arrivals for 20 stranded would let half go, capped at stranded_return 0.15; at c, nobody stranded:
+    the cap (the chance read by nobody, as nobody is past his contract); at d, arrivals but nobody stranded."""
+    from sim.core import rules
+
+    got = rules.stranded_release(0.15, np.array([40.0, 20.0, 0.0, 0.0]), np.array([3, 10, 0, 5]))
+    assert got.tolist() == close([3 / 40, 0.15, 0.15, 0.15])
+    # more arrivals than stranded still send home at most stranded_return of them
+    assert rules.stranded_release(0.15, np.array([4.0]), np.array([9])).tolist() == close([0.15])
+    # no arrivals, nobody goes (the closure's strandees wait for their replacements)
+    assert rules.stranded_release(0.15, np.array([7.0]), np.array([0])).tolist() == [0.0]
+
+
+def test_books_count_the_stranded_posts_as_open_and_release_them_as_replacements_come():
+    """Without the pipeline (posts filled at once) a's 20 active include 12 stranded: the state counts their posts
+    as open (a: 40 - (20 - 12) = 32 to post) and each of the 12 goes home with chance min(0.15, 12/12) = 0.15; b has
+    3 active, 2 stranded: 10 - (3 - 2) = 9 posted, release min(0.15, 2/2)."""
+    books = StateBooks.for_params(_books_params())
+    lv = _levers()
+    assert books.plan_deployments(np.array([20.0, 3.0]), lv, np.array([12.0, 2.0])).tolist() == [32, 9]
+    assert books.release.tolist() == close([0.15, 0.15])
+    # none stranded: the targets' gaps (40 - 20, 10 - 3), the release at its cap
+    books = StateBooks.for_params(_books_params())
+    assert books.plan_deployments(np.array([20.0, 3.0]), lv, np.zeros(2)).tolist() == [20, 7]
+    assert books.release.tolist() == close([0.15, 0.15])
+
+
+def test_books_approve_nobody_for_a_closed_host_and_release_the_stranded_as_the_ready_are_posted():
+    """The pipeline with room to approve 50 a month (intake 12 x 50 / 12), b's border closed: b gets no candidate
+    (its 3 open posts would otherwise be approved), a gets its 2. A month later b reopens with 5 stranded of its 7
+    active: its posts to fill are 10 - (7 - 5) = 8, nobody is ready for it, so none is posted and none of the 5
+    may go home (release 0); a's 2 candidates are not ready before month 2 (selection 2 months)."""
+    p = _books_params({"pipeline": True, "selection_months": 2, "intake_share": 12.0})
+    books = StateBooks.for_params(p)
+    lv = _levers()
+    lv.closed = np.array([False, True])
+    assert books.plan_deployments(np.array([38.0, 7.0]), lv).tolist() == [0, 0]
+    assert books.month_books["approved"].tolist() == [2.0, 0.0]
+    lv = _levers()
+    assert books.plan_deployments(np.array([38.0, 7.0]), lv, np.array([0.0, 5.0])).tolist() == [0, 0]
+    assert books.release.tolist() == close([0.15, 0.0])
+    # b's 8 posts are approved now (a's 2 are still screening: nothing more for a), ready in 2 months
+    assert books.month_books["approved"].tolist() == [0.0, 8.0]
+    books.plan_deployments(np.array([38.0, 7.0]), lv, np.array([0.0, 5.0]))  # month 2: a's 2 ready and posted
+    posted = books.plan_deployments(np.array([38.0, 7.0]), lv, np.array([0.0, 5.0]))  # month 3: b's 8 ready
+    assert posted.tolist() == [0, 8]
+    assert books.release.tolist() == close([0.15, 0.15])  # 8 arrivals for 5 stranded: capped at 0.15

@@ -90,6 +90,10 @@ class StateBooks:
         # off: a post is filled the month it opens); minder.send_home_unreplaced when nobody does. Updated in place
         # each month by `plan_deployments` (the array engine's hosts bundle holds this array)
         self.enforce = np.ones(n)
+        # per host, the chance a worker kept past his contract by a closure goes home this month (phase 11,
+        # rules.contract_ends): he waits for a replacement (rules.stranded_release); updated in place each month by
+        # `plan_deployments` (the array engine's hosts bundle holds this array)
+        self.release = np.full(n, p.population.stranded_return)
         # veterans: row k of `resting` holds those who came home from each host and may go again in k months;
         # `veterans`, those rested and not yet posted again (they go first, to the host they served)
         self.resting = np.zeros(((r.rest_months if r.pipeline else 0) + 1, n), dtype=np.int64)
@@ -158,11 +162,15 @@ class StateBooks:
                 np.maximum(self.target_cap, self.target_workers),
             )
 
-    def plan_deployments(self, active_by_host: np.ndarray, lv: Levers) -> np.ndarray:
-        """How many to post to each host this month; lost posts move toward hosts that do not comply."""
+    def plan_deployments(self, active_by_host: np.ndarray, lv: Levers, stranded_by_host=None) -> np.ndarray:
+        """How many to post to each host this month; lost posts move toward hosts that do not comply. Of the
+        ``active_by_host``, ``stranded_by_host`` were kept past their contracts by a closed border: the state
+        counts their posts as open (they are to be replaced), approves no candidate for a closed host, and each goes
+        home only as a replacement arrives (`release`, rules.stranded_release)."""
+        stranded = np.zeros(len(self.release)) if stranded_by_host is None else np.asarray(stranded_by_host, float)
         counts, target_change = rules.deployments(
             self.target_workers,
-            active_by_host,
+            np.asarray(active_by_host, dtype=float) - stranded,
             lv.ban,
             lv.evasion,
             lv.repatriation,
@@ -179,6 +187,7 @@ class StateBooks:
         self.month_books[TARGET] = np.floor(self.target_workers + 1e-9)  # whole posts, rounded down as postings are
         if not self.pipeline:
             posted = np.where(lv.closed, 0, counts)  # nobody is posted across a closed border
+            self.release[:] = rules.stranded_release(self.p_state.population.stranded_return, stranded, posted)
             self._note_candidates(posted, np.zeros_like(posted), 0.0)
             return posted
         # the pipeline: rested veterans first; then approve candidates for the posts nobody covers yet (within the
@@ -204,6 +213,7 @@ class StateBooks:
         else:
             ahead, back = 0, self.resting.sum(axis=0)
         uncovered = counts + ahead - self.ready - self.screening.sum(axis=0) - self.veterans - back
+        uncovered = np.where(lv.closed, 0, uncovered)  # no candidate is approved for a host whose border is closed
         # the month's screening capacity; what a month leaves unused is lost (only a part of a candidate carries)
         self.intake_room = min(self.intake_room + self.intake_month, self.intake_month + 1.0)
         approved = rules.approvals(uncovered, int(self.intake_room))
@@ -215,6 +225,7 @@ class StateBooks:
         posted = np.where(lv.closed, 0, np.minimum(counts, self.ready))
         self.ready = self.ready - posted
         self.enforce[:] = np.where(self.ready + self.veterans > 0, 1.0, self.p_state.minder.send_home_unreplaced)
+        self.release[:] = rules.stranded_release(self.p_state.population.stranded_return, stranded, posted + again)
         if self.anticipate:  # those posted now are due home in a contract's time; then the schedule moves a month
             self.ends[self.contract_months - 1] += posted + again
             self.ends[:-1] = self.ends[1:]

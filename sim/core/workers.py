@@ -130,7 +130,7 @@ FIELDS_AND_DERIVED = (
         "i2",
         0,
         "months his contract was extended by (population.extension_months at a time)",
-        (11,),
+        (2, 11),
         archived=True,
     ),
     Field("productivity", "f8", TRAIT, "output per hour relative to the host's wage", (2, 4), archived=True),

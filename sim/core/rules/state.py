@@ -191,3 +191,14 @@ def approvals(uncovered: np.ndarray, room: int) -> np.ndarray:
             given[h] += 1
             left -= 1
     return given
+
+
+def stranded_release(stranded_return: float, stranded: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
+    """Phase 2, per host: the chance this month that a worker kept past his contract by a closed border goes home
+    (phase 11 reads it, `contract_ends`). He waits for his replacement: the month's arrivals at his host
+    (``arrivals``) replace the ``stranded`` first, at most ``stranded_return`` of them a month, so the expected
+    number going home is min(stranded_return x stranded, arrivals). With nobody stranded, ``stranded_return``."""
+    stranded = np.asarray(stranded, dtype=float)
+    arrivals = np.asarray(arrivals, dtype=float)
+    share = np.minimum(arrivals, stranded) / np.maximum(stranded, 1.0)
+    return np.where(stranded > 0, np.minimum(stranded_return, share), stranded_return)

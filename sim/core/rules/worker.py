@@ -278,10 +278,10 @@ def contract_extended(months_abroad, contract, closed, u, extension_prob, extens
 
 
 @rule
-def contract_ends(months_abroad, contract_months, closed, u, stranded_return):
+def contract_ends(months_abroad, contract_months, closed, u, release):
     """Phase 11: whether a worker goes home this month (``months_abroad`` counts this month). Not across a
-    closed border; at the end of his contract, for sure; kept past it by a closure, with chance
-    ``stranded_return`` a month once the border is open."""
+    closed border; at the end of his contract, for sure; kept past it by a closure, with chance ``release`` (his
+    host's this month, `StateBooks.release`: as replacements arrive) once the border is open."""
     if closed or months_abroad < contract_months:
         return False
-    return months_abroad == contract_months or u < stranded_return
+    return months_abroad == contract_months or u < release

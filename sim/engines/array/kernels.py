@@ -124,15 +124,17 @@ def work_month(inspection, key, worker_id, pressure, wage, productivity, lost, h
 
 
 @kernel
-def census(W, H, month, N):
+def census(W, H, month, S, N):
     """Phase 2's first pass and phase 3's sums: every posted worker follows his minder's replacement (staged
     from last month's escapes); under a mandate, he may be sent home (his row listed for `settle`) or relabelled
     (`rules.repatriation_fate`); those who stay are counted per host, minder and team, and their shortfall and plan
-    added to their minder's (in worker-id order)."""
+    added to their minder's (in worker-id order); those kept past their contracts by a closed border are counted
+    per host too (`StateBooks.plan_deployments`)."""
     N_remap = N.remap
     N_left_rows = N.left_rows
     N_repatriated_idle = N.repatriated_idle
     N_active_by_host = N.active_by_host
+    N_stranded = N.stranded_by_host
     N_by_minder = N.by_minder
     N_by_team = N.by_team
     N_minder_short = N.minder_short
@@ -172,6 +174,8 @@ def census(W, H, month, N):
             W.legal[i] = fate
         m = np.uint64(W.minder[i])
         N_active_by_host[h] += 1.0
+        if W.months_abroad[i] >= S.contract_months + (W.extended[i] if S.extension_prob > 0 else 0):
+            N_stranded[h] += 1.0
         N_by_minder[m] += 1
         N_by_team[np.uint64(W.team[i])] += 1
         N_minder_short[m] += W.shortfall[i]
@@ -369,6 +373,7 @@ def watch_die_return(W, M, H, month, S, T, first):
     T_by_legal = T.by_legal
     T_left_rows = T.left_rows
     T_returning = T.returning
+    T_stranded = T.stranded
     for i in range(np.uint64(len(W.status))):
         if W.status[i] != ACTIVE:
             continue
@@ -438,7 +443,7 @@ def watch_die_return(W, M, H, month, S, T, first):
             ):
                 W.extended[i] += S.extension_months
                 contract += S.extension_months
-            if months >= contract and rules.contract_ends(months, contract, shut, u, S.stranded_return):
+            if months >= contract and rules.contract_ends(months, contract, shut, u, H.release[h]):
                 s = COMPLETED
             else:
                 # next month's census, counted now (phase 2's counts and phase 3's sums, in worker-id order)
@@ -447,6 +452,8 @@ def watch_die_return(W, M, H, month, S, T, first):
                 T_by_team[np.uint64(W.team[i])] += 1
                 T_minder_short[m] += W.shortfall[i]
                 T_minder_owed[m] += W.plan[i]
+                if months >= contract:  # kept past his contract: stranded
+                    T_stranded[h] += 1.0
         T_exits[s, h] += 1
         if s == ACTIVE:
             T_by_legal[W.legal[i], h] += 1

@@ -281,6 +281,7 @@ class ArrayModel:
             hours_max=self.own["hours_max"],
             fees_share=self.own["fees_share"],
             enforce=self.state.enforce,
+            release=self.state.release,
         )
 
     # ------------------------------------------------------------ the month
@@ -307,7 +308,7 @@ class ArrayModel:
         if mandate or self.carried is None:
             # a pass of its own: the first month, or a mandate that sends workers home before the count
             census = census_bundle(H, ms.n, self.next_team, self.pending_remap, self.rows)
-            n_repatriated = kernels.census(self.w, hosts, month, census)
+            n_repatriated = kernels.census(self.w, hosts, month, self.settings, census)
             repatriated = census.left_rows[:n_repatriated]
             kernels.settle(self.w, camps.bundle, month, self.settings, repatriated)
             self.pending_remap = NO_REMAP
@@ -316,7 +317,7 @@ class ArrayModel:
             repatriated = NO_REMAP
         self.census_now, self.repatriated = census, repatriated
         self.carried = None
-        self.counts = counts = self.state.plan_deployments(census.active_by_host, lv)
+        self.counts = counts = self.state.plan_deployments(census.active_by_host, lv, census.stranded_by_host)
         self.n_before = n_before = self.n
         self.deploy(counts, month_deployed=self.month, months_abroad=0, posted=(census.by_minder, census.by_team))
         self.state.pick_channels()
@@ -373,6 +374,7 @@ class ArrayModel:
         H = self.n_hosts
         self.carried = Census(
             active_by_host=totals.by_legal.sum(axis=0).astype(float),
+            stranded_by_host=totals.stranded,
             by_minder=left,
             by_team=totals.by_team,
             minder_short=short,

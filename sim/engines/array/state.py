@@ -93,6 +93,7 @@ HOST_FIELDS = (
     "hours_max",
     "fees_share",
     "enforce",
+    "release",
 )
 if TYPE_CHECKING:
 
@@ -163,7 +164,6 @@ SETTINGS = {
     "report_prob": "escape.report_prob",
     "reprisal_severity": "state.reprisal_severity",
     "hours_slope": "deaths.hours_slope",
-    "stranded_return": "population.stranded_return",
 }
 if TYPE_CHECKING:
 
@@ -184,12 +184,23 @@ def settings_bundle(params, death_prob_max: float, rule_code: int) -> Settings:
 # what the month's first pass counts (phase 2's inputs and phase 3's sums), sized before the newcomers arrive
 Census = namedtuple(
     "Census",
-    ("active_by_host", "by_minder", "by_team", "minder_short", "minder_owed", "repatriated_idle", "remap", "left_rows"),
+    (
+        "active_by_host",
+        "stranded_by_host",
+        "by_minder",
+        "by_team",
+        "minder_short",
+        "minder_owed",
+        "repatriated_idle",
+        "remap",
+        "left_rows",
+    ),
 )
 
 
 def census_bundle(n_hosts: int, n_minders: int, n_teams: int, remap: np.ndarray, rows: "RowBuffers") -> Census:
     return Census(
+        np.zeros(n_hosts),
         np.zeros(n_hosts),
         np.zeros(n_minders, dtype=np.int64),
         np.zeros(n_teams, dtype=np.int64),
@@ -233,6 +244,7 @@ Totals = namedtuple(
         "left_rows",
         "left",
         "returning",
+        "stranded",
         "counts",
         "by_team",
         "minder_short",
@@ -255,6 +267,7 @@ def totals_bundle(n_hosts: int, n_minders: int, n_teams: int, rows: RowBuffers, 
         left_rows=rows.get("left", np.int64),
         left=np.zeros(n_minders, dtype=np.int64),
         returning=np.zeros(n_hosts, dtype=np.int64),
+        stranded=np.zeros(n_hosts),
         counts=np.zeros(2, dtype=np.int64),
         by_team=np.zeros(n_teams, dtype=np.int64),
         minder_short=np.zeros(n_minders),

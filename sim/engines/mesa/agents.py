@@ -281,7 +281,7 @@ class Worker(mesa.Agent):
             self.extended += pop.extension_months
             self.note(f"had his contract extended by {pop.extension_months} months")
             return
-        if rulebook.contract_ends(self.months_abroad, contract, closed, u, pop.stranded_return):
+        if rulebook.contract_ends(self.months_abroad, contract, closed, u, self.model.state.release[self.host]):
             self.leave("completed", "finished his contract and went home")
         elif self.months_abroad == contract:
             self.note("was kept past his contract: the border is closed")
@@ -410,7 +410,7 @@ class State(StateBooks, mesa.Agent):
     def deploy(self):
         """Fill each host up to what sanctions leave reachable of the target; move lost posts to open hosts."""
         model = self.model
-        counts = self.plan_deployments(model.active_count_by_host(), model.policy)
+        counts = self.plan_deployments(model.active_count_by_host(), model.policy, model.stranded_count_by_host())
         for h, n in enumerate(counts):
             if n > 0:
                 model.deploy_cohort(h, int(n), month_deployed=model.month, months_abroad=0)

@@ -281,6 +281,14 @@ class OverseasLaborModel(mesa.Model):
                 counts[w.host] += 1
         return counts
 
+    def stranded_count_by_host(self) -> np.ndarray:
+        """Per host, the active workers kept past their contracts by a closed border."""
+        counts = np.zeros(len(self.host_names))
+        for w in self.workers:
+            if w.active and w.months_abroad >= w.contract_months + w.extended:
+                counts[w.host] += 1
+        return counts
+
     def _reset_counters(self):
         n = len(self.host_names)
         self.deployed = np.zeros(n, dtype=np.int64)
