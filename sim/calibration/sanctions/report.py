@@ -644,12 +644,15 @@ def report_text(
         "",
         "## Files",
         "",
+        "In the calibration's own folder: "
         "`predictive.csv` (every fact: posterior and prior bands, inside or not), `adequacy.csv` (every fit "
         "fact: can the model reach it), `mechanisms.csv` (the mechanism bands), `scores.csv` (the held-out "
         "facts' scores), `parameters.csv` (prior against posterior), `welfare.csv`, `scale.csv`, `prior.csv` (the "
         "prior draws), `posterior.csv` (the draws), `history_calibrated.toml`, `populations/` (every generation), "
         "`batches/` (every candidate's runs and misses), `predictive/`, `prior_predictive/` and `scale_check/` (the "
-        "checks' runs), `plots/`.",
+        "checks' runs), `plots/`. A copy of this report kept elsewhere (the repository's "
+        "docs/calibration/sanctions/) keeps the tables and plots copied beside it; the calibrated scenario and "
+        f"the posterior draws ship as `{calibrated_rel}` and `{posterior_rel}`.",
         "",
     ]
     return "\n".join(lines)
