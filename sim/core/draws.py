@@ -49,7 +49,7 @@ class Decision:
     ESCAPE_REPORT = "escape.report"  # phase 8: an informant reports him
     ESCAPE_SUCCESS = "escape.success"  # phase 9: the attempt succeeds
     DEATH = "death"  # phase 10
-    RETURN = "return"  # phase 11: a worker stranded past his contract goes home once the border is open
+    RETURN = "return"  # phase 11: a worker stranded past his contract goes home as a replacement arrives
     LEDGER = "ledger"  # on return: the ledger is paid
     REPATRIATE = "repatriate"  # phase 2: a worker is sent home (or relabelled) under a mandate
     RELABEL = "repatriate.relabel"  # phase 2: a permit holder due to go home is relabelled instead

@@ -228,8 +228,10 @@ class Population(Strict):
     )
     stranded_return: float = F(
         0.15,
-        "assumption; facts: the border began reopening in August 2023, strandings of 4-6+ years (Daily NK; RFA)",
-        "monthly chance a worker kept past his contract by a closed border goes home once it is open",
+        "assumption: returns were spread out; facts: the border began reopening in August 2023, strandings of 4-6+"
+        " years (Daily NK; RFA), the stranded rotated out as replacements came (RFA 2023)",
+        "the most a month of a host's workers kept past their contracts by a closed border who go home once it is"
+        " open: each goes only as a replacement arrives (rules.stranded_release)",
         ge=0,
         le=1,
     )

@@ -47,8 +47,9 @@ PHASE_TABLE: tuple[Phase, ...] = (
         "`set_plans`, `State.repatriate`, `State.deploy` → `plan_deployments`, `pick_channels`",
         "State",
         "last month's delivered revenue, share of workers short of the plan and channel losses; levers; "
-        "active workers per host and their legal status",
-        "plans; targets; repatriated or relabelled workers; new cohorts with their legal status; channel weights",
+        "active workers per host and their legal status, and those kept past their contracts",
+        "plans; targets; repatriated or relabelled workers; new cohorts with their legal status; channel weights; "
+        "each host's chance of carrying out the send-home threat and of releasing a stranded worker",
         mesa="_state",
         array="_state",
     ),
@@ -145,7 +146,7 @@ PHASE_TABLE: tuple[Phase, ...] = (
         "contracts",
         "contracts end",
         "`Worker.finish_contract`, `Minder.check_unit`",
-        "working still active; active minders",
+        "working still active; active minders; his host's chance of releasing a stranded worker",
         "months abroad",
         "`completed`; minders with no workers → `left`",
         mesa="_contracts",

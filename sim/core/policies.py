@@ -451,8 +451,9 @@ class BorderClosure(PolicyBase):
     source: ClassVar[str] = "facts: border closure (COVID-19), Reuters, AP, NK News 2020-2023"
     kind: Literal["border_closure"]
 
-    # a closed border: no postings, no one goes home (contracts run on: stranded workers; no repatriation, no
-    # sending home), no cash crosses by courier or mule (docs/ODD.md 7.2, 7.7, 7.11, 7.12)
+    # a closed border: no postings and no candidate approved for it, no one goes home (contracts run on: stranded
+    # workers, who go home once it is open as replacements arrive; no repatriation, no sending home), no cash
+    # crosses by courier or mule (docs/ODD.md 7.2, 7.2.4a, 7.7, 7.11, 7.12)
     @classmethod
     def example(cls, start: int) -> dict:
         return {**super().example(start), "end": start + 43}  # as long as 2020-01 to 2023-08
