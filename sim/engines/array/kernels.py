@@ -430,7 +430,8 @@ def watch_die_return(W, M, H, month, S, T, first):
                 W.hours[i], H.death_rates[h], S.hours_slope, H.hours_base[h]
             ):
                 s = DEAD
-        # 11. one more month abroad; contracts end (a stranded worker goes home with his host's chance H.release, as replacements arrive)
+        # 11. one more month abroad; contracts end (a stranded worker goes home with his host's chance
+        # H.release, as replacements arrive)
         if s == ACTIVE:
             months = W.months_abroad[i] + 1
             W.months_abroad[i] = months

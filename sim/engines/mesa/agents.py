@@ -410,7 +410,8 @@ class State(StateBooks, mesa.Agent):
     def deploy(self):
         """Fill each host up to what sanctions leave reachable of the target; move lost posts to open hosts."""
         model = self.model
-        counts = self.plan_deployments(model.active_count_by_host(), model.policy, model.stranded_count_by_host())
+        active, stranded = model.count_by_host()
+        counts = self.plan_deployments(active, model.policy, stranded)
         for h, n in enumerate(counts):
             if n > 0:
                 model.deploy_cohort(h, int(n), month_deployed=model.month, months_abroad=0)

@@ -274,20 +274,16 @@ class OverseasLaborModel(mesa.Model):
     def active_minders(self) -> list[Minder]:
         return [m for m in self.minders if m.status == ACTIVE]
 
-    def active_count_by_host(self) -> np.ndarray:
-        counts = np.zeros(len(self.host_names))
+    def count_by_host(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per host, in one pass: the active workers, and those of them kept past their contracts by a closed
+        border (stranded)."""
+        active, stranded = np.zeros(len(self.host_names)), np.zeros(len(self.host_names))
         for w in self.workers:
             if w.active:
-                counts[w.host] += 1
-        return counts
-
-    def stranded_count_by_host(self) -> np.ndarray:
-        """Per host, the active workers kept past their contracts by a closed border."""
-        counts = np.zeros(len(self.host_names))
-        for w in self.workers:
-            if w.active and w.months_abroad >= w.contract_months + w.extended:
-                counts[w.host] += 1
-        return counts
+                active[w.host] += 1
+                if w.months_abroad >= w.contract_months + w.extended:
+                    stranded[w.host] += 1
+        return active, stranded
 
     def _reset_counters(self):
         n = len(self.host_names)
