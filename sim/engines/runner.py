@@ -88,7 +88,7 @@ def check_memory(params: Params, engine: str = "array") -> None:
 # ---------------------------------------------------------------- one run
 
 
-def _with_warmup(params: Params) -> Params:
+def with_warmup(params: Params) -> Params:
     """The parameters of a run with a warm-up: ``calendar.warmup`` months more, starting that much earlier; a
     policy month given as an index moves with the calendar (a date stays the date)."""
     w = params.calendar.warmup
@@ -104,17 +104,21 @@ def _with_warmup(params: Params) -> Params:
     return make_params(d)
 
 
+def after_warmup(table: pd.DataFrame, w: int) -> pd.DataFrame:
+    """A monthly, host or sector table without the warm-up's ``w`` months, the rest renumbered from 0."""
+    if not w:
+        return table
+    table = table[table["month"] >= w].reset_index(drop=True)
+    table["month"] -= w
+    return table
+
+
 def _without_warmup(monthly: pd.DataFrame, hosts: pd.DataFrame, sectors: pd.DataFrame, workers: pd.DataFrame, w: int):
     """The tables of the months from ``calendar.start`` on: the warm-up's months dropped and the rest renumbered
     from 0; the workers who left during the warm-up dropped, the others' months renumbered; and the workers abroad
     at the start (after the warm-up's last month)."""
     initial = int(monthly[COL.workers_active].iloc[w - 1])
-    monthly = monthly[monthly["month"] >= w].reset_index(drop=True)
-    monthly["month"] -= w
-    hosts = hosts[hosts["month"] >= w].reset_index(drop=True)
-    hosts["month"] -= w
-    sectors = sectors[sectors["month"] >= w].reset_index(drop=True)
-    sectors["month"] -= w
+    monthly, hosts, sectors = (after_warmup(t, w) for t in (monthly, hosts, sectors))
     gone = (workers["status"] != "active") & (workers["month_left"] < w)
     workers = workers[~gone].reset_index(drop=True)
     workers["month_deployed"] = workers["month_deployed"] - w
@@ -150,7 +154,7 @@ def run(
     t0 = time.perf_counter()
     given, warmup = params, params.calendar.warmup
     if warmup:
-        params = _with_warmup(params)
+        params = with_warmup(params)
     months = params.calendar.months
     bar = None
     if progress:

@@ -71,24 +71,30 @@ def prestart(processes: int | None = None) -> None:
 
 
 def execute(
-    tasks: list[dict], on_done: Callable[[dict], None], processes: int | None = None, scheduler: str | None = None
+    tasks: list[dict],
+    on_done: Callable[[dict], None],
+    processes: int | None = None,
+    scheduler: str | None = None,
+    function: Callable[[dict], dict] = run_task,
 ) -> None:
     """Run tasks and call ``on_done(payload)`` in the calling process as each finishes (in any order).
 
     ``scheduler``: a Dask scheduler address (``tcp://host:port``) or a
     ``distributed.Client``; otherwise a local process pool of ``processes``
-    workers (default: all cores), or this process alone when ``processes == 1``.
+    workers (default: all cores), or this process alone when ``processes == 1``. ``function``: what runs a task
+    (default: an experiment's run, `run_task`; the sanctions fit runs a candidate's replicates side by side, a
+    module-level function the pool's workers import); each task has a ``run_id``.
     """
     if not tasks:
         return
     if scheduler is not None:
-        _execute_dask(tasks, on_done, scheduler)
+        _execute_dask(tasks, on_done, scheduler, function)
         return
     processes = processes or cores()
     if processes == 1 or len(tasks) == 1:
         for t in tasks:
             raise_if_stopped()
-            on_done(run_task(t))
+            on_done(function(t))
         return
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -101,7 +107,7 @@ def execute(
         queue = iter(tasks)
         running = set()
         for t in itertools.islice(queue, 2 * processes):
-            running.add(pool.submit(run_task, t))
+            running.add(pool.submit(function, t))
         dead_since = None
         while running:
             finished, running = wait(running, timeout=WATCH_SECONDS, return_when=FIRST_COMPLETED)
@@ -112,7 +118,7 @@ def execute(
                     continue  # submit nothing more
                 nxt = next(queue, None)
                 if nxt is not None:
-                    running.add(pool.submit(run_task, nxt))
+                    running.add(pool.submit(function, nxt))
             raise_if_stopped()  # a stop whose interrupt was lost (in C code): within WATCH_SECONDS
     finally:
         _shut_down(pool)
@@ -228,7 +234,9 @@ def _drop_distributed(record) -> bool:
     return not record.name.startswith("distributed")
 
 
-def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler) -> None:
+def _execute_dask(
+    tasks: list[dict], on_done: Callable[[dict], None], scheduler, function: Callable[[dict], dict] = run_task
+) -> None:
     from distributed import wait
 
     _quiet_distributed()
@@ -238,7 +246,7 @@ def _execute_dask(tasks: list[dict], on_done: Callable[[dict], None], scheduler)
     try:
         # pure=False: every stochastic task is its own key, never merged with another
         futures = [
-            client.submit(run_task, t, pure=False, retries=2, key=f"olsim-{t['run_id']}-{os.urandom(4).hex()}")
+            client.submit(function, t, pure=False, retries=2, key=f"olsim-{t['run_id']}-{os.urandom(4).hex()}")
             for t in tasks
         ]
         pending, quiet_since, warned = set(futures), time.monotonic(), False

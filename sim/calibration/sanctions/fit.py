@@ -1,9 +1,10 @@
-"""The sanctions era fitted by ABC-SMC on the experiment machinery, and what the fit writes.
+"""The sanctions era fitted by ABC-SMC, and what the fit writes.
 
-Each batch of candidate parameter sets is one experiment: every candidate a scenario of the history with its
-values as overrides, run with ``smc.replicates`` seeds (common random numbers across candidates) at
-``smc.scale``, per-host tables kept; so a batch runs on the local pool or a Dask cluster and resumes after an
-interruption like any experiment. A candidate's distance is the RMS of its fit facts' mean misses in tolerance
+Each batch of candidate parameter sets is planned as an experiment (every candidate a scenario of the history with
+its values as overrides, ``smc.replicates`` seeds: common random numbers across candidates, at ``smc.scale``), so
+its parameters and seeds are an experiment's; each candidate is then judged in one task, its replicates side by
+side (`candidates.run_candidate`), on the local pool or a Dask cluster, and a batch resumes after an interruption
+from its journal of finished candidates. A candidate's distance is the RMS of its fit facts' mean misses in tolerance
 units (`sanctions.distance`); the held-out facts are not read. Each finished generation is saved as
 ``populations/gNN.parquet`` (values, weight, distance, tolerance), so a stopped calibration resumes from the
 last one; the last is the posterior (``posterior.csv``, a file experiments sample: `sim.explore.posterior`), and
@@ -25,17 +26,14 @@ from ...core.fields import months_spanned
 from ...core.params import Calendar
 from ...explore.plan import expand_uncertainties, plan_experiment, resolve_params
 from ...explore.posterior import Posterior, weighted_quantile, write_posterior
-from ...explore.runner import run_experiment
+from ...explore.evaluators import execute
 from ...results.outcomes import REVENUE
 from ..folder import MARKER, round_value
-from ..measures import RunTable
 from ..smc import BUDGET, CONVERGED, LOW_ACCEPTANCE, Marginal, Population, abc_smc
 from ..targets import ROOT, Fact, Prior, load_targets, matches
-from .targets import CUTOFF, SanctionsTargets, all_inside, constrained, distance, mechanism_means, unit_miss
+from .candidates import MECHANISM, RULED_OUT, Journal, Judge, run_candidate
+from .targets import SanctionsTargets, constrained
 
-
-MECHANISM = "mechanism:"  # a candidate's mechanism, in misses.parquet (`candidate_misses`)
-RULED_OUT = "ruled_out"  # whether a constrained mechanism ruled the candidate out
 
 STOPS = {
     CONVERGED: "converged (the tolerance fell by less than smc.min_drop in the last generation)",
@@ -69,7 +67,8 @@ def fit_months(targets: SanctionsTargets) -> int:
 
 def later_constraints(targets: SanctionsTargets) -> dict[str, Fact]:
     """The constrained mechanisms that read past the fit's months (sending home once the border reopens, 2023-2025):
-    checked only on the candidates that may be kept (`Simulator`), on a second run through their last month."""
+    checked only on the candidates that may matter (`candidates.Judge.needs_later`), whose runs go on to their last
+    month."""
     n = fit_months(targets)
     return {k: m for k, m in constrained(targets.spec).items() if _months_through(targets, [m]) > n}
 
@@ -95,7 +94,7 @@ class Simulator:
         self.processes, self.scheduler = processes, scheduler
         self.resolved = targets.resolved_scenario
         self.constraints = constrained(targets.spec)
-        self.later = later_constraints(targets)  # checked on a second, longer run (`check_later`)
+        self.later = later_constraints(targets)  # measured by running on, for a candidate that may matter
         self.early = {k: m for k, m in self.constraints.items() if k not in self.later}
         read = [*targets.spec.fit.values(), *self.constraints.values()]
         self.columns = sorted({c for f in read for c in f.columns})
@@ -124,15 +123,17 @@ class Simulator:
                 out[i] = True
         return out
 
-    def experiment(self, theta: np.ndarray, generation: int, batch: int, skip=None, later: bool = False) -> dict:
+    def experiment(self, theta: np.ndarray, generation: int, batch: int, skip=None, months: int | None = None) -> dict:
+        """The batch as an experiment (a scenario per candidate, ``months`` long: default the fit's): what the
+        candidates' tasks are planned from, so their parameters and seeds are an experiment's."""
         s = self.t.spec.smc
-        months = self.later_months if later else self.months
+        months = months or self.months
         scenarios = []
         for i, row in enumerate(theta):
             if skip is None or not skip[i]:
                 scenarios.append({"name": f"p{i:05d}", "overrides": self.overrides(row, months)})
         return {
-            "name": f"smc-g{generation:02d}-b{batch:02d}" + ("-later" if later else ""),
+            "name": f"smc-g{generation:02d}-b{batch:02d}",
             "base": str(self.t.scenario_path.resolve()),
             "engine": "array",
             "seed": s.seed,
@@ -143,99 +144,101 @@ class Simulator:
             "scenarios": scenarios,
         }  # any one: the fit reads the per-host tables
 
-    def _plan(self, theta: np.ndarray, generation: int, batch: int, skip=None, later: bool = False):
-        return plan_experiment(self.experiment(theta, generation, batch, skip, later), self.t.path.parent)
+    def _plan(self, theta: np.ndarray, generation: int, batch: int, skip=None, months: int | None = None):
+        return plan_experiment(self.experiment(theta, generation, batch, skip, months), self.t.path.parent)
 
-    def _run(self, plan, out: Path):
-        """A batch's experiment run (or resumed) in ``out``: the per-host tables of each run, and the runs table."""
-        result = run_experiment(
-            plan,
-            out,
-            processes=self.processes,
-            scheduler=self.scheduler,
-            resume=(out / "manifest.json").exists(),
-            plots=False,
+    def judge(self) -> Judge:
+        """How this generation judges a candidate (`candidates.Judge`)."""
+        return Judge(
+            fit=dict(self.t.spec.fit),
+            early=self.early,
+            later=self.later,
+            scale=self.t.spec.smc.scale,
+            tolerance=self.tolerance,
+            fit_months=self.months,
+            later_months=self.later_months if self.later else self.months,
+            constrained=bool(self.constraints),
         )
-        hosts = result.hosts(self.columns)
-        return {rid: RunTable(g) for rid, g in hosts.groupby("run_id", sort=False)}, result.runs
+
+    def tasks(self, plan, judge: Judge) -> list[dict]:
+        """A task per candidate the plan runs: its replicates' seeds side by side (`candidates.run_candidate`)."""
+        by_candidate: dict[str, list[dict]] = {}
+        for t in plan.tasks:
+            by_candidate.setdefault(t["scenario"], []).append(t)
+        tasks = []
+        for name, runs in by_candidate.items():
+            assert all(r["params"] == runs[0]["params"] for r in runs), "a candidate's replicates differ in seed only"
+            tasks.append(
+                {
+                    "run_id": name,
+                    "candidate": int(name[1:]),
+                    "params": runs[0]["params"],
+                    "seeds": [r["seed"] for r in sorted(runs, key=lambda r: r["replicate"])],
+                    "judge": judge,
+                }
+            )
+        return tasks
 
     def __call__(self, theta: np.ndarray, generation: int, batch: int) -> np.ndarray:
+        """The candidates' distances (infinite: refused by the model or ruled out by a mechanism; NaN: failed),
+        each candidate's row written to the batch's ``misses.parquet`` (mean misses over its replicates, fact by
+        fact; its mechanisms). A batch already judged is read back; an interrupted one resumes from its journal."""
         out = self.folder / "batches" / f"g{generation:02d}-b{batch:02d}"
+        known = _judged(out, theta, self.names)
+        if known is not None:
+            return known
+        months = self.later_months if self.later else self.months  # the models' calendar; each runs what it needs
         outside = np.zeros(len(theta), dtype=bool)
         try:
-            plan = self._plan(theta, generation, batch)
+            plan = self._plan(theta, generation, batch, months=months)
         except ExperimentError:  # a candidate the model refuses: plan the others (any other error is raised again)
             outside = self.outside(theta)
             if outside.all():
                 return np.full(len(theta), math.inf)
-            plan = self._plan(theta, generation, batch, skip=outside)
-        per_run, runs = self._run(plan, out)
-        scale = self.t.spec.smc.scale
+            plan = self._plan(theta, generation, batch, skip=outside, months=months)
+        judge = self.judge()
+        journal = Journal(out, theta)
+        todo = [t for t in self.tasks(plan, judge) if t["candidate"] not in journal.done]
+        execute(
+            todo,
+            lambda r: journal.add(r["candidate"], r["row"]),
+            processes=self.processes,
+            scheduler=self.scheduler,
+            function=run_candidate,
+        )
         d = np.full(len(theta), math.nan)
         rows = []
         for i in range(len(theta)):
-            tables = _replicates(per_run, runs, i)
-            misses = [{k: unit_miss(t.measure(f, scale), f) for k, f in self.t.spec.fit.items()} for t in tables]
-            d[i] = math.inf if outside[i] else distance(misses) if misses else math.nan
-            mean = {k: float(np.mean([m[k] for m in misses])) if misses else math.nan for k in self.t.spec.fit}
-            # the mechanisms the fit is constrained by, mean over the replicates: one outside its range rules the
-            # candidate out (the prior restricted to the sourced ranges), whatever its distance
-            mech = mechanism_means(tables, self.early, scale)
-            # (a candidate the model refused was not run: infinite already, not ruled out by a mechanism)
-            ruled_out = len(tables) > 0 and not all_inside(mech, self.early)
-            if ruled_out and math.isfinite(d[i]):
-                d[i] = math.inf
-            rows.append(
-                {
-                    "candidate": i,
-                    **{n: float(v) for n, v in zip(self.names, theta[i])},
-                    "distance": d[i],
-                    **mean,
-                    **{f"{MECHANISM}{k}": v for k, v in mech.items()},
-                    **({RULED_OUT: ruled_out} if self.constraints else {}),
+            values = {n: float(v) for n, v in zip(self.names, theta[i])}
+            if outside[i]:  # not run: infinite, not ruled out by a mechanism
+                row = {
+                    "distance": math.inf,
+                    **{k: math.nan for k in self.t.spec.fit},
+                    **{f"{MECHANISM}{k}": math.nan for k in self.early},
+                    **({RULED_OUT: False} if self.constraints else {}),
+                    **{f"{MECHANISM}{k}": math.nan for k in self.later},
                 }
-            )
-        if self.later:
-            self.check_later(theta, generation, batch, d, rows)
+            else:
+                row = journal.done[i]
+            d[i] = row["distance"]
+            rows.append({"candidate": i, **values, **row})
         # every candidate's misses, fact by fact (mean over its replicates): the adequacy check reads generation 0's
         atomic_write(out / "misses.parquet", pd.DataFrame(rows).to_parquet(index=False))
         return d
 
-    def check_later(self, theta: np.ndarray, generation: int, batch: int, d: np.ndarray, rows: list[dict]) -> None:
-        """The later constrained mechanisms (`later_constraints`), on a second run of the same seeds through their
-        last month, for the candidates that can still matter: those the generation may keep (a finite distance within
-        its tolerance) and those the adequacy check may count in a verdict (at most one fact beyond its cut-off).
-        One outside its range rules the candidate out (``d`` set to infinity, ``rows`` updated); the others' later
-        mechanisms stay NaN (not measured). A candidate's first months are the same run bit for bit, so its distance
-        is unchanged: only what it does after the fit's window is new."""
-        facts = list(self.t.spec.fit)
-        check = np.array(
-            [
-                math.isfinite(d[i]) and (d[i] <= self.tolerance or sum(abs(rows[i][k]) > CUTOFF for k in facts) <= 1)
-                for i in range(len(theta))
-            ],
-            dtype=bool,
+
+def _judged(out: Path, theta: np.ndarray, names: list[str]) -> np.ndarray | None:
+    """A batch's distances from its ``misses.parquet``, if it was judged already (on these candidates)."""
+    path = out / "misses.parquet"
+    if not path.exists():
+        return None
+    frame = pd.read_parquet(path)
+    if len(frame) != len(theta) or not np.array_equal(frame[names].to_numpy(dtype=float), theta):
+        raise ExperimentError(
+            f"{out}: holds other candidates than this generation proposes (a calibration of other settings or "
+            f"seed); use another --out, or --force to start again"
         )
-        for row in rows:
-            row.update({f"{MECHANISM}{k}": math.nan for k in self.later})
-        if not check.any():
-            return
-        plan = self._plan(theta, generation, batch, skip=~check, later=True)
-        per_run, runs = self._run(plan, self.folder / "batches" / f"g{generation:02d}-b{batch:02d}-later")
-        scale = self.t.spec.smc.scale
-        for i in np.flatnonzero(check):
-            tables = _replicates(per_run, runs, int(i))
-            mech = mechanism_means(tables, self.later, scale)
-            rows[i].update({f"{MECHANISM}{k}": v for k, v in mech.items()})
-            if tables and not all_inside(mech, self.later):
-                d[i] = math.inf
-                rows[i]["distance"] = math.inf
-                rows[i][RULED_OUT] = True
-
-
-def _replicates(per_run: dict, runs: pd.DataFrame, i: int) -> list[RunTable]:
-    """Candidate ``i``'s replicate runs in a batch (none if it was not run)."""
-    return [per_run[r] for r in runs.loc[runs["scenario"] == f"p{i:05d}", "run_id"]]
+    return frame["distance"].to_numpy(dtype=float)
 
 
 def candidate_misses(folder: Path, generation: int) -> pd.DataFrame:
