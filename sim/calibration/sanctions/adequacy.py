@@ -103,7 +103,7 @@ def joint_summary(prior: pd.DataFrame, explored: pd.DataFrame, facts: list[str])
     }
     if RULED_OUT in explored.columns:
         # inside every range measured on it and every range measured (a later mechanism is measured only where it
-        # could matter: `fit.Simulator.check_later`; a candidate it was not measured on is not counted inside)
+        # could matter: `candidates.Judge.needs_later`; a candidate it was not measured on is not counted inside)
         out["prior_inside_mechanisms"] = float((ap & _all_measured(prior)).mean()) if len(ap) else np.nan
         out["explored_inside_mechanisms"] = int((ae & _all_measured(explored)).sum())
     return out
@@ -217,7 +217,7 @@ def adequacy_text(
             )
         lines += [
             "",
-            "A mechanism after the fit's window is measured on a second, longer run, and only where it could matter: "
+            "A mechanism after the fit's window is measured by running the candidate on, and only where it could matter: "
             "on the candidates inside the earlier ranges that their generation could keep (within its tolerance) or "
             "that the verdicts could count (at most one fact beyond 3).",
         ]

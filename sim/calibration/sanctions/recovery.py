@@ -259,7 +259,7 @@ def run_recovery(
     and compare its last population with the truth (`compare`); writes ``folder/recovery.csv`` and
     ``folder/truths.csv`` and returns the comparison. Resumable: a finished truth is read back, an interrupted
     one continues from its saved generations; more truths than before add to the same folder. A finished
-    truth's ``batches/`` (every run's tables, ~0.2 MB a run) is removed unless ``keep_batches``: its
+    truth's ``batches/`` (its candidates' journals and misses) is removed unless ``keep_batches``: its
     populations, posterior and synthetic facts stay."""
     folder = Path(folder)
     s = targets.spec.smc

@@ -465,7 +465,7 @@ def report_text(
             + (
                 f" The mechanism{'s' if len(later) > 1 else ''} after the fit's window ("
                 + "; ".join(f.what for f in later.values())
-                + f") {'are' if len(later) > 1 else 'is'} measured on a second, longer run of the same seeds, for the "
+                + f") {'are' if len(later) > 1 else 'is'} measured by running the same seeds on, for the "
                 "candidates their generation could keep "
                 "(and those the adequacy verdicts could count): a candidate is kept only if its world stays inside "
                 "them too, though no fact it is fitted to reads those years."
@@ -649,7 +649,7 @@ def report_text(
         "fact: can the model reach it), `mechanisms.csv` (the mechanism bands), `scores.csv` (the held-out "
         "facts' scores), `parameters.csv` (prior against posterior), `welfare.csv`, `scale.csv`, `prior.csv` (the "
         "prior draws), `posterior.csv` (the draws), `history_calibrated.toml`, `populations/` (every generation), "
-        "`batches/` (every candidate's runs and misses), `predictive/`, `prior_predictive/` and `scale_check/` (the "
+        "`batches/` (every candidate's misses and mechanisms), `predictive/`, `prior_predictive/` and `scale_check/` (the "
         "checks' runs), `plots/`. A copy of this report kept elsewhere (the repository's "
         "docs/calibration/sanctions/) keeps the tables and plots copied beside it; the calibrated scenario and "
         f"the posterior draws ship as `{calibrated_rel}` and `{posterior_rel}`.",
