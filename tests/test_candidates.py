@@ -137,3 +137,27 @@ def test_an_interrupted_batch_resumes_from_its_journal_and_a_judged_one_is_read_
         sim(other, 0, 0)
     # the cut line was dropped when the batch resumed: the journal is whole lines, a candidate each
     assert [json.loads(line)["candidate"] for line in journal.read_text().splitlines()] == [0, 1, 2]
+
+
+def test_the_host_table_alone_is_the_one_the_tables_make():
+    """`MonthAggregator.hosts_frame` (what a candidate is measured on) equals the host table of `frames`: with the
+    engine's hosts as cells (host group x sector, added up: every run's), before any month and after some; and
+    over plain hosts (an aggregator of unexpanded parameters), by the rows of tests/test_tables_by_value.py."""
+    from sim.core.params import load_params
+    from sim.engines.runner import make_model
+    from sim.explore.plan import resolve_params
+    from test_tables_by_value import _aggregator, _month
+
+    params = make_params(resolve_params(load_params().model_dump(), {"calendar.months": 4}, 0.01, "test"))
+    model = make_model(params, "array", 3)
+    assert model.aggregator.cells is not None
+    pd.testing.assert_frame_equal(model.aggregator.hosts_frame(), model.aggregator.frames()[1])
+    for _ in range(4):
+        model.step()
+    alone, made = model.aggregator.hosts_frame(), model.aggregator.frames()[1]
+    assert len(alone) == 4 * len(params.hosts) and alone.equals(made)
+    plain = _aggregator()
+    assert plain.cells is None
+    _month(plain)
+    _month(plain, month=15)
+    assert len(plain.hosts_frame()) == 4 and plain.hosts_frame().equals(plain.frames()[1])

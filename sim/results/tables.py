@@ -358,6 +358,15 @@ class MonthAggregator:
             pd.DataFrame(sectors, columns=sector_names),
         )
 
+    def hosts_frame(self):
+        """The host table alone (as `frames` makes it): what a calibration's candidate is measured on."""
+        import pandas as pd
+
+        if not self._months:
+            return pd.DataFrame([], columns=self._host_names)
+        table = self._table(self.cell_names, self._values) if self.cells is None else self._grouped_table()
+        return pd.DataFrame(table, columns=self._host_names)
+
     def _table(self, names: list[str], values: list[dict]) -> dict:
         """A table's columns (arrays), a row per month and name in ``names``, from each month's values over them."""
         k = len(names)

@@ -60,7 +60,7 @@ class Judge:
 def _tables(models, warmup: int) -> list[RunTable]:
     from ...engines.runner import after_warmup
 
-    return [RunTable(after_warmup(m.aggregator.frames()[1], warmup)) for m in models]
+    return [RunTable(after_warmup(m.aggregator.hosts_frame(), warmup)) for m in models]
 
 
 def run_candidate(task: dict) -> dict:
