@@ -47,7 +47,7 @@ EXAMPLES_EXPERIMENT = """examples:
   olsim experiment experiments/sensitivity.toml --scheduler tcp://10.0.0.5:8786   on a Dask cluster
 """
 EXAMPLES_CALIBRATE = """examples:
-  olsim calibrate                              params/targets.toml: search, check, validate (~8 minutes on 2 cores)
+  olsim calibrate                              params/targets.toml: search, check, validate (~4 minutes on 2 cores)
   olsim calibrate --resume                     finish an interrupted calibration
   olsim calibrate --budget 64 --out /tmp/cal   a quick, rough trial (checked at the search's scale; report folder only)
   olsim calibrate --scheduler tcp://10.0.0.5:8786   the runs on a Dask cluster
@@ -64,7 +64,7 @@ EXAMPLES_COMPARE = """examples:
   olsim compare a.toml b.toml --out results/compare/ab --resume      finish an interrupted comparison
 """
 EXAMPLES_REPORT = """examples:
-  olsim report results/experiments/sanctions       the report of an experiment folder (report.html, .md, .xlsx)
+  olsim report results/experiments/sanctions       the report of an experiment folder (report.html, .md, .xlsx, .docx)
 """
 EXAMPLES_STORIES = """examples:
   olsim stories                                both of the article's stories: the comparison table
@@ -1089,8 +1089,8 @@ def build_parser() -> Parser:
     run = sub.add_parser(
         "run",
         help="run the model and write a results folder",
-        description="Run the model once and write monthly.parquet, hosts.parquet, workers.parquet and manifest.json "
-        "to a new folder (under results/ unless --out). Prints a summary table.",
+        description="Run the model once and write monthly.parquet, hosts.parquet, sectors.parquet, workers.parquet "
+        "and manifest.json to a new folder (under results/ unless --out). Prints a summary table.",
         epilog=EXAMPLES_RUN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

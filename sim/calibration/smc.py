@@ -14,8 +14,8 @@ mixture of kernels it could have come from:
 (A full-covariance kernel in an unbounded, logit space was tried first: with 23 parameters its weights
 collapsed, an effective sample size of 17 in 2,000 proposals against 947 for this kernel.)
 
-Candidates are proposed and simulated in batches (so a batch is one experiment on the local pool or a
-cluster, resumable), each from its own generator seeded by (seed, generation, batch): the same seed gives
+Candidates are proposed and simulated in batches (the caller runs a batch on the local pool or a cluster,
+resumably: `sim.calibration.sanctions.fit.Simulator`), each from its own generator seeded by (seed, generation, batch): the same seed gives
 the same posterior in any process count or executor.
 
 This module is the algorithm only: ``simulate(table) -> distances`` is given by the caller.
