@@ -161,3 +161,29 @@ def test_the_host_table_alone_is_the_one_the_tables_make():
     _month(plain)
     _month(plain, month=15)
     assert len(plain.hosts_frame()) == 4 and plain.hosts_frame().equals(plain.frames()[1])
+
+
+def test_a_candidate_that_fails_stops_the_batch_in_one_line_and_the_others_are_kept(setting, tmp_path, monkeypatch):
+    """A candidate's run that raises (here the second of three) stops the calibration with one line naming what
+    failed and how to resume (not a traceback); the candidates finished before it are in the journal, and the
+    resumed batch equals one never interrupted."""
+    _, straight = _batch(setting, tmp_path / "straight")
+    real = fit_module.run_candidate
+
+    def fails_on_one(task):
+        if task["candidate"] == 1:
+            raise RuntimeError("the model broke\nsecond line")
+        return real(task)
+
+    monkeypatch.setattr(fit_module, "run_candidate", fails_on_one)
+    folder = tmp_path / "failed"
+    with pytest.raises(ExperimentError) as e:
+        _batch(setting, folder)
+    text = str(e.value)
+    assert "\n" not in text and "RuntimeError: the model broke" in text and "--resume" in text
+    assert "1 finished candidates of this batch are saved" in text
+    journal = folder / "batches" / "g00-b00" / JOURNAL
+    assert [json.loads(line)["candidate"] for line in journal.read_text().splitlines()] == [0]
+    monkeypatch.setattr(fit_module, "run_candidate", real)
+    _, resumed = _batch(setting, folder)
+    pd.testing.assert_frame_equal(resumed, straight)

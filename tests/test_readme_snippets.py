@@ -44,16 +44,15 @@ def test_a_script_without_a_main_guard_is_told_why_its_pool_died(monkeypatch):
     pool's workers import the script and die. The one line then names the script and the guard, not memory."""
     from concurrent.futures.process import BrokenProcessPool
 
-    from sim.explore.runner import _failure
+    from sim.explore.runner import failure
 
     main = sys.modules["__main__"]
     monkeypatch.setattr(main, "__file__", "/home/analyst/my_sweep.py", raising=False)
-    words = _failure(BrokenProcessPool("gone"), None)
+    words = failure(BrokenProcessPool("gone"), None)
     assert "my_sweep.py" in words and 'if __name__ == "__main__":' in words
     monkeypatch.setattr(main, "__file__", str(ROOT / "sim" / "cli.py"))  # python -m sim.cli: olsim itself
-    assert "killed, or out of memory" in _failure(BrokenProcessPool("gone"), None)
+    assert "killed, or out of memory" in failure(BrokenProcessPool("gone"), None)
     monkeypatch.delattr(main, "__file__", raising=False)
     assert (
-        _failure(BrokenProcessPool("gone"), None)
-        == "a worker process of the local pool died (killed, or out of memory)"
+        failure(BrokenProcessPool("gone"), None) == "a worker process of the local pool died (killed, or out of memory)"
     )

@@ -573,7 +573,7 @@ def test_lost_dask_scheduler_is_one_line_and_keeps_the_finished_runs(in_tmp, cap
 
 
 def test_lost_scheduler_and_broken_pool_read_as_words():
-    from sim.explore.runner import _failure
+    from sim.explore.runner import failure
 
     class FutureCancelledError(Exception):
         pass
@@ -581,9 +581,9 @@ def test_lost_scheduler_and_broken_pool_read_as_words():
     class BrokenProcessPool(Exception):
         pass
 
-    assert "Dask scheduler tcp://10.0.0.5:8786 cancelled" in _failure(FutureCancelledError("x"), "tcp://10.0.0.5:8786")
-    assert "worker process of the local pool died" in _failure(BrokenProcessPool(), None)
-    assert "No space left" in _failure(OSError(28, "No space left on device"), None)
+    assert "Dask scheduler tcp://10.0.0.5:8786 cancelled" in failure(FutureCancelledError("x"), "tcp://10.0.0.5:8786")
+    assert "worker process of the local pool died" in failure(BrokenProcessPool(), None)
+    assert "No space left" in failure(OSError(28, "No space left on device"), None)
 
 
 # ---------------------------------------------------------------- 11. a failed save is a failure

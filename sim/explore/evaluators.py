@@ -220,7 +220,7 @@ NO_WORKERS_WARN_SECONDS = 60.0  # a cluster with no workers for this long, and n
 def _quiet_distributed() -> None:
     """Dask's own log records (a lost scheduler's reconnection tracebacks, some 35 lines) kept out of olsim's
     terminal from the first use of a cluster to the process's end (the client's reconnection loop outlives the
-    experiment): olsim says what happened in one line of its own (`_failure`). A record of distributed.client
+    experiment): olsim says what happened in one line of its own (`runner.failure`). A record of distributed.client
     propagates to the handlers of "distributed" whatever that logger's level, so it is dropped at the handlers
     (and at the root's, should dask's config not attach its own)."""
     import logging

@@ -96,7 +96,7 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
             if interrupted(e):  # Ctrl-C while compiled code was returning (a SystemError caused by it)
                 raise KeyboardInterrupt from None
             raise ExperimentError(
-                f"{_failure(e, scheduler)}; the {len(store.done())} finished runs are saved in "
+                f"{failure(e, scheduler)}; the {len(store.done())} finished runs are saved in "
                 f"{store.folder}; run the same command with --resume to finish"
             ) from None
         complete = True
@@ -141,7 +141,7 @@ def _unguarded_script() -> str:
     return file.name if file.suffix == ".py" and not ours else ""
 
 
-def _failure(e: Exception, scheduler) -> str:
+def failure(e: Exception, scheduler) -> str:
     """What went wrong, in words, from an evaluator's or the disk's exception."""
     name = type(e).__name__
     if name == "BrokenProcessPool":
