@@ -156,6 +156,12 @@ def test_the_host_table_alone_is_the_one_the_tables_make():
         model.step()
     alone, made = model.aggregator.hosts_frame(), model.aggregator.frames()[1]
     assert len(alone) == 4 * len(params.hosts) and alone.equals(made)
+    # made alone (`hosts_only`, as a candidate's models make it): the same host table, no monthly rows
+    only = make_model(params, "array", 3)
+    only.aggregator.hosts_only = True
+    for _ in range(4):
+        only.step()
+    assert only.aggregator.hosts_frame().equals(made) and only.aggregator.monthly == []
     plain = _aggregator()
     assert plain.cells is None
     _month(plain)

@@ -233,6 +233,9 @@ class MonthAggregator:
         self.cell_names = list(params.hosts)
         self.hosts = self.cell_names if self.cells is None else list(self.cells.groups)
         self.defer = defer  # sort a large month's distribution in the helper thread (`DEFER_AT`)
+        # only the host table is made (`hosts_frame`): a calibration's candidate reads nothing else, so the monthly
+        # rows and the month's distribution (a sort of what every worker kept) are not made; `month` returns {}
+        self.hosts_only = False
         self._monthly: list[dict] = []
         self._pending: tuple | None = None  # (row, future) of a distribution being sorted
         self._months: list[int] = []
@@ -291,6 +294,8 @@ class MonthAggregator:
         if self.cells is not None:
             self._sums.append({c.name: np.array(flows.sums[FLOW_INDEX[c.source]], dtype=float) for c in self._means})
             self._working.append(n_h.copy())
+        if self.hosts_only:
+            return {}
         n = int(n_h.sum())
         row = {"month": month, "date": date, "policies": "; ".join(policies)}
         for name, kind, summed, whole, source in self._monthly_plan:

@@ -77,6 +77,8 @@ def run_candidate(task: dict) -> dict:
         params = with_warmup(params)
     models = [make_model(params, "array", seed) for seed in task["seeds"]]
     for m in models:
+        m.aggregator.hosts_only = True  # the host table is all a candidate is measured on
+    for m in models:
         for _ in range(warmup + judge.fit_months):
             m.step()
     tables = _tables(models, warmup)
