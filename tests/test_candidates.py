@@ -156,11 +156,15 @@ def test_the_host_table_alone_is_the_one_the_tables_make():
         model.step()
     alone, made = model.aggregator.hosts_frame(), model.aggregator.frames()[1]
     assert len(alone) == 4 * len(params.hosts) and alone.equals(made)
-    # made alone (`hosts_only`, as a candidate's models make it): the same host table, no monthly rows
-    only = make_model(params, "array", 3)
+    # made alone (`hosts_only`, as a candidate's models make it) and with the levers shared with another model of
+    # the same parameters (another seed): the same host table, no monthly rows; each month's levers made once
+    only, other = make_model(params, "array", 3), make_model(params, "array", 4)
     only.aggregator.hosts_only = True
+    only.levers_cache = other.levers_cache = {}
     for _ in range(4):
+        other.step()
         only.step()
+        assert only.lv is other.lv
     assert only.aggregator.hosts_frame().equals(made) and only.aggregator.monthly == []
     plain = _aggregator()
     assert plain.cells is None

@@ -76,8 +76,10 @@ def run_candidate(task: dict) -> dict:
     if warmup:
         params = with_warmup(params)
     models = [make_model(params, "array", seed) for seed in task["seeds"]]
+    levers: dict = {}  # the same parameters: each month's levers computed once for the replicates
     for m in models:
         m.aggregator.hosts_only = True  # the host table is all a candidate is measured on
+        m.levers_cache = levers
     for m in models:
         for _ in range(warmup + judge.fit_months):
             m.step()

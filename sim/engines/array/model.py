@@ -132,6 +132,7 @@ class ArrayModel:
         self.team_minder = np.zeros(0, dtype=np.int64)  # each team's minder
         self.workers_initial = sum(h.workers for h in p.hosts.values())
         self.clock = PhaseClock()
+        self.levers_cache: dict | None = None  # each month's levers, shared by models of these parameters (`_policies`)
         workers.check_updates()
         self.updates = {
             after: [update_of(p, f) for f in workers.updates_after(after)] for after in workers.UPDATE_AFTER
@@ -291,8 +292,15 @@ class ArrayModel:
         run_month(self, "array")
 
     def _policies(self):
-        """1. policies switch on or off."""
-        self.lv = levers_for_month(self.p, self.month)
+        """1. policies switch on or off (read from ``levers_cache`` where models of the same parameters share one:
+        a month's levers depend on the parameters and the month alone, and nothing writes to them)."""
+        cache = self.levers_cache
+        lv = None if cache is None else cache.get(self.month)
+        if lv is None:
+            lv = levers_for_month(self.p, self.month)
+            if cache is not None:
+                cache[self.month] = lv
+        self.lv = lv
 
     def _state(self):
         """2. the state: plans; the first pass (last month's minder replacements, repatriation, the census);
