@@ -97,8 +97,6 @@ class Simulator:
         self.constraints = constrained(targets.spec)
         self.later = later_constraints(targets)  # measured by running on, for a candidate that may matter
         self.early = {k: m for k, m in self.constraints.items() if k not in self.later}
-        read = [*targets.spec.fit.values(), *self.constraints.values()]
-        self.columns = sorted({c for f in read for c in f.columns})
         self.months = fit_months(targets)
         self.later_months = screen_months(targets)
         self.tolerance = math.inf  # this generation's (`at_tolerance`): who may be kept
@@ -143,7 +141,7 @@ class Simulator:
             "hosts": True,
             "outcomes": [REVENUE],
             "scenarios": scenarios,
-        }  # any one: the fit reads the per-host tables
+        }  # planned only (its tasks' parameters and seeds): a candidate is run and measured by `run_candidate`
 
     def _plan(self, theta: np.ndarray, generation: int, batch: int, skip=None, months: int | None = None):
         return plan_experiment(self.experiment(theta, generation, batch, skip, months), self.t.path.parent)
