@@ -19,6 +19,7 @@ from sim.calibration.sanctions.candidates import JOURNAL, MECHANISM, RULED_OUT
 from sim.calibration.sanctions.fit import Simulator, candidate_misses, fit_months, priors
 from sim.calibration.sanctions.targets import SanctionsTargets, distance, load_sanctions_targets, unit_miss
 from sim.common.errors import ExperimentError
+from sim.explore import runner as runner_module
 from sim.core.params import make_params
 from sim.explore.plan import plan_experiment
 
@@ -95,13 +96,13 @@ def test_a_batch_on_a_dask_cluster_gives_the_same_rows(setting, tmp_path):
 def test_an_interrupted_batch_resumes_from_its_journal_and_a_judged_one_is_read_back(setting, tmp_path, monkeypatch):
     targets, prior, names, theta = setting
     d, rows = _batch(setting, tmp_path / "straight")
-    real = fit_module.execute
+    real = runner_module.execute
 
     def one_then_stop(tasks, on_done, **kw):
         real(tasks[:1], on_done, **kw)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fit_module, "execute", one_then_stop)
+    monkeypatch.setattr(runner_module, "execute", one_then_stop)
     folder = tmp_path / "stopped"
     with pytest.raises(KeyboardInterrupt):
         _batch(setting, folder)
@@ -115,7 +116,7 @@ def test_an_interrupted_batch_resumes_from_its_journal_and_a_judged_one_is_read_
         ran.extend(t["candidate"] for t in tasks)
         real(tasks, on_done, **kw)
 
-    monkeypatch.setattr(fit_module, "execute", counting)
+    monkeypatch.setattr(runner_module, "execute", counting)
     resumed, resumed_rows = _batch(setting, folder)
     assert sorted(ran) == [1, 2]  # the journal's first candidate was not run again; the cut line was dropped
     assert np.array_equal(resumed, d, equal_nan=True)

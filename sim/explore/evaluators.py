@@ -75,7 +75,7 @@ def execute(
     on_done: Callable[[dict], None],
     processes: int | None = None,
     scheduler: str | None = None,
-    function: Callable[[dict], dict] = run_task,
+    function: Callable[[dict], dict] | None = None,
 ) -> None:
     """Run tasks and call ``on_done(payload)`` in the calling process as each finishes (in any order).
 
@@ -87,6 +87,7 @@ def execute(
     """
     if not tasks:
         return
+    function = function or run_task  # looked up now: a test may stand in for it
     if scheduler is not None:
         _execute_dask(tasks, on_done, scheduler, function)
         return
@@ -235,7 +236,7 @@ def _drop_distributed(record) -> bool:
 
 
 def _execute_dask(
-    tasks: list[dict], on_done: Callable[[dict], None], scheduler, function: Callable[[dict], dict] = run_task
+    tasks: list[dict], on_done: Callable[[dict], None], scheduler, function: Callable[[dict], dict]
 ) -> None:
     from distributed import wait
 

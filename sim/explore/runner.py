@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from ..common.errors import ExperimentError, interrupted
 from ..common.provenance import process_seconds
@@ -88,17 +89,13 @@ def _run(plan, store, executor, processes, scheduler, resume, force, progress, p
 
     complete = False
     try:
-        try:
-            execute(todo, on_done, processes=processes, scheduler=scheduler)
-        except ExperimentError:
-            raise
-        except Exception as e:  # an evaluator or the disk failed: the finished runs are kept; say so in one line
-            if interrupted(e):  # Ctrl-C while compiled code was returning (a SystemError caused by it)
-                raise KeyboardInterrupt from None
-            raise ExperimentError(
-                f"{failure(e, scheduler)}; the {len(store.done())} finished runs are saved in "
-                f"{store.folder}; run the same command with --resume to finish"
-            ) from None
+        execute_or_stop(
+            todo,
+            on_done,
+            processes,
+            scheduler,
+            lambda: f"the {len(store.done())} finished runs are saved in {store.folder}",
+        )
         complete = True
     finally:
         seconds["runs"] = time.perf_counter() - t0  # saving each finished run included
@@ -139,6 +136,21 @@ def _unguarded_script() -> str:
     package = Path(__file__).resolve().parents[1]  # sim/: python -m sim.cli runs sim/cli.py
     ours = file.is_relative_to(package) or file.name in ("__main__.py", "pytest") or file.name.startswith("olsim")
     return file.name if file.suffix == ".py" and not ours else ""
+
+
+def execute_or_stop(tasks, on_done, processes, scheduler, kept: Callable[[], str], **how) -> None:
+    """`execute` (``how``: its ``function``), any failure but an `ExperimentError` (an evaluator, a task, the disk)
+    said in one line: what failed, ``kept()`` (what the finished tasks left, and where), and how to resume."""
+    try:
+        execute(tasks, on_done, processes=processes, scheduler=scheduler, **how)
+    except ExperimentError:
+        raise
+    except Exception as e:  # the finished tasks are kept; say so in one line
+        if interrupted(e):  # Ctrl-C while compiled code was returning (a SystemError caused by it)
+            raise KeyboardInterrupt from None
+        raise ExperimentError(
+            f"{failure(e, scheduler)}; {kept()}; run the same command with --resume to finish"
+        ) from None
 
 
 def failure(e: Exception, scheduler) -> str:

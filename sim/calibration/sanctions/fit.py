@@ -20,14 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...common.errors import ExperimentError, interrupted
+from ...common.errors import ExperimentError
 from ...common.files import atomic_write
 from ...core.fields import months_spanned
 from ...core.params import Calendar
 from ...explore.plan import expand_uncertainties, plan_experiment, resolve_params
 from ...explore.posterior import Posterior, weighted_quantile, write_posterior
-from ...explore.evaluators import execute
-from ...explore.runner import failure
+from ...explore.runner import execute_or_stop
 from ...results.outcomes import REVENUE
 from ..folder import MARKER, round_value
 from ..smc import BUDGET, CONVERGED, LOW_ACCEPTANCE, Marginal, Population, abc_smc
@@ -198,23 +197,14 @@ class Simulator:
         judge = self.judge()
         journal = Journal(out, theta)
         todo = [t for t in self.tasks(plan, judge) if t["candidate"] not in journal.done]
-        try:
-            execute(
-                todo,
-                lambda r: journal.add(r["candidate"], r["row"]),
-                processes=self.processes,
-                scheduler=self.scheduler,
-                function=run_candidate,
-            )
-        except ExperimentError:
-            raise
-        except Exception as e:  # an evaluator, a candidate's run or the disk failed: the finished ones are kept
-            if interrupted(e):  # Ctrl-C while compiled code was returning (a SystemError caused by it)
-                raise KeyboardInterrupt from None
-            raise ExperimentError(
-                f"{failure(e, self.scheduler)}; the {len(journal.done)} finished candidates of this batch are saved "
-                f"in {out}; run the same command with --resume to finish"
-            ) from None
+        execute_or_stop(
+            todo,
+            lambda r: journal.add(r["candidate"], r["row"]),
+            self.processes,
+            self.scheduler,
+            lambda: f"the {len(journal.done)} finished candidates of this batch are saved in {out}",
+            function=run_candidate,
+        )
         d = np.full(len(theta), math.nan)
         rows = []
         for i in range(len(theta)):
