@@ -111,6 +111,14 @@ def run_candidate(task: dict) -> dict:
     return {"run_id": task["run_id"], "candidate": task["candidate"], "row": row}
 
 
+def other_candidates(folder: Path) -> ExperimentError:
+    """The one-line refusal of a batch folder that holds other candidates than its generation proposes."""
+    return ExperimentError(
+        f"{folder}: holds other candidates than this generation proposes (a calibration of other settings or seed); "
+        f"use another --out, or --force to start again"
+    )
+
+
 class Journal:
     """A batch's finished candidates (``candidates.jsonl``): each line a candidate's number, values and row, appended
     as it finishes; read back on resuming (a line cut short by an interruption is dropped)."""
@@ -129,10 +137,7 @@ class Journal:
                 entry = json.loads(line)
                 i = int(entry["candidate"])
                 if i >= len(theta) or entry["values"] != [float(v) for v in theta[i]]:
-                    raise ExperimentError(
-                        f"{self.path.parent}: holds other candidates than this generation proposes (a calibration "
-                        f"of other settings or seed); use another --out, or --force to start again"
-                    )
+                    raise other_candidates(self.path.parent)
                 self.done[i] = {k: (math.nan if v is None else v) for k, v in entry["row"].items()}
 
     def add(self, candidate: int, row: dict) -> None:

@@ -31,7 +31,7 @@ from ...results.outcomes import REVENUE
 from ..folder import MARKER, round_value
 from ..smc import BUDGET, CONVERGED, LOW_ACCEPTANCE, Marginal, Population, abc_smc
 from ..targets import ROOT, Fact, Prior, load_targets, matches
-from .candidates import MECHANISM, RULED_OUT, Journal, Judge, run_candidate
+from .candidates import MECHANISM, RULED_OUT, Journal, Judge, other_candidates, run_candidate
 from .targets import SanctionsTargets, constrained
 
 
@@ -233,10 +233,7 @@ def _judged(out: Path, theta: np.ndarray, names: list[str]) -> np.ndarray | None
         return None
     frame = pd.read_parquet(path)
     if len(frame) != len(theta) or not np.array_equal(frame[names].to_numpy(dtype=float), theta):
-        raise ExperimentError(
-            f"{out}: holds other candidates than this generation proposes (a calibration of other settings or "
-            f"seed); use another --out, or --force to start again"
-        )
+        raise other_candidates(out)
     return frame["distance"].to_numpy(dtype=float)
 
 
