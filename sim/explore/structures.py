@@ -10,6 +10,12 @@ variants are compared with it like for like. Each is an ordinary experiment (`pl
 `run_experiment`) in its own folder, ``OUT/<variant>/``, resumable like any other; all of them use the same
 posterior draws and seeds, so the variants are paired too.
 
+A variant may instead (or as well) name another ``posterior`` file, an independent run of the same calibration
+(the same parameter columns; not the base's own file): it draws that run's particles, with the same seeds, so
+the table says whether the policy answers of independent calibrations agree in sign and rank
+(``experiments/independent_runs.toml``; issue 30, item 1). Such a variant is not paired with the others draw by
+draw (its particles are another run's); its medians and intervals are compared, as every variant's are.
+
 A variant's override:
 
 - applies to every scenario, after the scenario's own overrides (the variant wins);
@@ -89,8 +95,20 @@ class Variant(Strict):
     label: str = Field(min_length=1, max_length=60, description="a short name for people")
     why: str = Field(min_length=1, description="one line: what structural choice it tests")
     overrides: dict[str, Any] = Field(
-        min_length=1, description="dotted keys; a * applies the key wherever the scenario has such a parameter"
+        default_factory=dict,
+        description="dotted keys; a * applies the key wherever the scenario has such a parameter",
     )
+    posterior: str | None = Field(
+        None,
+        description="another calibration's posterior file (relative to the structures file), drawn in place of the "
+        "base's: an independent run of the same fit, whose policy answers are compared with the shipped fit's",
+    )
+
+    @model_validator(mode="after")
+    def _changes_something(self):
+        if not self.overrides and self.posterior is None:
+            raise ValueError("a variant needs overrides, a posterior, or both")
+        return self
 
 
 class StructuresFile(Strict):
@@ -185,17 +203,38 @@ def structures_from_dict(raw: dict, folder: str | os.PathLike = ".", path: Path 
     missing = [o for o in spec.outcomes if o not in reference.spec.outcomes]
     if missing:
         raise ExperimentError(f"outcomes: {', '.join(missing)} not measured by the base experiment {where}")
-    posterior = read_posterior(base_path.parent / base_raw["posterior"])
+    base_posterior = base_path.parent / base_raw["posterior"]
+    posterior = read_posterior(base_posterior)
     errors: list[str] = []
     variant_raws = {}
     for i, v in enumerate(spec.variants):
-        at = f"variants[{i}] ({v.name}).overrides"
-        try:
-            variant_raws[v.name] = _with_overrides(
-                _with_budget(base_raw, spec, v.name), v.overrides, reference, posterior, at
-            )
-        except ExperimentError as e:
-            errors += e.errors
+        at = f"variants[{i}] ({v.name})"
+        raw = _with_budget(base_raw, spec, v.name)
+        drawn = posterior
+        if v.posterior is not None:
+            own = Path(folder) / v.posterior
+            try:
+                drawn = read_posterior(own)
+            except ExperimentError as e:
+                errors += e.prefixed(f"{at}.posterior: ").errors
+                continue
+            if own.resolve() == base_posterior.resolve():
+                errors.append(f"{at}.posterior: {v.posterior} is the base's own posterior; name another run's")
+                continue
+            if set(drawn.names) != set(posterior.names):
+                errors.append(
+                    f"{at}.posterior: {v.posterior} has other columns than the base's posterior "
+                    f"({', '.join(sorted(set(drawn.names) ^ set(posterior.names)))}): not a run of the same fit"
+                )
+                continue
+            raw["posterior"] = os.path.relpath(own.resolve(), base_path.parent.resolve())
+        if v.overrides:
+            try:
+                raw = _with_overrides(raw, v.overrides, reference, drawn, f"{at}.overrides")
+            except ExperimentError as e:
+                errors += e.errors
+                continue
+        variant_raws[v.name] = raw
     if errors:
         raise ExperimentError(errors)
     for i, v in enumerate(spec.variants):
