@@ -13,6 +13,7 @@ import pytest
 
 from conftest import ROOT
 from sim.common.errors import ExperimentError
+from sim.explore.posterior import read_posterior
 from sim.explore.structures import (
     REFERENCE,
     expand_key,
@@ -234,6 +235,69 @@ def test_the_command_says_what_is_wrong_in_one_line(tmp_path, capsys):
         assert main([str(bad), "--quiet"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"structures: error: {bad}: {said}"), err
+
+
+# ------------------------------------------------------------------------------------------ other posteriors
+
+SEED1 = ROOT / "docs" / "calibration" / "sanctions" / "independent" / "seed1" / "posterior.csv"
+
+
+def test_a_variant_draws_another_runs_posterior_with_the_same_seeds(tmp_path):
+    raw = structures(tmp_path, budget={"draws": 6, "replicates": 1, "scale": 0.01})
+    raw["variants"] = [
+        {"name": "seed1", "label": "seed 1", "why": "w", "posterior": str(SEED1)},
+        # a posterior and an override together: the override still wins over that posterior's column
+        {
+            "name": "seed1_flow",
+            "label": "s",
+            "why": "w",
+            "posterior": str(SEED1),
+            "overrides": {"state.evasion_flow": 1.0},
+        },
+    ]
+    s = structures_from_dict(raw, tmp_path)
+    other = read_posterior(SEED1).frame.set_index("particle")
+    shipped_post = read_posterior(ROOT / "params" / "posterior_sanctions.csv").frame.set_index("particle")
+    ref, var, flow = (first_tasks(s.plans[v]) for v in (REFERENCE, "seed1", "seed1_flow"))
+    assert var.keys() == ref.keys()
+    assert [t["seed"] for t in s.plans["seed1"].tasks] == [t["seed"] for t in s.plans[REFERENCE].tasks]
+    for (scenario, sample), t in var.items():
+        if scenario != "history":
+            continue
+        p = t["values"]["particle"]
+        # the variant's parameters are its own posterior's particle, not the base's
+        assert t["params"]["state"]["plan_cut"] == other.loc[p, "state.plan_cut"]
+        r = ref[(scenario, sample)]
+        assert r["params"]["state"]["plan_cut"] == shipped_post.loc[r["values"]["particle"], "state.plan_cut"]
+        f = flow[(scenario, sample)]
+        assert f["params"]["state"]["evasion_flow"] == 1.0 and f["values"]["particle"] == p
+        assert f["params"]["state"]["plan_cut"] == t["params"]["state"]["plan_cut"]
+    assert {t["params"]["state"]["plan_cut"] for t in var.values()} != {
+        t["params"]["state"]["plan_cut"] for t in ref.values()
+    }
+
+
+def test_a_bad_other_posterior_is_one_line(tmp_path):
+    def error(variant: dict) -> str:
+        raw = structures(tmp_path)
+        raw["variants"] = [{"name": "v", "label": "v", "why": "w", **variant}]
+        with pytest.raises(ExperimentError) as e:
+            structures_from_dict(raw, tmp_path)
+        assert len(e.value.errors) == 1, e.value.errors
+        return e.value.errors[0]
+
+    assert error({}) == "variants[0]: a variant needs overrides, a posterior, or both"
+    line = error({"posterior": "nowhere.csv"})
+    assert line.startswith("variants[0] (v).posterior: posterior: no such file") and "nowhere.csv" in line
+    base_own = error({"posterior": str(ROOT / "params" / "posterior_sanctions.csv")})
+    assert base_own.startswith("variants[0] (v).posterior: ") and "the base's own posterior" in base_own
+    fewer = tmp_path / "fewer.csv"
+    frame = read_posterior(SEED1).frame.drop(columns=["state.plan_cut"])
+    frame.to_csv(fewer, index=False)
+    assert error({"posterior": str(fewer)}) == (
+        f"variants[0] (v).posterior: {fewer} has other columns than the base's posterior (state.plan_cut): "
+        "not a run of the same fit"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ the table
