@@ -40,6 +40,26 @@ def test_the_readme_policy_table_is_the_shipped_policy_answers():
     assert flips in README, f"the README's list of flips differs from sanctions_robustness.csv; paste:\n{flips}"
 
 
+def test_the_readme_agreement_of_the_runs_policy_answers_is_the_shipped_table():
+    """The README's counts for the policy table over the three independent runs' posteriors
+    (experiments/independent_runs.toml) are those of the shipped robustness table, which holds every policy
+    and headline outcome over the file's runs."""
+    table = pd.read_csv(ROOT / "docs" / "results" / "independent_runs_robustness.csv")
+    runs = load_structures(ROOT / "experiments" / "independent_runs.toml")
+    plan = load_experiment(ROOT / "experiments" / "sanctions.toml")
+    assert list(dict.fromkeys(table["scenario"])) == [s.name for s in plan.spec.scenarios if s.name != plan.reference]
+    assert set(table["outcome"]) == set(runs.spec.outcomes) and (table["variants"] == len(runs.plans) - 1).all()
+    assert all(f"{v}.change_pct" in table for v in runs.plans)
+    n, signs, ranks = len(table), int((table["sign_holds"] == 2).sum()), int((table["rank_holds"] == 2).sum())
+    gaps = table[[f"{v}.change_pct" for v in runs.plans]].agg(["max", "min"], axis=1)
+    text = re.sub(r"\s+", " ", README)
+    assert (
+        f"of the {n} answers (15 policies × revenue and what a worker keeps), the sign holds in both other runs "
+        f"for {signs} and the rank (within one place) for {ranks}, and the medians of the changes differ by at "
+        f"most {(gaps['max'] - gaps['min']).max():.1f} percentage points"
+    ) in text
+
+
 def test_the_readme_counts_of_facts_inside_their_bands_are_the_reports():
     pred = pd.read_csv(ROOT / "docs" / "calibration" / "sanctions" / "predictive.csv")
     fit, held = pred[pred["set"] == "fit"], pred[pred["set"] == "held out"]
