@@ -130,3 +130,36 @@ def test_a_mandate_month_counts_in_a_census_pass():
         if (levers_for_month(p, m).repatriation_hazard > 0).any() or (levers_for_month(p, m).detection > 0).any()
     ]
     assert mandate and calls == sorted({0, *mandate})
+
+
+@pytest.mark.parametrize("path,scale", [(None, 3.0), ("params/history.toml", 3.0)])
+def test_cohorts_posted_in_one_call_are_those_posted_one_by_one(monkeypatch, path, scale):
+    """The first workforce is posted in one `deploy_cohorts` call (one draw of the traits, one extension of the
+    table): every worker, minder, camp and team as a `deploy` per cohort makes them, and a month on alike (the
+    history: its hosts are cells of a host and a sector, each with its own unit sizes)."""
+    from sim.engines.array.model import ArrayModel
+
+    p = small_params(scale, months=3, path=path)
+    together = ArrayModel(p, seed=11)
+
+    def one_by_one(self, cohorts, posted=None):
+        for c in cohorts:
+            original(self, [c], posted)
+            posted = None  # the next cohort counts those just posted, from the table
+
+    original = ArrayModel.deploy_cohorts
+    monkeypatch.setattr(ArrayModel, "deploy_cohorts", one_by_one)
+    apart = ArrayModel(p, seed=11)
+    monkeypatch.undo()
+    assert together.n == apart.n > 1000 and together.minders.n == apart.minders.n > 10
+    for a, b in ((together.workers, apart.workers), (together.minders, apart.minders), (together.camps, apart.camps)):
+        for name in a.data:
+            np.testing.assert_array_equal(a.data[name][: a.n], b.data[name][: b.n], err_msg=name)
+    np.testing.assert_array_equal(together.team_minder, apart.team_minder)
+    assert together.next_team == apart.next_team
+    # the months abroad differ by cohort (36 of them), so the first workforce is not one cohort
+    assert len(np.unique(together.w.months_abroad)) > 10
+    together.step()
+    apart.step()
+    for name in together.workers.data:
+        np.testing.assert_array_equal(together.workers.data[name][: together.n], apart.workers.data[name][: apart.n])

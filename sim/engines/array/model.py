@@ -138,9 +138,12 @@ class ArrayModel:
             after: [update_of(p, f) for f in workers.updates_after(after)] for after in workers.UPDATE_AFTER
         }
         C = p.population.contract_months
-        for k in range(C - 1, -1, -1):
-            counts = [rules.initial_cohort(host.workers, C, k) for host in p.hosts.values()]
-            self.deploy(counts, month_deployed=-k, months_abroad=k)
+        self.deploy_cohorts(
+            [
+                ([rules.initial_cohort(host.workers, C, k) for host in p.hosts.values()], -k, k)
+                for k in range(C - 1, -1, -1)
+            ]
+        )
 
     @property
     def w(self) -> Workers:
@@ -171,13 +174,28 @@ class ArrayModel:
         """Post counts[h] workers to each host h, in host order, as the mesa engine's cohorts:
         camps of camp_size, a minder per minder_ratio, teams of team_size. ``posted``: the workers posted now
         per minder and per team, if already counted (`kernels.census`)."""
-        counts = np.asarray(counts, dtype=np.int64)
-        total = int(counts.sum())
-        if total == 0:
+        self.deploy_cohorts([(counts, month_deployed, months_abroad)], posted)
+
+    def deploy_cohorts(self, cohorts, posted=None):
+        """Post several cohorts one after the other, each ``(counts, month_deployed, months_abroad)`` as `deploy`
+        posts it (ids, camps, minders and teams exactly as a `deploy` per cohort would make them), with one draw
+        of the traits and one extension of the workers' table for all: the first workforce, 36 cohorts of the
+        workers already abroad, is posted in one call. Every cohort is posted in the same month (the traits read
+        this month's plans, legal thresholds and bribe factor)."""
+        cohorts = [(np.asarray(c, dtype=np.int64), md, ma) for c, md, ma in cohorts]
+        cohorts = [c for c in cohorts if int(c[0].sum())]
+        if not cohorts:
             return
+        sizes_ = [int(c.sum()) for c, _, _ in cohorts]
+        total = sum(sizes_)
         ids = np.arange(self.next_worker, self.next_worker + total)
         self.next_worker += total
-        host_of = np.repeat(np.arange(self.n_hosts), counts)
+        host_of = np.concatenate([np.repeat(np.arange(self.n_hosts), c) for c, _, _ in cohorts])
+        if len(cohorts) == 1:
+            _, month_deployed, months_abroad = cohorts[0]
+        else:
+            month_deployed = np.repeat(np.array([md for _, md, _ in cohorts], dtype=np.int64), sizes_)
+            months_abroad = np.repeat(np.array([ma for _, _, ma in cohorts], dtype=np.int64), sizes_)
         traits = rules.new_worker_attributes(
             self.seed,
             ids,
@@ -193,6 +211,38 @@ class ArrayModel:
             m_count, t_count = kernels.posted_counts(self.w, self.minders.n, self.next_team)
         else:
             m_count, t_count = posted
+        places = []
+        for k, (counts, _, _) in enumerate(cohorts):
+            placed = self._place(counts, sizes_[k], m_count, t_count)
+            places.append(placed)
+            if k + 1 < len(cohorts):  # the next cohort finds this one posted
+                m_count = np.bincount(placed.minder_of, minlength=self.minders.n) + np.concatenate(
+                    [m_count, np.zeros(self.minders.n - len(m_count), dtype=np.int64)]
+                )
+                t_count = np.bincount(placed.team_of, minlength=self.next_team) + np.concatenate(
+                    [t_count, np.zeros(self.next_team - len(t_count), dtype=np.int64)]
+                )
+
+        def joined(field):
+            return (
+                getattr(places[0], field) if len(places) == 1 else np.concatenate([getattr(x, field) for x in places])
+            )
+
+        posting = {
+            "worker_id": ids,
+            "host": host_of,
+            "camp": joined("camp_of"),
+            "team": joined("team_of"),
+            "minder": joined("minder_of"),
+            "month_deployed": month_deployed,
+            "months_abroad": months_abroad,
+        }
+        assert posting.keys() == _POSTED, "every field set at posting, and only those"
+        self.workers.extend(total, {**_AT_POSTING, **{name: traits[name] for name in _TRAITS}, **posting})
+
+    def _place(self, counts, total: int, m_count, t_count):
+        """Place one cohort (`kernels.place_newcomers`), making the camps, minders and teams it needs; returns its
+        placement (`Placed`: each newcomer's camp, minder and team, in id order)."""
         n_camps = self.camps.n
         units = self.units
         # who has room (in id order): each camp's minders with room, each minder's teams with room; the unit sizes
@@ -225,17 +275,7 @@ class ArrayModel:
                 "pressure": self.p.minder.pressure_base,
             },
         )
-        posting = {
-            "worker_id": ids,
-            "host": host_of,
-            "camp": placed.camp_of,
-            "team": placed.team_of,
-            "minder": placed.minder_of,
-            "month_deployed": month_deployed,
-            "months_abroad": months_abroad,
-        }
-        assert posting.keys() == _POSTED, "every field set at posting, and only those"
-        self.workers.extend(total, {**_AT_POSTING, **{name: traits[name] for name in _TRAITS}, **posting})
+        return placed
 
     def _compact(self):
         """Move the rows of those who have left to the archive (a chunk in id order), keeping id order."""
