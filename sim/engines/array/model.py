@@ -260,21 +260,23 @@ class ArrayModel:
                 made_camps,
                 {"host": placed.new_camp_host[:made_camps], "occupancy": occupancy[n_camps : n_camps + made_camps]},
             )
-        self.next_team += made_teams
-        self.team_minder = np.concatenate([self.team_minder, placed.new_team_minder[:made_teams]])
-        new_minders = np.arange(self.minders.n, self.minders.n + made_minders)
-        m = rules.new_minder_attributes(self.seed, new_minders, self.p)
-        k = made_minders
-        self.minders.extend(
-            k,
-            {
-                "host": placed.new_minder_host[:k],
-                "camp": placed.new_minder_camp[:k],
-                "vig_base": m["vigilance"],
-                "greed": m["greed"],
-                "pressure": self.p.minder.pressure_base,
-            },
-        )
+        if made_teams:
+            self.next_team += made_teams
+            self.team_minder = np.concatenate([self.team_minder, placed.new_team_minder[:made_teams]])
+        if made_minders:  # most months post into the minders there are
+            new_minders = np.arange(self.minders.n, self.minders.n + made_minders)
+            m = rules.new_minder_attributes(self.seed, new_minders, self.p)
+            k = made_minders
+            self.minders.extend(
+                k,
+                {
+                    "host": placed.new_minder_host[:k],
+                    "camp": placed.new_minder_camp[:k],
+                    "vig_base": m["vigilance"],
+                    "greed": m["greed"],
+                    "pressure": self.p.minder.pressure_base,
+                },
+            )
         return placed
 
     def _compact(self):
