@@ -58,6 +58,19 @@ def test_the_readme_agreement_of_the_runs_policy_answers_is_the_shipped_table():
         f"for {signs} and the rank (within one place) for {ranks}, and the medians of the changes differ by at "
         f"most {(gaps['max'] - gaps['min']).max():.1f} percentage points"
     ) in text
+    # the flips the README names, and what it says of them: the shipped fit's interval holds 0 in each sign flip
+    flips = table[table["sign_holds"] < 2]
+    assert set(zip(flips["scenario"], flips["outcome"])) == {
+        ("cash_interdiction", "revenue_delivered_per_year"),
+        ("platform_checks", "revenue_delivered_per_year"),
+        ("sector_ban", "revenue_delivered_per_year"),
+    }, "the README's three sign flips are no longer the table's"
+    assert (flips["as_fitted.sign"] == "~0").all()
+    ranks = table[table["rank_holds"] < 2]
+    assert set(zip(ranks["scenario"], ranks["outcome"])) == {
+        ("permit_ban_as_fitted", "retained_per_worker_month"),
+        ("permit_ban_full", "retained_per_worker_month"),
+    }, "the README's two rank flips are no longer the table's"
 
 
 def test_the_readme_counts_of_facts_inside_their_bands_are_the_reports():

@@ -288,7 +288,7 @@ def test_a_bad_other_posterior_is_one_line(tmp_path):
 
     assert error({}) == "variants[0]: a variant needs overrides, a posterior, or both"
     line = error({"posterior": "nowhere.csv"})
-    assert line.startswith("variants[0] (v).posterior: posterior: no such file") and "nowhere.csv" in line
+    assert line.startswith("variants[0] (v).posterior: no such file") and "nowhere.csv" in line
     base_own = error({"posterior": str(ROOT / "params" / "posterior_sanctions.csv")})
     assert base_own.startswith("variants[0] (v).posterior: ") and "the base's own posterior" in base_own
     fewer = tmp_path / "fewer.csv"
@@ -298,6 +298,41 @@ def test_a_bad_other_posterior_is_one_line(tmp_path):
         f"variants[0] (v).posterior: {fewer} has other columns than the base's posterior (state.plan_cut): "
         "not a run of the same fit"
     )
+    # the same columns, another header: a multiplier read as a count would post 1 worker where the base posts 385
+    text = SEED1.read_text().splitlines()
+    for dropped, what in (
+        ("# relative:", "the columns relative to the scenario's value"),
+        ("# scenario:", "the fitted scenario"),
+    ):
+        other = tmp_path / f"header{len(what)}.csv"
+        other.write_text("\n".join(x for x in text if not x.startswith(dropped)) + "\n")
+        assert error({"posterior": str(other)}) == (
+            f"variants[0] (v).posterior: {other} differs from the base's posterior in {what} (its '# ...:' header "
+            "lines): not a run of the same fit"
+        )
+
+
+def test_a_variants_posterior_is_relative_to_the_structures_file(tmp_path):
+    """A structures file in another folder than its base: the variant's posterior path is read from the structures
+    file's folder, and the planned experiment (whose paths are relative to the base's folder) finds it."""
+    import shutil
+
+    import tomli_w
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copy(SEED1, runs / "seed1.csv")
+    folder = tmp_path / "deep" / "er"
+    folder.mkdir(parents=True)
+    raw = structures(tmp_path)  # its base is tmp_path/small.toml
+    raw["base"] = "../../small.toml"
+    raw["variants"] = [{"name": "seed1", "label": "seed 1", "why": "w", "posterior": "../../runs/seed1.csv"}]
+    path = folder / "s.toml"
+    path.write_text(tomli_w.dumps(raw))
+    s = load_structures(path)
+    other = read_posterior(SEED1).frame.set_index("particle")
+    for t in s.plans["seed1"].tasks:
+        assert t["params"]["state"]["plan_cut"] == other.loc[t["values"]["particle"], "state.plan_cut"]
 
 
 # ------------------------------------------------------------------------------------------------ the table

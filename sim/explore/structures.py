@@ -4,7 +4,7 @@
 
 A structures file (``experiments/structures.toml``) names a posterior experiment (the base: its scenarios, its
 posterior, its reference scenario), a reduced budget (draws, replicates, scale) and the structural variants,
-each a set of dotted overrides. Every variant is the base experiment at that budget with the variant's overrides
+each a set of dotted overrides (or another run's posterior: below). Every variant is the base experiment at that budget with the variant's overrides
 on top of every scenario; the "as fitted" variant (`REFERENCE`, no override) is run at the same budget, so the
 variants are compared with it like for like. Each is an ordinary experiment (`plan_experiment`,
 `run_experiment`) in its own folder, ``OUT/<variant>/``, resumable like any other; all of them use the same
@@ -89,7 +89,8 @@ class Budget(Strict):
 
 
 class Variant(Strict):
-    """One structural variant: overrides applied on top of every scenario of the base experiment."""
+    """One variant: overrides applied on top of every scenario of the base experiment, another run's posterior
+    drawn in place of the base's, or both."""
 
     name: str = Field(description="names its folder (OUT/NAME) and its column in robustness.csv")
     label: str = Field(min_length=1, max_length=60, description="a short name for people")
@@ -215,8 +216,8 @@ def structures_from_dict(raw: dict, folder: str | os.PathLike = ".", path: Path 
             own = Path(folder) / v.posterior
             try:
                 drawn = read_posterior(own)
-            except ExperimentError as e:
-                errors += e.prefixed(f"{at}.posterior: ").errors
+            except ExperimentError as e:  # its lines begin "posterior: "
+                errors += e.prefixed(f"{at}.").errors
                 continue
             if own.resolve() == base_posterior.resolve():
                 errors.append(f"{at}.posterior: {v.posterior} is the base's own posterior; name another run's")
@@ -225,6 +226,21 @@ def structures_from_dict(raw: dict, folder: str | os.PathLike = ".", path: Path 
                 errors.append(
                     f"{at}.posterior: {v.posterior} has other columns than the base's posterior "
                     f"({', '.join(sorted(set(drawn.names) ^ set(posterior.names)))}): not a run of the same fit"
+                )
+                continue
+            differs = [
+                what
+                for what, mine, base in (
+                    ("the fitted scenario", drawn.scenario, posterior.scenario),
+                    ("its policies", drawn.policies, posterior.policies),
+                    ("the columns relative to the scenario's value", drawn.relative, posterior.relative),
+                )
+                if mine != base
+            ]
+            if differs:
+                errors.append(
+                    f"{at}.posterior: {v.posterior} differs from the base's posterior in {', '.join(differs)} "
+                    f"(its '# ...:' header lines): not a run of the same fit"
                 )
                 continue
             raw["posterior"] = os.path.relpath(own.resolve(), base_path.parent.resolve())
@@ -571,7 +587,7 @@ def robustness_report(
     n = int(table["variants"].iloc[0])
     width = max([20, *(len(scenario_labels.get(s, s)) for s in table["scenario"])])
     lines = [
-        f"policy answers under {n} structural variants: the change from the reference scenario in the as-fitted "
+        f"policy answers under {n} variants: the change from the reference scenario in the as-fitted "
         f"variant, median [90% interval] over the draws (totals at full scale), its sign (+, -, ~0: the interval "
         f"holds 0) and rank (1 = best); whether each holds in the variants (rank: within {RANK_TOLERANCE}, "
         f"or ~0 in both)"
