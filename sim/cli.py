@@ -376,9 +376,12 @@ def cmd_calibrate(args) -> int:
     path = None if args.targets is None else shipped.resolve(args.targets, "params")
     if path is not None and is_sanctions_targets(path):
         return _calibrate_sanctions(args, path)
-    if any(getattr(args, k) is not None for k in ("seed", "compare", "recovery", "report", "scale", "replicates")):
+    if any(
+        getattr(args, k) is not None
+        for k in ("seed", "compare", "answers", "recovery", "report", "scale", "replicates")
+    ):
         raise UsageError(
-            "--seed, --compare, --recovery, --report, --scale and --replicates: only for the sanctions era's "
+            "--seed, --compare, --answers, --recovery, --report, --scale and --replicates: only for the sanctions era's "
             "calibration (a targets file with [fit])"
         )
     targets = load_targets(path)
@@ -424,10 +427,21 @@ def _compare_calibrations(args, targets) -> int:
     from .calibration.sanctions.fit import priors
     from .common.files import atomic_write
 
+    answers = None
+    if args.answers is not None:
+        from .explore.structures import read_answers
+
+        answers = read_answers(args.answers)  # before any work: a wrong folder is one line
     runs = read_runs([Path(d) for d in args.compare])
     table = agreement_table(runs, priors(targets))
     folders = {run_label(Path(d)): Path(d) for d in args.compare}
     lines = agreement_lines(table, list(runs), {k: run_summary(p, folders.get(k)) for k, p in runs.items()})
+    if answers is not None:
+        from .explore.structures import REFERENCE, answers_agreement_lines
+
+        labels = list(runs)
+        names = {REFERENCE: labels[0]} if labels else {}  # the structures' as-fitted run: the first compared
+        lines += answers_agreement_lines(answers[0], answers[1], names)
     print("\n".join(lines))
     if args.out:
         out = Path(args.out)
@@ -514,6 +528,8 @@ def _calibrate_sanctions(args, path) -> int:
     targets = load_sanctions_targets(path)
     if (args.scale is not None or args.replicates is not None) and args.recovery is None:
         raise UsageError("--scale and --replicates: only with --recovery (the fit's own are the targets file's [smc])")
+    if args.answers is not None and args.compare is None:
+        raise UsageError("--answers: only with --compare (it adds the runs' policy answers to their comparison)")
     if args.report is not None and args.compare is None and args.recovery is None:
         raise UsageError(
             "--report: only with --compare or --recovery (the section they write in a calibration's report)"
@@ -1201,6 +1217,13 @@ def build_parser() -> Parser:
         default=None,
         metavar="DIR",
         help="sanctions era: compare finished calibrations' posteriors (e.g. runs from different --seed), run nothing",
+    )
+    cal.add_argument(
+        "--answers",
+        default=None,
+        metavar="DIR",
+        help="with --compare: the results folder of python -m sim.explore.structures experiments/independent_runs.toml "
+        "(the policy table over each run's posterior): also say whether the runs give the same policy answers",
     )
     cal.add_argument(
         "--recovery",

@@ -485,3 +485,58 @@ def test_a_tiny_run_end_to_end_and_resumed(tmp_path, capsys):
     for v in (REFERENCE, "flow_brake", "china_0"):
         sessions = json.loads((out / v / "manifest.json").read_text())["sessions"]
         assert [s["runs_run"] for s in sessions] == [8, 0]
+
+
+# ------------------------------------------------------------------------------------------ runs' answers
+
+
+def test_the_runs_policy_answers_join_their_comparison_in_the_report(tmp_path, capsys):
+    """olsim calibrate --compare ... --answers DIR: the agreement section of the report also says whether the runs'
+    policy answers agree (the shipped table of experiments/independent_runs.toml), counted from the table."""
+    import shutil
+
+    from sim.cli import main as olsim
+    from sim.explore import load_experiment
+
+    table = pd.read_csv(ROOT / "docs" / "results" / "independent_runs_robustness.csv")
+    answers = tmp_path / "answers"
+    (answers / REFERENCE).mkdir(parents=True)
+    shutil.copy(ROOT / "docs" / "results" / "independent_runs_robustness.csv", answers / "robustness.csv")
+    plan = load_experiment(ROOT / "experiments" / "sanctions.toml")
+    scenarios = [{"name": s.name, "label": s.label} for s in plan.spec.scenarios]
+    (answers / REFERENCE / "manifest.json").write_text(json.dumps({"experiment": {"scenarios": scenarios}}))
+    report = tmp_path / "report.md"
+    shutil.copy(ROOT / "docs" / "calibration" / "sanctions" / "report.md", report)
+    runs = [str(ROOT / "params" / "posterior_sanctions.csv")] + [
+        str(ROOT / "docs" / "calibration" / "sanctions" / "independent" / s) for s in ("seed1", "seed2")
+    ]
+    targets = str(ROOT / "params" / "targets_sanctions.toml")
+    assert olsim(["calibrate", targets, "--compare", *runs, "--answers", str(answers), "--report", str(report)]) == 0
+    capsys.readouterr()
+    text = report.read_text()
+    section = text[text.index("## Agreement of independent runs") : text.index("## Can the model reach")]
+    signs, ranks = int((table["sign_holds"] == 2).sum()), int((table["rank_holds"] == 2).sum())
+    assert "### Do the runs give the same policy answers?" in section
+    assert f"holds in all 3 runs for {signs} and the rank (within 1 place) for {ranks}" in section
+    assert (
+        "| seafood and textile ban, full compliance | revenue delivered per year | +2% (~0, 15) | +2% (+, 15) | "
+        "+2% (+, 15) | **no**: sign seed1 (~0 to +); sign seed2 (~0 to +) |"
+    ) in section
+    answers_part = section[section.index("### Do the runs give the same policy answers?") :]
+    assert answers_part.count("| yes |") == len(table) - int(
+        ((table["sign_holds"] < 2) | (table["rank_holds"] < 2)).sum()
+    )
+    # without the manifest, the scenarios' names; bad input is one line and leaves the report as it was
+    shutil.rmtree(answers / REFERENCE)
+    assert olsim(["calibrate", targets, "--compare", *runs, "--answers", str(answers)]) == 0
+    assert "| sector_ban | revenue delivered per year |" in capsys.readouterr().out
+    before = report.read_text()
+    for flags, said in (
+        (["--answers", str(tmp_path)], "no robustness.csv; give the results folder"),
+        (["--answers", str(answers), "--recovery", "2"], None),
+    ):
+        args = ["calibrate", targets, *(["--compare", *runs] if said else []), *flags, "--report", str(report)]
+        assert olsim(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and (said or "--answers: only with --compare") in err[0], err
+    assert report.read_text() == before

@@ -606,6 +606,71 @@ def robustness_report(
     return "\n".join(lines)
 
 
+def read_answers(folder: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A finished structures run (its results folder): ``robustness.csv`` and its scenarios' labels (the as-fitted
+    variant's manifest; the names where it is gone). `ExperimentError` (one line) if the folder holds no table."""
+    import json
+
+    folder = Path(folder)
+    path = folder / "robustness.csv"
+    if not path.is_file():
+        raise ExperimentError(
+            f"{folder}: no robustness.csv; give the results folder of a finished python -m sim.explore.structures run"
+        )
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise ExperimentError(f"{path}: not a robustness table ({str(e).splitlines()[0][:200]})") from None
+    missing = [c for c in ("scenario", "outcome", "variants", "sign_holds", "rank_holds") if c not in table]
+    if missing or f"{REFERENCE}.sign" not in table:
+        raise ExperimentError(f"{path}: not a robustness table (no {(missing or [REFERENCE + '.sign'])[0]} column)")
+    labels: dict[str, str] = {}
+    try:
+        manifest = json.loads((folder / REFERENCE / "manifest.json").read_text(encoding="utf-8"))
+        labels = {sc["name"]: sc.get("label") or sc["name"] for sc in manifest["experiment"]["scenarios"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return table, labels
+
+
+def answers_agreement_lines(
+    table: pd.DataFrame, scenario_labels: Mapping[str, str], names: Mapping[str, str]
+) -> list[str]:
+    """Whether runs of the same calibration give the same policy answers, for a calibration report's agreement
+    section: the counts, the largest gap between the runs' medians, and per policy and outcome each run's median
+    change (sign, rank) and whether they hold. ``names``: a label for each run (its variant), as fitted first."""
+    variants = [c[: -len(".sign")] for c in table.columns if c.endswith(".sign")]
+    n, others = len(table), len(variants) - 1
+    signs, ranks = int((table["sign_holds"] == others).sum()), int((table["rank_holds"] == others).sum())
+    pct = table[[f"{v}.change_pct" for v in variants]]
+    gap = float((pct.max(axis=1) - pct.min(axis=1)).max())
+    lines = [
+        "",
+        "### Do the runs give the same policy answers?",
+        "",
+        f"The policy table over each run's posterior at one budget ({', '.join(names.get(v, v) for v in variants)}; "
+        f"`python -m sim.explore.structures experiments/independent_runs.toml`): of the {n} answers (each policy's "
+        f"median paired change from the reference scenario), the sign (+, -, or ~0 when the 90% interval holds 0) "
+        f"holds in all {len(variants)} runs for {signs} and the rank (within {RANK_TOLERANCE} place) for {ranks}; "
+        f"the runs' medians differ by at most {gap:.1f} percentage points.",
+        "",
+        "| policy | outcome | "
+        + " | ".join(f"{names.get(v, v)}: change (sign, rank)" for v in variants)
+        + " | holds |",
+        "|---|---|" + "---:|" * len(variants) + "---|",
+    ]
+    for _, r in table.iterrows():
+        o = r["outcome"]
+        cells = [f"{_change(r, v, o)[0]} ({r[f'{v}.sign']}, {_rank(r[f'{v}.rank'])})" for v in variants]
+        flips = [f"{what} {f}" for what in ("sign", "rank") for f in _flips(r, what)]
+        holds = "yes" if not flips else "**no**: " + "; ".join(flips)
+        label = OUTCOMES[o].label if o in OUTCOMES else o
+        lines.append(
+            f"| {scenario_labels.get(r['scenario'], r['scenario'])} | {label} | " + " | ".join(cells) + f" | {holds} |"
+        )
+    return lines
+
+
 # ---------------------------------------------------------------------------------------------------- command
 
 
