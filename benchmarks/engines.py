@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's sim/, installed or not
 
 
 def scaled_overrides(workers: int, months: int) -> dict:
