@@ -60,7 +60,7 @@ from .fit import MECHANISM, fit_months, fit_sanctions, priors, screen_months
 from .targets import FitFact, SanctionsTargets, SMCSettings, all_inside, constrained, mechanism_means, tolerance_scale
 
 STREAM = 0x7265636F76  # "recov": the truths' own seed sequence, apart from the SMC's (seed, generation, batch)
-GENERATIONS = 4  # each truth's fit: a reduced budget (the shipped fit converged in 6)
+GENERATIONS = 4  # each truth's fit: a reduced budget (the shipped fit stopped after 5)
 RUN_SEEDS = (2**41, 2**62)  # the truth runs' seeds: above any seed of a fit's experiment (smc.seed <= 2**40)
 FIT_SEEDS = 2**31  # each truth's fit: smc.seed below this
 ZERO = 1e-9  # a relative fact's 0 is reported as this share of its unit of distance
@@ -68,7 +68,7 @@ TIGHT, NARROWED = 0.5, 0.8  # a posterior 90% width under these shares of the pr
 TARGET, FLOOR = 0.9, 0.8  # the coverage of an honest 90% interval, and the least the recovery accepts
 COLUMNS = ["truth", "parameter", "value", "p05", "p50", "p95", "covered", "width", "rank", "ess"]
 SETTINGS_BEFORE = {"constrain_mechanisms": False, "mechanism_ranges": None}  # recorded since session 22
-SCREEN = 40  # a constrained recovery screens up to this many prior draws per truth (about 1 in 7 is inside)
+SCREEN = 40  # a constrained recovery screens up to this many prior draws per truth (1 in 25-35 is inside)
 FEW = 50  # a final population of fewer effective particles has too noisy a 5% and 95% to judge coverage by
 
 
