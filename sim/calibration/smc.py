@@ -169,27 +169,51 @@ def local_sd(pop: Population, epsilon: float) -> np.ndarray:
 
 
 def propose(
-    pop: Population, priors: list[Marginal], n: int, rng: np.random.Generator, sd: np.ndarray | None = None
+    pop: Population,
+    priors: list[Marginal],
+    n: int,
+    rng: np.random.Generator,
+    sd: np.ndarray | None = None,
+    defensive: float = 0.0,
 ) -> np.ndarray:
     """``n`` candidates in u: resampled by weight, perturbed parameter by parameter (truncated to the bounds).
-    ``sd``: each particle's own kernel sd per parameter (`local_sd`); None: Beaumont's, one per parameter."""
+    ``sd``: each particle's own kernel sd per parameter (`local_sd`); None: Beaumont's, one per parameter.
+    ``defensive`` (with ``sd``): the share of candidates perturbed by Beaumont's kernel instead of the local one (a
+    defensive mixture, Hesterberg 1995: the weights `new_weights` gives are then bounded, since no candidate's
+    proposal density falls below that share of the wide kernel's)."""
     assert pop.u is not None  # every population the SMC makes or reads back has its u
     idx = rng.choice(len(pop.u), size=n, p=pop.weights)
     if sd is None:
         sd = pop.kernel_sd()
         return np.column_stack([m.kernel_sample(pop.u[idx, k], sd[k], rng) for k, m in enumerate(priors)])
+    if defensive > 0:
+        wide = rng.random(n) < defensive
+        shared = pop.kernel_sd()
+        return np.column_stack(
+            [m.kernel_sample(pop.u[idx, k], np.where(wide, shared[k], sd[idx, k]), rng) for k, m in enumerate(priors)]
+        )
     return np.column_stack([m.kernel_sample(pop.u[idx, k], sd[idx, k], rng) for k, m in enumerate(priors)])
 
 
-def new_weights(u: np.ndarray, pop: Population, priors: list[Marginal], sd: np.ndarray | None = None) -> np.ndarray:
-    """w_i ∝ prior(u_i) / Σ_j w_j Π_k K_k(u_ik; u_jk), normalised (computed in logs); ``sd`` as in `propose`."""
+def new_weights(
+    u: np.ndarray, pop: Population, priors: list[Marginal], sd: np.ndarray | None = None, defensive: float = 0.0
+) -> np.ndarray:
+    """w_i ∝ prior(u_i) / Σ_j w_j Π_k K_k(u_ik; u_jk), normalised (computed in logs); ``sd`` and ``defensive`` as in
+    `propose` (the denominator is then the mixture's density: (1 - defensive) of the local kernels' and
+    ``defensive`` of Beaumont's)."""
     assert pop.u is not None  # every population the SMC makes or reads back has its u
-    log_k = np.zeros((len(u), len(pop.u)))
     shared = pop.kernel_sd()  # Beaumont's: one sd per parameter (computed once, not per parameter)
-    for k, m in enumerate(priors):
-        scale = shared[k] if sd is None else sd[:, k][None, :]
-        log_k += m.kernel_logpdf(u[:, k][:, None], pop.u[:, k][None, :], scale)
-    log_den = np.logaddexp.reduce(np.log(pop.weights)[None, :] + log_k, axis=1)
+
+    def log_density(per_particle: np.ndarray | None) -> np.ndarray:
+        log_k = np.zeros((len(u), len(pop.u)))
+        for k, m in enumerate(priors):
+            scale = shared[k] if per_particle is None else per_particle[:, k][None, :]
+            log_k += m.kernel_logpdf(u[:, k][:, None], pop.u[:, k][None, :], scale)
+        return np.logaddexp.reduce(np.log(pop.weights)[None, :] + log_k, axis=1)
+
+    log_den = log_density(sd)
+    if sd is not None and defensive > 0:
+        log_den = np.logaddexp(np.log1p(-defensive) + log_den, np.log(defensive) + log_density(None))
     log_w = log_prior_u(priors, u) - log_den
     log_w -= log_w.max()
     w = np.exp(log_w)
@@ -245,6 +269,7 @@ def abc_smc(
     min_acceptance: float = 0.0,
     kernel: str = "componentwise",
     on_tolerance: Callable[[int, float], None] | None = None,
+    defensive: float = 0.0,
 ) -> list[Population]:
     """Run the generations until `stop_reason` says stop (at most ``generations``); ``simulate(theta, generation,
     batch)`` returns each row's distance (NaN: failed).
@@ -263,6 +288,8 @@ def abc_smc(
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel: one of {', '.join(KERNELS)}, not {kernel!r}")
+    if not 0 <= defensive < 1 or (defensive > 0 and kernel != LOCAL):
+        raise ValueError(f"defensive: a share in [0, 1), only with the local kernel, not {defensive!r} ({kernel})")
     if particles < 2 or generations < 1 or not 0 < quantile < 1:
         raise ValueError("ABC-SMC needs at least 2 particles, 1 generation and a quantile in (0, 1)")
     batch = batch or particles
@@ -309,7 +336,7 @@ def abc_smc(
             if on_tolerance is not None:
                 on_tolerance(t, eps)
             for b in range(max_batches):
-                cand = propose(last, priors, batch, generator(seed, t, b), sd)
+                cand = propose(last, priors, batch, generator(seed, t, b), sd, defensive)
                 d = np.asarray(simulate(from_u(priors, cand), t, b), dtype=float)
                 simulated += len(cand)
                 ok = np.isfinite(d) & (d <= eps)
@@ -323,7 +350,7 @@ def abc_smc(
                     f"ABC-SMC generation {t}: fewer than 2 particles within tolerance {eps:.4g} "
                     f"after {simulated} simulations"
                 )
-            pop = Population(from_u(priors, u), new_weights(u, last, priors, sd), d, eps, simulated, u=u)
+            pop = Population(from_u(priors, u), new_weights(u, last, priors, sd, defensive), d, eps, simulated, u=u)
         pops.append(pop)
         why = stop_reason(pops, generations, min_drop, min_acceptance)
         if why is not None:

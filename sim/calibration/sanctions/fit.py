@@ -326,6 +326,7 @@ def fit_sanctions(
             min_drop=s.min_drop,
             min_acceptance=s.min_acceptance,
             kernel=s.kernel,
+            defensive=s.defensive,
             on_tolerance=simulate.at_tolerance,
         )
     except RuntimeError as e:  # too few particles within the tolerance: say so in one line

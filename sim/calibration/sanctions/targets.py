@@ -102,11 +102,24 @@ class SMCSettings(Strict):
         "population's variance) or local (Filippi et al. 2013: each particle's own, from the particles within the "
         "next tolerance)",
     )
+    defensive: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="with the local kernel: the share of candidates perturbed by the componentwise kernel instead "
+        "(a defensive mixture, Hesterberg 1995: it bounds the weights, so the effective sample size holds up)",
+    )
     constrain_mechanisms: bool = Field(
         False,
         description="rule out (an infinite distance) a candidate whose replicates' mean of any [mechanisms.*] lies "
         "outside its range: the prior restricted to the mechanisms' sourced ranges (issue 30)",
     )
+
+    @model_validator(mode="after")
+    def _defensive_with_local(self):
+        if self.defensive > 0 and self.kernel != "local":
+            raise ValueError(f'defensive = {self.defensive}: only with kernel = "local" (the kernel is {self.kernel})')
+        return self
 
 
 class CheckSettings(Strict):
