@@ -674,8 +674,15 @@ def test_the_fit_passes_its_kernel_to_the_smc(tmp_path, monkeypatch):
             fit.fit_sanctions(targets, tmp_path / kernel, processes=1)
         assert seen["kernel"] == kernel
         assert seen["on_tolerance"].__self__.__class__ is fit.Simulator  # the simulator told each tolerance
+    assert seen["defensive"] == 0.0  # the shipped file: no defensive mixture
+    object.__setattr__(targets.spec.smc, "defensive", 0.2)
+    with pytest.raises(Stop):
+        fit.fit_sanctions(targets, tmp_path / "defensive", processes=1)
+    assert seen["defensive"] == 0.2
     with pytest.raises(ValidationError, match="kernel"):
         SMCSettings.model_validate({"kernel": "global"})
+    with pytest.raises(ValidationError, match='defensive = 0.2: only with kernel = "local"'):
+        SMCSettings.model_validate({"kernel": "componentwise", "defensive": 0.2})
 
 
 def test_a_mechanism_after_the_fits_window_is_checked_on_a_longer_run_and_only_where_it_matters(tmp_path, monkeypatch):

@@ -248,3 +248,36 @@ def test_the_simulator_is_told_each_generations_tolerance_before_its_candidates(
         on_tolerance=lambda t, e: again.append((t, e)),
     )
     assert again == told[2:]  # resumed: the same tolerances, from the generation it resumes at
+
+
+def test_the_defensive_mixture_weights_by_hand_and_recovers_the_posterior():
+    """smc.defensive: the weights are prior / the mixture's density ((1 - a) of the local kernels' and a of
+    Beaumont's), by hand; the posterior is still the closed-form one (tolerances as in the first test); 0 is the
+    local kernel exactly; it is refused with Beaumont's kernel or outside [0, 1)."""
+    from sim.calibration.smc import local_sd
+
+    theta = np.array([[0.0], [1.0], [3.0]])
+    pop = Population(theta, np.array([0.5, 0.25, 0.25]), np.array([0.1, 0.2, 0.9]), 1.0, 3, u=to_u(PRIORS, theta))
+    sd, wide = local_sd(pop, 0.5), pop.kernel_sd()
+    new = to_u(PRIORS, np.array([[0.2], [2.0], [4.5]]))
+    m = PRIORS[0]
+    local = [
+        sum(w * math.exp(m.kernel_logpdf(x, mu, s)) for w, mu, s in zip(pop.weights, pop.u[:, 0], sd[:, 0]))
+        for x in new[:, 0]
+    ]
+    beaumont = [
+        sum(w * math.exp(m.kernel_logpdf(x, mu, wide[0])) for w, mu in zip(pop.weights, pop.u[:, 0])) for x in new[:, 0]
+    ]
+    by_hand = np.array([1 / (0.7 * a + 0.3 * b) for a, b in zip(local, beaumont)])  # a flat prior
+    assert np.allclose(new_weights(new, pop, PRIORS, sd, 0.3), by_hand / by_hand.sum(), rtol=1e-12)
+    assert np.array_equal(new_weights(new, pop, PRIORS, sd, 0.0), new_weights(new, pop, PRIORS, sd))
+    pops = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="local", defensive=0.2)
+    last = pops[-1]
+    assert abs(float(last.mean()[0]) - YBAR) < 0.07
+    assert 0.75 * SE < float(np.sqrt(last.covariance()[0, 0])) < 1.25 * SE
+    plain = abc_smc(simulate, PRIORS, particles=100, generations=3, seed=2, kernel="local")
+    zero = abc_smc(simulate, PRIORS, particles=100, generations=3, seed=2, kernel="local", defensive=0.0)
+    assert all(np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights) for p, q in zip(plain, zero))
+    for kernel, share in (("componentwise", 0.2), ("local", 1.0), ("local", -0.1)):
+        with pytest.raises(ValueError, match="defensive: a share in"):
+            abc_smc(simulate, PRIORS, particles=10, generations=2, kernel=kernel, defensive=share)
