@@ -202,13 +202,14 @@ def new_weights(
     `propose` (the denominator is then the mixture's density: (1 - defensive) of the local kernels' and
     ``defensive`` of Beaumont's)."""
     assert pop.u is not None  # every population the SMC makes or reads back has its u
+    last = pop.u
     shared = pop.kernel_sd()  # Beaumont's: one sd per parameter (computed once, not per parameter)
 
     def log_density(per_particle: np.ndarray | None) -> np.ndarray:
-        log_k = np.zeros((len(u), len(pop.u)))
+        log_k = np.zeros((len(u), len(last)))
         for k, m in enumerate(priors):
             scale = shared[k] if per_particle is None else per_particle[:, k][None, :]
-            log_k += m.kernel_logpdf(u[:, k][:, None], pop.u[:, k][None, :], scale)
+            log_k += m.kernel_logpdf(u[:, k][:, None], last[:, k][None, :], scale)
         return np.logaddexp.reduce(np.log(pop.weights)[None, :] + log_k, axis=1)
 
     log_den = log_density(sd)
