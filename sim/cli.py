@@ -1223,7 +1223,8 @@ def build_parser() -> Parser:
         default=None,
         metavar="DIR",
         help="with --compare: the results folder of python -m sim.explore.structures experiments/independent_runs.toml "
-        "(the policy table over each run's posterior): also say whether the runs give the same policy answers",
+        "(the policy table over each run's posterior), or its robustness.csv: also say whether the runs give the same "
+        "policy answers",
     )
     cal.add_argument(
         "--recovery",

@@ -607,15 +607,17 @@ def robustness_report(
 
 
 def read_answers(folder: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, str]]:
-    """A finished structures run (its results folder): ``robustness.csv`` and its scenarios' labels (the as-fitted
-    variant's manifest; the names where it is gone). `ExperimentError` (one line) if the folder holds no table."""
+    """A finished structures run (its results folder, or its ``robustness.csv`` itself): the table and its scenarios'
+    labels (the as-fitted variant's manifest beside it; the names where there is none). `ExperimentError` (one
+    line) if there is no table."""
     import json
 
-    folder = Path(folder)
-    path = folder / "robustness.csv"
+    given = Path(folder)
+    path = given if given.is_file() else given / "robustness.csv"  # the table itself (a shipped copy), or its folder
+    folder = path.parent
     if not path.is_file():
         raise ExperimentError(
-            f"{folder}: no robustness.csv; give the results folder of a finished python -m sim.explore.structures run"
+            f"{given}: no robustness.csv; give the results folder of a finished python -m sim.explore.structures run"
         )
     try:
         table = pd.read_csv(path)
