@@ -439,8 +439,7 @@ def _compare_calibrations(args, targets) -> int:
     if answers is not None:
         from .explore.structures import REFERENCE, answers_agreement_lines
 
-        labels = list(runs)
-        names = {REFERENCE: labels[0]} if labels else {}  # the structures' as-fitted run: the first compared
+        names = {REFERENCE: next(iter(runs))}  # the structures' as-fitted run: the first compared
         lines += answers_agreement_lines(answers[0], answers[1], names)
     print("\n".join(lines))
     if args.out:

@@ -186,13 +186,10 @@ def propose(
     if sd is None:
         sd = pop.kernel_sd()
         return np.column_stack([m.kernel_sample(pop.u[idx, k], sd[k], rng) for k, m in enumerate(priors)])
-    if defensive > 0:
-        wide = rng.random(n) < defensive
-        shared = pop.kernel_sd()
-        return np.column_stack(
-            [m.kernel_sample(pop.u[idx, k], np.where(wide, shared[k], sd[idx, k]), rng) for k, m in enumerate(priors)]
-        )
-    return np.column_stack([m.kernel_sample(pop.u[idx, k], sd[idx, k], rng) for k, m in enumerate(priors)])
+    scale = sd[idx]
+    if defensive > 0:  # these candidates move by Beaumont's sd instead (no draw at all without the mixture)
+        scale = np.where((rng.random(n) < defensive)[:, None], pop.kernel_sd()[None, :], scale)
+    return np.column_stack([m.kernel_sample(pop.u[idx, k], scale[:, k], rng) for k, m in enumerate(priors)])
 
 
 def new_weights(

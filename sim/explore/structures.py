@@ -4,8 +4,8 @@
 
 A structures file (``experiments/structures.toml``) names a posterior experiment (the base: its scenarios, its
 posterior, its reference scenario), a reduced budget (draws, replicates, scale) and the structural variants,
-each a set of dotted overrides (or another run's posterior: below). Every variant is the base experiment at that budget with the variant's overrides
-on top of every scenario; the "as fitted" variant (`REFERENCE`, no override) is run at the same budget, so the
+each a set of dotted overrides (or another run's posterior: below). Every variant is the base experiment at that
+budget with the variant's overrides on top of every scenario; the "as fitted" variant (`REFERENCE`, no override) is run at the same budget, so the
 variants are compared with it like for like. Each is an ordinary experiment (`plan_experiment`,
 `run_experiment`) in its own folder, ``OUT/<variant>/``, resumable like any other; all of them use the same
 posterior draws and seeds, so the variants are paired too.
@@ -542,10 +542,15 @@ def _flips(row: Mapping[str, Any], what: str) -> list[str]:
     return [f for f in text.split("; ") if f] if isinstance(text, str) else []
 
 
+def _flip_words(row: Mapping[str, Any]) -> list[str]:
+    """A row's sign and rank flips, each as "sign variant (a to b)"."""
+    return [f"{what} {f}" for what in ("sign", "rank") for f in _flips(row, what)]
+
+
 def holds_cell(row: Mapping[str, Any]) -> str:
     """A row's robustness in a few words, for a table's column: "sign 9/9, rank 8/9 (flips: ...)"."""
     n = row["variants"]
-    flips = [f"{what} {f}" for what in ("sign", "rank") for f in _flips(row, what)]
+    flips = _flip_words(row)
     cell = f"sign {row['sign_holds']}/{n}, rank {row['rank_holds']}/{n}"
     return cell + (f" (flips: {'; '.join(flips)})" if flips else "")
 
@@ -664,7 +669,7 @@ def answers_agreement_lines(
     for _, r in table.iterrows():
         o = r["outcome"]
         cells = [f"{_change(r, v, o)[0]} ({r[f'{v}.sign']}, {_rank(r[f'{v}.rank'])})" for v in variants]
-        flips = [f"{what} {f}" for what in ("sign", "rank") for f in _flips(r, what)]
+        flips = _flip_words(r)
         holds = "yes" if not flips else "**no**: " + "; ".join(flips)
         label = OUTCOMES[o].label if o in OUTCOMES else o
         lines.append(

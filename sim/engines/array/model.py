@@ -89,6 +89,11 @@ def update_of(params, field):
     return field.name, compiled, inputs
 
 
+def _plus_posted(counts: np.ndarray, posted_to: np.ndarray, n: int) -> np.ndarray:
+    """Workers posted per unit (minder or team), ``n`` units now, after the newcomers posted to ``posted_to``."""
+    return np.bincount(posted_to, minlength=n) + np.concatenate([counts, np.zeros(n - len(counts), dtype=np.int64)])
+
+
 class ArrayModel:
     """The model over arrays of all workers and minders; one `step` is one month."""
 
@@ -215,13 +220,9 @@ class ArrayModel:
         for k, (counts, _, _) in enumerate(cohorts):
             placed = self._place(counts, sizes_[k], m_count, t_count)
             places.append(placed)
-            if k + 1 < len(cohorts):  # the next cohort finds this one posted
-                m_count = np.bincount(placed.minder_of, minlength=self.minders.n) + np.concatenate(
-                    [m_count, np.zeros(self.minders.n - len(m_count), dtype=np.int64)]
-                )
-                t_count = np.bincount(placed.team_of, minlength=self.next_team) + np.concatenate(
-                    [t_count, np.zeros(self.next_team - len(t_count), dtype=np.int64)]
-                )
+            if k + 1 < len(cohorts):  # the next cohort finds this one posted, as `kernels.posted_counts` counts
+                m_count = _plus_posted(m_count, placed.minder_of, self.minders.n)
+                t_count = _plus_posted(t_count, placed.team_of, self.next_team)
 
         def joined(field):
             return (
