@@ -156,24 +156,33 @@ def _check_workers(pool, progress: bool, dead_since: float | None) -> float | No
                 p.kill()
         for p in processes:
             p.join(timeout=5)
-        # with every worker gone, closing this process's end of the results pipe lets the pool's thread read the
-        # end of it instead of the rest of the half message, and stop (else the interpreter waits for it at exit)
-        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
-        if writer is not None:
-            writer.close()
+        _release_results_pipe(getattr(pool, "_result_queue", None))
         raise BrokenProcessPool("a worker process was killed and the pool did not notice")
     return dead_since
+
+
+def _release_results_pipe(results) -> None:
+    """Once every worker is gone: close this process's end of the pool's results pipe (``results``, its
+    ``_result_queue``). A worker ended while it sent a result (killed, or terminated by `_shut_down` in the middle of
+    a large one) leaves half a message in the pipe, and the pool's thread would wait for the rest for ever, and the
+    interpreter for that thread at exit; with no writer left, it reads the end of the pipe instead and stops."""
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 def _shut_down(pool) -> None:
     """Stop a local pool now: cancel what has not started, end its worker processes, wait for them briefly."""
     procs = _pool_processes(pool)
+    results = getattr(pool, "_result_queue", None)  # shutdown lets go of it
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():
             p.terminate()
     for p in procs:
         p.join(timeout=5)
+    if all(p.exitcode is not None for p in procs):
+        _release_results_pipe(results)
 
 
 def map_local(function: Callable, jobs: list[tuple], processes: int | None = None) -> list:
