@@ -189,7 +189,7 @@ def test_the_local_kernel_recovers_the_exact_posterior_and_is_reproducible():
     assert all(np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights) for p, q in zip(pops, again))
     beaumont = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1)
     assert not np.array_equal(beaumont[-1].theta, last.theta)
-    with pytest.raises(ValueError, match="kernel: one of componentwise, local"):
+    with pytest.raises(ValueError, match="kernel: one of componentwise, local, optimal"):
         abc_smc(simulate, PRIORS, particles=10, generations=2, kernel="global")
 
 
@@ -205,6 +205,31 @@ def test_local_kernel_sd_by_hand():
     assert np.allclose(sd[:, 0], by_hand)
     every = local_sd(pop, 0.05)  # none within: all three, weights as they are
     assert np.allclose(every[1, 0], math.sqrt(0.5 * 1.0 + 0.25 * 4.0))
+
+
+def test_optimal_kernel_sd_by_hand_and_it_recovers_the_exact_posterior():
+    """kernel="optimal" (Filippi et al. 2013, 4.1, diagonal): one sd per parameter for every particle, the weighted
+    root mean square over the particles i of their local sd (`local_sd`), by hand; it lies between the local sds, and
+    equals Beaumont's twice-the-variance sd when every particle is within the next tolerance; the closed-form
+    posterior (tolerances as in the first test) and the same populations from the same seed."""
+    from sim.calibration.smc import local_sd, optimal_sd
+
+    theta = np.array([[0.0], [1.0], [3.0]])
+    pop = Population(theta, np.array([0.5, 0.25, 0.25]), np.array([0.1, 0.2, 0.9]), 1.0, 3, u=to_u(PRIORS, theta))
+    local = [1 / 3 * 1.0, 2 / 3 * 1.0, 2 / 3 * 9.0 + 1 / 3 * 4.0]  # local sds squared (test_local_kernel_sd_by_hand)
+    by_hand = math.sqrt(0.5 * local[0] + 0.25 * local[1] + 0.25 * local[2])
+    sd = optimal_sd(pop, 0.5)
+    assert sd.shape == (3, 1) and np.allclose(sd[:, 0], by_hand)
+    assert local_sd(pop, 0.5).min() < by_hand < local_sd(pop, 0.5).max()
+    assert np.allclose(optimal_sd(pop, 10.0)[0], pop.kernel_sd())  # every particle kept: Beaumont's sd
+    pops = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="optimal")
+    last = pops[-1]
+    assert abs(float(last.mean()[0]) - YBAR) < 0.07
+    assert 0.75 * SE < float(np.sqrt(last.covariance()[0, 0])) < 1.25 * SE
+    again = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="optimal")
+    assert all(np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights) for p, q in zip(pops, again))
+    local_run = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="local")
+    assert not np.array_equal(local_run[-1].theta, last.theta)
 
 
 def test_the_local_kernel_needs_fewer_runs_where_the_posterior_is_narrow():

@@ -96,11 +96,12 @@ class SMCSettings(Strict):
         1, ge=1, le=100, description="seeds per particle (common random numbers); distance of their mean"
     )
     seed: int = Field(0, ge=0, le=2**40)
-    kernel: Literal["componentwise", "local"] = Field(
+    kernel: Literal["componentwise", "local", "optimal"] = Field(
         "componentwise",
         description="the perturbation kernel: componentwise (Beaumont et al. 2009: one sd per parameter, twice the "
-        "population's variance) or local (Filippi et al. 2013: each particle's own, from the particles within the "
-        "next tolerance)",
+        "population's variance), local (Filippi et al. 2013: each particle's own, from the particles within the "
+        "next tolerance) or optimal (Filippi et al. 2013: one sd per parameter, from the particles within the next "
+        "tolerance)",
     )
     defensive: float = Field(
         0.0,
