@@ -68,7 +68,6 @@ class Worker(mesa.Agent):
                 if f.initial == workers.POSTING
                 else f.initial,
             )
-        self._id_term = rnd.id_term(worker_id)  # precomputed part of every draw
         self.contract_months = model.p.population.contract_months
         self.gross_total = 0.0  # wages earned, for the classroom page's story
         self.take_total = 0.0  # what the state took from him
@@ -97,7 +96,7 @@ class Worker(mesa.Agent):
 
     def draw(self, decision: str) -> float:
         """A uniform for (seed, decision, this month, this worker)."""
-        return rnd.uniform_term(self.model.month_key(decision), self._id_term)
+        return self.model.worker_draw(decision, self.worker_id)
 
     # -- employers under a policy: the same employers comply as long as compliance holds
     def paid_directly(self) -> bool:

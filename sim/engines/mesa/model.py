@@ -118,6 +118,8 @@ class OverseasLaborModel(mesa.Model):
         self._next = {"worker": 0, "minder": 0, "camp": 0, "team": 0}
         self._keys: dict[str, int] = {}
         self._keys_month: int | None = None
+        self._uniforms: dict[str, list[float]] = {}  # this month's draws of a decision for every worker id
+        self._uniforms_month: int | None = None
         self._once: dict[str, int] = {}
         self.state = State(self)
         self.policy = levers_for_month(p, 0)
@@ -175,6 +177,19 @@ class OverseasLaborModel(mesa.Model):
         if key is None:
             key = self._keys[decision] = rnd.stream_key(self.seed, decision, self.month)
         return key
+
+    def worker_draw(self, decision: str, worker_id: int) -> float:
+        """``draw(decision, worker_id)``, the same number, taken from a table of the decision's draws this month for
+        every worker id so far (`rnd.uniforms`: the compiled hash, bit-identical to `rnd.uniform`), made on the
+        decision's first draw in the month: a worker draws each of his decisions at most once a month, and a
+        table of a few thousand costs less than a few thousand Python hashes."""
+        if self._uniforms_month != self.month:
+            self._uniforms, self._uniforms_month = {}, self.month
+        table = self._uniforms.get(decision)
+        if table is None or worker_id >= len(table):
+            n = max(self._next["worker"], worker_id + 1)
+            table = self._uniforms[decision] = rnd.uniforms(self.month_key(decision), np.arange(n)).tolist()
+        return table[worker_id]
 
     def draw_once(self, decision: str, agent_id: int) -> float:
         """A uniform fixed for the whole run (an employer's compliance type)."""
