@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
-from ...core import draws as rnd
 from ...core.draws import Decision
 from ...core import rules, workers
 from ...core.rules import plain as rulebook  # the same rules the array engine compiles, as plain Python
