@@ -226,6 +226,7 @@ def test_optimal_kernel_sd_by_hand_and_it_recovers_the_exact_posterior():
     last = pops[-1]
     assert abs(float(last.mean()[0]) - YBAR) < 0.07
     assert 0.75 * SE < float(np.sqrt(last.covariance()[0, 0])) < 1.25 * SE
+    assert last.ess() > 200
     again = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="optimal")
     assert all(np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights) for p, q in zip(pops, again))
     local_run = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="local")

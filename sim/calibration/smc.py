@@ -171,8 +171,9 @@ def local_sd(pop: Population, epsilon: float) -> np.ndarray:
 def optimal_sd(pop: Population, epsilon: float) -> np.ndarray:
     """The componentwise "optimal" kernel's sd (Filippi et al. 2013, 4.1, its diagonal): one sd per parameter,
     sqrt(Σ_i w_i Σ_j w'_j (u_jk - u_ik)^2), the weighted mean over the particles i of `local_sd`'s squares: how far
-    a particle of the last population lies from those kept by the next tolerance. Narrower than Beaumont's twice
-    the variance as the posterior contracts (equal to it when every particle is kept), and the same for every
+    a particle of the last population lies from those kept by the next tolerance: the population's variance plus the
+    kept particles' and the square of their means' gap, so narrower than Beaumont's twice the variance when the kept
+    part is tighter than the whole (equal to it when every particle is kept), and the same for every
     particle, so the weights do not vary with each particle's own spread as the local kernel's do (with 27
     parameters, a product of 27 ratios of sds: session 27's recoveries saw the local kernel's effective sample
     size fall to 3-14 of 100). Returned per particle (identical rows), as `local_sd` is."""

@@ -7,8 +7,9 @@ came before, so
 * the same worker facing the same decision in the same month gets the same
   number under any policy (common random numbers: a difference between two
   scenarios is the policy, not noise);
-* the mesa engine (one draw at a time, pure Python) and the array engine
-  (numpy, all agents at once) get bit-identical numbers;
+* the mesa engine (one draw at a time in Python, or a month's table of one
+  decision's draws for every worker, `uniforms`) and the array engine
+  (compiled, all agents at once) get bit-identical numbers;
 * the order in which agents act, processes and executors do not matter.
 
 The hash is SplitMix64's finaliser (Steele, Lea & Flood 2014), applied to a

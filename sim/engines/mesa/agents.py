@@ -5,7 +5,8 @@ sentence in docs/ODD.md that describes it. The equations themselves live in
 sim/core/rules/ (called here as plain Python, `rules.plain`; the array engine calls the same functions
 compiled), shared with the array engine. Every random number is
 ``self.model.draw(decision, id)``: a pure function of (seed, decision, month,
-id), so the order in which agents act never matters.
+id), so the order in which agents act never matters (a worker's, `Worker.draw`,
+may come from a table of the month's draws: the same number).
 """
 
 from __future__ import annotations
