@@ -73,6 +73,7 @@ def _number(worker, name: str):
 # `OverseasLaborModel.worker_draw` takes them from a table of the month's draws
 TABLED = frozenset({Decision.THREAT, Decision.ESCAPE_INTEND, Decision.DEATH, Decision.SIDE_SEEK})
 
+
 class OverseasLaborModel(mesa.Model):
     """A state-run overseas labour system, one month per step.
 
