@@ -493,17 +493,25 @@ def _recover_truths(args, targets) -> int:
         raise UsageError(f"--replicates {args.replicates}: must be 1 to 100")
     out = Path(args.out) if args.out else Path("results") / "calibration" / "recovery"
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"recovery {msg}", file=sys.stderr))
-    frame = run_recovery(
-        targets,
-        out,
-        truths=args.recovery,
-        particles=args.budget or 100,
-        scale=args.scale,
-        replicates=args.replicates,
-        processes=args.processes,
-        scheduler=args.scheduler,
-        log=log,
-    )
+    try:
+        frame = run_recovery(
+            targets,
+            out,
+            truths=args.recovery,
+            particles=args.budget or 100,
+            scale=args.scale,
+            replicates=args.replicates,
+            processes=args.processes,
+            scheduler=args.scheduler,
+            log=log,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"olsim: interrupted; the finished truths and their fits' finished batches are saved in {out}/; run the "
+            "same command to go on from them",
+            file=sys.stderr,
+        )
+        return 130
     budget = json.loads((out / "recovery.json").read_text())  # the settings run_recovery ran with and recorded
     if (out / "screened.csv").exists() and budget.get("constrain_mechanisms"):  # truths of the restricted prior
         import pandas as pd

@@ -378,3 +378,21 @@ def test_olsim_calibrate_recovery_writes_its_report_and_refuses_bad_counts(tmp_p
     assert "--recovery 0: must be 1 to 1,000" in capsys.readouterr().err
     assert main(["calibrate", "--recovery", "3"]) == 2
     assert "only for the sanctions era" in capsys.readouterr().err
+
+
+def test_an_interrupted_recovery_says_what_it_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C or SIGTERM during `olsim calibrate --recovery`: exit 130 and a line saying the finished truths and
+    batches are kept and the same command goes on (not the generic "nothing was written": a recovery of hours
+    stopped at a session's end keeps them, session 28)."""
+    from sim.cli import main
+
+    def stopped(*args, **kwargs):
+        (tmp_path / "rec").mkdir()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recovery, "run_recovery", stopped)
+    out = tmp_path / "rec"
+    assert main(["calibrate", str(TARGETS), "--recovery", "2", "--out", str(out), "-q"]) == 130
+    err = capsys.readouterr().err
+    assert f"the finished truths and their fits' finished batches are saved in {out}/" in err
+    assert "run the same command to go on" in err and "nothing was written" not in err
