@@ -6,6 +6,7 @@ Run by hand, not by pytest:
     python benchmarks/classroom.py --browser    # also the page in headless Chromium (needs /usr/bin/chromium)
     python benchmarks/classroom.py --screenshot docs/figures/classroom.png   # the README's picture of the page
     python benchmarks/classroom.py --sessions 10 --seconds 60   # capacity: 10 students at once (issue 33)
+    python benchmarks/classroom.py --trace      # where one student's browser spends a month (Chromium's trace)
 
 Prints the median and max over 30 months (params/classroom.toml, seed 0, no
 sanctions) of: one model step (the mesa engine, 1,800 workers); bringing the
@@ -231,13 +232,85 @@ def sessions(n: int, seconds: float) -> tuple[list[dict], dict]:
     return runs, {k: cpu["end"][i] - cpu["start"][i] for i, k in enumerate(("server", "browser"))}
 
 
+# where a browser's month goes: Chromium's trace events by thread and name (nested events overlap, so the rows
+# do not add up; the threads' RunTask rows are their whole work)
+TRACE_ROWS = (
+    ("CrRendererMain", "RunTask", "page's main thread, all"),
+    ("CrRendererMain", "v8.callFunction", "  JavaScript (Solara's widgets, Vue)"),
+    ("CrRendererMain", "ProxyMain::BeginMainFrame", "  a frame: style, layout, paint, commit"),
+    ("CrRendererMain", "ParseHTML", "  parsing HTML and SVG set as innerHTML"),
+    ("ThreadPoolForegroundWorker", "RasterTask", "rasterizing (software, worker threads)"),
+    ("ThreadPoolForegroundWorker", "ImageDecodeTask", "decoding images (the camp's PNG)"),
+    ("Compositor", "RunTask", "compositor thread, all"),
+    ("VizCompositorThread", "RunTask", "display compositor, all"),
+)
+
+
+def trace(months: int = 20) -> dict[str, float]:
+    """One student alone: Chromium's trace over ``months`` Steps (after three to warm up), each row of `TRACE_ROWS`
+    in ms a month."""
+    import asyncio
+    import collections
+    import json
+    import tempfile
+
+    from playwright.async_api import async_playwright
+
+    async def run(url: str, path: str) -> None:
+        async with async_playwright() as p:
+            b = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"])
+            page = await (await b.new_context(viewport={"width": 1280, "height": 720})).new_page()
+            page.set_default_timeout(120_000)
+            await page.goto(url)
+            await page.get_by_text("Before month 1").wait_for()
+            for k in range(1, 4):
+                await page.evaluate(STEP_JS, k)
+            await b.start_tracing(
+                page=page,
+                path=path,
+                categories=[
+                    "toplevel",
+                    "devtools.timeline",
+                    "disabled-by-default-devtools.timeline",
+                    "blink",
+                    "cc",
+                    "v8",
+                ],
+            )
+            for k in range(4, 4 + months):
+                await page.evaluate(STEP_JS, k)
+            await b.stop_tracing()
+            await b.close()
+
+    with tempfile.TemporaryDirectory() as tmp, _server() as url:
+        path = str(Path(tmp) / "trace.json")
+        asyncio.run(run(url, path))
+        events = json.loads(Path(path).read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    threads = {
+        (e["pid"], e["tid"]): e["args"]["name"] for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"
+    }
+    total: collections.Counter = collections.Counter()
+    for e in events:
+        if e.get("ph") == "X" and "dur" in e:
+            total[(threads.get((e["pid"], e["tid"]), "?"), e["name"])] += e["dur"]
+    return {label: total[(thread, name)] / months / 1000 for thread, name, label in TRACE_ROWS}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--browser", action="store_true")
     ap.add_argument("--screenshot", metavar="PNG", help="write the README's picture of the page (and nothing else)")
     ap.add_argument("--sessions", type=int, metavar="N", help="N students at once, each clicking Step (capacity)")
     ap.add_argument("--seconds", type=float, default=60.0, help="with --sessions: how long they play (default 60)")
+    ap.add_argument("--trace", action="store_true", help="where one browser's month goes (Chromium's trace)")
     args = ap.parse_args(argv)
+    if args.trace:
+        print("| one student's browser, 20 months (Chromium trace; nested rows overlap) | ms a month |")
+        print("|---|---:|")
+        for label, ms in trace().items():
+            print(f"| {label} | {ms:.1f} |")
+        return 0
     if args.sessions:
         runs, cpu = sessions(args.sessions, args.seconds)
         months = sum(r["months"] for r in runs)
