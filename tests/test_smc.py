@@ -176,19 +176,27 @@ def test_a_simulator_that_rules_candidates_out_restricts_the_prior():
     assert len(pops[0].theta) == 10 and (pops[0].theta[:, 0] > 4.5).all() and pops[0].simulated >= 100
 
 
-def test_the_local_kernel_recovers_the_exact_posterior_and_is_reproducible():
-    """Filippi et al.'s componentwise optimal local kernel (kernel="local"): the same closed-form posterior as
-    Beaumont's kernel (same tolerances as the first test, for the same reasons), the same populations from the same
-    seed, and another kernel's populations than Beaumont's."""
-    pops = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="local")
+def closed_form_and_reproducible(kernel: str, other: str) -> None:
+    """A kernel's run gives the closed-form posterior of the normal mean (tolerances as in the first test, for the
+    same reasons) with its weights holding up, the same populations again from the same seed, and other
+    populations than kernel ``other``'s."""
+    pops, again, others = (
+        abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel=k)
+        for k in (kernel, kernel, other)
+    )
     last = pops[-1]
     assert abs(float(last.mean()[0]) - YBAR) < 0.07
     assert 0.75 * SE < float(np.sqrt(last.covariance()[0, 0])) < 1.25 * SE
     assert last.ess() > 200
-    again = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="local")
     assert all(np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights) for p, q in zip(pops, again))
-    beaumont = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1)
-    assert not np.array_equal(beaumont[-1].theta, last.theta)
+    assert not np.array_equal(others[-1].theta, last.theta)
+
+
+def test_the_local_kernel_recovers_the_exact_posterior_and_is_reproducible():
+    """Filippi et al.'s componentwise optimal local kernel (kernel="local"): the same closed-form posterior as
+    Beaumont's kernel (same tolerances as the first test, for the same reasons), the same populations from the same
+    seed, and another kernel's populations than Beaumont's."""
+    closed_form_and_reproducible("local", other="componentwise")
     with pytest.raises(ValueError, match="kernel: one of componentwise, local, optimal"):
         abc_smc(simulate, PRIORS, particles=10, generations=2, kernel="global")
 
@@ -222,15 +230,7 @@ def test_optimal_kernel_sd_by_hand_and_it_recovers_the_exact_posterior():
     assert sd.shape == (3, 1) and np.allclose(sd[:, 0], by_hand)
     assert local_sd(pop, 0.5).min() < by_hand < local_sd(pop, 0.5).max()
     assert np.allclose(optimal_sd(pop, 10.0)[0], pop.kernel_sd())  # every particle kept: Beaumont's sd
-    pops = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="optimal")
-    last = pops[-1]
-    assert abs(float(last.mean()[0]) - YBAR) < 0.07
-    assert 0.75 * SE < float(np.sqrt(last.covariance()[0, 0])) < 1.25 * SE
-    assert last.ess() > 200
-    again = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="optimal")
-    assert all(np.array_equal(p.theta, q.theta) and np.array_equal(p.weights, q.weights) for p, q in zip(pops, again))
-    local_run = abc_smc(simulate, PRIORS, particles=600, generations=9, quantile=0.5, seed=1, kernel="local")
-    assert not np.array_equal(local_run[-1].theta, last.theta)
+    closed_form_and_reproducible("optimal", other="local")
 
 
 def test_the_local_kernel_needs_fewer_runs_where_the_posterior_is_narrow():
