@@ -248,7 +248,7 @@ TRACE_ROWS = (
 
 def trace(months: int = 20) -> dict[str, float]:
     """One student alone: Chromium's trace over ``months`` Steps (after three to warm up), each row of `TRACE_ROWS`
-    in ms a month."""
+    in ms a month, and the websocket frames the page received a month and their KB."""
     import asyncio
     import collections
     import json
@@ -256,15 +256,19 @@ def trace(months: int = 20) -> dict[str, float]:
 
     from playwright.async_api import async_playwright
 
+    counting, frames = {"on": False}, []  # the websocket frames the page receives while traced: their sizes
+
     async def run(url: str, path: str) -> None:
         async with async_playwright() as p:
             b = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"])
             page = await (await b.new_context(viewport={"width": 1280, "height": 720})).new_page()
             page.set_default_timeout(120_000)
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda f: counting["on"] and frames.append(len(f))))
             await page.goto(url)
             await page.get_by_text("Before month 1").wait_for()
             for k in range(1, 4):
                 await page.evaluate(STEP_JS, k)
+            counting["on"] = True
             await b.start_tracing(
                 page=page,
                 path=path,
@@ -294,7 +298,10 @@ def trace(months: int = 20) -> dict[str, float]:
     for e in events:
         if e.get("ph") == "X" and "dur" in e:
             total[(threads.get((e["pid"], e["tid"]), "?"), e["name"])] += e["dur"]
-    return {label: total[(thread, name)] / months / 1000 for thread, name, label in TRACE_ROWS}
+    out = {label: total[(thread, name)] / months / 1000 for thread, name, label in TRACE_ROWS}
+    out["websocket frames received"] = len(frames) / months
+    out["their KB"] = sum(frames) / months / 1000
+    return out
 
 
 def main(argv=None) -> int:
@@ -306,10 +313,10 @@ def main(argv=None) -> int:
     ap.add_argument("--trace", action="store_true", help="where one browser's month goes (Chromium's trace)")
     args = ap.parse_args(argv)
     if args.trace:
-        print("| one student's browser, 20 months (Chromium trace; nested rows overlap) | ms a month |")
+        print("| one student's browser, 20 months (Chromium trace; nested rows overlap) | ms (or count) a month |")
         print("|---|---:|")
-        for label, ms in trace().items():
-            print(f"| {label} | {ms:.1f} |")
+        for label, value in trace().items():
+            print(f"| {label} | {value:.1f} |")
         return 0
     if args.sessions:
         runs, cpu = sessions(args.sessions, args.seconds)
