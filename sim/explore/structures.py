@@ -5,10 +5,10 @@
 A structures file (``experiments/structures.toml``) names a posterior experiment (the base: its scenarios, its
 posterior, its reference scenario), a reduced budget (draws, replicates, scale) and the structural variants,
 each a set of dotted overrides (or another run's posterior: below). Every variant is the base experiment at that
-budget with the variant's overrides on top of every scenario; the "as fitted" variant (`REFERENCE`, no override) is run at the same budget, so the
-variants are compared with it like for like. Each is an ordinary experiment (`plan_experiment`,
-`run_experiment`) in its own folder, ``OUT/<variant>/``, resumable like any other; all of them use the same
-posterior draws and seeds, so the variants are paired too.
+budget with the variant's overrides on top of every scenario; the "as fitted" variant (`REFERENCE`, no override)
+is run at the same budget, so the variants are compared with it like for like. Each is an ordinary experiment
+(`plan_experiment`, `run_experiment`) in its own folder, ``OUT/<variant>/``, resumable like any other; all of them
+use the same posterior draws and seeds, so the variants are paired too.
 
 A variant may instead (or as well) name another ``posterior`` file, an independent run of the same calibration
 (the same parameter columns; not the base's own file): it draws that run's particles, with the same seeds, so
